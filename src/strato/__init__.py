@@ -1,0 +1,39 @@
+"""strato: write an AWS serverless backend once, run it locally, deploy it to AWS.
+
+Importing this package is cheap on purpose (Lambda cold start): providers, boto3 and the dev
+server's web stack load only when something uses them.
+"""
+
+from __future__ import annotations
+
+from .app import App
+from .errors import (
+    AccessDenied,
+    ConditionFailed,
+    ConfigurationError,
+    ItemTooLarge,
+    NotFound,
+    NotSupported,
+    ServiceUnavailable,
+    StratoError,
+    TransactionCanceled,
+    ValidationError,
+)
+from .http import BadRequest, Cors, HTTPError, Request, Response
+from .ids import new_id
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str):  # table types load on first use, not at import
+    if name in ("Page", "Sort"):
+        from .table import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module 'strato' has no attribute {name!r}")
+
+__all__ = [
+    "AccessDenied", "App", "BadRequest", "ConditionFailed", "ConfigurationError", "Cors", "HTTPError",
+    "ItemTooLarge", "NotFound", "NotSupported", "Page", "Request", "Response", "ServiceUnavailable", "Sort",
+    "StratoError", "TransactionCanceled", "ValidationError", "new_id",
+]

@@ -1,0 +1,98 @@
+"""App: the resources and handlers of one backend, and its single AWS entry point."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .config import Config, check_name
+from .errors import ConfigurationError
+from .events import kind_of
+from .providers import Providers
+
+
+class App:
+    """Declare resources on it (``app.table``, ``app.kv``, ``app.http``), then deploy or run it.
+
+    ``provider`` and ``data_dir`` override ``STRATO_PROVIDER`` / ``STRATO_DATA_DIR``; tests use
+    them to run the same app against several providers.
+    """
+
+    def __init__(self, name: str, *, provider: str | None = None, data_dir: str | os.PathLike | None = None,
+                 stage: str | None = None) -> None:
+        self.name = check_name("app", name)
+        self.config = Config.from_env(name, provider=provider, data_dir=data_dir, stage=stage)
+        self.providers = Providers(self)
+        self.resources: dict[tuple[str, str], Any] = {}
+        self._http: Any = None
+        self._http_dispatcher: Any = None
+
+    def _declare(self, resource: Any) -> Any:
+        check_name(resource.kind, resource.name)
+        ident = (resource.kind, resource.name)
+        if ident in self.resources:
+            raise ConfigurationError(f"{resource.kind} {resource.name!r} is declared twice on app {self.name!r}")
+        self.resources[ident] = resource
+        return resource
+
+    # -- resources ----------------------------------------------------------------------------
+    def table(self, name: str, key: Any, sort: Any = None, *, indexes: dict[str, Any] | None = None,
+              ttl: str | None = None, decimals: bool = False, provider: str | None = None):
+        """A document table (DynamoDB). ``key="id"``, ``sort="ts:number"``, ``indexes={"by_user": "user_id"}``."""
+        from .table import Table
+
+        return self._declare(Table(self, name, key, sort, indexes=indexes, ttl=ttl, decimals=decimals,
+                                   provider=provider))
+
+    def kv(self, name: str, *, provider: str | None = None):
+        """A key-value namespace (DynamoDB, or Redis with ``provider="redis"``)."""
+        from .kv import KV
+
+        return self._declare(KV(self, name, provider=provider))
+
+    def http(self, *, cors: Any = None, timeout: float = 29.0):
+        """The app's HTTP API (one per app; calling again returns it)."""
+        from .http import HttpApi
+
+        if self._http is None:
+            self._http = HttpApi(self, cors=cors, timeout=timeout)
+        elif cors is not None or timeout != 29.0:
+            raise ConfigurationError("app.http() options can only be given the first time it is called")
+        return self._http
+
+    def transaction(self):
+        """All-or-nothing writes across tables: ``with app.transaction() as tx: tx.put(...)``."""
+        from .table import Transaction
+
+        return Transaction()
+
+    # -- running ------------------------------------------------------------------------------
+    @property
+    def http_dispatcher(self) -> Any:
+        if self._http_dispatcher is None:
+            if self._http is None:
+                raise ConfigurationError(f"app {self.name!r} has no HTTP API (declare one with app.http())")
+            from .dispatch import HttpDispatcher
+
+            self._http_dispatcher = HttpDispatcher(self._http)
+        return self._http_dispatcher
+
+    def lambda_handler(self, event: dict[str, Any], context: Any = None) -> Any:
+        """The one AWS Lambda entry point: ``handler = app.lambda_handler``."""
+        kind = kind_of(event)
+        if kind == "http":
+            return self.http_dispatcher.handle(event, context)
+        raise ConfigurationError(f"app {self.name!r} cannot handle a {kind!r} event "
+                                 f"(keys: {sorted(event)[:8] if isinstance(event, dict) else type(event).__name__})")
+
+    def ensure(self) -> None:
+        """Create every declared table that does not exist yet (dev and tests)."""
+        for (kind, _), resource in self.resources.items():
+            if kind == "table":
+                resource.ensure()
+
+    def close(self) -> None:
+        self.providers.close()
+
+    def __repr__(self) -> str:
+        return f"<App {self.name} provider={self.config.provider} resources={len(self.resources)}>"

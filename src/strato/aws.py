@@ -1,0 +1,48 @@
+"""boto3 clients, created lazily and shared: importing strato never imports boto3.
+
+Endpoints come from boto3's own ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` variables,
+so the same code talks to AWS, to moto_server in tests, or to any compatible endpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from .errors import ConfigurationError
+
+_lock = threading.Lock()
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+class AwsSession:
+    """One boto3 session and its clients (boto3 clients are thread-safe; sessions are not)."""
+
+    def __init__(self) -> None:
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        found = self._clients.get(service)
+        if found is not None:
+            return found
+        with _lock:
+            if service not in self._clients:
+                try:
+                    import boto3
+                    from botocore.config import Config
+                except ImportError:  # pragma: no cover - depends on the install
+                    raise ConfigurationError("the AWS provider needs boto3: pip install 'strato[aws]'") from None
+                config = Config(region_name=region(), retries={"mode": "standard", "max_attempts": 5},
+                                max_pool_connections=32)
+                self._clients[service] = boto3.session.Session().client(service, config=config)
+        return self._clients[service]
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError ('' for anything else)."""
+    response = getattr(exc, "response", None) or {}
+    return response.get("Error", {}).get("Code", "")

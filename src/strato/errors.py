@@ -1,0 +1,91 @@
+"""The error types every provider raises.
+
+A provider translates its engine's failures (sqlite3, botocore, redis) into these, so
+application code and the conformance suites see the same exception on every provider.
+Each carries an HTTP status so the HTTP dispatcher can answer with a sensible 4xx.
+"""
+
+from __future__ import annotations
+
+
+class StratoError(Exception):
+    """Base class of every error strato raises on purpose."""
+
+    status: int = 500
+    code: str = "InternalError"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationError(StratoError, ValueError):
+    """The input can never succeed as given (bad key, bad value, bad option)."""
+
+    status = 400
+    code = "ValidationError"
+
+
+class ItemTooLarge(ValidationError):
+    """An item, value or payload is over the limit the AWS service enforces."""
+
+    status = 413
+    code = "ItemTooLarge"
+
+
+class NotFound(StratoError, LookupError):
+    """The named thing does not exist."""
+
+    status = 404
+    code = "NotFound"
+
+
+class ConditionFailed(StratoError):
+    """A conditional write did not apply because the stored item did not match."""
+
+    status = 409
+    code = "ConditionalCheckFailed"
+
+
+class TransactionCanceled(StratoError):
+    """A transaction was rolled back as a whole; `reasons` has one entry per operation.
+
+    Each reason is None for an operation that would have succeeded, or a short code such as
+    "ConditionalCheckFailed" for the operation that made the transaction fail, as
+    DynamoDB's CancellationReasons do.
+    """
+
+    status = 409
+    code = "TransactionCanceled"
+
+    def __init__(self, message: str, reasons: list[str | None]) -> None:
+        super().__init__(message)
+        self.reasons = reasons
+
+
+class NotSupported(StratoError, NotImplementedError):
+    """The provider does not have this capability; it says so instead of doing less."""
+
+    status = 501
+    code = "NotSupported"
+
+
+class AccessDenied(StratoError, PermissionError):
+    """The app did not declare this action on this resource (the local mirror of IAM)."""
+
+    status = 403
+    code = "AccessDenied"
+
+
+class ServiceUnavailable(StratoError):
+    """A backing service could not be reached or throttled past our retries."""
+
+    status = 503
+    code = "ServiceUnavailable"
+
+
+class ConfigurationError(StratoError):
+    """The app or its environment is set up in a way that cannot work."""
+
+    status = 500
+    code = "ConfigurationError"

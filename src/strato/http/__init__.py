@@ -1,0 +1,72 @@
+"""The HTTP API primitive: routes on an API Gateway HTTP API (payload 2.0), served locally by
+``strato dev`` and on AWS by API Gateway + Lambda through the same dispatcher."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigurationError
+from .cors import Cors
+from .request import BadRequest, Headers, Request
+from .response import HTTPError, Response
+from .routing import METHODS, Route, Router
+
+if TYPE_CHECKING:
+    from ..app import App
+
+__all__ = ["BadRequest", "Cors", "HTTPError", "Headers", "HttpApi", "Request", "Response"]
+
+MAX_BODY_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload
+DEFAULT_TIMEOUT_S = 29.0  # API Gateway's default integration timeout
+_CO_COROUTINE = 0x80
+
+
+class HttpApi:
+    """Routes of one app. ``@api.get("/items/{id}")`` registers ``def handler(req, id): ...``."""
+
+    def __init__(self, app: App, *, cors: Cors | bool | None = None, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        self.app = app
+        self.cors = Cors() if cors is True else (cors or None)
+        if not 0 < timeout <= 30:
+            raise ConfigurationError("HTTP API timeout must be between 0 and 30 seconds (API Gateway's limit)")
+        self.timeout = timeout
+        self.router = Router()
+
+    def route(self, path: str, methods: Sequence[str] = ("GET",), **options: Any) -> Callable:
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            code = getattr(fn, "__code__", None)
+            names = code.co_varnames[1:code.co_argcount + code.co_kwonlyargcount] if code else ()
+            for method in methods:
+                method = method.upper()
+                if method not in METHODS and method != "ANY":
+                    raise ConfigurationError(f"unknown HTTP method {method!r} for route {path}")
+                route = Route(method, path, fn, dict(options), is_async=bool(code and code.co_flags & _CO_COROUTINE))
+                self.router.add(route)
+                params = {text for kind, text in route.segments if kind != "lit"}
+                route.kwargs = tuple(n for n in names if n in params)
+            return fn
+
+        return register
+
+    def get(self, path: str, **options: Any) -> Callable:
+        return self.route(path, ("GET",), **options)
+
+    def post(self, path: str, **options: Any) -> Callable:
+        return self.route(path, ("POST",), **options)
+
+    def put(self, path: str, **options: Any) -> Callable:
+        return self.route(path, ("PUT",), **options)
+
+    def patch(self, path: str, **options: Any) -> Callable:
+        return self.route(path, ("PATCH",), **options)
+
+    def delete(self, path: str, **options: Any) -> Callable:
+        return self.route(path, ("DELETE",), **options)
+
+    def any(self, path: str, **options: Any) -> Callable:
+        return self.route(path, ("ANY",), **options)
+
+    @property
+    def routes(self) -> list[Route]:
+        return list(self.router.routes)

@@ -1,0 +1,122 @@
+"""The request a handler receives, read straight from an API Gateway HTTP API (payload 2.0) event."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ..errors import ValidationError
+
+
+class BadRequest(ValidationError):
+    """The client sent something that cannot be read (malformed JSON, wrong encoding)."""
+
+
+class Headers(dict):
+    """Lower-cased header names, as API Gateway delivers them; lookups ignore case."""
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(name.lower(), default)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+
+class Request:
+    """One HTTP request. ``params`` holds path parameters, ``claims`` the authorizer's JWT claims."""
+
+    __slots__ = ("_body", "_json", "context", "event", "headers", "params")
+
+    def __init__(self, event: dict[str, Any], params: dict[str, str] | None = None, context: Any = None) -> None:
+        self.event = event
+        self.context = context
+        self.params = params if params is not None else (event.get("pathParameters") or {})
+        self.headers = Headers(event.get("headers") or {})
+        self._body: bytes | None = None
+        self._json: Any = _UNSET
+
+    @property
+    def method(self) -> str:
+        return self.event["requestContext"]["http"]["method"]
+
+    @property
+    def path(self) -> str:
+        return self.event.get("rawPath", "/")
+
+    @property
+    def route(self) -> str:
+        return self.event.get("routeKey", "$default")
+
+    @property
+    def query(self) -> dict[str, str]:
+        """Query parameters; a repeated name has its values joined by commas, as API Gateway does."""
+        return self.event.get("queryStringParameters") or {}
+
+    def query_list(self, name: str) -> list[str]:
+        """Every value of a repeated query parameter, in order."""
+        return [v for k, v in parse_qsl(self.event.get("rawQueryString", ""), keep_blank_values=True) if k == name]
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        out = {}
+        for cookie in self.event.get("cookies") or []:
+            name, _, value = cookie.partition("=")
+            out[name.strip()] = value.strip()
+        return out
+
+    @property
+    def source_ip(self) -> str:
+        return self.event["requestContext"]["http"].get("sourceIp", "")
+
+    @property
+    def request_id(self) -> str:
+        return self.event["requestContext"].get("requestId", "")
+
+    @property
+    def claims(self) -> dict[str, Any]:
+        """Claims of a verified JWT (API Gateway JWT authorizer or strato's local one); {} if none."""
+        authorizer = self.event["requestContext"].get("authorizer") or {}
+        return (authorizer.get("jwt") or {}).get("claims") or authorizer.get("lambda") or {}
+
+    @property
+    def body(self) -> bytes:
+        if self._body is None:
+            raw = self.event.get("body") or ""
+            if self.event.get("isBase64Encoded"):
+                try:
+                    self._body = base64.b64decode(raw, validate=True)
+                except ValueError:
+                    raise BadRequest("request body is marked base64 but is not valid base64") from None
+            else:
+                self._body = raw.encode("utf-8")
+        return self._body
+
+    @property
+    def text(self) -> str:
+        try:
+            return self.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadRequest(f"request body is not valid UTF-8 (byte {exc.start})") from None
+
+    def json(self) -> Any:
+        """The body parsed as JSON; a 400 with the position of the error if it is not JSON."""
+        if self._json is _UNSET:
+            text = self.text
+            if not text.strip():
+                raise BadRequest("request body is empty; send a JSON document")
+            try:
+                self._json = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise BadRequest(f"malformed JSON body: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        return self._json
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.path}>"
+
+
+_UNSET: Any = object()

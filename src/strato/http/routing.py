@@ -1,0 +1,110 @@
+"""Route templates as API Gateway HTTP APIs write them (``/items/{id}``, ``/files/{path+}``).
+
+Matching follows API Gateway's precedence: a literal segment beats a ``{param}``, which beats a
+greedy ``{proxy+}``; a route for the exact method beats ``ANY``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+from ..errors import ConfigurationError
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_PARAM = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$")
+
+
+class Route:
+    """One declared route. ``segments`` are (kind, text) with kind lit | param | greedy."""
+
+    __slots__ = ("handler", "is_async", "kwargs", "method", "options", "path", "segments")
+
+    def __init__(self, method: str, path: str, handler: Callable[..., Any], options: dict[str, Any] | None = None,
+                 is_async: bool = False) -> None:
+        self.method = method
+        self.path = path
+        self.handler = handler
+        self.options = options or {}
+        self.is_async = is_async
+        self.segments: list[tuple[str, str]] = []
+        self.kwargs: tuple[str, ...] = ()  # path parameters the handler takes as keyword arguments
+
+    @property
+    def key(self) -> str:
+        """API Gateway's routeKey, e.g. ``GET /items/{id}``."""
+        return f"{self.method} {self.path}"
+
+    @property
+    def rank(self) -> tuple:
+        kinds = {"lit": 0, "param": 1, "greedy": 2}
+        return (tuple(kinds[k] for k, _ in self.segments), self.method == "ANY")
+
+
+def parse_template(path: str) -> list[tuple[str, str]]:
+    if not path.startswith("/"):
+        raise ConfigurationError(f"route path {path!r} must start with '/'")
+    parts = [p for p in path.split("/")[1:]] if path != "/" else []
+    segments = []
+    for i, part in enumerate(parts):
+        match = _PARAM.match(part)
+        if match:
+            if match.group(2) and i != len(parts) - 1:
+                raise ConfigurationError(f"route {path!r}: a greedy {{name+}} must be the last segment")
+            segments.append(("greedy" if match.group(2) else "param", match.group(1)))
+        elif "{" in part or "}" in part:
+            raise ConfigurationError(f"route {path!r}: segment {part!r} must be literal or a whole {{param}}")
+        else:
+            segments.append(("lit", part))
+    return segments
+
+
+def _match(route: Route, parts: list[str]) -> dict[str, str] | None:
+    params: dict[str, str] = {}
+    segs = route.segments
+    for i, (kind, text) in enumerate(segs):
+        if kind == "greedy":
+            rest = parts[i:]
+            if not rest or rest == [""]:
+                return None
+            params[text] = "/".join(unquote(p) for p in rest)
+            return params
+        if i >= len(parts):
+            return None
+        if kind == "lit":
+            if parts[i] != text:
+                return None
+        else:
+            if parts[i] == "":
+                return None
+            params[text] = unquote(parts[i])
+    return params if len(parts) == len(segs) else None
+
+
+class Router:
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+        self.by_key: dict[str, Route] = {}
+
+    def add(self, route: Route) -> None:
+        if route.key in self.by_key:
+            raise ConfigurationError(f"route {route.key} is declared twice")
+        route.segments = parse_template(route.path)
+        self.routes.append(route)
+        self.routes.sort(key=lambda r: r.rank)
+        self.by_key[route.key] = route
+
+    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
+        """(route, params, allowed methods). No route and no methods: 404; methods only: 405."""
+        parts = path.split("/")[1:] if path != "/" else []
+        allowed: list[str] = []
+        for route in self.routes:
+            params = _match(route, parts)
+            if params is None:
+                continue
+            if route.method in (method, "ANY") or (method == "HEAD" and route.method == "GET"):
+                return route, params, allowed
+            allowed.append(route.method)
+        return None, {}, allowed

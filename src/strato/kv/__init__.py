@@ -1,0 +1,127 @@
+"""The kv primitive: str or bytes values under string keys, with TTL and ordered prefix listing.
+
+For users coming from Cloudflare KV-style stores. Providers: ``local`` and ``aws`` store each
+namespace in a table (SQLite or DynamoDB, partition ``p`` + sort key ``k``, so prefix listing is
+an ordered range query); ``redis`` keeps values as Redis strings with native expiry and an
+ordered index of keys.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import ItemTooLarge, NotSupported, ValidationError
+from ..table.model import Page
+
+if TYPE_CHECKING:
+    from ..app import App
+
+__all__ = ["CAPABILITIES", "KV", "MAX_KEY_BYTES", "MAX_VALUE_BYTES", "KVBackend"]
+
+CAPABILITIES = frozenset({"ttl", "list", "bytes"})
+MAX_KEY_BYTES = 1024  # DynamoDB's sort-key limit, applied to every provider
+MAX_VALUE_BYTES = 400_000  # DynamoDB's 400 KB item, less room for the key and attribute names
+
+
+class KVBackend(Protocol):
+    capabilities: frozenset[str]
+
+    def get(self, key: str, now: float) -> str | bytes | None: ...
+    def set(self, key: str, value: str | bytes, expires_at: float | None) -> None: ...
+    def delete(self, key: str, now: float) -> bool: ...
+    def list(self, prefix: str, limit: int, after: str | None, now: float) -> list[str]: ...
+    def drop(self) -> None: ...
+
+
+def check_key(key: Any) -> str:
+    if not isinstance(key, str):
+        raise ValidationError(f"kv keys are strings, got {type(key).__name__}")
+    size = len(key.encode("utf-8", "surrogatepass"))
+    if size == 0 or size > MAX_KEY_BYTES:
+        raise ValidationError(f"kv key must be 1 to {MAX_KEY_BYTES} bytes of UTF-8, got {size} bytes")
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("kv key is not valid UTF-8 (it holds a lone surrogate)") from None
+    return key
+
+
+class KV:
+    """A key-value namespace declared with ``app.kv(name)``. Thread-safe."""
+
+    kind = "kv"
+
+    def __init__(self, app: App, name: str, *, provider: str | None = None) -> None:
+        self.app = app
+        self.name = name
+        self.provider_name = provider
+        self._backend: KVBackend | None = None
+
+    @property
+    def backend(self) -> KVBackend:
+        if self._backend is None:
+            self._backend = self.app.providers.kv_backend(self)
+        return self._backend
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return self.backend.capabilities
+
+    def _need(self, capability: str) -> None:
+        if capability not in self.backend.capabilities:
+            raise NotSupported(f"kv {self.name!r}: the {self.app.providers.name_of(self)} provider "
+                               f"does not support {capability}")
+
+    def get(self, key: str) -> str | bytes | None:
+        """The value, or None when absent or expired."""
+        return self.backend.get(check_key(key), time.time())
+
+    def set(self, key: str, value: str | bytes, *, ttl: float | None = None) -> None:
+        """Store a value; with ``ttl`` (seconds) it disappears after that long."""
+        check_key(key)
+        if isinstance(value, (bytearray, memoryview)):
+            value = bytes(value)
+        if isinstance(value, bytes):
+            self._need("bytes")
+            size = len(value)
+        elif isinstance(value, str):
+            size = len(value.encode("utf-8"))
+        else:
+            raise ValidationError(f"kv values are str or bytes, got {type(value).__name__}; "
+                                  "serialise it first (json.dumps) or use a table")
+        if size > MAX_VALUE_BYTES:
+            raise ItemTooLarge(f"kv value for {key!r} is {size} bytes; the limit is {MAX_VALUE_BYTES} "
+                               "(store large values in a bucket)")
+        expires_at = None
+        if ttl is not None:
+            self._need("ttl")
+            if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
+                raise ValidationError(f"ttl must be a positive number of seconds, got {ttl!r}")
+            expires_at = time.time() + ttl
+        self.backend.set(key, value, expires_at)
+
+    def delete(self, key: str) -> bool:
+        """Remove a key; True if it was there."""
+        return self.backend.delete(check_key(key), time.time())
+
+    def list(self, prefix: str = "", *, limit: int = 100, cursor: str | None = None) -> Page[str]:
+        """Keys starting with ``prefix`` in byte order, ``limit`` at a time."""
+        self._need("list")
+        if not isinstance(prefix, str):
+            raise ValidationError("prefix must be a string")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise ValidationError(f"limit must be an integer from 1 to 1000, got {limit!r}")
+        if cursor is not None:
+            check_key(cursor)
+            if not cursor.startswith(prefix):
+                raise ValidationError("this cursor belongs to a listing with another prefix")
+        keys = self.backend.list(prefix, limit + 1, cursor, time.time())
+        if len(keys) > limit:
+            return Page(keys[:limit], keys[limit - 1])
+        return Page(keys, None)
+
+    def drop(self) -> None:
+        """Delete the namespace and every key in it."""
+        self.backend.drop()
+        self._backend = None

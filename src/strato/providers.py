@@ -1,0 +1,98 @@
+"""Builds provider backends for declared resources and owns what they share.
+
+Backends are created on first use, so an app that never touches its table never opens SQLite,
+and an app on the local provider never imports boto3.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigurationError, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from .app import App
+    from .kv import KV
+    from .table import Table
+
+
+class Providers:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self._lock = threading.RLock()
+        self._shared: dict[str, Any] = {}
+
+    def name_of(self, resource: Any) -> str:
+        allowed = ("local", "aws", "redis") if resource.kind == "kv" else ("local", "aws")
+        return self.app.config.provider_for(resource.kind, resource.name, resource.provider_name, allowed)
+
+    def _get(self, key: str, factory: Any) -> Any:
+        with self._lock:
+            if key not in self._shared:
+                self._shared[key] = factory()
+            return self._shared[key]
+
+    def local_tables(self) -> Any:
+        from .table.local import LocalTableStore
+
+        config = self.app.config
+        return self._get("local-tables", lambda: LocalTableStore(config.data_dir, config.durability))
+
+    def aws(self) -> Any:
+        from .aws import AwsSession
+
+        return self._get("aws", AwsSession)
+
+    def redis(self) -> Any:
+        def connect() -> Any:
+            try:
+                import redis
+            except ImportError:
+                raise ConfigurationError("the redis provider needs redis-py: pip install 'strato[redis]'") from None
+            url = os.environ.get("REDIS_URL") or os.environ.get("ELASTICACHE_ENDPOINT") or "redis://127.0.0.1:6379/0"
+            if "://" not in url:
+                scheme = "rediss" if os.environ.get("REDIS_TLS", "").lower() in ("1", "true") else "redis"
+                url = f"{scheme}://{url}"
+            client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+            try:
+                client.ping()
+            except redis.RedisError as exc:
+                raise ServiceUnavailable(f"cannot reach Redis at {url}: {exc}") from exc
+            return client
+
+        return self._get("redis", connect)
+
+    def table_backend(self, table: Table) -> Any:
+        provider = self.name_of(table)
+        physical = self.app.config.physical_name(table.kind, table.name)
+        if provider == "aws":
+            from .table.aws import DynamoTableBackend
+
+            return DynamoTableBackend(self.aws(), table.schema, physical, self.app.config.auto_create)
+        from .table.local import LocalTableBackend
+
+        return LocalTableBackend(self.local_tables(), table.schema, f"{table.kind}_{table.name}")
+
+    def kv_backend(self, kv: KV) -> Any:
+        provider = self.name_of(kv)
+        if provider == "redis":
+            from .kv.redis import RedisKV
+
+            return RedisKV(self.redis(), self.app.config.physical_name("kv", kv.name))
+        from .kv.tablekv import TableKV
+        from .table import Table
+
+        table = Table(self.app, kv.name, "p", "k", ttl="exp", provider=provider)
+        table.kind = "kv"
+        return TableKV(table)
+
+    def close(self) -> None:
+        with self._lock:
+            store = self._shared.pop("local-tables", None)
+            if store is not None:
+                store.close()
+            client = self._shared.pop("redis", None)
+            if client is not None:
+                client.close()

@@ -1,0 +1,387 @@
+"""The table primitive: documents under a partition (and optional sort) key.
+
+``Table`` is the one API applications use. It validates keys, values, sizes and options once,
+so every provider sees the same normalised input and raises the same errors; providers
+(``local.py`` on SQLite, ``aws.py`` on DynamoDB) only store and fetch.
+
+Semantics follow DynamoDB, with one deliberate strengthening: an item whose TTL has passed is
+absent everywhere (reads, queries, conditions) even before the provider deletes it, because
+DynamoDB may take up to 48 hours to delete an expired item.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import NotSupported, ValidationError
+from .model import Condition, Page, Sort, TxOp, Update
+from .schema import MAX_SORT_KEY_BYTES, Index, KeyAttr, Schema
+from .values import check_size, normalise, normalise_item, present_item
+
+if TYPE_CHECKING:
+    from ..app import App
+
+__all__ = ["CAPABILITIES", "Condition", "Page", "Sort", "Table", "TableBackend", "Transaction", "Update"]
+
+#: Everything a table provider may offer; each provider declares the subset it has.
+CAPABILITIES = frozenset({"conditions", "indexes", "ttl", "batch", "transactions", "change_stream"})
+MAX_TRANSACTION_OPS = 100  # DynamoDB TransactWriteItems
+MAX_BATCH_GET = 100  # DynamoDB BatchGetItem; the facade splits larger requests
+
+
+class TableBackend(Protocol):
+    """What a provider implements. Inputs are normalised; outputs are normalised items."""
+
+    capabilities: frozenset[str]
+    store: Any  # transactions may span only backends with the same store
+
+    def get(self, key: dict, now: float) -> dict | None: ...
+    def put(self, item: dict, cond: Condition | None, now: float) -> None: ...
+    def update(self, key: dict, update: Update, cond: Condition | None, now: float) -> dict: ...
+    def delete(self, key: dict, cond: Condition | None, now: float) -> dict | None: ...
+    def query(
+        self, partition: Any, sort: Sort | None, index: Index | None, descending: bool,
+        limit: int | None, after: dict | None, now: float,
+    ) -> list[dict]: ...
+    def batch_get(self, keys: list[dict], now: float) -> list[dict]: ...
+    def batch_put(self, items: list[dict]) -> None: ...
+    def transact(self, ops: list[TxOp], now: float) -> None: ...
+    def ensure(self) -> None: ...
+    def drop(self) -> None: ...
+
+
+def _condition(if_absent: bool, if_exists: bool, if_match: dict | None) -> Condition | None:
+    if if_absent and (if_exists or if_match):
+        raise ValidationError("if_absent cannot be combined with if_exists or if_match")
+    if if_absent:
+        return Condition(exists=False)
+    if if_match:
+        if not isinstance(if_match, dict):
+            raise ValidationError("if_match must be a dict of attribute -> expected value")
+        return Condition(exists=True, equals=tuple(normalise(if_match, "if_match").items()))
+    if if_exists:
+        return Condition(exists=True)
+    return None
+
+
+class Table:
+    """A table declared on an App. Thread-safe; every method is one round trip or one transaction."""
+
+    kind = "table"
+
+    def __init__(
+        self,
+        app: App,
+        name: str,
+        key: str | tuple | KeyAttr,
+        sort: str | tuple | KeyAttr | None = None,
+        *,
+        indexes: dict[str, Any] | None = None,
+        ttl: str | None = None,
+        decimals: bool = False,
+        provider: str | None = None,
+    ) -> None:
+        self.app = app
+        self.name = name
+        self.decimals = decimals
+        self.provider_name = provider
+        parsed = {}
+        for index_name, spec in (indexes or {}).items():
+            parts = spec if isinstance(spec, (list, tuple)) and len(spec) == 2 and not isinstance(spec[1], type) \
+                else (spec, None)
+            parsed[index_name] = Index(
+                index_name, KeyAttr.parse(parts[0]), KeyAttr.parse(parts[1]) if parts[1] is not None else None
+            )
+        self.schema = Schema(name, KeyAttr.parse(key), KeyAttr.parse(sort) if sort else None, parsed, ttl)
+        self._backend: TableBackend | None = None
+
+    # -- plumbing -----------------------------------------------------------------------------
+    @property
+    def backend(self) -> TableBackend:
+        if self._backend is None:
+            self._backend = self.app.providers.table_backend(self)
+        return self._backend
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return self.backend.capabilities
+
+    def _need(self, capability: str) -> None:
+        if capability not in self.backend.capabilities:
+            raise NotSupported(f"table {self.name!r}: the {self.app.providers.name_of(self)} provider "
+                               f"does not support {capability}")
+
+    def _item(self, item: Any) -> dict[str, Any]:
+        clean = normalise_item(item)
+        self.schema.check_item(clean)
+        check_size(clean, self.name)
+        return clean
+
+    def _out(self, item: dict | None) -> dict | None:
+        return present_item(item, self.decimals)
+
+    def _update(self, set: dict | None, remove: Sequence[str] | None, add: dict | None) -> Update:
+        update = Update(
+            set=normalise(set or {}, "set"),
+            remove=tuple(remove or ()),
+            add={k: normalise(v, f"add.{k}") for k, v in (add or {}).items()},
+        )
+        names = update.attribute_names()
+        if not names:
+            raise ValidationError("update needs at least one of set, remove or add")
+        if len(set_ := {*names}) != len(names):
+            raise ValidationError(f"an attribute appears in more than one of set/remove/add: {sorted(names)}")
+        for name in set_:
+            if not isinstance(name, str) or not name:
+                raise ValidationError(f"attribute names must be non-empty strings, got {name!r}")
+            if name in self.schema.key_names():
+                raise ValidationError(f"cannot update {name!r}: it is part of the key of table {self.name!r}")
+        for name, delta in update.add.items():
+            if isinstance(delta, bool) or not isinstance(delta, (int, Decimal)):
+                raise ValidationError(f"add.{name} must be a number, got {type(delta).__name__}")
+        return update
+
+    # -- single items ---------------------------------------------------------------------------
+    def get(self, key: Any) -> dict[str, Any] | None:
+        """The item with this key, or None (also None once its TTL has passed)."""
+        return self._out(self.backend.get(self.schema.key_of(key), time.time()))
+
+    def put(self, item: dict[str, Any], *, if_absent: bool = False, if_match: dict | None = None) -> dict[str, Any]:
+        """Store an item whole. ``if_absent`` / ``if_match`` make it conditional (ConditionFailed)."""
+        clean = self._item(item)
+        cond = _condition(if_absent, False, if_match)
+        if cond:
+            self._need("conditions")
+        self.backend.put(clean, cond, time.time())
+        return self._out(clean)
+
+    def update(
+        self,
+        key: Any,
+        *,
+        set: dict[str, Any] | None = None,
+        remove: Sequence[str] | None = None,
+        add: dict[str, int | float | Decimal] | None = None,
+        if_exists: bool = False,
+        if_match: dict | None = None,
+    ) -> dict[str, Any]:
+        """Change attributes atomically and return the new item. Upserts unless ``if_exists``."""
+        cond = _condition(False, if_exists, if_match)
+        if cond:
+            self._need("conditions")
+        new = self.backend.update(self.schema.key_of(key), self._update(set, remove, add), cond, time.time())
+        return self._out(new)
+
+    def delete(self, key: Any, *, if_exists: bool = False, if_match: dict | None = None) -> dict[str, Any] | None:
+        """Delete and return the old item (None if there was none)."""
+        cond = _condition(False, if_exists, if_match)
+        if cond:
+            self._need("conditions")
+        return self._out(self.backend.delete(self.schema.key_of(key), cond, time.time()))
+
+    # -- queries --------------------------------------------------------------------------------
+    def query(
+        self,
+        partition: Any,
+        *,
+        sort: Sort | None = None,
+        index: str | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[dict[str, Any]]:
+        """Items of one partition (of the table or of an index) in sort-key order."""
+        idx = None
+        if index is not None:
+            self._need("indexes")
+            idx = self.schema.indexes.get(index)
+            if idx is None:
+                raise ValidationError(f"table {self.name!r} has no index {index!r}; it has {sorted(self.schema.indexes)}")
+        key_attr = idx.key if idx else self.schema.key
+        sort_attr = idx.sort if idx else self.schema.sort
+        pvalue = key_attr.check(partition, "partition key", 2048)
+        if sort is not None:
+            sort = self._sort(sort, sort_attr)
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+            raise ValidationError(f"limit must be a positive integer, got {limit!r}")
+        after = self._decode_cursor(cursor, idx) if cursor else None
+        rows = self.backend.query(pvalue, sort, idx, newest_first, limit + 1 if limit else None, after, time.time())
+        next_cursor = None
+        if limit is not None and len(rows) > limit:
+            rows = rows[:limit]
+            next_cursor = self._encode_cursor(rows[-1], idx)
+        return Page([self._out(r) for r in rows], next_cursor)
+
+    def scan_all(self, partition: Any, **options: Any) -> Iterable[dict[str, Any]]:
+        """Every item of a partition, fetching page after page."""
+        cursor = None
+        while True:
+            page = self.query(partition, cursor=cursor, limit=options.pop("limit", 100), **options)
+            yield from page.items
+            if not page.cursor:
+                return
+            cursor = page.cursor
+
+    def _sort(self, sort: Sort, attr: KeyAttr | None) -> Sort:
+        if not isinstance(sort, Sort):
+            raise ValidationError("sort must be a strato.Sort condition, e.g. Sort.begins_with('2024-')")
+        if attr is None:
+            raise ValidationError(f"table {self.name!r} (or that index) has no sort key to put a condition on")
+        if sort.op == "begins_with" and attr.type == "N":
+            raise ValidationError("begins_with works on string or bytes sort keys, not numbers")
+        if sort.op == "begins_with":
+            prefix = sort.values[0]
+            ok = isinstance(prefix, str) if attr.type == "S" else isinstance(prefix, (bytes, bytearray))
+            if not ok:
+                raise ValidationError(f"begins_with prefix must match the sort key type {attr.type}")
+            return Sort(sort.op, (bytes(prefix) if attr.type == "B" else prefix,))
+        values = tuple(attr.check(v, "sort condition", MAX_SORT_KEY_BYTES) for v in sort.values)
+        if sort.op == "between":
+            from .schema import sortable
+
+            if sortable(values[0]) > sortable(values[1]):
+                raise ValidationError("between(low, high): low must not be greater than high")
+        return Sort(sort.op, values)
+
+    def _cursor_attrs(self, idx: Index | None) -> list[KeyAttr]:
+        attrs = [self.schema.key] + ([self.schema.sort] if self.schema.sort else [])
+        if idx is not None:
+            attrs += [idx.key] + ([idx.sort] if idx.sort else [])
+        return attrs
+
+    def _encode_cursor(self, item: dict, idx: Index | None) -> str:
+        parts = []
+        for attr in self._cursor_attrs(idx):
+            value = item[attr.name]
+            if attr.type == "B":
+                value = base64.b64encode(value).decode()
+            elif attr.type == "N":
+                value = str(value)
+            parts.append(value)
+        raw = json.dumps([idx.name if idx else "", parts], separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def _decode_cursor(self, cursor: str, idx: Index | None) -> dict[str, Any]:
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            index_name, parts = json.loads(raw)
+            attrs = self._cursor_attrs(idx)
+            if index_name != (idx.name if idx else "") or len(parts) != len(attrs):
+                raise ValueError("cursor belongs to another query")
+            after = {}
+            for attr, value in zip(attrs, parts, strict=True):
+                if attr.type == "B":
+                    value = base64.b64decode(value)
+                elif attr.type == "N":
+                    value = Decimal(value)
+                after[attr.name] = attr.check(value, "cursor", 2048)
+            return after
+        except (ValueError, TypeError, KeyError, ValidationError) as exc:
+            raise ValidationError(f"invalid cursor for table {self.name!r}: pass back the cursor a query returned "
+                                  f"({exc})") from None
+
+    # -- batches and transactions ---------------------------------------------------------------
+    def batch_get(self, keys: Sequence[Any]) -> list[dict[str, Any] | None]:
+        """Items for many keys, in the order asked, None where missing."""
+        self._need("batch")
+        wanted = [self.schema.key_of(k) for k in keys]
+        names = self.schema.key_names()
+        found: dict[tuple, dict] = {}
+        now = time.time()
+        for start in range(0, len(wanted), MAX_BATCH_GET):
+            chunk = list({tuple(k[n] for n in names): k for k in wanted[start:start + MAX_BATCH_GET]}.values())
+            for item in self.backend.batch_get(chunk, now):
+                found[tuple(item[n] for n in names)] = item
+        return [self._out(found.get(tuple(k[n] for n in names))) for k in wanted]
+
+    def batch_put(self, items: Iterable[dict[str, Any]]) -> int:
+        """Store many items (not atomic: use a transaction for all-or-nothing). Returns the count."""
+        self._need("batch")
+        clean = [self._item(i) for i in items]
+        names = self.schema.key_names()
+        if len({tuple(repr(i[n]) for n in names) for i in clean}) != len(clean):
+            raise ValidationError("batch_put was given two items with the same key")
+        if clean:
+            self.backend.batch_put(clean)
+        return len(clean)
+
+    def transaction(self) -> Transaction:
+        return Transaction()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def ensure(self) -> None:
+        """Create the physical table if it does not exist (dev and tests; CloudFormation in prod)."""
+        self.backend.ensure()
+
+    def drop(self) -> None:
+        """Delete the physical table and everything in it."""
+        self.backend.drop()
+        self._backend = None
+
+    def on_change(self, *args: Any, **kwargs: Any) -> Any:
+        self._need("change_stream")
+
+
+class Transaction:
+    """All-or-nothing writes across tables of one provider (DynamoDB TransactWriteItems).
+
+    Use as a context manager; the operations run when the block exits without an exception::
+
+        with app.transaction() as tx:
+            tx.put(orders, order, if_absent=True)
+            tx.update(stock, sku, add={"count": -1}, if_match={"count": 1})
+    """
+
+    def __init__(self) -> None:
+        self.ops: list[TxOp] = []
+
+    def put(self, table: Table, item: dict, *, if_absent: bool = False, if_match: dict | None = None) -> None:
+        clean = table._item(item)
+        self._add(TxOp("put", table, table.schema.key_of(clean), clean,
+                       condition=_condition(if_absent, False, if_match)))
+
+    def update(self, table: Table, key: Any, *, set: dict | None = None, remove: Sequence[str] | None = None,
+               add: dict | None = None, if_exists: bool = False, if_match: dict | None = None) -> None:
+        self._add(TxOp("update", table, table.schema.key_of(key), update=table._update(set, remove, add),
+                       condition=_condition(False, if_exists, if_match)))
+
+    def delete(self, table: Table, key: Any, *, if_exists: bool = False, if_match: dict | None = None) -> None:
+        self._add(TxOp("delete", table, table.schema.key_of(key), condition=_condition(False, if_exists, if_match)))
+
+    def check(self, table: Table, key: Any, *, if_exists: bool = False, if_absent: bool = False,
+              if_match: dict | None = None) -> None:
+        cond = _condition(if_absent, if_exists, if_match)
+        if cond is None:
+            raise ValidationError("a transaction check needs a condition (if_exists, if_absent or if_match)")
+        self._add(TxOp("check", table, table.schema.key_of(key), condition=cond))
+
+    def _add(self, op: TxOp) -> None:
+        if len(self.ops) >= MAX_TRANSACTION_OPS:
+            raise ValidationError(f"a transaction holds at most {MAX_TRANSACTION_OPS} operations")
+        ident = (op.table.name, tuple(repr(op.key[n]) for n in op.table.schema.key_names()))
+        if any((o.table.name, tuple(repr(o.key[n]) for n in o.table.schema.key_names())) == ident for o in self.ops):
+            raise ValidationError(f"a transaction cannot touch the same item twice ({op.table.name} {op.key})")
+        self.ops.append(op)
+
+    def commit(self) -> None:
+        if not self.ops:
+            return
+        first = self.ops[0].table
+        first._need("transactions")
+        for op in self.ops[1:]:
+            if op.table.backend.store is not first.backend.store:
+                raise ValidationError("a transaction can only span tables of the same provider and store")
+        first.backend.transact(self.ops, time.time())
+        self.ops = []
+
+    def __enter__(self) -> Transaction:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.commit()

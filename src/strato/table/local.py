@@ -1,0 +1,305 @@
+"""The embedded table provider: one SQLite file (WAL) holding every table of an app.
+
+Each table is a SQLite table keyed by the order-preserving bytes of its partition and sort
+keys; each secondary index is a side table maintained in the same transaction as the item,
+so an index is never out of step with its table (DynamoDB's GSIs are eventually consistent;
+being more consistent locally hides no bug that the cloud would show, because reads through
+an index are never promised to be fresh there).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConditionFailed, ConfigurationError, TransactionCanceled
+from ..sqlite import Database
+from .model import Condition, Sort, TxOp, Update
+from .schema import Index, Schema, sortable
+from .values import check_size
+
+_TAGS = ("$n", "$b", "$d")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return {"$n": str(value)}
+    if isinstance(value, bytes):
+        return {"$b": base64.b64encode(value).decode()}
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def _escape(value: Any) -> Any:
+    """Rewrite user maps shaped like a tag (``{"$n": ...}``) as ``{"$d": [name, value]}``."""
+    if isinstance(value, dict):
+        inner = {k: _escape(v) for k, v in value.items()}
+        if len(inner) == 1 and next(iter(inner)) in _TAGS:
+            return {"$d": list(next(iter(inner.items())))}
+        return inner
+    if isinstance(value, list):
+        return [_escape(v) for v in value]
+    return value
+
+
+def _hook(obj: dict) -> Any:
+    if len(obj) == 1:
+        (tag, value), = obj.items()
+        if tag == "$n":
+            return Decimal(value)
+        if tag == "$b":
+            return base64.b64decode(value)
+        if tag == "$d":
+            return {value[0]: value[1]}
+    return obj
+
+
+def encode_doc(item: dict[str, Any]) -> str:
+    nested = any(type(v) is dict or type(v) is list for v in item.values())
+    if nested or (len(item) == 1 and next(iter(item)) in _TAGS):
+        item = _escape(item)  # only nested maps can look like a tag; flat items skip the walk
+    return json.dumps(item, default=_default, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_doc(text: str) -> dict[str, Any]:
+    return json.loads(text, object_hook=_hook) if '"$' in text else json.loads(text)
+
+
+def _successor(prefix: bytes) -> bytes | None:
+    """The smallest byte string greater than every string starting with ``prefix``."""
+    stripped = prefix.rstrip(b"\xff")
+    if not stripped:
+        return None
+    return stripped[:-1] + bytes([stripped[-1] + 1])
+
+
+class LocalTableStore:
+    """The SQLite file behind every local table of one data directory."""
+
+    def __init__(self, data_dir: Path, durability: str = "process") -> None:
+        self.db = Database(Path(data_dir) / "tables.db", durability)
+        with self.db.write() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS strato_tables (name TEXT PRIMARY KEY, spec TEXT NOT NULL)")
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class LocalTableBackend:
+    capabilities = frozenset({"conditions", "indexes", "ttl", "batch", "transactions"})
+
+    def __init__(self, store: LocalTableStore, schema: Schema, physical: str) -> None:
+        self.store = store
+        self.schema = schema
+        self.physical = physical
+        self.t = f'"t_{physical}"'
+        self.itables = {name: f'"i_{physical}__{name}"' for name in schema.indexes}
+        self._ready = False
+
+    # -- schema -------------------------------------------------------------------------------
+    def ensure(self) -> None:
+        if self._ready:
+            return
+        spec = self.schema.describe()
+        with self.store.db.write() as conn:
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {self.t} (pk BLOB NOT NULL, sk BLOB NOT NULL, "
+                         "doc TEXT NOT NULL, expires REAL, PRIMARY KEY (pk, sk)) WITHOUT ROWID")
+            row = conn.execute("SELECT spec FROM strato_tables WHERE name = ?", (self.physical,)).fetchone()
+            old = json.loads(row[0]) if row else None
+            if old and (old["key"], old["sort"]) != (spec["key"], spec["sort"]):
+                raise ConfigurationError(
+                    f"table {self.schema.table!r} is stored with key {old['key']}/{old['sort']} but declared with "
+                    f"{spec['key']}/{spec['sort']}; delete its data (strato dev --reset) or use a new table name"
+                )
+            rebuild = {n for n in spec["indexes"] if not old or old["indexes"].get(n) != spec["indexes"][n]}
+            for name in (old or {}).get("indexes", {}):
+                if name not in spec["indexes"] or name in rebuild:
+                    conn.execute(f'DROP TABLE IF EXISTS "i_{self.physical}__{name}"')
+            for name in spec["indexes"]:
+                it = self.itables[name]
+                conn.execute(f"CREATE TABLE IF NOT EXISTS {it} (ipk BLOB NOT NULL, isk BLOB NOT NULL, "
+                             "pk BLOB NOT NULL, sk BLOB NOT NULL, PRIMARY KEY (ipk, isk, pk, sk)) WITHOUT ROWID")
+                conn.execute(f'CREATE INDEX IF NOT EXISTS "x_{self.physical}__{name}" ON {it} (pk, sk)')
+            if old and (rebuild or old["ttl"] != spec["ttl"]):
+                self._backfill(conn, rebuild, old["ttl"] != spec["ttl"])
+            conn.execute("INSERT OR REPLACE INTO strato_tables (name, spec) VALUES (?, ?)",
+                         (self.physical, json.dumps(spec)))
+        self._ready = True
+
+    def _backfill(self, conn: sqlite3.Connection, indexes: set[str], ttl: bool) -> None:
+        for pk, sk, doc in conn.execute(f"SELECT pk, sk, doc FROM {self.t}").fetchall():
+            item = decode_doc(doc)
+            if ttl:
+                conn.execute(f"UPDATE {self.t} SET expires = ? WHERE pk = ? AND sk = ?",
+                             (self.schema.expires_at(item), pk, sk))
+            for name in indexes:
+                self._index_one(conn, self.schema.indexes[name], item, pk, sk)
+
+    def drop(self) -> None:
+        with self.store.db.write() as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {self.t}")
+            for it in self.itables.values():
+                conn.execute(f"DROP TABLE IF EXISTS {it}")
+            conn.execute("DELETE FROM strato_tables WHERE name = ?", (self.physical,))
+        self._ready = False
+
+    # -- row helpers --------------------------------------------------------------------------
+    def _keys(self, key: dict) -> tuple[bytes, bytes]:
+        sort = self.schema.sort
+        return sortable(key[self.schema.key.name]), sortable(key[sort.name]) if sort else b""
+
+    def _read(self, conn: sqlite3.Connection, pk: bytes, sk: bytes, now: float) -> dict | None:
+        row = conn.execute(f"SELECT doc, expires FROM {self.t} WHERE pk = ? AND sk = ?", (pk, sk)).fetchone()
+        if row is None or (row[1] is not None and row[1] <= now):
+            return None
+        return decode_doc(row[0])
+
+    def _index_one(self, conn: sqlite3.Connection, index: Index, item: dict, pk: bytes, sk: bytes) -> None:
+        if index.key.name not in item or (index.sort and index.sort.name not in item):
+            return  # sparse: items without the index key are not in the index
+        isk = sortable(item[index.sort.name]) if index.sort else b""
+        conn.execute(f"INSERT OR REPLACE INTO {self.itables[index.name]} (ipk, isk, pk, sk) VALUES (?, ?, ?, ?)",
+                     (sortable(item[index.key.name]), isk, pk, sk))
+
+    def _write(self, conn: sqlite3.Connection, item: dict) -> None:
+        pk, sk = self._keys(item)
+        conn.execute(f"INSERT OR REPLACE INTO {self.t} (pk, sk, doc, expires) VALUES (?, ?, ?, ?)",
+                     (pk, sk, encode_doc(item), self.schema.expires_at(item)))
+        for name, index in self.schema.indexes.items():
+            conn.execute(f"DELETE FROM {self.itables[name]} WHERE pk = ? AND sk = ?", (pk, sk))
+            self._index_one(conn, index, item, pk, sk)
+
+    def _remove(self, conn: sqlite3.Connection, pk: bytes, sk: bytes) -> None:
+        conn.execute(f"DELETE FROM {self.t} WHERE pk = ? AND sk = ?", (pk, sk))
+        for it in self.itables.values():
+            conn.execute(f"DELETE FROM {it} WHERE pk = ? AND sk = ?", (pk, sk))
+
+    # -- operations ---------------------------------------------------------------------------
+    def get(self, key: dict, now: float) -> dict | None:
+        self.ensure()
+        return self._read(self.store.db.conn, *self._keys(key), now)
+
+    def put(self, item: dict, cond: Condition | None, now: float) -> None:
+        self.ensure()
+        if cond is None and not self.itables:
+            pk, sk = self._keys(item)
+            self.store.db.conn.execute(
+                f"INSERT OR REPLACE INTO {self.t} (pk, sk, doc, expires) VALUES (?, ?, ?, ?)",
+                (pk, sk, encode_doc(item), self.schema.expires_at(item)))
+            return
+        with self.store.db.write() as conn:
+            if cond is not None and not cond.holds(self._read(conn, *self._keys(item), now)):
+                raise ConditionFailed(f"put on table {self.schema.table!r}: the condition did not hold")
+            self._write(conn, item)
+
+    def update(self, key: dict, update: Update, cond: Condition | None, now: float) -> dict:
+        self.ensure()
+        with self.store.db.write() as conn:
+            current = self._read(conn, *self._keys(key), now)
+            if cond is not None and not cond.holds(current):
+                raise ConditionFailed(f"update on table {self.schema.table!r}: the condition did not hold")
+            new = update.apply(current, key)
+            check_size(new, self.schema.table)
+            self._write(conn, new)
+            return new
+
+    def delete(self, key: dict, cond: Condition | None, now: float) -> dict | None:
+        self.ensure()
+        with self.store.db.write() as conn:
+            pk, sk = self._keys(key)
+            current = self._read(conn, pk, sk, now)
+            if cond is not None and not cond.holds(current):
+                raise ConditionFailed(f"delete on table {self.schema.table!r}: the condition did not hold")
+            self._remove(conn, pk, sk)
+            return current
+
+    def query(self, partition: Any, sort: Sort | None, index: Index | None, descending: bool,
+              limit: int | None, after: dict | None, now: float) -> list[dict]:
+        self.ensure()
+        if index is None:
+            source, cols, where, args = self.t, ["sk"], ["pk = ?"], [sortable(partition)]
+        else:
+            source = f"{self.itables[index.name]} AS i JOIN {self.t} ON {self.t}.pk = i.pk AND {self.t}.sk = i.sk"
+            cols, where, args = ["i.isk", "i.pk", "i.sk"], ["i.ipk = ?"], [sortable(partition)]
+        where.append("(expires IS NULL OR expires > ?)")
+        args.append(now)
+        if sort is not None:
+            col = cols[0]
+            values = [sortable(v) for v in sort.values]
+            if sort.op == "between":
+                where.append(f"{col} BETWEEN ? AND ?")
+                args += values
+            elif sort.op == "begins_with":
+                where.append(f"{col} >= ?")
+                args.append(values[0])
+                upper = _successor(values[0])
+                if upper is not None:
+                    where.append(f"{col} < ?")
+                    args.append(upper)
+            else:
+                where.append(f"{col} {sort.op} ?")
+                args.append(values[0])
+        if after is not None:
+            if index is None:
+                start = [self._keys(after)[1]]
+            else:
+                start = [sortable(after[index.sort.name]) if index.sort else b"", *self._keys(after)]
+            where.append(f"({', '.join(cols)}) {'<' if descending else '>'} ({', '.join('?' * len(cols))})")
+            args += start
+        order = ", ".join(f"{c} {'DESC' if descending else 'ASC'}" for c in cols)
+        sql = f"SELECT {self.t}.doc FROM {source} WHERE {' AND '.join(where)} ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [decode_doc(row[0]) for row in self.store.db.conn.execute(sql, args)]
+
+    def batch_get(self, keys: list[dict], now: float) -> list[dict]:
+        self.ensure()
+        conn = self.store.db.conn
+        found = (self._read(conn, *self._keys(k), now) for k in keys)
+        return [item for item in found if item is not None]
+
+    def batch_put(self, items: list[dict]) -> None:
+        self.ensure()
+        with self.store.db.write() as conn:
+            for item in items:
+                self._write(conn, item)
+
+    def transact(self, ops: list[TxOp], now: float) -> None:
+        backends = [op.table.backend for op in ops]
+        for backend in backends:
+            backend.ensure()
+        with self.store.db.write() as conn:
+            reasons: list[str | None] = []
+            currents = []
+            for op, backend in zip(ops, backends, strict=True):
+                current = backend._read(conn, *backend._keys(op.key), now)
+                currents.append(current)
+                ok = op.condition is None or op.condition.holds(current)
+                reasons.append(None if ok else "ConditionalCheckFailed")
+            if any(reasons):
+                raise TransactionCanceled(
+                    "transaction canceled: " + ", ".join(
+                        f"op {i} ({ops[i].kind} on {ops[i].table.name}) {r}" for i, r in enumerate(reasons) if r),
+                    reasons)
+            for op, backend, current in zip(ops, backends, currents, strict=True):
+                if op.kind == "put":
+                    backend._write(conn, op.item)
+                elif op.kind == "update":
+                    new = op.update.apply(current, op.key)
+                    check_size(new, op.table.name)
+                    backend._write(conn, new)
+                elif op.kind == "delete":
+                    backend._remove(conn, *backend._keys(op.key))
+
+    def sweep_expired(self, now: float) -> list[dict]:
+        """Delete items whose TTL has passed, as DynamoDB's TTL process does; returns them."""
+        self.ensure()
+        with self.store.db.write() as conn:
+            rows = conn.execute(f"SELECT pk, sk, doc FROM {self.t} WHERE expires IS NOT NULL AND expires <= ?",
+                                (now,)).fetchall()
+            for pk, sk, _ in rows:
+                self._remove(conn, pk, sk)
+        return [decode_doc(doc) for _, _, doc in rows]

@@ -1,0 +1,135 @@
+"""Document values: what a table item may hold, its DynamoDB size, and how numbers come back.
+
+Every provider receives items already *normalised* by :func:`normalise_item`: numbers are
+``int`` (integral) or ``Decimal`` (fractional, at most 38 significant digits, DynamoDB's range),
+``bytearray``/``memoryview`` become ``bytes``, tuples become lists. Providers return items in the
+same form and :func:`present_item` turns them into what the application sees, so the same item
+reads back identically from SQLite and from DynamoDB.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Context, Decimal, Inexact, Rounded
+from typing import Any
+
+from ..errors import ItemTooLarge, ValidationError
+
+MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit, names included
+MAX_DEPTH = 32  # DynamoDB's nesting limit for lists and maps
+_DEC_CONTEXT = Context(prec=38, traps=[Inexact, Rounded])
+
+
+def number(value: int | float | Decimal, where: str) -> int | Decimal:
+    """One number in DynamoDB's range, as int when integral, else an exact Decimal."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(f"{where}: {value!r} cannot be stored (DynamoDB has no NaN or Infinity)")
+        if value.is_integer() and abs(value) < 2**53:
+            return int(value)
+        dec = Decimal(repr(value))
+    elif isinstance(value, int):
+        if abs(value) < 10**38:
+            return value
+        dec = Decimal(value)
+    else:
+        if not value.is_finite():
+            raise ValidationError(f"{where}: {value!r} cannot be stored (DynamoDB has no NaN or Infinity)")
+        dec = value
+    if dec.is_zero():
+        return 0
+    try:
+        dec = _DEC_CONTEXT.plus(dec)
+    except (Inexact, Rounded):
+        raise ValidationError(f"{where}: {value!r} has more than 38 significant digits (DynamoDB's limit)") from None
+    exp = dec.adjusted()
+    if exp > 125 or exp < -130:
+        raise ValidationError(f"{where}: {value!r} is outside DynamoDB's number range (1E-130 to 9.9E+125)")
+    dec = dec.normalize(_DEC_CONTEXT)
+    if dec == dec.to_integral_value():
+        return int(dec)
+    return dec
+
+
+def normalise(value: Any, where: str, depth: int = 0) -> Any:
+    """Validate one value and return it in the provider-neutral form."""
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, (int, float, Decimal)):
+        return number(value, where)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if depth >= MAX_DEPTH:
+        raise ValidationError(f"{where}: nested deeper than {MAX_DEPTH} levels (DynamoDB's limit)")
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str) or not k:
+                raise ValidationError(f"{where}: map keys must be non-empty strings, got {k!r}")
+            out[k] = normalise(v, f"{where}.{k}", depth + 1)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [normalise(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
+    if isinstance(value, (set, frozenset)):
+        raise ValidationError(f"{where}: sets are not supported; store a list instead")
+    raise ValidationError(
+        f"{where}: {type(value).__name__} is not storable; use str, number, bool, None, bytes, list or dict"
+    )
+
+
+def normalise_item(item: Any) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise ValidationError(f"an item must be a dict, not {type(item).__name__}")
+    return {k: v for k, v in normalise(item, "item").items()}
+
+
+def _number_size(value: int | Decimal) -> int:
+    digits = len(Decimal(value).as_tuple().digits)
+    return (digits + 1) // 2 + 1
+
+
+def value_size(value: Any) -> int:
+    """Bytes DynamoDB bills for a normalised value (its documented sizing rules)."""
+    if value is None or isinstance(value, bool):
+        return 1
+    if isinstance(value, str):
+        return len(value.encode("utf-8"))
+    if isinstance(value, bytes):
+        return len(value)
+    if isinstance(value, (int, Decimal)):
+        return _number_size(value)
+    if isinstance(value, dict):
+        return 3 + sum(len(k.encode("utf-8")) + value_size(v) + 1 for k, v in value.items())
+    return 3 + sum(value_size(v) + 1 for v in value)
+
+
+def item_size(item: dict[str, Any]) -> int:
+    return sum(len(k.encode("utf-8")) + value_size(v) for k, v in item.items())
+
+
+def check_size(item: dict[str, Any], table: str) -> None:
+    size = item_size(item)
+    if size > MAX_ITEM_BYTES:
+        raise ItemTooLarge(
+            f"item in table {table!r} is {size} bytes; DynamoDB's limit is 400 KB ({MAX_ITEM_BYTES} bytes) "
+            "(store large payloads in a bucket and keep the key in the item)"
+        )
+
+
+def present(value: Any, decimals: bool) -> Any:
+    """A stored value as the application sees it: fractional numbers as float unless asked."""
+    if isinstance(value, Decimal):
+        if value == value.to_integral_value():
+            return int(value)
+        return value if decimals else float(value)
+    if isinstance(value, dict):
+        return {k: present(v, decimals) for k, v in value.items()}
+    if isinstance(value, list):
+        return [present(v, decimals) for v in value]
+    return value
+
+
+def present_item(item: dict[str, Any] | None, decimals: bool) -> dict[str, Any] | None:
+    if item is None:
+        return None
+    return {k: present(v, decimals) for k, v in item.items()}
