@@ -87,7 +87,7 @@ def redis_url():
         import redis
 
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+    except Exception as exc:
         service_missing(f"Redis at {url} ({exc})")
     return url
 
@@ -116,7 +116,7 @@ def make_app(tmp_path, request, monkeypatch):
             if kind in ("table", "kv") and resource._backend is not None:
                 try:
                     resource.drop()
-                except Exception:  # noqa: BLE001 - best-effort cleanup
+                except Exception:
                     pass
         app.close()
 
@@ -125,3 +125,55 @@ def moto_gap(request, provider: str, reason: str) -> None:
     """Mark this test's aws case as a known moto gap: it must still fail (strict), the assertion stays."""
     if provider == "aws":
         request.applymarker(pytest.mark.xfail(strict=True, reason=f"moto_server gap: {reason}"))
+
+
+class DevServer:
+    def __init__(self, url: str, proc: subprocess.Popen, log: Path) -> None:
+        self.url = url
+        self.proc = proc
+        self.log = log
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_dev_server(app_spec: str, data_dir: Path, *extra: str, env: dict | None = None) -> DevServer:
+    port = free_port()
+    log = data_dir.parent / f"dev-{port}.log"
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    proc_env = {**os.environ, "STRATO_PROVIDER": "local", **(env or {})}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "strato.cli", "dev", app_spec, "--port", str(port), "--data", str(data_dir),
+         "--log-level", "warning", *extra],
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, env=proc_env, cwd=ROOT)
+    try:
+        wait_for_port(port, 30, proc)
+    except RuntimeError as exc:
+        proc.kill()
+        raise RuntimeError(f"{exc}\n{log.read_text(errors='replace')}") from exc
+    return DevServer(f"http://127.0.0.1:{port}", proc, log)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@pytest.fixture
+def dev_server(tmp_path):
+    """dev_server("path/app.py") -> a running `strato dev` subprocess on a free port."""
+    started = []
+
+    def start(app_spec: str, *extra: str, env: dict | None = None) -> DevServer:
+        server = start_dev_server(app_spec, tmp_path / f"data{len(started)}", *extra, env=env)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        stop(server.proc)

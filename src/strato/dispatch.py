@@ -63,8 +63,11 @@ class HttpDispatcher:
         return None, {}, error_body(404, "Not Found")
 
     def finish(self, event: dict[str, Any], response: Response) -> dict[str, Any]:
-        if self.api.cors:
-            self.api.cors.apply(response.headers, (event.get("headers") or {}).get("origin"))
+        headers = event.get("headers") or {}
+        method = event["requestContext"]["http"]["method"]
+        preflight = method == "OPTIONS" and "access-control-request-method" in headers
+        if self.api.cors and not preflight:
+            self.api.cors.apply(response.headers, headers.get("origin"))
         if event["requestContext"]["http"]["method"] == "HEAD":
             response.body = None
         try:

@@ -293,11 +293,10 @@ def test_transaction_commits_across_tables(app, docs):
 def test_transaction_is_all_or_nothing_with_reasons(app, docs):
     docs.put({"id": "taken", "v": 1})
     docs.put({"id": "gone", "v": 1})
-    with pytest.raises(strato.TransactionCanceled) as info:
-        with app.transaction() as tx:
-            tx.put(docs, {"id": "new", "v": 1})
-            tx.put(docs, {"id": "taken", "v": 2}, if_absent=True)
-            tx.delete(docs, "gone")
+    with pytest.raises(strato.TransactionCanceled) as info, app.transaction() as tx:
+        tx.put(docs, {"id": "new", "v": 1})
+        tx.put(docs, {"id": "taken", "v": 2}, if_absent=True)
+        tx.delete(docs, "gone")
     assert info.value.reasons == [None, "ConditionalCheckFailed", None]
     assert docs.get("new") is None
     assert docs.get("taken") == {"id": "taken", "v": 1}

@@ -201,7 +201,8 @@ class Table:
             self._need("indexes")
             idx = self.schema.indexes.get(index)
             if idx is None:
-                raise ValidationError(f"table {self.name!r} has no index {index!r}; it has {sorted(self.schema.indexes)}")
+                known = sorted(self.schema.indexes)
+                raise ValidationError(f"table {self.name!r} has no index {index!r}; it has {known}")
         key_attr = idx.key if idx else self.schema.key
         sort_attr = idx.sort if idx else self.schema.sort
         pvalue = key_attr.check(partition, "partition key", 2048)

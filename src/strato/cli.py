@@ -1,0 +1,119 @@
+"""The ``strato`` command: dev, invoke, routes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from .errors import StratoError
+
+DEFAULT_PORT = 8000
+
+
+def _load(app_spec: str, data: str | None = None):
+    from .loader import load_app
+
+    if data:
+        os.environ["STRATO_DATA_DIR"] = data
+    try:
+        return load_app(app_spec)
+    except StratoError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="strato")
+def main() -> None:
+    """strato: write an AWS serverless backend once, run it here, deploy it to AWS."""
+
+
+@main.command()
+@click.argument("app_spec", metavar="APP")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", "-p", default=DEFAULT_PORT, show_default=True, type=int, help="Port to listen on.")
+@click.option("--data", type=click.Path(file_okay=False), help="Data directory (default ./.strato).")
+@click.option("--reset", is_flag=True, help="Delete the local data directory before starting.")
+@click.option("--sweep-every", default=30.0, show_default=True, help="Seconds between TTL sweeps of local tables.")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+def dev(app_spec: str, host: str, port: int, data: str | None, reset: bool, sweep_every: float,
+        log_level: str) -> None:
+    """Serve APP locally (module:attr or file.py): HTTP routes plus /_strato/ endpoints."""
+    data_dir = Path(data or os.environ.get("STRATO_DATA_DIR") or ".strato")
+    if reset and data_dir.exists():
+        shutil.rmtree(data_dir)
+    os.environ.setdefault("STRATO_PROVIDER", "local")
+    app = _load(app_spec, str(data_dir))
+    import uvicorn
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    from .devserver import build_asgi
+
+    console = Console(stderr=True)
+    routes = RichTable(title=f"strato dev · {app.name} · data in {data_dir}/", show_edge=False)
+    routes.add_column("route")
+    routes.add_column("handler")
+    for route in (app._http.routes if app._http else []):
+        routes.add_row(route.key, getattr(route.handler, "__qualname__", "?"))
+    console.print(routes)
+    console.print(f"[bold green]listening on http://{host}:{port}[/]  (health: /_strato/health)")
+    asgi = build_asgi(app, sweep_every=sweep_every)
+    uvicorn.run(asgi, host=host, port=port, log_level=log_level, lifespan="on")
+
+
+@main.command()
+@click.argument("app_spec", metavar="APP")
+@click.argument("event_file", metavar="EVENT.json", type=click.File("r"))
+@click.option("--timeout", default=29.0, show_default=True, help="Seconds before the invocation is abandoned.")
+@click.option("--data", type=click.Path(file_okay=False), help="Data directory (default ./.strato).")
+def invoke(app_spec: str, event_file, timeout: float, data: str | None) -> None:
+    """Run APP's Lambda entry point on a saved AWS event (EVENT.json, or - for stdin) and print the result."""
+    try:
+        event = json.load(event_file)
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{event_file.name} is not valid JSON: {exc}") from exc
+    app = _load(app_spec, data)
+    from .events import LocalContext
+
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = app.lambda_handler(event, LocalContext(f"{app.name}-invoke", timeout))
+        except Exception as exc:
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        click.echo(json.dumps({"errorType": "TimeoutError",
+                               "errorMessage": f"Task timed out after {timeout:.2f} seconds"}), err=False)
+        sys.exit(1)
+    if "error" in outcome:
+        exc = outcome["error"]
+        click.echo(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}))
+        sys.exit(1)
+    from .http.response import dumps
+
+    click.echo(dumps(outcome["result"]))
+
+
+@main.command()
+@click.argument("app_spec", metavar="APP")
+def routes(app_spec: str) -> None:
+    """List APP's HTTP routes as API Gateway route keys."""
+    app = _load(app_spec)
+    for route in (app._http.routes if app._http else []):
+        click.echo(f"{route.key}\t{getattr(route.handler, '__qualname__', '?')}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,180 @@
+"""ASGI app for ``strato dev``: API Gateway's job done locally.
+
+Each HTTP request is matched to a route, turned into the payload 2.0 event API Gateway would
+send, and handed to the same dispatcher ``app.lambda_handler`` uses on AWS. Internal endpoints
+live under ``/_strato/`` (Starlette). Body size and timeouts are enforced as on AWS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import time
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request as StarletteRequest
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ..app import App
+from ..events import LocalContext, http_event
+from ..http import MAX_BODY_BYTES
+from ..http.response import dumps
+
+log = logging.getLogger("strato.dev")
+
+
+class PayloadTooLarge(Exception):
+    pass
+
+
+async def _read_body(receive: Any, limit: int) -> bytes:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionError("client disconnected")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge()
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _send(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _send_json(send: Any, status: int, payload: dict, extra: dict[str, str] | None = None) -> None:
+    headers = [(b"content-type", b"application/json")]
+    headers += [(k.encode(), v.encode()) for k, v in (extra or {}).items()]
+    await _send(send, status, headers, dumps(payload).encode())
+
+
+class Gateway:
+    """The HTTP half of API Gateway for one App."""
+
+    def __init__(self, app: App, max_body: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.dispatcher = app.http_dispatcher if app._http is not None else None
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if self.dispatcher is None:
+            await _send_json(send, 404, {"message": "Not Found"})
+            return
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        declared = next((v for k, v in headers if k == "content-length"), None)
+        try:
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+                raise PayloadTooLarge()
+            body = await _read_body(receive, self.max_body)
+        except PayloadTooLarge:
+            why = f"request body over {self.max_body} bytes (Lambda's 6 MB payload limit)"
+            await _send_json(send, 413, {"message": "Request Entity Too Large"}, {"x-strato-error": why})
+            return
+        except ConnectionError:
+            return
+        method = scope["method"]
+        raw_path = scope.get("raw_path", b"").decode("latin-1").split("?")[0] or scope["path"]
+        route, params, _ = self.dispatcher.api.router.match(method, raw_path)
+        client = scope.get("client") or ("127.0.0.1", 0)
+        host = next((v for k, v in headers if k == "host"), "127.0.0.1")
+        event = http_event(
+            method=method, raw_path=raw_path, raw_query=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers, body=body, source_ip=client[0], route_key=route.key if route else "$default",
+            path_parameters=params or None, domain=host,
+        )
+        context = LocalContext(f"{self.app.name}-http", self.dispatcher.api.timeout)
+        result = await self.dispatcher.handle_async(event, context, run_in_threadpool)
+        await self._respond(send, result)
+
+    async def _respond(self, send: Any, result: dict[str, Any]) -> None:
+        out_headers = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in result.get("headers", {}).items()]
+        for cookie in result.get("cookies", []):
+            out_headers.append((b"set-cookie", cookie.encode("latin-1")))
+        body = result.get("body") or ""
+        raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
+        await _send(send, result["statusCode"], out_headers, raw)
+
+
+class Runtime:
+    """Background work of the dev server: for now the TTL sweeper of local tables."""
+
+    def __init__(self, app: App, sweep_every: float = 30.0) -> None:
+        self.app = app
+        self.sweep_every = sweep_every
+        self.swept = 0
+
+    def sweep(self) -> int:
+        from ..table.local import LocalTableBackend
+
+        count = 0
+        for (kind, _), resource in list(self.app.resources.items()):
+            backend = getattr(resource, "backend", None) if kind == "table" else None
+            if isinstance(backend, LocalTableBackend) and resource.schema.ttl:
+                count += len(backend.sweep_expired(time.time()))
+        self.swept += count
+        return count
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_every)
+            try:
+                await run_in_threadpool(self.sweep)
+            except Exception:
+                log.exception("TTL sweep failed")
+
+
+def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_BYTES) -> Any:
+    """The ASGI callable ``strato dev`` serves: internal endpoints plus the gateway."""
+    runtime = Runtime(app, sweep_every)
+
+    async def health(request: StarletteRequest) -> JSONResponse:
+        return JSONResponse({"ok": True, "app": app.name, "provider": app.config.provider})
+
+    async def routes(request: StarletteRequest) -> JSONResponse:
+        api = app._http
+        return JSONResponse([{"route": r.key, "handler": getattr(r.handler, "__qualname__", "?")}
+                             for r in (api.routes if api else [])])
+
+    async def resources(request: StarletteRequest) -> JSONResponse:
+        return JSONResponse([{"kind": kind, "name": name,
+                              "physical": app.config.physical_name(kind, name)} for kind, name in app.resources])
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Any):
+        task = asyncio.create_task(runtime.run())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    internal = Starlette(routes=[
+        Route("/_strato/health", health),
+        Route("/_strato/routes", routes),
+        Route("/_strato/resources", resources),
+    ], lifespan=lifespan)
+    gateway = Gateway(app, max_body)
+
+    async def asgi(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith("/_strato/"):
+            try:
+                await gateway(scope, receive, send)
+            except Exception:
+                log.exception("gateway failure")
+                await _send_json(send, 500, {"message": "Internal Server Error"})
+            return
+        await internal(scope, receive, send)
+
+    asgi.runtime = runtime  # type: ignore[attr-defined]
+    return asgi
