@@ -27,6 +27,9 @@ _TAGS = ("$n", "$b", "$d")
 
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
+        as_float = float(value)
+        if Decimal(repr(as_float)) == value:
+            return as_float  # exact: stored as a JSON number, read back as Decimal via parse_float
         return {"$n": str(value)}
     if isinstance(value, bytes):
         return {"$b": base64.b64encode(value).decode()}
@@ -64,8 +67,12 @@ def encode_doc(item: dict[str, Any]) -> str:
     return json.dumps(item, default=_default, ensure_ascii=False, separators=(",", ":"))
 
 
+_TAGGED = json.JSONDecoder(object_hook=_hook, parse_float=Decimal)
+_UNTAGGED = json.JSONDecoder(parse_float=Decimal)
+
+
 def decode_doc(text: str) -> dict[str, Any]:
-    return json.loads(text, object_hook=_hook) if '"$' in text else json.loads(text)
+    return (_TAGGED if '"$' in text else _UNTAGGED).decode(text)
 
 
 def _successor(prefix: bytes) -> bytes | None:

@@ -116,20 +116,23 @@ def check_size(item: dict[str, Any], table: str) -> None:
         )
 
 
-def present(value: Any, decimals: bool) -> Any:
-    """A stored value as the application sees it: fractional numbers as float unless asked."""
-    if isinstance(value, Decimal):
-        if value == value.to_integral_value():
-            return int(value)
-        return value if decimals else float(value)
-    if isinstance(value, dict):
-        return {k: present(v, decimals) for k, v in value.items()}
-    if isinstance(value, list):
-        return [present(v, decimals) for v in value]
-    return value
+_PLAIN = frozenset({str, int, bool, type(None), bytes, float})
+
+
+def present(value: Any) -> Any:
+    """A normalised value with fractional numbers as float (integral ones are int already)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is Decimal:
+        return float(value)
+    if kind is dict:
+        return {k: v if type(v) in _PLAIN else present(v) for k, v in value.items()}
+    return [v if type(v) in _PLAIN else present(v) for v in value]
 
 
 def present_item(item: dict[str, Any] | None, decimals: bool) -> dict[str, Any] | None:
-    if item is None:
-        return None
-    return {k: present(v, decimals) for k, v in item.items()}
+    """An item as the application sees it: Decimals kept only when the table asked for them."""
+    if item is None or decimals:
+        return item
+    return {k: v if type(v) in _PLAIN else present(v) for k, v in item.items()}

@@ -1,0 +1,35 @@
+"""Run every benchmark and print one table of ratios measured in this run.
+
+    python -m benchmarks.run            # full (about 2 minutes)
+    python -m benchmarks.run --quick    # smaller counts
+    python -m benchmarks.run --only table,http
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import bench_coldstart, bench_http, bench_table
+from .support import print_rows
+
+SUITES = {"table": bench_table, "http": bench_http, "coldstart": bench_coldstart}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller counts, noisier numbers")
+    parser.add_argument("--only", default=",".join(SUITES), help=f"comma-separated subset of {','.join(SUITES)}")
+    args = parser.parse_args(argv)
+    rows = []
+    for name in args.only.split(","):
+        if name not in SUITES:
+            parser.error(f"unknown suite {name!r}")
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        rows += SUITES[name].run(quick=args.quick)
+    print_rows(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Helpers shared by the benchmarks: free ports, server processes, timing, the results table."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+@dataclass
+class Row:
+    section: str
+    metric: str
+    strato: float
+    baseline: float
+    baseline_name: str
+    unit: str
+    target: str = ""
+    higher_is_better: bool = True
+
+    @property
+    def ratio(self) -> float:
+        if self.higher_is_better:
+            return self.strato / self.baseline if self.baseline else float("inf")
+        return self.baseline / self.strato if self.strato else float("inf")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing on port {port}")
+
+
+@contextmanager
+def process(args: list[str], port: int, env: dict | None = None):
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+                            env={**os.environ, **(env or {})})
+    try:
+        wait_port(port)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextmanager
+def moto_server():
+    """A moto_server on a free port with fake credentials; sets AWS_ENDPOINT_URL while open."""
+    port = free_port()
+    saved = {k: os.environ.get(k) for k in [*FAKE_AWS, "AWS_ENDPOINT_URL"]}
+    os.environ.update(FAKE_AWS)
+    os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
+    try:
+        with process([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], port):
+            yield os.environ["AWS_ENDPOINT_URL"]
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def rate(fn, n: int) -> float:
+    """Operations per second of fn(i) over n calls."""
+    start = time.perf_counter()
+    for i in range(n):
+        fn(i)
+    return n / (time.perf_counter() - start)
+
+
+def print_rows(rows: list[Row]) -> None:
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:  # pragma: no cover
+        for r in rows:
+            print(r)
+        return
+    table = Table(title="strato benchmarks (same machine, same run)")
+    for col in ("section", "metric", "strato", "baseline", "ratio", "target"):
+        table.add_column(col, justify="right" if col in ("strato", "baseline", "ratio") else "left")
+    for r in rows:
+        table.add_row(r.section, f"{r.metric} ({r.unit})", f"{r.strato:,.1f}",
+                      f"{r.baseline:,.1f} [{r.baseline_name}]", f"{r.ratio:.2f}x", r.target)
+    Console().print(table)
