@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..errors import NotSupported, ValidationError
 from .model import Condition, Page, Sort, TxOp, Update
 from .schema import MAX_SORT_KEY_BYTES, Index, KeyAttr, Schema
-from .values import check_size, normalise, normalise_item, present_item
+from .values import check_size, normalise, normalise_sized, present_item
 
 if TYPE_CHECKING:
     from ..app import App
@@ -117,9 +117,9 @@ class Table:
                                f"does not support {capability}")
 
     def _item(self, item: Any) -> dict[str, Any]:
-        clean = normalise_item(item)
+        clean, size = normalise_sized(item)
         self.schema.check_item(clean)
-        check_size(clean, self.name)
+        check_size(clean, self.name, size)
         return clean
 
     def _out(self, item: dict | None) -> dict | None:

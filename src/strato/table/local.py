@@ -61,7 +61,8 @@ def _hook(obj: dict) -> Any:
 
 
 def encode_doc(item: dict[str, Any]) -> str:
-    nested = any(type(v) is dict or type(v) is list for v in item.values())
+    nested = any(type(v) is dict or (type(v) is list and any(type(x) in (dict, list) for x in v))
+                 for v in item.values())
     if nested or (len(item) == 1 and next(iter(item)) in _TAGS):
         item = _escape(item)  # only nested maps can look like a tag; flat items skip the walk
     return json.dumps(item, default=_default, ensure_ascii=False, separators=(",", ":"))

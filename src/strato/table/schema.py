@@ -146,17 +146,25 @@ def sortable(value: Any) -> bytes:
         return value.encode("utf-8")
     if isinstance(value, bytes):
         return value
-    return _sortable_number(Decimal(value))
+    return _sortable_number(value)
 
 
-def _sortable_number(value: Decimal) -> bytes:
+_INVERT = bytes.maketrans(b"0123456789", b"9876543210")
+
+
+def _sortable_number(value: Decimal | int) -> bytes:
     # zero < positives ordered by (exponent, digits); negatives reverse both and end high.
-    if value.is_zero():
-        return b"\x01"
-    sign, digits, _ = value.normalize().as_tuple()
-    exponent = value.adjusted() + 200  # DynamoDB exponents are within -130..125
-    text = bytes(48 + d for d in digits)
-    if not sign:
+    if type(value) is int:
+        if value == 0:
+            return b"\x01"
+        raw = str(abs(value))
+        negative, exponent, text = value < 0, len(raw) - 1, raw.rstrip("0").encode()
+    else:
+        if value.is_zero():
+            return b"\x01"
+        sign, digits, _ = value.normalize().as_tuple()
+        negative, exponent, text = bool(sign), value.adjusted(), bytes(48 + d for d in digits)
+    exponent += 200  # DynamoDB exponents are within -130..125
+    if not negative:
         return b"\x02" + exponent.to_bytes(2, "big") + text
-    inverted = bytes(105 - c for c in text)  # '0'..'9' -> '9'..'0'
-    return b"\x00" + (65535 - exponent).to_bytes(2, "big") + inverted + b"\xff"
+    return b"\x00" + (65535 - exponent).to_bytes(2, "big") + text.translate(_INVERT) + b"\xff"

@@ -77,14 +77,42 @@ def normalise(value: Any, where: str, depth: int = 0) -> Any:
     )
 
 
+_SIMPLE_SIZE = {str: None, bool: 1, type(None): 1}
+
+
 def normalise_item(item: Any) -> dict[str, Any]:
+    return normalise_sized(item)[0]
+
+
+def normalise_sized(item: Any) -> tuple[dict[str, Any], int]:
+    """Validate and normalise an item and compute its DynamoDB size in the same pass."""
     if not isinstance(item, dict):
         raise ValidationError(f"an item must be a dict, not {type(item).__name__}")
-    return {k: v for k, v in normalise(item, "item").items()}
+    out: dict[str, Any] = {}
+    size = 0
+    for name, value in item.items():
+        if not isinstance(name, str) or not name:
+            raise ValidationError(f"item: attribute names must be non-empty strings, got {name!r}")
+        kind = type(value)
+        if kind is str:
+            out[name] = value
+            size += len(name.encode("utf-8")) + len(value.encode("utf-8"))
+            continue
+        if kind is bool or value is None:
+            out[name] = value
+            size += len(name.encode("utf-8")) + 1
+            continue
+        clean = normalise(value, f"item.{name}")
+        out[name] = clean
+        size += len(name.encode("utf-8")) + value_size(clean)
+    return out, size
 
 
 def _number_size(value: int | Decimal) -> int:
-    digits = len(Decimal(value).as_tuple().digits)
+    if type(value) is int:
+        digits = len(str(abs(value)).rstrip("0") or "0")
+    else:
+        digits = len(value.as_tuple().digits)
     return (digits + 1) // 2 + 1
 
 
@@ -107,8 +135,8 @@ def item_size(item: dict[str, Any]) -> int:
     return sum(len(k.encode("utf-8")) + value_size(v) for k, v in item.items())
 
 
-def check_size(item: dict[str, Any], table: str) -> None:
-    size = item_size(item)
+def check_size(item: dict[str, Any], table: str, size: int | None = None) -> None:
+    size = item_size(item) if size is None else size
     if size > MAX_ITEM_BYTES:
         raise ItemTooLarge(
             f"item in table {table!r} is {size} bytes; DynamoDB's limit is 400 KB ({MAX_ITEM_BYTES} bytes) "
