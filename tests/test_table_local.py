@@ -52,9 +52,8 @@ def test_a_provider_without_a_capability_raises_not_supported(tmp_path):
 
     table._backend = NoTransactions(app.providers.local_tables(), table.schema, "table_docs")
     table.put({"id": "a", "x": "1"})
-    with pytest.raises(strato.NotSupported, match="transactions"):
-        with app.transaction() as tx:
-            tx.put(table, {"id": "b"})
+    with pytest.raises(strato.NotSupported, match="transactions"), app.transaction() as tx:
+        tx.put(table, {"id": "b"})
     with pytest.raises(strato.NotSupported, match="indexes"):
         table.query("1", index="by_x")
     with pytest.raises(strato.NotSupported, match="conditions"):
