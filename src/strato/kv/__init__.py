@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import ItemTooLarge, NotSupported, ValidationError
+from ..errors import ItemTooLarge, ValidationError
+from ..resource import Resource
 from ..table.model import Page
 
 if TYPE_CHECKING:
@@ -47,31 +48,16 @@ def check_key(key: Any) -> str:
     return key
 
 
-class KV:
+class KV(Resource):
     """A key-value namespace declared with ``app.kv(name)``. Thread-safe."""
 
     kind = "kv"
 
     def __init__(self, app: App, name: str, *, provider: str | None = None) -> None:
-        self.app = app
-        self.name = name
-        self.provider_name = provider
-        self._backend: KVBackend | None = None
+        super().__init__(app, name, provider)
 
-    @property
-    def backend(self) -> KVBackend:
-        if self._backend is None:
-            self._backend = self.app.providers.kv_backend(self)
-        return self._backend
-
-    @property
-    def capabilities(self) -> frozenset[str]:
-        return self.backend.capabilities
-
-    def _need(self, capability: str) -> None:
-        if capability not in self.backend.capabilities:
-            raise NotSupported(f"kv {self.name!r}: the {self.app.providers.name_of(self)} provider "
-                               f"does not support {capability}")
+    def _make_backend(self) -> KVBackend:
+        return self.app.providers.kv_backend(self)
 
     def get(self, key: str) -> str | bytes | None:
         """The value, or None when absent or expired."""

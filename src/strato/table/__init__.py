@@ -18,7 +18,8 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import NotSupported, ValidationError
+from ..errors import ValidationError
+from ..resource import Resource
 from .model import Condition, Page, Sort, TxOp, Update
 from .schema import MAX_SORT_KEY_BYTES, Index, KeyAttr, Schema
 from .values import check_size, normalise, normalise_sized, present_item
@@ -69,7 +70,7 @@ def _condition(if_absent: bool, if_exists: bool, if_match: dict | None) -> Condi
     return None
 
 
-class Table:
+class Table(Resource):
     """A table declared on an App. Thread-safe; every method is one round trip or one transaction."""
 
     kind = "table"
@@ -86,10 +87,8 @@ class Table:
         decimals: bool = False,
         provider: str | None = None,
     ) -> None:
-        self.app = app
-        self.name = name
+        super().__init__(app, name, provider)
         self.decimals = decimals
-        self.provider_name = provider
         parsed = {}
         for index_name, spec in (indexes or {}).items():
             parts = spec if isinstance(spec, (list, tuple)) and len(spec) == 2 and not isinstance(spec[1], type) \
@@ -98,23 +97,10 @@ class Table:
                 index_name, KeyAttr.parse(parts[0]), KeyAttr.parse(parts[1]) if parts[1] is not None else None
             )
         self.schema = Schema(name, KeyAttr.parse(key), KeyAttr.parse(sort) if sort else None, parsed, ttl)
-        self._backend: TableBackend | None = None
 
     # -- plumbing -----------------------------------------------------------------------------
-    @property
-    def backend(self) -> TableBackend:
-        if self._backend is None:
-            self._backend = self.app.providers.table_backend(self)
-        return self._backend
-
-    @property
-    def capabilities(self) -> frozenset[str]:
-        return self.backend.capabilities
-
-    def _need(self, capability: str) -> None:
-        if capability not in self.backend.capabilities:
-            raise NotSupported(f"table {self.name!r}: the {self.app.providers.name_of(self)} provider "
-                               f"does not support {capability}")
+    def _make_backend(self) -> TableBackend:
+        return self.app.providers.table_backend(self)
 
     def _item(self, item: Any) -> dict[str, Any]:
         clean, size = normalise_sized(item)
