@@ -167,6 +167,7 @@ def test_query_newest_first_and_pagination(events):
         cursor = page.cursor
     assert seen == list(range(9, -1, -1))
     assert pages == 4
+    assert [i["ts"] for i in events.iterate("u1", page_size=3, sort=Sort.gte(2))] == list(range(2, 10))
     exact = events.query("u1", limit=10)
     assert len(exact) == 10 and exact.cursor is None
 

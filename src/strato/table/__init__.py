@@ -204,11 +204,11 @@ class Table(Resource):
             next_cursor = self._encode_cursor(rows[-1], idx)
         return Page([self._out(r) for r in rows], next_cursor)
 
-    def scan_all(self, partition: Any, **options: Any) -> Iterable[dict[str, Any]]:
-        """Every item of a partition, fetching page after page."""
+    def iterate(self, partition: Any, *, page_size: int = 100, **options: Any) -> Iterable[dict[str, Any]]:
+        """Every item of a partition (same options as :meth:`query`), fetched ``page_size`` at a time."""
         cursor = None
         while True:
-            page = self.query(partition, cursor=cursor, limit=options.pop("limit", 100), **options)
+            page = self.query(partition, cursor=cursor, limit=page_size, **options)
             yield from page.items
             if not page.cursor:
                 return
