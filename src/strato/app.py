@@ -50,6 +50,20 @@ class App:
 
         return self._declare(KV(self, name, provider=provider))
 
+    def queue(self, name: str, *, fifo: bool = False, content_dedup: bool = False, visibility_timeout: int = 30,
+              delay: int = 0, retention: int = 4 * 86_400, max_receive_count: int | None = None,
+              provider: str | None = None):
+        """A queue (SQS). ``max_receive_count`` also declares ``<name>-dlq`` and wires it as the DLQ."""
+        from .queue import MAX_RETENTION_S, Queue
+
+        queue = self._declare(Queue(self, name, fifo=fifo, content_dedup=content_dedup,
+                                    visibility_timeout=visibility_timeout, delay=delay, retention=retention,
+                                    max_receive_count=max_receive_count, provider=provider))
+        if max_receive_count is not None:
+            queue.dlq = self._declare(Queue(self, f"{name}-dlq", fifo=fifo, content_dedup=content_dedup,
+                                            retention=MAX_RETENTION_S, provider=provider, dead_letter_for=queue))
+        return queue
+
     def http(self, *, cors: Any = None, timeout: float = 29.0):
         """The app's HTTP API (one per app; calling again returns it)."""
         from .http import HttpApi

@@ -75,6 +75,22 @@ class Providers:
 
         return LocalTableBackend(self.local_tables(), table.schema, f"{table.kind}_{table.name}")
 
+    def messaging(self) -> Any:
+        from .queue.local import MessagingStore
+
+        config = self.app.config
+        return self._get("messaging", lambda: MessagingStore(config.data_dir, config.durability))
+
+    def queue_backend(self, queue: Any) -> Any:
+        if self.name_of(queue) == "aws":
+            from .queue.aws import SqsQueueBackend
+
+            return SqsQueueBackend(self.aws(), queue, self.app.config.physical_name("queue", queue.name),
+                                   self.app.config.auto_create)
+        from .queue.local import LocalQueueBackend
+
+        return LocalQueueBackend(self.messaging(), queue)
+
     def kv_backend(self, kv: KV) -> Any:
         provider = self.name_of(kv)
         if provider == "redis":
@@ -90,9 +106,10 @@ class Providers:
 
     def close(self) -> None:
         with self._lock:
-            store = self._shared.pop("local-tables", None)
-            if store is not None:
-                store.close()
+            for key in ("local-tables", "messaging"):
+                store = self._shared.pop(key, None)
+                if store is not None:
+                    store.close()
             client = self._shared.pop("redis", None)
             if client is not None:
                 client.close()

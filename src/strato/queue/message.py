@@ -1,0 +1,193 @@
+"""Messages and their attributes, shaped like SQS's, shared by every queue provider."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ItemTooLarge, ValidationError
+
+MAX_MESSAGE_BYTES = 1_048_576  # SQS: 1 MiB for body + attributes (raised from 256 KiB in 2025)
+MAX_ATTRIBUTES = 10
+MAX_DELAY_S = 900
+MAX_VISIBILITY_S = 43_200
+MAX_WAIT_S = 20
+MAX_BATCH = 10
+_ATTR_NAME = re.compile(r"^[A-Za-z0-9_\-.]{1,256}$")
+# SQS accepts #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF
+_BAD_CHARS = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+AttributeValue = str | int | float | bytes | list
+
+
+def encode_body(body: Any) -> str:
+    """The wire form of a body: strings as they are, anything JSON-able as compact JSON."""
+    if isinstance(body, str):
+        text = body
+    elif isinstance(body, (bytes, bytearray)):
+        raise ValidationError("message bodies are text: send base64 or JSON, or put bytes in a bucket")
+    else:
+        try:
+            text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"message body is not JSON-serialisable: {exc}") from None
+    if not text:
+        raise ValidationError("message body must not be empty (SQS refuses empty messages)")
+    bad = _BAD_CHARS.search(text)
+    if bad:
+        raise ValidationError(f"message body has character U+{ord(bad.group()):04X} at {bad.start()}, "
+                              "which SQS does not allow")
+    return text
+
+
+def _json_default(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def encode_attributes(attributes: dict[str, AttributeValue] | None) -> dict[str, dict[str, Any]]:
+    """Attributes as SQS MessageAttributes: {"name": {"DataType": ..., "StringValue"|"BinaryValue": ...}}."""
+    if not attributes:
+        return {}
+    if not isinstance(attributes, dict):
+        raise ValidationError("attributes must be a dict of name -> value")
+    if len(attributes) > MAX_ATTRIBUTES:
+        raise ValidationError(f"a message carries at most {MAX_ATTRIBUTES} attributes, got {len(attributes)}")
+    out = {}
+    for name, value in attributes.items():
+        if not isinstance(name, str) or not _ATTR_NAME.match(name) or ".." in name or name.startswith(".") \
+                or name.endswith(".") or name.lower().startswith(("aws.", "amazon.")):
+            raise ValidationError(f"attribute name {name!r} is not allowed (letters, digits, _ - ., no 'AWS.' prefix)")
+        if isinstance(value, bool):
+            raise ValidationError(f"attribute {name!r}: booleans are not an SQS type; send 'true'/'false'")
+        if isinstance(value, str):
+            if not value:
+                raise ValidationError(f"attribute {name!r} must not be empty")
+            out[name] = {"DataType": "String", "StringValue": value}
+        elif isinstance(value, (int, float)):
+            out[name] = {"DataType": "Number", "StringValue": repr(value) if isinstance(value, float) else str(value)}
+        elif isinstance(value, (bytes, bytearray)):
+            out[name] = {"DataType": "Binary", "BinaryValue": bytes(value)}
+        elif isinstance(value, (list, tuple)):
+            out[name] = {"DataType": "String.Array", "StringValue": json.dumps(list(value), separators=(",", ":"))}
+        else:
+            raise ValidationError(f"attribute {name!r}: {type(value).__name__} is not str, number, bytes or list")
+    return out
+
+
+def decode_attributes(raw: dict[str, dict[str, Any]]) -> dict[str, AttributeValue]:
+    out: dict[str, AttributeValue] = {}
+    for name, attr in (raw or {}).items():
+        kind = attr.get("DataType") or attr.get("dataType") or "String"
+        text = attr.get("StringValue", attr.get("stringValue"))
+        if kind.startswith("Binary"):
+            value = attr.get("BinaryValue", attr.get("binaryValue"))
+            out[name] = base64.b64decode(value) if isinstance(value, str) else bytes(value)
+        elif kind.startswith("Number"):
+            out[name] = float(text) if any(c in text for c in ".eE") else int(text)
+        elif kind.startswith("String.Array"):
+            out[name] = json.loads(text)
+        else:
+            out[name] = text
+    return out
+
+
+def message_size(body: str, attributes: dict[str, dict[str, Any]]) -> int:
+    size = len(body.encode("utf-8"))
+    for name, attr in attributes.items():
+        value = attr.get("StringValue")
+        size += len(name.encode()) + len(attr["DataType"].encode())
+        size += len(value.encode("utf-8")) if value is not None else len(attr.get("BinaryValue", b""))
+    return size
+
+
+def check_size(body: str, attributes: dict[str, dict[str, Any]], queue: str) -> None:
+    size = message_size(body, attributes)
+    if size > MAX_MESSAGE_BYTES:
+        raise ItemTooLarge(f"message for queue {queue!r} is {size} bytes with its attributes; SQS allows "
+                           f"{MAX_MESSAGE_BYTES} (1 MiB): put the payload in a bucket and send its key")
+
+
+def md5_of(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+@dataclass
+class Message:
+    """One received message. ``body`` is the text sent; ``json()`` parses it."""
+
+    id: str
+    body: str
+    receipt: str = ""
+    attributes: dict[str, AttributeValue] = field(default_factory=dict)
+    receive_count: int = 0
+    sent_at: float = 0.0
+    first_received_at: float | None = None
+    group: str | None = None
+    dedup_id: str | None = None
+    queue: str = ""
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"message {self.id} body is not JSON: {exc}") from None
+
+    def to_record(self, arn: str, region: str) -> dict[str, Any]:
+        """The record Lambda receives from an SQS event source mapping."""
+        system = {
+            "ApproximateReceiveCount": str(self.receive_count),
+            "SentTimestamp": str(int(self.sent_at * 1000)),
+            "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+            "ApproximateFirstReceiveTimestamp": str(int((self.first_received_at or self.sent_at) * 1000)),
+        }
+        if self.group is not None:
+            system["MessageGroupId"] = self.group
+        if self.dedup_id is not None:
+            system["MessageDeduplicationId"] = self.dedup_id
+        attrs = {}
+        for name, raw in encode_attributes(self.attributes).items():
+            entry = {"dataType": raw["DataType"], "stringListValues": [], "binaryListValues": []}
+            if "BinaryValue" in raw:
+                entry["binaryValue"] = base64.b64encode(raw["BinaryValue"]).decode()
+            else:
+                entry["stringValue"] = raw["StringValue"]
+            attrs[name] = entry
+        return {"messageId": self.id, "receiptHandle": self.receipt, "body": self.body, "attributes": system,
+                "messageAttributes": attrs, "md5OfBody": md5_of(self.body), "eventSource": "aws:sqs",
+                "eventSourceARN": arn, "awsRegion": region}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Message:
+        system = record.get("attributes") or {}
+        first = system.get("ApproximateFirstReceiveTimestamp")
+        return cls(
+            id=record["messageId"], body=record.get("body", ""), receipt=record.get("receiptHandle", ""),
+            attributes=decode_attributes(record.get("messageAttributes") or {}),
+            receive_count=int(system.get("ApproximateReceiveCount", 1)),
+            sent_at=int(system.get("SentTimestamp", 0)) / 1000, first_received_at=int(first) / 1000 if first else None,
+            group=system.get("MessageGroupId"), dedup_id=system.get("MessageDeduplicationId"),
+            queue=record.get("eventSourceARN", "").rsplit(":", 1)[-1],
+        )
+
+
+@dataclass
+class QueueStats:
+    """Approximate counts, as SQS reports them; ``oldest_age`` is None where the provider lacks it."""
+
+    depth: int
+    in_flight: int
+    delayed: int
+    oldest_age: float | None = None
+    dlq_depth: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"depth": self.depth, "in_flight": self.in_flight, "delayed": self.delayed,
+                "oldest_age_seconds": self.oldest_age, "dlq_depth": self.dlq_depth}
