@@ -60,7 +60,8 @@ class SqsQueueBackend:
         return self._url
 
     def arn(self) -> str:
-        return self.client.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        attrs = self.client.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]
+        return attrs["QueueArn"]
 
     def ensure(self) -> None:
         q = self.queue
@@ -114,7 +115,7 @@ class SqsQueueBackend:
         try:
             out = self.client.receive_message(
                 QueueUrl=self.url, MaxNumberOfMessages=limit, VisibilityTimeout=visibility,
-                WaitTimeSeconds=int(round(wait)), MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"])
+                WaitTimeSeconds=round(wait), MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"])
         except Exception as exc:
             raise _translate(exc, self.queue.name) from exc
         messages = []
