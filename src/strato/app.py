@@ -74,6 +74,9 @@ class App:
             raise ConfigurationError("app.http() options can only be given the first time it is called")
         return self._http
 
+    def queues(self) -> list[Any]:
+        return [r for (kind, _), r in self.resources.items() if kind == "queue"]
+
     def transaction(self):
         """All-or-nothing writes across tables: ``with app.transaction() as tx: tx.put(...)``."""
         from .table import Transaction
@@ -96,6 +99,10 @@ class App:
         kind = kind_of(event)
         if kind == "http":
             return self.http_dispatcher.handle(event, context)
+        if kind == "sqs":
+            from .dispatch import QueueDispatcher
+
+            return QueueDispatcher(self).handle(event, context)
         raise ConfigurationError(f"app {self.name!r} cannot handle a {kind!r} event "
                                  f"(keys: {sorted(event)[:8] if isinstance(event, dict) else type(event).__name__})")
 

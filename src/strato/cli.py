@@ -42,8 +42,9 @@ def main() -> None:
 @click.option("--sweep-every", default=30.0, show_default=True, help="Seconds between TTL sweeps of local tables.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@click.option("--no-worker", is_flag=True, help="Serve HTTP only; run background work with `strato worker`.")
 def dev(app_spec: str, host: str, port: int, data: str | None, reset: bool, sweep_every: float,
-        log_level: str) -> None:
+        log_level: str, no_worker: bool) -> None:
     """Serve APP locally (module:attr or file.py): HTTP routes plus /_strato/ endpoints."""
     data_dir = Path(data or os.environ.get("STRATO_DATA_DIR") or ".strato")
     if reset and data_dir.exists():
@@ -64,8 +65,35 @@ def dev(app_spec: str, host: str, port: int, data: str | None, reset: bool, swee
         routes.add_row(route.key, getattr(route.handler, "__qualname__", "?"))
     console.print(routes)
     console.print(f"[bold green]listening on http://{host}:{port}[/]  (health: /_strato/health)")
-    asgi = build_asgi(app, sweep_every=sweep_every)
+    asgi = build_asgi(app, sweep_every=sweep_every, background=not no_worker)
     uvicorn.run(asgi, host=host, port=port, log_level=log_level, lifespan="on")
+
+
+@main.command()
+@click.argument("app_spec", metavar="APP")
+@click.option("--data", type=click.Path(file_okay=False), help="Data directory (default ./.strato).")
+@click.option("--grace", default=30.0, show_default=True, help="Seconds to let batches in hand finish on stop.")
+@click.option("--poll-wait", default=1.0, show_default=True, help="Long-poll seconds per receive.")
+def worker(app_spec: str, data: str | None, grace: float, poll_wait: float) -> None:
+    """Run only APP's background work (queue consumers, deliveries, schedules) against the same data."""
+    import logging
+    import signal
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    os.environ.setdefault("STRATO_PROVIDER", "local")
+    app = _load(app_spec, data)
+    from .worker import Worker
+
+    running = Worker(app, poll_wait=poll_wait).start()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"strato worker · {app.name} · {len(running.threads)} loops · Ctrl-C to stop", err=True)
+    stop.wait()
+    click.echo("stopping: finishing batches in hand ...", err=True)
+    clean = running.stop(grace)
+    click.echo(f"stopped ({running.processed} processed, {running.failed} failed"
+               f"{'' if clean else ', some work left in flight: it returns after its visibility timeout'})", err=True)
 
 
 @main.command()

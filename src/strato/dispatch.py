@@ -124,3 +124,56 @@ class HttpDispatcher:
         except Exception as exc:
             response = error_response(exc)
         return self.finish(event, response)
+
+
+def _run(result: Any) -> Any:
+    """Await a coroutine returned by an async handler when we are not on an event loop."""
+    if hasattr(result, "__await__"):
+        import asyncio
+
+        return asyncio.run(result)
+    return result
+
+
+class QueueDispatcher:
+    """SQS events to consumers, reporting partial batch failures as Lambda's ReportBatchItemFailures."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def consumer_for(self, arn: str) -> Any:
+        name = arn.rsplit(":", 1)[-1]
+        for queue in self.app.queues():
+            if queue.consumers and queue.physical_name == name:
+                return queue.consumers[0]
+        raise StratoError(f"no consumer is declared for queue {name!r} in app {self.app.name!r}")
+
+    def handle(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        from .queue.message import Message
+
+        records = event.get("Records") or []
+        failures: list[str] = []
+        if not records:
+            return {"batchItemFailures": []}
+        consumer = self.consumer_for(records[0].get("eventSourceARN", ""))
+        messages = [Message.from_record(r) for r in records]
+        if consumer.batch:
+            try:
+                failed = _run(consumer.handler(messages)) or []
+                failures = [m.id if hasattr(m, "id") else str(m) for m in failed]
+            except Exception:
+                _log_exception(f"batch consumer {consumer.handler.__qualname__} failed; all "
+                               f"{len(messages)} messages will be retried")
+                failures = [m.id for m in messages]
+        else:
+            for index, message in enumerate(messages):
+                try:
+                    _run(consumer.handler(message))
+                except Exception:
+                    _log_exception(f"consumer {consumer.handler.__qualname__} failed on message {message.id} "
+                                   f"(receive {message.receive_count})")
+                    if consumer.queue.fifo:  # keep group order: the rest of the batch waits too
+                        failures += [m.id for m in messages[index:]]
+                        break
+                    failures.append(message.id)
+        return {"batchItemFailures": [{"itemIdentifier": i} for i in failures]}

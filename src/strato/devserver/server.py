@@ -133,8 +133,10 @@ class Runtime:
                 log.exception("TTL sweep failed")
 
 
-def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_BYTES) -> Any:
-    """The ASGI callable ``strato dev`` serves: internal endpoints plus the gateway."""
+def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_BYTES,
+               background: bool = True) -> Any:
+    """The ASGI callable ``strato dev`` serves: internal endpoints plus the gateway (and, with
+    ``background``, the worker: consumers and deliveries in the same process)."""
     runtime = Runtime(app, sweep_every)
 
     async def health(request: StarletteRequest) -> JSONResponse:
@@ -151,13 +153,18 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Any):
+        from ..worker import Worker
+
         task = asyncio.create_task(runtime.run())
+        worker = Worker(app).start() if background else None
         try:
             yield
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            if worker is not None:
+                await run_in_threadpool(worker.stop, 30.0)
 
     internal = Starlette(routes=[
         Route("/_strato/health", health),

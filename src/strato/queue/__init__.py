@@ -111,6 +111,19 @@ class Queue(Resource):
     def _make_backend(self) -> QueueBackend:
         return self.app.providers.queue_backend(self)
 
+    @property
+    def physical_name(self) -> str:
+        """The SQS queue name (``.fifo`` appended for FIFO queues), as in the event source ARN."""
+        name = self.app.config.physical_name("queue", self.name)
+        return f"{name}.fifo" if self.fifo else name
+
+    @property
+    def arn(self) -> str:
+        from ..aws import region
+        from ..events import ACCOUNT_ID
+
+        return f"arn:aws:sqs:{region()}:{ACCOUNT_ID}:{self.physical_name}"
+
     # -- sending --------------------------------------------------------------------------------
     def _outgoing(self, body: Any, attributes: dict | None, delay: int | None, group: str | None,
                   dedup_id: str | None) -> Outgoing:

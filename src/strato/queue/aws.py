@@ -28,10 +28,6 @@ def _translate(exc: BaseException, queue: str) -> StratoError:
     return StratoError(f"queue {queue!r}: SQS error {code or type(exc).__name__}: {message}")
 
 
-def sqs_name(physical: str, fifo: bool) -> str:
-    return f"{physical}.fifo" if fifo else physical
-
-
 class SqsQueueBackend:
     # SQS reports age of the oldest message only as a CloudWatch metric, not through the queue API.
     capabilities = frozenset({"fifo", "dlq", "long_poll", "delay"})
@@ -39,7 +35,7 @@ class SqsQueueBackend:
     def __init__(self, session: AwsSession, queue: Any, physical: str, auto_create: bool) -> None:
         self.session = session
         self.queue = queue
-        self.physical = sqs_name(physical, queue.fifo)
+        self.physical = queue.physical_name
         self.auto_create = auto_create
         self._url: str | None = None
 

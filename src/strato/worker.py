@@ -1,0 +1,95 @@
+"""The local runtime of background work: queue consumers (and, as they land, topic deliveries,
+schedules and stream tailers). ``strato dev`` runs it beside the HTTP server; ``strato worker``
+runs only it, in another process against the same data.
+
+Each consumer polls its queue, wraps what it received in the SQS event Lambda would get, hands it
+to the same dispatcher ``app.lambda_handler`` uses, and deletes what did not fail. Stopping lets
+every batch in hand finish; a batch received after the stop began goes straight back to the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .aws import region
+from .dispatch import QueueDispatcher
+from .events import LocalContext
+
+log = logging.getLogger("strato.worker")
+
+
+class Worker:
+    def __init__(self, app: Any, *, poll_wait: float = 1.0) -> None:
+        self.app = app
+        self.poll_wait = poll_wait
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.loops: list[tuple[str, Callable[[], None], float]] = []
+        self.processed = 0
+        self.failed = 0
+        self._count_lock = threading.Lock()
+        self.queue_dispatcher = QueueDispatcher(app)
+
+    # -- wiring ---------------------------------------------------------------------------------
+    def add_loop(self, name: str, step: Callable[[], None], idle: float = 0.0) -> None:
+        """Run ``step`` repeatedly in its own thread until stop; errors are logged, never fatal."""
+        self.loops.append((name, step, idle))
+
+    def start(self) -> Worker:
+        for queue in self.app.queues():
+            for consumer in queue.consumers:
+                for n in range(consumer.max_concurrency):
+                    self.add_loop(f"consumer:{queue.name}:{n}", self._poll_step(consumer))
+        for name, step, idle in self.loops:
+            thread = threading.Thread(target=self._run, args=(name, step, idle), name=f"strato-{name}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        return self
+
+    def stop(self, grace: float = 30.0) -> bool:
+        """Finish batches in hand (up to ``grace`` seconds); True if every thread stopped in time."""
+        self.stopping.set()
+        deadline = time.monotonic() + grace
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self.threads)
+
+    def _run(self, name: str, step: Callable[[], None], idle: float) -> None:
+        while not self.stopping.is_set():
+            try:
+                step()
+            except Exception:  # noqa: BLE001 - a poller must outlive any one failure
+                log.exception("%s failed; retrying in 1 s", name)
+                self.stopping.wait(1.0)
+                continue
+            if idle:
+                self.stopping.wait(idle)
+
+    # -- queue consumers ------------------------------------------------------------------------
+    def _poll_step(self, consumer: Any) -> Callable[[], None]:
+        queue = consumer.queue
+        visibility = consumer.visibility_timeout or queue.visibility_timeout
+
+        def step() -> None:
+            messages = queue.receive(consumer.batch_size, visibility_timeout=visibility, wait=self.poll_wait)
+            if not messages:
+                return
+            if self.stopping.is_set():
+                for message in messages:  # not started: hand back at once rather than after the timeout
+                    queue.change_visibility(message, 0)
+                return
+            event = {"Records": [m.to_record(queue.arn, region()) for m in messages]}
+            result = self.queue_dispatcher.handle(event, LocalContext(f"{self.app.name}-{queue.name}", visibility))
+            failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+            done = [m for m in messages if m.id not in failed]
+            if done:
+                queue.delete_batch(done)
+            with self._count_lock:
+                self.processed += len(done)
+                self.failed += len(failed)
+
+        return step
