@@ -62,7 +62,7 @@ class Worker:
         while not self.stopping.is_set():
             try:
                 step()
-            except Exception:  # noqa: BLE001 - a poller must outlive any one failure
+            except Exception:  # a poller must outlive any one failure
                 log.exception("%s failed; retrying in 1 s", name)
                 self.stopping.wait(1.0)
                 continue
