@@ -74,6 +74,18 @@ class App:
             raise ConfigurationError("app.http() options can only be given the first time it is called")
         return self._http
 
+    def topic(self, name: str, *, fifo: bool = False, content_dedup: bool = False, provider: str | None = None):
+        """A topic (SNS). Run-time webhook subscriptions dead-letter into ``<name>-webhooks-dlq``."""
+        from .queue import MAX_RETENTION_S
+        from .topic import Topic
+
+        topic = self._declare(Topic(self, name, fifo=fifo, content_dedup=content_dedup, provider=provider))
+        self.queue(f"{name}-webhooks-dlq", retention=MAX_RETENTION_S, provider=provider)
+        return topic
+
+    def topics(self) -> list[Any]:
+        return [r for (kind, _), r in self.resources.items() if kind == "topic"]
+
     def queues(self) -> list[Any]:
         return [r for (kind, _), r in self.resources.items() if kind == "queue"]
 
@@ -103,6 +115,10 @@ class App:
             from .dispatch import QueueDispatcher
 
             return QueueDispatcher(self).handle(event, context)
+        if kind == "sns":
+            from .dispatch import TopicDispatcher
+
+            return TopicDispatcher(self).handle(event, context)
         raise ConfigurationError(f"app {self.name!r} cannot handle a {kind!r} event "
                                  f"(keys: {sorted(event)[:8] if isinstance(event, dict) else type(event).__name__})")
 

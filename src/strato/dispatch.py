@@ -135,6 +135,40 @@ def _run(result: Any) -> Any:
     return result
 
 
+class TopicDispatcher:
+    """SNS events to topic handlers. An exception propagates, so Lambda (or the local delivery loop)
+    retries the event as it would an asynchronous invocation."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def run_handler(self, handler: Any, event: dict[str, Any]) -> None:
+        from .topic import Notification
+
+        for record in event.get("Records") or []:
+            _run(handler(Notification.from_record(record)))
+
+    def handle(self, event: dict[str, Any], context: Any = None) -> None:
+        import os
+
+        for record in event.get("Records") or []:
+            topic_name = record["Sns"]["TopicArn"].rsplit(":", 1)[-1]
+            topic = next((t for t in self.app.topics() if t.physical_name == topic_name), None)
+            if topic is None:
+                raise StratoError(f"no topic {topic_name!r} is declared in app {self.app.name!r}")
+            handlers = [s for s in topic.declared if s.protocol == "lambda"]
+            wanted = os.environ.get("STRATO_HANDLER")  # set per function by the deploy step
+            if wanted:
+                handlers = [s for s in handlers if s.arn.endswith(f":handler:{wanted}")]
+            elif len(handlers) > 1:  # one function for all: run those whose filter accepts the message
+                sns = record["Sns"]
+                attrs = {n: {"DataType": a["Type"], "StringValue": a["Value"]}
+                         for n, a in (sns.get("MessageAttributes") or {}).items()}
+                handlers = [s for s in handlers if s.accepts(sns["Message"], attrs)]
+            for sub in handlers:
+                self.run_handler(sub.handler, {"Records": [record]})
+
+
 class QueueDispatcher:
     """SQS events to consumers, reporting partial batch failures as Lambda's ReportBatchItemFailures."""
 

@@ -91,6 +91,15 @@ class Providers:
 
         return LocalQueueBackend(self.messaging(), queue)
 
+    def topic_backend(self, topic: Any) -> Any:
+        if self.name_of(topic) == "aws":
+            from .topic.aws import SnsTopicBackend
+
+            return SnsTopicBackend(self.aws(), topic, self.app.config.auto_create)
+        from .topic.local import LocalTopicBackend
+
+        return LocalTopicBackend(self.messaging(), topic, self.app.config.data_dir)
+
     def kv_backend(self, kv: KV) -> Any:
         provider = self.name_of(kv)
         if provider == "redis":

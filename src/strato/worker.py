@@ -44,6 +44,13 @@ class Worker:
             for consumer in queue.consumers:
                 for n in range(consumer.max_concurrency):
                     self.add_loop(f"consumer:{queue.name}:{n}", self._poll_step(consumer))
+        from .dispatch import TopicDispatcher
+
+        topics = TopicDispatcher(self.app)
+        for topic in self.app.topics():
+            if "handler_delivery" in topic.capabilities and hasattr(topic.backend, "deliver_due"):
+                backend = topic.backend
+                self.add_loop(f"deliveries:{topic.name}", lambda b=backend: b.deliver_due(topics), idle=0.05)
         for name, step, idle in self.loops:
             thread = threading.Thread(target=self._run, args=(name, step, idle), name=f"strato-{name}", daemon=True)
             thread.start()
@@ -61,12 +68,12 @@ class Worker:
     def _run(self, name: str, step: Callable[[], None], idle: float) -> None:
         while not self.stopping.is_set():
             try:
-                step()
+                busy = step()
             except Exception:  # a poller must outlive any one failure
                 log.exception("%s failed; retrying in 1 s", name)
                 self.stopping.wait(1.0)
                 continue
-            if idle:
+            if idle and not busy:
                 self.stopping.wait(idle)
 
     # -- queue consumers ------------------------------------------------------------------------

@@ -1,0 +1,261 @@
+"""The topic primitive: SNS publish / subscribe with filter policies, locally and on AWS.
+
+Subscribers are handlers (``@topic.subscribe``), queues (``topic.subscribe_queue``), and, at run time,
+HTTP(S) webhooks, email addresses and phone numbers. Locally, a publish is one SQLite transaction
+that enqueues to subscribed queues, records deliveries for handlers and webhooks (retried with
+backoff, then dead-lettered) and writes email/SMS into an outbox you can read.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import ConfigurationError, ItemTooLarge, ValidationError
+from ..queue.message import MAX_BATCH, decode_attributes, encode_attributes, encode_body, message_size
+from ..resource import Resource
+from .filter import matches, validate
+
+if TYPE_CHECKING:
+    from ..app import App
+    from ..queue import Queue
+
+__all__ = ["CAPABILITIES", "MAX_PUBLISH_BYTES", "Notification", "Subscription", "Topic", "matches", "validate"]
+
+CAPABILITIES = frozenset({"fifo", "filter_body", "webhooks", "email", "sms", "outbox", "handler_delivery"})
+MAX_PUBLISH_BYTES = 262_144  # SNS: 256 KiB for message + attributes
+MAX_SUBJECT = 100
+PROTOCOLS = ("lambda", "sqs", "http", "https", "email", "sms")
+
+
+@dataclass
+class Subscription:
+    """One subscription, named by its SNS-style ARN."""
+
+    arn: str
+    protocol: str
+    endpoint: str
+    filter: dict[str, Any] | None = None
+    scope: str = "attributes"
+    raw: bool = False
+    status: str = "confirmed"  # or "pending" until an HTTP/email endpoint confirms
+    max_attempts: int = 3
+    handler: Callable[..., Any] | None = field(default=None, repr=False)
+    dlq: Any = field(default=None, repr=False)
+
+    def accepts(self, body: str, attributes: dict[str, dict[str, Any]]) -> bool:
+        sns_attrs = {n: {"Type": a["DataType"], "Value": a.get("StringValue", "")} for n, a in attributes.items()}
+        return matches(self.filter, attributes=sns_attrs, body=body, scope=self.scope)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"arn": self.arn, "protocol": self.protocol, "endpoint": self.endpoint, "filter": self.filter,
+                "scope": self.scope, "raw": self.raw, "status": self.status}
+
+
+@dataclass
+class Notification:
+    """What a topic handler receives: one SNS message."""
+
+    message_id: str
+    topic_arn: str
+    body: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+    subject: str | None = None
+    timestamp: str = ""
+    subscription_arn: str = ""
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"notification {self.message_id} body is not JSON: {exc}") from None
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Notification:
+        sns = record["Sns"]
+        attrs = {n: {"DataType": a["Type"], "StringValue": a["Value"]} if not a["Type"].startswith("Binary")
+                 else {"DataType": "Binary", "BinaryValue": a["Value"]} for n, a in (sns.get("MessageAttributes")
+                                                                                  or {}).items()}
+        return cls(sns["MessageId"], sns["TopicArn"], sns["Message"], decode_attributes(attrs), sns.get("Subject"),
+                   sns.get("Timestamp", ""), record.get("EventSubscriptionArn", ""))
+
+
+class TopicBackend(Protocol):
+    capabilities: frozenset[str]
+
+    def publish(self, entries: list[dict[str, Any]]) -> list[str]: ...
+    def subscribe(self, sub: Subscription) -> Subscription: ...
+    def unsubscribe(self, arn: str) -> None: ...
+    def subscriptions(self) -> list[Subscription]: ...
+    def confirm(self, token: str) -> Subscription: ...
+    def outbox(self, protocol: str | None) -> list[dict[str, Any]]: ...
+    def ensure(self) -> None: ...
+    def drop(self) -> None: ...
+
+
+def _check_endpoint(protocol: str, endpoint: str) -> str:
+    if not isinstance(endpoint, str) or not endpoint:
+        raise ValidationError(f"a {protocol} subscription needs an endpoint")
+    if protocol in ("http", "https") and not endpoint.startswith(f"{protocol}://"):
+        raise ValidationError(f"a {protocol} endpoint must start with {protocol}://, got {endpoint!r}")
+    if protocol == "email" and ("@" not in endpoint or " " in endpoint or endpoint.startswith("@")):
+        raise ValidationError(f"{endpoint!r} is not an email address")
+    if protocol == "sms":
+        digits = endpoint[1:] if endpoint.startswith("+") else ""
+        if not digits.isdigit() or not 8 <= len(digits) <= 15:
+            raise ValidationError(f"{endpoint!r} is not an E.164 phone number (like +14155550100)")
+    return endpoint
+
+
+class Topic(Resource):
+    """A topic declared with ``app.topic(name)``."""
+
+    kind = "topic"
+
+    def __init__(self, app: App, name: str, *, fifo: bool = False, content_dedup: bool = False,
+                 provider: str | None = None) -> None:
+        super().__init__(app, name, provider)
+        self.fifo = fifo
+        self.content_dedup = content_dedup
+        self.declared: list[Subscription] = []  # handler and queue subscriptions written in code
+
+    def _make_backend(self) -> TopicBackend:
+        return self.app.providers.topic_backend(self)
+
+    @property
+    def physical_name(self) -> str:
+        name = self.app.config.physical_name("topic", self.name)
+        return f"{name}.fifo" if self.fifo else name
+
+    @property
+    def arn(self) -> str:
+        from ..aws import region
+        from ..events import ACCOUNT_ID
+
+        return f"arn:aws:sns:{region()}:{ACCOUNT_ID}:{self.physical_name}"
+
+    # -- publishing -----------------------------------------------------------------------------
+    def _entry(self, body: Any, attributes: dict | None, subject: str | None, group: str | None,
+               dedup_id: str | None) -> dict[str, Any]:
+        text = encode_body(body)
+        attrs = encode_attributes(attributes)
+        size = message_size(text, attrs)
+        if size > MAX_PUBLISH_BYTES:
+            raise ItemTooLarge(f"message for topic {self.name!r} is {size} bytes; SNS allows {MAX_PUBLISH_BYTES} "
+                               "(256 KiB): publish a bucket key instead")
+        if subject is not None and (not isinstance(subject, str) or not subject or len(subject) > MAX_SUBJECT
+                                    or any(c in subject for c in "\n\r")):
+            raise ValidationError(f"subject must be 1-{MAX_SUBJECT} characters on one line")
+        if self.fifo:
+            if not group:
+                raise ValidationError(f"FIFO topic {self.name!r} needs a message group")
+            if dedup_id is None and not self.content_dedup:
+                raise ValidationError(f"FIFO topic {self.name!r} needs dedup_id (or content_dedup=True)")
+        elif group is not None or dedup_id is not None:
+            raise ValidationError(f"topic {self.name!r} is not FIFO: group and dedup_id are for FIFO topics")
+        return {"body": text, "attributes": attrs, "subject": subject, "group": group, "dedup_id": dedup_id}
+
+    def publish(self, body: Any, *, attributes: dict[str, Any] | None = None, subject: str | None = None,
+                group: str | None = None, dedup_id: str | None = None) -> str:
+        """Publish one message (str or JSON-able) to every subscriber whose filter accepts it."""
+        return self.backend.publish([self._entry(body, attributes, subject, group, dedup_id)])[0]
+
+    def publish_batch(self, bodies: Iterable[Any], *, attributes: dict[str, Any] | None = None,
+                      group: str | None = None) -> list[str]:
+        entries = [self._entry(b, attributes, None, group, None) for b in bodies]
+        if not 1 <= len(entries) <= MAX_BATCH:
+            raise ValidationError(f"publish_batch takes 1 to {MAX_BATCH} messages, got {len(entries)}")
+        return self.backend.publish(entries)
+
+    # -- subscriptions declared in code ---------------------------------------------------------
+    def subscribe(self, *, filter: dict[str, Any] | None = None, filter_scope: str = "attributes",
+                  max_attempts: int = 3) -> Callable:
+        """``@topic.subscribe(filter={...})`` runs ``handler(notification)`` for each accepted message.
+
+        A handler that raises is retried (``max_attempts`` in all, with backoff), then the message
+        goes to ``<topic>-<handler>-dlq``.
+        """
+        if filter is not None:
+            validate(filter, filter_scope)
+        elif filter_scope not in ("attributes", "body"):
+            validate({"k": ["v"]}, filter_scope)
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            name = f"{self.name}-{fn.__name__}".replace("_", "-")[:54]
+            dlq = self.app.queue(f"{name}-dlq", retention=14 * 86_400, provider=self.provider_name)
+            self.declared.append(Subscription(f"{self.arn}:handler:{fn.__name__}", "lambda",
+                                              f"{self.app.name}:{fn.__module__}.{fn.__qualname__}", filter,
+                                              filter_scope, True, "confirmed", max_attempts, fn, dlq))
+            return fn
+
+        return register
+
+    def subscribe_queue(self, queue: Queue, *, filter: dict[str, Any] | None = None,
+                        filter_scope: str = "attributes", raw: bool = True) -> Subscription:
+        """Deliver accepted messages into ``queue``. ``raw=True`` (strato's default; SNS's is false) sends
+        the message itself with its attributes; ``raw=False`` sends the SNS JSON envelope."""
+        if filter is not None:
+            validate(filter, filter_scope)
+        if queue.fifo != self.fifo:
+            raise ConfigurationError("a FIFO topic delivers only to FIFO queues, and a standard one to standard")
+        sub = Subscription(f"{self.arn}:queue:{queue.name}", "sqs", queue.name, filter, filter_scope, raw)
+        sub.handler = queue
+        self.declared.append(sub)
+        return sub
+
+    # -- subscriptions made at run time ---------------------------------------------------------
+    def add_subscription(self, protocol: str, endpoint: str, *, filter: dict[str, Any] | None = None,
+                         filter_scope: str = "attributes", raw: bool = False, max_attempts: int = 4) -> Subscription:
+        """Subscribe an http(s) webhook, email address or phone number (SNS Subscribe)."""
+        if protocol not in ("http", "https", "email", "sms"):
+            raise ValidationError(f"protocol must be http, https, email or sms, got {protocol!r}")
+        self._need({"http": "webhooks", "https": "webhooks"}.get(protocol, protocol))
+        if filter is not None:
+            validate(filter, filter_scope)
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or not 1 <= max_attempts <= 100:
+            raise ValidationError("max_attempts must be 1 to 100")
+        status = "confirmed" if protocol == "sms" else "pending"
+        sub = Subscription("", protocol, _check_endpoint(protocol, endpoint), filter, filter_scope, raw, status,
+                           max_attempts)
+        return self.backend.subscribe(sub)
+
+    def subscribe_webhook(self, url: str, **options: Any) -> Subscription:
+        return self.add_subscription("https" if url.startswith("https://") else "http", url, **options)
+
+    def subscribe_email(self, address: str, **options: Any) -> Subscription:
+        return self.add_subscription("email", address, **options)
+
+    def subscribe_sms(self, number: str, **options: Any) -> Subscription:
+        return self.add_subscription("sms", number, **options)
+
+    def unsubscribe(self, subscription: Subscription | str) -> None:
+        self.backend.unsubscribe(subscription.arn if isinstance(subscription, Subscription) else subscription)
+
+    def subscriptions(self) -> list[Subscription]:
+        """Every subscription: declared in code and made at run time."""
+        return self.backend.subscriptions()
+
+    def confirm(self, token: str) -> Subscription:
+        """Confirm a pending http/email subscription with the token its confirmation message carried."""
+        return self.backend.confirm(token)
+
+    def outbox(self, protocol: str | None = None) -> list[dict[str, Any]]:
+        """Email and SMS the local provider 'sent' (newest last)."""
+        self._need("outbox")
+        return self.backend.outbox(protocol)
+
+    def drop(self) -> None:
+        self.backend.drop()
+        self._backend = None
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Locally: wait until no delivery of this topic is pending (for tests and scripts)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not getattr(self.backend, "pending", lambda: 0)():
+                return True
+            time.sleep(0.02)
+        return False

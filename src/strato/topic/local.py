@@ -1,0 +1,326 @@
+"""The embedded topic provider, in messaging.db beside the queues.
+
+A publish is one write transaction: matching queue subscriptions get their message enqueued,
+handler and webhook subscriptions get a delivery row, email and SMS go to the outbox. The worker
+delivers the rows (``deliver_due``), retrying with exponential backoff and moving a delivery that
+failed ``max_attempts`` times to the subscription's DLQ. Nothing acknowledged is lost to a crash:
+a delivery row stays until its handler succeeded or it reached the DLQ.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from ..errors import NotFound, ValidationError
+from ..queue import Outgoing
+from ..queue.local import MessagingStore, _uuid, enqueue
+from . import Notification, Subscription
+from .envelope import Signer, sns_attributes, timestamp
+
+log = logging.getLogger("strato.topic")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS t_subscriptions (
+    arn TEXT PRIMARY KEY, topic TEXT NOT NULL, protocol TEXT NOT NULL, endpoint TEXT NOT NULL, filter TEXT,
+    scope TEXT NOT NULL, raw INTEGER NOT NULL, status TEXT NOT NULL, token TEXT, max_attempts INTEGER NOT NULL,
+    declared INTEGER NOT NULL, created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS t_sub_topic ON t_subscriptions (topic);
+CREATE TABLE IF NOT EXISTS t_deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, subscription TEXT NOT NULL, topic TEXT NOT NULL, envelope TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL, last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS t_due ON t_deliveries (topic, next_at);
+CREATE TABLE IF NOT EXISTS t_outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, protocol TEXT NOT NULL, endpoint TEXT NOT NULL,
+    kind TEXT NOT NULL, subject TEXT, message TEXT NOT NULL, message_id TEXT NOT NULL, created_at REAL NOT NULL
+);
+"""
+LEASE_S = 60.0
+WEBHOOK_TIMEOUT_S = 15.0  # SNS waits 15 s for an HTTP endpoint
+
+
+def dev_url(data_dir: Path) -> str:
+    """Where `strato dev` serves /_strato/ (for SubscribeURL and the signing certificate)."""
+    if os.environ.get("STRATO_DEV_URL"):
+        return os.environ["STRATO_DEV_URL"].rstrip("/")
+    marker = Path(data_dir) / "dev-url"
+    return marker.read_text().strip() if marker.exists() else "http://127.0.0.1:8000"
+
+
+def backoff(attempts: int) -> float:
+    base = float(os.environ.get("STRATO_DELIVERY_BACKOFF", "1.0"))
+    return min(base * 2 ** max(attempts - 1, 0), 60.0)
+
+
+def ensure_schema(store: MessagingStore) -> None:
+    if getattr(store, "_topics_ready", False):
+        return
+    with store.db.write() as conn:
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+    store._topics_ready = True
+
+
+class LocalTopicBackend:
+    capabilities = frozenset({"fifo", "filter_body", "webhooks", "email", "sms", "outbox", "handler_delivery"})
+
+    def __init__(self, store: MessagingStore, topic: Any, data_dir: Path) -> None:
+        self.store = store
+        self.topic = topic
+        self.name = topic.name
+        self.data_dir = Path(data_dir)
+        self.signer = Signer(self.data_dir, f"{dev_url(self.data_dir)}/_strato/sns/signing-cert.pem")
+        self._synced = False
+        ensure_schema(store)
+
+    # -- subscriptions --------------------------------------------------------------------------
+    def _sync_declared(self, conn: Any) -> None:
+        if self._synced:
+            return
+        declared = {s.arn: s for s in self.topic.declared}
+        placeholders = ",".join("?" * len(declared)) or "''"
+        conn.execute(f"DELETE FROM t_subscriptions WHERE topic = ? AND declared = 1 AND arn NOT IN ({placeholders})",
+                     (self.name, *declared))
+        for sub in declared.values():
+            conn.execute("INSERT OR REPLACE INTO t_subscriptions VALUES (?, ?, ?, ?, ?, ?, ?, 'confirmed', NULL, ?, 1, ?)",
+                         (sub.arn, self.name, sub.protocol, sub.endpoint, json.dumps(sub.filter) if sub.filter else None,
+                          sub.scope, int(sub.raw), sub.max_attempts, time.time()))
+        self._synced = True
+
+    def ensure(self) -> None:
+        with self.store.db.write() as conn:
+            self._sync_declared(conn)
+
+    def _row_to_sub(self, row: tuple) -> Subscription:
+        arn, _, protocol, endpoint, flt, scope, raw, status, _, max_attempts, _, _ = row
+        sub = Subscription(arn, protocol, endpoint, json.loads(flt) if flt else None, scope, bool(raw), status,
+                           max_attempts)
+        for declared in self.topic.declared:
+            if declared.arn == arn:
+                sub.handler, sub.dlq = declared.handler, declared.dlq
+        return sub
+
+    def subscriptions(self) -> list[Subscription]:
+        self.ensure()
+        rows = self.store.db.conn.execute("SELECT * FROM t_subscriptions WHERE topic = ? ORDER BY created_at",
+                                          (self.name,)).fetchall()
+        return [self._row_to_sub(r) for r in rows]
+
+    def subscribe(self, sub: Subscription) -> Subscription:
+        now = time.time()
+        with self.store.db.write() as conn:
+            self._sync_declared(conn)
+            existing = conn.execute("SELECT * FROM t_subscriptions WHERE topic = ? AND protocol = ? AND endpoint = ?",
+                                    (self.name, sub.protocol, sub.endpoint)).fetchone()
+            if existing:  # SNS returns the same subscription for the same endpoint
+                conn.execute("UPDATE t_subscriptions SET filter = ?, scope = ?, raw = ? WHERE arn = ?",
+                             (json.dumps(sub.filter) if sub.filter else None, sub.scope, int(sub.raw), existing[0]))
+                row = conn.execute("SELECT * FROM t_subscriptions WHERE arn = ?", (existing[0],)).fetchone()
+                return self._row_to_sub(row)
+            sub.arn = f"{self.topic.arn}:{_uuid()}"
+            token = os.urandom(32).hex() if sub.status == "pending" else None
+            conn.execute("INSERT INTO t_subscriptions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+                         (sub.arn, self.name, sub.protocol, sub.endpoint,
+                          json.dumps(sub.filter) if sub.filter else None, sub.scope, int(sub.raw), sub.status, token,
+                          sub.max_attempts, now))
+            if token:
+                self._send_confirmation(conn, sub, token, now)
+        return sub
+
+    def _send_confirmation(self, conn: Any, sub: Subscription, token: str, now: float) -> None:
+        url = f"{dev_url(self.data_dir)}/_strato/sns/confirm?topic={quote(self.name)}&token={token}"
+        envelope = {"Type": "SubscriptionConfirmation", "MessageId": _uuid(), "Token": token,
+                    "TopicArn": self.topic.arn, "Timestamp": timestamp(now), "SubscribeURL": url,
+                    "Message": f"You have chosen to subscribe to the topic {self.topic.arn}.\nTo confirm the "
+                               "subscription, visit the SubscribeURL included in this message."}
+        if sub.protocol == "email":
+            conn.execute("INSERT INTO t_outbox (topic, protocol, endpoint, kind, subject, message, message_id, "
+                         "created_at) VALUES (?, 'email', ?, 'confirmation', ?, ?, ?, ?)",
+                         (self.name, sub.endpoint, "AWS Notification - Subscription Confirmation",
+                          f"{envelope['Message']}\n\n{url}", envelope["MessageId"], now))
+        else:
+            conn.execute("INSERT INTO t_deliveries (subscription, topic, envelope, next_at) VALUES (?, ?, ?, ?)",
+                         (sub.arn, self.name, json.dumps(envelope), now))
+
+    def confirm(self, token: str) -> Subscription:
+        with self.store.db.write() as conn:
+            row = conn.execute("SELECT * FROM t_subscriptions WHERE topic = ? AND token = ?",
+                               (self.name, token)).fetchone()
+            if row is None:
+                raise NotFound(f"no pending subscription of topic {self.name!r} has that token")
+            conn.execute("UPDATE t_subscriptions SET status = 'confirmed', token = NULL WHERE arn = ?", (row[0],))
+            row = conn.execute("SELECT * FROM t_subscriptions WHERE arn = ?", (row[0],)).fetchone()
+        return self._row_to_sub(row)
+
+    def unsubscribe(self, arn: str) -> None:
+        with self.store.db.write() as conn:
+            gone = conn.execute("DELETE FROM t_subscriptions WHERE topic = ? AND arn = ? AND declared = 0",
+                                (self.name, arn)).rowcount
+            conn.execute("DELETE FROM t_deliveries WHERE subscription = ?", (arn,))
+        if not gone:
+            raise NotFound(f"topic {self.name!r} has no run-time subscription {arn!r} (declared ones live in code)")
+
+    # -- publishing -----------------------------------------------------------------------------
+    def publish(self, entries: list[dict[str, Any]]) -> list[str]:
+        now = time.time()
+        ids = []
+        with self.store.db.write() as conn:
+            self._sync_declared(conn)
+            subs = [self._row_to_sub(r) for r in conn.execute(
+                "SELECT * FROM t_subscriptions WHERE topic = ? AND status = 'confirmed'", (self.name,))]
+            for entry in entries:
+                dedup = entry["dedup_id"] or (_content_hash(entry["body"]) if self.topic.fifo else None)
+                if dedup is not None:
+                    seen = conn.execute("SELECT message_id FROM q_dedup WHERE queue = ? AND dedup = ? AND "
+                                        "expires_at > ?", (f"topic:{self.name}", dedup, now)).fetchone()
+                    if seen:
+                        ids.append(seen[0])
+                        continue
+                message_id = _uuid()
+                if dedup is not None:
+                    conn.execute("INSERT OR REPLACE INTO q_dedup VALUES (?, ?, ?, ?)",
+                                 (f"topic:{self.name}", dedup, message_id, now + 300))
+                envelope = {"Type": "Notification", "MessageId": message_id, "TopicArn": self.topic.arn,
+                            "Message": entry["body"], "Timestamp": timestamp(now),
+                            "UnsubscribeURL": f"{dev_url(self.data_dir)}/_strato/sns/unsubscribe"}
+                if entry["subject"]:
+                    envelope["Subject"] = entry["subject"]
+                if entry["attributes"]:
+                    envelope["MessageAttributes"] = sns_attributes(entry["attributes"])
+                for sub in subs:
+                    if sub.accepts(entry["body"], entry["attributes"]):
+                        self._fan_out(conn, sub, entry, envelope, dedup, now)
+                ids.append(message_id)
+        self.store.notify()
+        return ids
+
+    def _fan_out(self, conn: Any, sub: Subscription, entry: dict, envelope: dict, dedup: str | None,
+                 now: float) -> None:
+        if sub.protocol == "sqs":
+            queue = sub.handler
+            if sub.raw:
+                out = Outgoing(entry["body"], entry["attributes"], 0, entry["group"], dedup)
+            else:
+                signed = self.signer.sign({**envelope, "UnsubscribeURL": envelope["UnsubscribeURL"]})
+                out = Outgoing(json.dumps(signed), {}, 0, entry["group"], dedup)
+            enqueue(conn, queue.name, [out], now, queue.retention)
+        elif sub.protocol in ("email", "sms"):
+            conn.execute("INSERT INTO t_outbox (topic, protocol, endpoint, kind, subject, message, message_id, "
+                         "created_at) VALUES (?, ?, ?, 'notification', ?, ?, ?, ?)",
+                         (self.name, sub.protocol, sub.endpoint, entry["subject"], entry["body"],
+                          envelope["MessageId"], now))
+        else:
+            conn.execute("INSERT INTO t_deliveries (subscription, topic, envelope, next_at) VALUES (?, ?, ?, ?)",
+                         (sub.arn, self.name, json.dumps(envelope), now))
+
+    # -- delivering -----------------------------------------------------------------------------
+    def pending(self) -> int:
+        return self.store.db.conn.execute("SELECT count(*) FROM t_deliveries WHERE topic = ?",
+                                          (self.name,)).fetchone()[0]
+
+    def deliver_due(self, dispatcher: Any, limit: int = 20) -> int:
+        """Deliver what is due; returns how many deliveries were attempted."""
+        now = time.time()
+        with self.store.db.write() as conn:
+            rows = conn.execute("SELECT seq, subscription, envelope, attempts FROM t_deliveries WHERE topic = ? "
+                                "AND next_at <= ? ORDER BY seq LIMIT ?", (self.name, now, limit)).fetchall()
+            conn.executemany("UPDATE t_deliveries SET next_at = ? WHERE seq = ?", [(now + LEASE_S, r[0]) for r in rows])
+            subs = {r[0]: self._row_to_sub(r) for r in conn.execute(
+                "SELECT * FROM t_subscriptions WHERE topic = ?", (self.name,))}
+        for seq, arn, text, attempts in rows:
+            sub = subs.get(arn)
+            envelope = json.loads(text)
+            if sub is None:
+                self._finish(seq)  # unsubscribed meanwhile
+                continue
+            try:
+                self._deliver(sub, envelope, dispatcher)
+            except Exception as exc:
+                self._failed(seq, sub, envelope, attempts + 1, f"{type(exc).__name__}: {exc}")
+            else:
+                self._finish(seq)
+        return len(rows)
+
+    def _deliver(self, sub: Subscription, envelope: dict[str, Any], dispatcher: Any) -> None:
+        if sub.protocol == "lambda":
+            if sub.handler is None:
+                raise LookupError(f"handler for {sub.arn} is not declared in this process")
+            record = {"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": sub.arn,
+                      "Sns": self.signer.sign(dict(envelope))}
+            dispatcher.run_handler(sub.handler, {"Records": [record]})
+            return
+        signed = self.signer.sign(dict(envelope))
+        body = json.dumps(signed).encode() if not (sub.raw and envelope["Type"] == "Notification") \
+            else envelope["Message"].encode()
+        request = urllib.request.Request(sub.endpoint, data=body, method="POST", headers={
+            "Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": envelope["Type"],
+            "x-amz-sns-message-id": envelope["MessageId"], "x-amz-sns-topic-arn": envelope["TopicArn"],
+            "x-amz-sns-subscription-arn": sub.arn, "User-Agent": "Amazon Simple Notification Service Agent"})
+        try:
+            with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_S) as response:  # noqa: S310
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        if not 200 <= status < 300:
+            raise ConnectionError(f"webhook answered HTTP {status}")
+
+    def _finish(self, seq: int) -> None:
+        with self.store.db.write() as conn:
+            conn.execute("DELETE FROM t_deliveries WHERE seq = ?", (seq,))
+
+    def _failed(self, seq: int, sub: Subscription, envelope: dict, attempts: int, error: str) -> None:
+        confirmation = envelope["Type"] != "Notification"
+        if attempts < sub.max_attempts:
+            log.warning("delivery to %s failed (attempt %d of %d): %s", sub.endpoint, attempts, sub.max_attempts,
+                        error)
+            with self.store.db.write() as conn:
+                conn.execute("UPDATE t_deliveries SET attempts = ?, next_at = ?, last_error = ? WHERE seq = ?",
+                             (attempts, time.time() + backoff(attempts), error[:1000], seq))
+            return
+        log.error("delivery to %s failed %d times, %s: %s", sub.endpoint, attempts,
+                  "dropped (a confirmation)" if confirmation else "moved to the DLQ", error)
+        with self.store.db.write() as conn:
+            conn.execute("DELETE FROM t_deliveries WHERE seq = ?", (seq,))
+            dlq = sub.dlq or self.topic.app.resources.get(("queue", f"{self.name}-webhooks-dlq"))
+            if dlq is not None and not confirmation:
+                attrs = {"subscription": {"DataType": "String", "StringValue": sub.arn},
+                         "error": {"DataType": "String", "StringValue": error[:1000] or "unknown"}}
+                enqueue(conn, dlq.name, [Outgoing(json.dumps(envelope), attrs)], time.time(), dlq.retention)
+
+    def outbox(self, protocol: str | None) -> list[dict[str, Any]]:
+        ensure_schema(self.store)
+        sql = "SELECT protocol, endpoint, kind, subject, message, message_id, created_at FROM t_outbox WHERE topic = ?"
+        args: list[Any] = [self.name]
+        if protocol:
+            if protocol not in ("email", "sms"):
+                raise ValidationError("the outbox holds email and sms")
+            sql += " AND protocol = ?"
+            args.append(protocol)
+        rows = self.store.db.conn.execute(sql + " ORDER BY seq", args).fetchall()
+        keys = ("protocol", "endpoint", "kind", "subject", "message", "message_id", "created_at")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def drop(self) -> None:
+        with self.store.db.write() as conn:
+            for table in ("t_subscriptions", "t_deliveries", "t_outbox"):
+                conn.execute(f"DELETE FROM {table} WHERE topic = ?", (self.name,))
+        self._synced = False
+
+
+def _content_hash(body: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+__all__ = ["LocalTopicBackend", "Notification"]
