@@ -1,0 +1,169 @@
+"""The topic contract, run unchanged against the local provider and SNS (+ SQS) on moto_server."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+import strato
+from strato.topic import CAPABILITIES, MAX_PUBLISH_BYTES
+from tests.conftest import moto_gap
+
+
+@pytest.fixture(params=["local", "aws"])
+def provider(request):
+    return request.param
+
+
+@pytest.fixture
+def app(provider, make_app):
+    return make_app(provider)
+
+
+def received(queue, expected: int | None = None, timeout: float = 3.0) -> list:
+    got, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        batch = queue.receive(10, wait=0.2)
+        got += batch
+        if batch:
+            queue.delete_batch(batch)
+        if expected is not None and len(got) >= expected:
+            break
+    return got
+
+
+FILTER_CASES = [
+    # (policy, scope, attributes or body, delivered?)
+    ({"status": ["completed", "failed"]}, "attributes", {"status": "failed"}, True),
+    ({"status": ["completed", "failed"]}, "attributes", {"status": "queued"}, False),
+    ({"status": [{"prefix": "comp"}]}, "attributes", {"status": "completed"}, True),
+    ({"status": [{"anything-but": ["queued"]}]}, "attributes", {"status": "queued"}, False),
+    ({"status": [{"anything-but": ["queued"]}]}, "attributes", {"status": "running"}, True),
+    ({"size": [{"numeric": [">", 10, "<=", 20]}]}, "attributes", {"size": 15}, True),
+    ({"size": [{"numeric": [">", 10, "<=", 20]}]}, "attributes", {"size": 25}, False),
+    ({"user": [{"exists": True}]}, "attributes", {"status": "x"}, False),
+    ({"tags": ["red"]}, "attributes", {"tags": ["blue", "red"]}, True),
+    ({"status": [{"equals-ignore-case": "DONE"}]}, "attributes", {"status": "done"}, True),
+    ({"job": {"status": ["completed"]}}, "body", {"job": {"status": "completed"}}, True),
+    ({"job": {"status": ["completed"]}}, "body", {"job": {"status": "queued"}}, False),
+]
+
+
+@pytest.mark.parametrize("policy,scope,payload,delivered", FILTER_CASES)
+def test_filter_policies_decide_delivery_to_a_queue(app, provider, request, policy, scope, payload, delivered):
+    if "equals-ignore-case" in json.dumps(policy):
+        moto_gap(request, provider, "equals-ignore-case lowercases the message value but not the policy value")
+    topic = app.topic("events")
+    inbox = app.queue("inbox")
+    topic.subscribe_queue(inbox, filter=policy, filter_scope=scope)
+    if scope == "body":
+        topic.publish(payload)
+    else:
+        topic.publish({"hello": "world"}, attributes=payload)
+    got = received(inbox, 1, timeout=1.5 if not delivered else 3.0)
+    assert len(got) == (1 if delivered else 0)
+
+
+def test_raw_delivery_keeps_body_and_attributes(app):
+    topic = app.topic("events")
+    inbox = app.queue("inbox")
+    topic.subscribe_queue(inbox)
+    topic.publish({"id": 7}, attributes={"status": "queued", "n": 3})
+    [message] = received(inbox, 1)
+    assert message.json() == {"id": 7}
+    assert message.attributes == {"status": "queued", "n": 3}
+
+
+def test_envelope_delivery_wraps_the_message(app):
+    topic = app.topic("events")
+    inbox = app.queue("inbox")
+    topic.subscribe_queue(inbox, raw=False)
+    message_id = topic.publish("hello", attributes={"status": "done"}, subject="greeting")
+    [message] = received(inbox, 1)
+    envelope = json.loads(message.body)
+    assert envelope["Type"] == "Notification" and envelope["Message"] == "hello"
+    assert envelope["MessageId"] == message_id and envelope["Subject"] == "greeting"
+    assert envelope["TopicArn"].endswith(topic.physical_name)
+    assert envelope["MessageAttributes"]["status"] == {"Type": "String", "Value": "done"}
+    assert envelope["SignatureVersion"] in ("1", "2") and envelope["Signature"]
+
+
+def test_publish_batch_and_fan_out_to_two_queues(app):
+    topic = app.topic("events")
+    a, b = app.queue("a"), app.queue("b")
+    topic.subscribe_queue(a)
+    topic.subscribe_queue(b, filter={"n": [{"numeric": [">=", 5]}]})
+    ids = topic.publish_batch([f"m{i}" for i in range(3)], attributes={"n": 5})
+    assert len(set(ids)) == 3
+    assert len(received(a, 3)) == 3 and len(received(b, 3)) == 3
+
+
+def test_fifo_topic_to_fifo_queue_keeps_order_and_dedups(app):
+    topic = app.topic("orders", fifo=True, content_dedup=True)
+    inbox = app.queue("ordered", fifo=True, content_dedup=True)
+    topic.subscribe_queue(inbox)
+    for i in range(4):
+        topic.publish(f"step {i}", group="order-1")
+    topic.publish("step 0", group="order-1")  # duplicate content within the window
+    assert [m.body for m in received(inbox, 4)] == [f"step {i}" for i in range(4)]
+    with pytest.raises(strato.ConfigurationError):
+        topic.subscribe_queue(app.queue("standard"))
+
+
+def test_email_subscriptions_wait_for_confirmation(app, provider, request):
+    moto_gap(request, provider, "confirms email subscriptions at once; SNS waits for the emailed link")
+    assert app.topic("events").subscribe_email("ops@example.com").status == "pending"
+
+
+def test_run_time_subscriptions(app):
+    topic = app.topic("events")
+    email = topic.subscribe_email("ops@example.com", filter={"status": ["failed"]})
+    sms = topic.subscribe_sms("+14155550100")
+    assert sms.status == "confirmed"
+    assert {s.arn for s in topic.subscriptions()} >= {email.arn, sms.arn}
+    assert next(s for s in topic.subscriptions() if s.arn == email.arn).filter == {"status": ["failed"]}
+    topic.unsubscribe(sms)
+    assert sms.arn not in {s.arn for s in topic.subscriptions()}
+
+
+@pytest.mark.parametrize("kwargs,error", [
+    ({"body": "x" * (MAX_PUBLISH_BYTES + 1)}, strato.ItemTooLarge),
+    ({"body": "x", "subject": "s" * 101}, strato.ValidationError),
+    ({"body": "x", "subject": "two\nlines"}, strato.ValidationError),
+    ({"body": ""}, strato.ValidationError),
+    ({"body": "x", "attributes": {"bad name": "v"}}, strato.ValidationError),
+    ({"body": "x", "group": "g"}, strato.ValidationError),
+])
+def test_bad_publishes(app, kwargs, error):
+    topic = app.topic("events")
+    options = dict(kwargs)
+    body = options.pop("body")
+    with pytest.raises(error):
+        topic.publish(body, **options)
+
+
+@pytest.mark.parametrize("protocol,endpoint", [
+    ("email", "not-an-address"), ("sms", "555-0100"), ("http", "ftp://x"), ("https", "http://x"), ("smtp", "x"),
+])
+def test_bad_subscriptions(app, protocol, endpoint):
+    with pytest.raises(strato.ValidationError):
+        app.topic("events").add_subscription(protocol, endpoint)
+
+
+def test_invalid_filter_policy_is_refused_before_subscribing(app):
+    topic = app.topic("events")
+    with pytest.raises(strato.ValidationError, match="5 keys"):
+        topic.subscribe_email("a@example.com", filter={f"k{i}": ["v"] for i in range(6)})
+    assert topic.subscriptions() == [] or all(s.protocol != "email" for s in topic.subscriptions())
+
+
+def test_capabilities(app):
+    topic = app.topic("events")
+    assert topic.capabilities <= CAPABILITIES
+    assert {"fifo", "filter_body", "webhooks", "email", "sms"} <= topic.capabilities
+    for capability in CAPABILITIES - topic.capabilities:
+        if capability == "outbox":
+            with pytest.raises(strato.NotSupported):
+                topic.outbox()
