@@ -50,6 +50,9 @@ def dev(app_spec: str, host: str, port: int, data: str | None, reset: bool, swee
     if reset and data_dir.exists():
         shutil.rmtree(data_dir)
     os.environ.setdefault("STRATO_PROVIDER", "local")
+    os.environ["STRATO_DEV_URL"] = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "dev-url").write_text(os.environ["STRATO_DEV_URL"])  # read by `strato worker` for SubscribeURLs
     app = _load(app_spec, str(data_dir))
     import uvicorn
     from rich.console import Console
@@ -132,6 +135,32 @@ def invoke(app_spec: str, event_file, timeout: float, data: str | None) -> None:
     from .http.response import dumps
 
     click.echo(dumps(outcome["result"]))
+
+
+@main.command()
+@click.argument("app_spec", metavar="APP")
+@click.option("--data", type=click.Path(file_okay=False), help="Data directory (default ./.strato).")
+@click.option("--protocol", type=click.Choice(["email", "sms"]), help="Only email or only SMS.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+def outbox(app_spec: str, data: str | None, protocol: str | None, as_json: bool) -> None:
+    """Show the email and SMS APP's local topics sent (confirmations included)."""
+    os.environ.setdefault("STRATO_PROVIDER", "local")
+    app = _load(app_spec, data)
+    items = [{"topic": t.name, **m} for t in app.topics() if "outbox" in t.capabilities for m in t.outbox(protocol)]
+    items.sort(key=lambda m: m["created_at"])
+    if as_json:
+        for item in items:
+            click.echo(json.dumps(item))
+        return
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    table = RichTable(title=f"outbox · {app.name} · {len(items)} messages")
+    for column in ("topic", "protocol", "to", "kind", "subject", "message"):
+        table.add_column(column)
+    for m in items:
+        table.add_row(m["topic"], m["protocol"], m["endpoint"], m["kind"], m["subject"] or "", m["message"][:200])
+    Console().print(table)
 
 
 @main.command()

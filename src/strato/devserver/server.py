@@ -12,15 +12,17 @@ import base64
 import contextlib
 import logging
 import time
+from html import escape
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request as StarletteRequest
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..app import App
+from ..errors import StratoError
 from ..events import LocalContext, http_event
 from ..http import MAX_BODY_BYTES
 from ..http.response import dumps
@@ -147,6 +149,47 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
         return JSONResponse([{"route": r.key, "handler": getattr(r.handler, "__qualname__", "?")}
                              for r in (api.routes if api else [])])
 
+    def _topic(name: str) -> Any:
+        topic = app.resources.get(("topic", name))
+        if topic is None:
+            raise LookupError(name)
+        return topic
+
+    async def sns_cert(request: StarletteRequest) -> Response:
+        from ..topic.envelope import Signer
+        from ..topic.local import dev_url
+
+        signer = Signer(app.config.data_dir, f"{dev_url(app.config.data_dir)}/_strato/sns/signing-cert.pem")
+        pem = await run_in_threadpool(signer.certificate)
+        return Response(pem, media_type="application/x-pem-file")
+
+    async def sns_confirm(request: StarletteRequest) -> Response:
+        """The SubscribeURL of local confirmation messages (GET it to confirm, as with SNS)."""
+        try:
+            topic = _topic(request.query_params.get("topic", ""))
+            sub = await run_in_threadpool(topic.confirm, request.query_params.get("token", ""))
+        except (LookupError, StratoError) as exc:
+            return Response(f"<Error><Code>NotFound</Code><Message>{escape(str(exc))}</Message></Error>",
+                            404, media_type="text/xml")
+        return Response("<ConfirmSubscriptionResponse><ConfirmSubscriptionResult><SubscriptionArn>"
+                        f"{escape(sub.arn)}</SubscriptionArn></ConfirmSubscriptionResult>"
+                        "</ConfirmSubscriptionResponse>", media_type="text/xml")
+
+    async def outbox(request: StarletteRequest) -> JSONResponse:
+        """Email and SMS the local topics 'sent', newest last."""
+        protocol = request.query_params.get("protocol") or None
+        items = []
+        for topic in app.topics():
+            if "outbox" in topic.capabilities:
+                items += [{"topic": topic.name, **m} for m in await run_in_threadpool(topic.outbox, protocol)]
+        return JSONResponse(sorted(items, key=lambda m: m["created_at"]))
+
+    async def queue_stats(request: StarletteRequest) -> JSONResponse:
+        out = {}
+        for queue in app.queues():
+            out[queue.name] = (await run_in_threadpool(queue.stats)).as_dict()
+        return JSONResponse(out)
+
     async def resources(request: StarletteRequest) -> JSONResponse:
         return JSONResponse([{"kind": kind, "name": name,
                               "physical": app.config.physical_name(kind, name)} for kind, name in app.resources])
@@ -170,6 +213,10 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
         Route("/_strato/health", health),
         Route("/_strato/routes", routes),
         Route("/_strato/resources", resources),
+        Route("/_strato/sns/signing-cert.pem", sns_cert),
+        Route("/_strato/sns/confirm", sns_confirm),
+        Route("/_strato/outbox", outbox),
+        Route("/_strato/queues", queue_stats),
     ], lifespan=lifespan)
     gateway = Gateway(app, max_body)
 

@@ -9,6 +9,7 @@ backoff, then dead-lettered) and writes email/SMS into an outbox you can read.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -184,9 +185,15 @@ class Topic(Resource):
             validate({"k": ["v"]}, filter_scope)
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-            name = f"{self.name}-{fn.__name__}".replace("_", "-")[:54]
+            handler = re.sub(r"[^A-Za-z0-9]+", "-", fn.__name__).strip("-") or "handler"
+            taken = {s.arn.rsplit(":", 1)[-1] for s in self.declared}
+            unique, n = handler, 1
+            while unique in taken:
+                n += 1
+                unique = f"{handler}-{n}"
+            name = f"{self.name}-{unique}"[:54]
             dlq = self.app.queue(f"{name}-dlq", retention=14 * 86_400, provider=self.provider_name)
-            self.declared.append(Subscription(f"{self.arn}:handler:{fn.__name__}", "lambda",
+            self.declared.append(Subscription(f"{self.arn}:handler:{unique}", "lambda",
                                               f"{self.app.name}:{fn.__module__}.{fn.__qualname__}", filter,
                                               filter_scope, True, "confirmed", max_attempts, fn, dlq))
             return fn

@@ -92,9 +92,11 @@ class LocalTopicBackend:
         conn.execute(f"DELETE FROM t_subscriptions WHERE topic = ? AND declared = 1 AND arn NOT IN ({placeholders})",
                      (self.name, *declared))
         for sub in declared.values():
-            conn.execute("INSERT OR REPLACE INTO t_subscriptions VALUES (?, ?, ?, ?, ?, ?, ?, 'confirmed', NULL, ?, 1, ?)",
-                         (sub.arn, self.name, sub.protocol, sub.endpoint, json.dumps(sub.filter) if sub.filter else None,
-                          sub.scope, int(sub.raw), sub.max_attempts, time.time()))
+            flt = json.dumps(sub.filter) if sub.filter else None
+            conn.execute("INSERT OR REPLACE INTO t_subscriptions VALUES "
+                         "(?, ?, ?, ?, ?, ?, ?, 'confirmed', NULL, ?, 1, ?)",
+                         (sub.arn, self.name, sub.protocol, sub.endpoint, flt, sub.scope, int(sub.raw),
+                          sub.max_attempts, time.time()))
         self._synced = True
 
     def ensure(self) -> None:
@@ -267,7 +269,7 @@ class LocalTopicBackend:
             "x-amz-sns-message-id": envelope["MessageId"], "x-amz-sns-topic-arn": envelope["TopicArn"],
             "x-amz-sns-subscription-arn": sub.arn, "User-Agent": "Amazon Simple Notification Service Agent"})
         try:
-            with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_S) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_S) as response:
                 status = response.status
         except urllib.error.HTTPError as exc:
             status = exc.code
