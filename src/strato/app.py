@@ -24,6 +24,7 @@ class App:
         self.config = Config.from_env(name, provider=provider, data_dir=data_dir, stage=stage)
         self.providers = Providers(self)
         self.resources: dict[tuple[str, str], Any] = {}
+        self.schedules: list[Any] = []
         self._http: Any = None
         self._http_dispatcher: Any = None
 
@@ -83,6 +84,28 @@ class App:
         self.queue(f"{name}-webhooks-dlq", retention=MAX_RETENTION_S, provider=provider)
         return topic
 
+    def schedule(self, expression: str, *, name: str | None = None):
+        """``@app.schedule("rate(5 minutes)")`` / ``cron(0 */6 * * ? *)`` / ``at(...)``: EventBridge syntax, UTC.
+
+        The handler takes the EventBridge scheduled event, or no argument at all.
+        """
+        import re
+
+        from .schedule import Schedule
+
+        parsed = Schedule(expression)  # a bad expression fails here, on the decorator's line
+
+        def register(fn: Any) -> Any:
+            label = name or re.sub(r"[^A-Za-z0-9]+", "-", fn.__name__).strip("-") or "schedule"
+            check_name("schedule", label)
+            if any(s.name == label for s in self.schedules):
+                raise ConfigurationError(f"schedule {label!r} is declared twice on app {self.name!r}")
+            parsed.handler, parsed.name = fn, label
+            self.schedules.append(parsed)
+            return fn
+
+        return register
+
     def topics(self) -> list[Any]:
         return [r for (kind, _), r in self.resources.items() if kind == "topic"]
 
@@ -119,6 +142,10 @@ class App:
             from .dispatch import TopicDispatcher
 
             return TopicDispatcher(self).handle(event, context)
+        if kind == "schedule":
+            from .dispatch import ScheduleDispatcher
+
+            return ScheduleDispatcher(self).handle(event, context)
         raise ConfigurationError(f"app {self.name!r} cannot handle a {kind!r} event "
                                  f"(keys: {sorted(event)[:8] if isinstance(event, dict) else type(event).__name__})")
 

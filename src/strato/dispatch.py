@@ -135,6 +135,32 @@ def _run(result: Any) -> Any:
     return result
 
 
+class ScheduleDispatcher:
+    """Scheduled events to ``@app.schedule`` handlers, found by rule name (or STRATO_HANDLER)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def find(self, event: dict[str, Any]) -> Any:
+        import os
+
+        wanted = os.environ.get("STRATO_HANDLER")
+        rule = (event.get("resources") or [""])[0].rsplit("/", 1)[-1]
+        for schedule in self.app.schedules:
+            physical = self.app.config.physical_name("schedule", schedule.name)
+            if schedule.name == wanted or rule in (physical, schedule.name):
+                return schedule
+        raise StratoError(f"no schedule of app {self.app.name!r} matches rule {rule!r}")
+
+    def run(self, schedule: Any, event: dict[str, Any]) -> Any:
+        code = getattr(schedule.handler, "__code__", None)
+        takes_event = code is None or code.co_argcount > 0
+        return _run(schedule.handler(event) if takes_event else schedule.handler())
+
+    def handle(self, event: dict[str, Any], context: Any = None) -> Any:
+        return self.run(self.find(event), event)
+
+
 class TopicDispatcher:
     """SNS events to topic handlers. An exception propagates, so Lambda (or the local delivery loop)
     retries the event as it would an asynchronous invocation."""

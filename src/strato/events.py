@@ -131,6 +131,6 @@ def kind_of(event: Any) -> str:
     if records and isinstance(records, list) and isinstance(records[0], dict):
         source = records[0].get("eventSource") or records[0].get("EventSource") or ""
         return {"aws:sqs": "sqs", "aws:sns": "sns", "aws:dynamodb": "dynamodb", "aws:s3": "s3"}.get(source, "unknown")
-    if event.get("source") == "aws.scheduler" or event.get("detail-type") == "Scheduled Event":
+    if event.get("source") in ("aws.scheduler", "aws.events") and event.get("detail-type") == "Scheduled Event":
         return "schedule"
     return "unknown"

@@ -31,6 +31,8 @@ class Worker:
         self.loops: list[tuple[str, Callable[[], None], float]] = []
         self.processed = 0
         self.failed = 0
+        self.fired = 0
+        self.scheduler: Any = None
         self._count_lock = threading.Lock()
         self.queue_dispatcher = QueueDispatcher(app)
 
@@ -51,6 +53,8 @@ class Worker:
             if "handler_delivery" in topic.capabilities and hasattr(topic.backend, "deliver_due"):
                 backend = topic.backend
                 self.add_loop(f"deliveries:{topic.name}", lambda b=backend: b.deliver_due(topics), idle=0.05)
+        if self.app.schedules:
+            self._start_scheduler()
         for name, step, idle in self.loops:
             thread = threading.Thread(target=self._run, args=(name, step, idle), name=f"strato-{name}", daemon=True)
             thread.start()
@@ -63,6 +67,8 @@ class Worker:
         deadline = time.monotonic() + grace
         for thread in self.threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        if self.scheduler is not None:
+            self.scheduler.close()
         return not any(t.is_alive() for t in self.threads)
 
     def _run(self, name: str, step: Callable[[], None], idle: float) -> None:
@@ -75,6 +81,24 @@ class Worker:
                 continue
             if idle and not busy:
                 self.stopping.wait(idle)
+
+    # -- schedules ------------------------------------------------------------------------------
+    def _start_scheduler(self) -> None:
+        from .dispatch import ScheduleDispatcher
+        from .events import ACCOUNT_ID
+        from .schedule import scheduled_event
+        from .scheduler import Scheduler
+
+        dispatcher = ScheduleDispatcher(self.app)
+
+        def run(schedule: Any, slot: Any) -> None:
+            physical = self.app.config.physical_name("schedule", schedule.name)
+            dispatcher.run(schedule, scheduled_event(physical, slot, region(), ACCOUNT_ID))
+            with self._count_lock:
+                self.fired += 1
+
+        self.scheduler = Scheduler(self.app, run)
+        self.add_loop("scheduler", self.scheduler.tick, idle=0.2)
 
     # -- queue consumers ------------------------------------------------------------------------
     def _poll_step(self, consumer: Any) -> Callable[[], None]:

@@ -190,6 +190,35 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
             out[queue.name] = (await run_in_threadpool(queue.stats)).as_dict()
         return JSONResponse(out)
 
+    async def schedules(request: StarletteRequest) -> JSONResponse:
+        import datetime as dt
+
+        now = dt.datetime.now(dt.UTC)
+        return JSONResponse([{"name": s.name, "expression": s.expression,
+                              "next": (n.isoformat() if (n := s.next_after(now)) else None)} for s in app.schedules])
+
+    async def run_schedule(request: StarletteRequest) -> JSONResponse:
+        """Fire a schedule now, through the same dispatcher as EventBridge would."""
+        import datetime as dt
+
+        from ..aws import region
+        from ..dispatch import ScheduleDispatcher
+        from ..events import ACCOUNT_ID
+        from ..schedule import scheduled_event
+
+        name = request.path_params["name"]
+        schedule = next((s for s in app.schedules if s.name == name), None)
+        if schedule is None:
+            return JSONResponse({"message": f"no schedule {name!r}"}, 404)
+        event = scheduled_event(app.config.physical_name("schedule", name), dt.datetime.now(dt.UTC), region(),
+                                ACCOUNT_ID)
+        try:
+            await run_in_threadpool(ScheduleDispatcher(app).run, schedule, event)
+        except Exception as exc:
+            log.exception("schedule %s failed", name)
+            return JSONResponse({"message": f"schedule {name!r} failed: {type(exc).__name__}"}, 500)
+        return JSONResponse({"ran": name, "event": event})
+
     async def resources(request: StarletteRequest) -> JSONResponse:
         return JSONResponse([{"kind": kind, "name": name,
                               "physical": app.config.physical_name(kind, name)} for kind, name in app.resources])
@@ -217,6 +246,8 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
         Route("/_strato/sns/confirm", sns_confirm),
         Route("/_strato/outbox", outbox),
         Route("/_strato/queues", queue_stats),
+        Route("/_strato/schedules", schedules),
+        Route("/_strato/schedules/{name}/run", run_schedule, methods=["POST"]),
     ], lifespan=lifespan)
     gateway = Gateway(app, max_body)
 
