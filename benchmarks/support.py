@@ -32,6 +32,8 @@ class Row:
 
     @property
     def ratio(self) -> float:
+        if not self.baseline:
+            return float("nan")
         if self.higher_is_better:
             return self.strato / self.baseline if self.baseline else float("inf")
         return self.baseline / self.strato if self.strato else float("inf")
@@ -107,6 +109,7 @@ def print_rows(rows: list[Row]) -> None:
     for col in ("section", "metric", "strato", "baseline", "ratio", "target"):
         table.add_column(col, justify="right" if col in ("strato", "baseline", "ratio") else "left")
     for r in rows:
-        table.add_row(r.section, f"{r.metric} ({r.unit})", f"{r.strato:,.1f}",
-                      f"{r.baseline:,.1f} [{r.baseline_name}]", f"{r.ratio:.2f}x", r.target)
+        baseline = f"{r.baseline:,.1f} [{r.baseline_name}]" if r.baseline else "—"
+        ratio = f"{r.ratio:.2f}x" if r.baseline else "—"
+        table.add_row(r.section, f"{r.metric} ({r.unit})", f"{r.strato:,.1f}", baseline, ratio, r.target)
     Console().print(table)

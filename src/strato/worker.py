@@ -51,8 +51,7 @@ class Worker:
         topics = TopicDispatcher(self.app)
         for topic in self.app.topics():
             if "handler_delivery" in topic.capabilities and hasattr(topic.backend, "deliver_due"):
-                backend = topic.backend
-                self.add_loop(f"deliveries:{topic.name}", lambda b=backend: b.deliver_due(topics), idle=0.05)
+                self.add_loop(f"deliveries:{topic.name}", self._delivery_step(topic.backend, topics))
         if self.app.schedules:
             self._start_scheduler()
         for name, step, idle in self.loops:
@@ -81,6 +80,16 @@ class Worker:
                 continue
             if idle and not busy:
                 self.stopping.wait(idle)
+
+    def _delivery_step(self, backend: Any, dispatcher: Any) -> Callable[[], int]:
+        def step() -> int:
+            done = backend.deliver_due(dispatcher)
+            if not done:  # a publish in this process wakes us at once; other processes within 50 ms
+                with backend.store.sent:
+                    backend.store.sent.wait(0.05)
+            return done
+
+        return step
 
     # -- schedules ------------------------------------------------------------------------------
     def _start_scheduler(self) -> None:

@@ -16,3 +16,18 @@ def handle(msg):
     if body.get("sleep"):
         time.sleep(body["sleep"])
     done.update(body["id"], add={"count": 1}, set={"pid": os.getpid()})
+
+
+api = app.http()
+
+
+@api.post("/jobs")
+def submit(req):
+    body = req.json()
+    return 202, {"message_id": jobs.send(body)}
+
+
+@api.get("/done/{id}")
+def status(req, id):
+    row = done.get(id)
+    return row if row else (404, {"message": "not yet"})

@@ -1,0 +1,89 @@
+"""Queue send + receive + delete throughput (single and batches of 10): strato's SQLite provider vs
+SQS on moto_server; and publish-to-handler latency of a local topic subscription."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from .support import Row, moto_server
+
+
+def _app(provider: str, data: Path):
+    import strato
+
+    app = strato.App(f"bench{uuid.uuid4().hex[:6]}", provider=provider, data_dir=data)
+    app.config.auto_create = provider == "aws"
+    return app
+
+
+def round_trips(queue, n: int, batch: int) -> float:
+    """Messages per second through send + receive + delete, `batch` at a time."""
+    body = {"job": "x" * 100}
+    started = time.perf_counter()
+    done = 0
+    while done < n:
+        if batch == 1:
+            queue.send(body)
+        else:
+            queue.send_batch([body] * batch)
+        got = []
+        while len(got) < batch:
+            got += queue.receive(batch)
+        if batch == 1:
+            queue.delete(got[0])
+        else:
+            queue.delete_batch(got)
+        done += batch
+    return done / (time.perf_counter() - started)
+
+
+def publish_latency(data: Path, count: int) -> tuple[float, float]:
+    """p50 / p95 milliseconds from publish() returning to the subscribed handler starting."""
+    from strato.worker import Worker
+
+    app = _app("local", data)
+    topic = app.topic("events")
+    latencies: list[float] = []
+    done = threading.Event()
+
+    @topic.subscribe()
+    def handler(note):
+        latencies.append((time.perf_counter() - float(note.body)) * 1000)
+        if len(latencies) >= count:
+            done.set()
+
+    worker = Worker(app, poll_wait=0.2).start()
+    time.sleep(0.3)
+    for _ in range(count):
+        topic.publish(repr(time.perf_counter()))
+        time.sleep(0.005)
+    done.wait(30)
+    worker.stop(5)
+    app.close()
+    ordered = sorted(latencies)
+    return statistics.median(ordered), ordered[int(len(ordered) * 0.95) - 1]
+
+
+def run(quick: bool = False) -> list[Row]:
+    n_local, n_aws = (1000, 60) if quick else (4000, 150)
+    with tempfile.TemporaryDirectory() as tmp:
+        app = _app("local", Path(tmp))
+        local_single = round_trips(app.queue("single"), n_local, 1)
+        local_batch = round_trips(app.queue("batched"), n_local * 5, 10)
+        app.close()
+        p50, p95 = publish_latency(Path(tmp) / "latency", 100 if quick else 300)
+    with moto_server(), tempfile.TemporaryDirectory() as tmp:
+        app = _app("aws", Path(tmp))
+        aws_single = round_trips(app.queue("single"), n_aws, 1)
+        aws_batch = round_trips(app.queue("batched"), n_aws * 5, 10)
+    return [
+        Row("queue", "send+receive+delete, single", local_single, aws_single, "SQS on moto", "msgs/s", "≥ 50x"),
+        Row("queue", "send+receive+delete, batches of 10", local_batch, aws_batch, "SQS on moto", "msgs/s", "≥ 50x"),
+        Row("topic", "publish → handler p50", p50, 0, "", "ms", "", higher_is_better=False),
+        Row("topic", "publish → handler p95", p95, 0, "", "ms", "", higher_is_better=False),
+    ]
