@@ -167,3 +167,15 @@ def test_capabilities(app):
         if capability == "outbox":
             with pytest.raises(strato.NotSupported):
                 topic.outbox()
+
+
+def test_aws_queue_subscription_gets_a_policy_allowing_sns(make_app):
+    """On AWS, SNS silently drops deliveries to a queue whose policy does not allow it."""
+    app = make_app("aws")
+    topic, inbox = app.topic("events"), app.queue("inbox")
+    topic.subscribe_queue(inbox)
+    topic.backend.ensure()
+    attrs = inbox.backend.client.get_queue_attributes(QueueUrl=inbox.backend.url, AttributeNames=["Policy"])
+    [statement] = json.loads(attrs["Attributes"]["Policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "sns.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == topic.backend.arn

@@ -67,10 +67,23 @@ class SnsTopicBackend:
             self._arn = self.client.create_topic(Name=self.topic.physical_name, Attributes=attrs)["TopicArn"]
             for sub in self.topic.declared:
                 if sub.protocol == "sqs":
-                    self.client.subscribe(TopicArn=self._arn, Protocol="sqs", Endpoint=sub.handler.backend.arn(),
+                    queue = sub.handler.backend
+                    self._allow_publish(queue)
+                    self.client.subscribe(TopicArn=self._arn, Protocol="sqs", Endpoint=queue.arn(),
                                           Attributes=_attributes(sub), ReturnSubscriptionArn=True)
         except Exception as exc:
             raise _translate(exc, self.topic.name) from exc
+
+    def _allow_publish(self, queue: Any) -> None:
+        """Without this queue policy SNS drops every message it tries to deliver to the queue."""
+        statement = {"Sid": f"strato-{self.topic.physical_name}"[:100], "Effect": "Allow",
+                     "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+                     "Resource": queue.arn(), "Condition": {"ArnEquals": {"aws:SourceArn": self._arn}}}
+        current = queue.client.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["Policy"])
+        policy = json.loads(current.get("Attributes", {}).get("Policy") or '{"Version": "2012-10-17", '
+                                                                              '"Statement": []}')
+        policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != statement["Sid"]] + [statement]
+        queue.client.set_queue_attributes(QueueUrl=queue.url, Attributes={"Policy": json.dumps(policy)})
 
     def drop(self) -> None:
         try:
