@@ -11,6 +11,7 @@ from .errors import (
     AccessDenied,
     ConditionFailed,
     ConfigurationError,
+    GoneError,
     ItemTooLarge,
     NotFound,
     NotSupported,
@@ -33,7 +34,7 @@ def __getattr__(name: str):  # table types load on first use, not at import
     raise AttributeError(f"module 'strato' has no attribute {name!r}")
 
 __all__ = [
-    "AccessDenied", "App", "BadRequest", "ConditionFailed", "ConfigurationError", "Cors", "HTTPError",
+    "AccessDenied", "App", "BadRequest", "ConditionFailed", "ConfigurationError", "Cors", "GoneError", "HTTPError",
     "ItemTooLarge", "NotFound", "NotSupported", "Page", "Request", "Response", "ServiceUnavailable", "Sort",
     "StratoError", "TransactionCanceled", "ValidationError", "new_id",
 ]

@@ -106,6 +106,19 @@ class App:
 
         return register
 
+    def websocket(self, name: str, *, route_selection: str = "$request.body.action", index: Any = (),
+                  idle_timeout: float = 600, max_duration: float = 7200, provider: str | None = None):
+        """A WebSocket API (API Gateway). ``index`` names connection data fields you will look up by."""
+        from .websocket import WebSocketApi
+
+        ws = self._declare(WebSocketApi(self, name, route_selection=route_selection, index=index,
+                                        idle_timeout=idle_timeout, max_duration=max_duration, provider=provider))
+        self._declare(ws.registry.table)
+        return ws
+
+    def websockets(self) -> list[Any]:
+        return [r for (kind, _), r in self.resources.items() if kind == "websocket"]
+
     def topics(self) -> list[Any]:
         return [r for (kind, _), r in self.resources.items() if kind == "topic"]
 
@@ -142,6 +155,10 @@ class App:
             from .dispatch import TopicDispatcher
 
             return TopicDispatcher(self).handle(event, context)
+        if kind == "websocket":
+            from .dispatch import WebSocketDispatcher
+
+            return WebSocketDispatcher(self).handle(event, context)
         if kind == "schedule":
             from .dispatch import ScheduleDispatcher
 

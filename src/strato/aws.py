@@ -25,12 +25,13 @@ class AwsSession:
     def __init__(self) -> None:
         self._clients: dict[str, Any] = {}
 
-    def client(self, service: str) -> Any:
-        found = self._clients.get(service)
+    def client(self, service: str, endpoint_url: str | None = None) -> Any:
+        key = f"{service}@{endpoint_url}" if endpoint_url else service
+        found = self._clients.get(key)
         if found is not None:
             return found
         with _lock:
-            if service not in self._clients:
+            if key not in self._clients:
                 try:
                     import boto3
                     from botocore.config import Config
@@ -38,8 +39,9 @@ class AwsSession:
                     raise ConfigurationError("the AWS provider needs boto3: pip install 'strato[aws]'") from None
                 config = Config(region_name=region(), retries={"mode": "standard", "max_attempts": 5},
                                 max_pool_connections=32)
-                self._clients[service] = boto3.session.Session().client(service, config=config)
-        return self._clients[service]
+                extra = {"endpoint_url": endpoint_url} if endpoint_url else {}
+                self._clients[key] = boto3.session.Session().client(service, config=config, **extra)
+        return self._clients[key]
 
 
 def error_code(exc: BaseException) -> str:

@@ -69,7 +69,13 @@ def dev(app_spec: str, host: str, port: int, data: str | None, reset: bool, swee
     console.print(routes)
     console.print(f"[bold green]listening on http://{host}:{port}[/]  (health: /_strato/health)")
     asgi = build_asgi(app, sweep_every=sweep_every, background=not no_worker)
-    uvicorn.run(asgi, host=host, port=port, log_level=log_level, lifespan="on")
+    from .devserver.websocket import AwsLimitsProtocol
+    from .websocket import MESSAGE_LIMIT
+
+    for ws in app.websockets():
+        console.print(f"websocket [bold]{ws.name}[/]: ws://{host}:{port}/ws/{ws.name}")
+    uvicorn.run(asgi, host=host, port=port, log_level=log_level, lifespan="on", ws=AwsLimitsProtocol,
+                ws_max_size=MESSAGE_LIMIT)
 
 
 @main.command()

@@ -135,6 +135,69 @@ def _run(result: Any) -> Any:
     return result
 
 
+class WebSocketDispatcher:
+    """API Gateway WebSocket events to ``@ws`` handlers, returning what API Gateway expects back.
+
+    ``$connect``: ``{"statusCode": 200}`` accepts (and registers the connection with the data the handler
+    attached); an ``HTTPError`` or a ``False`` return rejects with its status. Message routes: a returned
+    value is the body API Gateway sends back to the caller (two-way routes). Errors propagate, so the
+    gateway answers the client with API Gateway's "Internal server error" frame.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def api_for(self, event: dict[str, Any]) -> Any:
+        import os
+
+        apis = self.app.websockets()
+        wanted = os.environ.get("STRATO_WEBSOCKET")
+        if wanted:
+            apis = [w for w in apis if w.name == wanted]
+        if len(apis) != 1:
+            raise StratoError(f"app {self.app.name!r} has {len(apis)} matching WebSocket APIs; set STRATO_WEBSOCKET")
+        return apis[0]
+
+    def handle(self, event: dict[str, Any], context: Any = None, ws: Any = None) -> dict[str, Any]:
+        from .http.response import HTTPError
+        from .websocket import Connection, WsMessage, encode_payload
+
+        ws = ws or self.api_for(event)
+        if hasattr(ws.backend, "learn_endpoint"):
+            ws.backend.learn_endpoint(event)
+        route = event["requestContext"]["routeKey"]
+        handler = ws.handlers.get(route)
+        if route == "$connect":
+            connection = Connection(ws, event)
+            try:
+                result = _run(handler(connection)) if handler else None
+            except HTTPError as exc:
+                return {"statusCode": exc.status, "body": exc.message}
+            if result is False or (isinstance(result, int) and not isinstance(result, bool) and result >= 400):
+                status = 403 if result is False else result
+                return {"statusCode": status, "body": "Forbidden" if status == 403 else "Unauthorized"}
+            ws.registry.add(connection.id, connection.source_ip, connection.user_agent, connection.data)
+            return {"statusCode": 200}
+        if route == "$disconnect":
+            try:
+                if handler:
+                    _run(handler(WsMessage(ws, event)))
+            finally:
+                ws.registry.remove(event["requestContext"]["connectionId"])
+            return {"statusCode": 200}
+        handler = handler or ws.handlers.get("$default")
+        if handler is None:
+            raise StratoError(f"websocket {ws.name!r} has no handler for route {route!r} and no $default")
+        result = _run(handler(WsMessage(ws, event)))
+        if result is None:
+            return {"statusCode": 200}
+        import base64
+
+        raw, text = encode_payload(result)
+        return {"statusCode": 200, "body": raw.decode("utf-8") if text else base64.b64encode(raw).decode(),
+                "isBase64Encoded": not text}
+
+
 class ScheduleDispatcher:
     """Scheduled events to ``@app.schedule`` handlers, found by rule name (or STRATO_HANDLER)."""
 

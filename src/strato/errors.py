@@ -89,3 +89,10 @@ class ConfigurationError(StratoError):
 
     status = 500
     code = "ConfigurationError"
+
+
+class GoneError(StratoError):
+    """The WebSocket connection is closed or never existed (API Gateway's 410 GoneException)."""
+
+    status = 410
+    code = "GoneException"

@@ -100,6 +100,15 @@ class Providers:
 
         return LocalTopicBackend(self.messaging(), topic, self.app.config.data_dir)
 
+    def websocket_backend(self, ws: Any) -> Any:
+        if self.name_of(ws) == "aws":
+            from .websocket.aws import ApiGatewayWsBackend
+
+            return ApiGatewayWsBackend(self.aws(), ws)
+        from .websocket.local import LocalWsBackend
+
+        return LocalWsBackend(ws, self.app.config.data_dir)
+
     def kv_backend(self, kv: KV) -> Any:
         provider = self.name_of(kv)
         if provider == "redis":

@@ -22,10 +22,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..app import App
-from ..errors import StratoError
+from ..errors import GoneError, StratoError
 from ..events import LocalContext, http_event
 from ..http import MAX_BODY_BYTES
 from ..http.response import dumps
+from ..websocket import MESSAGE_LIMIT
 
 log = logging.getLogger("strato.dev")
 
@@ -142,7 +143,8 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
     runtime = Runtime(app, sweep_every)
 
     async def health(request: StarletteRequest) -> JSONResponse:
-        return JSONResponse({"ok": True, "app": app.name, "provider": app.config.provider})
+        return JSONResponse({"ok": True, "app": app.name, "provider": app.config.provider,
+                             "data_dir": str(app.config.data_dir.resolve())})
 
     async def routes(request: StarletteRequest) -> JSONResponse:
         api = app._http
@@ -219,6 +221,46 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
             return JSONResponse({"message": f"schedule {name!r} failed: {type(exc).__name__}"}, 500)
         return JSONResponse({"ran": name, "event": event})
 
+    from .websocket import gateways_for
+
+    gateways = gateways_for(app)
+
+    def _gateway(request: StarletteRequest) -> Any:
+        return gateways.get(request.path_params["name"])
+
+    async def ws_connection(request: StarletteRequest) -> Response:
+        """API Gateway's @connections management API: POST sends, GET describes, DELETE disconnects."""
+        gateway = _gateway(request)
+        if gateway is None:
+            return JSONResponse({"message": "Not Found"}, 404)
+        connection_id = request.path_params["connection_id"]
+        try:
+            if request.method == "GET":
+                return JSONResponse(gateway.info(connection_id))
+            if request.method == "DELETE":
+                await gateway._close(gateway._open(connection_id), 1000, "Closed by the application")
+                return Response(status_code=204)
+            raw = await request.body()
+            try:
+                raw.decode("utf-8")
+                text = True
+            except UnicodeDecodeError:
+                text = False
+            if len(raw) > MESSAGE_LIMIT:
+                return JSONResponse({"message": "Payload too large"}, 413)
+            await gateway._send(gateway._open(connection_id), raw, text)
+            return Response(status_code=200)
+        except GoneError:
+            return JSONResponse({"message": "Gone"}, 410)
+
+    async def ws_broadcast(request: StarletteRequest) -> JSONResponse:
+        gateway = _gateway(request)
+        if gateway is None:
+            return JSONResponse({"message": "Not Found"}, 404)
+        body = await request.json()
+        gone = await gateway._broadcast(body["ids"], base64.b64decode(body["data"]), bool(body.get("text", True)))
+        return JSONResponse({"gone": gone})
+
     async def resources(request: StarletteRequest) -> JSONResponse:
         return JSONResponse([{"kind": kind, "name": name,
                               "physical": app.config.physical_name(kind, name)} for kind, name in app.resources])
@@ -247,14 +289,26 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
         Route("/_strato/outbox", outbox),
         Route("/_strato/queues", queue_stats),
         Route("/_strato/schedules", schedules),
+        Route("/_strato/ws/{name}/@connections/{connection_id:path}", ws_connection, methods=["GET", "POST", "DELETE"]),
+        Route("/_strato/ws/{name}/@broadcast", ws_broadcast, methods=["POST"]),
         Route("/_strato/schedules/{name}/run", run_schedule, methods=["POST"]),
     ], lifespan=lifespan)
-    gateway = Gateway(app, max_body)
+    http_gateway = Gateway(app, max_body)
 
     async def asgi(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            name = scope["path"][4:] if scope["path"].startswith("/ws/") else None
+            gateway = gateways.get(name) if name else None
+            if gateway is None:
+                await receive()
+                await send({"type": "websocket.http.response.start", "status": 404, "headers": []})
+                await send({"type": "websocket.http.response.body", "body": b"no such WebSocket API"})
+                return
+            await gateway(scope, receive, send)
+            return
         if scope["type"] == "http" and not scope["path"].startswith("/_strato/"):
             try:
-                await gateway(scope, receive, send)
+                await http_gateway(scope, receive, send)
             except Exception:
                 log.exception("gateway failure")
                 await _send_json(send, 500, {"message": "Internal Server Error"})

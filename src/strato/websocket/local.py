@@ -1,0 +1,88 @@
+"""The local WebSocket provider: sends go straight to the gateway when it runs in this process
+(`strato dev`), and otherwise to its ``@connections`` management endpoint over HTTP (`strato worker`,
+scripts), exactly as a Lambda function posts to API Gateway's management API."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from ..errors import GoneError, ServiceUnavailable, StratoError
+
+# (data dir, api name) -> the gateway serving it in this process
+_GATEWAYS: dict[tuple[str, str], Any] = {}
+_lock = threading.Lock()
+
+
+def register_gateway(data_dir: Path, name: str, gateway: Any) -> None:
+    with _lock:
+        _GATEWAYS[(str(Path(data_dir).resolve()), name)] = gateway
+
+
+def unregister_gateway(data_dir: Path, name: str) -> None:
+    with _lock:
+        _GATEWAYS.pop((str(Path(data_dir).resolve()), name), None)
+
+
+class LocalWsBackend:
+    capabilities = frozenset({"send", "broadcast", "info", "close", "binary"})
+
+    def __init__(self, ws: Any, data_dir: Path) -> None:
+        self.ws = ws
+        self.data_dir = Path(data_dir)
+
+    @property
+    def gateway(self) -> Any:
+        return _GATEWAYS.get((str(self.data_dir.resolve()), self.ws.name))
+
+    def _base(self) -> str:
+        from ..topic.local import dev_url
+
+        return f"{dev_url(self.data_dir)}/_strato/ws/{quote(self.ws.name)}"
+
+    def client_url(self) -> str:
+        from ..topic.local import dev_url
+
+        return dev_url(self.data_dir).replace("http://", "ws://", 1) + f"/ws/{self.ws.name}"
+
+    def _call(self, method: str, path: str, body: bytes | None = None) -> Any:
+        request = urllib.request.Request(self._base() + path, data=body, method=method,
+                                         headers={"content-type": "application/octet-stream"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                payload = response.read()
+                return json.loads(payload) if payload else None
+        except urllib.error.HTTPError as exc:
+            if exc.code == 410:
+                raise GoneError(f"connection is gone ({path})") from None
+            raise StratoError(f"websocket management call {method} {path} failed: HTTP {exc.code}") from None
+        except OSError as exc:
+            raise ServiceUnavailable(f"cannot reach the strato dev server at {self._base()} to post to a "
+                                     f"WebSocket connection ({exc}); is `strato dev` running?") from None
+
+    def send(self, connection_id: str, raw: bytes, text: bool) -> None:
+        gateway = self.gateway
+        if gateway is not None:
+            gateway.send_threadsafe(connection_id, raw, text)
+        else:
+            self._call("POST", f"/@connections/{quote(connection_id, safe='')}", raw)
+
+    def broadcast(self, ids: list[str], raw: bytes, text: bool) -> list[str]:
+        gateway = self.gateway
+        if gateway is not None:
+            return gateway.broadcast_threadsafe(ids, raw, text)
+        body = json.dumps({"ids": ids, "data": base64.b64encode(raw).decode(), "text": text}).encode()
+        return self._call("POST", "/@broadcast", body)["gone"]
+
+    def close(self, connection_id: str) -> None:
+        gateway = self.gateway
+        if gateway is not None:
+            gateway.close_threadsafe(connection_id)
+        else:
+            self._call("DELETE", f"/@connections/{quote(connection_id, safe='')}")
