@@ -98,3 +98,6 @@ def test_endpoint_is_learnt_from_the_event_or_required(make_app, monkeypatch, mo
     live.backend.learn_endpoint(_event("$default", "MESSAGE"))
     assert live.backend.endpoint == "https://abc123.execute-api.us-east-1.amazonaws.com/prod"
     assert live.url == "wss://abc123.execute-api.us-east-1.amazonaws.com/prod"
+    monkeypatch.setenv("STRATO_WEBSOCKET_CHAT_API_ID", "xyz789")
+    chat = app.websocket("chat")
+    assert chat.backend.endpoint == f"https://xyz789.execute-api.us-east-1.amazonaws.com/{app.config.stage}"

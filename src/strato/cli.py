@@ -74,8 +74,9 @@ def dev(app_spec: str, host: str, port: int, data: str | None, reset: bool, swee
 
     for ws in app.websockets():
         console.print(f"websocket [bold]{ws.name}[/]: ws://{host}:{port}/ws/{ws.name}")
+    # API Gateway negotiates no permessage-deflate, so neither does the local gateway
     uvicorn.run(asgi, host=host, port=port, log_level=log_level, lifespan="on", ws=AwsLimitsProtocol,
-                ws_max_size=MESSAGE_LIMIT)
+                ws_max_size=MESSAGE_LIMIT, ws_per_message_deflate=False)
 
 
 @main.command()

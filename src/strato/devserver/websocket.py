@@ -60,11 +60,15 @@ class AwsLimitsProtocol(WebSocketsSansIOProtocol):
 
 
 class LiveConnection:
-    __slots__ = ("connected_at", "headers", "id", "last_active", "lock", "send", "source_ip", "state", "user_agent")
+    __slots__ = ("connected_at", "headers", "id", "last_active", "lock", "protocol", "send", "source_ip", "state",
+                 "user_agent")
 
     def __init__(self, connection_id: str, send: Any, headers: list, source_ip: str, user_agent: str) -> None:
         self.id = connection_id
         self.send = send
+        # uvicorn's protocol object behind `send`: lets sends skip the ASGI message round trip
+        protocol = getattr(send, "__self__", None)
+        self.protocol = protocol if isinstance(protocol, WebSocketsSansIOProtocol) else None
         self.headers = headers
         self.source_ip = source_ip
         self.user_agent = user_agent
@@ -75,7 +79,8 @@ class LiveConnection:
 
 
 def new_connection_id() -> str:
-    return base64.b64encode(os.urandom(10)).decode()  # like API Gateway's 'L0SM9cOFvHcCIhw='
+    # URL-safe, shaped like API Gateway's 'L0SM9cOFvHcCIhw='
+    return base64.urlsafe_b64encode(os.urandom(10)).decode()
 
 
 class WsGateway:
@@ -174,9 +179,25 @@ class WsGateway:
         payload = json.dumps({"message": message, "connectionId": conn.id, "requestId": request_id})
         await self._send(conn, payload.encode(), True)
 
+    def _write(self, conn: LiveConnection, raw: bytes, text: bool) -> None:
+        """Frame and write one message on the loop thread, without awaiting (the fast path)."""
+        protocol = conn.protocol
+        if conn.state != "open" or protocol.close_sent or protocol.transport.is_closing():
+            conn.state = "closed" if conn.state == "open" else conn.state
+            raise GoneError(f"connection {conn.id} is gone")
+        if text:
+            protocol.conn.send_text(raw)
+        else:
+            protocol.conn.send_binary(raw)
+        protocol.transport.write(b"".join(protocol.conn.data_to_send()))
+        conn.last_active = time.time()
+
     async def _send(self, conn: LiveConnection, raw: bytes, text: bool) -> None:
         if conn.state != "open":
             raise GoneError(f"connection {conn.id} is gone")
+        if conn.protocol is not None:
+            self._write(conn, raw, text)
+            return
         async with conn.lock:
             try:
                 if text:
@@ -220,15 +241,28 @@ class WsGateway:
         self._run(self._send(self._open(connection_id), raw, text))
 
     async def _broadcast(self, ids: list[str], raw: bytes, text: bool) -> list[str]:
-        live = [(i, c) for i in ids if (c := self.connections.get(i)) is not None and c.state == "open"]
-        open_ids = {i for i, _ in live}
-        gone = [i for i in ids if i not in open_ids]
-        results = await asyncio.gather(*(self._send(c, raw, text) for _, c in live), return_exceptions=True)
-        return gone + [i for (i, _), r in zip(live, results, strict=True) if isinstance(r, Exception)]
+        gone = []
+        slow = []
+        for connection_id in ids:
+            conn = self.connections.get(connection_id)
+            if conn is None or conn.state != "open":
+                gone.append(connection_id)
+            elif conn.protocol is None:
+                slow.append(conn)
+            else:
+                try:
+                    self._write(conn, raw, text)
+                except GoneError:
+                    gone.append(connection_id)
+        results = await asyncio.gather(*(self._send(c, raw, text) for c in slow), return_exceptions=True)
+        return gone + [c.id for c, r in zip(slow, results, strict=True) if isinstance(r, Exception)]
 
     def broadcast_threadsafe(self, ids: list[str], raw: bytes, text: bool) -> list[str]:
         result = self._run(self._broadcast(ids, raw, text))
         return result if isinstance(result, list) else []
+
+    def open_ids(self) -> list[str]:
+        return [c.id for c in list(self.connections.values()) if c.state == "open"]
 
     def close_threadsafe(self, connection_id: str) -> None:
         self._run(self._close(self._open(connection_id), 1000, "Closed by the application"))

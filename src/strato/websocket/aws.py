@@ -36,6 +36,11 @@ class ApiGatewayWsBackend:
         self.ws = ws
         token = env_token(ws.name)
         self.endpoint = os.environ.get(f"STRATO_WEBSOCKET_{token}_ENDPOINT")
+        api_id = os.environ.get(f"STRATO_WEBSOCKET_{token}_API_ID")
+        if self.endpoint is None and api_id:  # derived from the API id, region and stage
+            from ..aws import region
+
+            self.endpoint = f"https://{api_id}.execute-api.{region()}.amazonaws.com/{ws.app.config.stage}"
         self.public_url = os.environ.get(f"STRATO_WEBSOCKET_{token}_URL")
 
     def learn_endpoint(self, event: dict[str, Any]) -> None:

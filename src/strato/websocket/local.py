@@ -80,6 +80,14 @@ class LocalWsBackend:
         body = json.dumps({"ids": ids, "data": base64.b64encode(raw).decode(), "text": text}).encode()
         return self._call("POST", "/@broadcast", body)["gone"]
 
+    def broadcast_all(self, raw: bytes, text: bool) -> int | None:
+        """Send to every open connection when the gateway runs in this process (None: it does not)."""
+        gateway = self.gateway
+        if gateway is None:
+            return None
+        ids = gateway.open_ids()
+        return len(ids) - len(gateway.broadcast_threadsafe(ids, raw, text))
+
     def close(self, connection_id: str) -> None:
         gateway = self.gateway
         if gateway is not None:

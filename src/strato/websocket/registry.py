@@ -28,7 +28,7 @@ class Registry:
 
             indexes = {f"by_{field}": (field, "id") for field in self.ws.index}
             self._table = Table(self.ws.app, f"{self.ws.name}-connections", key="api", sort="id", indexes=indexes,
-                                ttl="expires_at", provider=self.ws.provider_name)
+                                ttl="expires_at", provider=self.ws.provider_name, decimals=True)
         return self._table
 
     def add(self, connection_id: str, source_ip: str, user_agent: str, data: dict[str, Any]) -> None:
@@ -80,7 +80,7 @@ class Registry:
         from . import ConnectionInfo
 
         if not where:
-            return [ConnectionInfo(i) for i in self.table.iterate(self.ws.name, page_size=500)]
+            return [ConnectionInfo(i) for i in self.table.query(self.ws.name).items]
         indexed = [f for f in where if f in self.ws.index]
         if not indexed:
             raise ValidationError(f"websocket {self.ws.name!r}: where= needs an indexed field; declare "
