@@ -92,6 +92,32 @@ def redis_url():
     return url
 
 
+@pytest.fixture(scope="session")
+def postgres_url():
+    url = os.environ.get("STRATO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    try:
+        import psycopg
+
+        psycopg.connect(url, connect_timeout=3).close()
+    except Exception as exc:  # any failure means "not available"
+        service_missing(f"PostgreSQL at {url} ({exc})")
+    return url
+
+
+@pytest.fixture
+def postgres_schema(postgres_url, monkeypatch):
+    """A fresh schema for one test; STRATO_SQL_MAIN_URL points at it."""
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    monkeypatch.setenv("STRATO_SQL_MAIN_URL", f"{postgres_url}?options=-csearch_path%3D{schema}")
+    yield schema
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
 @pytest.fixture
 def make_app(tmp_path, request, monkeypatch):
     """make_app(provider) -> a fresh App on that provider with a unique name (isolated data)."""
@@ -113,7 +139,7 @@ def make_app(tmp_path, request, monkeypatch):
     yield make
     for app in apps:
         for (kind, _), resource in list(app.resources.items()):
-            if kind in ("table", "kv") and resource._backend is not None:
+            if kind in ("table", "kv", "queue", "topic", "sql") and resource._backend is not None:
                 try:
                     resource.drop()
                 except Exception:

@@ -16,6 +16,8 @@ from .errors import (
     NotFound,
     NotSupported,
     ServiceUnavailable,
+    SqlConstraintError,
+    SqlError,
     StratoError,
     TransactionCanceled,
     ValidationError,
@@ -34,7 +36,8 @@ def __getattr__(name: str):  # table types load on first use, not at import
     raise AttributeError(f"module 'strato' has no attribute {name!r}")
 
 __all__ = [
-    "AccessDenied", "App", "BadRequest", "ConditionFailed", "ConfigurationError", "Cors", "GoneError", "HTTPError",
-    "ItemTooLarge", "NotFound", "NotSupported", "Page", "Request", "Response", "ServiceUnavailable", "Sort",
-    "StratoError", "TransactionCanceled", "ValidationError", "new_id",
+    "AccessDenied", "App", "BadRequest", "ConditionFailed", "ConfigurationError", "Cors", "GoneError",
+    "HTTPError", "ItemTooLarge", "NotFound", "NotSupported", "Page", "Request", "Response",
+    "ServiceUnavailable", "Sort", "SqlConstraintError", "SqlError", "StratoError", "TransactionCanceled",
+    "ValidationError", "new_id",
 ]

@@ -106,6 +106,13 @@ class App:
 
         return register
 
+    def sql(self, name: str = "main", *, provider: str | None = None):
+        """A relational database: SQLite locally, PostgreSQL (RDS / Aurora) with ``provider="postgres"``
+        or on AWS. Parameters are ``:name`` placeholders with a dict, on every engine."""
+        from .sql import Sql
+
+        return self._declare(Sql(self, name, provider=provider))
+
     def websocket(self, name: str, *, route_selection: str = "$request.body.action", index: Any = (),
                   idle_timeout: float = 600, max_duration: float = 7200, provider: str | None = None):
         """A WebSocket API (API Gateway). ``index`` names connection data fields you will look up by."""

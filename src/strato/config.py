@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .errors import ConfigurationError
 
-PROVIDERS = ("local", "aws", "redis")
+PROVIDERS = ("local", "aws", "redis", "postgres")
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 
 

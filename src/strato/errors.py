@@ -96,3 +96,17 @@ class GoneError(StratoError):
 
     status = 410
     code = "GoneException"
+
+
+class SqlError(StratoError):
+    """The database refused a statement; ``message`` is the engine's own words."""
+
+    status = 500
+    code = "SqlError"
+
+
+class SqlConstraintError(SqlError):
+    """A unique, foreign-key, not-null or check constraint was violated."""
+
+    status = 409
+    code = "ConstraintViolation"

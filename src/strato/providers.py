@@ -24,8 +24,10 @@ class Providers:
         self._lock = threading.RLock()
         self._shared: dict[str, Any] = {}
 
+    ALLOWED = {"kv": ("local", "aws", "redis"), "cache": ("local", "aws", "redis"), "sql": ("local", "aws", "postgres")}
+
     def name_of(self, resource: Any) -> str:
-        allowed = ("local", "aws", "redis") if resource.kind == "kv" else ("local", "aws")
+        allowed = self.ALLOWED.get(resource.kind, ("local", "aws"))
         return self.app.config.provider_for(resource.kind, resource.name, resource.provider_name, allowed)
 
     def _get(self, key: str, factory: Any) -> Any:
@@ -108,6 +110,15 @@ class Providers:
         from .websocket.local import LocalWsBackend
 
         return LocalWsBackend(ws, self.app.config.data_dir)
+
+    def sql_backend(self, sql: Any) -> Any:
+        if self.name_of(sql) in ("aws", "postgres"):
+            from .sql.postgres import PostgresBackend
+
+            return PostgresBackend(sql.name, self.aws())
+        from .sql.sqlite import SqliteBackend
+
+        return SqliteBackend(self.app.config.data_dir, sql.name, self.app.config.durability)
 
     def kv_backend(self, kv: KV) -> Any:
         provider = self.name_of(kv)
