@@ -106,6 +106,12 @@ class App:
 
         return register
 
+    def cache(self, name: str = "cache", *, provider: str | None = None):
+        """A cache: SQLite locally, Redis / ElastiCache with ``provider="redis"``, DynamoDB or ElastiCache on AWS."""
+        from .cache import Cache
+
+        return self._declare(Cache(self, name, provider=provider))
+
     def sql(self, name: str = "main", *, provider: str | None = None):
         """A relational database: SQLite locally, PostgreSQL (RDS / Aurora) with ``provider="postgres"``
         or on AWS. Parameters are ``:name`` placeholders with a dict, on every engine."""

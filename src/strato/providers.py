@@ -111,6 +111,22 @@ class Providers:
 
         return LocalWsBackend(ws, self.app.config.data_dir)
 
+    def cache_backend(self, cache: Any) -> Any:
+        provider = self.name_of(cache)
+        if provider == "aws" and (os.environ.get("USE_ELASTICACHE", "").lower() in ("1", "true")
+                                  or os.environ.get("ELASTICACHE_ENDPOINT")):
+            provider = "redis"
+        if provider == "redis":
+            from .cache.redis import RedisCache
+
+            return RedisCache(self.redis(), self.app.config.physical_name("cache", cache.name))
+        from .cache.tablecache import TableCache
+        from .table import Table
+
+        table = Table(self.app, cache.name, "p", "k", ttl="exp", provider=provider, decimals=True)
+        table.kind = "cache"
+        return TableCache(table)
+
     def sql_backend(self, sql: Any) -> Any:
         if self.name_of(sql) in ("aws", "postgres"):
             from .sql.postgres import PostgresBackend

@@ -1,0 +1,172 @@
+"""The cache primitive: get / set with TTL / delete / incr / many / get_or_set, persist and restore.
+
+Values are str, bytes, or anything JSON-able, and read back as the same type on every provider.
+Providers: ``local`` (SQLite, shared by `strato dev` and `strato worker`), ``redis`` (ElastiCache:
+``REDIS_URL`` / ``ELASTICACHE_ENDPOINT``, TLS with ``rediss://`` or ``REDIS_TLS=1``) and ``aws``
+(ElastiCache when ``USE_ELASTICACHE=true`` or an endpoint is set, otherwise DynamoDB).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import ItemTooLarge, ValidationError
+from ..kv import check_key
+from ..resource import Resource
+
+if TYPE_CHECKING:
+    from ..app import App
+
+__all__ = ["CAPABILITIES", "Cache", "decode", "encode"]
+
+CAPABILITIES = frozenset({"ttl", "incr", "persist"})
+MAX_VALUE_BYTES = 400_000  # the DynamoDB-backed provider's limit, applied everywhere
+_TAG = b"\x00"
+
+
+def encode(value: Any) -> bytes:
+    """Plain decimal for ints (so Redis INCR works on them), a tagged form for everything else."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value).encode()
+    if isinstance(value, str):
+        raw = _TAG + b"s" + value.encode("utf-8")
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        raw = _TAG + b"b" + bytes(value)
+    else:
+        try:
+            raw = _TAG + b"j" + json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"cache values are str, bytes or JSON-serialisable; {exc}") from None
+    if len(raw) > MAX_VALUE_BYTES:
+        raise ItemTooLarge(f"cache value is {len(raw)} bytes; the limit is {MAX_VALUE_BYTES}")
+    return raw
+
+
+def decode(raw: bytes) -> Any:
+    if not raw.startswith(_TAG):
+        return int(raw)
+    kind, body = raw[1:2], raw[2:]
+    if kind == b"s":
+        return body.decode("utf-8")
+    if kind == b"b":
+        return body
+    return json.loads(body)
+
+
+def _ttl(ttl: Any) -> float | None:
+    if ttl is None:
+        return None
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
+        raise ValidationError(f"ttl must be a positive number of seconds, got {ttl!r}")
+    return time.time() + ttl
+
+
+class CacheBackend(Protocol):
+    capabilities: frozenset[str]
+
+    def get_many(self, keys: list[str]) -> dict[str, bytes]: ...
+    def set_many(self, items: dict[str, bytes], expires_at: float | None) -> None: ...
+    def delete(self, key: str) -> bool: ...
+    def incr(self, key: str, by: int, expires_at: float | None) -> int: ...
+    def dump(self) -> Iterable[tuple[str, bytes, float | None]]: ...
+    def load(self, entries: list[tuple[str, bytes, float | None]]) -> None: ...
+    def drop(self) -> None: ...
+
+
+class Cache(Resource):
+    """A cache declared with ``app.cache(name)``. Thread-safe."""
+
+    kind = "cache"
+
+    def __init__(self, app: App, name: str, *, provider: str | None = None) -> None:
+        super().__init__(app, name, provider)
+        self._snapshot: Any = None
+
+    def _make_backend(self) -> CacheBackend:
+        return self.app.providers.cache_backend(self)
+
+    def get(self, key: str) -> Any:
+        raw = self.backend.get_many([check_key(key)]).get(key)
+        return None if raw is None else decode(raw)
+
+    def set(self, key: str, value: Any, *, ttl: float | None = None) -> None:
+        if value is None:
+            raise ValidationError("None is what a miss returns; delete the key instead of caching None")
+        self.backend.set_many({check_key(key): encode(value)}, _ttl(ttl))
+
+    def delete(self, key: str) -> bool:
+        return self.backend.delete(check_key(key))
+
+    def incr(self, key: str, by: int = 1, *, ttl: float | None = None) -> int:
+        """Atomically add ``by`` (a missing key starts at 0; ``ttl`` applies when it is created)."""
+        if isinstance(by, bool) or not isinstance(by, int):
+            raise ValidationError("incr takes an integer")
+        self._need("incr")
+        return self.backend.incr(check_key(key), by, _ttl(ttl))
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The values found (missing and expired keys are absent from the result)."""
+        wanted = [check_key(k) for k in keys]
+        return {k: decode(v) for k, v in self.backend.get_many(wanted).items()} if wanted else {}
+
+    def set_many(self, items: dict[str, Any], *, ttl: float | None = None) -> None:
+        encoded = {}
+        for key, value in items.items():
+            if value is None:
+                raise ValidationError(f"cannot cache None for {key!r}")
+            encoded[check_key(key)] = encode(value)
+        if encoded:
+            self.backend.set_many(encoded, _ttl(ttl))
+
+    def get_or_set(self, key: str, compute: Callable[[], Any], *, ttl: float | None = None) -> Any:
+        """The cached value, or ``compute()`` stored for ``ttl`` seconds and returned."""
+        value = self.get(key)
+        if value is None:
+            value = compute()
+            if value is not None:
+                self.set(key, value, ttl=ttl)
+        return value
+
+    # -- durability -----------------------------------------------------------------------------
+    @property
+    def snapshot_table(self) -> Any:
+        """``<name>-snapshot``: where ``persist`` writes and ``restore`` reads (a DynamoDB table on AWS)."""
+        if self._snapshot is None:
+            from ..table import Table
+
+            self._snapshot = Table(self.app, f"{self.name}-snapshot", key="p", sort="k", ttl="exp",
+                                   decimals=True)
+        return self._snapshot
+
+    def persist(self) -> int:
+        """Copy every live entry (with its remaining TTL) into the snapshot table; returns the count."""
+        self._need("persist")
+        table = self.snapshot_table
+        for old in list(table.iterate("snapshot", page_size=500)):
+            table.delete(("snapshot", old["k"]))
+        batch, count = [], 0
+        for key, raw, expires_at in self.backend.dump():
+            item = {"p": "snapshot", "k": key, "v": raw}
+            if expires_at is not None:
+                item["exp"] = round(expires_at, 3)
+            batch.append(item)
+            if len(batch) == 100:
+                count += table.batch_put(batch)
+                batch = []
+        return count + (table.batch_put(batch) if batch else 0)
+
+    def restore(self) -> int:
+        """Warm the cache from the snapshot table (expired entries skipped); returns the count."""
+        self._need("persist")
+        entries = [(i["k"], bytes(i["v"]), float(i["exp"]) if "exp" in i else None)
+                   for i in self.snapshot_table.iterate("snapshot", page_size=500)]
+        if entries:
+            self.backend.load(entries)
+        return len(entries)
+
+    def drop(self) -> None:
+        self.backend.drop()
+        self._backend = None

@@ -1,0 +1,75 @@
+"""The cache on the table primitive: SQLite locally, DynamoDB on AWS (the no-ElastiCache option).
+
+Integers live in a number attribute so ``incr`` is DynamoDB's atomic ADD; other values are tagged
+bytes. ``t`` says which, so ``incr`` on a string fails cleanly instead of corrupting it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import ConditionFailed, ValidationError
+from ..table import Table
+
+PARTITION = "cache"
+
+
+class TableCache:
+    capabilities = frozenset({"ttl", "incr", "persist"})
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def _item(self, key: str, raw: bytes, expires_at: float | None) -> dict[str, Any]:
+        item: dict[str, Any] = {"p": PARTITION, "k": key}
+        if raw.startswith(b"\x00"):
+            item.update(t="val", v=raw)
+        else:
+            item.update(t="int", n=int(raw))
+        if expires_at is not None:
+            item["exp"] = round(expires_at, 3)
+        return item
+
+    @staticmethod
+    def _raw(item: dict[str, Any]) -> bytes:
+        return str(item["n"]).encode() if item.get("t") == "int" else bytes(item["v"])
+
+    def get_many(self, keys: list[str]) -> dict[str, bytes]:
+        found = self.table.batch_get([(PARTITION, k) for k in keys])
+        return {k: self._raw(item) for k, item in zip(keys, found, strict=True) if item is not None}
+
+    def set_many(self, items: dict[str, bytes], expires_at: float | None) -> None:
+        if len(items) == 1:
+            (key, raw), = items.items()
+            self.table.put(self._item(key, raw, expires_at))
+        else:
+            self.table.batch_put([self._item(k, v, expires_at) for k, v in items.items()])
+
+    def delete(self, key: str) -> bool:
+        return self.table.delete((PARTITION, key)) is not None
+
+    def incr(self, key: str, by: int, expires_at: float | None) -> int:
+        for _ in range(5):
+            try:
+                return int(self.table.update((PARTITION, key), add={"n": by}, if_match={"t": "int"})["n"])
+            except ConditionFailed:
+                pass
+            try:
+                self.table.put(self._item(key, str(by).encode(), expires_at), if_absent=True)
+                return by
+            except ConditionFailed:
+                current = self.table.get((PARTITION, key))
+                if current is not None and current.get("t") != "int":
+                    raise ValidationError(f"cache key {key!r} does not hold an integer") from None
+        raise ValidationError(f"cache key {key!r} changed type while being incremented")
+
+    def dump(self) -> Iterable[tuple[str, bytes, float | None]]:
+        for item in self.table.iterate(PARTITION, page_size=500):
+            yield item["k"], self._raw(item), float(item["exp"]) if "exp" in item else None
+
+    def load(self, entries: list[tuple[str, bytes, float | None]]) -> None:
+        self.table.batch_put([self._item(k, v, e) for k, v, e in entries])
+
+    def drop(self) -> None:
+        self.table.drop()
