@@ -106,6 +106,12 @@ class App:
 
         return register
 
+    def bucket(self, name: str, *, expire_after_days: int | None = None, provider: str | None = None):
+        """Object storage (S3). ``expire_after_days`` adds a lifecycle rule (a local sweeper)."""
+        from .bucket import Bucket
+
+        return self._declare(Bucket(self, name, expire_after_days=expire_after_days, provider=provider))
+
     def cache(self, name: str = "cache", *, provider: str | None = None):
         """A cache: SQLite locally, Redis / ElastiCache with ``provider="redis"``, DynamoDB or ElastiCache on AWS."""
         from .cache import Cache
@@ -131,6 +137,9 @@ class App:
 
     def websockets(self) -> list[Any]:
         return [r for (kind, _), r in self.resources.items() if kind == "websocket"]
+
+    def buckets(self) -> list[Any]:
+        return [r for (kind, _), r in self.resources.items() if kind == "bucket"]
 
     def topics(self) -> list[Any]:
         return [r for (kind, _), r in self.resources.items() if kind == "topic"]
@@ -168,6 +177,10 @@ class App:
             from .dispatch import TopicDispatcher
 
             return TopicDispatcher(self).handle(event, context)
+        if kind == "s3":
+            from .dispatch import BucketDispatcher
+
+            return BucketDispatcher(self).handle(event, context)
         if kind == "websocket":
             from .dispatch import WebSocketDispatcher
 

@@ -135,6 +135,31 @@ def _run(result: Any) -> Any:
     return result
 
 
+class BucketDispatcher:
+    """S3 event notifications to ``@bucket.on_change`` handlers whose event kind and filters match."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def run_watcher(self, watcher: Any, event: dict[str, Any]) -> None:
+        from .bucket import ObjectEvent
+
+        for record in event.get("Records") or []:
+            _run(watcher.handler(ObjectEvent(record)))
+
+    def handle(self, event: dict[str, Any], context: Any = None) -> None:
+        from .bucket import ObjectEvent
+
+        for record in event.get("Records") or []:
+            change = ObjectEvent(record)
+            bucket = next((b for b in self.app.buckets() if b.physical_name == change.bucket), None)
+            if bucket is None:
+                raise StratoError(f"no bucket {change.bucket!r} is declared in app {self.app.name!r}")
+            for watcher in bucket.watchers:
+                if watcher.wants(change.kind, change.key):
+                    _run(watcher.handler(change))
+
+
 class WebSocketDispatcher:
     """API Gateway WebSocket events to ``@ws`` handlers, returning what API Gateway expects back.
 

@@ -111,6 +111,17 @@ class Providers:
 
         return LocalWsBackend(ws, self.app.config.data_dir)
 
+    def bucket_backend(self, bucket: Any) -> Any:
+        if self.name_of(bucket) == "aws":
+            from .bucket.aws import S3BucketBackend
+
+            return S3BucketBackend(self.aws(), bucket, self.app.config.auto_create)
+        from .bucket.local import BucketStore, LocalBucketBackend
+
+        config = self.app.config
+        store = self._get("buckets", lambda: BucketStore(config.data_dir, config.durability))
+        return LocalBucketBackend(store, bucket, config.data_dir)
+
     def cache_backend(self, cache: Any) -> Any:
         provider = self.name_of(cache)
         if provider == "aws" and (os.environ.get("USE_ELASTICACHE", "").lower() in ("1", "true")
@@ -151,7 +162,7 @@ class Providers:
 
     def close(self) -> None:
         with self._lock:
-            for key in ("local-tables", "messaging"):
+            for key in ("local-tables", "messaging", "buckets"):
                 store = self._shared.pop(key, None)
                 if store is not None:
                     store.close()

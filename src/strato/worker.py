@@ -52,6 +52,13 @@ class Worker:
         for topic in self.app.topics():
             if "handler_delivery" in topic.capabilities and hasattr(topic.backend, "deliver_due"):
                 self.add_loop(f"deliveries:{topic.name}", self._delivery_step(topic.backend, topics))
+        from .dispatch import BucketDispatcher
+
+        buckets = BucketDispatcher(self.app)
+        for bucket in self.app.buckets():
+            if bucket.watchers and hasattr(bucket.backend, "deliver_due"):
+                backend = bucket.backend
+                self.add_loop(f"object-events:{bucket.name}", lambda b=backend: b.deliver_due(buckets), idle=0.05)
         if self.app.schedules:
             self._start_scheduler()
         for name, step, idle in self.loops:

@@ -27,6 +27,7 @@ from ..events import LocalContext, http_event
 from ..http import MAX_BODY_BYTES
 from ..http.response import dumps
 from ..websocket import MESSAGE_LIMIT
+from .buckets import make_endpoint as make_bucket_endpoint
 
 log = logging.getLogger("strato.dev")
 
@@ -117,9 +118,13 @@ class Runtime:
         self.swept = 0
 
     def sweep(self) -> int:
+        from ..bucket.local import LocalBucketBackend
         from ..table.local import LocalTableBackend
 
         count = 0
+        for bucket in self.app.buckets():
+            if isinstance(bucket.backend, LocalBucketBackend):
+                count += bucket.backend.sweep(time.time())
         for (kind, _), resource in list(self.app.resources.items()):
             backend = getattr(resource, "backend", None) if kind == "table" else None
             if isinstance(backend, LocalTableBackend) and resource.schema.ttl:
@@ -289,6 +294,7 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
         Route("/_strato/outbox", outbox),
         Route("/_strato/queues", queue_stats),
         Route("/_strato/schedules", schedules),
+        Route("/_strato/buckets/{bucket}/{key:path}", make_bucket_endpoint(app), methods=["GET", "PUT"]),
         Route("/_strato/ws/{name}/@connections/{connection_id:path}", ws_connection, methods=["GET", "POST", "DELETE"]),
         Route("/_strato/ws/{name}/@broadcast", ws_broadcast, methods=["POST"]),
         Route("/_strato/schedules/{name}/run", run_schedule, methods=["POST"]),

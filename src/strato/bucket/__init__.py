@@ -1,0 +1,341 @@
+"""The bucket primitive: objects with S3 semantics, on local files + SQLite or on S3.
+
+put (bytes, str, file-like or iterator, streamed), get / open (whole or a byte range), head, delete,
+copy, exists, list (prefix, delimiter, pagination), presigned GET / PUT URLs, multipart uploads with
+presigned parts, lifecycle expiry, and object events (created / deleted with prefix / suffix filters)
+delivered as S3 event records.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from urllib.parse import unquote_plus
+
+from ..errors import ConfigurationError, ValidationError
+from ..resource import Resource
+
+if TYPE_CHECKING:
+    from ..app import App
+
+__all__ = ["CAPABILITIES", "Bucket", "ListPage", "ObjectEvent", "ObjectInfo"]
+
+CAPABILITIES = frozenset({"presign", "multipart", "lifecycle", "events", "ranges"})
+MAX_KEY_BYTES = 1024
+MAX_PUT_BYTES = 5 * 1024**3  # S3: 5 GiB in one PUT; larger objects need multipart
+MIN_PART_BYTES = 5 * 1024**2  # S3: every part but the last is at least 5 MiB
+MAX_PARTS = 10_000
+MAX_PRESIGN_S = 7 * 86_400  # SigV4 presigned URLs live at most 7 days
+CHUNK = 1024 * 1024
+_METADATA_NAME = re.compile(r"^[a-z0-9][a-z0-9\-_.]*$")
+
+
+def check_key(key: Any) -> str:
+    """A key as S3 accepts it: 1-1024 bytes of UTF-8 (NUL refused: S3's XML listings cannot carry it)."""
+    if not isinstance(key, str):
+        raise ValidationError(f"object keys are strings, got {type(key).__name__}")
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValidationError("object key is not valid UTF-8 (it holds a lone surrogate)") from None
+    if not 1 <= size <= MAX_KEY_BYTES:
+        raise ValidationError(f"object keys are 1 to {MAX_KEY_BYTES} bytes of UTF-8, got {size}")
+    if "\x00" in key:
+        raise ValidationError("object keys cannot contain NUL")
+    return key
+
+
+def check_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
+    if not metadata:
+        return {}
+    out = {}
+    for name, value in metadata.items():
+        lowered = str(name).lower()
+        if not _METADATA_NAME.match(lowered) or not isinstance(value, str):
+            raise ValidationError(f"metadata {name!r}: names are lowercase letters, digits, - _ . and values strings")
+        if not value.isascii():
+            raise ValidationError(f"metadata {name!r}: S3 user metadata values must be ASCII")
+        out[lowered] = value
+    if sum(len(k) + len(v) for k, v in out.items()) > 2048:
+        raise ValidationError("user metadata is limited to 2 KB in total")
+    return out
+
+
+def chunks(data: bytes | str | BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
+    """Any accepted body as a stream of byte chunks (never the whole of a file in memory)."""
+    if isinstance(data, str):
+        yield data.encode("utf-8")
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        yield bytes(data)
+    elif hasattr(data, "read"):
+        while True:
+            chunk = data.read(CHUNK)
+            if not chunk:
+                return
+            if isinstance(chunk, str):
+                chunk = chunk.encode("utf-8")
+            yield chunk
+    elif isinstance(data, Iterable) and not isinstance(data, (dict, set, frozenset)):
+        for chunk in data:
+            if isinstance(chunk, str):
+                chunk = chunk.encode("utf-8")
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise ValidationError(f"an iterator body must yield bytes, got {type(chunk).__name__}")
+            yield bytes(chunk)
+    else:
+        raise ValidationError(f"cannot store a {type(data).__name__}: pass bytes, str, a file or an iterator")
+
+
+def check_range(byte_range: tuple[int, int | None] | None, size: int) -> tuple[int, int] | None:
+    """An inclusive (start, end) within the object, as an HTTP Range; S3's InvalidRange otherwise."""
+    if byte_range is None:
+        return None
+    start, end = byte_range
+    if start < 0:  # suffix: the last -start bytes
+        if end is not None:
+            raise ValidationError("a suffix range is (-n, None)")
+        return (max(size + start, 0), size - 1) if size else None
+    if start >= size or (end is not None and end < start):
+        raise ValidationError(f"InvalidRange: bytes {start}-{end} are not within the object's {size} bytes")
+    return start, size - 1 if end is None or end >= size else end
+
+
+@dataclass
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str
+    content_type: str = "application/octet-stream"
+    metadata: dict[str, str] = field(default_factory=dict)
+    last_modified: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "size": self.size, "etag": self.etag, "content_type": self.content_type,
+                "metadata": self.metadata, "last_modified": self.last_modified}
+
+
+@dataclass
+class ListPage:
+    objects: list[ObjectInfo]
+    prefixes: list[str]
+    cursor: str | None = None
+
+    def __iter__(self) -> Iterator[ObjectInfo]:
+        return iter(self.objects)
+
+
+class ObjectEvent:
+    """One S3 event record: ``kind`` is created / deleted, ``name`` S3's (ObjectCreated:Put, ...)."""
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        self.record = record
+        self.name: str = record["eventName"]
+        self.kind = "created" if self.name.startswith("ObjectCreated") else "deleted"
+        s3 = record["s3"]
+        self.bucket: str = s3["bucket"]["name"]
+        self.key: str = unquote_plus(s3["object"]["key"])
+        self.size: int = s3["object"].get("size", 0)
+        self.etag: str = s3["object"].get("eTag", "")
+
+    def __repr__(self) -> str:
+        return f"<ObjectEvent {self.name} {self.key}>"
+
+
+@dataclass
+class Watcher:
+    handler: Callable[..., Any]
+    events: tuple[str, ...]
+    prefix: str
+    suffix: str
+
+    def wants(self, kind: str, key: str) -> bool:
+        return kind in self.events and key.startswith(self.prefix) and key.endswith(self.suffix)
+
+
+class BucketBackend(Protocol):
+    capabilities: frozenset[str]
+
+    def put(self, key: str, body: Iterator[bytes], content_type: str, metadata: dict[str, str]) -> ObjectInfo: ...
+    def open(self, key: str, byte_range: tuple[int, int] | None) -> tuple[ObjectInfo, Iterator[bytes]]: ...
+    def head(self, key: str) -> ObjectInfo: ...
+    def delete(self, key: str) -> None: ...
+    def copy(self, source: str, target: str) -> ObjectInfo: ...
+    def list(self, prefix: str, delimiter: str | None, limit: int, cursor: str | None) -> ListPage: ...
+    def presign(self, method: str, key: str, expires_in: int, content_type: str | None,
+                upload_id: str | None = None, part: int | None = None) -> str: ...
+    def ensure(self) -> None: ...
+    def drop(self) -> None: ...
+
+
+class Bucket(Resource):
+    """A bucket declared with ``app.bucket(name, expire_after_days=...)``."""
+
+    kind = "bucket"
+
+    def __init__(self, app: App, name: str, *, expire_after_days: int | None = None,
+                 provider: str | None = None) -> None:
+        super().__init__(app, name, provider)
+        if expire_after_days is not None and (isinstance(expire_after_days, bool)
+                                              or not isinstance(expire_after_days, int) or expire_after_days < 1):
+            raise ConfigurationError("expire_after_days must be a positive whole number of days")
+        self.expire_after_days = expire_after_days
+        self.watchers: list[Watcher] = []
+
+    def _make_backend(self) -> BucketBackend:
+        return self.app.providers.bucket_backend(self)
+
+    @property
+    def physical_name(self) -> str:
+        return self.app.config.physical_name("bucket", self.name).lower().replace("_", "-")
+
+    # -- objects --------------------------------------------------------------------------------
+    def put(self, key: str, data: bytes | str | BinaryIO | Iterable[bytes], *, content_type: str | None = None,
+            metadata: dict[str, str] | None = None) -> ObjectInfo:
+        """Store an object, streaming files and iterators; at most 5 GiB (use multipart beyond)."""
+        if content_type is None:
+            content_type = "text/plain; charset=utf-8" if isinstance(data, str) else "application/octet-stream"
+        return self.backend.put(check_key(key), chunks(data), content_type, check_metadata(metadata))
+
+    def get(self, key: str, *, range: tuple[int, int | None] | None = None) -> bytes:
+        """The object's bytes (or an inclusive byte range). NotFound if there is no such object."""
+        _, body = self.backend.open(check_key(key), _check_range_arg(range))
+        return b"".join(body)
+
+    def open(self, key: str, *, range: tuple[int, int | None] | None = None) -> tuple[ObjectInfo, Iterator[bytes]]:
+        """(info, chunks): stream an object without holding it in memory."""
+        return self.backend.open(check_key(key), _check_range_arg(range))
+
+    def head(self, key: str) -> ObjectInfo:
+        return self.backend.head(check_key(key))
+
+    def exists(self, key: str) -> bool:
+        from ..errors import NotFound
+
+        try:
+            self.head(key)
+            return True
+        except NotFound:
+            return False
+
+    def delete(self, key: str) -> None:
+        """Remove an object (deleting a missing key is not an error, as in S3)."""
+        self.backend.delete(check_key(key))
+
+    def copy(self, source: str, target: str) -> ObjectInfo:
+        return self.backend.copy(check_key(source), check_key(target))
+
+    def list(self, prefix: str = "", *, delimiter: str | None = None, limit: int = 1000,
+             cursor: str | None = None) -> ListPage:
+        """Objects whose keys start with ``prefix`` in key order; with ``delimiter``, "folders" too."""
+        if not isinstance(prefix, str) or len(prefix.encode()) > MAX_KEY_BYTES:
+            raise ValidationError("prefix must be a string of at most 1024 bytes")
+        if delimiter is not None and (not isinstance(delimiter, str) or not delimiter):
+            raise ValidationError("delimiter must be a non-empty string")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise ValidationError("limit must be 1 to 1000")
+        return self.backend.list(prefix, delimiter, limit, cursor)
+
+    def iterate(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        cursor = None
+        while True:
+            page = self.list(prefix, cursor=cursor)
+            yield from page.objects
+            if not page.cursor:
+                return
+            cursor = page.cursor
+
+    # -- presigned URLs -------------------------------------------------------------------------
+    def presign_get(self, key: str, *, expires_in: int = 3600) -> str:
+        """A URL any HTTP client can GET the object from until it expires."""
+        self._need("presign")
+        return self.backend.presign("GET", check_key(key), _expiry(expires_in), None)
+
+    def presign_put(self, key: str, *, expires_in: int = 3600, content_type: str | None = None) -> str:
+        """A URL any HTTP client can PUT the object to (with this Content-Type, if one is given)."""
+        self._need("presign")
+        return self.backend.presign("PUT", check_key(key), _expiry(expires_in), content_type)
+
+    # -- multipart uploads ----------------------------------------------------------------------
+    def start_multipart(self, key: str, *, content_type: str = "application/octet-stream",
+                        metadata: dict[str, str] | None = None) -> str:
+        self._need("multipart")
+        return self.backend.start_multipart(check_key(key), content_type, check_metadata(metadata))
+
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes | BinaryIO | Iterable[bytes]) -> str:
+        """Upload part ``number`` (1-10,000); returns its ETag."""
+        return self.backend.upload_part(check_key(key), _upload(upload_id), _part(number), chunks(data))
+
+    def presign_part(self, key: str, upload_id: str, number: int, *, expires_in: int = 3600) -> str:
+        """A URL a browser can PUT one part to directly."""
+        self._need("presign")
+        return self.backend.presign("PUT", check_key(key), _expiry(expires_in), None, _upload(upload_id),
+                                    _part(number))
+
+    def list_parts(self, key: str, upload_id: str) -> list[dict[str, Any]]:
+        return self.backend.list_parts(check_key(key), _upload(upload_id))
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[tuple[int, str]] | None = None) -> ObjectInfo:
+        """Assemble the parts in order (all uploaded parts when ``parts`` is None). S3's errors for a
+        wrong order (InvalidPartOrder), an unknown part or ETag (InvalidPart) or a small part
+        (EntityTooSmall) are ValidationErrors, and the upload stays open to fix."""
+        if parts is None:
+            parts = [(p["number"], p["etag"]) for p in self.list_parts(key, upload_id)]
+        if not parts:
+            raise ValidationError("a multipart upload needs at least one part")
+        numbers = [n for n, _ in parts]
+        if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
+            raise ValidationError("InvalidPartOrder: parts must be listed in ascending order, each once")
+        return self.backend.complete_multipart(check_key(key), _upload(upload_id), [(_part(n), e) for n, e in parts])
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        self.backend.abort_multipart(check_key(key), _upload(upload_id))
+
+    # -- events ---------------------------------------------------------------------------------
+    def on_change(self, *, events: Iterable[str] = ("created", "deleted"), prefix: str = "",
+                  suffix: str = "") -> Callable:
+        """``handler(event: ObjectEvent)`` for objects created or deleted under ``prefix`` / with ``suffix``."""
+        wanted = tuple(events)
+        if not wanted or any(e not in ("created", "deleted") for e in wanted):
+            raise ConfigurationError("events are 'created' and/or 'deleted'")
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.watchers.append(Watcher(fn, wanted, prefix, suffix))
+            return fn
+
+        return register
+
+    def ensure(self) -> None:
+        self.backend.ensure()
+
+    def drop(self) -> None:
+        self.backend.drop()
+        self._backend = None
+
+
+def _expiry(seconds: Any) -> int:
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 1 <= seconds <= MAX_PRESIGN_S:
+        raise ValidationError(f"expires_in must be 1 to {MAX_PRESIGN_S} seconds (7 days, SigV4's limit)")
+    return seconds
+
+
+def _part(number: Any) -> int:
+    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_PARTS:
+        raise ValidationError(f"part numbers are 1 to {MAX_PARTS}")
+    return number
+
+
+def _upload(upload_id: Any) -> str:
+    if not isinstance(upload_id, str) or not upload_id:
+        raise ValidationError("pass the upload id start_multipart returned")
+    return upload_id
+
+
+def _check_range_arg(byte_range: Any) -> tuple[int, int | None] | None:
+    if byte_range is None:
+        return None
+    if not isinstance(byte_range, tuple) or len(byte_range) != 2 or not isinstance(byte_range[0], int) or \
+            (byte_range[1] is not None and not isinstance(byte_range[1], int)):
+        raise ValidationError("range is (start, end) inclusive, (start, None) or (-suffix_length, None)")
+    return byte_range

@@ -1,0 +1,229 @@
+"""The S3 bucket provider (boto3, imported on first use)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..aws import AwsSession, error_code
+from ..errors import ItemTooLarge, NotFound, StratoError, ValidationError
+from . import CHUNK, ListPage, ObjectInfo, check_range
+
+
+def _translate(exc: BaseException, what: str) -> StratoError:
+    code = error_code(exc)
+    message = getattr(exc, "response", {}).get("Error", {}).get("Message", str(exc))
+    if code in ("NoSuchKey", "404", "NotFound", "NoSuchUpload", "NoSuchBucket"):
+        return NotFound(f"{code}: {what} ({message})")
+    if code in ("EntityTooSmall", "InvalidPart", "InvalidPartOrder", "InvalidRange", "InvalidArgument",
+                "InvalidRequest", "KeyTooLongError"):
+        return ValidationError(f"{code}: {what}: {message}")
+    if code == "EntityTooLarge":
+        return ItemTooLarge(f"{code}: {what}: {message}")
+    return StratoError(f"S3 error {code or type(exc).__name__} on {what}: {message}")
+
+
+class _Counted:
+    """A file-like view of a chunk stream for boto3 uploads, refusing more than ``limit`` bytes."""
+
+    def __init__(self, body: Iterator[bytes], limit: int) -> None:
+        self.body = body
+        self.limit = limit
+        self.size = 0
+        self.buffer = b""
+        self.error: StratoError | None = None  # boto3 wraps what read() raises; put() re-raises this
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self.buffer) < n:
+            try:
+                chunk = next(self.body, None)
+            except StratoError as exc:
+                self.error = exc
+                raise
+            if chunk is None:
+                break
+            self.size += len(chunk)
+            if self.size > self.limit:
+                self.error = ItemTooLarge(f"object is over {self.limit} bytes, S3's limit for one PUT (5 GiB)")
+                raise self.error
+            self.buffer += chunk
+        if n < 0:
+            out, self.buffer = self.buffer, b""
+        else:
+            out, self.buffer = self.buffer[:n], self.buffer[n:]
+        return out
+
+
+class S3BucketBackend:
+    capabilities = frozenset({"presign", "multipart", "lifecycle", "events", "ranges"})
+
+    def __init__(self, session: AwsSession, bucket: Any, auto_create: bool) -> None:
+        self.session = session
+        self.bucket = bucket
+        self.physical = bucket.physical_name
+        self._ready = not auto_create
+
+    @property
+    def client(self) -> Any:
+        client = self.session.client("s3")
+        if not self._ready:
+            self._ready = True
+            self.ensure()
+        return client
+
+    def ensure(self) -> None:
+        client = self.session.client("s3")
+        try:
+            client.head_bucket(Bucket=self.physical)
+        except Exception as exc:
+            if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+                raise _translate(exc, f"bucket {self.physical}") from exc
+            client.create_bucket(Bucket=self.physical)
+            client.put_public_access_block(Bucket=self.physical, PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True})
+        if self.bucket.expire_after_days:
+            client.put_bucket_lifecycle_configuration(Bucket=self.physical, LifecycleConfiguration={"Rules": [{
+                "ID": "strato-expire", "Status": "Enabled", "Filter": {"Prefix": ""},
+                "Expiration": {"Days": self.bucket.expire_after_days},
+                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}}]})
+
+    def drop(self) -> None:
+        client = self.session.client("s3")
+        try:
+            paginator = client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.physical):
+                keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+                if keys:
+                    client.delete_objects(Bucket=self.physical, Delete={"Objects": keys})
+            for upload in client.list_multipart_uploads(Bucket=self.physical).get("Uploads", []):
+                client.abort_multipart_upload(Bucket=self.physical, Key=upload["Key"], UploadId=upload["UploadId"])
+            client.delete_bucket(Bucket=self.physical)
+        except Exception as exc:
+            if error_code(exc) not in ("NoSuchBucket", "404"):
+                raise _translate(exc, f"bucket {self.physical}") from exc
+
+    def put(self, key: str, body: Iterator[bytes], content_type: str, metadata: dict) -> ObjectInfo:
+        from . import MAX_PUT_BYTES
+
+        stream = _Counted(body, MAX_PUT_BYTES)
+        try:
+            self.client.upload_fileobj(stream, self.physical, key, ExtraArgs={"ContentType": content_type,
+                                                                               "Metadata": metadata})
+        except Exception as exc:
+            if stream.error is not None:
+                raise stream.error from None
+            raise _translate(exc, f"put {key!r}") from exc
+        return self.head(key)
+
+    def head(self, key: str) -> ObjectInfo:
+        try:
+            out = self.client.head_object(Bucket=self.physical, Key=key)
+        except Exception as exc:
+            raise _translate(exc, f"bucket {self.bucket.name!r} has no object {key!r}") from exc
+        return ObjectInfo(key, out["ContentLength"], out["ETag"], out.get("ContentType", "application/octet-stream"),
+                          out.get("Metadata", {}), out["LastModified"].timestamp())
+
+    def open(self, key: str, byte_range: tuple[int, int | None] | None) -> tuple[ObjectInfo, Iterator[bytes]]:
+        params: dict[str, Any] = {"Bucket": self.physical, "Key": key}
+        if byte_range is not None:
+            size = self.head(key).size
+            span = check_range(byte_range, size)
+            if span is None:
+                return self.head(key), iter(())
+            params["Range"] = f"bytes={span[0]}-{span[1]}"
+        try:
+            out = self.client.get_object(**params)
+        except Exception as exc:
+            raise _translate(exc, f"bucket {self.bucket.name!r} has no object {key!r}") from exc
+        info = ObjectInfo(key, int(out["ContentRange"].rsplit("/", 1)[1]) if "ContentRange" in out
+                          else out["ContentLength"], out["ETag"], out.get("ContentType", "application/octet-stream"),
+                          out.get("Metadata", {}), out["LastModified"].timestamp())
+        return info, out["Body"].iter_chunks(CHUNK)
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.physical, Key=key)
+        except Exception as exc:
+            raise _translate(exc, f"delete {key!r}") from exc
+
+    def copy(self, source: str, target: str) -> ObjectInfo:
+        try:
+            self.client.copy_object(Bucket=self.physical, Key=target, CopySource={"Bucket": self.physical,
+                                                                                   "Key": source})
+        except Exception as exc:
+            raise _translate(exc, f"copy {source!r}") from exc
+        return self.head(target)
+
+    def list(self, prefix: str, delimiter: str | None, limit: int, cursor: str | None) -> ListPage:
+        params: dict[str, Any] = {"Bucket": self.physical, "Prefix": prefix, "MaxKeys": limit}
+        if delimiter:
+            params["Delimiter"] = delimiter
+        if cursor:
+            params["ContinuationToken"] = cursor
+        try:
+            out = self.client.list_objects_v2(**params)
+        except Exception as exc:
+            if error_code(exc) == "InvalidArgument":
+                raise ValidationError("invalid list cursor: pass back the cursor a listing returned") from exc
+            raise _translate(exc, f"list {prefix!r}") from exc
+        objects = [ObjectInfo(o["Key"], o["Size"], o["ETag"], "", {}, o["LastModified"].timestamp())
+                   for o in out.get("Contents", [])]
+        prefixes = [p["Prefix"] for p in out.get("CommonPrefixes", [])]
+        return ListPage(objects, prefixes, out.get("NextContinuationToken") if out.get("IsTruncated") else None)
+
+    def presign(self, method: str, key: str, expires_in: int, content_type: str | None,
+                upload_id: str | None = None, part: int | None = None) -> str:
+        params: dict[str, Any] = {"Bucket": self.physical, "Key": key}
+        if upload_id:
+            operation = "upload_part"
+            params.update(UploadId=upload_id, PartNumber=part)
+        elif method == "GET":
+            operation = "get_object"
+        else:
+            operation = "put_object"
+            if content_type:
+                params["ContentType"] = content_type
+        return self.client.generate_presigned_url(operation, Params=params, ExpiresIn=expires_in)
+
+    def start_multipart(self, key: str, content_type: str, metadata: dict) -> str:
+        try:
+            return self.client.create_multipart_upload(Bucket=self.physical, Key=key, ContentType=content_type,
+                                                       Metadata=metadata)["UploadId"]
+        except Exception as exc:
+            raise _translate(exc, f"multipart {key!r}") from exc
+
+    def upload_part(self, key: str, upload_id: str, number: int, body: Iterator[bytes]) -> str:
+        from . import MAX_PUT_BYTES
+
+        data = b"".join(body)
+        if len(data) > MAX_PUT_BYTES:
+            raise ItemTooLarge("a part is at most 5 GiB")
+        try:
+            return self.client.upload_part(Bucket=self.physical, Key=key, UploadId=upload_id, PartNumber=number,
+                                           Body=data)["ETag"]
+        except Exception as exc:
+            raise _translate(exc, f"part {number} of {key!r}") from exc
+
+    def list_parts(self, key: str, upload_id: str) -> list[dict[str, Any]]:
+        try:
+            out = self.client.list_parts(Bucket=self.physical, Key=key, UploadId=upload_id)
+        except Exception as exc:
+            raise _translate(exc, f"multipart upload of {key!r}") from exc
+        return [{"number": p["PartNumber"], "size": p["Size"], "etag": p["ETag"]} for p in out.get("Parts", [])]
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> ObjectInfo:
+        etags = {n: e for n, e in parts}
+        try:
+            self.client.complete_multipart_upload(
+                Bucket=self.physical, Key=key, UploadId=upload_id,
+                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etags[n]} for n, _ in parts]})
+        except Exception as exc:
+            raise _translate(exc, f"completing {key!r}") from exc
+        return self.head(key)
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        try:
+            self.client.abort_multipart_upload(Bucket=self.physical, Key=key, UploadId=upload_id)
+        except Exception as exc:
+            raise _translate(exc, f"multipart upload of {key!r}") from exc

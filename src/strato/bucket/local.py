@@ -1,0 +1,472 @@
+"""The embedded bucket provider: object bytes in files, metadata in SQLite (buckets.db).
+
+A file is named by a fresh random id, never by its key, so no key can reach outside the bucket's
+directory whatever it contains. Writes stream to a temporary file while hashing, are renamed into
+place, and only then recorded (with the S3 event rows for ``on_change`` handlers) in one
+transaction; the replaced file is removed after the commit. A crash can leave an orphan file,
+never an object whose metadata lies about its bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from ..errors import ItemTooLarge, NotFound, ValidationError
+from ..sqlite import Database
+from . import CHUNK, MIN_PART_BYTES, ListPage, ObjectInfo, check_range
+
+log = logging.getLogger("strato.bucket")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS b_objects (
+    bucket TEXT NOT NULL, kb BLOB NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
+    content_type TEXT NOT NULL, metadata TEXT NOT NULL, last_modified REAL NOT NULL, file TEXT NOT NULL,
+    PRIMARY KEY (bucket, kb)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS b_uploads (
+    upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key TEXT NOT NULL, content_type TEXT NOT NULL,
+    metadata TEXT NOT NULL, created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS b_parts (
+    upload_id TEXT NOT NULL, part INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL, md5 BLOB NOT NULL,
+    file TEXT NOT NULL, PRIMARY KEY (upload_id, part)
+);
+CREATE TABLE IF NOT EXISTS b_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, bucket TEXT NOT NULL, watcher INTEGER NOT NULL, record TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL
+)
+"""
+MAX_EVENT_ATTEMPTS = 3
+
+
+def _successor(prefix: bytes) -> bytes | None:
+    stripped = prefix.rstrip(b"\xff")
+    return stripped[:-1] + bytes([stripped[-1] + 1]) if stripped else None
+
+
+class BucketStore:
+    def __init__(self, data_dir: Path, durability: str) -> None:
+        self.root = Path(data_dir) / "buckets"
+        self.fsync = durability == "power"
+        self.db = Database(Path(data_dir) / "buckets.db", durability)
+        with self.db.write() as conn:
+            for statement in SCHEMA.split(";"):
+                conn.execute(statement)
+        key_file = Path(data_dir) / "bucket-signing.key"
+        if not key_file.exists():
+            tmp = key_file.with_suffix(".tmp")
+            tmp.write_bytes(os.urandom(32))
+            tmp.chmod(0o600)
+            tmp.replace(key_file)
+        self.secret = key_file.read_bytes()
+
+    def sign(self, *parts: str) -> str:
+        return hmac.new(self.secret, "\n".join(parts).encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def s3_record(name: str, bucket: str, key: str, size: int, etag: str, region: str) -> dict[str, Any]:
+    """One record of an S3 event notification, as S3 sends it to Lambda (keys URL-encoded)."""
+    now = time.time()
+    return {
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": region,
+        "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z",
+        "eventName": name, "userIdentity": {"principalId": "AWS:STRATOLOCAL"},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": os.urandom(8).hex().upper(), "x-amz-id-2": os.urandom(16).hex()},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "strato",
+               "bucket": {"name": bucket, "ownerIdentity": {"principalId": "STRATOLOCAL"},
+                          "arn": f"arn:aws:s3:::{bucket}"},
+               "object": {"key": quote(key, safe="/").replace("%20", "+"), "size": size, "eTag": etag.strip('"'),
+                          "sequencer": f"{int(now * 1e6):016X}"}},
+    }
+
+
+class LocalBucketBackend:
+    capabilities = frozenset({"presign", "multipart", "lifecycle", "events", "ranges"})
+
+    def __init__(self, store: BucketStore, bucket: Any, data_dir: Path) -> None:
+        self.store = store
+        self.bucket = bucket
+        self.name = bucket.name
+        self.dir = store.root / bucket.name
+        self.data_dir = Path(data_dir)
+
+    # -- files ----------------------------------------------------------------------------------
+    def _path(self, file_id: str) -> Path:
+        return self.dir / "objects" / file_id[:2] / file_id
+
+    def _write(self, body: Iterator[bytes], limit: int | None = None) -> tuple[str, int, Any]:
+        """Stream to a new file: (file id, size, md5 object). Nothing is left behind on failure."""
+        from . import MAX_PUT_BYTES
+
+        limit = MAX_PUT_BYTES if limit is None else limit
+        file_id = os.urandom(16).hex()
+        tmp = self.dir / "tmp" / file_id
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        md5 = hashlib.md5(usedforsecurity=False)
+        size = 0
+        try:
+            with open(tmp, "wb") as out:
+                for chunk in body:
+                    size += len(chunk)
+                    if size > limit:
+                        raise ItemTooLarge(f"object is over {limit} bytes, S3's limit for one PUT (5 GiB): "
+                                           "use a multipart upload")
+                    md5.update(chunk)
+                    out.write(chunk)
+                if self.store.fsync:
+                    out.flush()
+                    os.fsync(out.fileno())
+            final = self._path(file_id)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return file_id, size, md5
+
+    def _unlink(self, file_id: str | None) -> None:
+        if file_id:
+            self._path(file_id).unlink(missing_ok=True)
+
+    def _events(self, conn: Any, kind: str, name: str, key: str, size: int, etag: str) -> None:
+        from ..aws import region
+
+        for index, watcher in enumerate(self.bucket.watchers):
+            if watcher.wants(kind, key):
+                record = s3_record(name, self.bucket.physical_name, key, size, etag, region())
+                conn.execute("INSERT INTO b_events (bucket, watcher, record, next_at) VALUES (?, ?, ?, ?)",
+                             (self.name, index, json.dumps(record), time.time()))
+
+    def _record(self, key: str, file_id: str, size: int, etag: str, content_type: str, metadata: dict,
+                event: str) -> ObjectInfo:
+        now = time.time()
+        with self.store.db.write() as conn:
+            old = conn.execute("SELECT file FROM b_objects WHERE bucket = ? AND kb = ?",
+                               (self.name, key.encode())).fetchone()
+            conn.execute("INSERT OR REPLACE INTO b_objects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         (self.name, key.encode(), key, size, etag, content_type, json.dumps(metadata), now, file_id))
+            self._events(conn, "created", event, key, size, etag)
+        if old:
+            self._unlink(old[0])
+        self.store_notify()
+        return ObjectInfo(key, size, etag, content_type, metadata, now)
+
+    def store_notify(self) -> None:
+        """Hook for the worker to wake its delivery loop (set by the worker)."""
+
+    # -- objects --------------------------------------------------------------------------------
+    def ensure(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def put(self, key: str, body: Iterator[bytes], content_type: str, metadata: dict) -> ObjectInfo:
+        file_id, size, md5 = self._write(body)
+        try:
+            return self._record(key, file_id, size, f'"{md5.hexdigest()}"', content_type, metadata,
+                                "ObjectCreated:Put")
+        except BaseException:
+            self._unlink(file_id)
+            raise
+
+    def _row(self, key: str) -> tuple:
+        row = self.store.db.conn.execute(
+            "SELECT key, size, etag, content_type, metadata, last_modified, file FROM b_objects WHERE bucket = ? "
+            "AND kb = ?", (self.name, key.encode())).fetchone()
+        if row is None:
+            raise NotFound(f"NoSuchKey: bucket {self.name!r} has no object {key!r}")
+        return row
+
+    @staticmethod
+    def _info(row: tuple) -> ObjectInfo:
+        return ObjectInfo(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5])
+
+    def head(self, key: str) -> ObjectInfo:
+        return self._info(self._row(key))
+
+    def open(self, key: str, byte_range: tuple[int, int | None] | None) -> tuple[ObjectInfo, Iterator[bytes]]:
+        for _ in range(3):  # the object may be replaced between reading its row and opening its file
+            row = self._row(key)
+            try:
+                handle = open(self._path(row[6]), "rb")  # noqa: SIM115 - closed by the generator
+            except FileNotFoundError:
+                continue
+            info = self._info(row)
+            span = check_range(byte_range, info.size)
+            return info, _read(handle, span)
+        raise NotFound(f"NoSuchKey: object {key!r} of bucket {self.name!r} changed while being opened")
+
+    def delete(self, key: str) -> None:
+        with self.store.db.write() as conn:
+            row = conn.execute("SELECT file, size, etag FROM b_objects WHERE bucket = ? AND kb = ?",
+                               (self.name, key.encode())).fetchone()
+            if row is None:
+                return
+            conn.execute("DELETE FROM b_objects WHERE bucket = ? AND kb = ?", (self.name, key.encode()))
+            self._events(conn, "deleted", "ObjectRemoved:Delete", key, 0, "")
+        self._unlink(row[0])
+
+    def copy(self, source: str, target: str) -> ObjectInfo:
+        row = self._row(source)
+        info = self._info(row)
+
+        def body() -> Iterator[bytes]:
+            with open(self._path(row[6]), "rb") as handle:
+                while chunk := handle.read(CHUNK):
+                    yield chunk
+
+        file_id, size, _ = self._write(body())
+        return self._record(target, file_id, size, info.etag, info.content_type, info.metadata, "ObjectCreated:Copy")
+
+    def list(self, prefix: str, delimiter: str | None, limit: int, cursor: str | None) -> ListPage:
+        """S3 ListObjectsV2: keys in byte order; with a delimiter, each "folder" once, skipping its keys.
+
+        The position is (inclusive lower bound, exclusive marker); the cursor carries it exactly.
+        """
+        raw_prefix = prefix.encode()
+        upper = _successor(raw_prefix) if raw_prefix else None
+        lower, marker = raw_prefix, None
+        if cursor:
+            try:
+                lower_b64, marker_b64 = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+                lower = base64.b64decode(lower_b64)
+                marker = base64.b64decode(marker_b64) if marker_b64 else None
+            except (ValueError, TypeError):
+                raise ValidationError("invalid list cursor: pass back the cursor a listing returned") from None
+            if not lower.startswith(raw_prefix):
+                raise ValidationError("this cursor belongs to a listing with another prefix")
+        objects: list[ObjectInfo] = []
+        prefixes: list[str] = []
+        exhausted = False
+
+        def fetch(count: int) -> list[tuple]:
+            sql = ("SELECT key, size, etag, content_type, metadata, last_modified, file, kb FROM b_objects "
+                   "WHERE bucket = ? AND kb >= ?")
+            args: list[Any] = [self.name, lower]
+            if marker is not None:
+                sql += " AND kb > ?"
+                args.append(marker)
+            if upper is not None:
+                sql += " AND kb < ?"
+                args.append(upper)
+            return self.store.db.conn.execute(f"{sql} ORDER BY kb LIMIT {count}", args).fetchall()
+
+        while len(objects) + len(prefixes) < limit:
+            rows = fetch(1 if delimiter else limit - len(objects))
+            if not rows:
+                exhausted = True
+                break
+            for row in rows:
+                cut = row[0].find(delimiter, len(prefix)) if delimiter else -1
+                if cut < 0:
+                    objects.append(self._info(row))
+                    marker = row[7]
+                    continue
+                common = row[0][:cut + len(delimiter)]
+                prefixes.append(common)
+                following = _successor(common.encode())
+                if following is None:
+                    exhausted = True
+                    break
+                lower, marker = following, None  # skip every key inside this "folder"
+            if exhausted:
+                break
+        more = not exhausted and bool(fetch(1))
+        next_cursor = None
+        if more:
+            position = [base64.b64encode(lower).decode(), base64.b64encode(marker).decode() if marker else None]
+            next_cursor = base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
+        return ListPage(objects, prefixes, next_cursor)
+
+    # -- presigned URLs -------------------------------------------------------------------------
+    def presign(self, method: str, key: str, expires_in: int, content_type: str | None,
+                upload_id: str | None = None, part: int | None = None) -> str:
+        from ..topic.local import dev_url
+
+        expires = int(time.time()) + expires_in
+        query: dict[str, Any] = {"X-Strato-Expires": expires}
+        if content_type:
+            query["X-Strato-Content-Type"] = content_type
+        if upload_id:
+            query.update(uploadId=upload_id, partNumber=part)
+        query["X-Strato-Signature"] = self.store.sign(method, self.name, key, str(expires), content_type or "",
+                                                      upload_id or "", str(part or ""))
+        return f"{dev_url(self.data_dir)}/_strato/buckets/{quote(self.name)}/{quote(key, safe='/')}?{urlencode(query)}"
+
+    def verify(self, method: str, key: str, params: dict[str, str], content_type: str | None) -> str | None:
+        """None when a presigned request is genuine and current, else S3's error code."""
+        try:
+            expires = int(params.get("X-Strato-Expires", ""))
+        except ValueError:
+            return "AccessDenied"
+        signed_type = params.get("X-Strato-Content-Type", "")
+        expected = self.store.sign(method, self.name, key, str(expires), signed_type, params.get("uploadId", ""),
+                                   params.get("partNumber", ""))
+        if not hmac.compare_digest(expected, params.get("X-Strato-Signature", "")):
+            return "SignatureDoesNotMatch"
+        if signed_type and method == "PUT" and (content_type or "") != signed_type:
+            return "SignatureDoesNotMatch"
+        if time.time() > expires:
+            return "Expired"
+        return None
+
+    # -- multipart ------------------------------------------------------------------------------
+    def start_multipart(self, key: str, content_type: str, metadata: dict) -> str:
+        upload_id = os.urandom(24).hex()
+        with self.store.db.write() as conn:
+            conn.execute("INSERT INTO b_uploads VALUES (?, ?, ?, ?, ?, ?)",
+                         (upload_id, self.name, key, content_type, json.dumps(metadata), time.time()))
+        return upload_id
+
+    def _upload(self, conn: Any, key: str, upload_id: str) -> tuple:
+        row = conn.execute("SELECT key, content_type, metadata FROM b_uploads WHERE upload_id = ? AND bucket = ?",
+                           (upload_id, self.name)).fetchone()
+        if row is None or row[0] != key:
+            raise NotFound(f"NoSuchUpload: no multipart upload {upload_id[:16]}... for {key!r}")
+        return row
+
+    def upload_part(self, key: str, upload_id: str, number: int, body: Iterator[bytes]) -> str:
+        self._upload(self.store.db.conn, key, upload_id)
+        file_id, size, md5 = self._write(body)
+        etag = f'"{md5.hexdigest()}"'
+        with self.store.db.write() as conn:
+            self._upload(conn, key, upload_id)
+            old = conn.execute("SELECT file FROM b_parts WHERE upload_id = ? AND part = ?",
+                               (upload_id, number)).fetchone()
+            conn.execute("INSERT OR REPLACE INTO b_parts VALUES (?, ?, ?, ?, ?, ?)",
+                         (upload_id, number, size, etag, md5.digest(), file_id))
+        if old:
+            self._unlink(old[0])
+        return etag
+
+    def list_parts(self, key: str, upload_id: str) -> list[dict[str, Any]]:
+        conn = self.store.db.conn
+        self._upload(conn, key, upload_id)
+        rows = conn.execute("SELECT part, size, etag FROM b_parts WHERE upload_id = ? ORDER BY part",
+                            (upload_id,)).fetchall()
+        return [{"number": n, "size": s, "etag": e} for n, s, e in rows]
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> ObjectInfo:
+        conn = self.store.db.conn
+        _, content_type, metadata = self._upload(conn, key, upload_id)
+        stored = {n: (s, e, m, f) for n, s, e, m, f in conn.execute(
+            "SELECT part, size, etag, md5, file FROM b_parts WHERE upload_id = ?", (upload_id,))}
+        chosen = []
+        for index, (number, etag) in enumerate(parts):
+            if number not in stored or stored[number][1].strip('"') != etag.strip('"'):
+                raise ValidationError(f"InvalidPart: part {number} was not uploaded with ETag {etag}")
+            if index < len(parts) - 1 and stored[number][0] < MIN_PART_BYTES:
+                raise ValidationError(f"EntityTooSmall: part {number} is {stored[number][0]} bytes; every part but "
+                                      f"the last must be at least {MIN_PART_BYTES} (5 MiB)")
+            chosen.append(stored[number])
+
+        def body() -> Iterator[bytes]:
+            for _, _, _, file_id in chosen:
+                with open(self._path(file_id), "rb") as handle:
+                    while chunk := handle.read(CHUNK):
+                        yield chunk
+
+        file_id, size, _ = self._write(body(), limit=5 * 1024**4)
+        etag = f'"{hashlib.md5(b"".join(c[2] for c in chosen), usedforsecurity=False).hexdigest()}-{len(chosen)}"'
+        try:
+            info = self._record(key, file_id, size, etag, content_type, json.loads(metadata),
+                                "ObjectCreated:CompleteMultipartUpload")
+        except BaseException:
+            self._unlink(file_id)
+            raise
+        self.abort_multipart(key, upload_id, missing_ok=True)
+        return info
+
+    def abort_multipart(self, key: str, upload_id: str, missing_ok: bool = False) -> None:
+        with self.store.db.write() as conn:
+            if not missing_ok:
+                self._upload(conn, key, upload_id)
+            files = [r[0] for r in conn.execute("SELECT file FROM b_parts WHERE upload_id = ?", (upload_id,))]
+            conn.execute("DELETE FROM b_parts WHERE upload_id = ?", (upload_id,))
+            conn.execute("DELETE FROM b_uploads WHERE upload_id = ?", (upload_id,))
+        for file_id in files:
+            self._unlink(file_id)
+
+    # -- lifecycle and events -------------------------------------------------------------------
+    def sweep(self, now: float) -> int:
+        """Expire objects older than ``expire_after_days`` (S3 lifecycle rules run about daily)."""
+        if not self.bucket.expire_after_days:
+            return 0
+        cutoff = now - self.bucket.expire_after_days * 86_400
+        with self.store.db.write() as conn:
+            rows = conn.execute("SELECT kb, key, file FROM b_objects WHERE bucket = ? AND last_modified < ?",
+                                (self.name, cutoff)).fetchall()
+            for kb, key, _ in rows:
+                conn.execute("DELETE FROM b_objects WHERE bucket = ? AND kb = ?", (self.name, kb))
+                self._events(conn, "deleted", "LifecycleExpiration:Delete", key, 0, "")
+        for _, _, file_id in rows:
+            self._unlink(file_id)
+        return len(rows)
+
+    def pending_events(self) -> int:
+        return self.store.db.conn.execute("SELECT count(*) FROM b_events WHERE bucket = ?",
+                                          (self.name,)).fetchone()[0]
+
+    def deliver_due(self, dispatcher: Any, limit: int = 20) -> int:
+        from ..topic.local import backoff
+
+        now = time.time()
+        with self.store.db.write() as conn:
+            rows = conn.execute("SELECT seq, watcher, record, attempts FROM b_events WHERE bucket = ? AND next_at <= ? "
+                                "ORDER BY seq LIMIT ?", (self.name, now, limit)).fetchall()
+            conn.executemany("UPDATE b_events SET next_at = ? WHERE seq = ?", [(now + 60, r[0]) for r in rows])
+        for seq, watcher, record, attempts in rows:
+            try:
+                dispatcher.run_watcher(self.bucket.watchers[watcher], {"Records": [json.loads(record)]})
+            except Exception as exc:
+                attempts += 1
+                with self.store.db.write() as conn:
+                    if attempts >= MAX_EVENT_ATTEMPTS:
+                        log.error("object event handler failed %d times, dropped: %s", attempts, exc)
+                        conn.execute("DELETE FROM b_events WHERE seq = ?", (seq,))
+                    else:
+                        conn.execute("UPDATE b_events SET attempts = ?, next_at = ? WHERE seq = ?",
+                                     (attempts, time.time() + backoff(attempts), seq))
+                continue
+            with self.store.db.write() as conn:
+                conn.execute("DELETE FROM b_events WHERE seq = ?", (seq,))
+        return len(rows)
+
+    def drop(self) -> None:
+        with self.store.db.write() as conn:
+            conn.execute("DELETE FROM b_objects WHERE bucket = ?", (self.name,))
+            uploads = [r[0] for r in conn.execute("SELECT upload_id FROM b_uploads WHERE bucket = ?", (self.name,))]
+            for upload_id in uploads:
+                conn.execute("DELETE FROM b_parts WHERE upload_id = ?", (upload_id,))
+            conn.execute("DELETE FROM b_uploads WHERE bucket = ?", (self.name,))
+            conn.execute("DELETE FROM b_events WHERE bucket = ?", (self.name,))
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _read(handle: Any, span: tuple[int, int] | None) -> Iterator[bytes]:
+    with handle:
+        remaining = None
+        if span is not None:
+            handle.seek(span[0])
+            remaining = span[1] - span[0] + 1
+        while remaining is None or remaining > 0:
+            chunk = handle.read(CHUNK if remaining is None else min(CHUNK, remaining))
+            if not chunk:
+                return
+            if remaining is not None:
+                remaining -= len(chunk)
+            yield chunk
+
