@@ -99,7 +99,7 @@ def test_no_key_escapes_the_bucket_directory(make_app, tmp_path_factory, keys):
     data = tmp_path_factory.mktemp("keys")
     app = strato.App("keysafety", data_dir=data, provider="local")
     bucket = app.bucket("b")
-    for key in keys + ["../../../etc/passwd", "/etc/shadow", "..\\..\\windows", "a/../../b"]:
+    for key in [*keys, "../../../etc/passwd", "/etc/shadow", "..\\..\\windows", "a/../../b"]:
         bucket.put(key, key)
         assert bucket.get(key) == key.encode()
     stored = {o.key for o in bucket.iterate()}
