@@ -223,6 +223,8 @@ class WebSocketApi(Resource):
             if sent is not None:
                 return sent
         ids = [_check_id(i) for i in to] if to is not None else [c.id for c in self.connections(where=where)]
+        if not ids:
+            return 0
         gone = self.backend.broadcast(ids, raw, text)
         for connection_id in gone:
             self.registry.remove(connection_id)
