@@ -38,28 +38,28 @@ class App:
 
     # -- resources ----------------------------------------------------------------------------
     def table(self, name: str, key: Any, sort: Any = None, *, indexes: dict[str, Any] | None = None,
-              ttl: str | None = None, decimals: bool = False, provider: str | None = None):
+              ttl: str | None = None, decimals: bool = False, provider: str | None = None, allow: Any = None):
         """A document table (DynamoDB). ``key="id"``, ``sort="ts:number"``, ``indexes={"by_user": "user_id"}``."""
         from .table import Table
 
         return self._declare(Table(self, name, key, sort, indexes=indexes, ttl=ttl, decimals=decimals,
-                                   provider=provider))
+                                   provider=provider, allow=allow))
 
-    def kv(self, name: str, *, provider: str | None = None):
+    def kv(self, name: str, *, provider: str | None = None, allow: Any = None):
         """A key-value namespace (DynamoDB, or Redis with ``provider="redis"``)."""
         from .kv import KV
 
-        return self._declare(KV(self, name, provider=provider))
+        return self._declare(KV(self, name, provider=provider, allow=allow))
 
     def queue(self, name: str, *, fifo: bool = False, content_dedup: bool = False, visibility_timeout: int = 30,
               delay: int = 0, retention: int = 4 * 86_400, max_receive_count: int | None = None,
-              provider: str | None = None):
+              provider: str | None = None, allow: Any = None):
         """A queue (SQS). ``max_receive_count`` also declares ``<name>-dlq`` and wires it as the DLQ."""
         from .queue import MAX_RETENTION_S, Queue
 
         queue = self._declare(Queue(self, name, fifo=fifo, content_dedup=content_dedup,
                                     visibility_timeout=visibility_timeout, delay=delay, retention=retention,
-                                    max_receive_count=max_receive_count, provider=provider))
+                                    max_receive_count=max_receive_count, provider=provider, allow=allow))
         if max_receive_count is not None:
             queue.dlq = self._declare(Queue(self, f"{name}-dlq", fifo=fifo, content_dedup=content_dedup,
                                             retention=MAX_RETENTION_S, provider=provider, dead_letter_for=queue))
@@ -75,12 +75,14 @@ class App:
             raise ConfigurationError("app.http() options can only be given the first time it is called")
         return self._http
 
-    def topic(self, name: str, *, fifo: bool = False, content_dedup: bool = False, provider: str | None = None):
+    def topic(self, name: str, *, fifo: bool = False, content_dedup: bool = False, provider: str | None = None,
+              allow: Any = None):
         """A topic (SNS). Run-time webhook subscriptions dead-letter into ``<name>-webhooks-dlq``."""
         from .queue import MAX_RETENTION_S
         from .topic import Topic
 
-        topic = self._declare(Topic(self, name, fifo=fifo, content_dedup=content_dedup, provider=provider))
+        topic = self._declare(Topic(self, name, fifo=fifo, content_dedup=content_dedup, provider=provider,
+                                    allow=allow))
         self.queue(f"{name}-webhooks-dlq", retention=MAX_RETENTION_S, provider=provider)
         return topic
 
@@ -106,32 +108,36 @@ class App:
 
         return register
 
-    def bucket(self, name: str, *, expire_after_days: int | None = None, provider: str | None = None):
+    def bucket(self, name: str, *, expire_after_days: int | None = None, provider: str | None = None,
+               allow: Any = None):
         """Object storage (S3). ``expire_after_days`` adds a lifecycle rule (a local sweeper)."""
         from .bucket import Bucket
 
-        return self._declare(Bucket(self, name, expire_after_days=expire_after_days, provider=provider))
+        return self._declare(Bucket(self, name, expire_after_days=expire_after_days, provider=provider,
+                                    allow=allow))
 
-    def cache(self, name: str = "cache", *, provider: str | None = None):
+    def cache(self, name: str = "cache", *, provider: str | None = None, allow: Any = None):
         """A cache: SQLite locally, Redis / ElastiCache with ``provider="redis"``, DynamoDB or ElastiCache on AWS."""
         from .cache import Cache
 
-        return self._declare(Cache(self, name, provider=provider))
+        return self._declare(Cache(self, name, provider=provider, allow=allow))
 
-    def sql(self, name: str = "main", *, provider: str | None = None):
+    def sql(self, name: str = "main", *, provider: str | None = None, allow: Any = None):
         """A relational database: SQLite locally, PostgreSQL (RDS / Aurora) with ``provider="postgres"``
         or on AWS. Parameters are ``:name`` placeholders with a dict, on every engine."""
         from .sql import Sql
 
-        return self._declare(Sql(self, name, provider=provider))
+        return self._declare(Sql(self, name, provider=provider, allow=allow))
 
     def websocket(self, name: str, *, route_selection: str = "$request.body.action", index: Any = (),
-                  idle_timeout: float = 600, max_duration: float = 7200, provider: str | None = None):
+                  idle_timeout: float = 600, max_duration: float = 7200, provider: str | None = None,
+                  allow: Any = None):
         """A WebSocket API (API Gateway). ``index`` names connection data fields you will look up by."""
         from .websocket import WebSocketApi
 
         ws = self._declare(WebSocketApi(self, name, route_selection=route_selection, index=index,
-                                        idle_timeout=idle_timeout, max_duration=max_duration, provider=provider))
+                                        idle_timeout=idle_timeout, max_duration=max_duration, provider=provider,
+                                        allow=allow))
         self._declare(ws.registry.table)
         return ws
 

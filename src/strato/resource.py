@@ -14,11 +14,14 @@ if TYPE_CHECKING:
 class Resource:
     kind = "resource"
 
-    def __init__(self, app: App, name: str, provider: str | None = None) -> None:
+    def __init__(self, app: App, name: str, provider: str | None = None, allow: Any = None) -> None:
+        from .permissions import resolve
+
         self.app = app
         self.name = name
         self.provider_name = provider
         self._backend: Any = None
+        self.allowed = resolve(self.kind, name, allow)
 
     def _make_backend(self) -> Any:
         raise NotImplementedError

@@ -122,19 +122,19 @@ class Worker:
         visibility = consumer.visibility_timeout or queue.visibility_timeout
 
         def step() -> None:
-            messages = queue.receive(consumer.batch_size, visibility_timeout=visibility, wait=self.poll_wait)
+            messages = queue._runtime_receive(consumer.batch_size, visibility, self.poll_wait)
             if not messages:
                 return
             if self.stopping.is_set():
                 for message in messages:  # not started: hand back at once rather than after the timeout
-                    queue.change_visibility(message, 0)
+                    queue._runtime_release(message)
                 return
             event = {"Records": [m.to_record(queue.arn, region()) for m in messages]}
             result = self.queue_dispatcher.handle(event, LocalContext(f"{self.app.name}-{queue.name}", visibility))
             failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
             done = [m for m in messages if m.id not in failed]
             if done:
-                queue.delete_batch(done)
+                queue._runtime_ack(done)
             with self._count_lock:
                 self.processed += len(done)
                 self.failed += len(failed)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 from urllib.parse import unquote_plus
 
 from ..errors import ConfigurationError, ValidationError
+from ..permissions import requires
 from ..resource import Resource
 
 if TYPE_CHECKING:
@@ -157,11 +158,17 @@ class Watcher:
 class BucketBackend(Protocol):
     capabilities: frozenset[str]
 
+    @requires("write")
     def put(self, key: str, body: Iterator[bytes], content_type: str, metadata: dict[str, str]) -> ObjectInfo: ...
+    @requires("read")
     def open(self, key: str, byte_range: tuple[int, int] | None) -> tuple[ObjectInfo, Iterator[bytes]]: ...
+    @requires("read")
     def head(self, key: str) -> ObjectInfo: ...
+    @requires("delete")
     def delete(self, key: str) -> None: ...
+    @requires("write")
     def copy(self, source: str, target: str) -> ObjectInfo: ...
+    @requires("list")
     def list(self, prefix: str, delimiter: str | None, limit: int, cursor: str | None) -> ListPage: ...
     def presign(self, method: str, key: str, expires_in: int, content_type: str | None,
                 upload_id: str | None = None, part: int | None = None) -> str: ...
@@ -175,8 +182,8 @@ class Bucket(Resource):
     kind = "bucket"
 
     def __init__(self, app: App, name: str, *, expire_after_days: int | None = None,
-                 provider: str | None = None) -> None:
-        super().__init__(app, name, provider)
+                 provider: str | None = None, allow: Any = None) -> None:
+        super().__init__(app, name, provider, allow)
         if expire_after_days is not None and (isinstance(expire_after_days, bool)
                                               or not isinstance(expire_after_days, int) or expire_after_days < 1):
             raise ConfigurationError("expire_after_days must be a positive whole number of days")
@@ -198,6 +205,7 @@ class Bucket(Resource):
             content_type = "text/plain; charset=utf-8" if isinstance(data, str) else "application/octet-stream"
         return self.backend.put(check_key(key), chunks(data), content_type, check_metadata(metadata))
 
+    @requires("read")
     def get(self, key: str, *, range: tuple[int, int | None] | None = None) -> bytes:
         """The object's bytes (or an inclusive byte range). NotFound if there is no such object."""
         _, body = self.backend.open(check_key(key), _check_range_arg(range))
@@ -247,35 +255,42 @@ class Bucket(Resource):
             cursor = page.cursor
 
     # -- presigned URLs -------------------------------------------------------------------------
+    @requires("read")
     def presign_get(self, key: str, *, expires_in: int = 3600) -> str:
         """A URL any HTTP client can GET the object from until it expires."""
         self._need("presign")
         return self.backend.presign("GET", check_key(key), _expiry(expires_in), None)
 
+    @requires("write")
     def presign_put(self, key: str, *, expires_in: int = 3600, content_type: str | None = None) -> str:
         """A URL any HTTP client can PUT the object to (with this Content-Type, if one is given)."""
         self._need("presign")
         return self.backend.presign("PUT", check_key(key), _expiry(expires_in), content_type)
 
     # -- multipart uploads ----------------------------------------------------------------------
+    @requires("write")
     def start_multipart(self, key: str, *, content_type: str = "application/octet-stream",
                         metadata: dict[str, str] | None = None) -> str:
         self._need("multipart")
         return self.backend.start_multipart(check_key(key), content_type, check_metadata(metadata))
 
+    @requires("write")
     def upload_part(self, key: str, upload_id: str, number: int, data: bytes | BinaryIO | Iterable[bytes]) -> str:
         """Upload part ``number`` (1-10,000); returns its ETag."""
         return self.backend.upload_part(check_key(key), _upload(upload_id), _part(number), chunks(data))
 
+    @requires("write")
     def presign_part(self, key: str, upload_id: str, number: int, *, expires_in: int = 3600) -> str:
         """A URL a browser can PUT one part to directly."""
         self._need("presign")
         return self.backend.presign("PUT", check_key(key), _expiry(expires_in), None, _upload(upload_id),
                                     _part(number))
 
+    @requires("write")
     def list_parts(self, key: str, upload_id: str) -> list[dict[str, Any]]:
         return self.backend.list_parts(check_key(key), _upload(upload_id))
 
+    @requires("write")
     def complete_multipart(self, key: str, upload_id: str, parts: list[tuple[int, str]] | None = None) -> ObjectInfo:
         """Assemble the parts in order (all uploaded parts when ``parts`` is None). S3's errors for a
         wrong order (InvalidPartOrder), an unknown part or ETag (InvalidPart) or a small part
@@ -289,6 +304,7 @@ class Bucket(Resource):
             raise ValidationError("InvalidPartOrder: parts must be listed in ascending order, each once")
         return self.backend.complete_multipart(check_key(key), _upload(upload_id), [(_part(n), e) for n, e in parts])
 
+    @requires("write")
     def abort_multipart(self, key: str, upload_id: str) -> None:
         self.backend.abort_multipart(check_key(key), _upload(upload_id))
 

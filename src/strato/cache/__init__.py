@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ItemTooLarge, ValidationError
 from ..kv import check_key
+from ..permissions import requires
 from ..resource import Resource
 
 if TYPE_CHECKING:
@@ -67,9 +68,13 @@ def _ttl(ttl: Any) -> float | None:
 class CacheBackend(Protocol):
     capabilities: frozenset[str]
 
+    @requires("read")
     def get_many(self, keys: list[str]) -> dict[str, bytes]: ...
+    @requires("write")
     def set_many(self, items: dict[str, bytes], expires_at: float | None) -> None: ...
+    @requires("write")
     def delete(self, key: str) -> bool: ...
+    @requires("write")
     def incr(self, key: str, by: int, expires_at: float | None) -> int: ...
     def dump(self) -> Iterable[tuple[str, bytes, float | None]]: ...
     def load(self, entries: list[tuple[str, bytes, float | None]]) -> None: ...
@@ -81,17 +86,19 @@ class Cache(Resource):
 
     kind = "cache"
 
-    def __init__(self, app: App, name: str, *, provider: str | None = None) -> None:
-        super().__init__(app, name, provider)
+    def __init__(self, app: App, name: str, *, provider: str | None = None, allow: Any = None) -> None:
+        super().__init__(app, name, provider, allow)
         self._snapshot: Any = None
 
     def _make_backend(self) -> CacheBackend:
         return self.app.providers.cache_backend(self)
 
+    @requires("read")
     def get(self, key: str) -> Any:
         raw = self.backend.get_many([check_key(key)]).get(key)
         return None if raw is None else decode(raw)
 
+    @requires("write")
     def set(self, key: str, value: Any, *, ttl: float | None = None) -> None:
         if value is None:
             raise ValidationError("None is what a miss returns; delete the key instead of caching None")
@@ -121,6 +128,7 @@ class Cache(Resource):
         if encoded:
             self.backend.set_many(encoded, _ttl(ttl))
 
+    @requires("read")
     def get_or_set(self, key: str, compute: Callable[[], Any], *, ttl: float | None = None) -> Any:
         """The cached value, or ``compute()`` stored for ``ttl`` seconds and returned."""
         value = self.get(key)
@@ -141,6 +149,7 @@ class Cache(Resource):
                                    decimals=True)
         return self._snapshot
 
+    @requires("read")
     def persist(self) -> int:
         """Copy every live entry (with its remaining TTL) into the snapshot table; returns the count."""
         self._need("persist")
@@ -158,6 +167,7 @@ class Cache(Resource):
                 batch = []
         return count + (table.batch_put(batch) if batch else 0)
 
+    @requires("write")
     def restore(self) -> int:
         """Warm the cache from the snapshot table (expired entries skipped); returns the count."""
         self._need("persist")

@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ItemTooLarge, ValidationError
+from ..permissions import requires
 from ..resource import Resource
 from ..table.model import Page
 
@@ -28,9 +29,13 @@ MAX_VALUE_BYTES = 400_000  # DynamoDB's 400 KB item, less room for the key and a
 class KVBackend(Protocol):
     capabilities: frozenset[str]
 
+    @requires("read")
     def get(self, key: str, now: float) -> str | bytes | None: ...
+    @requires("write")
     def set(self, key: str, value: str | bytes, expires_at: float | None) -> None: ...
+    @requires("write")
     def delete(self, key: str, now: float) -> bool: ...
+    @requires("read")
     def list(self, prefix: str, limit: int, after: str | None, now: float) -> list[str]: ...
     def drop(self) -> None: ...
 
@@ -53,8 +58,8 @@ class KV(Resource):
 
     kind = "kv"
 
-    def __init__(self, app: App, name: str, *, provider: str | None = None) -> None:
-        super().__init__(app, name, provider)
+    def __init__(self, app: App, name: str, *, provider: str | None = None, allow: Any = None) -> None:
+        super().__init__(app, name, provider, allow)
 
     def _make_backend(self) -> KVBackend:
         return self.app.providers.kv_backend(self)

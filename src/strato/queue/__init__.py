@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ConfigurationError, ValidationError
+from ..permissions import requires
 from ..resource import Resource
 from .message import (
     MAX_BATCH,
@@ -66,10 +67,15 @@ class Consumer:
 class QueueBackend(Protocol):
     capabilities: frozenset[str]
 
+    @requires("send")
     def send(self, messages: list[Outgoing], now: float) -> list[str]: ...
+    @requires("receive")
     def receive(self, limit: int, visibility: int, wait: float) -> list[Message]: ...
+    @requires("receive")
     def delete(self, receipts: list[str]) -> None: ...
+    @requires("receive")
     def change_visibility(self, receipt: str, seconds: int) -> None: ...
+    @requires("purge")
     def purge(self) -> None: ...
     def stats(self) -> QueueStats: ...
     def ensure(self) -> None: ...
@@ -90,8 +96,8 @@ class Queue(Resource):
     def __init__(self, app: App, name: str, *, fifo: bool = False, content_dedup: bool = False,
                  visibility_timeout: int = 30, delay: int = 0, retention: int = DEFAULT_RETENTION_S,
                  max_receive_count: int | None = None, provider: str | None = None,
-                 dead_letter_for: Queue | None = None) -> None:
-        super().__init__(app, name, provider)
+                 dead_letter_for: Queue | None = None, allow: Any = None) -> None:
+        super().__init__(app, name, provider, allow)
         self.fifo = fifo
         self.content_dedup = content_dedup
         if content_dedup and not fifo:
@@ -156,6 +162,7 @@ class Queue(Resource):
             self._need("delay")
         return self.backend.send([out], time.time())[0]
 
+    @requires("send")
     def send_batch(self, bodies: Iterable[Any], *, attributes: dict[str, Any] | None = None,
                    group: str | None = None) -> list[str]:
         """Enqueue up to 10 messages in one call (SQS SendMessageBatch); all are checked before any is sent."""
@@ -186,6 +193,7 @@ class Queue(Resource):
         """Acknowledge a message (by the Message or its receipt) so it is not delivered again."""
         self.backend.delete([_receipt(message)])
 
+    @requires("receive")
     def delete_batch(self, messages: Sequence[Message | str]) -> None:
         receipts = [_receipt(m) for m in messages]
         for start in range(0, len(receipts), MAX_BATCH):
@@ -207,6 +215,7 @@ class Queue(Resource):
             stats.dlq_depth = self.dlq.backend.stats().depth
         return stats
 
+    @requires("send")
     def redrive(self, limit: int | None = None) -> int:
         """Move messages from this queue's DLQ back into it (at least once); returns how many moved."""
         if self.dlq is None:
@@ -240,6 +249,18 @@ class Queue(Resource):
             return fn
 
         return register
+
+    def _runtime_receive(self, limit: int, visibility: int, wait: float) -> list[Message]:
+        """The consumer runtime's lease: its permission comes with the trigger, not with allow=."""
+        return self.backend.receive(limit, visibility, wait)
+
+    def _runtime_ack(self, messages: Sequence[Message]) -> None:
+        receipts = [m.receipt for m in messages]
+        for start in range(0, len(receipts), MAX_BATCH):
+            self.backend.delete(receipts[start:start + MAX_BATCH])
+
+    def _runtime_release(self, message: Message) -> None:
+        self.backend.change_visibility(message.receipt, 0)
 
     def drop(self) -> None:
         self.backend.drop()

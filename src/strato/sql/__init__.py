@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ConfigurationError
+from ..permissions import requires
 from ..resource import Resource
 from .params import check, statements
 
@@ -29,8 +30,11 @@ _MIGRATION = re.compile(r"^(\d+)[_-](.+)\.sql$")
 class SqlSession(Protocol):
     """What ``query``/``execute`` run on: the database itself, or an open transaction."""
 
+    @requires("connect")
     def query(self, sql: str, params: dict | None = None) -> list[dict[str, Any]]: ...
+    @requires("connect")
     def execute(self, sql: str, params: dict | None = None) -> int: ...
+    @requires("connect")
     def executemany(self, sql: str, rows: Iterable[dict]) -> int: ...
 
 
@@ -39,8 +43,8 @@ class Sql(Resource):
 
     kind = "sql"
 
-    def __init__(self, app: App, name: str, *, provider: str | None = None) -> None:
-        super().__init__(app, name, provider)
+    def __init__(self, app: App, name: str, *, provider: str | None = None, allow: Any = None) -> None:
+        super().__init__(app, name, provider, allow)
 
     def _make_backend(self) -> Any:
         return self.app.providers.sql_backend(self)
@@ -68,11 +72,13 @@ class Sql(Resource):
         return self.backend.executemany(sql, rows) if rows else 0
 
     @contextmanager
+    @requires("connect")
     def transaction(self) -> Iterator[SqlSession]:
         """All statements in the block commit together, or none do (rolled back on any exception)."""
         with self.backend.transaction() as tx:
             yield _CheckedSession(tx)
 
+    @requires("connect")
     def migrate(self, folder: str | Path) -> list[str]:
         """Apply the not-yet-applied ``NNN_name.sql`` files of ``folder``; returns what was applied."""
         files = {}

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ValidationError
+from ..permissions import requires
 from ..resource import Resource
 from .model import Condition, Page, Sort, TxOp, Update
 from .schema import MAX_SORT_KEY_BYTES, Index, KeyAttr, Schema
@@ -41,15 +42,22 @@ class TableBackend(Protocol):
     capabilities: frozenset[str]
     store: Any  # transactions may span only backends with the same store
 
+    @requires("read")
     def get(self, key: dict, now: float) -> dict | None: ...
+    @requires("write")
     def put(self, item: dict, cond: Condition | None, now: float) -> None: ...
+    @requires("write")
     def update(self, key: dict, update: Update, cond: Condition | None, now: float) -> dict: ...
+    @requires("write")
     def delete(self, key: dict, cond: Condition | None, now: float) -> dict | None: ...
+    @requires("read")
     def query(
         self, partition: Any, sort: Sort | None, index: Index | None, descending: bool,
         limit: int | None, after: dict | None, now: float,
     ) -> list[dict]: ...
+    @requires("read")
     def batch_get(self, keys: list[dict], now: float) -> list[dict]: ...
+    @requires("write")
     def batch_put(self, items: list[dict]) -> None: ...
     def transact(self, ops: list[TxOp], now: float) -> None: ...
     def ensure(self) -> None: ...
@@ -86,8 +94,9 @@ class Table(Resource):
         ttl: str | None = None,
         decimals: bool = False,
         provider: str | None = None,
+        allow: Any = None,
     ) -> None:
-        super().__init__(app, name, provider)
+        super().__init__(app, name, provider, allow)
         self.decimals = decimals
         parsed = {}
         for index_name, spec in (indexes or {}).items():
@@ -348,6 +357,12 @@ class Transaction:
         self._add(TxOp("check", table, table.schema.key_of(key), condition=cond))
 
     def _add(self, op: TxOp) -> None:
+        needed = "read" if op.kind == "check" else "write"
+        if needed not in op.table.allowed:
+            from ..errors import AccessDenied
+
+            raise AccessDenied(f"AccessDenied: table {op.table.name!r} does not allow {needed!r} (declared allow="
+                               f"{tuple(sorted(op.table.allowed))}); a transaction {op.kind} needs it")
         if len(self.ops) >= MAX_TRANSACTION_OPS:
             raise ValidationError(f"a transaction holds at most {MAX_TRANSACTION_OPS} operations")
         ident = (op.table.name, tuple(repr(op.key[n]) for n in op.table.schema.key_names()))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ConfigurationError, ItemTooLarge, ValidationError
+from ..permissions import requires
 from ..queue.message import MAX_BATCH, decode_attributes, encode_attributes, encode_body, message_size
 from ..resource import Resource
 from .filter import matches, validate
@@ -87,10 +88,14 @@ class Notification:
 class TopicBackend(Protocol):
     capabilities: frozenset[str]
 
+    @requires("publish")
     def publish(self, entries: list[dict[str, Any]]) -> list[str]: ...
     def subscribe(self, sub: Subscription) -> Subscription: ...
+    @requires("subscribe")
     def unsubscribe(self, arn: str) -> None: ...
+    @requires("subscribe")
     def subscriptions(self) -> list[Subscription]: ...
+    @requires("subscribe")
     def confirm(self, token: str) -> Subscription: ...
     def outbox(self, protocol: str | None) -> list[dict[str, Any]]: ...
     def ensure(self) -> None: ...
@@ -117,8 +122,8 @@ class Topic(Resource):
     kind = "topic"
 
     def __init__(self, app: App, name: str, *, fifo: bool = False, content_dedup: bool = False,
-                 provider: str | None = None) -> None:
-        super().__init__(app, name, provider)
+                 provider: str | None = None, allow: Any = None) -> None:
+        super().__init__(app, name, provider, allow)
         self.fifo = fifo
         self.content_dedup = content_dedup
         self.declared: list[Subscription] = []  # handler and queue subscriptions written in code
@@ -164,6 +169,7 @@ class Topic(Resource):
         """Publish one message (str or JSON-able) to every subscriber whose filter accepts it."""
         return self.backend.publish([self._entry(body, attributes, subject, group, dedup_id)])[0]
 
+    @requires("publish")
     def publish_batch(self, bodies: Iterable[Any], *, attributes: dict[str, Any] | None = None,
                       group: str | None = None) -> list[str]:
         entries = [self._entry(b, attributes, None, group, None) for b in bodies]
@@ -214,6 +220,7 @@ class Topic(Resource):
         return sub
 
     # -- subscriptions made at run time ---------------------------------------------------------
+    @requires("subscribe")
     def add_subscription(self, protocol: str, endpoint: str, *, filter: dict[str, Any] | None = None,
                          filter_scope: str = "attributes", raw: bool = False, max_attempts: int = 4) -> Subscription:
         """Subscribe an http(s) webhook, email address or phone number (SNS Subscribe)."""

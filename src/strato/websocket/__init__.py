@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError, GoneError, ItemTooLarge, ValidationError
 from ..http.request import Headers
+from ..permissions import requires
 from ..resource import Resource
 
 if TYPE_CHECKING:
@@ -134,8 +135,8 @@ class WebSocketApi(Resource):
 
     def __init__(self, app: App, name: str, *, route_selection: str = "$request.body.action",
                  index: Iterable[str] = (), idle_timeout: float = IDLE_TIMEOUT_S,
-                 max_duration: float = MAX_DURATION_S, provider: str | None = None) -> None:
-        super().__init__(app, name, provider)
+                 max_duration: float = MAX_DURATION_S, provider: str | None = None, allow: Any = None) -> None:
+        super().__init__(app, name, provider, allow)
         if not route_selection.startswith("$request.body."):
             raise ConfigurationError("route_selection must look like $request.body.<field>")
         self.route_field = route_selection[len("$request.body."):]
@@ -199,6 +200,7 @@ class WebSocketApi(Resource):
         """Where clients connect: ws://127.0.0.1:PORT/ws/<name> locally, wss://... on AWS."""
         return self.backend.client_url()
 
+    @requires("manage")
     def send(self, connection_id: str, data: Any) -> None:
         """Post to one connection; GoneError (and its registry entry removed) if it is closed."""
         raw, text = encode_payload(data)
@@ -210,6 +212,7 @@ class WebSocketApi(Resource):
             self.registry.remove(connection_id)
             raise
 
+    @requires("manage")
     def broadcast(self, data: Any, *, to: Iterable[str] | None = None, where: dict[str, Any] | None = None) -> int:
         """Send to many connections (all, the ids in ``to``, or those whose data match ``where``).
 
@@ -230,6 +233,7 @@ class WebSocketApi(Resource):
             self.registry.remove(connection_id)
         return len(ids) - len(gone)
 
+    @requires("manage")
     def close(self, connection_id: str) -> None:
         """Disconnect a client (API Gateway DeleteConnection)."""
         try:
