@@ -15,9 +15,8 @@ def test_undeclared_actions_are_refused_on_every_primitive(make_app):
     with pytest.raises(strato.AccessDenied, match="add 'write'"):
         reports.put({"id": "x"})
     assert reports.get("x") is None and reports.query("x").items == []
-    with pytest.raises(strato.AccessDenied):
-        with app.transaction() as tx:
-            tx.put(reports, {"id": "y"})
+    with pytest.raises(strato.AccessDenied), app.transaction() as tx:
+        tx.put(reports, {"id": "y"})
     archive = app.bucket("archive", allow=["read", "list"])
     with pytest.raises(strato.AccessDenied):
         archive.put("k", b"x")

@@ -93,7 +93,7 @@ def test_other_kinds_pagination_and_isolation(service):
 
 
 def test_failing_job_retries_lands_in_the_dlq_and_notifies(service):
-    client, server, _ = service
+    client, _, _ = service
     hook = Receiver()
     try:
         email = client.post("/api/notifications/subscribe/email", headers=ANA,

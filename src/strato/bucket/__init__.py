@@ -158,17 +158,11 @@ class Watcher:
 class BucketBackend(Protocol):
     capabilities: frozenset[str]
 
-    @requires("write")
     def put(self, key: str, body: Iterator[bytes], content_type: str, metadata: dict[str, str]) -> ObjectInfo: ...
-    @requires("read")
     def open(self, key: str, byte_range: tuple[int, int] | None) -> tuple[ObjectInfo, Iterator[bytes]]: ...
-    @requires("read")
     def head(self, key: str) -> ObjectInfo: ...
-    @requires("delete")
     def delete(self, key: str) -> None: ...
-    @requires("write")
     def copy(self, source: str, target: str) -> ObjectInfo: ...
-    @requires("list")
     def list(self, prefix: str, delimiter: str | None, limit: int, cursor: str | None) -> ListPage: ...
     def presign(self, method: str, key: str, expires_in: int, content_type: str | None,
                 upload_id: str | None = None, part: int | None = None) -> str: ...
@@ -198,6 +192,7 @@ class Bucket(Resource):
         return self.app.config.physical_name("bucket", self.name).lower().replace("_", "-")
 
     # -- objects --------------------------------------------------------------------------------
+    @requires("write")
     def put(self, key: str, data: bytes | str | BinaryIO | Iterable[bytes], *, content_type: str | None = None,
             metadata: dict[str, str] | None = None) -> ObjectInfo:
         """Store an object, streaming files and iterators; at most 5 GiB (use multipart beyond)."""
@@ -211,10 +206,12 @@ class Bucket(Resource):
         _, body = self.backend.open(check_key(key), _check_range_arg(range))
         return b"".join(body)
 
+    @requires("read")
     def open(self, key: str, *, range: tuple[int, int | None] | None = None) -> tuple[ObjectInfo, Iterator[bytes]]:
         """(info, chunks): stream an object without holding it in memory."""
         return self.backend.open(check_key(key), _check_range_arg(range))
 
+    @requires("read")
     def head(self, key: str) -> ObjectInfo:
         return self.backend.head(check_key(key))
 
@@ -227,13 +224,16 @@ class Bucket(Resource):
         except NotFound:
             return False
 
+    @requires("delete")
     def delete(self, key: str) -> None:
         """Remove an object (deleting a missing key is not an error, as in S3)."""
         self.backend.delete(check_key(key))
 
+    @requires("write")
     def copy(self, source: str, target: str) -> ObjectInfo:
         return self.backend.copy(check_key(source), check_key(target))
 
+    @requires("list")
     def list(self, prefix: str = "", *, delimiter: str | None = None, limit: int = 1000,
              cursor: str | None = None) -> ListPage:
         """Objects whose keys start with ``prefix`` in key order; with ``delimiter``, "folders" too."""

@@ -68,13 +68,9 @@ def _ttl(ttl: Any) -> float | None:
 class CacheBackend(Protocol):
     capabilities: frozenset[str]
 
-    @requires("read")
     def get_many(self, keys: list[str]) -> dict[str, bytes]: ...
-    @requires("write")
     def set_many(self, items: dict[str, bytes], expires_at: float | None) -> None: ...
-    @requires("write")
     def delete(self, key: str) -> bool: ...
-    @requires("write")
     def incr(self, key: str, by: int, expires_at: float | None) -> int: ...
     def dump(self) -> Iterable[tuple[str, bytes, float | None]]: ...
     def load(self, entries: list[tuple[str, bytes, float | None]]) -> None: ...
@@ -104,9 +100,11 @@ class Cache(Resource):
             raise ValidationError("None is what a miss returns; delete the key instead of caching None")
         self.backend.set_many({check_key(key): encode(value)}, _ttl(ttl))
 
+    @requires("write")
     def delete(self, key: str) -> bool:
         return self.backend.delete(check_key(key))
 
+    @requires("write")
     def incr(self, key: str, by: int = 1, *, ttl: float | None = None) -> int:
         """Atomically add ``by`` (a missing key starts at 0; ``ttl`` applies when it is created)."""
         if isinstance(by, bool) or not isinstance(by, int):
@@ -114,11 +112,13 @@ class Cache(Resource):
         self._need("incr")
         return self.backend.incr(check_key(key), by, _ttl(ttl))
 
+    @requires("read")
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         """The values found (missing and expired keys are absent from the result)."""
         wanted = [check_key(k) for k in keys]
         return {k: decode(v) for k, v in self.backend.get_many(wanted).items()} if wanted else {}
 
+    @requires("write")
     def set_many(self, items: dict[str, Any], *, ttl: float | None = None) -> None:
         encoded = {}
         for key, value in items.items():

@@ -29,13 +29,9 @@ MAX_VALUE_BYTES = 400_000  # DynamoDB's 400 KB item, less room for the key and a
 class KVBackend(Protocol):
     capabilities: frozenset[str]
 
-    @requires("read")
     def get(self, key: str, now: float) -> str | bytes | None: ...
-    @requires("write")
     def set(self, key: str, value: str | bytes, expires_at: float | None) -> None: ...
-    @requires("write")
     def delete(self, key: str, now: float) -> bool: ...
-    @requires("read")
     def list(self, prefix: str, limit: int, after: str | None, now: float) -> list[str]: ...
     def drop(self) -> None: ...
 
@@ -64,10 +60,12 @@ class KV(Resource):
     def _make_backend(self) -> KVBackend:
         return self.app.providers.kv_backend(self)
 
+    @requires("read")
     def get(self, key: str) -> str | bytes | None:
         """The value, or None when absent or expired."""
         return self.backend.get(check_key(key), time.time())
 
+    @requires("write")
     def set(self, key: str, value: str | bytes, *, ttl: float | None = None) -> None:
         """Store a value; with ``ttl`` (seconds) it disappears after that long."""
         check_key(key)
@@ -92,10 +90,12 @@ class KV(Resource):
             expires_at = time.time() + ttl
         self.backend.set(key, value, expires_at)
 
+    @requires("write")
     def delete(self, key: str) -> bool:
         """Remove a key; True if it was there."""
         return self.backend.delete(check_key(key), time.time())
 
+    @requires("read")
     def list(self, prefix: str = "", *, limit: int = 100, cursor: str | None = None) -> Page[str]:
         """Keys starting with ``prefix`` in byte order, ``limit`` at a time."""
         self._need("list")

@@ -67,15 +67,10 @@ class Consumer:
 class QueueBackend(Protocol):
     capabilities: frozenset[str]
 
-    @requires("send")
     def send(self, messages: list[Outgoing], now: float) -> list[str]: ...
-    @requires("receive")
     def receive(self, limit: int, visibility: int, wait: float) -> list[Message]: ...
-    @requires("receive")
     def delete(self, receipts: list[str]) -> None: ...
-    @requires("receive")
     def change_visibility(self, receipt: str, seconds: int) -> None: ...
-    @requires("purge")
     def purge(self) -> None: ...
     def stats(self) -> QueueStats: ...
     def ensure(self) -> None: ...
@@ -154,6 +149,7 @@ class Queue(Resource):
             raise ValidationError(f"queue {self.name!r} is not FIFO: group and dedup_id are for FIFO queues")
         return Outgoing(text, attrs, self.delay if delay is None else delay, group, dedup_id)
 
+    @requires("send")
     def send(self, body: Any, *, attributes: dict[str, Any] | None = None, delay: int | None = None,
              group: str | None = None, dedup_id: str | None = None) -> str:
         """Enqueue one message (str, or anything JSON-able); returns its id once it is durable."""
@@ -176,6 +172,7 @@ class Queue(Resource):
         return self.backend.send(outs, time.time())
 
     # -- receiving ------------------------------------------------------------------------------
+    @requires("receive")
     def receive(self, max_messages: int = 1, *, visibility_timeout: int | None = None,
                 wait: float = 0) -> list[Message]:
         """Lease up to ``max_messages`` (1-10) for ``visibility_timeout`` seconds; long-poll up to ``wait``."""
@@ -189,6 +186,7 @@ class Queue(Resource):
             self._need("long_poll")
         return self.backend.receive(max_messages, vt, wait)
 
+    @requires("receive")
     def delete(self, message: Message | str) -> None:
         """Acknowledge a message (by the Message or its receipt) so it is not delivered again."""
         self.backend.delete([_receipt(message)])
@@ -199,10 +197,12 @@ class Queue(Resource):
         for start in range(0, len(receipts), MAX_BATCH):
             self.backend.delete(receipts[start:start + MAX_BATCH])
 
+    @requires("receive")
     def change_visibility(self, message: Message | str, seconds: int) -> None:
         """Extend (or end, with 0) the lease of an in-flight message."""
         self.backend.change_visibility(_receipt(message), _seconds(seconds, "seconds", 0, MAX_VISIBILITY_S))
 
+    @requires("purge")
     def purge(self) -> None:
         """Delete every message in the queue."""
         self.backend.purge()

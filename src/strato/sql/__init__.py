@@ -30,11 +30,8 @@ _MIGRATION = re.compile(r"^(\d+)[_-](.+)\.sql$")
 class SqlSession(Protocol):
     """What ``query``/``execute`` run on: the database itself, or an open transaction."""
 
-    @requires("connect")
     def query(self, sql: str, params: dict | None = None) -> list[dict[str, Any]]: ...
-    @requires("connect")
     def execute(self, sql: str, params: dict | None = None) -> int: ...
-    @requires("connect")
     def executemany(self, sql: str, rows: Iterable[dict]) -> int: ...
 
 
@@ -53,6 +50,7 @@ class Sql(Resource):
     def engine(self) -> str:
         return self.backend.engine
 
+    @requires("connect")
     def query(self, sql: str, params: dict | None = None) -> list[dict[str, Any]]:
         """Rows as dicts (an empty list for statements that return none)."""
         return self.backend.query(sql, check(sql, params))
@@ -61,18 +59,20 @@ class Sql(Resource):
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
+    @requires("connect")
     def execute(self, sql: str, params: dict | None = None) -> int:
         """Run a statement; returns the number of rows it changed."""
         return self.backend.execute(sql, check(sql, params))
 
+    @requires("connect")
     def executemany(self, sql: str, rows: Iterable[dict]) -> int:
         rows = list(rows)
         for row in rows:
             check(sql, row)
         return self.backend.executemany(sql, rows) if rows else 0
 
-    @contextmanager
     @requires("connect")
+    @contextmanager
     def transaction(self) -> Iterator[SqlSession]:
         """All statements in the block commit together, or none do (rolled back on any exception)."""
         with self.backend.transaction() as tx:

@@ -42,22 +42,15 @@ class TableBackend(Protocol):
     capabilities: frozenset[str]
     store: Any  # transactions may span only backends with the same store
 
-    @requires("read")
     def get(self, key: dict, now: float) -> dict | None: ...
-    @requires("write")
     def put(self, item: dict, cond: Condition | None, now: float) -> None: ...
-    @requires("write")
     def update(self, key: dict, update: Update, cond: Condition | None, now: float) -> dict: ...
-    @requires("write")
     def delete(self, key: dict, cond: Condition | None, now: float) -> dict | None: ...
-    @requires("read")
     def query(
         self, partition: Any, sort: Sort | None, index: Index | None, descending: bool,
         limit: int | None, after: dict | None, now: float,
     ) -> list[dict]: ...
-    @requires("read")
     def batch_get(self, keys: list[dict], now: float) -> list[dict]: ...
-    @requires("write")
     def batch_put(self, items: list[dict]) -> None: ...
     def transact(self, ops: list[TxOp], now: float) -> None: ...
     def ensure(self) -> None: ...
@@ -142,10 +135,12 @@ class Table(Resource):
         return update
 
     # -- single items ---------------------------------------------------------------------------
+    @requires("read")
     def get(self, key: Any) -> dict[str, Any] | None:
         """The item with this key, or None (also None once its TTL has passed)."""
         return self._out(self.backend.get(self.schema.key_of(key), time.time()))
 
+    @requires("write")
     def put(self, item: dict[str, Any], *, if_absent: bool = False, if_match: dict | None = None) -> dict[str, Any]:
         """Store an item whole. ``if_absent`` / ``if_match`` make it conditional (ConditionFailed)."""
         clean = self._item(item)
@@ -155,6 +150,7 @@ class Table(Resource):
         self.backend.put(clean, cond, time.time())
         return self._out(clean)
 
+    @requires("write")
     def update(
         self,
         key: Any,
@@ -172,6 +168,7 @@ class Table(Resource):
         new = self.backend.update(self.schema.key_of(key), self._update(set, remove, add), cond, time.time())
         return self._out(new)
 
+    @requires("write")
     def delete(self, key: Any, *, if_exists: bool = False, if_match: dict | None = None) -> dict[str, Any] | None:
         """Delete and return the old item (None if there was none)."""
         cond = _condition(False, if_exists, if_match)
@@ -180,6 +177,7 @@ class Table(Resource):
         return self._out(self.backend.delete(self.schema.key_of(key), cond, time.time()))
 
     # -- queries --------------------------------------------------------------------------------
+    @requires("read")
     def query(
         self,
         partition: Any,
@@ -282,6 +280,7 @@ class Table(Resource):
                                   f"({exc})") from None
 
     # -- batches and transactions ---------------------------------------------------------------
+    @requires("read")
     def batch_get(self, keys: Sequence[Any]) -> list[dict[str, Any] | None]:
         """Items for many keys, in the order asked, None where missing."""
         self._need("batch")
@@ -295,6 +294,7 @@ class Table(Resource):
                 found[tuple(item[n] for n in names)] = item
         return [self._out(found.get(tuple(k[n] for n in names))) for k in wanted]
 
+    @requires("write")
     def batch_put(self, items: Iterable[dict[str, Any]]) -> int:
         """Store many items (not atomic: use a transaction for all-or-nothing). Returns the count."""
         self._need("batch")

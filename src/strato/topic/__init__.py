@@ -88,14 +88,10 @@ class Notification:
 class TopicBackend(Protocol):
     capabilities: frozenset[str]
 
-    @requires("publish")
     def publish(self, entries: list[dict[str, Any]]) -> list[str]: ...
     def subscribe(self, sub: Subscription) -> Subscription: ...
-    @requires("subscribe")
     def unsubscribe(self, arn: str) -> None: ...
-    @requires("subscribe")
     def subscriptions(self) -> list[Subscription]: ...
-    @requires("subscribe")
     def confirm(self, token: str) -> Subscription: ...
     def outbox(self, protocol: str | None) -> list[dict[str, Any]]: ...
     def ensure(self) -> None: ...
@@ -164,6 +160,7 @@ class Topic(Resource):
             raise ValidationError(f"topic {self.name!r} is not FIFO: group and dedup_id are for FIFO topics")
         return {"body": text, "attributes": attrs, "subject": subject, "group": group, "dedup_id": dedup_id}
 
+    @requires("publish")
     def publish(self, body: Any, *, attributes: dict[str, Any] | None = None, subject: str | None = None,
                 group: str | None = None, dedup_id: str | None = None) -> str:
         """Publish one message (str or JSON-able) to every subscriber whose filter accepts it."""
@@ -245,13 +242,16 @@ class Topic(Resource):
     def subscribe_sms(self, number: str, **options: Any) -> Subscription:
         return self.add_subscription("sms", number, **options)
 
+    @requires("subscribe")
     def unsubscribe(self, subscription: Subscription | str) -> None:
         self.backend.unsubscribe(subscription.arn if isinstance(subscription, Subscription) else subscription)
 
+    @requires("subscribe")
     def subscriptions(self) -> list[Subscription]:
         """Every subscription: declared in code and made at run time."""
         return self.backend.subscriptions()
 
+    @requires("subscribe")
     def confirm(self, token: str) -> Subscription:
         """Confirm a pending http/email subscription with the token its confirmation message carried."""
         return self.backend.confirm(token)
