@@ -172,6 +172,30 @@ def outbox(app_spec: str, data: str | None, protocol: str | None, as_json: bool)
 
 @main.command()
 @click.argument("app_spec", metavar="APP")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the template here (default stdout).")
+@click.option("--stage", help="Stage name baked into names and the WebSocket stage (default STRATO_STAGE or dev).")
+def synth(app_spec: str, output: str | None, stage: str | None) -> None:
+    """Write APP's CloudFormation template (least-privilege IAM, passes cfn-lint)."""
+    if stage:
+        os.environ["STRATO_STAGE"] = stage
+    os.environ["STRATO_PROVIDER"] = "aws"
+    app = _load(app_spec)
+    from .deploy.synth import render
+    from .deploy.synth import synth as build
+
+    try:
+        text = render(build(app))
+    except StratoError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if output:
+        Path(output).write_text(text)
+        click.echo(f"wrote {output} ({len(text):,} bytes)", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.argument("app_spec", metavar="APP")
 def routes(app_spec: str) -> None:
     """List APP's HTTP routes as API Gateway route keys."""
     app = _load(app_spec)

@@ -116,7 +116,7 @@ class Queue(Resource):
     def physical_name(self) -> str:
         """The SQS queue name (``.fifo`` appended for FIFO queues), as in the event source ARN."""
         name = self.app.config.physical_name("queue", self.name)
-        return f"{name}.fifo" if self.fifo else name
+        return f"{name}.fifo" if self.fifo and not name.endswith(".fifo") else name
 
     @property
     def arn(self) -> str:

@@ -130,14 +130,19 @@ class Topic(Resource):
     @property
     def physical_name(self) -> str:
         name = self.app.config.physical_name("topic", self.name)
-        return f"{name}.fifo" if self.fifo else name
+        return f"{name}.fifo" if self.fifo and not name.endswith(".fifo") else name
 
     @property
     def arn(self) -> str:
+        """The topic ARN: ``STRATO_TOPIC_<NAME>_ARN`` (set by the template) or a local stand-in."""
+        import os
+
         from ..aws import region
+        from ..config import env_token
         from ..events import ACCOUNT_ID
 
-        return f"arn:aws:sns:{region()}:{ACCOUNT_ID}:{self.physical_name}"
+        return os.environ.get(f"STRATO_TOPIC_{env_token(self.name)}_ARN") or \
+            f"arn:aws:sns:{region()}:{ACCOUNT_ID}:{self.physical_name}"
 
     # -- publishing -----------------------------------------------------------------------------
     def _entry(self, body: Any, attributes: dict | None, subject: str | None, group: str | None,

@@ -1,0 +1,30 @@
+"""Logical ids and function names in the template, derived from declared names (deterministic)."""
+
+from __future__ import annotations
+
+import re
+
+from ..config import env_token
+
+
+def camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", name) if part)
+
+
+def logical(name: str, kind: str) -> str:
+    """``codegen-jobs`` + ``Queue`` -> ``CodegenJobsQueue`` (CloudFormation wants alphanumerics)."""
+    return f"{camel(name)}{kind}"
+
+
+def env_name(kind: str, name: str, suffix: str = "") -> str:
+    return f"STRATO_{kind.upper()}_{env_token(name)}{suffix}"
+
+
+def function_name(app: str, stage: str, key: str) -> str:
+    """``<app>-<stage>-<key>``, within Lambda's 64 characters (trimmed with a stable hash if longer)."""
+    import hashlib
+
+    name = re.sub(r"[^A-Za-z0-9-_]", "-", f"{app}-{stage}-{key}")
+    if len(name) > 64:
+        name = name[:55] + "-" + hashlib.sha256(name.encode()).hexdigest()[:8]
+    return name
