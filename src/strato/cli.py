@@ -196,6 +196,77 @@ def synth(app_spec: str, output: str | None, stage: str | None) -> None:
 
 @main.command()
 @click.argument("app_spec", metavar="APP")
+@click.option("-o", "--output", default="strato-package.zip", show_default=True, type=click.Path(dir_okay=False))
+def package(app_spec: str, output: str) -> None:
+    """Build APP's Lambda zip (app code + strato + requirements.txt for Lambda), byte-reproducible."""
+    from .deploy.package import build
+
+    try:
+        path, digest = build(app_spec, Path(output))
+    except StratoError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{path} sha256={digest} ({path.stat().st_size:,} bytes)")
+
+
+def _parameters(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for value in values:
+        name, sep, rest = value.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{value!r}: use NAME=VALUE", param_hint="--param")
+        out[name] = rest
+    return out
+
+
+@main.command()
+@click.argument("app_spec", metavar="APP")
+@click.option("--stack", required=True, help="CloudFormation stack name.")
+@click.option("--region", envvar="AWS_REGION", default="us-east-1", show_default=True)
+@click.option("--stage", help="Stage name (default STRATO_STAGE or dev).")
+@click.option("--param", "params", multiple=True, help="Template parameter NAME=VALUE (repeatable).")
+def deploy(app_spec: str, stack: str, region: str, stage: str | None, params: tuple[str, ...]) -> None:
+    """Package APP, upload it, create or update STACK through a change set, and print the outputs."""
+    if stage:
+        os.environ["STRATO_STAGE"] = stage
+    os.environ["STRATO_PROVIDER"] = "aws"
+    app = _load(app_spec)
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    from .deploy.deploy import Deployer
+
+    console = Console(stderr=True)
+    try:
+        outputs = Deployer(region, say=lambda line: console.print(line, highlight=False)).deploy(
+            app, app_spec, stack, _parameters(params))
+    except StratoError as exc:
+        raise click.ClickException(str(exc)) from exc
+    table = RichTable(title=f"stack {stack} outputs")
+    table.add_column("output")
+    table.add_column("value")
+    for key, value in sorted(outputs.items()):
+        table.add_row(key, value)
+    Console().print(table)
+
+
+@main.command()
+@click.option("--stack", required=True, help="CloudFormation stack name.")
+@click.option("--region", envvar="AWS_REGION", default="us-east-1", show_default=True)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def destroy(stack: str, region: str, yes: bool) -> None:
+    """Delete STACK (tables and buckets are retained, as their DeletionPolicy says)."""
+    if not yes and not click.confirm(f"delete stack {stack} in {region}?"):
+        raise click.Abort()
+    from .deploy.deploy import Deployer
+
+    try:
+        Deployer(region, say=lambda line: click.echo(line, err=True)).destroy(stack)
+    except StratoError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.argument("app_spec", metavar="APP")
 def routes(app_spec: str) -> None:
     """List APP's HTTP routes as API Gateway route keys."""
     app = _load(app_spec)

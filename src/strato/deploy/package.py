@@ -1,0 +1,111 @@
+"""``strato package``: the Lambda zip, byte-reproducible.
+
+It holds the app's directory (without tests, caches and local data), the strato package, the
+dependencies of the app's ``requirements.txt`` installed for the Lambda platform (manylinux x86_64,
+CPython 3.12, wheels only), and ``strato_entry.py``, the handler every function points at. Entries
+are sorted and stamped 1980-01-01 with fixed permissions, so the same inputs give the same bytes
+and the same hash (the key it is uploaded under).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from ..errors import ConfigurationError
+
+EXCLUDED_DIRS = {"__pycache__", ".strato", ".git", ".venv", "venv", "node_modules", "tests", "test", ".pytest_cache",
+                 ".ruff_cache", ".mypy_cache", ".hypothesis", "build", "dist"}
+EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".zip")
+LAMBDA_PYTHON = "3.12"
+
+
+def _is_test(path: Path) -> bool:
+    name = path.name
+    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+
+
+def app_location(spec: str) -> tuple[Path, str, str]:
+    """(app directory, module name, attribute) of an APP spec: ``path/app.py[:attr]`` or ``module:attr``."""
+    target, _, attr = spec.partition(":")
+    if target.endswith(".py") or "/" in target:
+        path = Path(target).resolve()
+        if not path.is_file():
+            raise ConfigurationError(f"no such file: {target}")
+        return path.parent, path.stem, attr
+    found = importlib.util.find_spec(target)
+    if found is None or not found.origin:
+        raise ConfigurationError(f"cannot find module {target!r}")
+    origin = Path(found.origin)
+    depth = target.count(".") + (1 if origin.name == "__init__.py" else 0)
+    root = origin.parent
+    for _ in range(depth):
+        root = root.parent
+    return root, target, attr
+
+
+def _files(root: Path, skip_tests: bool = True) -> list[tuple[str, Path]]:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in EXCLUDED_DIRS and not d.endswith(".egg-info"))
+        for filename in sorted(filenames):
+            path = Path(dirpath) / filename
+            if path.suffix in EXCLUDED_SUFFIXES or (skip_tests and _is_test(path)) or filename.startswith(".env"):
+                continue
+            out.append((path.relative_to(root).as_posix(), path))
+    return out
+
+
+def _dependencies(requirements: Path, target: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--target", str(target),
+         "--platform", "manylinux2014_x86_64", "--implementation", "cp", "--python-version", LAMBDA_PYTHON,
+         "--only-binary=:all:", "-r", str(requirements)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ConfigurationError(f"installing {requirements} for Lambda failed:\n{result.stderr[-2000:]}")
+
+
+def entry_source(module: str, attr: str) -> str:
+    lookup = f'getattr(_module, "{attr}")' if attr else \
+        'next(v for v in vars(_module).values() if type(v).__name__ == "App")'
+    return (f'"""Lambda entry point written by `strato package`: every function calls app.lambda_handler."""\n\n'
+            f"import importlib\n\n_module = importlib.import_module({module!r})\napp = {lookup}\n"
+            "handler = app.lambda_handler\n")
+
+
+def build(spec: str, output: Path) -> tuple[Path, str]:
+    """Write the package; returns (path, sha256 hex)."""
+    import strato
+
+    root, module, attr = app_location(spec)
+    entries: dict[str, bytes | Path] = {}
+    for name, path in _files(root):
+        entries[name] = path
+    strato_root = Path(strato.__file__).resolve().parent
+    for name, path in _files(strato_root, skip_tests=False):
+        entries[f"strato/{name}"] = path
+    requirements = root / "requirements.txt"
+    with tempfile.TemporaryDirectory() as tmp:
+        if requirements.exists():
+            _dependencies(requirements, Path(tmp))
+            for name, path in _files(Path(tmp), skip_tests=False):
+                entries.setdefault(name, path)
+        entries["strato_entry.py"] = entry_source(module, attr).encode()
+        output.parent.mkdir(parents=True, exist_ok=True)
+        tmp_zip = output.with_suffix(".tmp")
+        with zipfile.ZipFile(tmp_zip, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+            for name in sorted(entries):
+                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                info.external_attr = 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                data = entries[name]
+                archive.writestr(info, data if isinstance(data, bytes) else data.read_bytes(), compresslevel=9)
+        tmp_zip.replace(output)
+    digest = hashlib.sha256(output.read_bytes()).hexdigest()
+    return output, digest
