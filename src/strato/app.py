@@ -23,6 +23,7 @@ class App:
         self.name = check_name("app", name)
         self.config = Config.from_env(name, provider=provider, data_dir=data_dir, stage=stage)
         self.providers = Providers(self)
+        self._usage: Any = None
         self.resources: dict[tuple[str, str], Any] = {}
         self.schedules: list[Any] = []
         self._http: Any = None
@@ -158,6 +159,15 @@ class App:
         from .table import Transaction
 
         return Transaction()
+
+    @property
+    def usage(self) -> Any:
+        """Counts billable operations for ``strato cost`` (a no-op on AWS, where AWS bills)."""
+        if self._usage is None:
+            from .usage import OFF, Usage
+
+            self._usage = Usage(self.config.data_dir) if self.config.provider == "local" else OFF
+        return self._usage
 
     # -- running ------------------------------------------------------------------------------
     @property

@@ -38,6 +38,18 @@ def error_response(exc: BaseException) -> Response:
     return error_body(500, "Internal Server Error")
 
 
+LAMBDA_GB = 0.5  # the memory strato synth gives functions
+
+
+def count_invocation(app: Any, started: float) -> None:
+    """One Lambda invocation and its GB-seconds (billed per millisecond), for `strato cost`."""
+    import time
+
+    usage = app.usage
+    usage.add("lambda", "invocations", 1)
+    usage.add("lambda", "gb_seconds", max(time.perf_counter() - started, 0.001) * LAMBDA_GB)
+
+
 class HttpDispatcher:
     def __init__(self, api: HttpApi) -> None:
         self.api = api
@@ -88,6 +100,16 @@ class HttpDispatcher:
 
     def handle(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """Synchronous dispatch, as inside Lambda (one event at a time)."""
+        import time
+
+        started = time.perf_counter()
+        try:
+            return self._handle(event, context)
+        finally:
+            self.api.app.usage.add("apigateway", "http_requests", 1)
+            count_invocation(self.api.app, started)
+
+    def _handle(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         route, params, early = self.resolve(event)
         if early is not None:
             return self.finish(event, early)
@@ -105,7 +127,10 @@ class HttpDispatcher:
     async def handle_async(self, event: dict[str, Any], context: Any, run_sync: RunSync) -> dict[str, Any]:
         """Dispatch under an event loop: async handlers awaited, sync ones via ``run_sync`` (a thread)."""
         import asyncio
+        import time
 
+        started = time.perf_counter()
+        self.api.app.usage.add("apigateway", "http_requests", 1)
         route, params, early = self.resolve(event)
         if early is not None:
             return self.finish(event, early)
@@ -123,6 +148,7 @@ class HttpDispatcher:
             response.headers["x-strato-error"] = f"handler exceeded the {self.api.timeout:g} s integration timeout"
         except Exception as exc:
             response = error_response(exc)
+        count_invocation(self.api.app, started)
         return self.finish(event, response)
 
 
@@ -142,10 +168,16 @@ class BucketDispatcher:
         self.app = app
 
     def run_watcher(self, watcher: Any, event: dict[str, Any]) -> None:
+        import time
+
         from .bucket import ObjectEvent
 
-        for record in event.get("Records") or []:
-            _run(watcher.handler(ObjectEvent(record)))
+        started = time.perf_counter()
+        try:
+            for record in event.get("Records") or []:
+                _run(watcher.handler(ObjectEvent(record)))
+        finally:
+            count_invocation(self.app, started)
 
     def handle(self, event: dict[str, Any], context: Any = None) -> None:
         from .bucket import ObjectEvent
@@ -184,10 +216,19 @@ class WebSocketDispatcher:
         return apis[0]
 
     def handle(self, event: dict[str, Any], context: Any = None, ws: Any = None) -> dict[str, Any]:
+        import time
+
+        ws = ws or self.api_for(event)
+        started = time.perf_counter()
+        try:
+            return self._handle(event, ws)
+        finally:
+            count_invocation(self.app, started)
+
+    def _handle(self, event: dict[str, Any], ws: Any) -> dict[str, Any]:
         from .http.response import HTTPError
         from .websocket import Connection, WsMessage, encode_payload
 
-        ws = ws or self.api_for(event)
         if hasattr(ws.backend, "learn_endpoint"):
             ws.backend.learn_endpoint(event)
         route = event["requestContext"]["routeKey"]
@@ -241,9 +282,15 @@ class ScheduleDispatcher:
         raise StratoError(f"no schedule of app {self.app.name!r} matches rule {rule!r}")
 
     def run(self, schedule: Any, event: dict[str, Any]) -> Any:
+        import time
+
         code = getattr(schedule.handler, "__code__", None)
         takes_event = code is None or code.co_argcount > 0
-        return _run(schedule.handler(event) if takes_event else schedule.handler())
+        started = time.perf_counter()
+        try:
+            return _run(schedule.handler(event) if takes_event else schedule.handler())
+        finally:
+            count_invocation(self.app, started)
 
     def handle(self, event: dict[str, Any], context: Any = None) -> Any:
         return self.run(self.find(event), event)
@@ -257,10 +304,16 @@ class TopicDispatcher:
         self.app = app
 
     def run_handler(self, handler: Any, event: dict[str, Any]) -> None:
+        import time
+
         from .topic import Notification
 
-        for record in event.get("Records") or []:
-            _run(handler(Notification.from_record(record)))
+        started = time.perf_counter()
+        try:
+            for record in event.get("Records") or []:
+                _run(handler(Notification.from_record(record)))
+        finally:
+            count_invocation(self.app, started)
 
     def handle(self, event: dict[str, Any], context: Any = None) -> None:
         import os
@@ -297,6 +350,15 @@ class QueueDispatcher:
         raise StratoError(f"no consumer is declared for queue {name!r} in app {self.app.name!r}")
 
     def handle(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        import time
+
+        started = time.perf_counter()
+        try:
+            return self._handle(event)
+        finally:
+            count_invocation(self.app, started)
+
+    def _handle(self, event: dict[str, Any]) -> dict[str, Any]:
         from .queue.message import Message
 
         records = event.get("Records") or []

@@ -75,7 +75,9 @@ class Providers:
             return DynamoTableBackend(self.aws(), table.schema, physical, self.app.config.auto_create)
         from .table.local import LocalTableBackend
 
-        return LocalTableBackend(self.local_tables(), table.schema, f"{table.kind}_{table.name}")
+        backend = LocalTableBackend(self.local_tables(), table.schema, f"{table.kind}_{table.name}")
+        backend.usage = self.app.usage
+        return backend
 
     def messaging(self) -> Any:
         from .queue.local import MessagingStore
@@ -91,7 +93,9 @@ class Providers:
                                    self.app.config.auto_create)
         from .queue.local import LocalQueueBackend
 
-        return LocalQueueBackend(self.messaging(), queue)
+        backend = LocalQueueBackend(self.messaging(), queue)
+        backend.usage = self.app.usage
+        return backend
 
     def topic_backend(self, topic: Any) -> Any:
         if self.name_of(topic) == "aws":
@@ -100,7 +104,9 @@ class Providers:
             return SnsTopicBackend(self.aws(), topic, self.app.config.auto_create)
         from .topic.local import LocalTopicBackend
 
-        return LocalTopicBackend(self.messaging(), topic, self.app.config.data_dir)
+        backend = LocalTopicBackend(self.messaging(), topic, self.app.config.data_dir)
+        backend.usage = self.app.usage
+        return backend
 
     def websocket_backend(self, ws: Any) -> Any:
         if self.name_of(ws) == "aws":
@@ -120,7 +126,9 @@ class Providers:
 
         config = self.app.config
         store = self._get("buckets", lambda: BucketStore(config.data_dir, config.durability))
-        return LocalBucketBackend(store, bucket, config.data_dir)
+        backend = LocalBucketBackend(store, bucket, config.data_dir)
+        backend.usage = self.app.usage
+        return backend
 
     def cache_backend(self, cache: Any) -> Any:
         provider = self.name_of(cache)

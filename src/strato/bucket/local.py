@@ -108,6 +108,11 @@ def s3_record(name: str, bucket: str, key: str, size: int, etag: str, region: st
 
 class LocalBucketBackend:
     capabilities = frozenset({"presign", "multipart", "lifecycle", "events", "ranges"})
+    usage: Any = None  # S3 requests for `strato cost`: PUT/COPY/POST/LIST are class A, GET/HEAD class B
+
+    def _request(self, kind: str) -> None:
+        if self.usage is not None:
+            self.usage.add("s3", kind, 1)
 
     def __init__(self, store: BucketStore, bucket: Any, data_dir: Path) -> None:
         self.store = store
@@ -207,6 +212,7 @@ class LocalBucketBackend:
         self._mkdir(self.objects)
 
     def put(self, key: str, body: Iterator[bytes], content_type: str, metadata: dict) -> ObjectInfo:
+        self._request("class_a_requests")
         file_id, size, md5 = self._write(body)
         try:
             return self._record(key, file_id, size, f'"{md5.hexdigest()}"', content_type, metadata,
@@ -216,6 +222,7 @@ class LocalBucketBackend:
             raise
 
     def _row(self, key: str) -> tuple:
+        self._request("class_b_requests")
         row = self.store.db.conn.execute(
             "SELECT key, size, etag, content_type, metadata, last_modified, file FROM b_objects WHERE bucket = ? "
             "AND kb = ?", (self.name, key.encode())).fetchone()
@@ -269,6 +276,7 @@ class LocalBucketBackend:
 
         The position is (inclusive lower bound, exclusive marker); the cursor carries it exactly.
         """
+        self._request("class_a_requests")
         raw_prefix = prefix.encode()
         upper = _successor(raw_prefix) if raw_prefix else None
         lower, marker = raw_prefix, None
@@ -372,6 +380,7 @@ class LocalBucketBackend:
         return row
 
     def upload_part(self, key: str, upload_id: str, number: int, body: Iterator[bytes]) -> str:
+        self._request("class_a_requests")
         self._upload(self.store.db.conn, key, upload_id)
         file_id, size, md5 = self._write(body)
         etag = f'"{md5.hexdigest()}"'

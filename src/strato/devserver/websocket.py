@@ -125,6 +125,7 @@ class WsGateway:
         conn.state = "open"
         code, reason = await self._serve(conn, receive, base)
         conn.state = "closed"
+        self.app.usage.add("apigateway", "ws_connection_minutes", (time.time() - conn.connected_at) / 60)
         self.connections.pop(conn.id, None)
         event = ws_disconnect_event(ws_context(route="$disconnect", event_type="DISCONNECT", **base), headers, code,
                                     reason)
@@ -152,6 +153,7 @@ class WsGateway:
                     return code, message.get("reason", "") or ("Message too big" if code == 1009 else "")
                 conn.last_active = time.time()
                 data = message.get("text") if message.get("text") is not None else message.get("bytes")
+                self.app.usage.add("apigateway", "ws_messages", max(1, -(-len(data) // 32768)))
                 task = asyncio.create_task(self._message(conn, data, base))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)

@@ -106,6 +106,11 @@ def _uuid() -> str:
 
 class LocalQueueBackend:
     capabilities = frozenset({"fifo", "dlq", "long_poll", "delay", "oldest_age"})
+    usage: Any = None  # SQS requests for `strato cost` (each 64 KB chunk of a payload is one request)
+
+    def _requests(self, count: int) -> None:
+        if self.usage is not None:
+            self.usage.add("sqs_fifo" if self.queue.fifo else "sqs", "requests", count)
 
     def __init__(self, store: MessagingStore, queue: Any) -> None:
         self.store = store
@@ -120,6 +125,7 @@ class LocalQueueBackend:
         self.purge()
 
     def send(self, messages: list[Outgoing], now: float) -> list[str]:
+        self._requests(max(1, -(-sum(len(m.body) for m in messages) // 65536)))
         with self.store.db.write() as conn:
             ids = enqueue(conn, self.name, messages, now, self.queue.retention)
         self.store.notify()
@@ -178,6 +184,7 @@ class LocalQueueBackend:
         return out
 
     def receive(self, limit: int, visibility: int, wait: float) -> list[Message]:
+        self._requests(1)
         deadline = time.monotonic() + wait
         while True:
             found = self._lease(limit, visibility)
@@ -188,6 +195,7 @@ class LocalQueueBackend:
                 self.store.sent.wait(min(remaining, 0.05))
 
     def delete(self, receipts: list[str]) -> None:
+        self._requests(1)
         for receipt in receipts:
             if "#" not in receipt:
                 raise ValidationError(f"receipt handle {receipt[:40]!r} is not valid for this queue")

@@ -98,6 +98,11 @@ class LocalTableStore:
 
 class LocalTableBackend:
     capabilities = frozenset({"conditions", "indexes", "ttl", "batch", "transactions"})
+    usage: Any = None  # set by the provider registry: DynamoDB read/write units for `strato cost`
+
+    def _units(self, kind: str, size: int, per: int) -> None:
+        if self.usage is not None:
+            self.usage.add("dynamodb", kind, max(1, -(-size // per)))
 
     def __init__(self, store: LocalTableStore, schema: Schema, physical: str) -> None:
         self.store = store
@@ -161,6 +166,7 @@ class LocalTableBackend:
 
     def _read(self, conn: sqlite3.Connection, pk: bytes, sk: bytes, now: float) -> dict | None:
         row = conn.execute(f"SELECT doc, expires FROM {self.t} WHERE pk = ? AND sk = ?", (pk, sk)).fetchone()
+        self._units("read_units", len(row[0]) if row else 0, 4096)
         if row is None or (row[1] is not None and row[1] <= now):
             return None
         return decode_doc(row[0])
@@ -174,8 +180,10 @@ class LocalTableBackend:
 
     def _write(self, conn: sqlite3.Connection, item: dict) -> None:
         pk, sk = self._keys(item)
+        doc = encode_doc(item)
+        self._units("write_units", len(doc), 1024)
         conn.execute(f"INSERT OR REPLACE INTO {self.t} (pk, sk, doc, expires) VALUES (?, ?, ?, ?)",
-                     (pk, sk, encode_doc(item), self.schema.expires_at(item)))
+                     (pk, sk, doc, self.schema.expires_at(item)))
         for name, index in self.schema.indexes.items():
             conn.execute(f"DELETE FROM {self.itables[name]} WHERE pk = ? AND sk = ?", (pk, sk))
             self._index_one(conn, index, item, pk, sk)
@@ -194,9 +202,11 @@ class LocalTableBackend:
         self.ensure()
         if cond is None and not self.itables:
             pk, sk = self._keys(item)
+            doc = encode_doc(item)
+            self._units("write_units", len(doc), 1024)
             self.store.db.conn.execute(
                 f"INSERT OR REPLACE INTO {self.t} (pk, sk, doc, expires) VALUES (?, ?, ?, ?)",
-                (pk, sk, encode_doc(item), self.schema.expires_at(item)))
+                (pk, sk, doc, self.schema.expires_at(item)))
             return
         with self.store.db.write() as conn:
             if cond is not None and not cond.holds(self._read(conn, *self._keys(item), now)):
@@ -222,6 +232,7 @@ class LocalTableBackend:
             if cond is not None and not cond.holds(current):
                 raise ConditionFailed(f"delete on table {self.schema.table!r}: the condition did not hold")
             self._remove(conn, pk, sk)
+            self._units("write_units", 0, 1024)
             return current
 
     def query(self, partition: Any, sort: Sort | None, index: Index | None, descending: bool,
@@ -261,7 +272,9 @@ class LocalTableBackend:
         sql = f"SELECT {self.t}.doc FROM {source} WHERE {' AND '.join(where)} ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [decode_doc(row[0]) for row in self.store.db.conn.execute(sql, args)]
+        rows = self.store.db.conn.execute(sql, args).fetchall()
+        self._units("read_units", sum(len(r[0]) for r in rows), 4096)
+        return [decode_doc(row[0]) for row in rows]
 
     def batch_get(self, keys: list[dict], now: float) -> list[dict]:
         self.ensure()

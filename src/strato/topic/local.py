@@ -73,6 +73,11 @@ def ensure_schema(store: MessagingStore) -> None:
 
 class LocalTopicBackend:
     capabilities = frozenset({"fifo", "filter_body", "webhooks", "email", "sms", "outbox", "handler_delivery"})
+    usage: Any = None  # SNS publishes and deliveries for `strato cost`
+
+    def _count(self, unit: str, amount: float = 1) -> None:
+        if self.usage is not None:
+            self.usage.add("sns", unit, amount)
 
     def __init__(self, store: MessagingStore, topic: Any, data_dir: Path) -> None:
         self.store = store
@@ -174,6 +179,7 @@ class LocalTopicBackend:
 
     # -- publishing -----------------------------------------------------------------------------
     def publish(self, entries: list[dict[str, Any]]) -> list[str]:
+        self._count("publishes", sum(max(1, -(-len(e["body"]) // 65536)) for e in entries))
         now = time.time()
         ids = []
         with self.store.db.write() as conn:
@@ -217,6 +223,7 @@ class LocalTopicBackend:
                 out = Outgoing(json.dumps(signed), {}, 0, entry["group"], dedup)
             enqueue(conn, queue.name, [out], now, queue.retention)
         elif sub.protocol in ("email", "sms"):
+            self._count(f"{sub.protocol}_deliveries")
             conn.execute("INSERT INTO t_outbox (topic, protocol, endpoint, kind, subject, message, message_id, "
                          "created_at) VALUES (?, ?, ?, 'notification', ?, ?, ?, ?)",
                          (self.name, sub.protocol, sub.endpoint, entry["subject"], entry["body"],
@@ -261,6 +268,7 @@ class LocalTopicBackend:
                       "Sns": self.signer.sign(dict(envelope))}
             dispatcher.run_handler(sub.handler, {"Records": [record]})
             return
+        self._count("http_deliveries")
         signed = self.signer.sign(dict(envelope))
         body = json.dumps(signed).encode() if not (sub.raw and envelope["Type"] == "Notification") \
             else envelope["Message"].encode()

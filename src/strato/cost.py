@@ -1,0 +1,114 @@
+"""``strato cost``: what the usage recorded locally would cost per month on AWS.
+
+Prices are AWS's public list prices for us-east-1 as of 2026-11-01, without free tiers (override any
+of them with ``--prices prices.json``, same keys). Request-based usage is multiplied by how many times
+the recorded run happens per month; storage is what the local data holds now, for a whole month.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .usage import read
+
+PRICES_AS_OF = "2026-11-01"
+#: (service, unit) -> (USD per unit, what the unit is)
+PRICES: dict[tuple[str, str], tuple[float, str]] = {
+    ("dynamodb", "write_units"): (0.625 / 1e6, "on-demand write request unit (1 KB)"),
+    ("dynamodb", "read_units"): (0.125 / 1e6, "on-demand read request unit (4 KB, strongly consistent)"),
+    ("dynamodb", "storage_gb_month"): (0.25, "GB-month of table storage"),
+    ("s3", "class_a_requests"): (0.005 / 1000, "PUT, COPY, POST or LIST request"),
+    ("s3", "class_b_requests"): (0.0004 / 1000, "GET or HEAD request"),
+    ("s3", "storage_gb_month"): (0.023, "GB-month of S3 Standard storage"),
+    ("sqs", "requests"): (0.40 / 1e6, "standard queue request (64 KB chunk)"),
+    ("sqs_fifo", "requests"): (0.50 / 1e6, "FIFO queue request (64 KB chunk)"),
+    ("sns", "publishes"): (0.50 / 1e6, "publish (64 KB chunk)"),
+    ("sns", "http_deliveries"): (0.60 / 1e6, "HTTP(S) delivery"),
+    ("sns", "email_deliveries"): (2.00 / 100_000, "email delivery"),
+    ("sns", "sms_deliveries"): (0.00581, "SMS to a US number (before carrier fees)"),
+    ("lambda", "invocations"): (0.20 / 1e6, "request"),
+    ("lambda", "gb_seconds"): (0.0000166667, "GB-second (x86)"),
+    ("apigateway", "http_requests"): (1.00 / 1e6, "HTTP API request"),
+    ("apigateway", "ws_messages"): (1.00 / 1e6, "WebSocket message (32 KB)"),
+    ("apigateway", "ws_connection_minutes"): (0.25 / 1e6, "WebSocket connection minute"),
+}
+
+
+@dataclass
+class Line:
+    service: str
+    unit: str
+    quantity: float
+    price: float
+    description: str
+
+    @property
+    def monthly(self) -> float:
+        return self.quantity * self.price
+
+
+def storage(data_dir: Path) -> dict[tuple[str, str], float]:
+    """GB held now by the local tables and buckets (billed as a month of storage each)."""
+    out: dict[tuple[str, str], float] = {}
+    tables = Path(data_dir) / "tables.db"
+    if tables.exists():
+        conn = sqlite3.connect(tables)
+        try:
+            names = [r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 't_%'")]
+            size = sum(conn.execute(f'SELECT coalesce(sum(length(doc)), 0) FROM "{n}"').fetchone()[0] for n in names)
+            out[("dynamodb", "storage_gb_month")] = size / 1024**3
+        finally:
+            conn.close()
+    buckets = Path(data_dir) / "buckets.db"
+    if buckets.exists():
+        conn = sqlite3.connect(buckets)
+        try:
+            size = conn.execute("SELECT coalesce(sum(size), 0) FROM b_objects").fetchone()[0]
+            out[("s3", "storage_gb_month")] = size / 1024**3
+        except sqlite3.Error:
+            pass
+        finally:
+            conn.close()
+    return out
+
+
+def estimate(data_dir: Path, runs_per_month: float = 1.0, prices: dict[str, float] | None = None) -> list[Line]:
+    table = dict(PRICES)
+    for key, value in (prices or {}).items():
+        service, _, unit = key.partition(".")
+        described = table.get((service, unit), (0.0, unit))[1]
+        table[(service, unit)] = (float(value), described)
+    lines = []
+    for (service, unit), amount in sorted(read(data_dir).items()):
+        price, description = table.get((service, unit), (0.0, f"{unit} (no price known)"))
+        lines.append(Line(service, unit, amount * runs_per_month, price, description))
+    for (service, unit), amount in sorted(storage(data_dir).items()):
+        price, description = table[(service, unit)]
+        lines.append(Line(service, unit, amount, price, description))
+    return lines
+
+
+def load_prices(path: str | None) -> dict[str, float]:
+    if not path:
+        return {}
+    data = json.loads(Path(path).read_text())
+    if not isinstance(data, dict) or not all(isinstance(v, (int, float)) for v in data.values()):
+        raise ValueError('a prices file is {"service.unit": usd_per_unit, ...}, e.g. {"lambda.invocations": 2e-7}')
+    return data
+
+
+def summary(lines: list[Line], users: int | None) -> dict[str, Any]:
+    by_service: dict[str, float] = {}
+    for line in lines:
+        by_service[line.service] = by_service.get(line.service, 0.0) + line.monthly
+    total = sum(by_service.values())
+    out: dict[str, Any] = {"prices_as_of": PRICES_AS_OF, "region": "us-east-1", "by_service": by_service,
+                           "total_monthly_usd": total}
+    if users:
+        out["per_1000_users_usd"] = total / users * 1000
+    return out
