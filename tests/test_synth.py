@@ -131,8 +131,38 @@ def test_every_declared_piece_is_in_the_template(template):
     assert all(g["Properties"]["RetentionInDays"] == 30 for g in resources(template, "AWS::Logs::LogGroup").values())
 
 
-def test_redis_resources_are_refused_with_the_reason(make_app):
+REDIS_APP = """
+import strato
+app = strato.App("fastapp")
+sessions = app.kv("sessions", provider="redis")
+hot = app.cache("hot", provider="redis")
+slow = app.cache("slow")
+api = app.http()
+api.get("/s/{k}")(lambda req, k: {"v": sessions.get(k)})
+"""
+
+
+def test_redis_users_get_elasticache_and_vpc_placed_functions(tmp_path):
+    (tmp_path / "fastapp.py").write_text(REDIS_APP)
+    template = synth_file(str(tmp_path / "fastapp.py"), tmp_path / "t.json")
+    lint = subprocess.run(["cfn-lint", str(tmp_path / "t.json")], capture_output=True, text=True, timeout=300)
+    assert not [line for line in lint.stdout.splitlines() if line[:1] == "E"], lint.stdout
+    r = template["Resources"]
+    assert r["RedisCache"]["Type"] == "AWS::ElastiCache::ServerlessCache"
+    assert {"VpcSubnetIds", "VpcSecurityGroupIds"} <= set(template["Parameters"])
+    function = r["HttpFunction"]["Properties"]
+    assert function["VpcConfig"]["SubnetIds"] == {"Ref": "VpcSubnetIds"}
+    assert function["Environment"]["Variables"]["REDIS_TLS"] == "1"
+    assert "ELASTICACHE_ENDPOINT" in function["Environment"]["Variables"]
+    assert "SessionsTable" not in r and "HotTable" not in r and "SlowTable" in r  # redis ones need no table
+    eni = [s for s in r["HttpFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+           if s["Sid"] == "VpcNetworkInterfaces"]
+    assert eni and all(a.startswith("ec2:") for a in eni[0]["Action"])  # the one wildcard AWS requires
+
+
+def test_synth_refuses_clashing_names(make_app):
     app = make_app()
-    app.kv("fast", provider="redis")
-    with pytest.raises(strato.ConfigurationError, match="ElastiCache needs a VPC"):
+    app.table("sessions", key="id")
+    app.kv("sessions")
+    with pytest.raises(strato.ConfigurationError, match="SessionsTable"):
         synth(app)

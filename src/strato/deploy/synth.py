@@ -48,6 +48,7 @@ class Template:
         self.grants: list[tuple[str, Any]] = []
         self.functions: list[Function] = []
         self.queue_policies: dict[str, list[dict[str, Any]]] = {}
+        self.vpc = False
 
     def add(self, logical_id: str, resource_type: str, properties: dict[str, Any], **extra: Any) -> str:
         if logical_id in self.resources:
@@ -300,6 +301,23 @@ class Template:
                                                         "Resource": [{"Fn::GetAtt": [f.logical, "Arn"]}
                                                                      for f in targets]}]}}]})
 
+    # -- ElastiCache -----------------------------------------------------------------------------
+    def elasticache(self) -> None:
+        """A serverless Redis (Valkey) cache, and the functions placed in the VPC that reaches it."""
+        self.vpc = True
+        self.parameters["VpcSubnetIds"] = {"Type": "List<AWS::EC2::Subnet::Id>", "Description":
+                                           "Private subnets for the functions and ElastiCache (with a NAT gateway "
+                                           "or VPC endpoints for the AWS APIs the app calls)"}
+        self.parameters["VpcSecurityGroupIds"] = {"Type": "List<AWS::EC2::SecurityGroup::Id>", "Description":
+                                                  "Security groups letting the functions reach Redis on 6379"}
+        self.add("RedisCache", "AWS::ElastiCache::ServerlessCache", {
+            "ServerlessCacheName": {"Fn::Sub": "${AWS::StackName}-redis"}, "Engine": "valkey",
+            "SubnetIds": {"Ref": "VpcSubnetIds"}, "SecurityGroupIds": {"Ref": "VpcSecurityGroupIds"}},
+            DeletionPolicy="Delete")
+        self.env["ELASTICACHE_ENDPOINT"] = {"Fn::Sub": "${RedisCache.Endpoint.Address}:${RedisCache.Endpoint.Port}"}
+        self.env["REDIS_TLS"] = "1"  # ElastiCache Serverless only speaks TLS
+        self.output("RedisEndpoint", {"Fn::GetAtt": ["RedisCache", "Endpoint.Address"]}, "ElastiCache endpoint")
+
     # -- functions ---------------------------------------------------------------------------------
     def function(self, key: str, timeout: int, env: dict[str, Any] | None = None,
                  extra: list[dict[str, Any]] | None = None) -> Function:
@@ -320,17 +338,26 @@ class Template:
                 "LogGroupName": f"/aws/lambda/{name}", "RetentionInDays": LOG_RETENTION_DAYS})
             statements = [{"Sid": "OwnLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                            "Resource": [{"Fn::GetAtt": [log_group, "Arn"]}]}, *fn.extra]
+            if self.vpc:  # Lambda's VPC network interfaces: these EC2 actions accept no narrower resource
+                statements.append({"Sid": "VpcNetworkInterfaces", "Effect": "Allow", "Resource": ["*"],
+                                   "Action": ["ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface",
+                                              "ec2:DeleteNetworkInterface", "ec2:DescribeNetworkInterfaces",
+                                              "ec2:UnassignPrivateIpAddresses"]})
             role = self.add(f"{fn.logical}Role", "AWS::IAM::Role", {
                 "AssumeRolePolicyDocument": _assume("lambda.amazonaws.com"), "ManagedPolicyArns": managed,
                 "Policies": [{"PolicyName": "own-logs-and-trigger", "PolicyDocument": {
                     "Version": "2012-10-17", "Statement": statements}}]})
-            self.add(fn.logical, "AWS::Lambda::Function", {
+            props = {
                 "FunctionName": name, "Runtime": RUNTIME, "Handler": ENTRY, "Timeout": fn.timeout,
                 "MemorySize": fn.memory, "Architectures": ["x86_64"],
                 "Code": {"S3Bucket": {"Ref": "CodeBucket"}, "S3Key": {"Ref": "CodeKey"}},
                 "Role": {"Fn::GetAtt": [role, "Arn"]},
                 "Environment": {"Variables": {**self.env, **fn.env}},
-                "LoggingConfig": {"LogGroup": {"Ref": log_group}}})
+                "LoggingConfig": {"LogGroup": {"Ref": log_group}}}
+            if self.vpc:
+                props["VpcConfig"] = {"SubnetIds": {"Ref": "VpcSubnetIds"},
+                                      "SecurityGroupIds": {"Ref": "VpcSecurityGroupIds"}}
+            self.add(fn.logical, "AWS::Lambda::Function", props)
 
     def emit_queue_policies(self) -> None:
         for queue_id, statements in sorted(self.queue_policies.items()):
@@ -340,16 +367,16 @@ class Template:
 
     def build(self) -> dict[str, Any]:
         app = self.app
-        for (kind, _), resource in app.resources.items():
-            provider = app.providers.ALLOWED.get(kind)
-            if provider and resource.provider_name == "redis":
-                raise ConfigurationError(f"{kind} {resource.name!r} uses Redis: ElastiCache needs a VPC for the "
-                                         "functions, which strato synth does not create yet; use the DynamoDB "
-                                         "provider (the default on AWS) or deploy ElastiCache yourself")
+        redis_users = [r for (kind, _), r in app.resources.items()
+                       if kind in ("kv", "cache") and r.provider_name == "redis"]
+        if redis_users:
+            self.elasticache()
         for (kind, _), resource in app.resources.items():
             if kind == "table":
                 self.table(resource)
                 self.grants.append(("table", resource))
+            elif kind in ("kv", "cache") and resource.provider_name == "redis":
+                pass  # lives in the ElastiCache cache; reached through the VPC, not IAM
             elif kind in ("kv", "cache"):
                 from ..table import Table
 
