@@ -193,6 +193,10 @@ class App:
             from .dispatch import TopicDispatcher
 
             return TopicDispatcher(self).handle(event, context)
+        if kind == "dynamodb":
+            from .dispatch import StreamDispatcher
+
+            return StreamDispatcher(self).handle(event, context)
         if kind == "s3":
             from .dispatch import BucketDispatcher
 

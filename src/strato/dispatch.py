@@ -161,6 +161,64 @@ def _run(result: Any) -> Any:
     return result
 
 
+class StreamDispatcher:
+    """DynamoDB Streams records to ``@table.on_change`` handlers, with partial batch failures by
+    sequence number (the records after a failure are reported failed too, to keep per-key order)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def handle_stream(self, spec: Any, event: dict[str, Any]) -> dict[str, Any]:
+        import time
+
+        from .table.stream import ChangeRecord
+
+        records = [ChangeRecord(r) for r in event.get("Records") or []]
+        started = time.perf_counter()
+        failures: list[str] = []
+        try:
+            if spec.batch:
+                try:
+                    failed = _run(spec.handler(records)) or []
+                    failures = [getattr(r, "sequence", r) for r in failed]
+                    if failures:
+                        first = min(failures)
+                        failures = [r.sequence for r in records if r.sequence >= first]
+                except Exception:
+                    _log_exception(f"change handler {spec.name} failed on a batch of {len(records)}")
+                    failures = [r.sequence for r in records]
+            else:
+                for index, record in enumerate(records):
+                    try:
+                        _run(spec.handler(record))
+                    except Exception:
+                        _log_exception(f"change handler {spec.name} failed on {record.event} {record.keys}")
+                        failures = [r.sequence for r in records[index:]]
+                        break
+        finally:
+            count_invocation(self.app, started)
+        return {"batchItemFailures": [{"itemIdentifier": s} for s in failures]}
+
+    def handle(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        import os
+
+        records = event.get("Records") or []
+        if not records:
+            return {"batchItemFailures": []}
+        physical = records[0]["eventSourceARN"].split(":table/", 1)[1].split("/stream/", 1)[0]
+        table = next((t for t in self.app.resources.values()
+                      if getattr(t, "stream_handlers", None) and
+                      self.app.config.physical_name(t.kind, t.name) == physical), None)
+        if table is None:
+            raise StratoError(f"no table with change handlers matches stream of {physical!r}")
+        wanted = os.environ.get("STRATO_HANDLER")
+        handlers = [h for h in table.stream_handlers if not wanted or h.name == wanted]
+        failures: list[dict[str, str]] = []
+        for spec in handlers:
+            failures += self.handle_stream(spec, event)["batchItemFailures"]
+        return {"batchItemFailures": failures}
+
+
 class BucketDispatcher:
     """S3 event notifications to ``@bucket.on_change`` handlers whose event kind and filters match."""
 

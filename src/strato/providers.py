@@ -72,10 +72,12 @@ class Providers:
         if provider == "aws":
             from .table.aws import DynamoTableBackend
 
-            return DynamoTableBackend(self.aws(), table.schema, physical, self.app.config.auto_create)
+            return DynamoTableBackend(self.aws(), table.schema, physical, self.app.config.auto_create,
+                                      streaming=lambda: bool(getattr(table, "stream_handlers", None)))
         from .table.local import LocalTableBackend
 
-        backend = LocalTableBackend(self.local_tables(), table.schema, f"{table.kind}_{table.name}")
+        backend = LocalTableBackend(self.local_tables(), table.schema, f"{table.kind}_{table.name}",
+                                    streaming=lambda: bool(getattr(table, "stream_handlers", None)))
         backend.usage = self.app.usage
         return backend
 

@@ -52,8 +52,15 @@ class Worker:
         for topic in self.app.topics():
             if "handler_delivery" in topic.capabilities and hasattr(topic.backend, "deliver_due"):
                 self.add_loop(f"deliveries:{topic.name}", self._delivery_step(topic.backend, topics))
-        from .dispatch import BucketDispatcher
+        from .dispatch import BucketDispatcher, StreamDispatcher
+        from .table.local import LocalTableBackend
+        from .table.stream import StreamTailer
 
+        streams = StreamDispatcher(self.app)
+        for table in list(self.app.resources.values()):
+            for spec in getattr(table, "stream_handlers", []) or []:
+                if isinstance(table.backend, LocalTableBackend):
+                    self.add_loop(f"stream:{spec.name}", self._stream_step(StreamTailer(spec, streams)))
         buckets = BucketDispatcher(self.app)
         for bucket in self.app.buckets():
             if bucket.watchers and hasattr(bucket.backend, "deliver_due"):
@@ -87,6 +94,18 @@ class Worker:
                 continue
             if idle and not busy:
                 self.stopping.wait(idle)
+
+    def _stream_step(self, tailer: Any) -> Callable[[], int]:
+        changed = tailer.backend.store.changed
+
+        def step() -> int:
+            done = tailer.step()
+            if not done:  # a commit in this process wakes us at once; other processes within 10 ms
+                with changed:
+                    changed.wait(0.01)
+            return done
+
+        return step
 
     def _delivery_step(self, backend: Any, dispatcher: Any) -> Callable[[], int]:
         def step() -> int:

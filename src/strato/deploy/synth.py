@@ -85,10 +85,30 @@ class Template:
             props["GlobalSecondaryIndexes"] = gsis
         if schema.ttl:
             props["TimeToLiveSpecification"] = {"AttributeName": schema.ttl, "Enabled": True}
+        handlers = getattr(table, "stream_handlers", None) or []
+        if handlers:
+            props["StreamSpecification"] = {"StreamViewType": "NEW_AND_OLD_IMAGES"}
         logical_id = self.add(logical(table.name, "Table"), "AWS::DynamoDB::Table", props,
                               DeletionPolicy="Retain", UpdateReplacePolicy="Retain")
         self.env[env_name(env_kind or kind, table.name)] = {"Ref": logical_id}
         self.output(logical_id, {"Ref": logical_id}, f"DynamoDB table of {kind} {table.name}")
+        for spec in handlers:
+            self.change_stream(logical_id, spec)
+
+    def change_stream(self, table_id: str, spec: Any) -> None:
+        """One function per ``@table.on_change`` handler, fed by a Streams event source mapping."""
+        handler = spec.name.split(":", 1)[1]
+        stream_arn = {"Fn::GetAtt": [table_id, "StreamArn"]}
+        fn = self.function(f"stream-{spec.table.name}-{handler}", 300, env={"STRATO_HANDLER": spec.name}, extra=[{
+            "Sid": "ReadOwnStream", "Effect": "Allow",
+            "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                       "dynamodb:ListStreams"],
+            "Resource": [stream_arn]}])
+        self.add(f"{fn.logical}EventSource", "AWS::Lambda::EventSourceMapping", {
+            "EventSourceArn": stream_arn, "FunctionName": {"Ref": fn.logical}, "StartingPosition": "LATEST",
+            "BatchSize": spec.batch_size, "MaximumRetryAttempts": max(spec.max_attempts - 1, 0),
+            "BisectBatchOnFunctionError": False, "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "Enabled": True})
 
     def bucket(self, bucket: Any) -> None:
         props: dict[str, Any] = {

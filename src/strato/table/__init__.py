@@ -91,6 +91,7 @@ class Table(Resource):
     ) -> None:
         super().__init__(app, name, provider, allow)
         self.decimals = decimals
+        self.stream_handlers: list[Any] = []
         parsed = {}
         for index_name, spec in (indexes or {}).items():
             parts = spec if isinstance(spec, (list, tuple)) and len(spec) == 2 and not isinstance(spec[1], type) \
@@ -319,8 +320,26 @@ class Table(Resource):
         self.backend.drop()
         self._backend = None
 
-    def on_change(self, *args: Any, **kwargs: Any) -> Any:
+    def on_change(self, *, batch_size: int = 100, batch: bool = False, max_attempts: int = 3) -> Any:
+        """``@table.on_change()`` runs ``handler(record)`` (or ``handler(records)`` with ``batch=True``) for
+        every INSERT / MODIFY / REMOVE, in order per key, at least once (DynamoDB Streams, NEW_AND_OLD_IMAGES).
+
+        A failing record is retried (with everything after it) up to ``max_attempts`` times, then skipped
+        with an error log, as a stream event source mapping with that retry limit does.
+        """
+        from .stream import StreamHandler
+
         self._need("change_stream")
+        if not 1 <= batch_size <= 10_000:
+            from ..errors import ConfigurationError
+
+            raise ConfigurationError("batch_size must be 1 to 10,000 (DynamoDB Streams' limit)")
+
+        def register(fn: Any) -> Any:
+            self.stream_handlers.append(StreamHandler(self, fn, batch_size, batch, max_attempts))
+            return fn
+
+        return register
 
 
 class Transaction:

@@ -48,8 +48,8 @@ def from_av(av: dict) -> Any:
     if kind == "N":
         number = Decimal(value)
         return int(number) if number == number.to_integral_value() else number
-    if kind == "B":
-        return bytes(value)
+    if kind == "B":  # bytes from boto3; base64 text in a Lambda event's JSON
+        return _binary(value)
     if kind == "BOOL":
         return value
     if kind == "NULL":
@@ -59,10 +59,18 @@ def from_av(av: dict) -> Any:
     if kind == "L":
         return [from_av(v) for v in value]
     if kind in ("SS", "BS"):
-        return [bytes(v) if kind == "BS" else v for v in value]
+        return [_binary(v) if kind == "BS" else v for v in value]
     if kind == "NS":
         return [from_av({"N": v}) for v in value]
     raise ValidationError(f"unknown DynamoDB attribute type {kind}")
+
+
+def _binary(value: Any) -> bytes:
+    if isinstance(value, str):
+        import base64
+
+        return base64.b64decode(value)
+    return bytes(value)
 
 
 def item_to_av(item: dict) -> dict:
@@ -126,9 +134,12 @@ def _translate(exc: BaseException, table: str) -> StratoError:
 
 
 class DynamoTableBackend:
-    capabilities = frozenset({"conditions", "indexes", "ttl", "batch", "transactions"})
+    # change_stream: DynamoDB Streams feed the Lambda event source mapping; strato dispatches the records
+    capabilities = frozenset({"conditions", "indexes", "ttl", "batch", "transactions", "change_stream"})
 
-    def __init__(self, session: AwsSession, schema: Schema, physical: str, auto_create: bool) -> None:
+    def __init__(self, session: AwsSession, schema: Schema, physical: str, auto_create: bool,
+                 streaming: Any = None) -> None:
+        self.streaming = streaming or (lambda: False)
         self.store = session
         self.schema = schema
         self.physical = physical
@@ -173,6 +184,8 @@ class DynamoTableBackend:
         }
         if gsis:
             params["GlobalSecondaryIndexes"] = gsis
+        if self.streaming():
+            params["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
         try:
             client.create_table(**params)
             client.get_waiter("table_exists").wait(TableName=self.physical, WaiterConfig={"Delay": 1})

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -91,23 +92,31 @@ class LocalTableStore:
         self.db = Database(Path(data_dir) / "tables.db", durability)
         with self.db.write() as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS strato_tables (name TEXT PRIMARY KEY, spec TEXT NOT NULL)")
+            conn.execute("CREATE TABLE IF NOT EXISTS strato_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+                         "tbl TEXT NOT NULL, event TEXT NOT NULL, keys TEXT NOT NULL, old TEXT, new TEXT, "
+                         "at REAL NOT NULL, ttl INTEGER NOT NULL DEFAULT 0)")
+            conn.execute("CREATE INDEX IF NOT EXISTS strato_changes_tbl ON strato_changes (tbl, seq)")
+            conn.execute("CREATE TABLE IF NOT EXISTS strato_checkpoints (consumer TEXT PRIMARY KEY, "
+                         "seq INTEGER NOT NULL)")
+        self.changed = __import__("threading").Condition()  # wakes tailers in this process
 
     def close(self) -> None:
         self.db.close()
 
 
 class LocalTableBackend:
-    capabilities = frozenset({"conditions", "indexes", "ttl", "batch", "transactions"})
+    capabilities = frozenset({"conditions", "indexes", "ttl", "batch", "transactions", "change_stream"})
     usage: Any = None  # set by the provider registry: DynamoDB read/write units for `strato cost`
 
     def _units(self, kind: str, size: int, per: int) -> None:
         if self.usage is not None:
             self.usage.add("dynamodb", kind, max(1, -(-size // per)))
 
-    def __init__(self, store: LocalTableStore, schema: Schema, physical: str) -> None:
+    def __init__(self, store: LocalTableStore, schema: Schema, physical: str, streaming: Any = None) -> None:
         self.store = store
         self.schema = schema
         self.physical = physical
+        self.streaming = streaming or (lambda: False)  # does the table have change handlers right now?
         self.t = f'"t_{physical}"'
         self.itables = {name: f'"i_{physical}__{name}"' for name in schema.indexes}
         self._ready = False
@@ -178,8 +187,22 @@ class LocalTableBackend:
         conn.execute(f"INSERT OR REPLACE INTO {self.itables[index.name]} (ipk, isk, pk, sk) VALUES (?, ?, ?, ?)",
                      (sortable(item[index.key.name]), isk, pk, sk))
 
-    def _write(self, conn: sqlite3.Connection, item: dict) -> None:
+    def _log(self, conn: sqlite3.Connection, old: dict | None, new: dict | None, by_ttl: bool = False) -> None:
+        if not self.streaming():
+            return
+        source = new if new is not None else old
+        keys = {n: source[n] for n in self.schema.key_names()}
+        event = "INSERT" if old is None else ("REMOVE" if new is None else "MODIFY")
+        conn.execute("INSERT INTO strato_changes (tbl, event, keys, old, new, at, ttl) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (self.physical, event, encode_doc(keys), encode_doc(old) if old is not None else None,
+                      encode_doc(new) if new is not None else None, time.time(), int(by_ttl)))
+
+    def _write(self, conn: sqlite3.Connection, item: dict, old: Any = ...) -> None:
         pk, sk = self._keys(item)
+        if self.streaming():
+            if old is ...:
+                old = self._read(conn, pk, sk, time.time())
+            self._log(conn, old, item)
         doc = encode_doc(item)
         self._units("write_units", len(doc), 1024)
         conn.execute(f"INSERT OR REPLACE INTO {self.t} (pk, sk, doc, expires) VALUES (?, ?, ?, ?)",
@@ -200,7 +223,7 @@ class LocalTableBackend:
 
     def put(self, item: dict, cond: Condition | None, now: float) -> None:
         self.ensure()
-        if cond is None and not self.itables:
+        if cond is None and not self.itables and not self.streaming():
             pk, sk = self._keys(item)
             doc = encode_doc(item)
             self._units("write_units", len(doc), 1024)
@@ -212,6 +235,8 @@ class LocalTableBackend:
             if cond is not None and not cond.holds(self._read(conn, *self._keys(item), now)):
                 raise ConditionFailed(f"put on table {self.schema.table!r}: the condition did not hold")
             self._write(conn, item)
+        if self.streaming():
+            self.notify()
 
     def update(self, key: dict, update: Update, cond: Condition | None, now: float) -> dict:
         self.ensure()
@@ -221,8 +246,10 @@ class LocalTableBackend:
                 raise ConditionFailed(f"update on table {self.schema.table!r}: the condition did not hold")
             new = update.apply(current, key)
             check_size(new, self.schema.table)
-            self._write(conn, new)
-            return new
+            self._write(conn, new, current)
+        if self.streaming():
+            self.notify()
+        return new
 
     def delete(self, key: dict, cond: Condition | None, now: float) -> dict | None:
         self.ensure()
@@ -232,8 +259,12 @@ class LocalTableBackend:
             if cond is not None and not cond.holds(current):
                 raise ConditionFailed(f"delete on table {self.schema.table!r}: the condition did not hold")
             self._remove(conn, pk, sk)
+            if current is not None:
+                self._log(conn, current, None)
             self._units("write_units", 0, 1024)
-            return current
+        if self.streaming():
+            self.notify()
+        return current
 
     def query(self, partition: Any, sort: Sort | None, index: Index | None, descending: bool,
               limit: int | None, after: dict | None, now: float) -> list[dict]:
@@ -287,6 +318,8 @@ class LocalTableBackend:
         with self.store.db.write() as conn:
             for item in items:
                 self._write(conn, item)
+        if self.streaming():
+            self.notify()
 
     def transact(self, ops: list[TxOp], now: float) -> None:
         backends = [op.table.backend for op in ops]
@@ -307,13 +340,17 @@ class LocalTableBackend:
                     reasons)
             for op, backend, current in zip(ops, backends, currents, strict=True):
                 if op.kind == "put":
-                    backend._write(conn, op.item)
+                    backend._write(conn, op.item, current)
                 elif op.kind == "update":
                     new = op.update.apply(current, op.key)
                     check_size(new, op.table.name)
-                    backend._write(conn, new)
+                    backend._write(conn, new, current)
                 elif op.kind == "delete":
                     backend._remove(conn, *backend._keys(op.key))
+                    if current is not None:
+                        backend._log(conn, current, None)
+        if any(b.streaming() for b in backends):
+            self.notify()
 
     def sweep_expired(self, now: float) -> list[dict]:
         """Delete items whose TTL has passed, as DynamoDB's TTL process does; returns them."""
@@ -321,6 +358,36 @@ class LocalTableBackend:
         with self.store.db.write() as conn:
             rows = conn.execute(f"SELECT pk, sk, doc FROM {self.t} WHERE expires IS NOT NULL AND expires <= ?",
                                 (now,)).fetchall()
-            for pk, sk, _ in rows:
+            for pk, sk, doc in rows:
                 self._remove(conn, pk, sk)
+                self._log(conn, decode_doc(doc), None, by_ttl=True)
+        if rows:
+            self.notify()
         return [decode_doc(doc) for _, _, doc in rows]
+
+    # -- the change log -------------------------------------------------------------------------
+    def notify(self) -> None:
+        with self.store.changed:
+            self.store.changed.notify_all()
+
+    def changes_after(self, consumer: str, limit: int) -> list[tuple]:
+        self.ensure()
+        conn = self.store.db.conn
+        row = conn.execute("SELECT seq FROM strato_checkpoints WHERE consumer = ?", (consumer,)).fetchone()
+        if row is None:  # a new consumer starts at the head of the log: changes from now on (LATEST)
+            head = conn.execute("SELECT coalesce(max(seq), 0) FROM strato_changes").fetchone()[0]
+            self.checkpoint(consumer, head)
+            return []
+        out = []
+        for seq, event, keys, old, new, at, ttl in conn.execute(
+                "SELECT seq, event, keys, old, new, at, ttl FROM strato_changes WHERE tbl = ? AND seq > ? "
+                "ORDER BY seq LIMIT ?", (self.physical, row[0], limit)):
+            out.append((seq, event, decode_doc(keys), decode_doc(old) if old else None,
+                        decode_doc(new) if new else None, at, bool(ttl)))
+        return out
+
+    def checkpoint(self, consumer: str, seq: int) -> None:
+        with self.store.db.write() as conn:
+            conn.execute("INSERT INTO strato_checkpoints VALUES (?, ?) ON CONFLICT (consumer) DO UPDATE SET "
+                         "seq = max(seq, excluded.seq)", (consumer, seq))
+            conn.execute("DELETE FROM strato_changes WHERE at < ?", (time.time() - 86_400,))  # 24 h, as Streams
