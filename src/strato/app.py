@@ -117,6 +117,15 @@ class App:
         return self._declare(Bucket(self, name, expire_after_days=expire_after_days, provider=provider,
                                     allow=allow))
 
+    def metrics(self, namespace: str, *, retention_days: int = 455, provider: str | None = None,
+                allow: Any = None):
+        """Custom metrics (CloudWatch) in ``namespace``: put, query any statistic, alarm. ``retention_days``
+        bounds the local store (downsampled as CloudWatch ages data: 1 min for 15 days, 5 min to 63, then 1 h)."""
+        from .metrics import Metrics
+
+        return self._declare(Metrics(self, namespace, retention_days=retention_days, provider=provider,
+                                     allow=allow))
+
     def cache(self, name: str = "cache", *, provider: str | None = None, allow: Any = None):
         """A cache: SQLite locally, Redis / ElastiCache with ``provider="redis"``, DynamoDB or ElastiCache on AWS."""
         from .cache import Cache

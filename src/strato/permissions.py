@@ -37,6 +37,8 @@ ACTIONS: dict[str, dict[str, list[str]]] = {
                             "sns:GetSubscriptionAttributes", "sns:ConfirmSubscription"]},
     "websocket": {"manage": ["execute-api:ManageConnections"]},
     "sql": {"connect": ["secretsmanager:GetSecretValue"]},
+    # PutMetricData takes no resource ARN; synth narrows it with the cloudwatch:namespace condition key
+    "metrics": {"put": ["cloudwatch:PutMetricData"], "read": ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"]},
 }
 
 

@@ -42,6 +42,20 @@ class Providers:
         config = self.app.config
         return self._get("local-tables", lambda: LocalTableStore(config.data_dir, config.durability))
 
+    def metrics_backend(self, metrics: Any) -> Any:
+        if self.name_of(metrics) == "aws":
+            from .config import in_lambda
+            from .metrics.aws import CloudWatchMetricsBackend
+
+            backend = CloudWatchMetricsBackend(self.aws(), metrics.namespace, emf=in_lambda())
+            backend.auto_create = self.app.config.auto_create
+            return backend
+        from .metrics.local import LocalMetricsBackend, LocalMetricsStore
+
+        config = self.app.config
+        store = self._get("local-metrics", lambda: LocalMetricsStore(config.data_dir, config.durability))
+        return LocalMetricsBackend(store, metrics.namespace, metrics.retention_days)
+
     def aws(self) -> Any:
         from .aws import AwsSession
 

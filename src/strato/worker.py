@@ -61,6 +61,11 @@ class Worker:
             for spec in getattr(table, "stream_handlers", []) or []:
                 if isinstance(table.backend, LocalTableBackend):
                     self.add_loop(f"stream:{spec.name}", self._stream_step(StreamTailer(spec, streams)))
+        from .metrics.local import LocalMetricsBackend
+
+        for metrics in [r for (kind, _), r in self.app.resources.items() if kind == "metrics"]:
+            if isinstance(metrics.backend, LocalMetricsBackend):
+                self.add_loop(f"metrics:{metrics.name}", self._metrics_step(metrics), idle=1.0)
         buckets = BucketDispatcher(self.app)
         for bucket in self.app.buckets():
             if bucket.watchers and hasattr(bucket.backend, "deliver_due"):
@@ -104,6 +109,21 @@ class Worker:
                 with changed:
                     changed.wait(0.01)
             return done
+
+        return step
+
+    def _metrics_step(self, metrics: Any) -> Callable[[], int]:
+        """Alarms every second (only complete periods count, so this is as often as it can matter);
+        downsampling and retention hourly."""
+        next_compact = [0.0]
+
+        def step() -> int:
+            if time.monotonic() >= next_compact[0]:
+                next_compact[0] = time.monotonic() + 3600
+                metrics.compact()
+            if metrics.alarms:
+                metrics.evaluate_alarms()
+            return 0
 
         return step
 

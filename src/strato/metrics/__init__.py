@@ -1,0 +1,247 @@
+"""Metrics (CloudWatch): ``app.metrics("Shop")`` then ``put`` / ``counter`` / ``timer``, ``query`` with any
+statistic at any period, ``list``, and ``alarm`` with CloudWatch's evaluation and SNS messages."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from ..errors import NotSupported, ValidationError
+from ..permissions import requires
+from ..resource import Resource
+from .alarm import ALARM, INSUFFICIENT, OK, Alarm, alarm_message, evaluate
+from .stats import MAX_DATAPOINTS, check_period, check_statistic, check_unit, check_value
+
+MAX_DIMENSIONS = 30
+PAST_LIMIT = 14 * 86_400  # PutMetricData accepts timestamps up to two weeks old
+FUTURE_LIMIT = 2 * 3600  # and two hours ahead
+_NAMESPACE = re.compile(r"^[A-Za-z0-9._/#:\- ]{1,255}$")
+
+
+@dataclass
+class Datapoint:
+    timestamp: float
+    values: dict[str, float | None]
+    unit: str | None = None
+
+    def __getitem__(self, stat: str) -> float | None:
+        return self.values[stat]
+
+
+class Counter:
+    """``hits = metrics.counter("Hits", dimensions={...}); hits.inc()`` -- unit Count."""
+
+    def __init__(self, metrics: Metrics, name: str, dimensions: dict[str, str] | None) -> None:
+        self.metrics, self.name, self.dimensions = metrics, name, dimensions
+
+    def inc(self, amount: float = 1) -> None:
+        self.metrics.put(self.name, amount, unit="Count", dimensions=self.dimensions)
+
+
+class Timer:
+    """``with metrics.timer("Latency"):`` or ``@metrics.timer("Latency")`` -- unit Milliseconds."""
+
+    def __init__(self, metrics: Metrics, name: str, dimensions: dict[str, str] | None) -> None:
+        self.metrics, self.name, self.dimensions = metrics, name, dimensions
+
+    @contextmanager
+    def _timing(self) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.metrics.put(self.name, (time.perf_counter() - started) * 1000, unit="Milliseconds",
+                             dimensions=self.dimensions)
+
+    def __enter__(self) -> None:
+        self._cm = self._timing()
+        self._cm.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._cm.__exit__(*exc)
+
+    def __call__(self, fn: Callable) -> Callable:
+        @wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            with self._timing():
+                return fn(*args, **kwargs)
+
+        return timed
+
+
+class Metrics(Resource):
+    kind = "metrics"
+
+    def __init__(self, app: Any, namespace: str, *, retention_days: int = 455, provider: str | None = None,
+                 allow: Any = None) -> None:
+        if not _NAMESPACE.match(namespace or "") or namespace.startswith("AWS/"):
+            raise ValidationError(f"namespace {namespace!r}: 1-255 letters, digits or . - _ / # : and spaces, "
+                                  "not starting with AWS/")
+        if not 1 <= retention_days <= 455:
+            raise ValidationError("retention_days must be 1 to 455 (CloudWatch keeps hourly data 455 days)")
+        slug = re.sub(r"[^A-Za-z0-9_-]+", "-", namespace).strip("-")[:63]
+        super().__init__(app, slug if slug[:1].isalpha() else f"m-{slug}"[:63], provider, allow)
+        self.namespace = namespace
+        self.retention_days = retention_days
+        self.alarms: dict[str, Alarm] = {}
+
+    def _make_backend(self) -> Any:
+        return self.app.providers.metrics_backend(self)
+
+    # -- writing --------------------------------------------------------------------------------
+    def _point(self, name: str, value: Any, unit: str, dimensions: dict[str, str] | None, timestamp: float | None,
+               resolution: int, now: float) -> dict[str, Any]:
+        if not isinstance(name, str) or not 1 <= len(name) <= 255:
+            raise ValidationError(f"metric name {name!r}: 1-255 characters")
+        dims = dict(dimensions or {})
+        if len(dims) > MAX_DIMENSIONS:
+            raise ValidationError(f"metric {name!r}: at most {MAX_DIMENSIONS} dimensions, got {len(dims)}")
+        for k, v in dims.items():
+            if not isinstance(k, str) or not isinstance(v, str) or not 1 <= len(k) <= 255 or not 1 <= len(v) <= 1024:
+                raise ValidationError(f"metric {name!r}: dimension {k!r}={v!r} needs a 1-255 character name and "
+                                      "a 1-1024 character string value")
+        if resolution not in (1, 60):
+            raise ValidationError(f"metric {name!r}: resolution is 1 (high) or 60 (standard) seconds")
+        at = now if timestamp is None else float(getattr(timestamp, "timestamp", lambda: timestamp)())
+        if not now - PAST_LIMIT <= at <= now + FUTURE_LIMIT:
+            raise ValidationError(f"metric {name!r}: timestamps may be up to 2 weeks old and 2 hours ahead")
+        return {"name": name, "value": check_value(name, value), "unit": check_unit(unit), "dimensions": dims,
+                "timestamp": at, "resolution": resolution}
+
+    @requires("put")
+    def put(self, name: str, value: float, *, unit: str = "None", dimensions: dict[str, str] | None = None,
+            timestamp: float | None = None, resolution: int = 60) -> None:
+        """Record one value. ``resolution=1`` makes it a high-resolution metric (sub-minute periods)."""
+        self.backend.put([self._point(name, value, unit, dimensions, timestamp, resolution, time.time())])
+
+    @requires("put")
+    def put_many(self, points: Iterable[dict[str, Any]]) -> int:
+        """Record many: dicts with ``name``, ``value`` and optional ``unit``, ``dimensions``, ``timestamp``,
+        ``resolution``. All are validated before any is stored."""
+        now = time.time()
+        checked = [self._point(p["name"], p["value"], p.get("unit", "None"), p.get("dimensions"),
+                               p.get("timestamp"), p.get("resolution", 60), now) for p in points]
+        if checked:
+            self.backend.put(checked)
+        return len(checked)
+
+    def counter(self, name: str, dimensions: dict[str, str] | None = None) -> Counter:
+        return Counter(self, name, dimensions)
+
+    def timer(self, name: str, dimensions: dict[str, str] | None = None) -> Timer:
+        return Timer(self, name, dimensions)
+
+    # -- reading --------------------------------------------------------------------------------
+    @requires("read")
+    def query(self, name: str, *, statistics: Iterable[str] = ("Average",), period: int = 60,
+              start: float | None = None, end: float | None = None,
+              dimensions: dict[str, str] | None = None) -> list[Datapoint]:
+        """Datapoints (oldest first) of one metric: each statistic per period, for periods that had data.
+
+        The start is rounded as CloudWatch rounds it (to the period below a minute, else to the minute,
+        5 minutes or hour by its age); the end is exclusive. Percentiles are within 1 %."""
+        stats = [check_statistic(s) for s in ([statistics] if isinstance(statistics, str) else statistics)]
+        if not stats:
+            raise ValidationError("ask for at least one statistic")
+        check_period(period)
+        now = time.time()
+        end = now if end is None else float(end)
+        start = end - 3 * 3600 if start is None else float(start)
+        if start >= end:
+            raise ValidationError("start must be before end")
+        if (end - start) / period > MAX_DATAPOINTS:
+            raise ValidationError(f"{int((end - start) / period)} datapoints asked for; one query returns at "
+                                  f"most {MAX_DATAPOINTS:,}: use a longer period or a shorter range")
+        if "percentiles" not in self.capabilities and any(s.startswith("p") for s in stats):
+            self._need("percentiles")
+        rows, unit = self.backend.query(name, dict(dimensions or {}), stats, start, end, period, now)
+        return [Datapoint(t, values, unit) for t, values in rows]
+
+    @requires("read")
+    def list(self, name: str | None = None, *, dimensions: dict[str, str] | None = None) -> list[tuple[str, dict]]:
+        """(metric name, dimensions) pairs, optionally only those with every given dimension value."""
+        wanted = dimensions or {}
+        return [(n, d) for n, d in self.backend.list(name) if all(d.get(k) == v for k, v in wanted.items())]
+
+    @requires("read")
+    def dimension_values(self, name: str, dimension: str) -> list[str]:
+        return sorted({d[dimension] for _, d in self.backend.list(name) if dimension in d})
+
+    def compact(self, now: float | None = None) -> int:
+        """Downsample and expire old data (the worker does this hourly)."""
+        return self.backend.compact(now)
+
+    def drop(self) -> None:
+        self.backend.drop()
+        self._backend = None
+
+    # -- alarms ---------------------------------------------------------------------------------
+    def alarm(self, name: str, *, metric: str, statistic: str, period: int, threshold: float, comparison: str,
+              evaluation_periods: int = 1, datapoints_to_alarm: int | None = None,
+              treat_missing_data: str = "missing", dimensions: dict[str, str] | None = None,
+              actions: Iterable[Any] = (), ok_actions: Iterable[Any] = (),
+              insufficient_data_actions: Iterable[Any] = (), description: str | None = None) -> Alarm:
+        """Declare an alarm; its state changes publish CloudWatch's alarm message to the action topics."""
+        check_statistic(statistic)
+        alarm = Alarm(name, metric, statistic, period, threshold, comparison, evaluation_periods,
+                      datapoints_to_alarm or evaluation_periods, treat_missing_data, dict(dimensions or {}),
+                      list(actions), list(ok_actions), list(insufficient_data_actions), description)
+        if name in self.alarms:
+            raise ValidationError(f"alarm {name!r} is declared twice in {self.namespace!r}")
+        self.alarms[name] = alarm
+        return alarm
+
+    def alarm_state(self, name: str) -> str:
+        if name not in self.alarms:
+            raise ValidationError(f"no alarm {name!r} in {self.namespace!r}")
+        found = self.backend.alarm_state(name, self.alarms[name])
+        return found[0] if found else INSUFFICIENT
+
+    def evaluate_alarms(self, now: float | None = None) -> list[tuple[str, str, str]]:
+        """Evaluate every alarm on its newest complete periods; returns (alarm, old, new) for changes.
+
+        Locally the worker calls this every second; on AWS CloudWatch evaluates alarms itself."""
+        if not hasattr(self.backend, "set_alarm_state"):
+            raise NotSupported(f"metrics {self.namespace!r}: CloudWatch evaluates alarms on AWS")
+        now = time.time() if now is None else now
+        changes = []
+        for alarm in self.alarms.values():
+            p = alarm.period
+            last_end = int(now // p * p)  # only complete periods are evaluated
+            span = alarm.evaluation_periods + 2
+            first = last_end - span * p
+            rows, _ = self.backend.query(alarm.metric, alarm.dimensions, [alarm.statistic], first, last_end, p, now)
+            by_slot = {int(t): v[alarm.statistic] for t, v in rows}
+            values = [(float(first + i * p), by_slot.get(first + i * p)) for i in range(span)]
+            breaches = [None if v is None else alarm.breaching(v) for _, v in values]
+            new = evaluate(breaches, alarm.datapoints_to_alarm, alarm.evaluation_periods, alarm.treat_missing_data)
+            found = self.backend.alarm_state(alarm.name, alarm)
+            old = found[0] if found else INSUFFICIENT
+            if new is None or new == old:
+                if found is None:
+                    self.backend.set_alarm_state(alarm.name, old, "Unchecked: Initial alarm creation", now)
+                continue
+            reason = alarm.reason(new, values, True)
+            self.backend.set_alarm_state(alarm.name, new, reason, now)
+            changes.append((alarm.name, old, new))
+            self._notify(alarm, old, new, reason, now)
+        return changes
+
+    def _notify(self, alarm: Alarm, old: str, new: str, reason: str, now: float) -> None:
+        import json
+
+        from ..aws import region
+        from ..events import ACCOUNT_ID
+
+        topics = {ALARM: alarm.actions, OK: alarm.ok_actions, INSUFFICIENT: alarm.insufficient_data_actions}[new]
+        if not topics:
+            return
+        message = alarm_message(alarm, self.namespace, old, new, reason, now, region(), ACCOUNT_ID)
+        subject = f'{new}: "{alarm.name}" in {message["Region"]}'[:100]
+        for topic in topics:
+            topic.publish(json.dumps(message), subject=subject)

@@ -1,0 +1,176 @@
+"""The embedded metrics provider: one SQLite file of series, high-resolution raw points and rollups.
+
+Standard-resolution points go straight into minute rollups (count, sum, min, max and a mergeable
+histogram), so a day of a busy metric is 1,440 rows however many points it had; 1-second points
+are also kept raw for sub-minute periods. Old data is downsampled as CloudWatch ages it: raw for
+3 hours, minutes for 15 days, 5 minutes for 63 days, hours until the retention ends.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from ..sqlite import Database
+from .stats import Aggregate, decode_histogram, encode_histogram, exact, round_start
+
+TIERS = ((60, 15 * 86_400), (300, 63 * 86_400), (3600, None))  # rollup width, kept for
+
+
+def dims_key(dimensions: dict[str, str]) -> str:
+    return json.dumps(sorted(dimensions.items()), separators=(",", ":"))
+
+
+class LocalMetricsStore:
+    def __init__(self, data_dir: str | Path, durability: str = "process") -> None:
+        self.db = Database(Path(data_dir) / "metrics.db", durability)
+        with self.db.write() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, ns TEXT NOT NULL, "
+                         "name TEXT NOT NULL, dims TEXT NOT NULL, unit TEXT NOT NULL, UNIQUE (ns, name, dims))")
+            conn.execute("CREATE TABLE IF NOT EXISTS raw (series INTEGER NOT NULL, ts REAL NOT NULL, "
+                         "value REAL NOT NULL)")
+            conn.execute("CREATE INDEX IF NOT EXISTS raw_by_time ON raw (series, ts)")
+            conn.execute("CREATE TABLE IF NOT EXISTS rollup (series INTEGER NOT NULL, tier INTEGER NOT NULL, "
+                         "start INTEGER NOT NULL, n REAL NOT NULL, total REAL NOT NULL, low REAL NOT NULL, "
+                         "high REAL NOT NULL, hist TEXT NOT NULL, PRIMARY KEY (series, tier, start)) WITHOUT ROWID")
+            conn.execute("CREATE TABLE IF NOT EXISTS alarms (ns TEXT NOT NULL, name TEXT NOT NULL, "
+                         "state TEXT NOT NULL, reason TEXT NOT NULL, changed REAL NOT NULL, "
+                         "PRIMARY KEY (ns, name))")
+        self._ids: dict[tuple[str, str, str], int] = {}
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class LocalMetricsBackend:
+    capabilities = frozenset({"percentiles", "high_resolution", "alarms"})
+
+    def __init__(self, store: LocalMetricsStore, namespace: str, retention_days: int,
+                 raw_hours: float = 3) -> None:
+        self.store = store
+        self.ns = namespace
+        self.retention = retention_days * 86_400
+        self.raw_keep = raw_hours * 3600
+
+    # -- writing --------------------------------------------------------------------------------
+    def _series(self, conn: Any, name: str, dims: str, unit: str) -> int:
+        key = (self.ns, name, dims)
+        found = self.store._ids.get(key)
+        if found is None:
+            conn.execute("INSERT OR IGNORE INTO series (ns, name, dims, unit) VALUES (?, ?, ?, ?)",
+                         (self.ns, name, dims, unit))
+            found = conn.execute("SELECT id FROM series WHERE ns = ? AND name = ? AND dims = ?", key).fetchone()[0]
+            self.store._ids[key] = found
+        return found
+
+    def put(self, points: list[dict[str, Any]]) -> None:
+        """``points``: validated dicts of name, value, unit, dimensions, timestamp, resolution."""
+        minutes: dict[tuple[int, int], Aggregate] = defaultdict(Aggregate)
+        with self.store.db.write() as conn:
+            raw = []
+            for p in points:
+                sid = self._series(conn, p["name"], dims_key(p["dimensions"]), p["unit"])
+                minutes[sid, int(p["timestamp"] // 60 * 60)].add(p["value"])
+                if p["resolution"] == 1:
+                    raw.append((sid, p["timestamp"], p["value"]))
+            if raw:
+                conn.executemany("INSERT INTO raw (series, ts, value) VALUES (?, ?, ?)", raw)
+            self._merge(conn, 60, minutes)
+
+    @staticmethod
+    def _merge(conn: Any, tier: int, aggregates: dict[tuple[int, int], Aggregate]) -> None:
+        rows = []
+        for (sid, start), agg in aggregates.items():
+            old = conn.execute("SELECT n, total, low, high, hist FROM rollup WHERE series = ? AND tier = ? "
+                               "AND start = ?", (sid, tier, start)).fetchone()
+            if old is not None:
+                agg.merge(Aggregate(old[0], old[1], old[2], old[3], decode_histogram(old[4])))
+            rows.append((sid, tier, start, agg.count, agg.total, agg.low, agg.high, encode_histogram(agg.histogram)))
+        conn.executemany("INSERT OR REPLACE INTO rollup VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    # -- reading --------------------------------------------------------------------------------
+    def query(self, name: str, dimensions: dict[str, str], stats: list[str], start: float, end: float,
+              period: int, now: float) -> tuple[list[tuple[float, dict[str, float | None]]], str | None]:
+        found, unit = self.aggregates(name, dimensions, start, end, period, now)
+        return [(t, {s: agg.statistic(s) for s in stats}) for t, agg in found], unit
+
+    def aggregates(self, name: str, dimensions: dict[str, str], start: float, end: float, period: int,
+                   now: float) -> tuple[list[tuple[int, Aggregate]], str | None]:
+        conn = self.store.db.conn
+        row = conn.execute("SELECT id, unit FROM series WHERE ns = ? AND name = ? AND dims = ?",
+                           (self.ns, name, dims_key(dimensions))).fetchone()
+        if row is None:
+            return [], None
+        sid, unit = row
+        first = round_start(start, period, now)
+        buckets: dict[int, Aggregate] = defaultdict(Aggregate)
+        if period < 60:
+            grouped: dict[int, list[float]] = defaultdict(list)
+            for ts, value in conn.execute("SELECT ts, value FROM raw WHERE series = ? AND ts >= ? AND ts < ?",
+                                          (sid, first, end)):
+                grouped[first + int((ts - first) // period) * period].append(value)
+            return sorted((t, exact(vs)) for t, vs in grouped.items()), unit
+        tiers = [t for t, _ in TIERS if period % t == 0]
+        marks = ",".join("?" * len(tiers))
+        for slot, n, total, low, high, hist in conn.execute(
+                f"SELECT start, n, total, low, high, hist FROM rollup WHERE series = ? AND tier IN ({marks}) "
+                "AND start >= ? AND start < ? ORDER BY start", (sid, *tiers, first, end)):
+            key = first + (slot - first) // period * period
+            buckets[key].merge(Aggregate(n, total, low, high, decode_histogram(hist)))
+        return sorted(buckets.items()), unit
+
+    def list(self, name: str | None) -> list[tuple[str, dict[str, str]]]:
+        sql, args = "SELECT name, dims FROM series WHERE ns = ?", [self.ns]
+        if name is not None:
+            sql, args = sql + " AND name = ?", [*args, name]
+        return [(n, dict(json.loads(d))) for n, d in self.store.db.conn.execute(sql + " ORDER BY name, dims", args)]
+
+    # -- ageing ---------------------------------------------------------------------------------
+    def compact(self, now: float | None = None) -> int:
+        """Drop expired raw points, fold old rollups into the next tier, drop what retention ends."""
+        now = time.time() if now is None else now
+        changed = 0
+        with self.store.db.write() as conn:
+            ids = [r[0] for r in conn.execute("SELECT id FROM series WHERE ns = ?", (self.ns,))]
+            marks = ",".join("?" * len(ids)) or "NULL"
+            changed += conn.execute(f"DELETE FROM raw WHERE series IN ({marks}) AND ts < ?",
+                                    (*ids, now - self.raw_keep)).rowcount
+            for (tier, keep), (coarser, _) in itertools.pairwise(TIERS):
+                folded: dict[tuple[int, int], Aggregate] = defaultdict(Aggregate)
+                cutoff = now - keep
+                for sid, start, n, total, low, high, hist in conn.execute(
+                        f"SELECT series, start, n, total, low, high, hist FROM rollup WHERE series IN ({marks}) "
+                        "AND tier = ? AND start < ?", (*ids, tier, cutoff)).fetchall():
+                    folded[sid, start // coarser * coarser].merge(
+                        Aggregate(n, total, low, high, decode_histogram(hist)))
+                if folded:
+                    changed += conn.execute(f"DELETE FROM rollup WHERE series IN ({marks}) AND tier = ? AND start < ?",
+                                            (*ids, tier, cutoff)).rowcount
+                    self._merge(conn, coarser, folded)
+            changed += conn.execute(f"DELETE FROM rollup WHERE series IN ({marks}) AND start < ?",
+                                    (*ids, now - self.retention)).rowcount
+        return changed
+
+    # -- alarm state ----------------------------------------------------------------------------
+    def alarm_state(self, name: str, alarm: Any = None) -> tuple[str, str, float] | None:
+        row = self.store.db.conn.execute("SELECT state, reason, changed FROM alarms WHERE ns = ? AND name = ?",
+                                         (self.ns, name)).fetchone()
+        return tuple(row) if row else None  # type: ignore[return-value]
+
+    def set_alarm_state(self, name: str, state: str, reason: str, now: float) -> None:
+        with self.store.db.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO alarms VALUES (?, ?, ?, ?, ?)", (self.ns, name, state, reason, now))
+
+    def drop(self) -> None:
+        with self.store.db.write() as conn:
+            ids = [r[0] for r in conn.execute("SELECT id FROM series WHERE ns = ?", (self.ns,))]
+            for sid in ids:
+                conn.execute("DELETE FROM raw WHERE series = ?", (sid,))
+                conn.execute("DELETE FROM rollup WHERE series = ?", (sid,))
+            conn.execute("DELETE FROM series WHERE ns = ?", (self.ns,))
+            conn.execute("DELETE FROM alarms WHERE ns = ?", (self.ns,))
+        self.store._ids = {k: v for k, v in self.store._ids.items() if k[0] != self.ns}
