@@ -27,6 +27,8 @@ def _arns(kind: str, resource: Any, action: str, stage: str) -> list[Any]:
                             f"{stage}/*/@connections/*"}]
     if kind == "sql":
         return [{"Ref": logical(resource.name, "SqlSecretArn")}]
+    if kind == "metrics":  # CloudWatch metric actions take no resource ARN
+        return "*"  # type: ignore[return-value]
     raise KeyError(kind)
 
 
@@ -35,7 +37,10 @@ def statements_for(resources: list[tuple[str, Any]], stage: str) -> list[dict[st
     out = []
     for kind, resource in resources:
         for action in sorted(resource.allowed):
-            out.append({"Sid": f"{logical(resource.name, kind.capitalize())}{action.capitalize()}",
-                        "Effect": "Allow", "Action": sorted(set(ACTIONS[kind][action])),
-                        "Resource": _arns(kind, resource, action, stage)})
+            statement = {"Sid": f"{logical(resource.name, kind.capitalize())}{action.capitalize()}",
+                         "Effect": "Allow", "Action": sorted(set(ACTIONS[kind][action])),
+                         "Resource": _arns(kind, resource, action, stage)}
+            if kind == "metrics" and action == "put":  # only this app's namespace
+                statement["Condition"] = {"StringEquals": {"cloudwatch:namespace": resource.namespace}}
+            out.append(statement)
     return out

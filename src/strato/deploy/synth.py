@@ -213,6 +213,18 @@ class Template:
                     "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [dlq_id, "Arn"]}}}})
             self.add(f"{logical_id}{suffix}Subscription", "AWS::SNS::Subscription", sub_props)
 
+    def metrics(self, metrics: Any) -> None:
+        """CloudWatch needs no resource for metrics; each declared alarm becomes an AWS::CloudWatch::Alarm."""
+        from ..metrics.aws import alarm_params
+
+        for alarm in metrics.alarms.values():
+            props = alarm_params(alarm, metrics.namespace)
+            props["AlarmName"] = f"{self.app.name}-{self.stage}-{alarm.name}"
+            for key, topics in (("AlarmActions", alarm.actions), ("OKActions", alarm.ok_actions),
+                                ("InsufficientDataActions", alarm.insufficient_data_actions)):
+                props[key] = [{"Ref": logical(t.name, "Topic")} for t in topics]
+            self.add(logical(alarm.name, "Alarm"), "AWS::CloudWatch::Alarm", props)
+
     def allow_sns(self, queue_id: str, topic_id: str) -> None:
         self.queue_policies.setdefault(queue_id, []).append({
             "Sid": f"From{topic_id}", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
@@ -418,6 +430,9 @@ class Template:
             elif kind == "websocket":
                 self.websocket(resource)
                 self.grants.append(("websocket", resource))
+            elif kind == "metrics":
+                self.metrics(resource)
+                self.grants.append(("metrics", resource))
             elif kind == "sql":
                 param = logical(resource.name, "SqlSecretArn")
                 self.parameters[param] = {"Type": "String", "Description":

@@ -193,6 +193,7 @@ class Metrics(Resource):
                       list(actions), list(ok_actions), list(insufficient_data_actions), description)
         if name in self.alarms:
             raise ValidationError(f"alarm {name!r} is declared twice in {self.namespace!r}")
+        alarm.physical = self.app.config.physical_name("alarm", name)
         self.alarms[name] = alarm
         return alarm
 
@@ -242,6 +243,6 @@ class Metrics(Resource):
         if not topics:
             return
         message = alarm_message(alarm, self.namespace, old, new, reason, now, region(), ACCOUNT_ID)
-        subject = f'{new}: "{alarm.name}" in {message["Region"]}'[:100]
+        subject = f'{new}: "{message["AlarmName"]}" in {message["Region"]}'[:100]
         for topic in topics:
             topic.publish(json.dumps(message), subject=subject)

@@ -69,6 +69,7 @@ class Alarm:
     ok_actions: list[Any] = field(default_factory=list)
     insufficient_data_actions: list[Any] = field(default_factory=list)
     description: str | None = None
+    physical: str = ""  # the AWS alarm name, <app>-<stage>-<name>; set by the facade
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.isascii() or len(self.name) > 255:
@@ -136,10 +137,11 @@ def alarm_message(alarm: Alarm, namespace: str, old: str, new: str, reason: str,
         trigger["ExtendedStatistic"] = alarm.statistic
     else:
         trigger["Statistic"] = alarm.statistic.upper() if alarm.statistic != "SampleCount" else "SAMPLE_COUNT"
+    physical = alarm.physical or alarm.name
     when = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
-    return {"AlarmName": alarm.name, "AlarmDescription": alarm.description, "AWSAccountId": account,
+    return {"AlarmName": physical, "AlarmDescription": alarm.description, "AWSAccountId": account,
             "AlarmConfigurationUpdatedTimestamp": when, "NewStateValue": new, "NewStateReason": reason,
             "StateChangeTime": when, "Region": REGION_NAMES.get(region, region),
-            "AlarmArn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{alarm.name}", "OldStateValue": old,
+            "AlarmArn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{physical}", "OldStateValue": old,
             "OKActions": arns(alarm.ok_actions), "AlarmActions": arns(alarm.actions),
             "InsufficientDataActions": arns(alarm.insufficient_data_actions), "Trigger": trigger}

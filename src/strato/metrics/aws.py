@@ -126,7 +126,8 @@ class CloudWatchMetricsBackend:
         if alarm is not None and self.auto_create and name not in (self._synced or set()):
             self.put_alarm(alarm)
             self._synced = (self._synced or set()) | {name}
-        found = self._client().describe_alarms(AlarmNames=[name], AlarmTypes=["MetricAlarm"])["MetricAlarms"]
+        physical = alarm.physical if alarm is not None and alarm.physical else name
+        found = self._client().describe_alarms(AlarmNames=[physical], AlarmTypes=["MetricAlarm"])["MetricAlarms"]
         if not found:
             return None
         a = found[0]
@@ -145,7 +146,7 @@ def alarm_params(alarm: Any, namespace: str) -> dict[str, Any]:
         return [t.arn if hasattr(t, "arn") else t for t in topics]
 
     params: dict[str, Any] = {
-        "AlarmName": alarm.name, "Namespace": namespace, "MetricName": alarm.metric,
+        "AlarmName": alarm.physical or alarm.name, "Namespace": namespace, "MetricName": alarm.metric,
         "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(alarm.dimensions.items())],
         "Period": alarm.period, "EvaluationPeriods": alarm.evaluation_periods,
         "DatapointsToAlarm": alarm.datapoints_to_alarm, "Threshold": float(alarm.threshold),
