@@ -36,7 +36,7 @@ class LocalMetricsStore:
             conn.execute("CREATE INDEX IF NOT EXISTS raw_by_time ON raw (series, ts)")
             conn.execute("CREATE TABLE IF NOT EXISTS rollup (series INTEGER NOT NULL, tier INTEGER NOT NULL, "
                          "start INTEGER NOT NULL, n REAL NOT NULL, total REAL NOT NULL, low REAL NOT NULL, "
-                         "high REAL NOT NULL, hist TEXT NOT NULL, PRIMARY KEY (series, tier, start)) WITHOUT ROWID")
+                         "high REAL NOT NULL, hist BLOB NOT NULL, PRIMARY KEY (series, tier, start)) WITHOUT ROWID")
             conn.execute("CREATE TABLE IF NOT EXISTS alarms (ns TEXT NOT NULL, name TEXT NOT NULL, "
                          "state TEXT NOT NULL, reason TEXT NOT NULL, changed REAL NOT NULL, "
                          "PRIMARY KEY (ns, name))")
@@ -95,11 +95,12 @@ class LocalMetricsBackend:
     # -- reading --------------------------------------------------------------------------------
     def query(self, name: str, dimensions: dict[str, str], stats: list[str], start: float, end: float,
               period: int, now: float) -> tuple[list[tuple[float, dict[str, float | None]]], str | None]:
-        found, unit = self.aggregates(name, dimensions, start, end, period, now)
+        found, unit = self.aggregates(name, dimensions, start, end, period, now,
+                                      need_histograms=any(s.startswith("p") for s in stats))
         return [(t, {s: agg.statistic(s) for s in stats}) for t, agg in found], unit
 
     def aggregates(self, name: str, dimensions: dict[str, str], start: float, end: float, period: int,
-                   now: float) -> tuple[list[tuple[int, Aggregate]], str | None]:
+                   now: float, need_histograms: bool = True) -> tuple[list[tuple[int, Aggregate]], str | None]:
         conn = self.store.db.conn
         row = conn.execute("SELECT id, unit FROM series WHERE ns = ? AND name = ? AND dims = ?",
                            (self.ns, name, dims_key(dimensions))).fetchone()
@@ -107,7 +108,7 @@ class LocalMetricsBackend:
             return [], None
         sid, unit = row
         first = round_start(start, period, now)
-        buckets: dict[int, Aggregate] = defaultdict(Aggregate)
+        buckets: dict[int, Aggregate] = {}
         if period < 60:
             grouped: dict[int, list[float]] = defaultdict(list)
             for ts, value in conn.execute("SELECT ts, value FROM raw WHERE series = ? AND ts >= ? AND ts < ?",
@@ -120,7 +121,11 @@ class LocalMetricsBackend:
                 f"SELECT start, n, total, low, high, hist FROM rollup WHERE series = ? AND tier IN ({marks}) "
                 "AND start >= ? AND start < ? ORDER BY start", (sid, *tiers, first, end)):
             key = first + (slot - first) // period * period
-            buckets[key].merge(Aggregate(n, total, low, high, decode_histogram(hist)))
+            part = Aggregate(n, total, low, high, decode_histogram(hist) if need_histograms else {})
+            if key in buckets:
+                buckets[key].merge(part)
+            else:
+                buckets[key] = part
         return sorted(buckets.items()), unit
 
     def list(self, name: str | None) -> list[tuple[str, dict[str, str]]]:
