@@ -45,7 +45,7 @@ def day_query(data: Path, n: int) -> tuple[float, float, float]:
     raw.execute("CREATE TABLE raw (ts REAL, value REAL)")
     raw.execute("CREATE INDEX raw_ts ON raw (ts)")
     started = time.perf_counter()
-    for chunk in range(0, n, 50_000):
+    for _chunk in range(0, n, 50_000):
         points = [(now - DAY + rng.random() * (DAY - 1), rng.expovariate(1 / 40)) for _ in range(50_000)]
         metrics.put_many([{"name": "Latency", "value": v, "unit": "Milliseconds", "dimensions": {"app": "a"},
                            "timestamp": t} for t, v in points])

@@ -10,8 +10,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import (bench_coldstart, bench_http, bench_messaging, bench_metrics, bench_storage, bench_streams,
-               bench_table, bench_websocket)
+from . import (
+    bench_coldstart,
+    bench_http,
+    bench_messaging,
+    bench_metrics,
+    bench_storage,
+    bench_streams,
+    bench_table,
+    bench_websocket,
+)
 from .support import print_rows
 
 SUITES = {"table": bench_table, "storage": bench_storage, "messaging": bench_messaging, "websocket": bench_websocket,
