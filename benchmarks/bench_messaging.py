@@ -3,14 +3,13 @@ SQS on moto_server; and publish-to-handler latency of a local topic subscription
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
 
-from .support import Row, moto_server
+from .support import Row, moto_server, paced_latencies
 
 
 def _app(provider: str, data: Path):
@@ -44,7 +43,6 @@ def round_trips(queue, n: int, batch: int) -> float:
 
 def publish_latency(data: Path, count: int) -> tuple[float, float]:
     """p50 / p95 milliseconds from publish() returning to the subscribed handler starting."""
-    from strato.worker import Worker
 
     app = _app("local", data)
     topic = app.topic("events")
@@ -57,16 +55,7 @@ def publish_latency(data: Path, count: int) -> tuple[float, float]:
         if len(latencies) >= count:
             done.set()
 
-    worker = Worker(app, poll_wait=0.2).start()
-    time.sleep(0.3)
-    for _ in range(count):
-        topic.publish(repr(time.perf_counter()))
-        time.sleep(0.005)
-    done.wait(30)
-    worker.stop(5)
-    app.close()
-    ordered = sorted(latencies)
-    return statistics.median(ordered), ordered[int(len(ordered) * 0.95) - 1]
+    return paced_latencies(app, lambda _: topic.publish(repr(time.perf_counter())), count, done, latencies)
 
 
 def run(quick: bool = False) -> list[Row]:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from .support import Row
+from .support import Row, paced_latencies
 
 
 def stream_lag(data: Path, count: int) -> tuple[float, float]:
     """p50 / p95 milliseconds, the local tailer inside the worker (the same one `strato dev` runs)."""
     import strato
-    from strato.worker import Worker
 
     app = strato.App("bench-streams", data_dir=data)
     docs = app.table("docs", key="id")
@@ -28,16 +26,8 @@ def stream_lag(data: Path, count: int) -> tuple[float, float]:
             done.set()
 
     docs.ensure()
-    worker = Worker(app).start()
-    time.sleep(0.2)
-    for n in range(count):
-        docs.put({"id": f"d{n % 50}", "sent": repr(time.perf_counter())})
-        time.sleep(0.005)
-    done.wait(30)
-    worker.stop(5)
-    app.close()
-    ordered = sorted(lags)
-    return statistics.median(ordered), ordered[int(len(ordered) * 0.95) - 1]
+    return paced_latencies(app, lambda n: docs.put({"id": f"d{n % 50}", "sent": repr(time.perf_counter())}),
+                           count, done, lags, warmup=0.2)
 
 
 def run(quick: bool = False) -> list[Row]:

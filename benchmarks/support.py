@@ -89,6 +89,24 @@ def moto_server():
                 os.environ[k] = v
 
 
+def paced_latencies(app, emit, count: int, done, latencies: list[float], warmup: float = 0.3) -> tuple[float, float]:
+    """Start a worker, call ``emit(i)`` every 5 ms, wait for ``done``; p50 / p95 of ``latencies`` in ms."""
+    import statistics
+
+    from strato.worker import Worker
+
+    worker = Worker(app, poll_wait=0.2).start()
+    time.sleep(warmup)
+    for i in range(count):
+        emit(i)
+        time.sleep(0.005)
+    done.wait(30)
+    worker.stop(5)
+    app.close()
+    ordered = sorted(latencies)
+    return statistics.median(ordered), ordered[int(len(ordered) * 0.95) - 1]
+
+
 def rate(fn, n: int) -> float:
     """Operations per second of fn(i) over n calls."""
     start = time.perf_counter()

@@ -104,10 +104,10 @@ class Worker:
         changed = tailer.backend.store.changed
 
         def step() -> int:
+            seen = changed.generation
             done = tailer.step()
             if not done:  # a commit in this process wakes us at once; other processes within 10 ms
-                with changed:
-                    changed.wait(0.01)
+                changed.wait(seen, 0.01)
             return done
 
         return step
@@ -129,10 +129,10 @@ class Worker:
 
     def _delivery_step(self, backend: Any, dispatcher: Any) -> Callable[[], int]:
         def step() -> int:
+            seen = backend.store.sent.generation
             done = backend.deliver_due(dispatcher)
             if not done:  # a publish in this process wakes us at once; other processes within 50 ms
-                with backend.store.sent:
-                    backend.store.sent.wait(0.05)
+                backend.store.sent.wait(seen, 0.05)
             return done
 
         return step

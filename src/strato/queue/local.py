@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from ..errors import NotFound, ValidationError
 from ..ids import new_id
 from ..sqlite import Database
+from ..wakeup import Wakeup
 from . import DEDUP_WINDOW_S, Outgoing
 from .message import Message, QueueStats, decode_attributes
 
@@ -50,15 +50,14 @@ class MessagingStore:
 
     def __init__(self, data_dir: Path, durability: str = "process") -> None:
         self.db = Database(Path(data_dir) / "messaging.db", durability)
-        self.sent = threading.Condition()  # wakes long polls in this process; other processes poll
+        self.sent = Wakeup()  # wakes long polls and deliveries in this process; other processes poll
         with self.db.write() as conn:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
 
     def notify(self) -> None:
-        with self.sent:
-            self.sent.notify_all()
+        self.sent.notify()
 
     def close(self) -> None:
         self.db.close()
@@ -187,12 +186,12 @@ class LocalQueueBackend:
         self._requests(1)
         deadline = time.monotonic() + wait
         while True:
+            seen = self.store.sent.generation
             found = self._lease(limit, visibility)
             remaining = deadline - time.monotonic()
             if found or remaining <= 0:
                 return found
-            with self.store.sent:  # woken by a send in this process; re-checks for other processes
-                self.store.sent.wait(min(remaining, 0.05))
+            self.store.sent.wait(seen, min(remaining, 0.05))  # re-checks for other processes' sends
 
     def delete(self, receipts: list[str]) -> None:
         self._requests(1)

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import ConditionFailed, ConfigurationError, TransactionCanceled
 from ..sqlite import Database
+from ..wakeup import Wakeup
 from .model import Condition, Sort, TxOp, Update
 from .schema import Index, Schema, sortable
 from .values import check_size
@@ -98,7 +99,7 @@ class LocalTableStore:
             conn.execute("CREATE INDEX IF NOT EXISTS strato_changes_tbl ON strato_changes (tbl, seq)")
             conn.execute("CREATE TABLE IF NOT EXISTS strato_checkpoints (consumer TEXT PRIMARY KEY, "
                          "seq INTEGER NOT NULL)")
-        self.changed = __import__("threading").Condition()  # wakes tailers in this process
+        self.changed = Wakeup()  # wakes change-stream tailers in this process
 
     def close(self) -> None:
         self.db.close()
@@ -367,8 +368,7 @@ class LocalTableBackend:
 
     # -- the change log -------------------------------------------------------------------------
     def notify(self) -> None:
-        with self.store.changed:
-            self.store.changed.notify_all()
+        self.store.changed.notify()
 
     def changes_after(self, consumer: str, limit: int) -> list[tuple]:
         self.ensure()
