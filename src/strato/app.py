@@ -117,6 +117,21 @@ class App:
         return self._declare(Bucket(self, name, expire_after_days=expire_after_days, provider=provider,
                                     allow=allow))
 
+    def user_pool(self, name: str = "users", *, password_policy: Any = None, mfa: str = "off",
+                  provider: str | None = None):
+        """A user pool (Cognito): sign-up, sign-in, MFA, groups and the JWTs ``auth=True`` routes check."""
+        from .auth import UserPool
+
+        return self._declare(UserPool(self, name, password_policy=password_policy, mfa=mfa, provider=provider))
+
+    @property
+    def auth(self) -> Any:
+        """The app's user pool when it has exactly one (what ``auth=True`` routes verify against)."""
+        pools = [r for (kind, _), r in self.resources.items() if kind == "user_pool"]
+        if len(pools) != 1:
+            raise ConfigurationError(f"app.auth needs exactly one user pool; {self.name!r} declares {len(pools)}")
+        return pools[0]
+
     def metrics(self, namespace: str, *, retention_days: int = 455, provider: str | None = None,
                 allow: Any = None):
         """Custom metrics (CloudWatch) in ``namespace``: put, query any statistic, alarm. ``retention_days``

@@ -110,3 +110,22 @@ class SqlConstraintError(SqlError):
 
     status = 409
     code = "ConstraintViolation"
+
+
+class AuthError(StratoError):
+    """A sign-in, token or user-pool operation was refused; ``code`` is Cognito's exception name."""
+
+    status = 400
+    code = "NotAuthorizedException"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        if code:
+            self.code = code
+
+
+class InvalidToken(AuthError):
+    """A JWT failed verification (signature, algorithm, expiry, issuer, audience, use, revocation)."""
+
+    status = 401
+    code = "InvalidToken"

@@ -11,6 +11,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError, ServiceUnavailable
+from .errors import NotSupported as NotSupportedYet
 
 if TYPE_CHECKING:
     from .app import App
@@ -41,6 +42,15 @@ class Providers:
 
         config = self.app.config
         return self._get("local-tables", lambda: LocalTableStore(config.data_dir, config.durability))
+
+    def user_pool_backend(self, pool: Any) -> Any:
+        if self.name_of(pool) == "aws":
+            raise NotSupportedYet("user pools on AWS (Cognito) are not built yet; use the local provider")
+        from .auth.local import LocalAuthStore, LocalUserPoolBackend
+
+        config = self.app.config
+        store = self._get("local-auth", lambda: LocalAuthStore(config.data_dir, config.durability))
+        return LocalUserPoolBackend(store, pool)
 
     def metrics_backend(self, metrics: Any) -> Any:
         if self.name_of(metrics) == "aws":

@@ -1,0 +1,151 @@
+"""User pools (Cognito): sign-up with confirmation codes, password sign-in, refresh, sign-out,
+TOTP MFA, admin operations and groups; RS256 JWTs shaped like Cognito's and ``verify`` for them."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from typing import Any
+
+from ..errors import AuthError, ValidationError
+from ..resource import Resource
+from .model import Challenge, Tokens
+from .passwords import PasswordPolicy
+
+__all__ = ["Challenge", "PasswordPolicy", "Tokens", "UserPool"]
+
+_USERNAME = re.compile(r"^[\w.@+\-]{1,128}$")
+MFA_MODES = ("off", "optional", "required")
+
+
+class UserPool(Resource):
+    kind = "user_pool"
+
+    def __init__(self, app: Any, name: str, *, password_policy: PasswordPolicy | None = None, mfa: str = "off",
+                 provider: str | None = None) -> None:
+        super().__init__(app, name, provider)
+        if mfa not in MFA_MODES:
+            raise ValidationError(f"mfa must be one of {MFA_MODES}, got {mfa!r}")
+        self.policy = password_policy or PasswordPolicy()
+        self.mfa = mfa
+        seed = hashlib.sha256(f"{app.name}/{app.config.stage}/{name}".encode()).hexdigest()
+        from ..aws import region
+
+        self.pool_id = os.environ.get(f"STRATO_USER_POOL_{name.upper().replace('-', '_')}_ID") or \
+            f"{region()}_{seed[:9]}"
+        self.client_id = os.environ.get(f"STRATO_USER_POOL_{name.upper().replace('-', '_')}_CLIENT_ID") or \
+            _base36(int(seed[9:40], 16))[:26]
+
+    @property
+    def issuer(self) -> str:
+        """``https://cognito-idp.<region>.amazonaws.com/<pool id>`` on AWS; the dev server's URL locally."""
+        if self.app.providers.name_of(self) == "aws":
+            from ..aws import region
+
+            return f"https://cognito-idp.{region()}.amazonaws.com/{self.pool_id}"
+        base = os.environ.get("STRATO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+        return f"{base}/_strato/auth/{self.pool_id}"
+
+    def _make_backend(self) -> Any:
+        return self.app.providers.user_pool_backend(self)
+
+    @staticmethod
+    def _username(username: Any) -> str:
+        if not isinstance(username, str) or not _USERNAME.match(username):
+            raise AuthError("Username must be 1-128 letters, digits or . @ + - _", "InvalidParameterException")
+        return username
+
+    # -- users -------------------------------------------------------------------------------------
+    def sign_up(self, username: str, password: str, attributes: dict[str, str] | None = None) -> dict[str, Any]:
+        """Create an UNCONFIRMED user and send a code (locally: to ``outbox()``)."""
+        return self.backend.sign_up(self._username(username), password, dict(attributes or {}))
+
+    def confirm_sign_up(self, username: str, code: str) -> None:
+        self.backend.confirm_sign_up(self._username(username), code)
+
+    def resend_code(self, username: str) -> dict[str, str]:
+        return self.backend.resend_code(self._username(username))
+
+    def sign_in(self, username: str, password: str) -> Tokens | Challenge:
+        """Tokens, or a Challenge (NEW_PASSWORD_REQUIRED, SOFTWARE_TOKEN_MFA, MFA_SETUP) to answer."""
+        return self.backend.sign_in(self._username(username), password)
+
+    def respond(self, challenge: Challenge, **answers: str) -> Tokens | Challenge:
+        """``respond(ch, code="123456")`` for MFA; ``respond(ch, new_password=...)`` for a new password."""
+        mapped = {"SOFTWARE_TOKEN_MFA_CODE": answers.get("code", ""), "NEW_PASSWORD": answers.get("new_password", "")}
+        return self.backend.respond(challenge.name, challenge.session, mapped)
+
+    def refresh(self, refresh_token: str) -> Tokens:
+        return self.backend.refresh(refresh_token)
+
+    def sign_out(self, access_token: str) -> None:
+        """Global sign-out: every refresh token of the user stops working, and so do its tokens here."""
+        self.backend.sign_out(access_token)
+
+    def verify(self, token: str, *, token_use: str | None = None) -> dict[str, Any]:
+        """The claims of a valid ID or access token of this pool, else InvalidToken saying why."""
+        return self.backend.verify(token, token_use)
+
+    def jwks(self) -> dict[str, Any]:
+        return self.backend.jwks()
+
+    # -- MFA ---------------------------------------------------------------------------------------
+    def setup_totp(self, access_token: str) -> str:
+        """A new TOTP secret (base32) for an authenticator app; confirm it with ``confirm_totp``."""
+        return self.backend.associate_totp(access_token)
+
+    def confirm_totp(self, access_token: str, code: str) -> None:
+        self.backend.verify_totp(access_token, code)
+
+    def set_mfa(self, access_token: str, enabled: bool) -> None:
+        self.backend.set_mfa(access_token, enabled)
+
+    def totp_uri(self, secret: str, username: str, issuer: str | None = None) -> str:
+        import pyotp
+
+        return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=issuer or self.app.name)
+
+    # -- admin -------------------------------------------------------------------------------------
+    def admin_create_user(self, username: str, *, temporary_password: str | None = None,
+                          attributes: dict[str, str] | None = None) -> dict[str, Any]:
+        return self.backend.admin_create_user(self._username(username), temporary_password, dict(attributes or {}))
+
+    def admin_get_user(self, username: str) -> dict[str, Any]:
+        return self.backend.admin_get_user(self._username(username))
+
+    def admin_disable_user(self, username: str) -> None:
+        self.backend.admin_set_enabled(self._username(username), False)
+
+    def admin_enable_user(self, username: str) -> None:
+        self.backend.admin_set_enabled(self._username(username), True)
+
+    def admin_delete_user(self, username: str) -> None:
+        self.backend.admin_delete_user(self._username(username))
+
+    def create_group(self, name: str, description: str = "") -> None:
+        self.backend.create_group(name, description)
+
+    def add_to_group(self, username: str, group: str) -> None:
+        self.backend.set_membership(self._username(username), group, True)
+
+    def remove_from_group(self, username: str, group: str) -> None:
+        self.backend.set_membership(self._username(username), group, False)
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """Codes and temporary passwords the pool would have emailed or texted (local provider)."""
+        self._need("outbox")
+        return self.backend.outbox()
+
+    def drop(self) -> None:
+        self.backend.drop()
+        self._backend = None
+
+
+def _base36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while n:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+    return out or "0"

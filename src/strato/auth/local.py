@@ -1,0 +1,380 @@
+"""The local user pool: Cognito's user lifecycle in SQLite, codes to an outbox, tokens from a key ring.
+
+Errors carry Cognito's exception names (``err.code``) and messages; a wrong password and an unknown
+user give the same NotAuthorizedException, as Cognito does by default, so sign-in cannot be used to
+probe which users exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ..errors import AuthError, InvalidToken
+from ..sqlite import Database
+from .model import Challenge, Tokens
+from .passwords import PasswordPolicy, check_password, hash_password
+from .tokens import KeyRing, verify_jwt
+
+CODE_TTL = 24 * 3600
+SESSION_TTL = 3 * 60  # a challenge session lasts 3 minutes
+TOKEN_TTL = 3600
+REFRESH_TTL = 30 * 86_400
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS auth_users (pool TEXT, username TEXT, sub TEXT NOT NULL, password TEXT,
+  status TEXT NOT NULL, enabled INTEGER NOT NULL DEFAULT 1, attributes TEXT NOT NULL, totp TEXT,
+  totp_pending TEXT, mfa INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, PRIMARY KEY (pool, username));
+CREATE TABLE IF NOT EXISTS auth_groups (pool TEXT, name TEXT, description TEXT, PRIMARY KEY (pool, name));
+CREATE TABLE IF NOT EXISTS auth_members (pool TEXT, grp TEXT, username TEXT, PRIMARY KEY (pool, grp, username));
+CREATE TABLE IF NOT EXISTS auth_codes (pool TEXT, username TEXT, purpose TEXT, code TEXT NOT NULL,
+  expires REAL NOT NULL, PRIMARY KEY (pool, username, purpose));
+CREATE TABLE IF NOT EXISTS auth_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, pool TEXT, at REAL,
+  username TEXT, destination TEXT, subject TEXT, message TEXT);
+CREATE TABLE IF NOT EXISTS auth_sessions (pool TEXT, origin_jti TEXT PRIMARY KEY, username TEXT NOT NULL,
+  refresh TEXT NOT NULL, auth_time INTEGER NOT NULL, expires REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS auth_challenges (session TEXT PRIMARY KEY, pool TEXT, username TEXT NOT NULL,
+  name TEXT NOT NULL, expires REAL NOT NULL)
+"""
+
+
+class LocalAuthStore:
+    def __init__(self, data_dir: str | Path, durability: str = "process") -> None:
+        self.db = Database(Path(data_dir) / "auth.db", durability)
+        with self.db.write() as conn:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        self.keys = KeyRing(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class LocalUserPoolBackend:
+    capabilities = frozenset({"outbox", "totp", "groups", "revocation"})
+
+    def __init__(self, store: LocalAuthStore, pool: Any) -> None:
+        self.store = store
+        self.pool = pool  # the facade: name, policy, mfa, issuer, client_id
+        self.name = pool.pool_id
+
+    # -- helpers ---------------------------------------------------------------------------------
+    @property
+    def conn(self) -> Any:
+        return self.store.db.conn
+
+    def _user(self, username: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT username, sub, password, status, enabled, attributes, totp, totp_pending, "
+                                "mfa, created FROM auth_users WHERE pool = ? AND username = ?",
+                                (self.name, username)).fetchone()
+        if row is None:
+            return None
+        keys = ("username", "sub", "password", "status", "enabled", "attributes", "totp", "totp_pending", "mfa",
+                "created")
+        user = dict(zip(keys, row, strict=True))
+        user["attributes"] = json.loads(user["attributes"])
+        return user
+
+    def _need_user(self, username: str) -> dict[str, Any]:
+        user = self._user(username)
+        if user is None:
+            raise AuthError("User does not exist.", "UserNotFoundException")
+        return user
+
+    def _send(self, username: str, attributes: dict[str, str], subject: str, message: str) -> dict[str, str]:
+        destination = attributes.get("email") or attributes.get("phone_number") or username
+        medium = "EMAIL" if "email" in attributes else "SMS" if "phone_number" in attributes else "EMAIL"
+        with self.store.db.write() as conn:
+            conn.execute("INSERT INTO auth_outbox (pool, at, username, destination, subject, message) "
+                         "VALUES (?, ?, ?, ?, ?, ?)", (self.name, time.time(), username, destination, subject, message))
+        masked = destination[0] + "***" + destination[destination.find("@"):] if "@" in destination else "+******"
+        return {"Destination": masked, "DeliveryMedium": medium, "AttributeName": medium.lower()
+                if medium == "EMAIL" else "phone_number"}
+
+    def _code(self, username: str, purpose: str) -> str:
+        code = f"{secrets.randbelow(10 ** 6):06d}"
+        with self.store.db.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO auth_codes VALUES (?, ?, ?, ?, ?)",
+                         (self.name, username, purpose, code, time.time() + CODE_TTL))
+        return code
+
+    def _use_code(self, username: str, purpose: str, code: str) -> None:
+        row = self.conn.execute("SELECT code, expires FROM auth_codes WHERE pool = ? AND username = ? AND purpose = ?",
+                                (self.name, username, purpose)).fetchone()
+        if row is None or not secrets.compare_digest(str(code), row[0]):
+            raise AuthError("Invalid verification code provided, please try again.", "CodeMismatchException")
+        if row[1] < time.time():
+            raise AuthError("Invalid code provided, please request a code again.", "ExpiredCodeException")
+        with self.store.db.write() as conn:
+            conn.execute("DELETE FROM auth_codes WHERE pool = ? AND username = ? AND purpose = ?",
+                         (self.name, username, purpose))
+
+    def groups_of(self, username: str) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT grp FROM auth_members WHERE pool = ? AND username = ? "
+                                                "ORDER BY grp", (self.name, username))]
+
+    # -- sign-up -----------------------------------------------------------------------------------
+    def sign_up(self, username: str, password: str, attributes: dict[str, str]) -> dict[str, Any]:
+        self.pool.policy.check(password)
+        sub = str(uuid.uuid4())
+        with self.store.db.write() as conn:
+            if conn.execute("SELECT 1 FROM auth_users WHERE pool = ? AND username = ?",
+                            (self.name, username)).fetchone():
+                raise AuthError("User already exists", "UsernameExistsException")
+            conn.execute("INSERT INTO auth_users (pool, username, sub, password, status, attributes, created) "
+                         "VALUES (?, ?, ?, ?, 'UNCONFIRMED', ?, ?)",
+                         (self.name, username, sub, hash_password(password), json.dumps(attributes), time.time()))
+        code = self._code(username, "confirm")
+        delivery = self._send(username, attributes, "Your verification code", f"Your verification code is {code}")
+        return {"UserConfirmed": False, "UserSub": sub, "CodeDeliveryDetails": delivery}
+
+    def confirm_sign_up(self, username: str, code: str) -> None:
+        user = self._need_user(username)
+        if user["status"] == "CONFIRMED":
+            raise AuthError("User cannot be confirmed. Current status is CONFIRMED", "NotAuthorizedException")
+        self._use_code(username, "confirm", code)
+        with self.store.db.write() as conn:
+            conn.execute("UPDATE auth_users SET status = 'CONFIRMED' WHERE pool = ? AND username = ?",
+                         (self.name, username))
+
+    def resend_code(self, username: str) -> dict[str, str]:
+        user = self._need_user(username)
+        code = self._code(username, "confirm")
+        return self._send(username, user["attributes"], "Your verification code", f"Your verification code is {code}")
+
+    # -- sign-in -----------------------------------------------------------------------------------
+    def sign_in(self, username: str, password: str) -> Tokens | Challenge:
+        user = self._user(username)
+        if user is None or not user["password"] or not check_password(password, user["password"]):
+            raise AuthError("Incorrect username or password.", "NotAuthorizedException")
+        if not user["enabled"]:
+            raise AuthError("User is disabled.", "NotAuthorizedException")
+        if user["status"] == "UNCONFIRMED":
+            raise AuthError("User is not confirmed.", "UserNotConfirmedException")
+        if user["status"] == "FORCE_CHANGE_PASSWORD":
+            return self._challenge(username, "NEW_PASSWORD_REQUIRED")
+        return self._after_password(user)
+
+    def _after_password(self, user: dict[str, Any]) -> Tokens | Challenge:
+        if user["mfa"] and user["totp"]:
+            return self._challenge(user["username"], "SOFTWARE_TOKEN_MFA")
+        if self.pool.mfa == "required":
+            return self._challenge(user["username"], "MFA_SETUP")
+        return self._issue(user)
+
+    def _challenge(self, username: str, name: str) -> Challenge:
+        session = secrets.token_urlsafe(48)
+        with self.store.db.write() as conn:
+            conn.execute("DELETE FROM auth_challenges WHERE expires < ?", (time.time(),))
+            conn.execute("INSERT INTO auth_challenges VALUES (?, ?, ?, ?, ?)",
+                         (session, self.name, username, name, time.time() + SESSION_TTL))
+        return Challenge(name, session, {"USER_ID_FOR_SRP": username})
+
+    def _take_challenge(self, session: str, name: str) -> dict[str, Any]:
+        row = self.conn.execute("SELECT username, name, expires FROM auth_challenges WHERE session = ? AND pool = ?",
+                                (session, self.name)).fetchone()
+        if row is None or row[1] != name:
+            raise AuthError("Invalid session for the user.", "NotAuthorizedException")
+        if row[2] < time.time():
+            raise AuthError("Invalid session for the user, session is expired.", "NotAuthorizedException")
+        return self._need_user(row[0])
+
+    def _end_challenge(self, session: str) -> None:
+        with self.store.db.write() as conn:
+            conn.execute("DELETE FROM auth_challenges WHERE session = ?", (session,))
+
+    def respond(self, name: str, session: str, answers: dict[str, str]) -> Tokens | Challenge:
+        user = self._take_challenge(session, name)
+        if name == "NEW_PASSWORD_REQUIRED":
+            self.pool.policy.check(answers.get("NEW_PASSWORD", ""))
+            with self.store.db.write() as conn:
+                conn.execute("UPDATE auth_users SET password = ?, status = 'CONFIRMED' WHERE pool = ? AND username = ?",
+                             (hash_password(answers["NEW_PASSWORD"]), self.name, user["username"]))
+            self._end_challenge(session)
+            return self._after_password(self._need_user(user["username"]))
+        if name == "SOFTWARE_TOKEN_MFA":
+            if not self._totp_ok(user["totp"], answers.get("SOFTWARE_TOKEN_MFA_CODE", "")):
+                raise AuthError("Invalid code received for user", "CodeMismatchException")
+            self._end_challenge(session)
+            return self._issue(user)
+        raise AuthError(f"challenge {name} is answered by set-up calls, not respond()", "InvalidParameterException")
+
+    @staticmethod
+    def _totp_ok(secret: str | None, code: str) -> bool:
+        import pyotp
+
+        return bool(secret) and pyotp.TOTP(secret).verify(str(code), valid_window=1)
+
+    # -- tokens ------------------------------------------------------------------------------------
+    def _issue(self, user: dict[str, Any], origin: str | None = None, auth_time: int | None = None,
+               refresh: str | None = None) -> Tokens:
+        now = int(time.time())
+        new_session = origin is None
+        origin = origin or str(uuid.uuid4())
+        auth_time = auth_time or now
+        groups = self.groups_of(user["username"])
+        common = {"sub": user["sub"], "iss": self.pool.issuer, "origin_jti": origin,
+                  "event_id": str(uuid.uuid4()), "auth_time": auth_time, "iat": now, "exp": now + TOKEN_TTL}
+        if groups:
+            common["cognito:groups"] = groups
+        attrs = user["attributes"]
+        id_claims = {**common, "aud": self.pool.client_id, "token_use": "id", "cognito:username": user["username"],
+                     "jti": str(uuid.uuid4()), **{k: v for k, v in attrs.items() if k in ("email", "phone_number",
+                                                                                           "name")}}
+        if "email" in attrs:
+            id_claims["email_verified"] = user["status"] == "CONFIRMED"
+        access_claims = {**common, "client_id": self.pool.client_id, "token_use": "access",
+                         "scope": "aws.cognito.signin.user.admin", "jti": str(uuid.uuid4()),
+                         "username": user["username"]}
+        if new_session:
+            refresh = secrets.token_urlsafe(64)
+            with self.store.db.write() as conn:
+                conn.execute("INSERT INTO auth_sessions VALUES (?, ?, ?, ?, ?, ?, 0)",
+                             (self.name, origin, user["username"], _digest(refresh), auth_time, now + REFRESH_TTL))
+        keys = self.store.keys
+        return Tokens(keys.sign(id_claims), keys.sign(access_claims), refresh if new_session else None, TOKEN_TTL)
+
+    def refresh(self, refresh_token: str) -> Tokens:
+        row = self.conn.execute("SELECT origin_jti, username, auth_time, expires, revoked FROM auth_sessions "
+                                "WHERE pool = ? AND refresh = ?", (self.name, _digest(str(refresh_token)))).fetchone()
+        if row is None or row[4]:
+            raise AuthError("Refresh Token has been revoked" if row else "Invalid Refresh Token",
+                            "NotAuthorizedException")
+        if row[3] < time.time():
+            raise AuthError("Refresh Token has expired", "NotAuthorizedException")
+        user = self._need_user(row[1])
+        if not user["enabled"]:
+            raise AuthError("User is disabled.", "NotAuthorizedException")
+        return self._issue(user, origin=row[0], auth_time=row[2])
+
+    def revoked(self, claims: dict[str, Any]) -> bool:
+        row = self.conn.execute("SELECT revoked FROM auth_sessions WHERE origin_jti = ?",
+                                (claims.get("origin_jti"),)).fetchone()
+        return row is None or bool(row[0])
+
+    def verify(self, token: str, token_use: str | None) -> dict[str, Any]:
+        claims = verify_jwt(token, issuer=self.pool.issuer, client_ids={self.pool.client_id},
+                            key_for=self.store.keys.public_key, token_use=token_use, revoked=self.revoked)
+        user = self._user(claims.get("cognito:username") or claims.get("username") or "")
+        if user is None or user["sub"] != claims["sub"] or not user["enabled"]:
+            raise InvalidToken("token's user no longer exists or is disabled")
+        return claims
+
+    def sign_out(self, access_token: str) -> None:
+        claims = self.verify(access_token, "access")
+        with self.store.db.write() as conn:  # GlobalSignOut: every session of the user
+            conn.execute("UPDATE auth_sessions SET revoked = 1 WHERE pool = ? AND username = ?",
+                         (self.name, claims["username"]))
+
+    def jwks(self) -> dict[str, Any]:
+        return self.store.keys.jwks()
+
+    # -- TOTP --------------------------------------------------------------------------------------
+    def associate_totp(self, access_token: str) -> str:
+        import pyotp
+
+        claims = self.verify(access_token, "access")
+        secret = pyotp.random_base32(32)
+        with self.store.db.write() as conn:
+            conn.execute("UPDATE auth_users SET totp_pending = ? WHERE pool = ? AND username = ?",
+                         (secret, self.name, claims["username"]))
+        return secret
+
+    def verify_totp(self, access_token: str, code: str) -> None:
+        claims = self.verify(access_token, "access")
+        user = self._need_user(claims["username"])
+        if not self._totp_ok(user["totp_pending"], code):
+            raise AuthError("Code mismatch", "EnableSoftwareTokenMFAException")
+        with self.store.db.write() as conn:
+            conn.execute("UPDATE auth_users SET totp = totp_pending, totp_pending = NULL, mfa = 1 "
+                         "WHERE pool = ? AND username = ?", (self.name, claims["username"]))
+
+    def set_mfa(self, access_token: str, enabled: bool) -> None:
+        claims = self.verify(access_token, "access")
+        if not enabled and self.pool.mfa == "required":
+            raise AuthError("MFA is required by this pool and cannot be turned off", "InvalidParameterException")
+        with self.store.db.write() as conn:
+            conn.execute("UPDATE auth_users SET mfa = ? WHERE pool = ? AND username = ?",
+                         (int(enabled), self.name, claims["username"]))
+
+    # -- admin -------------------------------------------------------------------------------------
+    def admin_create_user(self, username: str, temporary_password: str | None,
+                          attributes: dict[str, str]) -> dict[str, Any]:
+        password = temporary_password or _temporary_password(self.pool.policy)
+        self.pool.policy.check(password)
+        with self.store.db.write() as conn:
+            if conn.execute("SELECT 1 FROM auth_users WHERE pool = ? AND username = ?",
+                            (self.name, username)).fetchone():
+                raise AuthError("User account already exists", "UsernameExistsException")
+            conn.execute("INSERT INTO auth_users (pool, username, sub, password, status, attributes, created) "
+                         "VALUES (?, ?, ?, ?, 'FORCE_CHANGE_PASSWORD', ?, ?)",
+                         (self.name, username, str(uuid.uuid4()), hash_password(password), json.dumps(attributes),
+                          time.time()))
+        self._send(username, attributes, "Your temporary password",
+                   f"Your username is {username} and temporary password is {password}")
+        return self.admin_get_user(username)
+
+    def admin_get_user(self, username: str) -> dict[str, Any]:
+        user = self._need_user(username)
+        return {"Username": username, "UserStatus": user["status"], "Enabled": bool(user["enabled"]),
+                "Attributes": {"sub": user["sub"], **user["attributes"]}, "MFAEnabled": bool(user["mfa"]),
+                "Groups": self.groups_of(username)}
+
+    def admin_set_enabled(self, username: str, enabled: bool) -> None:
+        self._need_user(username)
+        with self.store.db.write() as conn:
+            conn.execute("UPDATE auth_users SET enabled = ? WHERE pool = ? AND username = ?",
+                         (int(enabled), self.name, username))
+            if not enabled:
+                conn.execute("UPDATE auth_sessions SET revoked = 1 WHERE pool = ? AND username = ?",
+                             (self.name, username))
+
+    def admin_delete_user(self, username: str) -> None:
+        self._need_user(username)
+        with self.store.db.write() as conn:
+            for table in ("auth_users", "auth_members", "auth_codes", "auth_sessions"):
+                conn.execute(f"DELETE FROM {table} WHERE pool = ? AND username = ?", (self.name, username))
+
+    def create_group(self, name: str, description: str) -> None:
+        with self.store.db.write() as conn:
+            if conn.execute("SELECT 1 FROM auth_groups WHERE pool = ? AND name = ?", (self.name, name)).fetchone():
+                raise AuthError("A group with the name already exists.", "GroupExistsException")
+            conn.execute("INSERT INTO auth_groups VALUES (?, ?, ?)", (self.name, name, description))
+
+    def set_membership(self, username: str, group: str, member: bool) -> None:
+        self._need_user(username)
+        if not self.conn.execute("SELECT 1 FROM auth_groups WHERE pool = ? AND name = ?", (self.name, group)).fetchone():
+            raise AuthError("Group not found.", "ResourceNotFoundException")
+        with self.store.db.write() as conn:
+            if member:
+                conn.execute("INSERT OR IGNORE INTO auth_members VALUES (?, ?, ?)", (self.name, group, username))
+            else:
+                conn.execute("DELETE FROM auth_members WHERE pool = ? AND grp = ? AND username = ?",
+                             (self.name, group, username))
+
+    def outbox(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT at, username, destination, subject, message FROM auth_outbox WHERE pool = ? "
+                                 "ORDER BY seq", (self.name,)).fetchall()
+        return [dict(zip(("at", "username", "destination", "subject", "message"), r, strict=True)) for r in rows]
+
+    def drop(self) -> None:
+        with self.store.db.write() as conn:
+            for table in ("auth_users", "auth_groups", "auth_members", "auth_codes", "auth_outbox", "auth_sessions",
+                          "auth_challenges"):
+                conn.execute(f"DELETE FROM {table} WHERE pool = ?", (self.name,))
+
+
+def _temporary_password(policy: PasswordPolicy) -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+    body = "".join(secrets.choice(alphabet) for _ in range(max(policy.min_length, 12)))
+    return body + "Aa1!"

@@ -1,0 +1,55 @@
+"""Password policy (Cognito's options and messages) and storage (scrypt, from the standard library)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+
+from ..errors import AuthError
+
+SYMBOLS = set("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ")
+
+
+@dataclass(frozen=True)
+class PasswordPolicy:
+    min_length: int = 8
+    require_uppercase: bool = True
+    require_lowercase: bool = True
+    require_numbers: bool = True
+    require_symbols: bool = True
+    temporary_password_days: int = 7
+
+    def check(self, password: str) -> None:
+        """Raise InvalidPasswordException naming every rule the password breaks."""
+        if not isinstance(password, str):
+            raise AuthError("Password must be a string", "InvalidParameterException")
+        broken = []
+        if len(password) < self.min_length:
+            broken.append(f"be at least {self.min_length} characters long")
+        if self.require_uppercase and not any(c.isupper() for c in password):
+            broken.append("contain an uppercase letter")
+        if self.require_lowercase and not any(c.islower() for c in password):
+            broken.append("contain a lowercase letter")
+        if self.require_numbers and not any(c.isdigit() for c in password):
+            broken.append("contain a number")
+        if self.require_symbols and not any(c in SYMBOLS for c in password):
+            broken.append("contain a symbol such as ! @ # $ %")
+        if len(password) > 256:
+            broken.append("be at most 256 characters long")
+        if broken:
+            raise AuthError("Password did not conform with policy: it must " + ", ".join(broken) + ".",
+                            "InvalidPasswordException")
+
+
+def hash_password(password: str) -> str:
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2 ** 14, r=8, p=1)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    _, salt, digest = stored.split("$")
+    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=2 ** 14, r=8, p=1)
+    return hmac.compare_digest(candidate.hex(), digest)

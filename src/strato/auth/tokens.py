@@ -1,0 +1,129 @@
+"""Cognito-shaped JWTs: RS256 signing with a rotating key ring, JWKS, and strict verification.
+
+Verification pins the algorithm to RS256 before looking at anything else (so ``alg: none`` and
+HS256-with-the-public-key tricks never reach a key), finds the key by ``kid`` in the JWKS, then
+checks signature, exp, iat, iss, audience (``aud`` on ID tokens, ``client_id`` on access tokens)
+and ``token_use``; each failure raises InvalidToken with a message saying which check failed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import InvalidToken
+
+ALGORITHM = "RS256"
+
+
+def _jwt() -> Any:
+    try:
+        import jwt
+    except ImportError:  # pragma: no cover - depends on the install
+        from ..errors import ConfigurationError
+
+        raise ConfigurationError("auth needs PyJWT with cryptography: pip install 'strato[auth]'") from None
+    return jwt
+
+
+class KeyRing:
+    """RSA signing keys in SQLite: the newest signs; keys younger than two rotations stay in the JWKS."""
+
+    def __init__(self, db: Any, rotation_days: float = 30) -> None:
+        self.db = db
+        self.rotation = rotation_days * 86_400
+        with db.write() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS auth_keys (kid TEXT PRIMARY KEY, pem BLOB NOT NULL, "
+                         "public_jwk TEXT NOT NULL, created REAL NOT NULL)")
+        self._cache: tuple[float, list[tuple[str, Any, dict]]] | None = None
+
+    def _keys(self, now: float) -> list[tuple[str, Any, dict]]:
+        if self._cache and now - self._cache[0] < 5:
+            return self._cache[1]
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        rows = self.db.conn.execute("SELECT kid, pem, public_jwk, created FROM auth_keys ORDER BY created DESC"
+                                    ).fetchall()
+        if not rows or now - rows[0][3] >= self.rotation:
+            self.rotate(now)
+            return self._keys(now)
+        keys = [(kid, load_pem_private_key(pem, None), json.loads(jwk)) for kid, pem, jwk, created in rows
+                if now - created < 2 * self.rotation]
+        self._cache = (now, keys)
+        return keys
+
+    def rotate(self, now: float | None = None) -> str:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        now = time.time() if now is None else now
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        kid = uuid.uuid4().hex
+        jwk = json.loads(_jwt().algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+        jwk.update({"kid": kid, "alg": ALGORITHM, "use": "sig"})
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        with self.db.write() as conn:
+            conn.execute("INSERT INTO auth_keys VALUES (?, ?, ?, ?)", (kid, pem, json.dumps(jwk), now))
+        self._cache = None
+        return kid
+
+    def jwks(self, now: float | None = None) -> dict[str, Any]:
+        return {"keys": [jwk for _, _, jwk in self._keys(time.time() if now is None else now)]}
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        kid, key, _ = self._keys(time.time())[0]
+        return _jwt().encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid})
+
+    def public_key(self, kid: str) -> Any:
+        for found, key, _ in self._keys(time.time()):
+            if found == kid:
+                return key.public_key()
+        return None
+
+
+def verify_jwt(token: Any, *, issuer: str, client_ids: set[str], key_for: Callable[[str], Any],
+               token_use: str | None = None, revoked: Callable[[dict], bool] | None = None,
+               leeway: float = 0) -> dict[str, Any]:
+    """The verified claims of ``token``, or InvalidToken saying exactly what failed."""
+    jwt = _jwt()
+    if isinstance(token, str) and token.lower().startswith("bearer "):
+        token = token[7:]
+    if not isinstance(token, str) or token.count(".") != 2:
+        raise InvalidToken("malformed token: expected a JWT of three dot-separated parts")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.DecodeError as exc:
+        raise InvalidToken(f"malformed token header: {exc}") from None
+    if header.get("alg") != ALGORITHM:
+        raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted; tokens must be signed {ALGORITHM}")
+    key = key_for(header.get("kid") or "")
+    if key is None:
+        raise InvalidToken(f"unknown signing key {header.get('kid')!r}: not in this pool's JWKS")
+    try:
+        claims = jwt.decode(token, key, algorithms=[ALGORITHM], issuer=issuer, leeway=leeway,
+                            options={"require": ["exp", "iat", "iss", "token_use"], "verify_aud": False})
+    except jwt.ExpiredSignatureError:
+        raise InvalidToken("token has expired") from None
+    except jwt.InvalidIssuerError:
+        raise InvalidToken(f"token was issued by another issuer, not {issuer}") from None
+    except jwt.InvalidSignatureError:
+        raise InvalidToken("signature does not verify: the token was forged or altered") from None
+    except jwt.ImmatureSignatureError:
+        raise InvalidToken("token is issued in the future (iat)") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise InvalidToken(f"token lacks the {exc.claim!r} claim") from None
+    except jwt.InvalidTokenError as exc:
+        raise InvalidToken(f"invalid token: {exc}") from None
+    use = claims.get("token_use")
+    if use not in ("id", "access") or (token_use is not None and use != token_use):
+        raise InvalidToken(f"token_use is {use!r}, expected {token_use or 'id or access'!r}")
+    audience = claims.get("aud") if use == "id" else claims.get("client_id")
+    if audience not in client_ids:
+        raise InvalidToken(f"token is for client {audience!r}, not an app client of this pool")
+    if revoked is not None and revoked(claims):
+        raise InvalidToken("token was revoked (signed out)")
+    return claims
