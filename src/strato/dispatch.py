@@ -63,10 +63,16 @@ class HttpDispatcher:
             found = cors.preflight(headers.get("origin"), headers.get("access-control-request-method"))
             return None, {}, Response(None, 204, found or {})
         route = self.api.router.by_key.get(event.get("routeKey", ""))
+        params = event.get("pathParameters") or {}
+        if route is None:
+            route, params, allowed = self.api.router.match(method, event.get("rawPath", "/"))
         if route is not None:
-            return route, event.get("pathParameters") or {}, None
-        route, params, allowed = self.api.router.match(method, event.get("rawPath", "/"))
-        if route is not None:
+            if route.options:
+                from .http.authorizer import authorize
+
+                denied = authorize(self.api.app, route.options, event)
+                if denied is not None:
+                    return None, {}, denied
             return route, params, None
         if allowed:
             out = error_body(405, "Method Not Allowed")

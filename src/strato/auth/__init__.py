@@ -44,8 +44,9 @@ class UserPool(Resource):
             from ..aws import region
 
             return f"https://cognito-idp.{region()}.amazonaws.com/{self.pool_id}"
-        base = os.environ.get("STRATO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
-        return f"{base}/_strato/auth/{self.pool_id}"
+        from ..topic.local import dev_url
+
+        return f"{dev_url(self.app.config.data_dir)}/_strato/auth/{self.pool_id}"
 
     def _make_backend(self) -> Any:
         return self.app.providers.user_pool_backend(self)

@@ -353,7 +353,8 @@ class LocalUserPoolBackend:
 
     def set_membership(self, username: str, group: str, member: bool) -> None:
         self._need_user(username)
-        if not self.conn.execute("SELECT 1 FROM auth_groups WHERE pool = ? AND name = ?", (self.name, group)).fetchone():
+        found = self.conn.execute("SELECT 1 FROM auth_groups WHERE pool = ? AND name = ?", (self.name, group))
+        if not found.fetchone():
             raise AuthError("Group not found.", "ResourceNotFoundException")
         with self.store.db.write() as conn:
             if member:

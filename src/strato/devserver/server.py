@@ -170,6 +170,14 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
         pem = await run_in_threadpool(signer.certificate)
         return Response(pem, media_type="application/x-pem-file")
 
+    async def jwks(request: StarletteRequest) -> Response:
+        """Each local user pool's JWKS, where a Cognito pool's issuer serves it."""
+        pool = next((r for (kind, _), r in app.resources.items()
+                     if kind == "user_pool" and r.pool_id == request.path_params["pool_id"]), None)
+        if pool is None:
+            return JSONResponse({"message": "no such user pool"}, 404)
+        return JSONResponse(await run_in_threadpool(pool.jwks), headers={"cache-control": "max-age=300"})
+
     async def sns_confirm(request: StarletteRequest) -> Response:
         """The SubscribeURL of local confirmation messages (GET it to confirm, as with SNS)."""
         try:
@@ -292,6 +300,7 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
         Route("/_strato/sns/signing-cert.pem", sns_cert),
         Route("/_strato/sns/confirm", sns_confirm),
         Route("/_strato/outbox", outbox),
+        Route("/_strato/auth/{pool_id}/.well-known/jwks.json", jwks),
         Route("/_strato/queues", queue_stats),
         Route("/_strato/schedules", schedules),
         Route("/_strato/buckets/{bucket}/{key:path}", make_bucket_endpoint(app), methods=["GET", "PUT"]),

@@ -1,0 +1,304 @@
+"""User pools on the local provider: the Cognito lifecycle, MFA, tokens, their verification, and the
+HTTP authorizer; plus the attacks a verifier must refuse."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import httpx
+import jwt
+import pyotp
+import pytest
+
+import strato
+from strato.auth import Challenge, PasswordPolicy, Tokens
+from strato.errors import AuthError, InvalidToken
+from tests.conftest import start_dev_server, stop
+
+PASSWORD = "Corr3ct-horse!"
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = strato.App("authapp", data_dir=tmp_path)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def pool(app):
+    return app.user_pool("users")
+
+
+def signed_up(pool, username="alice", password=PASSWORD, **attributes) -> Tokens:
+    pool.sign_up(username, password, {"email": f"{username}@example.com", **attributes})
+    code = pool.outbox()[-1]["message"].rsplit(" ", 1)[1]
+    pool.confirm_sign_up(username, code)
+    tokens = pool.sign_in(username, password)
+    assert isinstance(tokens, Tokens)
+    return tokens
+
+
+def test_sign_up_confirm_and_sign_in_give_cognito_shaped_tokens(pool):
+    result = pool.sign_up("alice", PASSWORD, {"email": "alice@example.com"})
+    assert result["UserConfirmed"] is False and result["CodeDeliveryDetails"]["Destination"] == "a***@example.com"
+    with pytest.raises(AuthError) as not_confirmed:
+        pool.sign_in("alice", PASSWORD)
+    assert not_confirmed.value.code == "UserNotConfirmedException"
+    message = pool.outbox()[-1]
+    assert message["destination"] == "alice@example.com" and "verification code" in message["message"]
+    with pytest.raises(AuthError) as wrong:
+        pool.confirm_sign_up("alice", "000000" if not message["message"].endswith("000000") else "111111")
+    assert wrong.value.code == "CodeMismatchException"
+    pool.confirm_sign_up("alice", message["message"].rsplit(" ", 1)[1])
+    tokens = pool.sign_in("alice", PASSWORD)
+    id_claims, access = pool.verify(tokens.id_token), pool.verify(tokens.access_token)
+    assert id_claims["token_use"] == "id" and id_claims["aud"] == pool.client_id
+    assert id_claims["cognito:username"] == "alice" and id_claims["email"] == "alice@example.com"
+    assert id_claims["email_verified"] is True and id_claims["sub"] == result["UserSub"]
+    assert access["token_use"] == "access" and access["client_id"] == pool.client_id
+    assert access["username"] == "alice" and access["scope"] == "aws.cognito.signin.user.admin"
+    assert id_claims["iss"] == access["iss"] == pool.issuer and pool.issuer.endswith(f"/_strato/auth/{pool.pool_id}")
+    assert access["exp"] - access["iat"] == 3600 and access["auth_time"] <= access["iat"]
+    assert jwt.get_unverified_header(tokens.id_token)["alg"] == "RS256"
+    with pytest.raises(AuthError) as exists:
+        pool.sign_up("alice", PASSWORD)
+    assert exists.value.code == "UsernameExistsException"
+
+
+def test_wrong_password_and_unknown_user_are_the_same_error(pool):
+    signed_up(pool)
+    errors = []
+    for username, password in (("alice", "Wr0ng-password!"), ("nobody", PASSWORD)):
+        with pytest.raises(AuthError) as caught:
+            pool.sign_in(username, password)
+        errors.append((caught.value.code, caught.value.message))
+    assert errors[0] == errors[1] == ("NotAuthorizedException", "Incorrect username or password.")
+
+
+def test_the_password_policy_says_every_rule_broken(app):
+    pool = app.user_pool("strict", password_policy=PasswordPolicy(min_length=12))
+    with pytest.raises(AuthError) as caught:
+        pool.sign_up("bob", "short")
+    assert caught.value.code == "InvalidPasswordException"
+    message = caught.value.message
+    for rule in ("at least 12 characters", "uppercase", "number", "symbol"):
+        assert rule in message
+    assert "lowercase" not in message
+    relaxed = app.user_pool("relaxed", password_policy=PasswordPolicy(min_length=6, require_symbols=False,
+                                                                       require_uppercase=False))
+    relaxed.sign_up("bob", "abc123")
+
+
+def test_refresh_keeps_the_session_and_sign_out_revokes_it(pool):
+    tokens = signed_up(pool)
+    renewed = pool.refresh(tokens.refresh_token)
+    assert renewed.refresh_token is None
+    first, second = pool.verify(tokens.access_token), pool.verify(renewed.access_token)
+    assert first["origin_jti"] == second["origin_jti"] and first["jti"] != second["jti"]
+    other_device = pool.sign_in("alice", PASSWORD)
+    pool.sign_out(renewed.access_token)
+    for token in (tokens.access_token, renewed.id_token, other_device.access_token):
+        with pytest.raises(InvalidToken, match="revoked"):
+            pool.verify(token)
+    with pytest.raises(AuthError, match="revoked"):
+        pool.refresh(tokens.refresh_token)
+    with pytest.raises(AuthError, match="Invalid Refresh Token"):
+        pool.refresh("not-a-refresh-token")
+
+
+def test_totp_mfa_setup_and_challenge(pool):
+    tokens = signed_up(pool)
+    secret = pool.setup_totp(tokens.access_token)
+    assert pool.totp_uri(secret, "alice").startswith("otpauth://totp/")
+    with pytest.raises(AuthError):
+        pool.confirm_totp(tokens.access_token, "000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
+    pool.confirm_totp(tokens.access_token, pyotp.TOTP(secret).now())
+    challenge = pool.sign_in("alice", PASSWORD)
+    assert isinstance(challenge, Challenge) and challenge.name == "SOFTWARE_TOKEN_MFA"
+    with pytest.raises(AuthError) as bad:
+        pool.respond(challenge, code="123456" if pyotp.TOTP(secret).now() != "123456" else "654321")
+    assert bad.value.code == "CodeMismatchException"
+    done = pool.respond(challenge, code=pyotp.TOTP(secret).now())
+    assert isinstance(done, Tokens) and pool.verify(done.id_token)["cognito:username"] == "alice"
+    with pytest.raises(AuthError, match="Invalid session"):
+        pool.respond(challenge, code=pyotp.TOTP(secret).now())  # a session answers once
+
+
+def test_a_pool_requiring_mfa_makes_new_users_set_it_up(app):
+    pool = app.user_pool("secure", mfa="required")
+    pool.sign_up("carol", PASSWORD, {"email": "carol@example.com"})
+    pool.confirm_sign_up("carol", pool.outbox()[-1]["message"].rsplit(" ", 1)[1])
+    assert pool.sign_in("carol", PASSWORD).name == "MFA_SETUP"
+
+
+def test_admin_users_groups_disable_and_delete(pool):
+    created = pool.admin_create_user("dave", attributes={"email": "dave@example.com"})
+    assert created["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+    temporary = pool.outbox()[-1]["message"].rsplit(" ", 1)[1]
+    challenge = pool.sign_in("dave", temporary)
+    assert challenge.name == "NEW_PASSWORD_REQUIRED"
+    with pytest.raises(AuthError) as weak:
+        pool.respond(challenge, new_password="weak")
+    assert weak.value.code == "InvalidPasswordException"
+    tokens = pool.respond(challenge, new_password=PASSWORD)
+    assert pool.admin_get_user("dave")["UserStatus"] == "CONFIRMED"
+    pool.create_group("admins")
+    with pytest.raises(AuthError) as twice:
+        pool.create_group("admins")
+    assert twice.value.code == "GroupExistsException"
+    pool.add_to_group("dave", "admins")
+    assert pool.verify(pool.refresh(tokens.refresh_token).id_token)["cognito:groups"] == ["admins"]
+    pool.admin_disable_user("dave")
+    with pytest.raises(AuthError, match="disabled"):
+        pool.sign_in("dave", PASSWORD)
+    with pytest.raises(InvalidToken):
+        pool.verify(tokens.access_token)
+    pool.admin_enable_user("dave")
+    pool.admin_delete_user("dave")
+    with pytest.raises(AuthError) as gone:
+        pool.admin_get_user("dave")
+    assert gone.value.code == "UserNotFoundException"
+
+
+# -- attacks on verification --------------------------------------------------------------------------
+
+def _b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def _parts(token: str) -> tuple[dict, dict, str]:
+    header, payload, signature = token.split(".")
+    pad = lambda s: s + "=" * (-len(s) % 4)  # noqa: E731
+    return (json.loads(base64.urlsafe_b64decode(pad(header))), json.loads(base64.urlsafe_b64decode(pad(payload))),
+            signature)
+
+
+def test_forged_and_tampered_tokens_are_rejected_with_the_reason(app, pool):
+    tokens = signed_up(pool)
+    header, claims, signature = _parts(tokens.access_token)
+    public_pem = None
+    from cryptography.hazmat.primitives import serialization
+
+    public_pem = pool.backend.store.keys.public_key(header["kid"]).public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = int(time.time())
+    cases = {
+        "signature does not verify": f"{_b64(header)}.{_b64({**claims, 'username': 'admin'})}.{signature}",
+        "algorithm 'none'": f"{_b64({'alg': 'none', 'kid': header['kid']})}.{_b64(claims)}.",
+        "algorithm 'HS256'": f"{_b64({'alg': 'HS256', 'typ': 'JWT', 'kid': header['kid']})}.{_b64(claims)}."
+                             + base64.urlsafe_b64encode(__import__('hmac').new(
+                                 public_pem, f"{_b64({'alg': 'HS256', 'typ': 'JWT', 'kid': header['kid']})}."
+                                 f"{_b64(claims)}".encode(), 'sha256').digest()).rstrip(b"=").decode(),
+        "the token was forged": jwt.encode(claims, attacker, algorithm="RS256", headers={"kid": header["kid"]}),
+        "unknown signing key": jwt.encode(claims, attacker, algorithm="RS256", headers={"kid": "attacker"}),
+        "token has expired": pool.backend.store.keys.sign({**claims, "exp": now - 1, "iat": now - 3601}),
+        "not an app client": pool.backend.store.keys.sign({**claims, "client_id": "someone-else"}),
+        "issued by another issuer": pool.backend.store.keys.sign({**claims, "iss": "https://evil.example.com/pool"}),
+        "issued in the future": pool.backend.store.keys.sign({**claims, "iat": now + 3600, "exp": now + 7200}),
+        "token_use is 'refresh'": pool.backend.store.keys.sign({**claims, "token_use": "refresh"}),
+        "malformed token": "not.a-jwt",
+    }
+    for expected, token in cases.items():
+        with pytest.raises(InvalidToken) as caught:
+            pool.verify(token)
+        assert expected in caught.value.message, (expected, caught.value.message)
+    with pytest.raises(InvalidToken, match="token_use"):
+        pool.verify(tokens.access_token, token_use="id")
+    other = app.user_pool("other")
+    with pytest.raises(InvalidToken, match="issuer"):
+        other.verify(tokens.id_token)  # same keys on this machine, but another pool's issuer and client
+    assert pool.verify(tokens.access_token)["username"] == "alice"  # and the real one still passes
+
+
+def test_rotated_keys_keep_earlier_tokens_valid_and_sign_with_the_new_key(pool):
+    tokens = signed_up(pool)
+    old_kid = jwt.get_unverified_header(tokens.id_token)["kid"]
+    new_kid = pool.backend.store.keys.rotate()
+    fresh = pool.sign_in("alice", PASSWORD)
+    assert jwt.get_unverified_header(fresh.id_token)["kid"] == new_kid
+    assert {k["kid"] for k in pool.jwks()["keys"]} >= {old_kid, new_kid}
+    assert pool.verify(tokens.id_token)["cognito:username"] == "alice"
+
+
+# -- the HTTP authorizer ------------------------------------------------------------------------------
+
+AUTH_APP = '''
+import strato
+app = strato.App("authorized")
+users = app.user_pool("users")
+api = app.http()
+
+@api.get("/me", auth=True)
+def me(req):
+    return {"user": req.claims["username"], "groups": req.claims.get("cognito:groups", "")}
+
+@api.get("/admin", groups=["admins"])
+def admin(req):
+    return {"ok": True}
+
+@api.get("/open")
+def open_route(req):
+    return {"claims": req.claims}
+'''
+
+
+def test_routes_with_auth_answer_401_403_and_pass_claims_over_real_http(tmp_path):
+    spec = tmp_path / "auth_app.py"
+    spec.write_text(AUTH_APP)
+    server = start_dev_server(str(spec), tmp_path / "data")
+    try:
+        import runpy
+
+        module = runpy.run_path(str(spec))
+        app = module["app"]
+        app.config.data_dir = tmp_path / "data"
+        pool = app.resources[("user_pool", "users")]
+        tokens = signed_up(pool)
+        with httpx.Client(base_url=server.url) as client:
+            missing = client.get("/me")
+            assert missing.status_code == 401 and missing.json() == {"message": "Unauthorized"}
+            assert "no token" in missing.headers["www-authenticate"]
+            forged = client.get("/me", headers={"authorization": tokens.access_token[:-4] + "AAAA"})
+            assert forged.status_code == 401 and "signature" in forged.headers["www-authenticate"]
+            ok = client.get("/me", headers={"authorization": f"Bearer {tokens.access_token}"})
+            assert ok.status_code == 200 and ok.json() == {"user": "alice", "groups": ""}
+            assert client.get("/admin", headers={"authorization": tokens.access_token}).status_code == 403
+            pool.create_group("admins")
+            pool.add_to_group("alice", "admins")
+            promoted = pool.refresh(tokens.refresh_token)
+            admin = client.get("/admin", headers={"authorization": promoted.access_token})
+            assert admin.status_code == 200
+            assert client.get("/me", headers={"authorization": promoted.access_token}).json()["groups"] == "[admins]"
+            assert client.get("/open").json() == {"claims": {}}
+            keys = client.get(f"/_strato/auth/{pool.pool_id}/.well-known/jwks.json").json()
+        assert pool.issuer.startswith(server.url)
+        signing = jwt.PyJWKSet.from_dict(keys)[jwt.get_unverified_header(tokens.id_token)["kid"]]
+        claims = jwt.decode(tokens.id_token, signing.key, algorithms=["RS256"], audience=pool.client_id,
+                            issuer=pool.issuer)  # any standard JWT library can check our tokens with the JWKS
+        assert claims["cognito:username"] == "alice"
+    finally:
+        stop(server.proc)
+
+
+def test_inside_lambda_the_api_gateway_authorizer_claims_are_trusted(app, monkeypatch):
+    app.user_pool("users")
+    api = app.http()
+
+    @api.get("/admin", groups=["admins"])
+    def admin(req):
+        return {"sub": req.claims["sub"]}
+
+    def event(groups: str) -> dict:
+        return {"version": "2.0", "routeKey": "GET /admin", "rawPath": "/admin", "headers": {},
+                "requestContext": {"http": {"method": "GET", "path": "/admin"}, "authorizer": {"jwt": {
+                    "claims": {"sub": "abc", "cognito:groups": groups}, "scopes": None}}}}
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "fn")
+    assert json.loads(app.lambda_handler(event("[admins users]"), None)["body"]) == {"sub": "abc"}
+    assert app.lambda_handler(event("[users]"), None)["statusCode"] == 403
