@@ -302,3 +302,53 @@ def test_inside_lambda_the_api_gateway_authorizer_claims_are_trusted(app, monkey
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "fn")
     assert json.loads(app.lambda_handler(event("[admins users]"), None)["body"]) == {"sub": "abc"}
     assert app.lambda_handler(event("[users]"), None)["statusCode"] == 403
+
+
+WS_AUTH_APP = '''
+import strato
+app = strato.App("wsauth")
+users = app.user_pool("users")
+chat = app.websocket("chat", auth=True)
+ops = app.websocket("ops", groups=["ops"])
+
+@chat.on_connect
+def joined(conn):
+    conn.data["user"] = conn.claims.get("cognito:username") or conn.claims["username"]
+'''
+
+
+def test_websocket_connect_checks_the_token_from_query_or_header(tmp_path):
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    spec = tmp_path / "ws_auth_app.py"
+    spec.write_text(WS_AUTH_APP)
+    server = start_dev_server(str(spec), tmp_path / "data")
+    try:
+        import runpy
+
+        app = runpy.run_path(str(spec))["app"]
+        app.config.data_dir = tmp_path / "data"
+        pool = app.resources[("user_pool", "users")]
+        tokens = signed_up(pool)
+        base = server.url.replace("http", "ws")
+        for url, headers, status in ((f"{base}/ws/chat", None, 401),
+                                     (f"{base}/ws/chat?token=garbage", None, 401),
+                                     (f"{base}/ws/ops?token={tokens.id_token}", None, 403)):
+            with pytest.raises(InvalidStatus) as refused:
+                connect(url, additional_headers=headers)
+            assert refused.value.response.status_code == status, url
+        with connect(f"{base}/ws/chat?token={tokens.id_token}"):
+            pass
+        with connect(f"{base}/ws/chat", additional_headers={"Authorization": f"Bearer {tokens.access_token}"}):
+            pass
+        pool.create_group("ops")
+        pool.add_to_group("alice", "ops")
+        with connect(f"{base}/ws/ops?token={pool.refresh(tokens.refresh_token).id_token}"):
+            pass
+        pool.sign_out(tokens.access_token)
+        with pytest.raises(InvalidStatus) as revoked:
+            connect(f"{base}/ws/chat?token={tokens.id_token}")
+        assert revoked.value.response.status_code == 401
+    finally:
+        stop(server.proc)

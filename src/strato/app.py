@@ -156,13 +156,15 @@ class App:
 
     def websocket(self, name: str, *, route_selection: str = "$request.body.action", index: Any = (),
                   idle_timeout: float = 600, max_duration: float = 7200, provider: str | None = None,
-                  allow: Any = None):
-        """A WebSocket API (API Gateway). ``index`` names connection data fields you will look up by."""
+                  allow: Any = None, auth: Any = None, groups: Any = None):
+        """A WebSocket API (API Gateway). ``index`` names connection data fields you will look up by;
+        ``auth=True`` / ``groups=[...]`` check a user-pool token on ``$connect`` (``?token=`` or Authorization)."""
         from .websocket import WebSocketApi
 
         ws = self._declare(WebSocketApi(self, name, route_selection=route_selection, index=index,
                                         idle_timeout=idle_timeout, max_duration=max_duration, provider=provider,
                                         allow=allow))
+        ws.auth_options = {"auth": auth, "groups": list(groups) if groups else None}
         self._declare(ws.registry.table)
         return ws
 

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .config import in_lambda
 from .errors import StratoError
 from .http import HttpApi
 from .http.request import Request
@@ -289,6 +290,35 @@ class WebSocketDispatcher:
         finally:
             count_invocation(self.app, started)
 
+    def _authorize(self, ws: Any, event: dict[str, Any]) -> dict[str, Any] | None:
+        """The token check of an ``auth=`` WebSocket API on $connect, as a REQUEST authorizer with identity
+        sources ``route.request.querystring.token`` / ``route.request.header.Authorization`` would do it."""
+        options = ws.auth_options
+        if not options.get("auth") and not options.get("groups"):
+            return None
+        from .http.authorizer import claims_as_gateway_passes_them, groups_in
+
+        context = event.setdefault("requestContext", {})
+        if context.get("authorizer") and in_lambda():
+            claims = context["authorizer"]  # the deployed authorizer ran already
+        else:
+            from .errors import InvalidToken
+
+            token = (event.get("queryStringParameters") or {}).get("token") or \
+                {k.lower(): v for k, v in (event.get("headers") or {}).items()}.get("authorization")
+            if not token:
+                return {"statusCode": 401, "body": "Unauthorized"}
+            auth = options.get("auth")
+            pool = self.app.auth if auth in (True, None) else self.app.resources[("user_pool", auth)]
+            try:
+                claims = pool.verify(token)
+            except InvalidToken:
+                return {"statusCode": 401, "body": "Unauthorized"}
+            context["authorizer"] = {"principalId": claims["sub"], **claims_as_gateway_passes_them(claims)}
+        if options.get("groups") and not groups_in(claims) & set(options["groups"]):
+            return {"statusCode": 403, "body": "Forbidden"}
+        return None
+
     def _handle(self, event: dict[str, Any], ws: Any) -> dict[str, Any]:
         from .http.response import HTTPError
         from .websocket import Connection, WsMessage, encode_payload
@@ -298,6 +328,9 @@ class WebSocketDispatcher:
         route = event["requestContext"]["routeKey"]
         handler = ws.handlers.get(route)
         if route == "$connect":
+            denied = self._authorize(ws, event)
+            if denied is not None:
+                return denied
             connection = Connection(ws, event)
             try:
                 result = _run(handler(connection)) if handler else None

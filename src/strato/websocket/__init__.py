@@ -150,6 +150,7 @@ class WebSocketApi(Resource):
         self.idle_timeout = idle_timeout
         self.max_duration = max_duration
         self.handlers: dict[str, Callable[..., Any]] = {}
+        self.auth_options: dict[str, Any] = {}
         from .registry import Registry
 
         self.registry = Registry(self)
