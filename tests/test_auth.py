@@ -314,6 +314,10 @@ ops = app.websocket("ops", groups=["ops"])
 @chat.on_connect
 def joined(conn):
     conn.data["user"] = conn.claims.get("cognito:username") or conn.claims["username"]
+
+@chat.route("whoami")
+def whoami(msg):
+    return {"sub": msg.claims.get("sub"), "principal": msg.claims.get("principalId")}
 '''
 
 
@@ -338,8 +342,10 @@ def test_websocket_connect_checks_the_token_from_query_or_header(tmp_path):
             with pytest.raises(InvalidStatus) as refused:
                 connect(url, additional_headers=headers)
             assert refused.value.response.status_code == status, url
-        with connect(f"{base}/ws/chat?token={tokens.id_token}"):
-            pass
+        with connect(f"{base}/ws/chat?token={tokens.id_token}") as ws:
+            ws.send(json.dumps({"action": "whoami"}))  # later events carry the $connect authorizer context
+            sub = pool.verify(tokens.id_token)["sub"]
+            assert json.loads(ws.recv(timeout=5)) == {"sub": sub, "principal": sub}
         with connect(f"{base}/ws/chat", additional_headers={"Authorization": f"Bearer {tokens.access_token}"}):
             pass
         pool.create_group("ops")

@@ -60,8 +60,8 @@ class AwsLimitsProtocol(WebSocketsSansIOProtocol):
 
 
 class LiveConnection:
-    __slots__ = ("connected_at", "headers", "id", "last_active", "lock", "protocol", "send", "source_ip", "state",
-                 "user_agent")
+    __slots__ = ("authorizer", "connected_at", "headers", "id", "last_active", "lock", "protocol", "send",
+                 "source_ip", "state", "user_agent")
 
     def __init__(self, connection_id: str, send: Any, headers: list, source_ip: str, user_agent: str) -> None:
         self.id = connection_id
@@ -76,6 +76,7 @@ class LiveConnection:
         self.connected_at = time.time()
         self.last_active = self.connected_at
         self.lock = asyncio.Lock()
+        self.authorizer: dict | None = None
 
 
 def new_connection_id() -> str:
@@ -123,12 +124,16 @@ class WsGateway:
             return
         await send({"type": "websocket.accept"})
         conn.state = "open"
+        # API Gateway hands the $connect authorizer's context to every later event of the connection
+        conn.authorizer = event["requestContext"].get("authorizer")
         code, reason = await self._serve(conn, receive, base)
         conn.state = "closed"
         self.app.usage.add("apigateway", "ws_connection_minutes", (time.time() - conn.connected_at) / 60)
         self.connections.pop(conn.id, None)
-        event = ws_disconnect_event(ws_context(route="$disconnect", event_type="DISCONNECT", **base), headers, code,
-                                    reason)
+        context = ws_context(route="$disconnect", event_type="DISCONNECT", **base)
+        if conn.authorizer:
+            context["authorizer"] = conn.authorizer
+        event = ws_disconnect_event(context, headers, code, reason)
         try:
             await run_in_threadpool(self.dispatcher.handle, event, None, self.ws)
         except Exception:
@@ -164,6 +169,8 @@ class WsGateway:
     async def _message(self, conn: LiveConnection, data: str | bytes, base: dict) -> None:
         route = self.ws.select_route(data if isinstance(data, str) else None)
         context = ws_context(route=route or "$default", event_type="MESSAGE", **base)
+        if conn.authorizer:
+            context["authorizer"] = conn.authorizer
         if route is None:
             await self._error_frame(conn, "Forbidden", context["requestId"])
             return

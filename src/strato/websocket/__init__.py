@@ -107,6 +107,7 @@ class WsMessage:
         raw = event.get("body") or ""
         self.is_binary = bool(event.get("isBase64Encoded"))
         self.body: str | bytes = base64.b64decode(raw) if self.is_binary else raw
+        self.claims: dict[str, Any] = context.get("authorizer") or {}  # the $connect authorizer's context
         self._info: ConnectionInfo | None = None
 
     def json(self) -> Any:
