@@ -10,8 +10,7 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigurationError, ServiceUnavailable
-from .errors import NotSupported as NotSupportedYet
+from .errors import ConfigurationError, NotSupported, ServiceUnavailable
 
 if TYPE_CHECKING:
     from .app import App
@@ -45,7 +44,7 @@ class Providers:
 
     def user_pool_backend(self, pool: Any) -> Any:
         if self.name_of(pool) == "aws":
-            raise NotSupportedYet("user pools on AWS (Cognito) are not built yet; use the local provider")
+            raise NotSupported("user pools on AWS (Cognito) are not built yet; use the local provider")
         from .auth.local import LocalAuthStore, LocalUserPoolBackend
 
         config = self.app.config
