@@ -358,3 +358,11 @@ def test_websocket_connect_checks_the_token_from_query_or_header(tmp_path):
         assert revoked.value.response.status_code == 401
     finally:
         stop(server.proc)
+
+
+def test_the_aws_provider_says_it_is_not_built_yet_instead_of_doing_less(tmp_path):
+    from strato.errors import NotSupported
+
+    app = strato.App("cloudauth", provider="aws", data_dir=tmp_path)
+    with pytest.raises(NotSupported, match="Cognito"):
+        app.user_pool("users").sign_up("alice", PASSWORD)
