@@ -178,23 +178,22 @@ def _parts(token: str) -> tuple[dict, dict, str]:
 
 def test_forged_and_tampered_tokens_are_rejected_with_the_reason(app, pool):
     tokens = signed_up(pool)
-    header, claims, signature = _parts(tokens.access_token)
-    public_pem = None
-    from cryptography.hazmat.primitives import serialization
+    import hmac
 
-    public_pem = pool.backend.store.keys.public_key(header["kid"]).public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
+    header, claims, signature = _parts(tokens.access_token)
+    public_pem = pool.backend.store.keys.public_key(header["kid"]).public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    hs256_signed = f"{_b64({'alg': 'HS256', 'typ': 'JWT', 'kid': header['kid']})}.{_b64(claims)}"
+    hs256_mac = hmac.new(public_pem, hs256_signed.encode(), "sha256").digest()
     attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = int(time.time())
     cases = {
         "signature does not verify": f"{_b64(header)}.{_b64({**claims, 'username': 'admin'})}.{signature}",
         "algorithm 'none'": f"{_b64({'alg': 'none', 'kid': header['kid']})}.{_b64(claims)}.",
-        "algorithm 'HS256'": f"{_b64({'alg': 'HS256', 'typ': 'JWT', 'kid': header['kid']})}.{_b64(claims)}."
-                             + base64.urlsafe_b64encode(__import__('hmac').new(
-                                 public_pem, f"{_b64({'alg': 'HS256', 'typ': 'JWT', 'kid': header['kid']})}."
-                                 f"{_b64(claims)}".encode(), 'sha256').digest()).rstrip(b"=").decode(),
+        "algorithm 'HS256'": f"{hs256_signed}.{base64.urlsafe_b64encode(hs256_mac).rstrip(b'=').decode()}",
         "the token was forged": jwt.encode(claims, attacker, algorithm="RS256", headers={"kid": header["kid"]}),
         "unknown signing key": jwt.encode(claims, attacker, algorithm="RS256", headers={"kid": "attacker"}),
         "token has expired": pool.backend.store.keys.sign({**claims, "exp": now - 1, "iat": now - 3601}),

@@ -115,3 +115,20 @@ def test_put_many_goes_to_cloudwatch_in_api_sized_batches(make_app):
     assert sent == [PUT_BATCH, PUT_BATCH, 500]
     total = metrics.query("N", statistics="SampleCount", period=60, start=now - 180, end=now + 60)
     assert sum(p["SampleCount"] for p in total) == 2500
+
+
+def test_one_timer_times_nested_and_concurrent_blocks(metrics):
+    import threading
+
+    timer = metrics.timer("Step")
+    with timer:
+        with timer:
+            time.sleep(0.01)
+        workers = [threading.Thread(target=lambda: timer(time.sleep)(0.01)) for _ in range(4)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+    now = time.time()
+    points = metrics.query("Step", statistics=["SampleCount", "Minimum"], period=60, start=now - 120, end=now + 60)
+    assert sum(p["SampleCount"] for p in points) == 6 and min(p["Minimum"] for p in points) >= 9

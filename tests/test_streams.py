@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,16 @@ def wait_until(predicate, timeout: float = 10.0) -> bool:
     return predicate()
 
 
+@contextmanager
+def running(app):
+    """The worker a `strato dev` or `strato worker` runs, for the length of a block."""
+    worker = Worker(app).start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
 def _collecting(table, **options):
     seen: list = []
     lock = threading.Lock()
@@ -42,16 +53,13 @@ def test_insert_modify_remove_carry_keys_and_both_images(tmp_path):
     app = strato.App("streams", data_dir=tmp_path)
     docs = app.table("docs", key="id", sort="v:number")
     seen = _collecting(docs)
-    worker = Worker(app).start()
-    try:
+    with running(app):
         docs.put({"id": "a", "v": 1, "text": "hello", "blob": b"\x00\xff"})
         docs.update({"id": "a", "v": 1}, set={"text": "bye"})
         docs.delete({"id": "a", "v": 1})
         docs.delete({"id": "missing", "v": 1})  # deleting nothing writes nothing, so no record
         assert wait_until(lambda: len(seen) >= 3)
         time.sleep(0.1)
-    finally:
-        worker.stop()
     assert [r.event for r in seen] == ["INSERT", "MODIFY", "REMOVE"]
     insert, modify, remove = seen
     assert insert.keys == {"id": "a", "v": 1} and insert.old is None
@@ -71,21 +79,17 @@ def test_changes_of_one_key_arrive_in_order_under_concurrent_writers(tmp_path):
     app = strato.App("order", data_dir=tmp_path)
     counters = app.table("counters", key="id")
     seen = _collecting(counters, batch_size=7)
-    worker = Worker(app).start()
-
     def write(key: str) -> None:
         for n in range(40):
             counters.put({"id": key, "n": n})
 
-    try:
+    with running(app):
         threads = [threading.Thread(target=write, args=(k,)) for k in "abcd"]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         assert wait_until(lambda: len(seen) >= 160)
-    finally:
-        worker.stop()
     for key in "abcd":
         assert [r.new["n"] for r in seen if r.keys["id"] == key] == list(range(40))
     first = next(r for r in seen if r.keys["id"] == "a")
@@ -96,8 +100,7 @@ def test_transactions_and_batch_puts_are_streamed_and_a_cancelled_transaction_is
     app = strato.App("tx", data_dir=tmp_path)
     accounts = app.table("accounts", key="id")
     seen = _collecting(accounts)
-    worker = Worker(app).start()
-    try:
+    with running(app):
         accounts.batch_put([{"id": "x", "balance": 10}, {"id": "y", "balance": 0}])
         tx = accounts.transaction()
         tx.update(accounts, "x", set={"balance": 5})
@@ -110,8 +113,6 @@ def test_transactions_and_batch_puts_are_streamed_and_a_cancelled_transaction_is
             bad.commit()
         assert wait_until(lambda: len(seen) >= 4)
         time.sleep(0.2)
-    finally:
-        worker.stop()
     assert [(r.event, r.keys["id"]) for r in seen] == [("INSERT", "x"), ("INSERT", "y"), ("MODIFY", "x"),
                                                       ("MODIFY", "y")]
     assert seen[2].old["balance"] == 10 and seen[2].new["balance"] == 5
@@ -121,14 +122,11 @@ def test_ttl_deletions_are_removes_with_the_dynamodb_service_identity(tmp_path):
     app = strato.App("ttl", data_dir=tmp_path)
     sessions = app.table("sessions", key="id", ttl="exp")
     seen = _collecting(sessions)
-    worker = Worker(app).start()
-    try:
+    with running(app):
         sessions.put({"id": "s1", "exp": time.time() + 0.3})
         sessions.put({"id": "s2"})
         sessions.delete("s2")
         assert wait_until(lambda: len(seen) >= 4, timeout=5)
-    finally:
-        worker.stop()
     by_ttl = [r for r in seen if r.by_ttl]
     assert [(r.event, r.keys["id"]) for r in by_ttl] == [("REMOVE", "s1")]
     assert by_ttl[0].record["userIdentity"] == {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
@@ -148,13 +146,10 @@ def test_a_failing_record_is_retried_with_everything_after_it_then_skipped(tmp_p
         if record.keys["id"] == "poison":
             raise RuntimeError("cannot handle poison")
 
-    worker = Worker(app).start()
-    try:
+    with running(app):
         for key in ("ok1", "poison", "ok2"):
             items.put({"id": key})
         assert wait_until(lambda: calls.count("ok2") >= 1)
-    finally:
-        worker.stop()
     assert calls.count("ok1") == 1  # records before the failure are checkpointed, not redelivered
     assert calls.count("poison") == 3  # max_attempts, then skipped with an error log
     assert calls[-1] == "ok2" and calls.count("ok2") == 1  # ok2 never ran before poison was settled
@@ -218,14 +213,10 @@ def test_batch_handlers_get_lists_and_batch_size_is_validated(tmp_path):
 
     with pytest.raises(ConfigurationError, match="batch_size"):
         items.on_change(batch_size=0)
-    worker = Worker(app)
     items.backend.ensure()
-    worker.start()
-    try:
+    with running(app):
         items.batch_put([{"id": str(n)} for n in range(25)])
         assert wait_until(lambda: sum(sizes) >= 25)
-    finally:
-        worker.stop()
     assert sum(sizes) == 25 and max(sizes) <= 10
 
 
@@ -336,3 +327,17 @@ def test_synth_gives_each_change_handler_a_stream_mapping_and_only_stream_reads(
     stream = next(s for s in statements if s["Sid"] == "ReadOwnStream")
     assert stream["Resource"] == [{"Fn::GetAtt": ["DocsTable", "StreamArn"]}]
     assert all(not a.endswith("*") for a in stream["Action"])
+
+
+def test_changes_older_than_a_day_are_forgotten_like_a_stream(tmp_path):
+    app = strato.App("prune", data_dir=tmp_path)
+    notes = app.table("notes", key="id")
+    notes.on_change()(lambda record: None)
+    notes.backend.register("notes:reader")
+    notes.put({"id": "a"})
+    log = notes.backend.store.db.conn
+    notes.backend.prune_changes(time.time())
+    assert log.execute("SELECT count(*) FROM strato_changes").fetchone()[0] == 1
+    notes.backend.prune_changes(time.time() + 86_401)
+    assert log.execute("SELECT count(*) FROM strato_changes").fetchone()[0] == 0
+    app.close()

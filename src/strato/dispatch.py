@@ -11,7 +11,6 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .config import in_lambda
 from .errors import StratoError
 from .http import HttpApi
 from .http.request import Request
@@ -296,27 +295,16 @@ class WebSocketDispatcher:
         options = ws.auth_options
         if not options.get("auth") and not options.get("groups"):
             return None
-        from .http.authorizer import claims_as_gateway_passes_them, groups_in
+        from .http.authorizer import Denied, check, claims_as_gateway_passes_them
 
         context = event.setdefault("requestContext", {})
-        if context.get("authorizer") and in_lambda():
-            claims = context["authorizer"]  # the deployed authorizer ran already
-        else:
-            from .errors import InvalidToken
-
-            token = (event.get("queryStringParameters") or {}).get("token") or \
-                {k.lower(): v for k, v in (event.get("headers") or {}).items()}.get("authorization")
-            if not token:
-                return {"statusCode": 401, "body": "Unauthorized"}
-            auth = options.get("auth")
-            pool = self.app.auth if auth in (True, None) else self.app.resources[("user_pool", auth)]
-            try:
-                claims = pool.verify(token)
-            except InvalidToken:
-                return {"statusCode": 401, "body": "Unauthorized"}
-            context["authorizer"] = {"principalId": claims["sub"], **claims_as_gateway_passes_them(claims)}
-        if options.get("groups") and not groups_in(claims) & set(options["groups"]):
-            return {"statusCode": 403, "body": "Forbidden"}
+        token = (event.get("queryStringParameters") or {}).get("token") or \
+            {k.lower(): v for k, v in (event.get("headers") or {}).items()}.get("authorization")
+        try:
+            check(self.app, options, context, token, context.get("authorizer"),
+                  lambda claims: {"principalId": claims["sub"], **claims_as_gateway_passes_them(claims)})
+        except Denied as denied:
+            return {"statusCode": denied.status, "body": "Forbidden" if denied.status == 403 else "Unauthorized"}
         return None
 
     def _handle(self, event: dict[str, Any], ws: Any) -> dict[str, Any]:

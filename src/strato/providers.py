@@ -56,9 +56,8 @@ class Providers:
             from .config import in_lambda
             from .metrics.aws import CloudWatchMetricsBackend
 
-            backend = CloudWatchMetricsBackend(self.aws(), metrics.namespace, emf=in_lambda())
-            backend.auto_create = self.app.config.auto_create
-            return backend
+            return CloudWatchMetricsBackend(self.aws(), metrics.namespace, emf=in_lambda(),
+                                            auto_create=self.app.config.auto_create)
         from .metrics.local import LocalMetricsBackend, LocalMetricsStore
 
         config = self.app.config

@@ -62,27 +62,17 @@ class Template:
     # -- data --------------------------------------------------------------------------------------
     def table(self, table: Any, kind: str = "table", env_kind: str | None = None) -> None:
         schema = table.schema
-        attrs = {schema.key.name: schema.key.type}
-        keys = [{"AttributeName": schema.key.name, "KeyType": "HASH"}]
-        if schema.sort:
-            attrs[schema.sort.name] = schema.sort.type
-            keys.append({"AttributeName": schema.sort.name, "KeyType": "RANGE"})
-        gsis = []
-        for index in schema.indexes.values():
-            ks = [{"AttributeName": index.key.name, "KeyType": "HASH"}]
-            attrs[index.key.name] = index.key.type
-            if index.sort:
-                ks.append({"AttributeName": index.sort.name, "KeyType": "RANGE"})
-                attrs[index.sort.name] = index.sort.type
-            gsis.append({"IndexName": index.name, "KeySchema": ks, "Projection": {"ProjectionType": "ALL"}})
+        from ..table.aws import table_layout
+
+        layout = table_layout(schema)
         props: dict[str, Any] = {
-            "BillingMode": "PAY_PER_REQUEST", "KeySchema": keys,
-            "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in sorted(attrs.items())],
+            "BillingMode": "PAY_PER_REQUEST", "KeySchema": layout["KeySchema"],
+            "AttributeDefinitions": layout["AttributeDefinitions"],
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
             "SSESpecification": {"SSEEnabled": True},
         }
-        if gsis:
-            props["GlobalSecondaryIndexes"] = gsis
+        if "GlobalSecondaryIndexes" in layout:
+            props["GlobalSecondaryIndexes"] = layout["GlobalSecondaryIndexes"]
         if schema.ttl:
             props["TimeToLiveSpecification"] = {"AttributeName": schema.ttl, "Enabled": True}
         handlers = getattr(table, "stream_handlers", None) or []

@@ -9,6 +9,7 @@ valid token without one of the route's groups is 403 ``Forbidden``. Claims reach
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .response import Response, error_body
@@ -32,35 +33,56 @@ def groups_in(claims: dict[str, Any]) -> set[str]:
     return set(value)
 
 
-def _unauthorized(reason: str) -> Response:
-    out = error_body(401, "Unauthorized")
-    out.headers["www-authenticate"] = f'Bearer error="invalid_token" error_description="{reason}"'
-    return out
+class Denied(Exception):
+    """What the gateway answers instead of calling the handler: 401 (no or bad token) or 403 (no group)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
 
 
-def authorize(app: Any, options: dict[str, Any], event: dict[str, Any]) -> Response | None:
-    """None to go on (claims now in the event), else the 401 / 403 the gateway would answer."""
-    auth, groups = options.get("auth"), options.get("groups")
-    if not auth and not groups:
-        return None
+def check(app: Any, options: dict[str, Any], context: dict[str, Any], token: str | None,
+          present: dict[str, Any] | None, store: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """The shared rule of HTTP routes and WebSocket $connect: trust claims a deployed authorizer put in the
+    event (inside Lambda only), else verify ``token`` against the user pool and put ``store(claims)`` in
+    ``context["authorizer"]``; then require one of the groups. Raises Denied."""
     from ..config import in_lambda
     from ..errors import InvalidToken
 
-    context = event.setdefault("requestContext", {})
-    present = ((context.get("authorizer") or {}).get("jwt") or {}).get("claims")
+    auth, groups = options.get("auth"), options.get("groups")
     if present and in_lambda():
-        claims: dict[str, Any] = present
+        claims = present
     else:
-        header = (event.get("headers") or {}).get("authorization")
-        if not header:
-            return _unauthorized("no token: send Authorization: Bearer <token>")
+        if not token:
+            raise Denied(401, "no token: send Authorization: Bearer <token>")
         pool = app.auth if auth in (True, None) else app.resources[("user_pool", auth)]
         try:
-            claims = pool.verify(header)
+            claims = pool.verify(token)
         except InvalidToken as exc:
-            return _unauthorized(exc.message.replace('"', "'"))
-        scopes = str(claims.get("scope", "")).split() or None
-        context["authorizer"] = {"jwt": {"claims": claims_as_gateway_passes_them(claims), "scopes": scopes}}
+            raise Denied(401, exc.message) from None
+        context["authorizer"] = store(claims)
     if groups and not groups_in(claims) & set(groups):
-        return error_body(403, "Forbidden")
+        raise Denied(403, "the token has none of the route's groups")
+
+
+def authorize(app: Any, options: dict[str, Any], event: dict[str, Any]) -> Response | None:
+    """None to go on (claims now in the event), else the 401 / 403 the HTTP API would answer."""
+    if not options.get("auth") and not options.get("groups"):
+        return None
+    context = event.setdefault("requestContext", {})
+    present = ((context.get("authorizer") or {}).get("jwt") or {}).get("claims")
+
+    def jwt_context(claims: dict[str, Any]) -> dict[str, Any]:
+        scopes = str(claims.get("scope", "")).split() or None
+        return {"jwt": {"claims": claims_as_gateway_passes_them(claims), "scopes": scopes}}
+
+    try:
+        check(app, options, context, (event.get("headers") or {}).get("authorization"), present, jwt_context)
+    except Denied as denied:
+        if denied.status == 403:
+            return error_body(403, "Forbidden")
+        out = error_body(401, "Unauthorized")
+        reason = denied.reason.replace('"', "'")
+        out.headers["www-authenticate"] = f'Bearer error="invalid_token" error_description="{reason}"'
+        return out
     return None

@@ -4,11 +4,11 @@ statistic at any period, ``list``, and ``alarm`` with CloudWatch's evaluation an
 from __future__ import annotations
 
 import re
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import ContextDecorator
 from dataclasses import dataclass
-from functools import wraps
 from typing import Any
 
 from ..errors import NotSupported, ValidationError
@@ -43,35 +43,22 @@ class Counter:
         self.metrics.put(self.name, amount, unit="Count", dimensions=self.dimensions)
 
 
-class Timer:
-    """``with metrics.timer("Latency"):`` or ``@metrics.timer("Latency")`` -- unit Milliseconds."""
+class Timer(ContextDecorator):
+    """``with metrics.timer("Latency"):`` or ``@metrics.timer("Latency")`` -- unit Milliseconds.
+
+    One Timer may time many blocks at once, nested or on several threads."""
 
     def __init__(self, metrics: Metrics, name: str, dimensions: dict[str, str] | None) -> None:
         self.metrics, self.name, self.dimensions = metrics, name, dimensions
-
-    @contextmanager
-    def _timing(self) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.metrics.put(self.name, (time.perf_counter() - started) * 1000, unit="Milliseconds",
-                             dimensions=self.dimensions)
+        self._local = threading.local()
 
     def __enter__(self) -> None:
-        self._cm = self._timing()
-        self._cm.__enter__()
+        self._local.__dict__.setdefault("starts", []).append(time.perf_counter())
 
     def __exit__(self, *exc: Any) -> None:
-        self._cm.__exit__(*exc)
-
-    def __call__(self, fn: Callable) -> Callable:
-        @wraps(fn)
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            with self._timing():
-                return fn(*args, **kwargs)
-
-        return timed
+        started = self._local.starts.pop()
+        self.metrics.put(self.name, (time.perf_counter() - started) * 1000, unit="Milliseconds",
+                         dimensions=self.dimensions)
 
 
 class Metrics(Resource):
@@ -157,7 +144,7 @@ class Metrics(Resource):
         if (end - start) / period > MAX_DATAPOINTS:
             raise ValidationError(f"{int((end - start) / period)} datapoints asked for; one query returns at "
                                   f"most {MAX_DATAPOINTS:,}: use a longer period or a shorter range")
-        if "percentiles" not in self.capabilities and any(s.startswith("p") for s in stats):
+        if any(s.startswith("p") for s in stats):
             self._need("percentiles")
         rows, unit = self.backend.query(name, dict(dimensions or {}), stats, start, end, period, now)
         return [Datapoint(t, values, unit) for t, values in rows]
@@ -227,7 +214,7 @@ class Metrics(Resource):
                 if found is None:
                     self.backend.set_alarm_state(alarm.name, old, "Unchecked: Initial alarm creation", now)
                 continue
-            reason = alarm.reason(new, values, True)
+            reason = alarm.reason(new, values)
             self.backend.set_alarm_state(alarm.name, new, reason, now)
             changes.append((alarm.name, old, new))
             self._notify(alarm, old, new, reason, now)

@@ -91,7 +91,7 @@ class Alarm:
     def breaching(self, value: float) -> bool:
         return COMPARISONS[self.comparison][1](value, self.threshold)
 
-    def reason(self, state: str, values: Sequence[tuple[float, float | None]], treat_used: bool) -> str:
+    def reason(self, state: str, values: Sequence[tuple[float, float | None]]) -> str:
         symbol = COMPARISONS[self.comparison][0]
         real = [(t, v) for t, v in values if v is not None][-self.evaluation_periods:]
         if state == INSUFFICIENT:

@@ -48,10 +48,12 @@ def emf_documents(namespace: str, points: list[dict[str, Any]]) -> list[dict[str
 class CloudWatchMetricsBackend:
     capabilities = frozenset({"percentiles", "high_resolution", "alarms"})
 
-    def __init__(self, session: AwsSession, namespace: str, emf: bool) -> None:
+    def __init__(self, session: AwsSession, namespace: str, emf: bool, auto_create: bool = False) -> None:
         self.session = session
         self.ns = namespace
         self.emf = emf
+        self.auto_create = auto_create  # put declared alarms on first use (PutMetricAlarm), as tables are created
+        self._put_alarms: set[str] = set()
 
     def _client(self) -> Any:
         return self.session.client("cloudwatch")
@@ -115,17 +117,14 @@ class CloudWatchMetricsBackend:
         return [seen[k] for k in sorted(seen)]
 
     # -- alarms: CloudWatch evaluates them; strato declares them and reads their state ----------------
-    auto_create = False
-    _synced: set[str] | None = None
-
     def put_alarm(self, alarm: Any) -> None:
         params = alarm_params(alarm, self.ns)
         self._client().put_metric_alarm(**params)
 
     def alarm_state(self, name: str, alarm: Any = None) -> tuple[str, str, float] | None:
-        if alarm is not None and self.auto_create and name not in (self._synced or set()):
+        if alarm is not None and self.auto_create and name not in self._put_alarms:
             self.put_alarm(alarm)
-            self._synced = (self._synced or set()) | {name}
+            self._put_alarms.add(name)
         physical = alarm.physical if alarm is not None and alarm.physical else name
         found = self._client().describe_alarms(AlarmNames=[physical], AlarmTypes=["MetricAlarm"])["MetricAlarms"]
         if not found:

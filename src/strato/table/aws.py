@@ -73,6 +73,29 @@ def _binary(value: Any) -> bytes:
     return bytes(value)
 
 
+def table_layout(schema: Schema) -> dict[str, Any]:
+    """KeySchema, AttributeDefinitions and GlobalSecondaryIndexes of a schema (CreateTable and the template)."""
+    attrs = {schema.key.name: schema.key.type}
+    keys = [{"AttributeName": schema.key.name, "KeyType": "HASH"}]
+    if schema.sort:
+        attrs[schema.sort.name] = schema.sort.type
+        keys.append({"AttributeName": schema.sort.name, "KeyType": "RANGE"})
+    gsis = []
+    for index in schema.indexes.values():
+        index_keys = [{"AttributeName": index.key.name, "KeyType": "HASH"}]
+        attrs[index.key.name] = index.key.type
+        if index.sort:
+            index_keys.append({"AttributeName": index.sort.name, "KeyType": "RANGE"})
+            attrs[index.sort.name] = index.sort.type
+        gsis.append({"IndexName": index.name, "KeySchema": index_keys, "Projection": {"ProjectionType": "ALL"}})
+    layout: dict[str, Any] = {
+        "KeySchema": keys,
+        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in sorted(attrs.items())]}
+    if gsis:
+        layout["GlobalSecondaryIndexes"] = gsis
+    return layout
+
+
 def item_to_av(item: dict) -> dict:
     return {k: to_av(v) for k, v in item.items()}
 
@@ -163,27 +186,8 @@ class DynamoTableBackend:
         except Exception as exc:
             if error_code(exc) != "ResourceNotFoundException":
                 raise _translate(exc, self.schema.table) from exc
-        attrs = {self.schema.key.name: self.schema.key.type}
-        key_schema = [{"AttributeName": self.schema.key.name, "KeyType": "HASH"}]
-        if self.schema.sort:
-            attrs[self.schema.sort.name] = self.schema.sort.type
-            key_schema.append({"AttributeName": self.schema.sort.name, "KeyType": "RANGE"})
-        gsis = []
-        for index in self.schema.indexes.values():
-            ks = [{"AttributeName": index.key.name, "KeyType": "HASH"}]
-            attrs[index.key.name] = index.key.type
-            if index.sort:
-                ks.append({"AttributeName": index.sort.name, "KeyType": "RANGE"})
-                attrs[index.sort.name] = index.sort.type
-            gsis.append({"IndexName": index.name, "KeySchema": ks, "Projection": {"ProjectionType": "ALL"}})
-        params: dict[str, Any] = {
-            "TableName": self.physical,
-            "KeySchema": key_schema,
-            "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in attrs.items()],
-            "BillingMode": "PAY_PER_REQUEST",
-        }
-        if gsis:
-            params["GlobalSecondaryIndexes"] = gsis
+        params: dict[str, Any] = {"TableName": self.physical, "BillingMode": "PAY_PER_REQUEST",
+                                  **table_layout(self.schema)}
         if self.streaming():
             params["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
         try:

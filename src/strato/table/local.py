@@ -233,9 +233,12 @@ class LocalTableBackend:
                 (pk, sk, doc, self.schema.expires_at(item)))
             return
         with self.store.db.write() as conn:
-            if cond is not None and not cond.holds(self._read(conn, *self._keys(item), now)):
+            current: Any = ...  # read once, for the condition and the change log
+            if cond is not None or self.streaming():
+                current = self._read(conn, *self._keys(item), now)
+            if cond is not None and not cond.holds(current):
                 raise ConditionFailed(f"put on table {self.schema.table!r}: the condition did not hold")
-            self._write(conn, item)
+            self._write(conn, item, current)
         if self.streaming():
             self.notify()
 
@@ -370,13 +373,18 @@ class LocalTableBackend:
     def notify(self) -> None:
         self.store.changed.notify()
 
-    def changes_after(self, consumer: str, limit: int) -> list[tuple]:
+    def register(self, consumer: str) -> None:
+        """A new consumer starts at the head of the log: changes from now on (LATEST); a known one resumes."""
         self.ensure()
+        with self.store.db.write() as conn:
+            conn.execute("INSERT OR IGNORE INTO strato_checkpoints SELECT ?, coalesce(max(seq), 0) FROM strato_changes",
+                         (consumer,))
+
+    def changes_after(self, consumer: str, limit: int) -> list[tuple]:
         conn = self.store.db.conn
         row = conn.execute("SELECT seq FROM strato_checkpoints WHERE consumer = ?", (consumer,)).fetchone()
-        if row is None:  # a new consumer starts at the head of the log: changes from now on (LATEST)
-            head = conn.execute("SELECT coalesce(max(seq), 0) FROM strato_changes").fetchone()[0]
-            self.checkpoint(consumer, head)
+        if row is None:
+            self.register(consumer)
             return []
         out = []
         for seq, event, keys, old, new, at, ttl in conn.execute(
@@ -390,4 +398,11 @@ class LocalTableBackend:
         with self.store.db.write() as conn:
             conn.execute("INSERT INTO strato_checkpoints VALUES (?, ?) ON CONFLICT (consumer) DO UPDATE SET "
                          "seq = max(seq, excluded.seq)", (consumer, seq))
-            conn.execute("DELETE FROM strato_changes WHERE at < ?", (time.time() - 86_400,))  # 24 h, as Streams
+
+    def prune_changes(self, now: float) -> None:
+        """Forget changes older than 24 hours, as a DynamoDB stream does (the tailer calls this each second)."""
+        oldest = self.store.db.conn.execute("SELECT at FROM strato_changes ORDER BY seq LIMIT 1").fetchone()
+        if oldest is None or oldest[0] >= now - 86_400:  # the usual case: one indexed row read, no write
+            return
+        with self.store.db.write() as conn:
+            conn.execute("DELETE FROM strato_changes WHERE at < ?", (now - 86_400,))

@@ -88,15 +88,15 @@ class StreamTailer:
         self.dispatcher = dispatcher
         self.backend = handler.table.backend
         self.attempts = 0
-        self.backend.changes_after(handler.name, 0)  # a new consumer's checkpoint is set now: LATEST
-        self.sweep_every = 1.0 if handler.table.schema.ttl else None
-        self.next_sweep = 0.0
+        self.backend.register(handler.name)  # a new consumer's checkpoint is set now: LATEST
+        self.next_housekeeping = 0.0
 
     def step(self) -> int:
-        if self.sweep_every is not None and time.monotonic() >= self.next_sweep:
-            # TTL deletions must reach handlers under `strato worker` too, not only when `strato dev` sweeps
-            self.next_sweep = time.monotonic() + self.sweep_every
-            self.backend.sweep_expired(time.time())
+        if time.monotonic() >= self.next_housekeeping:
+            self.next_housekeeping = time.monotonic() + 1.0
+            self.backend.prune_changes(time.time())
+            if self.spec.table.schema.ttl:  # TTL removes must reach handlers under `strato worker` too
+                self.backend.sweep_expired(time.time())
         rows = self.backend.changes_after(self.spec.name, self.spec.batch_size)
         if not rows:
             return 0
