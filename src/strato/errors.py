@@ -26,6 +26,17 @@ class ValidationError(StratoError, ValueError):
     code = "ValidationError"
 
 
+def parse_json(text: str | bytes, what: str) -> object:
+    """``json.loads``, with malformed input as a ValidationError naming ``what`` and where it broke."""
+    import json
+
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        where = f": {exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ": nested too deep"
+        raise ValidationError(f"{what} is not JSON{where}") from None
+
+
 class ItemTooLarge(ValidationError):
     """An item, value or payload is over the limit the AWS service enforces."""
 

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ItemTooLarge, ValidationError
+from ..errors import ItemTooLarge, ValidationError, parse_json
 
 MAX_MESSAGE_BYTES = 1_048_576  # SQS: 1 MiB for body + attributes (raised from 256 KiB in 2025)
 MAX_ATTRIBUTES = 10
@@ -135,10 +135,7 @@ class Message:
     queue: str = ""
 
     def json(self) -> Any:
-        try:
-            return json.loads(self.body)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"message {self.id} body is not JSON: {exc}") from None
+        return parse_json(self.body, f"message {self.id} body")
 
     def to_record(self, arn: str, region: str) -> dict[str, Any]:
         """The record Lambda receives from an SQS event source mapping."""

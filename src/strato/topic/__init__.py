@@ -8,14 +8,13 @@ backoff, then dead-lettered) and writes email/SMS into an outbox you can read.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import ConfigurationError, ItemTooLarge, ValidationError
+from ..errors import ConfigurationError, ItemTooLarge, ValidationError, parse_json
 from ..permissions import requires
 from ..queue.message import MAX_BATCH, decode_attributes, encode_attributes, encode_body, message_size
 from ..resource import Resource
@@ -70,10 +69,7 @@ class Notification:
     subscription_arn: str = ""
 
     def json(self) -> Any:
-        try:
-            return json.loads(self.body)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"notification {self.message_id} body is not JSON: {exc}") from None
+        return parse_json(self.body, f"notification {self.message_id} body")
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Notification:

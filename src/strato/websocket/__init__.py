@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigurationError, GoneError, ItemTooLarge, ValidationError
+from ..errors import ConfigurationError, GoneError, ItemTooLarge, ValidationError, parse_json
 from ..http.request import Headers
 from ..permissions import requires
 from ..resource import Resource
@@ -113,10 +113,7 @@ class WsMessage:
     def json(self) -> Any:
         if self.is_binary:
             raise ValidationError("this message is binary, not JSON")
-        try:
-            return json.loads(self.body)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"message is not JSON: {exc.msg} at column {exc.colno}") from None
+        return parse_json(self.body, "message")
 
     @property
     def connection(self) -> ConnectionInfo:
