@@ -61,8 +61,10 @@ def service_missing(what: str) -> None:
 def moto_server():
     """A real moto_server process on a free loopback port; AWS_ENDPOINT_URL points at it."""
     port = free_port()
+    # moto checks TOTP codes only when asked to (against its one fixed secret)
+    env = {**os.environ, "MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true"}
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         wait_for_port(port, 30, proc)
     except RuntimeError as exc:
@@ -139,7 +141,7 @@ def make_app(tmp_path, request, monkeypatch):
     yield make
     for app in apps:
         for (kind, _), resource in list(app.resources.items()):
-            if kind in ("table", "kv", "queue", "topic", "sql") and resource._backend is not None:
+            if kind in ("table", "kv", "queue", "topic", "sql", "user_pool") and resource._backend is not None:
                 try:
                     resource.drop()
                 except Exception:

@@ -13,8 +13,8 @@ import pyotp
 import pytest
 
 import strato
-from strato.auth import Challenge, PasswordPolicy, Tokens
-from strato.errors import AuthError, InvalidToken
+from strato.auth import PasswordPolicy, Tokens
+from strato.errors import AuthError, ConfigurationError, InvalidToken
 from tests.conftest import start_dev_server, stop
 
 PASSWORD = "Corr3ct-horse!"
@@ -109,58 +109,29 @@ def test_refresh_keeps_the_session_and_sign_out_revokes_it(pool):
         pool.refresh("not-a-refresh-token")
 
 
-def test_totp_mfa_setup_and_challenge(pool):
-    tokens = signed_up(pool)
-    secret = pool.setup_totp(tokens.access_token)
-    assert pool.totp_uri(secret, "alice").startswith("otpauth://totp/")
-    with pytest.raises(AuthError):
-        pool.confirm_totp(tokens.access_token, "000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
-    pool.confirm_totp(tokens.access_token, pyotp.TOTP(secret).now())
-    challenge = pool.sign_in("alice", PASSWORD)
-    assert isinstance(challenge, Challenge) and challenge.name == "SOFTWARE_TOKEN_MFA"
-    with pytest.raises(AuthError) as bad:
-        pool.respond(challenge, code="123456" if pyotp.TOTP(secret).now() != "123456" else "654321")
-    assert bad.value.code == "CodeMismatchException"
-    done = pool.respond(challenge, code=pyotp.TOTP(secret).now())
-    assert isinstance(done, Tokens) and pool.verify(done.id_token)["cognito:username"] == "alice"
-    with pytest.raises(AuthError, match="Invalid session"):
-        pool.respond(challenge, code=pyotp.TOTP(secret).now())  # a session answers once
-
-
-def test_a_pool_requiring_mfa_makes_new_users_set_it_up(app):
-    pool = app.user_pool("secure", mfa="required")
-    pool.sign_up("carol", PASSWORD, {"email": "carol@example.com"})
-    pool.confirm_sign_up("carol", pool.outbox()[-1]["message"].rsplit(" ", 1)[1])
-    assert pool.sign_in("carol", PASSWORD).name == "MFA_SETUP"
-
-
-def test_admin_users_groups_disable_and_delete(pool):
+def test_generated_temporary_passwords_reach_the_outbox_and_disabling_revokes_tokens(pool):
     created = pool.admin_create_user("dave", attributes={"email": "dave@example.com"})
     assert created["UserStatus"] == "FORCE_CHANGE_PASSWORD"
     temporary = pool.outbox()[-1]["message"].rsplit(" ", 1)[1]
-    challenge = pool.sign_in("dave", temporary)
-    assert challenge.name == "NEW_PASSWORD_REQUIRED"
-    with pytest.raises(AuthError) as weak:
-        pool.respond(challenge, new_password="weak")
-    assert weak.value.code == "InvalidPasswordException"
-    tokens = pool.respond(challenge, new_password=PASSWORD)
-    assert pool.admin_get_user("dave")["UserStatus"] == "CONFIRMED"
-    pool.create_group("admins")
-    with pytest.raises(AuthError) as twice:
-        pool.create_group("admins")
-    assert twice.value.code == "GroupExistsException"
-    pool.add_to_group("dave", "admins")
-    assert pool.verify(pool.refresh(tokens.refresh_token).id_token)["cognito:groups"] == ["admins"]
+    pool.policy.check(temporary)
+    tokens = pool.respond(pool.sign_in("dave", temporary), new_password=PASSWORD)
     pool.admin_disable_user("dave")
-    with pytest.raises(AuthError, match="disabled"):
-        pool.sign_in("dave", PASSWORD)
     with pytest.raises(InvalidToken):
         pool.verify(tokens.access_token)
-    pool.admin_enable_user("dave")
-    pool.admin_delete_user("dave")
-    with pytest.raises(AuthError) as gone:
-        pool.admin_get_user("dave")
-    assert gone.value.code == "UserNotFoundException"
+
+
+def test_mfa_setup_cannot_be_skipped_and_a_session_answers_once(app):
+    pool = app.user_pool("secure", mfa="required")
+    pool.sign_up("carol", PASSWORD, {"email": "carol@example.com"})
+    pool.confirm_sign_up("carol", pool.outbox()[-1]["message"].rsplit(" ", 1)[1])
+    challenge = pool.sign_in("carol", PASSWORD)
+    with pytest.raises(AuthError, match="not set up yet"):
+        pool.respond(challenge)
+    secret = pool.setup_totp(challenge)
+    pool.confirm_totp(challenge, pyotp.TOTP(secret).now())
+    assert isinstance(pool.respond(challenge), Tokens)
+    with pytest.raises(AuthError, match="Invalid session"):
+        pool.respond(challenge)
 
 
 # -- attacks on verification --------------------------------------------------------------------------
@@ -359,9 +330,38 @@ def test_websocket_connect_checks_the_token_from_query_or_header(tmp_path):
         stop(server.proc)
 
 
-def test_the_aws_provider_says_it_is_not_built_yet_instead_of_doing_less(tmp_path):
-    from strato.errors import NotSupported
-
+def test_on_aws_a_pool_that_was_not_deployed_is_a_clear_error(tmp_path, moto_server, monkeypatch):
     app = strato.App("cloudauth", provider="aws", data_dir=tmp_path)
-    with pytest.raises(NotSupported, match="Cognito"):
+    app.config.auto_create = False
+    with pytest.raises(ConfigurationError, match="does not exist: deploy"):
         app.user_pool("users").sign_up("alice", PASSWORD)
+    monkeypatch.setenv("STRATO_USER_POOL_GIVEN_ID", "us-east-1_given")
+    monkeypatch.setenv("STRATO_USER_POOL_GIVEN_CLIENT_ID", "clientid")
+    given = strato.App("cloudauth", provider="aws", data_dir=tmp_path).user_pool("given")
+    assert (given.pool_id, given.client_id) == ("us-east-1_given", "clientid")  # from the deployment, no lookup
+    assert given.issuer == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_given"
+
+
+def test_cognito_tokens_verify_against_the_fetched_jwks_and_forgeries_do_not(make_app, monkeypatch):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from strato.auth import cognito
+
+    pool = make_app("aws").user_pool("users")
+    pool.sign_up("alice", PASSWORD, {"email": "alice@example.com"})
+    pool.confirm_sign_up("alice", "123456")  # moto accepts any code
+    tokens = pool.sign_in("alice", PASSWORD)
+    fetches = []
+    real_fetch = cognito.JwksCache.fetch
+    monkeypatch.setattr(cognito.JwksCache, "fetch", lambda self: fetches.append(1) or real_fetch(self))
+    assert pool.verify(tokens.access_token)["username"] == "alice"
+    header, claims, _ = _parts(tokens.access_token)
+    attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with pytest.raises(InvalidToken, match="forged or altered"):
+        pool.verify(jwt.encode(claims, attacker, algorithm="RS256", headers={"kid": header["kid"]}))
+    for _ in range(3):  # unknown kids do not make us refetch the JWKS each time
+        with pytest.raises(InvalidToken, match="unknown signing key"):
+            pool.verify(jwt.encode(claims, attacker, algorithm="RS256", headers={"kid": "made-up"}))
+    with pytest.raises(InvalidToken, match="algorithm"):
+        pool.verify(f"{_b64({'alg': 'none', 'kid': header['kid']})}.{_b64(claims)}.")
+    assert len(fetches) == 1

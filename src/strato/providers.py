@@ -10,7 +10,7 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigurationError, NotSupported, ServiceUnavailable
+from .errors import ConfigurationError, ServiceUnavailable
 
 if TYPE_CHECKING:
     from .app import App
@@ -44,7 +44,10 @@ class Providers:
 
     def user_pool_backend(self, pool: Any) -> Any:
         if self.name_of(pool) == "aws":
-            raise NotSupported("user pools on AWS (Cognito) are not built yet; use the local provider")
+            from .auth.cognito import CognitoUserPoolBackend
+
+            return CognitoUserPoolBackend(self.aws(), pool, self.app.config.physical_name("user_pool", pool.name),
+                                          self.app.config.auto_create)
         from .auth.local import LocalAuthStore, LocalUserPoolBackend
 
         config = self.app.config

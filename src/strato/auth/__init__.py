@@ -32,10 +32,23 @@ class UserPool(Resource):
         seed = hashlib.sha256(f"{app.name}/{app.config.stage}/{name}".encode()).hexdigest()
         from ..aws import region
 
-        self.pool_id = os.environ.get(f"STRATO_USER_POOL_{name.upper().replace('-', '_')}_ID") or \
-            f"{region()}_{seed[:9]}"
-        self.client_id = os.environ.get(f"STRATO_USER_POOL_{name.upper().replace('-', '_')}_CLIENT_ID") or \
-            _base36(int(seed[9:40], 16))[:26]
+        prefix = f"STRATO_USER_POOL_{name.upper().replace('-', '_')}"
+        self._local_ids = (os.environ.get(f"{prefix}_ID") or f"{region()}_{seed[:9]}",
+                           os.environ.get(f"{prefix}_CLIENT_ID") or _base36(int(seed[9:40], 16))[:26])
+
+    @property
+    def pool_id(self) -> str:
+        """Cognito's pool id (``<region>_<id>``): on AWS the deployed pool's, locally a stable derived one."""
+        if self.app.providers.name_of(self) == "aws":
+            return self.backend.pool_id
+        return self._local_ids[0]
+
+    @property
+    def client_id(self) -> str:
+        """The app client id: the ``aud`` of ID tokens and ``client_id`` of access tokens."""
+        if self.app.providers.name_of(self) == "aws":
+            return self.backend.client_id
+        return self._local_ids[1]
 
     @property
     def issuer(self) -> str:
@@ -73,8 +86,10 @@ class UserPool(Resource):
         return self.backend.sign_in(self._username(username), password)
 
     def respond(self, challenge: Challenge, **answers: str) -> Tokens | Challenge:
-        """``respond(ch, code="123456")`` for MFA; ``respond(ch, new_password=...)`` for a new password."""
-        mapped = {"SOFTWARE_TOKEN_MFA_CODE": answers.get("code", ""), "NEW_PASSWORD": answers.get("new_password", "")}
+        """``respond(ch, code="123456")`` for MFA; ``respond(ch, new_password=...)`` for a new password;
+        ``respond(ch)`` for MFA_SETUP once ``setup_totp(ch)`` and ``confirm_totp(ch, code)`` are done."""
+        mapped = {"SOFTWARE_TOKEN_MFA_CODE": answers.get("code", ""), "NEW_PASSWORD": answers.get("new_password", ""),
+                  "USERNAME": challenge.parameters.get("USER_ID_FOR_SRP", "")}
         return self.backend.respond(challenge.name, challenge.session, mapped)
 
     def refresh(self, refresh_token: str) -> Tokens:
@@ -92,12 +107,22 @@ class UserPool(Resource):
         return self.backend.jwks()
 
     # -- MFA ---------------------------------------------------------------------------------------
-    def setup_totp(self, access_token: str) -> str:
-        """A new TOTP secret (base32) for an authenticator app; confirm it with ``confirm_totp``."""
-        return self.backend.associate_totp(access_token)
+    def setup_totp(self, signed_in: str | Challenge) -> str:
+        """A new TOTP secret (base32) for an authenticator app; confirm it with ``confirm_totp``.
 
-    def confirm_totp(self, access_token: str, code: str) -> None:
-        self.backend.verify_totp(access_token, code)
+        ``signed_in`` is an access token, or the MFA_SETUP challenge of a pool that requires MFA
+        (its session moves on, as Cognito's does, so keep passing the same Challenge object)."""
+        if isinstance(signed_in, Challenge):
+            secret, signed_in.session = self.backend.associate_totp(None, signed_in.session)
+            return secret
+        return self.backend.associate_totp(signed_in)[0]
+
+    def confirm_totp(self, signed_in: str | Challenge, code: str) -> None:
+        """Check a first code from the app and turn TOTP MFA on for the user."""
+        if isinstance(signed_in, Challenge):
+            signed_in.session = self.backend.verify_totp(None, code, signed_in.session) or signed_in.session
+        else:
+            self.backend.verify_totp(signed_in, code)
 
     def set_mfa(self, access_token: str, enabled: bool) -> None:
         self.backend.set_mfa(access_token, enabled)

@@ -207,7 +207,13 @@ class LocalUserPoolBackend:
                 raise AuthError("Invalid code received for user", "CodeMismatchException")
             self._end_challenge(session)
             return self._issue(user)
-        raise AuthError(f"challenge {name} is answered by set-up calls, not respond()", "InvalidParameterException")
+        if name == "MFA_SETUP":
+            if not (user["mfa"] and user["totp"]):
+                raise AuthError("MFA is not set up yet: call setup_totp(challenge) and confirm_totp(challenge, code)",
+                                "InvalidParameterException")
+            self._end_challenge(session)
+            return self._issue(user)
+        raise AuthError(f"unknown challenge {name}", "InvalidParameterException")
 
     @staticmethod
     def _totp_ok(secret: str | None, code: str) -> bool:
@@ -280,24 +286,32 @@ class LocalUserPoolBackend:
         return self.store.keys.jwks()
 
     # -- TOTP --------------------------------------------------------------------------------------
-    def associate_totp(self, access_token: str) -> str:
+    def _totp_user(self, access_token: str | None, session: str | None) -> tuple[str, str | None]:
+        """The user setting up TOTP: by access token, or by the session of an MFA_SETUP challenge."""
+        if access_token:
+            return self.verify(access_token, "access")["username"], None
+        user = self._take_challenge(session or "", "MFA_SETUP")
+        return user["username"], session
+
+    def associate_totp(self, access_token: str | None, session: str | None = None) -> tuple[str, str | None]:
         import pyotp
 
-        claims = self.verify(access_token, "access")
+        username, session = self._totp_user(access_token, session)
         secret = pyotp.random_base32(32)
         with self.store.db.write() as conn:
             conn.execute("UPDATE auth_users SET totp_pending = ? WHERE pool = ? AND username = ?",
-                         (secret, self.name, claims["username"]))
-        return secret
+                         (secret, self.name, username))
+        return secret, session
 
-    def verify_totp(self, access_token: str, code: str) -> None:
-        claims = self.verify(access_token, "access")
-        user = self._need_user(claims["username"])
+    def verify_totp(self, access_token: str | None, code: str, session: str | None = None) -> str | None:
+        username, session = self._totp_user(access_token, session)
+        user = self._need_user(username)
         if not self._totp_ok(user["totp_pending"], code):
             raise AuthError("Code mismatch", "EnableSoftwareTokenMFAException")
         with self.store.db.write() as conn:
             conn.execute("UPDATE auth_users SET totp = totp_pending, totp_pending = NULL, mfa = 1 "
-                         "WHERE pool = ? AND username = ?", (self.name, claims["username"]))
+                         "WHERE pool = ? AND username = ?", (self.name, username))
+        return session
 
     def set_mfa(self, access_token: str, enabled: bool) -> None:
         claims = self.verify(access_token, "access")
