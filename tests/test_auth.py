@@ -365,3 +365,41 @@ def test_cognito_tokens_verify_against_the_fetched_jwks_and_forgeries_do_not(mak
     with pytest.raises(InvalidToken, match="algorithm"):
         pool.verify(f"{_b64({'alg': 'none', 'kid': header['kid']})}.{_b64(claims)}.")
     assert len(fetches) == 1
+
+
+def test_the_deployed_connect_authorizer_allows_with_claims_denies_and_refuses(tmp_path, monkeypatch):
+    spec = tmp_path / "ws_auth_app.py"
+    spec.write_text(WS_AUTH_APP)
+    import runpy
+
+    app = runpy.run_path(str(spec))["app"]
+    app.config.data_dir = tmp_path / "data"
+    pool = app.resources[("user_pool", "users")]
+    tokens = signed_up(pool)
+    arn = "arn:aws:execute-api:us-east-1:123456789012:abc123/dev/$connect"
+
+    def request(name: str, query: dict | None = None, headers: dict | None = None) -> dict:
+        monkeypatch.setenv("STRATO_WEBSOCKET", name)
+        return {"type": "REQUEST", "methodArn": arn, "headers": headers or {}, "queryStringParameters": query,
+                "requestContext": {"routeKey": "$connect", "eventType": "CONNECT", "connectionId": "c1=",
+                                   "apiId": "abc123", "stage": "dev"}}
+
+    allowed = app.lambda_handler(request("chat", {"token": tokens.id_token}))
+    sub = pool.verify(tokens.id_token)["sub"]
+    assert allowed["principalId"] == sub and allowed["context"]["sub"] == sub
+    assert allowed["policyDocument"]["Statement"] == [{"Action": "execute-api:Invoke", "Effect": "Allow",
+                                                       "Resource": arn}]
+    header = app.lambda_handler(request("chat", headers={"Authorization": f"Bearer {tokens.access_token}"}))
+    assert header["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    denied = app.lambda_handler(request("ops", {"token": tokens.id_token}))  # valid token, not in the group
+    assert denied["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+    for query in (None, {"token": "garbage"}):
+        with pytest.raises(Exception, match=r"^Unauthorized$"):
+            app.lambda_handler(request("chat", query))
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ws-chat")  # $connect then trusts the authorizer's context
+    connect = {"requestContext": {"routeKey": "$connect", "eventType": "CONNECT", "connectionId": "c1=",
+                                  "apiId": "abc123", "stage": "dev", "domainName": "abc123.example",
+                                  "connectedAt": 0, "identity": {"sourceIp": "1.2.3.4"},
+                                  "authorizer": {"principalId": sub, **allowed["context"]}}}
+    monkeypatch.setenv("STRATO_WEBSOCKET", "chat")
+    assert app.lambda_handler(connect)["statusCode"] == 200

@@ -131,6 +131,36 @@ def test_every_declared_piece_is_in_the_template(template):
     assert all(g["Properties"]["RetentionInDays"] == 30 for g in resources(template, "AWS::Logs::LogGroup").values())
 
 
+def test_user_pools_authorize_routes_at_the_gateway_and_websockets_on_connect(template):
+    r = template["Resources"]
+    pool = r["MembersUserPool"]
+    assert pool["DeletionPolicy"] == "Retain" and pool["Properties"]["MfaConfiguration"] == "OPTIONAL"
+    assert pool["Properties"]["Policies"]["PasswordPolicy"]["MinimumLength"] == 8
+    client = r["MembersUserPoolClient"]["Properties"]
+    assert client["GenerateSecret"] is False and "ALLOW_USER_PASSWORD_AUTH" in client["ExplicitAuthFlows"]
+    authorizer = r["HttpAuthorizerMembers"]["Properties"]
+    assert authorizer["AuthorizerType"] == "JWT"
+    assert authorizer["JwtConfiguration"]["Audience"] == [{"Ref": "MembersUserPoolClient"}]
+    assert "${MembersUserPool}" in authorizer["JwtConfiguration"]["Issuer"]["Fn::Sub"]
+    routes = {v["Properties"]["RouteKey"]: v["Properties"] for v in resources(template, "AWS::ApiGatewayV2::Route")
+              .values()}
+    for key in ("GET /me", "DELETE /reports/{id}"):
+        assert routes[key]["AuthorizationType"] == "JWT"
+        assert routes[key]["AuthorizerId"] == {"Ref": "HttpAuthorizerMembers"}
+    assert "AuthorizationType" not in routes["GET /reports/{id}"]
+    connect = r["StaffWebSocketApiRouteDollarConnect"]["Properties"]
+    assert connect["AuthorizationType"] == "CUSTOM"
+    assert connect["AuthorizerId"] == {"Ref": "StaffWebSocketApiAuthorizer"}
+    assert r["StaffWebSocketApiAuthorizer"]["Properties"]["AuthorizerType"] == "REQUEST"
+    assert "AuthorizationType" not in r["LiveWebSocketApiRouteDollarConnect"]["Properties"]
+    env = r["HttpFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["STRATO_USER_POOL_MEMBERS_ID"] == {"Ref": "MembersUserPool"}
+    assert env["STRATO_USER_POOL_MEMBERS_CLIENT_ID"] == {"Ref": "MembersUserPoolClient"}
+    admin = next(s for s in statements(template) if s["Sid"] == "MembersUserPoolAdmin")
+    assert admin["Resource"] == [{"Fn::GetAtt": ["MembersUserPool", "Arn"]}]
+    assert all(a.startswith("cognito-idp:Admin") or a == "cognito-idp:CreateGroup" for a in admin["Action"])
+
+
 REDIS_APP = """
 import strato
 app = strato.App("fastapp")

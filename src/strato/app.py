@@ -118,11 +118,13 @@ class App:
                                     allow=allow))
 
     def user_pool(self, name: str = "users", *, password_policy: Any = None, mfa: str = "off",
-                  provider: str | None = None):
-        """A user pool (Cognito): sign-up, sign-in, MFA, groups and the JWTs ``auth=True`` routes check."""
+                  provider: str | None = None, allow: Any = None):
+        """A user pool (Cognito): sign-up, sign-in, MFA, groups and the JWTs ``auth=True`` routes check.
+        ``allow=()`` keeps the admin calls (create / disable / delete users, groups) out of the code."""
         from .auth import UserPool
 
-        return self._declare(UserPool(self, name, password_policy=password_policy, mfa=mfa, provider=provider))
+        return self._declare(UserPool(self, name, password_policy=password_policy, mfa=mfa, provider=provider,
+                                      allow=allow))
 
     @property
     def auth(self) -> Any:
@@ -231,6 +233,10 @@ class App:
             from .dispatch import WebSocketDispatcher
 
             return WebSocketDispatcher(self).handle(event, context)
+        if kind == "ws_authorizer":
+            from .dispatch import WebSocketDispatcher
+
+            return WebSocketDispatcher(self).authorizer(event)
         if kind == "schedule":
             from .dispatch import ScheduleDispatcher
 

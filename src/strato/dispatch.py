@@ -292,10 +292,11 @@ class WebSocketDispatcher:
     def _authorize(self, ws: Any, event: dict[str, Any]) -> dict[str, Any] | None:
         """The token check of an ``auth=`` WebSocket API on $connect, as a REQUEST authorizer with identity
         sources ``route.request.querystring.token`` / ``route.request.header.Authorization`` would do it."""
+        from .http.authorizer import Denied, check, claims_as_gateway_passes_them, needs_token
+
         options = ws.auth_options
-        if not options.get("auth") and not options.get("groups"):
+        if not needs_token(options):
             return None
-        from .http.authorizer import Denied, check, claims_as_gateway_passes_them
 
         context = event.setdefault("requestContext", {})
         token = (event.get("queryStringParameters") or {}).get("token") or \
@@ -306,6 +307,28 @@ class WebSocketDispatcher:
         except Denied as denied:
             return {"statusCode": denied.status, "body": "Forbidden" if denied.status == 403 else "Unauthorized"}
         return None
+
+    def authorizer(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The deployed $connect REQUEST authorizer: an Allow policy whose context carries the claims
+        (they reach $connect as ``requestContext.authorizer``), a Deny policy (403) for a token without
+        the API's groups, and API Gateway's "Unauthorized" (401) for no or a bad token."""
+        from .http.authorizer import Denied, check, claims_as_gateway_passes_them
+
+        ws = self.api_for(event)
+        token = (event.get("queryStringParameters") or {}).get("token") or \
+            {k.lower(): v for k, v in (event.get("headers") or {}).items()}.get("authorization")
+        context: dict[str, Any] = {}
+        principal, effect = "anonymous", "Allow"
+        try:
+            check(self.app, ws.auth_options, context, token, None, claims_as_gateway_passes_them)
+            principal = context["authorizer"]["sub"]
+        except Denied as denied:
+            if denied.status == 401:
+                raise Exception("Unauthorized") from None  # the exact text API Gateway maps to 401
+            effect = "Deny"
+        return {"principalId": principal, "context": context.get("authorizer", {}),
+                "policyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Action": "execute-api:Invoke", "Effect": effect, "Resource": event["methodArn"]}]}}
 
     def _handle(self, event: dict[str, Any], ws: Any) -> dict[str, Any]:
         from .http.response import HTTPError

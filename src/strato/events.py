@@ -119,12 +119,14 @@ class LocalContext:
 
 
 def kind_of(event: Any) -> str:
-    """Which AWS service sent this event: http | websocket | sqs | sns | dynamodb | schedule | s3."""
+    """Which AWS service sent this event: http | websocket | ws_authorizer | sqs | sns | dynamodb | schedule | s3."""
     if not isinstance(event, dict):
         return "unknown"
     context = event.get("requestContext") or {}
     if event.get("version") == "2.0" and "http" in context:
         return "http"
+    if event.get("type") == "REQUEST" and "methodArn" in event and context.get("eventType") == "CONNECT":
+        return "ws_authorizer"
     if "eventType" in context and "connectionId" in context:
         return "websocket"
     records = event.get("Records")

@@ -39,6 +39,12 @@ ACTIONS: dict[str, dict[str, list[str]]] = {
     "sql": {"connect": ["secretsmanager:GetSecretValue"]},
     # PutMetricData takes no resource ARN; synth narrows it with the cloudwatch:namespace condition key
     "metrics": {"put": ["cloudwatch:PutMetricData"], "read": ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"]},
+    # sign-up, sign-in, refresh, sign-out and MFA are Cognito's public (token-authorised) calls: no IAM
+    "user_pool": {"admin": ["cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser", "cognito-idp:AdminEnableUser",
+                            "cognito-idp:AdminDisableUser", "cognito-idp:AdminDeleteUser",
+                            "cognito-idp:AdminUserGlobalSignOut", "cognito-idp:AdminListGroupsForUser",
+                            "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminRemoveUserFromGroup",
+                            "cognito-idp:CreateGroup"]},
 }
 
 

@@ -16,6 +16,8 @@ events = app.topic("events", allow=("publish",))
 ordered = app.topic("ordered", fifo=True, content_dedup=True)
 db = app.sql("main")
 live = app.websocket("live", index=["user"])
+members = app.user_pool("members", mfa="optional", allow=("admin",))
+staff = app.websocket("staff", auth=True, groups=["admins"])
 api = app.http(cors=strato.Cors(allow_origins=["https://app.example"], expose_headers=["x-total"], max_age=300))
 
 events.subscribe_queue(jobs, filter={"status": ["done"]})
@@ -30,6 +32,21 @@ def get_report(req, id):
 @api.post("/files/{path+}")
 def put_file(req, path):
     return {"ok": True}
+
+
+@api.get("/me", auth=True)
+def me(req):
+    return {"sub": req.claims.get("sub")}
+
+
+@api.delete("/reports/{id}", groups=["admins"])
+def delete_report(req, id):
+    return 204
+
+
+@staff.on_message
+def staff_message(msg):
+    return {"from": msg.claims.get("sub")}
 
 
 @api.any("/anything")

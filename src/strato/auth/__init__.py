@@ -8,7 +8,9 @@ import os
 import re
 from typing import Any
 
+from ..config import env_token
 from ..errors import AuthError, ValidationError
+from ..permissions import requires
 from ..resource import Resource
 from .model import Challenge, Tokens
 from .passwords import PasswordPolicy
@@ -23,8 +25,8 @@ class UserPool(Resource):
     kind = "user_pool"
 
     def __init__(self, app: Any, name: str, *, password_policy: PasswordPolicy | None = None, mfa: str = "off",
-                 provider: str | None = None) -> None:
-        super().__init__(app, name, provider)
+                 provider: str | None = None, allow: Any = None) -> None:
+        super().__init__(app, name, provider, allow)
         if mfa not in MFA_MODES:
             raise ValidationError(f"mfa must be one of {MFA_MODES}, got {mfa!r}")
         self.policy = password_policy or PasswordPolicy()
@@ -32,7 +34,7 @@ class UserPool(Resource):
         seed = hashlib.sha256(f"{app.name}/{app.config.stage}/{name}".encode()).hexdigest()
         from ..aws import region
 
-        prefix = f"STRATO_USER_POOL_{name.upper().replace('-', '_')}"
+        prefix = f"STRATO_USER_POOL_{env_token(name)}"
         self._local_ids = (os.environ.get(f"{prefix}_ID") or f"{region()}_{seed[:9]}",
                            os.environ.get(f"{prefix}_CLIENT_ID") or _base36(int(seed[9:40], 16))[:26])
 
@@ -133,28 +135,36 @@ class UserPool(Resource):
         return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=issuer or self.app.name)
 
     # -- admin -------------------------------------------------------------------------------------
+    @requires("admin")
     def admin_create_user(self, username: str, *, temporary_password: str | None = None,
                           attributes: dict[str, str] | None = None) -> dict[str, Any]:
         return self.backend.admin_create_user(self._username(username), temporary_password, dict(attributes or {}))
 
+    @requires("admin")
     def admin_get_user(self, username: str) -> dict[str, Any]:
         return self.backend.admin_get_user(self._username(username))
 
+    @requires("admin")
     def admin_disable_user(self, username: str) -> None:
         self.backend.admin_set_enabled(self._username(username), False)
 
+    @requires("admin")
     def admin_enable_user(self, username: str) -> None:
         self.backend.admin_set_enabled(self._username(username), True)
 
+    @requires("admin")
     def admin_delete_user(self, username: str) -> None:
         self.backend.admin_delete_user(self._username(username))
 
+    @requires("admin")
     def create_group(self, name: str, description: str = "") -> None:
         self.backend.create_group(name, description)
 
+    @requires("admin")
     def add_to_group(self, username: str, group: str) -> None:
         self.backend.set_membership(self._username(username), group, True)
 
+    @requires("admin")
     def remove_from_group(self, username: str, group: str) -> None:
         self.backend.set_membership(self._username(username), group, False)
 

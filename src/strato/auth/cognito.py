@@ -17,6 +17,7 @@ import urllib.request
 from typing import Any
 
 from ..aws import AwsSession, error_code
+from ..config import env_token
 from ..errors import AuthError, ConfigurationError, InvalidToken
 from .model import Challenge, Tokens
 from .tokens import verify_jwt
@@ -102,7 +103,7 @@ class CognitoUserPoolBackend:
         self.pool = pool
         self.physical = physical_name
         self.auto_create = auto_create
-        prefix = f"STRATO_USER_POOL_{pool.name.upper().replace('-', '_')}"
+        prefix = f"STRATO_USER_POOL_{env_token(pool.name)}"
         self._pool_id = os.environ.get(f"{prefix}_ID")
         self._client_id = os.environ.get(f"{prefix}_CLIENT_ID")
         self._jwks: JwksCache | None = None

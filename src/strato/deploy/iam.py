@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..permissions import ACTIONS
-from .names import logical
+from .names import camel, logical
 
 
 def _arns(kind: str, resource: Any, action: str, stage: str) -> list[Any]:
@@ -27,6 +27,8 @@ def _arns(kind: str, resource: Any, action: str, stage: str) -> list[Any]:
                             f"{stage}/*/@connections/*"}]
     if kind == "sql":
         return [{"Ref": logical(resource.name, "SqlSecretArn")}]
+    if kind == "user_pool":
+        return [{"Fn::GetAtt": [logical(resource.name, "UserPool"), "Arn"]}]
     if kind == "metrics":  # CloudWatch metric actions take no resource ARN
         return "*"  # type: ignore[return-value]
     raise KeyError(kind)
@@ -37,7 +39,7 @@ def statements_for(resources: list[tuple[str, Any]], stage: str) -> list[dict[st
     out = []
     for kind, resource in resources:
         for action in sorted(resource.allowed):
-            statement = {"Sid": f"{logical(resource.name, kind.capitalize())}{action.capitalize()}",
+            statement = {"Sid": f"{logical(resource.name, camel(kind))}{action.capitalize()}",
                          "Effect": "Allow", "Action": sorted(set(ACTIONS[kind][action])),
                          "Resource": _arns(kind, resource, action, stage)}
             if kind == "metrics" and action == "put":  # only this app's namespace

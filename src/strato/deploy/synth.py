@@ -215,6 +215,33 @@ class Template:
                 props[key] = [{"Ref": logical(t.name, "Topic")} for t in topics]
             self.add(logical(alarm.name, "Alarm"), "AWS::CloudWatch::Alarm", props)
 
+    def user_pool(self, pool: Any) -> None:
+        """The Cognito pool (retained: it holds the users) and the app client the tokens are issued to."""
+        from ..auth.cognito import client_properties, pool_properties
+
+        physical = self.app.config.physical_name("user_pool", pool.name)
+        pool_id = self.add(logical(pool.name, "UserPool"), "AWS::Cognito::UserPool", pool_properties(pool, physical),
+                           DeletionPolicy="Retain", UpdateReplacePolicy="Retain")
+        client_id = self.add(logical(pool.name, "UserPoolClient"), "AWS::Cognito::UserPoolClient",
+                             {"UserPoolId": {"Ref": pool_id}, **client_properties()})
+        self.env[env_name("user_pool", pool.name, "_ID")] = {"Ref": pool_id}
+        self.env[env_name("user_pool", pool.name, "_CLIENT_ID")] = {"Ref": client_id}
+        self.output(pool_id, {"Ref": pool_id}, f"Cognito user pool {pool.name}")
+        self.output(client_id, {"Ref": client_id}, f"App client of user pool {pool.name}")
+
+    def jwt_authorizer(self, pool: Any) -> str:
+        """One HTTP API JWT authorizer per pool: Cognito's issuer, the app client as audience."""
+        pool_id = logical(pool.name, "UserPool")
+        authorizer = f"HttpAuthorizer{logical(pool.name, '')}"
+        if authorizer not in self.resources:
+            self.add(authorizer, "AWS::ApiGatewayV2::Authorizer", {
+                "ApiId": {"Ref": "HttpApi"}, "AuthorizerType": "JWT", "Name": f"{pool.name}-jwt",
+                "IdentitySource": ["$request.header.Authorization"],
+                "JwtConfiguration": {"Audience": [{"Ref": logical(pool.name, "UserPoolClient")}],
+                                     "Issuer": {"Fn::Sub": f"https://cognito-idp.${{AWS::Region}}.amazonaws.com/"
+                                                           f"${{{pool_id}}}"}}})
+        return authorizer
+
     def allow_sns(self, queue_id: str, topic_id: str) -> None:
         self.queue_policies.setdefault(queue_id, []).append({
             "Sid": f"From{topic_id}", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
@@ -242,10 +269,16 @@ class Template:
             "ApiId": {"Ref": "HttpApi"}, "IntegrationType": "AWS_PROXY", "PayloadFormatVersion": "2.0",
             "IntegrationUri": {"Fn::GetAtt": [fn.logical, "Arn"]},
             "TimeoutInMillis": int(min(api.timeout, 30) * 1000)})
+        from ..http.authorizer import needs_token, pool_for
+
         for route in sorted(api.routes, key=lambda r: r.key):
+            props = {"ApiId": {"Ref": "HttpApi"}, "RouteKey": route.key,
+                     "Target": {"Fn::Sub": "integrations/${HttpIntegration}"}}
+            if needs_token(route.options):  # the gateway checks the JWT; groups are checked in the function
+                props.update(AuthorizationType="JWT",
+                             AuthorizerId={"Ref": self.jwt_authorizer(pool_for(self.app, route.options))})
             self.add(f"HttpRoute{camel(route.method.lower())}{camel(route.path.replace('+', 'Greedy')) or 'Root'}",
-                     "AWS::ApiGatewayV2::Route", {"ApiId": {"Ref": "HttpApi"}, "RouteKey": route.key,
-                                                 "Target": {"Fn::Sub": "integrations/${HttpIntegration}"}})
+                     "AWS::ApiGatewayV2::Route", props)
         self.add("HttpStage", "AWS::ApiGatewayV2::Stage", {"ApiId": {"Ref": "HttpApi"}, "StageName": "$default",
                                                             "AutoDeploy": True})
         self.add("HttpInvokePermission", "AWS::Lambda::Permission", {
@@ -266,6 +299,8 @@ class Template:
             "ApiId": {"Ref": api_id}, "IntegrationType": "AWS_PROXY",
             "IntegrationUri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/"
                                           f"functions/${{{fn.logical}.Arn}}/invocations"}})
+        from ..http.authorizer import needs_token
+
         routes = sorted({"$connect", "$disconnect", *ws.handlers})
         route_ids = []
         for key in routes:
@@ -274,6 +309,8 @@ class Template:
                      "Target": {"Fn::Sub": f"integrations/${{{integration}}}"}}
             if key not in ("$connect", "$disconnect"):
                 props["RouteResponseSelectionExpression"] = "$default"
+            if key == "$connect" and needs_token(ws.auth_options):
+                props.update(AuthorizationType="CUSTOM", AuthorizerId={"Ref": self.ws_authorizer(api_id, fn)})
             self.add(route_id, "AWS::ApiGatewayV2::Route", props)
             route_ids.append(route_id)
             if key not in ("$connect", "$disconnect"):
@@ -297,6 +334,14 @@ class Template:
         self.env[env_name("websocket", ws.name, "_ENDPOINT")] = {
             "Fn::Sub": f"https://${{{api_id}}}.execute-api.${{AWS::Region}}.amazonaws.com/{self.stage}"}
         self.output(f"{api_id}Url", url, f"WebSocket URL of {ws.name}")
+
+    def ws_authorizer(self, api_id: str, fn: Function) -> str:
+        """The $connect REQUEST authorizer: the API's own function checks the token (query ``token`` or
+        Authorization header, so no identity source and no caching) and returns the claims as context."""
+        return self.add(f"{api_id}Authorizer", "AWS::ApiGatewayV2::Authorizer", {
+            "ApiId": {"Ref": api_id}, "AuthorizerType": "REQUEST", "Name": f"{api_id}-connect",
+            "AuthorizerUri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/"
+                                         f"functions/${{{fn.logical}.Arn}}/invocations"}})
 
     def schedules(self) -> None:
         if not self.app.schedules:
@@ -423,6 +468,9 @@ class Template:
             elif kind == "metrics":
                 self.metrics(resource)
                 self.grants.append(("metrics", resource))
+            elif kind == "user_pool":
+                self.user_pool(resource)
+                self.grants.append(("user_pool", resource))
             elif kind == "sql":
                 param = logical(resource.name, "SqlSecretArn")
                 self.parameters[param] = {"Type": "String", "Description":

@@ -33,6 +33,16 @@ def groups_in(claims: dict[str, Any]) -> set[str]:
     return set(value)
 
 
+def pool_for(app: Any, options: dict[str, Any]) -> Any:
+    """The user pool an ``auth=`` option names: ``True`` means the app's only pool, a string names one."""
+    auth = options.get("auth")
+    return app.auth if auth in (True, None) else app.resources[("user_pool", auth)]
+
+
+def needs_token(options: dict[str, Any]) -> bool:
+    return bool(options.get("auth") or options.get("groups"))
+
+
 class Denied(Exception):
     """What the gateway answers instead of calling the handler: 401 (no or bad token) or 403 (no group)."""
 
@@ -49,15 +59,14 @@ def check(app: Any, options: dict[str, Any], context: dict[str, Any], token: str
     from ..config import in_lambda
     from ..errors import InvalidToken
 
-    auth, groups = options.get("auth"), options.get("groups")
+    groups = options.get("groups")
     if present and in_lambda():
         claims = present
     else:
         if not token:
             raise Denied(401, "no token: send Authorization: Bearer <token>")
-        pool = app.auth if auth in (True, None) else app.resources[("user_pool", auth)]
         try:
-            claims = pool.verify(token)
+            claims = pool_for(app, options).verify(token)
         except InvalidToken as exc:
             raise Denied(401, exc.message) from None
         context["authorizer"] = store(claims)
@@ -67,7 +76,7 @@ def check(app: Any, options: dict[str, Any], context: dict[str, Any], token: str
 
 def authorize(app: Any, options: dict[str, Any], event: dict[str, Any]) -> Response | None:
     """None to go on (claims now in the event), else the 401 / 403 the HTTP API would answer."""
-    if not options.get("auth") and not options.get("groups"):
+    if not needs_token(options):
         return None
     context = event.setdefault("requestContext", {})
     present = ((context.get("authorizer") or {}).get("jwt") or {}).get("claims")
