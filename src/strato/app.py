@@ -126,6 +126,13 @@ class App:
         return self._declare(UserPool(self, name, password_policy=password_policy, mfa=mfa, provider=provider,
                                       allow=allow))
 
+    def meetings(self, name: str = "meetings", *, media_region: str | None = None, provider: str | None = None,
+                 allow: Any = None):
+        """Meetings and attendees (Chime SDK); locally a registry plus WebRTC signalling under strato dev."""
+        from .meetings import Meetings
+
+        return self._declare(Meetings(self, name, media_region=media_region, provider=provider, allow=allow))
+
     @property
     def auth(self) -> Any:
         """The app's user pool when it has exactly one (what ``auth=True`` routes verify against)."""

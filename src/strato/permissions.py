@@ -39,6 +39,9 @@ ACTIONS: dict[str, dict[str, list[str]]] = {
     "sql": {"connect": ["secretsmanager:GetSecretValue"]},
     # PutMetricData takes no resource ARN; synth narrows it with the cloudwatch:namespace condition key
     "metrics": {"put": ["cloudwatch:PutMetricData"], "read": ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"]},
+    "meetings": {"manage": ["chime:CreateMeeting", "chime:GetMeeting", "chime:DeleteMeeting", "chime:CreateAttendee",
+                            "chime:BatchCreateAttendee", "chime:GetAttendee", "chime:ListAttendees",
+                            "chime:DeleteAttendee"]},
     # sign-up, sign-in, refresh, sign-out and MFA are Cognito's public (token-authorised) calls: no IAM
     "user_pool": {"admin": ["cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser", "cognito-idp:AdminEnableUser",
                             "cognito-idp:AdminDisableUser", "cognito-idp:AdminDeleteUser",

@@ -54,6 +54,18 @@ class Providers:
         store = self._get("local-auth", lambda: LocalAuthStore(config.data_dir, config.durability))
         return LocalUserPoolBackend(store, pool)
 
+    def meetings_backend(self, meetings: Any) -> Any:
+        if self.name_of(meetings) == "aws":
+            from .meetings.chime import ChimeMeetingsBackend
+
+            return ChimeMeetingsBackend(self.aws())
+        from .meetings.local import LocalMeetingsBackend, LocalMeetingStore
+        from .meetings.signalling import signalling_url
+
+        config = self.app.config
+        store = self._get("local-meetings", lambda: LocalMeetingStore(config.data_dir, config.durability))
+        return LocalMeetingsBackend(store, meetings, lambda: signalling_url(config.data_dir, meetings.name))
+
     def metrics_backend(self, metrics: Any) -> Any:
         if self.name_of(metrics) == "aws":
             from .config import in_lambda

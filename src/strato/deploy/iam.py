@@ -27,6 +27,8 @@ def _arns(kind: str, resource: Any, action: str, stage: str) -> list[Any]:
                             f"{stage}/*/@connections/*"}]
     if kind == "sql":
         return [{"Ref": logical(resource.name, "SqlSecretArn")}]
+    if kind == "meetings":  # Chime SDK meetings are created at run time: the account's meetings in the region
+        return [{"Fn::Sub": "arn:${AWS::Partition}:chime:${AWS::Region}:${AWS::AccountId}:meeting/*"}]
     if kind == "user_pool":
         return [{"Fn::GetAtt": [logical(resource.name, "UserPool"), "Arn"]}]
     if kind == "metrics":  # CloudWatch metric actions take no resource ARN

@@ -468,6 +468,8 @@ class Template:
             elif kind == "metrics":
                 self.metrics(resource)
                 self.grants.append(("metrics", resource))
+            elif kind == "meetings":  # no resource: meetings are made at run time; the role may manage them
+                self.grants.append(("meetings", resource))
             elif kind == "user_pool":
                 self.user_pool(resource)
                 self.grants.append(("user_pool", resource))

@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from ..app import App
 from ..errors import GoneError, StratoError
@@ -146,6 +146,9 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
     """The ASGI callable ``strato dev`` serves: internal endpoints plus the gateway (and, with
     ``background``, the worker: consumers and deliveries in the same process)."""
     runtime = Runtime(app, sweep_every)
+    from ..meetings.signalling import SignallingHub
+
+    signalling = SignallingHub(app)
 
     async def health(request: StarletteRequest) -> JSONResponse:
         return JSONResponse({"ok": True, "app": app.name, "provider": app.config.provider,
@@ -290,6 +293,7 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            await signalling.stop()
             if worker is not None:
                 await run_in_threadpool(worker.stop, 30.0)
 
@@ -307,10 +311,14 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
         Route("/_strato/ws/{name}/@connections/{connection_id:path}", ws_connection, methods=["GET", "POST", "DELETE"]),
         Route("/_strato/ws/{name}/@broadcast", ws_broadcast, methods=["POST"]),
         Route("/_strato/schedules/{name}/run", run_schedule, methods=["POST"]),
+        WebSocketRoute("/_strato/meetings/{name}/signal", signalling.endpoint),
     ], lifespan=lifespan)
     http_gateway = Gateway(app, max_body)
 
     async def asgi(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket" and scope["path"].startswith("/_strato/"):
+            await internal(scope, receive, send)
+            return
         if scope["type"] == "websocket":
             name = scope["path"][4:] if scope["path"].startswith("/ws/") else None
             gateway = gateways.get(name) if name else None
