@@ -277,6 +277,13 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
         gone = await gateway._broadcast(body["ids"], base64.b64decode(body["data"]), bool(body.get("text", True)))
         return JSONResponse({"gone": gone})
 
+    async def meeting_client(request: StarletteRequest) -> Response:
+        """The browser side of local meetings (WebRTC + this server's signalling), as an ES module."""
+        from pathlib import Path
+
+        source = (Path(__file__).parent.parent / "meetings" / "client.js").read_text()
+        return Response(source, media_type="text/javascript", headers={"cache-control": "no-cache"})
+
     async def resources(request: StarletteRequest) -> JSONResponse:
         return JSONResponse([{"kind": kind, "name": name,
                               "physical": app.config.physical_name(kind, name)} for kind, name in app.resources])
@@ -311,6 +318,7 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
         Route("/_strato/ws/{name}/@connections/{connection_id:path}", ws_connection, methods=["GET", "POST", "DELETE"]),
         Route("/_strato/ws/{name}/@broadcast", ws_broadcast, methods=["POST"]),
         Route("/_strato/schedules/{name}/run", run_schedule, methods=["POST"]),
+        Route("/_strato/meetings/client.js", meeting_client),
         WebSocketRoute("/_strato/meetings/{name}/signal", signalling.endpoint),
     ], lifespan=lifespan)
     http_gateway = Gateway(app, max_body)
