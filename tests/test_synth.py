@@ -161,6 +161,14 @@ def test_user_pools_authorize_routes_at_the_gateway_and_websockets_on_connect(te
     assert all(a.startswith("cognito-idp:Admin") or a == "cognito-idp:CreateGroup" for a in admin["Action"])
 
 
+def test_meetings_get_the_chime_actions_on_the_accounts_meetings_only(template):
+    manage = next(s for s in statements(template) if s["Sid"] == "RoomsMeetingsManage")
+    assert "chime:CreateMeeting" in manage["Action"] and "chime:DeleteAttendee" in manage["Action"]
+    assert all(a.startswith("chime:") for a in manage["Action"])
+    assert manage["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:chime:${AWS::Region}:${AWS::AccountId}:"
+                                              "meeting/*"}]
+
+
 REDIS_APP = """
 import strato
 app = strato.App("fastapp")

@@ -17,6 +17,7 @@ ordered = app.topic("ordered", fifo=True, content_dedup=True)
 db = app.sql("main")
 live = app.websocket("live", index=["user"])
 members = app.user_pool("members", mfa="optional", allow=("admin",))
+rooms = app.meetings("rooms")
 staff = app.websocket("staff", auth=True, groups=["admins"])
 api = app.http(cors=strato.Cors(allow_origins=["https://app.example"], expose_headers=["x-total"], max_age=300))
 
