@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from . import (
+    bench_auth,
     bench_coldstart,
     bench_http,
     bench_messaging,
@@ -24,7 +25,7 @@ from .support import print_rows
 
 SUITES = {"table": bench_table, "storage": bench_storage, "messaging": bench_messaging, "websocket": bench_websocket,
           "streams": bench_streams, "metrics": bench_metrics, "http": bench_http,
-          "coldstart": bench_coldstart}
+          "coldstart": bench_coldstart, "auth": bench_auth}
 
 
 def main(argv: list[str] | None = None) -> int:
