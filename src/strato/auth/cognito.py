@@ -86,11 +86,11 @@ class JwksCache:
             if kid not in self._keys and time.monotonic() - self._fetched >= JWKS_REFRESH:
                 import jwt
 
-                self._fetched = time.monotonic()
                 try:
                     document = self.fetch()
-                except OSError as exc:
+                except OSError as exc:  # not counted as a fetch: the next token tries again
                     raise InvalidToken(f"cannot fetch the pool's keys from {self.url}: {exc}") from None
+                self._fetched = time.monotonic()
                 self._keys = {k["kid"]: jwt.PyJWK(k).key for k in document.get("keys", []) if k.get("kid")}
         return self._keys.get(kid)
 
