@@ -403,3 +403,25 @@ def test_the_deployed_connect_authorizer_allows_with_claims_denies_and_refuses(t
                                   "authorizer": {"principalId": sub, **allowed["context"]}}}
     monkeypatch.setenv("STRATO_WEBSOCKET", "chat")
     assert app.lambda_handler(connect)["statusCode"] == 200
+
+
+def test_a_failed_jwks_fetch_is_retried_on_the_next_token(monkeypatch):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from strato.auth import cognito
+
+    public = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    answers: list = [OSError("network unreachable"),
+                     {"keys": [{**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(public)), "kid": "k1"}]}]
+
+    def fetch(self):
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(cognito.JwksCache, "fetch", fetch)
+    cache = cognito.JwksCache("https://cognito-idp.example/pool/.well-known/jwks.json")
+    with pytest.raises(InvalidToken, match="cannot fetch"):
+        cache.key("k1")
+    assert cache.key("k1") is not None  # not held off for a minute by the failure
