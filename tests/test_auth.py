@@ -21,10 +21,8 @@ PASSWORD = "Corr3ct-horse!"
 
 
 @pytest.fixture
-def app(tmp_path):
-    app = strato.App("authapp", data_dir=tmp_path)
-    yield app
-    app.close()
+def app(make_app):
+    return make_app("local")
 
 
 @pytest.fixture
@@ -333,8 +331,8 @@ def test_websocket_connect_checks_the_token_from_query_or_header(tmp_path):
 def test_on_aws_a_pool_that_was_not_deployed_is_a_clear_error(tmp_path, moto_server, monkeypatch):
     app = strato.App("cloudauth", provider="aws", data_dir=tmp_path)
     app.config.auto_create = False
-    with pytest.raises(ConfigurationError, match="does not exist: deploy"):
-        app.user_pool("users").sign_up("alice", PASSWORD)
+    with pytest.raises(ConfigurationError, match=r"does not exist: deploy.*STRATO_USER_POOL_TEAM_USERS_ID"):
+        app.user_pool("team-users").sign_up("alice", PASSWORD)
     monkeypatch.setenv("STRATO_USER_POOL_GIVEN_ID", "us-east-1_given")
     monkeypatch.setenv("STRATO_USER_POOL_GIVEN_CLIENT_ID", "clientid")
     given = strato.App("cloudauth", provider="aws", data_dir=tmp_path).user_pool("given")

@@ -14,10 +14,8 @@ from tests.conftest import start_dev_server, stop
 
 
 @pytest.fixture
-def app(tmp_path):
-    app = strato.App("calls", data_dir=tmp_path)
-    yield app
-    app.close()
+def app(make_app):
+    return make_app("local")
 
 
 @pytest.fixture

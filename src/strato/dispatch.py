@@ -292,17 +292,15 @@ class WebSocketDispatcher:
     def _authorize(self, ws: Any, event: dict[str, Any]) -> dict[str, Any] | None:
         """The token check of an ``auth=`` WebSocket API on $connect, as a REQUEST authorizer with identity
         sources ``route.request.querystring.token`` / ``route.request.header.Authorization`` would do it."""
-        from .http.authorizer import Denied, check, claims_as_gateway_passes_them, needs_token
+        from .http.authorizer import Denied, check, claims_as_gateway_passes_them, connect_token, needs_token
 
         options = ws.auth_options
         if not needs_token(options):
             return None
 
         context = event.setdefault("requestContext", {})
-        token = (event.get("queryStringParameters") or {}).get("token") or \
-            {k.lower(): v for k, v in (event.get("headers") or {}).items()}.get("authorization")
         try:
-            check(self.app, options, context, token, context.get("authorizer"),
+            check(self.app, options, context, connect_token(event), context.get("authorizer"),
                   lambda claims: {"principalId": claims["sub"], **claims_as_gateway_passes_them(claims)})
         except Denied as denied:
             return {"statusCode": denied.status, "body": "Forbidden" if denied.status == 403 else "Unauthorized"}
@@ -312,15 +310,13 @@ class WebSocketDispatcher:
         """The deployed $connect REQUEST authorizer: an Allow policy whose context carries the claims
         (they reach $connect as ``requestContext.authorizer``), a Deny policy (403) for a token without
         the API's groups, and API Gateway's "Unauthorized" (401) for no or a bad token."""
-        from .http.authorizer import Denied, check, claims_as_gateway_passes_them
+        from .http.authorizer import Denied, check, claims_as_gateway_passes_them, connect_token
 
         ws = self.api_for(event)
-        token = (event.get("queryStringParameters") or {}).get("token") or \
-            {k.lower(): v for k, v in (event.get("headers") or {}).items()}.get("authorization")
         context: dict[str, Any] = {}
         principal, effect = "anonymous", "Allow"
         try:
-            check(self.app, ws.auth_options, context, token, None, claims_as_gateway_passes_them)
+            check(self.app, ws.auth_options, context, connect_token(event), None, claims_as_gateway_passes_them)
             principal = context["authorizer"]["sub"]
         except Denied as denied:
             if denied.status == 401:

@@ -34,9 +34,12 @@ class UserPool(Resource):
         seed = hashlib.sha256(f"{app.name}/{app.config.stage}/{name}".encode()).hexdigest()
         from ..aws import region
 
-        prefix = f"STRATO_USER_POOL_{env_token(name)}"
-        self._local_ids = (os.environ.get(f"{prefix}_ID") or f"{region()}_{seed[:9]}",
-                           os.environ.get(f"{prefix}_CLIENT_ID") or _base36(int(seed[9:40], 16))[:26])
+        variable = f"STRATO_USER_POOL_{env_token(name)}"
+        self.id_variable = f"{variable}_ID"
+        #: the pool and app-client ids the deployment gives (the template sets both), else None
+        self.configured_ids = (os.environ.get(self.id_variable), os.environ.get(f"{variable}_CLIENT_ID"))
+        self._local_ids = (self.configured_ids[0] or f"{region()}_{seed[:9]}",
+                           self.configured_ids[1] or _base36(int(seed[9:40], 16))[:26])
 
     @property
     def pool_id(self) -> str:

@@ -17,7 +17,6 @@ import urllib.request
 from typing import Any
 
 from ..aws import AwsSession, error_code
-from ..config import env_token
 from ..errors import AuthError, ConfigurationError, InvalidToken
 from .model import Challenge, Tokens
 from .tokens import verify_jwt
@@ -103,9 +102,7 @@ class CognitoUserPoolBackend:
         self.pool = pool
         self.physical = physical_name
         self.auto_create = auto_create
-        prefix = f"STRATO_USER_POOL_{env_token(pool.name)}"
-        self._pool_id = os.environ.get(f"{prefix}_ID")
-        self._client_id = os.environ.get(f"{prefix}_CLIENT_ID")
+        self._pool_id, self._client_id = pool.configured_ids
         self._jwks: JwksCache | None = None
 
     @property
@@ -132,7 +129,7 @@ class CognitoUserPoolBackend:
             found = [p["Id"] for page in pools for p in page["UserPools"] if p["Name"] == self.physical]
             if not found and not self.auto_create:
                 raise ConfigurationError(f"user pool {self.physical!r} does not exist: deploy the app (strato "
-                                         f"deploy) or set STRATO_USER_POOL_{self.pool.name.upper()}_ID")
+                                         f"deploy) or set {self.pool.id_variable}")
             if found:
                 self._pool_id = found[0]
             else:
@@ -161,8 +158,7 @@ class CognitoUserPoolBackend:
             if not code:
                 raise
             message = exc.response["Error"].get("Message") or code  # type: ignore[attr-defined]
-            if code in ("NotAuthorizedException", "InvalidParameterException") and "token" in message.lower() \
-                    and operation in ("get_user", "global_sign_out"):
+            if operation == "global_sign_out" and code == "NotAuthorizedException":
                 raise InvalidToken(message) from None
             raise AuthError(message, code) from None
 

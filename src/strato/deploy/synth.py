@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigurationError
+from ..http.authorizer import needs_token, pool_for
 from .iam import statements_for
 from .names import camel, env_name, function_name, logical
 
@@ -269,8 +270,6 @@ class Template:
             "ApiId": {"Ref": "HttpApi"}, "IntegrationType": "AWS_PROXY", "PayloadFormatVersion": "2.0",
             "IntegrationUri": {"Fn::GetAtt": [fn.logical, "Arn"]},
             "TimeoutInMillis": int(min(api.timeout, 30) * 1000)})
-        from ..http.authorizer import needs_token, pool_for
-
         for route in sorted(api.routes, key=lambda r: r.key):
             props = {"ApiId": {"Ref": "HttpApi"}, "RouteKey": route.key,
                      "Target": {"Fn::Sub": "integrations/${HttpIntegration}"}}
@@ -299,8 +298,6 @@ class Template:
             "ApiId": {"Ref": api_id}, "IntegrationType": "AWS_PROXY",
             "IntegrationUri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/"
                                           f"functions/${{{fn.logical}.Arn}}/invocations"}})
-        from ..http.authorizer import needs_token
-
         routes = sorted({"$connect", "$disconnect", *ws.handlers})
         route_ids = []
         for key in routes:

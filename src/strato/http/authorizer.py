@@ -43,6 +43,12 @@ def needs_token(options: dict[str, Any]) -> bool:
     return bool(options.get("auth") or options.get("groups"))
 
 
+def connect_token(event: dict[str, Any]) -> str | None:
+    """The token of a WebSocket $connect: ``?token=`` (browsers cannot set headers) or Authorization."""
+    return (event.get("queryStringParameters") or {}).get("token") or \
+        {k.lower(): v for k, v in (event.get("headers") or {}).items()}.get("authorization")
+
+
 class Denied(Exception):
     """What the gateway answers instead of calling the handler: 401 (no or bad token) or 403 (no group)."""
 
