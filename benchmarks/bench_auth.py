@@ -17,11 +17,11 @@ from pathlib import Path
 
 from .support import ROOT, Row, free_port, process
 
-MEETING_APP = '''
+MEETING_APP = """
 import strato
 app = strato.App("benchcalls")
 calls = app.meetings("calls")
-'''
+"""
 
 
 def verify_rates(count: int) -> tuple[float, float]:
@@ -108,8 +108,18 @@ def signalling(count: int) -> tuple[tuple[float, float], tuple[float, float]]:
         spec.write_text(MEETING_APP)
         port = free_port()
         data = Path(tmp) / "data"
-        args = [sys.executable, "-m", "strato.cli", "dev", str(spec), "--port", str(port), "--data", str(data),
-                "--no-worker"]
+        args = [
+            sys.executable,
+            "-m",
+            "strato.cli",
+            "dev",
+            str(spec),
+            "--port",
+            str(port),
+            "--data",
+            str(data),
+            "--no-worker",
+        ]
         with process(args, port, env={"PYTHONPATH": str(ROOT / "src")}):
             import strato
 
@@ -118,8 +128,15 @@ def signalling(count: int) -> tuple[tuple[float, float], tuple[float, float]]:
             meeting = calls.create_meeting("bench-room")
             ann, bob = (calls.create_attendee(meeting["MeetingId"], u) for u in ("user-ann", "user-bob"))
             base = meeting["MediaPlacement"]["SignalingUrl"]
-            ours = asyncio.run(_round_trips(f"{base}&token={ann['JoinToken']}", f"{base}&token={bob['JoinToken']}",
-                                            count, bob["AttendeeId"], ann["AttendeeId"]))
+            ours = asyncio.run(
+                _round_trips(
+                    f"{base}&token={ann['JoinToken']}",
+                    f"{base}&token={bob['JoinToken']}",
+                    count,
+                    bob["AttendeeId"],
+                    ann["AttendeeId"],
+                )
+            )
             app.close()
     port = free_port()  # the baseline relay also runs in its own process, as strato dev does
     with process([sys.executable, "-c", BARE_RELAY, str(port)], port):
@@ -132,8 +149,15 @@ def run(quick: bool = False) -> list[Row]:
     (p50, p95), (b50, b95) = signalling(300 if quick else 2000)
     return [
         Row("auth", "verify access token (local pool)", ours, bare, "PyJWT decode, no lookups", "tokens/s", ""),
-        Row("meetings", "signalling round trip p50", p50, b50, "bare websockets relay", "ms",
-            higher_is_better=False),
-        Row("meetings", "signalling round trip p95", p95, b95, "bare websockets relay", "ms", "< 20 ms",
-            higher_is_better=False),
+        Row("meetings", "signalling round trip p50", p50, b50, "bare websockets relay", "ms", higher_is_better=False),
+        Row(
+            "meetings",
+            "signalling round trip p95",
+            p95,
+            b95,
+            "bare websockets relay",
+            "ms",
+            "< 20 ms",
+            higher_is_better=False,
+        ),
     ]

@@ -13,16 +13,42 @@ import time
 from .support import ROOT, Row
 
 BODY = json.dumps({"title": "hello"})
-V2 = {"version": "2.0", "routeKey": "POST /notes", "rawPath": "/notes", "rawQueryString": "",
-      "headers": {"content-type": "application/json"}, "body": BODY, "isBase64Encoded": False,
-      "requestContext": {"http": {"method": "POST", "path": "/notes", "sourceIp": "1.2.3.4"}, "stage": "$default",
-                         "routeKey": "POST /notes", "requestId": "r"}}
-V1 = {"resource": "/notes", "path": "/notes", "httpMethod": "POST", "headers": {"content-type": "application/json"},
-      "multiValueHeaders": {"content-type": ["application/json"]}, "queryStringParameters": None,
-      "multiValueQueryStringParameters": None, "pathParameters": None, "stageVariables": None,
-      "requestContext": {"resourcePath": "/notes", "httpMethod": "POST", "path": "/api/notes", "stage": "api",
-                         "identity": {"sourceIp": "1.2.3.4"}, "requestId": "r"},
-      "body": BODY, "isBase64Encoded": False}
+V2 = {
+    "version": "2.0",
+    "routeKey": "POST /notes",
+    "rawPath": "/notes",
+    "rawQueryString": "",
+    "headers": {"content-type": "application/json"},
+    "body": BODY,
+    "isBase64Encoded": False,
+    "requestContext": {
+        "http": {"method": "POST", "path": "/notes", "sourceIp": "1.2.3.4"},
+        "stage": "$default",
+        "routeKey": "POST /notes",
+        "requestId": "r",
+    },
+}
+V1 = {
+    "resource": "/notes",
+    "path": "/notes",
+    "httpMethod": "POST",
+    "headers": {"content-type": "application/json"},
+    "multiValueHeaders": {"content-type": ["application/json"]},
+    "queryStringParameters": None,
+    "multiValueQueryStringParameters": None,
+    "pathParameters": None,
+    "stageVariables": None,
+    "requestContext": {
+        "resourcePath": "/notes",
+        "httpMethod": "POST",
+        "path": "/api/notes",
+        "stage": "api",
+        "identity": {"sourceIp": "1.2.3.4"},
+        "requestId": "r",
+    },
+    "body": BODY,
+    "isBase64Encoded": False,
+}
 
 SCRIPT = """
 import sys, json
@@ -34,8 +60,9 @@ assert out["statusCode"] in (200, 201), out
 
 
 def _command(module: str, event: dict) -> list[str]:
-    code = SCRIPT.format(src=str(ROOT / "src"), apps=str(ROOT / "benchmarks" / "apps"), module=module,
-                         event=json.dumps(event))
+    code = SCRIPT.format(
+        src=str(ROOT / "src"), apps=str(ROOT / "benchmarks" / "apps"), module=module, event=json.dumps(event)
+    )
     return [sys.executable, "-c", code]
 
 
@@ -58,9 +85,28 @@ def run(quick: bool = False) -> list[Row]:
             subprocess.run(command, check=True, env=env)
             samples[name].append((time.perf_counter() - start) * 1000)
     ms = {name: statistics.median(values) for name, values in samples.items()}
-    rows = [Row("cold start", "strato vs bare handler", ms["strato"], ms["bare"], "bare handler", "ms",
-                higher_is_better=False)]
+    rows = [
+        Row(
+            "cold start",
+            "strato vs bare handler",
+            ms["strato"],
+            ms["bare"],
+            "bare handler",
+            "ms",
+            higher_is_better=False,
+        )
+    ]
     if "chalice" in ms:
-        rows.append(Row("cold start", "strato vs Chalice", ms["strato"], ms["chalice"], "Chalice", "ms",
-                        "≥ 1x (no slower)", higher_is_better=False))
+        rows.append(
+            Row(
+                "cold start",
+                "strato vs Chalice",
+                ms["strato"],
+                ms["chalice"],
+                "Chalice",
+                "ms",
+                "≥ 1x (no slower)",
+                higher_is_better=False,
+            )
+        )
     return rows

@@ -27,11 +27,19 @@ def _metrics(provider: str, data: Path):
 def ingest_rate(metrics, n: int, batch: int) -> float:
     """Points per second through put_many in batches, 10 series over the last hour."""
     now = time.time()
-    points = [{"name": "Latency", "value": random.random() * 100, "unit": "Milliseconds",
-               "dimensions": {"route": f"/r{i % 10}"}, "timestamp": now - (i % 3600)} for i in range(n)]
+    points = [
+        {
+            "name": "Latency",
+            "value": random.random() * 100,
+            "unit": "Milliseconds",
+            "dimensions": {"route": f"/r{i % 10}"},
+            "timestamp": now - (i % 3600),
+        }
+        for i in range(n)
+    ]
     started = time.perf_counter()
     for i in range(0, n, batch):
-        metrics.put_many(points[i:i + batch])
+        metrics.put_many(points[i : i + batch])
     return n / (time.perf_counter() - started)
 
 
@@ -47,20 +55,33 @@ def day_query(data: Path, n: int) -> tuple[float, float, float]:
     started = time.perf_counter()
     for _chunk in range(0, n, 50_000):
         points = [(now - DAY + rng.random() * (DAY - 1), rng.expovariate(1 / 40)) for _ in range(50_000)]
-        metrics.put_many([{"name": "Latency", "value": v, "unit": "Milliseconds", "dimensions": {"app": "a"},
-                           "timestamp": t} for t, v in points])
+        metrics.put_many(
+            [
+                {"name": "Latency", "value": v, "unit": "Milliseconds", "dimensions": {"app": "a"}, "timestamp": t}
+                for t, v in points
+            ]
+        )
         raw.executemany("INSERT INTO raw VALUES (?, ?)", points)
     ingest = n / (time.perf_counter() - started)
     raw.commit()
 
     def ours() -> None:
-        got = metrics.query("Latency", statistics=["Average", "Sum", "Minimum", "Maximum", "SampleCount", "p99"],
-                            period=60, start=now - DAY, end=now, dimensions={"app": "a"})
+        got = metrics.query(
+            "Latency",
+            statistics=["Average", "Sum", "Minimum", "Maximum", "SampleCount", "p99"],
+            period=60,
+            start=now - DAY,
+            end=now,
+            dimensions={"app": "a"},
+        )
         assert len(got) == 1440
 
     def baseline() -> None:
-        got = raw.execute("SELECT CAST(ts / 60 AS INTEGER), avg(value), sum(value), min(value), max(value), "
-                          "count(*) FROM raw WHERE ts >= ? AND ts < ? GROUP BY 1", (now - DAY, now)).fetchall()
+        got = raw.execute(
+            "SELECT CAST(ts / 60 AS INTEGER), avg(value), sum(value), min(value), max(value), "
+            "count(*) FROM raw WHERE ts >= ? AND ts < ? GROUP BY 1",
+            (now - DAY, now),
+        ).fetchall()
         assert len(got) == 1440
 
     return _median_ms(ours), _median_ms(baseline), ingest
@@ -90,6 +111,14 @@ def run(quick: bool = False) -> list[Row]:
         Row("metrics", "put_many ingest, batches of 1000", local, aws, "CloudWatch on moto", "points/s"),
         Row("metrics", "put ingest, one point a call", local_single, aws_single, "CloudWatch on moto", "points/s"),
         Row("metrics", f"ingest of the {points}-point day", bulk, 0, "", "points/s"),
-        Row("metrics", f"day at 1 min over {points} points, 5 stats + p99", ours, baseline,
-            "SQLite GROUP BY on raw points", "ms", "< 200 ms", higher_is_better=False),
+        Row(
+            "metrics",
+            f"day at 1 min over {points} points, 5 stats + p99",
+            ours,
+            baseline,
+            "SQLite GROUP BY on raw points",
+            "ms",
+            "< 200 ms",
+            higher_is_better=False,
+        ),
     ]

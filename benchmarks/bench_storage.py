@@ -60,14 +60,34 @@ def bucket_rows(quick: bool) -> list[Row]:
             def plain_get(i: int, label: str = label) -> None:
                 (plain / f"{label}-{i}").read_bytes()
 
-            put_rate, plain_put_rate = _interleaved(lambda i, p=payload, lb=label: bucket.put(f"{lb}/{i}", p),
-                                                    plain_put, n, max(n // 10, 1))
-            get_rate, plain_get_rate = _interleaved(lambda i, lb=label: bucket.get(f"{lb}/{i}"), plain_get, n,
-                                                    max(n // 10, 1))
-            rows.append(Row("bucket", f"local put {label}", put_rate, plain_put_rate, "plain file writes", "ops/s",
-                            "≥ 0.5x (within 2x)"))
-            rows.append(Row("bucket", f"local get {label}", get_rate, plain_get_rate, "plain file reads", "ops/s",
-                            "≥ 0.5x (within 2x)"))
+            put_rate, plain_put_rate = _interleaved(
+                lambda i, p=payload, lb=label: bucket.put(f"{lb}/{i}", p), plain_put, n, max(n // 10, 1)
+            )
+            get_rate, plain_get_rate = _interleaved(
+                lambda i, lb=label: bucket.get(f"{lb}/{i}"), plain_get, n, max(n // 10, 1)
+            )
+            rows.append(
+                Row(
+                    "bucket",
+                    f"local put {label}",
+                    put_rate,
+                    plain_put_rate,
+                    "plain file writes",
+                    "ops/s",
+                    "≥ 0.5x (within 2x)",
+                )
+            )
+            rows.append(
+                Row(
+                    "bucket",
+                    f"local get {label}",
+                    get_rate,
+                    plain_get_rate,
+                    "plain file reads",
+                    "ops/s",
+                    "≥ 0.5x (within 2x)",
+                )
+            )
         local = {r.metric: r.strato for r in rows}
     with moto_server(), tempfile.TemporaryDirectory() as tmp:
         s3 = _app("aws", Path(tmp)).bucket("bench")
@@ -76,10 +96,12 @@ def bucket_rows(quick: bool) -> list[Row]:
             payload = os.urandom(size)
             put = _timed(lambda i, p=payload, lb=label: s3.put(f"{lb}/{i}", p), n)
             get = _timed(lambda i, lb=label: s3.get(f"{lb}/{i}"), n)
-            rows.append(Row("bucket", f"local vs S3 put {label}", local[f"local put {label}"], put,
-                            "S3 on moto", "ops/s"))
-            rows.append(Row("bucket", f"local vs S3 get {label}", local[f"local get {label}"], get,
-                            "S3 on moto", "ops/s"))
+            rows.append(
+                Row("bucket", f"local vs S3 put {label}", local[f"local put {label}"], put, "S3 on moto", "ops/s")
+            )
+            rows.append(
+                Row("bucket", f"local vs S3 get {label}", local[f"local get {label}"], get, "S3 on moto", "ops/s")
+            )
     return rows
 
 
@@ -101,10 +123,10 @@ def cache_rows(quick: bool) -> list[Row]:
         redis_cache = _app("local", Path(tmp) / "r").cache("bench", provider="redis")
         value = {"user": "ana", "n": 1, "tags": ["a", "b"]}
         raw_value = b'\x00j{"user":"ana","n":1,"tags":["a","b"]}'
-        set_rate, raw_set = _interleaved(lambda i: redis_cache.set(f"k{i}", value),
-                                         lambda i: raw.set(f"raw:k{i}", raw_value), n, n // 10)
-        get_rate, raw_get = _interleaved(lambda i: redis_cache.get(f"k{i}"), lambda i: raw.get(f"raw:k{i}"), n,
-                                         n // 10)
+        set_rate, raw_set = _interleaved(
+            lambda i: redis_cache.set(f"k{i}", value), lambda i: raw.set(f"raw:k{i}", raw_value), n, n // 10
+        )
+        get_rate, raw_get = _interleaved(lambda i: redis_cache.get(f"k{i}"), lambda i: raw.get(f"raw:k{i}"), n, n // 10)
         local_set = _timed(lambda i: local.set(f"k{i}", value), n // 2)
         local_get = _timed(lambda i: local.get(f"k{i}"), n // 2)
         rows += [
@@ -116,8 +138,12 @@ def cache_rows(quick: bool) -> list[Row]:
         redis_cache.drop()
         raw.delete(*[f"raw:k{i}" for i in range(n)])
     if shutil.which("redis-benchmark"):
-        out = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", "6379", "-t", "get,set", "-n",
-                              str(n * 5), "-c", "1", "-q"], capture_output=True, text=True, timeout=300).stdout
+        out = subprocess.run(
+            ["redis-benchmark", "-h", "127.0.0.1", "-p", "6379", "-t", "get,set", "-n", str(n * 5), "-c", "1", "-q"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        ).stdout
         found = {}
         for line in out.replace("\r", "\n").splitlines():
             if "requests per second" in line:
@@ -125,8 +151,16 @@ def cache_rows(quick: bool) -> list[Row]:
                 found[name.strip()] = float(rest.strip().split()[0])
         for op in ("GET", "SET"):
             if op in found:
-                rows.append(Row("cache", f"Redis provider {op.lower()} vs redis-benchmark (1 client)",
-                                get_rate if op == "GET" else set_rate, found[op], "redis-benchmark -c 1", "ops/s"))
+                rows.append(
+                    Row(
+                        "cache",
+                        f"Redis provider {op.lower()} vs redis-benchmark (1 client)",
+                        get_rate if op == "GET" else set_rate,
+                        found[op],
+                        "redis-benchmark -c 1",
+                        "ops/s",
+                    )
+                )
     return rows
 
 

@@ -26,8 +26,9 @@ def stream_lag(data: Path, count: int) -> tuple[float, float]:
             done.set()
 
     docs.ensure()
-    return paced_latencies(app, lambda n: docs.put({"id": f"d{n % 50}", "sent": repr(time.perf_counter())}),
-                           count, done, lags, warmup=0.2)
+    return paced_latencies(
+        app, lambda n: docs.put({"id": f"d{n % 50}", "sent": repr(time.perf_counter())}), count, done, lags, warmup=0.2
+    )
 
 
 def run(quick: bool = False) -> list[Row]:

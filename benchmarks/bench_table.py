@@ -14,8 +14,14 @@ from .support import Row, moto_server, rate
 
 
 def _item(i: int) -> dict:
-    return {"user": f"u{i % 50}", "ts": i, "kind": "click", "path": f"/page/{i % 17}", "ms": i * 1.5,
-            "tags": ["a", "b"]}
+    return {
+        "user": f"u{i % 50}",
+        "ts": i,
+        "kind": "click",
+        "path": f"/page/{i % 17}",
+        "ms": i * 1.5,
+        "tags": ["a", "b"],
+    }
 
 
 class RawSqlite:
@@ -26,22 +32,29 @@ class RawSqlite:
         self.conn = sqlite3.connect(path, isolation_level=None)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("CREATE TABLE t (pk BLOB NOT NULL, sk BLOB NOT NULL, doc TEXT NOT NULL, expires REAL, "
-                          "PRIMARY KEY (pk, sk)) WITHOUT ROWID")
+        self.conn.execute(
+            "CREATE TABLE t (pk BLOB NOT NULL, sk BLOB NOT NULL, doc TEXT NOT NULL, expires REAL, "
+            "PRIMARY KEY (pk, sk)) WITHOUT ROWID"
+        )
 
     def put(self, i: int) -> None:
         item = _item(i)
-        self.conn.execute("INSERT OR REPLACE INTO t (pk, sk, doc, expires) VALUES (?, ?, ?, ?)",
-                          (item["user"].encode(), str(item["ts"]).encode(), json.dumps(item), None))
+        self.conn.execute(
+            "INSERT OR REPLACE INTO t (pk, sk, doc, expires) VALUES (?, ?, ?, ?)",
+            (item["user"].encode(), str(item["ts"]).encode(), json.dumps(item), None),
+        )
 
     def get(self, i: int) -> None:
-        row = self.conn.execute("SELECT doc, expires FROM t WHERE pk = ? AND sk = ?",
-                                (f"u{i % 50}".encode(), str(i).encode())).fetchone()
+        row = self.conn.execute(
+            "SELECT doc, expires FROM t WHERE pk = ? AND sk = ?", (f"u{i % 50}".encode(), str(i).encode())
+        ).fetchone()
         json.loads(row[0])
 
     def query(self, i: int) -> None:
-        rows = self.conn.execute("SELECT doc FROM t WHERE pk = ? AND (expires IS NULL OR expires > 0) "
-                                 "ORDER BY sk LIMIT 101", (f"u{i % 50}".encode(),)).fetchall()
+        rows = self.conn.execute(
+            "SELECT doc FROM t WHERE pk = ? AND (expires IS NULL OR expires > 0) ORDER BY sk LIMIT 101",
+            (f"u{i % 50}".encode(),),
+        ).fetchall()
         [json.loads(r[0]) for r in rows]
 
 
@@ -92,13 +105,25 @@ def run(quick: bool = False) -> list[Row]:
     with moto_server(), tempfile.TemporaryDirectory() as tmp:
         small = 200 if quick else 400
         aws_table = StratoTable("aws", Path(tmp))
-        aws = {"put": rate(aws_table.put, small), "get": rate(lambda i: aws_table.get(i % small), small),
-               "query": rate(aws_table.query, 50 if quick else 100)}
+        aws = {
+            "put": rate(aws_table.put, small),
+            "get": rate(lambda i: aws_table.get(i % small), small),
+            "query": rate(aws_table.query, 50 if quick else 100),
+        }
         aws_table.close()
     rows = []
     for op, unit in (("put", "ops/s"), ("get", "ops/s"), ("query", "queries/s, 100 items")):
         rows.append(Row("table", f"local {op}", local[op], raw[op], "raw sqlite3", unit, "≥ 0.5x (within 2x)"))
     for op in ("put", "get", "query"):
-        rows.append(Row("table", f"local vs aws {op}", local[op], aws[op], "DynamoDB on moto", "ops/s",
-                        "≥ 50x" if op != "query" else ""))
+        rows.append(
+            Row(
+                "table",
+                f"local vs aws {op}",
+                local[op],
+                aws[op],
+                "DynamoDB on moto",
+                "ops/s",
+                "≥ 50x" if op != "query" else "",
+            )
+        )
     return rows

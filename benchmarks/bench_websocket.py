@@ -27,8 +27,9 @@ async def _clients(url: str, count: int) -> list:
 
     sockets = []
     for start in range(0, count, 100):
-        sockets += await asyncio.gather(*(connect(url, max_size=None, ping_interval=None)
-                                          for _ in range(start, min(start + 100, count))))
+        sockets += await asyncio.gather(
+            *(connect(url, max_size=None, ping_interval=None) for _ in range(start, min(start + 100, count)))
+        )
     return sockets
 
 
@@ -56,17 +57,33 @@ async def _measure(url: str, trigger, count: int, rounds: int) -> tuple[float, f
     await asyncio.gather(*(ws.close() for ws in sockets))
     assert connect
     ordered = sorted(latencies)
-    return (statistics.median(ordered), ordered[int(len(ordered) * 0.95) - 1], ordered[-1],
-            count * rounds / total_time)
+    return (statistics.median(ordered), ordered[int(len(ordered) * 0.95) - 1], ordered[-1], count * rounds / total_time)
 
 
 def _strato_broadcast(count: int, rounds: int) -> tuple[float, float, float, float]:
     from websockets.asyncio.client import connect
 
     port = free_port()
-    with tempfile.TemporaryDirectory() as tmp, process(
-            [sys.executable, "-m", "strato.cli", "dev", "benchmarks/apps/ws_strato.py", "--port", str(port),
-             "--data", tmp, "--log-level", "warning"], port):
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        process(
+            [
+                sys.executable,
+                "-m",
+                "strato.cli",
+                "dev",
+                "benchmarks/apps/ws_strato.py",
+                "--port",
+                str(port),
+                "--data",
+                tmp,
+                "--log-level",
+                "warning",
+            ],
+            port,
+        ),
+    ):
+
         async def run() -> tuple:
             control = await connect(f"ws://127.0.0.1:{port}/ws/live")
 
@@ -88,6 +105,7 @@ def _bare_broadcast(count: int, rounds: int) -> tuple[float, float, float, float
 
     port = free_port()
     with process([sys.executable, "benchmarks/apps/ws_bare.py", str(port)], port):
+
         async def run() -> tuple:
             control = await connect(f"ws://127.0.0.1:{port}/control")
 
@@ -106,9 +124,25 @@ def _bare_broadcast(count: int, rounds: int) -> tuple[float, float, float, float
 def _idle(count: int, seconds: float) -> tuple[int, float]:
     """Hold `count` idle connections to strato dev; (connections still open, KB of server RSS each)."""
     port = free_port()
-    with tempfile.TemporaryDirectory() as tmp, process(
-            [sys.executable, "-m", "strato.cli", "dev", "benchmarks/apps/ws_strato.py", "--port", str(port),
-             "--data", tmp, "--log-level", "warning"], port) as proc:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        process(
+            [
+                sys.executable,
+                "-m",
+                "strato.cli",
+                "dev",
+                "benchmarks/apps/ws_strato.py",
+                "--port",
+                str(port),
+                "--data",
+                tmp,
+                "--log-level",
+                "warning",
+            ],
+            port,
+        ) as proc,
+    ):
         time.sleep(0.5)
         before = _rss_kb(proc.pid)
 
@@ -130,14 +164,29 @@ def run(quick: bool = False) -> list[Row]:
     b50, b95, bmax, brate = _bare_broadcast(count, rounds)
     alive, kb_each = _idle(2000, 10 if quick else 60)
     return [
-        Row("websocket", f"broadcast to {count}: messages/s", srate, brate, "bare websockets server", "msgs/s",
-            "≥ 0.5x"),
+        Row(
+            "websocket", f"broadcast to {count}: messages/s", srate, brate, "bare websockets server", "msgs/s", "≥ 0.5x"
+        ),
         Row("websocket", "broadcast delivery p50", s50, b50, "bare websockets server", "ms", higher_is_better=False),
-        Row("websocket", "broadcast delivery p95", s95, b95, "bare websockets server", "ms", "p95 < 100 ms",
-            higher_is_better=False),
-        Row("websocket", "broadcast delivery max", smax, bmax, "bare websockets server", "ms",
-            higher_is_better=False),
-        Row("websocket", f"idle connections held ({'10' if quick else '60'} s)", alive, 2000, "opened", "conns",
-            "all 2000"),
+        Row(
+            "websocket",
+            "broadcast delivery p95",
+            s95,
+            b95,
+            "bare websockets server",
+            "ms",
+            "p95 < 100 ms",
+            higher_is_better=False,
+        ),
+        Row("websocket", "broadcast delivery max", smax, bmax, "bare websockets server", "ms", higher_is_better=False),
+        Row(
+            "websocket",
+            f"idle connections held ({'10' if quick else '60'} s)",
+            alive,
+            2000,
+            "opened",
+            "conns",
+            "all 2000",
+        ),
         Row("websocket", "server memory per connection", kb_each, 0, "", "KB", "", higher_is_better=False),
     ]

@@ -1,8 +1,8 @@
 """Run every benchmark and print one table of ratios measured in this run.
 
-    python -m benchmarks.run            # full (about 2 minutes)
-    python -m benchmarks.run --quick    # smaller counts
-    python -m benchmarks.run --only table,http
+python -m benchmarks.run            # full (about 2 minutes)
+python -m benchmarks.run --quick    # smaller counts
+python -m benchmarks.run --only table,http
 """
 
 from __future__ import annotations
@@ -23,9 +23,17 @@ from . import (
 )
 from .support import print_rows
 
-SUITES = {"table": bench_table, "storage": bench_storage, "messaging": bench_messaging, "websocket": bench_websocket,
-          "streams": bench_streams, "metrics": bench_metrics, "http": bench_http,
-          "coldstart": bench_coldstart, "auth": bench_auth}
+SUITES = {
+    "table": bench_table,
+    "storage": bench_storage,
+    "messaging": bench_messaging,
+    "websocket": bench_websocket,
+    "streams": bench_streams,
+    "metrics": bench_metrics,
+    "http": bench_http,
+    "coldstart": bench_coldstart,
+    "auth": bench_auth,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,14 +18,16 @@ import pytest
 
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
     os.environ.pop(_name, None)
-os.environ.update({
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-    "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # closed until the moto fixture replaces it
-})
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # closed until the moto fixture replaces it
+    }
+)
 os.environ.pop("STRATO_PROVIDER", None)
 
 REQUIRE_SERVICES = os.environ.get("STRATO_REQUIRE_SERVICES") == "1"
@@ -63,8 +65,12 @@ def moto_server():
     port = free_port()
     # moto checks TOTP codes only when asked to (against its one fixed secret)
     env = {**os.environ, "MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true"}
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     try:
         wait_for_port(port, 30, proc)
     except RuntimeError as exc:
@@ -132,8 +138,12 @@ def make_app(tmp_path, request, monkeypatch):
             request.getfixturevalue("moto_server")
         if provider == "redis":
             monkeypatch.setenv("REDIS_URL", request.getfixturevalue("redis_url"))
-        app = strato.App(f"t{uuid.uuid4().hex[:10]}", provider="aws" if provider == "aws" else "local",
-                         data_dir=tmp_path / f"data{len(apps)}", **kwargs)
+        app = strato.App(
+            f"t{uuid.uuid4().hex[:10]}",
+            provider="aws" if provider == "aws" else "local",
+            data_dir=tmp_path / f"data{len(apps)}",
+            **kwargs,
+        )
         app.config.auto_create = provider == "aws"
         apps.append(app)
         return app
@@ -171,9 +181,25 @@ def start_dev_server(app_spec: str, data_dir: Path, *extra: str, env: dict | Non
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     proc_env = {**os.environ, "STRATO_PROVIDER": "local", **(env or {})}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "strato.cli", "dev", app_spec, "--port", str(port), "--data", str(data_dir),
-         "--log-level", "warning", *extra],
-        stdout=log.open("wb"), stderr=subprocess.STDOUT, env=proc_env, cwd=ROOT)
+        [
+            sys.executable,
+            "-m",
+            "strato.cli",
+            "dev",
+            app_spec,
+            "--port",
+            str(port),
+            "--data",
+            str(data_dir),
+            "--log-level",
+            "warning",
+            *extra,
+        ],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env=proc_env,
+        cwd=ROOT,
+    )
     try:
         wait_for_port(port, 30, proc)
     except RuntimeError as exc:

@@ -40,8 +40,10 @@ def parse(points: str) -> list[bool | None]:
 @pytest.mark.parametrize("m, rows", [(3, THREE_OF_THREE), (2, TWO_OF_THREE)], ids=["3-of-3", "2-of-3"])
 def test_every_documented_example(m, rows):
     for points, *expected in rows:
-        got = [evaluate(parse(points), m, 3, treat) or RETAIN
-               for treat in ("missing", "ignore", "breaching", "notBreaching")]
+        got = [
+            evaluate(parse(points), m, 3, treat) or RETAIN
+            for treat in ("missing", "ignore", "breaching", "notBreaching")
+        ]
         assert got == expected, points
 
 
@@ -58,15 +60,36 @@ def wired(make_app):
     received: list = []
     alerts.subscribe()(received.append)
     metrics = app.metrics("Api")
-    alarm = metrics.alarm("slow-api", metric="Latency", statistic="p90", period=60, threshold=500,
-                          comparison=">", evaluation_periods=3, datapoints_to_alarm=2, dimensions={"route": "/a"},
-                          actions=[alerts], ok_actions=[alerts], description="p90 latency over 500 ms")
+    alarm = metrics.alarm(
+        "slow-api",
+        metric="Latency",
+        statistic="p90",
+        period=60,
+        threshold=500,
+        comparison=">",
+        evaluation_periods=3,
+        datapoints_to_alarm=2,
+        dimensions={"route": "/a"},
+        actions=[alerts],
+        ok_actions=[alerts],
+        description="p90 latency over 500 ms",
+    )
     return app, metrics, alarm, received
 
 
 def put_minute(metrics, start: float, value: float) -> None:
-    metrics.put_many([{"name": "Latency", "value": value, "unit": "Milliseconds", "dimensions": {"route": "/a"},
-                       "timestamp": start + s} for s in range(0, 60, 6)])
+    metrics.put_many(
+        [
+            {
+                "name": "Latency",
+                "value": value,
+                "unit": "Milliseconds",
+                "dimensions": {"route": "/a"},
+                "timestamp": start + s,
+            }
+            for s in range(0, 60, 6)
+        ]
+    )
 
 
 def test_state_changes_publish_cloudwatch_alarm_messages(wired):
@@ -99,10 +122,20 @@ def test_state_changes_publish_cloudwatch_alarm_messages(wired):
     assert message["AlarmActions"] == [app.resources[("topic", "alerts")].arn]
     assert message["NewStateReason"].startswith("Threshold Crossed: 2 out of the last 2 datapoints [8")
     trigger = message["Trigger"]
-    assert trigger == {**trigger, "MetricName": "Latency", "Namespace": "Api", "StatisticType": "ExtendedStatistic",
-                       "ExtendedStatistic": "p90", "Period": 60, "EvaluationPeriods": 3, "DatapointsToAlarm": 2,
-                       "ComparisonOperator": "GreaterThanThreshold", "Threshold": 500.0,
-                       "TreatMissingData": "missing", "Dimensions": [{"value": "/a", "name": "route"}]}
+    assert trigger == {
+        **trigger,
+        "MetricName": "Latency",
+        "Namespace": "Api",
+        "StatisticType": "ExtendedStatistic",
+        "ExtendedStatistic": "p90",
+        "Period": 60,
+        "EvaluationPeriods": 3,
+        "DatapointsToAlarm": 2,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "Threshold": 500.0,
+        "TreatMissingData": "missing",
+        "Dimensions": [{"value": "/a", "name": "route"}],
+    }
     assert metrics.alarm_state("slow-api") == OK
 
 
@@ -122,19 +155,29 @@ def test_the_worker_evaluates_alarms_on_its_own(make_app):
     assert metrics.alarm_state("backlog") == ALARM  # 1 of 1 real datapoints in the 3-period range breaches
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"comparison": "~"}, "comparison"),
-    ({"treat_missing_data": "sometimes"}, "treat_missing_data"),
-    ({"period": 45}, "period"),
-    ({"evaluation_periods": 2, "datapoints_to_alarm": 3}, "datapoints_to_alarm"),
-    ({"period": 3600, "evaluation_periods": 25}, "one day"),
-    ({"statistic": "Median"}, "statistic"),
-    ({"name": "crème"}, "ASCII"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"comparison": "~"}, "comparison"),
+        ({"treat_missing_data": "sometimes"}, "treat_missing_data"),
+        ({"period": 45}, "period"),
+        ({"evaluation_periods": 2, "datapoints_to_alarm": 3}, "datapoints_to_alarm"),
+        ({"period": 3600, "evaluation_periods": 25}, "one day"),
+        ({"statistic": "Median"}, "statistic"),
+        ({"name": "crème"}, "ASCII"),
+    ],
+)
 def test_bad_alarm_definitions_are_refused(make_app, options, message):
     metrics = make_app("local").metrics("Api")
-    spec = {"name": "a", "metric": "M", "statistic": "Average", "period": 60, "threshold": 1, "comparison": ">",
-            **options}
+    spec = {
+        "name": "a",
+        "metric": "M",
+        "statistic": "Average",
+        "period": 60,
+        "threshold": 1,
+        "comparison": ">",
+        **options,
+    }
     with pytest.raises(ValidationError, match=message):
         metrics.alarm(spec.pop("name"), **spec)
 
@@ -143,8 +186,17 @@ def test_on_aws_the_alarm_is_put_to_cloudwatch_and_cloudwatch_evaluates_it(make_
     app = make_app("aws")
     alerts = app.topic("alerts")
     metrics = app.metrics("Api")
-    metrics.alarm("errors", metric="Errors", statistic="Sum", period=60, threshold=5, comparison=">",
-                  evaluation_periods=2, treat_missing_data="notBreaching", actions=[alerts])
+    metrics.alarm(
+        "errors",
+        metric="Errors",
+        statistic="Sum",
+        period=60,
+        threshold=5,
+        comparison=">",
+        evaluation_periods=2,
+        treat_missing_data="notBreaching",
+        actions=[alerts],
+    )
     state = metrics.alarm_state("errors")  # puts the alarm (auto_create), then reads CloudWatch's state
     from strato.aws import AwsSession
 
@@ -164,15 +216,26 @@ def test_synth_declares_alarms_and_narrows_put_metric_data_to_the_namespace(make
     app = make_app("local")
     alerts = app.topic("alerts")
     metrics = app.metrics("Shop/Orders")
-    metrics.alarm("no-orders", metric="Orders", statistic="SampleCount", period=300, threshold=1, comparison="<",
-                  treat_missing_data="breaching", actions=[alerts])
+    metrics.alarm(
+        "no-orders",
+        metric="Orders",
+        statistic="SampleCount",
+        period=300,
+        threshold=1,
+        comparison="<",
+        treat_missing_data="breaching",
+        actions=[alerts],
+    )
     template = synth(app)
     alarm = next(r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm")
     assert alarm["AlarmName"] == f"{app.name}-{app.config.stage}-no-orders" and alarm["Namespace"] == "Shop/Orders"
     assert alarm["AlarmActions"] == [{"Ref": "AlertsTopic"}] and alarm["TreatMissingData"] == "breaching"
     assert alarm["Statistic"] == "SampleCount" and alarm["ComparisonOperator"] == "LessThanThreshold"
-    policy = next(r["Properties"]["PolicyDocument"] for r in template["Resources"].values()
-                  if r["Type"] == "AWS::IAM::ManagedPolicy")
+    policy = next(
+        r["Properties"]["PolicyDocument"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+    )
     put = next(s for s in policy["Statement"] if "cloudwatch:PutMetricData" in s["Action"])
     assert put["Resource"] == "*"
     assert put["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Shop/Orders"}}

@@ -85,8 +85,9 @@ def test_the_password_policy_says_every_rule_broken(app):
     for rule in ("at least 12 characters", "uppercase", "number", "symbol"):
         assert rule in message
     assert "lowercase" not in message
-    relaxed = app.user_pool("relaxed", password_policy=PasswordPolicy(min_length=6, require_symbols=False,
-                                                                       require_uppercase=False))
+    relaxed = app.user_pool(
+        "relaxed", password_policy=PasswordPolicy(min_length=6, require_symbols=False, require_uppercase=False)
+    )
     relaxed.sign_up("bob", "abc123")
 
 
@@ -134,6 +135,7 @@ def test_mfa_setup_cannot_be_skipped_and_a_session_answers_once(app):
 
 # -- attacks on verification --------------------------------------------------------------------------
 
+
 def _b64(data: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
@@ -141,8 +143,11 @@ def _b64(data: dict) -> str:
 def _parts(token: str) -> tuple[dict, dict, str]:
     header, payload, signature = token.split(".")
     pad = lambda s: s + "=" * (-len(s) % 4)  # noqa: E731
-    return (json.loads(base64.urlsafe_b64decode(pad(header))), json.loads(base64.urlsafe_b64decode(pad(payload))),
-            signature)
+    return (
+        json.loads(base64.urlsafe_b64decode(pad(header))),
+        json.loads(base64.urlsafe_b64decode(pad(payload))),
+        signature,
+    )
 
 
 def test_forged_and_tampered_tokens_are_rejected_with_the_reason(app, pool):
@@ -154,7 +159,8 @@ def test_forged_and_tampered_tokens_are_rejected_with_the_reason(app, pool):
 
     header, claims, signature = _parts(tokens.access_token)
     public_pem = pool.backend.store.keys.public_key(header["kid"]).public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     hs256_signed = f"{_b64({'alg': 'HS256', 'typ': 'JWT', 'kid': header['kid']})}.{_b64(claims)}"
     hs256_mac = hmac.new(public_pem, hs256_signed.encode(), "sha256").digest()
     attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -196,7 +202,7 @@ def test_rotated_keys_keep_earlier_tokens_valid_and_sign_with_the_new_key(pool):
 
 # -- the HTTP authorizer ------------------------------------------------------------------------------
 
-AUTH_APP = '''
+AUTH_APP = """
 import strato
 app = strato.App("authorized")
 users = app.user_pool("users")
@@ -213,7 +219,7 @@ def admin(req):
 @api.get("/open")
 def open_route(req):
     return {"claims": req.claims}
-'''
+"""
 
 
 def test_routes_with_auth_answer_401_403_and_pass_claims_over_real_http(tmp_path):
@@ -247,8 +253,9 @@ def test_routes_with_auth_answer_401_403_and_pass_claims_over_real_http(tmp_path
             keys = client.get(f"/_strato/auth/{pool.pool_id}/.well-known/jwks.json").json()
         assert pool.issuer.startswith(server.url)
         signing = jwt.PyJWKSet.from_dict(keys)[jwt.get_unverified_header(tokens.id_token)["kid"]]
-        claims = jwt.decode(tokens.id_token, signing.key, algorithms=["RS256"], audience=pool.client_id,
-                            issuer=pool.issuer)  # any standard JWT library can check our tokens with the JWKS
+        claims = jwt.decode(
+            tokens.id_token, signing.key, algorithms=["RS256"], audience=pool.client_id, issuer=pool.issuer
+        )  # any standard JWT library can check our tokens with the JWKS
         assert claims["cognito:username"] == "alice"
     finally:
         stop(server.proc)
@@ -263,16 +270,23 @@ def test_inside_lambda_the_api_gateway_authorizer_claims_are_trusted(app, monkey
         return {"sub": req.claims["sub"]}
 
     def event(groups: str) -> dict:
-        return {"version": "2.0", "routeKey": "GET /admin", "rawPath": "/admin", "headers": {},
-                "requestContext": {"http": {"method": "GET", "path": "/admin"}, "authorizer": {"jwt": {
-                    "claims": {"sub": "abc", "cognito:groups": groups}, "scopes": None}}}}
+        return {
+            "version": "2.0",
+            "routeKey": "GET /admin",
+            "rawPath": "/admin",
+            "headers": {},
+            "requestContext": {
+                "http": {"method": "GET", "path": "/admin"},
+                "authorizer": {"jwt": {"claims": {"sub": "abc", "cognito:groups": groups}, "scopes": None}},
+            },
+        }
 
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "fn")
     assert json.loads(app.lambda_handler(event("[admins users]"), None)["body"]) == {"sub": "abc"}
     assert app.lambda_handler(event("[users]"), None)["statusCode"] == 403
 
 
-WS_AUTH_APP = '''
+WS_AUTH_APP = """
 import strato
 app = strato.App("wsauth")
 users = app.user_pool("users")
@@ -286,7 +300,7 @@ def joined(conn):
 @chat.route("whoami")
 def whoami(msg):
     return {"sub": msg.claims.get("sub"), "principal": msg.claims.get("principalId")}
-'''
+"""
 
 
 def test_websocket_connect_checks_the_token_from_query_or_header(tmp_path):
@@ -304,9 +318,11 @@ def test_websocket_connect_checks_the_token_from_query_or_header(tmp_path):
         pool = app.resources[("user_pool", "users")]
         tokens = signed_up(pool)
         base = server.url.replace("http", "ws")
-        for url, headers, status in ((f"{base}/ws/chat", None, 401),
-                                     (f"{base}/ws/chat?token=garbage", None, 401),
-                                     (f"{base}/ws/ops?token={tokens.id_token}", None, 403)):
+        for url, headers, status in (
+            (f"{base}/ws/chat", None, 401),
+            (f"{base}/ws/chat?token=garbage", None, 401),
+            (f"{base}/ws/ops?token={tokens.id_token}", None, 403),
+        ):
             with pytest.raises(InvalidStatus) as refused:
                 connect(url, additional_headers=headers)
             assert refused.value.response.status_code == status, url
@@ -378,15 +394,26 @@ def test_the_deployed_connect_authorizer_allows_with_claims_denies_and_refuses(t
 
     def request(name: str, query: dict | None = None, headers: dict | None = None) -> dict:
         monkeypatch.setenv("STRATO_WEBSOCKET", name)
-        return {"type": "REQUEST", "methodArn": arn, "headers": headers or {}, "queryStringParameters": query,
-                "requestContext": {"routeKey": "$connect", "eventType": "CONNECT", "connectionId": "c1=",
-                                   "apiId": "abc123", "stage": "dev"}}
+        return {
+            "type": "REQUEST",
+            "methodArn": arn,
+            "headers": headers or {},
+            "queryStringParameters": query,
+            "requestContext": {
+                "routeKey": "$connect",
+                "eventType": "CONNECT",
+                "connectionId": "c1=",
+                "apiId": "abc123",
+                "stage": "dev",
+            },
+        }
 
     allowed = app.lambda_handler(request("chat", {"token": tokens.id_token}))
     sub = pool.verify(tokens.id_token)["sub"]
     assert allowed["principalId"] == sub and allowed["context"]["sub"] == sub
-    assert allowed["policyDocument"]["Statement"] == [{"Action": "execute-api:Invoke", "Effect": "Allow",
-                                                       "Resource": arn}]
+    assert allowed["policyDocument"]["Statement"] == [
+        {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": arn}
+    ]
     header = app.lambda_handler(request("chat", headers={"Authorization": f"Bearer {tokens.access_token}"}))
     assert header["policyDocument"]["Statement"][0]["Effect"] == "Allow"
     denied = app.lambda_handler(request("ops", {"token": tokens.id_token}))  # valid token, not in the group
@@ -395,10 +422,19 @@ def test_the_deployed_connect_authorizer_allows_with_claims_denies_and_refuses(t
         with pytest.raises(Exception, match=r"^Unauthorized$"):
             app.lambda_handler(request("chat", query))
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ws-chat")  # $connect then trusts the authorizer's context
-    connect = {"requestContext": {"routeKey": "$connect", "eventType": "CONNECT", "connectionId": "c1=",
-                                  "apiId": "abc123", "stage": "dev", "domainName": "abc123.example",
-                                  "connectedAt": 0, "identity": {"sourceIp": "1.2.3.4"},
-                                  "authorizer": {"principalId": sub, **allowed["context"]}}}
+    connect = {
+        "requestContext": {
+            "routeKey": "$connect",
+            "eventType": "CONNECT",
+            "connectionId": "c1=",
+            "apiId": "abc123",
+            "stage": "dev",
+            "domainName": "abc123.example",
+            "connectedAt": 0,
+            "identity": {"sourceIp": "1.2.3.4"},
+            "authorizer": {"principalId": sub, **allowed["context"]},
+        }
+    }
     monkeypatch.setenv("STRATO_WEBSOCKET", "chat")
     assert app.lambda_handler(connect)["statusCode"] == 200
 
@@ -409,8 +445,10 @@ def test_a_failed_jwks_fetch_is_retried_on_the_next_token(monkeypatch):
     from strato.auth import cognito
 
     public = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
-    answers: list = [OSError("network unreachable"),
-                     {"keys": [{**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(public)), "kid": "k1"}]}]
+    answers: list = [
+        OSError("network unreachable"),
+        {"keys": [{**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(public)), "kid": "k1"}]},
+    ]
 
     def fetch(self):
         answer = answers.pop(0)

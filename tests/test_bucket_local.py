@@ -33,8 +33,11 @@ def test_tampered_expired_and_misused_urls_are_refused(served):
     bucket.put("report.pdf", b"%PDF-1.7 secret")
     url = bucket.presign_get("report.pdf", expires_in=60)
     assert httpx.get(url).content == b"%PDF-1.7 secret"
-    for forged in (url.replace("report.pdf", "other.pdf"), url[:-4] + "abcd",
-                   url.replace("X-Strato-Expires=", "X-Strato-Expires=9")):
+    for forged in (
+        url.replace("report.pdf", "other.pdf"),
+        url[:-4] + "abcd",
+        url.replace("X-Strato-Expires=", "X-Strato-Expires=9"),
+    ):
         response = httpx.get(forged)
         assert response.status_code == 403 and "<Code>SignatureDoesNotMatch</Code>" in response.text
     assert httpx.put(url, content=b"overwrite").status_code == 403  # a GET URL cannot PUT
@@ -54,7 +57,7 @@ def test_presigned_put_checks_its_content_type_and_streams(served):
 
     def stream():
         for start in range(0, len(body), 65536):
-            yield body[start:start + 65536]
+            yield body[start : start + 65536]
 
     response = httpx.put(url, content=stream(), headers={"content-type": "image/png"})
     assert response.status_code == 200 and response.headers["etag"] == bucket.head("photo.png").etag
@@ -89,8 +92,11 @@ def test_browser_style_multipart_through_presigned_part_urls(served):
     assert info.size == len(parts[0]) + 1024 and info.etag.endswith('-2"')
 
 
-KEYS = st.lists(st.sampled_from(["a", "/", ".", "..", "\\", "é", " ", "%", "~", "\n", "C:", "\u202e", "../"]),
-                min_size=1, max_size=12).map("".join)
+KEYS = st.lists(
+    st.sampled_from(["a", "/", ".", "..", "\\", "é", " ", "%", "~", "\n", "C:", "\u202e", "../"]),
+    min_size=1,
+    max_size=12,
+).map("".join)
 
 
 @given(keys=st.lists(KEYS, min_size=1, max_size=8, unique=True))
@@ -127,8 +133,11 @@ def test_object_events_reach_handlers_through_the_worker(make_app):
         assert wait_until(lambda: len(seen) == 3, 10)
     finally:
         worker.stop(5)
-    assert sorted(seen) == [("ObjectCreated:Copy", "images/copy.png"), ("ObjectCreated:Put", "images/cat one.png"),
-                            ("ObjectRemoved:Delete", "docs/x.png")]
+    assert sorted(seen) == [
+        ("ObjectCreated:Copy", "images/copy.png"),
+        ("ObjectCreated:Put", "images/cat one.png"),
+        ("ObjectRemoved:Delete", "docs/x.png"),
+    ]
 
 
 def test_s3_event_from_lambda_runs_matching_handlers(make_app):
@@ -136,10 +145,18 @@ def test_s3_event_from_lambda_runs_matching_handlers(make_app):
     uploads = app.bucket("uploads")
     seen = []
     uploads.on_change(events=["created"], suffix=".csv")(lambda e: seen.append((e.key, e.size, e.etag)))
-    record = {"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-              "eventTime": "2026-11-21T20:00:00.000Z", "eventName": "ObjectCreated:Put",
-              "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": uploads.physical_name},
-                     "object": {"key": "reports/q3+2026.csv", "size": 42, "eTag": "abc"}}}
+    record = {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventTime": "2026-11-21T20:00:00.000Z",
+        "eventName": "ObjectCreated:Put",
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "bucket": {"name": uploads.physical_name},
+            "object": {"key": "reports/q3+2026.csv", "size": 42, "eTag": "abc"},
+        },
+    }
     app.lambda_handler({"Records": [record]}, None)
     app.lambda_handler({"Records": [{**record, "s3": {**record["s3"], "object": {"key": "x.txt"}}}]}, None)
     assert seen == [("reports/q3 2026.csv", 42, "abc")]
@@ -156,7 +173,9 @@ def test_lifecycle_expiry(make_app):
         conn.execute("UPDATE b_objects SET last_modified = ? WHERE key = 'old.txt'", (time.time() - 2 * 86400,))
     assert temp.backend.sweep(time.time()) == 1
     assert not temp.exists("old.txt") and temp.exists("new.txt")
-    assert json.loads(temp.backend.store.db.conn.execute(
-        "SELECT record FROM b_events").fetchone()[0])["eventName"] == "LifecycleExpiration:Delete"
+    assert (
+        json.loads(temp.backend.store.db.conn.execute("SELECT record FROM b_events").fetchone()[0])["eventName"]
+        == "LifecycleExpiration:Delete"
+    )
     with pytest.raises(strato.ConfigurationError):
         app.bucket("bad", expire_after_days=0)

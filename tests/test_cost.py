@@ -48,8 +48,13 @@ if __name__ == "__main__":
 @pytest.fixture
 def recorded(tmp_path):
     (tmp_path / "costed.py").write_text(USAGE_APP)
-    run = subprocess.run([sys.executable, str(tmp_path / "costed.py")], capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "STRATO_DATA_DIR": str(tmp_path / "data"), "STRATO_PROVIDER": "local"})
+    run = subprocess.run(
+        [sys.executable, str(tmp_path / "costed.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "STRATO_DATA_DIR": str(tmp_path / "data"), "STRATO_PROVIDER": "local"},
+    )
     assert run.returncode == 0, run.stderr
     return tmp_path
 
@@ -77,15 +82,21 @@ def test_estimate_prices_usage_and_storage(recorded):
 
 def test_cli_reports_json_with_cost_per_thousand_users(recorded):
     args = [sys.executable, "-m", "strato.cli", "cost", str(recorded / "costed.py"), "--data", str(recorded / "data")]
-    out = subprocess.run([*args, "--json", "--users", "2", "--runs-per-month", "30"], capture_output=True, text=True,
-                         cwd=ROOT, timeout=60)
+    out = subprocess.run(
+        [*args, "--json", "--users", "2", "--runs-per-month", "30"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     assert report["prices_as_of"] == cost.PRICES_AS_OF and report["region"] == "us-east-1"
     assert report["per_1000_users_usd"] == pytest.approx(report["total_monthly_usd"] / 2 * 1000)
     assert set(report["by_service"]) >= {"dynamodb", "s3", "sqs", "sns", "lambda", "apigateway"}
-    table = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=60,
-                           env={**os.environ, "COLUMNS": "160"})
+    table = subprocess.run(
+        args, capture_output=True, text=True, cwd=ROOT, timeout=60, env={**os.environ, "COLUMNS": "160"}
+    )
     assert "total" in table.stdout and "GB-second" in table.stdout
     subprocess.run([*args, "--reset"], capture_output=True, text=True, cwd=ROOT, timeout=60, check=True)
     assert read(recorded / "data") == {}

@@ -23,15 +23,23 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "strato.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "strato.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_package_is_reproducible_without_tests_and_runs_like_lambda(tmp_path):
     app_dir = tmp_path / "svc"
     app_dir.mkdir()
-    (app_dir / "service.py").write_text("import strato\napp = strato.App('svc')\napi = app.http()\n"
-                                        "@api.get('/hello/{name}')\ndef hello(req, name):\n    return {'hi': name}\n")
+    (app_dir / "service.py").write_text(
+        "import strato\napp = strato.App('svc')\napi = app.http()\n"
+        "@api.get('/hello/{name}')\ndef hello(req, name):\n    return {'hi': name}\n"
+    )
     (app_dir / "test_service.py").write_text("def test(): pass\n")
     (app_dir / "tests").mkdir()
     (app_dir / "tests" / "x.py").write_text("")
@@ -45,15 +53,33 @@ def test_package_is_reproducible_without_tests_and_runs_like_lambda(tmp_path):
     names = zipfile.ZipFile(tmp_path / "a.zip").namelist()
     assert "service.py" in names and "strato_entry.py" in names and "strato/app.py" in names
     assert not [n for n in names if "test" in n.split("/")[-1] or n.endswith(".pyc") or n.startswith("tests/")]
-    event = {"version": "2.0", "routeKey": "GET /hello/{name}", "rawPath": "/hello/ana", "rawQueryString": "",
-             "headers": {}, "pathParameters": {"name": "ana"}, "isBase64Encoded": False,
-             "requestContext": {"http": {"method": "GET", "path": "/hello/ana", "sourceIp": "1.2.3.4"},
-                                "routeKey": "GET /hello/{name}", "stage": "$default", "requestId": "r"}}
-    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import strato_entry; "
-            "print(json.dumps(strato_entry.handler(json.loads(sys.argv[2]), None)))")
-    run = subprocess.run([sys.executable, "-S", "-c", code, str(tmp_path / "a.zip"), json.dumps(event)],
-                         capture_output=True, text=True, timeout=60, cwd=tmp_path,
-                         env={"PATH": os.environ["PATH"], "AWS_LAMBDA_FUNCTION_NAME": "svc-dev-http"})
+    event = {
+        "version": "2.0",
+        "routeKey": "GET /hello/{name}",
+        "rawPath": "/hello/ana",
+        "rawQueryString": "",
+        "headers": {},
+        "pathParameters": {"name": "ana"},
+        "isBase64Encoded": False,
+        "requestContext": {
+            "http": {"method": "GET", "path": "/hello/ana", "sourceIp": "1.2.3.4"},
+            "routeKey": "GET /hello/{name}",
+            "stage": "$default",
+            "requestId": "r",
+        },
+    }
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import strato_entry; "
+        "print(json.dumps(strato_entry.handler(json.loads(sys.argv[2]), None)))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-S", "-c", code, str(tmp_path / "a.zip"), json.dumps(event)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], "AWS_LAMBDA_FUNCTION_NAME": "svc-dev-http"},
+    )
     assert run.returncode == 0, run.stderr
     response = json.loads(run.stdout)
     assert response["statusCode"] == 200 and json.loads(response["body"]) == {"hi": "ana"}
@@ -61,8 +87,14 @@ def test_package_is_reproducible_without_tests_and_runs_like_lambda(tmp_path):
 
 @pytest.fixture
 def aws_env(moto_server):
-    return {"AWS_ENDPOINT_URL": moto_server, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+    return {
+        "AWS_ENDPOINT_URL": moto_server,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
 
 
 def test_deploy_update_and_destroy_on_moto(aws_env, moto_server):
@@ -72,9 +104,11 @@ def test_deploy_update_and_destroy_on_moto(aws_env, moto_server):
     kwargs = {"endpoint_url": moto_server, "region_name": "us-east-1"}
     cfn = boto3.client("cloudformation", **kwargs)
     assert cfn.describe_stacks(StackName="jobs-test")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
-    resources = {r["LogicalResourceId"]: r["PhysicalResourceId"]
-                 for r in cfn.describe_stack_resources(StackName="jobs-test")["StackResources"]
-                 if "LogicalResourceId" in r and "PhysicalResourceId" in r}
+    resources = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cfn.describe_stack_resources(StackName="jobs-test")["StackResources"]
+        if "LogicalResourceId" in r and "PhysicalResourceId" in r
+    }
     tables = boto3.client("dynamodb", **kwargs).list_tables()["TableNames"]
     assert resources["CodegenTable"] in tables and resources["DeploymentsTable"] in tables
     functions = {f["FunctionName"]: f for f in boto3.client("lambda", **kwargs).list_functions()["Functions"]}
@@ -85,8 +119,9 @@ def test_deploy_update_and_destroy_on_moto(aws_env, moto_server):
     assert "jobs-dev-queue-codegen-jobs" in functions
     sqs = boto3.client("sqs", **kwargs)
     url = sqs.get_queue_url(QueueName=variables["STRATO_QUEUE_CODEGEN_JOBS"])["QueueUrl"]
-    redrive = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
-                         ["Attributes"]["RedrivePolicy"])
+    redrive = json.loads(
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"]
+    )
     assert redrive["maxReceiveCount"] == 3
     policy_arn = resources["AppPolicy"]
     iam = boto3.client("iam", **kwargs)
@@ -99,8 +134,11 @@ def test_deploy_update_and_destroy_on_moto(aws_env, moto_server):
     assert "already uploaded" in again.stderr  # same package hash: nothing re-uploaded
     destroyed = cli("destroy", "--stack", "jobs-test", "--yes", env=aws_env)
     assert destroyed.returncode == 0, destroyed.stderr
-    assert not [s for s in cfn.list_stacks()["StackSummaries"]
-                if s["StackName"] == "jobs-test" and s["StackStatus"] != "DELETE_COMPLETE"]
+    assert not [
+        s
+        for s in cfn.list_stacks()["StackSummaries"]
+        if s["StackName"] == "jobs-test" and s["StackStatus"] != "DELETE_COMPLETE"
+    ]
 
 
 def test_deploy_refuses_missing_parameters(aws_env):

@@ -42,9 +42,22 @@ def test_dev_without_worker_and_a_separate_worker_process(dev_server, tmp_path):
             client.post("/jobs", json={"id": i})
         time.sleep(1.0)
         assert client.get("/done/w0").status_code == 404  # nothing consumes in the dev process
-        worker = subprocess.Popen([sys.executable, "-m", "strato.cli", "worker", "tests/apps/worker_app.py",
-                                   "--data", str(data), "--poll-wait", "0.2"], cwd=ROOT,
-                                  env={**os.environ, "STRATO_PROVIDER": "local"}, stderr=subprocess.PIPE)
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "strato.cli",
+                "worker",
+                "tests/apps/worker_app.py",
+                "--data",
+                str(data),
+                "--poll-wait",
+                "0.2",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "STRATO_PROVIDER": "local"},
+            stderr=subprocess.PIPE,
+        )
         try:
             assert wait_until(lambda: _all_done(client, ids), 20, 0.2)
         finally:

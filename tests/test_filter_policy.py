@@ -30,10 +30,16 @@ def body_match(policy, body):
     return matches(validate(policy, "body"), body=json.dumps(body), scope="body")
 
 
-@pytest.mark.parametrize("attr,expected", [
-    (S("rugby"), True), (S("tennis"), True), (SA(["rugby", "tennis"]), True),
-    (S("baseball"), False), (SA(["baseball"]), False),
-])
+@pytest.mark.parametrize(
+    "attr,expected",
+    [
+        (S("rugby"), True),
+        (S("tennis"), True),
+        (SA(["rugby", "tennis"]), True),
+        (S("baseball"), False),
+        (SA(["baseball"]), False),
+    ],
+)
 def test_exact_string_matching(attr, expected):
     assert attr_match({"customer_interests": ["rugby", "tennis"]}, customer_interests=attr) is expected
 
@@ -45,25 +51,42 @@ def test_exact_string_matching_on_the_body():
     assert not body_match(policy, {"customer_interests": "baseball"})
 
 
-@pytest.mark.parametrize("condition,value,expected", [
-    ({"prefix": "bas"}, "baseball", True), ({"prefix": "bas"}, "basketball", True), ({"prefix": "bas"}, "rugby", False),
-    ({"suffix": "ball"}, "baseball", True), ({"suffix": "ball"}, "rugby", False),
-    ({"equals-ignore-case": "tennis"}, "TENNIS", True), ({"equals-ignore-case": "tennis"}, "Tennis", True),
-    ({"equals-ignore-case": "tennis"}, "rugby", False),
-    ({"anything-but": {"prefix": "bas"}}, "rugby", True), ({"anything-but": {"prefix": "bas"}}, "baseball", False),
-    ({"anything-but": {"suffix": "ball"}}, "baseball", False), ({"anything-but": {"suffix": "ball"}}, "rugby", True),
-])
+@pytest.mark.parametrize(
+    "condition,value,expected",
+    [
+        ({"prefix": "bas"}, "baseball", True),
+        ({"prefix": "bas"}, "basketball", True),
+        ({"prefix": "bas"}, "rugby", False),
+        ({"suffix": "ball"}, "baseball", True),
+        ({"suffix": "ball"}, "rugby", False),
+        ({"equals-ignore-case": "tennis"}, "TENNIS", True),
+        ({"equals-ignore-case": "tennis"}, "Tennis", True),
+        ({"equals-ignore-case": "tennis"}, "rugby", False),
+        ({"anything-but": {"prefix": "bas"}}, "rugby", True),
+        ({"anything-but": {"prefix": "bas"}}, "baseball", False),
+        ({"anything-but": {"suffix": "ball"}}, "baseball", False),
+        ({"anything-but": {"suffix": "ball"}}, "rugby", True),
+    ],
+)
 def test_string_operators(condition, value, expected):
     assert attr_match({"customer_interests": [condition]}, customer_interests=S(value)) is expected
 
 
-@pytest.mark.parametrize("attr,expected", [
-    (S("baseball"), True), (S("football"), True), (SA(["rugby", "baseball"]), True),
-    (S("rugby"), False), (S("tennis"), False), (SA(["rugby", "tennis"]), False),
-])
+@pytest.mark.parametrize(
+    "attr,expected",
+    [
+        (S("baseball"), True),
+        (S("football"), True),
+        (SA(["rugby", "baseball"]), True),
+        (S("rugby"), False),
+        (S("tennis"), False),
+        (SA(["rugby", "tennis"]), False),
+    ],
+)
 def test_anything_but_strings(attr, expected):
-    assert attr_match({"customer_interests": [{"anything-but": ["rugby", "tennis"]}]},
-                      customer_interests=attr) is expected
+    assert (
+        attr_match({"customer_interests": [{"anything-but": ["rugby", "tennis"]}]}, customer_interests=attr) is expected
+    )
 
 
 def test_anything_but_needs_the_key():
@@ -75,9 +98,15 @@ def test_numeric_exact(value, expected):
     assert attr_match({"price_usd": [{"numeric": ["=", 301.5]}]}, price_usd=N(value)) is expected
 
 
-@pytest.mark.parametrize("attr,expected", [
-    (N(101), True), (N(100.1), True), ({"Type": "Number.Array", "Value": "[100, 50]"}, True), (N(100), False),
-])
+@pytest.mark.parametrize(
+    "attr,expected",
+    [
+        (N(101), True),
+        (N(100.1), True),
+        ({"Type": "Number.Array", "Value": "[100, 50]"}, True),
+        (N(100), False),
+    ],
+)
 def test_anything_but_numbers(attr, expected):
     assert attr_match({"price": [{"anything-but": [100, 500]}]}, price=attr) is expected
 
@@ -135,19 +164,27 @@ def test_binary_attributes_are_ignored():
     assert not attr_match({"blob": [{"exists": True}]}, blob={"Type": "Binary", "Value": "AAE="})
 
 
-@pytest.mark.parametrize("policy,scope,match", [
-    ({f"k{i}": ["v"] for i in range(6)}, "attributes", "5 keys"),
-    ({"k": [f"v{i}" for i in range(151)]}, "attributes", "complex"),
-    ({"k": [{"regex": ".*"}]}, "attributes", "unknown operator"),
-    ({"k": [{"numeric": ["<", 5, ">", 1]}]}, "attributes", "range"),
-    ({"k": [{"numeric": [">", 5, "<", 1]}]}, "attributes", "below"),
-    ({"k": [{"numeric": ["==", 5]}]}, "attributes", "operator"),
-    ({"k": {"nested": ["v"]}}, "attributes", "body"), ({"k": [None]}, "attributes", "null"),
-    ({"$or": [{"a": ["b"]}]}, "attributes", "at least two"), ({"k": []}, "attributes", "empty"),
-    ({"k": "v"}, "attributes", "list"), ({}, "attributes", "non-empty"), ({"k": ["v"]}, "everything", "scope"),
-    ({"k": [{"numeric": ["<", 1e10]}]}, "attributes", "1e9"), ({"k": [{"exists": "yes"}]}, "attributes", "exists"),
-    ({"k": [True]}, "attributes", "condition"),
-])
+@pytest.mark.parametrize(
+    "policy,scope,match",
+    [
+        ({f"k{i}": ["v"] for i in range(6)}, "attributes", "5 keys"),
+        ({"k": [f"v{i}" for i in range(151)]}, "attributes", "complex"),
+        ({"k": [{"regex": ".*"}]}, "attributes", "unknown operator"),
+        ({"k": [{"numeric": ["<", 5, ">", 1]}]}, "attributes", "range"),
+        ({"k": [{"numeric": [">", 5, "<", 1]}]}, "attributes", "below"),
+        ({"k": [{"numeric": ["==", 5]}]}, "attributes", "operator"),
+        ({"k": {"nested": ["v"]}}, "attributes", "body"),
+        ({"k": [None]}, "attributes", "null"),
+        ({"$or": [{"a": ["b"]}]}, "attributes", "at least two"),
+        ({"k": []}, "attributes", "empty"),
+        ({"k": "v"}, "attributes", "list"),
+        ({}, "attributes", "non-empty"),
+        ({"k": ["v"]}, "everything", "scope"),
+        ({"k": [{"numeric": ["<", 1e10]}]}, "attributes", "1e9"),
+        ({"k": [{"exists": "yes"}]}, "attributes", "exists"),
+        ({"k": [True]}, "attributes", "condition"),
+    ],
+)
 def test_invalid_policies(policy, scope, match):
     with pytest.raises(strato.ValidationError, match=match):
         validate(policy, scope)

@@ -39,8 +39,17 @@ def test_saved_aws_event_runs_through_lambda_handler(notes_app):
 def test_default_route_key_is_matched_by_path(notes_app):
     event = json.loads(EVENT.read_text())
     notes_app.lambda_handler(event, None)
-    get = http_event(method="GET", raw_path="/notes", raw_query="limit=5", headers=[("x-user-id", "ana")],
-                     body=b"", source_ip="1.2.3.4", route_key="$default", path_parameters=None, domain="x")
+    get = http_event(
+        method="GET",
+        raw_path="/notes",
+        raw_query="limit=5",
+        headers=[("x-user-id", "ana")],
+        body=b"",
+        source_ip="1.2.3.4",
+        route_key="$default",
+        path_parameters=None,
+        domain="x",
+    )
     out = notes_app.lambda_handler(get, None)
     assert out["statusCode"] == 200 and len(json.loads(out["body"])["items"]) == 1
     missing = {**get, "rawPath": "/nowhere"}
@@ -55,9 +64,14 @@ def test_unknown_event_kind_is_a_clear_error(notes_app):
 
 
 def test_strato_invoke_prints_the_lambda_response(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "strato.cli", "invoke", "examples/notes/app.py", str(EVENT),
-                          "--data", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=60,
-                         env={**__import__("os").environ, "STRATO_PROVIDER": "local"})
+    out = subprocess.run(
+        [sys.executable, "-m", "strato.cli", "invoke", "examples/notes/app.py", str(EVENT), "--data", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        env={**__import__("os").environ, "STRATO_PROVIDER": "local"},
+    )
     assert out.returncode == 0, out.stderr
     response = json.loads(out.stdout)
     assert response["statusCode"] == 201 and json.loads(response["body"])["title"] == "from lambda"
@@ -66,11 +80,21 @@ def test_strato_invoke_prints_the_lambda_response(tmp_path):
 def test_strato_invoke_rejects_bad_input(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    out = subprocess.run([sys.executable, "-m", "strato.cli", "invoke", "examples/notes/app.py", str(bad)],
-                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "strato.cli", "invoke", "examples/notes/app.py", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert out.returncode != 0 and "not valid JSON" in out.stderr
-    out = subprocess.run([sys.executable, "-m", "strato.cli", "invoke", "nope/missing.py", str(EVENT)],
-                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "strato.cli", "invoke", "nope/missing.py", str(EVENT)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert out.returncode != 0 and "no such file" in out.stderr
 
 
@@ -89,11 +113,18 @@ print(json.dumps({{"status": out["statusCode"], "heavy": heavy}}))
 
 def test_cold_start_of_an_http_only_app_imports_no_heavy_modules(tmp_path):
     app_file = tmp_path / "hello.py"
-    app_file.write_text("import strato\napp = strato.App('hello')\napi = app.http()\n"
-                        "@api.post('/notes')\ndef create(req):\n    return 201, {'got': req.json()}\n")
+    app_file.write_text(
+        "import strato\napp = strato.App('hello')\napi = app.http()\n"
+        "@api.post('/notes')\ndef create(req):\n    return 201, {'got': req.json()}\n"
+    )
     code = COLD.format(root=str(ROOT / "src"), app=str(app_file), event=str(EVENT))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         env={"PATH": "/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_NAME": "hello"})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_NAME": "hello"},
+    )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert result == {"status": 201, "heavy": []}

@@ -138,7 +138,7 @@ def test_meetings_allow_is_enforced(app):
 
 # -- signalling over a real dev server ----------------------------------------------------------------
 
-MEETING_APP = '''
+MEETING_APP = """
 import strato
 app = strato.App("callapp")
 calls = app.meetings("calls")
@@ -155,7 +155,7 @@ def join(req, meeting_id):
 @api.delete("/meetings/{meeting_id}/attendees/{attendee_id}")
 def kick(req, meeting_id, attendee_id):
     calls.delete_attendee(meeting_id, attendee_id)
-'''
+"""
 
 
 @pytest.fixture
@@ -199,10 +199,16 @@ def test_signalling_relays_offers_answers_and_candidates_between_attendees(meeti
         with connect(url(bob)) as b:
             assert [p["ExternalUserId"] for p in json.loads(b.recv(timeout=5))["peers"]] == ["user-ann"]
             joined = json.loads(a.recv(timeout=5))
-            assert joined == {"type": "joined", "attendee": {"ExternalUserId": "user-bob",
-                                                             "AttendeeId": bob["Attendee"]["AttendeeId"]}}
-            offer = {"type": "offer", "to": ann["Attendee"]["AttendeeId"], "sdp": "v=0 fake",
-                     "from": ann["Attendee"]["AttendeeId"]}  # a spoofed sender is overwritten
+            assert joined == {
+                "type": "joined",
+                "attendee": {"ExternalUserId": "user-bob", "AttendeeId": bob["Attendee"]["AttendeeId"]},
+            }
+            offer = {
+                "type": "offer",
+                "to": ann["Attendee"]["AttendeeId"],
+                "sdp": "v=0 fake",
+                "from": ann["Attendee"]["AttendeeId"],
+            }  # a spoofed sender is overwritten
             b.send(json.dumps(offer))
             got = json.loads(a.recv(timeout=5))
             assert got["sdp"] == "v=0 fake" and got["from"] == bob["Attendee"]["AttendeeId"]
@@ -263,27 +269,45 @@ def chime(tmp_path):
 
 
 def _meeting() -> dict:
-    return {"MeetingId": MEETING_ID, "ExternalMeetingId": "standup-42", "MediaRegion": "eu-west-1",
-            "MediaPlacement": {"AudioHostUrl": "h.k.m3.ew1.app.chime.aws:3478",
-                               "SignalingUrl": "wss://signal.m3.ew1.app.chime.aws/control/" + MEETING_ID}}
+    return {
+        "MeetingId": MEETING_ID,
+        "ExternalMeetingId": "standup-42",
+        "MediaRegion": "eu-west-1",
+        "MediaPlacement": {
+            "AudioHostUrl": "h.k.m3.ew1.app.chime.aws:3478",
+            "SignalingUrl": "wss://signal.m3.ew1.app.chime.aws/control/" + MEETING_ID,
+        },
+    }
 
 
 def test_chime_calls_carry_the_api_parameters_and_return_its_objects(chime):
     calls, stubber = chime
-    stubber.add_response("create_meeting", {"Meeting": _meeting()},
-                         {"ClientRequestToken": "req-0001", "MediaRegion": "eu-west-1",
-                          "ExternalMeetingId": "standup-42"})
+    stubber.add_response(
+        "create_meeting",
+        {"Meeting": _meeting()},
+        {"ClientRequestToken": "req-0001", "MediaRegion": "eu-west-1", "ExternalMeetingId": "standup-42"},
+    )
     stubber.add_response("get_meeting", {"Meeting": _meeting()}, {"MeetingId": MEETING_ID})
     attendee = {"ExternalUserId": "user-ann", "AttendeeId": ATTENDEE_ID, "JoinToken": "token-" + "x" * 40}
-    stubber.add_response("create_attendee", {"Attendee": attendee},
-                         {"MeetingId": MEETING_ID, "ExternalUserId": "user-ann"})
-    stubber.add_response("batch_create_attendee", {"Attendees": [attendee], "Errors": [
-        {"ExternalUserId": "user-bob", "ErrorCode": "LimitExceeded", "ErrorMessage": "too many"}]},
-        {"MeetingId": MEETING_ID, "Attendees": [{"ExternalUserId": "user-ann"}, {"ExternalUserId": "user-bob"}]})
-    stubber.add_response("list_attendees", {"Attendees": [attendee], "NextToken": "page2"},
-                         {"MeetingId": MEETING_ID, "MaxResults": 100})
-    stubber.add_response("list_attendees", {"Attendees": [{**attendee, "ExternalUserId": "user-cy"}]},
-                         {"MeetingId": MEETING_ID, "MaxResults": 100, "NextToken": "page2"})
+    stubber.add_response(
+        "create_attendee", {"Attendee": attendee}, {"MeetingId": MEETING_ID, "ExternalUserId": "user-ann"}
+    )
+    stubber.add_response(
+        "batch_create_attendee",
+        {
+            "Attendees": [attendee],
+            "Errors": [{"ExternalUserId": "user-bob", "ErrorCode": "LimitExceeded", "ErrorMessage": "too many"}],
+        },
+        {"MeetingId": MEETING_ID, "Attendees": [{"ExternalUserId": "user-ann"}, {"ExternalUserId": "user-bob"}]},
+    )
+    stubber.add_response(
+        "list_attendees", {"Attendees": [attendee], "NextToken": "page2"}, {"MeetingId": MEETING_ID, "MaxResults": 100}
+    )
+    stubber.add_response(
+        "list_attendees",
+        {"Attendees": [{**attendee, "ExternalUserId": "user-cy"}]},
+        {"MeetingId": MEETING_ID, "MaxResults": 100, "NextToken": "page2"},
+    )
     stubber.add_response("delete_attendee", {}, {"MeetingId": MEETING_ID, "AttendeeId": ATTENDEE_ID})
     stubber.add_response("delete_meeting", {}, {"MeetingId": MEETING_ID})
     assert calls.create_meeting("standup-42", client_request_token="req-0001")["MeetingId"] == MEETING_ID

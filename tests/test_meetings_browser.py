@@ -71,11 +71,22 @@ def test_two_browser_tabs_call_each_other(tmp_path):
     try:
         meeting = httpx.post(f"{server.url}/meetings", json={"name": "pair-call"}).json()
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                "--disable-background-networking", "--disable-component-update",
-                "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                "--disable-features=WebRtcHideLocalIpsWithMdns"], env={**os.environ, "HOME": str(tmp_path)})
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM,
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-sync",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--use-fake-device-for-media-stream",
+                    "--use-fake-ui-for-media-stream",
+                    "--disable-features=WebRtcHideLocalIpsWithMdns",
+                ],
+                env={**os.environ, "HOME": str(tmp_path)},
+            )
             try:
                 context = browser.new_context(permissions=["camera", "microphone"])
                 tabs = [context.new_page(), context.new_page()]
@@ -84,9 +95,12 @@ def test_two_browser_tabs_call_each_other(tmp_path):
                     tab.goto(f"{server.url}/call?meeting={meeting['MeetingId']}&user={user}")
                     ids.append(tab.evaluate("window.start()"))
                 for tab, other in zip(tabs, reversed(ids), strict=True):
-                    tab.wait_for_function(f"window.peers && window.peers['{other}'] && "
-                                          f"window.peers['{other}'].connection === 'connected' && "
-                                          f"window.peers['{other}'].channel === 'open'", timeout=20_000)
+                    tab.wait_for_function(
+                        f"window.peers && window.peers['{other}'] && "
+                        f"window.peers['{other}'].connection === 'connected' && "
+                        f"window.peers['{other}'].channel === 'open'",
+                        timeout=20_000,
+                    )
                 for tab in tabs:  # real frames from the other tab's fake camera
                     tab.wait_for_function("document.getElementById('remote').videoWidth === 320", timeout=20_000)
                 tabs[0].evaluate("window.call.send('hello from ann')")

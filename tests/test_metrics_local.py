@@ -22,9 +22,9 @@ def metrics(tmp_path):
 def test_old_minutes_fold_into_five_minutes_then_hours_then_expire(metrics):
     start = (time.time() - 10 * 86_400) // 3600 * 3600  # ten days ago, on the hour
     metrics.put_many([{"name": "Req", "value": float(m % 7), "timestamp": start + m * 60 + 1} for m in range(120)])
+
     def sums(period, now):
-        return [p["Sum"] for p in metrics.query("Req", statistics="Sum", period=period, start=start,
-                                                end=start + 7200)]
+        return [p["Sum"] for p in metrics.query("Req", statistics="Sum", period=period, start=start, end=start + 7200)]
 
     before = sums(3600, time.time())
     assert len(sums(60, time.time())) == 120
@@ -33,8 +33,9 @@ def test_old_minutes_fold_into_five_minutes_then_hours_then_expire(metrics):
     assert len(sums(300, time.time())) == 24 and sums(3600, time.time()) == before
     metrics.compact(now=start + 70 * 86_400)  # past 63 days: hourly
     assert sums(300, time.time()) == [] and sums(3600, time.time()) == before
-    minmax = metrics.query("Req", statistics=["Minimum", "Maximum", "SampleCount"], period=3600, start=start,
-                           end=start + 3600)[0]
+    minmax = metrics.query(
+        "Req", statistics=["Minimum", "Maximum", "SampleCount"], period=3600, start=start, end=start + 3600
+    )[0]
     assert (minmax["Minimum"], minmax["Maximum"], minmax["SampleCount"]) == (0.0, 6.0, 60.0)
     metrics.compact(now=start + 101 * 86_400)  # past retention_days=100: gone
     assert sums(3600, time.time()) == []
@@ -63,8 +64,10 @@ def test_a_second_process_writing_the_same_minute_merges_not_overwrites(tmp_path
     one.put("N", 1, timestamp=at + 1)
     two.put("N", 2, timestamp=at + 2)
     one.put("N", 3, timestamp=at + 3)
-    assert one.query("N", statistics=["Sum", "SampleCount"], start=at, end=at + 60)[0].values == \
-        {"Sum": 6.0, "SampleCount": 3.0}
+    assert one.query("N", statistics=["Sum", "SampleCount"], start=at, end=at + 60)[0].values == {
+        "Sum": 6.0,
+        "SampleCount": 3.0,
+    }
 
 
 def test_histogram_buckets_keep_every_value_within_one_percent():
@@ -77,23 +80,54 @@ def test_histogram_buckets_keep_every_value_within_one_percent():
 
 
 def test_emf_documents_have_the_embedded_metric_format_shape():
-    points = [{"name": "Latency", "value": 12.5, "unit": "Milliseconds", "dimensions": {"route": "/a"},
-               "timestamp": 1_700_000_000.25, "resolution": 60},
-              {"name": "Latency", "value": 14.0, "unit": "Milliseconds", "dimensions": {"route": "/a"},
-               "timestamp": 1_700_000_000.25, "resolution": 60},
-              {"name": "Hits", "value": 1, "unit": "Count", "dimensions": {"route": "/a"},
-               "timestamp": 1_700_000_000.25, "resolution": 1}]
+    points = [
+        {
+            "name": "Latency",
+            "value": 12.5,
+            "unit": "Milliseconds",
+            "dimensions": {"route": "/a"},
+            "timestamp": 1_700_000_000.25,
+            "resolution": 60,
+        },
+        {
+            "name": "Latency",
+            "value": 14.0,
+            "unit": "Milliseconds",
+            "dimensions": {"route": "/a"},
+            "timestamp": 1_700_000_000.25,
+            "resolution": 60,
+        },
+        {
+            "name": "Hits",
+            "value": 1,
+            "unit": "Count",
+            "dimensions": {"route": "/a"},
+            "timestamp": 1_700_000_000.25,
+            "resolution": 1,
+        },
+    ]
     (doc,) = emf_documents("Shop", points)
     assert doc == {
-        "_aws": {"Timestamp": 1_700_000_000_250, "CloudWatchMetrics": [{
-            "Namespace": "Shop", "Dimensions": [["route"]],
-            "Metrics": [{"Name": "Latency", "Unit": "Milliseconds", "StorageResolution": 60},
-                        {"Name": "Hits", "Unit": "Count", "StorageResolution": 1}]}]},
-        "Latency": [12.5, 14.0], "Hits": 1, "route": "/a"}
+        "_aws": {
+            "Timestamp": 1_700_000_000_250,
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": "Shop",
+                    "Dimensions": [["route"]],
+                    "Metrics": [
+                        {"Name": "Latency", "Unit": "Milliseconds", "StorageResolution": 60},
+                        {"Name": "Hits", "Unit": "Count", "StorageResolution": 1},
+                    ],
+                }
+            ],
+        },
+        "Latency": [12.5, 14.0],
+        "Hits": 1,
+        "route": "/a",
+    }
 
 
-def test_inside_lambda_the_aws_provider_writes_emf_to_stdout_instead_of_calling_the_api(make_app, monkeypatch,
-                                                                                        capfd):
+def test_inside_lambda_the_aws_provider_writes_emf_to_stdout_instead_of_calling_the_api(make_app, monkeypatch, capfd):
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "fn")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # any API call would fail loudly
     app = strato.App("emf", provider="aws")

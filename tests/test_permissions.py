@@ -54,8 +54,17 @@ def test_access_denied_is_a_403_over_http(make_app):
     api.post("/reports")(lambda req: reports.put(req.json()))
     from strato.events import http_event
 
-    event = http_event(method="POST", raw_path="/reports", raw_query="", headers=[], body=b'{"id": "a"}',
-                       source_ip="1.1.1.1", route_key="POST /reports", path_parameters=None, domain="x")
+    event = http_event(
+        method="POST",
+        raw_path="/reports",
+        raw_query="",
+        headers=[],
+        body=b'{"id": "a"}',
+        source_ip="1.1.1.1",
+        route_key="POST /reports",
+        path_parameters=None,
+        domain="x",
+    )
     out = app.lambda_handler(event, None)
     assert out["statusCode"] == 403 and "AccessDenied" in out["body"]
 

@@ -18,40 +18,58 @@ UTC = dt.UTC
 SAT_2045 = dt.datetime(2026, 11, 21, 20, 45, 30, tzinfo=UTC)  # a Saturday
 
 
-@pytest.mark.parametrize("expression,expected", [
-    ("rate(5 minutes)", "2026-11-21T20:50:30"),
-    ("rate(1 hour)", "2026-11-21T21:45:30"),
-    ("rate(2 days)", "2026-11-23T20:45:30"),
-    ("cron(0 */6 * * ? *)", "2026-11-22T00:00:00"),
-    ("cron(0/15 * * * ? *)", "2026-11-21T21:00:00"),
-    ("cron(0 9 ? * MON-FRI *)", "2026-11-23T09:00:00"),
-    ("cron(30 8 1 * ? *)", "2026-12-01T08:30:00"),
-    ("cron(0 0 L * ? *)", "2026-11-30T00:00:00"),
-    ("cron(0 0 LW * ? *)", "2026-11-30T00:00:00"),
-    ("cron(0 12 15W * ? *)", "2026-12-15T12:00:00"),
-    ("cron(0 12 1W * ? *)", "2026-12-01T12:00:00"),
-    ("cron(15 10 ? * 6L *)", "2026-11-27T10:15:00"),
-    ("cron(0 8 ? * 3#2 *)", "2026-12-08T08:00:00"),
-    ("cron(0 8 ? * SUN#1 *)", "2026-12-06T08:00:00"),
-    ("cron(0 0 1 JAN ? 2027)", "2027-01-01T00:00:00"),
-    ("cron(0 0 29 FEB ? *)", "2028-02-29T00:00:00"),
-    ("cron(0 10 * * ? 2025)", None),
-    ("at(2026-12-01T09:00:00)", "2026-12-01T09:00:00"),
-    ("at(2020-01-01T00:00:00)", None),
-])
+@pytest.mark.parametrize(
+    "expression,expected",
+    [
+        ("rate(5 minutes)", "2026-11-21T20:50:30"),
+        ("rate(1 hour)", "2026-11-21T21:45:30"),
+        ("rate(2 days)", "2026-11-23T20:45:30"),
+        ("cron(0 */6 * * ? *)", "2026-11-22T00:00:00"),
+        ("cron(0/15 * * * ? *)", "2026-11-21T21:00:00"),
+        ("cron(0 9 ? * MON-FRI *)", "2026-11-23T09:00:00"),
+        ("cron(30 8 1 * ? *)", "2026-12-01T08:30:00"),
+        ("cron(0 0 L * ? *)", "2026-11-30T00:00:00"),
+        ("cron(0 0 LW * ? *)", "2026-11-30T00:00:00"),
+        ("cron(0 12 15W * ? *)", "2026-12-15T12:00:00"),
+        ("cron(0 12 1W * ? *)", "2026-12-01T12:00:00"),
+        ("cron(15 10 ? * 6L *)", "2026-11-27T10:15:00"),
+        ("cron(0 8 ? * 3#2 *)", "2026-12-08T08:00:00"),
+        ("cron(0 8 ? * SUN#1 *)", "2026-12-06T08:00:00"),
+        ("cron(0 0 1 JAN ? 2027)", "2027-01-01T00:00:00"),
+        ("cron(0 0 29 FEB ? *)", "2028-02-29T00:00:00"),
+        ("cron(0 10 * * ? 2025)", None),
+        ("at(2026-12-01T09:00:00)", "2026-12-01T09:00:00"),
+        ("at(2020-01-01T00:00:00)", None),
+    ],
+)
 def test_next_firing_times(expression, expected):
     found = Schedule(expression).next_after(SAT_2045, SAT_2045)
     assert (found.strftime("%Y-%m-%dT%H:%M:%S") if found else None) == expected
 
 
-@pytest.mark.parametrize("expression,reason", [
-    ("rate(1 minutes)", "singular"), ("rate(5 minute)", "plural"), ("rate(0 minutes)", "positive"),
-    ("rate(5 seconds)", "use rate"), ("cron(0 9 * * MON *)", "exactly one"), ("cron(0 9 ? * ? *)", "exactly one"),
-    ("cron(60 * * * ? *)", "0-59"), ("cron(0 24 * * ? *)", "0-23"), ("cron(0 0 32 * ? *)", "1-31"),
-    ("cron(0 0 ? * 8 *)", "1-7"), ("cron(0 0 1 13 ? *)", "1-12"), ("cron(0 0 1 * ? 2300)", "1970-2199"),
-    ("cron(0 9 * *)", "6 fields"), ("cron(5-1 * * * ? *)", "backwards"), ("cron(*/0 * * * ? *)", "step"),
-    ("cron(0 ? * * ? *)", "only allowed"), ("at(2026-13-01T00:00:00)", "valid"), ("daily", "use rate"),
-])
+@pytest.mark.parametrize(
+    "expression,reason",
+    [
+        ("rate(1 minutes)", "singular"),
+        ("rate(5 minute)", "plural"),
+        ("rate(0 minutes)", "positive"),
+        ("rate(5 seconds)", "use rate"),
+        ("cron(0 9 * * MON *)", "exactly one"),
+        ("cron(0 9 ? * ? *)", "exactly one"),
+        ("cron(60 * * * ? *)", "0-59"),
+        ("cron(0 24 * * ? *)", "0-23"),
+        ("cron(0 0 32 * ? *)", "1-31"),
+        ("cron(0 0 ? * 8 *)", "1-7"),
+        ("cron(0 0 1 13 ? *)", "1-12"),
+        ("cron(0 0 1 * ? 2300)", "1970-2199"),
+        ("cron(0 9 * *)", "6 fields"),
+        ("cron(5-1 * * * ? *)", "backwards"),
+        ("cron(*/0 * * * ? *)", "step"),
+        ("cron(0 ? * * ? *)", "only allowed"),
+        ("at(2026-13-01T00:00:00)", "valid"),
+        ("daily", "use rate"),
+    ],
+)
 def test_bad_expressions_fail_at_declaration(make_app, expression, reason):
     app = make_app()
     with pytest.raises(strato.ConfigurationError, match=reason):

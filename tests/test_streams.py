@@ -79,6 +79,7 @@ def test_changes_of_one_key_arrive_in_order_under_concurrent_writers(tmp_path):
     app = strato.App("order", data_dir=tmp_path)
     counters = app.table("counters", key="id")
     seen = _collecting(counters, batch_size=7)
+
     def write(key: str) -> None:
         for n in range(40):
             counters.put({"id": key, "n": n})
@@ -113,8 +114,12 @@ def test_transactions_and_batch_puts_are_streamed_and_a_cancelled_transaction_is
             bad.commit()
         assert wait_until(lambda: len(seen) >= 4)
         time.sleep(0.2)
-    assert [(r.event, r.keys["id"]) for r in seen] == [("INSERT", "x"), ("INSERT", "y"), ("MODIFY", "x"),
-                                                      ("MODIFY", "y")]
+    assert [(r.event, r.keys["id"]) for r in seen] == [
+        ("INSERT", "x"),
+        ("INSERT", "y"),
+        ("MODIFY", "x"),
+        ("MODIFY", "y"),
+    ]
     assert seen[2].old["balance"] == 10 and seen[2].new["balance"] == 5
 
 
@@ -156,7 +161,7 @@ def test_a_failing_record_is_retried_with_everything_after_it_then_skipped(tmp_p
     assert "failed 3 times" in caplog.text
 
 
-STREAM_APP = '''
+STREAM_APP = """
 import os, sys, strato
 app = strato.App("resume", data_dir=sys.argv[2])
 notes = app.table("notes", key="id")
@@ -165,7 +170,7 @@ log = open(sys.argv[3], "a")
 @notes.on_change(batch_size=5)
 def changed(record):
     log.write(f"{record.event} {record.keys['id']}\\n"); log.flush()
-'''
+"""
 
 
 def test_a_restarted_worker_resumes_from_its_checkpoint(tmp_path):
@@ -173,13 +178,18 @@ def test_a_restarted_worker_resumes_from_its_checkpoint(tmp_path):
     script = tmp_path / "stream_app.py"
     script.write_text(STREAM_APP)
     data, out = tmp_path / "data", tmp_path / "seen.log"
-    runner = ("import runpy, sys, time; from strato.worker import Worker; "
-              "m = runpy.run_path(sys.argv[1]); w = Worker(m['app']).start(); "
-              "print('ready', flush=True); time.sleep(float(sys.argv[4])); w.stop()")
+    runner = (
+        "import runpy, sys, time; from strato.worker import Worker; "
+        "m = runpy.run_path(sys.argv[1]); w = Worker(m['app']).start(); "
+        "print('ready', flush=True); time.sleep(float(sys.argv[4])); w.stop()"
+    )
 
     def run_worker(seconds: float) -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-c", runner, str(script), str(data), str(out), str(seconds)],
-                                stdout=subprocess.PIPE, cwd=ROOT)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", runner, str(script), str(data), str(out), str(seconds)],
+            stdout=subprocess.PIPE,
+            cwd=ROOT,
+        )
         assert proc.stdout.readline().strip() == b"ready"
         return proc
 
@@ -222,28 +232,65 @@ def test_batch_handlers_get_lists_and_batch_size_is_validated(tmp_path):
 
 # -- the Lambda path -------------------------------------------------------------------------------
 
+
 def lambda_stream_event(physical: str) -> dict:
     """A DynamoDB Streams event as Lambda receives it (shape from the Lambda developer guide)."""
-    base = {"eventVersion": "1.1", "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
-            "eventSourceARN":
-                f"arn:aws:dynamodb:us-east-1:123456789012:table/{physical}/stream/2024-06-10T19:26:16.525"}
-    return {"Records": [
-        {**base, "eventID": "c4ca4238a0b923820dcc509a6f75849b", "eventName": "INSERT", "dynamodb": {
-            "Keys": {"id": {"S": "101"}}, "NewImage": {"id": {"S": "101"}, "msg": {"S": "New item!"},
-                                                      "raw": {"B": "AP8="}, "tags": {"SS": ["a"]}},
-            "ApproximateCreationDateTime": 1428537600, "SequenceNumber": "4421584500000000017450439091",
-            "SizeBytes": 26, "StreamViewType": "NEW_AND_OLD_IMAGES"}},
-        {**base, "eventID": "c81e728d9d4c2f636f067f89cc14862c", "eventName": "MODIFY", "dynamodb": {
-            "Keys": {"id": {"S": "101"}}, "NewImage": {"id": {"S": "101"}, "msg": {"S": "boom"}},
-            "OldImage": {"id": {"S": "101"}, "msg": {"S": "New item!"}},
-            "ApproximateCreationDateTime": 1428537600, "SequenceNumber": "4421584500000000017450439092",
-            "SizeBytes": 59, "StreamViewType": "NEW_AND_OLD_IMAGES"}},
-        {**base, "eventID": "eccbc87e4b5ce2fe28308fd9f2a7baf3", "eventName": "REMOVE", "dynamodb": {
-            "Keys": {"id": {"S": "101"}}, "OldImage": {"id": {"S": "101"}, "msg": {"S": "boom"}},
-            "ApproximateCreationDateTime": 1428537600, "SequenceNumber": "4421584500000000017450439093",
-            "SizeBytes": 38, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-         "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"}},
-    ]}
+    base = {
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "eventSourceARN": f"arn:aws:dynamodb:us-east-1:123456789012:table/{physical}/stream/2024-06-10T19:26:16.525",
+    }
+    return {
+        "Records": [
+            {
+                **base,
+                "eventID": "c4ca4238a0b923820dcc509a6f75849b",
+                "eventName": "INSERT",
+                "dynamodb": {
+                    "Keys": {"id": {"S": "101"}},
+                    "NewImage": {
+                        "id": {"S": "101"},
+                        "msg": {"S": "New item!"},
+                        "raw": {"B": "AP8="},
+                        "tags": {"SS": ["a"]},
+                    },
+                    "ApproximateCreationDateTime": 1428537600,
+                    "SequenceNumber": "4421584500000000017450439091",
+                    "SizeBytes": 26,
+                    "StreamViewType": "NEW_AND_OLD_IMAGES",
+                },
+            },
+            {
+                **base,
+                "eventID": "c81e728d9d4c2f636f067f89cc14862c",
+                "eventName": "MODIFY",
+                "dynamodb": {
+                    "Keys": {"id": {"S": "101"}},
+                    "NewImage": {"id": {"S": "101"}, "msg": {"S": "boom"}},
+                    "OldImage": {"id": {"S": "101"}, "msg": {"S": "New item!"}},
+                    "ApproximateCreationDateTime": 1428537600,
+                    "SequenceNumber": "4421584500000000017450439092",
+                    "SizeBytes": 59,
+                    "StreamViewType": "NEW_AND_OLD_IMAGES",
+                },
+            },
+            {
+                **base,
+                "eventID": "eccbc87e4b5ce2fe28308fd9f2a7baf3",
+                "eventName": "REMOVE",
+                "dynamodb": {
+                    "Keys": {"id": {"S": "101"}},
+                    "OldImage": {"id": {"S": "101"}, "msg": {"S": "boom"}},
+                    "ApproximateCreationDateTime": 1428537600,
+                    "SequenceNumber": "4421584500000000017450439093",
+                    "SizeBytes": 38,
+                    "StreamViewType": "NEW_AND_OLD_IMAGES",
+                },
+                "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
+            },
+        ]
+    }
 
 
 def test_lambda_stream_event_reaches_the_handler_and_reports_failures_from_the_first_bad_record(make_app):
@@ -261,8 +308,12 @@ def test_lambda_stream_event_reaches_the_handler_and_reports_failures_from_the_f
     result = app.lambda_handler(lambda_stream_event(physical), None)
     assert [r.event for r in seen] == ["INSERT", "MODIFY"]
     assert seen[0].new["raw"] == b"\x00\xff" and seen[0].new["tags"] == ["a"]
-    assert result == {"batchItemFailures": [{"itemIdentifier": "4421584500000000017450439092"},
-                                            {"itemIdentifier": "4421584500000000017450439093"}]}
+    assert result == {
+        "batchItemFailures": [
+            {"itemIdentifier": "4421584500000000017450439092"},
+            {"itemIdentifier": "4421584500000000017450439093"},
+        ]
+    }
     seen.clear()
     ok = lambda_stream_event(physical)
     ok["Records"] = ok["Records"][2:]
@@ -287,8 +338,9 @@ def test_moto_streams_records_run_through_the_same_dispatcher(make_app, monkeypa
     assert description["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     streams = session.client("dynamodbstreams")
     shard = streams.describe_stream(StreamArn=description["LatestStreamArn"])["StreamDescription"]["Shards"][0]
-    iterator = streams.get_shard_iterator(StreamArn=description["LatestStreamArn"], ShardId=shard["ShardId"],
-                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=description["LatestStreamArn"], ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
     records = streams.get_records(ShardIterator=iterator)["Records"]
     import json
 
@@ -296,8 +348,11 @@ def test_moto_streams_records_run_through_the_same_dispatcher(make_app, monkeypa
     for record in event["Records"]:
         record["eventSourceARN"] = description["LatestStreamArn"]
     assert app.lambda_handler(event, None) == {"batchItemFailures": []}
-    assert [(r.event, r.keys) for r in seen] == [("INSERT", {"id": "k1"}), ("MODIFY", {"id": "k1"}),
-                                                 ("REMOVE", {"id": "k1"})]
+    assert [(r.event, r.keys) for r in seen] == [
+        ("INSERT", {"id": "k1"}),
+        ("MODIFY", {"id": "k1"}),
+        ("REMOVE", {"id": "k1"}),
+    ]
     assert seen[1].old["n"] == 1 and seen[1].new["n"] == 2
 
 

@@ -19,8 +19,14 @@ APPS = ["tests/apps/everything_app.py", "examples/jobs/app.py", "examples/notes/
 
 def synth_file(app: str, out: Path, stage: str | None = None) -> dict:
     args = [sys.executable, "-m", "strato.cli", "synth", app, "-o", str(out)] + (["--stage", stage] if stage else [])
-    result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "STRATO_DATA_DIR": str(out.parent / "data")})
+    result = subprocess.run(
+        args,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "STRATO_DATA_DIR": str(out.parent / "data")},
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(out.read_text())
 
@@ -50,29 +56,41 @@ def resources(template: dict, kind: str) -> dict:
 
 def statements(template: dict) -> list[dict]:
     policy = template["Resources"]["AppPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    inline = [s for role in resources(template, "AWS::IAM::Role").values()
-              for p in role["Properties"].get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+    inline = [
+        s
+        for role in resources(template, "AWS::IAM::Role").values()
+        for p in role["Properties"].get("Policies", [])
+        for s in p["PolicyDocument"]["Statement"]
+    ]
     return policy + inline
 
 
 def test_read_only_table_gets_read_actions_on_the_table_and_its_indexes_only(template):
     grants = [s for s in statements(template) if "ReportsTable" in json.dumps(s["Resource"])]
     assert [s["Sid"] for s in grants] == ["ReportsTableRead"]
-    assert grants[0]["Action"] == ["dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem",
-                                   "dynamodb:Query"]
-    assert grants[0]["Resource"] == [{"Fn::GetAtt": ["ReportsTable", "Arn"]},
-                                     {"Fn::Sub": "${ReportsTable.Arn}/index/*"}]
+    assert grants[0]["Action"] == [
+        "dynamodb:BatchGetItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+    ]
+    assert grants[0]["Resource"] == [
+        {"Fn::GetAtt": ["ReportsTable", "Arn"]},
+        {"Fn::Sub": "${ReportsTable.Arn}/index/*"},
+    ]
     users = next(s for s in statements(template) if s["Sid"] == "UsersTableWrite")
     assert "dynamodb:PutItem" in users["Action"]
     files = {s["Sid"]: s for s in statements(template) if s.get("Sid", "").startswith("FilesBucket")}
     assert set(files) == {"FilesBucketRead", "FilesBucketList"}
     assert files["FilesBucketList"]["Action"] == ["s3:ListBucket"]
     assert files["FilesBucketList"]["Resource"] == [
-        {"Fn::Sub": "arn:${AWS::Partition}:s3:::everything-dev-files-${AWS::AccountId}-${AWS::Region}"}]
+        {"Fn::Sub": "arn:${AWS::Partition}:s3:::everything-dev-files-${AWS::AccountId}-${AWS::Region}"}
+    ]
     jobs = {s["Sid"] for s in statements(template) if s.get("Sid", "").startswith("JobsQueue")}
     assert jobs == {"JobsQueueSend"}
-    assert {s["Sid"] for s in statements(template) if s.get("Sid", "").startswith("EventsTopic")} == \
-        {"EventsTopicPublish"}
+    assert {s["Sid"] for s in statements(template) if s.get("Sid", "").startswith("EventsTopic")} == {
+        "EventsTopicPublish"
+    }
 
 
 def test_no_statement_grants_a_wildcard_resource_or_action(template):
@@ -113,15 +131,20 @@ def test_every_declared_piece_is_in_the_template(template):
     assert r["ReportsTable"]["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
     assert r["JobsQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 3
     assert r["OrdersQueue"]["Properties"]["FifoQueue"] is True
-    assert any(s["Properties"].get("FilterPolicy") == {"status": ["done"]}
-               for s in resources(template, "AWS::SNS::Subscription").values())
+    assert any(
+        s["Properties"].get("FilterPolicy") == {"status": ["done"]}
+        for s in resources(template, "AWS::SNS::Subscription").values()
+    )
     assert r["FilesBucket"]["Properties"]["LifecycleConfiguration"]["Rules"][1]["ExpirationInDays"] == 7
     assert r["FilesBucket"]["Properties"]["PublicAccessBlockConfiguration"]["BlockPublicAcls"] is True
     notification = r["UploadsBucket"]["Properties"]["NotificationConfiguration"]["LambdaConfigurations"][0]
-    assert notification["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "in/"},
-                                                        {"Name": "suffix", "Value": ".png"}]
-    assert {s["Properties"]["ScheduleExpression"] for s in resources(template, "AWS::Scheduler::Schedule").values()} \
-        == {"rate(6 hours)", "cron(0 9 ? * MON-FRI *)"}
+    assert notification["Filter"]["S3Key"]["Rules"] == [
+        {"Name": "prefix", "Value": "in/"},
+        {"Name": "suffix", "Value": ".png"},
+    ]
+    assert {
+        s["Properties"]["ScheduleExpression"] for s in resources(template, "AWS::Scheduler::Schedule").values()
+    } == {"rate(6 hours)", "cron(0 9 ? * MON-FRI *)"}
     routes = {v["Properties"]["RouteKey"] for v in resources(template, "AWS::ApiGatewayV2::Route").values()}
     assert {"GET /reports/{id}", "POST /files/{path+}", "ANY /anything", "$connect", "$disconnect", "say"} <= routes
     assert r["HttpApi"]["Properties"]["CorsConfiguration"]["AllowOrigins"] == ["https://app.example"]
@@ -142,8 +165,9 @@ def test_user_pools_authorize_routes_at_the_gateway_and_websockets_on_connect(te
     assert authorizer["AuthorizerType"] == "JWT"
     assert authorizer["JwtConfiguration"]["Audience"] == [{"Ref": "MembersUserPoolClient"}]
     assert "${MembersUserPool}" in authorizer["JwtConfiguration"]["Issuer"]["Fn::Sub"]
-    routes = {v["Properties"]["RouteKey"]: v["Properties"] for v in resources(template, "AWS::ApiGatewayV2::Route")
-              .values()}
+    routes = {
+        v["Properties"]["RouteKey"]: v["Properties"] for v in resources(template, "AWS::ApiGatewayV2::Route").values()
+    }
     for key in ("GET /me", "DELETE /reports/{id}"):
         assert routes[key]["AuthorizationType"] == "JWT"
         assert routes[key]["AuthorizerId"] == {"Ref": "HttpAuthorizerMembers"}
@@ -165,8 +189,7 @@ def test_meetings_get_the_chime_actions_on_the_accounts_meetings_only(template):
     manage = next(s for s in statements(template) if s["Sid"] == "RoomsMeetingsManage")
     assert "chime:CreateMeeting" in manage["Action"] and "chime:DeleteAttendee" in manage["Action"]
     assert all(a.startswith("chime:") for a in manage["Action"])
-    assert manage["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:chime:${AWS::Region}:${AWS::AccountId}:"
-                                              "meeting/*"}]
+    assert manage["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:chime:${AWS::Region}:${AWS::AccountId}:meeting/*"}]
 
 
 REDIS_APP = """
@@ -193,8 +216,11 @@ def test_redis_users_get_elasticache_and_vpc_placed_functions(tmp_path):
     assert function["Environment"]["Variables"]["REDIS_TLS"] == "1"
     assert "ELASTICACHE_ENDPOINT" in function["Environment"]["Variables"]
     assert "SessionsTable" not in r and "HotTable" not in r and "SlowTable" in r  # redis ones need no table
-    eni = [s for s in r["HttpFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-           if s["Sid"] == "VpcNetworkInterfaces"]
+    eni = [
+        s
+        for s in r["HttpFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        if s["Sid"] == "VpcNetworkInterfaces"
+    ]
     assert eni and all(a.startswith("ec2:") for a in eni[0]["Action"])  # the one wildcard AWS requires
 
 

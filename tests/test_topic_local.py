@@ -134,7 +134,8 @@ def test_failing_webhook_is_retried_with_backoff_then_dead_lettered(app, receive
     subs = [events.subscribe_webhook(r.url, raw=True, max_attempts=3) for r in (flaky, dead)]
     for sub in subs:
         token = events.backend.store.db.conn.execute(
-            "SELECT token FROM t_subscriptions WHERE arn = ?", (sub.arn,)).fetchone()[0]
+            "SELECT token FROM t_subscriptions WHERE arn = ?", (sub.arn,)
+        ).fetchone()[0]
         events.confirm(token)
     events.backend.store.db.conn.execute("DELETE FROM t_deliveries")  # drop the confirmations
     events.publish("payload")
@@ -176,15 +177,24 @@ def test_sns_lambda_event_runs_matching_handlers(app):
     def only_b(note):
         seen.append(("b", note.body))
 
-    record = {"EventSource": "aws:sns", "EventVersion": "1.0",
-              "EventSubscriptionArn": f"{events.arn}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55",
-              "Sns": {"Type": "Notification", "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
-                      "TopicArn": events.arn, "Subject": None, "Message": "hello",
-                      "Timestamp": "2019-01-02T12:45:07.000Z",
-                      "SignatureVersion": "1", "Signature": "tcc6faL2yUC6dgZdmrwh1Y4cGa/ebXEkAi6RibDsvpi+tE/1+82j",
-                      "SigningCertUrl": "https://sns.us-east-2.amazonaws.com/SimpleNotificationService-ac565b8b.pem",
-                      "UnsubscribeUrl": "https://sns.us-east-2.amazonaws.com/?Action=Unsubscribe",
-                      "MessageAttributes": {"k": {"Type": "String", "Value": "b"}}}}
+    record = {
+        "EventSource": "aws:sns",
+        "EventVersion": "1.0",
+        "EventSubscriptionArn": f"{events.arn}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55",
+        "Sns": {
+            "Type": "Notification",
+            "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+            "TopicArn": events.arn,
+            "Subject": None,
+            "Message": "hello",
+            "Timestamp": "2019-01-02T12:45:07.000Z",
+            "SignatureVersion": "1",
+            "Signature": "tcc6faL2yUC6dgZdmrwh1Y4cGa/ebXEkAi6RibDsvpi+tE/1+82j",
+            "SigningCertUrl": "https://sns.us-east-2.amazonaws.com/SimpleNotificationService-ac565b8b.pem",
+            "UnsubscribeUrl": "https://sns.us-east-2.amazonaws.com/?Action=Unsubscribe",
+            "MessageAttributes": {"k": {"Type": "String", "Value": "b"}},
+        },
+    }
     assert app.lambda_handler({"Records": [record]}, None) is None
     assert seen == [("b", "hello")]
 

@@ -58,8 +58,7 @@ def test_connect_is_authorised_by_the_handler(server, http):
         connect(ws_url(server, token="bad"))
     assert refused.value.response.status_code == 403
     with connect(ws_url(server, token="ana", room="r1"), user_agent_header="test-agent/1") as ws:
-        assert ask(ws, {"action": "echo", "n": 1}) == {"echo": {"action": "echo", "n": 1}, "me": "ana",
-                                                        "route": "echo"}
+        assert ask(ws, {"action": "echo", "n": 1}) == {"echo": {"action": "echo", "n": 1}, "me": "ana", "route": "echo"}
         [entry] = [c for c in http.get("/connections").json()["items"] if c["data"]["user"] == "ana"]
         assert entry["data"]["room"] == "r1" and entry["data"]["agent"] == "test-agent/1"
         assert entry["data"]["early_send"] == "gone"  # posting during $connect fails, as on API Gateway
@@ -89,8 +88,10 @@ def test_error_frames_as_api_gateway_sends_them(server):
 
 
 def test_broadcast_by_room_and_room_changes(server, http):
-    clients = {name: connect(ws_url(server, token=name, room="a" if name in "xyz" else "b"))
-               for name in ("x", "y", "z", "p", "q")}
+    clients = {
+        name: connect(ws_url(server, token=name, room="a" if name in "xyz" else "b"))
+        for name in ("x", "y", "z", "p", "q")
+    }
     try:
         clients["x"].send(json.dumps({"action": "say", "text": "hi a"}))
         own = [json.loads(clients["x"].recv(timeout=5)) for _ in range(2)]  # the broadcast and the reply
@@ -154,14 +155,21 @@ def test_another_process_posts_through_the_management_endpoint(server, http, tmp
     with connect(ws_url(server, token="hal")) as ws:
         cid = my_id(http, "hal")
         data_dir = Path(json.loads(http.get("/_strato/health").text).get("data_dir", ""))
-        script = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
-                  "from strato.loader import load_app\n"
-                  f"app = load_app({str(ROOT / APP)!r})\n"
-                  "live = app.resources[('websocket', 'live')]\n"
-                  f"live.send({cid!r}, {{'from': 'another process'}})\n"
-                  f"print(live.broadcast('to all', to=[{cid!r}, 'Z29uZQ==']))\n")
-        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                             env={**os.environ, "STRATO_DATA_DIR": str(data_dir), "STRATO_PROVIDER": "local"})
+        script = (
+            f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+            "from strato.loader import load_app\n"
+            f"app = load_app({str(ROOT / APP)!r})\n"
+            "live = app.resources[('websocket', 'live')]\n"
+            f"live.send({cid!r}, {{'from': 'another process'}})\n"
+            f"print(live.broadcast('to all', to=[{cid!r}, 'Z29uZQ==']))\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "STRATO_DATA_DIR": str(data_dir), "STRATO_PROVIDER": "local"},
+        )
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == "1"
         assert json.loads(ws.recv(timeout=5)) == {"from": "another process"}

@@ -22,11 +22,21 @@ def aws_app(make_app, monkeypatch):
 
 def _event(route: str, event_type: str, cid: str = "L0SM9cOFvHcCIhw=", **extra):
     """WebSocket events as API Gateway sends them to Lambda (shapes from the API Gateway guide)."""
-    context = {"routeKey": route, "eventType": event_type, "extendedRequestId": "L0SM9GW1vHcF8Aw=",
-               "requestTime": "09/Feb/2019:11:11:11 +0000", "messageDirection": "IN", "stage": "prod",
-               "connectedAt": 1549710671138, "requestTimeEpoch": 1549710671147,
-               "identity": {"sourceIp": "192.0.2.1", "userAgent": "wscat"}, "requestId": "L0SM9GW1vHcF8Aw=",
-               "domainName": "abc123.execute-api.us-east-1.amazonaws.com", "connectionId": cid, "apiId": "abc123"}
+    context = {
+        "routeKey": route,
+        "eventType": event_type,
+        "extendedRequestId": "L0SM9GW1vHcF8Aw=",
+        "requestTime": "09/Feb/2019:11:11:11 +0000",
+        "messageDirection": "IN",
+        "stage": "prod",
+        "connectedAt": 1549710671138,
+        "requestTimeEpoch": 1549710671147,
+        "identity": {"sourceIp": "192.0.2.1", "userAgent": "wscat"},
+        "requestId": "L0SM9GW1vHcF8Aw=",
+        "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+        "connectionId": cid,
+        "apiId": "abc123",
+    }
     if event_type == "MESSAGE":
         context["messageId"] = "L0SM9eOHvHcCJ-A="
     return {"requestContext": context, "isBase64Encoded": False, **extra}
@@ -48,11 +58,13 @@ def test_lambda_path_connect_message_disconnect_with_registry_on_dynamodb(aws_ap
         return {"hi": msg.json()["name"]}
 
     live.on_disconnect(lambda msg: seen.append("bye"))
-    rejected = aws_app.lambda_handler(_event("$connect", "CONNECT", headers={"Host": "x"},
-                                             queryStringParameters={"token": "nope"}), None)
+    rejected = aws_app.lambda_handler(
+        _event("$connect", "CONNECT", headers={"Host": "x"}, queryStringParameters={"token": "nope"}), None
+    )
     assert rejected == {"statusCode": 401, "body": "Unauthorized"}
-    accepted = aws_app.lambda_handler(_event("$connect", "CONNECT", headers={"Host": "x"},
-                                             queryStringParameters={"token": "t0k"}), None)
+    accepted = aws_app.lambda_handler(
+        _event("$connect", "CONNECT", headers={"Host": "x"}, queryStringParameters={"token": "t0k"}), None
+    )
     assert accepted == {"statusCode": 200}
     assert [c.id for c in live.connections(where={"user": "ana"})] == ["L0SM9cOFvHcCIhw="]
     reply = aws_app.lambda_handler(_event("hello", "MESSAGE", body='{"action":"hello","name":"bo"}'), None)
@@ -73,15 +85,23 @@ def test_gone_and_oversized_posts_are_mapped_with_stubber(aws_app, moto_server):
     client = live.backend.client
     live.registry.add("gone-id", "1.2.3.4", "ua", {})
     with Stubber(client) as stub:
-        stub.add_client_error("post_to_connection", service_error_code="GoneException", http_status_code=410,
-                              expected_params={"ConnectionId": "gone-id", "Data": b'{"x":1}'})
+        stub.add_client_error(
+            "post_to_connection",
+            service_error_code="GoneException",
+            http_status_code=410,
+            expected_params={"ConnectionId": "gone-id", "Data": b'{"x":1}'},
+        )
         with pytest.raises(strato.GoneError):
             live.send("gone-id", {"x": 1})
         stub.add_client_error("post_to_connection", service_error_code="GoneException", http_status_code=410)
         stub.add_response("post_to_connection", {})
         assert live.broadcast("hi", to=["gone-id", "alive"]) == 1
-        stub.add_client_error("delete_connection", service_error_code="GoneException", http_status_code=410,
-                              expected_params={"ConnectionId": "gone-id"})
+        stub.add_client_error(
+            "delete_connection",
+            service_error_code="GoneException",
+            http_status_code=410,
+            expected_params={"ConnectionId": "gone-id"},
+        )
         with pytest.raises(strato.GoneError):
             live.close("gone-id")
     assert live.registry.get("gone-id") is None  # a 410 removes the registry entry

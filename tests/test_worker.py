@@ -35,16 +35,34 @@ def app(make_app):
 
 def sqs_event(queue, bodies):
     """An SQS event as Lambda receives it (shape from the AWS Lambda developer guide)."""
-    return {"Records": [{
-        "messageId": f"059f36b4-87a3-44ab-83d2-66197544000{i}", "receiptHandle": f"AQEBwJnKyrHigUMZj6rYigCgxlaS{i}",
-        "body": json.dumps(body), "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1545082649183",
-                                                 "SenderId": "AIDAIENQZJOLO23YVJ4VO",
-                                                 "ApproximateFirstReceiveTimestamp": "1545082649185"},
-        "messageAttributes": {"kind": {"stringValue": "test", "stringListValues": [], "binaryListValues": [],
-                                       "dataType": "String"}},
-        "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3", "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:us-east-2:123456789012:{queue.physical_name}", "awsRegion": "us-east-2",
-    } for i, body in enumerate(bodies)]}
+    return {
+        "Records": [
+            {
+                "messageId": f"059f36b4-87a3-44ab-83d2-66197544000{i}",
+                "receiptHandle": f"AQEBwJnKyrHigUMZj6rYigCgxlaS{i}",
+                "body": json.dumps(body),
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1545082649183",
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": "1545082649185",
+                },
+                "messageAttributes": {
+                    "kind": {
+                        "stringValue": "test",
+                        "stringListValues": [],
+                        "binaryListValues": [],
+                        "dataType": "String",
+                    }
+                },
+                "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:us-east-2:123456789012:{queue.physical_name}",
+                "awsRegion": "us-east-2",
+            }
+            for i, body in enumerate(bodies)
+        ]
+    }
 
 
 def test_lambda_sqs_event_reports_partial_batch_failures(app):
@@ -146,10 +164,26 @@ def test_graceful_stop_finishes_the_batch_in_hand(app):
 
 
 def _run_workers(data: Path, count: int, env: dict) -> list[subprocess.Popen]:
-    return [subprocess.Popen([sys.executable, "-m", "strato.cli", "worker", "tests/apps/worker_app.py",
-                              "--data", str(data), "--poll-wait", "0.2"], cwd=ROOT,
-                             env={**os.environ, "STRATO_PROVIDER": "local", **env},
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(count)]
+    return [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "strato.cli",
+                "worker",
+                "tests/apps/worker_app.py",
+                "--data",
+                str(data),
+                "--poll-wait",
+                "0.2",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "STRATO_PROVIDER": "local", **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(count)
+    ]
 
 
 def test_two_worker_processes_share_a_queue_without_double_processing(tmp_path, monkeypatch):
@@ -189,8 +223,7 @@ for i in range(100000):
 
 
 def test_sigkill_mid_run_loses_no_acknowledged_message(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-c", SENDER, str(tmp_path)], stdout=subprocess.PIPE, text=True,
-                            cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, "-c", SENDER, str(tmp_path)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     acknowledged = -1
     for line in proc.stdout:
         acknowledged = int(line)

@@ -71,8 +71,11 @@ def public(job: dict) -> dict:
 
 def announce(job: dict, kind: str) -> None:
     """Publish the status change (notifications) and push it to the user's open WebSockets."""
-    events.publish({"kind": kind, **public(job)}, subject=f"{kind} {job['id']} {job['status']}"[:100],
-                   attributes={"event": job["status"], "user": job["user_id"], "kind": kind})
+    events.publish(
+        {"kind": kind, **public(job)},
+        subject=f"{kind} {job['id']} {job['status']}"[:100],
+        attributes={"event": job["status"], "user": job["user_id"], "kind": kind},
+    )
     try:
         live.broadcast({"kind": kind, **public(job)}, where={"user": job["user_id"]})
     except strato.StratoError as exc:  # nobody listening, or no dev server: the job itself is unaffected
@@ -90,8 +93,17 @@ def create_codegen(req: Request):
         raise HTTPError(400, f"type must be one of {sorted(GENERATORS)}")
     if not isinstance(prompt, str) or not prompt.strip() or len(prompt) > 4000:
         raise HTTPError(400, "prompt must be a non-empty string of at most 4000 characters")
-    job = {"user_id": user, "id": strato.new_id(), "projectId": project, "type": kind, "prompt": prompt,
-           "status": "queued", "createdAt": now_iso(), "updatedAt": now_iso(), "attempts": 0}
+    job = {
+        "user_id": user,
+        "id": strato.new_id(),
+        "projectId": project,
+        "type": kind,
+        "prompt": prompt,
+        "status": "queued",
+        "createdAt": now_iso(),
+        "updatedAt": now_iso(),
+        "attempts": 0,
+    }
     codegen_jobs.put(job, if_absent=True)
     codegen_queue.send({"userId": user, "id": job["id"]})
     announce(job, "code-gen")
@@ -131,8 +143,10 @@ def download_url(req: Request, id: str):
     job = own_codegen(req, id)
     if job["status"] != "completed":
         raise HTTPError(409, f"code generation {id} is {job['status']}, not completed")
-    return {"url": archives.presign_get(job["archiveKey"], expires_in=DOWNLOAD_URL_S),
-            "expiresAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + DOWNLOAD_URL_S))}
+    return {
+        "url": archives.presign_get(job["archiveKey"], expires_in=DOWNLOAD_URL_S),
+        "expiresAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + DOWNLOAD_URL_S)),
+    }
 
 
 @api.get("/api/code-gen/{id}/download")
@@ -147,8 +161,9 @@ def run_codegen(msg: strato.queue.Message) -> None:
     job = codegen_jobs.get(key)
     if job is None or job["status"] in ("completed", "failed"):
         return  # deleted meanwhile, or a redelivery of finished work
-    job = codegen_jobs.update(key, set={"status": "generating", "updatedAt": now_iso(), "startedAt": now_iso()},
-                              add={"attempts": 1})
+    job = codegen_jobs.update(
+        key, set={"status": "generating", "updatedAt": now_iso(), "startedAt": now_iso()}, add={"attempts": 1}
+    )
     announce(job, "code-gen")
     try:
         if "fail" in job["prompt"].lower().split():
@@ -163,8 +178,17 @@ def run_codegen(msg: strato.queue.Message) -> None:
         else:
             codegen_jobs.update(key, set={"status": "queued", "error": str(exc), "updatedAt": now_iso()})
         raise
-    job = codegen_jobs.update(key, set={"status": "completed", "archiveKey": archive_key, "size": len(archive),
-                                        "completedAt": now_iso(), "updatedAt": now_iso()}, remove=["error"])
+    job = codegen_jobs.update(
+        key,
+        set={
+            "status": "completed",
+            "archiveKey": archive_key,
+            "size": len(archive),
+            "completedAt": now_iso(),
+            "updatedAt": now_iso(),
+        },
+        remove=["error"],
+    )
     announce(job, "code-gen")
 
 
@@ -177,8 +201,16 @@ def create_deployment(req: Request):
         raise HTTPError(400, "codeGenId (a completed code generation) is required")
     if environment not in ("dev", "staging", "production"):
         raise HTTPError(400, "environment must be dev, staging or production")
-    job = {"user_id": user, "id": strato.new_id(), "codeGenId": codegen_id, "environment": environment,
-           "status": "queued", "createdAt": now_iso(), "updatedAt": now_iso(), "attempts": 0}
+    job = {
+        "user_id": user,
+        "id": strato.new_id(),
+        "codeGenId": codegen_id,
+        "environment": environment,
+        "status": "queued",
+        "createdAt": now_iso(),
+        "updatedAt": now_iso(),
+        "attempts": 0,
+    }
     deployments.put(job, if_absent=True)
     deploy_queue.send({"userId": user, "id": job["id"]})
     announce(job, "deployment")
@@ -219,17 +251,30 @@ def run_deployment(msg: strato.queue.Message) -> None:
     announce(job, "deployment")
     source = codegen_jobs.get((job["user_id"], job["codeGenId"]))
     if source is None or source["status"] != "completed":
-        job = deployments.update(key, set={"status": "failed", "updatedAt": now_iso(),
-                                           "error": f"code generation {job['codeGenId']} is not completed"})
+        job = deployments.update(
+            key,
+            set={
+                "status": "failed",
+                "updatedAt": now_iso(),
+                "error": f"code generation {job['codeGenId']} is not completed",
+            },
+        )
         announce(job, "deployment")  # a deterministic failure: retrying would not help
         return
     info = archives.head(source["archiveKey"])
-    manifest = {"deployment": job["id"], "environment": job["environment"], "archive": source["archiveKey"],
-                "etag": info.etag, "url": f"https://{source['projectId']}-{job['environment']}.deploy.invalid"}
-    archives.put(f"deployments/{job['user_id']}/{job['id']}.json", json.dumps(manifest),
-                 content_type="application/json")
-    job = deployments.update(key, set={"status": "completed", "url": manifest["url"], "completedAt": now_iso(),
-                                       "updatedAt": now_iso()})
+    manifest = {
+        "deployment": job["id"],
+        "environment": job["environment"],
+        "archive": source["archiveKey"],
+        "etag": info.etag,
+        "url": f"https://{source['projectId']}-{job['environment']}.deploy.invalid",
+    }
+    archives.put(
+        f"deployments/{job['user_id']}/{job['id']}.json", json.dumps(manifest), content_type="application/json"
+    )
+    job = deployments.update(
+        key, set={"status": "completed", "url": manifest["url"], "completedAt": now_iso(), "updatedAt": now_iso()}
+    )
     announce(job, "deployment")
 
 
@@ -251,10 +296,16 @@ def subscribe(req: Request, channel: str):
         sub = events.subscribe_webhook(endpoint, filter=policy)
     else:
         sub = events.add_subscription(protocol, endpoint, filter=policy)
-    subscriptions.put({"user_id": user, "arn": sub.arn, "protocol": sub.protocol, "endpoint": sub.endpoint,
-                       "events": wanted})
-    return 201, {"subscriptionArn": sub.arn, "protocol": sub.protocol, "endpoint": sub.endpoint,
-                 "status": sub.status, "events": wanted}
+    subscriptions.put(
+        {"user_id": user, "arn": sub.arn, "protocol": sub.protocol, "endpoint": sub.endpoint, "events": wanted}
+    )
+    return 201, {
+        "subscriptionArn": sub.arn,
+        "protocol": sub.protocol,
+        "endpoint": sub.endpoint,
+        "status": sub.status,
+        "events": wanted,
+    }
 
 
 @api.delete("/api/notifications/unsubscribe")
@@ -280,8 +331,13 @@ def queue_status(req: Request):
     out = {}
     for name, queue in (("codegen", codegen_queue), ("deployments", deploy_queue)):
         stats = queue.stats()
-        out[name] = {"depth": stats.depth, "inFlight": stats.in_flight, "delayed": stats.delayed,
-                     "oldestAgeSeconds": stats.oldest_age, "dlqDepth": stats.dlq_depth}
+        out[name] = {
+            "depth": stats.depth,
+            "inFlight": stats.in_flight,
+            "delayed": stats.delayed,
+            "oldestAgeSeconds": stats.oldest_age,
+            "dlqDepth": stats.dlq_depth,
+        }
     return {"queues": out}
 
 

@@ -12,16 +12,89 @@ import json
 import re
 import zipfile
 
-STOPWORDS = frozenset({
-    "a", "an", "the", "and", "or", "for", "with", "to", "of", "in", "on", "by", "from", "into", "that",
-    "this", "these", "those", "create", "build", "make", "generate", "write", "give", "me", "please",
-    "simple", "small", "basic", "rest", "restful", "api", "apis", "service", "services", "management",
-    "manage", "managing", "app", "application", "backend", "frontend", "infra", "infrastructure", "crud",
-    "endpoint", "endpoints", "system", "platform", "project", "which", "who", "using", "use", "uses",
-    "handle", "handles", "handling", "some", "new", "full", "stack", "web", "site", "page", "dashboard",
-    "fail", "failing", "failure", "should", "would", "could", "can", "will", "must", "need", "needs", "want",
-    "wants",
-})
+STOPWORDS = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "for",
+        "with",
+        "to",
+        "of",
+        "in",
+        "on",
+        "by",
+        "from",
+        "into",
+        "that",
+        "this",
+        "these",
+        "those",
+        "create",
+        "build",
+        "make",
+        "generate",
+        "write",
+        "give",
+        "me",
+        "please",
+        "simple",
+        "small",
+        "basic",
+        "rest",
+        "restful",
+        "api",
+        "apis",
+        "service",
+        "services",
+        "management",
+        "manage",
+        "managing",
+        "app",
+        "application",
+        "backend",
+        "frontend",
+        "infra",
+        "infrastructure",
+        "crud",
+        "endpoint",
+        "endpoints",
+        "system",
+        "platform",
+        "project",
+        "which",
+        "who",
+        "using",
+        "use",
+        "uses",
+        "handle",
+        "handles",
+        "handling",
+        "some",
+        "new",
+        "full",
+        "stack",
+        "web",
+        "site",
+        "page",
+        "dashboard",
+        "fail",
+        "failing",
+        "failure",
+        "should",
+        "would",
+        "could",
+        "can",
+        "will",
+        "must",
+        "need",
+        "needs",
+        "want",
+        "wants",
+    }
+)
 
 
 def entities(prompt: str) -> list[str]:
@@ -164,36 +237,53 @@ class ApiTest(unittest.TestCase):
 if __name__ == "__main__":
     unittest.main()
 '''
-    readme = (f"# {project}\n\nGenerated from: {prompt}\n\nResources: "
-              + ", ".join(f"`/{n}s`" for n in names)
-              + "\n\n```bash\npython app.py          # serves on 127.0.0.1:8080\n"
-              "python -m unittest -v  # runs the tests\n```\n")
+    readme = (
+        f"# {project}\n\nGenerated from: {prompt}\n\nResources: "
+        + ", ".join(f"`/{n}s`" for n in names)
+        + "\n\n```bash\npython app.py          # serves on 127.0.0.1:8080\n"
+        "python -m unittest -v  # runs the tests\n```\n"
+    )
     return {"app.py": app, "test_app.py": tests, "README.md": readme}
 
 
 def _frontend(project: str, names: list[str], prompt: str) -> dict[str, str]:
     options = "".join(f'<option value="{n}s">{n}s</option>' for n in names)
-    html = (f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{project}</title></head><body>\n"
-            f"<h1>{project}</h1>\n<select id=\"resource\">{options}</select>\n<ul id=\"items\"></ul>\n"
-            "<script src=\"app.js\"></script>\n</body></html>\n")
-    js = ("const api = window.API_BASE || 'http://127.0.0.1:8080';\n"
-          "async function load() {\n  const resource = document.getElementById('resource').value;\n"
-          "  const items = await (await fetch(`${api}/${resource}`)).json();\n"
-          "  document.getElementById('items').innerHTML = items.map(i => `<li>${i.name ?? i.id}</li>`).join('');\n}\n"
-          "document.getElementById('resource').addEventListener('change', load);\nload();\n")
+    html = (
+        f'<!doctype html>\n<html><head><meta charset="utf-8"><title>{project}</title></head><body>\n'
+        f'<h1>{project}</h1>\n<select id="resource">{options}</select>\n<ul id="items"></ul>\n'
+        '<script src="app.js"></script>\n</body></html>\n'
+    )
+    js = (
+        "const api = window.API_BASE || 'http://127.0.0.1:8080';\n"
+        "async function load() {\n  const resource = document.getElementById('resource').value;\n"
+        "  const items = await (await fetch(`${api}/${resource}`)).json();\n"
+        "  document.getElementById('items').innerHTML = items.map(i => `<li>${i.name ?? i.id}</li>`).join('');\n}\n"
+        "document.getElementById('resource').addEventListener('change', load);\nload();\n"
+    )
     return {"index.html": html, "app.js": js, "README.md": f"# {project} (frontend)\n\nGenerated from: {prompt}\n"}
 
 
 def _infra(project: str, names: list[str], prompt: str) -> dict[str, str]:
-    resources = {f"{n.capitalize()}Table": {
-        "Type": "AWS::DynamoDB::Table",
-        "Properties": {"BillingMode": "PAY_PER_REQUEST",
-                       "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
-                       "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}} for n in names}
-    template = {"AWSTemplateFormatVersion": "2010-09-09", "Description": f"{project}: {prompt}"[:1024],
-                "Resources": resources}
-    return {"template.json": json.dumps(template, indent=2, sort_keys=True) + "\n",
-            "README.md": f"# {project} (infrastructure)\n\nGenerated from: {prompt}\n"}
+    resources = {
+        f"{n.capitalize()}Table": {
+            "Type": "AWS::DynamoDB::Table",
+            "Properties": {
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            },
+        }
+        for n in names
+    }
+    template = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"{project}: {prompt}"[:1024],
+        "Resources": resources,
+    }
+    return {
+        "template.json": json.dumps(template, indent=2, sort_keys=True) + "\n",
+        "README.md": f"# {project} (infrastructure)\n\nGenerated from: {prompt}\n",
+    }
 
 
 GENERATORS = {"api": _api, "frontend": _frontend, "infra": _infra}

@@ -36,8 +36,11 @@ def main() -> int:
             local.client = httpx.Client(base_url=args.url, timeout=30)
         prompt = f"An API for parts and suppliers {i}" + (" fail" if planted else "")
         started = time.perf_counter()
-        response = local.client.post("/api/code-gen", headers={"x-dev-user-id": user},
-                                     json={"projectId": f"load{i}", "type": "api", "prompt": prompt})
+        response = local.client.post(
+            "/api/code-gen",
+            headers={"x-dev-user-id": user},
+            json={"projectId": f"load{i}", "type": "api", "prompt": prompt},
+        )
         latencies.append((time.perf_counter() - started) * 1000)
         response.raise_for_status()
         return user, response.json()["id"], planted
@@ -61,10 +64,14 @@ def main() -> int:
     total = time.perf_counter() - started
     ordered = sorted(latencies)
     print(f"jobs: {args.jobs} from {args.clients} clients")
-    print(f"submit: {args.jobs / submit_seconds:,.0f} jobs/s; latency p50 {statistics.median(ordered):.1f} ms, "
-          f"p95 {ordered[int(len(ordered) * 0.95) - 1]:.1f} ms")
-    print(f"all finished after {total:.1f} s ({args.jobs / total:,.0f} jobs/s end to end); "
-          f"unfinished: {len(pending)}, wrong outcome: {len(wrong)}")
+    print(
+        f"submit: {args.jobs / submit_seconds:,.0f} jobs/s; latency p50 {statistics.median(ordered):.1f} ms, "
+        f"p95 {ordered[int(len(ordered) * 0.95) - 1]:.1f} ms"
+    )
+    print(
+        f"all finished after {total:.1f} s ({args.jobs / total:,.0f} jobs/s end to end); "
+        f"unfinished: {len(pending)}, wrong outcome: {len(wrong)}"
+    )
     return 1 if pending or wrong else 0
 
 

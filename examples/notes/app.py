@@ -11,8 +11,7 @@ import strato
 from strato import HTTPError, Request, Sort
 
 app = strato.App("notes")
-notes = app.table("notes", key="owner", sort="id", indexes={"by_tag": ("tag", "created_at:number")},
-                  ttl="expires_at")
+notes = app.table("notes", key="owner", sort="id", indexes={"by_tag": ("tag", "created_at:number")}, ttl="expires_at")
 settings = app.kv("settings")
 api = app.http(cors=strato.Cors(allow_origins=["*"], allow_headers=["content-type", "x-user-id"]))
 
@@ -49,8 +48,14 @@ def health(req: Request):
 @api.post("/notes")
 def create(req: Request):
     data = note_input(req)
-    note = {"owner": owner_of(req), "id": strato.new_id(), "title": data["title"], "body": data.get("body", ""),
-            "created_at": time.time(), "version": 1}
+    note = {
+        "owner": owner_of(req),
+        "id": strato.new_id(),
+        "title": data["title"],
+        "body": data.get("body", ""),
+        "created_at": time.time(),
+        "version": 1,
+    }
     if data.get("tag"):
         note["tag"] = data["tag"]
     ttl = data.get("ttl_seconds")
@@ -87,8 +92,7 @@ def edit_note(req: Request, id: str):
         raise HTTPError(400, "send the version you are editing as an integer")
     changes = {k: data[k] for k in ("title", "body", "tag") if k in data}
     try:
-        return notes.update((owner_of(req), id), set={**changes, "version": version + 1},
-                            if_match={"version": version})
+        return notes.update((owner_of(req), id), set={**changes, "version": version + 1}, if_match={"version": version})
     except strato.ConditionFailed:
         raise HTTPError(409, f"note {id} changed since version {version} (or does not exist); reload it") from None
 

@@ -35,9 +35,28 @@ def __getattr__(name: str):  # table types load on first use, not at import
         return getattr(model, name)
     raise AttributeError(f"module 'strato' has no attribute {name!r}")
 
+
 __all__ = [
-    "AccessDenied", "App", "BadRequest", "ConditionFailed", "ConfigurationError", "Cors", "GoneError",
-    "HTTPError", "ItemTooLarge", "NotFound", "NotSupported", "Page", "Request", "Response",
-    "ServiceUnavailable", "Sort", "SqlConstraintError", "SqlError", "StratoError", "TransactionCanceled",
-    "ValidationError", "new_id",
+    "AccessDenied",
+    "App",
+    "BadRequest",
+    "ConditionFailed",
+    "ConfigurationError",
+    "Cors",
+    "GoneError",
+    "HTTPError",
+    "ItemTooLarge",
+    "NotFound",
+    "NotSupported",
+    "Page",
+    "Request",
+    "Response",
+    "ServiceUnavailable",
+    "Sort",
+    "SqlConstraintError",
+    "SqlError",
+    "StratoError",
+    "TransactionCanceled",
+    "ValidationError",
+    "new_id",
 ]

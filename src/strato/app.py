@@ -18,8 +18,14 @@ class App:
     them to run the same app against several providers.
     """
 
-    def __init__(self, name: str, *, provider: str | None = None, data_dir: str | os.PathLike | None = None,
-                 stage: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        provider: str | None = None,
+        data_dir: str | os.PathLike | None = None,
+        stage: str | None = None,
+    ) -> None:
         self.name = check_name("app", name)
         self.config = Config.from_env(name, provider=provider, data_dir=data_dir, stage=stage)
         self.providers = Providers(self)
@@ -38,13 +44,24 @@ class App:
         return resource
 
     # -- resources ----------------------------------------------------------------------------
-    def table(self, name: str, key: Any, sort: Any = None, *, indexes: dict[str, Any] | None = None,
-              ttl: str | None = None, decimals: bool = False, provider: str | None = None, allow: Any = None):
+    def table(
+        self,
+        name: str,
+        key: Any,
+        sort: Any = None,
+        *,
+        indexes: dict[str, Any] | None = None,
+        ttl: str | None = None,
+        decimals: bool = False,
+        provider: str | None = None,
+        allow: Any = None,
+    ):
         """A document table (DynamoDB). ``key="id"``, ``sort="ts:number"``, ``indexes={"by_user": "user_id"}``."""
         from .table import Table
 
-        return self._declare(Table(self, name, key, sort, indexes=indexes, ttl=ttl, decimals=decimals,
-                                   provider=provider, allow=allow))
+        return self._declare(
+            Table(self, name, key, sort, indexes=indexes, ttl=ttl, decimals=decimals, provider=provider, allow=allow)
+        )
 
     def kv(self, name: str, *, provider: str | None = None, allow: Any = None):
         """A key-value namespace (DynamoDB, or Redis with ``provider="redis"``)."""
@@ -52,18 +69,48 @@ class App:
 
         return self._declare(KV(self, name, provider=provider, allow=allow))
 
-    def queue(self, name: str, *, fifo: bool = False, content_dedup: bool = False, visibility_timeout: int = 30,
-              delay: int = 0, retention: int = 4 * 86_400, max_receive_count: int | None = None,
-              provider: str | None = None, allow: Any = None):
+    def queue(
+        self,
+        name: str,
+        *,
+        fifo: bool = False,
+        content_dedup: bool = False,
+        visibility_timeout: int = 30,
+        delay: int = 0,
+        retention: int = 4 * 86_400,
+        max_receive_count: int | None = None,
+        provider: str | None = None,
+        allow: Any = None,
+    ):
         """A queue (SQS). ``max_receive_count`` also declares ``<name>-dlq`` and wires it as the DLQ."""
         from .queue import MAX_RETENTION_S, Queue
 
-        queue = self._declare(Queue(self, name, fifo=fifo, content_dedup=content_dedup,
-                                    visibility_timeout=visibility_timeout, delay=delay, retention=retention,
-                                    max_receive_count=max_receive_count, provider=provider, allow=allow))
+        queue = self._declare(
+            Queue(
+                self,
+                name,
+                fifo=fifo,
+                content_dedup=content_dedup,
+                visibility_timeout=visibility_timeout,
+                delay=delay,
+                retention=retention,
+                max_receive_count=max_receive_count,
+                provider=provider,
+                allow=allow,
+            )
+        )
         if max_receive_count is not None:
-            queue.dlq = self._declare(Queue(self, f"{name}-dlq", fifo=fifo, content_dedup=content_dedup,
-                                            retention=MAX_RETENTION_S, provider=provider, dead_letter_for=queue))
+            queue.dlq = self._declare(
+                Queue(
+                    self,
+                    f"{name}-dlq",
+                    fifo=fifo,
+                    content_dedup=content_dedup,
+                    retention=MAX_RETENTION_S,
+                    provider=provider,
+                    dead_letter_for=queue,
+                )
+            )
         return queue
 
     def http(self, *, cors: Any = None, timeout: float = 29.0):
@@ -76,14 +123,20 @@ class App:
             raise ConfigurationError("app.http() options can only be given the first time it is called")
         return self._http
 
-    def topic(self, name: str, *, fifo: bool = False, content_dedup: bool = False, provider: str | None = None,
-              allow: Any = None):
+    def topic(
+        self,
+        name: str,
+        *,
+        fifo: bool = False,
+        content_dedup: bool = False,
+        provider: str | None = None,
+        allow: Any = None,
+    ):
         """A topic (SNS). Run-time webhook subscriptions dead-letter into ``<name>-webhooks-dlq``."""
         from .queue import MAX_RETENTION_S
         from .topic import Topic
 
-        topic = self._declare(Topic(self, name, fifo=fifo, content_dedup=content_dedup, provider=provider,
-                                    allow=allow))
+        topic = self._declare(Topic(self, name, fifo=fifo, content_dedup=content_dedup, provider=provider, allow=allow))
         self.queue(f"{name}-webhooks-dlq", retention=MAX_RETENTION_S, provider=provider)
         return topic
 
@@ -109,25 +162,34 @@ class App:
 
         return register
 
-    def bucket(self, name: str, *, expire_after_days: int | None = None, provider: str | None = None,
-               allow: Any = None):
+    def bucket(
+        self, name: str, *, expire_after_days: int | None = None, provider: str | None = None, allow: Any = None
+    ):
         """Object storage (S3). ``expire_after_days`` adds a lifecycle rule (a local sweeper)."""
         from .bucket import Bucket
 
-        return self._declare(Bucket(self, name, expire_after_days=expire_after_days, provider=provider,
-                                    allow=allow))
+        return self._declare(Bucket(self, name, expire_after_days=expire_after_days, provider=provider, allow=allow))
 
-    def user_pool(self, name: str = "users", *, password_policy: Any = None, mfa: str = "off",
-                  provider: str | None = None, allow: Any = None):
+    def user_pool(
+        self,
+        name: str = "users",
+        *,
+        password_policy: Any = None,
+        mfa: str = "off",
+        provider: str | None = None,
+        allow: Any = None,
+    ):
         """A user pool (Cognito): sign-up, sign-in, MFA, groups and the JWTs ``auth=True`` routes check.
         ``allow=()`` keeps the admin calls (create / disable / delete users, groups) out of the code."""
         from .auth import UserPool
 
-        return self._declare(UserPool(self, name, password_policy=password_policy, mfa=mfa, provider=provider,
-                                      allow=allow))
+        return self._declare(
+            UserPool(self, name, password_policy=password_policy, mfa=mfa, provider=provider, allow=allow)
+        )
 
-    def meetings(self, name: str = "meetings", *, media_region: str | None = None, provider: str | None = None,
-                 allow: Any = None):
+    def meetings(
+        self, name: str = "meetings", *, media_region: str | None = None, provider: str | None = None, allow: Any = None
+    ):
         """Meetings and attendees (Chime SDK); locally a registry plus WebRTC signalling under strato dev."""
         from .meetings import Meetings
 
@@ -141,14 +203,12 @@ class App:
             raise ConfigurationError(f"app.auth needs exactly one user pool; {self.name!r} declares {len(pools)}")
         return pools[0]
 
-    def metrics(self, namespace: str, *, retention_days: int = 455, provider: str | None = None,
-                allow: Any = None):
+    def metrics(self, namespace: str, *, retention_days: int = 455, provider: str | None = None, allow: Any = None):
         """Custom metrics (CloudWatch) in ``namespace``: put, query any statistic, alarm. ``retention_days``
         bounds the local store (downsampled as CloudWatch ages data: 1 min for 15 days, 5 min to 63, then 1 h)."""
         from .metrics import Metrics
 
-        return self._declare(Metrics(self, namespace, retention_days=retention_days, provider=provider,
-                                     allow=allow))
+        return self._declare(Metrics(self, namespace, retention_days=retention_days, provider=provider, allow=allow))
 
     def cache(self, name: str = "cache", *, provider: str | None = None, allow: Any = None):
         """A cache: SQLite locally, Redis / ElastiCache with ``provider="redis"``, DynamoDB or ElastiCache on AWS."""
@@ -163,16 +223,35 @@ class App:
 
         return self._declare(Sql(self, name, provider=provider, allow=allow))
 
-    def websocket(self, name: str, *, route_selection: str = "$request.body.action", index: Any = (),
-                  idle_timeout: float = 600, max_duration: float = 7200, provider: str | None = None,
-                  allow: Any = None, auth: Any = None, groups: Any = None):
+    def websocket(
+        self,
+        name: str,
+        *,
+        route_selection: str = "$request.body.action",
+        index: Any = (),
+        idle_timeout: float = 600,
+        max_duration: float = 7200,
+        provider: str | None = None,
+        allow: Any = None,
+        auth: Any = None,
+        groups: Any = None,
+    ):
         """A WebSocket API (API Gateway). ``index`` names connection data fields you will look up by;
         ``auth=True`` / ``groups=[...]`` check a user-pool token on ``$connect`` (``?token=`` or Authorization)."""
         from .websocket import WebSocketApi
 
-        ws = self._declare(WebSocketApi(self, name, route_selection=route_selection, index=index,
-                                        idle_timeout=idle_timeout, max_duration=max_duration, provider=provider,
-                                        allow=allow))
+        ws = self._declare(
+            WebSocketApi(
+                self,
+                name,
+                route_selection=route_selection,
+                index=index,
+                idle_timeout=idle_timeout,
+                max_duration=max_duration,
+                provider=provider,
+                allow=allow,
+            )
+        )
         ws.auth_options = {"auth": auth, "groups": list(groups) if groups else None}
         self._declare(ws.registry.table)
         return ws
@@ -248,8 +327,10 @@ class App:
             from .dispatch import ScheduleDispatcher
 
             return ScheduleDispatcher(self).handle(event, context)
-        raise ConfigurationError(f"app {self.name!r} cannot handle a {kind!r} event "
-                                 f"(keys: {sorted(event)[:8] if isinstance(event, dict) else type(event).__name__})")
+        raise ConfigurationError(
+            f"app {self.name!r} cannot handle a {kind!r} event "
+            f"(keys: {sorted(event)[:8] if isinstance(event, dict) else type(event).__name__})"
+        )
 
     def ensure(self) -> None:
         """Create every declared table that does not exist yet (dev and tests)."""

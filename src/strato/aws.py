@@ -39,8 +39,12 @@ class AwsSession:
                     raise ConfigurationError("the AWS provider needs boto3: pip install 'strato[aws]'") from None
                 # request compression off: our PutMetricData batches stay under 1 MB uncompressed, and
                 # moto_server cannot read botocore's gzip bodies, so the tested path is the shipped one
-                config = Config(region_name=region(), retries={"mode": "standard", "max_attempts": 5},
-                                max_pool_connections=32, disable_request_compression=True)
+                config = Config(
+                    region_name=region(),
+                    retries={"mode": "standard", "max_attempts": 5},
+                    max_pool_connections=32,
+                    disable_request_compression=True,
+                )
                 extra = {"endpoint_url": endpoint_url} if endpoint_url else {}
                 self._clients[key] = boto3.session.Session().client(service, config=config, **extra)
         return self._clients[key]

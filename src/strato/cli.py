@@ -40,11 +40,23 @@ def main() -> None:
 @click.option("--data", type=click.Path(file_okay=False), help="Data directory (default ./.strato).")
 @click.option("--reset", is_flag=True, help="Delete the local data directory before starting.")
 @click.option("--sweep-every", default=30.0, show_default=True, help="Seconds between TTL sweeps of local tables.")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
 @click.option("--no-worker", is_flag=True, help="Serve HTTP only; run background work with `strato worker`.")
-def dev(app_spec: str, host: str, port: int, data: str | None, reset: bool, sweep_every: float,
-        log_level: str, no_worker: bool) -> None:
+def dev(
+    app_spec: str,
+    host: str,
+    port: int,
+    data: str | None,
+    reset: bool,
+    sweep_every: float,
+    log_level: str,
+    no_worker: bool,
+) -> None:
     """Serve APP locally (module:attr or file.py): HTTP routes plus /_strato/ endpoints."""
     data_dir = Path(data or os.environ.get("STRATO_DATA_DIR") or ".strato")
     if reset and data_dir.exists():
@@ -64,7 +76,7 @@ def dev(app_spec: str, host: str, port: int, data: str | None, reset: bool, swee
     routes = RichTable(title=f"strato dev · {app.name} · data in {data_dir}/", show_edge=False)
     routes.add_column("route")
     routes.add_column("handler")
-    for route in (app._http.routes if app._http else []):
+    for route in app._http.routes if app._http else []:
         routes.add_row(route.key, getattr(route.handler, "__qualname__", "?"))
     console.print(routes)
     console.print(f"[bold green]listening on http://{host}:{port}[/]  (health: /_strato/health)")
@@ -75,8 +87,16 @@ def dev(app_spec: str, host: str, port: int, data: str | None, reset: bool, swee
     for ws in app.websockets():
         console.print(f"websocket [bold]{ws.name}[/]: ws://{host}:{port}/ws/{ws.name}")
     # API Gateway negotiates no permessage-deflate, so neither does the local gateway
-    uvicorn.run(asgi, host=host, port=port, log_level=log_level, lifespan="on", ws=AwsLimitsProtocol,
-                ws_max_size=MESSAGE_LIMIT, ws_per_message_deflate=False)
+    uvicorn.run(
+        asgi,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="on",
+        ws=AwsLimitsProtocol,
+        ws_max_size=MESSAGE_LIMIT,
+        ws_per_message_deflate=False,
+    )
 
 
 @main.command()
@@ -102,8 +122,11 @@ def worker(app_spec: str, data: str | None, grace: float, poll_wait: float) -> N
     stop.wait()
     click.echo("stopping: finishing batches in hand ...", err=True)
     clean = running.stop(grace)
-    click.echo(f"stopped ({running.processed} processed, {running.failed} failed"
-               f"{'' if clean else ', some work left in flight: it returns after its visibility timeout'})", err=True)
+    click.echo(
+        f"stopped ({running.processed} processed, {running.failed} failed"
+        f"{'' if clean else ', some work left in flight: it returns after its visibility timeout'})",
+        err=True,
+    )
 
 
 @main.command()
@@ -132,8 +155,10 @@ def invoke(app_spec: str, event_file, timeout: float, data: str | None) -> None:
     worker.start()
     worker.join(timeout)
     if worker.is_alive():
-        click.echo(json.dumps({"errorType": "TimeoutError",
-                               "errorMessage": f"Task timed out after {timeout:.2f} seconds"}), err=False)
+        click.echo(
+            json.dumps({"errorType": "TimeoutError", "errorMessage": f"Task timed out after {timeout:.2f} seconds"}),
+            err=False,
+        )
         sys.exit(1)
     if "error" in outcome:
         exc = outcome["error"]
@@ -238,7 +263,8 @@ def deploy(app_spec: str, stack: str, region: str, stage: str | None, params: tu
     console = Console(stderr=True)
     try:
         outputs = Deployer(region, say=lambda line: console.print(line, highlight=False)).deploy(
-            app, app_spec, stack, _parameters(params))
+            app, app_spec, stack, _parameters(params)
+        )
     except StratoError as exc:
         raise click.ClickException(str(exc)) from exc
     table = RichTable(title=f"stack {stack} outputs")
@@ -273,8 +299,15 @@ def destroy(stack: str, region: str, yes: bool) -> None:
 @click.option("--prices", type=click.Path(dir_okay=False, exists=True), help='JSON {"service.unit": usd}.')
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--reset", is_flag=True, help="Forget the recorded usage (start a new measurement).")
-def cost(app_spec: str, data: str | None, runs_per_month: float, users: int | None, prices: str | None,
-         as_json: bool, reset: bool) -> None:
+def cost(
+    app_spec: str,
+    data: str | None,
+    runs_per_month: float,
+    users: int | None,
+    prices: str | None,
+    as_json: bool,
+    reset: bool,
+) -> None:
     """Estimate APP's monthly AWS bill from the usage its local run recorded."""
     from . import cost as pricing
     from .usage import reset as forget
@@ -292,20 +325,35 @@ def cost(app_spec: str, data: str | None, runs_per_month: float, users: int | No
         raise click.ClickException(str(exc)) from exc
     result = pricing.summary(lines, users)
     if as_json:
-        result["lines"] = [{"service": li.service, "unit": li.unit, "quantity": li.quantity, "usd_per_unit": li.price,
-                            "monthly_usd": li.monthly} for li in lines]
+        result["lines"] = [
+            {
+                "service": li.service,
+                "unit": li.unit,
+                "quantity": li.quantity,
+                "usd_per_unit": li.price,
+                "monthly_usd": li.monthly,
+            }
+            for li in lines
+        ]
         click.echo(json.dumps(result, indent=2))
         return
     from rich.console import Console
     from rich.table import Table as RichTable
 
-    table = RichTable(title=f"{app.name}: estimated AWS cost per month (us-east-1 list prices of "
-                            f"{pricing.PRICES_AS_OF}, no free tier, run x{runs_per_month:g})")
+    table = RichTable(
+        title=f"{app.name}: estimated AWS cost per month (us-east-1 list prices of "
+        f"{pricing.PRICES_AS_OF}, no free tier, run x{runs_per_month:g})"
+    )
     for column in ("service", "usage", "quantity", "USD per unit", "USD / month"):
         table.add_column(column, justify="right" if column in ("quantity", "USD per unit", "USD / month") else "left")
     for line in lines:
-        table.add_row(line.service, line.description, f"{line.quantity:,.3f}", f"{line.price:.10f}".rstrip("0"),
-                      f"{line.monthly:,.4f}")
+        table.add_row(
+            line.service,
+            line.description,
+            f"{line.quantity:,.3f}",
+            f"{line.price:.10f}".rstrip("0"),
+            f"{line.monthly:,.4f}",
+        )
     for service, amount in sorted(result["by_service"].items()):
         table.add_row(f"[bold]{service}[/]", "subtotal", "", "", f"[bold]{amount:,.4f}[/]")
     table.add_row("[bold]total[/]", "", "", "", f"[bold]{result['total_monthly_usd']:,.4f}[/]")
@@ -319,7 +367,7 @@ def cost(app_spec: str, data: str | None, runs_per_month: float, users: int | No
 def routes(app_spec: str) -> None:
     """List APP's HTTP routes as API Gateway route keys."""
     app = _load(app_spec)
-    for route in (app._http.routes if app._http else []):
+    for route in app._http.routes if app._http else []:
         click.echo(f"{route.key}\t{getattr(route.handler, '__qualname__', '?')}")
 
 

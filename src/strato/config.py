@@ -45,8 +45,15 @@ def in_lambda() -> bool:
 class Config:
     """Resolved settings of one App. Build it with :meth:`from_env`."""
 
-    def __init__(self, app_name: str, provider: str = "local", data_dir: Path = Path(".strato"),
-                 stage: str = "dev", durability: str = "process", auto_create: bool = False) -> None:
+    def __init__(
+        self,
+        app_name: str,
+        provider: str = "local",
+        data_dir: Path = Path(".strato"),
+        stage: str = "dev",
+        durability: str = "process",
+        auto_create: bool = False,
+    ) -> None:
         self.app_name = app_name
         self.provider = provider
         self.data_dir = data_dir

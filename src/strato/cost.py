@@ -58,8 +58,9 @@ def storage(data_dir: Path) -> dict[tuple[str, str], float]:
     if tables.exists():
         conn = sqlite3.connect(tables)
         try:
-            names = [r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 't_%'")]
+            names = [
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 't_%'")
+            ]
             size = sum(conn.execute(f'SELECT coalesce(sum(length(doc)), 0) FROM "{n}"').fetchone()[0] for n in names)
             out[("dynamodb", "storage_gb_month")] = size / 1024**3
         finally:
@@ -107,8 +108,12 @@ def summary(lines: list[Line], users: int | None) -> dict[str, Any]:
     for line in lines:
         by_service[line.service] = by_service.get(line.service, 0.0) + line.monthly
     total = sum(by_service.values())
-    out: dict[str, Any] = {"prices_as_of": PRICES_AS_OF, "region": "us-east-1", "by_service": by_service,
-                           "total_monthly_usd": total}
+    out: dict[str, Any] = {
+        "prices_as_of": PRICES_AS_OF,
+        "region": "us-east-1",
+        "by_service": by_service,
+        "total_monthly_usd": total,
+    }
     if users:
         out["per_1000_users_usd"] = total / users * 1000
     return out

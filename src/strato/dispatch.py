@@ -94,8 +94,10 @@ class HttpDispatcher:
             _log_exception(f"handler for {event.get('rawPath')} returned a body that is not JSON-serialisable: {exc}")
             return to_lambda(error_body(500, "Internal Server Error"))
         if len(out["body"]) > MAX_RESPONSE_BYTES:
-            _log_exception(f"response of {len(out['body'])} bytes exceeds Lambda's {MAX_RESPONSE_BYTES}-byte "
-                           "payload limit; return a presigned bucket URL for large content")
+            _log_exception(
+                f"response of {len(out['body'])} bytes exceeds Lambda's {MAX_RESPONSE_BYTES}-byte "
+                "payload limit; return a presigned bucket URL for large content"
+            )
             return to_lambda(error_body(500, "Internal Server Error"))
         return out
 
@@ -148,8 +150,10 @@ class HttpDispatcher:
             result = await asyncio.wait_for(pending, self.api.timeout)
             response = to_response(result)
         except TimeoutError:
-            _log_exception(f"{route.key} did not answer within {self.api.timeout:g} s (API Gateway's "
-                           "integration timeout); the client got 503")
+            _log_exception(
+                f"{route.key} did not answer within {self.api.timeout:g} s (API Gateway's "
+                "integration timeout); the client got 503"
+            )
             response = error_body(503, "Service Unavailable")
             response.headers["x-strato-error"] = f"handler exceeded the {self.api.timeout:g} s integration timeout"
         except Exception as exc:
@@ -212,9 +216,14 @@ class StreamDispatcher:
         if not records:
             return {"batchItemFailures": []}
         physical = records[0]["eventSourceARN"].split(":table/", 1)[1].split("/stream/", 1)[0]
-        table = next((t for t in self.app.resources.values()
-                      if getattr(t, "stream_handlers", None) and
-                      self.app.config.physical_name(t.kind, t.name) == physical), None)
+        table = next(
+            (
+                t
+                for t in self.app.resources.values()
+                if getattr(t, "stream_handlers", None) and self.app.config.physical_name(t.kind, t.name) == physical
+            ),
+            None,
+        )
         if table is None:
             raise StratoError(f"no table with change handlers matches stream of {physical!r}")
         wanted = os.environ.get("STRATO_HANDLER")
@@ -300,8 +309,14 @@ class WebSocketDispatcher:
 
         context = event.setdefault("requestContext", {})
         try:
-            check(self.app, options, context, connect_token(event), context.get("authorizer"),
-                  lambda claims: {"principalId": claims["sub"], **claims_as_gateway_passes_them(claims)})
+            check(
+                self.app,
+                options,
+                context,
+                connect_token(event),
+                context.get("authorizer"),
+                lambda claims: {"principalId": claims["sub"], **claims_as_gateway_passes_them(claims)},
+            )
         except Denied as denied:
             return {"statusCode": denied.status, "body": "Forbidden" if denied.status == 403 else "Unauthorized"}
         return None
@@ -322,9 +337,14 @@ class WebSocketDispatcher:
             if denied.status == 401:
                 raise Exception("Unauthorized") from None  # the exact text API Gateway maps to 401
             effect = "Deny"
-        return {"principalId": principal, "context": context.get("authorizer", {}),
-                "policyDocument": {"Version": "2012-10-17", "Statement": [
-                    {"Action": "execute-api:Invoke", "Effect": effect, "Resource": event["methodArn"]}]}}
+        return {
+            "principalId": principal,
+            "context": context.get("authorizer", {}),
+            "policyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": event["methodArn"]}],
+            },
+        }
 
     def _handle(self, event: dict[str, Any], ws: Any) -> dict[str, Any]:
         from .http.response import HTTPError
@@ -364,8 +384,11 @@ class WebSocketDispatcher:
         import base64
 
         raw, text = encode_payload(result)
-        return {"statusCode": 200, "body": raw.decode("utf-8") if text else base64.b64encode(raw).decode(),
-                "isBase64Encoded": not text}
+        return {
+            "statusCode": 200,
+            "body": raw.decode("utf-8") if text else base64.b64encode(raw).decode(),
+            "isBase64Encoded": not text,
+        }
 
 
 class ScheduleDispatcher:
@@ -433,8 +456,10 @@ class TopicDispatcher:
                 handlers = [s for s in handlers if s.arn.endswith(f":handler:{wanted}")]
             elif len(handlers) > 1:  # one function for all: run those whose filter accepts the message
                 sns = record["Sns"]
-                attrs = {n: {"DataType": a["Type"], "StringValue": a["Value"]}
-                         for n, a in (sns.get("MessageAttributes") or {}).items()}
+                attrs = {
+                    n: {"DataType": a["Type"], "StringValue": a["Value"]}
+                    for n, a in (sns.get("MessageAttributes") or {}).items()
+                }
                 handlers = [s for s in handlers if s.accepts(sns["Message"], attrs)]
             for sub in handlers:
                 self.run_handler(sub.handler, {"Records": [record]})
@@ -476,16 +501,20 @@ class QueueDispatcher:
                 failed = _run(consumer.handler(messages)) or []
                 failures = [m.id if hasattr(m, "id") else str(m) for m in failed]
             except Exception:
-                _log_exception(f"batch consumer {consumer.handler.__qualname__} failed; all "
-                               f"{len(messages)} messages will be retried")
+                _log_exception(
+                    f"batch consumer {consumer.handler.__qualname__} failed; all "
+                    f"{len(messages)} messages will be retried"
+                )
                 failures = [m.id for m in messages]
         else:
             for index, message in enumerate(messages):
                 try:
                     _run(consumer.handler(message))
                 except Exception:
-                    _log_exception(f"consumer {consumer.handler.__qualname__} failed on message {message.id} "
-                                   f"(receive {message.receive_count})")
+                    _log_exception(
+                        f"consumer {consumer.handler.__qualname__} failed on message {message.id} "
+                        f"(receive {message.receive_count})"
+                    )
                     if consumer.queue.fifo:  # keep group order: the rest of the batch waits too
                         failures += [m.id for m in messages[index:]]
                         break

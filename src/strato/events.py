@@ -14,8 +14,15 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 ACCOUNT_ID = "123456789012"
-_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript",
-               "application/x-www-form-urlencoded", "+json", "+xml")
+_TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/xml",
+    "application/javascript",
+    "application/x-www-form-urlencoded",
+    "+json",
+    "+xml",
+)
 
 
 def _is_text(content_type: str, body: bytes) -> bool:
@@ -108,8 +115,9 @@ class LocalContext:
         self.memory_limit_in_mb = memory_mb
         raw = os.urandom(16).hex()
         self.aws_request_id = f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
-        self.invoked_function_arn = f"arn:aws:lambda:{os.environ.get('AWS_REGION', 'us-east-1')}:{ACCOUNT_ID}:" \
-                                    f"function:{function_name}"
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:{os.environ.get('AWS_REGION', 'us-east-1')}:{ACCOUNT_ID}:function:{function_name}"
+        )
         self.log_group_name = f"/aws/lambda/{function_name}"
         self.log_stream_name = time.strftime("%Y/%m/%d/[$LATEST]") + os.urandom(16).hex()
         self._deadline = time.monotonic() + timeout_s
@@ -138,14 +146,34 @@ def kind_of(event: Any) -> str:
     return "unknown"
 
 
-def ws_context(*, route: str, event_type: str, connection_id: str, connected_at: int, domain: str, stage: str,
-               api_id: str, source_ip: str, user_agent: str) -> dict[str, Any]:
+def ws_context(
+    *,
+    route: str,
+    event_type: str,
+    connection_id: str,
+    connected_at: int,
+    domain: str,
+    stage: str,
+    api_id: str,
+    source_ip: str,
+    user_agent: str,
+) -> dict[str, Any]:
     now = time.time()
-    context = {"routeKey": route, "eventType": event_type, "extendedRequestId": os.urandom(8).hex(),
-               "requestTime": clf_time(now), "messageDirection": "IN", "stage": stage, "connectedAt": connected_at,
-               "requestTimeEpoch": int(now * 1000), "identity": {"sourceIp": source_ip, "userAgent": user_agent},
-               "requestId": os.urandom(8).hex(), "domainName": domain, "connectionId": connection_id,
-               "apiId": api_id}
+    context = {
+        "routeKey": route,
+        "eventType": event_type,
+        "extendedRequestId": os.urandom(8).hex(),
+        "requestTime": clf_time(now),
+        "messageDirection": "IN",
+        "stage": stage,
+        "connectedAt": connected_at,
+        "requestTimeEpoch": int(now * 1000),
+        "identity": {"sourceIp": source_ip, "userAgent": user_agent},
+        "requestId": os.urandom(8).hex(),
+        "domainName": domain,
+        "connectionId": connection_id,
+        "apiId": api_id,
+    }
     if event_type == "MESSAGE":
         context["messageId"] = os.urandom(8).hex()
     return context
@@ -158,8 +186,12 @@ def ws_connect_event(context: dict[str, Any], headers: list[tuple[str, str]], ra
     for name, value in headers:
         single[name] = value
         multi.setdefault(name, []).append(value)
-    event: dict[str, Any] = {"headers": single, "multiValueHeaders": multi, "requestContext": context,
-                             "isBase64Encoded": False}
+    event: dict[str, Any] = {
+        "headers": single,
+        "multiValueHeaders": multi,
+        "requestContext": context,
+        "isBase64Encoded": False,
+    }
     pairs = parse_qsl(raw_query, keep_blank_values=True)
     if pairs:
         event["queryStringParameters"] = dict(pairs)
@@ -177,8 +209,13 @@ def ws_message_event(context: dict[str, Any], data: str | bytes) -> dict[str, An
     return {"requestContext": context, "body": data, "isBase64Encoded": False}
 
 
-def ws_disconnect_event(context: dict[str, Any], headers: list[tuple[str, str]], code: int,
-                        reason: str) -> dict[str, Any]:
+def ws_disconnect_event(
+    context: dict[str, Any], headers: list[tuple[str, str]], code: int, reason: str
+) -> dict[str, Any]:
     context = {**context, "disconnectStatusCode": code, "disconnectReason": reason}
-    return {"headers": dict(headers), "multiValueHeaders": {k: [v] for k, v in headers}, "requestContext": context,
-            "isBase64Encoded": False}
+    return {
+        "headers": dict(headers),
+        "multiValueHeaders": {k: [v] for k, v in headers},
+        "requestContext": context,
+        "isBase64Encoded": False,
+    }

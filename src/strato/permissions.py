@@ -17,37 +17,77 @@ from .errors import AccessDenied, ConfigurationError
 F = TypeVar("F", bound=Callable[..., Any])
 
 _DYNAMO_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"]
-_DYNAMO_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
-                 "dynamodb:ConditionCheckItem"]
+_DYNAMO_WRITE = [
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+]
 
 #: kind -> action -> IAM actions it needs
 ACTIONS: dict[str, dict[str, list[str]]] = {
     "table": {"read": _DYNAMO_READ, "write": _DYNAMO_WRITE},
     "kv": {"read": _DYNAMO_READ, "write": _DYNAMO_WRITE},
     "cache": {"read": _DYNAMO_READ, "write": _DYNAMO_WRITE},
-    "bucket": {"read": ["s3:GetObject"], "list": ["s3:ListBucket"],
-               "write": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-               "delete": ["s3:DeleteObject"]},
-    "queue": {"send": ["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
-              "receive": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
-                          "sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
-              "purge": ["sqs:PurgeQueue", "sqs:GetQueueUrl"]},
-    "topic": {"publish": ["sns:Publish"],
-              "subscribe": ["sns:Subscribe", "sns:Unsubscribe", "sns:ListSubscriptionsByTopic",
-                            "sns:GetSubscriptionAttributes", "sns:ConfirmSubscription"]},
+    "bucket": {
+        "read": ["s3:GetObject"],
+        "list": ["s3:ListBucket"],
+        "write": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+        "delete": ["s3:DeleteObject"],
+    },
+    "queue": {
+        "send": ["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
+        "receive": [
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:ChangeMessageVisibility",
+            "sqs:GetQueueUrl",
+            "sqs:GetQueueAttributes",
+        ],
+        "purge": ["sqs:PurgeQueue", "sqs:GetQueueUrl"],
+    },
+    "topic": {
+        "publish": ["sns:Publish"],
+        "subscribe": [
+            "sns:Subscribe",
+            "sns:Unsubscribe",
+            "sns:ListSubscriptionsByTopic",
+            "sns:GetSubscriptionAttributes",
+            "sns:ConfirmSubscription",
+        ],
+    },
     "websocket": {"manage": ["execute-api:ManageConnections"]},
     "sql": {"connect": ["secretsmanager:GetSecretValue"]},
     # PutMetricData takes no resource ARN; synth narrows it with the cloudwatch:namespace condition key
     "metrics": {"put": ["cloudwatch:PutMetricData"], "read": ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"]},
-    "meetings": {"manage": ["chime:CreateMeeting", "chime:GetMeeting", "chime:DeleteMeeting", "chime:CreateAttendee",
-                            "chime:BatchCreateAttendee", "chime:GetAttendee", "chime:ListAttendees",
-                            "chime:DeleteAttendee"]},
+    "meetings": {
+        "manage": [
+            "chime:CreateMeeting",
+            "chime:GetMeeting",
+            "chime:DeleteMeeting",
+            "chime:CreateAttendee",
+            "chime:BatchCreateAttendee",
+            "chime:GetAttendee",
+            "chime:ListAttendees",
+            "chime:DeleteAttendee",
+        ]
+    },
     # sign-up, sign-in, refresh, sign-out and MFA are Cognito's public (token-authorised) calls: no IAM
-    "user_pool": {"admin": ["cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser", "cognito-idp:AdminEnableUser",
-                            "cognito-idp:AdminDisableUser", "cognito-idp:AdminDeleteUser",
-                            "cognito-idp:AdminUserGlobalSignOut", "cognito-idp:AdminListGroupsForUser",
-                            "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminRemoveUserFromGroup",
-                            "cognito-idp:CreateGroup"]},
+    "user_pool": {
+        "admin": [
+            "cognito-idp:AdminCreateUser",
+            "cognito-idp:AdminGetUser",
+            "cognito-idp:AdminEnableUser",
+            "cognito-idp:AdminDisableUser",
+            "cognito-idp:AdminDeleteUser",
+            "cognito-idp:AdminUserGlobalSignOut",
+            "cognito-idp:AdminListGroupsForUser",
+            "cognito-idp:AdminAddUserToGroup",
+            "cognito-idp:AdminRemoveUserFromGroup",
+            "cognito-idp:CreateGroup",
+        ]
+    },
 }
 
 
@@ -58,8 +98,9 @@ def resolve(kind: str, name: str, allow: Iterable[str] | None) -> frozenset[str]
     chosen = frozenset([allow] if isinstance(allow, str) else allow)
     unknown = chosen - set(known)
     if unknown:
-        raise ConfigurationError(f"{kind} {name!r}: unknown action(s) {sorted(unknown)}; a {kind} allows "
-                                 f"{sorted(known)}")
+        raise ConfigurationError(
+            f"{kind} {name!r}: unknown action(s) {sorted(unknown)}; a {kind} allows {sorted(known)}"
+        )
     return chosen
 
 
@@ -73,7 +114,8 @@ def requires(action: str) -> Callable[[F], F]:
                 raise AccessDenied(
                     f"AccessDenied: {self.kind} {self.name!r} does not allow {action!r} (declared allow="
                     f"{tuple(sorted(self.allowed))}); add {action!r} to its allow= to let the code "
-                    f"{method.__name__}() it. On AWS the function's role would refuse it the same way.")
+                    f"{method.__name__}() it. On AWS the function's role would refuse it the same way."
+                )
             return method(self, *args, **kwargs)
 
         return checked  # type: ignore[return-value]

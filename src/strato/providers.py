@@ -46,8 +46,9 @@ class Providers:
         if self.name_of(pool) == "aws":
             from .auth.cognito import CognitoUserPoolBackend
 
-            return CognitoUserPoolBackend(self.aws(), pool, self.app.config.physical_name("user_pool", pool.name),
-                                          self.app.config.auto_create)
+            return CognitoUserPoolBackend(
+                self.aws(), pool, self.app.config.physical_name("user_pool", pool.name), self.app.config.auto_create
+            )
         from .auth.local import LocalAuthStore, LocalUserPoolBackend
 
         config = self.app.config
@@ -71,8 +72,9 @@ class Providers:
             from .config import in_lambda
             from .metrics.aws import CloudWatchMetricsBackend
 
-            return CloudWatchMetricsBackend(self.aws(), metrics.namespace, emf=in_lambda(),
-                                            auto_create=self.app.config.auto_create)
+            return CloudWatchMetricsBackend(
+                self.aws(), metrics.namespace, emf=in_lambda(), auto_create=self.app.config.auto_create
+            )
         from .metrics.local import LocalMetricsBackend, LocalMetricsStore
 
         config = self.app.config
@@ -109,12 +111,21 @@ class Providers:
         if provider == "aws":
             from .table.aws import DynamoTableBackend
 
-            return DynamoTableBackend(self.aws(), table.schema, physical, self.app.config.auto_create,
-                                      streaming=lambda: bool(getattr(table, "stream_handlers", None)))
+            return DynamoTableBackend(
+                self.aws(),
+                table.schema,
+                physical,
+                self.app.config.auto_create,
+                streaming=lambda: bool(getattr(table, "stream_handlers", None)),
+            )
         from .table.local import LocalTableBackend
 
-        backend = LocalTableBackend(self.local_tables(), table.schema, f"{table.kind}_{table.name}",
-                                    streaming=lambda: bool(getattr(table, "stream_handlers", None)))
+        backend = LocalTableBackend(
+            self.local_tables(),
+            table.schema,
+            f"{table.kind}_{table.name}",
+            streaming=lambda: bool(getattr(table, "stream_handlers", None)),
+        )
         backend.usage = self.app.usage
         return backend
 
@@ -128,8 +139,9 @@ class Providers:
         if self.name_of(queue) == "aws":
             from .queue.aws import SqsQueueBackend
 
-            return SqsQueueBackend(self.aws(), queue, self.app.config.physical_name("queue", queue.name),
-                                   self.app.config.auto_create)
+            return SqsQueueBackend(
+                self.aws(), queue, self.app.config.physical_name("queue", queue.name), self.app.config.auto_create
+            )
         from .queue.local import LocalQueueBackend
 
         backend = LocalQueueBackend(self.messaging(), queue)
@@ -171,8 +183,9 @@ class Providers:
 
     def cache_backend(self, cache: Any) -> Any:
         provider = self.name_of(cache)
-        if provider == "aws" and (os.environ.get("USE_ELASTICACHE", "").lower() in ("1", "true")
-                                  or os.environ.get("ELASTICACHE_ENDPOINT")):
+        if provider == "aws" and (
+            os.environ.get("USE_ELASTICACHE", "").lower() in ("1", "true") or os.environ.get("ELASTICACHE_ENDPOINT")
+        ):
             provider = "redis"
         if provider == "redis":
             from .cache.redis import RedisCache

@@ -39,5 +39,7 @@ class Resource:
 
     def _need(self, capability: str) -> None:
         if capability not in self.backend.capabilities:
-            raise NotSupported(f"{self.kind} {self.name!r}: the {self.app.providers.name_of(self)} provider "
-                               f"does not support {capability}")
+            raise NotSupported(
+                f"{self.kind} {self.name!r}: the {self.app.providers.name_of(self)} provider "
+                f"does not support {capability}"
+            )

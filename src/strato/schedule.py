@@ -17,8 +17,10 @@ from typing import Any
 from .errors import ConfigurationError
 
 UTC = dt.UTC
-_MONTHS = {m: i for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV",
-                                       "DEC"], start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)
+}
 _DAYS = {d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"], start=1)}
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
@@ -47,8 +49,9 @@ def _number(text: str, low: int, high: int, names: dict[str, int], expression: s
     return value
 
 
-def _parse_field(text: str, low: int, high: int, names: dict[str, int], expression: str, what: str,
-                 special: str = "") -> Field:
+def _parse_field(
+    text: str, low: int, high: int, names: dict[str, int], expression: str, what: str, special: str = ""
+) -> Field:
     if text == "?":
         if "?" not in special:
             raise _bad(expression, f"'?' is only allowed in day-of-month or day-of-week, not {what}")
@@ -151,8 +154,11 @@ class Schedule:
             if value < 1:
                 raise _bad(text, "the rate must be a positive integer")
             if (value == 1) != (not unit.endswith("s")):
-                raise _bad(text, f"use the singular unit for 1 and the plural otherwise (rate({value} "
-                                 f"{unit.rstrip('s') if value == 1 else unit.rstrip('s') + 's'}))")
+                raise _bad(
+                    text,
+                    f"use the singular unit for 1 and the plural otherwise (rate({value} "
+                    f"{unit.rstrip('s') if value == 1 else unit.rstrip('s') + 's'}))",
+                )
             self.kind, self.every = "rate", value * _UNIT_S[unit.rstrip("s")]
         elif match := _AT.match(text):
             try:
@@ -163,8 +169,10 @@ class Schedule:
         elif text.startswith("cron(") and text.endswith(")"):
             self.kind, self.cron = "cron", _parse_cron(text)
         else:
-            raise _bad(text or repr(self.expression), "use rate(N unit), cron(min hour dom month dow year) or "
-                                                      "at(yyyy-mm-ddThh:mm:ss)")
+            raise _bad(
+                text or repr(self.expression),
+                "use rate(N unit), cron(min hour dom month dow year) or at(yyyy-mm-ddThh:mm:ss)",
+            )
 
     def next_after(self, after: dt.datetime, started: dt.datetime | None = None) -> dt.datetime | None:
         """The first firing strictly after ``after`` (None when an ``at`` schedule has passed)."""
@@ -181,8 +189,10 @@ class Schedule:
 def _parse_cron(text: str) -> Cron:
     parts = text[5:-1].split()
     if len(parts) != 6:
-        raise _bad(text, f"a cron expression has 6 fields (minutes hours day-of-month month day-of-week year), "
-                         f"got {len(parts)}")
+        raise _bad(
+            text,
+            f"a cron expression has 6 fields (minutes hours day-of-month month day-of-week year), got {len(parts)}",
+        )
     minutes = _parse_field(parts[0], 0, 59, {}, text, "minutes")
     hours = _parse_field(parts[1], 0, 23, {}, text, "hours")
     dom = _parse_field(parts[2], 1, 31, {}, text, "day-of-month", "?LW")
@@ -223,7 +233,14 @@ def scheduled_event(name: str, fired_at: dt.datetime, region: str, account: str)
     import os
 
     raw = os.urandom(16).hex()
-    return {"version": "0", "id": f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}",
-            "detail-type": "Scheduled Event", "source": "aws.events", "account": account,
-            "time": fired_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region,
-            "resources": [f"arn:aws:events:{region}:{account}:rule/{name}"], "detail": {}}
+    return {
+        "version": "0",
+        "id": f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account,
+        "time": fired_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:events:{region}:{account}:rule/{name}"],
+        "detail": {},
+    }

@@ -27,8 +27,9 @@ CREATE TABLE IF NOT EXISTS s_fired (schedule TEXT NOT NULL, slot REAL NOT NULL, 
 
 
 class Scheduler:
-    def __init__(self, app: Any, run: Callable[[Schedule, dt.datetime], None],
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, app: Any, run: Callable[[Schedule, dt.datetime], None], clock: Callable[[], float] = time.time
+    ) -> None:
         self.app = app
         self.run = run
         self.clock = clock
@@ -58,8 +59,9 @@ class Scheduler:
                 continue
             self.next[schedule.name] = schedule.next_after(now, self.origins[schedule.name])
             with self.db.write() as conn:
-                claimed = conn.execute("INSERT OR IGNORE INTO s_fired VALUES (?, ?, ?)",
-                                       (schedule.name, slot.timestamp(), now.timestamp())).rowcount
+                claimed = conn.execute(
+                    "INSERT OR IGNORE INTO s_fired VALUES (?, ?, ?)", (schedule.name, slot.timestamp(), now.timestamp())
+                ).rowcount
             if claimed:
                 fired += 1
                 self.pool.submit(self._fire, schedule, slot)

@@ -42,10 +42,15 @@ class Usage:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=10)
             with conn:
-                conn.execute("CREATE TABLE IF NOT EXISTS usage (service TEXT, unit TEXT, amount REAL, "
-                             "PRIMARY KEY (service, unit))")
-                conn.executemany("INSERT INTO usage VALUES (?, ?, ?) ON CONFLICT (service, unit) DO UPDATE SET "
-                                 "amount = amount + excluded.amount", [(s, u, a) for (s, u), a in pending.items()])
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS usage (service TEXT, unit TEXT, amount REAL, "
+                    "PRIMARY KEY (service, unit))"
+                )
+                conn.executemany(
+                    "INSERT INTO usage VALUES (?, ?, ?) ON CONFLICT (service, unit) DO UPDATE SET "
+                    "amount = amount + excluded.amount",
+                    [(s, u, a) for (s, u), a in pending.items()],
+                )
             conn.close()
         except sqlite3.Error:  # counting must never break the app; the counts are lost, not the data
             pass

@@ -3,8 +3,7 @@
 import strato
 
 app = strato.App("everything")
-reports = app.table("reports", key="id", sort="ts:number", indexes={"by_user": "user"}, ttl="exp",
-                    allow=("read",))
+reports = app.table("reports", key="id", sort="ts:number", indexes={"by_user": "user"}, ttl="exp", allow=("read",))
 users = app.table("users", key="id")
 sessions = app.kv("sessions")
 counters = app.cache("counters", allow=("read", "write"))

@@ -7,17 +7,29 @@ import strato
 from strato import HTTPError, Request, Response
 
 app = strato.App("httptest")
-api = app.http(cors=strato.Cors(allow_origins=["https://ok.example"], allow_headers=["content-type"],
-                                 expose_headers=["x-total"], max_age=600), timeout=1.5)
+api = app.http(
+    cors=strato.Cors(
+        allow_origins=["https://ok.example"], allow_headers=["content-type"], expose_headers=["x-total"], max_age=600
+    ),
+    timeout=1.5,
+)
 items = app.table("items", key="id")
 
 
 @api.get("/echo")
 def echo(req: Request):
-    return {"method": req.method, "path": req.path, "query": req.query, "tags": req.query_list("tag"),
-            "cookies": req.cookies, "ua": req.headers.get("User-Agent"), "route": req.route,
-            "source_ip": req.source_ip, "request_id": req.request_id,
-            "remaining_ms": req.context.get_remaining_time_in_millis() if req.context else None}
+    return {
+        "method": req.method,
+        "path": req.path,
+        "query": req.query,
+        "tags": req.query_list("tag"),
+        "cookies": req.cookies,
+        "ua": req.headers.get("User-Agent"),
+        "route": req.route,
+        "source_ip": req.source_ip,
+        "request_id": req.request_id,
+        "remaining_ms": req.context.get_remaining_time_in_millis() if req.context else None,
+    }
 
 
 @api.post("/echo")

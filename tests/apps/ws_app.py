@@ -6,8 +6,12 @@ import strato
 from strato import HTTPError
 
 app = strato.App("wstest")
-live = app.websocket("live", index=["user", "room"], idle_timeout=float(os.environ.get("TEST_WS_IDLE", "600")),
-                     max_duration=float(os.environ.get("TEST_WS_MAX", "7200")))
+live = app.websocket(
+    "live",
+    index=["user", "room"],
+    idle_timeout=float(os.environ.get("TEST_WS_IDLE", "600")),
+    max_duration=float(os.environ.get("TEST_WS_MAX", "7200")),
+)
 strict = app.websocket("strict")
 log = app.table("log", key="id")
 pushes = app.queue("pushes")
@@ -48,8 +52,9 @@ def join(msg):
 
 @live.route("say")
 def say(msg):
-    sent = live.broadcast({"from": msg.connection.data["user"], "text": msg.json()["text"]},
-                          where={"room": msg.connection.data["room"]})
+    sent = live.broadcast(
+        {"from": msg.connection.data["user"], "text": msg.json()["text"]}, where={"room": msg.connection.data["room"]}
+    )
     return {"delivered": sent}
 
 
@@ -60,8 +65,11 @@ def boom(msg):
 
 @live.on_message
 def default(msg):
-    return {"default": len(msg.body) if msg.is_binary else msg.body[:50], "binary": msg.is_binary,
-            "size": len(msg.body)}
+    return {
+        "default": len(msg.body) if msg.is_binary else msg.body[:50],
+        "binary": msg.is_binary,
+        "size": len(msg.body),
+    }
 
 
 @strict.route("only")

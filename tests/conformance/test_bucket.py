@@ -30,7 +30,7 @@ def server_data(server):
 
 
 def test_put_get_head_every_body_kind(bucket):
-    assert bucket.put("bytes.bin", b"\x00\x01") .size == 2
+    assert bucket.put("bytes.bin", b"\x00\x01").size == 2
     bucket.put("text.txt", "héllo")
     bucket.put("file.bin", io.BytesIO(b"from a file"), content_type="application/x-test", metadata={"Owner": "ana"})
     bucket.put("iter.bin", (bytes([i]) * 1000 for i in range(5)))

@@ -25,8 +25,10 @@ def cache(provider, make_app):
     return app.cache("api", provider=provider)
 
 
-@pytest.mark.parametrize("value", ["text ✓", "", b"\x00raw\xff", 42, -7, 10**18, 1.5, True, False, [1, "a"],
-                                   {"nested": {"x": [None, 2]}}, "5", b"5"])
+@pytest.mark.parametrize(
+    "value",
+    ["text ✓", "", b"\x00raw\xff", 42, -7, 10**18, 1.5, True, False, [1, "a"], {"nested": {"x": [None, 2]}}, "5", b"5"],
+)
 def test_values_round_trip_with_their_type(cache, value):
     cache.set("k", value)
     got = cache.get("k")
@@ -65,8 +67,12 @@ def test_incr(cache):
 
 
 def test_concurrent_incr_loses_nothing(cache, provider, request):
-    moto_gap(request, provider, "UpdateItem ADD is not atomic under concurrent requests (measured: 100 concurrent "
-                                "ADD 1 from plain boto3 leave 99); DynamoDB's is")
+    moto_gap(
+        request,
+        provider,
+        "UpdateItem ADD is not atomic under concurrent requests (measured: 100 concurrent "
+        "ADD 1 from plain boto3 leave 99); DynamoDB's is",
+    )
 
     def bump() -> None:
         for _ in range(25):

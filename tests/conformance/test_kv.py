@@ -72,8 +72,10 @@ def test_list_by_prefix_in_byte_order_with_pages(kv):
     assert kv.list().items == sorted(keys)
 
 
-@given(keys=st.sets(st.text(alphabet="ab/é😀", min_size=1, max_size=6), min_size=1, max_size=15),
-       prefix=st.text(alphabet="ab/", max_size=2))
+@given(
+    keys=st.sets(st.text(alphabet="ab/é😀", min_size=1, max_size=6), min_size=1, max_size=15),
+    prefix=st.text(alphabet="ab/", max_size=2),
+)
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_listing_matches_a_sorted_filter(kv, keys, prefix):
     for key in keys:

@@ -31,22 +31,38 @@ def minute(offset: int) -> float:
 def test_each_basic_statistic_per_minute(metrics):
     start = minute(10)
     values = {0: [1.0, 2.0, 3.0, 10.0], 2: [5.0], 3: [0.5, 0.25]}
-    metrics.put_many([{"name": "Latency", "value": v, "unit": "Milliseconds", "timestamp": start + m * 60 + 7 + i}
-                      for m, vs in values.items() for i, v in enumerate(vs)])
-    points = metrics.query("Latency", statistics=["Average", "Sum", "Minimum", "Maximum", "SampleCount"],
-                           period=60, start=start, end=start + 300)
+    metrics.put_many(
+        [
+            {"name": "Latency", "value": v, "unit": "Milliseconds", "timestamp": start + m * 60 + 7 + i}
+            for m, vs in values.items()
+            for i, v in enumerate(vs)
+        ]
+    )
+    points = metrics.query(
+        "Latency",
+        statistics=["Average", "Sum", "Minimum", "Maximum", "SampleCount"],
+        period=60,
+        start=start,
+        end=start + 300,
+    )
     assert [p.timestamp for p in points] == [start, start + 120, start + 180]  # only periods with data
     first = points[0]
-    assert (first["Average"], first["Sum"], first["Minimum"], first["Maximum"], first["SampleCount"]) == \
-        (4.0, 16.0, 1.0, 10.0, 4.0)
+    assert (first["Average"], first["Sum"], first["Minimum"], first["Maximum"], first["SampleCount"]) == (
+        4.0,
+        16.0,
+        1.0,
+        10.0,
+        4.0,
+    )
     assert points[2]["Sum"] == 0.75 and points[2]["SampleCount"] == 2
 
 
 def test_longer_periods_merge_minutes_and_the_start_is_rounded_down_to_the_minute(metrics, provider, request):
     moto_gap(request, provider, "GetMetricData does not round StartTime down to the minute")
     start = minute(20)
-    metrics.put_many([{"name": "Orders", "value": 1, "unit": "Count", "timestamp": start + s}
-                      for s in range(0, 20 * 60, 30)])  # 2 per minute for 20 minutes
+    metrics.put_many(
+        [{"name": "Orders", "value": 1, "unit": "Count", "timestamp": start + s} for s in range(0, 20 * 60, 30)]
+    )  # 2 per minute for 20 minutes
     points = metrics.query("Orders", statistics="Sum", period=300, start=start + 34, end=start + 20 * 60)
     assert [p.timestamp for p in points] == [start + k * 300 for k in range(4)]
     assert [p["Sum"] for p in points] == [10.0, 10.0, 10.0, 10.0]
@@ -60,8 +76,12 @@ def test_dimensions_are_separate_series_and_are_listed(metrics):
         for _ in range(n):
             metrics.put("Hits", 1, unit="Count", dimensions={"route": route, "method": "GET"}, timestamp=at + 1)
     metrics.put("Errors", 1, unit="Count", timestamp=at + 1)
-    sums = {route: metrics.query("Hits", statistics="Sum", period=60, start=at, end=at + 60,
-                                 dimensions={"route": route, "method": "GET"})[0]["Sum"] for route in ("/a", "/b")}
+    sums = {
+        route: metrics.query(
+            "Hits", statistics="Sum", period=60, start=at, end=at + 60, dimensions={"route": route, "method": "GET"}
+        )[0]["Sum"]
+        for route in ("/a", "/b")
+    }
     assert sums == {"/a": 3.0, "/b": 5.0}
     listed = metrics.list()
     assert ("Errors", {}) in listed
@@ -91,8 +111,9 @@ def test_percentiles_are_within_one_percent(metrics, provider, request):
 def test_high_resolution_points_answer_ten_second_periods(metrics, provider, request):
     moto_gap(request, provider, "GetMetricData does not round StartTime down to a sub-minute period")
     at = minute(2)
-    metrics.put_many([{"name": "Rps", "value": s, "unit": "Count/Second", "timestamp": at + s, "resolution": 1}
-                      for s in range(60)])
+    metrics.put_many(
+        [{"name": "Rps", "value": s, "unit": "Count/Second", "timestamp": at + s, "resolution": 1} for s in range(60)]
+    )
     points = metrics.query("Rps", statistics=["Sum", "SampleCount"], period=10, start=at + 3, end=at + 60)
     assert [p.timestamp for p in points] == [at + k * 10 for k in range(6)]
     assert [p["Sum"] for p in points] == [sum(range(k * 10, k * 10 + 10)) for k in range(6)]
@@ -114,30 +135,34 @@ def test_counters_and_timers(metrics):
 
     assert work() == 42
     now = time.time()
-    total = metrics.query("Hits", statistics="Sum", period=60, start=now - 120, end=now + 60,
-                          dimensions={"page": "home"})
+    total = metrics.query(
+        "Hits", statistics="Sum", period=60, start=now - 120, end=now + 60, dimensions={"page": "home"}
+    )
     assert sum(p["Sum"] for p in total) == 5.0
     timed = metrics.query("Work", statistics="Maximum", period=60, start=now - 120, end=now + 60)
     assert 15 <= timed[-1]["Maximum"] < 2000
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda m: m.put("X", 1, unit="Parsecs"), "not a CloudWatch unit"),
-    (lambda m: m.put("X", math.nan), "finite"),
-    (lambda m: m.put("X", float("inf")), "finite"),
-    (lambda m: m.put("X", "12"), "must be a number"),
-    (lambda m: m.put("X", 2.0 ** 361), r"2\^360"),
-    (lambda m: m.put("X", 1, dimensions={f"d{i}": "v" for i in range(31)}), "at most 30 dimensions"),
-    (lambda m: m.put("X", 1, dimensions={"d": ""}), "dimension"),
-    (lambda m: m.put("X", 1, resolution=5), "resolution"),
-    (lambda m: m.put("X", 1, timestamp=time.time() - 15 * 86_400), "2 weeks"),
-    (lambda m: m.put("X", 1, timestamp=time.time() + 3 * 3600), "2 hours"),
-    (lambda m: m.put("", 1), "1-255"),
-    (lambda m: m.query("X", period=45), "period"),
-    (lambda m: m.query("X", statistics="Median"), "statistic"),
-    (lambda m: m.query("X", period=1, start=time.time() - 2 * 86_400), "100,800"),
-    (lambda m: m.put_many([{"name": "X", "value": 1}, {"name": "X", "value": "bad"}]), "must be a number"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda m: m.put("X", 1, unit="Parsecs"), "not a CloudWatch unit"),
+        (lambda m: m.put("X", math.nan), "finite"),
+        (lambda m: m.put("X", float("inf")), "finite"),
+        (lambda m: m.put("X", "12"), "must be a number"),
+        (lambda m: m.put("X", 2.0**361), r"2\^360"),
+        (lambda m: m.put("X", 1, dimensions={f"d{i}": "v" for i in range(31)}), "at most 30 dimensions"),
+        (lambda m: m.put("X", 1, dimensions={"d": ""}), "dimension"),
+        (lambda m: m.put("X", 1, resolution=5), "resolution"),
+        (lambda m: m.put("X", 1, timestamp=time.time() - 15 * 86_400), "2 weeks"),
+        (lambda m: m.put("X", 1, timestamp=time.time() + 3 * 3600), "2 hours"),
+        (lambda m: m.put("", 1), "1-255"),
+        (lambda m: m.query("X", period=45), "period"),
+        (lambda m: m.query("X", statistics="Median"), "statistic"),
+        (lambda m: m.query("X", period=1, start=time.time() - 2 * 86_400), "100,800"),
+        (lambda m: m.put_many([{"name": "X", "value": 1}, {"name": "X", "value": "bad"}]), "must be a number"),
+    ],
+)
 def test_bad_input_is_refused_and_nothing_is_stored(metrics, call, message):
     with pytest.raises(ValidationError, match=message):
         call(metrics)

@@ -163,11 +163,16 @@ def test_purge_and_stats(app):
     assert q.stats().depth == 0
 
 
-@pytest.mark.parametrize("body,error", [
-    ("x" * (MAX_MESSAGE_BYTES + 1), strato.ItemTooLarge), ("", strato.ValidationError),
-    ("bad \x00 char", strato.ValidationError), (b"bytes", strato.ValidationError),
-    ({"set": {1, 2}}, strato.ValidationError),
-])
+@pytest.mark.parametrize(
+    "body,error",
+    [
+        ("x" * (MAX_MESSAGE_BYTES + 1), strato.ItemTooLarge),
+        ("", strato.ValidationError),
+        ("bad \x00 char", strato.ValidationError),
+        (b"bytes", strato.ValidationError),
+        ({"set": {1, 2}}, strato.ValidationError),
+    ],
+)
 def test_bad_bodies(app, body, error):
     q = app.queue("work")
     with pytest.raises(error):
@@ -181,11 +186,20 @@ def test_message_of_exactly_one_mib_is_accepted(app):
     assert len(drain(q, 1)[0].body) == MAX_MESSAGE_BYTES
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"attributes": {f"a{i}": "v" for i in range(11)}}, {"attributes": {"AWS.x": "v"}},
-    {"attributes": {"bad name": "v"}}, {"attributes": {"empty": ""}}, {"attributes": {"flag": True}},
-    {"delay": 901}, {"delay": -1}, {"group": "g"}, {"dedup_id": "d"},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"attributes": {f"a{i}": "v" for i in range(11)}},
+        {"attributes": {"AWS.x": "v"}},
+        {"attributes": {"bad name": "v"}},
+        {"attributes": {"empty": ""}},
+        {"attributes": {"flag": True}},
+        {"delay": 901},
+        {"delay": -1},
+        {"group": "g"},
+        {"dedup_id": "d"},
+    ],
+)
 def test_bad_send_options(app, kwargs):
     with pytest.raises(strato.ValidationError):
         app.queue("work").send("x", **kwargs)

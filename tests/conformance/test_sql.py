@@ -76,9 +76,11 @@ def test_bad_parameters(db, sql, params):
 def test_migrations_apply_once_in_order(db, tmp_path):
     folder = tmp_path / "migrations"
     folder.mkdir()
-    (folder / "001_users.sql").write_text("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);\n"
-                                          "-- a comment; with a semicolon\n"
-                                          "INSERT INTO users (id, email) VALUES (1, 'a;b@example.com');")
+    (folder / "001_users.sql").write_text(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);\n"
+        "-- a comment; with a semicolon\n"
+        "INSERT INTO users (id, email) VALUES (1, 'a;b@example.com');"
+    )
     (folder / "002_index.sql").write_text("CREATE INDEX users_email ON users (email);")
     assert db.migrate(folder) == ["001_users.sql", "002_index.sql"]
     assert db.migrate(folder) == []
@@ -108,8 +110,10 @@ def test_concurrent_writers(db):
     def writer(offset: int) -> None:
         try:
             for i in range(25):
-                db.execute("INSERT INTO jobs (id, name) VALUES (:id, :name)",
-                           {"id": offset * 100 + i, "name": f"w{offset}-{i}"})
+                db.execute(
+                    "INSERT INTO jobs (id, name) VALUES (:id, :name)",
+                    {"id": offset * 100 + i, "name": f"w{offset}-{i}"},
+                )
         except Exception as exc:  # collected and asserted below
             errors.append(exc)
 
@@ -135,10 +139,17 @@ def test_connection_from_a_secrets_manager_secret(make_app, postgres_url, moto_s
     import boto3
 
     parsed = urlparse(postgres_url)
-    secret = {"username": parsed.username or "postgres", "password": parsed.password or "", "engine": "postgres",
-              "host": parsed.hostname, "port": parsed.port or 5432, "dbname": parsed.path.lstrip("/")}
+    secret = {
+        "username": parsed.username or "postgres",
+        "password": parsed.password or "",
+        "engine": "postgres",
+        "host": parsed.hostname,
+        "port": parsed.port or 5432,
+        "dbname": parsed.path.lstrip("/"),
+    }
     arn = boto3.client("secretsmanager", endpoint_url=moto_server).create_secret(
-        Name=f"rds-{id(secret)}", SecretString=json.dumps(secret))["ARN"]
+        Name=f"rds-{id(secret)}", SecretString=json.dumps(secret)
+    )["ARN"]
     monkeypatch.delenv("STRATO_SQL_MAIN_URL", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("STRATO_SQL_MAIN_SECRET", arn)

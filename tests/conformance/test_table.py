@@ -35,15 +35,32 @@ def docs(app):
 
 @pytest.fixture
 def events(app):
-    return app.table("events", key="user", sort="ts:number",
-                     indexes={"by_kind": ("kind", "ts:number"), "by_tag": "tag"}, ttl="expires")
+    return app.table(
+        "events",
+        key="user",
+        sort="ts:number",
+        indexes={"by_kind": ("kind", "ts:number"), "by_tag": "tag"},
+        ttl="expires",
+    )
 
 
 # -- values -----------------------------------------------------------------------------------------
 VALUES = {
-    "str": "héllo wörld ✓", "empty": "", "int": 42, "neg": -7, "big": 10**30, "float": 0.1, "pi": 3.14159,
-    "bool": True, "false": False, "none": None, "bytes": b"\x00\xffraw", "list": [1, "two", [3.5, None]],
-    "map": {"a": {"b": [True, {"c": b"x"}]}}, "tagged": {"$n": "not a number"}, "emoji": "😀",
+    "str": "héllo wörld ✓",
+    "empty": "",
+    "int": 42,
+    "neg": -7,
+    "big": 10**30,
+    "float": 0.1,
+    "pi": 3.14159,
+    "bool": True,
+    "false": False,
+    "none": None,
+    "bytes": b"\x00\xffraw",
+    "list": [1, "two", [3.5, None]],
+    "map": {"a": {"b": [True, {"c": b"x"}]}},
+    "tagged": {"$n": "not a number"},
+    "emoji": "😀",
 }
 
 
@@ -146,10 +163,18 @@ def _fill(events, n=10):
     events.put({"user": "u2", "ts": 1, "kind": "click"})
 
 
-@pytest.mark.parametrize("cond,expected", [
-    (Sort.eq(3), [3]), (Sort.lt(3), [0, 1, 2]), (Sort.lte(3), [0, 1, 2, 3]), (Sort.gt(7), [8, 9]),
-    (Sort.gte(7), [7, 8, 9]), (Sort.between(2, 4), [2, 3, 4]), (None, list(range(10))),
-])
+@pytest.mark.parametrize(
+    "cond,expected",
+    [
+        (Sort.eq(3), [3]),
+        (Sort.lt(3), [0, 1, 2]),
+        (Sort.lte(3), [0, 1, 2, 3]),
+        (Sort.gt(7), [8, 9]),
+        (Sort.gte(7), [7, 8, 9]),
+        (Sort.between(2, 4), [2, 3, 4]),
+        (None, list(range(10))),
+    ],
+)
 def test_query_sort_conditions(events, cond, expected):
     _fill(events)
     assert [i["ts"] for i in events.query("u1", sort=cond)] == expected
@@ -181,9 +206,16 @@ def test_begins_with_and_string_order_is_utf8_byte_order(app):
     assert [i["name"] for i in table.query("x", sort=Sort.begins_with("a"))] == ["a", "a b", "aa", "ab"]
 
 
-@given(numbers=st.lists(st.one_of(st.integers(-10**12, 10**12),
-                                  st.decimals(min_value=-10**6, max_value=10**6, places=4, allow_nan=False)),
-                        min_size=1, max_size=12, unique_by=lambda d: Decimal(d).normalize()))
+@given(
+    numbers=st.lists(
+        st.one_of(
+            st.integers(-(10**12), 10**12), st.decimals(min_value=-(10**6), max_value=10**6, places=4, allow_nan=False)
+        ),
+        min_size=1,
+        max_size=12,
+        unique_by=lambda d: Decimal(d).normalize(),
+    )
+)
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_number_sort_keys_order_numerically(app, numbers):
     table = app.table(f"nums{uuid.uuid4().hex[:8]}", key="p", sort="n:number", decimals=True)
@@ -197,10 +229,21 @@ def test_index_query_is_sparse_and_paginates(events):
     _fill(events)
     events.put({"user": "u3", "ts": 5, "note": "no kind: not in index"})
     clicks = events.query("click", index="by_kind")
-    assert [(i["user"], i["ts"]) for i in clicks] == [("u1", 1), ("u2", 1), ("u1", 3), ("u1", 5), ("u1", 7),
-                                                     ("u1", 9)] or \
-        sorted((i["ts"], i["user"]) for i in clicks) == [(1, "u1"), (1, "u2"), (3, "u1"), (5, "u1"), (7, "u1"),
-                                                         (9, "u1")]
+    assert [(i["user"], i["ts"]) for i in clicks] == [
+        ("u1", 1),
+        ("u2", 1),
+        ("u1", 3),
+        ("u1", 5),
+        ("u1", 7),
+        ("u1", 9),
+    ] or sorted((i["ts"], i["user"]) for i in clicks) == [
+        (1, "u1"),
+        (1, "u2"),
+        (3, "u1"),
+        (5, "u1"),
+        (7, "u1"),
+        (9, "u1"),
+    ]
     seen, cursor = [], None
     while True:
         page = events.query("t0", index="by_tag", limit=2, cursor=cursor)
@@ -335,12 +378,21 @@ def test_items_up_to_400_kib_are_stored(docs, provider, request):
     assert len(docs.get("blob")["blob"]) == 400 * 1024 - 20
 
 
-@pytest.mark.parametrize("item,match", [
-    ({"id": ""}, "empty"), ({"id": "x" * 2049}, "2048"), ({"id": 5}, "string"), ({"nokey": 1}, "missing"),
-    ({"id": "a", "v": object()}, "not storable"), ({"id": "a", "v": {1, 2}}, "sets"),
-    ({"id": "a", "v": float("nan")}, "NaN"), ({"id": "a", "v": Decimal("1e200")}, "range"),
-    ({"id": "a", "v": Decimal("1." + "1" * 40)}, "38"), ({"id": "a", "m": {"": 1}}, "non-empty"),
-])
+@pytest.mark.parametrize(
+    "item,match",
+    [
+        ({"id": ""}, "empty"),
+        ({"id": "x" * 2049}, "2048"),
+        ({"id": 5}, "string"),
+        ({"nokey": 1}, "missing"),
+        ({"id": "a", "v": object()}, "not storable"),
+        ({"id": "a", "v": {1, 2}}, "sets"),
+        ({"id": "a", "v": float("nan")}, "NaN"),
+        ({"id": "a", "v": Decimal("1e200")}, "range"),
+        ({"id": "a", "v": Decimal("1." + "1" * 40)}, "38"),
+        ({"id": "a", "m": {"": 1}}, "non-empty"),
+    ],
+)
 def test_invalid_items_are_rejected_and_store_nothing(docs, item, match):
     with pytest.raises(strato.ValidationError, match=match):
         docs.put(item)

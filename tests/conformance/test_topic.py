@@ -128,14 +128,17 @@ def test_run_time_subscriptions(app):
     assert sms.arn not in {s.arn for s in topic.subscriptions()}
 
 
-@pytest.mark.parametrize("kwargs,error", [
-    ({"body": "x" * (MAX_PUBLISH_BYTES + 1)}, strato.ItemTooLarge),
-    ({"body": "x", "subject": "s" * 101}, strato.ValidationError),
-    ({"body": "x", "subject": "two\nlines"}, strato.ValidationError),
-    ({"body": ""}, strato.ValidationError),
-    ({"body": "x", "attributes": {"bad name": "v"}}, strato.ValidationError),
-    ({"body": "x", "group": "g"}, strato.ValidationError),
-])
+@pytest.mark.parametrize(
+    "kwargs,error",
+    [
+        ({"body": "x" * (MAX_PUBLISH_BYTES + 1)}, strato.ItemTooLarge),
+        ({"body": "x", "subject": "s" * 101}, strato.ValidationError),
+        ({"body": "x", "subject": "two\nlines"}, strato.ValidationError),
+        ({"body": ""}, strato.ValidationError),
+        ({"body": "x", "attributes": {"bad name": "v"}}, strato.ValidationError),
+        ({"body": "x", "group": "g"}, strato.ValidationError),
+    ],
+)
 def test_bad_publishes(app, kwargs, error):
     topic = app.topic("events")
     options = dict(kwargs)
@@ -144,9 +147,16 @@ def test_bad_publishes(app, kwargs, error):
         topic.publish(body, **options)
 
 
-@pytest.mark.parametrize("protocol,endpoint", [
-    ("email", "not-an-address"), ("sms", "555-0100"), ("http", "ftp://x"), ("https", "http://x"), ("smtp", "x"),
-])
+@pytest.mark.parametrize(
+    "protocol,endpoint",
+    [
+        ("email", "not-an-address"),
+        ("sms", "555-0100"),
+        ("http", "ftp://x"),
+        ("https", "http://x"),
+        ("smtp", "x"),
+    ],
+)
 def test_bad_subscriptions(app, protocol, endpoint):
     with pytest.raises(strato.ValidationError):
         app.topic("events").add_subscription(protocol, endpoint)

@@ -145,8 +145,9 @@ def test_a_pool_requiring_mfa_walks_new_users_through_set_up(app, provider, requ
 
 
 def test_admin_create_new_password_groups_disable_delete(pool, provider):
-    created = pool.admin_create_user("dave", temporary_password="Temp-Pass-123!",
-                                     attributes={"email": "dave@example.com"})
+    created = pool.admin_create_user(
+        "dave", temporary_password="Temp-Pass-123!", attributes={"email": "dave@example.com"}
+    )
     assert created["UserStatus"] == "FORCE_CHANGE_PASSWORD" and created["Attributes"]["email"] == "dave@example.com"
     challenge = pool.sign_in("dave", "Temp-Pass-123!")
     assert challenge.name == "NEW_PASSWORD_REQUIRED"

@@ -39,8 +39,9 @@ def live(app):
 
 
 def connect(app, cid: str, **query: str) -> dict:
-    return app.lambda_handler(_event("$connect", "CONNECT", cid, headers={"Host": "h"},
-                                     queryStringParameters={"token": "ok", **query}), None)
+    return app.lambda_handler(
+        _event("$connect", "CONNECT", cid, headers={"Host": "h"}, queryStringParameters={"token": "ok", **query}), None
+    )
 
 
 def test_connect_accepts_rejects_and_registers(app, live):
@@ -56,8 +57,11 @@ def test_connect_accepts_rejects_and_registers(app, live):
 def test_routes_and_two_way_replies(app, live):
     connect(app, "c1", user="ana")
     reply = app.lambda_handler(_event("echo", "MESSAGE", "c1", body='{"action":"echo","n":1}'), None)
-    assert reply == {"statusCode": 200, "body": '{"echo":{"action":"echo","n":1},"user":"ana"}',
-                     "isBase64Encoded": False}
+    assert reply == {
+        "statusCode": 200,
+        "body": '{"echo":{"action":"echo","n":1},"user":"ana"}',
+        "isBase64Encoded": False,
+    }
     binary = app.lambda_handler(_event("$default", "MESSAGE", "c1", body="AAE=", isBase64Encoded=True), None)
     assert binary["isBase64Encoded"] is True and binary["body"] == "AGJpbmFyeSByZXBseQ=="
 

@@ -30,9 +30,13 @@ ENV = {"JOBS_RETRY_SECONDS": "1", "STRATO_DELIVERY_BACKOFF": "0.05"}
 def service(tmp_path_factory):
     data = tmp_path_factory.mktemp("jobs") / "data"
     server = start_dev_server(APP, data, "--no-worker", env=ENV)
-    worker = subprocess.Popen([sys.executable, "-m", "strato.cli", "worker", APP, "--data", str(data),
-                               "--poll-wait", "0.2"], cwd=ROOT, env={**os.environ, "STRATO_PROVIDER": "local", **ENV},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "strato.cli", "worker", APP, "--data", str(data), "--poll-wait", "0.2"],
+        cwd=ROOT,
+        env={**os.environ, "STRATO_PROVIDER": "local", **ENV},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     client = httpx.Client(base_url=server.url, timeout=15)
     yield client, server, data
     client.close()
@@ -54,8 +58,9 @@ def finished(client, path: str, headers: dict, timeout: float = 20) -> dict:
 
 
 def submit(client, prompt: str, headers=ANA, kind: str = "api", project: str = "shop") -> dict:
-    response = client.post("/api/code-gen", json={"projectId": project, "type": kind, "prompt": prompt},
-                           headers=headers)
+    response = client.post(
+        "/api/code-gen", json={"projectId": project, "type": kind, "prompt": prompt}, headers=headers
+    )
     assert response.status_code == 202, response.text
     assert response.json()["status"] == "queued"
     return response.json()
@@ -72,8 +77,9 @@ def test_code_generation_produces_a_runnable_project(service, tmp_path):
     zipfile.ZipFile(io.BytesIO(archive)).extractall(tmp_path)
     source = (tmp_path / "shop" / "app.py").read_text()
     assert '"users", "orders", "products"' in source
-    tests = subprocess.run([sys.executable, "-m", "unittest", "-v"], cwd=tmp_path / "shop", capture_output=True,
-                           text=True, timeout=60)
+    tests = subprocess.run(
+        [sys.executable, "-m", "unittest", "-v"], cwd=tmp_path / "shop", capture_output=True, text=True, timeout=60
+    )
     assert tests.returncode == 0 and "Ran 2 tests" in tests.stderr, tests.stderr
     redirect = client.get(f"/api/code-gen/{job['id']}/download", headers=ANA)
     assert redirect.status_code == 302 and httpx.get(redirect.headers["location"]).content == archive
@@ -81,8 +87,10 @@ def test_code_generation_produces_a_runnable_project(service, tmp_path):
 
 def test_other_kinds_pagination_and_isolation(service):
     client, _, _ = service
-    jobs = [submit(client, f"A dashboard for invoices {i}", headers=BOB, kind=kind, project=f"p{i}")
-            for i, kind in enumerate(["frontend", "infra", "api"])]
+    jobs = [
+        submit(client, f"A dashboard for invoices {i}", headers=BOB, kind=kind, project=f"p{i}")
+        for i, kind in enumerate(["frontend", "infra", "api"])
+    ]
     for job in jobs:
         assert finished(client, f"/api/code-gen/{job['id']}", BOB)["status"] == "completed"
     first = client.get("/api/code-gen?limit=2", headers=BOB).json()
@@ -96,16 +104,23 @@ def test_failing_job_retries_lands_in_the_dlq_and_notifies(service):
     client, _, _ = service
     hook = Receiver()
     try:
-        email = client.post("/api/notifications/subscribe/email", headers=ANA,
-                            json={"endpoint": "ana@example.com", "events": ["failed"]}).json()
-        webhook = client.post("/api/notifications/subscribe/webhook", headers=ANA,
-                              json={"endpoint": hook.url, "events": ["failed"]}).json()
+        email = client.post(
+            "/api/notifications/subscribe/email",
+            headers=ANA,
+            json={"endpoint": "ana@example.com", "events": ["failed"]},
+        ).json()
+        webhook = client.post(
+            "/api/notifications/subscribe/webhook", headers=ANA, json={"endpoint": hook.url, "events": ["failed"]}
+        ).json()
         assert email["status"] == webhook["status"] == "pending"
         assert wait_until(lambda: len(hook.requests) == 1, 10)
         confirmation = verify(hook.requests[0][1], allow_local=True)
         assert httpx.get(confirmation["SubscribeURL"]).status_code == 200
-        link = next(m for m in client.get("/_strato/outbox").json()
-                    if m["endpoint"] == "ana@example.com" and m["kind"] == "confirmation")
+        link = next(
+            m
+            for m in client.get("/_strato/outbox").json()
+            if m["endpoint"] == "ana@example.com" and m["kind"] == "confirmation"
+        )
         assert httpx.get(link["message"].rsplit("\n", 1)[1]).status_code == 200
 
         ok = submit(client, "An API for books")
@@ -114,12 +129,16 @@ def test_failing_job_retries_lands_in_the_dlq_and_notifies(service):
         failed = finished(client, f"/api/code-gen/{bad['id']}", ANA, timeout=30)
         assert failed["status"] == "failed" and "fail" in failed["error"] and failed["attempts"] == 3
         status = client.get("/api/admin/queue-status", headers=ANA).json()["queues"]["codegen"]
-        assert wait_until(lambda: client.get("/api/admin/queue-status", headers=ANA).json()
-                          ["queues"]["codegen"]["dlqDepth"] == 1, 10), status
+        assert wait_until(
+            lambda: client.get("/api/admin/queue-status", headers=ANA).json()["queues"]["codegen"]["dlqDepth"] == 1, 10
+        ), status
 
         def failed_mail() -> list:
-            return [m for m in client.get("/_strato/outbox").json()
-                    if m["endpoint"] == "ana@example.com" and m["kind"] == "notification"]
+            return [
+                m
+                for m in client.get("/_strato/outbox").json()
+                if m["endpoint"] == "ana@example.com" and m["kind"] == "notification"
+            ]
 
         assert wait_until(lambda: len(failed_mail()) == 1, 10)
         assert json.loads(failed_mail()[0]["message"])["id"] == bad["id"]  # the completed job sent no mail
@@ -129,10 +148,24 @@ def test_failing_job_retries_lands_in_the_dlq_and_notifies(service):
         assert notice["MessageAttributes"]["user"]["Value"] == "ana"
         mine = client.get("/api/notifications", headers=ANA).json()["items"]
         assert {s["arn"] for s in mine} == {email["subscriptionArn"], webhook["subscriptionArn"]}
-        assert client.request("DELETE", "/api/notifications/unsubscribe", headers=BOB,
-                              json={"subscriptionArn": email["subscriptionArn"]}).status_code == 404
-        assert client.request("DELETE", "/api/notifications/unsubscribe", headers=ANA,
-                              json={"subscriptionArn": email["subscriptionArn"]}).status_code == 204
+        assert (
+            client.request(
+                "DELETE",
+                "/api/notifications/unsubscribe",
+                headers=BOB,
+                json={"subscriptionArn": email["subscriptionArn"]},
+            ).status_code
+            == 404
+        )
+        assert (
+            client.request(
+                "DELETE",
+                "/api/notifications/unsubscribe",
+                headers=ANA,
+                json={"subscriptionArn": email["subscriptionArn"]},
+            ).status_code
+            == 204
+        )
     finally:
         hook.close()
 
@@ -140,8 +173,9 @@ def test_failing_job_retries_lands_in_the_dlq_and_notifies(service):
 def test_deployments_lifecycle(service):
     client, _, _ = service
     source = finished(client, f"/api/code-gen/{submit(client, 'An API for tickets')['id']}", ANA)
-    deployment = client.post("/api/deployments", headers=ANA, json={"codeGenId": source["id"],
-                                                                    "environment": "staging"}).json()
+    deployment = client.post(
+        "/api/deployments", headers=ANA, json={"codeGenId": source["id"], "environment": "staging"}
+    ).json()
     done = finished(client, f"/api/deployments/{deployment['id']}", ANA)
     assert done["status"] == "completed" and done["url"] == "https://shop-staging.deploy.invalid"
     broken = client.post("/api/deployments", headers=ANA, json={"codeGenId": "nope"}).json()
@@ -173,19 +207,22 @@ def test_live_status_over_the_websocket(service):
         assert statuses == ["queued", "generating", "completed"]
 
 
-@pytest.mark.parametrize("method,path,body,headers,status", [
-    ("POST", "/api/code-gen", {"projectId": "p", "type": "api", "prompt": "x"}, {}, 401),
-    ("POST", "/api/code-gen", {"projectId": "p", "type": "mobile", "prompt": "x"}, ANA, 400),
-    ("POST", "/api/code-gen", {"projectId": "bad id!", "type": "api", "prompt": "x"}, ANA, 400),
-    ("POST", "/api/code-gen", {"projectId": "p", "type": "api", "prompt": ""}, ANA, 400),
-    ("POST", "/api/code-gen", [1, 2], ANA, 400),
-    ("GET", "/api/code-gen/unknown", None, ANA, 404),
-    ("GET", "/api/code-gen?limit=0", None, ANA, 400),
-    ("POST", "/api/deployments", {"environment": "moon"}, ANA, 400),
-    ("POST", "/api/notifications/subscribe/pigeon", {"endpoint": "x"}, ANA, 404),
-    ("POST", "/api/notifications/subscribe/email", {"endpoint": "not-an-email"}, ANA, 400),
-    ("POST", "/api/notifications/subscribe/email", {"endpoint": "a@b.c", "events": ["nope"]}, ANA, 400),
-])
+@pytest.mark.parametrize(
+    "method,path,body,headers,status",
+    [
+        ("POST", "/api/code-gen", {"projectId": "p", "type": "api", "prompt": "x"}, {}, 401),
+        ("POST", "/api/code-gen", {"projectId": "p", "type": "mobile", "prompt": "x"}, ANA, 400),
+        ("POST", "/api/code-gen", {"projectId": "bad id!", "type": "api", "prompt": "x"}, ANA, 400),
+        ("POST", "/api/code-gen", {"projectId": "p", "type": "api", "prompt": ""}, ANA, 400),
+        ("POST", "/api/code-gen", [1, 2], ANA, 400),
+        ("GET", "/api/code-gen/unknown", None, ANA, 404),
+        ("GET", "/api/code-gen?limit=0", None, ANA, 400),
+        ("POST", "/api/deployments", {"environment": "moon"}, ANA, 400),
+        ("POST", "/api/notifications/subscribe/pigeon", {"endpoint": "x"}, ANA, 404),
+        ("POST", "/api/notifications/subscribe/email", {"endpoint": "not-an-email"}, ANA, 400),
+        ("POST", "/api/notifications/subscribe/email", {"endpoint": "a@b.c", "events": ["nope"]}, ANA, 400),
+    ],
+)
 def test_bad_requests(service, method, path, body, headers, status):
     client, _, _ = service
     assert client.request(method, path, json=body, headers=headers).status_code == status
@@ -206,8 +243,11 @@ def test_concurrent_submissions_all_finish(service):
     def one(i: int) -> str:
         with httpx.Client(base_url=server.url, timeout=15) as c:
             prompt = f"An API for widgets {i}" + (" fail" if i % 25 == 0 else "")
-            return c.post("/api/code-gen", headers={"x-dev-user-id": f"load{i % 10}"},
-                          json={"projectId": f"w{i}", "type": "api", "prompt": prompt}).json()["id"]
+            return c.post(
+                "/api/code-gen",
+                headers={"x-dev-user-id": f"load{i % 10}"},
+                json={"projectId": f"w{i}", "type": "api", "prompt": prompt},
+            ).json()["id"]
 
     with ThreadPoolExecutor(10) as pool:
         ids = list(pool.map(one, range(100)))
@@ -217,11 +257,22 @@ def test_concurrent_submissions_all_finish(service):
 
 
 def test_the_template_synthesises(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "strato.cli", "synth", APP, "-o", str(tmp_path / "t.json")],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "strato.cli", "synth", APP, "-o", str(tmp_path / "t.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     template = json.loads((tmp_path / "t.json").read_text())
     kinds = {r["Type"] for r in template["Resources"].values()}
-    assert {"AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::SNS::Topic",
-            "AWS::Lambda::Function", "AWS::ApiGatewayV2::Api"} <= kinds
+    assert {
+        "AWS::DynamoDB::Table",
+        "AWS::S3::Bucket",
+        "AWS::SQS::Queue",
+        "AWS::SNS::Topic",
+        "AWS::Lambda::Function",
+        "AWS::ApiGatewayV2::Api",
+    } <= kinds
     assert Path(tmp_path / "t.json").stat().st_size > 0

@@ -60,10 +60,17 @@ def test_notes_with_ttl_disappear(api):
     assert api.get("/notes", headers=ANA).json()["items"] == []
 
 
-@pytest.mark.parametrize("body,status", [
-    ({"title": ""}, 400), ({"title": "x" * 201}, 400), ({"title": 5}, 400), ([1, 2], 400),
-    ({"title": "ok", "ttl_seconds": -1}, 400), ({"title": "ok", "tag": 3}, 400),
-])
+@pytest.mark.parametrize(
+    "body,status",
+    [
+        ({"title": ""}, 400),
+        ({"title": "x" * 201}, 400),
+        ({"title": 5}, 400),
+        ([1, 2], 400),
+        ({"title": "ok", "ttl_seconds": -1}, 400),
+        ({"title": "ok", "tag": 3}, 400),
+    ],
+)
 def test_bad_input_is_rejected(api, body, status):
     assert api.post("/notes", json=body, headers=ANA).status_code == status
     assert api.get("/notes", headers=ANA).json()["items"] == []

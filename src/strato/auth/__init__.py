@@ -24,8 +24,16 @@ MFA_MODES = ("off", "optional", "required")
 class UserPool(Resource):
     kind = "user_pool"
 
-    def __init__(self, app: Any, name: str, *, password_policy: PasswordPolicy | None = None, mfa: str = "off",
-                 provider: str | None = None, allow: Any = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        name: str,
+        *,
+        password_policy: PasswordPolicy | None = None,
+        mfa: str = "off",
+        provider: str | None = None,
+        allow: Any = None,
+    ) -> None:
         super().__init__(app, name, provider, allow)
         if mfa not in MFA_MODES:
             raise ValidationError(f"mfa must be one of {MFA_MODES}, got {mfa!r}")
@@ -38,8 +46,10 @@ class UserPool(Resource):
         self.id_variable = f"{variable}_ID"
         #: the pool and app-client ids the deployment gives (the template sets both), else None
         self.configured_ids = (os.environ.get(self.id_variable), os.environ.get(f"{variable}_CLIENT_ID"))
-        self._local_ids = (self.configured_ids[0] or f"{region()}_{seed[:9]}",
-                           self.configured_ids[1] or _base36(int(seed[9:40], 16))[:26])
+        self._local_ids = (
+            self.configured_ids[0] or f"{region()}_{seed[:9]}",
+            self.configured_ids[1] or _base36(int(seed[9:40], 16))[:26],
+        )
 
     @property
     def pool_id(self) -> str:
@@ -93,8 +103,11 @@ class UserPool(Resource):
     def respond(self, challenge: Challenge, **answers: str) -> Tokens | Challenge:
         """``respond(ch, code="123456")`` for MFA; ``respond(ch, new_password=...)`` for a new password;
         ``respond(ch)`` for MFA_SETUP once ``setup_totp(ch)`` and ``confirm_totp(ch, code)`` are done."""
-        mapped = {"SOFTWARE_TOKEN_MFA_CODE": answers.get("code", ""), "NEW_PASSWORD": answers.get("new_password", ""),
-                  "USERNAME": challenge.parameters.get("USER_ID_FOR_SRP", "")}
+        mapped = {
+            "SOFTWARE_TOKEN_MFA_CODE": answers.get("code", ""),
+            "NEW_PASSWORD": answers.get("new_password", ""),
+            "USERNAME": challenge.parameters.get("USER_ID_FOR_SRP", ""),
+        }
         return self.backend.respond(challenge.name, challenge.session, mapped)
 
     def refresh(self, refresh_token: str) -> Tokens:
@@ -139,8 +152,9 @@ class UserPool(Resource):
 
     # -- admin -------------------------------------------------------------------------------------
     @requires("admin")
-    def admin_create_user(self, username: str, *, temporary_password: str | None = None,
-                          attributes: dict[str, str] | None = None) -> dict[str, Any]:
+    def admin_create_user(
+        self, username: str, *, temporary_password: str | None = None, attributes: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         return self.backend.admin_create_user(self._username(username), temporary_password, dict(attributes or {}))
 
     @requires("admin")

@@ -31,11 +31,16 @@ def pool_properties(pool: Any, physical_name: str) -> dict[str, Any]:
     policy = pool.policy
     props: dict[str, Any] = {
         "UserPoolName": physical_name,
-        "Policies": {"PasswordPolicy": {
-            "MinimumLength": policy.min_length, "RequireUppercase": policy.require_uppercase,
-            "RequireLowercase": policy.require_lowercase, "RequireNumbers": policy.require_numbers,
-            "RequireSymbols": policy.require_symbols,
-            "TemporaryPasswordValidityDays": policy.temporary_password_days}},
+        "Policies": {
+            "PasswordPolicy": {
+                "MinimumLength": policy.min_length,
+                "RequireUppercase": policy.require_uppercase,
+                "RequireLowercase": policy.require_lowercase,
+                "RequireNumbers": policy.require_numbers,
+                "RequireSymbols": policy.require_symbols,
+                "TemporaryPasswordValidityDays": policy.temporary_password_days,
+            }
+        },
         "MfaConfiguration": MFA_CONFIGURATION[pool.mfa],
         "AutoVerifiedAttributes": ["email"],
         "UsernameConfiguration": {"CaseSensitive": True},
@@ -48,11 +53,17 @@ def pool_properties(pool: Any, physical_name: str) -> dict[str, Any]:
 
 def client_properties() -> dict[str, Any]:
     """The app client: password and refresh flows, no secret (browsers and CLIs hold no secrets)."""
-    return {"ClientName": CLIENT_NAME, "GenerateSecret": False,
-            "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-            "PreventUserExistenceErrors": "ENABLED", "EnableTokenRevocation": True,
-            "AccessTokenValidity": 60, "IdTokenValidity": 60, "RefreshTokenValidity": 30,
-            "TokenValidityUnits": {"AccessToken": "minutes", "IdToken": "minutes", "RefreshToken": "days"}}
+    return {
+        "ClientName": CLIENT_NAME,
+        "GenerateSecret": False,
+        "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        "PreventUserExistenceErrors": "ENABLED",
+        "EnableTokenRevocation": True,
+        "AccessTokenValidity": 60,
+        "IdTokenValidity": 60,
+        "RefreshTokenValidity": 30,
+        "TokenValidityUnits": {"AccessToken": "minutes", "IdToken": "minutes", "RefreshToken": "days"},
+    }
 
 
 def _attributes(attributes: dict[str, str]) -> list[dict[str, str]]:
@@ -60,8 +71,13 @@ def _attributes(attributes: dict[str, str]) -> list[dict[str, str]]:
 
 
 def _tokens(result: dict[str, Any]) -> Tokens:
-    return Tokens(result["IdToken"], result["AccessToken"], result.get("RefreshToken"), result["ExpiresIn"],
-                  result.get("TokenType", "Bearer"))
+    return Tokens(
+        result["IdToken"],
+        result["AccessToken"],
+        result.get("RefreshToken"),
+        result["ExpiresIn"],
+        result.get("TokenType", "Bearer"),
+    )
 
 
 class JwksCache:
@@ -128,8 +144,10 @@ class CognitoUserPoolBackend:
             pools = self.client.get_paginator("list_user_pools").paginate(MaxResults=60)
             found = [p["Id"] for page in pools for p in page["UserPools"] if p["Name"] == self.physical]
             if not found and not self.auto_create:
-                raise ConfigurationError(f"user pool {self.physical!r} does not exist: deploy the app (strato "
-                                         f"deploy) or set {self.pool.id_variable}")
+                raise ConfigurationError(
+                    f"user pool {self.physical!r} does not exist: deploy the app (strato "
+                    f"deploy) or set {self.pool.id_variable}"
+                )
             if found:
                 self._pool_id = found[0]
             else:
@@ -138,16 +156,23 @@ class CognitoUserPoolBackend:
                 props.pop("EnabledMfas", None)  # not a CreateUserPool parameter; set below
                 self._pool_id = self.client.create_user_pool(**props)["UserPool"]["Id"]
                 if self.pool.mfa != "off":
-                    self.client.set_user_pool_mfa_config(UserPoolId=self._pool_id,
-                                                         SoftwareTokenMfaConfiguration={"Enabled": True},
-                                                         MfaConfiguration=MFA_CONFIGURATION[self.pool.mfa])
+                    self.client.set_user_pool_mfa_config(
+                        UserPoolId=self._pool_id,
+                        SoftwareTokenMfaConfiguration={"Enabled": True},
+                        MfaConfiguration=MFA_CONFIGURATION[self.pool.mfa],
+                    )
         if self._client_id is None:
             clients = self.client.list_user_pool_clients(UserPoolId=self._pool_id, MaxResults=60)["UserPoolClients"]
             found = [c["ClientId"] for c in clients if c["ClientName"] == CLIENT_NAME]
             if not found and not self.auto_create:
                 raise ConfigurationError(f"user pool {self.physical!r} has no {CLIENT_NAME!r} app client")
-            self._client_id = found[0] if found else self.client.create_user_pool_client(
-                UserPoolId=self._pool_id, **client_properties())["UserPoolClient"]["ClientId"]
+            self._client_id = (
+                found[0]
+                if found
+                else self.client.create_user_pool_client(UserPoolId=self._pool_id, **client_properties())[
+                    "UserPoolClient"
+                ]["ClientId"]
+            )
 
     def _call(self, operation: str, **params: Any) -> dict[str, Any]:
         """One cognito-idp call; Cognito's refusals become AuthError with its exception name."""
@@ -165,16 +190,22 @@ class CognitoUserPoolBackend:
     # -- sign-up -----------------------------------------------------------------------------------
     def sign_up(self, username: str, password: str, attributes: dict[str, str]) -> dict[str, Any]:
         self.pool.policy.check(password)  # the same words as locally, before Cognito's terser message
-        result = self._call("sign_up", ClientId=self.client_id, Username=username, Password=password,
-                            UserAttributes=_attributes(attributes))
+        result = self._call(
+            "sign_up",
+            ClientId=self.client_id,
+            Username=username,
+            Password=password,
+            UserAttributes=_attributes(attributes),
+        )
         return {k: result[k] for k in ("UserConfirmed", "UserSub", "CodeDeliveryDetails") if k in result}
 
     def confirm_sign_up(self, username: str, code: str) -> None:
         self._call("confirm_sign_up", ClientId=self.client_id, Username=username, ConfirmationCode=str(code))
 
     def resend_code(self, username: str) -> dict[str, str]:
-        return self._call("resend_confirmation_code", ClientId=self.client_id,
-                          Username=username).get("CodeDeliveryDetails", {})
+        return self._call("resend_confirmation_code", ClientId=self.client_id, Username=username).get(
+            "CodeDeliveryDetails", {}
+        )
 
     # -- sign-in -----------------------------------------------------------------------------------
     def _outcome(self, result: dict[str, Any], username: str) -> Tokens | Challenge:
@@ -185,8 +216,12 @@ class CognitoUserPoolBackend:
         return Challenge(result["ChallengeName"], result["Session"], parameters)
 
     def sign_in(self, username: str, password: str) -> Tokens | Challenge:
-        result = self._call("initiate_auth", ClientId=self.client_id, AuthFlow="USER_PASSWORD_AUTH",
-                            AuthParameters={"USERNAME": username, "PASSWORD": password})
+        result = self._call(
+            "initiate_auth",
+            ClientId=self.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": username, "PASSWORD": password},
+        )
         return self._outcome(result, username)
 
     def respond(self, name: str, session: str, answers: dict[str, str]) -> Tokens | Challenge:
@@ -197,13 +232,22 @@ class CognitoUserPoolBackend:
             responses["NEW_PASSWORD"] = answers["NEW_PASSWORD"]
         elif name == "SOFTWARE_TOKEN_MFA":
             responses["SOFTWARE_TOKEN_MFA_CODE"] = answers.get("SOFTWARE_TOKEN_MFA_CODE", "")
-        result = self._call("respond_to_auth_challenge", ClientId=self.client_id, ChallengeName=name,
-                            Session=session, ChallengeResponses=responses)
+        result = self._call(
+            "respond_to_auth_challenge",
+            ClientId=self.client_id,
+            ChallengeName=name,
+            Session=session,
+            ChallengeResponses=responses,
+        )
         return self._outcome(result, username)
 
     def refresh(self, refresh_token: str) -> Tokens:
-        result = self._call("initiate_auth", ClientId=self.client_id, AuthFlow="REFRESH_TOKEN_AUTH",
-                            AuthParameters={"REFRESH_TOKEN": refresh_token})
+        result = self._call(
+            "initiate_auth",
+            ClientId=self.client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": refresh_token},
+        )
         return _tokens(result["AuthenticationResult"])
 
     def sign_out(self, access_token: str) -> None:
@@ -220,8 +264,9 @@ class CognitoUserPoolBackend:
     def verify(self, token: str, token_use: str | None) -> dict[str, Any]:
         if self._jwks is None:
             self._jwks = JwksCache(self.jwks_url())
-        return verify_jwt(token, issuer=self.pool.issuer, client_ids={self.client_id}, key_for=self._jwks.key,
-                          token_use=token_use)
+        return verify_jwt(
+            token, issuer=self.pool.issuer, client_ids={self.client_id}, key_for=self._jwks.key, token_use=token_use
+        )
 
     def jwks(self) -> dict[str, Any]:
         return JwksCache(self.jwks_url()).fetch()
@@ -244,14 +289,21 @@ class CognitoUserPoolBackend:
     def set_mfa(self, access_token: str, enabled: bool) -> None:
         if not enabled and self.pool.mfa == "required":
             raise AuthError("MFA is required by this pool and cannot be turned off", "InvalidParameterException")
-        self._call("set_user_mfa_preference", AccessToken=access_token,
-                   SoftwareTokenMfaSettings={"Enabled": enabled, "PreferredMfa": enabled})
+        self._call(
+            "set_user_mfa_preference",
+            AccessToken=access_token,
+            SoftwareTokenMfaSettings={"Enabled": enabled, "PreferredMfa": enabled},
+        )
 
     # -- admin -------------------------------------------------------------------------------------
-    def admin_create_user(self, username: str, temporary_password: str | None,
-                          attributes: dict[str, str]) -> dict[str, Any]:
-        params: dict[str, Any] = {"UserPoolId": self.pool_id, "Username": username,
-                                  "UserAttributes": _attributes(attributes)}
+    def admin_create_user(
+        self, username: str, temporary_password: str | None, attributes: dict[str, str]
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "UserPoolId": self.pool_id,
+            "Username": username,
+            "UserAttributes": _attributes(attributes),
+        }
         if temporary_password:
             self.pool.policy.check(temporary_password)
             params["TemporaryPassword"] = temporary_password
@@ -267,13 +319,17 @@ class CognitoUserPoolBackend:
     def admin_get_user(self, username: str) -> dict[str, Any]:
         user = self._call("admin_get_user", UserPoolId=self.pool_id, Username=username)
         mfa = "SOFTWARE_TOKEN_MFA" in (user.get("UserMFASettingList") or [])
-        return {"Username": user["Username"], "UserStatus": user["UserStatus"], "Enabled": user["Enabled"],
-                "Attributes": {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}, "MFAEnabled": mfa,
-                "Groups": self.groups_of(username)}
+        return {
+            "Username": user["Username"],
+            "UserStatus": user["UserStatus"],
+            "Enabled": user["Enabled"],
+            "Attributes": {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])},
+            "MFAEnabled": mfa,
+            "Groups": self.groups_of(username),
+        }
 
     def admin_set_enabled(self, username: str, enabled: bool) -> None:
-        self._call("admin_enable_user" if enabled else "admin_disable_user", UserPoolId=self.pool_id,
-                   Username=username)
+        self._call("admin_enable_user" if enabled else "admin_disable_user", UserPoolId=self.pool_id, Username=username)
         if not enabled:  # as locally: a disabled user's refresh tokens stop working at once
             self._call("admin_user_global_sign_out", UserPoolId=self.pool_id, Username=username)
 

@@ -74,13 +74,25 @@ class LocalUserPoolBackend:
         return self.store.db.conn
 
     def _user(self, username: str) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT username, sub, password, status, enabled, attributes, totp, totp_pending, "
-                                "mfa, created FROM auth_users WHERE pool = ? AND username = ?",
-                                (self.name, username)).fetchone()
+        row = self.conn.execute(
+            "SELECT username, sub, password, status, enabled, attributes, totp, totp_pending, "
+            "mfa, created FROM auth_users WHERE pool = ? AND username = ?",
+            (self.name, username),
+        ).fetchone()
         if row is None:
             return None
-        keys = ("username", "sub", "password", "status", "enabled", "attributes", "totp", "totp_pending", "mfa",
-                "created")
+        keys = (
+            "username",
+            "sub",
+            "password",
+            "status",
+            "enabled",
+            "attributes",
+            "totp",
+            "totp_pending",
+            "mfa",
+            "created",
+        )
         user = dict(zip(keys, row, strict=True))
         user["attributes"] = json.loads(user["attributes"])
         return user
@@ -95,45 +107,62 @@ class LocalUserPoolBackend:
         destination = attributes.get("email") or attributes.get("phone_number") or username
         medium = "EMAIL" if "email" in attributes else "SMS" if "phone_number" in attributes else "EMAIL"
         with self.store.db.write() as conn:
-            conn.execute("INSERT INTO auth_outbox (pool, at, username, destination, subject, message) "
-                         "VALUES (?, ?, ?, ?, ?, ?)", (self.name, time.time(), username, destination, subject, message))
-        masked = destination[0] + "***" + destination[destination.find("@"):] if "@" in destination else "+******"
-        return {"Destination": masked, "DeliveryMedium": medium, "AttributeName": medium.lower()
-                if medium == "EMAIL" else "phone_number"}
+            conn.execute(
+                "INSERT INTO auth_outbox (pool, at, username, destination, subject, message) VALUES (?, ?, ?, ?, ?, ?)",
+                (self.name, time.time(), username, destination, subject, message),
+            )
+        masked = destination[0] + "***" + destination[destination.find("@") :] if "@" in destination else "+******"
+        return {
+            "Destination": masked,
+            "DeliveryMedium": medium,
+            "AttributeName": medium.lower() if medium == "EMAIL" else "phone_number",
+        }
 
     def _code(self, username: str, purpose: str) -> str:
-        code = f"{secrets.randbelow(10 ** 6):06d}"
+        code = f"{secrets.randbelow(10**6):06d}"
         with self.store.db.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO auth_codes VALUES (?, ?, ?, ?, ?)",
-                         (self.name, username, purpose, code, time.time() + CODE_TTL))
+            conn.execute(
+                "INSERT OR REPLACE INTO auth_codes VALUES (?, ?, ?, ?, ?)",
+                (self.name, username, purpose, code, time.time() + CODE_TTL),
+            )
         return code
 
     def _use_code(self, username: str, purpose: str, code: str) -> None:
-        row = self.conn.execute("SELECT code, expires FROM auth_codes WHERE pool = ? AND username = ? AND purpose = ?",
-                                (self.name, username, purpose)).fetchone()
+        row = self.conn.execute(
+            "SELECT code, expires FROM auth_codes WHERE pool = ? AND username = ? AND purpose = ?",
+            (self.name, username, purpose),
+        ).fetchone()
         if row is None or not secrets.compare_digest(str(code), row[0]):
             raise AuthError("Invalid verification code provided, please try again.", "CodeMismatchException")
         if row[1] < time.time():
             raise AuthError("Invalid code provided, please request a code again.", "ExpiredCodeException")
         with self.store.db.write() as conn:
-            conn.execute("DELETE FROM auth_codes WHERE pool = ? AND username = ? AND purpose = ?",
-                         (self.name, username, purpose))
+            conn.execute(
+                "DELETE FROM auth_codes WHERE pool = ? AND username = ? AND purpose = ?", (self.name, username, purpose)
+            )
 
     def groups_of(self, username: str) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT grp FROM auth_members WHERE pool = ? AND username = ? "
-                                                "ORDER BY grp", (self.name, username))]
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT grp FROM auth_members WHERE pool = ? AND username = ? ORDER BY grp", (self.name, username)
+            )
+        ]
 
     # -- sign-up -----------------------------------------------------------------------------------
     def sign_up(self, username: str, password: str, attributes: dict[str, str]) -> dict[str, Any]:
         self.pool.policy.check(password)
         sub = str(uuid.uuid4())
         with self.store.db.write() as conn:
-            if conn.execute("SELECT 1 FROM auth_users WHERE pool = ? AND username = ?",
-                            (self.name, username)).fetchone():
+            if conn.execute(
+                "SELECT 1 FROM auth_users WHERE pool = ? AND username = ?", (self.name, username)
+            ).fetchone():
                 raise AuthError("User already exists", "UsernameExistsException")
-            conn.execute("INSERT INTO auth_users (pool, username, sub, password, status, attributes, created) "
-                         "VALUES (?, ?, ?, ?, 'UNCONFIRMED', ?, ?)",
-                         (self.name, username, sub, hash_password(password), json.dumps(attributes), time.time()))
+            conn.execute(
+                "INSERT INTO auth_users (pool, username, sub, password, status, attributes, created) "
+                "VALUES (?, ?, ?, ?, 'UNCONFIRMED', ?, ?)",
+                (self.name, username, sub, hash_password(password), json.dumps(attributes), time.time()),
+            )
         code = self._code(username, "confirm")
         delivery = self._send(username, attributes, "Your verification code", f"Your verification code is {code}")
         return {"UserConfirmed": False, "UserSub": sub, "CodeDeliveryDetails": delivery}
@@ -144,8 +173,9 @@ class LocalUserPoolBackend:
             raise AuthError("User cannot be confirmed. Current status is CONFIRMED", "NotAuthorizedException")
         self._use_code(username, "confirm", code)
         with self.store.db.write() as conn:
-            conn.execute("UPDATE auth_users SET status = 'CONFIRMED' WHERE pool = ? AND username = ?",
-                         (self.name, username))
+            conn.execute(
+                "UPDATE auth_users SET status = 'CONFIRMED' WHERE pool = ? AND username = ?", (self.name, username)
+            )
 
     def resend_code(self, username: str) -> dict[str, str]:
         user = self._need_user(username)
@@ -176,13 +206,16 @@ class LocalUserPoolBackend:
         session = secrets.token_urlsafe(48)
         with self.store.db.write() as conn:
             conn.execute("DELETE FROM auth_challenges WHERE expires < ?", (time.time(),))
-            conn.execute("INSERT INTO auth_challenges VALUES (?, ?, ?, ?, ?)",
-                         (session, self.name, username, name, time.time() + SESSION_TTL))
+            conn.execute(
+                "INSERT INTO auth_challenges VALUES (?, ?, ?, ?, ?)",
+                (session, self.name, username, name, time.time() + SESSION_TTL),
+            )
         return Challenge(name, session, {"USER_ID_FOR_SRP": username})
 
     def _take_challenge(self, session: str, name: str) -> dict[str, Any]:
-        row = self.conn.execute("SELECT username, name, expires FROM auth_challenges WHERE session = ? AND pool = ?",
-                                (session, self.name)).fetchone()
+        row = self.conn.execute(
+            "SELECT username, name, expires FROM auth_challenges WHERE session = ? AND pool = ?", (session, self.name)
+        ).fetchone()
         if row is None or row[1] != name:
             raise AuthError("Invalid session for the user.", "NotAuthorizedException")
         if row[2] < time.time():
@@ -198,8 +231,10 @@ class LocalUserPoolBackend:
         if name == "NEW_PASSWORD_REQUIRED":
             self.pool.policy.check(answers.get("NEW_PASSWORD", ""))
             with self.store.db.write() as conn:
-                conn.execute("UPDATE auth_users SET password = ?, status = 'CONFIRMED' WHERE pool = ? AND username = ?",
-                             (hash_password(answers["NEW_PASSWORD"]), self.name, user["username"]))
+                conn.execute(
+                    "UPDATE auth_users SET password = ?, status = 'CONFIRMED' WHERE pool = ? AND username = ?",
+                    (hash_password(answers["NEW_PASSWORD"]), self.name, user["username"]),
+                )
             self._end_challenge(session)
             return self._after_password(self._need_user(user["username"]))
         if name == "SOFTWARE_TOKEN_MFA":
@@ -209,8 +244,10 @@ class LocalUserPoolBackend:
             return self._issue(user)
         if name == "MFA_SETUP":
             if not (user["mfa"] and user["totp"]):
-                raise AuthError("MFA is not set up yet: call setup_totp(challenge) and confirm_totp(challenge, code)",
-                                "InvalidParameterException")
+                raise AuthError(
+                    "MFA is not set up yet: call setup_totp(challenge) and confirm_totp(challenge, code)",
+                    "InvalidParameterException",
+                )
             self._end_challenge(session)
             return self._issue(user)
         raise AuthError(f"unknown challenge {name}", "InvalidParameterException")
@@ -222,40 +259,64 @@ class LocalUserPoolBackend:
         return bool(secret) and pyotp.TOTP(secret).verify(str(code), valid_window=1)
 
     # -- tokens ------------------------------------------------------------------------------------
-    def _issue(self, user: dict[str, Any], origin: str | None = None, auth_time: int | None = None,
-               refresh: str | None = None) -> Tokens:
+    def _issue(
+        self, user: dict[str, Any], origin: str | None = None, auth_time: int | None = None, refresh: str | None = None
+    ) -> Tokens:
         now = int(time.time())
         new_session = origin is None
         origin = origin or str(uuid.uuid4())
         auth_time = auth_time or now
         groups = self.groups_of(user["username"])
-        common = {"sub": user["sub"], "iss": self.pool.issuer, "origin_jti": origin,
-                  "event_id": str(uuid.uuid4()), "auth_time": auth_time, "iat": now, "exp": now + TOKEN_TTL}
+        common = {
+            "sub": user["sub"],
+            "iss": self.pool.issuer,
+            "origin_jti": origin,
+            "event_id": str(uuid.uuid4()),
+            "auth_time": auth_time,
+            "iat": now,
+            "exp": now + TOKEN_TTL,
+        }
         if groups:
             common["cognito:groups"] = groups
         attrs = user["attributes"]
-        id_claims = {**common, "aud": self.pool.client_id, "token_use": "id", "cognito:username": user["username"],
-                     "jti": str(uuid.uuid4()), **{k: v for k, v in attrs.items() if k in ("email", "phone_number",
-                                                                                           "name")}}
+        id_claims = {
+            **common,
+            "aud": self.pool.client_id,
+            "token_use": "id",
+            "cognito:username": user["username"],
+            "jti": str(uuid.uuid4()),
+            **{k: v for k, v in attrs.items() if k in ("email", "phone_number", "name")},
+        }
         if "email" in attrs:
             id_claims["email_verified"] = user["status"] == "CONFIRMED"
-        access_claims = {**common, "client_id": self.pool.client_id, "token_use": "access",
-                         "scope": "aws.cognito.signin.user.admin", "jti": str(uuid.uuid4()),
-                         "username": user["username"]}
+        access_claims = {
+            **common,
+            "client_id": self.pool.client_id,
+            "token_use": "access",
+            "scope": "aws.cognito.signin.user.admin",
+            "jti": str(uuid.uuid4()),
+            "username": user["username"],
+        }
         if new_session:
             refresh = secrets.token_urlsafe(64)
             with self.store.db.write() as conn:
-                conn.execute("INSERT INTO auth_sessions VALUES (?, ?, ?, ?, ?, ?, 0)",
-                             (self.name, origin, user["username"], _digest(refresh), auth_time, now + REFRESH_TTL))
+                conn.execute(
+                    "INSERT INTO auth_sessions VALUES (?, ?, ?, ?, ?, ?, 0)",
+                    (self.name, origin, user["username"], _digest(refresh), auth_time, now + REFRESH_TTL),
+                )
         keys = self.store.keys
         return Tokens(keys.sign(id_claims), keys.sign(access_claims), refresh if new_session else None, TOKEN_TTL)
 
     def refresh(self, refresh_token: str) -> Tokens:
-        row = self.conn.execute("SELECT origin_jti, username, auth_time, expires, revoked FROM auth_sessions "
-                                "WHERE pool = ? AND refresh = ?", (self.name, _digest(str(refresh_token)))).fetchone()
+        row = self.conn.execute(
+            "SELECT origin_jti, username, auth_time, expires, revoked FROM auth_sessions "
+            "WHERE pool = ? AND refresh = ?",
+            (self.name, _digest(str(refresh_token))),
+        ).fetchone()
         if row is None or row[4]:
-            raise AuthError("Refresh Token has been revoked" if row else "Invalid Refresh Token",
-                            "NotAuthorizedException")
+            raise AuthError(
+                "Refresh Token has been revoked" if row else "Invalid Refresh Token", "NotAuthorizedException"
+            )
         if row[3] < time.time():
             raise AuthError("Refresh Token has expired", "NotAuthorizedException")
         user = self._need_user(row[1])
@@ -264,13 +325,20 @@ class LocalUserPoolBackend:
         return self._issue(user, origin=row[0], auth_time=row[2])
 
     def revoked(self, claims: dict[str, Any]) -> bool:
-        row = self.conn.execute("SELECT revoked FROM auth_sessions WHERE origin_jti = ?",
-                                (claims.get("origin_jti"),)).fetchone()
+        row = self.conn.execute(
+            "SELECT revoked FROM auth_sessions WHERE origin_jti = ?", (claims.get("origin_jti"),)
+        ).fetchone()
         return row is None or bool(row[0])
 
     def verify(self, token: str, token_use: str | None) -> dict[str, Any]:
-        claims = verify_jwt(token, issuer=self.pool.issuer, client_ids={self.pool.client_id},
-                            key_for=self.store.keys.public_key, token_use=token_use, revoked=self.revoked)
+        claims = verify_jwt(
+            token,
+            issuer=self.pool.issuer,
+            client_ids={self.pool.client_id},
+            key_for=self.store.keys.public_key,
+            token_use=token_use,
+            revoked=self.revoked,
+        )
         user = self._user(claims.get("cognito:username") or claims.get("username") or "")
         if user is None or user["sub"] != claims["sub"] or not user["enabled"]:
             raise InvalidToken("token's user no longer exists or is disabled")
@@ -279,8 +347,9 @@ class LocalUserPoolBackend:
     def sign_out(self, access_token: str) -> None:
         claims = self.verify(access_token, "access")
         with self.store.db.write() as conn:  # GlobalSignOut: every session of the user
-            conn.execute("UPDATE auth_sessions SET revoked = 1 WHERE pool = ? AND username = ?",
-                         (self.name, claims["username"]))
+            conn.execute(
+                "UPDATE auth_sessions SET revoked = 1 WHERE pool = ? AND username = ?", (self.name, claims["username"])
+            )
 
     def jwks(self) -> dict[str, Any]:
         return self.store.keys.jwks()
@@ -299,8 +368,9 @@ class LocalUserPoolBackend:
         username, session = self._totp_user(access_token, session)
         secret = pyotp.random_base32(32)
         with self.store.db.write() as conn:
-            conn.execute("UPDATE auth_users SET totp_pending = ? WHERE pool = ? AND username = ?",
-                         (secret, self.name, username))
+            conn.execute(
+                "UPDATE auth_users SET totp_pending = ? WHERE pool = ? AND username = ?", (secret, self.name, username)
+            )
         return secret, session
 
     def verify_totp(self, access_token: str | None, code: str, session: str | None = None) -> str | None:
@@ -309,8 +379,11 @@ class LocalUserPoolBackend:
         if not self._totp_ok(user["totp_pending"], code):
             raise AuthError("Code mismatch", "EnableSoftwareTokenMFAException")
         with self.store.db.write() as conn:
-            conn.execute("UPDATE auth_users SET totp = totp_pending, totp_pending = NULL, mfa = 1 "
-                         "WHERE pool = ? AND username = ?", (self.name, username))
+            conn.execute(
+                "UPDATE auth_users SET totp = totp_pending, totp_pending = NULL, mfa = 1 "
+                "WHERE pool = ? AND username = ?",
+                (self.name, username),
+            )
         return session
 
     def set_mfa(self, access_token: str, enabled: bool) -> None:
@@ -318,40 +391,56 @@ class LocalUserPoolBackend:
         if not enabled and self.pool.mfa == "required":
             raise AuthError("MFA is required by this pool and cannot be turned off", "InvalidParameterException")
         with self.store.db.write() as conn:
-            conn.execute("UPDATE auth_users SET mfa = ? WHERE pool = ? AND username = ?",
-                         (int(enabled), self.name, claims["username"]))
+            conn.execute(
+                "UPDATE auth_users SET mfa = ? WHERE pool = ? AND username = ?",
+                (int(enabled), self.name, claims["username"]),
+            )
 
     # -- admin -------------------------------------------------------------------------------------
-    def admin_create_user(self, username: str, temporary_password: str | None,
-                          attributes: dict[str, str]) -> dict[str, Any]:
+    def admin_create_user(
+        self, username: str, temporary_password: str | None, attributes: dict[str, str]
+    ) -> dict[str, Any]:
         password = temporary_password or _temporary_password(self.pool.policy)
         self.pool.policy.check(password)
         with self.store.db.write() as conn:
-            if conn.execute("SELECT 1 FROM auth_users WHERE pool = ? AND username = ?",
-                            (self.name, username)).fetchone():
+            if conn.execute(
+                "SELECT 1 FROM auth_users WHERE pool = ? AND username = ?", (self.name, username)
+            ).fetchone():
                 raise AuthError("User account already exists", "UsernameExistsException")
-            conn.execute("INSERT INTO auth_users (pool, username, sub, password, status, attributes, created) "
-                         "VALUES (?, ?, ?, ?, 'FORCE_CHANGE_PASSWORD', ?, ?)",
-                         (self.name, username, str(uuid.uuid4()), hash_password(password), json.dumps(attributes),
-                          time.time()))
-        self._send(username, attributes, "Your temporary password",
-                   f"Your username is {username} and temporary password is {password}")
+            conn.execute(
+                "INSERT INTO auth_users (pool, username, sub, password, status, attributes, created) "
+                "VALUES (?, ?, ?, ?, 'FORCE_CHANGE_PASSWORD', ?, ?)",
+                (self.name, username, str(uuid.uuid4()), hash_password(password), json.dumps(attributes), time.time()),
+            )
+        self._send(
+            username,
+            attributes,
+            "Your temporary password",
+            f"Your username is {username} and temporary password is {password}",
+        )
         return self.admin_get_user(username)
 
     def admin_get_user(self, username: str) -> dict[str, Any]:
         user = self._need_user(username)
-        return {"Username": username, "UserStatus": user["status"], "Enabled": bool(user["enabled"]),
-                "Attributes": {"sub": user["sub"], **user["attributes"]}, "MFAEnabled": bool(user["mfa"]),
-                "Groups": self.groups_of(username)}
+        return {
+            "Username": username,
+            "UserStatus": user["status"],
+            "Enabled": bool(user["enabled"]),
+            "Attributes": {"sub": user["sub"], **user["attributes"]},
+            "MFAEnabled": bool(user["mfa"]),
+            "Groups": self.groups_of(username),
+        }
 
     def admin_set_enabled(self, username: str, enabled: bool) -> None:
         self._need_user(username)
         with self.store.db.write() as conn:
-            conn.execute("UPDATE auth_users SET enabled = ? WHERE pool = ? AND username = ?",
-                         (int(enabled), self.name, username))
+            conn.execute(
+                "UPDATE auth_users SET enabled = ? WHERE pool = ? AND username = ?", (int(enabled), self.name, username)
+            )
             if not enabled:
-                conn.execute("UPDATE auth_sessions SET revoked = 1 WHERE pool = ? AND username = ?",
-                             (self.name, username))
+                conn.execute(
+                    "UPDATE auth_sessions SET revoked = 1 WHERE pool = ? AND username = ?", (self.name, username)
+                )
 
     def admin_delete_user(self, username: str) -> None:
         self._need_user(username)
@@ -374,18 +463,28 @@ class LocalUserPoolBackend:
             if member:
                 conn.execute("INSERT OR IGNORE INTO auth_members VALUES (?, ?, ?)", (self.name, group, username))
             else:
-                conn.execute("DELETE FROM auth_members WHERE pool = ? AND grp = ? AND username = ?",
-                             (self.name, group, username))
+                conn.execute(
+                    "DELETE FROM auth_members WHERE pool = ? AND grp = ? AND username = ?", (self.name, group, username)
+                )
 
     def outbox(self) -> list[dict[str, Any]]:
-        rows = self.conn.execute("SELECT at, username, destination, subject, message FROM auth_outbox WHERE pool = ? "
-                                 "ORDER BY seq", (self.name,)).fetchall()
+        rows = self.conn.execute(
+            "SELECT at, username, destination, subject, message FROM auth_outbox WHERE pool = ? ORDER BY seq",
+            (self.name,),
+        ).fetchall()
         return [dict(zip(("at", "username", "destination", "subject", "message"), r, strict=True)) for r in rows]
 
     def drop(self) -> None:
         with self.store.db.write() as conn:
-            for table in ("auth_users", "auth_groups", "auth_members", "auth_codes", "auth_outbox", "auth_sessions",
-                          "auth_challenges"):
+            for table in (
+                "auth_users",
+                "auth_groups",
+                "auth_members",
+                "auth_codes",
+                "auth_outbox",
+                "auth_sessions",
+                "auth_challenges",
+            ):
                 conn.execute(f"DELETE FROM {table} WHERE pool = ?", (self.name,))
 
 

@@ -39,17 +39,18 @@ class PasswordPolicy:
         if len(password) > 256:
             broken.append("be at most 256 characters long")
         if broken:
-            raise AuthError("Password did not conform with policy: it must " + ", ".join(broken) + ".",
-                            "InvalidPasswordException")
+            raise AuthError(
+                "Password did not conform with policy: it must " + ", ".join(broken) + ".", "InvalidPasswordException"
+            )
 
 
 def hash_password(password: str) -> str:
     salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2 ** 14, r=8, p=1)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
     return f"scrypt${salt.hex()}${digest.hex()}"
 
 
 def check_password(password: str, stored: str) -> bool:
     _, salt, digest = stored.split("$")
-    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=2 ** 14, r=8, p=1)
+    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=2**14, r=8, p=1)
     return hmac.compare_digest(candidate.hex(), digest)

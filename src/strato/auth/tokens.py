@@ -36,8 +36,10 @@ class KeyRing:
         self.db = db
         self.rotation = rotation_days * 86_400
         with db.write() as conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS auth_keys (kid TEXT PRIMARY KEY, pem BLOB NOT NULL, "
-                         "public_jwk TEXT NOT NULL, created REAL NOT NULL)")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS auth_keys (kid TEXT PRIMARY KEY, pem BLOB NOT NULL, "
+                "public_jwk TEXT NOT NULL, created REAL NOT NULL)"
+            )
         self._cache: tuple[float, list[tuple[str, Any, dict]]] | None = None
 
     def _keys(self, now: float) -> list[tuple[str, Any, dict]]:
@@ -45,13 +47,17 @@ class KeyRing:
             return self._cache[1]
         from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-        rows = self.db.conn.execute("SELECT kid, pem, public_jwk, created FROM auth_keys ORDER BY created DESC"
-                                    ).fetchall()
+        rows = self.db.conn.execute(
+            "SELECT kid, pem, public_jwk, created FROM auth_keys ORDER BY created DESC"
+        ).fetchall()
         if not rows or now - rows[0][3] >= self.rotation:
             self.rotate(now)
             return self._keys(now)
-        keys = [(kid, load_pem_private_key(pem, None), json.loads(jwk)) for kid, pem, jwk, created in rows
-                if now - created < 2 * self.rotation]
+        keys = [
+            (kid, load_pem_private_key(pem, None), json.loads(jwk))
+            for kid, pem, jwk, created in rows
+            if now - created < 2 * self.rotation
+        ]
         self._cache = (now, keys)
         return keys
 
@@ -64,8 +70,9 @@ class KeyRing:
         kid = uuid.uuid4().hex
         jwk = json.loads(_jwt().algorithms.RSAAlgorithm.to_jwk(key.public_key()))
         jwk.update({"kid": kid, "alg": ALGORITHM, "use": "sig"})
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         with self.db.write() as conn:
             conn.execute("INSERT INTO auth_keys VALUES (?, ?, ?, ?)", (kid, pem, json.dumps(jwk), now))
         self._cache = None
@@ -85,9 +92,16 @@ class KeyRing:
         return None
 
 
-def verify_jwt(token: Any, *, issuer: str, client_ids: set[str], key_for: Callable[[str], Any],
-               token_use: str | None = None, revoked: Callable[[dict], bool] | None = None,
-               leeway: float = 0) -> dict[str, Any]:
+def verify_jwt(
+    token: Any,
+    *,
+    issuer: str,
+    client_ids: set[str],
+    key_for: Callable[[str], Any],
+    token_use: str | None = None,
+    revoked: Callable[[dict], bool] | None = None,
+    leeway: float = 0,
+) -> dict[str, Any]:
     """The verified claims of ``token``, or InvalidToken saying exactly what failed."""
     jwt = _jwt()
     if isinstance(token, str) and token.lower().startswith("bearer "):
@@ -104,8 +118,14 @@ def verify_jwt(token: Any, *, issuer: str, client_ids: set[str], key_for: Callab
     if key is None:
         raise InvalidToken(f"unknown signing key {header.get('kid')!r}: not in this pool's JWKS")
     try:
-        claims = jwt.decode(token, key, algorithms=[ALGORITHM], issuer=issuer, leeway=leeway,
-                            options={"require": ["exp", "iat", "iss", "token_use"], "verify_aud": False})
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            issuer=issuer,
+            leeway=leeway,
+            options={"require": ["exp", "iat", "iss", "token_use"], "verify_aud": False},
+        )
     except jwt.ExpiredSignatureError:
         raise InvalidToken("token has expired") from None
     except jwt.InvalidIssuerError:

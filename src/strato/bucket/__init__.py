@@ -113,8 +113,14 @@ class ObjectInfo:
     last_modified: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "size": self.size, "etag": self.etag, "content_type": self.content_type,
-                "metadata": self.metadata, "last_modified": self.last_modified}
+        return {
+            "key": self.key,
+            "size": self.size,
+            "etag": self.etag,
+            "content_type": self.content_type,
+            "metadata": self.metadata,
+            "last_modified": self.last_modified,
+        }
 
 
 @dataclass
@@ -164,8 +170,15 @@ class BucketBackend(Protocol):
     def delete(self, key: str) -> None: ...
     def copy(self, source: str, target: str) -> ObjectInfo: ...
     def list(self, prefix: str, delimiter: str | None, limit: int, cursor: str | None) -> ListPage: ...
-    def presign(self, method: str, key: str, expires_in: int, content_type: str | None,
-                upload_id: str | None = None, part: int | None = None) -> str: ...
+    def presign(
+        self,
+        method: str,
+        key: str,
+        expires_in: int,
+        content_type: str | None,
+        upload_id: str | None = None,
+        part: int | None = None,
+    ) -> str: ...
     def ensure(self) -> None: ...
     def drop(self) -> None: ...
 
@@ -175,11 +188,19 @@ class Bucket(Resource):
 
     kind = "bucket"
 
-    def __init__(self, app: App, name: str, *, expire_after_days: int | None = None,
-                 provider: str | None = None, allow: Any = None) -> None:
+    def __init__(
+        self,
+        app: App,
+        name: str,
+        *,
+        expire_after_days: int | None = None,
+        provider: str | None = None,
+        allow: Any = None,
+    ) -> None:
         super().__init__(app, name, provider, allow)
-        if expire_after_days is not None and (isinstance(expire_after_days, bool)
-                                              or not isinstance(expire_after_days, int) or expire_after_days < 1):
+        if expire_after_days is not None and (
+            isinstance(expire_after_days, bool) or not isinstance(expire_after_days, int) or expire_after_days < 1
+        ):
             raise ConfigurationError("expire_after_days must be a positive whole number of days")
         self.expire_after_days = expire_after_days
         self.watchers: list[Watcher] = []
@@ -193,8 +214,14 @@ class Bucket(Resource):
 
     # -- objects --------------------------------------------------------------------------------
     @requires("write")
-    def put(self, key: str, data: bytes | str | BinaryIO | Iterable[bytes], *, content_type: str | None = None,
-            metadata: dict[str, str] | None = None) -> ObjectInfo:
+    def put(
+        self,
+        key: str,
+        data: bytes | str | BinaryIO | Iterable[bytes],
+        *,
+        content_type: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> ObjectInfo:
         """Store an object, streaming files and iterators; at most 5 GiB (use multipart beyond)."""
         if content_type is None:
             content_type = "text/plain; charset=utf-8" if isinstance(data, str) else "application/octet-stream"
@@ -234,8 +261,9 @@ class Bucket(Resource):
         return self.backend.copy(check_key(source), check_key(target))
 
     @requires("list")
-    def list(self, prefix: str = "", *, delimiter: str | None = None, limit: int = 1000,
-             cursor: str | None = None) -> ListPage:
+    def list(
+        self, prefix: str = "", *, delimiter: str | None = None, limit: int = 1000, cursor: str | None = None
+    ) -> ListPage:
         """Objects whose keys start with ``prefix`` in key order; with ``delimiter``, "folders" too."""
         if not isinstance(prefix, str) or len(prefix.encode()) > MAX_KEY_BYTES:
             raise ValidationError("prefix must be a string of at most 1024 bytes")
@@ -269,8 +297,9 @@ class Bucket(Resource):
 
     # -- multipart uploads ----------------------------------------------------------------------
     @requires("write")
-    def start_multipart(self, key: str, *, content_type: str = "application/octet-stream",
-                        metadata: dict[str, str] | None = None) -> str:
+    def start_multipart(
+        self, key: str, *, content_type: str = "application/octet-stream", metadata: dict[str, str] | None = None
+    ) -> str:
         self._need("multipart")
         return self.backend.start_multipart(check_key(key), content_type, check_metadata(metadata))
 
@@ -283,8 +312,7 @@ class Bucket(Resource):
     def presign_part(self, key: str, upload_id: str, number: int, *, expires_in: int = 3600) -> str:
         """A URL a browser can PUT one part to directly."""
         self._need("presign")
-        return self.backend.presign("PUT", check_key(key), _expiry(expires_in), None, _upload(upload_id),
-                                    _part(number))
+        return self.backend.presign("PUT", check_key(key), _expiry(expires_in), None, _upload(upload_id), _part(number))
 
     @requires("write")
     def list_parts(self, key: str, upload_id: str) -> list[dict[str, Any]]:
@@ -309,8 +337,9 @@ class Bucket(Resource):
         self.backend.abort_multipart(check_key(key), _upload(upload_id))
 
     # -- events ---------------------------------------------------------------------------------
-    def on_change(self, *, events: Iterable[str] = ("created", "deleted"), prefix: str = "",
-                  suffix: str = "") -> Callable:
+    def on_change(
+        self, *, events: Iterable[str] = ("created", "deleted"), prefix: str = "", suffix: str = ""
+    ) -> Callable:
         """``handler(event: ObjectEvent)`` for objects created or deleted under ``prefix`` / with ``suffix``."""
         wanted = tuple(events)
         if not wanted or any(e not in ("created", "deleted") for e in wanted):
@@ -351,7 +380,11 @@ def _upload(upload_id: Any) -> str:
 def _check_range_arg(byte_range: Any) -> tuple[int, int | None] | None:
     if byte_range is None:
         return None
-    if not isinstance(byte_range, tuple) or len(byte_range) != 2 or not isinstance(byte_range[0], int) or \
-            (byte_range[1] is not None and not isinstance(byte_range[1], int)):
+    if (
+        not isinstance(byte_range, tuple)
+        or len(byte_range) != 2
+        or not isinstance(byte_range[0], int)
+        or (byte_range[1] is not None and not isinstance(byte_range[1], int))
+    ):
         raise ValidationError("range is (start, end) inclusive, (start, None) or (-suffix_length, None)")
     return byte_range

@@ -15,8 +15,15 @@ def _translate(exc: BaseException, what: str) -> StratoError:
     message = getattr(exc, "response", {}).get("Error", {}).get("Message", str(exc))
     if code in ("NoSuchKey", "404", "NotFound", "NoSuchUpload", "NoSuchBucket"):
         return NotFound(f"{code}: {what} ({message})")
-    if code in ("EntityTooSmall", "InvalidPart", "InvalidPartOrder", "InvalidRange", "InvalidArgument",
-                "InvalidRequest", "KeyTooLongError"):
+    if code in (
+        "EntityTooSmall",
+        "InvalidPart",
+        "InvalidPartOrder",
+        "InvalidRange",
+        "InvalidArgument",
+        "InvalidRequest",
+        "KeyTooLongError",
+    ):
         return ValidationError(f"{code}: {what}: {message}")
     if code == "EntityTooLarge":
         return ItemTooLarge(f"{code}: {what}: {message}")
@@ -79,14 +86,30 @@ class S3BucketBackend:
             if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
                 raise _translate(exc, f"bucket {self.physical}") from exc
             client.create_bucket(Bucket=self.physical)
-            client.put_public_access_block(Bucket=self.physical, PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-                "RestrictPublicBuckets": True})
+            client.put_public_access_block(
+                Bucket=self.physical,
+                PublicAccessBlockConfiguration={
+                    "BlockPublicAcls": True,
+                    "IgnorePublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "RestrictPublicBuckets": True,
+                },
+            )
         if self.bucket.expire_after_days:
-            client.put_bucket_lifecycle_configuration(Bucket=self.physical, LifecycleConfiguration={"Rules": [{
-                "ID": "strato-expire", "Status": "Enabled", "Filter": {"Prefix": ""},
-                "Expiration": {"Days": self.bucket.expire_after_days},
-                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}}]})
+            client.put_bucket_lifecycle_configuration(
+                Bucket=self.physical,
+                LifecycleConfiguration={
+                    "Rules": [
+                        {
+                            "ID": "strato-expire",
+                            "Status": "Enabled",
+                            "Filter": {"Prefix": ""},
+                            "Expiration": {"Days": self.bucket.expire_after_days},
+                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+                        }
+                    ]
+                },
+            )
 
     def drop(self) -> None:
         client = self.session.client("s3")
@@ -108,8 +131,9 @@ class S3BucketBackend:
 
         stream = _Counted(body, MAX_PUT_BYTES)
         try:
-            self.client.upload_fileobj(stream, self.physical, key, ExtraArgs={"ContentType": content_type,
-                                                                               "Metadata": metadata})
+            self.client.upload_fileobj(
+                stream, self.physical, key, ExtraArgs={"ContentType": content_type, "Metadata": metadata}
+            )
         except Exception as exc:
             if stream.error is not None:
                 raise stream.error from None
@@ -121,8 +145,14 @@ class S3BucketBackend:
             out = self.client.head_object(Bucket=self.physical, Key=key)
         except Exception as exc:
             raise _translate(exc, f"bucket {self.bucket.name!r} has no object {key!r}") from exc
-        return ObjectInfo(key, out["ContentLength"], out["ETag"], out.get("ContentType", "application/octet-stream"),
-                          out.get("Metadata", {}), out["LastModified"].timestamp())
+        return ObjectInfo(
+            key,
+            out["ContentLength"],
+            out["ETag"],
+            out.get("ContentType", "application/octet-stream"),
+            out.get("Metadata", {}),
+            out["LastModified"].timestamp(),
+        )
 
     def open(self, key: str, byte_range: tuple[int, int | None] | None) -> tuple[ObjectInfo, Iterator[bytes]]:
         params: dict[str, Any] = {"Bucket": self.physical, "Key": key}
@@ -136,9 +166,14 @@ class S3BucketBackend:
             out = self.client.get_object(**params)
         except Exception as exc:
             raise _translate(exc, f"bucket {self.bucket.name!r} has no object {key!r}") from exc
-        info = ObjectInfo(key, int(out["ContentRange"].rsplit("/", 1)[1]) if "ContentRange" in out
-                          else out["ContentLength"], out["ETag"], out.get("ContentType", "application/octet-stream"),
-                          out.get("Metadata", {}), out["LastModified"].timestamp())
+        info = ObjectInfo(
+            key,
+            int(out["ContentRange"].rsplit("/", 1)[1]) if "ContentRange" in out else out["ContentLength"],
+            out["ETag"],
+            out.get("ContentType", "application/octet-stream"),
+            out.get("Metadata", {}),
+            out["LastModified"].timestamp(),
+        )
         return info, out["Body"].iter_chunks(CHUNK)
 
     def delete(self, key: str) -> None:
@@ -149,8 +184,9 @@ class S3BucketBackend:
 
     def copy(self, source: str, target: str) -> ObjectInfo:
         try:
-            self.client.copy_object(Bucket=self.physical, Key=target, CopySource={"Bucket": self.physical,
-                                                                                   "Key": source})
+            self.client.copy_object(
+                Bucket=self.physical, Key=target, CopySource={"Bucket": self.physical, "Key": source}
+            )
         except Exception as exc:
             raise _translate(exc, f"copy {source!r}") from exc
         return self.head(target)
@@ -167,13 +203,22 @@ class S3BucketBackend:
             if error_code(exc) == "InvalidArgument":
                 raise ValidationError("invalid list cursor: pass back the cursor a listing returned") from exc
             raise _translate(exc, f"list {prefix!r}") from exc
-        objects = [ObjectInfo(o["Key"], o["Size"], o["ETag"], "", {}, o["LastModified"].timestamp())
-                   for o in out.get("Contents", [])]
+        objects = [
+            ObjectInfo(o["Key"], o["Size"], o["ETag"], "", {}, o["LastModified"].timestamp())
+            for o in out.get("Contents", [])
+        ]
         prefixes = [p["Prefix"] for p in out.get("CommonPrefixes", [])]
         return ListPage(objects, prefixes, out.get("NextContinuationToken") if out.get("IsTruncated") else None)
 
-    def presign(self, method: str, key: str, expires_in: int, content_type: str | None,
-                upload_id: str | None = None, part: int | None = None) -> str:
+    def presign(
+        self,
+        method: str,
+        key: str,
+        expires_in: int,
+        content_type: str | None,
+        upload_id: str | None = None,
+        part: int | None = None,
+    ) -> str:
         params: dict[str, Any] = {"Bucket": self.physical, "Key": key}
         if upload_id:
             operation = "upload_part"
@@ -188,8 +233,9 @@ class S3BucketBackend:
 
     def start_multipart(self, key: str, content_type: str, metadata: dict) -> str:
         try:
-            return self.client.create_multipart_upload(Bucket=self.physical, Key=key, ContentType=content_type,
-                                                       Metadata=metadata)["UploadId"]
+            return self.client.create_multipart_upload(
+                Bucket=self.physical, Key=key, ContentType=content_type, Metadata=metadata
+            )["UploadId"]
         except Exception as exc:
             raise _translate(exc, f"multipart {key!r}") from exc
 
@@ -200,8 +246,9 @@ class S3BucketBackend:
         if len(data) > MAX_PUT_BYTES:
             raise ItemTooLarge("a part is at most 5 GiB")
         try:
-            return self.client.upload_part(Bucket=self.physical, Key=key, UploadId=upload_id, PartNumber=number,
-                                           Body=data)["ETag"]
+            return self.client.upload_part(
+                Bucket=self.physical, Key=key, UploadId=upload_id, PartNumber=number, Body=data
+            )["ETag"]
         except Exception as exc:
             raise _translate(exc, f"part {number} of {key!r}") from exc
 
@@ -216,8 +263,11 @@ class S3BucketBackend:
         etags = {n: e for n, e in parts}
         try:
             self.client.complete_multipart_upload(
-                Bucket=self.physical, Key=key, UploadId=upload_id,
-                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etags[n]} for n, _ in parts]})
+                Bucket=self.physical,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etags[n]} for n, _ in parts]},
+            )
         except Exception as exc:
             raise _translate(exc, f"completing {key!r}") from exc
         return self.head(key)

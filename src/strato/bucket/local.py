@@ -93,16 +93,29 @@ def s3_record(name: str, bucket: str, key: str, size: int, etag: str, region: st
     """One record of an S3 event notification, as S3 sends it to Lambda (keys URL-encoded)."""
     now = time.time()
     return {
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": region,
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": region,
         "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z",
-        "eventName": name, "userIdentity": {"principalId": "AWS:STRATOLOCAL"},
+        "eventName": name,
+        "userIdentity": {"principalId": "AWS:STRATOLOCAL"},
         "requestParameters": {"sourceIPAddress": "127.0.0.1"},
         "responseElements": {"x-amz-request-id": os.urandom(8).hex().upper(), "x-amz-id-2": os.urandom(16).hex()},
-        "s3": {"s3SchemaVersion": "1.0", "configurationId": "strato",
-               "bucket": {"name": bucket, "ownerIdentity": {"principalId": "STRATOLOCAL"},
-                          "arn": f"arn:aws:s3:::{bucket}"},
-               "object": {"key": quote(key, safe="/").replace("%20", "+"), "size": size, "eTag": etag.strip('"'),
-                          "sequencer": f"{int(now * 1e6):016X}"}},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "strato",
+            "bucket": {
+                "name": bucket,
+                "ownerIdentity": {"principalId": "STRATOLOCAL"},
+                "arn": f"arn:aws:s3:::{bucket}",
+            },
+            "object": {
+                "key": quote(key, safe="/").replace("%20", "+"),
+                "size": size,
+                "eTag": etag.strip('"'),
+                "sequencer": f"{int(now * 1e6):016X}",
+            },
+        },
     }
 
 
@@ -149,8 +162,9 @@ class LocalBucketBackend:
                 for chunk in body:
                     size += len(chunk)
                     if size > limit:
-                        raise ItemTooLarge(f"object is over {limit} bytes, S3's limit for one PUT (5 GiB): "
-                                           "use a multipart upload")
+                        raise ItemTooLarge(
+                            f"object is over {limit} bytes, S3's limit for one PUT (5 GiB): use a multipart upload"
+                        )
                     if pending is not None:
                         pending.result()  # md5 must see the chunks in order
                         pending = None
@@ -185,11 +199,14 @@ class LocalBucketBackend:
         for index, watcher in enumerate(self.bucket.watchers):
             if watcher.wants(kind, key):
                 record = s3_record(name, self.bucket.physical_name, key, size, etag, region())
-                conn.execute("INSERT INTO b_events (bucket, watcher, record, next_at) VALUES (?, ?, ?, ?)",
-                             (self.name, index, json.dumps(record), time.time()))
+                conn.execute(
+                    "INSERT INTO b_events (bucket, watcher, record, next_at) VALUES (?, ?, ?, ?)",
+                    (self.name, index, json.dumps(record), time.time()),
+                )
 
-    def _record(self, key: str, file_id: str, size: int, etag: str, content_type: str, metadata: dict,
-                event: str) -> ObjectInfo:
+    def _record(
+        self, key: str, file_id: str, size: int, etag: str, content_type: str, metadata: dict, event: str
+    ) -> ObjectInfo:
         now = time.time()
         row = (self.name, key.encode(), key, size, etag, content_type, json.dumps(metadata), now, file_id)
         if not self.bucket.watchers:  # a new key needs one autocommit INSERT; an existing one, the transaction
@@ -199,8 +216,9 @@ class LocalBucketBackend:
             except sqlite3.IntegrityError:
                 pass
         with self.store.db.write() as conn:
-            old = conn.execute("SELECT file FROM b_objects WHERE bucket = ? AND kb = ?",
-                               (self.name, key.encode())).fetchone()
+            old = conn.execute(
+                "SELECT file FROM b_objects WHERE bucket = ? AND kb = ?", (self.name, key.encode())
+            ).fetchone()
             conn.execute("INSERT OR REPLACE INTO b_objects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
             self._events(conn, "created", event, key, size, etag)
         if old:
@@ -215,8 +233,7 @@ class LocalBucketBackend:
         self._request("class_a_requests")
         file_id, size, md5 = self._write(body)
         try:
-            return self._record(key, file_id, size, f'"{md5.hexdigest()}"', content_type, metadata,
-                                "ObjectCreated:Put")
+            return self._record(key, file_id, size, f'"{md5.hexdigest()}"', content_type, metadata, "ObjectCreated:Put")
         except BaseException:
             self._unlink(file_id)
             raise
@@ -225,7 +242,9 @@ class LocalBucketBackend:
         self._request("class_b_requests")
         row = self.store.db.conn.execute(
             "SELECT key, size, etag, content_type, metadata, last_modified, file FROM b_objects WHERE bucket = ? "
-            "AND kb = ?", (self.name, key.encode())).fetchone()
+            "AND kb = ?",
+            (self.name, key.encode()),
+        ).fetchone()
         if row is None:
             raise NotFound(f"NoSuchKey: bucket {self.name!r} has no object {key!r}")
         return row
@@ -251,8 +270,9 @@ class LocalBucketBackend:
 
     def delete(self, key: str) -> None:
         with self.store.db.write() as conn:
-            row = conn.execute("SELECT file, size, etag FROM b_objects WHERE bucket = ? AND kb = ?",
-                               (self.name, key.encode())).fetchone()
+            row = conn.execute(
+                "SELECT file, size, etag FROM b_objects WHERE bucket = ? AND kb = ?", (self.name, key.encode())
+            ).fetchone()
             if row is None:
                 return
             conn.execute("DELETE FROM b_objects WHERE bucket = ? AND kb = ?", (self.name, key.encode()))
@@ -294,8 +314,10 @@ class LocalBucketBackend:
         exhausted = False
 
         def fetch(count: int) -> list[tuple]:
-            sql = ("SELECT key, size, etag, content_type, metadata, last_modified, file, kb FROM b_objects "
-                   "WHERE bucket = ? AND kb >= ?")
+            sql = (
+                "SELECT key, size, etag, content_type, metadata, last_modified, file, kb FROM b_objects "
+                "WHERE bucket = ? AND kb >= ?"
+            )
             args: list[Any] = [self.name, lower]
             if marker is not None:
                 sql += " AND kb > ?"
@@ -316,7 +338,7 @@ class LocalBucketBackend:
                     objects.append(self._info(row))
                     marker = row[7]
                     continue
-                common = row[0][:cut + len(delimiter)]
+                common = row[0][: cut + len(delimiter)]
                 prefixes.append(common)
                 following = _successor(common.encode())
                 if following is None:
@@ -333,8 +355,15 @@ class LocalBucketBackend:
         return ListPage(objects, prefixes, next_cursor)
 
     # -- presigned URLs -------------------------------------------------------------------------
-    def presign(self, method: str, key: str, expires_in: int, content_type: str | None,
-                upload_id: str | None = None, part: int | None = None) -> str:
+    def presign(
+        self,
+        method: str,
+        key: str,
+        expires_in: int,
+        content_type: str | None,
+        upload_id: str | None = None,
+        part: int | None = None,
+    ) -> str:
         from ..topic.local import dev_url
 
         expires = int(time.time()) + expires_in
@@ -343,8 +372,9 @@ class LocalBucketBackend:
             query["X-Strato-Content-Type"] = content_type
         if upload_id:
             query.update(uploadId=upload_id, partNumber=part)
-        query["X-Strato-Signature"] = self.store.sign(method, self.name, key, str(expires), content_type or "",
-                                                      upload_id or "", str(part or ""))
+        query["X-Strato-Signature"] = self.store.sign(
+            method, self.name, key, str(expires), content_type or "", upload_id or "", str(part or "")
+        )
         return f"{dev_url(self.data_dir)}/_strato/buckets/{quote(self.name)}/{quote(key, safe='/')}?{urlencode(query)}"
 
     def verify(self, method: str, key: str, params: dict[str, str], content_type: str | None) -> str | None:
@@ -354,8 +384,9 @@ class LocalBucketBackend:
         except ValueError:
             return "AccessDenied"
         signed_type = params.get("X-Strato-Content-Type", "")
-        expected = self.store.sign(method, self.name, key, str(expires), signed_type, params.get("uploadId", ""),
-                                   params.get("partNumber", ""))
+        expected = self.store.sign(
+            method, self.name, key, str(expires), signed_type, params.get("uploadId", ""), params.get("partNumber", "")
+        )
         if not hmac.compare_digest(expected, params.get("X-Strato-Signature", "")):
             return "SignatureDoesNotMatch"
         if signed_type and method == "PUT" and (content_type or "") != signed_type:
@@ -368,13 +399,17 @@ class LocalBucketBackend:
     def start_multipart(self, key: str, content_type: str, metadata: dict) -> str:
         upload_id = os.urandom(24).hex()
         with self.store.db.write() as conn:
-            conn.execute("INSERT INTO b_uploads VALUES (?, ?, ?, ?, ?, ?)",
-                         (upload_id, self.name, key, content_type, json.dumps(metadata), time.time()))
+            conn.execute(
+                "INSERT INTO b_uploads VALUES (?, ?, ?, ?, ?, ?)",
+                (upload_id, self.name, key, content_type, json.dumps(metadata), time.time()),
+            )
         return upload_id
 
     def _upload(self, conn: Any, key: str, upload_id: str) -> tuple:
-        row = conn.execute("SELECT key, content_type, metadata FROM b_uploads WHERE upload_id = ? AND bucket = ?",
-                           (upload_id, self.name)).fetchone()
+        row = conn.execute(
+            "SELECT key, content_type, metadata FROM b_uploads WHERE upload_id = ? AND bucket = ?",
+            (upload_id, self.name),
+        ).fetchone()
         if row is None or row[0] != key:
             raise NotFound(f"NoSuchUpload: no multipart upload {upload_id[:16]}... for {key!r}")
         return row
@@ -386,10 +421,13 @@ class LocalBucketBackend:
         etag = f'"{md5.hexdigest()}"'
         with self.store.db.write() as conn:
             self._upload(conn, key, upload_id)
-            old = conn.execute("SELECT file FROM b_parts WHERE upload_id = ? AND part = ?",
-                               (upload_id, number)).fetchone()
-            conn.execute("INSERT OR REPLACE INTO b_parts VALUES (?, ?, ?, ?, ?, ?)",
-                         (upload_id, number, size, etag, md5.digest(), file_id))
+            old = conn.execute(
+                "SELECT file FROM b_parts WHERE upload_id = ? AND part = ?", (upload_id, number)
+            ).fetchone()
+            conn.execute(
+                "INSERT OR REPLACE INTO b_parts VALUES (?, ?, ?, ?, ?, ?)",
+                (upload_id, number, size, etag, md5.digest(), file_id),
+            )
         if old:
             self._unlink(old[0])
         return etag
@@ -397,22 +435,29 @@ class LocalBucketBackend:
     def list_parts(self, key: str, upload_id: str) -> list[dict[str, Any]]:
         conn = self.store.db.conn
         self._upload(conn, key, upload_id)
-        rows = conn.execute("SELECT part, size, etag FROM b_parts WHERE upload_id = ? ORDER BY part",
-                            (upload_id,)).fetchall()
+        rows = conn.execute(
+            "SELECT part, size, etag FROM b_parts WHERE upload_id = ? ORDER BY part", (upload_id,)
+        ).fetchall()
         return [{"number": n, "size": s, "etag": e} for n, s, e in rows]
 
     def complete_multipart(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> ObjectInfo:
         conn = self.store.db.conn
         _, content_type, metadata = self._upload(conn, key, upload_id)
-        stored = {n: (s, e, m, f) for n, s, e, m, f in conn.execute(
-            "SELECT part, size, etag, md5, file FROM b_parts WHERE upload_id = ?", (upload_id,))}
+        stored = {
+            n: (s, e, m, f)
+            for n, s, e, m, f in conn.execute(
+                "SELECT part, size, etag, md5, file FROM b_parts WHERE upload_id = ?", (upload_id,)
+            )
+        }
         chosen = []
         for index, (number, etag) in enumerate(parts):
             if number not in stored or stored[number][1].strip('"') != etag.strip('"'):
                 raise ValidationError(f"InvalidPart: part {number} was not uploaded with ETag {etag}")
             if index < len(parts) - 1 and stored[number][0] < MIN_PART_BYTES:
-                raise ValidationError(f"EntityTooSmall: part {number} is {stored[number][0]} bytes; every part but "
-                                      f"the last must be at least {MIN_PART_BYTES} (5 MiB)")
+                raise ValidationError(
+                    f"EntityTooSmall: part {number} is {stored[number][0]} bytes; every part but "
+                    f"the last must be at least {MIN_PART_BYTES} (5 MiB)"
+                )
             chosen.append(stored[number])
 
         def body() -> Iterator[bytes]:
@@ -424,8 +469,9 @@ class LocalBucketBackend:
         file_id, size, _ = self._write(body(), limit=5 * 1024**4)
         etag = f'"{hashlib.md5(b"".join(c[2] for c in chosen), usedforsecurity=False).hexdigest()}-{len(chosen)}"'
         try:
-            info = self._record(key, file_id, size, etag, content_type, json.loads(metadata),
-                                "ObjectCreated:CompleteMultipartUpload")
+            info = self._record(
+                key, file_id, size, etag, content_type, json.loads(metadata), "ObjectCreated:CompleteMultipartUpload"
+            )
         except BaseException:
             self._unlink(file_id)
             raise
@@ -449,8 +495,9 @@ class LocalBucketBackend:
             return 0
         cutoff = now - self.bucket.expire_after_days * 86_400
         with self.store.db.write() as conn:
-            rows = conn.execute("SELECT kb, key, file FROM b_objects WHERE bucket = ? AND last_modified < ?",
-                                (self.name, cutoff)).fetchall()
+            rows = conn.execute(
+                "SELECT kb, key, file FROM b_objects WHERE bucket = ? AND last_modified < ?", (self.name, cutoff)
+            ).fetchall()
             for kb, key, _ in rows:
                 conn.execute("DELETE FROM b_objects WHERE bucket = ? AND kb = ?", (self.name, kb))
                 self._events(conn, "deleted", "LifecycleExpiration:Delete", key, 0, "")
@@ -459,16 +506,18 @@ class LocalBucketBackend:
         return len(rows)
 
     def pending_events(self) -> int:
-        return self.store.db.conn.execute("SELECT count(*) FROM b_events WHERE bucket = ?",
-                                          (self.name,)).fetchone()[0]
+        return self.store.db.conn.execute("SELECT count(*) FROM b_events WHERE bucket = ?", (self.name,)).fetchone()[0]
 
     def deliver_due(self, dispatcher: Any, limit: int = 20) -> int:
         from ..topic.local import backoff
 
         now = time.time()
         with self.store.db.write() as conn:
-            rows = conn.execute("SELECT seq, watcher, record, attempts FROM b_events WHERE bucket = ? AND next_at <= ? "
-                                "ORDER BY seq LIMIT ?", (self.name, now, limit)).fetchall()
+            rows = conn.execute(
+                "SELECT seq, watcher, record, attempts FROM b_events WHERE bucket = ? AND next_at <= ? "
+                "ORDER BY seq LIMIT ?",
+                (self.name, now, limit),
+            ).fetchall()
             conn.executemany("UPDATE b_events SET next_at = ? WHERE seq = ?", [(now + 60, r[0]) for r in rows])
         for seq, watcher, record, attempts in rows:
             try:
@@ -480,8 +529,10 @@ class LocalBucketBackend:
                         log.error("object event handler failed %d times, dropped: %s", attempts, exc)
                         conn.execute("DELETE FROM b_events WHERE seq = ?", (seq,))
                     else:
-                        conn.execute("UPDATE b_events SET attempts = ?, next_at = ? WHERE seq = ?",
-                                     (attempts, time.time() + backoff(attempts), seq))
+                        conn.execute(
+                            "UPDATE b_events SET attempts = ?, next_at = ? WHERE seq = ?",
+                            (attempts, time.time() + backoff(attempts), seq),
+                        )
                 continue
             with self.store.db.write() as conn:
                 conn.execute("DELETE FROM b_events WHERE seq = ?", (seq,))
@@ -511,4 +562,3 @@ def _read(handle: Any, span: tuple[int, int]) -> Iterator[bytes]:
                 return
             remaining -= len(chunk)
             yield chunk
-

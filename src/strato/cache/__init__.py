@@ -145,8 +145,7 @@ class Cache(Resource):
         if self._snapshot is None:
             from ..table import Table
 
-            self._snapshot = Table(self.app, f"{self.name}-snapshot", key="p", sort="k", ttl="exp",
-                                   decimals=True)
+            self._snapshot = Table(self.app, f"{self.name}-snapshot", key="p", sort="k", ttl="exp", decimals=True)
         return self._snapshot
 
     @requires("read")
@@ -171,8 +170,10 @@ class Cache(Resource):
     def restore(self) -> int:
         """Warm the cache from the snapshot table (expired entries skipped); returns the count."""
         self._need("persist")
-        entries = [(i["k"], bytes(i["v"]), float(i["exp"]) if "exp" in i else None)
-                   for i in self.snapshot_table.iterate("snapshot", page_size=500)]
+        entries = [
+            (i["k"], bytes(i["v"]), float(i["exp"]) if "exp" in i else None)
+            for i in self.snapshot_table.iterate("snapshot", page_size=500)
+        ]
         if entries:
             self.backend.load(entries)
         return len(entries)

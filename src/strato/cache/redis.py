@@ -64,7 +64,7 @@ class RedisCache:
                 now = time.time()
                 for key, raw, pttl in zip(keys, results[::2], results[1::2], strict=True):
                     if raw is not None:
-                        yield key[len(self.prefix):].decode(), raw, (now + pttl / 1000) if pttl > 0 else None
+                        yield key[len(self.prefix) :].decode(), raw, (now + pttl / 1000) if pttl > 0 else None
             if cursor == 0:
                 return
 

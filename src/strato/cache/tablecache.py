@@ -41,7 +41,7 @@ class TableCache:
 
     def set_many(self, items: dict[str, bytes], expires_at: float | None) -> None:
         if len(items) == 1:
-            (key, raw), = items.items()
+            ((key, raw),) = items.items()
             self.table.put(self._item(key, raw, expires_at))
         else:
             self.table.batch_put([self._item(k, v, expires_at) for k, v in items.items()])

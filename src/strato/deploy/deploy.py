@@ -19,8 +19,14 @@ from ..aws import error_code
 from ..errors import ConfigurationError, StratoError
 
 TERMINAL_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
-TERMINAL_BAD = {"CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE",
-                "UPDATE_ROLLBACK_FAILED", "DELETE_FAILED"}
+TERMINAL_BAD = {
+    "CREATE_FAILED",
+    "ROLLBACK_COMPLETE",
+    "ROLLBACK_FAILED",
+    "UPDATE_ROLLBACK_COMPLETE",
+    "UPDATE_ROLLBACK_FAILED",
+    "DELETE_FAILED",
+}
 
 
 class Deployer:
@@ -44,12 +50,19 @@ class Deployer:
             if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
                 raise StratoError(f"cannot use artifacts bucket {bucket}: {exc}") from exc
             self.say(f"creating artifacts bucket {bucket}")
-            extra = {} if self.region == "us-east-1" else {
-                "CreateBucketConfiguration": {"LocationConstraint": self.region}}
+            extra = (
+                {} if self.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+            )
             self.s3.create_bucket(Bucket=bucket, **extra)
-            self.s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-                "RestrictPublicBuckets": True})
+            self.s3.put_public_access_block(
+                Bucket=bucket,
+                PublicAccessBlockConfiguration={
+                    "BlockPublicAcls": True,
+                    "IgnorePublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "RestrictPublicBuckets": True,
+                },
+            )
         return bucket
 
     def upload(self, bucket: str, key: str, body: bytes) -> None:
@@ -89,18 +102,22 @@ class Deployer:
             raise ConfigurationError(f"the template needs parameter(s) {', '.join(missing)}: pass --param NAME=VALUE")
         status = self.stack_status(stack)
         if status in ("ROLLBACK_COMPLETE",):
-            raise StratoError(f"stack {stack} is in {status} (its creation failed): `strato destroy --stack {stack}` "
-                              "first")
+            raise StratoError(
+                f"stack {stack} is in {status} (its creation failed): `strato destroy --stack {stack}` first"
+            )
         change_set = f"strato-{int(time.time())}"
         kind = "UPDATE" if status else "CREATE"
         self.say(f"creating {kind.lower()} change set {change_set} for stack {stack}")
         self.cfn.create_change_set(
-            StackName=stack, ChangeSetName=change_set, ChangeSetType=kind,
+            StackName=stack,
+            ChangeSetName=change_set,
+            ChangeSetType=kind,
             # CloudFormation reads it from S3 with the caller's credentials: the plain object URL is enough
             TemplateURL=f"https://{bucket}.s3.{self.region}.amazonaws.com/{template_key}",
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(values.items()) if k in declared],
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-            Tags=[{"Key": "strato:app", "Value": app.name}])
+            Tags=[{"Key": "strato:app", "Value": app.name}],
+        )
         if not self._wait_change_set(stack, change_set):
             self.say("no changes: the stack already matches")
             return self.outputs(stack)
@@ -139,8 +156,10 @@ class Deployer:
                     continue
                 seen.add(event["EventId"])
                 reason = f" ({event['ResourceStatusReason']})" if event.get("ResourceStatusReason") else ""
-                self.say(f"{event['Timestamp']:%H:%M:%S} {event['ResourceStatus']:<24} "
-                         f"{event['ResourceType']:<34} {event['LogicalResourceId']}{reason}")
+                self.say(
+                    f"{event['Timestamp']:%H:%M:%S} {event['ResourceStatus']:<24} "
+                    f"{event['ResourceType']:<34} {event['LogicalResourceId']}{reason}"
+                )
             status = self.stack_status(stack)
             if status is None:
                 return "DELETE_COMPLETE"

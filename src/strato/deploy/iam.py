@@ -23,8 +23,12 @@ def _arns(kind: str, resource: Any, action: str, stage: str) -> list[Any]:
         return [{"Ref": logical(resource.name, "Topic")}]
     if kind == "websocket":
         api = logical(resource.name, "WebSocketApi")
-        return [{"Fn::Sub": f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{api}}}/"
-                            f"{stage}/*/@connections/*"}]
+        return [
+            {
+                "Fn::Sub": f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{api}}}/"
+                f"{stage}/*/@connections/*"
+            }
+        ]
     if kind == "sql":
         return [{"Ref": logical(resource.name, "SqlSecretArn")}]
     if kind == "meetings":  # Chime SDK meetings are created at run time: the account's meetings in the region
@@ -41,9 +45,12 @@ def statements_for(resources: list[tuple[str, Any]], stage: str) -> list[dict[st
     out = []
     for kind, resource in resources:
         for action in sorted(resource.allowed):
-            statement = {"Sid": f"{logical(resource.name, camel(kind))}{action.capitalize()}",
-                         "Effect": "Allow", "Action": sorted(set(ACTIONS[kind][action])),
-                         "Resource": _arns(kind, resource, action, stage)}
+            statement = {
+                "Sid": f"{logical(resource.name, camel(kind))}{action.capitalize()}",
+                "Effect": "Allow",
+                "Action": sorted(set(ACTIONS[kind][action])),
+                "Resource": _arns(kind, resource, action, stage),
+            }
             if kind == "metrics" and action == "put":  # only this app's namespace
                 statement["Condition"] = {"StringEquals": {"cloudwatch:namespace": resource.namespace}}
             out.append(statement)

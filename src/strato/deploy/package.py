@@ -20,8 +20,22 @@ from pathlib import Path
 
 from ..errors import ConfigurationError
 
-EXCLUDED_DIRS = {"__pycache__", ".strato", ".git", ".venv", "venv", "node_modules", "tests", "test", ".pytest_cache",
-                 ".ruff_cache", ".mypy_cache", ".hypothesis", "build", "dist"}
+EXCLUDED_DIRS = {
+    "__pycache__",
+    ".strato",
+    ".git",
+    ".venv",
+    "venv",
+    "node_modules",
+    "tests",
+    "test",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    ".hypothesis",
+    "build",
+    "dist",
+}
 EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".zip")
 LAMBDA_PYTHON = "3.12"
 
@@ -64,19 +78,43 @@ def _files(root: Path, skip_tests: bool = True) -> list[tuple[str, Path]]:
 
 def _dependencies(requirements: Path, target: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--target", str(target),
-         "--platform", "manylinux2014_x86_64", "--implementation", "cp", "--python-version", LAMBDA_PYTHON,
-         "--only-binary=:all:", "-r", str(requirements)], capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-compile",
+            "--target",
+            str(target),
+            "--platform",
+            "manylinux2014_x86_64",
+            "--implementation",
+            "cp",
+            "--python-version",
+            LAMBDA_PYTHON,
+            "--only-binary=:all:",
+            "-r",
+            str(requirements),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         raise ConfigurationError(f"installing {requirements} for Lambda failed:\n{result.stderr[-2000:]}")
 
 
 def entry_source(module: str, attr: str) -> str:
-    lookup = f'getattr(_module, "{attr}")' if attr else \
-        'next(v for v in vars(_module).values() if type(v).__name__ == "App")'
-    return (f'"""Lambda entry point written by `strato package`: every function calls app.lambda_handler."""\n\n'
-            f"import importlib\n\n_module = importlib.import_module({module!r})\napp = {lookup}\n"
-            "handler = app.lambda_handler\n")
+    lookup = (
+        f'getattr(_module, "{attr}")'
+        if attr
+        else 'next(v for v in vars(_module).values() if type(v).__name__ == "App")'
+    )
+    return (
+        f'"""Lambda entry point written by `strato package`: every function calls app.lambda_handler."""\n\n'
+        f"import importlib\n\n_module = importlib.import_module({module!r})\napp = {lookup}\n"
+        "handler = app.lambda_handler\n"
+    )
 
 
 def build(spec: str, output: Path) -> tuple[Path, str]:

@@ -24,8 +24,10 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def s3_error(status: int, code: str, message: str, key: str = "") -> Response:
-    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{escape(message)}</Message>'
-            f"<Key>{escape(key)}</Key></Error>")
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{escape(message)}</Message>'
+        f"<Key>{escape(key)}</Key></Error>"
+    )
     return Response(body, status, media_type="application/xml")
 
 
@@ -55,8 +57,11 @@ def make_endpoint(app: Any) -> Any:
         if problem == "Expired":
             return s3_error(403, "AccessDenied", "Request has expired", key)
         if problem:
-            message = ("The request signature we calculated does not match the signature you provided."
-                       if problem == "SignatureDoesNotMatch" else "Access Denied")
+            message = (
+                "The request signature we calculated does not match the signature you provided."
+                if problem == "SignatureDoesNotMatch"
+                else "Access Denied"
+            )
             return s3_error(403, problem, message, key)
         try:
             if request.method == "GET":
@@ -79,8 +84,12 @@ def make_endpoint(app: Any) -> Any:
 async def _get(backend: Any, key: str, request: Request) -> Response:
     wanted = _range(request.headers.get("range"))
     info, body = await run_in_threadpool(backend.open, key, wanted)
-    headers = {"ETag": info.etag, "Last-Modified": formatdate(info.last_modified, usegmt=True),
-               "Accept-Ranges": "bytes", **{f"x-amz-meta-{k}": v for k, v in info.metadata.items()}}
+    headers = {
+        "ETag": info.etag,
+        "Last-Modified": formatdate(info.last_modified, usegmt=True),
+        "Accept-Ranges": "bytes",
+        **{f"x-amz-meta-{k}": v for k, v in info.metadata.items()},
+    }
     status = 200
     if wanted is not None:
         from ..bucket import check_range

@@ -92,9 +92,15 @@ class Gateway:
         client = scope.get("client") or ("127.0.0.1", 0)
         host = next((v for k, v in headers if k == "host"), "127.0.0.1")
         event = http_event(
-            method=method, raw_path=raw_path, raw_query=scope.get("query_string", b"").decode("latin-1"),
-            headers=headers, body=body, source_ip=client[0], route_key=route.key if route else "$default",
-            path_parameters=params or None, domain=host,
+            method=method,
+            raw_path=raw_path,
+            raw_query=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            body=body,
+            source_ip=client[0],
+            route_key=route.key if route else "$default",
+            path_parameters=params or None,
+            domain=host,
         )
         context = LocalContext(f"{self.app.name}-http", self.dispatcher.api.timeout)
         result = await self.dispatcher.handle_async(event, context, run_in_threadpool)
@@ -141,8 +147,7 @@ class Runtime:
                 log.exception("TTL sweep failed")
 
 
-def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_BYTES,
-               background: bool = True) -> Any:
+def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_BYTES, background: bool = True) -> Any:
     """The ASGI callable ``strato dev`` serves: internal endpoints plus the gateway (and, with
     ``background``, the worker: consumers and deliveries in the same process)."""
     runtime = Runtime(app, sweep_every)
@@ -151,13 +156,20 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
     signalling = SignallingHub(app)
 
     async def health(request: StarletteRequest) -> JSONResponse:
-        return JSONResponse({"ok": True, "app": app.name, "provider": app.config.provider,
-                             "data_dir": str(app.config.data_dir.resolve())})
+        return JSONResponse(
+            {
+                "ok": True,
+                "app": app.name,
+                "provider": app.config.provider,
+                "data_dir": str(app.config.data_dir.resolve()),
+            }
+        )
 
     async def routes(request: StarletteRequest) -> JSONResponse:
         api = app._http
-        return JSONResponse([{"route": r.key, "handler": getattr(r.handler, "__qualname__", "?")}
-                             for r in (api.routes if api else [])])
+        return JSONResponse(
+            [{"route": r.key, "handler": getattr(r.handler, "__qualname__", "?")} for r in (api.routes if api else [])]
+        )
 
     def _topic(name: str) -> Any:
         topic = app.resources.get(("topic", name))
@@ -175,8 +187,14 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
 
     async def jwks(request: StarletteRequest) -> Response:
         """Each local user pool's JWKS, where a Cognito pool's issuer serves it."""
-        pool = next((r for (kind, _), r in app.resources.items()
-                     if kind == "user_pool" and r.pool_id == request.path_params["pool_id"]), None)
+        pool = next(
+            (
+                r
+                for (kind, _), r in app.resources.items()
+                if kind == "user_pool" and r.pool_id == request.path_params["pool_id"]
+            ),
+            None,
+        )
         if pool is None:
             return JSONResponse({"message": "no such user pool"}, 404)
         return JSONResponse(await run_in_threadpool(pool.jwks), headers={"cache-control": "max-age=300"})
@@ -187,11 +205,15 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
             topic = _topic(request.query_params.get("topic", ""))
             sub = await run_in_threadpool(topic.confirm, request.query_params.get("token", ""))
         except (LookupError, StratoError) as exc:
-            return Response(f"<Error><Code>NotFound</Code><Message>{escape(str(exc))}</Message></Error>",
-                            404, media_type="text/xml")
-        return Response("<ConfirmSubscriptionResponse><ConfirmSubscriptionResult><SubscriptionArn>"
-                        f"{escape(sub.arn)}</SubscriptionArn></ConfirmSubscriptionResult>"
-                        "</ConfirmSubscriptionResponse>", media_type="text/xml")
+            return Response(
+                f"<Error><Code>NotFound</Code><Message>{escape(str(exc))}</Message></Error>", 404, media_type="text/xml"
+            )
+        return Response(
+            "<ConfirmSubscriptionResponse><ConfirmSubscriptionResult><SubscriptionArn>"
+            f"{escape(sub.arn)}</SubscriptionArn></ConfirmSubscriptionResult>"
+            "</ConfirmSubscriptionResponse>",
+            media_type="text/xml",
+        )
 
     async def outbox(request: StarletteRequest) -> JSONResponse:
         """Email and SMS the local topics 'sent', newest last."""
@@ -212,8 +234,16 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
         import datetime as dt
 
         now = dt.datetime.now(dt.UTC)
-        return JSONResponse([{"name": s.name, "expression": s.expression,
-                              "next": (n.isoformat() if (n := s.next_after(now)) else None)} for s in app.schedules])
+        return JSONResponse(
+            [
+                {
+                    "name": s.name,
+                    "expression": s.expression,
+                    "next": (n.isoformat() if (n := s.next_after(now)) else None),
+                }
+                for s in app.schedules
+            ]
+        )
 
     async def run_schedule(request: StarletteRequest) -> JSONResponse:
         """Fire a schedule now, through the same dispatcher as EventBridge would."""
@@ -228,8 +258,9 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
         schedule = next((s for s in app.schedules if s.name == name), None)
         if schedule is None:
             return JSONResponse({"message": f"no schedule {name!r}"}, 404)
-        event = scheduled_event(app.config.physical_name("schedule", name), dt.datetime.now(dt.UTC), region(),
-                                ACCOUNT_ID)
+        event = scheduled_event(
+            app.config.physical_name("schedule", name), dt.datetime.now(dt.UTC), region(), ACCOUNT_ID
+        )
         try:
             await run_in_threadpool(ScheduleDispatcher(app).run, schedule, event)
         except Exception as exc:
@@ -285,8 +316,12 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
         return Response(source, media_type="text/javascript", headers={"cache-control": "no-cache"})
 
     async def resources(request: StarletteRequest) -> JSONResponse:
-        return JSONResponse([{"kind": kind, "name": name,
-                              "physical": app.config.physical_name(kind, name)} for kind, name in app.resources])
+        return JSONResponse(
+            [
+                {"kind": kind, "name": name, "physical": app.config.physical_name(kind, name)}
+                for kind, name in app.resources
+            ]
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Any):
@@ -304,23 +339,28 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
             if worker is not None:
                 await run_in_threadpool(worker.stop, 30.0)
 
-    internal = Starlette(routes=[
-        Route("/_strato/health", health),
-        Route("/_strato/routes", routes),
-        Route("/_strato/resources", resources),
-        Route("/_strato/sns/signing-cert.pem", sns_cert),
-        Route("/_strato/sns/confirm", sns_confirm),
-        Route("/_strato/outbox", outbox),
-        Route("/_strato/auth/{pool_id}/.well-known/jwks.json", jwks),
-        Route("/_strato/queues", queue_stats),
-        Route("/_strato/schedules", schedules),
-        Route("/_strato/buckets/{bucket}/{key:path}", make_bucket_endpoint(app), methods=["GET", "PUT"]),
-        Route("/_strato/ws/{name}/@connections/{connection_id:path}", ws_connection, methods=["GET", "POST", "DELETE"]),
-        Route("/_strato/ws/{name}/@broadcast", ws_broadcast, methods=["POST"]),
-        Route("/_strato/schedules/{name}/run", run_schedule, methods=["POST"]),
-        Route("/_strato/meetings/client.js", meeting_client),
-        WebSocketRoute("/_strato/meetings/{name}/signal", signalling.endpoint),
-    ], lifespan=lifespan)
+    internal = Starlette(
+        routes=[
+            Route("/_strato/health", health),
+            Route("/_strato/routes", routes),
+            Route("/_strato/resources", resources),
+            Route("/_strato/sns/signing-cert.pem", sns_cert),
+            Route("/_strato/sns/confirm", sns_confirm),
+            Route("/_strato/outbox", outbox),
+            Route("/_strato/auth/{pool_id}/.well-known/jwks.json", jwks),
+            Route("/_strato/queues", queue_stats),
+            Route("/_strato/schedules", schedules),
+            Route("/_strato/buckets/{bucket}/{key:path}", make_bucket_endpoint(app), methods=["GET", "PUT"]),
+            Route(
+                "/_strato/ws/{name}/@connections/{connection_id:path}", ws_connection, methods=["GET", "POST", "DELETE"]
+            ),
+            Route("/_strato/ws/{name}/@broadcast", ws_broadcast, methods=["POST"]),
+            Route("/_strato/schedules/{name}/run", run_schedule, methods=["POST"]),
+            Route("/_strato/meetings/client.js", meeting_client),
+            WebSocketRoute("/_strato/meetings/{name}/signal", signalling.endpoint),
+        ],
+        lifespan=lifespan,
+    )
     http_gateway = Gateway(app, max_body)
 
     async def asgi(scope: dict, receive: Any, send: Any) -> None:

@@ -60,8 +60,19 @@ class AwsLimitsProtocol(WebSocketsSansIOProtocol):
 
 
 class LiveConnection:
-    __slots__ = ("authorizer", "connected_at", "headers", "id", "last_active", "lock", "protocol", "send",
-                 "source_ip", "state", "user_agent")
+    __slots__ = (
+        "authorizer",
+        "connected_at",
+        "headers",
+        "id",
+        "last_active",
+        "lock",
+        "protocol",
+        "send",
+        "source_ip",
+        "state",
+        "user_agent",
+    )
 
     def __init__(self, connection_id: str, send: Any, headers: list, source_ip: str, user_agent: str) -> None:
         self.id = connection_id
@@ -104,11 +115,20 @@ class WsGateway:
         conn = LiveConnection(new_connection_id(), send, headers, client[0], header.get("user-agent", ""))
         self.connections[conn.id] = conn
         stage = self.app.config.stage
-        base = dict(connection_id=conn.id, connected_at=int(conn.connected_at * 1000),
-                    domain=header.get("host", "127.0.0.1"), stage=stage, api_id=f"local-{self.ws.name}",
-                    source_ip=conn.source_ip, user_agent=conn.user_agent)
-        event = ws_connect_event(ws_context(route="$connect", event_type="CONNECT", **base), headers,
-                                 scope.get("query_string", b"").decode("latin-1"))
+        base = dict(
+            connection_id=conn.id,
+            connected_at=int(conn.connected_at * 1000),
+            domain=header.get("host", "127.0.0.1"),
+            stage=stage,
+            api_id=f"local-{self.ws.name}",
+            source_ip=conn.source_ip,
+            user_agent=conn.user_agent,
+        )
+        event = ws_connect_event(
+            ws_context(route="$connect", event_type="CONNECT", **base),
+            headers,
+            scope.get("query_string", b"").decode("latin-1"),
+        )
         try:
             result = await run_in_threadpool(self.dispatcher.handle, event, None, self.ws)
         except Exception:
@@ -118,8 +138,13 @@ class WsGateway:
         if status >= 300:
             self.connections.pop(conn.id, None)
             body = str(result.get("body", "")).encode()
-            await send({"type": "websocket.http.response.start", "status": status,
-                        "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]})
+            await send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": status,
+                    "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())],
+                }
+            )
             await send({"type": "websocket.http.response.body", "body": body})
             return
         await send({"type": "websocket.accept"})
@@ -230,8 +255,10 @@ class WsGateway:
     def _open(self, connection_id: str) -> LiveConnection:
         conn = self.connections.get(connection_id)
         if conn is None or conn.state != "open":
-            raise GoneError(f"connection {connection_id!r} of websocket {self.ws.name!r} is gone "
-                            f"({'still connecting' if conn else 'closed or unknown'})")
+            raise GoneError(
+                f"connection {connection_id!r} of websocket {self.ws.name!r} is gone "
+                f"({'still connecting' if conn else 'closed or unknown'})"
+            )
         return conn
 
     def _run(self, coro: Any) -> Any:
@@ -279,8 +306,11 @@ class WsGateway:
     def info(self, connection_id: str) -> dict[str, Any]:
         conn = self._open(connection_id)
         iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(conn.connected_at))
-        return {"ConnectedAt": f"{iso}Z", "Identity": {"SourceIp": conn.source_ip, "UserAgent": conn.user_agent},
-                "LastActiveAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(conn.last_active))}
+        return {
+            "ConnectedAt": f"{iso}Z",
+            "Identity": {"SourceIp": conn.source_ip, "UserAgent": conn.user_agent},
+            "LastActiveAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(conn.last_active)),
+        }
 
 
 def gateways_for(app: Any) -> dict[str, WsGateway]:

@@ -36,7 +36,7 @@ class HttpApi:
     def route(self, path: str, methods: Sequence[str] = ("GET",), **options: Any) -> Callable:
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             code = getattr(fn, "__code__", None)
-            names = code.co_varnames[1:code.co_argcount + code.co_kwonlyargcount] if code else ()
+            names = code.co_varnames[1 : code.co_argcount + code.co_kwonlyargcount] if code else ()
             for method in methods:
                 method = method.upper()
                 if method not in METHODS and method != "ANY":

@@ -45,8 +45,9 @@ def needs_token(options: dict[str, Any]) -> bool:
 
 def connect_token(event: dict[str, Any]) -> str | None:
     """The token of a WebSocket $connect: ``?token=`` (browsers cannot set headers) or Authorization."""
-    return (event.get("queryStringParameters") or {}).get("token") or \
-        {k.lower(): v for k, v in (event.get("headers") or {}).items()}.get("authorization")
+    return (event.get("queryStringParameters") or {}).get("token") or {
+        k.lower(): v for k, v in (event.get("headers") or {}).items()
+    }.get("authorization")
 
 
 class Denied(Exception):
@@ -57,8 +58,14 @@ class Denied(Exception):
         self.status, self.reason = status, reason
 
 
-def check(app: Any, options: dict[str, Any], context: dict[str, Any], token: str | None,
-          present: dict[str, Any] | None, store: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+def check(
+    app: Any,
+    options: dict[str, Any],
+    context: dict[str, Any],
+    token: str | None,
+    present: dict[str, Any] | None,
+    store: Callable[[dict[str, Any]], dict[str, Any]],
+) -> None:
     """The shared rule of HTTP routes and WebSocket $connect: trust claims a deployed authorizer put in the
     event (inside Lambda only), else verify ``token`` against the user pool and put ``store(claims)`` in
     ``context["authorizer"]``; then require one of the groups. Raises Denied."""

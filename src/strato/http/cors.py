@@ -9,9 +9,15 @@ from collections.abc import Sequence
 class Cors:
     """The CORS configuration of an HTTP API (API Gateway's CorsConfiguration)."""
 
-    def __init__(self, allow_origins: Sequence[str] = ("*",), allow_methods: Sequence[str] = ("*",),
-                 allow_headers: Sequence[str] = ("*",), expose_headers: Sequence[str] = (), max_age: int = 0,
-                 allow_credentials: bool = False) -> None:
+    def __init__(
+        self,
+        allow_origins: Sequence[str] = ("*",),
+        allow_methods: Sequence[str] = ("*",),
+        allow_headers: Sequence[str] = ("*",),
+        expose_headers: Sequence[str] = (),
+        max_age: int = 0,
+        allow_credentials: bool = False,
+    ) -> None:
         self.allow_origins = tuple(allow_origins)
         self.allow_methods = tuple(allow_methods)
         self.allow_headers = tuple(allow_headers)

@@ -25,8 +25,14 @@ class Response:
 
     __slots__ = ("body", "cookies", "headers", "status")
 
-    def __init__(self, body: Any = None, status: int = 200, headers: dict[str, str] | None = None,
-                 content_type: str | None = None, cookies: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        body: Any = None,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        content_type: str | None = None,
+        cookies: list[str] | None = None,
+    ) -> None:
         self.status = status
         self.body = body
         self.headers = {k.lower(): str(v) for k, v in (headers or {}).items()}

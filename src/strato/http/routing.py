@@ -22,8 +22,14 @@ class Route:
 
     __slots__ = ("handler", "is_async", "kwargs", "method", "options", "path", "segments")
 
-    def __init__(self, method: str, path: str, handler: Callable[..., Any], options: dict[str, Any] | None = None,
-                 is_async: bool = False) -> None:
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        handler: Callable[..., Any],
+        options: dict[str, Any] | None = None,
+        is_async: bool = False,
+    ) -> None:
         self.method = method
         self.path = path
         self.handler = handler

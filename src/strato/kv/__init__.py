@@ -77,11 +77,14 @@ class KV(Resource):
         elif isinstance(value, str):
             size = len(value.encode("utf-8"))
         else:
-            raise ValidationError(f"kv values are str or bytes, got {type(value).__name__}; "
-                                  "serialise it first (json.dumps) or use a table")
+            raise ValidationError(
+                f"kv values are str or bytes, got {type(value).__name__}; "
+                "serialise it first (json.dumps) or use a table"
+            )
         if size > MAX_VALUE_BYTES:
-            raise ItemTooLarge(f"kv value for {key!r} is {size} bytes; the limit is {MAX_VALUE_BYTES} "
-                               "(store large values in a bucket)")
+            raise ItemTooLarge(
+                f"kv value for {key!r} is {size} bytes; the limit is {MAX_VALUE_BYTES} (store large values in a bucket)"
+            )
         expires_at = None
         if ttl is not None:
             self._need("ttl")

@@ -18,11 +18,31 @@ from ..resource import Resource
 __all__ = ["MEDIA_REGIONS", "Meetings"]
 
 #: Chime SDK meeting media regions (CreateMeeting's MediaRegion)
-MEDIA_REGIONS = frozenset({
-    "af-south-1", "ap-northeast-1", "ap-northeast-2", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
-    "ca-central-1", "eu-central-1", "eu-north-1", "eu-south-1", "eu-west-1", "eu-west-2", "eu-west-3",
-    "il-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2", "us-gov-east-1",
-    "us-gov-west-1"})
+MEDIA_REGIONS = frozenset(
+    {
+        "af-south-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-south-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ca-central-1",
+        "eu-central-1",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "il-central-1",
+        "sa-east-1",
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "us-gov-east-1",
+        "us-gov-west-1",
+    }
+)
 BATCH_ATTENDEES = 100  # BatchCreateAttendee: at most 100 attendees a call
 MAX_ATTENDEES = 250  # attendees a meeting can have
 IDLE_SECONDS = 5 * 60  # a meeting ends after five minutes with nobody connected
@@ -46,8 +66,9 @@ def _meeting_id(value: Any) -> str:
 class Meetings(Resource):
     kind = "meetings"
 
-    def __init__(self, app: Any, name: str, *, media_region: str | None = None, provider: str | None = None,
-                 allow: Any = None) -> None:
+    def __init__(
+        self, app: Any, name: str, *, media_region: str | None = None, provider: str | None = None, allow: Any = None
+    ) -> None:
         super().__init__(app, name, provider, allow)
         from ..aws import region
 
@@ -59,20 +80,25 @@ class Meetings(Resource):
     @staticmethod
     def _region(value: Any) -> str:
         if value not in MEDIA_REGIONS:
-            raise ValidationError(f"MediaRegion {value!r} is not a Chime SDK media region; use one of "
-                                  f"{', '.join(sorted(MEDIA_REGIONS))}")
+            raise ValidationError(
+                f"MediaRegion {value!r} is not a Chime SDK media region; use one of {', '.join(sorted(MEDIA_REGIONS))}"
+            )
         return value
 
     # -- meetings ----------------------------------------------------------------------------------
     @requires("manage")
-    def create_meeting(self, external_meeting_id: str, *, media_region: str | None = None,
-                       client_request_token: str | None = None) -> dict[str, Any]:
+    def create_meeting(
+        self, external_meeting_id: str, *, media_region: str | None = None, client_request_token: str | None = None
+    ) -> dict[str, Any]:
         """A new meeting (CreateMeeting's ``Meeting``). The same ``client_request_token`` returns the
         same meeting, so a retried request does not open a second one."""
         if client_request_token is not None:
             _external(client_request_token, "ClientRequestToken")
-        return self.backend.create_meeting(_external(external_meeting_id, "ExternalMeetingId"),
-                                           self._region(media_region or self.media_region), client_request_token)
+        return self.backend.create_meeting(
+            _external(external_meeting_id, "ExternalMeetingId"),
+            self._region(media_region or self.media_region),
+            client_request_token,
+        )
 
     @requires("manage")
     def get_meeting(self, meeting_id: str) -> dict[str, Any]:
@@ -97,8 +123,9 @@ class Meetings(Resource):
         ids = list(external_user_ids)
         if not 1 <= len(ids) <= BATCH_ATTENDEES:
             raise ValidationError(f"BatchCreateAttendee takes 1 to {BATCH_ATTENDEES} attendees, got {len(ids)}")
-        return self.backend.batch_create_attendees(_meeting_id(meeting_id),
-                                                   [_external(i, "ExternalUserId") for i in ids])
+        return self.backend.batch_create_attendees(
+            _meeting_id(meeting_id), [_external(i, "ExternalUserId") for i in ids]
+        )
 
     @requires("manage")
     def get_attendee(self, meeting_id: str, attendee_id: str) -> dict[str, Any]:
@@ -115,8 +142,7 @@ class Meetings(Resource):
 
     def join_info(self, meeting_id: str, external_user_id: str) -> dict[str, Any]:
         """What a browser client needs to join: ``{"Meeting": ..., "Attendee": ...}``."""
-        return {"Meeting": self.get_meeting(meeting_id), "Attendee": self.create_attendee(meeting_id,
-                                                                                          external_user_id)}
+        return {"Meeting": self.get_meeting(meeting_id), "Attendee": self.create_attendee(meeting_id, external_user_id)}
 
     def drop(self) -> None:
         self.backend.drop()

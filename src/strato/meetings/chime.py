@@ -40,8 +40,12 @@ class ChimeMeetingsBackend:
             raise
 
     def create_meeting(self, external_id: str, region: str, request_token: str | None) -> dict[str, Any]:
-        return self._call("create_meeting", ClientRequestToken=request_token or str(uuid.uuid4()),
-                          MediaRegion=region, ExternalMeetingId=external_id)["Meeting"]
+        return self._call(
+            "create_meeting",
+            ClientRequestToken=request_token or str(uuid.uuid4()),
+            MediaRegion=region,
+            ExternalMeetingId=external_id,
+        )["Meeting"]
 
     def get_meeting(self, meeting_id: str) -> dict[str, Any]:
         return self._call("get_meeting", MeetingId=meeting_id)["Meeting"]
@@ -53,8 +57,9 @@ class ChimeMeetingsBackend:
         return self._call("create_attendee", MeetingId=meeting_id, ExternalUserId=external_user_id)["Attendee"]
 
     def batch_create_attendees(self, meeting_id: str, external_user_ids: list[str]) -> dict[str, Any]:
-        result = self._call("batch_create_attendee", MeetingId=meeting_id,
-                            Attendees=[{"ExternalUserId": e} for e in external_user_ids])
+        result = self._call(
+            "batch_create_attendee", MeetingId=meeting_id, Attendees=[{"ExternalUserId": e} for e in external_user_ids]
+        )
         return {"Attendees": result.get("Attendees", []), "Errors": result.get("Errors", [])}
 
     def get_attendee(self, meeting_id: str, attendee_id: str) -> dict[str, Any]:
@@ -63,8 +68,9 @@ class ChimeMeetingsBackend:
     def list_attendees(self, meeting_id: str) -> list[dict[str, Any]]:
         attendees, token = [], None
         while True:
-            page = self._call("list_attendees", MeetingId=meeting_id, MaxResults=100,
-                              **({"NextToken": token} if token else {}))
+            page = self._call(
+                "list_attendees", MeetingId=meeting_id, MaxResults=100, **({"NextToken": token} if token else {})
+            )
             attendees += [{k: a[k] for k in ("ExternalUserId", "AttendeeId") if k in a} for a in page["Attendees"]]
             token = page.get("NextToken")
             if not token:

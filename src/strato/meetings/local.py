@@ -50,8 +50,13 @@ class LocalMeetingStore:
 class LocalMeetingsBackend:
     capabilities = frozenset({"signalling"})
 
-    def __init__(self, store: LocalMeetingStore, meetings: Any, signalling_url: Callable[[], str],
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: LocalMeetingStore,
+        meetings: Any,
+        signalling_url: Callable[[], str],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self.resource = meetings.name
         self.signalling_url = signalling_url
@@ -65,22 +70,31 @@ class LocalMeetingsBackend:
     def _shape(self, row: tuple) -> dict[str, Any]:
         meeting_id, external_id, region = row[0], row[1], row[2]
         base = self.signalling_url()
-        placement = {"SignalingUrl": f"{base}?meeting={meeting_id}",
-                     "AudioHostUrl": f"{base.split('//', 1)[1].split('/', 1)[0]}:3478",
-                     "AudioFallbackUrl": f"{base}/audio?meeting={meeting_id}",
-                     "TurnControlUrl": f"{base}/turn?meeting={meeting_id}",
-                     "ScreenDataUrl": f"{base}/screen?meeting={meeting_id}",
-                     "ScreenViewingUrl": f"{base}/screen-view?meeting={meeting_id}",
-                     "ScreenSharingUrl": f"{base}/screen-share?meeting={meeting_id}",
-                     "EventIngestionUrl": f"{base}/events?meeting={meeting_id}"}
-        return {"MeetingId": meeting_id, "ExternalMeetingId": external_id, "MediaRegion": region,
-                "MediaPlacement": placement,
-                "MeetingArn": f"arn:aws:chime:{region}:000000000000:meeting/{meeting_id}"}
+        placement = {
+            "SignalingUrl": f"{base}?meeting={meeting_id}",
+            "AudioHostUrl": f"{base.split('//', 1)[1].split('/', 1)[0]}:3478",
+            "AudioFallbackUrl": f"{base}/audio?meeting={meeting_id}",
+            "TurnControlUrl": f"{base}/turn?meeting={meeting_id}",
+            "ScreenDataUrl": f"{base}/screen?meeting={meeting_id}",
+            "ScreenViewingUrl": f"{base}/screen-view?meeting={meeting_id}",
+            "ScreenSharingUrl": f"{base}/screen-share?meeting={meeting_id}",
+            "EventIngestionUrl": f"{base}/events?meeting={meeting_id}",
+        }
+        return {
+            "MeetingId": meeting_id,
+            "ExternalMeetingId": external_id,
+            "MediaRegion": region,
+            "MediaPlacement": placement,
+            "MeetingArn": f"arn:aws:chime:{region}:000000000000:meeting/{meeting_id}",
+        }
 
     def _live(self, meeting_id: str) -> tuple:
         """The meeting's row if it has not ended, else NotFound (and its attendees are cleared)."""
-        row = self.conn.execute("SELECT id, external_id, media_region, created, empty_since, deleted FROM meetings "
-                                "WHERE id = ? AND resource = ?", (meeting_id, self.resource)).fetchone()
+        row = self.conn.execute(
+            "SELECT id, external_id, media_region, created, empty_since, deleted FROM meetings "
+            "WHERE id = ? AND resource = ?",
+            (meeting_id, self.resource),
+        ).fetchone()
         if row is None:
             raise NotFound(f"The meeting {meeting_id} is not found")
         now = self.now()
@@ -97,15 +111,19 @@ class LocalMeetingsBackend:
     def create_meeting(self, external_id: str, region: str, request_token: str | None) -> dict[str, Any]:
         with self.store.db.write() as conn:
             if request_token is not None:
-                found = conn.execute("SELECT id, external_id, media_region FROM meetings WHERE resource = ? AND "
-                                     "request_token = ?", (self.resource, request_token)).fetchone()
+                found = conn.execute(
+                    "SELECT id, external_id, media_region FROM meetings WHERE resource = ? AND request_token = ?",
+                    (self.resource, request_token),
+                ).fetchone()
                 if found is not None:
                     return self._shape(found)
             meeting_id = str(uuid.uuid4())
             now = self.now()
-            conn.execute("INSERT INTO meetings (id, resource, external_id, media_region, request_token, created, "
-                         "empty_since) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (meeting_id, self.resource, external_id, region, request_token, now, now))
+            conn.execute(
+                "INSERT INTO meetings (id, resource, external_id, media_region, request_token, created, "
+                "empty_since) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (meeting_id, self.resource, external_id, region, request_token, now, now),
+            )
         return self._shape((meeting_id, external_id, region))
 
     def get_meeting(self, meeting_id: str) -> dict[str, Any]:
@@ -129,8 +147,10 @@ class LocalMeetingsBackend:
 
     def _add_attendee(self, meeting_id: str, external_user_id: str) -> dict[str, Any]:
         with self.store.db.write() as conn:
-            found = conn.execute("SELECT id, external_user_id, token FROM attendees WHERE meeting = ? AND "
-                                 "external_user_id = ?", (meeting_id, external_user_id)).fetchone()
+            found = conn.execute(
+                "SELECT id, external_user_id, token FROM attendees WHERE meeting = ? AND external_user_id = ?",
+                (meeting_id, external_user_id),
+            ).fetchone()
             if found is not None:
                 return self._attendee(found)
             count = conn.execute("SELECT COUNT(*) FROM attendees WHERE meeting = ?", (meeting_id,)).fetchone()[0]
@@ -138,9 +158,11 @@ class LocalMeetingsBackend:
                 raise ValidationError(f"The meeting already has {MAX_ATTENDEES} attendees, the most it can have")
             attendee_id = str(uuid.uuid4())
             token = secrets.token_urlsafe(48)
-            conn.execute("INSERT INTO attendees (id, meeting, external_user_id, token_digest, token, created) "
-                         "VALUES (?, ?, ?, ?, ?, ?)",
-                         (attendee_id, meeting_id, external_user_id, _digest(token), token, self.now()))
+            conn.execute(
+                "INSERT INTO attendees (id, meeting, external_user_id, token_digest, token, created) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (attendee_id, meeting_id, external_user_id, _digest(token), token, self.now()),
+            )
         return {"ExternalUserId": external_user_id, "AttendeeId": attendee_id, "JoinToken": token}
 
     def batch_create_attendees(self, meeting_id: str, external_user_ids: list[str]) -> dict[str, Any]:
@@ -155,16 +177,18 @@ class LocalMeetingsBackend:
 
     def get_attendee(self, meeting_id: str, attendee_id: str) -> dict[str, Any]:
         self._live(meeting_id)
-        row = self.conn.execute("SELECT id, external_user_id, token FROM attendees WHERE meeting = ? AND id = ?",
-                                (meeting_id, attendee_id)).fetchone()
+        row = self.conn.execute(
+            "SELECT id, external_user_id, token FROM attendees WHERE meeting = ? AND id = ?", (meeting_id, attendee_id)
+        ).fetchone()
         if row is None:
             raise NotFound(f"The attendee {attendee_id} is not found in meeting {meeting_id}")
         return self._attendee(row)
 
     def list_attendees(self, meeting_id: str) -> list[dict[str, Any]]:
         self._live(meeting_id)
-        rows = self.conn.execute("SELECT id, external_user_id, token FROM attendees WHERE meeting = ? "
-                                 "ORDER BY created, id", (meeting_id,)).fetchall()
+        rows = self.conn.execute(
+            "SELECT id, external_user_id, token FROM attendees WHERE meeting = ? ORDER BY created, id", (meeting_id,)
+        ).fetchall()
         return [self._attendee(r, with_token=False) for r in rows]  # ListAttendees omits join tokens
 
     def delete_attendee(self, meeting_id: str, attendee_id: str) -> None:
@@ -177,8 +201,10 @@ class LocalMeetingsBackend:
     def admit(self, meeting_id: str, join_token: str) -> dict[str, Any]:
         """The attendee this join token belongs to, if its meeting is live; else NotFound."""
         self._live(meeting_id)
-        row = self.conn.execute("SELECT id, external_user_id, token FROM attendees WHERE meeting = ? AND "
-                                "token_digest = ?", (meeting_id, _digest(str(join_token)))).fetchone()
+        row = self.conn.execute(
+            "SELECT id, external_user_id, token FROM attendees WHERE meeting = ? AND token_digest = ?",
+            (meeting_id, _digest(str(join_token))),
+        ).fetchone()
         if row is None:
             raise NotFound("The join token does not belong to an attendee of this meeting")
         return self._attendee(row, with_token=False)
@@ -198,16 +224,19 @@ class LocalMeetingsBackend:
     def _recount(self, meeting_id: str) -> None:
         """``empty_since``: NULL while anyone is connected, else when the last one left."""
         with self.store.db.write() as conn:
-            present = conn.execute("SELECT COUNT(*) FROM attendees WHERE meeting = ? AND connected = 1",
-                                   (meeting_id,)).fetchone()[0]
+            present = conn.execute(
+                "SELECT COUNT(*) FROM attendees WHERE meeting = ? AND connected = 1", (meeting_id,)
+            ).fetchone()[0]
             if present:
                 conn.execute("UPDATE meetings SET empty_since = NULL WHERE id = ?", (meeting_id,))
             else:
-                conn.execute("UPDATE meetings SET empty_since = COALESCE(empty_since, ?) WHERE id = ?",
-                             (self.now(), meeting_id))
+                conn.execute(
+                    "UPDATE meetings SET empty_since = COALESCE(empty_since, ?) WHERE id = ?", (self.now(), meeting_id)
+                )
 
     def drop(self) -> None:
         with self.store.db.write() as conn:
-            conn.execute("DELETE FROM attendees WHERE meeting IN (SELECT id FROM meetings WHERE resource = ?)",
-                         (self.resource,))
+            conn.execute(
+                "DELETE FROM attendees WHERE meeting IN (SELECT id FROM meetings WHERE resource = ?)", (self.resource,)
+            )
             conn.execute("DELETE FROM meetings WHERE resource = ?", (self.resource,))

@@ -84,8 +84,9 @@ class SignallingHub:
                 await earlier.websocket.close(4409, "joined again from another connection")
         await run_in_threadpool(meetings.backend.set_connected, meeting_id, peer.id, True)
         self._start_watch()
-        await peer.send({"type": "welcome", "attendee": attendee,
-                         "peers": [p.attendee for p in room.values() if p is not peer]})
+        await peer.send(
+            {"type": "welcome", "attendee": attendee, "peers": [p.attendee for p in room.values() if p is not peer]}
+        )
         await self._to_others(room, peer, {"type": "joined", "attendee": attendee})
         try:
             await self._relay(room, peer)
@@ -113,7 +114,7 @@ class SignallingHub:
             except ValueError:
                 message = None
             if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-                await peer.send({"type": "error", "message": "send JSON objects with a string \"type\""})
+                await peer.send({"type": "error", "message": 'send JSON objects with a string "type"'})
                 continue
             message["from"] = peer.id
             target = message.get("to")

@@ -57,18 +57,21 @@ class Timer(ContextDecorator):
 
     def __exit__(self, *exc: Any) -> None:
         started = self._local.starts.pop()
-        self.metrics.put(self.name, (time.perf_counter() - started) * 1000, unit="Milliseconds",
-                         dimensions=self.dimensions)
+        self.metrics.put(
+            self.name, (time.perf_counter() - started) * 1000, unit="Milliseconds", dimensions=self.dimensions
+        )
 
 
 class Metrics(Resource):
     kind = "metrics"
 
-    def __init__(self, app: Any, namespace: str, *, retention_days: int = 455, provider: str | None = None,
-                 allow: Any = None) -> None:
+    def __init__(
+        self, app: Any, namespace: str, *, retention_days: int = 455, provider: str | None = None, allow: Any = None
+    ) -> None:
         if not _NAMESPACE.match(namespace or "") or namespace.startswith("AWS/"):
-            raise ValidationError(f"namespace {namespace!r}: 1-255 letters, digits or . - _ / # : and spaces, "
-                                  "not starting with AWS/")
+            raise ValidationError(
+                f"namespace {namespace!r}: 1-255 letters, digits or . - _ / # : and spaces, not starting with AWS/"
+            )
         if not 1 <= retention_days <= 455:
             raise ValidationError("retention_days must be 1 to 455 (CloudWatch keeps hourly data 455 days)")
         slug = re.sub(r"[^A-Za-z0-9_-]+", "-", namespace).strip("-")[:63]
@@ -81,8 +84,16 @@ class Metrics(Resource):
         return self.app.providers.metrics_backend(self)
 
     # -- writing --------------------------------------------------------------------------------
-    def _point(self, name: str, value: Any, unit: str, dimensions: dict[str, str] | None, timestamp: float | None,
-               resolution: int, now: float) -> dict[str, Any]:
+    def _point(
+        self,
+        name: str,
+        value: Any,
+        unit: str,
+        dimensions: dict[str, str] | None,
+        timestamp: float | None,
+        resolution: int,
+        now: float,
+    ) -> dict[str, Any]:
         if not isinstance(name, str) or not 1 <= len(name) <= 255:
             raise ValidationError(f"metric name {name!r}: 1-255 characters")
         dims = dict(dimensions or {})
@@ -90,19 +101,35 @@ class Metrics(Resource):
             raise ValidationError(f"metric {name!r}: at most {MAX_DIMENSIONS} dimensions, got {len(dims)}")
         for k, v in dims.items():
             if not isinstance(k, str) or not isinstance(v, str) or not 1 <= len(k) <= 255 or not 1 <= len(v) <= 1024:
-                raise ValidationError(f"metric {name!r}: dimension {k!r}={v!r} needs a 1-255 character name and "
-                                      "a 1-1024 character string value")
+                raise ValidationError(
+                    f"metric {name!r}: dimension {k!r}={v!r} needs a 1-255 character name and "
+                    "a 1-1024 character string value"
+                )
         if resolution not in (1, 60):
             raise ValidationError(f"metric {name!r}: resolution is 1 (high) or 60 (standard) seconds")
         at = now if timestamp is None else float(getattr(timestamp, "timestamp", lambda: timestamp)())
         if not now - PAST_LIMIT <= at <= now + FUTURE_LIMIT:
             raise ValidationError(f"metric {name!r}: timestamps may be up to 2 weeks old and 2 hours ahead")
-        return {"name": name, "value": check_value(name, value), "unit": check_unit(unit), "dimensions": dims,
-                "timestamp": at, "resolution": resolution}
+        return {
+            "name": name,
+            "value": check_value(name, value),
+            "unit": check_unit(unit),
+            "dimensions": dims,
+            "timestamp": at,
+            "resolution": resolution,
+        }
 
     @requires("put")
-    def put(self, name: str, value: float, *, unit: str = "None", dimensions: dict[str, str] | None = None,
-            timestamp: float | None = None, resolution: int = 60) -> None:
+    def put(
+        self,
+        name: str,
+        value: float,
+        *,
+        unit: str = "None",
+        dimensions: dict[str, str] | None = None,
+        timestamp: float | None = None,
+        resolution: int = 60,
+    ) -> None:
         """Record one value. ``resolution=1`` makes it a high-resolution metric (sub-minute periods)."""
         self.backend.put([self._point(name, value, unit, dimensions, timestamp, resolution, time.time())])
 
@@ -111,8 +138,18 @@ class Metrics(Resource):
         """Record many: dicts with ``name``, ``value`` and optional ``unit``, ``dimensions``, ``timestamp``,
         ``resolution``. All are validated before any is stored."""
         now = time.time()
-        checked = [self._point(p["name"], p["value"], p.get("unit", "None"), p.get("dimensions"),
-                               p.get("timestamp"), p.get("resolution", 60), now) for p in points]
+        checked = [
+            self._point(
+                p["name"],
+                p["value"],
+                p.get("unit", "None"),
+                p.get("dimensions"),
+                p.get("timestamp"),
+                p.get("resolution", 60),
+                now,
+            )
+            for p in points
+        ]
         if checked:
             self.backend.put(checked)
         return len(checked)
@@ -125,9 +162,16 @@ class Metrics(Resource):
 
     # -- reading --------------------------------------------------------------------------------
     @requires("read")
-    def query(self, name: str, *, statistics: Iterable[str] = ("Average",), period: int = 60,
-              start: float | None = None, end: float | None = None,
-              dimensions: dict[str, str] | None = None) -> list[Datapoint]:
+    def query(
+        self,
+        name: str,
+        *,
+        statistics: Iterable[str] = ("Average",),
+        period: int = 60,
+        start: float | None = None,
+        end: float | None = None,
+        dimensions: dict[str, str] | None = None,
+    ) -> list[Datapoint]:
         """Datapoints (oldest first) of one metric: each statistic per period, for periods that had data.
 
         The start is rounded as CloudWatch rounds it (to the period below a minute, else to the minute,
@@ -142,8 +186,10 @@ class Metrics(Resource):
         if start >= end:
             raise ValidationError("start must be before end")
         if (end - start) / period > MAX_DATAPOINTS:
-            raise ValidationError(f"{int((end - start) / period)} datapoints asked for; one query returns at "
-                                  f"most {MAX_DATAPOINTS:,}: use a longer period or a shorter range")
+            raise ValidationError(
+                f"{int((end - start) / period)} datapoints asked for; one query returns at "
+                f"most {MAX_DATAPOINTS:,}: use a longer period or a shorter range"
+            )
         if any(s.startswith("p") for s in stats):
             self._need("percentiles")
         rows, unit = self.backend.query(name, dict(dimensions or {}), stats, start, end, period, now)
@@ -168,16 +214,42 @@ class Metrics(Resource):
         self._backend = None
 
     # -- alarms ---------------------------------------------------------------------------------
-    def alarm(self, name: str, *, metric: str, statistic: str, period: int, threshold: float, comparison: str,
-              evaluation_periods: int = 1, datapoints_to_alarm: int | None = None,
-              treat_missing_data: str = "missing", dimensions: dict[str, str] | None = None,
-              actions: Iterable[Any] = (), ok_actions: Iterable[Any] = (),
-              insufficient_data_actions: Iterable[Any] = (), description: str | None = None) -> Alarm:
+    def alarm(
+        self,
+        name: str,
+        *,
+        metric: str,
+        statistic: str,
+        period: int,
+        threshold: float,
+        comparison: str,
+        evaluation_periods: int = 1,
+        datapoints_to_alarm: int | None = None,
+        treat_missing_data: str = "missing",
+        dimensions: dict[str, str] | None = None,
+        actions: Iterable[Any] = (),
+        ok_actions: Iterable[Any] = (),
+        insufficient_data_actions: Iterable[Any] = (),
+        description: str | None = None,
+    ) -> Alarm:
         """Declare an alarm; its state changes publish CloudWatch's alarm message to the action topics."""
         check_statistic(statistic)
-        alarm = Alarm(name, metric, statistic, period, threshold, comparison, evaluation_periods,
-                      datapoints_to_alarm or evaluation_periods, treat_missing_data, dict(dimensions or {}),
-                      list(actions), list(ok_actions), list(insufficient_data_actions), description)
+        alarm = Alarm(
+            name,
+            metric,
+            statistic,
+            period,
+            threshold,
+            comparison,
+            evaluation_periods,
+            datapoints_to_alarm or evaluation_periods,
+            treat_missing_data,
+            dict(dimensions or {}),
+            list(actions),
+            list(ok_actions),
+            list(insufficient_data_actions),
+            description,
+        )
         if name in self.alarms:
             raise ValidationError(f"alarm {name!r} is declared twice in {self.namespace!r}")
         alarm.physical = self.app.config.physical_name("alarm", name)

@@ -47,7 +47,7 @@ def evaluate(breaches: Sequence[bool | None], m: int, n: int, treat: str) -> str
     if not all(real):
         return OK
     newest = max(i for i, b in enumerate(breaches) if b is not None)
-    window = breaches[max(0, newest - n + 1):newest + 1]
+    window = breaches[max(0, newest - n + 1) : newest + 1]
     if any(b is None for b in window):  # a gap among the newest N periods: not enough to say ALARM
         return INSUFFICIENT if treat == "missing" else RETAIN
     return ALARM if treat == "missing" else RETAIN
@@ -93,55 +93,87 @@ class Alarm:
 
     def reason(self, state: str, values: Sequence[tuple[float, float | None]]) -> str:
         symbol = COMPARISONS[self.comparison][0]
-        real = [(t, v) for t, v in values if v is not None][-self.evaluation_periods:]
+        real = [(t, v) for t, v in values if v is not None][-self.evaluation_periods :]
         if state == INSUFFICIENT:
-            return (f"Insufficient Data: {len(real)} datapoint{'s' if len(real) != 1 else ''} were unknown "
-                    f"in the last {self.evaluation_periods} periods.")
+            return (
+                f"Insufficient Data: {len(real)} datapoint{'s' if len(real) != 1 else ''} were unknown "
+                f"in the last {self.evaluation_periods} periods."
+            )
         shown = ", ".join(f"{v:g} ({_stamp(t)})" for t, v in reversed(real))
-        count = sum(1 for _, v in real if self.breaching(v)) if state == ALARM else \
-            sum(1 for _, v in real if not self.breaching(v))
+        count = (
+            sum(1 for _, v in real if self.breaching(v))
+            if state == ALARM
+            else sum(1 for _, v in real if not self.breaching(v))
+        )
         verb = "was" if count == 1 else "were"
         relation = _WORDS[symbol] if state == ALARM else f"not {_WORDS[symbol]}"
-        return (f"Threshold Crossed: {count} out of the last {len(real)} datapoints [{shown}] {verb} {relation} the "
-                f"threshold ({self.threshold:g}) (minimum {self.datapoints_to_alarm} datapoint"
-                f"{'s' if self.datapoints_to_alarm != 1 else ''} for "
-                f"{'OK -> ALARM' if state == ALARM else 'ALARM -> OK'} transition).")
+        return (
+            f"Threshold Crossed: {count} out of the last {len(real)} datapoints [{shown}] {verb} {relation} the "
+            f"threshold ({self.threshold:g}) (minimum {self.datapoints_to_alarm} datapoint"
+            f"{'s' if self.datapoints_to_alarm != 1 else ''} for "
+            f"{'OK -> ALARM' if state == ALARM else 'ALARM -> OK'} transition)."
+        )
 
 
 def _stamp(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%d/%m/%y %H:%M:%S")
 
 
-REGION_NAMES = {"us-east-1": "US East (N. Virginia)", "us-east-2": "US East (Ohio)",
-                "us-west-1": "US West (N. California)", "us-west-2": "US West (Oregon)",
-                "eu-west-1": "EU (Ireland)", "eu-central-1": "EU (Frankfurt)", "eu-west-2": "EU (London)",
-                "ap-southeast-1": "Asia Pacific (Singapore)", "ap-northeast-1": "Asia Pacific (Tokyo)"}
+REGION_NAMES = {
+    "us-east-1": "US East (N. Virginia)",
+    "us-east-2": "US East (Ohio)",
+    "us-west-1": "US West (N. California)",
+    "us-west-2": "US West (Oregon)",
+    "eu-west-1": "EU (Ireland)",
+    "eu-central-1": "EU (Frankfurt)",
+    "eu-west-2": "EU (London)",
+    "ap-southeast-1": "Asia Pacific (Singapore)",
+    "ap-northeast-1": "Asia Pacific (Tokyo)",
+}
 
 
-def alarm_message(alarm: Alarm, namespace: str, old: str, new: str, reason: str, at: float, region: str,
-                  account: str) -> dict[str, Any]:
+def alarm_message(
+    alarm: Alarm, namespace: str, old: str, new: str, reason: str, at: float, region: str, account: str
+) -> dict[str, Any]:
     """The JSON CloudWatch publishes to an alarm's SNS actions."""
+
     def arns(topics: list[Any]) -> list[str]:
         return [t.arn if hasattr(t, "arn") else str(t) for t in topics]
 
     percentile = alarm.statistic.startswith("p")
     trigger: dict[str, Any] = {
-        "MetricName": alarm.metric, "Namespace": namespace,
+        "MetricName": alarm.metric,
+        "Namespace": namespace,
         "StatisticType": "ExtendedStatistic" if percentile else "Statistic",
-        "Unit": None, "Dimensions": [{"value": v, "name": k} for k, v in alarm.dimensions.items()],
-        "Period": alarm.period, "EvaluationPeriods": alarm.evaluation_periods,
-        "DatapointsToAlarm": alarm.datapoints_to_alarm, "ComparisonOperator": alarm.comparison,
-        "Threshold": float(alarm.threshold), "TreatMissingData": alarm.treat_missing_data,
-        "EvaluateLowSampleCountPercentile": ""}
+        "Unit": None,
+        "Dimensions": [{"value": v, "name": k} for k, v in alarm.dimensions.items()],
+        "Period": alarm.period,
+        "EvaluationPeriods": alarm.evaluation_periods,
+        "DatapointsToAlarm": alarm.datapoints_to_alarm,
+        "ComparisonOperator": alarm.comparison,
+        "Threshold": float(alarm.threshold),
+        "TreatMissingData": alarm.treat_missing_data,
+        "EvaluateLowSampleCountPercentile": "",
+    }
     if percentile:
         trigger["ExtendedStatistic"] = alarm.statistic
     else:
         trigger["Statistic"] = alarm.statistic.upper() if alarm.statistic != "SampleCount" else "SAMPLE_COUNT"
     physical = alarm.physical or alarm.name
     when = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
-    return {"AlarmName": physical, "AlarmDescription": alarm.description, "AWSAccountId": account,
-            "AlarmConfigurationUpdatedTimestamp": when, "NewStateValue": new, "NewStateReason": reason,
-            "StateChangeTime": when, "Region": REGION_NAMES.get(region, region),
-            "AlarmArn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{physical}", "OldStateValue": old,
-            "OKActions": arns(alarm.ok_actions), "AlarmActions": arns(alarm.actions),
-            "InsufficientDataActions": arns(alarm.insufficient_data_actions), "Trigger": trigger}
+    return {
+        "AlarmName": physical,
+        "AlarmDescription": alarm.description,
+        "AWSAccountId": account,
+        "AlarmConfigurationUpdatedTimestamp": when,
+        "NewStateValue": new,
+        "NewStateReason": reason,
+        "StateChangeTime": when,
+        "Region": REGION_NAMES.get(region, region),
+        "AlarmArn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{physical}",
+        "OldStateValue": old,
+        "OKActions": arns(alarm.ok_actions),
+        "AlarmActions": arns(alarm.actions),
+        "InsufficientDataActions": arns(alarm.insufficient_data_actions),
+        "Trigger": trigger,
+    }

@@ -26,14 +26,24 @@ def emf_documents(namespace: str, points: list[dict[str, Any]]) -> list[dict[str
     docs = []
     for (dims, stamp), members in groups.items():
         for start in range(0, len(members), EMF_METRICS):
-            chunk = members[start:start + EMF_METRICS]
-            doc: dict[str, Any] = {"_aws": {"Timestamp": stamp, "CloudWatchMetrics": [{
-                "Namespace": namespace, "Dimensions": [[k for k, _ in dims]],
-                "Metrics": [], }]}}
+            chunk = members[start : start + EMF_METRICS]
+            doc: dict[str, Any] = {
+                "_aws": {
+                    "Timestamp": stamp,
+                    "CloudWatchMetrics": [
+                        {
+                            "Namespace": namespace,
+                            "Dimensions": [[k for k, _ in dims]],
+                            "Metrics": [],
+                        }
+                    ],
+                }
+            }
             definitions: dict[str, dict[str, Any]] = {}
             for p in chunk:
-                definitions.setdefault(p["name"], {"Name": p["name"], "Unit": p["unit"],
-                                                   "StorageResolution": p["resolution"]})
+                definitions.setdefault(
+                    p["name"], {"Name": p["name"], "Unit": p["unit"], "StorageResolution": p["resolution"]}
+                )
                 doc.setdefault(p["name"], [])
                 doc[p["name"]].append(p["value"])
             doc["_aws"]["CloudWatchMetrics"][0]["Metrics"] = list(definitions.values())
@@ -67,10 +77,14 @@ class CloudWatchMetricsBackend:
         batch: list[dict[str, Any]] = []
         size = 0
         for p in points:
-            datum = {"MetricName": p["name"], "Value": p["value"], "Unit": p["unit"],
-                     "StorageResolution": p["resolution"],
-                     "Timestamp": datetime.fromtimestamp(p["timestamp"], UTC),
-                     "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(p["dimensions"].items())]}
+            datum = {
+                "MetricName": p["name"],
+                "Value": p["value"],
+                "Unit": p["unit"],
+                "StorageResolution": p["resolution"],
+                "Timestamp": datetime.fromtimestamp(p["timestamp"], UTC),
+                "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(p["dimensions"].items())],
+            }
             cost = len(p["name"]) + 64 + sum(len(k) + len(v) + 16 for k, v in p["dimensions"].items())
             if len(batch) == PUT_BATCH or size + cost > PUT_BYTES:
                 self._send(batch)
@@ -88,17 +102,26 @@ class CloudWatchMetricsBackend:
         except ClientError as exc:
             raise StratoError(f"PutMetricData to {self.ns!r} failed: {exc}") from exc
 
-    def query(self, name: str, dimensions: dict[str, str], stats: list[str], start: float, end: float,
-              period: int, now: float) -> tuple[list[tuple[float, dict[str, float | None]]], str | None]:
-        metric = {"Namespace": self.ns, "MetricName": name,
-                  "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(dimensions.items())]}
-        queries = [{"Id": f"q{i}", "MetricStat": {"Metric": metric, "Period": period, "Stat": stat},
-                    "ReturnData": True} for i, stat in enumerate(stats)]
+    def query(
+        self, name: str, dimensions: dict[str, str], stats: list[str], start: float, end: float, period: int, now: float
+    ) -> tuple[list[tuple[float, dict[str, float | None]]], str | None]:
+        metric = {
+            "Namespace": self.ns,
+            "MetricName": name,
+            "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(dimensions.items())],
+        }
+        queries = [
+            {"Id": f"q{i}", "MetricStat": {"Metric": metric, "Period": period, "Stat": stat}, "ReturnData": True}
+            for i, stat in enumerate(stats)
+        ]
         found: dict[float, dict[str, float | None]] = {}
         paginator = self._client().get_paginator("get_metric_data")
-        for page in paginator.paginate(MetricDataQueries=queries[:QUERIES_PER_CALL], ScanBy="TimestampAscending",
-                                       StartTime=datetime.fromtimestamp(start, UTC),
-                                       EndTime=datetime.fromtimestamp(end, UTC)):
+        for page in paginator.paginate(
+            MetricDataQueries=queries[:QUERIES_PER_CALL],
+            ScanBy="TimestampAscending",
+            StartTime=datetime.fromtimestamp(start, UTC),
+            EndTime=datetime.fromtimestamp(end, UTC),
+        ):
             for result in page["MetricDataResults"]:
                 stat = stats[int(result["Id"][1:])]
                 for stamp, value in zip(result["Timestamps"], result["Values"], strict=True):
@@ -141,17 +164,26 @@ class CloudWatchMetricsBackend:
 
 def alarm_params(alarm: Any, namespace: str) -> dict[str, Any]:
     """PutMetricAlarm's parameters (and, with Refs for the topics, AWS::CloudWatch::Alarm's properties)."""
+
     def arns(topics: list[Any]) -> list[Any]:
         return [t.arn if hasattr(t, "arn") else t for t in topics]
 
     params: dict[str, Any] = {
-        "AlarmName": alarm.physical or alarm.name, "Namespace": namespace, "MetricName": alarm.metric,
+        "AlarmName": alarm.physical or alarm.name,
+        "Namespace": namespace,
+        "MetricName": alarm.metric,
         "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(alarm.dimensions.items())],
-        "Period": alarm.period, "EvaluationPeriods": alarm.evaluation_periods,
-        "DatapointsToAlarm": alarm.datapoints_to_alarm, "Threshold": float(alarm.threshold),
-        "ComparisonOperator": alarm.comparison, "TreatMissingData": alarm.treat_missing_data,
-        "ActionsEnabled": True, "AlarmActions": arns(alarm.actions), "OKActions": arns(alarm.ok_actions),
-        "InsufficientDataActions": arns(alarm.insufficient_data_actions)}
+        "Period": alarm.period,
+        "EvaluationPeriods": alarm.evaluation_periods,
+        "DatapointsToAlarm": alarm.datapoints_to_alarm,
+        "Threshold": float(alarm.threshold),
+        "ComparisonOperator": alarm.comparison,
+        "TreatMissingData": alarm.treat_missing_data,
+        "ActionsEnabled": True,
+        "AlarmActions": arns(alarm.actions),
+        "OKActions": arns(alarm.ok_actions),
+        "InsufficientDataActions": arns(alarm.insufficient_data_actions),
+    }
     if alarm.statistic.startswith("p"):
         params["ExtendedStatistic"] = alarm.statistic
     else:

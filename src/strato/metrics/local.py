@@ -29,17 +29,24 @@ class LocalMetricsStore:
     def __init__(self, data_dir: str | Path, durability: str = "process") -> None:
         self.db = Database(Path(data_dir) / "metrics.db", durability)
         with self.db.write() as conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, ns TEXT NOT NULL, "
-                         "name TEXT NOT NULL, dims TEXT NOT NULL, unit TEXT NOT NULL, UNIQUE (ns, name, dims))")
-            conn.execute("CREATE TABLE IF NOT EXISTS raw (series INTEGER NOT NULL, ts REAL NOT NULL, "
-                         "value REAL NOT NULL)")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, ns TEXT NOT NULL, "
+                "name TEXT NOT NULL, dims TEXT NOT NULL, unit TEXT NOT NULL, UNIQUE (ns, name, dims))"
+            )
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS raw (series INTEGER NOT NULL, ts REAL NOT NULL, value REAL NOT NULL)"
+            )
             conn.execute("CREATE INDEX IF NOT EXISTS raw_by_time ON raw (series, ts)")
-            conn.execute("CREATE TABLE IF NOT EXISTS rollup (series INTEGER NOT NULL, tier INTEGER NOT NULL, "
-                         "start INTEGER NOT NULL, n REAL NOT NULL, total REAL NOT NULL, low REAL NOT NULL, "
-                         "high REAL NOT NULL, hist BLOB NOT NULL, PRIMARY KEY (series, tier, start)) WITHOUT ROWID")
-            conn.execute("CREATE TABLE IF NOT EXISTS alarms (ns TEXT NOT NULL, name TEXT NOT NULL, "
-                         "state TEXT NOT NULL, reason TEXT NOT NULL, changed REAL NOT NULL, "
-                         "PRIMARY KEY (ns, name))")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS rollup (series INTEGER NOT NULL, tier INTEGER NOT NULL, "
+                "start INTEGER NOT NULL, n REAL NOT NULL, total REAL NOT NULL, low REAL NOT NULL, "
+                "high REAL NOT NULL, hist BLOB NOT NULL, PRIMARY KEY (series, tier, start)) WITHOUT ROWID"
+            )
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS alarms (ns TEXT NOT NULL, name TEXT NOT NULL, "
+                "state TEXT NOT NULL, reason TEXT NOT NULL, changed REAL NOT NULL, "
+                "PRIMARY KEY (ns, name))"
+            )
         self._ids: dict[tuple[str, str, str], int] = {}
 
     def close(self) -> None:
@@ -49,8 +56,7 @@ class LocalMetricsStore:
 class LocalMetricsBackend:
     capabilities = frozenset({"percentiles", "high_resolution", "alarms"})
 
-    def __init__(self, store: LocalMetricsStore, namespace: str, retention_days: int,
-                 raw_hours: float = 3) -> None:
+    def __init__(self, store: LocalMetricsStore, namespace: str, retention_days: int, raw_hours: float = 3) -> None:
         self.store = store
         self.ns = namespace
         self.retention = retention_days * 86_400
@@ -61,8 +67,9 @@ class LocalMetricsBackend:
         key = (self.ns, name, dims)
         found = self.store._ids.get(key)
         if found is None:
-            conn.execute("INSERT OR IGNORE INTO series (ns, name, dims, unit) VALUES (?, ?, ?, ?)",
-                         (self.ns, name, dims, unit))
+            conn.execute(
+                "INSERT OR IGNORE INTO series (ns, name, dims, unit) VALUES (?, ?, ?, ?)", (self.ns, name, dims, unit)
+            )
             found = conn.execute("SELECT id FROM series WHERE ns = ? AND name = ? AND dims = ?", key).fetchone()[0]
             self.store._ids[key] = found
         return found
@@ -85,25 +92,38 @@ class LocalMetricsBackend:
     def _merge(conn: Any, tier: int, aggregates: dict[tuple[int, int], Aggregate]) -> None:
         rows = []
         for (sid, start), agg in aggregates.items():
-            old = conn.execute("SELECT n, total, low, high, hist FROM rollup WHERE series = ? AND tier = ? "
-                               "AND start = ?", (sid, tier, start)).fetchone()
+            old = conn.execute(
+                "SELECT n, total, low, high, hist FROM rollup WHERE series = ? AND tier = ? AND start = ?",
+                (sid, tier, start),
+            ).fetchone()
             if old is not None:
                 agg.merge(Aggregate(old[0], old[1], old[2], old[3], decode_histogram(old[4])))
             rows.append((sid, tier, start, agg.count, agg.total, agg.low, agg.high, encode_histogram(agg.histogram)))
         conn.executemany("INSERT OR REPLACE INTO rollup VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     # -- reading --------------------------------------------------------------------------------
-    def query(self, name: str, dimensions: dict[str, str], stats: list[str], start: float, end: float,
-              period: int, now: float) -> tuple[list[tuple[float, dict[str, float | None]]], str | None]:
-        found, unit = self.aggregates(name, dimensions, start, end, period, now,
-                                      need_histograms=any(s.startswith("p") for s in stats))
+    def query(
+        self, name: str, dimensions: dict[str, str], stats: list[str], start: float, end: float, period: int, now: float
+    ) -> tuple[list[tuple[float, dict[str, float | None]]], str | None]:
+        found, unit = self.aggregates(
+            name, dimensions, start, end, period, now, need_histograms=any(s.startswith("p") for s in stats)
+        )
         return [(t, {s: agg.statistic(s) for s in stats}) for t, agg in found], unit
 
-    def aggregates(self, name: str, dimensions: dict[str, str], start: float, end: float, period: int,
-                   now: float, need_histograms: bool = True) -> tuple[list[tuple[int, Aggregate]], str | None]:
+    def aggregates(
+        self,
+        name: str,
+        dimensions: dict[str, str],
+        start: float,
+        end: float,
+        period: int,
+        now: float,
+        need_histograms: bool = True,
+    ) -> tuple[list[tuple[int, Aggregate]], str | None]:
         conn = self.store.db.conn
-        row = conn.execute("SELECT id, unit FROM series WHERE ns = ? AND name = ? AND dims = ?",
-                           (self.ns, name, dims_key(dimensions))).fetchone()
+        row = conn.execute(
+            "SELECT id, unit FROM series WHERE ns = ? AND name = ? AND dims = ?", (self.ns, name, dims_key(dimensions))
+        ).fetchone()
         if row is None:
             return [], None
         sid, unit = row
@@ -111,15 +131,18 @@ class LocalMetricsBackend:
         buckets: dict[int, Aggregate] = {}
         if period < 60:
             grouped: dict[int, list[float]] = defaultdict(list)
-            for ts, value in conn.execute("SELECT ts, value FROM raw WHERE series = ? AND ts >= ? AND ts < ?",
-                                          (sid, first, end)):
+            for ts, value in conn.execute(
+                "SELECT ts, value FROM raw WHERE series = ? AND ts >= ? AND ts < ?", (sid, first, end)
+            ):
                 grouped[first + int((ts - first) // period) * period].append(value)
             return sorted((t, exact(vs)) for t, vs in grouped.items()), unit
         tiers = [t for t, _ in TIERS if period % t == 0]
         marks = ",".join("?" * len(tiers))
         for slot, n, total, low, high, hist in conn.execute(
-                f"SELECT start, n, total, low, high, hist FROM rollup WHERE series = ? AND tier IN ({marks}) "
-                "AND start >= ? AND start < ? ORDER BY start", (sid, *tiers, first, end)):
+            f"SELECT start, n, total, low, high, hist FROM rollup WHERE series = ? AND tier IN ({marks}) "
+            "AND start >= ? AND start < ? ORDER BY start",
+            (sid, *tiers, first, end),
+        ):
             key = first + (slot - first) // period * period
             part = Aggregate(n, total, low, high, decode_histogram(hist) if need_histograms else {})
             if key in buckets:
@@ -142,28 +165,35 @@ class LocalMetricsBackend:
         with self.store.db.write() as conn:
             ids = [r[0] for r in conn.execute("SELECT id FROM series WHERE ns = ?", (self.ns,))]
             marks = ",".join("?" * len(ids)) or "NULL"
-            changed += conn.execute(f"DELETE FROM raw WHERE series IN ({marks}) AND ts < ?",
-                                    (*ids, now - self.raw_keep)).rowcount
+            changed += conn.execute(
+                f"DELETE FROM raw WHERE series IN ({marks}) AND ts < ?", (*ids, now - self.raw_keep)
+            ).rowcount
             for (tier, keep), (coarser, _) in itertools.pairwise(TIERS):
                 folded: dict[tuple[int, int], Aggregate] = defaultdict(Aggregate)
                 cutoff = now - keep
                 for sid, start, n, total, low, high, hist in conn.execute(
-                        f"SELECT series, start, n, total, low, high, hist FROM rollup WHERE series IN ({marks}) "
-                        "AND tier = ? AND start < ?", (*ids, tier, cutoff)).fetchall():
+                    f"SELECT series, start, n, total, low, high, hist FROM rollup WHERE series IN ({marks}) "
+                    "AND tier = ? AND start < ?",
+                    (*ids, tier, cutoff),
+                ).fetchall():
                     folded[sid, start // coarser * coarser].merge(
-                        Aggregate(n, total, low, high, decode_histogram(hist)))
+                        Aggregate(n, total, low, high, decode_histogram(hist))
+                    )
                 if folded:
-                    changed += conn.execute(f"DELETE FROM rollup WHERE series IN ({marks}) AND tier = ? AND start < ?",
-                                            (*ids, tier, cutoff)).rowcount
+                    changed += conn.execute(
+                        f"DELETE FROM rollup WHERE series IN ({marks}) AND tier = ? AND start < ?", (*ids, tier, cutoff)
+                    ).rowcount
                     self._merge(conn, coarser, folded)
-            changed += conn.execute(f"DELETE FROM rollup WHERE series IN ({marks}) AND start < ?",
-                                    (*ids, now - self.retention)).rowcount
+            changed += conn.execute(
+                f"DELETE FROM rollup WHERE series IN ({marks}) AND start < ?", (*ids, now - self.retention)
+            ).rowcount
         return changed
 
     # -- alarm state ----------------------------------------------------------------------------
     def alarm_state(self, name: str, alarm: Any = None) -> tuple[str, str, float] | None:
-        row = self.store.db.conn.execute("SELECT state, reason, changed FROM alarms WHERE ns = ? AND name = ?",
-                                         (self.ns, name)).fetchone()
+        row = self.store.db.conn.execute(
+            "SELECT state, reason, changed FROM alarms WHERE ns = ? AND name = ?", (self.ns, name)
+        ).fetchone()
         return tuple(row) if row else None  # type: ignore[return-value]
 
     def set_alarm_state(self, name: str, state: str, reason: str, now: float) -> None:

@@ -15,14 +15,40 @@ from typing import Any
 
 from ..errors import ValidationError
 
-UNITS = frozenset({
-    "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes",
-    "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second",
-    "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second", "Bits/Second",
-    "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second", "Count/Second", "None"})
+UNITS = frozenset(
+    {
+        "Seconds",
+        "Microseconds",
+        "Milliseconds",
+        "Bytes",
+        "Kilobytes",
+        "Megabytes",
+        "Gigabytes",
+        "Terabytes",
+        "Bits",
+        "Kilobits",
+        "Megabits",
+        "Gigabits",
+        "Terabits",
+        "Percent",
+        "Count",
+        "Bytes/Second",
+        "Kilobytes/Second",
+        "Megabytes/Second",
+        "Gigabytes/Second",
+        "Terabytes/Second",
+        "Bits/Second",
+        "Kilobits/Second",
+        "Megabits/Second",
+        "Gigabits/Second",
+        "Terabits/Second",
+        "Count/Second",
+        "None",
+    }
+)
 BASIC = ("Average", "Sum", "Minimum", "Maximum", "SampleCount")
 _PERCENTILE = re.compile(r"^p(\d{1,2}(\.\d{1,10})?|100)$")
-VALUE_LIMIT = 2.0 ** 360  # PutMetricData rejects values outside +-2^360, and NaN / infinities
+VALUE_LIMIT = 2.0**360  # PutMetricData rejects values outside +-2^360, and NaN / infinities
 MAX_DATAPOINTS = 100_800  # GetMetricData's cap on the points one request returns
 GROWTH = 1.02
 _LOG_GROWTH = math.log(GROWTH)
@@ -51,8 +77,11 @@ def check_statistic(stat: str) -> str:
 
 def check_period(period: int) -> int:
     """1, 5, 10, 20, 30 seconds (high resolution) or any multiple of 60, up to a day for a datapoint."""
-    if not isinstance(period, int) or isinstance(period, bool) or not (
-            period in (1, 5, 10, 20, 30) or (period >= 60 and period % 60 == 0)):
+    if (
+        not isinstance(period, int)
+        or isinstance(period, bool)
+        or not (period in (1, 5, 10, 20, 30) or (period >= 60 and period % 60 == 0))
+    ):
         raise ValidationError(f"period {period!r}: use 1, 5, 10, 20, 30 or a multiple of 60 seconds")
     return period
 
@@ -155,6 +184,6 @@ def decode_histogram(blob: bytes) -> dict[int, float]:
         return {}
     n = int.from_bytes(blob[:4], "little")
     keys, counts = array("q"), array("d")
-    keys.frombytes(blob[4:4 + 8 * n])
-    counts.frombytes(blob[4 + 8 * n:])
+    keys.frombytes(blob[4 : 4 + 8 * n])
+    counts.frombytes(blob[4 + 8 * n :])
     return dict(zip(keys, counts, strict=True))

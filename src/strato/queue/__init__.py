@@ -32,8 +32,16 @@ from .message import (
 if TYPE_CHECKING:
     from ..app import App
 
-__all__ = ["CAPABILITIES", "MAX_MESSAGE_BYTES", "Consumer", "Message", "Outgoing", "Queue", "QueueBackend",
-           "QueueStats"]
+__all__ = [
+    "CAPABILITIES",
+    "MAX_MESSAGE_BYTES",
+    "Consumer",
+    "Message",
+    "Outgoing",
+    "Queue",
+    "QueueBackend",
+    "QueueStats",
+]
 
 CAPABILITIES = frozenset({"fifo", "dlq", "long_poll", "delay", "oldest_age"})
 DEFAULT_RETENTION_S = 4 * 86_400
@@ -88,10 +96,21 @@ class Queue(Resource):
 
     kind = "queue"
 
-    def __init__(self, app: App, name: str, *, fifo: bool = False, content_dedup: bool = False,
-                 visibility_timeout: int = 30, delay: int = 0, retention: int = DEFAULT_RETENTION_S,
-                 max_receive_count: int | None = None, provider: str | None = None,
-                 dead_letter_for: Queue | None = None, allow: Any = None) -> None:
+    def __init__(
+        self,
+        app: App,
+        name: str,
+        *,
+        fifo: bool = False,
+        content_dedup: bool = False,
+        visibility_timeout: int = 30,
+        delay: int = 0,
+        retention: int = DEFAULT_RETENTION_S,
+        max_receive_count: int | None = None,
+        provider: str | None = None,
+        dead_letter_for: Queue | None = None,
+        allow: Any = None,
+    ) -> None:
         super().__init__(app, name, provider, allow)
         self.fifo = fifo
         self.content_dedup = content_dedup
@@ -100,9 +119,11 @@ class Queue(Resource):
         self.visibility_timeout = _seconds(visibility_timeout, "visibility_timeout", 0, MAX_VISIBILITY_S)
         self.delay = _seconds(delay, "delay", 0, MAX_DELAY_S)
         self.retention = _seconds(retention, "retention", 60, MAX_RETENTION_S)
-        if max_receive_count is not None and (isinstance(max_receive_count, bool)
-                                              or not isinstance(max_receive_count, int)
-                                              or not 1 <= max_receive_count <= 1000):
+        if max_receive_count is not None and (
+            isinstance(max_receive_count, bool)
+            or not isinstance(max_receive_count, int)
+            or not 1 <= max_receive_count <= 1000
+        ):
             raise ConfigurationError(f"queue {name!r}: max_receive_count must be an integer from 1 to 1000")
         self.max_receive_count = max_receive_count
         self.dead_letter_for = dead_letter_for
@@ -126,8 +147,9 @@ class Queue(Resource):
         return f"arn:aws:sqs:{region()}:{ACCOUNT_ID}:{self.physical_name}"
 
     # -- sending --------------------------------------------------------------------------------
-    def _outgoing(self, body: Any, attributes: dict | None, delay: int | None, group: str | None,
-                  dedup_id: str | None) -> Outgoing:
+    def _outgoing(
+        self, body: Any, attributes: dict | None, delay: int | None, group: str | None, dedup_id: str | None
+    ) -> Outgoing:
         text = encode_body(body)
         attrs = encode_attributes(attributes)
         check_size(text, attrs, self.name)
@@ -150,8 +172,15 @@ class Queue(Resource):
         return Outgoing(text, attrs, self.delay if delay is None else delay, group, dedup_id)
 
     @requires("send")
-    def send(self, body: Any, *, attributes: dict[str, Any] | None = None, delay: int | None = None,
-             group: str | None = None, dedup_id: str | None = None) -> str:
+    def send(
+        self,
+        body: Any,
+        *,
+        attributes: dict[str, Any] | None = None,
+        delay: int | None = None,
+        group: str | None = None,
+        dedup_id: str | None = None,
+    ) -> str:
         """Enqueue one message (str, or anything JSON-able); returns its id once it is durable."""
         out = self._outgoing(body, attributes, delay, group, dedup_id)
         if out.delay:
@@ -159,11 +188,16 @@ class Queue(Resource):
         return self.backend.send([out], time.time())[0]
 
     @requires("send")
-    def send_batch(self, bodies: Iterable[Any], *, attributes: dict[str, Any] | None = None,
-                   group: str | None = None) -> list[str]:
+    def send_batch(
+        self, bodies: Iterable[Any], *, attributes: dict[str, Any] | None = None, group: str | None = None
+    ) -> list[str]:
         """Enqueue up to 10 messages in one call (SQS SendMessageBatch); all are checked before any is sent."""
-        outs = [self._outgoing(b, attributes, None, group, None if not self.fifo or self.content_dedup else
-                               _missing_dedup(self.name)) for b in bodies]
+        outs = [
+            self._outgoing(
+                b, attributes, None, group, None if not self.fifo or self.content_dedup else _missing_dedup(self.name)
+            )
+            for b in bodies
+        ]
         if not 1 <= len(outs) <= MAX_BATCH:
             raise ValidationError(f"send_batch takes 1 to {MAX_BATCH} messages, got {len(outs)}")
         total = sum(len(o.body.encode()) for o in outs)
@@ -173,13 +207,17 @@ class Queue(Resource):
 
     # -- receiving ------------------------------------------------------------------------------
     @requires("receive")
-    def receive(self, max_messages: int = 1, *, visibility_timeout: int | None = None,
-                wait: float = 0) -> list[Message]:
+    def receive(
+        self, max_messages: int = 1, *, visibility_timeout: int | None = None, wait: float = 0
+    ) -> list[Message]:
         """Lease up to ``max_messages`` (1-10) for ``visibility_timeout`` seconds; long-poll up to ``wait``."""
         if isinstance(max_messages, bool) or not isinstance(max_messages, int) or not 1 <= max_messages <= MAX_BATCH:
             raise ValidationError(f"max_messages must be an integer from 1 to {MAX_BATCH}")
-        vt = self.visibility_timeout if visibility_timeout is None else \
-            _seconds(visibility_timeout, "visibility_timeout", 0, MAX_VISIBILITY_S)
+        vt = (
+            self.visibility_timeout
+            if visibility_timeout is None
+            else _seconds(visibility_timeout, "visibility_timeout", 0, MAX_VISIBILITY_S)
+        )
         if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 <= wait <= MAX_WAIT_S:
             raise ValidationError(f"wait must be from 0 to {MAX_WAIT_S} seconds")
         if wait:
@@ -195,7 +233,7 @@ class Queue(Resource):
     def delete_batch(self, messages: Sequence[Message | str]) -> None:
         receipts = [_receipt(m) for m in messages]
         for start in range(0, len(receipts), MAX_BATCH):
-            self.backend.delete(receipts[start:start + MAX_BATCH])
+            self.backend.delete(receipts[start : start + MAX_BATCH])
 
     @requires("receive")
     def change_visibility(self, message: Message | str, seconds: int) -> None:
@@ -225,16 +263,24 @@ class Queue(Resource):
             batch = self.dlq.receive(min(MAX_BATCH, (limit - moved) if limit else MAX_BATCH), visibility_timeout=60)
             if not batch:
                 return moved
-            outs = [Outgoing(m.body, encode_attributes(m.attributes), 0, m.group,
-                             f"redrive-{m.id}" if self.fifo else None) for m in batch]
+            outs = [
+                Outgoing(m.body, encode_attributes(m.attributes), 0, m.group, f"redrive-{m.id}" if self.fifo else None)
+                for m in batch
+            ]
             self.backend.send(outs, time.time())
             self.dlq.delete_batch(batch)
             moved += len(batch)
         return moved
 
     # -- consumers ------------------------------------------------------------------------------
-    def consumer(self, *, batch_size: int = 10, max_concurrency: int = 2, batch: bool = False,
-                 visibility_timeout: int | None = None) -> Callable:
+    def consumer(
+        self,
+        *,
+        batch_size: int = 10,
+        max_concurrency: int = 2,
+        batch: bool = False,
+        visibility_timeout: int | None = None,
+    ) -> Callable:
         """Register ``handler(message)`` (or ``handler(messages)`` with ``batch=True``).
 
         A raised exception fails that message (or, in batch mode, the whole batch); a batch handler may
@@ -257,7 +303,7 @@ class Queue(Resource):
     def _runtime_ack(self, messages: Sequence[Message]) -> None:
         receipts = [m.receipt for m in messages]
         for start in range(0, len(receipts), MAX_BATCH):
-            self.backend.delete(receipts[start:start + MAX_BATCH])
+            self.backend.delete(receipts[start : start + MAX_BATCH])
 
     def _runtime_release(self, message: Message) -> None:
         self.backend.change_visibility(message.receipt, 0)
@@ -268,8 +314,9 @@ class Queue(Resource):
 
 
 def _missing_dedup(name: str) -> str:
-    raise ValidationError(f"FIFO queue {name!r}: send_batch needs content_dedup=True (or send one by one "
-                          "with dedup_id)")
+    raise ValidationError(
+        f"FIFO queue {name!r}: send_batch needs content_dedup=True (or send one by one with dedup_id)"
+    )
 
 
 def _receipt(message: Message | str) -> str:

@@ -49,8 +49,10 @@ class SqsQueueBackend:
             try:
                 self._url = self.client.get_queue_url(QueueName=self.physical)["QueueUrl"]
             except Exception as exc:
-                if not self.auto_create or error_code(exc) not in ("AWS.SimpleQueueService.NonExistentQueue",
-                                                                  "QueueDoesNotExist"):
+                if not self.auto_create or error_code(exc) not in (
+                    "AWS.SimpleQueueService.NonExistentQueue",
+                    "QueueDoesNotExist",
+                ):
                     raise _translate(exc, self.queue.name) from exc
                 self.ensure()
         return self._url
@@ -61,14 +63,18 @@ class SqsQueueBackend:
 
     def ensure(self) -> None:
         q = self.queue
-        attributes = {"VisibilityTimeout": str(q.visibility_timeout), "DelaySeconds": str(q.delay),
-                      "MessageRetentionPeriod": str(q.retention)}
+        attributes = {
+            "VisibilityTimeout": str(q.visibility_timeout),
+            "DelaySeconds": str(q.delay),
+            "MessageRetentionPeriod": str(q.retention),
+        }
         if q.fifo:
             attributes["FifoQueue"] = "true"
             attributes["ContentBasedDeduplication"] = "true" if q.content_dedup else "false"
         if q.dlq is not None:
-            attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": q.dlq.backend.arn(),
-                                                      "maxReceiveCount": q.max_receive_count})
+            attributes["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": q.dlq.backend.arn(), "maxReceiveCount": q.max_receive_count}
+            )
         try:
             self._url = self.client.create_queue(QueueName=self.physical, Attributes=attributes)["QueueUrl"]
         except Exception as exc:
@@ -110,21 +116,33 @@ class SqsQueueBackend:
     def receive(self, limit: int, visibility: int, wait: float) -> list[Message]:
         try:
             out = self.client.receive_message(
-                QueueUrl=self.url, MaxNumberOfMessages=limit, VisibilityTimeout=visibility,
-                WaitTimeSeconds=round(wait), MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"])
+                QueueUrl=self.url,
+                MaxNumberOfMessages=limit,
+                VisibilityTimeout=visibility,
+                WaitTimeSeconds=round(wait),
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
         except Exception as exc:
             raise _translate(exc, self.queue.name) from exc
         messages = []
         for m in out.get("Messages", []):
             system = m.get("Attributes", {})
             first = system.get("ApproximateFirstReceiveTimestamp")
-            messages.append(Message(
-                id=m["MessageId"], body=m["Body"], receipt=m["ReceiptHandle"],
-                attributes=decode_attributes(m.get("MessageAttributes", {})),
-                receive_count=int(system.get("ApproximateReceiveCount", 1)),
-                sent_at=int(system.get("SentTimestamp", time.time() * 1000)) / 1000,
-                first_received_at=int(first) / 1000 if first else None, group=system.get("MessageGroupId"),
-                dedup_id=system.get("MessageDeduplicationId"), queue=self.queue.name))
+            messages.append(
+                Message(
+                    id=m["MessageId"],
+                    body=m["Body"],
+                    receipt=m["ReceiptHandle"],
+                    attributes=decode_attributes(m.get("MessageAttributes", {})),
+                    receive_count=int(system.get("ApproximateReceiveCount", 1)),
+                    sent_at=int(system.get("SentTimestamp", time.time() * 1000)) / 1000,
+                    first_received_at=int(first) / 1000 if first else None,
+                    group=system.get("MessageGroupId"),
+                    dedup_id=system.get("MessageDeduplicationId"),
+                    queue=self.queue.name,
+                )
+            )
         return messages
 
     def delete(self, receipts: list[str]) -> None:
@@ -133,7 +151,8 @@ class SqsQueueBackend:
                 self.client.delete_message(QueueUrl=self.url, ReceiptHandle=receipts[0])
                 return
             result = self.client.delete_message_batch(
-                QueueUrl=self.url, Entries=[{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(receipts)])
+                QueueUrl=self.url, Entries=[{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(receipts)]
+            )
         except Exception as exc:
             raise _translate(exc, self.queue.name) from exc
         if result.get("Failed"):
@@ -152,8 +171,11 @@ class SqsQueueBackend:
             raise _translate(exc, self.queue.name) from exc
 
     def stats(self) -> QueueStats:
-        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-                 "ApproximateNumberOfMessagesDelayed"]
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
         try:
             attrs = self.client.get_queue_attributes(QueueUrl=self.url, AttributeNames=names)["Attributes"]
         except Exception as exc:

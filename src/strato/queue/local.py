@@ -80,8 +80,10 @@ def enqueue(conn: Any, queue: str, messages: list[Outgoing], now: float, retenti
     ids = []
     for out in messages:
         if out.dedup_id is not None:
-            row = conn.execute("SELECT message_id FROM q_dedup WHERE queue = ? AND dedup = ? AND expires_at > ?",
-                               (queue, out.dedup_id, now)).fetchone()
+            row = conn.execute(
+                "SELECT message_id FROM q_dedup WHERE queue = ? AND dedup = ? AND expires_at > ?",
+                (queue, out.dedup_id, now),
+            ).fetchone()
             if row:
                 ids.append(row[0])  # accepted, not delivered again within the dedup window
                 continue
@@ -89,11 +91,23 @@ def enqueue(conn: Any, queue: str, messages: list[Outgoing], now: float, retenti
         conn.execute(
             "INSERT INTO q_messages (queue, id, body, attributes, sent_at, visible_at, grp, dedup, expires_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (queue, message_id, out.body, _encode_attrs(out.attributes), now, now + out.delay, out.group,
-             out.dedup_id, now + retention))
+            (
+                queue,
+                message_id,
+                out.body,
+                _encode_attrs(out.attributes),
+                now,
+                now + out.delay,
+                out.group,
+                out.dedup_id,
+                now + retention,
+            ),
+        )
         if out.dedup_id is not None:
-            conn.execute("INSERT OR REPLACE INTO q_dedup (queue, dedup, message_id, expires_at) VALUES (?, ?, ?, ?)",
-                         (queue, out.dedup_id, message_id, now + DEDUP_WINDOW_S))
+            conn.execute(
+                "INSERT OR REPLACE INTO q_dedup (queue, dedup, message_id, expires_at) VALUES (?, ?, ?, ?)",
+                (queue, out.dedup_id, message_id, now + DEDUP_WINDOW_S),
+            )
         ids.append(message_id)
     return ids
 
@@ -133,10 +147,17 @@ class LocalQueueBackend:
     def _candidates(self, conn: Any, now: float, limit: int) -> list[tuple]:
         cols = "seq, id, body, attributes, sent_at, receive_count, first_receive_at, grp, dedup, expires_at"
         if not self.queue.fifo:
-            return conn.execute(f"SELECT {cols} FROM q_messages WHERE queue = ? AND visible_at <= ? "
-                                "ORDER BY seq LIMIT ?", (self.name, now, limit)).fetchall()
-        busy = {r[0] for r in conn.execute("SELECT DISTINCT grp FROM q_messages WHERE queue = ? AND visible_at > ? "
-                                           "AND receive_count > 0", (self.name, now))}
+            return conn.execute(
+                f"SELECT {cols} FROM q_messages WHERE queue = ? AND visible_at <= ? ORDER BY seq LIMIT ?",
+                (self.name, now, limit),
+            ).fetchall()
+        busy = {
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT grp FROM q_messages WHERE queue = ? AND visible_at > ? AND receive_count > 0",
+                (self.name, now),
+            )
+        }
         blocked = set(busy)
         picked = []
         rows = conn.execute(f"SELECT {cols}, visible_at FROM q_messages WHERE queue = ? ORDER BY seq", (self.name,))
@@ -169,17 +190,33 @@ class LocalQueueBackend:
                     if expires_at <= now:
                         conn.execute("DELETE FROM q_messages WHERE seq = ?", (seq,))
                     elif dlq is not None and self.queue.max_receive_count and count >= self.queue.max_receive_count:
-                        conn.execute("UPDATE q_messages SET queue = ?, visible_at = ?, receipt = NULL, "
-                                     "expires_at = ? WHERE seq = ?",
-                                     (dlq.name, now, sent_at + dlq.retention, seq))
+                        conn.execute(
+                            "UPDATE q_messages SET queue = ?, visible_at = ?, receipt = NULL, "
+                            "expires_at = ? WHERE seq = ?",
+                            (dlq.name, now, sent_at + dlq.retention, seq),
+                        )
                     else:
                         receipt = f"{mid}#{new_id()}"
                         first = first or now
-                        conn.execute("UPDATE q_messages SET receive_count = receive_count + 1, visible_at = ?, "
-                                     "receipt = ?, first_receive_at = ? WHERE seq = ?",
-                                     (now + visibility, receipt, first, seq))
-                        out.append(Message(mid, body, receipt, decode_attributes(json.loads(attrs)), count + 1,
-                                           sent_at, first, group, dedup, self.name))
+                        conn.execute(
+                            "UPDATE q_messages SET receive_count = receive_count + 1, visible_at = ?, "
+                            "receipt = ?, first_receive_at = ? WHERE seq = ?",
+                            (now + visibility, receipt, first, seq),
+                        )
+                        out.append(
+                            Message(
+                                mid,
+                                body,
+                                receipt,
+                                decode_attributes(json.loads(attrs)),
+                                count + 1,
+                                sent_at,
+                                first,
+                                group,
+                                dedup,
+                                self.name,
+                            )
+                        )
         return out
 
     def receive(self, limit: int, visibility: int, wait: float) -> list[Message]:
@@ -199,17 +236,22 @@ class LocalQueueBackend:
             if "#" not in receipt:
                 raise ValidationError(f"receipt handle {receipt[:40]!r} is not valid for this queue")
         with self.store.db.write() as conn:
-            conn.executemany("DELETE FROM q_messages WHERE queue = ? AND receipt = ?",
-                             [(self.name, r) for r in receipts])
+            conn.executemany(
+                "DELETE FROM q_messages WHERE queue = ? AND receipt = ?", [(self.name, r) for r in receipts]
+            )
 
     def change_visibility(self, receipt: str, seconds: int) -> None:
         now = time.time()
         with self.store.db.write() as conn:
-            changed = conn.execute("UPDATE q_messages SET visible_at = ? WHERE queue = ? AND receipt = ? "
-                                   "AND visible_at > ?", (now + seconds, self.name, receipt, now)).rowcount
+            changed = conn.execute(
+                "UPDATE q_messages SET visible_at = ? WHERE queue = ? AND receipt = ? AND visible_at > ?",
+                (now + seconds, self.name, receipt, now),
+            ).rowcount
         if not changed:
-            raise NotFound(f"message with receipt {receipt[:40]!r} is not in flight on queue {self.name!r} "
-                           "(deleted, or its visibility timeout already ran out)")
+            raise NotFound(
+                f"message with receipt {receipt[:40]!r} is not in flight on queue {self.name!r} "
+                "(deleted, or its visibility timeout already ran out)"
+            )
         if seconds == 0:
             self.store.notify()
 
@@ -223,5 +265,7 @@ class LocalQueueBackend:
         row = self.store.db.conn.execute(
             "SELECT coalesce(sum(visible_at <= ?), 0), coalesce(sum(visible_at > ? AND receive_count > 0), 0), "
             "coalesce(sum(visible_at > ? AND receive_count = 0), 0), min(sent_at) "
-            "FROM q_messages WHERE queue = ? AND expires_at > ?", (now, now, now, self.name, now)).fetchone()
+            "FROM q_messages WHERE queue = ? AND expires_at > ?",
+            (now, now, now, self.name, now),
+        ).fetchone()
         return QueueStats(row[0], row[1], row[2], (now - row[3]) if row[3] is not None else 0.0)

@@ -39,8 +39,9 @@ def encode_body(body: Any) -> str:
         raise ValidationError("message body must not be empty (SQS refuses empty messages)")
     bad = _BAD_CHARS.search(text)
     if bad:
-        raise ValidationError(f"message body has character U+{ord(bad.group()):04X} at {bad.start()}, "
-                              "which SQS does not allow")
+        raise ValidationError(
+            f"message body has character U+{ord(bad.group()):04X} at {bad.start()}, which SQS does not allow"
+        )
     return text
 
 
@@ -62,8 +63,14 @@ def encode_attributes(attributes: dict[str, AttributeValue] | None) -> dict[str,
         raise ValidationError(f"a message carries at most {MAX_ATTRIBUTES} attributes, got {len(attributes)}")
     out = {}
     for name, value in attributes.items():
-        if not isinstance(name, str) or not _ATTR_NAME.match(name) or ".." in name or name.startswith(".") \
-                or name.endswith(".") or name.lower().startswith(("aws.", "amazon.")):
+        if (
+            not isinstance(name, str)
+            or not _ATTR_NAME.match(name)
+            or ".." in name
+            or name.startswith(".")
+            or name.endswith(".")
+            or name.lower().startswith(("aws.", "amazon."))
+        ):
             raise ValidationError(f"attribute name {name!r} is not allowed (letters, digits, _ - ., no 'AWS.' prefix)")
         if isinstance(value, bool):
             raise ValidationError(f"attribute {name!r}: booleans are not an SQS type; send 'true'/'false'")
@@ -111,8 +118,10 @@ def message_size(body: str, attributes: dict[str, dict[str, Any]]) -> int:
 def check_size(body: str, attributes: dict[str, dict[str, Any]], queue: str) -> None:
     size = message_size(body, attributes)
     if size > MAX_MESSAGE_BYTES:
-        raise ItemTooLarge(f"message for queue {queue!r} is {size} bytes with its attributes; SQS allows "
-                           f"{MAX_MESSAGE_BYTES} (1 MiB): put the payload in a bucket and send its key")
+        raise ItemTooLarge(
+            f"message for queue {queue!r} is {size} bytes with its attributes; SQS allows "
+            f"{MAX_MESSAGE_BYTES} (1 MiB): put the payload in a bucket and send its key"
+        )
 
 
 def md5_of(text: str) -> str:
@@ -157,20 +166,32 @@ class Message:
             else:
                 entry["stringValue"] = raw["StringValue"]
             attrs[name] = entry
-        return {"messageId": self.id, "receiptHandle": self.receipt, "body": self.body, "attributes": system,
-                "messageAttributes": attrs, "md5OfBody": md5_of(self.body), "eventSource": "aws:sqs",
-                "eventSourceARN": arn, "awsRegion": region}
+        return {
+            "messageId": self.id,
+            "receiptHandle": self.receipt,
+            "body": self.body,
+            "attributes": system,
+            "messageAttributes": attrs,
+            "md5OfBody": md5_of(self.body),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": arn,
+            "awsRegion": region,
+        }
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Message:
         system = record.get("attributes") or {}
         first = system.get("ApproximateFirstReceiveTimestamp")
         return cls(
-            id=record["messageId"], body=record.get("body", ""), receipt=record.get("receiptHandle", ""),
+            id=record["messageId"],
+            body=record.get("body", ""),
+            receipt=record.get("receiptHandle", ""),
             attributes=decode_attributes(record.get("messageAttributes") or {}),
             receive_count=int(system.get("ApproximateReceiveCount", 1)),
-            sent_at=int(system.get("SentTimestamp", 0)) / 1000, first_received_at=int(first) / 1000 if first else None,
-            group=system.get("MessageGroupId"), dedup_id=system.get("MessageDeduplicationId"),
+            sent_at=int(system.get("SentTimestamp", 0)) / 1000,
+            first_received_at=int(first) / 1000 if first else None,
+            group=system.get("MessageGroupId"),
+            dedup_id=system.get("MessageDeduplicationId"),
             queue=record.get("eventSourceARN", "").rsplit(":", 1)[-1],
         )
 
@@ -186,5 +207,10 @@ class QueueStats:
     dlq_depth: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"depth": self.depth, "in_flight": self.in_flight, "delayed": self.delayed,
-                "oldest_age_seconds": self.oldest_age, "dlq_depth": self.dlq_depth}
+        return {
+            "depth": self.depth,
+            "in_flight": self.in_flight,
+            "delayed": self.delayed,
+            "oldest_age_seconds": self.oldest_age,
+            "dlq_depth": self.dlq_depth,
+        }

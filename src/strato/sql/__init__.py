@@ -92,8 +92,11 @@ class Sql(Resource):
             files[version] = path
         applied = []
         with self.backend.migration_lock() as tx:
-            tx.execute("CREATE TABLE IF NOT EXISTS strato_migrations (version INTEGER PRIMARY KEY, "
-                       "name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)", {})
+            tx.execute(
+                "CREATE TABLE IF NOT EXISTS strato_migrations (version INTEGER PRIMARY KEY, "
+                "name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)",
+                {},
+            )
             done = {r["version"]: r for r in tx.query("SELECT version, name, checksum FROM strato_migrations", {})}
         for version in sorted(files):
             path = files[version]
@@ -101,16 +104,21 @@ class Sql(Resource):
             checksum = hashlib.sha256(text.encode()).hexdigest()
             if version in done:
                 if done[version]["checksum"] != checksum:
-                    raise ConfigurationError(f"migration {path.name} changed after it was applied; add a new "
-                                             "migration instead of editing an applied one")
+                    raise ConfigurationError(
+                        f"migration {path.name} changed after it was applied; add a new "
+                        "migration instead of editing an applied one"
+                    )
                 continue
             with self.backend.migration_lock() as tx:
                 if tx.query("SELECT 1 AS x FROM strato_migrations WHERE version = :v", {"v": version}):
                     continue  # another process applied it while we waited
                 for statement in statements(text):
                     tx.execute(statement, {})
-                tx.execute("INSERT INTO strato_migrations (version, name, checksum, applied_at) VALUES "
-                           "(:v, :n, :c, CURRENT_TIMESTAMP)", {"v": version, "n": path.name, "c": checksum})
+                tx.execute(
+                    "INSERT INTO strato_migrations (version, name, checksum, applied_at) VALUES "
+                    "(:v, :n, :c, CURRENT_TIMESTAMP)",
+                    {"v": version, "n": path.name, "c": checksum},
+                )
             applied.append(path.name)
         return applied
 

@@ -102,5 +102,8 @@ def statements(script: str) -> list[str]:
                 parts.append("".join(current))
                 current = [piece]
     parts.append("".join(current))
-    return [p.strip() for p in parts if p.strip() and not all(line.strip().startswith("--") or not line.strip()
-                                                              for line in p.strip().splitlines())]
+    return [
+        p.strip()
+        for p in parts
+        if p.strip() and not all(line.strip().startswith("--") or not line.strip() for line in p.strip().splitlines())
+    ]

@@ -28,8 +28,10 @@ def conninfo(name: str, session: Any = None) -> str:
     if secret_id and session is not None:
         value = json.loads(session.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
         user, password = quote(value["username"], safe=""), quote(value["password"], safe="")
-        return (f"postgresql://{user}:{password}@{value['host']}:{value.get('port', 5432)}/"
-                f"{value.get('dbname', 'postgres')}")
+        return (
+            f"postgresql://{user}:{password}@{value['host']}:{value.get('port', 5432)}/"
+            f"{value.get('dbname', 'postgres')}"
+        )
     raise ConfigurationError(f"sql {name!r}: set STRATO_SQL_{token}_URL, DATABASE_URL or STRATO_SQL_{token}_SECRET")
 
 
@@ -85,8 +87,13 @@ class PostgresBackend:
             from psycopg_pool import ConnectionPool
         except ImportError:  # pragma: no cover
             raise ConfigurationError("the postgres provider needs psycopg: pip install 'strato[postgres]'") from None
-        self.pool = ConnectionPool(conninfo(name, session), min_size=min_size, max_size=max_size, open=False,
-                                   kwargs={"autocommit": True, "row_factory": dict_row})
+        self.pool = ConnectionPool(
+            conninfo(name, session),
+            min_size=min_size,
+            max_size=max_size,
+            open=False,
+            kwargs={"autocommit": True, "row_factory": dict_row},
+        )
         try:
             self.pool.open(wait=True, timeout=10)
         except Exception as exc:

@@ -47,8 +47,14 @@ class TableBackend(Protocol):
     def update(self, key: dict, update: Update, cond: Condition | None, now: float) -> dict: ...
     def delete(self, key: dict, cond: Condition | None, now: float) -> dict | None: ...
     def query(
-        self, partition: Any, sort: Sort | None, index: Index | None, descending: bool,
-        limit: int | None, after: dict | None, now: float,
+        self,
+        partition: Any,
+        sort: Sort | None,
+        index: Index | None,
+        descending: bool,
+        limit: int | None,
+        after: dict | None,
+        now: float,
     ) -> list[dict]: ...
     def batch_get(self, keys: list[dict], now: float) -> list[dict]: ...
     def batch_put(self, items: list[dict]) -> None: ...
@@ -94,8 +100,11 @@ class Table(Resource):
         self.stream_handlers: list[Any] = []
         parsed = {}
         for index_name, spec in (indexes or {}).items():
-            parts = spec if isinstance(spec, (list, tuple)) and len(spec) == 2 and not isinstance(spec[1], type) \
+            parts = (
+                spec
+                if isinstance(spec, (list, tuple)) and len(spec) == 2 and not isinstance(spec[1], type)
                 else (spec, None)
+            )
             parsed[index_name] = Index(
                 index_name, KeyAttr.parse(parts[0]), KeyAttr.parse(parts[1]) if parts[1] is not None else None
             )
@@ -277,8 +286,9 @@ class Table(Resource):
                 after[attr.name] = attr.check(value, "cursor", 2048)
             return after
         except (ValueError, TypeError, KeyError, ValidationError) as exc:
-            raise ValidationError(f"invalid cursor for table {self.name!r}: pass back the cursor a query returned "
-                                  f"({exc})") from None
+            raise ValidationError(
+                f"invalid cursor for table {self.name!r}: pass back the cursor a query returned ({exc})"
+            ) from None
 
     # -- batches and transactions ---------------------------------------------------------------
     @requires("read")
@@ -290,7 +300,7 @@ class Table(Resource):
         found: dict[tuple, dict] = {}
         now = time.time()
         for start in range(0, len(wanted), MAX_BATCH_GET):
-            chunk = list({tuple(k[n] for n in names): k for k in wanted[start:start + MAX_BATCH_GET]}.values())
+            chunk = list({tuple(k[n] for n in names): k for k in wanted[start : start + MAX_BATCH_GET]}.values())
             for item in self.backend.batch_get(chunk, now):
                 found[tuple(item[n] for n in names)] = item
         return [self._out(found.get(tuple(k[n] for n in names))) for k in wanted]
@@ -357,19 +367,37 @@ class Transaction:
 
     def put(self, table: Table, item: dict, *, if_absent: bool = False, if_match: dict | None = None) -> None:
         clean = table._item(item)
-        self._add(TxOp("put", table, table.schema.key_of(clean), clean,
-                       condition=_condition(if_absent, False, if_match)))
+        self._add(
+            TxOp("put", table, table.schema.key_of(clean), clean, condition=_condition(if_absent, False, if_match))
+        )
 
-    def update(self, table: Table, key: Any, *, set: dict | None = None, remove: Sequence[str] | None = None,
-               add: dict | None = None, if_exists: bool = False, if_match: dict | None = None) -> None:
-        self._add(TxOp("update", table, table.schema.key_of(key), update=table._update(set, remove, add),
-                       condition=_condition(False, if_exists, if_match)))
+    def update(
+        self,
+        table: Table,
+        key: Any,
+        *,
+        set: dict | None = None,
+        remove: Sequence[str] | None = None,
+        add: dict | None = None,
+        if_exists: bool = False,
+        if_match: dict | None = None,
+    ) -> None:
+        self._add(
+            TxOp(
+                "update",
+                table,
+                table.schema.key_of(key),
+                update=table._update(set, remove, add),
+                condition=_condition(False, if_exists, if_match),
+            )
+        )
 
     def delete(self, table: Table, key: Any, *, if_exists: bool = False, if_match: dict | None = None) -> None:
         self._add(TxOp("delete", table, table.schema.key_of(key), condition=_condition(False, if_exists, if_match)))
 
-    def check(self, table: Table, key: Any, *, if_exists: bool = False, if_absent: bool = False,
-              if_match: dict | None = None) -> None:
+    def check(
+        self, table: Table, key: Any, *, if_exists: bool = False, if_absent: bool = False, if_match: dict | None = None
+    ) -> None:
         cond = _condition(if_absent, if_exists, if_match)
         if cond is None:
             raise ValidationError("a transaction check needs a condition (if_exists, if_absent or if_match)")
@@ -380,8 +408,10 @@ class Transaction:
         if needed not in op.table.allowed:
             from ..errors import AccessDenied
 
-            raise AccessDenied(f"AccessDenied: table {op.table.name!r} does not allow {needed!r} (declared allow="
-                               f"{tuple(sorted(op.table.allowed))}); a transaction {op.kind} needs it")
+            raise AccessDenied(
+                f"AccessDenied: table {op.table.name!r} does not allow {needed!r} (declared allow="
+                f"{tuple(sorted(op.table.allowed))}); a transaction {op.kind} needs it"
+            )
         if len(self.ops) >= MAX_TRANSACTION_OPS:
             raise ValidationError(f"a transaction holds at most {MAX_TRANSACTION_OPS} operations")
         ident = (op.table.name, tuple(repr(op.key[n]) for n in op.table.schema.key_names()))

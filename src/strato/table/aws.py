@@ -42,7 +42,7 @@ def to_av(value: Any) -> dict:
 
 
 def from_av(av: dict) -> Any:
-    (kind, value), = av.items()
+    ((kind, value),) = av.items()
     if kind == "S":
         return value
     if kind == "N":
@@ -90,7 +90,8 @@ def table_layout(schema: Schema) -> dict[str, Any]:
         gsis.append({"IndexName": index.name, "KeySchema": index_keys, "Projection": {"ProjectionType": "ALL"}})
     layout: dict[str, Any] = {
         "KeySchema": keys,
-        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in sorted(attrs.items())]}
+        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in sorted(attrs.items())],
+    }
     if gsis:
         layout["GlobalSecondaryIndexes"] = gsis
     return layout
@@ -145,8 +146,10 @@ def _translate(exc: BaseException, table: str) -> StratoError:
     if code == "ConditionalCheckFailedException":
         return ConditionFailed(f"table {table!r}: the condition did not hold")
     if code == "ResourceNotFoundException":
-        return NotFound(f"DynamoDB table for {table!r} does not exist: deploy the stack, call table.ensure(), "
-                        f"or set STRATO_AUTO_CREATE=1 ({message})")
+        return NotFound(
+            f"DynamoDB table for {table!r} does not exist: deploy the stack, call table.ensure(), "
+            f"or set STRATO_AUTO_CREATE=1 ({message})"
+        )
     if code == "ValidationException":
         if "size" in message.lower():
             return ItemTooLarge(f"table {table!r}: {message}")
@@ -160,8 +163,9 @@ class DynamoTableBackend:
     # change_stream: DynamoDB Streams feed the Lambda event source mapping; strato dispatches the records
     capabilities = frozenset({"conditions", "indexes", "ttl", "batch", "transactions", "change_stream"})
 
-    def __init__(self, session: AwsSession, schema: Schema, physical: str, auto_create: bool,
-                 streaming: Any = None) -> None:
+    def __init__(
+        self, session: AwsSession, schema: Schema, physical: str, auto_create: bool, streaming: Any = None
+    ) -> None:
         self.streaming = streaming or (lambda: False)
         self.store = session
         self.schema = schema
@@ -186,8 +190,11 @@ class DynamoTableBackend:
         except Exception as exc:
             if error_code(exc) != "ResourceNotFoundException":
                 raise _translate(exc, self.schema.table) from exc
-        params: dict[str, Any] = {"TableName": self.physical, "BillingMode": "PAY_PER_REQUEST",
-                                  **table_layout(self.schema)}
+        params: dict[str, Any] = {
+            "TableName": self.physical,
+            "BillingMode": "PAY_PER_REQUEST",
+            **table_layout(self.schema),
+        }
         if self.streaming():
             params["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
         try:
@@ -195,8 +202,8 @@ class DynamoTableBackend:
             client.get_waiter("table_exists").wait(TableName=self.physical, WaiterConfig={"Delay": 1})
             if self.schema.ttl:
                 client.update_time_to_live(
-                    TableName=self.physical,
-                    TimeToLiveSpecification={"Enabled": True, "AttributeName": self.schema.ttl})
+                    TableName=self.physical, TimeToLiveSpecification={"Enabled": True, "AttributeName": self.schema.ttl}
+                )
         except Exception as exc:
             if error_code(exc) != "ResourceInUseException":  # created meanwhile by another process
                 raise _translate(exc, self.schema.table) from exc
@@ -215,8 +222,10 @@ class DynamoTableBackend:
 
     def _alive(self, expr: _Expr, now: float) -> str:
         ttl = expr.name(self.schema.ttl)
-        return f"(attribute_not_exists({ttl}) OR NOT attribute_type({ttl}, {expr.value('N')}) " \
-               f"OR {ttl} > {expr.value(_stamp(now))})"
+        return (
+            f"(attribute_not_exists({ttl}) OR NOT attribute_type({ttl}, {expr.value('N')}) "
+            f"OR {ttl} > {expr.value(_stamp(now))})"
+        )
 
     def _condition(self, cond: Condition | None, expr: _Expr, now: float, guard: bool = False) -> str | None:
         """A ConditionExpression; ``guard`` also refuses to touch an expired item."""
@@ -230,8 +239,10 @@ class DynamoTableBackend:
             key = expr.name(self.schema.key.name)
             if ttl:
                 t = expr.name(ttl)
-                parts.append(f"(attribute_not_exists({key}) OR (attribute_type({t}, {expr.value('N')}) "
-                             f"AND {t} <= {expr.value(_stamp(now))}))")
+                parts.append(
+                    f"(attribute_not_exists({key}) OR (attribute_type({t}, {expr.value('N')}) "
+                    f"AND {t} <= {expr.value(_stamp(now))}))"
+                )
             else:
                 parts.append(f"attribute_not_exists({key})")
         else:
@@ -260,8 +271,11 @@ class DynamoTableBackend:
         expr = _Expr()
         ttl = expr.name(self.schema.ttl)
         try:
-            self.client.delete_item(TableName=self.physical, Key=self._key(key),
-                                    **expr.params(ConditionExpression=f"{ttl} <= {expr.value(_stamp(now))}"))
+            self.client.delete_item(
+                TableName=self.physical,
+                Key=self._key(key),
+                **expr.params(ConditionExpression=f"{ttl} <= {expr.value(_stamp(now))}"),
+            )
         except Exception as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise _translate(exc, self.schema.table) from exc
@@ -301,8 +315,9 @@ class DynamoTableBackend:
                     self._purge_expired(key, now)  # the guard failed: the item had expired
                     continue
                 if error_code(exc) == "ValidationException" and "incorrect" in str(exc).lower():
-                    raise ValidationError(f"table {self.schema.table!r}: cannot add to a non-number attribute "
-                                          f"({exc})") from exc
+                    raise ValidationError(
+                        f"table {self.schema.table!r}: cannot add to a non-number attribute ({exc})"
+                    ) from exc
                 raise _translate(exc, self.schema.table) from exc
         raise AssertionError("unreachable")
 
@@ -319,8 +334,16 @@ class DynamoTableBackend:
         old = item_from_av(out["Attributes"]) if "Attributes" in out else None
         return None if self._expired(old, now) else old
 
-    def query(self, partition: Any, sort: Sort | None, index: Index | None, descending: bool,
-              limit: int | None, after: dict | None, now: float) -> list[dict]:
+    def query(
+        self,
+        partition: Any,
+        sort: Sort | None,
+        index: Index | None,
+        descending: bool,
+        limit: int | None,
+        after: dict | None,
+        now: float,
+    ) -> list[dict]:
         expr = _Expr()
         pattr = index.key if index else self.schema.key
         sattr = index.sort if index else self.schema.sort
@@ -376,7 +399,7 @@ class DynamoTableBackend:
 
     def batch_put(self, items: list[dict]) -> None:
         for start in range(0, len(items), 25):
-            request = {self.physical: [{"PutRequest": {"Item": item_to_av(i)}} for i in items[start:start + 25]]}
+            request = {self.physical: [{"PutRequest": {"Item": item_to_av(i)}} for i in items[start : start + 25]]}
             for attempt in range(8):
                 try:
                     out = self.client.batch_write_item(RequestItems=request)
@@ -418,14 +441,18 @@ class DynamoTableBackend:
                     raise _translate(exc, ops[0].table.name) from exc
                 raw = exc.response.get("CancellationReasons") or [{}] * len(ops)
                 reasons = [None if r.get("Code") in (None, "None") else r.get("Code") for r in raw]
-                expired = [op for op, r in zip(ops, reasons, strict=False)
-                           if r and op.kind == "update" and (op.condition is None
-                                                             or (op.condition.exists is None
-                                                                 and not op.condition.equals))]
+                expired = [
+                    op
+                    for op, r in zip(ops, reasons, strict=False)
+                    if r
+                    and op.kind == "update"
+                    and (op.condition is None or (op.condition.exists is None and not op.condition.equals))
+                ]
                 if expired and attempt == 0 and len(expired) == sum(1 for r in reasons if r):
                     for op in expired:
                         op.table.backend._purge_expired(op.key, now)
                     continue
-                detail = ", ".join(f"op {i} ({ops[i].kind} on {ops[i].table.name}) {r}"
-                                   for i, r in enumerate(reasons) if r)
+                detail = ", ".join(
+                    f"op {i} ({ops[i].kind} on {ops[i].table.name}) {r}" for i, r in enumerate(reasons) if r
+                )
                 raise TransactionCanceled(f"transaction canceled: {detail or exc}", reasons) from exc

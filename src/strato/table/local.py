@@ -52,7 +52,7 @@ def _escape(value: Any) -> Any:
 
 def _hook(obj: dict) -> Any:
     if len(obj) == 1:
-        (tag, value), = obj.items()
+        ((tag, value),) = obj.items()
         if tag == "$n":
             return Decimal(value)
         if tag == "$b":
@@ -63,8 +63,9 @@ def _hook(obj: dict) -> Any:
 
 
 def encode_doc(item: dict[str, Any]) -> str:
-    nested = any(type(v) is dict or (type(v) is list and any(type(x) in (dict, list) for x in v))
-                 for v in item.values())
+    nested = any(
+        type(v) is dict or (type(v) is list and any(type(x) in (dict, list) for x in v)) for v in item.values()
+    )
     if nested or (len(item) == 1 and next(iter(item)) in _TAGS):
         item = _escape(item)  # only nested maps can look like a tag; flat items skip the walk
     return json.dumps(item, default=_default, ensure_ascii=False, separators=(",", ":"))
@@ -93,12 +94,15 @@ class LocalTableStore:
         self.db = Database(Path(data_dir) / "tables.db", durability)
         with self.db.write() as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS strato_tables (name TEXT PRIMARY KEY, spec TEXT NOT NULL)")
-            conn.execute("CREATE TABLE IF NOT EXISTS strato_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
-                         "tbl TEXT NOT NULL, event TEXT NOT NULL, keys TEXT NOT NULL, old TEXT, new TEXT, "
-                         "at REAL NOT NULL, ttl INTEGER NOT NULL DEFAULT 0)")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS strato_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+                "tbl TEXT NOT NULL, event TEXT NOT NULL, keys TEXT NOT NULL, old TEXT, new TEXT, "
+                "at REAL NOT NULL, ttl INTEGER NOT NULL DEFAULT 0)"
+            )
             conn.execute("CREATE INDEX IF NOT EXISTS strato_changes_tbl ON strato_changes (tbl, seq)")
-            conn.execute("CREATE TABLE IF NOT EXISTS strato_checkpoints (consumer TEXT PRIMARY KEY, "
-                         "seq INTEGER NOT NULL)")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS strato_checkpoints (consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL)"
+            )
         self.changed = Wakeup()  # wakes change-stream tailers in this process
 
     def close(self) -> None:
@@ -128,8 +132,10 @@ class LocalTableBackend:
             return
         spec = self.schema.describe()
         with self.store.db.write() as conn:
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {self.t} (pk BLOB NOT NULL, sk BLOB NOT NULL, "
-                         "doc TEXT NOT NULL, expires REAL, PRIMARY KEY (pk, sk)) WITHOUT ROWID")
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.t} (pk BLOB NOT NULL, sk BLOB NOT NULL, "
+                "doc TEXT NOT NULL, expires REAL, PRIMARY KEY (pk, sk)) WITHOUT ROWID"
+            )
             row = conn.execute("SELECT spec FROM strato_tables WHERE name = ?", (self.physical,)).fetchone()
             old = json.loads(row[0]) if row else None
             if old and (old["key"], old["sort"]) != (spec["key"], spec["sort"]):
@@ -143,21 +149,25 @@ class LocalTableBackend:
                     conn.execute(f'DROP TABLE IF EXISTS "i_{self.physical}__{name}"')
             for name in spec["indexes"]:
                 it = self.itables[name]
-                conn.execute(f"CREATE TABLE IF NOT EXISTS {it} (ipk BLOB NOT NULL, isk BLOB NOT NULL, "
-                             "pk BLOB NOT NULL, sk BLOB NOT NULL, PRIMARY KEY (ipk, isk, pk, sk)) WITHOUT ROWID")
+                conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS {it} (ipk BLOB NOT NULL, isk BLOB NOT NULL, "
+                    "pk BLOB NOT NULL, sk BLOB NOT NULL, PRIMARY KEY (ipk, isk, pk, sk)) WITHOUT ROWID"
+                )
                 conn.execute(f'CREATE INDEX IF NOT EXISTS "x_{self.physical}__{name}" ON {it} (pk, sk)')
             if old and (rebuild or old["ttl"] != spec["ttl"]):
                 self._backfill(conn, rebuild, old["ttl"] != spec["ttl"])
-            conn.execute("INSERT OR REPLACE INTO strato_tables (name, spec) VALUES (?, ?)",
-                         (self.physical, json.dumps(spec)))
+            conn.execute(
+                "INSERT OR REPLACE INTO strato_tables (name, spec) VALUES (?, ?)", (self.physical, json.dumps(spec))
+            )
         self._ready = True
 
     def _backfill(self, conn: sqlite3.Connection, indexes: set[str], ttl: bool) -> None:
         for pk, sk, doc in conn.execute(f"SELECT pk, sk, doc FROM {self.t}").fetchall():
             item = decode_doc(doc)
             if ttl:
-                conn.execute(f"UPDATE {self.t} SET expires = ? WHERE pk = ? AND sk = ?",
-                             (self.schema.expires_at(item), pk, sk))
+                conn.execute(
+                    f"UPDATE {self.t} SET expires = ? WHERE pk = ? AND sk = ?", (self.schema.expires_at(item), pk, sk)
+                )
             for name in indexes:
                 self._index_one(conn, self.schema.indexes[name], item, pk, sk)
 
@@ -185,8 +195,10 @@ class LocalTableBackend:
         if index.key.name not in item or (index.sort and index.sort.name not in item):
             return  # sparse: items without the index key are not in the index
         isk = sortable(item[index.sort.name]) if index.sort else b""
-        conn.execute(f"INSERT OR REPLACE INTO {self.itables[index.name]} (ipk, isk, pk, sk) VALUES (?, ?, ?, ?)",
-                     (sortable(item[index.key.name]), isk, pk, sk))
+        conn.execute(
+            f"INSERT OR REPLACE INTO {self.itables[index.name]} (ipk, isk, pk, sk) VALUES (?, ?, ?, ?)",
+            (sortable(item[index.key.name]), isk, pk, sk),
+        )
 
     def _log(self, conn: sqlite3.Connection, old: dict | None, new: dict | None, by_ttl: bool = False) -> None:
         if not self.streaming():
@@ -194,9 +206,18 @@ class LocalTableBackend:
         source = new if new is not None else old
         keys = {n: source[n] for n in self.schema.key_names()}
         event = "INSERT" if old is None else ("REMOVE" if new is None else "MODIFY")
-        conn.execute("INSERT INTO strato_changes (tbl, event, keys, old, new, at, ttl) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     (self.physical, event, encode_doc(keys), encode_doc(old) if old is not None else None,
-                      encode_doc(new) if new is not None else None, time.time(), int(by_ttl)))
+        conn.execute(
+            "INSERT INTO strato_changes (tbl, event, keys, old, new, at, ttl) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                self.physical,
+                event,
+                encode_doc(keys),
+                encode_doc(old) if old is not None else None,
+                encode_doc(new) if new is not None else None,
+                time.time(),
+                int(by_ttl),
+            ),
+        )
 
     def _write(self, conn: sqlite3.Connection, item: dict, old: Any = ...) -> None:
         pk, sk = self._keys(item)
@@ -206,8 +227,10 @@ class LocalTableBackend:
             self._log(conn, old, item)
         doc = encode_doc(item)
         self._units("write_units", len(doc), 1024)
-        conn.execute(f"INSERT OR REPLACE INTO {self.t} (pk, sk, doc, expires) VALUES (?, ?, ?, ?)",
-                     (pk, sk, doc, self.schema.expires_at(item)))
+        conn.execute(
+            f"INSERT OR REPLACE INTO {self.t} (pk, sk, doc, expires) VALUES (?, ?, ?, ?)",
+            (pk, sk, doc, self.schema.expires_at(item)),
+        )
         for name, index in self.schema.indexes.items():
             conn.execute(f"DELETE FROM {self.itables[name]} WHERE pk = ? AND sk = ?", (pk, sk))
             self._index_one(conn, index, item, pk, sk)
@@ -230,7 +253,8 @@ class LocalTableBackend:
             self._units("write_units", len(doc), 1024)
             self.store.db.conn.execute(
                 f"INSERT OR REPLACE INTO {self.t} (pk, sk, doc, expires) VALUES (?, ?, ?, ?)",
-                (pk, sk, doc, self.schema.expires_at(item)))
+                (pk, sk, doc, self.schema.expires_at(item)),
+            )
             return
         with self.store.db.write() as conn:
             current: Any = ...  # read once, for the condition and the change log
@@ -270,8 +294,16 @@ class LocalTableBackend:
             self.notify()
         return current
 
-    def query(self, partition: Any, sort: Sort | None, index: Index | None, descending: bool,
-              limit: int | None, after: dict | None, now: float) -> list[dict]:
+    def query(
+        self,
+        partition: Any,
+        sort: Sort | None,
+        index: Index | None,
+        descending: bool,
+        limit: int | None,
+        after: dict | None,
+        now: float,
+    ) -> list[dict]:
         self.ensure()
         if index is None:
             source, cols, where, args = self.t, ["sk"], ["pk = ?"], [sortable(partition)]
@@ -339,9 +371,12 @@ class LocalTableBackend:
                 reasons.append(None if ok else "ConditionalCheckFailed")
             if any(reasons):
                 raise TransactionCanceled(
-                    "transaction canceled: " + ", ".join(
-                        f"op {i} ({ops[i].kind} on {ops[i].table.name}) {r}" for i, r in enumerate(reasons) if r),
-                    reasons)
+                    "transaction canceled: "
+                    + ", ".join(
+                        f"op {i} ({ops[i].kind} on {ops[i].table.name}) {r}" for i, r in enumerate(reasons) if r
+                    ),
+                    reasons,
+                )
             for op, backend, current in zip(ops, backends, currents, strict=True):
                 if op.kind == "put":
                     backend._write(conn, op.item, current)
@@ -360,8 +395,9 @@ class LocalTableBackend:
         """Delete items whose TTL has passed, as DynamoDB's TTL process does; returns them."""
         self.ensure()
         with self.store.db.write() as conn:
-            rows = conn.execute(f"SELECT pk, sk, doc FROM {self.t} WHERE expires IS NOT NULL AND expires <= ?",
-                                (now,)).fetchall()
+            rows = conn.execute(
+                f"SELECT pk, sk, doc FROM {self.t} WHERE expires IS NOT NULL AND expires <= ?", (now,)
+            ).fetchall()
             for pk, sk, doc in rows:
                 self._remove(conn, pk, sk)
                 self._log(conn, decode_doc(doc), None, by_ttl=True)
@@ -377,8 +413,10 @@ class LocalTableBackend:
         """A new consumer starts at the head of the log: changes from now on (LATEST); a known one resumes."""
         self.ensure()
         with self.store.db.write() as conn:
-            conn.execute("INSERT OR IGNORE INTO strato_checkpoints SELECT ?, coalesce(max(seq), 0) FROM strato_changes",
-                         (consumer,))
+            conn.execute(
+                "INSERT OR IGNORE INTO strato_checkpoints SELECT ?, coalesce(max(seq), 0) FROM strato_changes",
+                (consumer,),
+            )
 
     def changes_after(self, consumer: str, limit: int) -> list[tuple]:
         conn = self.store.db.conn
@@ -388,16 +426,30 @@ class LocalTableBackend:
             return []
         out = []
         for seq, event, keys, old, new, at, ttl in conn.execute(
-                "SELECT seq, event, keys, old, new, at, ttl FROM strato_changes WHERE tbl = ? AND seq > ? "
-                "ORDER BY seq LIMIT ?", (self.physical, row[0], limit)):
-            out.append((seq, event, decode_doc(keys), decode_doc(old) if old else None,
-                        decode_doc(new) if new else None, at, bool(ttl)))
+            "SELECT seq, event, keys, old, new, at, ttl FROM strato_changes WHERE tbl = ? AND seq > ? "
+            "ORDER BY seq LIMIT ?",
+            (self.physical, row[0], limit),
+        ):
+            out.append(
+                (
+                    seq,
+                    event,
+                    decode_doc(keys),
+                    decode_doc(old) if old else None,
+                    decode_doc(new) if new else None,
+                    at,
+                    bool(ttl),
+                )
+            )
         return out
 
     def checkpoint(self, consumer: str, seq: int) -> None:
         with self.store.db.write() as conn:
-            conn.execute("INSERT INTO strato_checkpoints VALUES (?, ?) ON CONFLICT (consumer) DO UPDATE SET "
-                         "seq = max(seq, excluded.seq)", (consumer, seq))
+            conn.execute(
+                "INSERT INTO strato_checkpoints VALUES (?, ?) ON CONFLICT (consumer) DO UPDATE SET "
+                "seq = max(seq, excluded.seq)",
+                (consumer, seq),
+            )
 
     def prune_changes(self, now: float) -> None:
         """Forget changes older than 24 hours, as a DynamoDB stream does (the tailer calls this each second)."""

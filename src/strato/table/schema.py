@@ -15,9 +15,17 @@ from ..errors import ValidationError
 from .values import number
 
 _TYPE_ALIASES = {
-    "s": "S", "str": "S", "string": "S",
-    "n": "N", "num": "N", "number": "N", "int": "N", "float": "N",
-    "b": "B", "bytes": "B", "binary": "B",
+    "s": "S",
+    "str": "S",
+    "string": "S",
+    "n": "N",
+    "num": "N",
+    "number": "N",
+    "int": "N",
+    "float": "N",
+    "b": "B",
+    "bytes": "B",
+    "binary": "B",
 }
 MAX_PARTITION_KEY_BYTES = 2048
 MAX_SORT_KEY_BYTES = 1024

@@ -50,13 +50,18 @@ class ChangeRecord:
         return f"<ChangeRecord {self.event} {self.keys}>"
 
 
-def stream_record(table: Any, seq: int, event: str, keys: dict, old: dict | None, new: dict | None, at: float,
-                  by_ttl: bool = False) -> dict[str, Any]:
+def stream_record(
+    table: Any, seq: int, event: str, keys: dict, old: dict | None, new: dict | None, at: float, by_ttl: bool = False
+) -> dict[str, Any]:
     from ..aws import region
     from ..events import ACCOUNT_ID
 
-    data: dict[str, Any] = {"ApproximateCreationDateTime": int(at), "Keys": item_to_av(keys),
-                            "SequenceNumber": f"{seq:021d}", "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    data: dict[str, Any] = {
+        "ApproximateCreationDateTime": int(at),
+        "Keys": item_to_av(keys),
+        "SequenceNumber": f"{seq:021d}",
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
     if new is not None:
         data["NewImage"] = item_to_av(new)
     if old is not None:
@@ -64,9 +69,15 @@ def stream_record(table: Any, seq: int, event: str, keys: dict, old: dict | None
     data = json.loads(json.dumps(data, default=_json_bytes))  # as Lambda's JSON carries it: B as base64
     data["SizeBytes"] = len(json.dumps(data))
     physical = table.app.config.physical_name(table.kind, table.name)
-    record = {"eventID": f"{seq:032x}", "eventName": event, "eventVersion": "1.1", "eventSource": "aws:dynamodb",
-              "awsRegion": region(), "dynamodb": data,
-              "eventSourceARN": f"arn:aws:dynamodb:{region()}:{ACCOUNT_ID}:table/{physical}/stream/local"}
+    record = {
+        "eventID": f"{seq:032x}",
+        "eventName": event,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": region(),
+        "dynamodb": data,
+        "eventSourceARN": f"arn:aws:dynamodb:{region()}:{ACCOUNT_ID}:table/{physical}/stream/local",
+    }
     if by_ttl:
         record["userIdentity"] = TTL_IDENTITY
     return record
@@ -100,8 +111,12 @@ class StreamTailer:
         rows = self.backend.changes_after(self.spec.name, self.spec.batch_size)
         if not rows:
             return 0
-        event = {"Records": [stream_record(self.spec.table, seq, ev, keys, old, new, at, ttl)
-                             for seq, ev, keys, old, new, at, ttl in rows]}
+        event = {
+            "Records": [
+                stream_record(self.spec.table, seq, ev, keys, old, new, at, ttl)
+                for seq, ev, keys, old, new, at, ttl in rows
+            ]
+        }
         result = self.dispatcher.handle_stream(self.spec, event)
         failed = [f["itemIdentifier"] for f in result.get("batchItemFailures", [])]
         if failed:
@@ -112,11 +127,14 @@ class StreamTailer:
                 import logging
 
                 logging.getLogger("strato.stream").error(
-                    "change handler %s failed %d times on sequence %s; skipping it", self.spec.name,
-                    self.attempts, failed[0])
+                    "change handler %s failed %d times on sequence %s; skipping it",
+                    self.spec.name,
+                    self.attempts,
+                    failed[0],
+                )
                 done_upto, self.attempts = first_failed, 0
             else:
-                time.sleep(min(0.05 * 2 ** self.attempts, 1.0))
+                time.sleep(min(0.05 * 2**self.attempts, 1.0))
         else:
             done_upto, self.attempts = rows[-1][0], 0
         self.backend.checkpoint(self.spec.name, done_upto)

@@ -52,8 +52,15 @@ class Subscription:
         return matches(self.filter, attributes=sns_attrs, body=body, scope=self.scope)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"arn": self.arn, "protocol": self.protocol, "endpoint": self.endpoint, "filter": self.filter,
-                "scope": self.scope, "raw": self.raw, "status": self.status}
+        return {
+            "arn": self.arn,
+            "protocol": self.protocol,
+            "endpoint": self.endpoint,
+            "filter": self.filter,
+            "scope": self.scope,
+            "raw": self.raw,
+            "status": self.status,
+        }
 
 
 @dataclass
@@ -74,11 +81,21 @@ class Notification:
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Notification:
         sns = record["Sns"]
-        attrs = {n: {"DataType": a["Type"], "StringValue": a["Value"]} if not a["Type"].startswith("Binary")
-                 else {"DataType": "Binary", "BinaryValue": a["Value"]} for n, a in (sns.get("MessageAttributes")
-                                                                                  or {}).items()}
-        return cls(sns["MessageId"], sns["TopicArn"], sns["Message"], decode_attributes(attrs), sns.get("Subject"),
-                   sns.get("Timestamp", ""), record.get("EventSubscriptionArn", ""))
+        attrs = {
+            n: {"DataType": a["Type"], "StringValue": a["Value"]}
+            if not a["Type"].startswith("Binary")
+            else {"DataType": "Binary", "BinaryValue": a["Value"]}
+            for n, a in (sns.get("MessageAttributes") or {}).items()
+        }
+        return cls(
+            sns["MessageId"],
+            sns["TopicArn"],
+            sns["Message"],
+            decode_attributes(attrs),
+            sns.get("Subject"),
+            sns.get("Timestamp", ""),
+            record.get("EventSubscriptionArn", ""),
+        )
 
 
 class TopicBackend(Protocol):
@@ -113,8 +130,16 @@ class Topic(Resource):
 
     kind = "topic"
 
-    def __init__(self, app: App, name: str, *, fifo: bool = False, content_dedup: bool = False,
-                 provider: str | None = None, allow: Any = None) -> None:
+    def __init__(
+        self,
+        app: App,
+        name: str,
+        *,
+        fifo: bool = False,
+        content_dedup: bool = False,
+        provider: str | None = None,
+        allow: Any = None,
+    ) -> None:
         super().__init__(app, name, provider, allow)
         self.fifo = fifo
         self.content_dedup = content_dedup
@@ -137,20 +162,29 @@ class Topic(Resource):
         from ..config import env_token
         from ..events import ACCOUNT_ID
 
-        return os.environ.get(f"STRATO_TOPIC_{env_token(self.name)}_ARN") or \
-            f"arn:aws:sns:{region()}:{ACCOUNT_ID}:{self.physical_name}"
+        return (
+            os.environ.get(f"STRATO_TOPIC_{env_token(self.name)}_ARN")
+            or f"arn:aws:sns:{region()}:{ACCOUNT_ID}:{self.physical_name}"
+        )
 
     # -- publishing -----------------------------------------------------------------------------
-    def _entry(self, body: Any, attributes: dict | None, subject: str | None, group: str | None,
-               dedup_id: str | None) -> dict[str, Any]:
+    def _entry(
+        self, body: Any, attributes: dict | None, subject: str | None, group: str | None, dedup_id: str | None
+    ) -> dict[str, Any]:
         text = encode_body(body)
         attrs = encode_attributes(attributes)
         size = message_size(text, attrs)
         if size > MAX_PUBLISH_BYTES:
-            raise ItemTooLarge(f"message for topic {self.name!r} is {size} bytes; SNS allows {MAX_PUBLISH_BYTES} "
-                               "(256 KiB): publish a bucket key instead")
-        if subject is not None and (not isinstance(subject, str) or not subject or len(subject) > MAX_SUBJECT
-                                    or any(c in subject for c in "\n\r")):
+            raise ItemTooLarge(
+                f"message for topic {self.name!r} is {size} bytes; SNS allows {MAX_PUBLISH_BYTES} "
+                "(256 KiB): publish a bucket key instead"
+            )
+        if subject is not None and (
+            not isinstance(subject, str)
+            or not subject
+            or len(subject) > MAX_SUBJECT
+            or any(c in subject for c in "\n\r")
+        ):
             raise ValidationError(f"subject must be 1-{MAX_SUBJECT} characters on one line")
         if self.fifo:
             if not group:
@@ -162,22 +196,31 @@ class Topic(Resource):
         return {"body": text, "attributes": attrs, "subject": subject, "group": group, "dedup_id": dedup_id}
 
     @requires("publish")
-    def publish(self, body: Any, *, attributes: dict[str, Any] | None = None, subject: str | None = None,
-                group: str | None = None, dedup_id: str | None = None) -> str:
+    def publish(
+        self,
+        body: Any,
+        *,
+        attributes: dict[str, Any] | None = None,
+        subject: str | None = None,
+        group: str | None = None,
+        dedup_id: str | None = None,
+    ) -> str:
         """Publish one message (str or JSON-able) to every subscriber whose filter accepts it."""
         return self.backend.publish([self._entry(body, attributes, subject, group, dedup_id)])[0]
 
     @requires("publish")
-    def publish_batch(self, bodies: Iterable[Any], *, attributes: dict[str, Any] | None = None,
-                      group: str | None = None) -> list[str]:
+    def publish_batch(
+        self, bodies: Iterable[Any], *, attributes: dict[str, Any] | None = None, group: str | None = None
+    ) -> list[str]:
         entries = [self._entry(b, attributes, None, group, None) for b in bodies]
         if not 1 <= len(entries) <= MAX_BATCH:
             raise ValidationError(f"publish_batch takes 1 to {MAX_BATCH} messages, got {len(entries)}")
         return self.backend.publish(entries)
 
     # -- subscriptions declared in code ---------------------------------------------------------
-    def subscribe(self, *, filter: dict[str, Any] | None = None, filter_scope: str = "attributes",
-                  max_attempts: int = 3) -> Callable:
+    def subscribe(
+        self, *, filter: dict[str, Any] | None = None, filter_scope: str = "attributes", max_attempts: int = 3
+    ) -> Callable:
         """``@topic.subscribe(filter={...})`` runs ``handler(notification)`` for each accepted message.
 
         A handler that raises is retried (``max_attempts`` in all, with backoff), then the message
@@ -197,15 +240,27 @@ class Topic(Resource):
                 unique = f"{handler}-{n}"
             name = f"{self.name}-{unique}"[:54]
             dlq = self.app.queue(f"{name}-dlq", retention=14 * 86_400, provider=self.provider_name)
-            self.declared.append(Subscription(f"{self.arn}:handler:{unique}", "lambda",
-                                              f"{self.app.name}:{fn.__module__}.{fn.__qualname__}", filter,
-                                              filter_scope, True, "confirmed", max_attempts, fn, dlq))
+            self.declared.append(
+                Subscription(
+                    f"{self.arn}:handler:{unique}",
+                    "lambda",
+                    f"{self.app.name}:{fn.__module__}.{fn.__qualname__}",
+                    filter,
+                    filter_scope,
+                    True,
+                    "confirmed",
+                    max_attempts,
+                    fn,
+                    dlq,
+                )
+            )
             return fn
 
         return register
 
-    def subscribe_queue(self, queue: Queue, *, filter: dict[str, Any] | None = None,
-                        filter_scope: str = "attributes", raw: bool = True) -> Subscription:
+    def subscribe_queue(
+        self, queue: Queue, *, filter: dict[str, Any] | None = None, filter_scope: str = "attributes", raw: bool = True
+    ) -> Subscription:
         """Deliver accepted messages into ``queue``. ``raw=True`` (strato's default; SNS's is false) sends
         the message itself with its attributes; ``raw=False`` sends the SNS JSON envelope."""
         if filter is not None:
@@ -219,8 +274,16 @@ class Topic(Resource):
 
     # -- subscriptions made at run time ---------------------------------------------------------
     @requires("subscribe")
-    def add_subscription(self, protocol: str, endpoint: str, *, filter: dict[str, Any] | None = None,
-                         filter_scope: str = "attributes", raw: bool = False, max_attempts: int = 4) -> Subscription:
+    def add_subscription(
+        self,
+        protocol: str,
+        endpoint: str,
+        *,
+        filter: dict[str, Any] | None = None,
+        filter_scope: str = "attributes",
+        raw: bool = False,
+        max_attempts: int = 4,
+    ) -> Subscription:
         """Subscribe an http(s) webhook, email address or phone number (SNS Subscribe)."""
         if protocol not in ("http", "https", "email", "sms"):
             raise ValidationError(f"protocol must be http, https, email or sms, got {protocol!r}")
@@ -230,8 +293,9 @@ class Topic(Resource):
         if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or not 1 <= max_attempts <= 100:
             raise ValidationError("max_attempts must be 1 to 100")
         status = "confirmed" if protocol == "sms" else "pending"
-        sub = Subscription("", protocol, _check_endpoint(protocol, endpoint), filter, filter_scope, raw, status,
-                           max_attempts)
+        sub = Subscription(
+            "", protocol, _check_endpoint(protocol, endpoint), filter, filter_scope, raw, status, max_attempts
+        )
         return self.backend.subscribe(sub)
 
     def subscribe_webhook(self, url: str, **options: Any) -> Subscription:

@@ -69,19 +69,28 @@ class SnsTopicBackend:
                 if sub.protocol == "sqs":
                     queue = sub.handler.backend
                     self._allow_publish(queue)
-                    self.client.subscribe(TopicArn=self._arn, Protocol="sqs", Endpoint=queue.arn(),
-                                          Attributes=_attributes(sub), ReturnSubscriptionArn=True)
+                    self.client.subscribe(
+                        TopicArn=self._arn,
+                        Protocol="sqs",
+                        Endpoint=queue.arn(),
+                        Attributes=_attributes(sub),
+                        ReturnSubscriptionArn=True,
+                    )
         except Exception as exc:
             raise _translate(exc, self.topic.name) from exc
 
     def _allow_publish(self, queue: Any) -> None:
         """Without this queue policy SNS drops every message it tries to deliver to the queue."""
-        statement = {"Sid": f"strato-{self.topic.physical_name}"[:100], "Effect": "Allow",
-                     "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
-                     "Resource": queue.arn(), "Condition": {"ArnEquals": {"aws:SourceArn": self._arn}}}
+        statement = {
+            "Sid": f"strato-{self.topic.physical_name}"[:100],
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue.arn(),
+            "Condition": {"ArnEquals": {"aws:SourceArn": self._arn}},
+        }
         current = queue.client.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["Policy"])
-        policy = json.loads(current.get("Attributes", {}).get("Policy") or '{"Version": "2012-10-17", '
-                                                                              '"Statement": []}')
+        policy = json.loads(current.get("Attributes", {}).get("Policy") or '{"Version": "2012-10-17", "Statement": []}')
         policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != statement["Sid"]] + [statement]
         queue.client.set_queue_attributes(QueueUrl=queue.url, Attributes={"Policy": json.dumps(policy)})
 
@@ -108,8 +117,10 @@ class SnsTopicBackend:
         try:
             if len(entries) == 1:
                 return [self.client.publish(TopicArn=self.arn, **params(entries[0]))["MessageId"]]
-            result = self.client.publish_batch(TopicArn=self.arn, PublishBatchRequestEntries=[
-                {"Id": str(i), **params(e)} for i, e in enumerate(entries)])
+            result = self.client.publish_batch(
+                TopicArn=self.arn,
+                PublishBatchRequestEntries=[{"Id": str(i), **params(e)} for i, e in enumerate(entries)],
+            )
         except Exception as exc:
             raise _translate(exc, self.topic.name) from exc
         if result.get("Failed"):
@@ -119,8 +130,13 @@ class SnsTopicBackend:
 
     def subscribe(self, sub: Subscription) -> Subscription:
         try:
-            sub.arn = self.client.subscribe(TopicArn=self.arn, Protocol=sub.protocol, Endpoint=sub.endpoint,
-                                            Attributes=_attributes(sub), ReturnSubscriptionArn=True)["SubscriptionArn"]
+            sub.arn = self.client.subscribe(
+                TopicArn=self.arn,
+                Protocol=sub.protocol,
+                Endpoint=sub.endpoint,
+                Attributes=_attributes(sub),
+                ReturnSubscriptionArn=True,
+            )["SubscriptionArn"]
         except Exception as exc:
             raise _translate(exc, self.topic.name) from exc
         return self._describe(sub.arn)
@@ -128,19 +144,28 @@ class SnsTopicBackend:
     def _describe(self, arn: str) -> Subscription:
         attrs = self.client.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
         scope = "body" if attrs.get("FilterPolicyScope") == "MessageBody" else "attributes"
-        return Subscription(arn, attrs.get("Protocol", ""), attrs.get("Endpoint", ""),
-                            json.loads(attrs["FilterPolicy"]) if attrs.get("FilterPolicy") else None, scope,
-                            attrs.get("RawMessageDelivery") == "true",
-                            "pending" if attrs.get("PendingConfirmation") == "true" else "confirmed")
+        return Subscription(
+            arn,
+            attrs.get("Protocol", ""),
+            attrs.get("Endpoint", ""),
+            json.loads(attrs["FilterPolicy"]) if attrs.get("FilterPolicy") else None,
+            scope,
+            attrs.get("RawMessageDelivery") == "true",
+            "pending" if attrs.get("PendingConfirmation") == "true" else "confirmed",
+        )
 
     def subscriptions(self) -> list[Subscription]:
         out, token = [], None
         try:
             while True:
-                page = self.client.list_subscriptions_by_topic(TopicArn=self.arn, **({"NextToken": token}
-                                                                                     if token else {}))
-                out += [self._describe(s["SubscriptionArn"]) for s in page["Subscriptions"]
-                        if s["SubscriptionArn"] not in ("PendingConfirmation", "Deleted")]
+                page = self.client.list_subscriptions_by_topic(
+                    TopicArn=self.arn, **({"NextToken": token} if token else {})
+                )
+                out += [
+                    self._describe(s["SubscriptionArn"])
+                    for s in page["Subscriptions"]
+                    if s["SubscriptionArn"] not in ("PendingConfirmation", "Deleted")
+                ]
                 token = page.get("NextToken")
                 if not token:
                     return out

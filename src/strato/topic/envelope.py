@@ -81,13 +81,23 @@ class Signer:
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
             name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.local.strato")])
             now = datetime.datetime.now(datetime.UTC)
-            cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                    .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-                    .not_valid_after(now + datetime.timedelta(days=3650)).sign(key, hashes.SHA256()))
+            cert = (
+                x509.CertificateBuilder()
+                .subject_name(name)
+                .issuer_name(name)
+                .public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(days=1))
+                .not_valid_after(now + datetime.timedelta(days=3650))
+                .sign(key, hashes.SHA256())
+            )
             self.key_path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.key_path.with_suffix(".tmp")
-            tmp.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                              serialization.NoEncryption()))
+            tmp.write_bytes(
+                key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                )
+            )
             tmp.chmod(0o600)
             tmp.replace(self.key_path)
             self.cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
@@ -114,12 +124,17 @@ def _trusted(url: str, allow_local: bool) -> bool:
     parsed = urlparse(url)
     if parsed.scheme == "https" and _AWS_CERT_HOST.match(parsed.hostname or "") and parsed.path.endswith(".pem"):
         return True
-    return allow_local and parsed.scheme == "http" and parsed.hostname in ("127.0.0.1", "localhost") \
+    return (
+        allow_local
+        and parsed.scheme == "http"
+        and parsed.hostname in ("127.0.0.1", "localhost")
         and parsed.path.startswith("/_strato/sns/")
+    )
 
 
-def verify(message: dict[str, Any] | str | bytes, *, allow_local: bool = False,
-           certificate: bytes | None = None) -> dict[str, Any]:
+def verify(
+    message: dict[str, Any] | str | bytes, *, allow_local: bool = False, certificate: bytes | None = None
+) -> dict[str, Any]:
     """Check an SNS message's signature and return it parsed; raise SignatureError if it is not genuine.
 
     ``allow_local`` also trusts certificates served by ``strato dev`` on loopback; ``certificate``
@@ -151,8 +166,12 @@ def verify(message: dict[str, Any] | str | bytes, *, allow_local: bool = False,
     try:
         public_key = x509.load_pem_x509_certificate(certificate).public_key()
         signature = base64.b64decode(envelope.get("Signature", ""), validate=True)
-        public_key.verify(signature, string_to_sign(envelope), padding.PKCS1v15(),
-                          hashes.SHA256() if version == "2" else hashes.SHA1())
+        public_key.verify(
+            signature,
+            string_to_sign(envelope),
+            padding.PKCS1v15(),
+            hashes.SHA256() if version == "2" else hashes.SHA1(),
+        )
     except (InvalidSignature, ValueError) as exc:
         raise SignatureError(f"SNS signature does not verify ({type(exc).__name__})") from None
     return envelope

@@ -34,8 +34,9 @@ def validate(policy: Any, scope: str = "attributes") -> dict[str, Any]:
         raise ValidationError(f"a filter policy can have at most {MAX_KEYS} keys, this one has {len(policy)}")
     combinations = _check(policy, scope, 1)
     if combinations > MAX_COMBINATIONS:
-        raise ValidationError(f"filter policy is too complex: {combinations} combinations, SNS allows "
-                              f"{MAX_COMBINATIONS}")
+        raise ValidationError(
+            f"filter policy is too complex: {combinations} combinations, SNS allows {MAX_COMBINATIONS}"
+        )
     return policy
 
 
@@ -84,9 +85,10 @@ def _check_condition(key: str, condition: Any, scope: str) -> None:
         _number(condition, where)
         return
     if not isinstance(condition, dict) or len(condition) != 1:
-        raise ValidationError(f"{where}: a condition is a string, a number or a one-key operator object, "
-                              f"got {condition!r}")
-    (op, operand), = condition.items()
+        raise ValidationError(
+            f"{where}: a condition is a string, a number or a one-key operator object, got {condition!r}"
+        )
+    ((op, operand),) = condition.items()
     if op in ("prefix", "suffix", "equals-ignore-case"):
         if not isinstance(operand, str) or (op != "equals-ignore-case" and not operand):
             raise ValidationError(f"{where}: {op} takes a non-empty string")
@@ -100,8 +102,9 @@ def _check_condition(key: str, condition: Any, scope: str) -> None:
             if len(operand) != 1 or next(iter(operand)) not in ("prefix", "suffix", "equals-ignore-case"):
                 raise ValidationError(f"{where}: anything-but takes values or one of prefix/suffix/equals-ignore-case")
             inner = next(iter(operand.values()))
-            if not (isinstance(inner, str) or (isinstance(inner, list) and inner and
-                                               all(isinstance(i, str) for i in inner))):
+            if not (
+                isinstance(inner, str) or (isinstance(inner, list) and inner and all(isinstance(i, str) for i in inner))
+            ):
                 raise ValidationError(f"{where}: anything-but {next(iter(operand))} takes a string")
         else:
             values = operand if isinstance(operand, list) else [operand]
@@ -111,8 +114,9 @@ def _check_condition(key: str, condition: Any, scope: str) -> None:
                 if not isinstance(value, str):
                     _number(value, where)
     else:
-        raise ValidationError(f"{where}: unknown operator {op!r} (prefix, suffix, equals-ignore-case, "
-                              "anything-but, numeric, exists)")
+        raise ValidationError(
+            f"{where}: unknown operator {op!r} (prefix, suffix, equals-ignore-case, anything-but, numeric, exists)"
+        )
 
 
 def _check_numeric(operand: Any, where: str) -> None:
@@ -130,8 +134,13 @@ def _check_numeric(operand: Any, where: str) -> None:
 
 
 # -- matching -----------------------------------------------------------------------------------------
-def matches(policy: dict[str, Any] | None, *, attributes: dict[str, dict[str, str]] | None = None,
-            body: str | None = None, scope: str = "attributes") -> bool:
+def matches(
+    policy: dict[str, Any] | None,
+    *,
+    attributes: dict[str, dict[str, str]] | None = None,
+    body: str | None = None,
+    scope: str = "attributes",
+) -> bool:
     """Would SNS deliver a message with these attributes (SNS form: {"Type", "Value"}) or this body?"""
     if not policy:
         return True
@@ -225,7 +234,7 @@ def _condition(condition: Any, present: bool, values: list[Any], any_keys: bool)
     if isinstance(condition, (int, float)):
         target = _as_number(condition)
         return any(_as_number(v) == target for v in values)
-    (op, operand), = condition.items()
+    ((op, operand),) = condition.items()
     strings = [v for v in values if isinstance(v, str)]
     if op == "prefix":
         return any(v.startswith(operand) for v in strings)
@@ -243,8 +252,13 @@ def _condition(condition: Any, present: bool, values: list[Any], any_keys: bool)
 def _numeric(number: Decimal, operand: list) -> bool:
     for i in range(0, len(operand), 2):
         op, bound = operand[i], _as_number(operand[i + 1])
-        ok = {"=": number == bound, "<": number < bound, "<=": number <= bound, ">": number > bound,
-              ">=": number >= bound}[op]
+        ok = {
+            "=": number == bound,
+            "<": number < bound,
+            "<=": number <= bound,
+            ">": number > bound,
+            ">=": number >= bound,
+        }[op]
         if not ok:
             return False
     return True
@@ -253,7 +267,7 @@ def _numeric(number: Decimal, operand: list) -> bool:
 def _excluded(value: Any, operand: Any) -> bool:
     """Is this value one that anything-but rules out?"""
     if isinstance(operand, dict):
-        (op, inner), = operand.items()
+        ((op, inner),) = operand.items()
         if not isinstance(value, str):
             return False
         options = inner if isinstance(inner, list) else [inner]

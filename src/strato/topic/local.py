@@ -94,14 +94,26 @@ class LocalTopicBackend:
             return
         declared = {s.arn: s for s in self.topic.declared}
         placeholders = ",".join("?" * len(declared)) or "''"
-        conn.execute(f"DELETE FROM t_subscriptions WHERE topic = ? AND declared = 1 AND arn NOT IN ({placeholders})",
-                     (self.name, *declared))
+        conn.execute(
+            f"DELETE FROM t_subscriptions WHERE topic = ? AND declared = 1 AND arn NOT IN ({placeholders})",
+            (self.name, *declared),
+        )
         for sub in declared.values():
             flt = json.dumps(sub.filter) if sub.filter else None
-            conn.execute("INSERT OR REPLACE INTO t_subscriptions VALUES "
-                         "(?, ?, ?, ?, ?, ?, ?, 'confirmed', NULL, ?, 1, ?)",
-                         (sub.arn, self.name, sub.protocol, sub.endpoint, flt, sub.scope, int(sub.raw),
-                          sub.max_attempts, time.time()))
+            conn.execute(
+                "INSERT OR REPLACE INTO t_subscriptions VALUES (?, ?, ?, ?, ?, ?, ?, 'confirmed', NULL, ?, 1, ?)",
+                (
+                    sub.arn,
+                    self.name,
+                    sub.protocol,
+                    sub.endpoint,
+                    flt,
+                    sub.scope,
+                    int(sub.raw),
+                    sub.max_attempts,
+                    time.time(),
+                ),
+            )
         self._synced = True
 
     def ensure(self) -> None:
@@ -110,8 +122,9 @@ class LocalTopicBackend:
 
     def _row_to_sub(self, row: tuple) -> Subscription:
         arn, _, protocol, endpoint, flt, scope, raw, status, _, max_attempts, _, _ = row
-        sub = Subscription(arn, protocol, endpoint, json.loads(flt) if flt else None, scope, bool(raw), status,
-                           max_attempts)
+        sub = Subscription(
+            arn, protocol, endpoint, json.loads(flt) if flt else None, scope, bool(raw), status, max_attempts
+        )
         for declared in self.topic.declared:
             if declared.arn == arn:
                 sub.handler, sub.dlq = declared.handler, declared.dlq
@@ -119,50 +132,84 @@ class LocalTopicBackend:
 
     def subscriptions(self) -> list[Subscription]:
         self.ensure()
-        rows = self.store.db.conn.execute("SELECT * FROM t_subscriptions WHERE topic = ? ORDER BY created_at",
-                                          (self.name,)).fetchall()
+        rows = self.store.db.conn.execute(
+            "SELECT * FROM t_subscriptions WHERE topic = ? ORDER BY created_at", (self.name,)
+        ).fetchall()
         return [self._row_to_sub(r) for r in rows]
 
     def subscribe(self, sub: Subscription) -> Subscription:
         now = time.time()
         with self.store.db.write() as conn:
             self._sync_declared(conn)
-            existing = conn.execute("SELECT * FROM t_subscriptions WHERE topic = ? AND protocol = ? AND endpoint = ?",
-                                    (self.name, sub.protocol, sub.endpoint)).fetchone()
+            existing = conn.execute(
+                "SELECT * FROM t_subscriptions WHERE topic = ? AND protocol = ? AND endpoint = ?",
+                (self.name, sub.protocol, sub.endpoint),
+            ).fetchone()
             if existing:  # SNS returns the same subscription for the same endpoint
-                conn.execute("UPDATE t_subscriptions SET filter = ?, scope = ?, raw = ? WHERE arn = ?",
-                             (json.dumps(sub.filter) if sub.filter else None, sub.scope, int(sub.raw), existing[0]))
+                conn.execute(
+                    "UPDATE t_subscriptions SET filter = ?, scope = ?, raw = ? WHERE arn = ?",
+                    (json.dumps(sub.filter) if sub.filter else None, sub.scope, int(sub.raw), existing[0]),
+                )
                 row = conn.execute("SELECT * FROM t_subscriptions WHERE arn = ?", (existing[0],)).fetchone()
                 return self._row_to_sub(row)
             sub.arn = f"{self.topic.arn}:{_uuid()}"
             token = os.urandom(32).hex() if sub.status == "pending" else None
-            conn.execute("INSERT INTO t_subscriptions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-                         (sub.arn, self.name, sub.protocol, sub.endpoint,
-                          json.dumps(sub.filter) if sub.filter else None, sub.scope, int(sub.raw), sub.status, token,
-                          sub.max_attempts, now))
+            conn.execute(
+                "INSERT INTO t_subscriptions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+                (
+                    sub.arn,
+                    self.name,
+                    sub.protocol,
+                    sub.endpoint,
+                    json.dumps(sub.filter) if sub.filter else None,
+                    sub.scope,
+                    int(sub.raw),
+                    sub.status,
+                    token,
+                    sub.max_attempts,
+                    now,
+                ),
+            )
             if token:
                 self._send_confirmation(conn, sub, token, now)
         return sub
 
     def _send_confirmation(self, conn: Any, sub: Subscription, token: str, now: float) -> None:
         url = f"{dev_url(self.data_dir)}/_strato/sns/confirm?topic={quote(self.name)}&token={token}"
-        envelope = {"Type": "SubscriptionConfirmation", "MessageId": _uuid(), "Token": token,
-                    "TopicArn": self.topic.arn, "Timestamp": timestamp(now), "SubscribeURL": url,
-                    "Message": f"You have chosen to subscribe to the topic {self.topic.arn}.\nTo confirm the "
-                               "subscription, visit the SubscribeURL included in this message."}
+        envelope = {
+            "Type": "SubscriptionConfirmation",
+            "MessageId": _uuid(),
+            "Token": token,
+            "TopicArn": self.topic.arn,
+            "Timestamp": timestamp(now),
+            "SubscribeURL": url,
+            "Message": f"You have chosen to subscribe to the topic {self.topic.arn}.\nTo confirm the "
+            "subscription, visit the SubscribeURL included in this message.",
+        }
         if sub.protocol == "email":
-            conn.execute("INSERT INTO t_outbox (topic, protocol, endpoint, kind, subject, message, message_id, "
-                         "created_at) VALUES (?, 'email', ?, 'confirmation', ?, ?, ?, ?)",
-                         (self.name, sub.endpoint, "AWS Notification - Subscription Confirmation",
-                          f"{envelope['Message']}\n\n{url}", envelope["MessageId"], now))
+            conn.execute(
+                "INSERT INTO t_outbox (topic, protocol, endpoint, kind, subject, message, message_id, "
+                "created_at) VALUES (?, 'email', ?, 'confirmation', ?, ?, ?, ?)",
+                (
+                    self.name,
+                    sub.endpoint,
+                    "AWS Notification - Subscription Confirmation",
+                    f"{envelope['Message']}\n\n{url}",
+                    envelope["MessageId"],
+                    now,
+                ),
+            )
         else:
-            conn.execute("INSERT INTO t_deliveries (subscription, topic, envelope, next_at) VALUES (?, ?, ?, ?)",
-                         (sub.arn, self.name, json.dumps(envelope), now))
+            conn.execute(
+                "INSERT INTO t_deliveries (subscription, topic, envelope, next_at) VALUES (?, ?, ?, ?)",
+                (sub.arn, self.name, json.dumps(envelope), now),
+            )
 
     def confirm(self, token: str) -> Subscription:
         with self.store.db.write() as conn:
-            row = conn.execute("SELECT * FROM t_subscriptions WHERE topic = ? AND token = ?",
-                               (self.name, token)).fetchone()
+            row = conn.execute(
+                "SELECT * FROM t_subscriptions WHERE topic = ? AND token = ?", (self.name, token)
+            ).fetchone()
             if row is None:
                 raise NotFound(f"no pending subscription of topic {self.name!r} has that token")
             conn.execute("UPDATE t_subscriptions SET status = 'confirmed', token = NULL WHERE arn = ?", (row[0],))
@@ -171,8 +218,9 @@ class LocalTopicBackend:
 
     def unsubscribe(self, arn: str) -> None:
         with self.store.db.write() as conn:
-            gone = conn.execute("DELETE FROM t_subscriptions WHERE topic = ? AND arn = ? AND declared = 0",
-                                (self.name, arn)).rowcount
+            gone = conn.execute(
+                "DELETE FROM t_subscriptions WHERE topic = ? AND arn = ? AND declared = 0", (self.name, arn)
+            ).rowcount
             conn.execute("DELETE FROM t_deliveries WHERE subscription = ?", (arn,))
         if not gone:
             raise NotFound(f"topic {self.name!r} has no run-time subscription {arn!r} (declared ones live in code)")
@@ -184,23 +232,36 @@ class LocalTopicBackend:
         ids = []
         with self.store.db.write() as conn:
             self._sync_declared(conn)
-            subs = [self._row_to_sub(r) for r in conn.execute(
-                "SELECT * FROM t_subscriptions WHERE topic = ? AND status = 'confirmed'", (self.name,))]
+            subs = [
+                self._row_to_sub(r)
+                for r in conn.execute(
+                    "SELECT * FROM t_subscriptions WHERE topic = ? AND status = 'confirmed'", (self.name,)
+                )
+            ]
             for entry in entries:
                 dedup = entry["dedup_id"] or (_content_hash(entry["body"]) if self.topic.fifo else None)
                 if dedup is not None:
-                    seen = conn.execute("SELECT message_id FROM q_dedup WHERE queue = ? AND dedup = ? AND "
-                                        "expires_at > ?", (f"topic:{self.name}", dedup, now)).fetchone()
+                    seen = conn.execute(
+                        "SELECT message_id FROM q_dedup WHERE queue = ? AND dedup = ? AND expires_at > ?",
+                        (f"topic:{self.name}", dedup, now),
+                    ).fetchone()
                     if seen:
                         ids.append(seen[0])
                         continue
                 message_id = _uuid()
                 if dedup is not None:
-                    conn.execute("INSERT OR REPLACE INTO q_dedup VALUES (?, ?, ?, ?)",
-                                 (f"topic:{self.name}", dedup, message_id, now + 300))
-                envelope = {"Type": "Notification", "MessageId": message_id, "TopicArn": self.topic.arn,
-                            "Message": entry["body"], "Timestamp": timestamp(now),
-                            "UnsubscribeURL": f"{dev_url(self.data_dir)}/_strato/sns/unsubscribe"}
+                    conn.execute(
+                        "INSERT OR REPLACE INTO q_dedup VALUES (?, ?, ?, ?)",
+                        (f"topic:{self.name}", dedup, message_id, now + 300),
+                    )
+                envelope = {
+                    "Type": "Notification",
+                    "MessageId": message_id,
+                    "TopicArn": self.topic.arn,
+                    "Message": entry["body"],
+                    "Timestamp": timestamp(now),
+                    "UnsubscribeURL": f"{dev_url(self.data_dir)}/_strato/sns/unsubscribe",
+                }
                 if entry["subject"]:
                     envelope["Subject"] = entry["subject"]
                 if entry["attributes"]:
@@ -212,8 +273,9 @@ class LocalTopicBackend:
         self.store.notify()
         return ids
 
-    def _fan_out(self, conn: Any, sub: Subscription, entry: dict, envelope: dict, dedup: str | None,
-                 now: float) -> None:
+    def _fan_out(
+        self, conn: Any, sub: Subscription, entry: dict, envelope: dict, dedup: str | None, now: float
+    ) -> None:
         if sub.protocol == "sqs":
             queue = sub.handler
             if sub.raw:
@@ -224,28 +286,37 @@ class LocalTopicBackend:
             enqueue(conn, queue.name, [out], now, queue.retention)
         elif sub.protocol in ("email", "sms"):
             self._count(f"{sub.protocol}_deliveries")
-            conn.execute("INSERT INTO t_outbox (topic, protocol, endpoint, kind, subject, message, message_id, "
-                         "created_at) VALUES (?, ?, ?, 'notification', ?, ?, ?, ?)",
-                         (self.name, sub.protocol, sub.endpoint, entry["subject"], entry["body"],
-                          envelope["MessageId"], now))
+            conn.execute(
+                "INSERT INTO t_outbox (topic, protocol, endpoint, kind, subject, message, message_id, "
+                "created_at) VALUES (?, ?, ?, 'notification', ?, ?, ?, ?)",
+                (self.name, sub.protocol, sub.endpoint, entry["subject"], entry["body"], envelope["MessageId"], now),
+            )
         else:
-            conn.execute("INSERT INTO t_deliveries (subscription, topic, envelope, next_at) VALUES (?, ?, ?, ?)",
-                         (sub.arn, self.name, json.dumps(envelope), now))
+            conn.execute(
+                "INSERT INTO t_deliveries (subscription, topic, envelope, next_at) VALUES (?, ?, ?, ?)",
+                (sub.arn, self.name, json.dumps(envelope), now),
+            )
 
     # -- delivering -----------------------------------------------------------------------------
     def pending(self) -> int:
-        return self.store.db.conn.execute("SELECT count(*) FROM t_deliveries WHERE topic = ?",
-                                          (self.name,)).fetchone()[0]
+        return self.store.db.conn.execute("SELECT count(*) FROM t_deliveries WHERE topic = ?", (self.name,)).fetchone()[
+            0
+        ]
 
     def deliver_due(self, dispatcher: Any, limit: int = 20) -> int:
         """Deliver what is due; returns how many deliveries were attempted."""
         now = time.time()
         with self.store.db.write() as conn:
-            rows = conn.execute("SELECT seq, subscription, envelope, attempts FROM t_deliveries WHERE topic = ? "
-                                "AND next_at <= ? ORDER BY seq LIMIT ?", (self.name, now, limit)).fetchall()
+            rows = conn.execute(
+                "SELECT seq, subscription, envelope, attempts FROM t_deliveries WHERE topic = ? "
+                "AND next_at <= ? ORDER BY seq LIMIT ?",
+                (self.name, now, limit),
+            ).fetchall()
             conn.executemany("UPDATE t_deliveries SET next_at = ? WHERE seq = ?", [(now + LEASE_S, r[0]) for r in rows])
-            subs = {r[0]: self._row_to_sub(r) for r in conn.execute(
-                "SELECT * FROM t_subscriptions WHERE topic = ?", (self.name,))}
+            subs = {
+                r[0]: self._row_to_sub(r)
+                for r in conn.execute("SELECT * FROM t_subscriptions WHERE topic = ?", (self.name,))
+            }
         for seq, arn, text, attempts in rows:
             sub = subs.get(arn)
             envelope = json.loads(text)
@@ -264,18 +335,34 @@ class LocalTopicBackend:
         if sub.protocol == "lambda":
             if sub.handler is None:
                 raise LookupError(f"handler for {sub.arn} is not declared in this process")
-            record = {"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": sub.arn,
-                      "Sns": self.signer.sign(dict(envelope))}
+            record = {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": sub.arn,
+                "Sns": self.signer.sign(dict(envelope)),
+            }
             dispatcher.run_handler(sub.handler, {"Records": [record]})
             return
         self._count("http_deliveries")
         signed = self.signer.sign(dict(envelope))
-        body = json.dumps(signed).encode() if not (sub.raw and envelope["Type"] == "Notification") \
+        body = (
+            json.dumps(signed).encode()
+            if not (sub.raw and envelope["Type"] == "Notification")
             else envelope["Message"].encode()
-        request = urllib.request.Request(sub.endpoint, data=body, method="POST", headers={
-            "Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": envelope["Type"],
-            "x-amz-sns-message-id": envelope["MessageId"], "x-amz-sns-topic-arn": envelope["TopicArn"],
-            "x-amz-sns-subscription-arn": sub.arn, "User-Agent": "Amazon Simple Notification Service Agent"})
+        )
+        request = urllib.request.Request(
+            sub.endpoint,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "text/plain; charset=UTF-8",
+                "x-amz-sns-message-type": envelope["Type"],
+                "x-amz-sns-message-id": envelope["MessageId"],
+                "x-amz-sns-topic-arn": envelope["TopicArn"],
+                "x-amz-sns-subscription-arn": sub.arn,
+                "User-Agent": "Amazon Simple Notification Service Agent",
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_S) as response:
                 status = response.status
@@ -291,20 +378,28 @@ class LocalTopicBackend:
     def _failed(self, seq: int, sub: Subscription, envelope: dict, attempts: int, error: str) -> None:
         confirmation = envelope["Type"] != "Notification"
         if attempts < sub.max_attempts:
-            log.warning("delivery to %s failed (attempt %d of %d): %s", sub.endpoint, attempts, sub.max_attempts,
-                        error)
+            log.warning("delivery to %s failed (attempt %d of %d): %s", sub.endpoint, attempts, sub.max_attempts, error)
             with self.store.db.write() as conn:
-                conn.execute("UPDATE t_deliveries SET attempts = ?, next_at = ?, last_error = ? WHERE seq = ?",
-                             (attempts, time.time() + backoff(attempts), error[:1000], seq))
+                conn.execute(
+                    "UPDATE t_deliveries SET attempts = ?, next_at = ?, last_error = ? WHERE seq = ?",
+                    (attempts, time.time() + backoff(attempts), error[:1000], seq),
+                )
             return
-        log.error("delivery to %s failed %d times, %s: %s", sub.endpoint, attempts,
-                  "dropped (a confirmation)" if confirmation else "moved to the DLQ", error)
+        log.error(
+            "delivery to %s failed %d times, %s: %s",
+            sub.endpoint,
+            attempts,
+            "dropped (a confirmation)" if confirmation else "moved to the DLQ",
+            error,
+        )
         with self.store.db.write() as conn:
             conn.execute("DELETE FROM t_deliveries WHERE seq = ?", (seq,))
             dlq = sub.dlq or self.topic.app.resources.get(("queue", f"{self.name}-webhooks-dlq"))
             if dlq is not None and not confirmation:
-                attrs = {"subscription": {"DataType": "String", "StringValue": sub.arn},
-                         "error": {"DataType": "String", "StringValue": error[:1000] or "unknown"}}
+                attrs = {
+                    "subscription": {"DataType": "String", "StringValue": sub.arn},
+                    "error": {"DataType": "String", "StringValue": error[:1000] or "unknown"},
+                }
                 enqueue(conn, dlq.name, [Outgoing(json.dumps(envelope), attrs)], time.time(), dlq.retention)
 
     def outbox(self, protocol: str | None) -> list[dict[str, Any]]:

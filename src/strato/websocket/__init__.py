@@ -47,8 +47,10 @@ def encode_payload(data: Any) -> tuple[bytes, bool]:
         except TypeError as exc:
             raise ValidationError(f"cannot send {type(data).__name__}: {exc}") from None
     if len(raw) > MESSAGE_LIMIT:
-        raise ItemTooLarge(f"WebSocket message of {len(raw)} bytes is over API Gateway's {MESSAGE_LIMIT}-byte "
-                           "(128 KB) limit: send a bucket URL instead")
+        raise ItemTooLarge(
+            f"WebSocket message of {len(raw)} bytes is over API Gateway's {MESSAGE_LIMIT}-byte "
+            "(128 KB) limit: send a bucket URL instead"
+        )
     return raw, text
 
 
@@ -66,8 +68,14 @@ class ConnectionInfo:
         self.data = item.get("data") or {}
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "connected_at": self.connected_at, "last_active_at": self.last_active_at,
-                "source_ip": self.source_ip, "user_agent": self.user_agent, "data": self.data}
+        return {
+            "id": self.id,
+            "connected_at": self.connected_at,
+            "last_active_at": self.last_active_at,
+            "source_ip": self.source_ip,
+            "user_agent": self.user_agent,
+            "data": self.data,
+        }
 
     def __repr__(self) -> str:
         return f"<ConnectionInfo {self.id} {self.data}>"
@@ -86,7 +94,7 @@ class Connection:
         self.source_ip: str = context.get("identity", {}).get("sourceIp", "")
         self.user_agent: str = context.get("identity", {}).get("userAgent", "")
         self.data: dict[str, Any] = {}
-        self.claims: dict[str, Any] = (context.get("authorizer") or {})
+        self.claims: dict[str, Any] = context.get("authorizer") or {}
 
     def __repr__(self) -> str:
         return f"<Connection {self.id}>"
@@ -131,20 +139,31 @@ class WebSocketApi(Resource):
 
     kind = "websocket"
 
-    def __init__(self, app: App, name: str, *, route_selection: str = "$request.body.action",
-                 index: Iterable[str] = (), idle_timeout: float = IDLE_TIMEOUT_S,
-                 max_duration: float = MAX_DURATION_S, provider: str | None = None, allow: Any = None) -> None:
+    def __init__(
+        self,
+        app: App,
+        name: str,
+        *,
+        route_selection: str = "$request.body.action",
+        index: Iterable[str] = (),
+        idle_timeout: float = IDLE_TIMEOUT_S,
+        max_duration: float = MAX_DURATION_S,
+        provider: str | None = None,
+        allow: Any = None,
+    ) -> None:
         super().__init__(app, name, provider, allow)
         if not route_selection.startswith("$request.body."):
             raise ConfigurationError("route_selection must look like $request.body.<field>")
-        self.route_field = route_selection[len("$request.body."):]
+        self.route_field = route_selection[len("$request.body.") :]
         self.index = tuple(index)
         for field in self.index:
             if field in RESERVED or not field.isidentifier():
                 raise ConfigurationError(f"websocket {name!r}: cannot index {field!r} (reserved or not a name)")
         if not 0 < idle_timeout <= IDLE_TIMEOUT_S or not 0 < max_duration <= MAX_DURATION_S:
-            raise ConfigurationError(f"idle_timeout is at most {IDLE_TIMEOUT_S} s and max_duration at most "
-                                     f"{MAX_DURATION_S} s, as on API Gateway (lower them for tests)")
+            raise ConfigurationError(
+                f"idle_timeout is at most {IDLE_TIMEOUT_S} s and max_duration at most "
+                f"{MAX_DURATION_S} s, as on API Gateway (lower them for tests)"
+            )
         self.idle_timeout = idle_timeout
         self.max_duration = max_duration
         self.handlers: dict[str, Callable[..., Any]] = {}

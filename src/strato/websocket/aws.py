@@ -54,8 +54,10 @@ class ApiGatewayWsBackend:
         if any(k in os.environ for k in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI")):
             return self.session.client("apigatewaymanagementapi")
         if self.endpoint is None:
-            raise ConfigurationError(f"websocket {self.ws.name!r}: set STRATO_WEBSOCKET_{env_token(self.ws.name)}"
-                                     "_ENDPOINT (the deploy step does) to post from outside a WebSocket handler")
+            raise ConfigurationError(
+                f"websocket {self.ws.name!r}: set STRATO_WEBSOCKET_{env_token(self.ws.name)}"
+                "_ENDPOINT (the deploy step does) to post from outside a WebSocket handler"
+            )
         return self.session.client("apigatewaymanagementapi", endpoint_url=self.endpoint)
 
     def client_url(self) -> str:

@@ -52,8 +52,9 @@ class LocalWsBackend:
         return dev_url(self.data_dir).replace("http://", "ws://", 1) + f"/ws/{self.ws.name}"
 
     def _call(self, method: str, path: str, body: bytes | None = None) -> Any:
-        request = urllib.request.Request(self._base() + path, data=body, method=method,
-                                         headers={"content-type": "application/octet-stream"})
+        request = urllib.request.Request(
+            self._base() + path, data=body, method=method, headers={"content-type": "application/octet-stream"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 payload = response.read()
@@ -63,8 +64,10 @@ class LocalWsBackend:
                 raise GoneError(f"connection is gone ({path})") from None
             raise StratoError(f"websocket management call {method} {path} failed: HTTP {exc.code}") from None
         except OSError as exc:
-            raise ServiceUnavailable(f"cannot reach the strato dev server at {self._base()} to post to a "
-                                     f"WebSocket connection ({exc}); is `strato dev` running?") from None
+            raise ServiceUnavailable(
+                f"cannot reach the strato dev server at {self._base()} to post to a "
+                f"WebSocket connection ({exc}); is `strato dev` running?"
+            ) from None
 
     def send(self, connection_id: str, raw: bytes, text: bool) -> None:
         gateway = self.gateway

@@ -27,15 +27,30 @@ class Registry:
             from ..table import Table
 
             indexes = {f"by_{field}": (field, "id") for field in self.ws.index}
-            self._table = Table(self.ws.app, f"{self.ws.name}-connections", key="api", sort="id", indexes=indexes,
-                                ttl="expires_at", provider=self.ws.provider_name, decimals=True)
+            self._table = Table(
+                self.ws.app,
+                f"{self.ws.name}-connections",
+                key="api",
+                sort="id",
+                indexes=indexes,
+                ttl="expires_at",
+                provider=self.ws.provider_name,
+                decimals=True,
+            )
         return self._table
 
     def add(self, connection_id: str, source_ip: str, user_agent: str, data: dict[str, Any]) -> None:
         now = int(time.time() * 1000)
-        item = {"api": self.ws.name, "id": connection_id, "connected_at": now, "last_active_at": now,
-                "source_ip": source_ip, "user_agent": user_agent, "data": data,
-                "expires_at": now // 1000 + int(self.ws.max_duration) + 60}
+        item = {
+            "api": self.ws.name,
+            "id": connection_id,
+            "connected_at": now,
+            "last_active_at": now,
+            "source_ip": source_ip,
+            "user_agent": user_agent,
+            "data": data,
+            "expires_at": now // 1000 + int(self.ws.max_duration) + 60,
+        }
         for field in self.ws.index:
             if field in data and data[field] is not None:
                 item[field] = data[field] if isinstance(data[field], str) else str(data[field])
@@ -48,8 +63,9 @@ class Registry:
         return ConnectionInfo(item) if item else None
 
     def touch(self, connection_id: str) -> None:
-        self.table.update((self.ws.name, connection_id), set={"last_active_at": int(time.time() * 1000)},
-                          if_exists=True)
+        self.table.update(
+            (self.ws.name, connection_id), set={"last_active_at": int(time.time() * 1000)}, if_exists=True
+        )
 
     def update(self, connection_id: str, changes: dict[str, Any]) -> ConnectionInfo:
         from ..errors import ConditionFailed
@@ -83,8 +99,10 @@ class Registry:
             return [ConnectionInfo(i) for i in self.table.query(self.ws.name).items]
         indexed = [f for f in where if f in self.ws.index]
         if not indexed:
-            raise ValidationError(f"websocket {self.ws.name!r}: where= needs an indexed field; declare "
-                                  f"index=[...] with one of {sorted(where)}")
+            raise ValidationError(
+                f"websocket {self.ws.name!r}: where= needs an indexed field; declare "
+                f"index=[...] with one of {sorted(where)}"
+            )
         first = indexed[0]
         value = where[first] if isinstance(where[first], str) else str(where[first])
         found = [ConnectionInfo(i) for i in self.table.iterate(value, index=f"by_{first}", page_size=500)]
