@@ -97,7 +97,7 @@ def paced_latencies(app, emit, count: int, done, latencies: list[float], warmup:
     """Start a worker, call ``emit(i)`` every 5 ms, wait for ``done``; p50 / p95 of ``latencies`` in ms."""
     import statistics
 
-    from strato.worker import Worker
+    from strato.local.worker import Worker
 
     worker = Worker(app, poll_wait=0.2).start()
     time.sleep(warmup)

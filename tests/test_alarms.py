@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from strato.errors import NotSupported, ValidationError
+from strato.core.errors import NotSupported, ValidationError
+from strato.local.worker import Worker
 from strato.metrics.alarm import ALARM, INSUFFICIENT, OK, evaluate
-from strato.worker import Worker
 
 RETAIN = "retain"
 
@@ -198,7 +198,7 @@ def test_on_aws_the_alarm_is_put_to_cloudwatch_and_cloudwatch_evaluates_it(make_
         actions=[alerts],
     )
     state = metrics.alarm_state("errors")  # puts the alarm (auto_create), then reads CloudWatch's state
-    from strato.aws import AwsSession
+    from strato.runtime.aws import AwsSession
 
     physical = app.config.physical_name("alarm", "errors")
     found = AwsSession().client("cloudwatch").describe_alarms(AlarmNames=[physical])["MetricAlarms"][0]

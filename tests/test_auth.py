@@ -14,7 +14,7 @@ import pytest
 
 import strato
 from strato.auth import PasswordPolicy, Tokens
-from strato.errors import AuthError, ConfigurationError, InvalidToken
+from strato.core.errors import AuthError, ConfigurationError, InvalidToken
 from tests.conftest import start_dev_server, stop
 
 PASSWORD = "Corr3ct-horse!"

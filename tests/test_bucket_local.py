@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import strato
-from strato.worker import Worker
+from strato.local.worker import Worker
 from tests.test_worker import wait_until
 
 

@@ -6,7 +6,7 @@ import boto3
 import pytest
 
 import strato
-from strato.config import Config, env_token
+from strato.core.config import Config, env_token
 from strato.loader import load_app
 
 

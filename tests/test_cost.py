@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from strato import cost
-from strato.usage import read
+from strato.core.usage import read
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +37,7 @@ if __name__ == "__main__":
         work.delete(m)
     events.subscribe_sms("+14155550100")
     events.publish("hello")
-    from strato.events import http_event
+    from strato.events.apigw_http import http_event
     for _ in range(4):
         app.lambda_handler(http_event(method="GET", raw_path="/ping", raw_query="", headers=[], body=b"",
                                       source_ip="1.1.1.1", route_key="GET /ping", path_parameters=None, domain="x"))

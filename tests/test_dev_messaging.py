@@ -71,7 +71,7 @@ def test_retention_drops_messages_older_than_the_period(make_app):
     q = app.queue("short", retention=60)
     q.send("old")
     q.send("new")
-    db = app.providers.messaging().db
+    db = q.backend.store.db
     with db.write() as conn:  # age the first message past its retention instead of waiting a minute
         conn.execute("UPDATE q_messages SET expires_at = ? WHERE body = 'old'", (time.time() - 1,))
     assert q.stats().depth == 1

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from strato.events import http_event, kind_of
+from strato.events import kind_of
+from strato.events.apigw_http import http_event
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENT = ROOT / "tests" / "events" / "http_post_note.json"

@@ -9,7 +9,7 @@ import time
 import pytest
 
 import strato
-from strato.errors import AccessDenied, NotFound, ValidationError
+from strato.core.errors import AccessDenied, NotFound, ValidationError
 from tests.conftest import start_dev_server, stop
 
 

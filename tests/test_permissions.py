@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import strato
-from strato.worker import Worker
+from strato.local.worker import Worker
 from tests.test_worker import wait_until
 
 
@@ -52,7 +52,7 @@ def test_access_denied_is_a_403_over_http(make_app):
     reports = app.table("reports", key="id", allow=("read",))
     api = app.http()
     api.post("/reports")(lambda req: reports.put(req.json()))
-    from strato.events import http_event
+    from strato.events.apigw_http import http_event
 
     event = http_event(
         method="POST",

@@ -9,9 +9,9 @@ import time
 import pytest
 
 import strato
+from strato.local.scheduler import Scheduler
+from strato.local.worker import Worker
 from strato.schedule import Schedule
-from strato.scheduler import Scheduler
-from strato.worker import Worker
 from tests.test_worker import wait_until
 
 UTC = dt.UTC

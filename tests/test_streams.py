@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import strato
-from strato.errors import ConfigurationError
-from strato.worker import Worker
+from strato.core.errors import ConfigurationError
+from strato.local.worker import Worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,7 +110,7 @@ def test_transactions_and_batch_puts_are_streamed_and_a_cancelled_transaction_is
         bad = accounts.transaction()
         bad.update(accounts, "x", set={"balance": 0})
         bad.check(accounts, "nobody", if_exists=True)
-        with pytest.raises(strato.errors.TransactionCanceled):
+        with pytest.raises(strato.core.errors.TransactionCanceled):
             bad.commit()
         assert wait_until(lambda: len(seen) >= 4)
         time.sleep(0.2)
@@ -179,7 +179,7 @@ def test_a_restarted_worker_resumes_from_its_checkpoint(tmp_path):
     script.write_text(STREAM_APP)
     data, out = tmp_path / "data", tmp_path / "seen.log"
     runner = (
-        "import runpy, sys, time; from strato.worker import Worker; "
+        "import runpy, sys, time; from strato.local.worker import Worker; "
         "m = runpy.run_path(sys.argv[1]); w = Worker(m['app']).start(); "
         "print('ready', flush=True); time.sleep(float(sys.argv[4])); w.stop()"
     )
@@ -330,7 +330,7 @@ def test_moto_streams_records_run_through_the_same_dispatcher(make_app, monkeypa
     docs.put({"id": "k1", "n": 1})
     docs.update("k1", set={"n": 2})
     docs.delete("k1")
-    from strato.aws import AwsSession
+    from strato.runtime.aws import AwsSession
 
     session = AwsSession()
     ddb = session.client("dynamodb")

@@ -9,7 +9,7 @@ import time
 import pytest
 
 import strato
-from strato.devserver.server import Runtime
+from strato.local.server import Runtime
 from strato.table.local import LocalTableBackend, decode_doc, encode_doc
 
 
@@ -50,7 +50,7 @@ def test_a_provider_without_a_capability_raises_not_supported(tmp_path):
     class NoTransactions(LocalTableBackend):
         capabilities = LocalTableBackend.capabilities - {"transactions", "indexes", "conditions"}
 
-    table._backend = NoTransactions(app.providers.local_tables(), table.schema, "table_docs")
+    table._backend = NoTransactions(table.backend.store, table.schema, "table_docs")
     table.put({"id": "a", "x": "1"})
     with pytest.raises(strato.NotSupported, match="transactions"), app.transaction() as tx:
         tx.put(table, {"id": "b"})

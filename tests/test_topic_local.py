@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 import strato
+from strato.local.worker import Worker
 from strato.topic.envelope import SignatureError, verify
-from strato.worker import Worker
 from tests.test_worker import wait_until
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import strato
-from strato.worker import Worker
+from strato.local.worker import Worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -210,7 +210,7 @@ def test_two_worker_processes_share_a_queue_without_double_processing(tmp_path, 
 
 SENDER = """
 import sys, time, strato
-from strato.worker import Worker
+from strato.local.worker import Worker
 app = strato.App("crashtest", data_dir=sys.argv[1])
 q = app.queue("jobs", visibility_timeout=2)
 done = app.table("done", key="id")

@@ -7,7 +7,7 @@ server's web stack load only when something uses them.
 from __future__ import annotations
 
 from .app import App
-from .errors import (
+from .core.errors import (
     AccessDenied,
     ConditionFailed,
     ConfigurationError,
@@ -22,8 +22,8 @@ from .errors import (
     TransactionCanceled,
     ValidationError,
 )
+from .core.ids import new_id
 from .http import BadRequest, Cors, HTTPError, Request, Response
-from .ids import new_id
 
 __version__ = "0.1.0"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .config import Config, check_name
-from .errors import ConfigurationError
-from .events import kind_of
-from .providers import Providers
+from .core.config import Config, check_name
+from .core.context import Context
+from .core.errors import ConfigurationError
+from .registry import Registry
 
 
 class App:
@@ -28,12 +28,19 @@ class App:
     ) -> None:
         self.name = check_name("app", name)
         self.config = Config.from_env(name, provider=provider, data_dir=data_dir, stage=stage)
-        self.providers = Providers(self)
         self._usage: Any = None
+        self.registry = Registry(self.config, lambda: self.usage)
+        self.context = Context(self.name, self.config, self.registry, lambda: self.usage, self._declare, self._find)
         self.resources: dict[tuple[str, str], Any] = {}
         self.schedules: list[Any] = []
         self._http: Any = None
         self._http_dispatcher: Any = None
+
+    def _find(self, kind: str, name: str | None) -> Any:
+        if name is not None:
+            return self.resources.get((kind, name))
+        found = [r for (k, _), r in self.resources.items() if k == kind]
+        return found[0] if len(found) == 1 else None
 
     def _declare(self, resource: Any) -> Any:
         check_name(resource.kind, resource.name)
@@ -60,14 +67,24 @@ class App:
         from .table import Table
 
         return self._declare(
-            Table(self, name, key, sort, indexes=indexes, ttl=ttl, decimals=decimals, provider=provider, allow=allow)
+            Table(
+                self.context,
+                name,
+                key,
+                sort,
+                indexes=indexes,
+                ttl=ttl,
+                decimals=decimals,
+                provider=provider,
+                allow=allow,
+            )
         )
 
     def kv(self, name: str, *, provider: str | None = None, allow: Any = None):
         """A key-value namespace (DynamoDB, or Redis with ``provider="redis"``)."""
         from .kv import KV
 
-        return self._declare(KV(self, name, provider=provider, allow=allow))
+        return self._declare(KV(self.context, name, provider=provider, allow=allow))
 
     def queue(
         self,
@@ -87,7 +104,7 @@ class App:
 
         queue = self._declare(
             Queue(
-                self,
+                self.context,
                 name,
                 fifo=fifo,
                 content_dedup=content_dedup,
@@ -102,7 +119,7 @@ class App:
         if max_receive_count is not None:
             queue.dlq = self._declare(
                 Queue(
-                    self,
+                    self.context,
                     f"{name}-dlq",
                     fifo=fifo,
                     content_dedup=content_dedup,
@@ -118,7 +135,7 @@ class App:
         from .http import HttpApi
 
         if self._http is None:
-            self._http = HttpApi(self, cors=cors, timeout=timeout)
+            self._http = HttpApi(self.context, cors=cors, timeout=timeout)
         elif cors is not None or timeout != 29.0:
             raise ConfigurationError("app.http() options can only be given the first time it is called")
         return self._http
@@ -136,8 +153,10 @@ class App:
         from .queue import MAX_RETENTION_S
         from .topic import Topic
 
-        topic = self._declare(Topic(self, name, fifo=fifo, content_dedup=content_dedup, provider=provider, allow=allow))
-        self.queue(f"{name}-webhooks-dlq", retention=MAX_RETENTION_S, provider=provider)
+        topic = self._declare(
+            Topic(self.context, name, fifo=fifo, content_dedup=content_dedup, provider=provider, allow=allow)
+        )
+        topic.webhooks_dlq = self.queue(f"{name}-webhooks-dlq", retention=MAX_RETENTION_S, provider=provider)
         return topic
 
     def schedule(self, expression: str, *, name: str | None = None):
@@ -168,7 +187,9 @@ class App:
         """Object storage (S3). ``expire_after_days`` adds a lifecycle rule (a local sweeper)."""
         from .bucket import Bucket
 
-        return self._declare(Bucket(self, name, expire_after_days=expire_after_days, provider=provider, allow=allow))
+        return self._declare(
+            Bucket(self.context, name, expire_after_days=expire_after_days, provider=provider, allow=allow)
+        )
 
     def user_pool(
         self,
@@ -184,7 +205,7 @@ class App:
         from .auth import UserPool
 
         return self._declare(
-            UserPool(self, name, password_policy=password_policy, mfa=mfa, provider=provider, allow=allow)
+            UserPool(self.context, name, password_policy=password_policy, mfa=mfa, provider=provider, allow=allow)
         )
 
     def meetings(
@@ -193,7 +214,7 @@ class App:
         """Meetings and attendees (Chime SDK); locally a registry plus WebRTC signalling under strato dev."""
         from .meetings import Meetings
 
-        return self._declare(Meetings(self, name, media_region=media_region, provider=provider, allow=allow))
+        return self._declare(Meetings(self.context, name, media_region=media_region, provider=provider, allow=allow))
 
     @property
     def auth(self) -> Any:
@@ -208,20 +229,22 @@ class App:
         bounds the local store (downsampled as CloudWatch ages data: 1 min for 15 days, 5 min to 63, then 1 h)."""
         from .metrics import Metrics
 
-        return self._declare(Metrics(self, namespace, retention_days=retention_days, provider=provider, allow=allow))
+        return self._declare(
+            Metrics(self.context, namespace, retention_days=retention_days, provider=provider, allow=allow)
+        )
 
     def cache(self, name: str = "cache", *, provider: str | None = None, allow: Any = None):
         """A cache: SQLite locally, Redis / ElastiCache with ``provider="redis"``, DynamoDB or ElastiCache on AWS."""
         from .cache import Cache
 
-        return self._declare(Cache(self, name, provider=provider, allow=allow))
+        return self._declare(Cache(self.context, name, provider=provider, allow=allow))
 
     def sql(self, name: str = "main", *, provider: str | None = None, allow: Any = None):
         """A relational database: SQLite locally, PostgreSQL (RDS / Aurora) with ``provider="postgres"``
         or on AWS. Parameters are ``:name`` placeholders with a dict, on every engine."""
         from .sql import Sql
 
-        return self._declare(Sql(self, name, provider=provider, allow=allow))
+        return self._declare(Sql(self.context, name, provider=provider, allow=allow))
 
     def websocket(
         self,
@@ -242,7 +265,7 @@ class App:
 
         ws = self._declare(
             WebSocketApi(
-                self,
+                self.context,
                 name,
                 route_selection=route_selection,
                 index=index,
@@ -256,17 +279,9 @@ class App:
         self._declare(ws.registry.table)
         return ws
 
-    def websockets(self) -> list[Any]:
-        return [r for (kind, _), r in self.resources.items() if kind == "websocket"]
-
-    def buckets(self) -> list[Any]:
-        return [r for (kind, _), r in self.resources.items() if kind == "bucket"]
-
-    def topics(self) -> list[Any]:
-        return [r for (kind, _), r in self.resources.items() if kind == "topic"]
-
-    def queues(self) -> list[Any]:
-        return [r for (kind, _), r in self.resources.items() if kind == "queue"]
+    def of_kind(self, kind: str) -> list[Any]:
+        """The declared resources of one kind (``"queue"``, ``"topic"``, ...), in declaration order."""
+        return [r for (k, _), r in self.resources.items() if k == kind]
 
     def transaction(self):
         """All-or-nothing writes across tables: ``with app.transaction() as tx: tx.put(...)``."""
@@ -278,7 +293,7 @@ class App:
     def usage(self) -> Any:
         """Counts billable operations for ``strato cost`` (a no-op on AWS, where AWS bills)."""
         if self._usage is None:
-            from .usage import OFF, Usage
+            from .core.usage import OFF, Usage
 
             self._usage = Usage(self.config.data_dir) if self.config.provider == "local" else OFF
         return self._usage
@@ -289,48 +304,16 @@ class App:
         if self._http_dispatcher is None:
             if self._http is None:
                 raise ConfigurationError(f"app {self.name!r} has no HTTP API (declare one with app.http())")
-            from .dispatch import HttpDispatcher
+            from .dispatch.http import HttpDispatcher
 
             self._http_dispatcher = HttpDispatcher(self._http)
         return self._http_dispatcher
 
     def lambda_handler(self, event: dict[str, Any], context: Any = None) -> Any:
         """The one AWS Lambda entry point: ``handler = app.lambda_handler``."""
-        kind = kind_of(event)
-        if kind == "http":
-            return self.http_dispatcher.handle(event, context)
-        if kind == "sqs":
-            from .dispatch import QueueDispatcher
+        from .entry import handle
 
-            return QueueDispatcher(self).handle(event, context)
-        if kind == "sns":
-            from .dispatch import TopicDispatcher
-
-            return TopicDispatcher(self).handle(event, context)
-        if kind == "dynamodb":
-            from .dispatch import StreamDispatcher
-
-            return StreamDispatcher(self).handle(event, context)
-        if kind == "s3":
-            from .dispatch import BucketDispatcher
-
-            return BucketDispatcher(self).handle(event, context)
-        if kind == "websocket":
-            from .dispatch import WebSocketDispatcher
-
-            return WebSocketDispatcher(self).handle(event, context)
-        if kind == "ws_authorizer":
-            from .dispatch import WebSocketDispatcher
-
-            return WebSocketDispatcher(self).authorizer(event)
-        if kind == "schedule":
-            from .dispatch import ScheduleDispatcher
-
-            return ScheduleDispatcher(self).handle(event, context)
-        raise ConfigurationError(
-            f"app {self.name!r} cannot handle a {kind!r} event "
-            f"(keys: {sorted(event)[:8] if isinstance(event, dict) else type(event).__name__})"
-        )
+        return handle(self, event, context)
 
     def ensure(self) -> None:
         """Create every declared table that does not exist yet (dev and tests)."""
@@ -339,7 +322,7 @@ class App:
                 resource.ensure()
 
     def close(self) -> None:
-        self.providers.close()
+        self.registry.close()
 
     def __repr__(self) -> str:
         return f"<App {self.name} provider={self.config.provider} resources={len(self.resources)}>"

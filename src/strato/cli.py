@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .errors import StratoError
+from .core.errors import StratoError
 
 DEFAULT_PORT = 8000
 
@@ -70,7 +70,7 @@ def dev(
     from rich.console import Console
     from rich.table import Table as RichTable
 
-    from .devserver import build_asgi
+    from .local import build_asgi
 
     console = Console(stderr=True)
     routes = RichTable(title=f"strato dev · {app.name} · data in {data_dir}/", show_edge=False)
@@ -81,10 +81,10 @@ def dev(
     console.print(routes)
     console.print(f"[bold green]listening on http://{host}:{port}[/]  (health: /_strato/health)")
     asgi = build_asgi(app, sweep_every=sweep_every, background=not no_worker)
-    from .devserver.websocket import AwsLimitsProtocol
+    from .local.ws_gateway import AwsLimitsProtocol
     from .websocket import MESSAGE_LIMIT
 
-    for ws in app.websockets():
+    for ws in app.of_kind("websocket"):
         console.print(f"websocket [bold]{ws.name}[/]: ws://{host}:{port}/ws/{ws.name}")
     # API Gateway negotiates no permessage-deflate, so neither does the local gateway
     uvicorn.run(
@@ -112,7 +112,7 @@ def worker(app_spec: str, data: str | None, grace: float, poll_wait: float) -> N
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     os.environ.setdefault("STRATO_PROVIDER", "local")
     app = _load(app_spec, data)
-    from .worker import Worker
+    from .local.worker import Worker
 
     running = Worker(app, poll_wait=poll_wait).start()
     stop = threading.Event()
@@ -178,7 +178,9 @@ def outbox(app_spec: str, data: str | None, protocol: str | None, as_json: bool)
     """Show the email and SMS APP's local topics sent (confirmations included)."""
     os.environ.setdefault("STRATO_PROVIDER", "local")
     app = _load(app_spec, data)
-    items = [{"topic": t.name, **m} for t in app.topics() if "outbox" in t.capabilities for m in t.outbox(protocol)]
+    items = [
+        {"topic": t.name, **m} for t in app.of_kind("topic") if "outbox" in t.capabilities for m in t.outbox(protocol)
+    ]
     items.sort(key=lambda m: m["created_at"])
     if as_json:
         for item in items:
@@ -310,7 +312,7 @@ def cost(
 ) -> None:
     """Estimate APP's monthly AWS bill from the usage its local run recorded."""
     from . import cost as pricing
-    from .usage import reset as forget
+    from .core.usage import reset as forget
 
     os.environ.setdefault("STRATO_PROVIDER", "local")
     app = _load(app_spec, data)

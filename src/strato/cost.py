@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .usage import read
+from .core.usage import read
 
 PRICES_AS_OF = "2026-11-01"
 #: (service, unit) -> (USD per unit, what the unit is)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .app import App
-from .errors import ConfigurationError
+from .core.errors import ConfigurationError
 
 
 def load_app(spec: str) -> App:

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from strato.errors import AccessDenied, ValidationError
+from strato.core.errors import AccessDenied, ValidationError
 from tests.conftest import moto_gap
 
 

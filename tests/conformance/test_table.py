@@ -399,12 +399,12 @@ def test_invalid_items_are_rejected_and_store_nothing(docs, item, match):
     assert docs.get("a") is None
 
 
-def test_sort_key_and_index_key_limits(events):
+def test_sort_key_and_index_key_limits(app, events):
     with pytest.raises(strato.ValidationError, match="number"):
         events.put({"user": "u", "ts": "not-a-number"})
     with pytest.raises(strato.ValidationError, match="index"):
         events.put({"user": "u", "ts": 1, "kind": 5})
-    table = events.app.table("strs", key="p", sort="s")
+    table = app.table("strs", key="p", sort="s")
     with pytest.raises(strato.ValidationError, match="1024"):
         table.put({"p": "a", "s": "x" * 1025})
     with pytest.raises(strato.ValidationError):

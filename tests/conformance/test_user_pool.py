@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 
 from strato.auth import Challenge, PasswordPolicy, Tokens
-from strato.errors import AuthError, InvalidToken, NotSupported
+from strato.core.errors import AuthError, InvalidToken, NotSupported
 from tests.conftest import moto_gap
 
 PASSWORD = "Corr3ct-horse!"

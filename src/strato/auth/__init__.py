@@ -8,12 +8,14 @@ import os
 import re
 from typing import Any
 
-from ..config import env_token
-from ..errors import AuthError, ValidationError
-from ..permissions import requires
-from ..resource import Resource
+from ..core.config import env_token
+from ..core.context import Context
+from ..core.errors import AuthError, ValidationError
+from ..core.permissions import requires
+from ..core.resource import Resource
 from .model import Challenge, Tokens
 from .passwords import PasswordPolicy
+from .spi import ACTIONS, CAPABILITIES
 
 __all__ = ["Challenge", "PasswordPolicy", "Tokens", "UserPool"]
 
@@ -23,10 +25,12 @@ MFA_MODES = ("off", "optional", "required")
 
 class UserPool(Resource):
     kind = "user_pool"
+    ACTIONS = ACTIONS
+    VOCABULARY = CAPABILITIES
 
     def __init__(
         self,
-        app: Any,
+        ctx: Context,
         name: str,
         *,
         password_policy: PasswordPolicy | None = None,
@@ -34,13 +38,13 @@ class UserPool(Resource):
         provider: str | None = None,
         allow: Any = None,
     ) -> None:
-        super().__init__(app, name, provider, allow)
+        super().__init__(ctx, name, provider, allow)
         if mfa not in MFA_MODES:
             raise ValidationError(f"mfa must be one of {MFA_MODES}, got {mfa!r}")
         self.policy = password_policy or PasswordPolicy()
         self.mfa = mfa
-        seed = hashlib.sha256(f"{app.name}/{app.config.stage}/{name}".encode()).hexdigest()
-        from ..aws import region
+        seed = hashlib.sha256(f"{ctx.app_name}/{ctx.config.stage}/{name}".encode()).hexdigest()
+        from ..runtime.aws import region
 
         variable = f"STRATO_USER_POOL_{env_token(name)}"
         self.id_variable = f"{variable}_ID"
@@ -54,30 +58,27 @@ class UserPool(Resource):
     @property
     def pool_id(self) -> str:
         """Cognito's pool id (``<region>_<id>``): on AWS the deployed pool's, locally a stable derived one."""
-        if self.app.providers.name_of(self) == "aws":
+        if self.provider == "aws":
             return self.backend.pool_id
         return self._local_ids[0]
 
     @property
     def client_id(self) -> str:
         """The app client id: the ``aud`` of ID tokens and ``client_id`` of access tokens."""
-        if self.app.providers.name_of(self) == "aws":
+        if self.provider == "aws":
             return self.backend.client_id
         return self._local_ids[1]
 
     @property
     def issuer(self) -> str:
         """``https://cognito-idp.<region>.amazonaws.com/<pool id>`` on AWS; the dev server's URL locally."""
-        if self.app.providers.name_of(self) == "aws":
-            from ..aws import region
+        if self.provider == "aws":
+            from ..runtime.aws import region
 
             return f"https://cognito-idp.{region()}.amazonaws.com/{self.pool_id}"
-        from ..topic.local import dev_url
+        from ..runtime.devurl import dev_url
 
-        return f"{dev_url(self.app.config.data_dir)}/_strato/auth/{self.pool_id}"
-
-    def _make_backend(self) -> Any:
-        return self.app.providers.user_pool_backend(self)
+        return f"{dev_url(self.config.data_dir)}/_strato/auth/{self.pool_id}"
 
     @staticmethod
     def _username(username: Any) -> str:
@@ -148,7 +149,7 @@ class UserPool(Resource):
     def totp_uri(self, secret: str, username: str, issuer: str | None = None) -> str:
         import pyotp
 
-        return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=issuer or self.app.name)
+        return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=issuer or self.ctx.app_name)
 
     # -- admin -------------------------------------------------------------------------------------
     @requires("admin")

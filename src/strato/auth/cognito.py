@@ -16,8 +16,9 @@ import time
 import urllib.request
 from typing import Any
 
-from ..aws import AwsSession, error_code
-from ..errors import AuthError, ConfigurationError, InvalidToken
+from ..core.context import ProviderServices
+from ..core.errors import AuthError, ConfigurationError, InvalidToken
+from ..runtime.aws import AwsSession, error_code
 from .model import Challenge, Tokens
 from .tokens import verify_jwt
 
@@ -348,3 +349,10 @@ class CognitoUserPoolBackend:
         if self._pool_id is not None or self.auto_create:
             self._call("delete_user_pool", UserPoolId=self.pool_id)
         self._pool_id = self._client_id = None
+
+
+def open_backend(pool: Any, services: ProviderServices) -> CognitoUserPoolBackend:
+    """The registry's factory: the pool the template made (ids from the environment), else found by name."""
+    return CognitoUserPoolBackend(
+        services.aws(), pool, services.config.physical_name("user_pool", pool.name), services.config.auto_create
+    )

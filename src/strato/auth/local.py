@@ -15,8 +15,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..errors import AuthError, InvalidToken
-from ..sqlite import Database
+from ..core.context import ProviderServices
+from ..core.errors import AuthError, InvalidToken
+from ..runtime.sqlite import Database
 from .model import Challenge, Tokens
 from .passwords import PasswordPolicy, check_password, hash_password
 from .tokens import KeyRing, verify_jwt
@@ -492,3 +493,10 @@ def _temporary_password(policy: PasswordPolicy) -> str:
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
     body = "".join(secrets.choice(alphabet) for _ in range(max(policy.min_length, 12)))
     return body + "Aa1!"
+
+
+def open_backend(pool: Any, services: ProviderServices) -> LocalUserPoolBackend:
+    """The registry's factory: every local pool of an app in one SQLite file."""
+    config = services.config
+    store = services.shared("local-auth", lambda: LocalAuthStore(config.data_dir, config.durability))
+    return LocalUserPoolBackend(store, pool)

@@ -7,7 +7,7 @@ import hmac
 import os
 from dataclasses import dataclass
 
-from ..errors import AuthError
+from ..core.errors import AuthError
 
 SYMBOLS = set("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ")
 

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import InvalidToken
+from ..core.errors import InvalidToken
 
 ALGORITHM = "RS256"
 
@@ -23,7 +23,7 @@ def _jwt() -> Any:
     try:
         import jwt
     except ImportError:  # pragma: no cover - depends on the install
-        from ..errors import ConfigurationError
+        from ..core.errors import ConfigurationError
 
         raise ConfigurationError("auth needs PyJWT with cryptography: pip install 'strato[auth]'") from None
     return jwt

@@ -11,19 +11,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
-from urllib.parse import unquote_plus
+from typing import Any, BinaryIO
 
-from ..errors import ConfigurationError, ValidationError
-from ..permissions import requires
-from ..resource import Resource
-
-if TYPE_CHECKING:
-    from ..app import App
+from ..core.context import Context
+from ..core.errors import ConfigurationError, ValidationError
+from ..core.permissions import requires
+from ..core.resource import Resource
+from ..events.s3 import ObjectEvent
+from .spi import ACTIONS, CAPABILITIES
 
 __all__ = ["CAPABILITIES", "Bucket", "ListPage", "ObjectEvent", "ObjectInfo"]
 
-CAPABILITIES = frozenset({"presign", "multipart", "lifecycle", "events", "ranges"})
 MAX_KEY_BYTES = 1024
 MAX_PUT_BYTES = 5 * 1024**3  # S3: 5 GiB in one PUT; larger objects need multipart
 MIN_PART_BYTES = 5 * 1024**2  # S3: every part but the last is at least 5 MiB
@@ -133,23 +131,6 @@ class ListPage:
         return iter(self.objects)
 
 
-class ObjectEvent:
-    """One S3 event record: ``kind`` is created / deleted, ``name`` S3's (ObjectCreated:Put, ...)."""
-
-    def __init__(self, record: dict[str, Any]) -> None:
-        self.record = record
-        self.name: str = record["eventName"]
-        self.kind = "created" if self.name.startswith("ObjectCreated") else "deleted"
-        s3 = record["s3"]
-        self.bucket: str = s3["bucket"]["name"]
-        self.key: str = unquote_plus(s3["object"]["key"])
-        self.size: int = s3["object"].get("size", 0)
-        self.etag: str = s3["object"].get("eTag", "")
-
-    def __repr__(self) -> str:
-        return f"<ObjectEvent {self.name} {self.key}>"
-
-
 @dataclass
 class Watcher:
     handler: Callable[..., Any]
@@ -161,43 +142,23 @@ class Watcher:
         return kind in self.events and key.startswith(self.prefix) and key.endswith(self.suffix)
 
 
-class BucketBackend(Protocol):
-    capabilities: frozenset[str]
-
-    def put(self, key: str, body: Iterator[bytes], content_type: str, metadata: dict[str, str]) -> ObjectInfo: ...
-    def open(self, key: str, byte_range: tuple[int, int] | None) -> tuple[ObjectInfo, Iterator[bytes]]: ...
-    def head(self, key: str) -> ObjectInfo: ...
-    def delete(self, key: str) -> None: ...
-    def copy(self, source: str, target: str) -> ObjectInfo: ...
-    def list(self, prefix: str, delimiter: str | None, limit: int, cursor: str | None) -> ListPage: ...
-    def presign(
-        self,
-        method: str,
-        key: str,
-        expires_in: int,
-        content_type: str | None,
-        upload_id: str | None = None,
-        part: int | None = None,
-    ) -> str: ...
-    def ensure(self) -> None: ...
-    def drop(self) -> None: ...
-
-
 class Bucket(Resource):
     """A bucket declared with ``app.bucket(name, expire_after_days=...)``."""
 
     kind = "bucket"
+    ACTIONS = ACTIONS
+    VOCABULARY = CAPABILITIES
 
     def __init__(
         self,
-        app: App,
+        ctx: Context,
         name: str,
         *,
         expire_after_days: int | None = None,
         provider: str | None = None,
         allow: Any = None,
     ) -> None:
-        super().__init__(app, name, provider, allow)
+        super().__init__(ctx, name, provider, allow)
         if expire_after_days is not None and (
             isinstance(expire_after_days, bool) or not isinstance(expire_after_days, int) or expire_after_days < 1
         ):
@@ -205,12 +166,9 @@ class Bucket(Resource):
         self.expire_after_days = expire_after_days
         self.watchers: list[Watcher] = []
 
-    def _make_backend(self) -> BucketBackend:
-        return self.app.providers.bucket_backend(self)
-
     @property
     def physical_name(self) -> str:
-        return self.app.config.physical_name("bucket", self.name).lower().replace("_", "-")
+        return self.config.physical_name("bucket", self.name).lower().replace("_", "-")
 
     # -- objects --------------------------------------------------------------------------------
     @requires("write")
@@ -243,7 +201,7 @@ class Bucket(Resource):
         return self.backend.head(check_key(key))
 
     def exists(self, key: str) -> bool:
-        from ..errors import NotFound
+        from ..core.errors import NotFound
 
         try:
             self.head(key)
@@ -350,6 +308,9 @@ class Bucket(Resource):
             return fn
 
         return register
+
+    def background_work(self) -> bool:
+        return bool(self.watchers or self.expire_after_days)  # S3 notifications, lifecycle expiry
 
     def ensure(self) -> None:
         self.backend.ensure()

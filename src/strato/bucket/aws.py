@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..aws import AwsSession, error_code
-from ..errors import ItemTooLarge, NotFound, StratoError, ValidationError
+from ..core.context import ProviderServices
+from ..core.errors import ItemTooLarge, NotFound, StratoError, ValidationError
+from ..runtime.aws import AwsSession, error_code
 from . import CHUNK, ListPage, ObjectInfo, check_range
 
 
@@ -277,3 +278,8 @@ class S3BucketBackend:
             self.client.abort_multipart_upload(Bucket=self.physical, Key=key, UploadId=upload_id)
         except Exception as exc:
             raise _translate(exc, f"multipart upload of {key!r}") from exc
+
+
+def open_backend(bucket: Any, services: ProviderServices) -> S3BucketBackend:
+    """The registry's factory: the S3 bucket named by the template (or auto-created against moto)."""
+    return S3BucketBackend(services.aws(), bucket, services.config.auto_create)

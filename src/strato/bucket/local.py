@@ -24,8 +24,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from ..errors import ItemTooLarge, NotFound, ValidationError
-from ..sqlite import Database
+from ..core.context import ProviderServices
+from ..core.errors import ItemTooLarge, NotFound, ValidationError
+from ..core.usage import OFF
+from ..dispatch import s3
+from ..events.s3 import s3_record
+from ..runtime.sqlite import Database
+from ..runtime.work import Loop
 from . import CHUNK, MIN_PART_BYTES, ListPage, ObjectInfo, check_range
 
 log = logging.getLogger("strato.bucket")
@@ -50,6 +55,7 @@ CREATE TABLE IF NOT EXISTS b_events (
 )
 """
 MAX_EVENT_ATTEMPTS = 3
+LIFECYCLE_EVERY_S = 60.0  # S3 applies lifecycle rules about once a day; locally a minute is plenty
 PARALLEL_HASH_BYTES = 256 * 1024  # from this chunk size, hash on a helper thread while writing
 _hasher: ThreadPoolExecutor | None = None
 
@@ -87,36 +93,6 @@ class BucketStore:
 
     def close(self) -> None:
         self.db.close()
-
-
-def s3_record(name: str, bucket: str, key: str, size: int, etag: str, region: str) -> dict[str, Any]:
-    """One record of an S3 event notification, as S3 sends it to Lambda (keys URL-encoded)."""
-    now = time.time()
-    return {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": region,
-        "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z",
-        "eventName": name,
-        "userIdentity": {"principalId": "AWS:STRATOLOCAL"},
-        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-        "responseElements": {"x-amz-request-id": os.urandom(8).hex().upper(), "x-amz-id-2": os.urandom(16).hex()},
-        "s3": {
-            "s3SchemaVersion": "1.0",
-            "configurationId": "strato",
-            "bucket": {
-                "name": bucket,
-                "ownerIdentity": {"principalId": "STRATOLOCAL"},
-                "arn": f"arn:aws:s3:::{bucket}",
-            },
-            "object": {
-                "key": quote(key, safe="/").replace("%20", "+"),
-                "size": size,
-                "eTag": etag.strip('"'),
-                "sequencer": f"{int(now * 1e6):016X}",
-            },
-        },
-    }
 
 
 class LocalBucketBackend:
@@ -194,7 +170,7 @@ class LocalBucketBackend:
                 pass
 
     def _events(self, conn: Any, kind: str, name: str, key: str, size: int, etag: str) -> None:
-        from ..aws import region
+        from ..runtime.aws import region
 
         for index, watcher in enumerate(self.bucket.watchers):
             if watcher.wants(kind, key):
@@ -364,7 +340,7 @@ class LocalBucketBackend:
         upload_id: str | None = None,
         part: int | None = None,
     ) -> str:
-        from ..topic.local import dev_url
+        from ..runtime.devurl import dev_url
 
         expires = int(time.time()) + expires_in
         query: dict[str, Any] = {"X-Strato-Expires": expires}
@@ -489,6 +465,13 @@ class LocalBucketBackend:
             self._unlink(file_id)
 
     # -- lifecycle and events -------------------------------------------------------------------
+    def background(self, bucket: Any) -> list[Loop]:
+        """S3's own jobs locally: event notifications to watchers, and lifecycle expiry."""
+        loops = [Loop(f"lifecycle:{self.name}", lambda: self.sweep(time.time()), idle=LIFECYCLE_EVERY_S)]
+        if bucket.watchers:
+            loops.append(Loop(f"object-events:{self.name}", self.deliver_due, idle=0.05))
+        return loops
+
     def sweep(self, now: float) -> int:
         """Expire objects older than ``expire_after_days`` (S3 lifecycle rules run about daily)."""
         if not self.bucket.expire_after_days:
@@ -508,8 +491,8 @@ class LocalBucketBackend:
     def pending_events(self) -> int:
         return self.store.db.conn.execute("SELECT count(*) FROM b_events WHERE bucket = ?", (self.name,)).fetchone()[0]
 
-    def deliver_due(self, dispatcher: Any, limit: int = 20) -> int:
-        from ..topic.local import backoff
+    def deliver_due(self, limit: int = 20) -> int:
+        from ..runtime.delivery import backoff
 
         now = time.time()
         with self.store.db.write() as conn:
@@ -521,7 +504,7 @@ class LocalBucketBackend:
             conn.executemany("UPDATE b_events SET next_at = ? WHERE seq = ?", [(now + 60, r[0]) for r in rows])
         for seq, watcher, record, attempts in rows:
             try:
-                dispatcher.run_watcher(self.bucket.watchers[watcher], {"Records": [json.loads(record)]})
+                s3.handle(self.bucket.watchers[watcher], {"Records": [json.loads(record)]}, self.usage or OFF)
             except Exception as exc:
                 attempts += 1
                 with self.store.db.write() as conn:
@@ -562,3 +545,12 @@ def _read(handle: Any, span: tuple[int, int]) -> Iterator[bytes]:
                 return
             remaining -= len(chunk)
             yield chunk
+
+
+def open_backend(bucket: Any, services: ProviderServices) -> LocalBucketBackend:
+    """The registry's factory: object bytes in files, metadata in one SQLite file per app."""
+    config = services.config
+    store = services.shared("buckets", lambda: BucketStore(config.data_dir, config.durability))
+    backend = LocalBucketBackend(store, bucket, config.data_dir)
+    backend.usage = services.usage
+    return backend

@@ -11,19 +11,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
-from ..errors import ItemTooLarge, ValidationError
+from ..core.context import Context
+from ..core.errors import ItemTooLarge, ValidationError
+from ..core.permissions import requires
+from ..core.resource import Resource
 from ..kv import check_key
-from ..permissions import requires
-from ..resource import Resource
-
-if TYPE_CHECKING:
-    from ..app import App
+from .spi import ACTIONS, CAPABILITIES
 
 __all__ = ["CAPABILITIES", "Cache", "decode", "encode"]
 
-CAPABILITIES = frozenset({"ttl", "incr", "persist"})
 MAX_VALUE_BYTES = 400_000  # the DynamoDB-backed provider's limit, applied everywhere
 _TAG = b"\x00"
 
@@ -65,29 +63,16 @@ def _ttl(ttl: Any) -> float | None:
     return time.time() + ttl
 
 
-class CacheBackend(Protocol):
-    capabilities: frozenset[str]
-
-    def get_many(self, keys: list[str]) -> dict[str, bytes]: ...
-    def set_many(self, items: dict[str, bytes], expires_at: float | None) -> None: ...
-    def delete(self, key: str) -> bool: ...
-    def incr(self, key: str, by: int, expires_at: float | None) -> int: ...
-    def dump(self) -> Iterable[tuple[str, bytes, float | None]]: ...
-    def load(self, entries: list[tuple[str, bytes, float | None]]) -> None: ...
-    def drop(self) -> None: ...
-
-
 class Cache(Resource):
     """A cache declared with ``app.cache(name)``. Thread-safe."""
 
     kind = "cache"
+    ACTIONS = ACTIONS
+    VOCABULARY = CAPABILITIES
 
-    def __init__(self, app: App, name: str, *, provider: str | None = None, allow: Any = None) -> None:
-        super().__init__(app, name, provider, allow)
+    def __init__(self, ctx: Context, name: str, *, provider: str | None = None, allow: Any = None) -> None:
+        super().__init__(ctx, name, provider, allow)
         self._snapshot: Any = None
-
-    def _make_backend(self) -> CacheBackend:
-        return self.app.providers.cache_backend(self)
 
     @requires("read")
     def get(self, key: str) -> Any:
@@ -145,7 +130,7 @@ class Cache(Resource):
         if self._snapshot is None:
             from ..table import Table
 
-            self._snapshot = Table(self.app, f"{self.name}-snapshot", key="p", sort="k", ttl="exp", decimals=True)
+            self._snapshot = Table(self.ctx, f"{self.name}-snapshot", key="p", sort="k", ttl="exp", decimals=True)
         return self._snapshot
 
     @requires("read")

@@ -6,7 +6,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import ValidationError
+from ..core.context import ProviderServices
+from ..core.errors import ValidationError
 
 # INCRBY, and set the expiry only when this call created the key (atomic in Redis)
 _INCR = """
@@ -86,3 +87,8 @@ class RedisCache:
                 self.client.delete(*keys)
             if cursor == 0:
                 return
+
+
+def open_backend(cache: Any, services: ProviderServices) -> RedisCache:
+    """The registry's factory: one Redis client per app, keys under the cache's physical name."""
+    return RedisCache(services.redis(), services.config.physical_name("cache", cache.name))

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import ConditionFailed, ValidationError
+from ..core.context import ProviderServices
+from ..core.errors import ConditionFailed, ValidationError
 from ..table import Table
 
 PARTITION = "cache"
@@ -73,3 +74,20 @@ class TableCache:
 
     def drop(self) -> None:
         self.table.drop()
+
+
+def open_backend(cache: Any, services: ProviderServices) -> Any:
+    """The registry's factory for the local and aws providers: entries in a table of their own. On
+    AWS, ``USE_ELASTICACHE=1`` or ``ELASTICACHE_ENDPOINT`` (set by the template) selects ElastiCache."""
+    import os
+
+    provider = cache.provider
+    if provider == "aws" and (
+        os.environ.get("USE_ELASTICACHE", "").lower() in ("1", "true") or os.environ.get("ELASTICACHE_ENDPOINT")
+    ):
+        from .redis import open_backend as open_redis
+
+        return open_redis(cache, services)
+    table = Table(cache.ctx, cache.name, "p", "k", ttl="exp", provider=provider, decimals=True)
+    table.stored_as = "cache"
+    return TableCache(table)

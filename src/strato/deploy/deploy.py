@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..aws import error_code
-from ..errors import ConfigurationError, StratoError
+from ..core.errors import ConfigurationError, StratoError
+from ..runtime.aws import error_code
 
 TERMINAL_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
 TERMINAL_BAD = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..config import env_token
+from ..core.config import env_token
 
 
 def camel(name: str) -> str:

@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..errors import ConfigurationError
+from ..core.context import Context
+from ..core.errors import ConfigurationError
 from .cors import Cors
 from .request import BadRequest, Headers, Request
 from .response import HTTPError, Response
 from .routing import METHODS, Route, Router
-
-if TYPE_CHECKING:
-    from ..app import App
 
 __all__ = ["BadRequest", "Cors", "HTTPError", "Headers", "HttpApi", "Request", "Response"]
 
@@ -25,8 +23,8 @@ _CO_COROUTINE = 0x80
 class HttpApi:
     """Routes of one app. ``@api.get("/items/{id}")`` registers ``def handler(req, id): ...``."""
 
-    def __init__(self, app: App, *, cors: Cors | bool | None = None, timeout: float = DEFAULT_TIMEOUT_S) -> None:
-        self.app = app
+    def __init__(self, ctx: Context, *, cors: Cors | bool | None = None, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        self.ctx = ctx
         self.cors = Cors() if cors is True else (cors or None)
         if not 0 < timeout <= 30:
             raise ConfigurationError("HTTP API timeout must be between 0 and 30 seconds (API Gateway's limit)")

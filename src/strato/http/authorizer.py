@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..core.context import Context
+from ..core.errors import ConfigurationError
 from .response import Response, error_body
 
 
@@ -33,10 +35,15 @@ def groups_in(claims: dict[str, Any]) -> set[str]:
     return set(value)
 
 
-def pool_for(app: Any, options: dict[str, Any]) -> Any:
+def pool_for(ctx: Context, options: dict[str, Any]) -> Any:
     """The user pool an ``auth=`` option names: ``True`` means the app's only pool, a string names one."""
     auth = options.get("auth")
-    return app.auth if auth in (True, None) else app.resources[("user_pool", auth)]
+    name = None if auth in (True, None) else str(auth)
+    pool = ctx.find("user_pool", name)
+    if pool is None:
+        wanted = f"a user pool named {name!r}" if name else "exactly one user pool (or auth='<pool name>')"
+        raise ConfigurationError(f"auth= on app {ctx.app_name!r} needs {wanted}")
+    return pool
 
 
 def needs_token(options: dict[str, Any]) -> bool:
@@ -59,7 +66,7 @@ class Denied(Exception):
 
 
 def check(
-    app: Any,
+    ctx: Context,
     options: dict[str, Any],
     context: dict[str, Any],
     token: str | None,
@@ -69,8 +76,8 @@ def check(
     """The shared rule of HTTP routes and WebSocket $connect: trust claims a deployed authorizer put in the
     event (inside Lambda only), else verify ``token`` against the user pool and put ``store(claims)`` in
     ``context["authorizer"]``; then require one of the groups. Raises Denied."""
-    from ..config import in_lambda
-    from ..errors import InvalidToken
+    from ..core.config import in_lambda
+    from ..core.errors import InvalidToken
 
     groups = options.get("groups")
     if present and in_lambda():
@@ -79,7 +86,7 @@ def check(
         if not token:
             raise Denied(401, "no token: send Authorization: Bearer <token>")
         try:
-            claims = pool_for(app, options).verify(token)
+            claims = pool_for(ctx, options).verify(token)
         except InvalidToken as exc:
             raise Denied(401, exc.message) from None
         context["authorizer"] = store(claims)
@@ -87,7 +94,7 @@ def check(
         raise Denied(403, "the token has none of the route's groups")
 
 
-def authorize(app: Any, options: dict[str, Any], event: dict[str, Any]) -> Response | None:
+def authorize(ctx: Context, options: dict[str, Any], event: dict[str, Any]) -> Response | None:
     """None to go on (claims now in the event), else the 401 / 403 the HTTP API would answer."""
     if not needs_token(options):
         return None
@@ -99,7 +106,7 @@ def authorize(app: Any, options: dict[str, Any], event: dict[str, Any]) -> Respo
         return {"jwt": {"claims": claims_as_gateway_passes_them(claims), "scopes": scopes}}
 
     try:
-        check(app, options, context, (event.get("headers") or {}).get("authorization"), present, jwt_context)
+        check(ctx, options, context, (event.get("headers") or {}).get("authorization"), present, jwt_context)
     except Denied as denied:
         if denied.status == 403:
             return error_body(403, "Forbidden")

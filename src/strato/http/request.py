@@ -7,7 +7,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ..errors import ValidationError
+from ..core.errors import ValidationError
 
 
 class BadRequest(ValidationError):

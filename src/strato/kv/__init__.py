@@ -9,31 +9,19 @@ ordered index of keys.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
-from ..errors import ItemTooLarge, ValidationError
-from ..permissions import requires
-from ..resource import Resource
+from ..core.context import Context
+from ..core.errors import ItemTooLarge, ValidationError
+from ..core.permissions import requires
+from ..core.resource import Resource
 from ..table.model import Page
-
-if TYPE_CHECKING:
-    from ..app import App
+from .spi import ACTIONS, CAPABILITIES, KVBackend
 
 __all__ = ["CAPABILITIES", "KV", "MAX_KEY_BYTES", "MAX_VALUE_BYTES", "KVBackend"]
 
-CAPABILITIES = frozenset({"ttl", "list", "bytes"})
 MAX_KEY_BYTES = 1024  # DynamoDB's sort-key limit, applied to every provider
 MAX_VALUE_BYTES = 400_000  # DynamoDB's 400 KB item, less room for the key and attribute names
-
-
-class KVBackend(Protocol):
-    capabilities: frozenset[str]
-
-    def get(self, key: str, now: float) -> str | bytes | None: ...
-    def set(self, key: str, value: str | bytes, expires_at: float | None) -> None: ...
-    def delete(self, key: str, now: float) -> bool: ...
-    def list(self, prefix: str, limit: int, after: str | None, now: float) -> list[str]: ...
-    def drop(self) -> None: ...
 
 
 def check_key(key: Any) -> str:
@@ -53,12 +41,11 @@ class KV(Resource):
     """A key-value namespace declared with ``app.kv(name)``. Thread-safe."""
 
     kind = "kv"
+    ACTIONS = ACTIONS
+    VOCABULARY = CAPABILITIES
 
-    def __init__(self, app: App, name: str, *, provider: str | None = None, allow: Any = None) -> None:
-        super().__init__(app, name, provider, allow)
-
-    def _make_backend(self) -> KVBackend:
-        return self.app.providers.kv_backend(self)
+    def __init__(self, ctx: Context, name: str, *, provider: str | None = None, allow: Any = None) -> None:
+        super().__init__(ctx, name, provider, allow)
 
     @requires("read")
     def get(self, key: str) -> str | bytes | None:

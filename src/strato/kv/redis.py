@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.context import ProviderServices
+
 
 def _successor(prefix: bytes) -> bytes | None:
     stripped = prefix.rstrip(b"\xff")
@@ -77,3 +79,8 @@ class RedisKV:
             if cursor == 0:
                 break
         self.client.delete(self.index)
+
+
+def open_backend(kv: Any, services: ProviderServices) -> RedisKV:
+    """The registry's factory: one Redis client per app, keys under the namespace's physical name."""
+    return RedisKV(services.redis(), services.config.physical_name("kv", kv.name))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+from ..core.context import ProviderServices
 from ..table import Sort, Table
 
 PARTITION = "kv"  # one partition per namespace keeps prefix listing an ordered range query
@@ -39,3 +41,10 @@ class TableKV:
 
     def drop(self) -> None:
         self.table.drop()
+
+
+def open_backend(kv: Any, services: ProviderServices) -> TableKV:
+    """The registry's factory for the local and aws providers: a namespace is a table of its own."""
+    table = Table(kv.ctx, kv.name, "p", "k", ttl="exp", provider=kv.provider)
+    table.stored_as = "kv"
+    return TableKV(table)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..errors import ValidationError
-from ..permissions import requires
-from ..resource import Resource
+from ..core.context import Context
+from ..core.errors import ValidationError
+from ..core.permissions import requires
+from ..core.resource import Resource
+from .spi import ACTIONS, CAPABILITIES
 
 __all__ = ["MEDIA_REGIONS", "Meetings"]
 
@@ -65,17 +67,22 @@ def _meeting_id(value: Any) -> str:
 
 class Meetings(Resource):
     kind = "meetings"
+    ACTIONS = ACTIONS
+    VOCABULARY = CAPABILITIES
 
     def __init__(
-        self, app: Any, name: str, *, media_region: str | None = None, provider: str | None = None, allow: Any = None
+        self,
+        ctx: Context,
+        name: str,
+        *,
+        media_region: str | None = None,
+        provider: str | None = None,
+        allow: Any = None,
     ) -> None:
-        super().__init__(app, name, provider, allow)
-        from ..aws import region
+        super().__init__(ctx, name, provider, allow)
+        from ..runtime.aws import region
 
         self.media_region = self._region(media_region or region())
-
-    def _make_backend(self) -> Any:
-        return self.app.providers.meetings_backend(self)
 
     @staticmethod
     def _region(value: Any) -> str:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..aws import AwsSession, error_code
-from ..errors import NotFound, ValidationError
+from ..core.context import ProviderServices
+from ..core.errors import NotFound, ValidationError
+from ..runtime.aws import AwsSession, error_code
 
 _NOT_FOUND = {"NotFoundException", "ForbiddenException", "GoneException"}
 _INVALID = {"BadRequestException", "LimitExceededException", "UnprocessableEntityException"}
@@ -81,3 +82,8 @@ class ChimeMeetingsBackend:
 
     def drop(self) -> None:
         """Chime meetings end on their own; there is nothing to delete."""
+
+
+def open_backend(meetings: Any, services: ProviderServices) -> ChimeMeetingsBackend:
+    """The registry's factory: Chime SDK Meetings through boto3."""
+    return ChimeMeetingsBackend(services.aws())

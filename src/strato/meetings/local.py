@@ -15,8 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import NotFound, ValidationError
-from ..sqlite import Database
+from ..core.context import ProviderServices
+from ..core.errors import NotFound, ValidationError
+from ..runtime.sqlite import Database
 from . import IDLE_SECONDS, MAX_ATTENDEES, MAX_SECONDS
 
 SCHEMA = """
@@ -240,3 +241,12 @@ class LocalMeetingsBackend:
                 "DELETE FROM attendees WHERE meeting IN (SELECT id FROM meetings WHERE resource = ?)", (self.resource,)
             )
             conn.execute("DELETE FROM meetings WHERE resource = ?", (self.resource,))
+
+
+def open_backend(meetings: Any, services: ProviderServices) -> LocalMeetingsBackend:
+    """The registry's factory: a registry in SQLite; signalling URLs point at the running dev server."""
+    from .signalling import signalling_url
+
+    config = services.config
+    store = services.shared("local-meetings", lambda: LocalMeetingStore(config.data_dir, config.durability))
+    return LocalMeetingsBackend(store, meetings, lambda: signalling_url(config.data_dir, meetings.name))

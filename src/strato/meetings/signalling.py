@@ -28,7 +28,7 @@ WATCH_SECONDS = 1.0  # how often connected attendees are checked against deletio
 
 
 def signalling_url(data_dir: Path, name: str) -> str:
-    from ..topic.local import dev_url
+    from ..runtime.devurl import dev_url
 
     base = dev_url(data_dir)
     return ("wss" + base[5:] if base.startswith("https") else "ws" + base[4:]) + f"/_strato/meetings/{name}/signal"
@@ -53,8 +53,8 @@ class Peer:
 class SignallingHub:
     """The rooms of every meetings resource of an app: meeting id -> attendee id -> connected peer."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    def __init__(self, resources: list[Any]) -> None:
+        self.resources = {m.name: m for m in resources}
         self.rooms: dict[str, dict[str, Peer]] = {}
         self._watch: asyncio.Task | None = None
 
@@ -62,9 +62,9 @@ class SignallingHub:
         from starlette.concurrency import run_in_threadpool
         from starlette.responses import JSONResponse
 
-        from ..errors import NotFound, ValidationError
+        from ..core.errors import NotFound, ValidationError
 
-        meetings = self.app.resources.get(("meetings", websocket.path_params["name"]))
+        meetings = self.resources.get(websocket.path_params["name"])
         meeting_id = websocket.query_params.get("meeting", "")
         token = websocket.query_params.get("token", "")
         try:

@@ -11,10 +11,12 @@ from contextlib import ContextDecorator
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import NotSupported, ValidationError
-from ..permissions import requires
-from ..resource import Resource
+from ..core.context import Context
+from ..core.errors import NotSupported, ValidationError
+from ..core.permissions import requires
+from ..core.resource import Resource
 from .alarm import ALARM, INSUFFICIENT, OK, Alarm, alarm_message, evaluate
+from .spi import ACTIONS, CAPABILITIES
 from .stats import MAX_DATAPOINTS, check_period, check_statistic, check_unit, check_value
 
 MAX_DIMENSIONS = 30
@@ -64,9 +66,11 @@ class Timer(ContextDecorator):
 
 class Metrics(Resource):
     kind = "metrics"
+    ACTIONS = ACTIONS
+    VOCABULARY = CAPABILITIES
 
     def __init__(
-        self, app: Any, namespace: str, *, retention_days: int = 455, provider: str | None = None, allow: Any = None
+        self, ctx: Context, namespace: str, *, retention_days: int = 455, provider: str | None = None, allow: Any = None
     ) -> None:
         if not _NAMESPACE.match(namespace or "") or namespace.startswith("AWS/"):
             raise ValidationError(
@@ -75,13 +79,10 @@ class Metrics(Resource):
         if not 1 <= retention_days <= 455:
             raise ValidationError("retention_days must be 1 to 455 (CloudWatch keeps hourly data 455 days)")
         slug = re.sub(r"[^A-Za-z0-9_-]+", "-", namespace).strip("-")[:63]
-        super().__init__(app, slug if slug[:1].isalpha() else f"m-{slug}"[:63], provider, allow)
+        super().__init__(ctx, slug if slug[:1].isalpha() else f"m-{slug}"[:63], provider, allow)
         self.namespace = namespace
         self.retention_days = retention_days
         self.alarms: dict[str, Alarm] = {}
-
-    def _make_backend(self) -> Any:
-        return self.app.providers.metrics_backend(self)
 
     # -- writing --------------------------------------------------------------------------------
     def _point(
@@ -209,6 +210,9 @@ class Metrics(Resource):
         """Downsample and expire old data (the worker does this hourly)."""
         return self.backend.compact(now)
 
+    def background_work(self) -> bool:
+        return True  # CloudWatch evaluates alarms and ages data by itself
+
     def drop(self) -> None:
         self.backend.drop()
         self._backend = None
@@ -252,7 +256,7 @@ class Metrics(Resource):
         )
         if name in self.alarms:
             raise ValidationError(f"alarm {name!r} is declared twice in {self.namespace!r}")
-        alarm.physical = self.app.config.physical_name("alarm", name)
+        alarm.physical = self.config.physical_name("alarm", name)
         self.alarms[name] = alarm
         return alarm
 
@@ -295,8 +299,8 @@ class Metrics(Resource):
     def _notify(self, alarm: Alarm, old: str, new: str, reason: str, now: float) -> None:
         import json
 
-        from ..aws import region
         from ..events import ACCOUNT_ID
+        from ..runtime.aws import region
 
         topics = {ALARM: alarm.actions, OK: alarm.ok_actions, INSUFFICIENT: alarm.insufficient_data_actions}[new]
         if not topics:

@@ -8,8 +8,9 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from ..aws import AwsSession
-from ..errors import StratoError
+from ..core.context import ProviderServices
+from ..core.errors import StratoError
+from ..runtime.aws import AwsSession
 
 PUT_BATCH = 1000  # PutMetricData: at most 1,000 metrics per request
 PUT_BYTES = 900_000  # and 1 MB of payload; stay below it
@@ -191,3 +192,12 @@ def alarm_params(alarm: Any, namespace: str) -> dict[str, Any]:
     if alarm.description:
         params["AlarmDescription"] = alarm.description
     return params
+
+
+def open_backend(metrics: Any, services: ProviderServices) -> CloudWatchMetricsBackend:
+    """The registry's factory: PutMetricData calls, or EMF lines on stdout inside Lambda."""
+    from ..core.config import in_lambda
+
+    return CloudWatchMetricsBackend(
+        services.aws(), metrics.namespace, emf=in_lambda(), auto_create=services.config.auto_create
+    )

@@ -15,7 +15,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from ..sqlite import Database
+from ..core.context import ProviderServices
+from ..runtime.sqlite import Database
+from ..runtime.work import Loop
 from .stats import Aggregate, decode_histogram, encode_histogram, exact, round_start
 
 TIERS = ((60, 15 * 86_400), (300, 63 * 86_400), (3600, None))  # rollup width, kept for
@@ -158,6 +160,21 @@ class LocalMetricsBackend:
         return [(n, dict(json.loads(d))) for n, d in self.store.db.conn.execute(sql + " ORDER BY name, dims", args)]
 
     # -- ageing ---------------------------------------------------------------------------------
+    def background(self, metrics: Any) -> list[Loop]:
+        """CloudWatch's own jobs locally: alarms every second (only complete periods count, so this is
+        as often as it can matter); downsampling and retention hourly."""
+        next_compact = [0.0]
+
+        def step() -> int:
+            if time.monotonic() >= next_compact[0]:
+                next_compact[0] = time.monotonic() + 3600
+                metrics.compact()
+            if metrics.alarms:
+                metrics.evaluate_alarms()
+            return 0
+
+        return [Loop(f"metrics:{metrics.name}", step, idle=1.0)]
+
     def compact(self, now: float | None = None) -> int:
         """Drop expired raw points, fold old rollups into the next tier, drop what retention ends."""
         now = time.time() if now is None else now
@@ -209,3 +226,10 @@ class LocalMetricsBackend:
             conn.execute("DELETE FROM series WHERE ns = ?", (self.ns,))
             conn.execute("DELETE FROM alarms WHERE ns = ?", (self.ns,))
         self.store._ids = {k: v for k, v in self.store._ids.items() if k[0] != self.ns}
+
+
+def open_backend(metrics: Any, services: ProviderServices) -> LocalMetricsBackend:
+    """The registry's factory: every namespace of an app in one SQLite file of minute rollups."""
+    config = services.config
+    store = services.shared("local-metrics", lambda: LocalMetricsStore(config.data_dir, config.durability))
+    return LocalMetricsBackend(store, metrics.namespace, metrics.retention_days)

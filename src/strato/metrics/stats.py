@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ValidationError
+from ..core.errors import ValidationError
 
 UNITS = frozenset(
     {

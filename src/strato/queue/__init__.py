@@ -11,11 +11,12 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
-from ..errors import ConfigurationError, ValidationError
-from ..permissions import requires
-from ..resource import Resource
+from ..core.context import Context
+from ..core.errors import ConfigurationError, ValidationError
+from ..core.permissions import requires
+from ..core.resource import Resource
 from .message import (
     MAX_BATCH,
     MAX_DELAY_S,
@@ -28,9 +29,7 @@ from .message import (
     encode_attributes,
     encode_body,
 )
-
-if TYPE_CHECKING:
-    from ..app import App
+from .spi import ACTIONS, CAPABILITIES, QueueBackend
 
 __all__ = [
     "CAPABILITIES",
@@ -43,10 +42,8 @@ __all__ = [
     "QueueStats",
 ]
 
-CAPABILITIES = frozenset({"fifo", "dlq", "long_poll", "delay", "oldest_age"})
 DEFAULT_RETENTION_S = 4 * 86_400
 MAX_RETENTION_S = 14 * 86_400
-DEDUP_WINDOW_S = 300
 
 
 @dataclass(frozen=True)
@@ -72,19 +69,6 @@ class Consumer:
     visibility_timeout: int | None = None
 
 
-class QueueBackend(Protocol):
-    capabilities: frozenset[str]
-
-    def send(self, messages: list[Outgoing], now: float) -> list[str]: ...
-    def receive(self, limit: int, visibility: int, wait: float) -> list[Message]: ...
-    def delete(self, receipts: list[str]) -> None: ...
-    def change_visibility(self, receipt: str, seconds: int) -> None: ...
-    def purge(self) -> None: ...
-    def stats(self) -> QueueStats: ...
-    def ensure(self) -> None: ...
-    def drop(self) -> None: ...
-
-
 def _seconds(value: Any, name: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
         raise ValidationError(f"{name} must be a number of seconds from {low} to {high}, got {value!r}")
@@ -95,10 +79,12 @@ class Queue(Resource):
     """A queue declared with ``app.queue(name, ...)``. Thread-safe."""
 
     kind = "queue"
+    ACTIONS = ACTIONS
+    VOCABULARY = CAPABILITIES
 
     def __init__(
         self,
-        app: App,
+        ctx: Context,
         name: str,
         *,
         fifo: bool = False,
@@ -111,7 +97,7 @@ class Queue(Resource):
         dead_letter_for: Queue | None = None,
         allow: Any = None,
     ) -> None:
-        super().__init__(app, name, provider, allow)
+        super().__init__(ctx, name, provider, allow)
         self.fifo = fifo
         self.content_dedup = content_dedup
         if content_dedup and not fifo:
@@ -130,19 +116,16 @@ class Queue(Resource):
         self.dlq: Queue | None = None
         self.consumers: list[Consumer] = []
 
-    def _make_backend(self) -> QueueBackend:
-        return self.app.providers.queue_backend(self)
-
     @property
     def physical_name(self) -> str:
         """The SQS queue name (``.fifo`` appended for FIFO queues), as in the event source ARN."""
-        name = self.app.config.physical_name("queue", self.name)
+        name = self.config.physical_name("queue", self.name)
         return f"{name}.fifo" if self.fifo and not name.endswith(".fifo") else name
 
     @property
     def arn(self) -> str:
-        from ..aws import region
         from ..events import ACCOUNT_ID
+        from ..runtime.aws import region
 
         return f"arn:aws:sqs:{region()}:{ACCOUNT_ID}:{self.physical_name}"
 
@@ -281,7 +264,7 @@ class Queue(Resource):
         batch: bool = False,
         visibility_timeout: int | None = None,
     ) -> Callable:
-        """Register ``handler(message)`` (or ``handler(messages)`` with ``batch=True``).
+        """Register ``handler(message)`` (or ``handler(messages)`` with ``batch=True``); one per queue.
 
         A raised exception fails that message (or, in batch mode, the whole batch); a batch handler may
         return the messages that failed. Failed messages come back after the visibility timeout and
@@ -291,6 +274,12 @@ class Queue(Resource):
             raise ConfigurationError(f"batch_size must be 1 to {MAX_BATCH}")
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            if self.consumers:  # two event source mappings would split the messages between them at random
+                raise ConfigurationError(
+                    f"queue {self.name!r} already has a consumer ({self.consumers[0].handler.__qualname__}); "
+                    f"a second one ({fn.__qualname__}) would get a random share of the messages, not a copy. "
+                    "Use one consumer, or a topic with a queue per subscriber to give each handler every message."
+                )
             self.consumers.append(Consumer(self, fn, batch_size, max_concurrency, batch, visibility_timeout))
             return fn
 

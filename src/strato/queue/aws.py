@@ -6,8 +6,9 @@ import json
 import time
 from typing import Any
 
-from ..aws import AwsSession, error_code
-from ..errors import ItemTooLarge, NotFound, ServiceUnavailable, StratoError, ValidationError
+from ..core.context import ProviderServices
+from ..core.errors import ItemTooLarge, NotFound, ServiceUnavailable, StratoError, ValidationError
+from ..runtime.aws import AwsSession, error_code
 from . import Outgoing
 from .message import Message, QueueStats, decode_attributes
 
@@ -181,3 +182,10 @@ class SqsQueueBackend:
         except Exception as exc:
             raise _translate(exc, self.queue.name) from exc
         return QueueStats(*(int(attrs.get(n, 0)) for n in names))
+
+
+def open_backend(queue: Any, services: ProviderServices) -> SqsQueueBackend:
+    """The registry's factory: the SQS queue named by the template (or auto-created against moto)."""
+    return SqsQueueBackend(
+        services.aws(), queue, services.config.physical_name("queue", queue.name), services.config.auto_create
+    )

@@ -8,113 +8,15 @@ queues hand out a group's messages only while none of that group is in flight.
 from __future__ import annotations
 
 import json
-import os
 import time
-from pathlib import Path
 from typing import Any
 
-from ..errors import NotFound, ValidationError
-from ..ids import new_id
-from ..sqlite import Database
-from ..wakeup import Wakeup
-from . import DEDUP_WINDOW_S, Outgoing
+from ..core.context import ProviderServices
+from ..core.errors import NotFound, ValidationError
+from ..core.ids import new_id
+from ..runtime.messaging import MessagingStore, enqueue
+from . import Outgoing
 from .message import Message, QueueStats, decode_attributes
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS q_messages (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    queue TEXT NOT NULL,
-    id TEXT NOT NULL,
-    body TEXT NOT NULL,
-    attributes TEXT NOT NULL,
-    sent_at REAL NOT NULL,
-    visible_at REAL NOT NULL,
-    receive_count INTEGER NOT NULL DEFAULT 0,
-    first_receive_at REAL,
-    receipt TEXT,
-    grp TEXT,
-    dedup TEXT,
-    expires_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS q_ready ON q_messages (queue, visible_at, seq);
-CREATE INDEX IF NOT EXISTS q_receipt ON q_messages (receipt);
-CREATE TABLE IF NOT EXISTS q_dedup (
-    queue TEXT NOT NULL, dedup TEXT NOT NULL, message_id TEXT NOT NULL, expires_at REAL NOT NULL,
-    PRIMARY KEY (queue, dedup)
-) WITHOUT ROWID;
-"""
-
-
-class MessagingStore:
-    """messaging.db: queues and topics share it, so a topic's fan-out to queues is one transaction."""
-
-    def __init__(self, data_dir: Path, durability: str = "process") -> None:
-        self.db = Database(Path(data_dir) / "messaging.db", durability)
-        self.sent = Wakeup()  # wakes long polls and deliveries in this process; other processes poll
-        with self.db.write() as conn:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-
-    def notify(self) -> None:
-        self.sent.notify()
-
-    def close(self) -> None:
-        self.db.close()
-
-
-def _encode_attrs(attrs: dict[str, dict[str, Any]]) -> str:
-    plain = {}
-    for name, attr in attrs.items():
-        if "BinaryValue" in attr:
-            import base64
-
-            plain[name] = {"DataType": attr["DataType"], "BinaryValue": base64.b64encode(attr["BinaryValue"]).decode()}
-        else:
-            plain[name] = attr
-    return json.dumps(plain, separators=(",", ":"))
-
-
-def enqueue(conn: Any, queue: str, messages: list[Outgoing], now: float, retention: int) -> list[str]:
-    """Insert messages in an open write transaction (also used by topics fanning out to queues)."""
-    ids = []
-    for out in messages:
-        if out.dedup_id is not None:
-            row = conn.execute(
-                "SELECT message_id FROM q_dedup WHERE queue = ? AND dedup = ? AND expires_at > ?",
-                (queue, out.dedup_id, now),
-            ).fetchone()
-            if row:
-                ids.append(row[0])  # accepted, not delivered again within the dedup window
-                continue
-        message_id = _uuid()
-        conn.execute(
-            "INSERT INTO q_messages (queue, id, body, attributes, sent_at, visible_at, grp, dedup, expires_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                queue,
-                message_id,
-                out.body,
-                _encode_attrs(out.attributes),
-                now,
-                now + out.delay,
-                out.group,
-                out.dedup_id,
-                now + retention,
-            ),
-        )
-        if out.dedup_id is not None:
-            conn.execute(
-                "INSERT OR REPLACE INTO q_dedup (queue, dedup, message_id, expires_at) VALUES (?, ?, ?, ?)",
-                (queue, out.dedup_id, message_id, now + DEDUP_WINDOW_S),
-            )
-        ids.append(message_id)
-    return ids
-
-
-def _uuid() -> str:
-    raw = os.urandom(16).hex()
-    return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
 
 
 class LocalQueueBackend:
@@ -269,3 +171,12 @@ class LocalQueueBackend:
             (now, now, now, self.name, now),
         ).fetchone()
         return QueueStats(row[0], row[1], row[2], (now - row[3]) if row[3] is not None else 0.0)
+
+
+def open_backend(queue: Any, services: ProviderServices) -> LocalQueueBackend:
+    """The registry's factory: queues and topics share messaging.db (fan-out is one transaction)."""
+    config = services.config
+    store = services.shared("messaging", lambda: MessagingStore(config.data_dir, config.durability))
+    backend = LocalQueueBackend(store, queue)
+    backend.usage = services.usage
+    return backend

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ItemTooLarge, ValidationError, parse_json
+from ..core.errors import ItemTooLarge, ValidationError, parse_json
 
 MAX_MESSAGE_BYTES = 1_048_576  # SQS: 1 MiB for body + attributes (raised from 256 KiB in 2025)
 MAX_ATTRIBUTES = 10

@@ -12,39 +12,29 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
-from ..errors import ConfigurationError
-from ..permissions import requires
-from ..resource import Resource
+from ..core.context import Context
+from ..core.errors import ConfigurationError
+from ..core.permissions import requires
+from ..core.resource import Resource
 from .params import check, statements
-
-if TYPE_CHECKING:
-    from ..app import App
+from .spi import ACTIONS, CAPABILITIES, SqlSession
 
 __all__ = ["Sql", "SqlSession"]
 
 _MIGRATION = re.compile(r"^(\d+)[_-](.+)\.sql$")
 
 
-class SqlSession(Protocol):
-    """What ``query``/``execute`` run on: the database itself, or an open transaction."""
-
-    def query(self, sql: str, params: dict | None = None) -> list[dict[str, Any]]: ...
-    def execute(self, sql: str, params: dict | None = None) -> int: ...
-    def executemany(self, sql: str, rows: Iterable[dict]) -> int: ...
-
-
 class Sql(Resource):
     """A relational database declared with ``app.sql(name)``."""
 
     kind = "sql"
+    ACTIONS = ACTIONS
+    VOCABULARY = CAPABILITIES
 
-    def __init__(self, app: App, name: str, *, provider: str | None = None, allow: Any = None) -> None:
-        super().__init__(app, name, provider, allow)
-
-    def _make_backend(self) -> Any:
-        return self.app.providers.sql_backend(self)
+    def __init__(self, ctx: Context, name: str, *, provider: str | None = None, allow: Any = None) -> None:
+        super().__init__(ctx, name, provider, allow)
 
     @property
     def engine(self) -> str:

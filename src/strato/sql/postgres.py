@@ -14,8 +14,9 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
-from ..config import env_token
-from ..errors import ConfigurationError, ServiceUnavailable, SqlConstraintError, SqlError
+from ..core.config import env_token
+from ..core.context import ProviderServices
+from ..core.errors import ConfigurationError, ServiceUnavailable, SqlConstraintError, SqlError
 from .params import to_pyformat
 
 
@@ -80,6 +81,7 @@ class _Session:
 
 class PostgresBackend:
     engine = "postgres"
+    capabilities = frozenset({"transactions"})
 
     def __init__(self, name: str, session: Any = None, min_size: int = 1, max_size: int = 10) -> None:
         try:
@@ -130,3 +132,8 @@ class PostgresBackend:
 
     def close(self) -> None:
         self.pool.close()
+
+
+def open_backend(sql: Any, services: ProviderServices) -> PostgresBackend:
+    """The registry's factory: a connection pool per database (URL or Secrets Manager), closed with the app."""
+    return services.shared(f"sql:{sql.name}", lambda: PostgresBackend(sql.name, services.aws()))

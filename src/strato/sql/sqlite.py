@@ -8,8 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import SqlConstraintError, SqlError
-from ..sqlite import Database
+from ..core.context import ProviderServices
+from ..core.errors import SqlConstraintError, SqlError
+from ..runtime.sqlite import Database
 
 
 def _translate(exc: sqlite3.Error) -> SqlError:
@@ -50,6 +51,7 @@ class _Session:
 
 class SqliteBackend:
     engine = "sqlite"
+    capabilities = frozenset({"transactions"})
 
     def __init__(self, data_dir: Path, name: str, durability: str) -> None:
         self.db = Database(Path(data_dir) / f"sql-{name}.db", durability)
@@ -85,3 +87,9 @@ class SqliteBackend:
 
     def close(self) -> None:
         self.db.close()
+
+
+def open_backend(sql: Any, services: ProviderServices) -> SqliteBackend:
+    """The registry's factory: one SQLite file per database, closed with the app."""
+    config = services.config
+    return services.shared(f"sql:{sql.name}", lambda: SqliteBackend(config.data_dir, sql.name, config.durability))

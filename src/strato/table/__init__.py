@@ -16,51 +16,21 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
-from ..errors import ValidationError
-from ..permissions import requires
-from ..resource import Resource
+from ..core.context import Context
+from ..core.errors import ValidationError
+from ..core.permissions import requires
+from ..core.resource import Resource
 from .model import Condition, Page, Sort, TxOp, Update
 from .schema import MAX_SORT_KEY_BYTES, Index, KeyAttr, Schema
+from .spi import ACTIONS, CAPABILITIES, TableBackend
 from .values import check_size, normalise, normalise_sized, present_item
-
-if TYPE_CHECKING:
-    from ..app import App
 
 __all__ = ["CAPABILITIES", "Condition", "Page", "Sort", "Table", "TableBackend", "Transaction", "Update"]
 
-#: Everything a table provider may offer; each provider declares the subset it has.
-CAPABILITIES = frozenset({"conditions", "indexes", "ttl", "batch", "transactions", "change_stream"})
 MAX_TRANSACTION_OPS = 100  # DynamoDB TransactWriteItems
 MAX_BATCH_GET = 100  # DynamoDB BatchGetItem; the facade splits larger requests
-
-
-class TableBackend(Protocol):
-    """What a provider implements. Inputs are normalised; outputs are normalised items."""
-
-    capabilities: frozenset[str]
-    store: Any  # transactions may span only backends with the same store
-
-    def get(self, key: dict, now: float) -> dict | None: ...
-    def put(self, item: dict, cond: Condition | None, now: float) -> None: ...
-    def update(self, key: dict, update: Update, cond: Condition | None, now: float) -> dict: ...
-    def delete(self, key: dict, cond: Condition | None, now: float) -> dict | None: ...
-    def query(
-        self,
-        partition: Any,
-        sort: Sort | None,
-        index: Index | None,
-        descending: bool,
-        limit: int | None,
-        after: dict | None,
-        now: float,
-    ) -> list[dict]: ...
-    def batch_get(self, keys: list[dict], now: float) -> list[dict]: ...
-    def batch_put(self, items: list[dict]) -> None: ...
-    def transact(self, ops: list[TxOp], now: float) -> None: ...
-    def ensure(self) -> None: ...
-    def drop(self) -> None: ...
 
 
 def _condition(if_absent: bool, if_exists: bool, if_match: dict | None) -> Condition | None:
@@ -81,10 +51,12 @@ class Table(Resource):
     """A table declared on an App. Thread-safe; every method is one round trip or one transaction."""
 
     kind = "table"
+    ACTIONS = ACTIONS
+    VOCABULARY = CAPABILITIES
 
     def __init__(
         self,
-        app: App,
+        ctx: Context,
         name: str,
         key: str | tuple | KeyAttr,
         sort: str | tuple | KeyAttr | None = None,
@@ -95,8 +67,11 @@ class Table(Resource):
         provider: str | None = None,
         allow: Any = None,
     ) -> None:
-        super().__init__(app, name, provider, allow)
+        super().__init__(ctx, name, provider, allow)
         self.decimals = decimals
+        #: whose name the stored table carries: a kv namespace or cache keeps its entries in a table named
+        #: like the kv or cache (STRATO_KV_<NAME>, ``kv_<name>`` locally)
+        self.stored_as = "table"
         self.stream_handlers: list[Any] = []
         parsed = {}
         for index_name, spec in (indexes or {}).items():
@@ -111,8 +86,10 @@ class Table(Resource):
         self.schema = Schema(name, KeyAttr.parse(key), KeyAttr.parse(sort) if sort else None, parsed, ttl)
 
     # -- plumbing -----------------------------------------------------------------------------
-    def _make_backend(self) -> TableBackend:
-        return self.app.providers.table_backend(self)
+    @property
+    def physical_name(self) -> str:
+        """The DynamoDB table name (``STRATO_<KIND>_<NAME>`` from the template, else app-stage-name)."""
+        return self.config.physical_name(self.stored_as, self.name)
 
     def _item(self, item: Any) -> dict[str, Any]:
         clean, size = normalise_sized(item)
@@ -321,6 +298,9 @@ class Table(Resource):
         return Transaction()
 
     # -- lifecycle ------------------------------------------------------------------------------
+    def background_work(self) -> bool:
+        return bool(self.schema.ttl or self.stream_handlers)  # TTL deletion, stream event source mappings
+
     def ensure(self) -> None:
         """Create the physical table if it does not exist (dev and tests; CloudFormation in prod)."""
         self.backend.ensure()
@@ -341,7 +321,7 @@ class Table(Resource):
 
         self._need("change_stream")
         if not 1 <= batch_size <= 10_000:
-            from ..errors import ConfigurationError
+            from ..core.errors import ConfigurationError
 
             raise ConfigurationError("batch_size must be 1 to 10,000 (DynamoDB Streams' limit)")
 
@@ -406,7 +386,7 @@ class Transaction:
     def _add(self, op: TxOp) -> None:
         needed = "read" if op.kind == "check" else "write"
         if needed not in op.table.allowed:
-            from ..errors import AccessDenied
+            from ..core.errors import AccessDenied
 
             raise AccessDenied(
                 f"AccessDenied: table {op.table.name!r} does not allow {needed!r} (declared allow="

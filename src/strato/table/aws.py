@@ -10,8 +10,8 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from ..aws import AwsSession, error_code
-from ..errors import (
+from ..core.context import ProviderServices
+from ..core.errors import (
     ConditionFailed,
     ItemTooLarge,
     NotFound,
@@ -20,57 +20,10 @@ from ..errors import (
     TransactionCanceled,
     ValidationError,
 )
+from ..events.dynamodb_stream import item_from_av, item_to_av, to_av
+from ..runtime.aws import AwsSession, error_code
 from .model import Condition, Sort, TxOp, Update
 from .schema import Index, Schema
-
-
-def to_av(value: Any) -> dict:
-    """A normalised value as a DynamoDB AttributeValue."""
-    if value is None:
-        return {"NULL": True}
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, str):
-        return {"S": value}
-    if isinstance(value, bytes):
-        return {"B": value}
-    if isinstance(value, (int, Decimal)):
-        return {"N": str(value)}
-    if isinstance(value, dict):
-        return {"M": {k: to_av(v) for k, v in value.items()}}
-    return {"L": [to_av(v) for v in value]}
-
-
-def from_av(av: dict) -> Any:
-    ((kind, value),) = av.items()
-    if kind == "S":
-        return value
-    if kind == "N":
-        number = Decimal(value)
-        return int(number) if number == number.to_integral_value() else number
-    if kind == "B":  # bytes from boto3; base64 text in a Lambda event's JSON
-        return _binary(value)
-    if kind == "BOOL":
-        return value
-    if kind == "NULL":
-        return None
-    if kind == "M":
-        return {k: from_av(v) for k, v in value.items()}
-    if kind == "L":
-        return [from_av(v) for v in value]
-    if kind in ("SS", "BS"):
-        return [_binary(v) if kind == "BS" else v for v in value]
-    if kind == "NS":
-        return [from_av({"N": v}) for v in value]
-    raise ValidationError(f"unknown DynamoDB attribute type {kind}")
-
-
-def _binary(value: Any) -> bytes:
-    if isinstance(value, str):
-        import base64
-
-        return base64.b64decode(value)
-    return bytes(value)
 
 
 def table_layout(schema: Schema) -> dict[str, Any]:
@@ -95,14 +48,6 @@ def table_layout(schema: Schema) -> dict[str, Any]:
     if gsis:
         layout["GlobalSecondaryIndexes"] = gsis
     return layout
-
-
-def item_to_av(item: dict) -> dict:
-    return {k: to_av(v) for k, v in item.items()}
-
-
-def item_from_av(item: dict) -> dict:
-    return {k: from_av(v) for k, v in item.items()}
 
 
 def _stamp(now: float) -> Decimal | int:
@@ -456,3 +401,14 @@ class DynamoTableBackend:
                     f"op {i} ({ops[i].kind} on {ops[i].table.name}) {r}" for i, r in enumerate(reasons) if r
                 )
                 raise TransactionCanceled(f"transaction canceled: {detail or exc}", reasons) from exc
+
+
+def open_backend(table: Any, services: ProviderServices) -> DynamoTableBackend:
+    """The registry's factory: the table named by the template (or auto-created against moto)."""
+    return DynamoTableBackend(
+        services.aws(),
+        table.schema,
+        table.physical_name,
+        services.config.auto_create,
+        streaming=lambda: bool(table.stream_handlers),
+    )

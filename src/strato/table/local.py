@@ -17,12 +17,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConditionFailed, ConfigurationError, TransactionCanceled
-from ..sqlite import Database
-from ..wakeup import Wakeup
+from ..core.context import ProviderServices
+from ..core.errors import ConditionFailed, ConfigurationError, TransactionCanceled
+from ..core.usage import OFF
+from ..runtime.sqlite import Database
+from ..runtime.wakeup import Wakeup
+from ..runtime.work import Loop
 from .model import Condition, Sort, TxOp, Update
 from .schema import Index, Schema, sortable
 from .values import check_size
+
+TTL_SWEEP_S = 30.0  # DynamoDB deletes expired items within days; reads already hide them
 
 _TAGS = ("$n", "$b", "$d")
 
@@ -391,6 +396,19 @@ class LocalTableBackend:
         if any(b.streaming() for b in backends):
             self.notify()
 
+    def background(self, table: Any) -> list[Loop]:
+        """DynamoDB's own jobs locally: a change-log tailer per stream handler (each also sweeps TTL every
+        second, so TTL removes reach handlers), else a TTL sweep every ``TTL_SWEEP_S``."""
+        from .tailer import stream_loops
+
+        if table.stream_handlers:
+            return stream_loops(table, self.usage or OFF)
+        return [Loop(f"ttl:{table.name}", lambda: self.sweep(time.time()), idle=TTL_SWEEP_S)]
+
+    def sweep(self, now: float) -> int:
+        """Delete expired items (if the table has a TTL); returns how many."""
+        return len(self.sweep_expired(now)) if self.schema.ttl else 0
+
     def sweep_expired(self, now: float) -> list[dict]:
         """Delete items whose TTL has passed, as DynamoDB's TTL process does; returns them."""
         self.ensure()
@@ -458,3 +476,14 @@ class LocalTableBackend:
             return
         with self.store.db.write() as conn:
             conn.execute("DELETE FROM strato_changes WHERE at < ?", (now - 86_400,))
+
+
+def open_backend(table: Any, services: ProviderServices) -> LocalTableBackend:
+    """The registry's factory: every local table of an app shares one SQLite file."""
+    config = services.config
+    store = services.shared("local-tables", lambda: LocalTableStore(config.data_dir, config.durability))
+    backend = LocalTableBackend(
+        store, table.schema, f"{table.stored_as}_{table.name}", streaming=lambda: bool(table.stream_handlers)
+    )
+    backend.usage = services.usage
+    return backend

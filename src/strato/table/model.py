@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from ..errors import ValidationError
+from ..core.errors import ValidationError
 
 T = TypeVar("T")
 

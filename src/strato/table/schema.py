@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ..errors import ValidationError
+from ..core.errors import ValidationError
 from .values import number
 
 _TYPE_ALIASES = {

@@ -13,7 +13,7 @@ import math
 from decimal import Context, Decimal, Inexact, Rounded
 from typing import Any
 
-from ..errors import ItemTooLarge, ValidationError
+from ..core.errors import ItemTooLarge, ValidationError
 
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit, names included
 MAX_DEPTH = 32  # DynamoDB's nesting limit for lists and maps

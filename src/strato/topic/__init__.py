@@ -12,21 +12,19 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
-from ..errors import ConfigurationError, ItemTooLarge, ValidationError, parse_json
-from ..permissions import requires
+from ..core.context import Context
+from ..core.errors import ConfigurationError, ItemTooLarge, ValidationError, parse_json
+from ..core.permissions import requires
+from ..core.resource import Resource
+from ..queue import Queue
 from ..queue.message import MAX_BATCH, decode_attributes, encode_attributes, encode_body, message_size
-from ..resource import Resource
 from .filter import matches, validate
-
-if TYPE_CHECKING:
-    from ..app import App
-    from ..queue import Queue
+from .spi import ACTIONS, CAPABILITIES
 
 __all__ = ["CAPABILITIES", "MAX_PUBLISH_BYTES", "Notification", "Subscription", "Topic", "matches", "validate"]
 
-CAPABILITIES = frozenset({"fifo", "filter_body", "webhooks", "email", "sms", "outbox", "handler_delivery"})
 MAX_PUBLISH_BYTES = 262_144  # SNS: 256 KiB for message + attributes
 MAX_SUBJECT = 100
 PROTOCOLS = ("lambda", "sqs", "http", "https", "email", "sms")
@@ -98,19 +96,6 @@ class Notification:
         )
 
 
-class TopicBackend(Protocol):
-    capabilities: frozenset[str]
-
-    def publish(self, entries: list[dict[str, Any]]) -> list[str]: ...
-    def subscribe(self, sub: Subscription) -> Subscription: ...
-    def unsubscribe(self, arn: str) -> None: ...
-    def subscriptions(self) -> list[Subscription]: ...
-    def confirm(self, token: str) -> Subscription: ...
-    def outbox(self, protocol: str | None) -> list[dict[str, Any]]: ...
-    def ensure(self) -> None: ...
-    def drop(self) -> None: ...
-
-
 def _check_endpoint(protocol: str, endpoint: str) -> str:
     if not isinstance(endpoint, str) or not endpoint:
         raise ValidationError(f"a {protocol} subscription needs an endpoint")
@@ -129,10 +114,12 @@ class Topic(Resource):
     """A topic declared with ``app.topic(name)``."""
 
     kind = "topic"
+    ACTIONS = ACTIONS
+    VOCABULARY = CAPABILITIES
 
     def __init__(
         self,
-        app: App,
+        ctx: Context,
         name: str,
         *,
         fifo: bool = False,
@@ -140,17 +127,15 @@ class Topic(Resource):
         provider: str | None = None,
         allow: Any = None,
     ) -> None:
-        super().__init__(app, name, provider, allow)
+        super().__init__(ctx, name, provider, allow)
         self.fifo = fifo
         self.content_dedup = content_dedup
         self.declared: list[Subscription] = []  # handler and queue subscriptions written in code
-
-    def _make_backend(self) -> TopicBackend:
-        return self.app.providers.topic_backend(self)
+        self.webhooks_dlq: Queue | None = None  # where failed run-time webhook deliveries go (set by the app)
 
     @property
     def physical_name(self) -> str:
-        name = self.app.config.physical_name("topic", self.name)
+        name = self.config.physical_name("topic", self.name)
         return f"{name}.fifo" if self.fifo and not name.endswith(".fifo") else name
 
     @property
@@ -158,9 +143,9 @@ class Topic(Resource):
         """The topic ARN: ``STRATO_TOPIC_<NAME>_ARN`` (set by the template) or a local stand-in."""
         import os
 
-        from ..aws import region
-        from ..config import env_token
+        from ..core.config import env_token
         from ..events import ACCOUNT_ID
+        from ..runtime.aws import region
 
         return (
             os.environ.get(f"STRATO_TOPIC_{env_token(self.name)}_ARN")
@@ -239,12 +224,12 @@ class Topic(Resource):
                 n += 1
                 unique = f"{handler}-{n}"
             name = f"{self.name}-{unique}"[:54]
-            dlq = self.app.queue(f"{name}-dlq", retention=14 * 86_400, provider=self.provider_name)
+            dlq = self.ctx.declare(Queue(self.ctx, f"{name}-dlq", retention=14 * 86_400, provider=self.provider_name))
             self.declared.append(
                 Subscription(
                     f"{self.arn}:handler:{unique}",
                     "lambda",
-                    f"{self.app.name}:{fn.__module__}.{fn.__qualname__}",
+                    f"{self.ctx.app_name}:{fn.__module__}.{fn.__qualname__}",
                     filter,
                     filter_scope,
                     True,
@@ -325,6 +310,9 @@ class Topic(Resource):
         """Email and SMS the local provider 'sent' (newest last)."""
         self._need("outbox")
         return self.backend.outbox(protocol)
+
+    def background_work(self) -> bool:
+        return True  # SNS delivers to handlers and webhooks by itself
 
     def drop(self) -> None:
         self.backend.drop()

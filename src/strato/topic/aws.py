@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..aws import AwsSession, error_code
-from ..errors import ItemTooLarge, NotFound, StratoError, ValidationError
+from ..core.context import ProviderServices
+from ..core.errors import ItemTooLarge, NotFound, StratoError, ValidationError
+from ..runtime.aws import AwsSession, error_code
 from . import Subscription
 
 
@@ -187,3 +188,8 @@ class SnsTopicBackend:
 
     def outbox(self, protocol: str | None) -> list[dict[str, Any]]:
         raise AssertionError("guarded by the 'outbox' capability")
+
+
+def open_backend(topic: Any, services: ProviderServices) -> SnsTopicBackend:
+    """The registry's factory: the SNS topic named by the template (or auto-created against moto)."""
+    return SnsTopicBackend(services.aws(), topic, services.config.auto_create)

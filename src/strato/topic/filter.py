@@ -14,7 +14,7 @@ import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..errors import ValidationError
+from ..core.errors import ValidationError
 
 SCOPES = ("attributes", "body")
 MAX_KEYS = 5

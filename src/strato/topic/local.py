@@ -19,9 +19,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import NotFound, ValidationError
+from ..core.context import ProviderServices
+from ..core.errors import NotFound, ValidationError
+from ..core.ids import new_uuid
+from ..core.usage import OFF
+from ..dispatch import sns
 from ..queue import Outgoing
-from ..queue.local import MessagingStore, _uuid, enqueue
+from ..runtime.delivery import backoff
+from ..runtime.devurl import dev_url
+from ..runtime.messaging import MessagingStore, enqueue
+from ..runtime.work import Loop
 from . import Notification, Subscription
 from .envelope import Signer, sns_attributes, timestamp
 
@@ -46,19 +53,6 @@ CREATE TABLE IF NOT EXISTS t_outbox (
 """
 LEASE_S = 60.0
 WEBHOOK_TIMEOUT_S = 15.0  # SNS waits 15 s for an HTTP endpoint
-
-
-def dev_url(data_dir: Path) -> str:
-    """Where `strato dev` serves /_strato/ (for SubscribeURL and the signing certificate)."""
-    if os.environ.get("STRATO_DEV_URL"):
-        return os.environ["STRATO_DEV_URL"].rstrip("/")
-    marker = Path(data_dir) / "dev-url"
-    return marker.read_text().strip() if marker.exists() else "http://127.0.0.1:8000"
-
-
-def backoff(attempts: int) -> float:
-    base = float(os.environ.get("STRATO_DELIVERY_BACKOFF", "1.0"))
-    return min(base * 2 ** max(attempts - 1, 0), 60.0)
 
 
 def ensure_schema(store: MessagingStore) -> None:
@@ -152,7 +146,7 @@ class LocalTopicBackend:
                 )
                 row = conn.execute("SELECT * FROM t_subscriptions WHERE arn = ?", (existing[0],)).fetchone()
                 return self._row_to_sub(row)
-            sub.arn = f"{self.topic.arn}:{_uuid()}"
+            sub.arn = f"{self.topic.arn}:{new_uuid()}"
             token = os.urandom(32).hex() if sub.status == "pending" else None
             conn.execute(
                 "INSERT INTO t_subscriptions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
@@ -178,7 +172,7 @@ class LocalTopicBackend:
         url = f"{dev_url(self.data_dir)}/_strato/sns/confirm?topic={quote(self.name)}&token={token}"
         envelope = {
             "Type": "SubscriptionConfirmation",
-            "MessageId": _uuid(),
+            "MessageId": new_uuid(),
             "Token": token,
             "TopicArn": self.topic.arn,
             "Timestamp": timestamp(now),
@@ -248,7 +242,7 @@ class LocalTopicBackend:
                     if seen:
                         ids.append(seen[0])
                         continue
-                message_id = _uuid()
+                message_id = new_uuid()
                 if dedup is not None:
                     conn.execute(
                         "INSERT OR REPLACE INTO q_dedup VALUES (?, ?, ?, ?)",
@@ -298,12 +292,24 @@ class LocalTopicBackend:
             )
 
     # -- delivering -----------------------------------------------------------------------------
+    def background(self, topic: Any) -> list[Loop]:
+        """SNS's own job locally: deliver to handlers and webhooks, retry, dead-letter."""
+
+        def step() -> int:
+            seen = self.store.sent.generation
+            done = self.deliver_due()
+            if not done:  # a publish in this process wakes us at once; other processes within 50 ms
+                self.store.sent.wait(seen, 0.05)
+            return done
+
+        return [Loop(f"deliveries:{self.name}", step)]
+
     def pending(self) -> int:
         return self.store.db.conn.execute("SELECT count(*) FROM t_deliveries WHERE topic = ?", (self.name,)).fetchone()[
             0
         ]
 
-    def deliver_due(self, dispatcher: Any, limit: int = 20) -> int:
+    def deliver_due(self, limit: int = 20) -> int:
         """Deliver what is due; returns how many deliveries were attempted."""
         now = time.time()
         with self.store.db.write() as conn:
@@ -324,14 +330,14 @@ class LocalTopicBackend:
                 self._finish(seq)  # unsubscribed meanwhile
                 continue
             try:
-                self._deliver(sub, envelope, dispatcher)
+                self._deliver(sub, envelope)
             except Exception as exc:
                 self._failed(seq, sub, envelope, attempts + 1, f"{type(exc).__name__}: {exc}")
             else:
                 self._finish(seq)
         return len(rows)
 
-    def _deliver(self, sub: Subscription, envelope: dict[str, Any], dispatcher: Any) -> None:
+    def _deliver(self, sub: Subscription, envelope: dict[str, Any]) -> None:
         if sub.protocol == "lambda":
             if sub.handler is None:
                 raise LookupError(f"handler for {sub.arn} is not declared in this process")
@@ -341,7 +347,7 @@ class LocalTopicBackend:
                 "EventSubscriptionArn": sub.arn,
                 "Sns": self.signer.sign(dict(envelope)),
             }
-            dispatcher.run_handler(sub.handler, {"Records": [record]})
+            sns.handle(sub.handler, {"Records": [record]}, self.usage or OFF)
             return
         self._count("http_deliveries")
         signed = self.signer.sign(dict(envelope))
@@ -394,7 +400,7 @@ class LocalTopicBackend:
         )
         with self.store.db.write() as conn:
             conn.execute("DELETE FROM t_deliveries WHERE seq = ?", (seq,))
-            dlq = sub.dlq or self.topic.app.resources.get(("queue", f"{self.name}-webhooks-dlq"))
+            dlq = sub.dlq or self.topic.webhooks_dlq
             if dlq is not None and not confirmation:
                 attrs = {
                     "subscription": {"DataType": "String", "StringValue": sub.arn},
@@ -429,3 +435,12 @@ def _content_hash(body: str) -> str:
 
 
 __all__ = ["LocalTopicBackend", "Notification"]
+
+
+def open_backend(topic: Any, services: ProviderServices) -> LocalTopicBackend:
+    """The registry's factory: the topic lives in messaging.db beside the queues it fans out to."""
+    config = services.config
+    store = services.shared("messaging", lambda: MessagingStore(config.data_dir, config.durability))
+    backend = LocalTopicBackend(store, topic, config.data_dir)
+    backend.usage = services.usage
+    return backend

@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..errors import ConfigurationError, GoneError, ItemTooLarge, ValidationError, parse_json
+from ..core.context import Context
+from ..core.errors import ConfigurationError, GoneError, ItemTooLarge, ValidationError, parse_json
+from ..core.permissions import requires
+from ..core.resource import Resource
 from ..http.request import Headers
-from ..permissions import requires
-from ..resource import Resource
-
-if TYPE_CHECKING:
-    from ..app import App
+from .spi import ACTIONS, CAPABILITIES
 
 __all__ = ["CAPABILITIES", "Connection", "ConnectionInfo", "GoneError", "WebSocketApi", "WsMessage"]
 
-CAPABILITIES = frozenset({"send", "broadcast", "info", "close", "binary"})
 FRAME_LIMIT = 32 * 1024  # API Gateway: 32 KB per frame
 MESSAGE_LIMIT = 128 * 1024  # API Gateway: 128 KB per message (client to server and PostToConnection)
 IDLE_TIMEOUT_S = 600
@@ -138,10 +136,12 @@ class WebSocketApi(Resource):
     """A WebSocket API declared with ``app.websocket(name, index=["user", "room"])``."""
 
     kind = "websocket"
+    ACTIONS = ACTIONS
+    VOCABULARY = CAPABILITIES
 
     def __init__(
         self,
-        app: App,
+        ctx: Context,
         name: str,
         *,
         route_selection: str = "$request.body.action",
@@ -151,7 +151,7 @@ class WebSocketApi(Resource):
         provider: str | None = None,
         allow: Any = None,
     ) -> None:
-        super().__init__(app, name, provider, allow)
+        super().__init__(ctx, name, provider, allow)
         if not route_selection.startswith("$request.body."):
             raise ConfigurationError("route_selection must look like $request.body.<field>")
         self.route_field = route_selection[len("$request.body.") :]
@@ -171,9 +171,6 @@ class WebSocketApi(Resource):
         from .registry import Registry
 
         self.registry = Registry(self)
-
-    def _make_backend(self) -> Any:
-        return self.app.providers.websocket_backend(self)
 
     # -- handlers -------------------------------------------------------------------------------
     def _register(self, route: str) -> Callable:

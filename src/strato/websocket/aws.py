@@ -12,9 +12,10 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ..aws import AwsSession, error_code
-from ..config import env_token
-from ..errors import ConfigurationError, GoneError, ItemTooLarge, ServiceUnavailable, StratoError
+from ..core.config import env_token
+from ..core.context import ProviderServices
+from ..core.errors import ConfigurationError, GoneError, ItemTooLarge, ServiceUnavailable, StratoError
+from ..runtime.aws import AwsSession, error_code
 
 
 def _translate(exc: BaseException, connection_id: str) -> StratoError:
@@ -38,9 +39,9 @@ class ApiGatewayWsBackend:
         self.endpoint = os.environ.get(f"STRATO_WEBSOCKET_{token}_ENDPOINT")
         api_id = os.environ.get(f"STRATO_WEBSOCKET_{token}_API_ID")
         if self.endpoint is None and api_id:  # derived from the API id, region and stage
-            from ..aws import region
+            from ..runtime.aws import region
 
-            self.endpoint = f"https://{api_id}.execute-api.{region()}.amazonaws.com/{ws.app.config.stage}"
+            self.endpoint = f"https://{api_id}.execute-api.{region()}.amazonaws.com/{ws.config.stage}"
         self.public_url = os.environ.get(f"STRATO_WEBSOCKET_{token}_URL")
 
     def learn_endpoint(self, event: dict[str, Any]) -> None:
@@ -95,3 +96,8 @@ class ApiGatewayWsBackend:
             return self.client.get_connection(ConnectionId=connection_id)
         except Exception as exc:
             raise _translate(exc, connection_id) from exc
+
+
+def open_backend(ws: Any, services: ProviderServices) -> ApiGatewayWsBackend:
+    """The registry's factory: the API Gateway management API of the deployed WebSocket API."""
+    return ApiGatewayWsBackend(services.aws(), ws)

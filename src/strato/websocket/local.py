@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import GoneError, ServiceUnavailable, StratoError
+from ..core.context import ProviderServices
+from ..core.errors import GoneError, ServiceUnavailable, StratoError
 
 # (data dir, api name) -> the gateway serving it in this process
 _GATEWAYS: dict[tuple[str, str], Any] = {}
@@ -42,12 +43,12 @@ class LocalWsBackend:
         return _GATEWAYS.get((str(self.data_dir.resolve()), self.ws.name))
 
     def _base(self) -> str:
-        from ..topic.local import dev_url
+        from ..runtime.devurl import dev_url
 
         return f"{dev_url(self.data_dir)}/_strato/ws/{quote(self.ws.name)}"
 
     def client_url(self) -> str:
-        from ..topic.local import dev_url
+        from ..runtime.devurl import dev_url
 
         return dev_url(self.data_dir).replace("http://", "ws://", 1) + f"/ws/{self.ws.name}"
 
@@ -91,9 +92,17 @@ class LocalWsBackend:
         ids = gateway.open_ids()
         return len(ids) - len(gateway.broadcast_threadsafe(ids, raw, text))
 
+    def learn_endpoint(self, event: dict[str, Any]) -> None:
+        """Nothing to learn locally: sends go to the running dev server."""
+
     def close(self, connection_id: str) -> None:
         gateway = self.gateway
         if gateway is not None:
             gateway.close_threadsafe(connection_id)
         else:
             self._call("DELETE", f"/@connections/{quote(connection_id, safe='')}")
+
+
+def open_backend(ws: Any, services: ProviderServices) -> LocalWsBackend:
+    """The registry's factory: sends go to the running dev server's @connections endpoint."""
+    return LocalWsBackend(ws, services.config.data_dir)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..errors import GoneError, ValidationError
+from ..core.errors import GoneError, ValidationError
 
 if TYPE_CHECKING:
     from . import ConnectionInfo, WebSocketApi
@@ -28,7 +28,7 @@ class Registry:
 
             indexes = {f"by_{field}": (field, "id") for field in self.ws.index}
             self._table = Table(
-                self.ws.app,
+                self.ws.ctx,
                 f"{self.ws.name}-connections",
                 key="api",
                 sort="id",
@@ -68,7 +68,7 @@ class Registry:
         )
 
     def update(self, connection_id: str, changes: dict[str, Any]) -> ConnectionInfo:
-        from ..errors import ConditionFailed
+        from ..core.errors import ConditionFailed
         from . import ConnectionInfo
 
         current = self.get(connection_id)

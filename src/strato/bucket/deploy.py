@@ -1,0 +1,95 @@
+"""A bucket in CloudFormation: a private, encrypted S3 bucket (retained) with lifecycle rules and
+notifications to one function for its watchers; IAM on objects (and the bucket for list)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..deploy.names import env_name, logical
+
+if TYPE_CHECKING:
+    from ..deploy.synth import Template
+
+
+import re
+
+
+def synth(t: Template, bucket: Any) -> None:
+    _bucket(t, bucket)
+    t.grants.append(bucket)
+
+
+def arns(resource: Any, action: str, stage: str) -> list[Any]:
+    """From the bucket's deterministic name, not its Ref: no dependency cycle with notifications."""
+    arn = f"arn:${{AWS::Partition}}:s3:::{bucket_name(resource.ctx.app_name, stage, resource.name)}"
+    return [{"Fn::Sub": arn}] if action == "list" else [{"Fn::Sub": f"{arn}/*"}]
+
+
+def bucket_name(app: str, stage: str, bucket: str) -> str:
+    """An S3-valid name template from the declaration plus ${AWS::AccountId}-${AWS::Region}."""
+    prefix = re.sub(r"[^a-z0-9-]", "-", f"{app}-{stage}-{bucket}".lower())[:30].strip("-")
+    return f"{prefix}-${{AWS::AccountId}}-${{AWS::Region}}"
+
+
+def _bucket(t: Template, bucket: Any) -> None:
+    props: dict[str, Any] = {
+        "BucketEncryption": {
+            "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+        "PublicAccessBlockConfiguration": {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        },
+        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+    }
+    rules = [
+        {
+            "Id": "abort-incomplete-uploads",
+            "Status": "Enabled",
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+        }
+    ]
+    if bucket.expire_after_days:
+        rules.append({"Id": "expire", "Status": "Enabled", "ExpirationInDays": bucket.expire_after_days})
+    props["LifecycleConfiguration"] = {"Rules": rules}
+    logical_id = logical(bucket.name, "Bucket")
+    # named from pseudo-parameters only: the functions can know it without a Ref, which would make a
+    # cycle with the bucket's notification -> permission -> function
+    name = {"Fn::Sub": bucket_name(t.app.name, t.stage, bucket.name)}
+    props["BucketName"] = name
+    extra: dict[str, Any] = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+    if bucket.watchers:
+        fn = t.function(f"bucket-{bucket.name}", 60)
+        configs = []
+        for watcher in bucket.watchers:
+            rules_filter = [
+                r
+                for r in ({"Name": "prefix", "Value": watcher.prefix}, {"Name": "suffix", "Value": watcher.suffix})
+                if r["Value"]
+            ]
+            for kind in watcher.events:
+                events = (
+                    ["s3:ObjectCreated:*"] if kind == "created" else ["s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"]
+                )
+                for event in events:
+                    config = {"Event": event, "Function": {"Fn::GetAtt": [fn.logical, "Arn"]}}
+                    if rules_filter:
+                        config["Filter"] = {"S3Key": {"Rules": rules_filter}}
+                    configs.append(config)
+        props["NotificationConfiguration"] = {"LambdaConfigurations": configs}
+        permission = t.add(
+            f"{logical_id}InvokePermission",
+            "AWS::Lambda::Permission",
+            {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": {"Ref": fn.logical},
+                "Principal": "s3.amazonaws.com",
+                "SourceAccount": {"Ref": "AWS::AccountId"},
+            },
+        )
+        extra["DependsOn"] = [permission]
+    t.add(logical_id, "AWS::S3::Bucket", props, **extra)
+    t.env[env_name("bucket", bucket.name)] = name
+    t.output(logical_id, {"Ref": logical_id}, f"S3 bucket {bucket.name}")

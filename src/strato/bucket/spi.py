@@ -1,0 +1,43 @@
+"""The bucket provider interface: what a backend implements, the capabilities it may declare, and the
+actions ``allow=`` can grant (with the IAM actions each needs)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from . import ListPage, ObjectInfo
+
+CAPABILITIES = frozenset({"presign", "multipart", "lifecycle", "events", "ranges"})
+
+#: action -> the IAM actions it needs
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "read": ("s3:GetObject",),
+    "list": ("s3:ListBucket",),
+    "write": ("s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"),
+    "delete": ("s3:DeleteObject",),
+}
+
+
+class BucketBackend(Protocol):
+    capabilities: frozenset[str]
+
+    def put(self, key: str, body: Iterator[bytes], content_type: str, metadata: dict[str, str]) -> ObjectInfo: ...
+    def open(self, key: str, byte_range: tuple[int, int] | None) -> tuple[ObjectInfo, Iterator[bytes]]: ...
+    def head(self, key: str) -> ObjectInfo: ...
+    def delete(self, key: str) -> None: ...
+    def copy(self, source: str, target: str) -> ObjectInfo: ...
+    def list(self, prefix: str, delimiter: str | None, limit: int, cursor: str | None) -> ListPage: ...
+    def presign(
+        self,
+        method: str,
+        key: str,
+        expires_in: int,
+        content_type: str | None,
+        upload_id: str | None = None,
+        part: int | None = None,
+    ) -> str: ...
+    def ensure(self) -> None: ...
+    def drop(self) -> None: ...

@@ -1,0 +1,58 @@
+"""What a declared resource is given instead of the App: its settings and a way to its backend.
+
+Facades never see the App, the registry or a provider module: they see a :class:`Context`, so a
+facade can be built and tested with any object that fits these Protocols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from .config import Config
+
+if TYPE_CHECKING:
+    from .resource import Resource
+    from .usage import Counter
+
+T = TypeVar("T")
+
+
+class Backends(Protocol):
+    """Opens the provider backend of a resource (the registry implements it)."""
+
+    def open(self, resource: Resource) -> Any: ...
+    def provider_of(self, resource: Resource) -> str: ...
+
+
+class ProviderServices(Protocol):
+    """What a provider's ``open_backend`` factory may use: settings and things providers share."""
+
+    config: Config
+
+    @property
+    def usage(self) -> Counter: ...
+    def shared(self, key: str, factory: Callable[[], T]) -> T: ...
+    def aws(self) -> Any: ...
+    def redis(self) -> Any: ...
+
+
+@dataclass
+class Context:
+    """The app-facing half of a resource: settings, usage counting, backends and companions.
+
+    ``declare`` adds a companion resource to the app (a DLQ, a connection table), ``find`` looks one
+    up by kind and name (``name=None``: the only one of that kind, or None).
+    """
+
+    app_name: str
+    config: Config
+    backends: Backends
+    usage_of: Callable[[], Counter]
+    declare: Callable[[Resource], Resource]
+    find: Callable[[str, str | None], Any]
+
+    @property
+    def usage(self) -> Counter:
+        return self.usage_of()

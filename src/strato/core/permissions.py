@@ -1,0 +1,49 @@
+"""What each declared action lets code do, locally and in IAM.
+
+``app.table("jobs", key="id", allow=("read",))`` declares that the code only reads that table: the
+local providers then refuse a write with AccessDenied (as IAM would in production), and ``strato
+synth`` grants exactly GetItem / BatchGetItem / Query / ConditionCheckItem on the table and its
+indexes. Leaving ``allow`` out grants every action of the kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import wraps
+from typing import Any, TypeVar
+
+from .errors import AccessDenied, ConfigurationError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def resolve(kind: str, name: str, allow: Iterable[str] | None, known: Mapping[str, Sequence[str]]) -> frozenset[str]:
+    """The actions ``allow=`` declares (every action of the kind when it is left out)."""
+    if allow is None:
+        return frozenset(known)
+    chosen = frozenset([allow] if isinstance(allow, str) else allow)
+    unknown = chosen - set(known)
+    if unknown:
+        raise ConfigurationError(
+            f"{kind} {name!r}: unknown action(s) {sorted(unknown)}; a {kind} allows {sorted(known)}"
+        )
+    return chosen
+
+
+def requires(action: str) -> Callable[[F], F]:
+    """Mark a facade method as needing ``action`` on its resource; undeclared -> AccessDenied."""
+
+    def decorate(method: F) -> F:
+        @wraps(method)
+        def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if action not in self.allowed:
+                raise AccessDenied(
+                    f"AccessDenied: {self.kind} {self.name!r} does not allow {action!r} (declared allow="
+                    f"{tuple(sorted(self.allowed))}); add {action!r} to its allow= to let the code "
+                    f"{method.__name__}() it. On AWS the function's role would refuse it the same way."
+                )
+            return method(self, *args, **kwargs)
+
+        return checked  # type: ignore[return-value]
+
+    return decorate

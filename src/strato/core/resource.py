@@ -1,0 +1,55 @@
+"""What every declared resource shares: its context, name, provider choice, lazily opened backend,
+declared actions (``allow=``) and the capability check that turns a missing feature into ``NotSupported``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from .capabilities import need
+from .context import Context
+from .permissions import resolve
+
+
+class Resource:
+    """Base of every facade. Subclasses set ``kind``, ``ACTIONS`` (action -> IAM actions) and
+    ``VOCABULARY`` (every capability a provider of the kind may declare)."""
+
+    kind: ClassVar[str] = "resource"
+    ACTIONS: ClassVar[Mapping[str, Sequence[str]]] = {}
+    VOCABULARY: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, ctx: Context, name: str, provider: str | None = None, allow: Any = None) -> None:
+        self.ctx = ctx
+        self.name = name
+        self.provider_name = provider
+        self._backend: Any = None
+        self.allowed = resolve(self.kind, name, allow, self.ACTIONS)
+
+    @property
+    def config(self) -> Any:
+        return self.ctx.config
+
+    @property
+    def backend(self) -> Any:
+        """The provider's implementation, opened on first use (so unused providers never load)."""
+        if self._backend is None:
+            self._backend = self.ctx.backends.open(self)
+        return self._backend
+
+    @property
+    def provider(self) -> str:
+        """The provider this resource runs on (``local``, ``aws``, ``redis``, ``postgres``)."""
+        return self.ctx.backends.provider_of(self)
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return frozenset(self.backend.capabilities)
+
+    def background_work(self) -> bool:
+        """Whether AWS would do something for this resource by itself (deliver, expire, evaluate) that the
+        local worker must do instead; the worker then runs the loops its backend offers."""
+        return False
+
+    def _need(self, capability: str) -> None:
+        need(self, capability)

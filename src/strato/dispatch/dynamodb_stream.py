@@ -1,0 +1,27 @@
+"""DynamoDB Streams records to ``@table.on_change`` handlers, with partial batch failures by sequence
+number (the records after a failure are reported failed too, to keep per-key order)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.usage import Counter
+from ..events.dynamodb_stream import ChangeRecord
+from .base import Invocation
+from .batch import batch_response, run_batch
+
+
+def handle(spec: Any, event: dict[str, Any], usage: Counter) -> dict[str, Any]:
+    """Run one stream handler (``Table.on_change``) on the records of one event."""
+    records = [ChangeRecord(r) for r in event.get("Records") or []]
+    with Invocation(usage):
+        failed = run_batch(
+            records,
+            spec.handler,
+            batch=spec.batch,
+            ordered=True,
+            ident=lambda r: r.sequence,
+            describe=lambda r: f"{r.event} {r.keys}",
+            name=spec.name,
+        )
+    return batch_response(failed)

@@ -1,0 +1,133 @@
+"""API Gateway HTTP API (payload 2.0) events to routes: the one path Lambda and ``strato dev`` share.
+
+``HttpDispatcher.handle`` is what ``app.lambda_handler`` calls on AWS; ``handle_async`` is what
+``strato dev`` awaits after building the same event from a real HTTP request. Everything between
+(routing, CORS, the authorizer, the request object, error mapping, the response format) is shared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..core.errors import StratoError
+from ..http import HttpApi
+from ..http.request import Request
+from ..http.response import MAX_RESPONSE_BYTES, HTTPError, Response, error_body, to_lambda, to_response
+from ..http.routing import Route
+from .base import Invocation, count_invocation, log_exception, run
+
+RunSync = Callable[..., Awaitable[Any]]
+
+
+def error_response(exc: BaseException) -> Response:
+    """An exception as the JSON error a client should see; never a traceback."""
+    if isinstance(exc, HTTPError):
+        out = error_body(exc.status, exc.message)
+        out.headers.update({k.lower(): v for k, v in exc.headers.items()})
+        return out
+    if isinstance(exc, StratoError) and (exc.status < 500 or exc.status in (501, 503)):
+        return error_body(exc.status, exc.message, exc.code)
+    log_exception(f"unhandled error in handler: {exc!r}")
+    return error_body(500, "Internal Server Error")
+
+
+class HttpDispatcher:
+    def __init__(self, api: HttpApi) -> None:
+        self.api = api
+
+    def resolve(self, event: dict[str, Any]) -> tuple[Route | None, dict[str, str], Response | None]:
+        """The route for an event, or the response the gateway itself would give (404/405/preflight)."""
+        method = event["requestContext"]["http"]["method"]
+        headers = event.get("headers") or {}
+        cors = self.api.cors
+        if cors and method == "OPTIONS" and "access-control-request-method" in headers:
+            found = cors.preflight(headers.get("origin"), headers.get("access-control-request-method"))
+            return None, {}, Response(None, 204, found or {})
+        route = self.api.router.by_key.get(event.get("routeKey", ""))
+        params = event.get("pathParameters") or {}
+        if route is None:
+            route, params, allowed = self.api.router.match(method, event.get("rawPath", "/"))
+        if route is not None:
+            if route.options:
+                from ..http.authorizer import authorize
+
+                denied = authorize(self.api.ctx, route.options, event)
+                if denied is not None:
+                    return None, {}, denied
+            return route, params, None
+        if allowed:
+            out = error_body(405, "Method Not Allowed")
+            out.headers["allow"] = ", ".join(sorted(set(allowed)))
+            return None, {}, out
+        return None, {}, error_body(404, "Not Found")
+
+    def finish(self, event: dict[str, Any], response: Response) -> dict[str, Any]:
+        headers = event.get("headers") or {}
+        method = event["requestContext"]["http"]["method"]
+        preflight = method == "OPTIONS" and "access-control-request-method" in headers
+        if self.api.cors and not preflight:
+            self.api.cors.apply(response.headers, headers.get("origin"))
+        if event["requestContext"]["http"]["method"] == "HEAD":
+            response.body = None
+        try:
+            out = to_lambda(response)
+        except TypeError as exc:
+            log_exception(f"handler for {event.get('rawPath')} returned a body that is not JSON-serialisable: {exc}")
+            return to_lambda(error_body(500, "Internal Server Error"))
+        if len(out["body"]) > MAX_RESPONSE_BYTES:
+            log_exception(
+                f"response of {len(out['body'])} bytes exceeds Lambda's {MAX_RESPONSE_BYTES}-byte "
+                "payload limit; return a presigned bucket URL for large content"
+            )
+            return to_lambda(error_body(500, "Internal Server Error"))
+        return out
+
+    def _call(self, route: Route, event: dict, params: dict, context: Any) -> Any:
+        request = Request(event, params, context)
+        kwargs = {name: params[name] for name in route.kwargs if name in params}
+        return route.handler(request, **kwargs)
+
+    def handle(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        """Synchronous dispatch, as inside Lambda (one event at a time)."""
+        usage = self.api.ctx.usage
+        usage.add("apigateway", "http_requests", 1)
+        route, params, early = self.resolve(event)
+        if early is not None:  # answered by the gateway: no function runs, none is billed
+            return self.finish(event, early)
+        with Invocation(usage):
+            try:
+                response = to_response(run(self._call(route, event, params, context)))
+            except Exception as exc:
+                response = error_response(exc)
+        return self.finish(event, response)
+
+    async def handle_async(self, event: dict[str, Any], context: Any, run_sync: RunSync) -> dict[str, Any]:
+        """Dispatch under an event loop: async handlers awaited, sync ones via ``run_sync`` (a thread)."""
+        import asyncio
+        import time
+
+        usage = self.api.ctx.usage
+        usage.add("apigateway", "http_requests", 1)
+        route, params, early = self.resolve(event)
+        if early is not None:  # answered by the gateway: no function runs, none is billed
+            return self.finish(event, early)
+        started = time.perf_counter()
+        try:
+            if route.is_async:
+                pending = self._call(route, event, params, context)
+            else:
+                pending = run_sync(self._call, route, event, params, context)
+            result = await asyncio.wait_for(pending, self.api.timeout)
+            response = to_response(result)
+        except TimeoutError:
+            log_exception(
+                f"{route.key} did not answer within {self.api.timeout:g} s (API Gateway's "
+                "integration timeout); the client got 503"
+            )
+            response = error_body(503, "Service Unavailable")
+            response.headers["x-strato-error"] = f"handler exceeded the {self.api.timeout:g} s integration timeout"
+        except Exception as exc:
+            response = error_response(exc)
+        count_invocation(usage, started)
+        return self.finish(event, response)

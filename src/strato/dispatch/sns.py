@@ -1,0 +1,18 @@
+"""SNS events to a topic handler. An exception propagates, so Lambda (or the local delivery loop)
+retries the event as it would an asynchronous invocation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..core.usage import Counter
+from .base import Invocation, run
+
+
+def handle(handler: Callable[..., Any], event: dict[str, Any], usage: Counter) -> None:
+    from ..topic import Notification
+
+    with Invocation(usage):
+        for record in event.get("Records") or []:
+            run(handler(Notification.from_record(record)))

@@ -1,0 +1,57 @@
+"""AWS event sources: one module per source, each holding the local builder of its events (exactly as
+AWS delivers them to Lambda) and the typed read view handlers get (Powertools style).
+
+This package imports nothing of strato but ``core``, so the dev server, the worker and the Lambda
+entry point can all share it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from ..core.config import region
+
+ACCOUNT_ID = "123456789012"
+__all__ = ["ACCOUNT_ID", "LocalContext", "kind_of", "region"]
+
+
+class LocalContext:
+    """The Lambda context object, as far as a local invocation can fill it in."""
+
+    def __init__(self, function_name: str = "strato-local", timeout_s: float = 29.0, memory_mb: int = 1024) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = memory_mb
+        raw = os.urandom(16).hex()
+        self.aws_request_id = f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:{os.environ.get('AWS_REGION', 'us-east-1')}:{ACCOUNT_ID}:function:{function_name}"
+        )
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = time.strftime("%Y/%m/%d/[$LATEST]") + os.urandom(16).hex()
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def kind_of(event: Any) -> str:
+    """Which AWS service sent this event: http | websocket | ws_authorizer | sqs | sns | dynamodb | schedule | s3."""
+    if not isinstance(event, dict):
+        return "unknown"
+    context = event.get("requestContext") or {}
+    if event.get("version") == "2.0" and "http" in context:
+        return "http"
+    if event.get("type") == "REQUEST" and "methodArn" in event and context.get("eventType") == "CONNECT":
+        return "ws_authorizer"
+    if "eventType" in context and "connectionId" in context:
+        return "websocket"
+    records = event.get("Records")
+    if records and isinstance(records, list) and isinstance(records[0], dict):
+        source = records[0].get("eventSource") or records[0].get("EventSource") or ""
+        return {"aws:sqs": "sqs", "aws:sns": "sns", "aws:dynamodb": "dynamodb", "aws:s3": "s3"}.get(source, "unknown")
+    if event.get("source") in ("aws.scheduler", "aws.events") and event.get("detail-type") == "Scheduled Event":
+        return "schedule"
+    return "unknown"

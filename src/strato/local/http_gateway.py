@@ -1,0 +1,99 @@
+"""The HTTP half of API Gateway for one App: a real request becomes the payload 2.0 event Lambda would
+get, goes through the same dispatcher as ``app.lambda_handler``, and its result goes back on the wire.
+Lambda's 6 MB request limit is enforced before the body is read in full."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from ..app import App
+from ..events import LocalContext
+from ..events.apigw_http import http_event
+from ..http import MAX_BODY_BYTES
+from ..http.response import dumps
+
+
+class PayloadTooLarge(Exception):
+    pass
+
+
+async def _read_body(receive: Any, limit: int) -> bytes:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionError("client disconnected")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge()
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _send(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _send_json(send: Any, status: int, payload: dict, extra: dict[str, str] | None = None) -> None:
+    headers = [(b"content-type", b"application/json")]
+    headers += [(k.encode(), v.encode()) for k, v in (extra or {}).items()]
+    await _send(send, status, headers, dumps(payload).encode())
+
+
+class Gateway:
+    """The HTTP half of API Gateway for one App."""
+
+    def __init__(self, app: App, max_body: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.dispatcher = app.http_dispatcher if app._http is not None else None
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if self.dispatcher is None:
+            await _send_json(send, 404, {"message": "Not Found"})
+            return
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        declared = next((v for k, v in headers if k == "content-length"), None)
+        try:
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+                raise PayloadTooLarge()
+            body = await _read_body(receive, self.max_body)
+        except PayloadTooLarge:
+            why = f"request body over {self.max_body} bytes (Lambda's 6 MB payload limit)"
+            await _send_json(send, 413, {"message": "Request Entity Too Large"}, {"x-strato-error": why})
+            return
+        except ConnectionError:
+            return
+        method = scope["method"]
+        raw_path = scope.get("raw_path", b"").decode("latin-1").split("?")[0] or scope["path"]
+        route, params, _ = self.dispatcher.api.router.match(method, raw_path)
+        client = scope.get("client") or ("127.0.0.1", 0)
+        host = next((v for k, v in headers if k == "host"), "127.0.0.1")
+        event = http_event(
+            method=method,
+            raw_path=raw_path,
+            raw_query=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            body=body,
+            source_ip=client[0],
+            route_key=route.key if route else "$default",
+            path_parameters=params or None,
+            domain=host,
+        )
+        context = LocalContext(f"{self.app.name}-http", self.dispatcher.api.timeout)
+        result = await self.dispatcher.handle_async(event, context, run_in_threadpool)
+        await self._respond(send, result)
+
+    async def _respond(self, send: Any, result: dict[str, Any]) -> None:
+        out_headers = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in result.get("headers", {}).items()]
+        for cookie in result.get("cookies", []):
+            out_headers.append((b"set-cookie", cookie.encode("latin-1")))
+        body = result.get("body") or ""
+        raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
+        await _send(send, result["statusCode"], out_headers, raw)

@@ -1,0 +1,152 @@
+"""Presigned bucket URLs served locally: ``/_strato/buckets/<bucket>/<key>?X-Strato-...``.
+
+Every request is verified (HMAC over method, bucket, key, expiry, content type and part) before a
+byte moves; a tampered, expired or wrong-method URL gets 403 with an S3-style XML error. GET honours
+Range (206); PUT streams the body to the bucket (or to one part of a multipart upload).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import re
+from email.utils import formatdate
+from html import escape
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from ..core.errors import ItemTooLarge, NotFound, StratoError, ValidationError
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def s3_error(status: int, code: str, message: str, key: str = "") -> Response:
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{escape(message)}</Message>'
+        f"<Key>{escape(key)}</Key></Error>"
+    )
+    return Response(body, status, media_type="application/xml")
+
+
+def _range(header: str | None) -> tuple[int, int | None] | None:
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if not match or (not match.group(1) and not match.group(2)):
+        raise ValidationError(f"InvalidRange: cannot read Range {header!r}")
+    start, end = match.group(1), match.group(2)
+    if not start:
+        return -int(end), None
+    return int(start), int(end) if end else None
+
+
+def make_endpoint(app: Any) -> Any:
+    async def endpoint(request: Request) -> Response:
+        from ..bucket.local import LocalBucketBackend
+
+        bucket = app.resources.get(("bucket", request.path_params["bucket"]))
+        key = request.path_params["key"]
+        if bucket is None or not isinstance(bucket.backend, LocalBucketBackend):
+            return s3_error(404, "NoSuchBucket", "The specified bucket does not exist", key)
+        backend = bucket.backend
+        params = dict(request.query_params)
+        problem = backend.verify(request.method, key, params, request.headers.get("content-type"))
+        if problem == "Expired":
+            return s3_error(403, "AccessDenied", "Request has expired", key)
+        if problem:
+            message = (
+                "The request signature we calculated does not match the signature you provided."
+                if problem == "SignatureDoesNotMatch"
+                else "Access Denied"
+            )
+            return s3_error(403, problem, message, key)
+        try:
+            if request.method == "GET":
+                return await _get(backend, key, request)
+            return await _put(backend, key, params, request)
+        except NotFound as exc:
+            code = "NoSuchUpload" if "NoSuchUpload" in str(exc) else "NoSuchKey"
+            return s3_error(404, code, str(exc), key)
+        except ItemTooLarge as exc:
+            return s3_error(400, "EntityTooLarge", str(exc), key)
+        except ValidationError as exc:
+            status = 416 if "InvalidRange" in str(exc) else 400
+            return s3_error(status, "InvalidRange" if status == 416 else "InvalidRequest", str(exc), key)
+        except StratoError as exc:
+            return s3_error(500, "InternalError", str(exc), key)
+
+    return endpoint
+
+
+async def _get(backend: Any, key: str, request: Request) -> Response:
+    wanted = _range(request.headers.get("range"))
+    info, body = await run_in_threadpool(backend.open, key, wanted)
+    headers = {
+        "ETag": info.etag,
+        "Last-Modified": formatdate(info.last_modified, usegmt=True),
+        "Accept-Ranges": "bytes",
+        **{f"x-amz-meta-{k}": v for k, v in info.metadata.items()},
+    }
+    status = 200
+    if wanted is not None:
+        from ..bucket import check_range
+
+        start, end = check_range(wanted, info.size) or (0, -1)
+        headers["Content-Range"] = f"bytes {start}-{end}/{info.size}"
+        headers["Content-Length"] = str(end - start + 1)
+        status = 206
+    else:
+        headers["Content-Length"] = str(info.size)
+
+    async def stream():
+        while True:
+            chunk = await run_in_threadpool(next, body, None)
+            if chunk is None:
+                return
+            yield chunk
+
+    return StreamingResponse(stream(), status, headers=headers, media_type=info.content_type)
+
+
+async def _put(backend: Any, key: str, params: dict, request: Request) -> Response:
+    chunks: queue.Queue = queue.Queue(maxsize=8)
+
+    def consume() -> Any:
+        def body():
+            while (chunk := chunks.get()) is not None:
+                yield chunk
+
+        if "uploadId" in params:
+            return backend.upload_part(key, params["uploadId"], int(params["partNumber"]), body())
+        content_type = request.headers.get("content-type") or "application/octet-stream"
+        return backend.put(key, body(), content_type, {}).etag
+
+    loop = asyncio.get_running_loop()
+    writer = loop.run_in_executor(None, consume)
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                while True:
+                    try:
+                        chunks.put_nowait(chunk)
+                        break
+                    except queue.Full:
+                        if writer.done():
+                            break
+                        await asyncio.sleep(0.001)
+            if writer.done():
+                break
+    finally:
+        while True:
+            try:
+                chunks.put_nowait(None)
+                break
+            except queue.Full:
+                if writer.done():
+                    break
+                await asyncio.sleep(0.001)
+    etag = await writer
+    return Response(status_code=200, headers={"ETag": etag})

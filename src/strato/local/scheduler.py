@@ -1,0 +1,79 @@
+"""The local scheduler: fires ``@app.schedule`` handlers on time, once per slot across processes.
+
+Both ``strato dev`` and ``strato worker`` may run it against the same data: a firing is claimed by
+inserting its (schedule, slot) row, so only one process runs it. Rate schedules share an origin
+stored beside the claims, so every process computes the same slots. Missed slots while nothing
+was running are not replayed, as on EventBridge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ..runtime.messaging import MessagingStore
+from ..schedule import UTC, Schedule
+
+log = logging.getLogger("strato.local.scheduler")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS s_origins (schedule TEXT PRIMARY KEY, origin REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS s_fired (schedule TEXT NOT NULL, slot REAL NOT NULL, fired_at REAL NOT NULL,
+                                    PRIMARY KEY (schedule, slot)) WITHOUT ROWID
+"""
+
+
+class Scheduler:
+    def __init__(
+        self, app: Any, run: Callable[[Schedule, dt.datetime], None], clock: Callable[[], float] = time.time
+    ) -> None:
+        self.app = app
+        self.run = run
+        self.clock = clock
+        config = app.config
+        self.db = app.registry.shared("messaging", lambda: MessagingStore(config.data_dir, config.durability)).db
+        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="strato-schedule")
+        self.next: dict[str, dt.datetime | None] = {}
+        self.origins: dict[str, dt.datetime] = {}
+        with self.db.write() as conn:
+            for statement in SCHEMA.split(";"):
+                conn.execute(statement)
+            now = self.clock()
+            for schedule in app.schedules:
+                conn.execute("INSERT OR IGNORE INTO s_origins VALUES (?, ?)", (schedule.name, now))
+                origin = conn.execute("SELECT origin FROM s_origins WHERE schedule = ?", (schedule.name,)).fetchone()[0]
+                self.origins[schedule.name] = dt.datetime.fromtimestamp(origin, UTC)
+        current = dt.datetime.fromtimestamp(self.clock(), UTC)
+        for schedule in app.schedules:
+            self.next[schedule.name] = schedule.next_after(current, self.origins[schedule.name])
+
+    def tick(self) -> int:
+        """Fire every schedule that is due; returns how many this process claimed."""
+        now = dt.datetime.fromtimestamp(self.clock(), UTC)
+        fired = 0
+        for schedule in self.app.schedules:
+            slot = self.next.get(schedule.name)
+            if slot is None or slot > now:
+                continue
+            self.next[schedule.name] = schedule.next_after(now, self.origins[schedule.name])
+            with self.db.write() as conn:
+                claimed = conn.execute(
+                    "INSERT OR IGNORE INTO s_fired VALUES (?, ?, ?)", (schedule.name, slot.timestamp(), now.timestamp())
+                ).rowcount
+            if claimed:
+                fired += 1
+                self.pool.submit(self._fire, schedule, slot)
+        return fired
+
+    def _fire(self, schedule: Schedule, slot: dt.datetime) -> None:
+        try:
+            self.run(schedule, slot)
+        except Exception:
+            log.exception("schedule %s (%s) failed at %s", schedule.name, schedule.expression, slot.isoformat())
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)

@@ -1,0 +1,93 @@
+"""ASGI app for ``strato dev``: API Gateway's job done locally, assembled from small route modules.
+
+HTTP requests go to the HTTP gateway (``http_gateway``), ``/ws/<name>`` to the WebSocket gateways
+(``ws_gateway``), ``/_strato/`` to the dev server's own endpoints (``internal``), presigned object
+URLs (``presigned``), the ``@connections`` API (``connections``) and meeting signalling. Background
+work (the worker, the sweeper) starts and stops with the server's lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route, WebSocketRoute
+
+from ..app import App
+from ..http import MAX_BODY_BYTES
+from .connections import connection_routes
+from .http_gateway import Gateway, _send_json
+from .internal import internal_routes
+from .presigned import make_endpoint as make_bucket_endpoint
+from .sweeper import Runtime
+from .ws_gateway import gateways_for
+
+log = logging.getLogger("strato.dev")
+
+
+def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_BYTES, background: bool = True) -> Any:
+    """The ASGI callable ``strato dev`` serves: internal endpoints plus the gateways (and, with
+    ``background``, the worker: consumers and deliveries in the same process)."""
+    from ..meetings.signalling import SignallingHub
+
+    runtime = Runtime(app, sweep_every)
+    signalling = SignallingHub(app.of_kind("meetings"))
+    gateways = gateways_for(app)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Any) -> AsyncIterator[None]:
+        from .worker import Worker
+
+        task = asyncio.create_task(runtime.run())
+        worker = Worker(app).start() if background else None
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await signalling.stop()
+            if worker is not None:
+                await run_in_threadpool(worker.stop, 30.0)
+
+    internal = Starlette(
+        routes=[
+            *internal_routes(app),
+            *connection_routes(gateways),
+            Route("/_strato/buckets/{bucket}/{key:path}", make_bucket_endpoint(app), methods=["GET", "PUT"]),
+            WebSocketRoute("/_strato/meetings/{name}/signal", signalling.endpoint),
+        ],
+        lifespan=lifespan,
+    )
+    http_gateway = Gateway(app, max_body)
+
+    async def asgi(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket" and scope["path"].startswith("/_strato/"):
+            await internal(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            name = scope["path"][4:] if scope["path"].startswith("/ws/") else None
+            gateway = gateways.get(name) if name else None
+            if gateway is None:
+                await receive()
+                await send({"type": "websocket.http.response.start", "status": 404, "headers": []})
+                await send({"type": "websocket.http.response.body", "body": b"no such WebSocket API"})
+                return
+            await gateway(scope, receive, send)
+            return
+        if scope["type"] == "http" and not scope["path"].startswith("/_strato/"):
+            try:
+                await http_gateway(scope, receive, send)
+            except Exception:
+                log.exception("gateway failure")
+                await _send_json(send, 500, {"message": "Internal Server Error"})
+            return
+        await internal(scope, receive, send)
+
+    asgi.runtime = runtime  # type: ignore[attr-defined]
+    return asgi

@@ -1,0 +1,40 @@
+"""The dev server's timer for slow housekeeping AWS does by itself (TTL deletion, lifecycle expiry):
+every backend that can ``sweep`` is swept every ``sweep_every`` seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from starlette.concurrency import run_in_threadpool
+
+from ..app import App
+from ..runtime.work import Sweepable
+
+log = logging.getLogger("strato.dev")
+
+
+class Runtime:
+    """Background housekeeping of the dev server: sweeps expired items and objects."""
+
+    def __init__(self, app: App, sweep_every: float = 30.0) -> None:
+        self.app = app
+        self.sweep_every = sweep_every
+        self.swept = 0
+
+    def sweep(self) -> int:
+        count = 0
+        for resource in list(self.app.resources.values()):
+            if resource.background_work() and isinstance(resource.backend, Sweepable):
+                count += resource.backend.sweep(time.time())
+        self.swept += count
+        return count
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_every)
+            try:
+                await run_in_threadpool(self.sweep)
+            except Exception:
+                log.exception("TTL sweep failed")

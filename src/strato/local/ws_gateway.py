@@ -1,0 +1,327 @@
+"""The local API Gateway WebSocket gateway: ``ws://127.0.0.1:PORT/ws/<name>``.
+
+Each connection gets API Gateway's life cycle: a ``$connect`` event that may reject the upgrade with
+an HTTP status, route selection on JSON text frames, ``MESSAGE`` events through the same dispatcher as
+Lambda, two-way replies, API Gateway's error frames, idle and maximum-duration closes (1001), and
+``$disconnect``. Frames over 32 KB and messages over 128 KB close the connection with 1009, enforced
+on the wire by :class:`AwsLimitsProtocol`. Other processes post to connections through
+``/_strato/ws/<name>/@connections/{id}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import os
+import time
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from ..core.errors import GoneError
+from ..dispatch.websocket import WebSocketDispatcher
+from ..events.apigw_ws import ws_connect_event, ws_context, ws_disconnect_event, ws_message_event
+from ..websocket import FRAME_LIMIT
+
+log = logging.getLogger("strato.ws")
+
+
+class AwsLimitsProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol, refusing frames over API Gateway's 32 KB with close code 1009."""
+
+    frame_limit = FRAME_LIMIT
+
+    def _frame_ok(self, event: Any) -> bool:
+        if len(event.data) <= self.frame_limit:
+            return True
+        self.frames = []
+        if not self.close_sent:
+            self.conn.send_close(1009, "Message too big")
+            self.transport.write(b"".join(self.conn.data_to_send()))
+            self.close_sent = True
+            self.queue.put_nowait({"type": "websocket.disconnect", "code": 1009, "reason": "Message too big"})
+            self.close_timer = self.loop.call_later(self.close_timeout, self.transport.close)
+        return False
+
+    def handle_text(self, event: Any) -> None:
+        if self._frame_ok(event):
+            super().handle_text(event)
+
+    def handle_bytes(self, event: Any) -> None:
+        if self._frame_ok(event):
+            super().handle_bytes(event)
+
+    def handle_cont(self, event: Any) -> None:
+        if self._frame_ok(event):
+            super().handle_cont(event)
+
+
+class LiveConnection:
+    __slots__ = (
+        "authorizer",
+        "connected_at",
+        "headers",
+        "id",
+        "last_active",
+        "lock",
+        "protocol",
+        "send",
+        "source_ip",
+        "state",
+        "user_agent",
+    )
+
+    def __init__(self, connection_id: str, send: Any, headers: list, source_ip: str, user_agent: str) -> None:
+        self.id = connection_id
+        self.send = send
+        # uvicorn's protocol object behind `send`: lets sends skip the ASGI message round trip
+        protocol = getattr(send, "__self__", None)
+        self.protocol = protocol if isinstance(protocol, WebSocketsSansIOProtocol) else None
+        self.headers = headers
+        self.source_ip = source_ip
+        self.user_agent = user_agent
+        self.state = "connecting"
+        self.connected_at = time.time()
+        self.last_active = self.connected_at
+        self.lock = asyncio.Lock()
+        self.authorizer: dict | None = None
+
+
+def new_connection_id() -> str:
+    # URL-safe, shaped like API Gateway's 'L0SM9cOFvHcCIhw='
+    return base64.urlsafe_b64encode(os.urandom(10)).decode()
+
+
+class WsGateway:
+    def __init__(self, app: Any, ws: Any) -> None:
+        self.app = app
+        self.ws = ws
+        self.dispatcher = WebSocketDispatcher(ws)
+        self.connections: dict[str, LiveConnection] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    # -- the connection life cycle --------------------------------------------------------------
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        self.loop = asyncio.get_running_loop()
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        header = dict(headers)
+        client = scope.get("client") or ("127.0.0.1", 0)
+        conn = LiveConnection(new_connection_id(), send, headers, client[0], header.get("user-agent", ""))
+        self.connections[conn.id] = conn
+        stage = self.app.config.stage
+        base = dict(
+            connection_id=conn.id,
+            connected_at=int(conn.connected_at * 1000),
+            domain=header.get("host", "127.0.0.1"),
+            stage=stage,
+            api_id=f"local-{self.ws.name}",
+            source_ip=conn.source_ip,
+            user_agent=conn.user_agent,
+        )
+        event = ws_connect_event(
+            ws_context(route="$connect", event_type="CONNECT", **base),
+            headers,
+            scope.get("query_string", b"").decode("latin-1"),
+        )
+        try:
+            result = await run_in_threadpool(self.dispatcher.handle, event)
+        except Exception:
+            log.exception("$connect handler of %s failed", self.ws.name)
+            result = {"statusCode": 500, "body": "Internal server error"}
+        status = int(result.get("statusCode", 200))
+        if status >= 300:
+            self.connections.pop(conn.id, None)
+            body = str(result.get("body", "")).encode()
+            await send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": status,
+                    "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())],
+                }
+            )
+            await send({"type": "websocket.http.response.body", "body": body})
+            return
+        await send({"type": "websocket.accept"})
+        conn.state = "open"
+        # API Gateway hands the $connect authorizer's context to every later event of the connection
+        conn.authorizer = event["requestContext"].get("authorizer")
+        code, reason = await self._serve(conn, receive, base)
+        conn.state = "closed"
+        self.app.usage.add("apigateway", "ws_connection_minutes", (time.time() - conn.connected_at) / 60)
+        self.connections.pop(conn.id, None)
+        context = ws_context(route="$disconnect", event_type="DISCONNECT", **base)
+        if conn.authorizer:
+            context["authorizer"] = conn.authorizer
+        event = ws_disconnect_event(context, headers, code, reason)
+        try:
+            await run_in_threadpool(self.dispatcher.handle, event)
+        except Exception:
+            log.exception("$disconnect handler of %s failed", self.ws.name)
+
+    async def _serve(self, conn: LiveConnection, receive: Any, base: dict) -> tuple[int, str]:
+        tasks: set[asyncio.Task] = set()
+        deadline = conn.connected_at + self.ws.max_duration
+        try:
+            while True:
+                now = time.time()
+                idle_left = conn.last_active + self.ws.idle_timeout - now
+                timeout = min(idle_left, deadline - now)
+                try:
+                    message = await asyncio.wait_for(receive(), max(timeout, 0.001))
+                except TimeoutError:
+                    why = "idle timeout" if idle_left <= deadline - now else "maximum connection duration"
+                    await self._close(conn, 1001, "Going away")
+                    return 1001, f"Going away ({why})"
+                if message["type"] == "websocket.disconnect":
+                    code = message.get("code", 1005)
+                    return code, message.get("reason", "") or ("Message too big" if code == 1009 else "")
+                conn.last_active = time.time()
+                data = message.get("text") if message.get("text") is not None else message.get("bytes")
+                self.app.usage.add("apigateway", "ws_messages", max(1, -(-len(data) // 32768)))
+                task = asyncio.create_task(self._message(conn, data, base))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+        finally:
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _message(self, conn: LiveConnection, data: str | bytes, base: dict) -> None:
+        route = self.ws.select_route(data if isinstance(data, str) else None)
+        context = ws_context(route=route or "$default", event_type="MESSAGE", **base)
+        if conn.authorizer:
+            context["authorizer"] = conn.authorizer
+        if route is None:
+            await self._error_frame(conn, "Forbidden", context["requestId"])
+            return
+        try:
+            result = await run_in_threadpool(self.dispatcher.handle, ws_message_event(context, data))
+        except Exception:
+            log.exception("route %s of websocket %s failed", route, self.ws.name)
+            await self._error_frame(conn, "Internal server error", context["requestId"])
+            return
+        if "body" in result and conn.state == "open":
+            raw = base64.b64decode(result["body"]) if result.get("isBase64Encoded") else result["body"].encode()
+            await self._send(conn, raw, not result.get("isBase64Encoded"))
+
+    async def _error_frame(self, conn: LiveConnection, message: str, request_id: str) -> None:
+        payload = json.dumps({"message": message, "connectionId": conn.id, "requestId": request_id})
+        await self._send(conn, payload.encode(), True)
+
+    def _write(self, conn: LiveConnection, raw: bytes, text: bool) -> None:
+        """Frame and write one message on the loop thread, without awaiting (the fast path)."""
+        protocol = conn.protocol
+        if conn.state != "open" or protocol.close_sent or protocol.transport.is_closing():
+            conn.state = "closed" if conn.state == "open" else conn.state
+            raise GoneError(f"connection {conn.id} is gone")
+        if text:
+            protocol.conn.send_text(raw)
+        else:
+            protocol.conn.send_binary(raw)
+        protocol.transport.write(b"".join(protocol.conn.data_to_send()))
+        conn.last_active = time.time()
+
+    async def _send(self, conn: LiveConnection, raw: bytes, text: bool) -> None:
+        if conn.state != "open":
+            raise GoneError(f"connection {conn.id} is gone")
+        if conn.protocol is not None:
+            self._write(conn, raw, text)
+            return
+        async with conn.lock:
+            try:
+                if text:
+                    await conn.send({"type": "websocket.send", "text": raw.decode("utf-8")})
+                else:
+                    await conn.send({"type": "websocket.send", "bytes": raw})
+            except Exception as exc:  # the client went away under us
+                conn.state = "closed"
+                raise GoneError(f"connection {conn.id} is gone") from exc
+        conn.last_active = time.time()
+
+    async def _close(self, conn: LiveConnection, code: int, reason: str) -> None:
+        if conn.state == "open":
+            conn.state = "closing"
+            try:
+                await conn.send({"type": "websocket.close", "code": code, "reason": reason})
+            except Exception:
+                pass
+
+    # -- calls from handlers and other processes ------------------------------------------------
+    def _open(self, connection_id: str) -> LiveConnection:
+        conn = self.connections.get(connection_id)
+        if conn is None or conn.state != "open":
+            raise GoneError(
+                f"connection {connection_id!r} of websocket {self.ws.name!r} is gone "
+                f"({'still connecting' if conn else 'closed or unknown'})"
+            )
+        return conn
+
+    def _run(self, coro: Any) -> Any:
+        if self.loop is None:
+            coro.close()
+            raise GoneError("no connection has been opened on this gateway")
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:  # called from an async handler on the gateway's loop: do not block it
+            return asyncio.ensure_future(coro)
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
+
+    def send_threadsafe(self, connection_id: str, raw: bytes, text: bool) -> None:
+        self._run(self._send(self._open(connection_id), raw, text))
+
+    async def _broadcast(self, ids: list[str], raw: bytes, text: bool) -> list[str]:
+        gone = []
+        slow = []
+        for connection_id in ids:
+            conn = self.connections.get(connection_id)
+            if conn is None or conn.state != "open":
+                gone.append(connection_id)
+            elif conn.protocol is None:
+                slow.append(conn)
+            else:
+                try:
+                    self._write(conn, raw, text)
+                except GoneError:
+                    gone.append(connection_id)
+        results = await asyncio.gather(*(self._send(c, raw, text) for c in slow), return_exceptions=True)
+        return gone + [c.id for c, r in zip(slow, results, strict=True) if isinstance(r, Exception)]
+
+    def broadcast_threadsafe(self, ids: list[str], raw: bytes, text: bool) -> list[str]:
+        result = self._run(self._broadcast(ids, raw, text))
+        return result if isinstance(result, list) else []
+
+    def open_ids(self) -> list[str]:
+        return [c.id for c in list(self.connections.values()) if c.state == "open"]
+
+    def close_threadsafe(self, connection_id: str) -> None:
+        self._run(self._close(self._open(connection_id), 1000, "Closed by the application"))
+
+    def info(self, connection_id: str) -> dict[str, Any]:
+        conn = self._open(connection_id)
+        iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(conn.connected_at))
+        return {
+            "ConnectedAt": f"{iso}Z",
+            "Identity": {"SourceIp": conn.source_ip, "UserAgent": conn.user_agent},
+            "LastActiveAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(conn.last_active)),
+        }
+
+
+def gateways_for(app: Any) -> dict[str, WsGateway]:
+    from ..websocket.local import register_gateway
+
+    out = {}
+    for ws in app.of_kind("websocket"):
+        if ws.provider == "local":
+            out[ws.name] = WsGateway(app, ws)
+            register_gateway(app.config.data_dir, ws.name, out[ws.name])
+    return out
+
+
+__all__ = ["AwsLimitsProtocol", "WsGateway", "gateways_for"]

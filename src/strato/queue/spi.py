@@ -1,0 +1,38 @@
+"""The queue provider interface: what a backend implements, the capabilities it may declare, and the
+actions ``allow=`` can grant (with the IAM actions each needs)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from . import Outgoing
+    from .message import Message, QueueStats
+
+CAPABILITIES = frozenset({"fifo", "dlq", "long_poll", "delay", "oldest_age"})
+
+#: action -> the IAM actions it needs
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "send": ("sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"),
+    "receive": (
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:GetQueueAttributes",
+    ),
+    "purge": ("sqs:PurgeQueue", "sqs:GetQueueUrl"),
+}
+
+
+class QueueBackend(Protocol):
+    capabilities: frozenset[str]
+
+    def send(self, messages: list[Outgoing], now: float) -> list[str]: ...
+    def receive(self, limit: int, visibility: int, wait: float) -> list[Message]: ...
+    def delete(self, receipts: list[str]) -> None: ...
+    def change_visibility(self, receipt: str, seconds: int) -> None: ...
+    def purge(self) -> None: ...
+    def stats(self) -> QueueStats: ...
+    def ensure(self) -> None: ...
+    def drop(self) -> None: ...

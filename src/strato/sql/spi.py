@@ -1,0 +1,21 @@
+"""The sql provider interface: what a backend implements, the capabilities it may declare, and the
+actions ``allow=`` can grant (with the IAM actions each needs)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+#: a provider that cannot run statements atomically together would leave out "transactions"
+CAPABILITIES = frozenset({"transactions"})
+
+#: action -> the IAM actions it needs
+ACTIONS: dict[str, tuple[str, ...]] = {"connect": ("secretsmanager:GetSecretValue",)}
+
+
+class SqlSession(Protocol):
+    """What ``query``/``execute`` run on: the database itself, or an open transaction."""
+
+    def query(self, sql: str, params: dict | None = None) -> list[dict[str, Any]]: ...
+    def execute(self, sql: str, params: dict | None = None) -> int: ...
+    def executemany(self, sql: str, rows: Iterable[dict]) -> int: ...

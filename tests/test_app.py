@@ -1,0 +1,122 @@
+"""The App as a whole: declarations refused early, everything closed on close, one usage count for the
+Lambda and the dev-server paths."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+import strato
+from strato.core.errors import ConfigurationError
+from strato.events.apigw_http import http_event
+
+
+def test_a_second_consumer_on_one_queue_is_refused_at_declaration(make_app):
+    app = make_app()
+    jobs = app.queue("jobs")
+
+    @jobs.consumer()
+    def first(message):
+        pass
+
+    with pytest.raises(ConfigurationError, match=r"already has a consumer \(.*first\).*topic"):
+
+        @jobs.consumer()
+        def second(message):
+            pass
+
+    assert [c.handler for c in jobs.consumers] == [first]
+
+
+def _open_files_under(folder: Path) -> list[str]:
+    root = str(folder.resolve())
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(root):
+            found.append(target)
+    return found
+
+
+def test_close_closes_every_store_it_opened(make_app, tmp_path):
+    app = make_app()
+    data = app.config.data_dir
+    app.table("docs", key="id").put({"id": "a"})
+    app.queue("work").send("x")
+    app.bucket("files").put("k", b"v")
+    app.kv("flags").set("k", "v")
+    pool = app.user_pool("users")
+    pool.sign_up("ana", "Correct-Horse-9!", {"email": "ana@example.com"})
+    app.metrics("Shop").put("Orders", 1)
+    app.meetings("calls").create_meeting("standup")
+    app.sql("main").query("SELECT 1 AS one")
+    assert _open_files_under(data), "the stores should hold their files open while in use"
+    app.close()
+    assert _open_files_under(data) == []
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], float] = {}
+
+    def add(self, service: str, unit: str, amount: float = 1) -> None:
+        self.counts[(service, unit)] = self.counts.get((service, unit), 0) + amount
+
+    def flush(self) -> None:
+        pass
+
+    def count(self, service: str, unit: str) -> float:
+        return self.counts.get((service, unit), 0)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "invoked"),
+    [
+        ("GET", "/items/1", [], True),
+        ("GET", "/nowhere", [], False),  # 404: API Gateway answers, no function runs
+        ("DELETE", "/items/1", [], False),  # 405
+        ("OPTIONS", "/items/1", [("origin", "https://a.example"), ("access-control-request-method", "GET")], False),
+    ],
+)
+def test_lambda_and_dev_server_paths_count_the_same_usage(make_app, method, path, headers, invoked):
+    app = make_app()
+    api = app.http(cors=strato.Cors(allow_origins=["https://a.example"]))
+
+    @api.get("/items/{id}")
+    def item(req, id):
+        return {"id": id}
+
+    tallies = []
+    for run_async in (False, True):
+        tally = _Tally()
+        app._usage = tally
+        event = http_event(
+            method=method,
+            raw_path=path,
+            raw_query="",
+            headers=headers,
+            body=b"",
+            source_ip="127.0.0.1",
+            route_key="$default",
+            path_parameters=None,
+            domain="localhost",
+        )
+        dispatcher = app.http_dispatcher
+        if run_async:
+
+            async def in_thread(fn, *args):
+                return fn(*args)
+
+            asyncio.run(dispatcher.handle_async(event, None, in_thread))
+        else:
+            dispatcher.handle(event)
+        tallies.append(tally)
+    lambda_path, dev_path = tallies
+    assert lambda_path.count("apigateway", "http_requests") == dev_path.count("apigateway", "http_requests") == 1
+    assert lambda_path.count("lambda", "invocations") == dev_path.count("lambda", "invocations") == int(invoked)
