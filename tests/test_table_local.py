@@ -10,7 +10,8 @@ import pytest
 
 import strato
 from strato.local.server import Runtime
-from strato.table.local import LocalTableBackend, decode_doc, encode_doc
+from strato.table.docs import decode_doc, encode_doc
+from strato.table.local import LocalTableBackend
 
 
 def test_adding_an_index_backfills_it_and_changing_the_key_is_refused(tmp_path):

@@ -18,8 +18,10 @@ from typing import Any
 from ..core.context import ProviderServices
 from ..core.errors import AuthError, InvalidToken
 from ..runtime.sqlite import Database
+from .local_admin import LocalAdmin
+from .local_mfa import LocalMfa
 from .model import Challenge, Tokens
-from .passwords import PasswordPolicy, check_password, hash_password
+from .passwords import check_password, hash_password
 from .tokens import KeyRing, verify_jwt
 
 CODE_TTL = 24 * 3600
@@ -61,7 +63,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class LocalUserPoolBackend:
+class LocalUserPoolBackend(LocalAdmin, LocalMfa):
     capabilities = frozenset({"outbox", "totp", "groups", "revocation"})
 
     def __init__(self, store: LocalAuthStore, pool: Any) -> None:
@@ -253,12 +255,6 @@ class LocalUserPoolBackend:
             return self._issue(user)
         raise AuthError(f"unknown challenge {name}", "InvalidParameterException")
 
-    @staticmethod
-    def _totp_ok(secret: str | None, code: str) -> bool:
-        import pyotp
-
-        return bool(secret) and pyotp.TOTP(secret).verify(str(code), valid_window=1)
-
     # -- tokens ------------------------------------------------------------------------------------
     def _issue(
         self, user: dict[str, Any], origin: str | None = None, auth_time: int | None = None, refresh: str | None = None
@@ -356,118 +352,7 @@ class LocalUserPoolBackend:
         return self.store.keys.jwks()
 
     # -- TOTP --------------------------------------------------------------------------------------
-    def _totp_user(self, access_token: str | None, session: str | None) -> tuple[str, str | None]:
-        """The user setting up TOTP: by access token, or by the session of an MFA_SETUP challenge."""
-        if access_token:
-            return self.verify(access_token, "access")["username"], None
-        user = self._take_challenge(session or "", "MFA_SETUP")
-        return user["username"], session
-
-    def associate_totp(self, access_token: str | None, session: str | None = None) -> tuple[str, str | None]:
-        import pyotp
-
-        username, session = self._totp_user(access_token, session)
-        secret = pyotp.random_base32(32)
-        with self.store.db.write() as conn:
-            conn.execute(
-                "UPDATE auth_users SET totp_pending = ? WHERE pool = ? AND username = ?", (secret, self.name, username)
-            )
-        return secret, session
-
-    def verify_totp(self, access_token: str | None, code: str, session: str | None = None) -> str | None:
-        username, session = self._totp_user(access_token, session)
-        user = self._need_user(username)
-        if not self._totp_ok(user["totp_pending"], code):
-            raise AuthError("Code mismatch", "EnableSoftwareTokenMFAException")
-        with self.store.db.write() as conn:
-            conn.execute(
-                "UPDATE auth_users SET totp = totp_pending, totp_pending = NULL, mfa = 1 "
-                "WHERE pool = ? AND username = ?",
-                (self.name, username),
-            )
-        return session
-
-    def set_mfa(self, access_token: str, enabled: bool) -> None:
-        claims = self.verify(access_token, "access")
-        if not enabled and self.pool.mfa == "required":
-            raise AuthError("MFA is required by this pool and cannot be turned off", "InvalidParameterException")
-        with self.store.db.write() as conn:
-            conn.execute(
-                "UPDATE auth_users SET mfa = ? WHERE pool = ? AND username = ?",
-                (int(enabled), self.name, claims["username"]),
-            )
-
     # -- admin -------------------------------------------------------------------------------------
-    def admin_create_user(
-        self, username: str, temporary_password: str | None, attributes: dict[str, str]
-    ) -> dict[str, Any]:
-        password = temporary_password or _temporary_password(self.pool.policy)
-        self.pool.policy.check(password)
-        with self.store.db.write() as conn:
-            if conn.execute(
-                "SELECT 1 FROM auth_users WHERE pool = ? AND username = ?", (self.name, username)
-            ).fetchone():
-                raise AuthError("User account already exists", "UsernameExistsException")
-            conn.execute(
-                "INSERT INTO auth_users (pool, username, sub, password, status, attributes, created) "
-                "VALUES (?, ?, ?, ?, 'FORCE_CHANGE_PASSWORD', ?, ?)",
-                (self.name, username, str(uuid.uuid4()), hash_password(password), json.dumps(attributes), time.time()),
-            )
-        self._send(
-            username,
-            attributes,
-            "Your temporary password",
-            f"Your username is {username} and temporary password is {password}",
-        )
-        return self.admin_get_user(username)
-
-    def admin_get_user(self, username: str) -> dict[str, Any]:
-        user = self._need_user(username)
-        return {
-            "Username": username,
-            "UserStatus": user["status"],
-            "Enabled": bool(user["enabled"]),
-            "Attributes": {"sub": user["sub"], **user["attributes"]},
-            "MFAEnabled": bool(user["mfa"]),
-            "Groups": self.groups_of(username),
-        }
-
-    def admin_set_enabled(self, username: str, enabled: bool) -> None:
-        self._need_user(username)
-        with self.store.db.write() as conn:
-            conn.execute(
-                "UPDATE auth_users SET enabled = ? WHERE pool = ? AND username = ?", (int(enabled), self.name, username)
-            )
-            if not enabled:
-                conn.execute(
-                    "UPDATE auth_sessions SET revoked = 1 WHERE pool = ? AND username = ?", (self.name, username)
-                )
-
-    def admin_delete_user(self, username: str) -> None:
-        self._need_user(username)
-        with self.store.db.write() as conn:
-            for table in ("auth_users", "auth_members", "auth_codes", "auth_sessions"):
-                conn.execute(f"DELETE FROM {table} WHERE pool = ? AND username = ?", (self.name, username))
-
-    def create_group(self, name: str, description: str) -> None:
-        with self.store.db.write() as conn:
-            if conn.execute("SELECT 1 FROM auth_groups WHERE pool = ? AND name = ?", (self.name, name)).fetchone():
-                raise AuthError("A group with the name already exists.", "GroupExistsException")
-            conn.execute("INSERT INTO auth_groups VALUES (?, ?, ?)", (self.name, name, description))
-
-    def set_membership(self, username: str, group: str, member: bool) -> None:
-        self._need_user(username)
-        found = self.conn.execute("SELECT 1 FROM auth_groups WHERE pool = ? AND name = ?", (self.name, group))
-        if not found.fetchone():
-            raise AuthError("Group not found.", "ResourceNotFoundException")
-        with self.store.db.write() as conn:
-            if member:
-                conn.execute("INSERT OR IGNORE INTO auth_members VALUES (?, ?, ?)", (self.name, group, username))
-            else:
-                conn.execute(
-                    "DELETE FROM auth_members WHERE pool = ? AND grp = ? AND username = ?", (self.name, group, username)
-                )
-
     def outbox(self) -> list[dict[str, Any]]:
         rows = self.conn.execute(
             "SELECT at, username, destination, subject, message FROM auth_outbox WHERE pool = ? ORDER BY seq",
@@ -487,12 +372,6 @@ class LocalUserPoolBackend:
                 "auth_challenges",
             ):
                 conn.execute(f"DELETE FROM {table} WHERE pool = ?", (self.name,))
-
-
-def _temporary_password(policy: PasswordPolicy) -> str:
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
-    body = "".join(secrets.choice(alphabet) for _ in range(max(policy.min_length, 12)))
-    return body + "Aa1!"
 
 
 def open_backend(pool: Any, services: ProviderServices) -> LocalUserPoolBackend:

@@ -13,7 +13,6 @@ import base64
 import hashlib
 import hmac
 import json
-import logging
 import os
 import shutil
 import sqlite3
@@ -26,14 +25,10 @@ from urllib.parse import quote, urlencode
 
 from ..core.context import ProviderServices
 from ..core.errors import ItemTooLarge, NotFound, ValidationError
-from ..core.usage import OFF
-from ..dispatch import s3
-from ..events.s3 import s3_record
 from ..runtime.sqlite import Database
-from ..runtime.work import Loop
-from . import CHUNK, MIN_PART_BYTES, ListPage, ObjectInfo, check_range
-
-log = logging.getLogger("strato.bucket")
+from . import CHUNK, ListPage, ObjectInfo, check_range
+from .local_events import LocalObjectEvents
+from .local_multipart import LocalMultipart
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS b_objects (
@@ -54,8 +49,6 @@ CREATE TABLE IF NOT EXISTS b_events (
     attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL
 )
 """
-MAX_EVENT_ATTEMPTS = 3
-LIFECYCLE_EVERY_S = 60.0  # S3 applies lifecycle rules about once a day; locally a minute is plenty
 PARALLEL_HASH_BYTES = 256 * 1024  # from this chunk size, hash on a helper thread while writing
 _hasher: ThreadPoolExecutor | None = None
 
@@ -95,7 +88,7 @@ class BucketStore:
         self.db.close()
 
 
-class LocalBucketBackend:
+class LocalBucketBackend(LocalMultipart, LocalObjectEvents):
     capabilities = frozenset({"presign", "multipart", "lifecycle", "events", "ranges"})
     usage: Any = None  # S3 requests for `strato cost`: PUT/COPY/POST/LIST are class A, GET/HEAD class B
 
@@ -168,17 +161,6 @@ class LocalBucketBackend:
                 os.unlink(self._path(file_id))
             except FileNotFoundError:
                 pass
-
-    def _events(self, conn: Any, kind: str, name: str, key: str, size: int, etag: str) -> None:
-        from ..runtime.aws import region
-
-        for index, watcher in enumerate(self.bucket.watchers):
-            if watcher.wants(kind, key):
-                record = s3_record(name, self.bucket.physical_name, key, size, etag, region())
-                conn.execute(
-                    "INSERT INTO b_events (bucket, watcher, record, next_at) VALUES (?, ?, ?, ?)",
-                    (self.name, index, json.dumps(record), time.time()),
-                )
 
     def _record(
         self, key: str, file_id: str, size: int, etag: str, content_type: str, metadata: dict, event: str
@@ -372,155 +354,6 @@ class LocalBucketBackend:
         return None
 
     # -- multipart ------------------------------------------------------------------------------
-    def start_multipart(self, key: str, content_type: str, metadata: dict) -> str:
-        upload_id = os.urandom(24).hex()
-        with self.store.db.write() as conn:
-            conn.execute(
-                "INSERT INTO b_uploads VALUES (?, ?, ?, ?, ?, ?)",
-                (upload_id, self.name, key, content_type, json.dumps(metadata), time.time()),
-            )
-        return upload_id
-
-    def _upload(self, conn: Any, key: str, upload_id: str) -> tuple:
-        row = conn.execute(
-            "SELECT key, content_type, metadata FROM b_uploads WHERE upload_id = ? AND bucket = ?",
-            (upload_id, self.name),
-        ).fetchone()
-        if row is None or row[0] != key:
-            raise NotFound(f"NoSuchUpload: no multipart upload {upload_id[:16]}... for {key!r}")
-        return row
-
-    def upload_part(self, key: str, upload_id: str, number: int, body: Iterator[bytes]) -> str:
-        self._request("class_a_requests")
-        self._upload(self.store.db.conn, key, upload_id)
-        file_id, size, md5 = self._write(body)
-        etag = f'"{md5.hexdigest()}"'
-        with self.store.db.write() as conn:
-            self._upload(conn, key, upload_id)
-            old = conn.execute(
-                "SELECT file FROM b_parts WHERE upload_id = ? AND part = ?", (upload_id, number)
-            ).fetchone()
-            conn.execute(
-                "INSERT OR REPLACE INTO b_parts VALUES (?, ?, ?, ?, ?, ?)",
-                (upload_id, number, size, etag, md5.digest(), file_id),
-            )
-        if old:
-            self._unlink(old[0])
-        return etag
-
-    def list_parts(self, key: str, upload_id: str) -> list[dict[str, Any]]:
-        conn = self.store.db.conn
-        self._upload(conn, key, upload_id)
-        rows = conn.execute(
-            "SELECT part, size, etag FROM b_parts WHERE upload_id = ? ORDER BY part", (upload_id,)
-        ).fetchall()
-        return [{"number": n, "size": s, "etag": e} for n, s, e in rows]
-
-    def complete_multipart(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> ObjectInfo:
-        conn = self.store.db.conn
-        _, content_type, metadata = self._upload(conn, key, upload_id)
-        stored = {
-            n: (s, e, m, f)
-            for n, s, e, m, f in conn.execute(
-                "SELECT part, size, etag, md5, file FROM b_parts WHERE upload_id = ?", (upload_id,)
-            )
-        }
-        chosen = []
-        for index, (number, etag) in enumerate(parts):
-            if number not in stored or stored[number][1].strip('"') != etag.strip('"'):
-                raise ValidationError(f"InvalidPart: part {number} was not uploaded with ETag {etag}")
-            if index < len(parts) - 1 and stored[number][0] < MIN_PART_BYTES:
-                raise ValidationError(
-                    f"EntityTooSmall: part {number} is {stored[number][0]} bytes; every part but "
-                    f"the last must be at least {MIN_PART_BYTES} (5 MiB)"
-                )
-            chosen.append(stored[number])
-
-        def body() -> Iterator[bytes]:
-            for _, _, _, file_id in chosen:
-                with open(self._path(file_id), "rb") as handle:
-                    while chunk := handle.read(CHUNK):
-                        yield chunk
-
-        file_id, size, _ = self._write(body(), limit=5 * 1024**4)
-        etag = f'"{hashlib.md5(b"".join(c[2] for c in chosen), usedforsecurity=False).hexdigest()}-{len(chosen)}"'
-        try:
-            info = self._record(
-                key, file_id, size, etag, content_type, json.loads(metadata), "ObjectCreated:CompleteMultipartUpload"
-            )
-        except BaseException:
-            self._unlink(file_id)
-            raise
-        self.abort_multipart(key, upload_id, missing_ok=True)
-        return info
-
-    def abort_multipart(self, key: str, upload_id: str, missing_ok: bool = False) -> None:
-        with self.store.db.write() as conn:
-            if not missing_ok:
-                self._upload(conn, key, upload_id)
-            files = [r[0] for r in conn.execute("SELECT file FROM b_parts WHERE upload_id = ?", (upload_id,))]
-            conn.execute("DELETE FROM b_parts WHERE upload_id = ?", (upload_id,))
-            conn.execute("DELETE FROM b_uploads WHERE upload_id = ?", (upload_id,))
-        for file_id in files:
-            self._unlink(file_id)
-
-    # -- lifecycle and events -------------------------------------------------------------------
-    def background(self, bucket: Any) -> list[Loop]:
-        """S3's own jobs locally: event notifications to watchers, and lifecycle expiry."""
-        loops = [Loop(f"lifecycle:{self.name}", lambda: self.sweep(time.time()), idle=LIFECYCLE_EVERY_S)]
-        if bucket.watchers:
-            loops.append(Loop(f"object-events:{self.name}", self.deliver_due, idle=0.05))
-        return loops
-
-    def sweep(self, now: float) -> int:
-        """Expire objects older than ``expire_after_days`` (S3 lifecycle rules run about daily)."""
-        if not self.bucket.expire_after_days:
-            return 0
-        cutoff = now - self.bucket.expire_after_days * 86_400
-        with self.store.db.write() as conn:
-            rows = conn.execute(
-                "SELECT kb, key, file FROM b_objects WHERE bucket = ? AND last_modified < ?", (self.name, cutoff)
-            ).fetchall()
-            for kb, key, _ in rows:
-                conn.execute("DELETE FROM b_objects WHERE bucket = ? AND kb = ?", (self.name, kb))
-                self._events(conn, "deleted", "LifecycleExpiration:Delete", key, 0, "")
-        for _, _, file_id in rows:
-            self._unlink(file_id)
-        return len(rows)
-
-    def pending_events(self) -> int:
-        return self.store.db.conn.execute("SELECT count(*) FROM b_events WHERE bucket = ?", (self.name,)).fetchone()[0]
-
-    def deliver_due(self, limit: int = 20) -> int:
-        from ..runtime.delivery import backoff
-
-        now = time.time()
-        with self.store.db.write() as conn:
-            rows = conn.execute(
-                "SELECT seq, watcher, record, attempts FROM b_events WHERE bucket = ? AND next_at <= ? "
-                "ORDER BY seq LIMIT ?",
-                (self.name, now, limit),
-            ).fetchall()
-            conn.executemany("UPDATE b_events SET next_at = ? WHERE seq = ?", [(now + 60, r[0]) for r in rows])
-        for seq, watcher, record, attempts in rows:
-            try:
-                s3.handle(self.bucket.watchers[watcher], {"Records": [json.loads(record)]}, self.usage or OFF)
-            except Exception as exc:
-                attempts += 1
-                with self.store.db.write() as conn:
-                    if attempts >= MAX_EVENT_ATTEMPTS:
-                        log.error("object event handler failed %d times, dropped: %s", attempts, exc)
-                        conn.execute("DELETE FROM b_events WHERE seq = ?", (seq,))
-                    else:
-                        conn.execute(
-                            "UPDATE b_events SET attempts = ?, next_at = ? WHERE seq = ?",
-                            (attempts, time.time() + backoff(attempts), seq),
-                        )
-                continue
-            with self.store.db.write() as conn:
-                conn.execute("DELETE FROM b_events WHERE seq = ?", (seq,))
-        return len(rows)
-
     def drop(self) -> None:
         with self.store.db.write() as conn:
             conn.execute("DELETE FROM b_objects WHERE bucket = ?", (self.name,))

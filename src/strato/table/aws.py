@@ -12,42 +12,15 @@ from typing import Any
 
 from ..core.context import ProviderServices
 from ..core.errors import (
-    ConditionFailed,
-    ItemTooLarge,
-    NotFound,
     ServiceUnavailable,
-    StratoError,
     TransactionCanceled,
     ValidationError,
 )
 from ..events.dynamodb_stream import item_from_av, item_to_av, to_av
 from ..runtime.aws import AwsSession, error_code
+from .dynamo import table_layout, translate
 from .model import Condition, Sort, TxOp, Update
 from .schema import Index, Schema
-
-
-def table_layout(schema: Schema) -> dict[str, Any]:
-    """KeySchema, AttributeDefinitions and GlobalSecondaryIndexes of a schema (CreateTable and the template)."""
-    attrs = {schema.key.name: schema.key.type}
-    keys = [{"AttributeName": schema.key.name, "KeyType": "HASH"}]
-    if schema.sort:
-        attrs[schema.sort.name] = schema.sort.type
-        keys.append({"AttributeName": schema.sort.name, "KeyType": "RANGE"})
-    gsis = []
-    for index in schema.indexes.values():
-        index_keys = [{"AttributeName": index.key.name, "KeyType": "HASH"}]
-        attrs[index.key.name] = index.key.type
-        if index.sort:
-            index_keys.append({"AttributeName": index.sort.name, "KeyType": "RANGE"})
-            attrs[index.sort.name] = index.sort.type
-        gsis.append({"IndexName": index.name, "KeySchema": index_keys, "Projection": {"ProjectionType": "ALL"}})
-    layout: dict[str, Any] = {
-        "KeySchema": keys,
-        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in sorted(attrs.items())],
-    }
-    if gsis:
-        layout["GlobalSecondaryIndexes"] = gsis
-    return layout
 
 
 def _stamp(now: float) -> Decimal | int:
@@ -85,25 +58,6 @@ class _Expr:
         return out
 
 
-def _translate(exc: BaseException, table: str) -> StratoError:
-    code = error_code(exc)
-    message = getattr(exc, "response", {}).get("Error", {}).get("Message", str(exc))
-    if code == "ConditionalCheckFailedException":
-        return ConditionFailed(f"table {table!r}: the condition did not hold")
-    if code == "ResourceNotFoundException":
-        return NotFound(
-            f"DynamoDB table for {table!r} does not exist: deploy the stack, call table.ensure(), "
-            f"or set STRATO_AUTO_CREATE=1 ({message})"
-        )
-    if code == "ValidationException":
-        if "size" in message.lower():
-            return ItemTooLarge(f"table {table!r}: {message}")
-        return ValidationError(f"table {table!r}: {message}")
-    if code in ("ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"):
-        return ServiceUnavailable(f"table {table!r} is throttled: {message}")
-    return StratoError(f"table {table!r}: DynamoDB error {code or type(exc).__name__}: {message}")
-
-
 class DynamoTableBackend:
     # change_stream: DynamoDB Streams feed the Lambda event source mapping; strato dispatches the records
     capabilities = frozenset({"conditions", "indexes", "ttl", "batch", "transactions", "change_stream"})
@@ -134,7 +88,7 @@ class DynamoTableBackend:
             return
         except Exception as exc:
             if error_code(exc) != "ResourceNotFoundException":
-                raise _translate(exc, self.schema.table) from exc
+                raise translate(exc, self.schema.table) from exc
         params: dict[str, Any] = {
             "TableName": self.physical,
             "BillingMode": "PAY_PER_REQUEST",
@@ -151,14 +105,14 @@ class DynamoTableBackend:
                 )
         except Exception as exc:
             if error_code(exc) != "ResourceInUseException":  # created meanwhile by another process
-                raise _translate(exc, self.schema.table) from exc
+                raise translate(exc, self.schema.table) from exc
 
     def drop(self) -> None:
         try:
             self.store.client("dynamodb").delete_table(TableName=self.physical)
         except Exception as exc:
             if error_code(exc) != "ResourceNotFoundException":
-                raise _translate(exc, self.schema.table) from exc
+                raise translate(exc, self.schema.table) from exc
 
     # -- expressions --------------------------------------------------------------------------
     def _expired(self, item: dict | None, now: float) -> bool:
@@ -223,14 +177,14 @@ class DynamoTableBackend:
             )
         except Exception as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
-                raise _translate(exc, self.schema.table) from exc
+                raise translate(exc, self.schema.table) from exc
 
     # -- operations ---------------------------------------------------------------------------
     def get(self, key: dict, now: float) -> dict | None:
         try:
             out = self.client.get_item(TableName=self.physical, Key=self._key(key), ConsistentRead=True)
         except Exception as exc:
-            raise _translate(exc, self.schema.table) from exc
+            raise translate(exc, self.schema.table) from exc
         item = item_from_av(out["Item"]) if "Item" in out else None
         return None if self._expired(item, now) else item
 
@@ -241,7 +195,7 @@ class DynamoTableBackend:
         try:
             self.client.put_item(TableName=self.physical, Item=item_to_av(item), **params)
         except Exception as exc:
-            raise _translate(exc, self.schema.table) from exc
+            raise translate(exc, self.schema.table) from exc
 
     def update(self, key: dict, update: Update, cond: Condition | None, now: float) -> dict:
         for attempt in range(2):
@@ -263,7 +217,7 @@ class DynamoTableBackend:
                     raise ValidationError(
                         f"table {self.schema.table!r}: cannot add to a non-number attribute ({exc})"
                     ) from exc
-                raise _translate(exc, self.schema.table) from exc
+                raise translate(exc, self.schema.table) from exc
         raise AssertionError("unreachable")
 
     def delete(self, key: dict, cond: Condition | None, now: float) -> dict | None:
@@ -275,7 +229,7 @@ class DynamoTableBackend:
         try:
             out = self.client.delete_item(TableName=self.physical, Key=self._key(key), **params)
         except Exception as exc:
-            raise _translate(exc, self.schema.table) from exc
+            raise translate(exc, self.schema.table) from exc
         old = item_from_av(out["Attributes"]) if "Attributes" in out else None
         return None if self._expired(old, now) else old
 
@@ -318,7 +272,7 @@ class DynamoTableBackend:
             try:
                 out = self.client.query(**params)
             except Exception as exc:
-                raise _translate(exc, self.schema.table) from exc
+                raise translate(exc, self.schema.table) from exc
             items.extend(item_from_av(i) for i in out.get("Items", []))
             last = out.get("LastEvaluatedKey")
             if not last or (limit is not None and len(items) >= limit):
@@ -334,7 +288,7 @@ class DynamoTableBackend:
             try:
                 out = self.client.batch_get_item(RequestItems=request)
             except Exception as exc:
-                raise _translate(exc, self.schema.table) from exc
+                raise translate(exc, self.schema.table) from exc
             found.extend(item_from_av(i) for i in out.get("Responses", {}).get(self.physical, []))
             request = out.get("UnprocessedKeys") or {}
             if not request:
@@ -349,7 +303,7 @@ class DynamoTableBackend:
                 try:
                     out = self.client.batch_write_item(RequestItems=request)
                 except Exception as exc:
-                    raise _translate(exc, self.schema.table) from exc
+                    raise translate(exc, self.schema.table) from exc
                 request = out.get("UnprocessedItems") or {}
                 if not request:
                     break
@@ -383,7 +337,7 @@ class DynamoTableBackend:
                 return
             except Exception as exc:
                 if error_code(exc) != "TransactionCanceledException":
-                    raise _translate(exc, ops[0].table.name) from exc
+                    raise translate(exc, ops[0].table.name) from exc
                 raw = exc.response.get("CancellationReasons") or [{}] * len(ops)
                 reasons = [None if r.get("Code") in (None, "None") else r.get("Code") for r in raw]
                 expired = [

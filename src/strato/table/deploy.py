@@ -24,7 +24,7 @@ def arns(resource: Any, action: str, stage: str) -> list[Any]:
 
 def table_resources(t: Template, table: Any, kind: str = "table", env_kind: str | None = None) -> None:
     schema = table.schema
-    from ..table.aws import table_layout
+    from .dynamo import table_layout
 
     layout = table_layout(schema)
     props: dict[str, Any] = {

@@ -9,11 +9,9 @@ an index are never promised to be fresh there).
 
 from __future__ import annotations
 
-import base64
 import json
 import sqlite3
 import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,65 +21,13 @@ from ..core.usage import OFF
 from ..runtime.sqlite import Database
 from ..runtime.wakeup import Wakeup
 from ..runtime.work import Loop
+from .changelog import ChangeLog
+from .docs import decode_doc, encode_doc
 from .model import Condition, Sort, TxOp, Update
 from .schema import Index, Schema, sortable
 from .values import check_size
 
 TTL_SWEEP_S = 30.0  # DynamoDB deletes expired items within days; reads already hide them
-
-_TAGS = ("$n", "$b", "$d")
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        as_float = float(value)
-        if Decimal(repr(as_float)) == value:
-            return as_float  # exact: stored as a JSON number, read back as Decimal via parse_float
-        return {"$n": str(value)}
-    if isinstance(value, bytes):
-        return {"$b": base64.b64encode(value).decode()}
-    raise TypeError(f"cannot encode {type(value).__name__}")
-
-
-def _escape(value: Any) -> Any:
-    """Rewrite user maps shaped like a tag (``{"$n": ...}``) as ``{"$d": [name, value]}``."""
-    if isinstance(value, dict):
-        inner = {k: _escape(v) for k, v in value.items()}
-        if len(inner) == 1 and next(iter(inner)) in _TAGS:
-            return {"$d": list(next(iter(inner.items())))}
-        return inner
-    if isinstance(value, list):
-        return [_escape(v) for v in value]
-    return value
-
-
-def _hook(obj: dict) -> Any:
-    if len(obj) == 1:
-        ((tag, value),) = obj.items()
-        if tag == "$n":
-            return Decimal(value)
-        if tag == "$b":
-            return base64.b64decode(value)
-        if tag == "$d":
-            return {value[0]: value[1]}
-    return obj
-
-
-def encode_doc(item: dict[str, Any]) -> str:
-    nested = any(
-        type(v) is dict or (type(v) is list and any(type(x) in (dict, list) for x in v)) for v in item.values()
-    )
-    if nested or (len(item) == 1 and next(iter(item)) in _TAGS):
-        item = _escape(item)  # only nested maps can look like a tag; flat items skip the walk
-    return json.dumps(item, default=_default, ensure_ascii=False, separators=(",", ":"))
-
-
-_TAGGED = json.JSONDecoder(object_hook=_hook, parse_float=Decimal)
-_UNTAGGED = json.JSONDecoder(parse_float=Decimal)
-
-
-def decode_doc(text: str) -> dict[str, Any]:
-    return (_TAGGED if '"$' in text else _UNTAGGED).decode(text)
 
 
 def _successor(prefix: bytes) -> bytes | None:
@@ -114,7 +60,7 @@ class LocalTableStore:
         self.db.close()
 
 
-class LocalTableBackend:
+class LocalTableBackend(ChangeLog):
     capabilities = frozenset({"conditions", "indexes", "ttl", "batch", "transactions", "change_stream"})
     usage: Any = None  # set by the provider registry: DynamoDB read/write units for `strato cost`
 
@@ -422,60 +368,6 @@ class LocalTableBackend:
         if rows:
             self.notify()
         return [decode_doc(doc) for _, _, doc in rows]
-
-    # -- the change log -------------------------------------------------------------------------
-    def notify(self) -> None:
-        self.store.changed.notify()
-
-    def register(self, consumer: str) -> None:
-        """A new consumer starts at the head of the log: changes from now on (LATEST); a known one resumes."""
-        self.ensure()
-        with self.store.db.write() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO strato_checkpoints SELECT ?, coalesce(max(seq), 0) FROM strato_changes",
-                (consumer,),
-            )
-
-    def changes_after(self, consumer: str, limit: int) -> list[tuple]:
-        conn = self.store.db.conn
-        row = conn.execute("SELECT seq FROM strato_checkpoints WHERE consumer = ?", (consumer,)).fetchone()
-        if row is None:
-            self.register(consumer)
-            return []
-        out = []
-        for seq, event, keys, old, new, at, ttl in conn.execute(
-            "SELECT seq, event, keys, old, new, at, ttl FROM strato_changes WHERE tbl = ? AND seq > ? "
-            "ORDER BY seq LIMIT ?",
-            (self.physical, row[0], limit),
-        ):
-            out.append(
-                (
-                    seq,
-                    event,
-                    decode_doc(keys),
-                    decode_doc(old) if old else None,
-                    decode_doc(new) if new else None,
-                    at,
-                    bool(ttl),
-                )
-            )
-        return out
-
-    def checkpoint(self, consumer: str, seq: int) -> None:
-        with self.store.db.write() as conn:
-            conn.execute(
-                "INSERT INTO strato_checkpoints VALUES (?, ?) ON CONFLICT (consumer) DO UPDATE SET "
-                "seq = max(seq, excluded.seq)",
-                (consumer, seq),
-            )
-
-    def prune_changes(self, now: float) -> None:
-        """Forget changes older than 24 hours, as a DynamoDB stream does (the tailer calls this each second)."""
-        oldest = self.store.db.conn.execute("SELECT at FROM strato_changes ORDER BY seq LIMIT 1").fetchone()
-        if oldest is None or oldest[0] >= now - 86_400:  # the usual case: one indexed row read, no write
-            return
-        with self.store.db.write() as conn:
-            conn.execute("DELETE FROM strato_changes WHERE at < ?", (now - 86_400,))
 
 
 def open_backend(table: Any, services: ProviderServices) -> LocalTableBackend:

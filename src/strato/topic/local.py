@@ -13,8 +13,6 @@ import json
 import logging
 import os
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,15 +20,12 @@ from urllib.parse import quote
 from ..core.context import ProviderServices
 from ..core.errors import NotFound, ValidationError
 from ..core.ids import new_uuid
-from ..core.usage import OFF
-from ..dispatch import sns
 from ..queue import Outgoing
-from ..runtime.delivery import backoff
 from ..runtime.devurl import dev_url
 from ..runtime.messaging import MessagingStore, enqueue
-from ..runtime.work import Loop
 from . import Notification, Subscription
 from .envelope import Signer, sns_attributes, timestamp
+from .local_delivery import LocalDeliveries
 
 log = logging.getLogger("strato.topic")
 
@@ -51,8 +46,6 @@ CREATE TABLE IF NOT EXISTS t_outbox (
     kind TEXT NOT NULL, subject TEXT, message TEXT NOT NULL, message_id TEXT NOT NULL, created_at REAL NOT NULL
 );
 """
-LEASE_S = 60.0
-WEBHOOK_TIMEOUT_S = 15.0  # SNS waits 15 s for an HTTP endpoint
 
 
 def ensure_schema(store: MessagingStore) -> None:
@@ -65,7 +58,7 @@ def ensure_schema(store: MessagingStore) -> None:
     store._topics_ready = True
 
 
-class LocalTopicBackend:
+class LocalTopicBackend(LocalDeliveries):
     capabilities = frozenset({"fifo", "filter_body", "webhooks", "email", "sms", "outbox", "handler_delivery"})
     usage: Any = None  # SNS publishes and deliveries for `strato cost`
 
@@ -292,122 +285,6 @@ class LocalTopicBackend:
             )
 
     # -- delivering -----------------------------------------------------------------------------
-    def background(self, topic: Any) -> list[Loop]:
-        """SNS's own job locally: deliver to handlers and webhooks, retry, dead-letter."""
-
-        def step() -> int:
-            seen = self.store.sent.generation
-            done = self.deliver_due()
-            if not done:  # a publish in this process wakes us at once; other processes within 50 ms
-                self.store.sent.wait(seen, 0.05)
-            return done
-
-        return [Loop(f"deliveries:{self.name}", step)]
-
-    def pending(self) -> int:
-        return self.store.db.conn.execute("SELECT count(*) FROM t_deliveries WHERE topic = ?", (self.name,)).fetchone()[
-            0
-        ]
-
-    def deliver_due(self, limit: int = 20) -> int:
-        """Deliver what is due; returns how many deliveries were attempted."""
-        now = time.time()
-        with self.store.db.write() as conn:
-            rows = conn.execute(
-                "SELECT seq, subscription, envelope, attempts FROM t_deliveries WHERE topic = ? "
-                "AND next_at <= ? ORDER BY seq LIMIT ?",
-                (self.name, now, limit),
-            ).fetchall()
-            conn.executemany("UPDATE t_deliveries SET next_at = ? WHERE seq = ?", [(now + LEASE_S, r[0]) for r in rows])
-            subs = {
-                r[0]: self._row_to_sub(r)
-                for r in conn.execute("SELECT * FROM t_subscriptions WHERE topic = ?", (self.name,))
-            }
-        for seq, arn, text, attempts in rows:
-            sub = subs.get(arn)
-            envelope = json.loads(text)
-            if sub is None:
-                self._finish(seq)  # unsubscribed meanwhile
-                continue
-            try:
-                self._deliver(sub, envelope)
-            except Exception as exc:
-                self._failed(seq, sub, envelope, attempts + 1, f"{type(exc).__name__}: {exc}")
-            else:
-                self._finish(seq)
-        return len(rows)
-
-    def _deliver(self, sub: Subscription, envelope: dict[str, Any]) -> None:
-        if sub.protocol == "lambda":
-            if sub.handler is None:
-                raise LookupError(f"handler for {sub.arn} is not declared in this process")
-            record = {
-                "EventSource": "aws:sns",
-                "EventVersion": "1.0",
-                "EventSubscriptionArn": sub.arn,
-                "Sns": self.signer.sign(dict(envelope)),
-            }
-            sns.handle(sub.handler, {"Records": [record]}, self.usage or OFF)
-            return
-        self._count("http_deliveries")
-        signed = self.signer.sign(dict(envelope))
-        body = (
-            json.dumps(signed).encode()
-            if not (sub.raw and envelope["Type"] == "Notification")
-            else envelope["Message"].encode()
-        )
-        request = urllib.request.Request(
-            sub.endpoint,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "text/plain; charset=UTF-8",
-                "x-amz-sns-message-type": envelope["Type"],
-                "x-amz-sns-message-id": envelope["MessageId"],
-                "x-amz-sns-topic-arn": envelope["TopicArn"],
-                "x-amz-sns-subscription-arn": sub.arn,
-                "User-Agent": "Amazon Simple Notification Service Agent",
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_S) as response:
-                status = response.status
-        except urllib.error.HTTPError as exc:
-            status = exc.code
-        if not 200 <= status < 300:
-            raise ConnectionError(f"webhook answered HTTP {status}")
-
-    def _finish(self, seq: int) -> None:
-        with self.store.db.write() as conn:
-            conn.execute("DELETE FROM t_deliveries WHERE seq = ?", (seq,))
-
-    def _failed(self, seq: int, sub: Subscription, envelope: dict, attempts: int, error: str) -> None:
-        confirmation = envelope["Type"] != "Notification"
-        if attempts < sub.max_attempts:
-            log.warning("delivery to %s failed (attempt %d of %d): %s", sub.endpoint, attempts, sub.max_attempts, error)
-            with self.store.db.write() as conn:
-                conn.execute(
-                    "UPDATE t_deliveries SET attempts = ?, next_at = ?, last_error = ? WHERE seq = ?",
-                    (attempts, time.time() + backoff(attempts), error[:1000], seq),
-                )
-            return
-        log.error(
-            "delivery to %s failed %d times, %s: %s",
-            sub.endpoint,
-            attempts,
-            "dropped (a confirmation)" if confirmation else "moved to the DLQ",
-            error,
-        )
-        with self.store.db.write() as conn:
-            conn.execute("DELETE FROM t_deliveries WHERE seq = ?", (seq,))
-            dlq = sub.dlq or self.topic.webhooks_dlq
-            if dlq is not None and not confirmation:
-                attrs = {
-                    "subscription": {"DataType": "String", "StringValue": sub.arn},
-                    "error": {"DataType": "String", "StringValue": error[:1000] or "unknown"},
-                }
-                enqueue(conn, dlq.name, [Outgoing(json.dumps(envelope), attrs)], time.time(), dlq.retention)
-
     def outbox(self, protocol: str | None) -> list[dict[str, Any]]:
         ensure_schema(self.store)
         sql = "SELECT protocol, endpoint, kind, subject, message, message_id, created_at FROM t_outbox WHERE topic = ?"

@@ -1,0 +1,69 @@
+"""TOTP MFA of a local user pool: associate a secret (by access token, or inside an MFA_SETUP
+challenge), verify the first code, turn MFA on or off, and check codes at sign-in (RFC 6238, one
+30-second step of drift either way, as authenticator apps expect)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..core.errors import AuthError
+
+
+class LocalMfa:
+    """Mixed into ``LocalUserPoolBackend``, whose store, users, challenges and tokens it uses."""
+
+    name: str
+    store: Any
+    pool: Any
+    if TYPE_CHECKING:
+
+        def verify(self, token: str, token_use: str | None) -> dict[str, Any]: ...
+        def _take_challenge(self, session: str, name: str) -> dict[str, Any]: ...
+        def _need_user(self, username: str) -> dict[str, Any]: ...
+
+    @staticmethod
+    def _totp_ok(secret: str | None, code: str) -> bool:
+        import pyotp
+
+        return bool(secret) and pyotp.TOTP(secret).verify(str(code), valid_window=1)
+
+    def _totp_user(self, access_token: str | None, session: str | None) -> tuple[str, str | None]:
+        """The user setting up TOTP: by access token, or by the session of an MFA_SETUP challenge."""
+        if access_token:
+            return self.verify(access_token, "access")["username"], None
+        user = self._take_challenge(session or "", "MFA_SETUP")
+        return user["username"], session
+
+    def associate_totp(self, access_token: str | None, session: str | None = None) -> tuple[str, str | None]:
+        import pyotp
+
+        username, session = self._totp_user(access_token, session)
+        secret = pyotp.random_base32(32)
+        with self.store.db.write() as conn:
+            conn.execute(
+                "UPDATE auth_users SET totp_pending = ? WHERE pool = ? AND username = ?", (secret, self.name, username)
+            )
+        return secret, session
+
+    def verify_totp(self, access_token: str | None, code: str, session: str | None = None) -> str | None:
+        username, session = self._totp_user(access_token, session)
+        user = self._need_user(username)
+        if not self._totp_ok(user["totp_pending"], code):
+            raise AuthError("Code mismatch", "EnableSoftwareTokenMFAException")
+        with self.store.db.write() as conn:
+            conn.execute(
+                "UPDATE auth_users SET totp = totp_pending, totp_pending = NULL, mfa = 1 "
+                "WHERE pool = ? AND username = ?",
+                (self.name, username),
+            )
+        return session
+
+    def set_mfa(self, access_token: str, enabled: bool) -> None:
+        claims = self.verify(access_token, "access")
+        if not enabled and self.pool.mfa == "required":
+            raise AuthError("MFA is required by this pool and cannot be turned off", "InvalidParameterException")
+        with self.store.db.write() as conn:
+            conn.execute(
+                "UPDATE auth_users SET mfa = ? WHERE pool = ? AND username = ?",
+                (int(enabled), self.name, claims["username"]),
+            )

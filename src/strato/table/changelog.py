@@ -1,0 +1,72 @@
+"""The local change log of a table with ``@table.on_change`` handlers: written in the item's own
+transaction (see ``LocalTableBackend._log``), read in order per consumer from its checkpoint, pruned
+after 24 hours as a DynamoDB stream is."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .docs import decode_doc
+
+
+class ChangeLog:
+    """Mixed into ``LocalTableBackend``: needs its ``store``, ``physical`` name and ``ensure()``."""
+
+    store: Any
+    physical: str
+    if TYPE_CHECKING:
+
+        def ensure(self) -> None: ...
+
+    def notify(self) -> None:
+        self.store.changed.notify()
+
+    def register(self, consumer: str) -> None:
+        """A new consumer starts at the head of the log: changes from now on (LATEST); a known one resumes."""
+        self.ensure()
+        with self.store.db.write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO strato_checkpoints SELECT ?, coalesce(max(seq), 0) FROM strato_changes",
+                (consumer,),
+            )
+
+    def changes_after(self, consumer: str, limit: int) -> list[tuple]:
+        conn = self.store.db.conn
+        row = conn.execute("SELECT seq FROM strato_checkpoints WHERE consumer = ?", (consumer,)).fetchone()
+        if row is None:
+            self.register(consumer)
+            return []
+        out = []
+        for seq, event, keys, old, new, at, ttl in conn.execute(
+            "SELECT seq, event, keys, old, new, at, ttl FROM strato_changes WHERE tbl = ? AND seq > ? "
+            "ORDER BY seq LIMIT ?",
+            (self.physical, row[0], limit),
+        ):
+            out.append(
+                (
+                    seq,
+                    event,
+                    decode_doc(keys),
+                    decode_doc(old) if old else None,
+                    decode_doc(new) if new else None,
+                    at,
+                    bool(ttl),
+                )
+            )
+        return out
+
+    def checkpoint(self, consumer: str, seq: int) -> None:
+        with self.store.db.write() as conn:
+            conn.execute(
+                "INSERT INTO strato_checkpoints VALUES (?, ?) ON CONFLICT (consumer) DO UPDATE SET "
+                "seq = max(seq, excluded.seq)",
+                (consumer, seq),
+            )
+
+    def prune_changes(self, now: float) -> None:
+        """Forget changes older than 24 hours, as a DynamoDB stream does (the tailer calls this each second)."""
+        oldest = self.store.db.conn.execute("SELECT at FROM strato_changes ORDER BY seq LIMIT 1").fetchone()
+        if oldest is None or oldest[0] >= now - 86_400:  # the usual case: one indexed row read, no write
+            return
+        with self.store.db.write() as conn:
+            conn.execute("DELETE FROM strato_changes WHERE at < ?", (now - 86_400,))

@@ -1,0 +1,156 @@
+"""What SNS does by itself, locally: deliver each accepted message to handler subscriptions (through the
+same dispatcher Lambda runs) and webhooks, retry with exponential back-off, and move a delivery that
+failed ``max_attempts`` times to the subscription's DLQ. A delivery row stays until it succeeded or
+reached the DLQ, so nothing acknowledged is lost to a crash."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from typing import TYPE_CHECKING, Any
+
+from ..core.usage import OFF
+from ..dispatch import sns
+from ..queue import Outgoing
+from ..runtime.delivery import backoff
+from ..runtime.messaging import enqueue
+from ..runtime.work import Loop
+from . import Subscription
+
+log = logging.getLogger("strato.topic")
+
+LEASE_S = 60.0  # a delivery being attempted is hidden this long from other workers
+WEBHOOK_TIMEOUT_S = 15.0  # SNS waits 15 s for an HTTP endpoint
+
+
+class LocalDeliveries:
+    """Mixed into ``LocalTopicBackend``, whose store, signer and subscriptions it uses."""
+
+    name: str
+    store: Any
+    topic: Any
+    signer: Any
+    usage: Any
+    if TYPE_CHECKING:
+
+        def _count(self, unit: str, amount: float = 1) -> None: ...
+        def _row_to_sub(self, row: tuple) -> Subscription: ...
+
+    def background(self, topic: Any) -> list[Loop]:
+        """SNS's own job locally: deliver to handlers and webhooks, retry, dead-letter."""
+
+        def step() -> int:
+            seen = self.store.sent.generation
+            done = self.deliver_due()
+            if not done:  # a publish in this process wakes us at once; other processes within 50 ms
+                self.store.sent.wait(seen, 0.05)
+            return done
+
+        return [Loop(f"deliveries:{self.name}", step)]
+
+    def pending(self) -> int:
+        return self.store.db.conn.execute("SELECT count(*) FROM t_deliveries WHERE topic = ?", (self.name,)).fetchone()[
+            0
+        ]
+
+    def deliver_due(self, limit: int = 20) -> int:
+        """Deliver what is due; returns how many deliveries were attempted."""
+        now = time.time()
+        with self.store.db.write() as conn:
+            rows = conn.execute(
+                "SELECT seq, subscription, envelope, attempts FROM t_deliveries WHERE topic = ? "
+                "AND next_at <= ? ORDER BY seq LIMIT ?",
+                (self.name, now, limit),
+            ).fetchall()
+            conn.executemany("UPDATE t_deliveries SET next_at = ? WHERE seq = ?", [(now + LEASE_S, r[0]) for r in rows])
+            subs = {
+                r[0]: self._row_to_sub(r)
+                for r in conn.execute("SELECT * FROM t_subscriptions WHERE topic = ?", (self.name,))
+            }
+        for seq, arn, text, attempts in rows:
+            sub = subs.get(arn)
+            envelope = json.loads(text)
+            if sub is None:
+                self._finish(seq)  # unsubscribed meanwhile
+                continue
+            try:
+                self._deliver(sub, envelope)
+            except Exception as exc:
+                self._failed(seq, sub, envelope, attempts + 1, f"{type(exc).__name__}: {exc}")
+            else:
+                self._finish(seq)
+        return len(rows)
+
+    def _deliver(self, sub: Subscription, envelope: dict[str, Any]) -> None:
+        if sub.protocol == "lambda":
+            if sub.handler is None:
+                raise LookupError(f"handler for {sub.arn} is not declared in this process")
+            record = {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": sub.arn,
+                "Sns": self.signer.sign(dict(envelope)),
+            }
+            sns.handle(sub.handler, {"Records": [record]}, self.usage or OFF)
+            return
+        self._count("http_deliveries")
+        signed = self.signer.sign(dict(envelope))
+        body = (
+            json.dumps(signed).encode()
+            if not (sub.raw and envelope["Type"] == "Notification")
+            else envelope["Message"].encode()
+        )
+        request = urllib.request.Request(
+            sub.endpoint,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "text/plain; charset=UTF-8",
+                "x-amz-sns-message-type": envelope["Type"],
+                "x-amz-sns-message-id": envelope["MessageId"],
+                "x-amz-sns-topic-arn": envelope["TopicArn"],
+                "x-amz-sns-subscription-arn": sub.arn,
+                "User-Agent": "Amazon Simple Notification Service Agent",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_S) as response:
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        if not 200 <= status < 300:
+            raise ConnectionError(f"webhook answered HTTP {status}")
+
+    def _finish(self, seq: int) -> None:
+        with self.store.db.write() as conn:
+            conn.execute("DELETE FROM t_deliveries WHERE seq = ?", (seq,))
+
+    def _failed(self, seq: int, sub: Subscription, envelope: dict, attempts: int, error: str) -> None:
+        confirmation = envelope["Type"] != "Notification"
+        if attempts < sub.max_attempts:
+            log.warning("delivery to %s failed (attempt %d of %d): %s", sub.endpoint, attempts, sub.max_attempts, error)
+            with self.store.db.write() as conn:
+                conn.execute(
+                    "UPDATE t_deliveries SET attempts = ?, next_at = ?, last_error = ? WHERE seq = ?",
+                    (attempts, time.time() + backoff(attempts), error[:1000], seq),
+                )
+            return
+        log.error(
+            "delivery to %s failed %d times, %s: %s",
+            sub.endpoint,
+            attempts,
+            "dropped (a confirmation)" if confirmation else "moved to the DLQ",
+            error,
+        )
+        with self.store.db.write() as conn:
+            conn.execute("DELETE FROM t_deliveries WHERE seq = ?", (seq,))
+            dlq = sub.dlq or self.topic.webhooks_dlq
+            if dlq is not None and not confirmation:
+                attrs = {
+                    "subscription": {"DataType": "String", "StringValue": sub.arn},
+                    "error": {"DataType": "String", "StringValue": error[:1000] or "unknown"},
+                }
+                enqueue(conn, dlq.name, [Outgoing(json.dumps(envelope), attrs)], time.time(), dlq.retention)
