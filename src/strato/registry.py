@@ -12,6 +12,7 @@ import importlib
 import os
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from .core.capabilities import check_declared
@@ -89,6 +90,11 @@ class Registry:
             if key not in self._shared:
                 self._shared[key] = factory()
             return self._shared[key]  # type: ignore[no-any-return]
+
+    def local_store(self, store_type: Callable[[Path, str], T]) -> T:
+        """The app's one instance of a local SQLite store (``store_type(data_dir, durability)``)."""
+        key = f"store:{getattr(store_type, '__module__', '')}.{getattr(store_type, '__qualname__', store_type)}"
+        return self.shared(key, lambda: store_type(self.config.data_dir, self.config.durability))
 
     def aws(self) -> Any:
         from .runtime.aws import AwsSession

@@ -376,6 +376,5 @@ class LocalUserPoolBackend(LocalAdmin, LocalMfa):
 
 def open_backend(pool: Any, services: ProviderServices) -> LocalUserPoolBackend:
     """The registry's factory: every local pool of an app in one SQLite file."""
-    config = services.config
-    store = services.shared("local-auth", lambda: LocalAuthStore(config.data_dir, config.durability))
+    store = services.local_store(LocalAuthStore)
     return LocalUserPoolBackend(store, pool)

@@ -25,6 +25,7 @@ from urllib.parse import quote, urlencode
 
 from ..core.context import ProviderServices
 from ..core.errors import ItemTooLarge, NotFound, ValidationError
+from ..runtime.delivery import Outbox
 from ..runtime.sqlite import Database
 from . import CHUNK, ListPage, ObjectInfo, check_range
 from .local_events import LocalObjectEvents
@@ -105,6 +106,7 @@ class LocalBucketBackend(LocalMultipart, LocalObjectEvents):
         self.tmp = os.path.join(str(self.dir), "tmp")
         self.data_dir = Path(data_dir)
         self._made: set[str] = set()  # directories known to exist: no mkdir syscall per put
+        self.events = Outbox(store.db, "b_events", "bucket", "watcher", "record")
 
     # -- files ----------------------------------------------------------------------------------
     def _path(self, file_id: str) -> str:
@@ -382,8 +384,7 @@ def _read(handle: Any, span: tuple[int, int]) -> Iterator[bytes]:
 
 def open_backend(bucket: Any, services: ProviderServices) -> LocalBucketBackend:
     """The registry's factory: object bytes in files, metadata in one SQLite file per app."""
-    config = services.config
-    store = services.shared("buckets", lambda: BucketStore(config.data_dir, config.durability))
-    backend = LocalBucketBackend(store, bucket, config.data_dir)
+    store = services.local_store(BucketStore)
+    backend = LocalBucketBackend(store, bucket, services.config.data_dir)
     backend.usage = services.usage
     return backend

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.usage import OFF
 from ..dispatch import s3
 from ..events.s3 import s3_record
+from ..runtime.delivery import Outbox
 from ..runtime.work import Loop
 
 log = logging.getLogger("strato.bucket")
@@ -26,6 +27,7 @@ class LocalObjectEvents:
     store: Any
     bucket: Any
     usage: Any
+    events: Outbox
     if TYPE_CHECKING:
 
         def _unlink(self, file_id: str | None) -> None: ...
@@ -36,10 +38,7 @@ class LocalObjectEvents:
         for index, watcher in enumerate(self.bucket.watchers):
             if watcher.wants(kind, key):
                 record = s3_record(name, self.bucket.physical_name, key, size, etag, region())
-                conn.execute(
-                    "INSERT INTO b_events (bucket, watcher, record, next_at) VALUES (?, ?, ?, ?)",
-                    (self.name, index, json.dumps(record), time.time()),
-                )
+                self.events.add(conn, self.name, index, json.dumps(record))
 
     def background(self, bucket: Any) -> list[Loop]:
         """S3's own jobs locally: event notifications to watchers, and lifecycle expiry."""
@@ -65,34 +64,18 @@ class LocalObjectEvents:
         return len(rows)
 
     def pending_events(self) -> int:
-        return self.store.db.conn.execute("SELECT count(*) FROM b_events WHERE bucket = ?", (self.name,)).fetchone()[0]
+        return self.events.pending(self.name)
 
     def deliver_due(self, limit: int = 20) -> int:
-        from ..runtime.delivery import backoff
-
-        now = time.time()
-        with self.store.db.write() as conn:
-            rows = conn.execute(
-                "SELECT seq, watcher, record, attempts FROM b_events WHERE bucket = ? AND next_at <= ? "
-                "ORDER BY seq LIMIT ?",
-                (self.name, now, limit),
-            ).fetchall()
-            conn.executemany("UPDATE b_events SET next_at = ? WHERE seq = ?", [(now + 60, r[0]) for r in rows])
+        rows = self.events.lease(self.name, limit)
         for seq, watcher, record, attempts in rows:
             try:
                 s3.handle(self.bucket.watchers[watcher], {"Records": [json.loads(record)]}, self.usage or OFF)
             except Exception as exc:
-                attempts += 1
-                with self.store.db.write() as conn:
-                    if attempts >= MAX_EVENT_ATTEMPTS:
-                        log.error("object event handler failed %d times, dropped: %s", attempts, exc)
-                        conn.execute("DELETE FROM b_events WHERE seq = ?", (seq,))
-                    else:
-                        conn.execute(
-                            "UPDATE b_events SET attempts = ?, next_at = ? WHERE seq = ?",
-                            (attempts, time.time() + backoff(attempts), seq),
-                        )
-                continue
-            with self.store.db.write() as conn:
-                conn.execute("DELETE FROM b_events WHERE seq = ?", (seq,))
+                give_up = attempts + 1 >= MAX_EVENT_ATTEMPTS
+                if give_up:
+                    log.error("object event handler failed %d times, dropped: %s", attempts + 1, exc)
+                self.events.failed(seq, attempts + 1, f"{type(exc).__name__}: {exc}", give_up)
+            else:
+                self.events.done(seq)
         return len(rows)

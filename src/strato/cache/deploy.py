@@ -1,11 +1,11 @@
-"""A cache in CloudFormation: a DynamoDB table of its own, or (provider="redis") the app's ElastiCache
-Serverless cache, reached through the VPC rather than IAM."""
+"""A cache in CloudFormation: a DynamoDB table of its own (or the app's ElastiCache cache), and the
+table ``persist()`` keeps snapshots in."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..table.deploy import arns, table_resources
+from ..table.deploy import arns, keyed_store, table_resources
 
 if TYPE_CHECKING:
     from ..deploy.synth import Template
@@ -13,14 +13,8 @@ if TYPE_CHECKING:
 __all__ = ["arns", "synth"]
 
 
-def synth(t: Template, resource: Any) -> None:
-    if resource.provider_name == "redis":
-        t.elasticache()
-        return
-    from ..table import Table
-
-    shape = Table(resource.ctx, resource.name, "p", "k", ttl="exp")  # the table the cache keeps its entries in
-    table_resources(t, shape, "cache")
-    t.grants.append(resource)
-    table_resources(t, resource.snapshot_table)  # where persist() keeps snapshots
-    t.grants.append(resource.snapshot_table)
+def synth(t: Template, cache: Any) -> None:
+    keyed_store(t, cache)
+    if cache.provider_name != "redis":
+        table_resources(t, cache.snapshot_table)
+        t.grants.append(cache.snapshot_table)

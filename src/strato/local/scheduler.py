@@ -34,8 +34,7 @@ class Scheduler:
         self.app = app
         self.run = run
         self.clock = clock
-        config = app.config
-        self.db = app.registry.shared("messaging", lambda: MessagingStore(config.data_dir, config.durability)).db
+        self.db = app.registry.local_store(MessagingStore).db
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="strato-schedule")
         self.next: dict[str, dt.datetime | None] = {}
         self.origins: dict[str, dt.datetime] = {}

@@ -247,6 +247,5 @@ def open_backend(meetings: Any, services: ProviderServices) -> LocalMeetingsBack
     """The registry's factory: a registry in SQLite; signalling URLs point at the running dev server."""
     from .signalling import signalling_url
 
-    config = services.config
-    store = services.shared("local-meetings", lambda: LocalMeetingStore(config.data_dir, config.durability))
-    return LocalMeetingsBackend(store, meetings, lambda: signalling_url(config.data_dir, meetings.name))
+    store = services.local_store(LocalMeetingStore)
+    return LocalMeetingsBackend(store, meetings, lambda: signalling_url(services.config.data_dir, meetings.name))

@@ -230,6 +230,5 @@ class LocalMetricsBackend:
 
 def open_backend(metrics: Any, services: ProviderServices) -> LocalMetricsBackend:
     """The registry's factory: every namespace of an app in one SQLite file of minute rollups."""
-    config = services.config
-    store = services.shared("local-metrics", lambda: LocalMetricsStore(config.data_dir, config.durability))
+    store = services.local_store(LocalMetricsStore)
     return LocalMetricsBackend(store, metrics.namespace, metrics.retention_days)

@@ -175,8 +175,7 @@ class LocalQueueBackend:
 
 def open_backend(queue: Any, services: ProviderServices) -> LocalQueueBackend:
     """The registry's factory: queues and topics share messaging.db (fan-out is one transaction)."""
-    config = services.config
-    store = services.shared("messaging", lambda: MessagingStore(config.data_dir, config.durability))
+    store = services.local_store(MessagingStore)
     backend = LocalQueueBackend(store, queue)
     backend.usage = services.usage
     return backend

@@ -16,6 +16,18 @@ def synth(t: Template, table: Any) -> None:
     t.grants.append(table)
 
 
+def keyed_store(t: Template, resource: Any) -> None:
+    """What kv and cache keep their entries in: a table of their own (``p``, ``k``, TTL ``exp``), or with
+    ``provider="redis"`` the app's ElastiCache Serverless cache, reached through the VPC rather than IAM."""
+    if resource.provider_name == "redis":
+        t.elasticache()
+        return
+    from . import Table
+
+    table_resources(t, Table(resource.ctx, resource.name, "p", "k", ttl="exp"), resource.kind)
+    t.grants.append(resource)
+
+
 def arns(resource: Any, action: str, stage: str) -> list[Any]:
     """The table and its indexes (kv and cache keep their entries in a table of their own)."""
     table = logical(resource.name, "Table")

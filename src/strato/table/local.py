@@ -372,8 +372,7 @@ class LocalTableBackend(ChangeLog):
 
 def open_backend(table: Any, services: ProviderServices) -> LocalTableBackend:
     """The registry's factory: every local table of an app shares one SQLite file."""
-    config = services.config
-    store = services.shared("local-tables", lambda: LocalTableStore(config.data_dir, config.durability))
+    store = services.local_store(LocalTableStore)
     backend = LocalTableBackend(
         store, table.schema, f"{table.stored_as}_{table.name}", streaming=lambda: bool(table.stream_handlers)
     )

@@ -21,6 +21,7 @@ from ..core.context import ProviderServices
 from ..core.errors import NotFound, ValidationError
 from ..core.ids import new_uuid
 from ..queue import Outgoing
+from ..runtime.delivery import Outbox
 from ..runtime.devurl import dev_url
 from ..runtime.messaging import MessagingStore, enqueue
 from . import Notification, Subscription
@@ -72,6 +73,7 @@ class LocalTopicBackend(LocalDeliveries):
         self.name = topic.name
         self.data_dir = Path(data_dir)
         self.signer = Signer(self.data_dir, f"{dev_url(self.data_dir)}/_strato/sns/signing-cert.pem")
+        self.deliveries = Outbox(store.db, "t_deliveries", "topic", "subscription", "envelope", error="last_error")
         self._synced = False
         ensure_schema(store)
 
@@ -187,10 +189,7 @@ class LocalTopicBackend(LocalDeliveries):
                 ),
             )
         else:
-            conn.execute(
-                "INSERT INTO t_deliveries (subscription, topic, envelope, next_at) VALUES (?, ?, ?, ?)",
-                (sub.arn, self.name, json.dumps(envelope), now),
-            )
+            self.deliveries.add(conn, self.name, sub.arn, json.dumps(envelope), now)
 
     def confirm(self, token: str) -> Subscription:
         with self.store.db.write() as conn:
@@ -279,10 +278,7 @@ class LocalTopicBackend(LocalDeliveries):
                 (self.name, sub.protocol, sub.endpoint, entry["subject"], entry["body"], envelope["MessageId"], now),
             )
         else:
-            conn.execute(
-                "INSERT INTO t_deliveries (subscription, topic, envelope, next_at) VALUES (?, ?, ?, ?)",
-                (sub.arn, self.name, json.dumps(envelope), now),
-            )
+            self.deliveries.add(conn, self.name, sub.arn, json.dumps(envelope), now)
 
     # -- delivering -----------------------------------------------------------------------------
     def outbox(self, protocol: str | None) -> list[dict[str, Any]]:
@@ -316,8 +312,7 @@ __all__ = ["LocalTopicBackend", "Notification"]
 
 def open_backend(topic: Any, services: ProviderServices) -> LocalTopicBackend:
     """The registry's factory: the topic lives in messaging.db beside the queues it fans out to."""
-    config = services.config
-    store = services.shared("messaging", lambda: MessagingStore(config.data_dir, config.durability))
-    backend = LocalTopicBackend(store, topic, config.data_dir)
+    store = services.local_store(MessagingStore)
+    backend = LocalTopicBackend(store, topic, services.config.data_dir)
     backend.usage = services.usage
     return backend

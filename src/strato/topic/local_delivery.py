@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING, Any
 from ..core.usage import OFF
 from ..dispatch import sns
 from ..queue import Outgoing
-from ..runtime.delivery import backoff
+from ..runtime.delivery import Outbox
 from ..runtime.messaging import enqueue
 from ..runtime.work import Loop
 from . import Subscription
 
 log = logging.getLogger("strato.topic")
 
-LEASE_S = 60.0  # a delivery being attempted is hidden this long from other workers
 WEBHOOK_TIMEOUT_S = 15.0  # SNS waits 15 s for an HTTP endpoint
 
 
@@ -34,6 +33,7 @@ class LocalDeliveries:
     topic: Any
     signer: Any
     usage: Any
+    deliveries: Outbox
     if TYPE_CHECKING:
 
         def _count(self, unit: str, amount: float = 1) -> None: ...
@@ -52,36 +52,30 @@ class LocalDeliveries:
         return [Loop(f"deliveries:{self.name}", step)]
 
     def pending(self) -> int:
-        return self.store.db.conn.execute("SELECT count(*) FROM t_deliveries WHERE topic = ?", (self.name,)).fetchone()[
-            0
-        ]
+        return self.deliveries.pending(self.name)
 
     def deliver_due(self, limit: int = 20) -> int:
         """Deliver what is due; returns how many deliveries were attempted."""
-        now = time.time()
-        with self.store.db.write() as conn:
-            rows = conn.execute(
-                "SELECT seq, subscription, envelope, attempts FROM t_deliveries WHERE topic = ? "
-                "AND next_at <= ? ORDER BY seq LIMIT ?",
-                (self.name, now, limit),
-            ).fetchall()
-            conn.executemany("UPDATE t_deliveries SET next_at = ? WHERE seq = ?", [(now + LEASE_S, r[0]) for r in rows])
-            subs = {
-                r[0]: self._row_to_sub(r)
-                for r in conn.execute("SELECT * FROM t_subscriptions WHERE topic = ?", (self.name,))
-            }
+        rows = self.deliveries.lease(self.name, limit)
+        if not rows:
+            return 0
+        conn = self.store.db.conn
+        subs = {
+            r[0]: self._row_to_sub(r)
+            for r in conn.execute("SELECT * FROM t_subscriptions WHERE topic = ?", (self.name,))
+        }
         for seq, arn, text, attempts in rows:
             sub = subs.get(arn)
             envelope = json.loads(text)
             if sub is None:
-                self._finish(seq)  # unsubscribed meanwhile
+                self.deliveries.done(seq)  # unsubscribed meanwhile
                 continue
             try:
                 self._deliver(sub, envelope)
             except Exception as exc:
                 self._failed(seq, sub, envelope, attempts + 1, f"{type(exc).__name__}: {exc}")
             else:
-                self._finish(seq)
+                self.deliveries.done(seq)
         return len(rows)
 
     def _deliver(self, sub: Subscription, envelope: dict[str, Any]) -> None:
@@ -124,33 +118,27 @@ class LocalDeliveries:
         if not 200 <= status < 300:
             raise ConnectionError(f"webhook answered HTTP {status}")
 
-    def _finish(self, seq: int) -> None:
-        with self.store.db.write() as conn:
-            conn.execute("DELETE FROM t_deliveries WHERE seq = ?", (seq,))
-
     def _failed(self, seq: int, sub: Subscription, envelope: dict, attempts: int, error: str) -> None:
         confirmation = envelope["Type"] != "Notification"
-        if attempts < sub.max_attempts:
+        give_up = attempts >= sub.max_attempts
+        if not give_up:
             log.warning("delivery to %s failed (attempt %d of %d): %s", sub.endpoint, attempts, sub.max_attempts, error)
-            with self.store.db.write() as conn:
-                conn.execute(
-                    "UPDATE t_deliveries SET attempts = ?, next_at = ?, last_error = ? WHERE seq = ?",
-                    (attempts, time.time() + backoff(attempts), error[:1000], seq),
-                )
-            return
-        log.error(
-            "delivery to %s failed %d times, %s: %s",
-            sub.endpoint,
-            attempts,
-            "dropped (a confirmation)" if confirmation else "moved to the DLQ",
-            error,
-        )
-        with self.store.db.write() as conn:
-            conn.execute("DELETE FROM t_deliveries WHERE seq = ?", (seq,))
-            dlq = sub.dlq or self.topic.webhooks_dlq
+        else:
+            log.error(
+                "delivery to %s failed %d times, %s: %s",
+                sub.endpoint,
+                attempts,
+                "dropped (a confirmation)" if confirmation else "moved to the DLQ",
+                error,
+            )
+        dlq = sub.dlq or self.topic.webhooks_dlq
+
+        def dead_letter(conn: Any) -> None:
             if dlq is not None and not confirmation:
                 attrs = {
                     "subscription": {"DataType": "String", "StringValue": sub.arn},
                     "error": {"DataType": "String", "StringValue": error[:1000] or "unknown"},
                 }
                 enqueue(conn, dlq.name, [Outgoing(json.dumps(envelope), attrs)], time.time(), dlq.retention)
+
+        self.deliveries.failed(seq, attempts, error, give_up, dead_letter)
