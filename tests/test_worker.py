@@ -192,10 +192,13 @@ def test_two_worker_processes_share_a_queue_without_double_processing(tmp_path, 
 
     app = load_app(str(ROOT / "tests" / "apps" / "worker_app.py"))
     jobs, done = app.resources[("queue", "jobs")], app.resources[("table", "done")]
-    for start in range(0, 400, 10):
-        jobs.send_batch([{"id": f"m{i}"} for i in range(start, start + 10)])
     procs = _run_workers(tmp_path, 2, {})
     try:
+        # both must be polling before the messages exist, or the first one up may drain them all
+        for proc in procs:
+            assert b"strato worker" in proc.stderr.readline()
+        for start in range(0, 400, 10):
+            jobs.send_batch([{"id": f"m{i}"} for i in range(start, start + 10)])
         assert wait_until(lambda: jobs.stats().depth + jobs.stats().in_flight == 0, 60, 0.2)
     finally:
         for proc in procs:

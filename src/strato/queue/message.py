@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import ItemTooLarge, ValidationError, parse_json
+from ..events.sqs import SqsRecord, sqs_record
 
 MAX_MESSAGE_BYTES = 1_048_576  # SQS: 1 MiB for body + attributes (raised from 256 KiB in 2025)
 MAX_ATTRIBUTES = 10
@@ -148,51 +149,34 @@ class Message:
 
     def to_record(self, arn: str, region: str) -> dict[str, Any]:
         """The record Lambda receives from an SQS event source mapping."""
-        system = {
-            "ApproximateReceiveCount": str(self.receive_count),
-            "SentTimestamp": str(int(self.sent_at * 1000)),
-            "SenderId": "AIDAIENQZJOLO23YVJ4VO",
-            "ApproximateFirstReceiveTimestamp": str(int((self.first_received_at or self.sent_at) * 1000)),
-        }
-        if self.group is not None:
-            system["MessageGroupId"] = self.group
-        if self.dedup_id is not None:
-            system["MessageDeduplicationId"] = self.dedup_id
-        attrs = {}
-        for name, raw in encode_attributes(self.attributes).items():
-            entry = {"dataType": raw["DataType"], "stringListValues": [], "binaryListValues": []}
-            if "BinaryValue" in raw:
-                entry["binaryValue"] = base64.b64encode(raw["BinaryValue"]).decode()
-            else:
-                entry["stringValue"] = raw["StringValue"]
-            attrs[name] = entry
-        return {
-            "messageId": self.id,
-            "receiptHandle": self.receipt,
-            "body": self.body,
-            "attributes": system,
-            "messageAttributes": attrs,
-            "md5OfBody": md5_of(self.body),
-            "eventSource": "aws:sqs",
-            "eventSourceARN": arn,
-            "awsRegion": region,
-        }
+        return sqs_record(
+            message_id=self.id,
+            receipt=self.receipt,
+            body=self.body,
+            attributes=encode_attributes(self.attributes),
+            receive_count=self.receive_count,
+            sent_at=self.sent_at,
+            first_received_at=self.first_received_at,
+            group=self.group,
+            dedup_id=self.dedup_id,
+            arn=arn,
+            region=region,
+        )
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Message:
-        system = record.get("attributes") or {}
-        first = system.get("ApproximateFirstReceiveTimestamp")
+        r = SqsRecord.read(record)
         return cls(
-            id=record["messageId"],
-            body=record.get("body", ""),
-            receipt=record.get("receiptHandle", ""),
-            attributes=decode_attributes(record.get("messageAttributes") or {}),
-            receive_count=int(system.get("ApproximateReceiveCount", 1)),
-            sent_at=int(system.get("SentTimestamp", 0)) / 1000,
-            first_received_at=int(first) / 1000 if first else None,
-            group=system.get("MessageGroupId"),
-            dedup_id=system.get("MessageDeduplicationId"),
-            queue=record.get("eventSourceARN", "").rsplit(":", 1)[-1],
+            id=r.message_id,
+            body=r.body,
+            receipt=r.receipt,
+            attributes=decode_attributes(r.attributes),
+            receive_count=r.receive_count,
+            sent_at=r.sent_at,
+            first_received_at=r.first_received_at,
+            group=r.group,
+            dedup_id=r.dedup_id,
+            queue=r.queue,
         )
 
 

@@ -18,6 +18,7 @@ from ..core.context import Context
 from ..core.errors import ConfigurationError, ItemTooLarge, ValidationError, parse_json
 from ..core.permissions import requires
 from ..core.resource import Resource
+from ..events.sns import SnsRecord
 from ..queue import Queue
 from ..queue.message import MAX_BATCH, decode_attributes, encode_attributes, encode_body, message_size
 from .filter import matches, validate
@@ -78,21 +79,15 @@ class Notification:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Notification:
-        sns = record["Sns"]
-        attrs = {
-            n: {"DataType": a["Type"], "StringValue": a["Value"]}
-            if not a["Type"].startswith("Binary")
-            else {"DataType": "Binary", "BinaryValue": a["Value"]}
-            for n, a in (sns.get("MessageAttributes") or {}).items()
-        }
+        r = SnsRecord.read(record)
         return cls(
-            sns["MessageId"],
-            sns["TopicArn"],
-            sns["Message"],
-            decode_attributes(attrs),
-            sns.get("Subject"),
-            sns.get("Timestamp", ""),
-            record.get("EventSubscriptionArn", ""),
+            r.message_id,
+            r.topic_arn,
+            r.message,
+            decode_attributes(r.attributes),
+            r.subject,
+            r.timestamp,
+            r.subscription_arn,
         )
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.usage import OFF
 from ..dispatch import sns
+from ..events.sns import sns_record
 from ..queue import Outgoing
 from ..runtime.delivery import Outbox
 from ..runtime.messaging import enqueue
@@ -82,12 +83,7 @@ class LocalDeliveries:
         if sub.protocol == "lambda":
             if sub.handler is None:
                 raise LookupError(f"handler for {sub.arn} is not declared in this process")
-            record = {
-                "EventSource": "aws:sns",
-                "EventVersion": "1.0",
-                "EventSubscriptionArn": sub.arn,
-                "Sns": self.signer.sign(dict(envelope)),
-            }
+            record = sns_record(self.signer.sign(dict(envelope)), sub.arn)
             sns.handle(sub.handler, {"Records": [record]}, self.usage or OFF)
             return
         self._count("http_deliveries")
