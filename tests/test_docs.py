@@ -134,6 +134,19 @@ def _clean_up(namespace: dict, drop: bool) -> None:
         value.close()
 
 
+def _forget(tmp_path: Path, environ: dict[str, str], path: list[str]) -> None:
+    """Undo what a page did to the process: environment, sys.path, and modules loaded from its directory."""
+    os.environ.clear()
+    os.environ.update(environ)
+    sys.path[:] = path
+    for name, module in list(sys.modules.items()):
+        if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
+            del sys.modules[name]
+
+
+# the test client of the Starlette release in use warns about httpx; it is the docs' way in, not a fault
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize("page", RUNNABLE_PAGES, ids=page_id)
 def test_python_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                            request: pytest.FixtureRequest) -> None:
@@ -142,6 +155,7 @@ def test_python_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
     services = {s for b in blocks for s in b.needs}
     _isolate(tmp_path, monkeypatch)
     _provide(services, request, monkeypatch)
+    environ, path = dict(os.environ), list(sys.path)
     namespace: dict = {"__name__": "__docs__"}
     try:
         for block in blocks:
@@ -154,6 +168,7 @@ def test_python_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
                 raise
     finally:
         _clean_up(namespace, drop=bool(services))
+        _forget(tmp_path, environ, path)
 
 
 def test_markers_are_known_and_on_python_blocks() -> None:
@@ -208,7 +223,7 @@ def test_mkdocs_build_is_strict_clean(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(ROOT / "mkdocs.yml"),
          "--site-dir", str(tmp_path / "site")],
-        capture_output=True, text=True, cwd=ROOT, timeout=300)
+        capture_output=True, text=True, cwd=ROOT, timeout=300, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "WARNING" not in out.stderr, out.stderr
+    assert not re.search(r"^\s*WARNING\b", out.stderr, re.MULTILINE), out.stderr
     assert (tmp_path / "site" / "index.html").is_file()
