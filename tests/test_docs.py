@@ -29,6 +29,8 @@ MAX_NO_RUN_SHARE = 0.10
 # settings that would point a snippet at something other than a fresh local data directory
 FOREIGN_ENV = ("REDIS_URL", "ELASTICACHE_ENDPOINT", "USE_ELASTICACHE", "REDIS_TLS", "DATABASE_URL")
 KEEP_ENV = ("STRATO_REQUIRE_SERVICES", "STRATO_TEST_REDIS_URL", "STRATO_TEST_POSTGRES_URL")
+# what a page may have created on a shared server (conftest's make_app drops the same kinds)
+DROPPABLE = ("table", "kv", "cache", "queue", "topic", "sql", "user_pool")
 
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)")
 _MARKER = re.compile(r"^<!--\s*(?P<kind>no-run|needs)\s*:\s*(?P<value>.*?)\s*-->$")
@@ -70,10 +72,12 @@ def fenced_blocks(page: Path) -> list[Block]:
         end = i + 1
         while end < len(lines) and not re.fullmatch(rf"\s*{re.escape(fence[0])}{{{len(fence)},}}\s*", lines[end]):
             end += 1
-        body = [line[indent:] if not indent or line[:indent].isspace() else line.lstrip() for line in lines[i + 1:end]]
+        body = [
+            line[indent:] if not indent or line[:indent].isspace() else line.lstrip() for line in lines[i + 1 : end]
+        ]
         marker = _MARKER.match(lines[i - 1].strip()) if i > 0 else None
-        blocks.append(Block(page, i + 2, opening["info"].lower(), "\n".join(body) + "\n",
-                            marker["kind"] if marker else None, marker["value"] if marker else ""))
+        kind, value = (marker["kind"], marker["value"]) if marker else (None, "")
+        blocks.append(Block(page, i + 2, opening["info"].lower(), "\n".join(body) + "\n", kind, value))
         i = end + 1
     return blocks
 
@@ -98,19 +102,29 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STRATO_DATA_DIR", str(tmp_path / ".strato"))
 
 
-def _provide(services: set[str], request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The real servers a page asks for, through conftest's fixtures (they skip, or fail in CI, when absent)."""
+def _provide(services: set[str], request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The real servers a page asks for, through conftest's fixtures; returns the missing ones with the reason.
+
+    Without a server only the blocks that need it are left out (the page's other blocks still run); under
+    STRATO_REQUIRE_SERVICES=1 the fixtures fail instead.
+    """
     if not services:
-        return
+        return {}
     # servers outlive the test: a stage of its own keeps this run's names apart from earlier runs'
     monkeypatch.setenv("STRATO_STAGE", f"d{uuid.uuid4().hex[:8]}")
-    if "redis" in services:
-        monkeypatch.setenv("REDIS_URL", request.getfixturevalue("redis_url"))
-    if "postgres" in services:
-        request.getfixturevalue("postgres_schema")  # sets STRATO_SQL_MAIN_URL to a fresh schema
-        monkeypatch.setenv("DATABASE_URL", os.environ["STRATO_SQL_MAIN_URL"])
-    if "moto" in services:
-        request.getfixturevalue("moto_server")  # AWS_ENDPOINT_URL now points at it
+    missing = {}
+    for service in sorted(services):
+        try:
+            if service == "redis":
+                monkeypatch.setenv("REDIS_URL", request.getfixturevalue("redis_url"))
+            elif service == "postgres":
+                request.getfixturevalue("postgres_schema")  # sets STRATO_SQL_MAIN_URL to a fresh schema
+                monkeypatch.setenv("DATABASE_URL", os.environ["STRATO_SQL_MAIN_URL"])
+            elif service == "moto":
+                request.getfixturevalue("moto_server")  # AWS_ENDPOINT_URL now points at it
+        except pytest.skip.Exception as skipped:
+            missing[service] = str(skipped)
+    return missing
 
 
 def _clean_up(namespace: dict, drop: bool) -> None:
@@ -126,7 +140,7 @@ def _clean_up(namespace: dict, drop: bool) -> None:
             continue
         if drop:
             for (kind, _), resource in list(value.resources.items()):
-                if kind in ("table", "kv", "cache", "queue", "topic", "sql", "user_pool") and resource._backend is not None:
+                if kind in DROPPABLE and resource._backend is not None:
                     try:
                         resource.drop()
                     except Exception:
@@ -148,13 +162,16 @@ def _forget(tmp_path: Path, environ: dict[str, str], path: list[str]) -> None:
 @pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("page", RUNNABLE_PAGES, ids=page_id)
-def test_python_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                           request: pytest.FixtureRequest) -> None:
+def test_python_blocks_run(
+    page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
     """Run a page's python blocks in order, in one namespace, as a reader would paste them."""
     blocks = [b for b in python_blocks(page) if b.marker != "no-run"]
     services = {s for b in blocks for s in b.needs}
     _isolate(tmp_path, monkeypatch)
-    _provide(services, request, monkeypatch)
+    missing = _provide(services, request, monkeypatch)
+    left_out = [b for b in blocks if set(b.needs) & set(missing)]
+    blocks = [b for b in blocks if b not in left_out]
     environ, path = dict(os.environ), list(sys.path)
     namespace: dict = {"__name__": "__docs__"}
     try:
@@ -169,6 +186,8 @@ def test_python_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
     finally:
         _clean_up(namespace, drop=bool(services))
         _forget(tmp_path, environ, path)
+    if left_out:
+        pytest.skip(f"ran all but {', '.join(b.where for b in left_out)}: {'; '.join(missing.values())}")
 
 
 def test_markers_are_known_and_on_python_blocks() -> None:
@@ -220,10 +239,10 @@ def test_mkdocs_build_is_strict_clean(tmp_path: Path) -> None:
         if REQUIRE_SERVICES:
             pytest.fail(f"{message}, but STRATO_REQUIRE_SERVICES=1 requires it")
         pytest.skip(message)
-    out = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(ROOT / "mkdocs.yml"),
-         "--site-dir", str(tmp_path / "site")],
-        capture_output=True, text=True, cwd=ROOT, timeout=300, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    site = tmp_path / "site"
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"), "-d", str(site)]
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's end-of-life notice, not about these docs
+    out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
     assert out.returncode == 0, out.stdout + out.stderr
     assert not re.search(r"^\s*WARNING\b", out.stderr, re.MULTILINE), out.stderr
-    assert (tmp_path / "site" / "index.html").is_file()
+    assert (site / "index.html").is_file()
