@@ -9,9 +9,11 @@ from __future__ import annotations
 from .app import App
 from .core.errors import (
     AccessDenied,
+    AuthError,
     ConditionFailed,
     ConfigurationError,
     GoneError,
+    InvalidToken,
     ItemTooLarge,
     NotFound,
     NotSupported,
@@ -38,12 +40,14 @@ def __getattr__(name: str):  # table types load on first use, not at import
 
 __all__ = [
     "AccessDenied",
+    "AuthError",
     "App",
     "BadRequest",
     "ConditionFailed",
     "ConfigurationError",
     "Cors",
     "GoneError",
+    "InvalidToken",
     "HTTPError",
     "ItemTooLarge",
     "NotFound",
