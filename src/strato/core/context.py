@@ -7,7 +7,6 @@ facade can be built and tested with any object that fits these Protocols.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -40,20 +39,31 @@ class ProviderServices(Protocol):
     def redis(self) -> Any: ...
 
 
-@dataclass
 class Context:
     """The app-facing half of a resource: settings, usage counting, backends and companions.
 
     ``declare`` adds a companion resource to the app (a DLQ, a connection table), ``find`` looks one
-    up by kind and name (``name=None``: the only one of that kind, or None).
+    up by kind and name (``name=None``: the only one of that kind, or None). A plain class, not a
+    dataclass: importing ``dataclasses`` would cost every Lambda cold start a few milliseconds.
     """
 
-    app_name: str
-    config: Config
-    backends: Backends
-    usage_of: Callable[[], Counter]
-    declare: Callable[[Resource], Resource]
-    find: Callable[[str, str | None], Any]
+    __slots__ = ("app_name", "backends", "config", "declare", "find", "usage_of")
+
+    def __init__(
+        self,
+        app_name: str,
+        config: Config,
+        backends: Backends,
+        usage_of: Callable[[], Counter],
+        declare: Callable[[Resource], Resource],
+        find: Callable[[str, str | None], Any],
+    ) -> None:
+        self.app_name = app_name
+        self.config = config
+        self.backends = backends
+        self.usage_of = usage_of
+        self.declare = declare
+        self.find = find
 
     @property
     def usage(self) -> Counter:
