@@ -40,15 +40,15 @@ def __getattr__(name: str):  # table types load on first use, not at import
 
 __all__ = [
     "AccessDenied",
-    "AuthError",
     "App",
+    "AuthError",
     "BadRequest",
     "ConditionFailed",
     "ConfigurationError",
     "Cors",
     "GoneError",
-    "InvalidToken",
     "HTTPError",
+    "InvalidToken",
     "ItemTooLarge",
     "NotFound",
     "NotSupported",

@@ -39,7 +39,7 @@ class App:
     def _find(self, kind: str, name: str | None) -> Any:
         if name is not None:
             return self.resources.get((kind, name))
-        found = [r for (k, _), r in self.resources.items() if k == kind]
+        found = self.of_kind(kind)
         return found[0] if len(found) == 1 else None
 
     def _declare(self, resource: Any) -> Any:
@@ -219,7 +219,7 @@ class App:
     @property
     def auth(self) -> Any:
         """The app's user pool when it has exactly one (what ``auth=True`` routes verify against)."""
-        pools = [r for (kind, _), r in self.resources.items() if kind == "user_pool"]
+        pools = self.of_kind("user_pool")
         if len(pools) != 1:
             raise ConfigurationError(f"app.auth needs exactly one user pool; {self.name!r} declares {len(pools)}")
         return pools[0]
@@ -317,9 +317,8 @@ class App:
 
     def ensure(self) -> None:
         """Create every declared table that does not exist yet (dev and tests)."""
-        for (kind, _), resource in self.resources.items():
-            if kind == "table":
-                resource.ensure()
+        for table in self.of_kind("table"):
+            table.ensure()
 
     def close(self) -> None:
         self.registry.close()

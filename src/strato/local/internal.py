@@ -54,14 +54,8 @@ def internal_routes(app: App) -> list[Route]:
 
     async def jwks(request: StarletteRequest) -> Response:
         """Each local user pool's JWKS, where a Cognito pool's issuer serves it."""
-        pool = next(
-            (
-                r
-                for (kind, _), r in app.resources.items()
-                if kind == "user_pool" and r.pool_id == request.path_params["pool_id"]
-            ),
-            None,
-        )
+        pool_id = request.path_params["pool_id"]
+        pool = next((p for p in app.of_kind("user_pool") if p.pool_id == pool_id), None)
         if pool is None:
             return JSONResponse({"message": "no such user pool"}, 404)
         return JSONResponse(await run_in_threadpool(pool.jwks), headers={"cache-control": "max-age=300"})
