@@ -65,6 +65,7 @@ class Sql(Resource):
     @contextmanager
     def transaction(self) -> Iterator[SqlSession]:
         """All statements in the block commit together, or none do (rolled back on any exception)."""
+        self._need("transactions")
         with self.backend.transaction() as tx:
             yield _CheckedSession(tx)
 
