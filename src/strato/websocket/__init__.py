@@ -218,10 +218,10 @@ class WebSocketApi(Resource):
     @requires("manage")
     def send(self, connection_id: str, data: Any) -> None:
         """Post to one connection; GoneError (and its registry entry removed) if it is closed."""
-        self._need("send")
         raw, text = encode_payload(data)
         if not text:
             self._need("binary")
+        self._need("send")
         try:
             self.backend.send(_check_id(connection_id), raw, text)
         except GoneError:
@@ -234,10 +234,10 @@ class WebSocketApi(Resource):
 
         Closed connections are skipped and removed from the registry; returns how many were sent to.
         """
-        self._need("broadcast")
         raw, text = encode_payload(data)
         if not text:
             self._need("binary")
+        self._need("broadcast")
         if to is not None and where is not None:
             raise ValidationError("broadcast takes to= or where=, not both")
         if to is None and where is None and hasattr(self.backend, "broadcast_all"):
