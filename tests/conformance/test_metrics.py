@@ -8,7 +8,9 @@ import uuid
 
 import pytest
 
-from strato.core.errors import AccessDenied, ValidationError
+from strato.core.errors import AccessDenied, NotSupported, ValidationError
+from strato.metrics import CAPABILITIES, Metrics
+from tests.conformance.absence import assert_absent, without_capabilities
 from tests.conftest import moto_gap
 
 
@@ -180,3 +182,61 @@ def test_namespace_rules_and_declared_actions(make_app):
     write_only.put("X", 1)
     with pytest.raises(AccessDenied, match="read"):
         write_only.query("X")
+
+
+# -- capabilities -----------------------------------------------------------------------------------
+def _alarmed(metrics, statistic="Average", period=60):
+    alarmed = Metrics(metrics.ctx, f"{metrics.namespace}/alarmed", provider=metrics.provider_name)
+    _alarm(alarmed, statistic, period)
+    return alarmed.list()  # a declaration: refused when the backend opens
+
+
+def _alarm(metrics, statistic="Average", period=60):
+    metrics.alarm("Slow", metric="Latency", statistic=statistic, period=period, threshold=100, comparison=">")
+
+
+#: one use of each capability (alarms on a sibling namespace: they come with the declaration)
+USES = {
+    "percentiles": lambda m: m.query("Latency", statistics=["p99"]),
+    "high_resolution": lambda m: m.put("Latency", 1.0, resolution=1),
+    "alarms": _alarmed,
+}
+#: other places the same capabilities are used
+ALSO = [
+    ("high_resolution", lambda m: m.put_many([{"name": "Latency", "value": 1.0, "resolution": 1}])),
+    ("high_resolution", lambda m: m.query("Latency", period=10)),
+    ("alarms", _alarm),
+    ("alarms", lambda m: m.alarm_state("Slow")),
+    ("alarms", lambda m: m.evaluate_alarms()),
+]
+
+
+def _state(metrics):
+    return metrics.list(), sorted(metrics.alarms)
+
+
+def test_capabilities_are_known_and_each_one_missing_raises_not_supported(metrics):
+    assert {"percentiles", "high_resolution"} <= metrics.capabilities  # exercised above
+    assert_absent(metrics, USES, state=_state, also=ALSO)
+
+
+def test_a_provider_without_capabilities_refuses_every_use_and_stores_nothing(make_app, monkeypatch):
+    without_capabilities(monkeypatch, "metrics")
+    metrics = make_app("local").metrics("Shop")
+    metrics.put("Latency", 5.0)
+    assert metrics.capabilities == frozenset()
+    assert assert_absent(metrics, USES, state=_state, also=ALSO) == sorted(CAPABILITIES)
+
+
+@pytest.mark.parametrize("statistic,period,missing", [("p99", 60, "percentiles"), ("Average", 10, "high_resolution")])
+def test_an_alarm_needs_what_its_statistic_and_period_use_when_the_backend_opens(
+    make_app, monkeypatch, statistic, period, missing
+):
+    without_capabilities(monkeypatch, "metrics", keep=CAPABILITIES - {missing})
+    metrics = make_app("local").metrics("Shop")
+    with pytest.raises(NotSupported, match=f"does not support {missing} \\(its declaration uses it\\)"):
+        _alarmed(metrics, statistic, period)
+    metrics.list()  # the backend is open: the same alarm declared now is refused at once
+    with pytest.raises(NotSupported, match=f"does not support {missing}"):
+        _alarm(metrics, statistic, period)
+    assert metrics.alarms == {}

@@ -21,7 +21,7 @@ from ..core.resource import Resource
 from .params import check, statements
 from .spi import ACTIONS, CAPABILITIES, SqlSession
 
-__all__ = ["Sql", "SqlSession"]
+__all__ = ["CAPABILITIES", "Sql", "SqlSession"]
 
 _MIGRATION = re.compile(r"^(\d+)[_-](.+)\.sql$")
 
