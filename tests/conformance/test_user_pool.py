@@ -14,8 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 
-from strato.auth import Challenge, PasswordPolicy, Tokens, UserPool
-from strato.auth.spi import CAPABILITIES
+from strato.auth import CAPABILITIES, Challenge, PasswordPolicy, Tokens, UserPool
 from strato.core.errors import AuthError, InvalidToken, NotSupported
 from tests.conformance.absence import assert_absent, without_capabilities
 from tests.conftest import moto_gap

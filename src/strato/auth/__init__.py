@@ -17,7 +17,7 @@ from .model import Challenge, Tokens
 from .passwords import PasswordPolicy
 from .spi import ACTIONS, CAPABILITIES
 
-__all__ = ["Challenge", "PasswordPolicy", "Tokens", "UserPool"]
+__all__ = ["CAPABILITIES", "Challenge", "PasswordPolicy", "Tokens", "UserPool"]
 
 _USERNAME = re.compile(r"^[\w.@+\-]{1,128}$")
 MFA_MODES = ("off", "optional", "required")

@@ -17,7 +17,7 @@ from ..core.permissions import requires
 from ..core.resource import Resource
 from .spi import ACTIONS, CAPABILITIES
 
-__all__ = ["MEDIA_REGIONS", "Meetings"]
+__all__ = ["CAPABILITIES", "MEDIA_REGIONS", "Meetings"]
 
 #: Chime SDK meeting media regions (CreateMeeting's MediaRegion)
 MEDIA_REGIONS = frozenset(
