@@ -3,10 +3,12 @@ declares a subset of its kind's vocabulary, and each capability it leaves out ra
 when used, storing and changing nothing.
 
 Each suite has a table ``USES = {capability: lambda resource: <a use of it>}`` covering the whole
-vocabulary (so a new capability cannot be added without a use). Most real providers declare every
-capability, so each suite also runs its table against a double: the real local backend, re-classed to
-a subclass that declares no capability, and opened through the registry (``without_capabilities``),
-so the uses that come with a declaration (a table's ``ttl=``, a FIFO queue) fail when it opens.
+vocabulary (so a new capability cannot be added without a use), and ``ALSO``: the other places a
+capability is used. Most real providers declare every capability, so each suite also runs its tables
+against a double: the real local backend, re-classed to a subclass that declares no capability (or
+lacks just one), and opened through the registry (``lacking``), so the uses that come with a
+declaration (a table's ``ttl=``, a FIFO queue) fail when it opens. ``ALSO`` runs against the doubles
+that lack one capability, where no other missing one can be refused first.
 
 A few capabilities are a field of a report rather than a call (a queue's ``stats().oldest_age``):
 their absence reads as None instead of raising. Suites name those in ``soft``.
@@ -52,6 +54,21 @@ def without_capabilities(
     monkeypatch.setitem(FACTORIES, (kind, provider), f"{__name__}:open_bare")
 
 
+EVERYTHING = "everything"
+
+
+def double_cases(vocabulary: frozenset[str]) -> list[str]:
+    """What the double lacks, one test each: every capability at once, then each one alone."""
+    return [EVERYTHING, *sorted(vocabulary)]
+
+
+def lacking(monkeypatch: pytest.MonkeyPatch, kind: str, missing: str, vocabulary: frozenset[str]) -> list[str]:
+    """Point the registry at a double that lacks ``missing`` (or everything); returns what it lacks."""
+    keep = frozenset() if missing == EVERYTHING else vocabulary - {missing}
+    without_capabilities(monkeypatch, kind, keep=keep)
+    return sorted(vocabulary - keep)
+
+
 def assert_absent(
     resource: Any,
     uses: Mapping[str, Use],
@@ -62,7 +79,8 @@ def assert_absent(
 ) -> list[str]:
     """(a) ``uses`` covers the vocabulary and the provider declares only capabilities in it; (b) each one it
     leaves out raises NotSupported naming it (a ``soft`` one reads as None) and ``state(resource)`` is the same
-    after the use as before. ``also`` adds (capability, use) pairs: other places the same capability is used.
+    after the use as before. ``also`` adds (capability, use) pairs, other places a capability is used; they
+    run when it is the only one missing (with more missing, another could rightly be refused first).
     Returns the capabilities it found missing."""
     vocabulary = frozenset(resource.VOCABULARY)
     assert set(uses) == vocabulary, f"uses for {sorted(vocabulary ^ set(uses))} are missing or unknown"
@@ -70,7 +88,8 @@ def assert_absent(
     assert declared <= vocabulary, f"declares unknown {sorted(declared - vocabulary)}"
     missing = sorted(vocabulary - declared)
     soft = set(soft)
-    for capability, use in [(c, uses[c]) for c in missing] + [(c, u) for c, u in also if c in missing]:
+    runs = [(c, uses[c]) for c in missing] + [(c, u) for c, u in also if [c] == missing]
+    for capability, use in runs:
         before = state(resource)
         if capability in soft:
             assert use(resource) is None, f"{capability} is missing, so it should read as None"

@@ -11,7 +11,7 @@ import pytest
 import strato
 import strato.bucket
 from strato.bucket import CAPABILITIES, MIN_PART_BYTES, Bucket
-from tests.conformance.absence import assert_absent, without_capabilities
+from tests.conformance.absence import assert_absent, double_cases, lacking
 
 
 @pytest.fixture(params=["local", "aws"])
@@ -177,6 +177,8 @@ USES = {
 #: other places the same capabilities are used
 ALSO = [
     ("presign", lambda b: b.presign_put("k")),
+    ("presign", lambda b: b.presign_part("m", "upload-1", 1)),
+    ("multipart", lambda b: b.presign_part("m", "upload-1", 1)),
     ("multipart", lambda b: b.upload_part("m", "upload-1", 1, b"part")),
     ("multipart", lambda b: b.list_parts("m", "upload-1")),
     ("multipart", lambda b: b.complete_multipart("m", "upload-1", [(1, "etag")])),
@@ -195,10 +197,10 @@ def test_capabilities_are_known_and_each_one_missing_raises_not_supported(bucket
     assert_absent(bucket, USES, state=_state, also=ALSO)
 
 
-def test_a_provider_without_capabilities_refuses_every_use_and_stores_nothing(make_app, monkeypatch):
-    without_capabilities(monkeypatch, "bucket")
+@pytest.mark.parametrize("missing", double_cases(CAPABILITIES))
+def test_a_provider_without_a_capability_refuses_its_uses_and_stores_nothing(make_app, monkeypatch, missing):
+    lacks = lacking(monkeypatch, "bucket", missing, CAPABILITIES)
     files = make_app("local").bucket("files")
     files.put("k", "stored before")
-    assert files.capabilities == frozenset()
-    assert assert_absent(files, USES, state=_state, also=ALSO) == sorted(CAPABILITIES)
+    assert assert_absent(files, USES, state=_state, also=ALSO) == lacks
     assert files.get("k") == b"stored before" and files.watchers == []

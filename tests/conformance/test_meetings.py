@@ -17,7 +17,7 @@ import pytest
 import strato
 from strato.core.errors import NotFound, ValidationError
 from strato.meetings import CAPABILITIES
-from tests.conformance.absence import assert_absent, without_capabilities
+from tests.conformance.absence import assert_absent, double_cases, lacking
 from tests.conftest import start_dev_server, stop
 from tests.test_meetings import ATTENDEE_ID, MEETING_ID, _meeting
 
@@ -237,14 +237,14 @@ def test_capabilities_are_known_and_each_one_missing_raises_not_supported(chime,
         assert calls.admit(meeting_id, ann["JoinToken"])["AttendeeId"] == ann["AttendeeId"]
 
 
-def test_a_provider_without_capabilities_refuses_every_use_and_changes_nothing(make_app, monkeypatch):
-    without_capabilities(monkeypatch, "meetings")
+@pytest.mark.parametrize("missing", double_cases(CAPABILITIES))
+def test_a_provider_without_a_capability_refuses_its_uses_and_changes_nothing(make_app, monkeypatch, missing):
+    lacks = lacking(monkeypatch, "meetings", missing, CAPABILITIES)
     calls = make_app("local").meetings("calls")
     meeting_id = calls.create_meeting("standup-42")["MeetingId"]
     calls.create_attendee(meeting_id, "user-ann")
-    assert calls.capabilities == frozenset()
     state = lambda m: m.list_attendees(meeting_id)  # noqa: E731
-    assert assert_absent(calls, USES, state=state, also=ALSO) == sorted(CAPABILITIES)
+    assert assert_absent(calls, USES, state=state, also=ALSO) == lacks
 
 
 SIGNAL_APP = """

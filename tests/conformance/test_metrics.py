@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from strato.core.errors import AccessDenied, NotSupported, ValidationError
+from strato.core.errors import AccessDenied, ValidationError
 from strato.metrics import CAPABILITIES, Metrics
-from tests.conformance.absence import assert_absent, without_capabilities
+from tests.conformance.absence import assert_absent, double_cases, lacking
 from tests.conftest import moto_gap
 
 
@@ -206,6 +206,10 @@ ALSO = [
     ("high_resolution", lambda m: m.put_many([{"name": "Latency", "value": 1.0, "resolution": 1}])),
     ("high_resolution", lambda m: m.query("Latency", period=10)),
     ("alarms", _alarm),
+    ("percentiles", lambda m: _alarmed(m, "p99")),
+    ("percentiles", lambda m: _alarm(m, "p99")),
+    ("high_resolution", lambda m: _alarmed(m, period=10)),
+    ("high_resolution", lambda m: _alarm(m, period=10)),
     ("alarms", lambda m: m.alarm_state("Slow")),
     ("alarms", lambda m: m.evaluate_alarms()),
 ]
@@ -220,23 +224,9 @@ def test_capabilities_are_known_and_each_one_missing_raises_not_supported(metric
     assert_absent(metrics, USES, state=_state, also=ALSO)
 
 
-def test_a_provider_without_capabilities_refuses_every_use_and_stores_nothing(make_app, monkeypatch):
-    without_capabilities(monkeypatch, "metrics")
+@pytest.mark.parametrize("missing", double_cases(CAPABILITIES))
+def test_a_provider_without_a_capability_refuses_its_uses_and_stores_nothing(make_app, monkeypatch, missing):
+    lacks = lacking(monkeypatch, "metrics", missing, CAPABILITIES)
     metrics = make_app("local").metrics("Shop")
     metrics.put("Latency", 5.0)
-    assert metrics.capabilities == frozenset()
-    assert assert_absent(metrics, USES, state=_state, also=ALSO) == sorted(CAPABILITIES)
-
-
-@pytest.mark.parametrize("statistic,period,missing", [("p99", 60, "percentiles"), ("Average", 10, "high_resolution")])
-def test_an_alarm_needs_what_its_statistic_and_period_use_when_the_backend_opens(
-    make_app, monkeypatch, statistic, period, missing
-):
-    without_capabilities(monkeypatch, "metrics", keep=CAPABILITIES - {missing})
-    metrics = make_app("local").metrics("Shop")
-    with pytest.raises(NotSupported, match=f"does not support {missing} \\(its declaration uses it\\)"):
-        _alarmed(metrics, statistic, period)
-    metrics.list()  # the backend is open: the same alarm declared now is refused at once
-    with pytest.raises(NotSupported, match=f"does not support {missing}"):
-        _alarm(metrics, statistic, period)
-    assert metrics.alarms == {}
+    assert assert_absent(metrics, USES, state=_state, also=ALSO) == lacks

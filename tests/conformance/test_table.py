@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import strato
 from strato import Sort
 from strato.table import CAPABILITIES, Table, Transaction
-from tests.conformance.absence import assert_absent, without_capabilities
+from tests.conformance.absence import assert_absent, double_cases, lacking
 from tests.conftest import moto_gap
 
 PROVIDERS = ["local", "aws"]
@@ -418,6 +418,11 @@ def _in_a_transaction(table):
         tx.put(table, {"id": "tx"})
 
 
+def _checked_in_a_transaction(table):
+    with Transaction() as tx:
+        tx.check(table, "a", if_exists=True)
+
+
 def _watched(table):
     watched = Table(table.ctx, "watched", key="id", provider=table.provider_name)
     watched.on_change()(lambda record: None)
@@ -433,8 +438,12 @@ USES = {
     "transactions": _in_a_transaction,
     "change_stream": lambda t: t.on_change()(lambda record: None),
 }
-#: the same capabilities where a declaration uses them
-DECLARED = [
+#: other places the same capabilities are used (declarations among them)
+ALSO = [
+    ("conditions", lambda t: t.update("c", set={"n": 1}, if_exists=True)),
+    ("conditions", lambda t: t.delete("c", if_match={"n": 1})),
+    ("conditions", _checked_in_a_transaction),
+    ("batch", lambda t: t.batch_get(["b"])),
     ("indexes", lambda t: Table(t.ctx, "indexed", key="id", indexes={"by_x": "x"}, provider=t.provider_name).get("a")),
     ("change_stream", _watched),
 ]
@@ -446,11 +455,11 @@ def _state(table):
 
 def test_capabilities_are_known_and_each_one_missing_raises_not_supported(docs):
     assert {"conditions", "indexes", "ttl", "batch", "transactions"} <= docs.capabilities  # exercised above
-    assert_absent(docs, USES, state=_state, also=DECLARED)
+    assert_absent(docs, USES, state=_state, also=ALSO)
 
 
-def test_a_provider_without_capabilities_refuses_every_use_and_stores_nothing(make_app, monkeypatch):
-    without_capabilities(monkeypatch, "table")
+@pytest.mark.parametrize("missing", double_cases(CAPABILITIES))
+def test_a_provider_without_a_capability_refuses_its_uses_and_stores_nothing(make_app, monkeypatch, missing):
+    lacks = lacking(monkeypatch, "table", missing, CAPABILITIES)
     docs = make_app("local").table("docs", key="id")
-    assert docs.capabilities == frozenset()
-    assert assert_absent(docs, USES, state=_state, also=DECLARED) == sorted(CAPABILITIES)
+    assert assert_absent(docs, USES, state=_state, also=ALSO) == lacks

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.twofactor.totp import TOTP
 
 from strato.auth import CAPABILITIES, Challenge, PasswordPolicy, Tokens, UserPool
 from strato.core.errors import AuthError, InvalidToken, NotSupported
-from tests.conformance.absence import assert_absent, without_capabilities
+from tests.conformance.absence import assert_absent, double_cases, lacking
 from tests.conftest import moto_gap
 
 PASSWORD = "Corr3ct-horse!"
@@ -223,10 +223,10 @@ def test_capabilities_are_known_and_each_one_missing_raises_not_supported(pool):
     assert_absent(pool, USES, state=_state, also=ALSO)
 
 
-def test_a_provider_without_capabilities_refuses_every_use_and_stores_nothing(make_app, monkeypatch):
-    without_capabilities(monkeypatch, "user_pool")
+@pytest.mark.parametrize("missing", double_cases(CAPABILITIES))
+def test_a_provider_without_a_capability_refuses_its_uses_and_stores_nothing(make_app, monkeypatch, missing):
+    lacks = lacking(monkeypatch, "user_pool", missing, CAPABILITIES)
     pool = make_app("local").user_pool("users")
     pool.admin_create_user("dave", temporary_password="Temp-Pass-123!")
-    assert pool.capabilities == frozenset()
-    assert assert_absent(pool, USES, state=_state, also=ALSO) == sorted(CAPABILITIES)
+    assert assert_absent(pool, USES, state=_state, also=ALSO) == lacks
     assert pool.admin_get_user("dave")["Groups"] == []

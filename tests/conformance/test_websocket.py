@@ -11,7 +11,7 @@ import pytest
 import strato
 from strato import HTTPError
 from strato.websocket import CAPABILITIES, MESSAGE_LIMIT
-from tests.conformance.absence import assert_absent, without_capabilities
+from tests.conformance.absence import assert_absent, double_cases, lacking
 from tests.test_websocket_aws import _event
 
 
@@ -136,12 +136,12 @@ def test_capabilities_are_known_and_each_one_missing_raises_not_supported(app, l
     assert_absent(live, USES, state=_state, also=ALSO)
 
 
-def test_a_provider_without_capabilities_refuses_every_use_and_changes_nothing(make_app, monkeypatch):
-    without_capabilities(monkeypatch, "websocket")
+@pytest.mark.parametrize("missing", double_cases(CAPABILITIES))
+def test_a_provider_without_a_capability_refuses_its_uses_and_changes_nothing(make_app, monkeypatch, missing):
+    lacks = lacking(monkeypatch, "websocket", missing, CAPABILITIES)
     app = make_app("local")
     live = app.websocket("live", index=["user"])
     live.on_connect(lambda conn: conn.data.update(user=conn.query["user"]))
     connect(app, "c1", user="ann")
-    assert live.capabilities == frozenset()
-    assert assert_absent(live, USES, state=_state, also=ALSO) == sorted(CAPABILITIES)
+    assert assert_absent(live, USES, state=_state, also=ALSO) == lacks
     assert [c.data for c in live.registry.find(None)] == [{"user": "ann"}]

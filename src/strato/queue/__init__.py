@@ -150,8 +150,7 @@ class Queue(Resource):
             delay = _seconds(delay, "delay", 0, MAX_DELAY_S)
             if delay:
                 self._need("delay")
-        if self.fifo:
-            self._need("fifo")
+        if self.fifo:  # the fifo capability was checked when the backend opened (required_capabilities)
             if not group or not isinstance(group, str) or len(group) > 128:
                 raise ValidationError(f"FIFO queue {self.name!r} needs a message group (1-128 characters)")
             if dedup_id is None:
