@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .core.capabilities import check_declared
+from .core.capabilities import check_declared, need
 from .core.config import Config
 from .core.errors import ConfigurationError, ServiceUnavailable
 from .core.resource import Resource
@@ -82,6 +82,8 @@ class Registry:
         factory = getattr(importlib.import_module(module_name), function)
         backend = factory(resource, self)
         check_declared(resource.kind, provider, frozenset(backend.capabilities), resource.VOCABULARY)
+        for capability in sorted(resource.required_capabilities()):
+            need(resource, capability, backend)
         return backend
 
     def shared(self, key: str, factory: Callable[[], T]) -> T:

@@ -10,7 +10,8 @@ import pytest
 
 import strato
 import strato.bucket
-from strato.bucket import CAPABILITIES, MIN_PART_BYTES
+from strato.bucket import CAPABILITIES, MIN_PART_BYTES, Bucket
+from tests.conformance.absence import assert_absent, double_cases, lacking
 
 
 @pytest.fixture(params=["local", "aws"])
@@ -159,5 +160,47 @@ def test_invalid_inputs_store_nothing(bucket, monkeypatch):
     assert not bucket.exists("k")
 
 
-def test_capabilities(bucket):
-    assert bucket.capabilities == CAPABILITIES
+def _watched(bucket):
+    watched = Bucket(bucket.ctx, "watched", provider=bucket.provider_name)
+    watched.on_change()(lambda event: None)
+    return watched.exists("k")  # a declaration: refused when the backend opens
+
+
+#: one use of each capability (declaration-time ones on a sibling bucket)
+USES = {
+    "presign": lambda b: b.presign_get("k"),
+    "multipart": lambda b: b.start_multipart("m"),
+    "lifecycle": lambda b: Bucket(b.ctx, "expiring", expire_after_days=1, provider=b.provider_name).exists("k"),
+    "events": _watched,
+    "ranges": lambda b: b.get("k", range=(0, 1)),
+}
+#: other places the same capabilities are used
+ALSO = [
+    ("presign", lambda b: b.presign_put("k")),
+    ("presign", lambda b: b.presign_part("m", "upload-1", 1)),
+    ("multipart", lambda b: b.presign_part("m", "upload-1", 1)),
+    ("multipart", lambda b: b.upload_part("m", "upload-1", 1, b"part")),
+    ("multipart", lambda b: b.list_parts("m", "upload-1")),
+    ("multipart", lambda b: b.complete_multipart("m", "upload-1", [(1, "etag")])),
+    ("multipart", lambda b: b.abort_multipart("m", "upload-1")),
+    ("events", lambda b: b.on_change()(lambda event: None)),
+    ("ranges", lambda b: b.open("k", range=(-1, None))),
+]
+
+
+def _state(bucket):
+    return [(o.key, o.etag) for o in bucket.list()]
+
+
+def test_capabilities_are_known_and_each_one_missing_raises_not_supported(bucket):
+    assert bucket.capabilities == CAPABILITIES  # each exercised above
+    assert_absent(bucket, USES, state=_state, also=ALSO)
+
+
+@pytest.mark.parametrize("missing", double_cases(CAPABILITIES))
+def test_a_provider_without_a_capability_refuses_its_uses_and_stores_nothing(make_app, monkeypatch, missing):
+    lacks = lacking(monkeypatch, "bucket", missing, CAPABILITIES)
+    files = make_app("local").bucket("files")
+    files.put("k", "stored before")
+    assert assert_absent(files, USES, state=_state, also=ALSO) == lacks
+    assert files.get("k") == b"stored before" and files.watchers == []

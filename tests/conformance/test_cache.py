@@ -9,6 +9,7 @@ import pytest
 
 import strato
 from strato.cache import CAPABILITIES, MAX_VALUE_BYTES
+from tests.conformance.absence import assert_absent, double_cases, lacking
 from tests.conftest import moto_gap
 
 
@@ -132,5 +133,32 @@ def test_bad_values_and_options_store_nothing(cache):
     assert cache.get("k") == "original"
 
 
-def test_capabilities(cache):
+#: one use of each capability
+USES = {
+    "ttl": lambda c: c.set("t", "v", ttl=60),
+    "incr": lambda c: c.incr("n"),
+    "persist": lambda c: c.persist(),
+}
+#: other places the same capabilities are used
+ALSO = [
+    ("ttl", lambda c: c.set_many({"t": "v"}, ttl=60)),
+    ("ttl", lambda c: c.incr("n", ttl=60)),
+    ("ttl", lambda c: c.get_or_set("t", lambda: "v", ttl=60)),
+    ("persist", lambda c: c.restore()),
+]
+
+
+def _state(cache):
+    return [cache.get("t"), cache.get("n")]
+
+
+def test_capabilities_are_known_and_each_one_missing_raises_not_supported(cache):
     assert cache.capabilities == CAPABILITIES
+    assert_absent(cache, USES, state=_state, also=ALSO)
+
+
+@pytest.mark.parametrize("missing", double_cases(CAPABILITIES))
+def test_a_provider_without_a_capability_refuses_its_uses_and_stores_nothing(make_app, monkeypatch, missing):
+    lacks = lacking(monkeypatch, "cache", missing, CAPABILITIES)
+    cache = make_app("local").cache("api")
+    assert assert_absent(cache, USES, state=_state, also=ALSO) == lacks

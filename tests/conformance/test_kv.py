@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import strato
 from strato.kv import CAPABILITIES, MAX_VALUE_BYTES
+from tests.conformance.absence import assert_absent, double_cases, lacking
 
 
 @pytest.fixture(params=["local", "aws", "redis"])
@@ -118,6 +119,25 @@ def test_invalid_values_and_options_store_nothing(kv):
     assert len(kv.get("k")) == MAX_VALUE_BYTES
 
 
-def test_capabilities(kv):
-    assert kv.capabilities <= CAPABILITIES
+#: one use of each capability
+USES = {
+    "ttl": lambda kv: kv.set("t", "v", ttl=60),
+    "list": lambda kv: kv.list(),
+    "bytes": lambda kv: kv.set("b", b"\x00raw"),
+}
+
+
+def _state(kv):
+    return [kv.get("t"), kv.get("b")]
+
+
+def test_capabilities_are_known_and_each_one_missing_raises_not_supported(kv):
     assert {"ttl", "list", "bytes"} <= kv.capabilities  # each exercised above
+    assert_absent(kv, USES, state=_state)
+
+
+@pytest.mark.parametrize("missing", double_cases(CAPABILITIES))
+def test_a_provider_without_a_capability_refuses_its_uses_and_stores_nothing(make_app, monkeypatch, missing):
+    lacks = lacking(monkeypatch, "kv", missing, CAPABILITIES)
+    kv = make_app("local").kv("sessions")
+    assert assert_absent(kv, USES, state=_state) == lacks

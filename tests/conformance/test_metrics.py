@@ -9,6 +9,8 @@ import uuid
 import pytest
 
 from strato.core.errors import AccessDenied, ValidationError
+from strato.metrics import CAPABILITIES, Metrics
+from tests.conformance.absence import assert_absent, double_cases, lacking
 from tests.conftest import moto_gap
 
 
@@ -180,3 +182,51 @@ def test_namespace_rules_and_declared_actions(make_app):
     write_only.put("X", 1)
     with pytest.raises(AccessDenied, match="read"):
         write_only.query("X")
+
+
+# -- capabilities -----------------------------------------------------------------------------------
+def _alarmed(metrics, statistic="Average", period=60):
+    alarmed = Metrics(metrics.ctx, f"{metrics.namespace}/alarmed", provider=metrics.provider_name)
+    _alarm(alarmed, statistic, period)
+    return alarmed.list()  # a declaration: refused when the backend opens
+
+
+def _alarm(metrics, statistic="Average", period=60):
+    metrics.alarm("Slow", metric="Latency", statistic=statistic, period=period, threshold=100, comparison=">")
+
+
+#: one use of each capability (alarms on a sibling namespace: they come with the declaration)
+USES = {
+    "percentiles": lambda m: m.query("Latency", statistics=["p99"]),
+    "high_resolution": lambda m: m.put("Latency", 1.0, resolution=1),
+    "alarms": _alarmed,
+}
+#: other places the same capabilities are used
+ALSO = [
+    ("high_resolution", lambda m: m.put_many([{"name": "Latency", "value": 1.0, "resolution": 1}])),
+    ("high_resolution", lambda m: m.query("Latency", period=10)),
+    ("alarms", _alarm),
+    ("percentiles", lambda m: _alarmed(m, "p99")),
+    ("percentiles", lambda m: _alarm(m, "p99")),
+    ("high_resolution", lambda m: _alarmed(m, period=10)),
+    ("high_resolution", lambda m: _alarm(m, period=10)),
+    ("alarms", lambda m: m.alarm_state("Slow")),
+    ("alarms", lambda m: m.evaluate_alarms()),
+]
+
+
+def _state(metrics):
+    return metrics.list(), sorted(metrics.alarms)
+
+
+def test_capabilities_are_known_and_each_one_missing_raises_not_supported(metrics):
+    assert {"percentiles", "high_resolution"} <= metrics.capabilities  # exercised above
+    assert_absent(metrics, USES, state=_state, also=ALSO)
+
+
+@pytest.mark.parametrize("missing", double_cases(CAPABILITIES))
+def test_a_provider_without_a_capability_refuses_its_uses_and_stores_nothing(make_app, monkeypatch, missing):
+    lacks = lacking(monkeypatch, "metrics", missing, CAPABILITIES)
+    metrics = make_app("local").metrics("Shop")
+    metrics.put("Latency", 5.0)
+    assert assert_absent(metrics, USES, state=_state, also=ALSO) == lacks

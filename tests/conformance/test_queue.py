@@ -8,7 +8,8 @@ import time
 import pytest
 
 import strato
-from strato.queue import CAPABILITIES, MAX_MESSAGE_BYTES
+from strato.queue import CAPABILITIES, MAX_MESSAGE_BYTES, Queue
+from tests.conformance.absence import assert_absent, double_cases, lacking
 
 
 @pytest.fixture(params=["local", "aws"])
@@ -221,7 +222,39 @@ def test_bad_receive_options_and_fifo_rules(app):
         q.delete("not-a-receipt")
 
 
-def test_capabilities(app):
+def _sibling(q, name, **options):
+    return Queue(q.ctx, name, provider=q.provider_name, **options)
+
+
+#: one use of each capability (declaration-time ones on a sibling queue)
+USES = {
+    "fifo": lambda q: _sibling(q, "ordered", fifo=True, content_dedup=True).send("x", group="g"),
+    "dlq": lambda q: _sibling(q, "retried", max_receive_count=3).stats(),
+    "long_poll": lambda q: q.receive(1, wait=1),
+    "delay": lambda q: q.send("later", delay=5),
+    "oldest_age": lambda q: q.stats().oldest_age,
+}
+#: oldest_age is a field of stats(), not a call: SQS has no such attribute, so it reads None there, as before
+SOFT = {"oldest_age"}
+#: the same capability where a declaration uses it
+ALSO = [("delay", lambda q: _sibling(q, "slow", delay=5).send("x"))]
+
+
+def _state(q):
+    stats = q.stats()
+    return stats.depth, stats.in_flight, stats.delayed
+
+
+def test_capabilities_are_known_and_each_one_missing_raises_not_supported(app):
     q = app.queue("work")
-    assert q.capabilities <= CAPABILITIES
     assert {"fifo", "dlq", "long_poll", "delay"} <= q.capabilities  # each exercised above
+    assert_absent(q, USES, state=_state, soft=SOFT, also=ALSO)
+
+
+@pytest.mark.parametrize("missing", double_cases(CAPABILITIES))
+def test_a_provider_without_a_capability_refuses_its_uses_and_stores_nothing(make_app, monkeypatch, missing):
+    lacks = lacking(monkeypatch, "queue", missing, CAPABILITIES)
+    q = make_app("local").queue("work")
+    q.send("already there")
+    assert assert_absent(q, USES, state=_state, soft=SOFT, also=ALSO) == lacks
+    assert [m.body for m in q.receive(10)] == ["already there"]

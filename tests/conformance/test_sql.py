@@ -7,7 +7,9 @@ import threading
 import pytest
 
 import strato
+from strato.sql import CAPABILITIES
 from strato.sql.params import statements, to_pyformat
+from tests.conformance.absence import assert_absent, double_cases, lacking
 
 
 @pytest.fixture(params=["local", "postgres"])
@@ -158,3 +160,30 @@ def test_connection_from_a_secrets_manager_secret(make_app, postgres_url, moto_s
     monkeypatch.delenv("STRATO_SQL_MAIN_SECRET")
     with pytest.raises(strato.ConfigurationError, match="STRATO_SQL_OTHER_URL"):
         make_app("aws").sql("other").query("SELECT 1")
+
+
+# -- capabilities -----------------------------------------------------------------------------------
+def _in_a_transaction(db):
+    with db.transaction() as tx:
+        tx.execute("INSERT INTO jobs (id, name) VALUES (:id, :name)", {"id": 9, "name": "in a transaction"})
+
+
+#: one use of each capability
+USES = {"transactions": _in_a_transaction}
+
+
+def _state(db):
+    return db.query("SELECT id, name FROM jobs ORDER BY id")
+
+
+def test_capabilities_are_known_and_each_one_missing_raises_not_supported(db):
+    assert db.capabilities == CAPABILITIES  # transactions are exercised above
+    assert_absent(db, USES, state=_state)
+
+
+@pytest.mark.parametrize("missing", double_cases(CAPABILITIES))
+def test_a_provider_without_a_capability_refuses_its_uses_and_stores_nothing(make_app, monkeypatch, missing):
+    lacks = lacking(monkeypatch, "sql", missing, CAPABILITIES)
+    db = make_app("local").sql("main")
+    db.execute("CREATE TABLE jobs (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+    assert assert_absent(db, USES, state=_state) == lacks

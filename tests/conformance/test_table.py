@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 import strato
 from strato import Sort
-from strato.table import CAPABILITIES
+from strato.table import CAPABILITIES, Table, Transaction
+from tests.conformance.absence import assert_absent, double_cases, lacking
 from tests.conftest import moto_gap
 
 PROVIDERS = ["local", "aws"]
@@ -412,11 +413,53 @@ def test_sort_key_and_index_key_limits(app, events):
 
 
 # -- capabilities -----------------------------------------------------------------------------------
-def test_declared_capabilities_work_and_the_rest_raise_not_supported(docs):
-    declared = docs.capabilities
-    assert declared <= CAPABILITIES
-    assert {"conditions", "indexes", "ttl", "batch", "transactions"} <= declared  # exercised above
-    for capability in CAPABILITIES - declared:
-        if capability == "change_stream":
-            with pytest.raises(strato.NotSupported):
-                docs.on_change(lambda records: None)
+def _in_a_transaction(table):
+    with Transaction() as tx:
+        tx.put(table, {"id": "tx"})
+
+
+def _checked_in_a_transaction(table):
+    with Transaction() as tx:
+        tx.check(table, "a", if_exists=True)
+
+
+def _watched(table):
+    watched = Table(table.ctx, "watched", key="id", provider=table.provider_name)
+    watched.on_change()(lambda record: None)
+    return watched.get("a")  # a declaration: refused when the backend opens
+
+
+#: one use of each capability, on a table keyed by "id" (declaration-time ones on a sibling table)
+USES = {
+    "conditions": lambda t: t.put({"id": "c"}, if_absent=True),
+    "indexes": lambda t: t.query("x", index="by_x"),
+    "ttl": lambda t: Table(t.ctx, "expiring", key="id", ttl="exp", provider=t.provider_name).get("a"),
+    "batch": lambda t: t.batch_put([{"id": "b"}]),
+    "transactions": _in_a_transaction,
+    "change_stream": lambda t: t.on_change()(lambda record: None),
+}
+#: other places the same capabilities are used (declarations among them)
+ALSO = [
+    ("conditions", lambda t: t.update("c", set={"n": 1}, if_exists=True)),
+    ("conditions", lambda t: t.delete("c", if_match={"n": 1})),
+    ("conditions", _checked_in_a_transaction),
+    ("batch", lambda t: t.batch_get(["b"])),
+    ("indexes", lambda t: Table(t.ctx, "indexed", key="id", indexes={"by_x": "x"}, provider=t.provider_name).get("a")),
+    ("change_stream", _watched),
+]
+
+
+def _state(table):
+    return [table.get(key) for key in ("c", "b", "tx")]
+
+
+def test_capabilities_are_known_and_each_one_missing_raises_not_supported(docs):
+    assert {"conditions", "indexes", "ttl", "batch", "transactions"} <= docs.capabilities  # exercised above
+    assert_absent(docs, USES, state=_state, also=ALSO)
+
+
+@pytest.mark.parametrize("missing", double_cases(CAPABILITIES))
+def test_a_provider_without_a_capability_refuses_its_uses_and_stores_nothing(make_app, monkeypatch, missing):
+    lacks = lacking(monkeypatch, "table", missing, CAPABILITIES)
+    docs = make_app("local").table("docs", key="id")
+    assert assert_absent(docs, USES, state=_state, also=ALSO) == lacks

@@ -14,8 +14,9 @@ import pytest
 from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 
-from strato.auth import Challenge, PasswordPolicy, Tokens
+from strato.auth import CAPABILITIES, Challenge, PasswordPolicy, Tokens, UserPool
 from strato.core.errors import AuthError, InvalidToken, NotSupported
+from tests.conformance.absence import assert_absent, double_cases, lacking
 from tests.conftest import moto_gap
 
 PASSWORD = "Corr3ct-horse!"
@@ -191,3 +192,41 @@ def test_the_outbox_is_a_local_capability(pool, provider):
     else:
         with pytest.raises(NotSupported, match="outbox"):
             pool.outbox()
+
+
+# -- capabilities -----------------------------------------------------------------------------------
+#: one use of each capability, on a pool with the user "dave"
+USES = {
+    "outbox": lambda p: p.outbox(),
+    "totp": lambda p: p.setup_totp("not-a-token"),
+    "groups": lambda p: p.add_to_group("dave", "admins"),
+    # a Cognito JWT verifies offline: a signed-out session's tokens stay valid until they expire
+    "revocation": lambda p: p.verify("not-a-token", check_revoked=True),
+}
+#: other places the same capabilities are used
+ALSO = [
+    ("totp", lambda p: p.confirm_totp("not-a-token", "123456")),
+    ("totp", lambda p: p.set_mfa("not-a-token", True)),
+    ("totp", lambda p: UserPool(p.ctx, "secure", mfa="required", provider=p.provider_name).jwks()),
+    ("groups", lambda p: p.create_group("admins")),
+    ("groups", lambda p: p.remove_from_group("dave", "admins")),
+]
+
+
+def _state(pool):
+    return pool.admin_get_user("dave")
+
+
+def test_capabilities_are_known_and_each_one_missing_raises_not_supported(pool):
+    pool.admin_create_user("dave", temporary_password="Temp-Pass-123!")
+    assert {"totp", "groups"} <= pool.capabilities  # exercised above
+    assert_absent(pool, USES, state=_state, also=ALSO)
+
+
+@pytest.mark.parametrize("missing", double_cases(CAPABILITIES))
+def test_a_provider_without_a_capability_refuses_its_uses_and_stores_nothing(make_app, monkeypatch, missing):
+    lacks = lacking(monkeypatch, "user_pool", missing, CAPABILITIES)
+    pool = make_app("local").user_pool("users")
+    pool.admin_create_user("dave", temporary_password="Temp-Pass-123!")
+    assert assert_absent(pool, USES, state=_state, also=ALSO) == lacks
+    assert pool.admin_get_user("dave")["Groups"] == []

@@ -11,6 +11,7 @@ import pytest
 import strato
 from strato import HTTPError
 from strato.websocket import CAPABILITIES, MESSAGE_LIMIT
+from tests.conformance.absence import assert_absent, double_cases, lacking
 from tests.test_websocket_aws import _event
 
 
@@ -113,5 +114,34 @@ def test_bad_declarations(app):
         ws.route("x")(lambda m: None)
 
 
-def test_capabilities(live):
-    assert live.capabilities == CAPABILITIES
+#: one use of each capability, on connection "c1"
+USES = {
+    "send": lambda ws: ws.send("c1", "hi"),
+    "broadcast": lambda ws: ws.broadcast("hi", to=["c1"]),
+    "info": lambda ws: ws.info("c1"),
+    "close": lambda ws: ws.close("c1"),
+    "binary": lambda ws: ws.send("c1", b"\x00raw"),
+}
+#: other places the same capabilities are used
+ALSO = [("info", lambda ws: ws.connections()), ("binary", lambda ws: ws.broadcast(b"\x00raw", to=["c1"]))]
+
+
+def _state(ws):
+    return sorted((c.id, c.data) for c in ws.registry.find(None))
+
+
+def test_capabilities_are_known_and_each_one_missing_raises_not_supported(app, live):
+    connect(app, "c1", user="ann")
+    assert live.capabilities == CAPABILITIES  # each exercised above
+    assert_absent(live, USES, state=_state, also=ALSO)
+
+
+@pytest.mark.parametrize("missing", double_cases(CAPABILITIES))
+def test_a_provider_without_a_capability_refuses_its_uses_and_changes_nothing(make_app, monkeypatch, missing):
+    lacks = lacking(monkeypatch, "websocket", missing, CAPABILITIES)
+    app = make_app("local")
+    live = app.websocket("live", index=["user"])
+    live.on_connect(lambda conn: conn.data.update(user=conn.query["user"]))
+    connect(app, "c1", user="ann")
+    assert assert_absent(live, USES, state=_state, also=ALSO) == lacks
+    assert [c.data for c in live.registry.find(None)] == [{"user": "ann"}]

@@ -17,7 +17,7 @@ from .model import Challenge, Tokens
 from .passwords import PasswordPolicy
 from .spi import ACTIONS, CAPABILITIES
 
-__all__ = ["Challenge", "PasswordPolicy", "Tokens", "UserPool"]
+__all__ = ["CAPABILITIES", "Challenge", "PasswordPolicy", "Tokens", "UserPool"]
 
 _USERNAME = re.compile(r"^[\w.@+\-]{1,128}$")
 MFA_MODES = ("off", "optional", "required")
@@ -80,6 +80,9 @@ class UserPool(Resource):
 
         return f"{dev_url(self.config.data_dir)}/_strato/auth/{self.pool_id}"
 
+    def required_capabilities(self) -> set[str]:
+        return {"totp"} if self.mfa != "off" else set()  # the only second factor strato offers
+
     @staticmethod
     def _username(username: Any) -> str:
         if not isinstance(username, str) or not _USERNAME.match(username):
@@ -118,8 +121,14 @@ class UserPool(Resource):
         """Global sign-out: every refresh token of the user stops working, and so do its tokens here."""
         self.backend.sign_out(access_token)
 
-    def verify(self, token: str, *, token_use: str | None = None) -> dict[str, Any]:
-        """The claims of a valid ID or access token of this pool, else InvalidToken saying why."""
+    def verify(self, token: str, *, token_use: str | None = None, check_revoked: bool = False) -> dict[str, Any]:
+        """The claims of a valid ID or access token of this pool, else InvalidToken saying why.
+
+        ``check_revoked=True`` also refuses tokens of a session ended by ``sign_out`` or of a disabled user
+        before they expire; that needs the ``revocation`` capability (the local pool always checks; a
+        Cognito JWT verifies offline, so it stays valid until it expires)."""
+        if check_revoked:
+            self._need("revocation")
         return self.backend.verify(token, token_use)
 
     def jwks(self) -> dict[str, Any]:
@@ -131,6 +140,7 @@ class UserPool(Resource):
 
         ``signed_in`` is an access token, or the MFA_SETUP challenge of a pool that requires MFA
         (its session moves on, as Cognito's does, so keep passing the same Challenge object)."""
+        self._need("totp")
         if isinstance(signed_in, Challenge):
             secret, signed_in.session = self.backend.associate_totp(None, signed_in.session)
             return secret
@@ -138,12 +148,14 @@ class UserPool(Resource):
 
     def confirm_totp(self, signed_in: str | Challenge, code: str) -> None:
         """Check a first code from the app and turn TOTP MFA on for the user."""
+        self._need("totp")
         if isinstance(signed_in, Challenge):
             signed_in.session = self.backend.verify_totp(None, code, signed_in.session) or signed_in.session
         else:
             self.backend.verify_totp(signed_in, code)
 
     def set_mfa(self, access_token: str, enabled: bool) -> None:
+        self._need("totp")
         self.backend.set_mfa(access_token, enabled)
 
     def totp_uri(self, secret: str, username: str, issuer: str | None = None) -> str:
@@ -176,14 +188,17 @@ class UserPool(Resource):
 
     @requires("admin")
     def create_group(self, name: str, description: str = "") -> None:
+        self._need("groups")
         self.backend.create_group(name, description)
 
     @requires("admin")
     def add_to_group(self, username: str, group: str) -> None:
+        self._need("groups")
         self.backend.set_membership(self._username(username), group, True)
 
     @requires("admin")
     def remove_from_group(self, username: str, group: str) -> None:
+        self._need("groups")
         self.backend.set_membership(self._username(username), group, False)
 
     def outbox(self) -> list[dict[str, Any]]:

@@ -188,13 +188,19 @@ class Bucket(Resource):
     @requires("read")
     def get(self, key: str, *, range: tuple[int, int | None] | None = None) -> bytes:
         """The object's bytes (or an inclusive byte range). NotFound if there is no such object."""
-        _, body = self.backend.open(check_key(key), _check_range_arg(range))
+        _, body = self.backend.open(check_key(key), self._range(range))
         return b"".join(body)
 
     @requires("read")
     def open(self, key: str, *, range: tuple[int, int | None] | None = None) -> tuple[ObjectInfo, Iterator[bytes]]:
         """(info, chunks): stream an object without holding it in memory."""
-        return self.backend.open(check_key(key), _check_range_arg(range))
+        return self.backend.open(check_key(key), self._range(range))
+
+    def _range(self, byte_range: Any) -> tuple[int, int | None] | None:
+        checked = _check_range_arg(byte_range)
+        if checked is not None:
+            self._need("ranges")
+        return checked
 
     @requires("read")
     def head(self, key: str) -> ObjectInfo:
@@ -264,16 +270,19 @@ class Bucket(Resource):
     @requires("write")
     def upload_part(self, key: str, upload_id: str, number: int, data: bytes | BinaryIO | Iterable[bytes]) -> str:
         """Upload part ``number`` (1-10,000); returns its ETag."""
+        self._need("multipart")
         return self.backend.upload_part(check_key(key), _upload(upload_id), _part(number), chunks(data))
 
     @requires("write")
     def presign_part(self, key: str, upload_id: str, number: int, *, expires_in: int = 3600) -> str:
         """A URL a browser can PUT one part to directly."""
         self._need("presign")
+        self._need("multipart")
         return self.backend.presign("PUT", check_key(key), _expiry(expires_in), None, _upload(upload_id), _part(number))
 
     @requires("write")
     def list_parts(self, key: str, upload_id: str) -> list[dict[str, Any]]:
+        self._need("multipart")
         return self.backend.list_parts(check_key(key), _upload(upload_id))
 
     @requires("write")
@@ -281,6 +290,7 @@ class Bucket(Resource):
         """Assemble the parts in order (all uploaded parts when ``parts`` is None). S3's errors for a
         wrong order (InvalidPartOrder), an unknown part or ETag (InvalidPart) or a small part
         (EntityTooSmall) are ValidationErrors, and the upload stays open to fix."""
+        self._need("multipart")
         if parts is None:
             parts = [(p["number"], p["etag"]) for p in self.list_parts(key, upload_id)]
         if not parts:
@@ -292,6 +302,7 @@ class Bucket(Resource):
 
     @requires("write")
     def abort_multipart(self, key: str, upload_id: str) -> None:
+        self._need("multipart")
         self.backend.abort_multipart(check_key(key), _upload(upload_id))
 
     # -- events ---------------------------------------------------------------------------------
@@ -304,10 +315,14 @@ class Bucket(Resource):
             raise ConfigurationError("events are 'created' and/or 'deleted'")
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self._need_once_open("events")  # else checked when the backend opens
             self.watchers.append(Watcher(fn, wanted, prefix, suffix))
             return fn
 
         return register
+
+    def required_capabilities(self) -> set[str]:
+        return ({"lifecycle"} if self.expire_after_days else set()) | ({"events"} if self.watchers else set())
 
     def background_work(self) -> bool:
         return bool(self.watchers or self.expire_after_days)  # S3 notifications, lifecycle expiry

@@ -55,14 +55,6 @@ def decode(raw: bytes) -> Any:
     return json.loads(body)
 
 
-def _ttl(ttl: Any) -> float | None:
-    if ttl is None:
-        return None
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
-        raise ValidationError(f"ttl must be a positive number of seconds, got {ttl!r}")
-    return time.time() + ttl
-
-
 class Cache(Resource):
     """A cache declared with ``app.cache(name)``. Thread-safe."""
 
@@ -74,6 +66,15 @@ class Cache(Resource):
         super().__init__(ctx, name, provider, allow)
         self._snapshot: Any = None
 
+    def _expiry(self, ttl: Any) -> float | None:
+        """When an entry written with ``ttl`` seconds expires (None: never); a ttl needs the capability."""
+        if ttl is None:
+            return None
+        self._need("ttl")
+        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
+            raise ValidationError(f"ttl must be a positive number of seconds, got {ttl!r}")
+        return time.time() + ttl
+
     @requires("read")
     def get(self, key: str) -> Any:
         raw = self.backend.get_many([check_key(key)]).get(key)
@@ -83,7 +84,7 @@ class Cache(Resource):
     def set(self, key: str, value: Any, *, ttl: float | None = None) -> None:
         if value is None:
             raise ValidationError("None is what a miss returns; delete the key instead of caching None")
-        self.backend.set_many({check_key(key): encode(value)}, _ttl(ttl))
+        self.backend.set_many({check_key(key): encode(value)}, self._expiry(ttl))
 
     @requires("write")
     def delete(self, key: str) -> bool:
@@ -92,10 +93,10 @@ class Cache(Resource):
     @requires("write")
     def incr(self, key: str, by: int = 1, *, ttl: float | None = None) -> int:
         """Atomically add ``by`` (a missing key starts at 0; ``ttl`` applies when it is created)."""
+        self._need("incr")
         if isinstance(by, bool) or not isinstance(by, int):
             raise ValidationError("incr takes an integer")
-        self._need("incr")
-        return self.backend.incr(check_key(key), by, _ttl(ttl))
+        return self.backend.incr(check_key(key), by, self._expiry(ttl))
 
     @requires("read")
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
@@ -105,17 +106,19 @@ class Cache(Resource):
 
     @requires("write")
     def set_many(self, items: dict[str, Any], *, ttl: float | None = None) -> None:
+        expires_at = self._expiry(ttl)
         encoded = {}
         for key, value in items.items():
             if value is None:
                 raise ValidationError(f"cannot cache None for {key!r}")
             encoded[check_key(key)] = encode(value)
         if encoded:
-            self.backend.set_many(encoded, _ttl(ttl))
+            self.backend.set_many(encoded, expires_at)
 
     @requires("read")
     def get_or_set(self, key: str, compute: Callable[[], Any], *, ttl: float | None = None) -> Any:
         """The cached value, or ``compute()`` stored for ``ttl`` seconds and returned."""
+        self._expiry(ttl)  # a ttl the provider cannot keep fails before compute() runs
         value = self.get(key)
         if value is None:
             value = compute()

@@ -9,16 +9,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from .config import env_token
 from .errors import ConfigurationError, NotSupported
 
 
-def need(resource: Any, capability: str) -> None:
-    """Raise ``NotSupported`` unless ``resource``'s provider declares ``capability``."""
+def need(resource: Any, capability: str, backend: Any = None) -> None:
+    """Raise ``NotSupported`` unless ``resource``'s provider declares ``capability``.
+
+    ``backend`` is one being opened: the registry checks what the declaration needs before handing it
+    out. Otherwise the resource's own backend is asked (a feature used by one call)."""
     if capability not in resource.VOCABULARY:  # a typo in strato itself, not a user error
         raise ConfigurationError(f"{capability!r} is not a capability of a {resource.kind}")
-    if capability not in resource.backend.capabilities:
+    declared = frozenset((backend if backend is not None else resource.backend).capabilities)
+    if capability not in declared:
+        why = " (its declaration uses it)" if backend is not None else ""
+        has = ", ".join(sorted(declared)) or "none of the optional features"
+        variable = f"STRATO_{resource.kind.upper()}_{env_token(resource.name)}_PROVIDER"
         raise NotSupported(
-            f"{resource.kind} {resource.name!r}: the {resource.provider} provider does not support {capability}"
+            f"{resource.kind} {resource.name!r}: the {resource.provider} provider does not support {capability}{why}; "
+            f"it supports {has}. Choose a provider that does (provider= or {variable}) or do without {capability}"
         )
 
 

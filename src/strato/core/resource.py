@@ -51,5 +51,16 @@ class Resource:
         local worker must do instead; the worker then runs the loops its backend offers."""
         return False
 
+    def required_capabilities(self) -> set[str]:
+        """What the declaration itself needs (a table's ``ttl=``, a FIFO queue): ``Registry.open`` checks
+        each when the backend opens, so a provider lacking one fails on first use, not half-way through."""
+        return set()
+
     def _need(self, capability: str) -> None:
         need(self, capability)
+
+    def _need_once_open(self, capability: str) -> None:
+        """For a declaration made after the backend opened (a late decorator): check it now. Before that,
+        ``required_capabilities`` must name it, and ``Registry.open`` checks it."""
+        if self._backend is not None:
+            need(self, capability)

@@ -17,7 +17,7 @@ from ..core.permissions import requires
 from ..core.resource import Resource
 from .spi import ACTIONS, CAPABILITIES
 
-__all__ = ["MEDIA_REGIONS", "Meetings"]
+__all__ = ["CAPABILITIES", "MEDIA_REGIONS", "Meetings"]
 
 #: Chime SDK meeting media regions (CreateMeeting's MediaRegion)
 MEDIA_REGIONS = frozenset(
@@ -150,6 +150,23 @@ class Meetings(Resource):
     def join_info(self, meeting_id: str, external_user_id: str) -> dict[str, Any]:
         """What a browser client needs to join: ``{"Meeting": ..., "Attendee": ...}``."""
         return {"Meeting": self.get_meeting(meeting_id), "Attendee": self.create_attendee(meeting_id, external_user_id)}
+
+    # -- signalling (what strato dev's WebRTC endpoint asks; Chime runs its own media service) -------
+    def admit(self, meeting_id: str, join_token: str) -> dict[str, Any]:
+        """The attendee a join token belongs to if its meeting is live, else NotFound: the check the local
+        signalling endpoint makes before it lets a browser in."""
+        self._need("signalling")
+        return self.backend.admit(_meeting_id(meeting_id), str(join_token))
+
+    def still_admitted(self, meeting_id: str, attendee_id: str) -> bool:
+        """False once the attendee was deleted or its meeting ended (a connected client is then dropped)."""
+        self._need("signalling")
+        return self.backend.still_admitted(_meeting_id(meeting_id), _meeting_id(attendee_id))
+
+    def set_connected(self, meeting_id: str, attendee_id: str, connected: bool) -> None:
+        """Presence, reported by the signalling endpoint: a meeting ends five minutes after the last one left."""
+        self._need("signalling")
+        self.backend.set_connected(_meeting_id(meeting_id), _meeting_id(attendee_id), bool(connected))
 
     def drop(self) -> None:
         self.backend.drop()

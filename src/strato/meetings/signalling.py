@@ -35,11 +35,11 @@ def signalling_url(data_dir: Path, name: str) -> str:
 
 
 class Peer:
-    def __init__(self, websocket: Any, attendee: dict[str, Any], backend: Any, meeting_id: str) -> None:
+    def __init__(self, websocket: Any, attendee: dict[str, Any], meetings: Any, meeting_id: str) -> None:
         self.websocket = websocket
         self.attendee = attendee
         self.id: str = attendee["AttendeeId"]
-        self.backend = backend
+        self.meetings = meetings
         self.meeting_id = meeting_id
 
     async def send(self, message: dict[str, Any]) -> bool:
@@ -62,7 +62,7 @@ class SignallingHub:
         from starlette.concurrency import run_in_threadpool
         from starlette.responses import JSONResponse
 
-        from ..core.errors import NotFound, ValidationError
+        from ..core.errors import NotFound, NotSupported, ValidationError
 
         meetings = self.resources.get(websocket.path_params["name"])
         meeting_id = websocket.query_params.get("meeting", "")
@@ -70,19 +70,22 @@ class SignallingHub:
         try:
             if meetings is None:
                 raise NotFound(f"no meetings resource named {websocket.path_params['name']!r}")
-            attendee = await run_in_threadpool(meetings.backend.admit, meeting_id, token)
+            attendee = await run_in_threadpool(meetings.admit, meeting_id, token)
+        except NotSupported as exc:  # a meetings resource on Chime: its clients signal through Chime
+            await websocket.send_denial_response(JSONResponse({"message": str(exc)}, 501))
+            return
         except (NotFound, ValidationError) as exc:
             await websocket.send_denial_response(JSONResponse({"message": str(exc)}, 403))
             return
         await websocket.accept()
-        peer = Peer(websocket, attendee, meetings.backend, meeting_id)
+        peer = Peer(websocket, attendee, meetings, meeting_id)
         room = self.rooms.setdefault(meeting_id, {})
         earlier = room.get(peer.id)
         room[peer.id] = peer
         if earlier is not None:
             with contextlib.suppress(Exception):
                 await earlier.websocket.close(4409, "joined again from another connection")
-        await run_in_threadpool(meetings.backend.set_connected, meeting_id, peer.id, True)
+        await run_in_threadpool(meetings.set_connected, meeting_id, peer.id, True)
         self._start_watch()
         await peer.send(
             {"type": "welcome", "attendee": attendee, "peers": [p.attendee for p in room.values() if p is not peer]}
@@ -94,7 +97,7 @@ class SignallingHub:
             if room.get(peer.id) is peer:
                 del room[peer.id]
                 await self._to_others(room, peer, {"type": "left", "attendeeId": peer.id})
-                await run_in_threadpool(meetings.backend.set_connected, meeting_id, peer.id, False)
+                await run_in_threadpool(meetings.set_connected, meeting_id, peer.id, False)
             if not room:
                 self.rooms.pop(meeting_id, None)
 
@@ -140,7 +143,7 @@ class SignallingHub:
         while self.rooms:
             await asyncio.sleep(WATCH_SECONDS)
             for peer in [p for room in list(self.rooms.values()) for p in list(room.values())]:
-                if not await run_in_threadpool(peer.backend.still_admitted, peer.meeting_id, peer.id):
+                if not await run_in_threadpool(peer.meetings.still_admitted, peer.meeting_id, peer.id):
                     with contextlib.suppress(Exception):
                         await peer.websocket.close(4403, "attendee deleted or meeting ended")
 

@@ -108,6 +108,8 @@ class Metrics(Resource):
                 )
         if resolution not in (1, 60):
             raise ValidationError(f"metric {name!r}: resolution is 1 (high) or 60 (standard) seconds")
+        if resolution == 1:
+            self._need("high_resolution")
         at = now if timestamp is None else float(getattr(timestamp, "timestamp", lambda: timestamp)())
         if not now - PAST_LIMIT <= at <= now + FUTURE_LIMIT:
             raise ValidationError(f"metric {name!r}: timestamps may be up to 2 weeks old and 2 hours ahead")
@@ -180,7 +182,8 @@ class Metrics(Resource):
         stats = [check_statistic(s) for s in ([statistics] if isinstance(statistics, str) else statistics)]
         if not stats:
             raise ValidationError("ask for at least one statistic")
-        check_period(period)
+        if check_period(period) < 60:
+            self._need("high_resolution")  # sub-minute periods exist only for high-resolution metrics
         now = time.time()
         end = now if end is None else float(end)
         start = end - 3 * 3600 if start is None else float(start)
@@ -191,7 +194,7 @@ class Metrics(Resource):
                 f"{int((end - start) / period)} datapoints asked for; one query returns at "
                 f"most {MAX_DATAPOINTS:,}: use a longer period or a shorter range"
             )
-        if any(s.startswith("p") for s in stats):
+        if any(_percentile(s) for s in stats):
             self._need("percentiles")
         rows, unit = self.backend.query(name, dict(dimensions or {}), stats, start, end, period, now)
         return [Datapoint(t, values, unit) for t, values in rows]
@@ -209,6 +212,14 @@ class Metrics(Resource):
     def compact(self, now: float | None = None) -> int:
         """Downsample and expire old data (the worker does this hourly)."""
         return self.backend.compact(now)
+
+    def required_capabilities(self) -> set[str]:
+        needs = {"alarms"} if self.alarms else set()
+        if any(_percentile(a.statistic) for a in self.alarms.values()):
+            needs.add("percentiles")
+        if any(a.period < 60 for a in self.alarms.values()):
+            needs.add("high_resolution")
+        return needs
 
     def background_work(self) -> bool:
         return True  # CloudWatch evaluates alarms and ages data by itself
@@ -256,11 +267,17 @@ class Metrics(Resource):
         )
         if name in self.alarms:
             raise ValidationError(f"alarm {name!r} is declared twice in {self.namespace!r}")
+        self._need_once_open("alarms")  # else checked, with what the alarm uses, when the backend opens
+        if _percentile(alarm.statistic):
+            self._need_once_open("percentiles")
+        if alarm.period < 60:
+            self._need_once_open("high_resolution")
         alarm.physical = self.config.physical_name("alarm", name)
         self.alarms[name] = alarm
         return alarm
 
     def alarm_state(self, name: str) -> str:
+        self._need("alarms")
         if name not in self.alarms:
             raise ValidationError(f"no alarm {name!r} in {self.namespace!r}")
         found = self.backend.alarm_state(name, self.alarms[name])
@@ -270,6 +287,7 @@ class Metrics(Resource):
         """Evaluate every alarm on its newest complete periods; returns (alarm, old, new) for changes.
 
         Locally the worker calls this every second; on AWS CloudWatch evaluates alarms itself."""
+        self._need("alarms")
         if not hasattr(self.backend, "set_alarm_state"):
             raise NotSupported(f"metrics {self.namespace!r}: CloudWatch evaluates alarms on AWS")
         now = time.time() if now is None else now
@@ -309,3 +327,7 @@ class Metrics(Resource):
         subject = f'{new}: "{message["AlarmName"]}" in {message["Region"]}'[:100]
         for topic in topics:
             topic.publish(json.dumps(message), subject=subject)
+
+
+def _percentile(statistic: str) -> bool:
+    return statistic.startswith("p")  # p50, p99.9: the basic statistics are capitalised

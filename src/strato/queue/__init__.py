@@ -116,6 +116,14 @@ class Queue(Resource):
         self.dlq: Queue | None = None
         self.consumers: list[Consumer] = []
 
+    def required_capabilities(self) -> set[str]:
+        needs = {"fifo"} if self.fifo else set()
+        if self.max_receive_count is not None:
+            needs.add("dlq")
+        if self.delay:
+            needs.add("delay")
+        return needs
+
     @property
     def physical_name(self) -> str:
         """The SQS queue name (``.fifo`` appended for FIFO queues), as in the event source ARN."""
@@ -140,8 +148,9 @@ class Queue(Resource):
             if self.fifo:
                 raise ValidationError(f"queue {self.name!r} is FIFO: set delay on the queue, not per message")
             delay = _seconds(delay, "delay", 0, MAX_DELAY_S)
-        if self.fifo:
-            self._need("fifo")
+            if delay:
+                self._need("delay")
+        if self.fifo:  # the fifo capability was checked when the backend opened (required_capabilities)
             if not group or not isinstance(group, str) or len(group) > 128:
                 raise ValidationError(f"FIFO queue {self.name!r} needs a message group (1-128 characters)")
             if dedup_id is None:
@@ -166,8 +175,6 @@ class Queue(Resource):
     ) -> str:
         """Enqueue one message (str, or anything JSON-able); returns its id once it is durable."""
         out = self._outgoing(body, attributes, delay, group, dedup_id)
-        if out.delay:
-            self._need("delay")
         return self.backend.send([out], time.time())[0]
 
     @requires("send")
@@ -229,6 +236,8 @@ class Queue(Resource):
         self.backend.purge()
 
     def stats(self) -> QueueStats:
+        """Approximate counts. ``oldest_age`` is a field of this report, not a call: a provider without the
+        ``oldest_age`` capability (SQS's GetQueueAttributes has no such attribute) reports None, not an error."""
         stats = self.backend.stats()
         if "oldest_age" not in self.capabilities:
             stats.oldest_age = None

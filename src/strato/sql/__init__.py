@@ -21,7 +21,7 @@ from ..core.resource import Resource
 from .params import check, statements
 from .spi import ACTIONS, CAPABILITIES, SqlSession
 
-__all__ = ["Sql", "SqlSession"]
+__all__ = ["CAPABILITIES", "Sql", "SqlSession"]
 
 _MIGRATION = re.compile(r"^(\d+)[_-](.+)\.sql$")
 
@@ -65,6 +65,7 @@ class Sql(Resource):
     @contextmanager
     def transaction(self) -> Iterator[SqlSession]:
         """All statements in the block commit together, or none do (rolled back on any exception)."""
+        self._need("transactions")
         with self.backend.transaction() as tx:
             yield _CheckedSession(tx)
 

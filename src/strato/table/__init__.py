@@ -22,29 +22,15 @@ from ..core.context import Context
 from ..core.errors import ValidationError
 from ..core.permissions import requires
 from ..core.resource import Resource
-from .model import Condition, Page, Sort, TxOp, Update
+from .model import Condition, Page, Sort, Update
 from .schema import MAX_SORT_KEY_BYTES, Index, KeyAttr, Schema
 from .spi import ACTIONS, CAPABILITIES, TableBackend
+from .transaction import Transaction
 from .values import check_size, normalise, normalise_sized, present_item
 
 __all__ = ["CAPABILITIES", "Condition", "Page", "Sort", "Table", "TableBackend", "Transaction", "Update"]
 
-MAX_TRANSACTION_OPS = 100  # DynamoDB TransactWriteItems
 MAX_BATCH_GET = 100  # DynamoDB BatchGetItem; the facade splits larger requests
-
-
-def _condition(if_absent: bool, if_exists: bool, if_match: dict | None) -> Condition | None:
-    if if_absent and (if_exists or if_match):
-        raise ValidationError("if_absent cannot be combined with if_exists or if_match")
-    if if_absent:
-        return Condition(exists=False)
-    if if_match:
-        if not isinstance(if_match, dict):
-            raise ValidationError("if_match must be a dict of attribute -> expected value")
-        return Condition(exists=True, equals=tuple(normalise(if_match, "if_match").items()))
-    if if_exists:
-        return Condition(exists=True)
-    return None
 
 
 class Table(Resource):
@@ -131,7 +117,7 @@ class Table(Resource):
     def put(self, item: dict[str, Any], *, if_absent: bool = False, if_match: dict | None = None) -> dict[str, Any]:
         """Store an item whole. ``if_absent`` / ``if_match`` make it conditional (ConditionFailed)."""
         clean = self._item(item)
-        cond = _condition(if_absent, False, if_match)
+        cond = Condition.of(if_absent, False, if_match)
         if cond:
             self._need("conditions")
         self.backend.put(clean, cond, time.time())
@@ -149,7 +135,7 @@ class Table(Resource):
         if_match: dict | None = None,
     ) -> dict[str, Any]:
         """Change attributes atomically and return the new item. Upserts unless ``if_exists``."""
-        cond = _condition(False, if_exists, if_match)
+        cond = Condition.of(False, if_exists, if_match)
         if cond:
             self._need("conditions")
         new = self.backend.update(self.schema.key_of(key), self._update(set, remove, add), cond, time.time())
@@ -158,7 +144,7 @@ class Table(Resource):
     @requires("write")
     def delete(self, key: Any, *, if_exists: bool = False, if_match: dict | None = None) -> dict[str, Any] | None:
         """Delete and return the old item (None if there was none)."""
-        cond = _condition(False, if_exists, if_match)
+        cond = Condition.of(False, if_exists, if_match)
         if cond:
             self._need("conditions")
         return self._out(self.backend.delete(self.schema.key_of(key), cond, time.time()))
@@ -298,6 +284,14 @@ class Table(Resource):
         return Transaction()
 
     # -- lifecycle ------------------------------------------------------------------------------
+    def required_capabilities(self) -> set[str]:
+        needs = {"ttl"} if self.schema.ttl else set()
+        if self.schema.indexes:
+            needs.add("indexes")
+        if self.stream_handlers:
+            needs.add("change_stream")
+        return needs
+
     def background_work(self) -> bool:
         return bool(self.schema.ttl or self.stream_handlers)  # TTL deletion, stream event source mappings
 
@@ -319,7 +313,7 @@ class Table(Resource):
         """
         from .stream import StreamHandler
 
-        self._need("change_stream")
+        self._need_once_open("change_stream")  # else checked when the backend opens
         if not 1 <= batch_size <= 10_000:
             from ..core.errors import ConfigurationError
 
@@ -330,89 +324,3 @@ class Table(Resource):
             return fn
 
         return register
-
-
-class Transaction:
-    """All-or-nothing writes across tables of one provider (DynamoDB TransactWriteItems).
-
-    Use as a context manager; the operations run when the block exits without an exception::
-
-        with app.transaction() as tx:
-            tx.put(orders, order, if_absent=True)
-            tx.update(stock, sku, add={"count": -1}, if_match={"count": 1})
-    """
-
-    def __init__(self) -> None:
-        self.ops: list[TxOp] = []
-
-    def put(self, table: Table, item: dict, *, if_absent: bool = False, if_match: dict | None = None) -> None:
-        clean = table._item(item)
-        self._add(
-            TxOp("put", table, table.schema.key_of(clean), clean, condition=_condition(if_absent, False, if_match))
-        )
-
-    def update(
-        self,
-        table: Table,
-        key: Any,
-        *,
-        set: dict | None = None,
-        remove: Sequence[str] | None = None,
-        add: dict | None = None,
-        if_exists: bool = False,
-        if_match: dict | None = None,
-    ) -> None:
-        self._add(
-            TxOp(
-                "update",
-                table,
-                table.schema.key_of(key),
-                update=table._update(set, remove, add),
-                condition=_condition(False, if_exists, if_match),
-            )
-        )
-
-    def delete(self, table: Table, key: Any, *, if_exists: bool = False, if_match: dict | None = None) -> None:
-        self._add(TxOp("delete", table, table.schema.key_of(key), condition=_condition(False, if_exists, if_match)))
-
-    def check(
-        self, table: Table, key: Any, *, if_exists: bool = False, if_absent: bool = False, if_match: dict | None = None
-    ) -> None:
-        cond = _condition(if_absent, if_exists, if_match)
-        if cond is None:
-            raise ValidationError("a transaction check needs a condition (if_exists, if_absent or if_match)")
-        self._add(TxOp("check", table, table.schema.key_of(key), condition=cond))
-
-    def _add(self, op: TxOp) -> None:
-        needed = "read" if op.kind == "check" else "write"
-        if needed not in op.table.allowed:
-            from ..core.errors import AccessDenied
-
-            raise AccessDenied(
-                f"AccessDenied: table {op.table.name!r} does not allow {needed!r} (declared allow="
-                f"{tuple(sorted(op.table.allowed))}); a transaction {op.kind} needs it"
-            )
-        if len(self.ops) >= MAX_TRANSACTION_OPS:
-            raise ValidationError(f"a transaction holds at most {MAX_TRANSACTION_OPS} operations")
-        ident = (op.table.name, tuple(repr(op.key[n]) for n in op.table.schema.key_names()))
-        if any((o.table.name, tuple(repr(o.key[n]) for n in o.table.schema.key_names())) == ident for o in self.ops):
-            raise ValidationError(f"a transaction cannot touch the same item twice ({op.table.name} {op.key})")
-        self.ops.append(op)
-
-    def commit(self) -> None:
-        if not self.ops:
-            return
-        first = self.ops[0].table
-        first._need("transactions")
-        for op in self.ops[1:]:
-            if op.table.backend.store is not first.backend.store:
-                raise ValidationError("a transaction can only span tables of the same provider and store")
-        first.backend.transact(self.ops, time.time())
-        self.ops = []
-
-    def __enter__(self) -> Transaction:
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is None:
-            self.commit()

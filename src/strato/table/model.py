@@ -32,6 +32,23 @@ class Condition:
     exists: bool | None = None  # True: must exist, False: must be absent, None: either
     equals: tuple[tuple[str, Any], ...] = ()  # attributes that must hold these values
 
+    @classmethod
+    def of(cls, if_absent: bool, if_exists: bool, if_match: dict | None) -> Condition | None:
+        """The condition a write's ``if_absent`` / ``if_exists`` / ``if_match`` options ask for (None: none)."""
+        from .values import normalise
+
+        if if_absent and (if_exists or if_match):
+            raise ValidationError("if_absent cannot be combined with if_exists or if_match")
+        if if_absent:
+            return cls(exists=False)
+        if if_match:
+            if not isinstance(if_match, dict):
+                raise ValidationError("if_match must be a dict of attribute -> expected value")
+            return cls(exists=True, equals=tuple(normalise(if_match, "if_match").items()))
+        if if_exists:
+            return cls(exists=True)
+        return None
+
     def holds(self, item: dict[str, Any] | None) -> bool:
         if self.exists is False:
             return item is None

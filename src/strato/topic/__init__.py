@@ -197,6 +197,26 @@ class Topic(Resource):
             raise ValidationError(f"publish_batch takes 1 to {MAX_BATCH} messages, got {len(entries)}")
         return self.backend.publish(entries)
 
+    def _check_filter(self, policy: dict[str, Any] | None, scope: str, *, declared: bool) -> None:
+        """A valid policy for its scope; one on the message body needs ``filter_body`` (checked when the
+        backend opens for subscriptions declared in code, at once for those made at run time)."""
+        if policy is None:
+            if scope not in ("attributes", "body"):
+                validate({"k": ["v"]}, scope)
+            return
+        validate(policy, scope)
+        if scope == "body":
+            if declared:
+                self._need_once_open("filter_body")
+            else:
+                self._need("filter_body")
+
+    def required_capabilities(self) -> set[str]:
+        needs = {"fifo"} if self.fifo else set()
+        if any(s.filter is not None and s.scope == "body" for s in self.declared):
+            needs.add("filter_body")
+        return needs
+
     # -- subscriptions declared in code ---------------------------------------------------------
     def subscribe(
         self, *, filter: dict[str, Any] | None = None, filter_scope: str = "attributes", max_attempts: int = 3
@@ -206,10 +226,7 @@ class Topic(Resource):
         A handler that raises is retried (``max_attempts`` in all, with backoff), then the message
         goes to ``<topic>-<handler>-dlq``.
         """
-        if filter is not None:
-            validate(filter, filter_scope)
-        elif filter_scope not in ("attributes", "body"):
-            validate({"k": ["v"]}, filter_scope)
+        self._check_filter(filter, filter_scope, declared=True)
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             handler = re.sub(r"[^A-Za-z0-9]+", "-", fn.__name__).strip("-") or "handler"
@@ -243,8 +260,7 @@ class Topic(Resource):
     ) -> Subscription:
         """Deliver accepted messages into ``queue``. ``raw=True`` (strato's default; SNS's is false) sends
         the message itself with its attributes; ``raw=False`` sends the SNS JSON envelope."""
-        if filter is not None:
-            validate(filter, filter_scope)
+        self._check_filter(filter, filter_scope, declared=True)
         if queue.fifo != self.fifo:
             raise ConfigurationError("a FIFO topic delivers only to FIFO queues, and a standard one to standard")
         sub = Subscription(f"{self.arn}:queue:{queue.name}", "sqs", queue.name, filter, filter_scope, raw)
@@ -268,8 +284,7 @@ class Topic(Resource):
         if protocol not in ("http", "https", "email", "sms"):
             raise ValidationError(f"protocol must be http, https, email or sms, got {protocol!r}")
         self._need({"http": "webhooks", "https": "webhooks"}.get(protocol, protocol))
-        if filter is not None:
-            validate(filter, filter_scope)
+        self._check_filter(filter, filter_scope, declared=False)
         if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or not 1 <= max_attempts <= 100:
             raise ValidationError("max_attempts must be 1 to 100")
         status = "confirmed" if protocol == "sms" else "pending"
@@ -314,10 +329,13 @@ class Topic(Resource):
         self._backend = None
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Locally: wait until no delivery of this topic is pending (for tests and scripts)."""
+        """Wait until no delivery of this topic to its handlers and webhooks is pending (for tests and
+        scripts). Only a provider that delivers them itself (``handler_delivery``) can tell: SNS delivers
+        on its own, out of sight, so there it is NotSupported rather than a True that means nothing."""
+        self._need("handler_delivery")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not getattr(self.backend, "pending", lambda: 0)():
+            if not self.backend.pending():
                 return True
             time.sleep(0.02)
         return False

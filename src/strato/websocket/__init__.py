@@ -221,6 +221,7 @@ class WebSocketApi(Resource):
         raw, text = encode_payload(data)
         if not text:
             self._need("binary")
+        self._need("send")
         try:
             self.backend.send(_check_id(connection_id), raw, text)
         except GoneError:
@@ -234,6 +235,9 @@ class WebSocketApi(Resource):
         Closed connections are skipped and removed from the registry; returns how many were sent to.
         """
         raw, text = encode_payload(data)
+        if not text:
+            self._need("binary")
+        self._need("broadcast")
         if to is not None and where is not None:
             raise ValidationError("broadcast takes to= or where=, not both")
         if to is None and where is None and hasattr(self.backend, "broadcast_all"):
@@ -251,18 +255,23 @@ class WebSocketApi(Resource):
     @requires("manage")
     def close(self, connection_id: str) -> None:
         """Disconnect a client (API Gateway DeleteConnection)."""
+        self._need("close")
         try:
             self.backend.close(_check_id(connection_id))
         finally:
             self.registry.remove(connection_id)
 
     def info(self, connection_id: str) -> ConnectionInfo:
+        """A connection's registry entry (API Gateway GetConnection, plus the data handlers attached)."""
+        self._need("info")
         found = self.registry.get(_check_id(connection_id))
         if found is None:
             raise GoneError(f"connection {connection_id!r} of websocket {self.name!r} is gone")
         return found
 
     def connections(self, *, where: dict[str, Any] | None = None) -> list[ConnectionInfo]:
+        """The open connections (those whose data match ``where``), from the registry."""
+        self._need("info")
         return self.registry.find(where)
 
     def update(self, connection_id: str, **data: Any) -> ConnectionInfo:
