@@ -12,14 +12,15 @@ import urllib.error
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
-from ..core.usage import OFF
+from ..core.usage import OFF, Counter
 from ..dispatch import sns
 from ..events.sns import sns_record
 from ..queue import Outgoing
 from ..runtime.delivery import Outbox
-from ..runtime.messaging import enqueue
+from ..runtime.messaging import MessagingStore, enqueue
 from ..runtime.work import Loop
-from . import Subscription
+from . import Subscription, Topic
+from .envelope import Signer
 
 log = logging.getLogger("strato.topic")
 
@@ -29,18 +30,18 @@ WEBHOOK_TIMEOUT_S = 15.0  # SNS waits 15 s for an HTTP endpoint
 class LocalDeliveries:
     """Mixed into ``LocalTopicBackend``, whose store, signer and subscriptions it uses."""
 
-    name: str
-    store: Any
-    topic: Any
-    signer: Any
-    usage: Any
-    deliveries: Outbox
     if TYPE_CHECKING:
+        name: str
+        store: MessagingStore
+        topic: Topic
+        signer: Signer
+        usage: Counter | None
+        deliveries: Outbox
 
         def _count(self, unit: str, amount: float = 1) -> None: ...
-        def _row_to_sub(self, row: tuple) -> Subscription: ...
+        def _row_to_sub(self, row: tuple[Any, ...]) -> Subscription: ...
 
-    def background(self, topic: Any) -> list[Loop]:
+    def background(self, topic: Topic) -> list[Loop]:
         """SNS's own job locally: deliver to handlers and webhooks, retry, dead-letter."""
 
         def step() -> int:
@@ -114,7 +115,7 @@ class LocalDeliveries:
         if not 200 <= status < 300:
             raise ConnectionError(f"webhook answered HTTP {status}")
 
-    def _failed(self, seq: int, sub: Subscription, envelope: dict, attempts: int, error: str) -> None:
+    def _failed(self, seq: int, sub: Subscription, envelope: dict[str, Any], attempts: int, error: str) -> None:
         confirmation = envelope["Type"] != "Notification"
         give_up = attempts >= sub.max_attempts
         if not give_up:
