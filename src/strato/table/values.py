@@ -109,7 +109,7 @@ def normalise_sized(item: Any) -> tuple[dict[str, Any], int]:
 
 
 def _number_size(value: int | Decimal) -> int:
-    digits = len(str(abs(value)).rstrip("0") or "0") if type(value) is int else len(value.as_tuple().digits)
+    digits = len(value.as_tuple().digits) if isinstance(value, Decimal) else len(str(abs(value)).rstrip("0") or "0")
     return (digits + 1) // 2 + 1
 
 
