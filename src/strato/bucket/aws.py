@@ -6,9 +6,9 @@ import builtins
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..core.context import ProviderServices
+from ..core.context import AwsClients, ProviderServices
 from ..core.errors import ItemTooLarge, NotFound, StratoError, ValidationError
-from ..runtime.aws import AwsSession, error_code
+from ..runtime.aws import error_code
 from . import CHUNK, Bucket, ListPage, ObjectInfo, check_range
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class _Counted:
 class S3BucketBackend:
     capabilities = frozenset({"presign", "multipart", "lifecycle", "events", "ranges"})
 
-    def __init__(self, session: AwsSession, bucket: Bucket, auto_create: bool) -> None:
+    def __init__(self, session: AwsClients, bucket: Bucket, auto_create: bool) -> None:
         self.session = session
         self.bucket = bucket
         self.physical = bucket.physical_name

@@ -6,9 +6,9 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..core.context import ProviderServices
+from ..core.context import AwsClients, ProviderServices
 from ..core.errors import ItemTooLarge, NotFound, ServiceUnavailable, StratoError, ValidationError
-from ..runtime.aws import AwsSession, error_code
+from ..runtime.aws import error_code
 from . import Outgoing, Queue
 from .message import Message, QueueStats, decode_attributes
 
@@ -36,7 +36,7 @@ class SqsQueueBackend:
     # SQS reports age of the oldest message only as a CloudWatch metric, not through the queue API.
     capabilities = frozenset({"fifo", "dlq", "long_poll", "delay"})
 
-    def __init__(self, session: AwsSession, queue: Queue, physical: str, auto_create: bool) -> None:
+    def __init__(self, session: AwsClients, queue: Queue, physical: str, auto_create: bool) -> None:
         self.session = session
         self.queue = queue
         self.physical = queue.physical_name

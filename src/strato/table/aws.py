@@ -11,14 +11,14 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ..core.context import ProviderServices
+from ..core.context import AwsClients, ProviderServices
 from ..core.errors import (
     ServiceUnavailable,
     TransactionCanceled,
     ValidationError,
 )
 from ..events.dynamodb_stream import item_from_av, item_to_av, to_av
-from ..runtime.aws import AwsSession, error_code
+from ..runtime.aws import error_code
 from .dynamo import table_layout, translate
 from .model import Condition, Sort, TxOp, Update
 from .schema import Index, Schema
@@ -69,7 +69,7 @@ class DynamoTableBackend:
 
     def __init__(
         self,
-        session: AwsSession,
+        session: AwsClients,
         schema: Schema,
         physical: str,
         auto_create: bool,

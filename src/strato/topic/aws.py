@@ -7,12 +7,12 @@ subscriptions are Lambda subscriptions the deploy step creates, so SNS (not stra
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.context import ProviderServices
+from ..core.context import AwsClients, ProviderServices
 from ..core.errors import ItemTooLarge, NotFound, StratoError, ValidationError
 from ..queue import Queue
-from ..runtime.aws import AwsSession, error_code
+from ..runtime.aws import error_code
 from . import Subscription, Topic
 
 
@@ -42,7 +42,7 @@ class SnsTopicBackend:
     # SNS itself sends email and SMS, and invokes handler Lambdas: there is no outbox to read.
     capabilities = frozenset({"fifo", "filter_body", "webhooks", "email", "sms"})
 
-    def __init__(self, session: AwsSession, topic: Topic, auto_create: bool) -> None:
+    def __init__(self, session: AwsClients, topic: Topic, auto_create: bool) -> None:
         self.session = session
         self.topic = topic
         self.auto_create = auto_create
@@ -201,3 +201,10 @@ class SnsTopicBackend:
 def open_backend(topic: Topic, services: ProviderServices) -> SnsTopicBackend:
     """The registry's factory: the SNS topic named by the template (or auto-created against moto)."""
     return SnsTopicBackend(services.aws(), topic, services.config.auto_create)
+
+
+if TYPE_CHECKING:  # mypy checks the backend against the primitive's provider interface
+    from .spi import TopicBackend
+
+    def _conforms(backend: SnsTopicBackend) -> TopicBackend:
+        return backend

@@ -15,7 +15,7 @@ import os
 import time
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..core.context import ProviderServices
@@ -329,3 +329,10 @@ def open_backend(topic: Topic, services: ProviderServices) -> LocalTopicBackend:
     backend = LocalTopicBackend(store, topic, services.config.data_dir)
     backend.usage = services.usage
     return backend
+
+
+if TYPE_CHECKING:  # mypy checks the backend against the primitive's provider interface
+    from .spi import TopicBackend
+
+    def _conforms(backend: LocalTopicBackend) -> TopicBackend:
+        return backend

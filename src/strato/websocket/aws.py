@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..core.config import env_token
-from ..core.context import ProviderServices
+from ..core.context import AwsClients, ProviderServices
 from ..core.errors import ConfigurationError, GoneError, ItemTooLarge, ServiceUnavailable, StratoError
-from ..runtime.aws import AwsSession, error_code
+from ..runtime.aws import error_code
 
 
 def _translate(exc: BaseException, connection_id: str) -> StratoError:
@@ -32,7 +32,7 @@ def _translate(exc: BaseException, connection_id: str) -> StratoError:
 class ApiGatewayWsBackend:
     capabilities = frozenset({"send", "broadcast", "info", "close", "binary"})
 
-    def __init__(self, session: AwsSession, ws: Any) -> None:
+    def __init__(self, session: AwsClients, ws: Any) -> None:
         self.session = session
         self.ws = ws
         token = env_token(ws.name)
