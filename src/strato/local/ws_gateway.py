@@ -213,9 +213,9 @@ class WsGateway:
         payload = json.dumps({"message": message, "connectionId": conn.id, "requestId": request_id})
         await self._send(conn, payload.encode(), True)
 
-    def _write(self, conn: LiveConnection, raw: bytes, text: bool) -> None:
-        """Frame and write one message on the loop thread, without awaiting (the fast path)."""
-        protocol = conn.protocol
+    def _write(self, conn: LiveConnection, protocol: WebSocketsSansIOProtocol, raw: bytes, text: bool) -> None:
+        """Frame and write one message on the loop thread, without awaiting (the fast path: ``protocol``
+        is the connection's uvicorn protocol)."""
         if conn.state != "open" or protocol.close_sent or protocol.transport.is_closing():
             conn.state = "closed" if conn.state == "open" else conn.state
             raise GoneError(f"connection {conn.id} is gone")
@@ -230,7 +230,7 @@ class WsGateway:
         if conn.state != "open":
             raise GoneError(f"connection {conn.id} is gone")
         if conn.protocol is not None:
-            self._write(conn, raw, text)
+            self._write(conn, conn.protocol, raw, text)
             return
         async with conn.lock:
             try:
@@ -287,7 +287,7 @@ class WsGateway:
                 slow.append(conn)
             else:
                 try:
-                    self._write(conn, raw, text)
+                    self._write(conn, conn.protocol, raw, text)
                 except GoneError:
                     gone.append(connection_id)
         results = await asyncio.gather(*(self._send(c, raw, text) for c in slow), return_exceptions=True)
