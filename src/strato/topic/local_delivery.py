@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.usage import OFF, Counter
 from ..dispatch import sns
 from ..events.sns import sns_record
-from ..queue import Outgoing
+from ..queue import Outgoing, Queue
 from ..runtime.delivery import Outbox
 from ..runtime.messaging import MessagingStore, enqueue
 from ..runtime.work import Loop
@@ -82,10 +82,11 @@ class LocalDeliveries:
 
     def _deliver(self, sub: Subscription, envelope: dict[str, Any]) -> None:
         if sub.protocol == "lambda":
-            if sub.handler is None:
+            handler = sub.handler
+            if handler is None or isinstance(handler, Queue):  # a Queue only on "sqs" subscriptions
                 raise LookupError(f"handler for {sub.arn} is not declared in this process")
             record = sns_record(self.signer.sign(dict(envelope)), sub.arn)
-            sns.handle(sub.handler, {"Records": [record]}, self.usage or OFF)
+            sns.handle(handler, {"Records": [record]}, self.usage or OFF)
             return
         self._count("http_deliveries")
         signed = self.signer.sign(dict(envelope))
