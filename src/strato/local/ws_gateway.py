@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -25,6 +25,9 @@ from ..core.errors import GoneError
 from ..dispatch.websocket import WebSocketDispatcher
 from ..events.apigw_ws import ws_connect_event, ws_context, ws_disconnect_event, ws_message_event
 from ..websocket import FRAME_LIMIT
+
+if TYPE_CHECKING:
+    from ..app import App
 
 log = logging.getLogger("strato.ws")
 
@@ -96,7 +99,7 @@ def new_connection_id() -> str:
 
 
 class WsGateway:
-    def __init__(self, app: Any, ws: Any) -> None:
+    def __init__(self, app: App, ws: Any) -> None:
         self.app = app
         self.ws = ws
         self.dispatcher = WebSocketDispatcher(ws)
@@ -313,7 +316,7 @@ class WsGateway:
         }
 
 
-def gateways_for(app: Any) -> dict[str, WsGateway]:
+def gateways_for(app: App) -> dict[str, WsGateway]:
     from ..websocket.local import register_gateway
 
     out = {}
