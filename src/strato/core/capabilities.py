@@ -7,12 +7,15 @@ instead of silently doing less.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .errors import ConfigurationError, NotSupported
 
+if TYPE_CHECKING:
+    from .resource import Resource
 
-def need(resource: Any, capability: str) -> None:
+
+def need(resource: Resource, capability: str) -> None:
     """Raise ``NotSupported`` unless ``resource``'s provider declares ``capability``."""
     if capability not in resource.VOCABULARY:  # a typo in strato itself, not a user error
         raise ConfigurationError(f"{capability!r} is not a capability of a {resource.kind}")
