@@ -3,12 +3,34 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .core.config import Config, check_name
 from .core.context import Context
 from .core.errors import ConfigurationError
+from .core.resource import Resource
 from .registry import Registry
+
+if TYPE_CHECKING:
+    from .auth import UserPool
+    from .bucket import Bucket
+    from .cache import Cache
+    from .core.usage import Counter
+    from .dispatch.http import HttpDispatcher
+    from .http import HttpApi
+    from .kv import KV
+    from .meetings import Meetings
+    from .metrics import Metrics
+    from .queue import Queue
+    from .schedule import Schedule
+    from .sql import Sql
+    from .table import Table, Transaction
+    from .topic import Topic
+    from .websocket import WebSocketApi
+
+R = TypeVar("R", bound=Resource)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class App:
@@ -23,18 +45,18 @@ class App:
         name: str,
         *,
         provider: str | None = None,
-        data_dir: str | os.PathLike | None = None,
+        data_dir: str | os.PathLike[str] | None = None,
         stage: str | None = None,
     ) -> None:
         self.name = check_name("app", name)
         self.config = Config.from_env(name, provider=provider, data_dir=data_dir, stage=stage)
-        self._usage: Any = None
+        self._usage: Counter | None = None
         self.registry = Registry(self.config, lambda: self.usage)
         self.context = Context(self.name, self.config, self.registry, lambda: self.usage, self._declare, self._find)
         self.resources: dict[tuple[str, str], Any] = {}
-        self.schedules: list[Any] = []
-        self._http: Any = None
-        self._http_dispatcher: Any = None
+        self.schedules: list[Schedule] = []
+        self._http: HttpApi | None = None
+        self._http_dispatcher: HttpDispatcher | None = None
 
     def _find(self, kind: str, name: str | None) -> Any:
         if name is not None:
@@ -42,7 +64,7 @@ class App:
         found = self.of_kind(kind)
         return found[0] if len(found) == 1 else None
 
-    def _declare(self, resource: Any) -> Any:
+    def _declare(self, resource: R) -> R:
         check_name(resource.kind, resource.name)
         ident = (resource.kind, resource.name)
         if ident in self.resources:
@@ -62,7 +84,7 @@ class App:
         decimals: bool = False,
         provider: str | None = None,
         allow: Any = None,
-    ):
+    ) -> Table:
         """A document table (DynamoDB). ``key="id"``, ``sort="ts:number"``, ``indexes={"by_user": "user_id"}``."""
         from .table import Table
 
@@ -80,7 +102,7 @@ class App:
             )
         )
 
-    def kv(self, name: str, *, provider: str | None = None, allow: Any = None):
+    def kv(self, name: str, *, provider: str | None = None, allow: Any = None) -> KV:
         """A key-value namespace (DynamoDB, or Redis with ``provider="redis"``)."""
         from .kv import KV
 
@@ -98,7 +120,7 @@ class App:
         max_receive_count: int | None = None,
         provider: str | None = None,
         allow: Any = None,
-    ):
+    ) -> Queue:
         """A queue (SQS). ``max_receive_count`` also declares ``<name>-dlq`` and wires it as the DLQ."""
         from .queue import MAX_RETENTION_S, Queue
 
@@ -130,7 +152,7 @@ class App:
             )
         return queue
 
-    def http(self, *, cors: Any = None, timeout: float = 29.0):
+    def http(self, *, cors: Any = None, timeout: float = 29.0) -> HttpApi:
         """The app's HTTP API (one per app; calling again returns it)."""
         from .http import HttpApi
 
@@ -148,7 +170,7 @@ class App:
         content_dedup: bool = False,
         provider: str | None = None,
         allow: Any = None,
-    ):
+    ) -> Topic:
         """A topic (SNS). Run-time webhook subscriptions dead-letter into ``<name>-webhooks-dlq``."""
         from .queue import MAX_RETENTION_S
         from .topic import Topic
@@ -159,7 +181,7 @@ class App:
         topic.webhooks_dlq = self.queue(f"{name}-webhooks-dlq", retention=MAX_RETENTION_S, provider=provider)
         return topic
 
-    def schedule(self, expression: str, *, name: str | None = None):
+    def schedule(self, expression: str, *, name: str | None = None) -> Callable[[F], F]:
         """``@app.schedule("rate(5 minutes)")`` / ``cron(0 */6 * * ? *)`` / ``at(...)``: EventBridge syntax, UTC.
 
         The handler takes the EventBridge scheduled event, or no argument at all.
@@ -170,7 +192,7 @@ class App:
 
         parsed = Schedule(expression)  # a bad expression fails here, on the decorator's line
 
-        def register(fn: Any) -> Any:
+        def register(fn: F) -> F:
             label = name or re.sub(r"[^A-Za-z0-9]+", "-", fn.__name__).strip("-") or "schedule"
             check_name("schedule", label)
             if any(s.name == label for s in self.schedules):
@@ -183,7 +205,7 @@ class App:
 
     def bucket(
         self, name: str, *, expire_after_days: int | None = None, provider: str | None = None, allow: Any = None
-    ):
+    ) -> Bucket:
         """Object storage (S3). ``expire_after_days`` adds a lifecycle rule (a local sweeper)."""
         from .bucket import Bucket
 
@@ -199,7 +221,7 @@ class App:
         mfa: str = "off",
         provider: str | None = None,
         allow: Any = None,
-    ):
+    ) -> UserPool:
         """A user pool (Cognito): sign-up, sign-in, MFA, groups and the JWTs ``auth=True`` routes check.
         ``allow=()`` keeps the admin calls (create / disable / delete users, groups) out of the code."""
         from .auth import UserPool
@@ -210,21 +232,23 @@ class App:
 
     def meetings(
         self, name: str = "meetings", *, media_region: str | None = None, provider: str | None = None, allow: Any = None
-    ):
+    ) -> Meetings:
         """Meetings and attendees (Chime SDK); locally a registry plus WebRTC signalling under strato dev."""
         from .meetings import Meetings
 
         return self._declare(Meetings(self.context, name, media_region=media_region, provider=provider, allow=allow))
 
     @property
-    def auth(self) -> Any:
+    def auth(self) -> UserPool:
         """The app's user pool when it has exactly one (what ``auth=True`` routes verify against)."""
         pools = self.of_kind("user_pool")
         if len(pools) != 1:
             raise ConfigurationError(f"app.auth needs exactly one user pool; {self.name!r} declares {len(pools)}")
         return pools[0]
 
-    def metrics(self, namespace: str, *, retention_days: int = 455, provider: str | None = None, allow: Any = None):
+    def metrics(
+        self, namespace: str, *, retention_days: int = 455, provider: str | None = None, allow: Any = None
+    ) -> Metrics:
         """Custom metrics (CloudWatch) in ``namespace``: put, query any statistic, alarm. ``retention_days``
         bounds the local store (downsampled as CloudWatch ages data: 1 min for 15 days, 5 min to 63, then 1 h)."""
         from .metrics import Metrics
@@ -233,13 +257,13 @@ class App:
             Metrics(self.context, namespace, retention_days=retention_days, provider=provider, allow=allow)
         )
 
-    def cache(self, name: str = "cache", *, provider: str | None = None, allow: Any = None):
+    def cache(self, name: str = "cache", *, provider: str | None = None, allow: Any = None) -> Cache:
         """A cache: SQLite locally, Redis / ElastiCache with ``provider="redis"``, DynamoDB or ElastiCache on AWS."""
         from .cache import Cache
 
         return self._declare(Cache(self.context, name, provider=provider, allow=allow))
 
-    def sql(self, name: str = "main", *, provider: str | None = None, allow: Any = None):
+    def sql(self, name: str = "main", *, provider: str | None = None, allow: Any = None) -> Sql:
         """A relational database: SQLite locally, PostgreSQL (RDS / Aurora) with ``provider="postgres"``
         or on AWS. Parameters are ``:name`` placeholders with a dict, on every engine."""
         from .sql import Sql
@@ -258,7 +282,7 @@ class App:
         allow: Any = None,
         auth: Any = None,
         groups: Any = None,
-    ):
+    ) -> WebSocketApi:
         """A WebSocket API (API Gateway). ``index`` names connection data fields you will look up by;
         ``auth=True`` / ``groups=[...]`` check a user-pool token on ``$connect`` (``?token=`` or Authorization)."""
         from .websocket import WebSocketApi
@@ -283,14 +307,14 @@ class App:
         """The declared resources of one kind (``"queue"``, ``"topic"``, ...), in declaration order."""
         return [r for (k, _), r in self.resources.items() if k == kind]
 
-    def transaction(self):
+    def transaction(self) -> Transaction:
         """All-or-nothing writes across tables: ``with app.transaction() as tx: tx.put(...)``."""
         from .table import Transaction
 
         return Transaction()
 
     @property
-    def usage(self) -> Any:
+    def usage(self) -> Counter:
         """Counts billable operations for ``strato cost`` (a no-op on AWS, where AWS bills)."""
         if self._usage is None:
             from .core.usage import OFF, Usage
@@ -300,7 +324,7 @@ class App:
 
     # -- running ------------------------------------------------------------------------------
     @property
-    def http_dispatcher(self) -> Any:
+    def http_dispatcher(self) -> HttpDispatcher:
         if self._http_dispatcher is None:
             if self._http is None:
                 raise ConfigurationError(f"app {self.name!r} has no HTTP API (declare one with app.http())")

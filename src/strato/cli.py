@@ -8,6 +8,7 @@ import shutil
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -143,7 +144,7 @@ def invoke(app_spec: str, event_file, timeout: float, data: str | None) -> None:
     app = _load(app_spec, data)
     from .events import LocalContext
 
-    outcome: dict = {}
+    outcome: dict[str, Any] = {}
 
     def run() -> None:
         try:
@@ -161,8 +162,8 @@ def invoke(app_spec: str, event_file, timeout: float, data: str | None) -> None:
         )
         sys.exit(1)
     if "error" in outcome:
-        exc = outcome["error"]
-        click.echo(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}))
+        error = outcome["error"]
+        click.echo(json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}))
         sys.exit(1)
     from .http.response import dumps
 

@@ -21,6 +21,8 @@ def load_app(spec: str) -> App:
         sys.path.insert(0, str(path.parent))
         name = f"strato_app_{path.stem}"
         module_spec = importlib.util.spec_from_file_location(name, path)
+        if module_spec is None or module_spec.loader is None:  # e.g. a file without the .py suffix
+            raise ConfigurationError(f"cannot load {target} as a Python module (name it *.py)")
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[name] = module
         module_spec.loader.exec_module(module)

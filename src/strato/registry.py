@@ -13,13 +13,16 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .core.capabilities import check_declared, need
 from .core.config import Config
 from .core.errors import ConfigurationError, ServiceUnavailable
 from .core.resource import Resource
 from .core.usage import Counter
+
+if TYPE_CHECKING:
+    from .runtime.aws import AwsSession
 
 T = TypeVar("T")
 
@@ -91,14 +94,15 @@ class Registry:
         with self._lock:
             if key not in self._shared:
                 self._shared[key] = factory()
-            return self._shared[key]  # type: ignore[no-any-return]
+            found: T = self._shared[key]  # what factory() made for this key
+            return found
 
     def local_store(self, store_type: Callable[[Path, str], T]) -> T:
         """The app's one instance of a local SQLite store (``store_type(data_dir, durability)``)."""
         key = f"store:{getattr(store_type, '__module__', '')}.{getattr(store_type, '__qualname__', store_type)}"
         return self.shared(key, lambda: store_type(self.config.data_dir, self.config.durability))
 
-    def aws(self) -> Any:
+    def aws(self) -> AwsSession:
         from .runtime.aws import AwsSession
 
         return self.shared("aws", AwsSession)
@@ -132,3 +136,13 @@ def _connect_redis() -> Any:
     except redis.RedisError as exc:
         raise ServiceUnavailable(f"cannot reach Redis at {url}: {exc}") from exc
     return client
+
+
+if TYPE_CHECKING:  # mypy checks that the registry is what facades and providers are promised
+    from .core.context import Backends, ProviderServices
+
+    def _serves_providers(registry: Registry) -> ProviderServices:
+        return registry
+
+    def _opens_backends(registry: Registry) -> Backends:
+        return registry

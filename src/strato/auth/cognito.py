@@ -14,20 +14,23 @@ import os
 import threading
 import time
 import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.context import ProviderServices
+from ..core.context import AwsClients, ProviderServices
 from ..core.errors import AuthError, ConfigurationError, InvalidToken
-from ..runtime.aws import AwsSession, error_code
+from ..runtime.aws import error_code
 from .model import Challenge, Tokens
 from .tokens import verify_jwt
+
+if TYPE_CHECKING:
+    from . import UserPool
 
 CLIENT_NAME = "strato"
 JWKS_REFRESH = 60  # seconds between fetches for an unknown kid (a forged kid cannot make us hammer Cognito)
 MFA_CONFIGURATION = {"off": "OFF", "optional": "OPTIONAL", "required": "ON"}
 
 
-def pool_properties(pool: Any, physical_name: str) -> dict[str, Any]:
+def pool_properties(pool: UserPool, physical_name: str) -> dict[str, Any]:
     """CreateUserPool's parameters — and the CloudFormation properties synth writes — for ``pool``."""
     policy = pool.policy
     props: dict[str, Any] = {
@@ -114,11 +117,13 @@ class JwksCache:
 class CognitoUserPoolBackend:
     capabilities = frozenset({"totp", "groups"})
 
-    def __init__(self, session: AwsSession, pool: Any, physical_name: str, auto_create: bool) -> None:
+    def __init__(self, session: AwsClients, pool: UserPool, physical_name: str, auto_create: bool) -> None:
         self.session = session
         self.pool = pool
         self.physical = physical_name
         self.auto_create = auto_create
+        self._pool_id: str | None
+        self._client_id: str | None
         self._pool_id, self._client_id = pool.configured_ids
         self._jwks: JwksCache | None = None
 
@@ -129,19 +134,20 @@ class CognitoUserPoolBackend:
     # -- the pool and its client -------------------------------------------------------------------
     @property
     def pool_id(self) -> str:
-        if self._pool_id is None:
-            self._resolve()
-        return self._pool_id  # type: ignore[return-value]
+        if self._pool_id is not None:
+            return self._pool_id
+        return self._resolve()[0]
 
     @property
     def client_id(self) -> str:
-        if self._client_id is None:
-            self._resolve()
-        return self._client_id  # type: ignore[return-value]
+        if self._client_id is not None:
+            return self._client_id
+        return self._resolve()[1]
 
-    def _resolve(self) -> None:
+    def _resolve(self) -> tuple[str, str]:
         """Find the pool by name (and its 'strato' client), creating both when auto-create is on."""
-        if self._pool_id is None:
+        pool_id = self._pool_id
+        if pool_id is None:
             pools = self.client.get_paginator("list_user_pools").paginate(MaxResults=60)
             found = [p["Id"] for page in pools for p in page["UserPools"] if p["Name"] == self.physical]
             if not found and not self.auto_create:
@@ -150,30 +156,32 @@ class CognitoUserPoolBackend:
                     f"deploy) or set {self.pool.id_variable}"
                 )
             if found:
-                self._pool_id = found[0]
+                pool_id = self._pool_id = found[0]
             else:
                 props = pool_properties(self.pool, self.physical)
                 props["PoolName"] = props.pop("UserPoolName")
                 props.pop("EnabledMfas", None)  # not a CreateUserPool parameter; set below
-                self._pool_id = self.client.create_user_pool(**props)["UserPool"]["Id"]
+                pool_id = self._pool_id = self.client.create_user_pool(**props)["UserPool"]["Id"]
                 if self.pool.mfa != "off":
                     self.client.set_user_pool_mfa_config(
-                        UserPoolId=self._pool_id,
+                        UserPoolId=pool_id,
                         SoftwareTokenMfaConfiguration={"Enabled": True},
                         MfaConfiguration=MFA_CONFIGURATION[self.pool.mfa],
                     )
-        if self._client_id is None:
-            clients = self.client.list_user_pool_clients(UserPoolId=self._pool_id, MaxResults=60)["UserPoolClients"]
+        client_id = self._client_id
+        if client_id is None:
+            clients = self.client.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
             found = [c["ClientId"] for c in clients if c["ClientName"] == CLIENT_NAME]
             if not found and not self.auto_create:
                 raise ConfigurationError(f"user pool {self.physical!r} has no {CLIENT_NAME!r} app client")
-            self._client_id = (
+            client_id = self._client_id = (
                 found[0]
                 if found
-                else self.client.create_user_pool_client(UserPoolId=self._pool_id, **client_properties())[
-                    "UserPoolClient"
-                ]["ClientId"]
+                else self.client.create_user_pool_client(UserPoolId=pool_id, **client_properties())["UserPoolClient"][
+                    "ClientId"
+                ]
             )
+        return pool_id, client_id
 
     def _call(self, operation: str, **params: Any) -> dict[str, Any]:
         """One cognito-idp call; Cognito's refusals become AuthError with its exception name."""
@@ -183,7 +191,7 @@ class CognitoUserPoolBackend:
             code = error_code(exc)
             if not code:
                 raise
-            message = exc.response["Error"].get("Message") or code  # type: ignore[attr-defined]
+            message = getattr(exc, "response", {}).get("Error", {}).get("Message") or code
             if operation == "global_sign_out" and code == "NotAuthorizedException":
                 raise InvalidToken(message) from None
             raise AuthError(message, code) from None
@@ -351,7 +359,7 @@ class CognitoUserPoolBackend:
         self._pool_id = self._client_id = None
 
 
-def open_backend(pool: Any, services: ProviderServices) -> CognitoUserPoolBackend:
+def open_backend(pool: UserPool, services: ProviderServices) -> CognitoUserPoolBackend:
     """The registry's factory: the pool the template made (ids from the environment), else found by name."""
     return CognitoUserPoolBackend(
         services.aws(), pool, services.config.physical_name("user_pool", pool.name), services.config.auto_create

@@ -9,18 +9,19 @@ from ..deploy.names import env_name, logical
 
 if TYPE_CHECKING:
     from ..deploy.synth import Template
+    from . import UserPool
 
 
-def synth(t: Template, pool: Any) -> None:
+def synth(t: Template, pool: UserPool) -> None:
     user_pool(t, pool)
     t.grants.append(pool)
 
 
-def arns(resource: Any, action: str, stage: str) -> list[Any]:
+def arns(resource: UserPool, action: str, stage: str) -> list[Any]:
     return [{"Fn::GetAtt": [logical(resource.name, "UserPool"), "Arn"]}]
 
 
-def user_pool(t: Template, pool: Any) -> None:
+def user_pool(t: Template, pool: UserPool) -> None:
     """The Cognito pool (retained: it holds the users) and the app client the tokens are issued to."""
     from ..auth.cognito import client_properties, pool_properties
 

@@ -13,7 +13,7 @@ import secrets
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.context import ProviderServices
 from ..core.errors import AuthError, InvalidToken
@@ -23,6 +23,9 @@ from .local_mfa import LocalMfa
 from .model import Challenge, Tokens
 from .passwords import check_password, hash_password
 from .tokens import KeyRing, verify_jwt
+
+if TYPE_CHECKING:
+    from . import UserPool
 
 CODE_TTL = 24 * 3600
 SESSION_TTL = 3 * 60  # a challenge session lasts 3 minutes
@@ -66,7 +69,7 @@ def _digest(token: str) -> str:
 class LocalUserPoolBackend(LocalAdmin, LocalMfa):
     capabilities = frozenset({"outbox", "totp", "groups", "revocation"})
 
-    def __init__(self, store: LocalAuthStore, pool: Any) -> None:
+    def __init__(self, store: LocalAuthStore, pool: UserPool) -> None:
         self.store = store
         self.pool = pool  # the facade: name, policy, mfa, issuer, client_id
         self.name = pool.pool_id
@@ -374,7 +377,7 @@ class LocalUserPoolBackend(LocalAdmin, LocalMfa):
                 conn.execute(f"DELETE FROM {table} WHERE pool = ?", (self.name,))
 
 
-def open_backend(pool: Any, services: ProviderServices) -> LocalUserPoolBackend:
+def open_backend(pool: UserPool, services: ProviderServices) -> LocalUserPoolBackend:
     """The registry's factory: every local pool of an app in one SQLite file."""
     store = services.local_store(LocalAuthStore)
     return LocalUserPoolBackend(store, pool)

@@ -12,14 +12,18 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import AuthError
 from .passwords import PasswordPolicy, hash_password
 
+if TYPE_CHECKING:
+    from . import UserPool
+    from .local import LocalAuthStore
+
 
 class LocalAdmin:
     """Mixed into ``LocalUserPoolBackend``, whose store, pool and users it uses."""
 
-    name: str
-    store: Any
-    pool: Any
     if TYPE_CHECKING:
+        name: str
+        store: LocalAuthStore
+        pool: UserPool
 
         @property
         def conn(self) -> Any: ...

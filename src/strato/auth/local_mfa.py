@@ -8,14 +8,18 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import AuthError
 
+if TYPE_CHECKING:
+    from . import UserPool
+    from .local import LocalAuthStore
+
 
 class LocalMfa:
     """Mixed into ``LocalUserPoolBackend``, whose store, users, challenges and tokens it uses."""
 
-    name: str
-    store: Any
-    pool: Any
     if TYPE_CHECKING:
+        name: str
+        store: LocalAuthStore
+        pool: UserPool
 
         def verify(self, token: str, token_use: str | None) -> dict[str, Any]: ...
         def _take_challenge(self, session: str, name: str) -> dict[str, Any]: ...
@@ -25,7 +29,9 @@ class LocalMfa:
     def _totp_ok(secret: str | None, code: str) -> bool:
         import pyotp
 
-        return bool(secret) and pyotp.TOTP(secret).verify(str(code), valid_window=1)
+        if not secret:
+            return False
+        return bool(pyotp.TOTP(secret).verify(str(code), valid_window=1))
 
     def _totp_user(self, access_token: str | None, session: str | None) -> tuple[str, str | None]:
         """The user setting up TOTP: by access token, or by the session of an MFA_SETUP challenge."""

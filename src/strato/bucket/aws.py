@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.context import ProviderServices
+from ..core.context import AwsClients, ProviderServices
 from ..core.errors import ItemTooLarge, NotFound, StratoError, ValidationError
-from ..runtime.aws import AwsSession, error_code
-from . import CHUNK, ListPage, ObjectInfo, check_range
+from ..runtime.aws import error_code
+from . import CHUNK, Bucket, ListPage, ObjectInfo, check_range
+
+if TYPE_CHECKING:
+    from .spi import BucketBackend
 
 
 def _translate(exc: BaseException, what: str) -> StratoError:
@@ -65,7 +69,7 @@ class _Counted:
 class S3BucketBackend:
     capabilities = frozenset({"presign", "multipart", "lifecycle", "events", "ranges"})
 
-    def __init__(self, session: AwsSession, bucket: Any, auto_create: bool) -> None:
+    def __init__(self, session: AwsClients, bucket: Bucket, auto_create: bool) -> None:
         self.session = session
         self.bucket = bucket
         self.physical = bucket.physical_name
@@ -253,14 +257,14 @@ class S3BucketBackend:
         except Exception as exc:
             raise _translate(exc, f"part {number} of {key!r}") from exc
 
-    def list_parts(self, key: str, upload_id: str) -> list[dict[str, Any]]:
+    def list_parts(self, key: str, upload_id: str) -> builtins.list[dict[str, Any]]:  # list: the method above
         try:
             out = self.client.list_parts(Bucket=self.physical, Key=key, UploadId=upload_id)
         except Exception as exc:
             raise _translate(exc, f"multipart upload of {key!r}") from exc
         return [{"number": p["PartNumber"], "size": p["Size"], "etag": p["ETag"]} for p in out.get("Parts", [])]
 
-    def complete_multipart(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> ObjectInfo:
+    def complete_multipart(self, key: str, upload_id: str, parts: builtins.list[tuple[int, str]]) -> ObjectInfo:
         etags = {n: e for n, e in parts}
         try:
             self.client.complete_multipart_upload(
@@ -280,6 +284,12 @@ class S3BucketBackend:
             raise _translate(exc, f"multipart upload of {key!r}") from exc
 
 
-def open_backend(bucket: Any, services: ProviderServices) -> S3BucketBackend:
+def open_backend(bucket: Bucket, services: ProviderServices) -> S3BucketBackend:
     """The registry's factory: the S3 bucket named by the template (or auto-created against moto)."""
     return S3BucketBackend(services.aws(), bucket, services.config.auto_create)
+
+
+if TYPE_CHECKING:  # mypy checks the backend against the primitive's provider interface
+
+    def _conforms(backend: S3BucketBackend) -> BucketBackend:
+        return backend

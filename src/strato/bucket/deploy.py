@@ -9,17 +9,18 @@ from ..deploy.names import env_name, logical
 
 if TYPE_CHECKING:
     from ..deploy.synth import Template
+    from . import Bucket
 
 
 import re
 
 
-def synth(t: Template, bucket: Any) -> None:
+def synth(t: Template, bucket: Bucket) -> None:
     _bucket(t, bucket)
     t.grants.append(bucket)
 
 
-def arns(resource: Any, action: str, stage: str) -> list[Any]:
+def arns(resource: Bucket, action: str, stage: str) -> list[Any]:
     """From the bucket's deterministic name, not its Ref: no dependency cycle with notifications."""
     arn = f"arn:${{AWS::Partition}}:s3:::{bucket_name(resource.ctx.app_name, stage, resource.name)}"
     return [{"Fn::Sub": arn}] if action == "list" else [{"Fn::Sub": f"{arn}/*"}]
@@ -31,7 +32,7 @@ def bucket_name(app: str, stage: str, bucket: str) -> str:
     return f"{prefix}-${{AWS::AccountId}}-${{AWS::Region}}"
 
 
-def _bucket(t: Template, bucket: Any) -> None:
+def _bucket(t: Template, bucket: Bucket) -> None:
     props: dict[str, Any] = {
         "BucketEncryption": {
             "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
@@ -44,7 +45,7 @@ def _bucket(t: Template, bucket: Any) -> None:
         },
         "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
     }
-    rules = [
+    rules: list[dict[str, Any]] = [
         {
             "Id": "abort-incomplete-uploads",
             "Status": "Enabled",

@@ -20,16 +20,20 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from ..core.context import ProviderServices
 from ..core.errors import ItemTooLarge, NotFound, ValidationError
+from ..core.usage import Counter
 from ..runtime.delivery import Outbox
 from ..runtime.sqlite import Database
-from . import CHUNK, ListPage, ObjectInfo, check_range
+from . import CHUNK, Bucket, ListPage, ObjectInfo, check_range
 from .local_events import LocalObjectEvents
 from .local_multipart import LocalMultipart
+
+if TYPE_CHECKING:
+    from .spi import BucketBackend
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS b_objects (
@@ -91,13 +95,13 @@ class BucketStore:
 
 class LocalBucketBackend(LocalMultipart, LocalObjectEvents):
     capabilities = frozenset({"presign", "multipart", "lifecycle", "events", "ranges"})
-    usage: Any = None  # S3 requests for `strato cost`: PUT/COPY/POST/LIST are class A, GET/HEAD class B
+    usage: Counter | None = None  # S3 requests for `strato cost`: PUT/COPY/POST/LIST are class A, GET/HEAD class B
 
     def _request(self, kind: str) -> None:
         if self.usage is not None:
             self.usage.add("s3", kind, 1)
 
-    def __init__(self, store: BucketStore, bucket: Any, data_dir: Path) -> None:
+    def __init__(self, store: BucketStore, bucket: Bucket, data_dir: Path) -> None:
         self.store = store
         self.bucket = bucket
         self.name = bucket.name
@@ -294,7 +298,7 @@ class LocalBucketBackend(LocalMultipart, LocalObjectEvents):
                 break
             for row in rows:
                 cut = row[0].find(delimiter, len(prefix)) if delimiter else -1
-                if cut < 0:
+                if delimiter is None or cut < 0:
                     objects.append(self._info(row))
                     marker = row[7]
                     continue
@@ -382,9 +386,15 @@ def _read(handle: Any, span: tuple[int, int]) -> Iterator[bytes]:
             yield chunk
 
 
-def open_backend(bucket: Any, services: ProviderServices) -> LocalBucketBackend:
+def open_backend(bucket: Bucket, services: ProviderServices) -> LocalBucketBackend:
     """The registry's factory: object bytes in files, metadata in one SQLite file per app."""
     store = services.local_store(BucketStore)
     backend = LocalBucketBackend(store, bucket, services.config.data_dir)
     backend.usage = services.usage
     return backend
+
+
+if TYPE_CHECKING:  # mypy checks the backend against the primitive's provider interface
+
+    def _conforms(backend: LocalBucketBackend) -> BucketBackend:
+        return backend

@@ -14,6 +14,11 @@ from ..events.s3 import s3_record
 from ..runtime.delivery import Outbox
 from ..runtime.work import Loop
 
+if TYPE_CHECKING:
+    from ..core.usage import Counter
+    from . import Bucket
+    from .local import BucketStore
+
 log = logging.getLogger("strato.bucket")
 
 MAX_EVENT_ATTEMPTS = 3
@@ -23,12 +28,12 @@ LIFECYCLE_EVERY_S = 60.0  # S3 applies lifecycle rules about once a day; locally
 class LocalObjectEvents:
     """Mixed into ``LocalBucketBackend``, whose store and bucket it uses."""
 
-    name: str
-    store: Any
-    bucket: Any
-    usage: Any
-    events: Outbox
     if TYPE_CHECKING:
+        name: str
+        store: BucketStore
+        bucket: Bucket
+        usage: Counter | None
+        events: Outbox
 
         def _unlink(self, file_id: str | None) -> None: ...
 
@@ -40,7 +45,7 @@ class LocalObjectEvents:
                 record = s3_record(name, self.bucket.physical_name, key, size, etag, region())
                 self.events.add(conn, self.name, index, json.dumps(record))
 
-    def background(self, bucket: Any) -> list[Loop]:
+    def background(self, bucket: Bucket) -> list[Loop]:
         """S3's own jobs locally: event notifications to watchers, and lifecycle expiry."""
         loops = [Loop(f"lifecycle:{self.name}", lambda: self.sweep(time.time()), idle=LIFECYCLE_EVERY_S)]
         if bucket.watchers:

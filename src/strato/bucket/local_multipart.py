@@ -13,13 +13,16 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import NotFound, ValidationError
 from . import CHUNK, MIN_PART_BYTES, ObjectInfo
 
+if TYPE_CHECKING:
+    from .local import BucketStore
+
 
 class LocalMultipart:
     """Mixed into ``LocalBucketBackend``, whose files, store and object records it uses."""
 
-    name: str
-    store: Any
     if TYPE_CHECKING:
+        name: str
+        store: BucketStore
 
         def _request(self, kind: str) -> None: ...
         def _write(self, body: Iterator[bytes], limit: int | None = None) -> tuple[str, int, Any]: ...

@@ -3,17 +3,18 @@ table ``persist()`` keeps snapshots in."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..table.deploy import arns, keyed_store, table_resources
 
 if TYPE_CHECKING:
     from ..deploy.synth import Template
+    from . import Cache
 
 __all__ = ["arns", "synth"]
 
 
-def synth(t: Template, cache: Any) -> None:
+def synth(t: Template, cache: Cache) -> None:
     keyed_store(t, cache)
     if cache.provider_name != "redis":
         table_resources(t, cache.snapshot_table)

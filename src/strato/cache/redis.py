@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.context import ProviderServices
 from ..core.errors import ValidationError
+
+if TYPE_CHECKING:
+    from . import Cache
+    from .spi import CacheBackend
 
 # INCRBY, and set the expiry only when this call created the key (atomic in Redis)
 _INCR = """
@@ -89,6 +93,12 @@ class RedisCache:
                 return
 
 
-def open_backend(cache: Any, services: ProviderServices) -> RedisCache:
+def open_backend(cache: Cache, services: ProviderServices) -> RedisCache:
     """The registry's factory: one Redis client per app, keys under the cache's physical name."""
     return RedisCache(services.redis(), services.config.physical_name("cache", cache.name))
+
+
+if TYPE_CHECKING:  # mypy checks the backend against the primitive's provider interface
+
+    def _conforms(backend: RedisCache) -> CacheBackend:
+        return backend

@@ -7,11 +7,16 @@ bytes. ``t`` says which, so ``incr`` on a string fails cleanly instead of corrup
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.context import ProviderServices
 from ..core.errors import ConditionFailed, ValidationError
 from ..table import Table
+
+if TYPE_CHECKING:
+    from . import Cache
+    from .redis import RedisCache
+    from .spi import CacheBackend
 
 PARTITION = "cache"
 
@@ -76,7 +81,7 @@ class TableCache:
         self.table.drop()
 
 
-def open_backend(cache: Any, services: ProviderServices) -> Any:
+def open_backend(cache: Cache, services: ProviderServices) -> TableCache | RedisCache:
     """The registry's factory for the local and aws providers: entries in a table of their own. On
     AWS, ``USE_ELASTICACHE=1`` or ``ELASTICACHE_ENDPOINT`` (set by the template) selects ElastiCache."""
     import os
@@ -91,3 +96,9 @@ def open_backend(cache: Any, services: ProviderServices) -> Any:
     table = Table(cache.ctx, cache.name, "p", "k", ttl="exp", provider=provider, decimals=True)
     table.stored_as = "cache"
     return TableCache(table)
+
+
+if TYPE_CHECKING:  # mypy checks the backend against the primitive's provider interface
+
+    def _conforms(backend: TableCache) -> CacheBackend:
+        return backend

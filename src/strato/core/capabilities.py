@@ -7,13 +7,15 @@ instead of silently doing less.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import env_token
 from .errors import ConfigurationError, NotSupported
 
+if TYPE_CHECKING:
+    from .resource import Resource
 
-def need(resource: Any, capability: str, backend: Any = None) -> None:
+def need(resource: Resource, capability: str, backend: Any = None) -> None:
     """Raise ``NotSupported`` unless ``resource``'s provider declares ``capability``.
 
     ``backend`` is one being opened: the registry checks what the declaration needs before handing it

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import ConfigurationError
@@ -93,7 +94,9 @@ class Config:
             auto_create=(auto == "1") if auto is not None else has_endpoint,
         )
 
-    def provider_for(self, kind: str, name: str, explicit: str | None = None, allowed=PROVIDERS) -> str:
+    def provider_for(
+        self, kind: str, name: str, explicit: str | None = None, allowed: Sequence[str] = PROVIDERS
+    ) -> str:
         """The provider of one resource: explicit argument, then its env override, then the app's."""
         chosen = explicit or os.environ.get(f"STRATO_{kind.upper()}_{env_token(name)}_PROVIDER") or self.provider
         if chosen not in allowed:

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from .errors import AccessDenied, ConfigurationError
 
-F = TypeVar("F", bound=Callable[..., Any])
+if TYPE_CHECKING:
+    from .resource import Resource
+
+R = TypeVar("R", bound="Resource")
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def resolve(kind: str, name: str, allow: Iterable[str] | None, known: Mapping[str, Sequence[str]]) -> frozenset[str]:
@@ -30,12 +35,14 @@ def resolve(kind: str, name: str, allow: Iterable[str] | None, known: Mapping[st
     return chosen
 
 
-def requires(action: str) -> Callable[[F], F]:
+def requires(
+    action: str,
+) -> Callable[[Callable[Concatenate[R, P], T]], Callable[Concatenate[R, P], T]]:
     """Mark a facade method as needing ``action`` on its resource; undeclared -> AccessDenied."""
 
-    def decorate(method: F) -> F:
+    def decorate(method: Callable[Concatenate[R, P], T]) -> Callable[Concatenate[R, P], T]:
         @wraps(method)
-        def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        def checked(self: R, *args: P.args, **kwargs: P.kwargs) -> T:
             if action not in self.allowed:
                 raise AccessDenied(
                     f"AccessDenied: {self.kind} {self.name!r} does not allow {action!r} (declared allow="
@@ -44,6 +51,6 @@ def requires(action: str) -> Callable[[F], F]:
                 )
             return method(self, *args, **kwargs)
 
-        return checked  # type: ignore[return-value]
+        return checked
 
     return decorate

@@ -10,7 +10,7 @@ from __future__ import annotations
 import atexit
 import threading
 import time
-from collections import Counter as Tally
+from collections import defaultdict
 from pathlib import Path
 from typing import Protocol
 
@@ -27,7 +27,7 @@ class Counter(Protocol):
 class Usage:
     def __init__(self, data_dir: Path) -> None:
         self.path = Path(data_dir) / "usage.db"
-        self.counts: Tally[tuple[str, str]] = Tally()
+        self.counts: defaultdict[tuple[str, str], float] = defaultdict(float)
         self.lock = threading.Lock()
         self.last_flush = time.monotonic()
         atexit.register(self.flush)
@@ -40,7 +40,7 @@ class Usage:
 
     def flush(self) -> None:
         with self.lock:
-            pending, self.counts = self.counts, Tally()
+            pending, self.counts = self.counts, defaultdict(float)
             self.last_flush = time.monotonic()
         if not pending:
             return

@@ -13,10 +13,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..core.errors import ConfigurationError, StratoError
 from ..runtime.aws import error_code
+
+if TYPE_CHECKING:
+    from ..app import App
 
 TERMINAL_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
 TERMINAL_BAD = {
@@ -81,7 +84,7 @@ class Deployer:
                 return None
             raise
 
-    def deploy(self, app: Any, spec: str, stack: str, parameters: dict[str, str]) -> dict[str, str]:
+    def deploy(self, app: App, spec: str, stack: str, parameters: dict[str, str]) -> dict[str, str]:
         from .package import build
         from .synth import render, synth
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigurationError
 from .iam import assume_role_policy, statements_for
 from .names import function_name, logical
+
+if TYPE_CHECKING:
+    from ..app import App
 
 RUNTIME = "python3.12"
 ENTRY = "strato_entry.handler"
@@ -34,7 +37,7 @@ class Function:
 
 
 class Template:
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
         self.stage = app.config.stage
         self.resources: dict[str, Any] = {}
@@ -229,7 +232,7 @@ def deploy_module(resource: Any) -> Any:
     return importlib.import_module(f"{type(resource).__module__}.deploy")
 
 
-def synth(app: Any) -> dict[str, Any]:
+def synth(app: App) -> dict[str, Any]:
     """The CloudFormation template of ``app`` as a dict."""
     return Template(app).build()
 

@@ -36,14 +36,15 @@ class HttpDispatcher:
     def __init__(self, api: HttpApi) -> None:
         self.api = api
 
-    def resolve(self, event: dict[str, Any]) -> tuple[Route | None, dict[str, str], Response | None]:
-        """The route for an event, or the response the gateway itself would give (404/405/preflight)."""
+    def resolve(self, event: dict[str, Any]) -> tuple[Route, dict[str, str]] | Response:
+        """The route for an event and its path parameters, or the response the gateway itself would give
+        (404/405/preflight/an authorizer's denial)."""
         method = event["requestContext"]["http"]["method"]
         headers = event.get("headers") or {}
         cors = self.api.cors
         if cors and method == "OPTIONS" and "access-control-request-method" in headers:
             found = cors.preflight(headers.get("origin"), headers.get("access-control-request-method"))
-            return None, {}, Response(None, 204, found or {})
+            return Response(None, 204, found or {})
         route = self.api.router.by_key.get(event.get("routeKey", ""))
         params = event.get("pathParameters") or {}
         if route is None:
@@ -54,13 +55,13 @@ class HttpDispatcher:
 
                 denied = authorize(self.api.ctx, route.options, event)
                 if denied is not None:
-                    return None, {}, denied
-            return route, params, None
+                    return denied
+            return route, params
         if allowed:
             out = error_body(405, "Method Not Allowed")
             out.headers["allow"] = ", ".join(sorted(set(allowed)))
-            return None, {}, out
-        return None, {}, error_body(404, "Not Found")
+            return out
+        return error_body(404, "Not Found")
 
     def finish(self, event: dict[str, Any], response: Response) -> dict[str, Any]:
         headers = event.get("headers") or {}
@@ -83,7 +84,7 @@ class HttpDispatcher:
             return to_lambda(error_body(500, "Internal Server Error"))
         return out
 
-    def _call(self, route: Route, event: dict, params: dict, context: Any) -> Any:
+    def _call(self, route: Route, event: dict[str, Any], params: dict[str, str], context: Any) -> Any:
         request = Request(event, params, context)
         kwargs = {name: params[name] for name in route.kwargs if name in params}
         return route.handler(request, **kwargs)
@@ -92,9 +93,10 @@ class HttpDispatcher:
         """Synchronous dispatch, as inside Lambda (one event at a time)."""
         usage = self.api.ctx.usage
         usage.add("apigateway", "http_requests", 1)
-        route, params, early = self.resolve(event)
-        if early is not None:  # answered by the gateway: no function runs, none is billed
-            return self.finish(event, early)
+        resolved = self.resolve(event)
+        if isinstance(resolved, Response):  # answered by the gateway: no function runs, none is billed
+            return self.finish(event, resolved)
+        route, params = resolved
         with Invocation(usage):
             try:
                 response = to_response(run(self._call(route, event, params, context)))
@@ -109,9 +111,10 @@ class HttpDispatcher:
 
         usage = self.api.ctx.usage
         usage.add("apigateway", "http_requests", 1)
-        route, params, early = self.resolve(event)
-        if early is not None:  # answered by the gateway: no function runs, none is billed
-            return self.finish(event, early)
+        resolved = self.resolve(event)
+        if isinstance(resolved, Response):  # answered by the gateway: no function runs, none is billed
+            return self.finish(event, resolved)
+        route, params = resolved
         started = time.perf_counter()
         try:
             if route.is_async:

@@ -13,7 +13,7 @@ from . import ACCOUNT_ID, region
 TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 
 
-def to_av(value: Any) -> dict:
+def to_av(value: Any) -> dict[str, Any]:
     """A normalised value as a DynamoDB AttributeValue."""
     if value is None:
         return {"NULL": True}
@@ -30,7 +30,7 @@ def to_av(value: Any) -> dict:
     return {"L": [to_av(v) for v in value]}
 
 
-def from_av(av: dict) -> Any:
+def from_av(av: dict[str, Any]) -> Any:
     ((kind, value),) = av.items()
     if kind == "S":
         return value
@@ -62,11 +62,11 @@ def _binary(value: Any) -> bytes:
     return bytes(value)
 
 
-def item_to_av(item: dict) -> dict:
+def item_to_av(item: dict[str, Any]) -> dict[str, Any]:
     return {k: to_av(v) for k, v in item.items()}
 
 
-def item_from_av(item: dict) -> dict:
+def item_from_av(item: dict[str, Any]) -> dict[str, Any]:
     return {k: from_av(v) for k, v in item.items()}
 
 
@@ -88,7 +88,14 @@ class ChangeRecord:
 
 
 def stream_record(
-    physical: str, seq: int, event: str, keys: dict, old: dict | None, new: dict | None, at: float, by_ttl: bool = False
+    physical: str,
+    seq: int,
+    event: str,
+    keys: dict[str, Any],
+    old: dict[str, Any] | None,
+    new: dict[str, Any] | None,
+    at: float,
+    by_ttl: bool = False,
 ) -> dict[str, Any]:
     """One DynamoDB Streams record (NEW_AND_OLD_IMAGES) of table ``physical``, as Lambda receives it."""
     data: dict[str, Any] = {

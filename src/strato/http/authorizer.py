@@ -10,11 +10,14 @@ valid token without one of the route's groups is 403 ``Forbidden``. Claims reach
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.context import Context
 from ..core.errors import ConfigurationError
 from .response import Response, error_body
+
+if TYPE_CHECKING:
+    from ..auth import UserPool
 
 
 def claims_as_gateway_passes_them(claims: dict[str, Any]) -> dict[str, str]:
@@ -35,11 +38,11 @@ def groups_in(claims: dict[str, Any]) -> set[str]:
     return set(value)
 
 
-def pool_for(ctx: Context, options: dict[str, Any]) -> Any:
+def pool_for(ctx: Context, options: dict[str, Any]) -> UserPool:
     """The user pool an ``auth=`` option names: ``True`` means the app's only pool, a string names one."""
     auth = options.get("auth")
     name = None if auth in (True, None) else str(auth)
-    pool = ctx.find("user_pool", name)
+    pool: UserPool | None = ctx.find("user_pool", name)
     if pool is None:
         wanted = f"a user pool named {name!r}" if name else "exactly one user pool (or auth='<pool name>')"
         raise ConfigurationError(f"auth= on app {ctx.app_name!r} needs {wanted}")

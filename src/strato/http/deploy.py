@@ -8,13 +8,15 @@ from typing import TYPE_CHECKING, Any
 from ..deploy.names import camel, logical
 
 if TYPE_CHECKING:
+    from ..auth import UserPool
     from ..deploy.synth import Template
+    from . import HttpApi
 
 
 from .authorizer import needs_token, pool_for
 
 
-def synth_api(t: Template, api: Any) -> None:
+def synth_api(t: Template, api: HttpApi) -> None:
     if not api.routes:
         return
     fn = t.function("http", int(min(api.timeout + 1, 30)))
@@ -81,7 +83,7 @@ def synth_api(t: Template, api: Any) -> None:
     )
 
 
-def jwt_authorizer(t: Template, pool: Any) -> str:
+def jwt_authorizer(t: Template, pool: UserPool) -> str:
     """One HTTP API JWT authorizer per pool: Cognito's issuer, the app client as audience."""
     pool_id = logical(pool.name, "UserPool")
     authorizer = f"HttpAuthorizer{logical(pool.name, '')}"

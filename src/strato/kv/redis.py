@@ -6,9 +6,13 @@ from the index lazily, the next time a listing meets them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.context import ProviderServices
+
+if TYPE_CHECKING:
+    from . import KV
+    from .spi import KVBackend
 
 
 def _successor(prefix: bytes) -> bytes | None:
@@ -81,6 +85,12 @@ class RedisKV:
         self.client.delete(self.index)
 
 
-def open_backend(kv: Any, services: ProviderServices) -> RedisKV:
+def open_backend(kv: KV, services: ProviderServices) -> RedisKV:
     """The registry's factory: one Redis client per app, keys under the namespace's physical name."""
     return RedisKV(services.redis(), services.config.physical_name("kv", kv.name))
+
+
+if TYPE_CHECKING:  # mypy checks the backend against the primitive's provider interface
+
+    def _conforms(backend: RedisKV) -> KVBackend:
+        return backend

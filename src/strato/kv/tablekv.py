@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.context import ProviderServices
 from ..table import Sort, Table
+
+if TYPE_CHECKING:
+    from . import KV
+    from .spi import KVBackend
 
 PARTITION = "kv"  # one partition per namespace keeps prefix listing an ordered range query
 
@@ -25,7 +29,7 @@ class TableKV:
         return item["b"] if "b" in item else item["s"]
 
     def set(self, key: str, value: str | bytes, expires_at: float | None) -> None:
-        item = {"p": PARTITION, "k": key, ("b" if isinstance(value, bytes) else "s"): value}
+        item: dict[str, Any] = {"p": PARTITION, "k": key, ("b" if isinstance(value, bytes) else "s"): value}
         if expires_at is not None:
             item["exp"] = Decimal(f"{expires_at:.3f}")
         self.table.put(item)
@@ -43,8 +47,14 @@ class TableKV:
         self.table.drop()
 
 
-def open_backend(kv: Any, services: ProviderServices) -> TableKV:
+def open_backend(kv: KV, services: ProviderServices) -> TableKV:
     """The registry's factory for the local and aws providers: a namespace is a table of its own."""
     table = Table(kv.ctx, kv.name, "p", "k", ttl="exp", provider=kv.provider)
     table.stored_as = "kv"
     return TableKV(table)
+
+
+if TYPE_CHECKING:  # mypy checks the backend against the primitive's provider interface
+
+    def _conforms(backend: TableKV) -> KVBackend:
+        return backend

@@ -12,13 +12,16 @@ import queue
 import re
 from email.utils import formatdate
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from ..core.errors import ItemTooLarge, NotFound, StratoError, ValidationError
+
+if TYPE_CHECKING:
+    from ..app import App
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -43,7 +46,7 @@ def _range(header: str | None) -> tuple[int, int | None] | None:
     return int(start), int(end) if end else None
 
 
-def make_endpoint(app: Any) -> Any:
+def make_endpoint(app: App) -> Any:
     async def endpoint(request: Request) -> Response:
         from ..bucket.local import LocalBucketBackend
 

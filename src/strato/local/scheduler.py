@@ -13,10 +13,13 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..runtime.messaging import MessagingStore
 from ..schedule import UTC, Schedule
+
+if TYPE_CHECKING:
+    from ..app import App
 
 log = logging.getLogger("strato.local.scheduler")
 
@@ -29,7 +32,7 @@ CREATE TABLE IF NOT EXISTS s_fired (schedule TEXT NOT NULL, slot REAL NOT NULL, 
 
 class Scheduler:
     def __init__(
-        self, app: Any, run: Callable[[Schedule, dt.datetime], None], clock: Callable[[], float] = time.time
+        self, app: App, run: Callable[[Schedule, dt.datetime], None], clock: Callable[[], float] = time.time
     ) -> None:
         self.app = app
         self.run = run

@@ -89,5 +89,6 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
             return
         await internal(scope, receive, send)
 
+    # a def takes attributes at run time, but mypy has no way to declare one on a function object
     asgi.runtime = runtime  # type: ignore[attr-defined]
     return asgi

@@ -14,16 +14,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.config import region
 from ..runtime.work import HasBackgroundWork, Loop
+
+if TYPE_CHECKING:
+    from ..app import App
 
 log = logging.getLogger("strato.local.worker")
 
 
 class Worker:
-    def __init__(self, app: Any, *, poll_wait: float = 1.0) -> None:
+    def __init__(self, app: App, *, poll_wait: float = 1.0) -> None:
         self.app = app
         self.poll_wait = poll_wait
         self.stopping = threading.Event()

@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -25,6 +25,9 @@ from ..core.errors import GoneError
 from ..dispatch.websocket import WebSocketDispatcher
 from ..events.apigw_ws import ws_connect_event, ws_context, ws_disconnect_event, ws_message_event
 from ..websocket import FRAME_LIMIT
+
+if TYPE_CHECKING:
+    from ..app import App
 
 log = logging.getLogger("strato.ws")
 
@@ -96,7 +99,7 @@ def new_connection_id() -> str:
 
 
 class WsGateway:
-    def __init__(self, app: Any, ws: Any) -> None:
+    def __init__(self, app: App, ws: Any) -> None:
         self.app = app
         self.ws = ws
         self.dispatcher = WebSocketDispatcher(ws)
@@ -213,9 +216,9 @@ class WsGateway:
         payload = json.dumps({"message": message, "connectionId": conn.id, "requestId": request_id})
         await self._send(conn, payload.encode(), True)
 
-    def _write(self, conn: LiveConnection, raw: bytes, text: bool) -> None:
-        """Frame and write one message on the loop thread, without awaiting (the fast path)."""
-        protocol = conn.protocol
+    def _write(self, conn: LiveConnection, protocol: WebSocketsSansIOProtocol, raw: bytes, text: bool) -> None:
+        """Frame and write one message on the loop thread, without awaiting (the fast path: ``protocol``
+        is the connection's uvicorn protocol)."""
         if conn.state != "open" or protocol.close_sent or protocol.transport.is_closing():
             conn.state = "closed" if conn.state == "open" else conn.state
             raise GoneError(f"connection {conn.id} is gone")
@@ -230,7 +233,7 @@ class WsGateway:
         if conn.state != "open":
             raise GoneError(f"connection {conn.id} is gone")
         if conn.protocol is not None:
-            self._write(conn, raw, text)
+            self._write(conn, conn.protocol, raw, text)
             return
         async with conn.lock:
             try:
@@ -287,7 +290,7 @@ class WsGateway:
                 slow.append(conn)
             else:
                 try:
-                    self._write(conn, raw, text)
+                    self._write(conn, conn.protocol, raw, text)
                 except GoneError:
                     gone.append(connection_id)
         results = await asyncio.gather(*(self._send(c, raw, text) for c in slow), return_exceptions=True)
@@ -313,7 +316,7 @@ class WsGateway:
         }
 
 
-def gateways_for(app: Any) -> dict[str, WsGateway]:
+def gateways_for(app: App) -> dict[str, WsGateway]:
     from ..websocket.local import register_gateway
 
     out = {}

@@ -8,20 +8,23 @@ local registry handles AWS's answers unchanged.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.context import ProviderServices
+from ..core.context import AwsClients, ProviderServices
 from ..core.errors import NotFound, ValidationError
-from ..runtime.aws import AwsSession, error_code
+from ..runtime.aws import error_code
+
+if TYPE_CHECKING:
+    from . import Meetings
 
 _NOT_FOUND = {"NotFoundException", "ForbiddenException", "GoneException"}
 _INVALID = {"BadRequestException", "LimitExceededException", "UnprocessableEntityException"}
 
 
 class ChimeMeetingsBackend:
-    capabilities = frozenset()
+    capabilities: frozenset[str] = frozenset()
 
-    def __init__(self, session: AwsSession) -> None:
+    def __init__(self, session: AwsClients) -> None:
         self.session = session
 
     @property
@@ -84,6 +87,6 @@ class ChimeMeetingsBackend:
         """Chime meetings end on their own; there is nothing to delete."""
 
 
-def open_backend(meetings: Any, services: ProviderServices) -> ChimeMeetingsBackend:
+def open_backend(meetings: Meetings, services: ProviderServices) -> ChimeMeetingsBackend:
     """The registry's factory: Chime SDK Meetings through boto3."""
     return ChimeMeetingsBackend(services.aws())

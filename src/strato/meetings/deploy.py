@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..deploy.synth import Template
+    from . import Meetings
 
 
-def synth(t: Template, meetings: Any) -> None:
+def synth(t: Template, meetings: Meetings) -> None:
     t.grants.append(meetings)
 
 
-def arns(resource: Any, action: str, stage: str) -> list[Any]:
+def arns(resource: Meetings, action: str, stage: str) -> list[Any]:
     return [{"Fn::Sub": "arn:${AWS::Partition}:chime:${AWS::Region}:${AWS::AccountId}:meeting/*"}]

@@ -13,12 +13,15 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.context import ProviderServices
 from ..core.errors import NotFound, ValidationError
 from ..runtime.sqlite import Database
 from . import IDLE_SECONDS, MAX_ATTENDEES, MAX_SECONDS
+
+if TYPE_CHECKING:
+    from . import Meetings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meetings (id TEXT PRIMARY KEY, resource TEXT NOT NULL, external_id TEXT NOT NULL,
@@ -54,7 +57,7 @@ class LocalMeetingsBackend:
     def __init__(
         self,
         store: LocalMeetingStore,
-        meetings: Any,
+        meetings: Meetings,
         signalling_url: Callable[[], str],
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -243,7 +246,7 @@ class LocalMeetingsBackend:
             conn.execute("DELETE FROM meetings WHERE resource = ?", (self.resource,))
 
 
-def open_backend(meetings: Any, services: ProviderServices) -> LocalMeetingsBackend:
+def open_backend(meetings: Meetings, services: ProviderServices) -> LocalMeetingsBackend:
     """The registry's factory: a registry in SQLite; signalling URLs point at the running dev server."""
     from .signalling import signalling_url
 

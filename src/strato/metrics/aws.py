@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.context import ProviderServices
+from ..core.context import AwsClients, ProviderServices
 from ..core.errors import StratoError
-from ..runtime.aws import AwsSession
+
+if TYPE_CHECKING:
+    from . import Metrics
+    from .alarm import Alarm
 
 PUT_BATCH = 1000  # PutMetricData: at most 1,000 metrics per request
 PUT_BYTES = 900_000  # and 1 MB of payload; stay below it
@@ -59,7 +62,7 @@ def emf_documents(namespace: str, points: list[dict[str, Any]]) -> list[dict[str
 class CloudWatchMetricsBackend:
     capabilities = frozenset({"percentiles", "high_resolution", "alarms"})
 
-    def __init__(self, session: AwsSession, namespace: str, emf: bool, auto_create: bool = False) -> None:
+    def __init__(self, session: AwsClients, namespace: str, emf: bool, auto_create: bool = False) -> None:
         self.session = session
         self.ns = namespace
         self.emf = emf
@@ -141,11 +144,11 @@ class CloudWatchMetricsBackend:
         return [seen[k] for k in sorted(seen)]
 
     # -- alarms: CloudWatch evaluates them; strato declares them and reads their state ----------------
-    def put_alarm(self, alarm: Any) -> None:
+    def put_alarm(self, alarm: Alarm) -> None:
         params = alarm_params(alarm, self.ns)
         self._client().put_metric_alarm(**params)
 
-    def alarm_state(self, name: str, alarm: Any = None) -> tuple[str, str, float] | None:
+    def alarm_state(self, name: str, alarm: Alarm | None = None) -> tuple[str, str, float] | None:
         if alarm is not None and self.auto_create and name not in self._put_alarms:
             self.put_alarm(alarm)
             self._put_alarms.add(name)
@@ -163,7 +166,7 @@ class CloudWatchMetricsBackend:
         pass  # metrics cannot be deleted from CloudWatch; they expire
 
 
-def alarm_params(alarm: Any, namespace: str) -> dict[str, Any]:
+def alarm_params(alarm: Alarm, namespace: str) -> dict[str, Any]:
     """PutMetricAlarm's parameters (and, with Refs for the topics, AWS::CloudWatch::Alarm's properties)."""
 
     def arns(topics: list[Any]) -> list[Any]:
@@ -194,7 +197,7 @@ def alarm_params(alarm: Any, namespace: str) -> dict[str, Any]:
     return params
 
 
-def open_backend(metrics: Any, services: ProviderServices) -> CloudWatchMetricsBackend:
+def open_backend(metrics: Metrics, services: ProviderServices) -> CloudWatchMetricsBackend:
     """The registry's factory: PutMetricData calls, or EMF lines on stdout inside Lambda."""
     from ..core.config import in_lambda
 

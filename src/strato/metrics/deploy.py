@@ -9,23 +9,24 @@ from ..deploy.names import logical
 
 if TYPE_CHECKING:
     from ..deploy.synth import Template
+    from . import Metrics
 
 
-def synth(t: Template, metrics: Any) -> None:
+def synth(t: Template, metrics: Metrics) -> None:
     _metrics(t, metrics)
     t.grants.append(metrics)
 
 
-def arns(resource: Any, action: str, stage: str) -> Any:
+def arns(resource: Metrics, action: str, stage: str) -> Any:
     return "*"  # CloudWatch metric actions take no resource ARN
 
 
-def condition(resource: Any, action: str) -> dict[str, Any] | None:
+def condition(resource: Metrics, action: str) -> dict[str, Any] | None:
     """Only this app's namespace may be written."""
     return {"StringEquals": {"cloudwatch:namespace": resource.namespace}} if action == "put" else None
 
 
-def _metrics(t: Template, metrics: Any) -> None:
+def _metrics(t: Template, metrics: Metrics) -> None:
     """CloudWatch needs no resource for metrics; each declared alarm becomes an AWS::CloudWatch::Alarm."""
     from ..metrics.aws import alarm_params
 

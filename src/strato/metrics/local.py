@@ -8,17 +8,22 @@ are also kept raw for sub-minute periods. Old data is downsampled as CloudWatch 
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import json
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.context import ProviderServices
 from ..runtime.sqlite import Database
 from ..runtime.work import Loop
 from .stats import Aggregate, decode_histogram, encode_histogram, exact, round_start
+
+if TYPE_CHECKING:
+    from . import Metrics
+    from .alarm import Alarm
 
 TIERS = ((60, 15 * 86_400), (300, 63 * 86_400), (3600, None))  # rollup width, kept for
 
@@ -160,7 +165,7 @@ class LocalMetricsBackend:
         return [(n, dict(json.loads(d))) for n, d in self.store.db.conn.execute(sql + " ORDER BY name, dims", args)]
 
     # -- ageing ---------------------------------------------------------------------------------
-    def background(self, metrics: Any) -> list[Loop]:
+    def background(self, metrics: Metrics) -> builtins.list[Loop]:  # list: the method above
         """CloudWatch's own jobs locally: alarms every second (only complete periods count, so this is
         as often as it can matter); downsampling and retention hourly."""
         next_compact = [0.0]
@@ -186,6 +191,8 @@ class LocalMetricsBackend:
                 f"DELETE FROM raw WHERE series IN ({marks}) AND ts < ?", (*ids, now - self.raw_keep)
             ).rowcount
             for (tier, keep), (coarser, _) in itertools.pairwise(TIERS):
+                if keep is None:  # only the last tier keeps its data until retention ends
+                    break
                 folded: dict[tuple[int, int], Aggregate] = defaultdict(Aggregate)
                 cutoff = now - keep
                 for sid, start, n, total, low, high, hist in conn.execute(
@@ -207,11 +214,11 @@ class LocalMetricsBackend:
         return changed
 
     # -- alarm state ----------------------------------------------------------------------------
-    def alarm_state(self, name: str, alarm: Any = None) -> tuple[str, str, float] | None:
+    def alarm_state(self, name: str, alarm: Alarm | None = None) -> tuple[str, str, float] | None:
         row = self.store.db.conn.execute(
             "SELECT state, reason, changed FROM alarms WHERE ns = ? AND name = ?", (self.ns, name)
         ).fetchone()
-        return tuple(row) if row else None  # type: ignore[return-value]
+        return (row[0], row[1], row[2]) if row else None
 
     def set_alarm_state(self, name: str, state: str, reason: str, now: float) -> None:
         with self.store.db.write() as conn:
@@ -228,7 +235,7 @@ class LocalMetricsBackend:
         self.store._ids = {k: v for k, v in self.store._ids.items() if k[0] != self.ns}
 
 
-def open_backend(metrics: Any, services: ProviderServices) -> LocalMetricsBackend:
+def open_backend(metrics: Metrics, services: ProviderServices) -> LocalMetricsBackend:
     """The registry's factory: every namespace of an app in one SQLite file of minute rollups."""
     store = services.local_store(LocalMetricsStore)
     return LocalMetricsBackend(store, metrics.namespace, metrics.retention_days)

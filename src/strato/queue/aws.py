@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.context import ProviderServices
+from ..core.context import AwsClients, ProviderServices
 from ..core.errors import ItemTooLarge, NotFound, ServiceUnavailable, StratoError, ValidationError
-from ..runtime.aws import AwsSession, error_code
-from . import Outgoing
+from ..runtime.aws import error_code
+from . import Outgoing, Queue
 from .message import Message, QueueStats, decode_attributes
+
+if TYPE_CHECKING:
+    from .spi import QueueBackend
 
 
 def _translate(exc: BaseException, queue: str) -> StratoError:
@@ -33,7 +36,7 @@ class SqsQueueBackend:
     # SQS reports age of the oldest message only as a CloudWatch metric, not through the queue API.
     capabilities = frozenset({"fifo", "dlq", "long_poll", "delay"})
 
-    def __init__(self, session: AwsSession, queue: Any, physical: str, auto_create: bool) -> None:
+    def __init__(self, session: AwsClients, queue: Queue, physical: str, auto_create: bool) -> None:
         self.session = session
         self.queue = queue
         self.physical = queue.physical_name
@@ -46,23 +49,28 @@ class SqsQueueBackend:
 
     @property
     def url(self) -> str:
-        if self._url is None:
+        url = self._url
+        if url is None:
             try:
-                self._url = self.client.get_queue_url(QueueName=self.physical)["QueueUrl"]
+                url = self._url = self.client.get_queue_url(QueueName=self.physical)["QueueUrl"]
             except Exception as exc:
                 if not self.auto_create or error_code(exc) not in (
                     "AWS.SimpleQueueService.NonExistentQueue",
                     "QueueDoesNotExist",
                 ):
                     raise _translate(exc, self.queue.name) from exc
-                self.ensure()
-        return self._url
+                url = self._create()
+        return url
 
     def arn(self) -> str:
         attrs = self.client.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]
         return attrs["QueueArn"]
 
     def ensure(self) -> None:
+        self._create()
+
+    def _create(self) -> str:
+        """Create the queue (idempotent, with its redrive policy); returns its URL."""
         q = self.queue
         attributes = {
             "VisibilityTimeout": str(q.visibility_timeout),
@@ -77,9 +85,11 @@ class SqsQueueBackend:
                 {"deadLetterTargetArn": q.dlq.backend.arn(), "maxReceiveCount": q.max_receive_count}
             )
         try:
-            self._url = self.client.create_queue(QueueName=self.physical, Attributes=attributes)["QueueUrl"]
+            url: str = self.client.create_queue(QueueName=self.physical, Attributes=attributes)["QueueUrl"]
         except Exception as exc:
             raise _translate(exc, q.name) from exc
+        self._url = url
+        return url
 
     def drop(self) -> None:
         try:
@@ -184,8 +194,14 @@ class SqsQueueBackend:
         return QueueStats(*(int(attrs.get(n, 0)) for n in names))
 
 
-def open_backend(queue: Any, services: ProviderServices) -> SqsQueueBackend:
+def open_backend(queue: Queue, services: ProviderServices) -> SqsQueueBackend:
     """The registry's factory: the SQS queue named by the template (or auto-created against moto)."""
     return SqsQueueBackend(
         services.aws(), queue, services.config.physical_name("queue", queue.name), services.config.auto_create
     )
+
+
+if TYPE_CHECKING:  # mypy checks the backend against the primitive's provider interface
+
+    def _conforms(backend: SqsQueueBackend) -> QueueBackend:
+        return backend

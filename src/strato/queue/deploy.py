@@ -9,18 +9,19 @@ from ..deploy.names import env_name, logical
 
 if TYPE_CHECKING:
     from ..deploy.synth import Template
+    from . import Queue
 
 
-def synth(t: Template, queue: Any) -> None:
+def synth(t: Template, queue: Queue) -> None:
     _queue(t, queue)
     t.grants.append(queue)
 
 
-def arns(resource: Any, action: str, stage: str) -> list[Any]:
+def arns(resource: Queue, action: str, stage: str) -> list[Any]:
     return [{"Fn::GetAtt": [logical(resource.name, "Queue"), "Arn"]}]
 
 
-def _queue(t: Template, queue: Any) -> None:
+def _queue(t: Template, queue: Queue) -> None:
     props: dict[str, Any] = {
         "VisibilityTimeout": queue.visibility_timeout,
         "DelaySeconds": queue.delay,

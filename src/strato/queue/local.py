@@ -9,25 +9,29 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.context import ProviderServices
 from ..core.errors import NotFound, ValidationError
 from ..core.ids import new_id
+from ..core.usage import Counter
 from ..runtime.messaging import MessagingStore, enqueue
-from . import Outgoing
+from . import Outgoing, Queue
 from .message import Message, QueueStats, decode_attributes
+
+if TYPE_CHECKING:
+    from .spi import QueueBackend
 
 
 class LocalQueueBackend:
     capabilities = frozenset({"fifo", "dlq", "long_poll", "delay", "oldest_age"})
-    usage: Any = None  # SQS requests for `strato cost` (each 64 KB chunk of a payload is one request)
+    usage: Counter | None = None  # SQS requests for `strato cost` (each 64 KB chunk of a payload is one request)
 
     def _requests(self, count: int) -> None:
         if self.usage is not None:
             self.usage.add("sqs_fifo" if self.queue.fifo else "sqs", "requests", count)
 
-    def __init__(self, store: MessagingStore, queue: Any) -> None:
+    def __init__(self, store: MessagingStore, queue: Queue) -> None:
         self.store = store
         self.queue = queue
         self.name = queue.name
@@ -46,7 +50,7 @@ class LocalQueueBackend:
         self.store.notify()
         return ids
 
-    def _candidates(self, conn: Any, now: float, limit: int) -> list[tuple]:
+    def _candidates(self, conn: Any, now: float, limit: int) -> list[tuple[Any, ...]]:
         cols = "seq, id, body, attributes, sent_at, receive_count, first_receive_at, grp, dedup, expires_at"
         if not self.queue.fifo:
             return conn.execute(
@@ -173,9 +177,15 @@ class LocalQueueBackend:
         return QueueStats(row[0], row[1], row[2], (now - row[3]) if row[3] is not None else 0.0)
 
 
-def open_backend(queue: Any, services: ProviderServices) -> LocalQueueBackend:
+def open_backend(queue: Queue, services: ProviderServices) -> LocalQueueBackend:
     """The registry's factory: queues and topics share messaging.db (fan-out is one transaction)."""
     store = services.local_store(MessagingStore)
     backend = LocalQueueBackend(store, queue)
     backend.usage = services.usage
     return backend
+
+
+if TYPE_CHECKING:  # mypy checks the backend against the primitive's provider interface
+
+    def _conforms(backend: LocalQueueBackend) -> QueueBackend:
+        return backend

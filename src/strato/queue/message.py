@@ -22,7 +22,7 @@ _ATTR_NAME = re.compile(r"^[A-Za-z0-9_\-.]{1,256}$")
 # SQS accepts #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF
 _BAD_CHARS = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
-AttributeValue = str | int | float | bytes | list
+AttributeValue = str | int | float | bytes | list[Any]
 
 
 def encode_body(body: Any) -> str:
@@ -62,7 +62,7 @@ def encode_attributes(attributes: dict[str, AttributeValue] | None) -> dict[str,
         raise ValidationError("attributes must be a dict of name -> value")
     if len(attributes) > MAX_ATTRIBUTES:
         raise ValidationError(f"a message carries at most {MAX_ATTRIBUTES} attributes, got {len(attributes)}")
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for name, value in attributes.items():
         if (
             not isinstance(name, str)
@@ -97,8 +97,13 @@ def decode_attributes(raw: dict[str, dict[str, Any]]) -> dict[str, AttributeValu
         text = attr.get("StringValue", attr.get("stringValue"))
         if kind.startswith("Binary"):
             value = attr.get("BinaryValue", attr.get("binaryValue"))
+            if value is None:
+                raise ValidationError(f"message attribute {name!r} ({kind}) has no BinaryValue")
             out[name] = base64.b64decode(value) if isinstance(value, str) else bytes(value)
-        elif kind.startswith("Number"):
+            continue
+        if not isinstance(text, str):
+            raise ValidationError(f"message attribute {name!r} ({kind}) has no StringValue")
+        if kind.startswith("Number"):
             out[name] = float(text) if any(c in text for c in ".eE") else int(text)
         elif kind.startswith("String.Array"):
             out[name] = json.loads(text)

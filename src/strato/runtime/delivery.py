@@ -79,7 +79,8 @@ class Outbox:
                 if on_give_up is not None:
                     on_give_up(conn)
                 return
-            columns, values = "attempts = ?, next_at = ?", [attempts, time.time() + backoff(attempts)]
+            columns = "attempts = ?, next_at = ?"
+            values: list[object] = [attempts, time.time() + backoff(attempts)]
             if self.error:
                 columns += f", {self.error} = ?"
                 values.append(error[:1000])

@@ -20,11 +20,16 @@ DEDUP_WINDOW_S = 300  # SQS FIFO deduplication interval
 class Outgoing(Protocol):
     """A validated message on its way into a queue (the queue facade's ``Outgoing``)."""
 
-    body: str
-    attributes: dict[str, dict[str, Any]]
-    delay: int
-    group: str | None
-    dedup_id: str | None
+    @property
+    def body(self) -> str: ...
+    @property
+    def attributes(self) -> dict[str, dict[str, Any]]: ...
+    @property
+    def delay(self) -> int: ...
+    @property
+    def group(self) -> str | None: ...
+    @property
+    def dedup_id(self) -> str | None: ...
 
 
 SCHEMA = """

@@ -9,9 +9,10 @@ from ..deploy.names import env_name, logical
 
 if TYPE_CHECKING:
     from ..deploy.synth import Template
+    from . import Sql
 
 
-def synth(t: Template, sql: Any) -> None:
+def synth(t: Template, sql: Sql) -> None:
     param = logical(sql.name, "SqlSecretArn")
     t.parameters[param] = {
         "Type": "String",
@@ -21,5 +22,5 @@ def synth(t: Template, sql: Any) -> None:
     t.grants.append(sql)
 
 
-def arns(resource: Any, action: str, stage: str) -> list[Any]:
+def arns(resource: Sql, action: str, stage: str) -> list[Any]:
     return [{"Ref": logical(resource.name, "SqlSecretArn")}]

@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..core.config import env_token
@@ -19,8 +19,12 @@ from ..core.context import ProviderServices
 from ..core.errors import ConfigurationError, ServiceUnavailable, SqlConstraintError, SqlError
 from .params import to_pyformat
 
+if TYPE_CHECKING:
+    from ..core.context import AwsClients
+    from . import Sql
 
-def conninfo(name: str, session: Any = None) -> str:
+
+def conninfo(name: str, session: AwsClients | None = None) -> str:
     token = env_token(name)
     url = os.environ.get(f"STRATO_SQL_{token}_URL") or os.environ.get("DATABASE_URL")
     if url:
@@ -36,7 +40,7 @@ def conninfo(name: str, session: Any = None) -> str:
     raise ConfigurationError(f"sql {name!r}: set STRATO_SQL_{token}_URL, DATABASE_URL or STRATO_SQL_{token}_SECRET")
 
 
-def _translate(exc: Exception) -> SqlError:
+def _translate(exc: Exception) -> SqlError | ServiceUnavailable:
     import psycopg
 
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -51,7 +55,7 @@ class _Session:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
 
-    def query(self, sql: str, params: dict) -> list[dict[str, Any]]:
+    def query(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         import psycopg
 
         try:
@@ -60,7 +64,7 @@ class _Session:
         except psycopg.Error as exc:
             raise _translate(exc) from exc
 
-    def execute(self, sql: str, params: dict) -> int:
+    def execute(self, sql: str, params: dict[str, Any]) -> int:
         import psycopg
 
         try:
@@ -68,7 +72,7 @@ class _Session:
         except psycopg.Error as exc:
             raise _translate(exc) from exc
 
-    def executemany(self, sql: str, rows: Iterable[dict]) -> int:
+    def executemany(self, sql: str, rows: Iterable[dict[str, Any]]) -> int:
         import psycopg
 
         try:
@@ -83,7 +87,7 @@ class PostgresBackend:
     engine = "postgres"
     capabilities = frozenset({"transactions"})
 
-    def __init__(self, name: str, session: Any = None, min_size: int = 1, max_size: int = 10) -> None:
+    def __init__(self, name: str, session: AwsClients | None = None, min_size: int = 1, max_size: int = 10) -> None:
         try:
             from psycopg.rows import dict_row
             from psycopg_pool import ConnectionPool
@@ -101,15 +105,15 @@ class PostgresBackend:
         except Exception as exc:
             raise ServiceUnavailable(f"cannot connect to PostgreSQL for sql {name!r}: {exc}") from exc
 
-    def query(self, sql: str, params: dict) -> list[dict[str, Any]]:
+    def query(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         with self.pool.connection() as conn:
             return _Session(conn).query(sql, params)
 
-    def execute(self, sql: str, params: dict) -> int:
+    def execute(self, sql: str, params: dict[str, Any]) -> int:
         with self.pool.connection() as conn:
             return _Session(conn).execute(sql, params)
 
-    def executemany(self, sql: str, rows: list[dict]) -> int:
+    def executemany(self, sql: str, rows: list[dict[str, Any]]) -> int:
         with self.transaction() as tx:
             return tx.executemany(sql, rows)
 
@@ -134,6 +138,6 @@ class PostgresBackend:
         self.pool.close()
 
 
-def open_backend(sql: Any, services: ProviderServices) -> PostgresBackend:
+def open_backend(sql: Sql, services: ProviderServices) -> PostgresBackend:
     """The registry's factory: a connection pool per database (URL or Secrets Manager), closed with the app."""
     return services.shared(f"sql:{sql.name}", lambda: PostgresBackend(sql.name, services.aws()))

@@ -6,11 +6,14 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.context import ProviderServices
 from ..core.errors import SqlConstraintError, SqlError
 from ..runtime.sqlite import Database
+
+if TYPE_CHECKING:
+    from . import Sql
 
 
 def _translate(exc: sqlite3.Error) -> SqlError:
@@ -30,19 +33,19 @@ class _Session:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
-    def query(self, sql: str, params: dict) -> list[dict[str, Any]]:
+    def query(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         try:
             return _rows(self.conn.execute(sql, params))
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
 
-    def execute(self, sql: str, params: dict) -> int:
+    def execute(self, sql: str, params: dict[str, Any]) -> int:
         try:
             return self.conn.execute(sql, params).rowcount
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
 
-    def executemany(self, sql: str, rows: Iterable[dict]) -> int:
+    def executemany(self, sql: str, rows: Iterable[dict[str, Any]]) -> int:
         try:
             return self.conn.executemany(sql, list(rows)).rowcount
         except sqlite3.Error as exc:
@@ -62,13 +65,13 @@ class SqliteBackend:
         conn.execute("PRAGMA foreign_keys=ON")
         return _Session(conn)
 
-    def query(self, sql: str, params: dict) -> list[dict[str, Any]]:
+    def query(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         return self._session().query(sql, params)
 
-    def execute(self, sql: str, params: dict) -> int:
+    def execute(self, sql: str, params: dict[str, Any]) -> int:
         return self._session().execute(sql, params)
 
-    def executemany(self, sql: str, rows: list[dict]) -> int:
+    def executemany(self, sql: str, rows: list[dict[str, Any]]) -> int:
         with self.transaction() as tx:
             return tx.executemany(sql, rows)
 
@@ -89,7 +92,7 @@ class SqliteBackend:
         self.db.close()
 
 
-def open_backend(sql: Any, services: ProviderServices) -> SqliteBackend:
+def open_backend(sql: Sql, services: ProviderServices) -> SqliteBackend:
     """The registry's factory: one SQLite file per database, closed with the app."""
     config = services.config
     return services.shared(f"sql:{sql.name}", lambda: SqliteBackend(config.data_dir, sql.name, config.durability))

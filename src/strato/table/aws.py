@@ -7,20 +7,25 @@ DynamoDB deletes them only eventually (up to 48 hours later).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.context import ProviderServices
+from ..core.context import AwsClients, ProviderServices
 from ..core.errors import (
     ServiceUnavailable,
     TransactionCanceled,
     ValidationError,
 )
 from ..events.dynamodb_stream import item_from_av, item_to_av, to_av
-from ..runtime.aws import AwsSession, error_code
+from ..runtime.aws import error_code
 from .dynamo import table_layout, translate
 from .model import Condition, Sort, TxOp, Update
 from .schema import Index, Schema
+
+if TYPE_CHECKING:
+    from . import Table
+    from .spi import TableBackend
 
 
 def _stamp(now: float) -> Decimal | int:
@@ -34,7 +39,7 @@ class _Expr:
 
     def __init__(self) -> None:
         self.names: dict[str, str] = {}
-        self.values: dict[str, dict] = {}
+        self.values: dict[str, dict[str, Any]] = {}
 
     def name(self, attr: str) -> str:
         for placeholder, existing in self.names.items():
@@ -49,7 +54,7 @@ class _Expr:
         self.values[placeholder] = to_av(value)
         return placeholder
 
-    def params(self, **extra: Any) -> dict:
+    def params(self, **extra: Any) -> dict[str, Any]:
         out = dict(extra)
         if self.names:
             out["ExpressionAttributeNames"] = self.names
@@ -63,7 +68,12 @@ class DynamoTableBackend:
     capabilities = frozenset({"conditions", "indexes", "ttl", "batch", "transactions", "change_stream"})
 
     def __init__(
-        self, session: AwsSession, schema: Schema, physical: str, auto_create: bool, streaming: Any = None
+        self,
+        session: AwsClients,
+        schema: Schema,
+        physical: str,
+        auto_create: bool,
+        streaming: Callable[[], bool] | None = None,
     ) -> None:
         self.streaming = streaming or (lambda: False)
         self.store = session
@@ -115,12 +125,12 @@ class DynamoTableBackend:
                 raise translate(exc, self.schema.table) from exc
 
     # -- expressions --------------------------------------------------------------------------
-    def _expired(self, item: dict | None, now: float) -> bool:
+    def _expired(self, item: dict[str, Any] | None, now: float) -> bool:
         expires = self.schema.expires_at(item) if item else None
         return expires is not None and expires <= now
 
-    def _alive(self, expr: _Expr, now: float) -> str:
-        ttl = expr.name(self.schema.ttl)
+    def _alive(self, expr: _Expr, ttl_attr: str, now: float) -> str:
+        ttl = expr.name(ttl_attr)
         return (
             f"(attribute_not_exists({ttl}) OR NOT attribute_type({ttl}, {expr.value('N')}) "
             f"OR {ttl} > {expr.value(_stamp(now))})"
@@ -133,7 +143,7 @@ class DynamoTableBackend:
         if cond is None or (cond.exists is None and not cond.equals):
             if guard and ttl:
                 key = expr.name(self.schema.key.name)
-                parts.append(f"(attribute_not_exists({key}) OR {self._alive(expr, now)})")
+                parts.append(f"(attribute_not_exists({key}) OR {self._alive(expr, ttl, now)})")
         elif cond.exists is False:
             key = expr.name(self.schema.key.name)
             if ttl:
@@ -147,12 +157,12 @@ class DynamoTableBackend:
         else:
             parts.append(f"attribute_exists({expr.name(self.schema.key.name)})")
             if ttl:
-                parts.append(self._alive(expr, now))
+                parts.append(self._alive(expr, ttl, now))
             for attr, value in cond.equals:
                 parts.append(f"{expr.name(attr)} = {expr.value(value)}")
         return " AND ".join(parts) or None
 
-    def _key(self, key: dict) -> dict:
+    def _key(self, key: dict[str, Any]) -> dict[str, Any]:
         return item_to_av(key)
 
     def _update_expr(self, update: Update, expr: _Expr) -> str:
@@ -165,8 +175,10 @@ class DynamoTableBackend:
             clauses.append("ADD " + ", ".join(f"{expr.name(k)} {expr.value(v)}" for k, v in update.add.items()))
         return " ".join(clauses)
 
-    def _purge_expired(self, key: dict, now: float) -> None:
+    def _purge_expired(self, key: dict[str, Any], now: float) -> None:
         """Delete an expired item now, so an upsert starts from nothing as it would locally."""
+        if self.schema.ttl is None:
+            return  # without a TTL nothing expires
         expr = _Expr()
         ttl = expr.name(self.schema.ttl)
         try:
@@ -180,7 +192,7 @@ class DynamoTableBackend:
                 raise translate(exc, self.schema.table) from exc
 
     # -- operations ---------------------------------------------------------------------------
-    def get(self, key: dict, now: float) -> dict | None:
+    def get(self, key: dict[str, Any], now: float) -> dict[str, Any] | None:
         try:
             out = self.client.get_item(TableName=self.physical, Key=self._key(key), ConsistentRead=True)
         except Exception as exc:
@@ -188,7 +200,7 @@ class DynamoTableBackend:
         item = item_from_av(out["Item"]) if "Item" in out else None
         return None if self._expired(item, now) else item
 
-    def put(self, item: dict, cond: Condition | None, now: float) -> None:
+    def put(self, item: dict[str, Any], cond: Condition | None, now: float) -> None:
         expr = _Expr()
         condition = self._condition(cond, expr, now)
         params = expr.params(ConditionExpression=condition) if condition else {}
@@ -197,7 +209,7 @@ class DynamoTableBackend:
         except Exception as exc:
             raise translate(exc, self.schema.table) from exc
 
-    def update(self, key: dict, update: Update, cond: Condition | None, now: float) -> dict:
+    def update(self, key: dict[str, Any], update: Update, cond: Condition | None, now: float) -> dict[str, Any]:
         for attempt in range(2):
             expr = _Expr()
             update_expr = self._update_expr(update, expr)
@@ -220,7 +232,7 @@ class DynamoTableBackend:
                 raise translate(exc, self.schema.table) from exc
         raise AssertionError("unreachable")
 
-    def delete(self, key: dict, cond: Condition | None, now: float) -> dict | None:
+    def delete(self, key: dict[str, Any], cond: Condition | None, now: float) -> dict[str, Any] | None:
         expr = _Expr()
         condition = self._condition(cond, expr, now)
         params = expr.params(ReturnValues="ALL_OLD")
@@ -240,14 +252,16 @@ class DynamoTableBackend:
         index: Index | None,
         descending: bool,
         limit: int | None,
-        after: dict | None,
+        after: dict[str, Any] | None,
         now: float,
-    ) -> list[dict]:
+    ) -> list[dict[str, Any]]:
         expr = _Expr()
         pattr = index.key if index else self.schema.key
         sattr = index.sort if index else self.schema.sort
         key_cond = f"{expr.name(pattr.name)} = {expr.value(partition)}"
         if sort is not None:
+            if sattr is None:  # the facade refuses a sort condition without a sort key
+                raise ValidationError(f"table {self.schema.table!r} (or that index) has no sort key")
             s = expr.name(sattr.name)
             if sort.op == "between":
                 key_cond += f" AND {s} BETWEEN {expr.value(sort.values[0])} AND {expr.value(sort.values[1])}"
@@ -257,7 +271,7 @@ class DynamoTableBackend:
                 key_cond += f" AND {s} {sort.op} {expr.value(sort.values[0])}"
         params = {"TableName": self.physical, "KeyConditionExpression": key_cond, "ScanIndexForward": not descending}
         if self.schema.ttl:
-            params["FilterExpression"] = self._alive(expr, now)
+            params["FilterExpression"] = self._alive(expr, self.schema.ttl, now)
         params.update(expr.params())
         if index is not None:
             params["IndexName"] = index.name
@@ -265,7 +279,7 @@ class DynamoTableBackend:
             params["ConsistentRead"] = True
         if after is not None:
             params["ExclusiveStartKey"] = item_to_av(after)
-        items: list[dict] = []
+        items: list[dict[str, Any]] = []
         while True:
             if limit is not None:
                 params["Limit"] = max(limit - len(items), 1)
@@ -281,9 +295,9 @@ class DynamoTableBackend:
         items = [i for i in items if not self._expired(i, now)]
         return items[:limit] if limit is not None else items
 
-    def batch_get(self, keys: list[dict], now: float) -> list[dict]:
+    def batch_get(self, keys: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
         request = {self.physical: {"Keys": [self._key(k) for k in keys], "ConsistentRead": True}}
-        found: list[dict] = []
+        found: list[dict[str, Any]] = []
         for attempt in range(8):
             try:
                 out = self.client.batch_get_item(RequestItems=request)
@@ -296,7 +310,7 @@ class DynamoTableBackend:
             time.sleep(min(0.05 * 2**attempt, 1.0))
         raise ServiceUnavailable(f"table {self.schema.table!r}: DynamoDB left keys unprocessed after retries")
 
-    def batch_put(self, items: list[dict]) -> None:
+    def batch_put(self, items: list[dict[str, Any]]) -> None:
         for start in range(0, len(items), 25):
             request = {self.physical: [{"PutRequest": {"Item": item_to_av(i)}} for i in items[start : start + 25]]}
             for attempt in range(8):
@@ -311,14 +325,18 @@ class DynamoTableBackend:
             else:
                 raise ServiceUnavailable(f"table {self.schema.table!r}: items left unprocessed after retries")
 
-    def _tx_item(self, op: TxOp, now: float) -> dict:
+    def _tx_item(self, op: TxOp, now: float) -> dict[str, Any]:
         backend: DynamoTableBackend = op.table.backend
         expr = _Expr()
         base = {"TableName": backend.physical}
         if op.kind == "put":
+            if op.item is None:
+                raise ValueError(f"op {op.kind} on {op.table.name} has no item")  # the facade sets it
             condition = backend._condition(op.condition, expr, now)
             body = {**base, "Item": item_to_av(op.item)}
         elif op.kind == "update":
+            if op.update is None:
+                raise ValueError(f"op {op.kind} on {op.table.name} has no update")  # the facade sets it
             body = {**base, "Key": backend._key(op.key), "UpdateExpression": backend._update_expr(op.update, expr)}
             condition = backend._condition(op.condition, expr, now, guard=True)
         else:
@@ -338,7 +356,7 @@ class DynamoTableBackend:
             except Exception as exc:
                 if error_code(exc) != "TransactionCanceledException":
                     raise translate(exc, ops[0].table.name) from exc
-                raw = exc.response.get("CancellationReasons") or [{}] * len(ops)
+                raw = getattr(exc, "response", {}).get("CancellationReasons") or [{}] * len(ops)
                 reasons = [None if r.get("Code") in (None, "None") else r.get("Code") for r in raw]
                 expired = [
                     op
@@ -357,7 +375,7 @@ class DynamoTableBackend:
                 raise TransactionCanceled(f"transaction canceled: {detail or exc}", reasons) from exc
 
 
-def open_backend(table: Any, services: ProviderServices) -> DynamoTableBackend:
+def open_backend(table: Table, services: ProviderServices) -> DynamoTableBackend:
     """The registry's factory: the table named by the template (or auto-created against moto)."""
     return DynamoTableBackend(
         services.aws(),
@@ -366,3 +384,9 @@ def open_backend(table: Any, services: ProviderServices) -> DynamoTableBackend:
         services.config.auto_create,
         streaming=lambda: bool(table.stream_handlers),
     )
+
+
+if TYPE_CHECKING:  # mypy checks the backend against the primitive's provider interface
+
+    def _conforms(backend: DynamoTableBackend) -> TableBackend:
+        return backend

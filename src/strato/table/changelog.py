@@ -8,13 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 from .docs import decode_doc
 
+if TYPE_CHECKING:
+    from .local import LocalTableStore
+
 
 class ChangeLog:
     """Mixed into ``LocalTableBackend``: needs its ``store``, ``physical`` name and ``ensure()``."""
 
-    store: Any
-    physical: str
     if TYPE_CHECKING:
+        store: LocalTableStore
+        physical: str
 
         def ensure(self) -> None: ...
 
@@ -30,7 +33,7 @@ class ChangeLog:
                 (consumer,),
             )
 
-    def changes_after(self, consumer: str, limit: int) -> list[tuple]:
+    def changes_after(self, consumer: str, limit: int) -> list[tuple[Any, ...]]:
         conn = self.store.db.conn
         row = conn.execute("SELECT seq FROM strato_checkpoints WHERE consumer = ?", (consumer,)).fetchone()
         if row is None:

@@ -8,15 +8,19 @@ from typing import TYPE_CHECKING, Any
 from ..deploy.names import env_name, logical
 
 if TYPE_CHECKING:
+    from ..cache import Cache
     from ..deploy.synth import Template
+    from ..kv import KV
+    from . import Table
+    from .stream import StreamHandler
 
 
-def synth(t: Template, table: Any) -> None:
+def synth(t: Template, table: Table) -> None:
     table_resources(t, table)
     t.grants.append(table)
 
 
-def keyed_store(t: Template, resource: Any) -> None:
+def keyed_store(t: Template, resource: KV | Cache) -> None:
     """What kv and cache keep their entries in: a table of their own (``p``, ``k``, TTL ``exp``), or with
     ``provider="redis"`` the app's ElastiCache Serverless cache, reached through the VPC rather than IAM."""
     if resource.provider_name == "redis":
@@ -28,13 +32,13 @@ def keyed_store(t: Template, resource: Any) -> None:
     t.grants.append(resource)
 
 
-def arns(resource: Any, action: str, stage: str) -> list[Any]:
+def arns(resource: Table | KV | Cache, action: str, stage: str) -> list[Any]:
     """The table and its indexes (kv and cache keep their entries in a table of their own)."""
     table = logical(resource.name, "Table")
     return [{"Fn::GetAtt": [table, "Arn"]}, {"Fn::Sub": f"${{{table}.Arn}}/index/*"}]
 
 
-def table_resources(t: Template, table: Any, kind: str = "table", env_kind: str | None = None) -> None:
+def table_resources(t: Template, table: Table, kind: str = "table", env_kind: str | None = None) -> None:
     schema = table.schema
     from .dynamo import table_layout
 
@@ -66,7 +70,7 @@ def table_resources(t: Template, table: Any, kind: str = "table", env_kind: str 
         change_stream(t, logical_id, spec)
 
 
-def change_stream(t: Template, table_id: str, spec: Any) -> None:
+def change_stream(t: Template, table_id: str, spec: StreamHandler) -> None:
     """One function per ``@table.on_change`` handler, fed by a Streams event source mapping."""
     handler = spec.name.split(":", 1)[1]
     stream_arn = {"Fn::GetAtt": [table_id, "StreamArn"]}

@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.context import ProviderServices
 from ..core.errors import ConditionFailed, ConfigurationError, TransactionCanceled
-from ..core.usage import OFF
+from ..core.usage import OFF, Counter
 from ..runtime.sqlite import Database
 from ..runtime.wakeup import Wakeup
 from ..runtime.work import Loop
@@ -26,6 +27,10 @@ from .docs import decode_doc, encode_doc
 from .model import Condition, Sort, TxOp, Update
 from .schema import Index, Schema, sortable
 from .values import check_size
+
+if TYPE_CHECKING:
+    from . import Table
+    from .spi import TableBackend
 
 TTL_SWEEP_S = 30.0  # DynamoDB deletes expired items within days; reads already hide them
 
@@ -62,13 +67,15 @@ class LocalTableStore:
 
 class LocalTableBackend(ChangeLog):
     capabilities = frozenset({"conditions", "indexes", "ttl", "batch", "transactions", "change_stream"})
-    usage: Any = None  # set by the provider registry: DynamoDB read/write units for `strato cost`
+    usage: Counter | None = None  # set by the provider registry: DynamoDB read/write units for `strato cost`
 
     def _units(self, kind: str, size: int, per: int) -> None:
         if self.usage is not None:
             self.usage.add("dynamodb", kind, max(1, -(-size // per)))
 
-    def __init__(self, store: LocalTableStore, schema: Schema, physical: str, streaming: Any = None) -> None:
+    def __init__(
+        self, store: LocalTableStore, schema: Schema, physical: str, streaming: Callable[[], bool] | None = None
+    ) -> None:
         self.store = store
         self.schema = schema
         self.physical = physical
@@ -131,18 +138,18 @@ class LocalTableBackend(ChangeLog):
         self._ready = False
 
     # -- row helpers --------------------------------------------------------------------------
-    def _keys(self, key: dict) -> tuple[bytes, bytes]:
+    def _keys(self, key: dict[str, Any]) -> tuple[bytes, bytes]:
         sort = self.schema.sort
         return sortable(key[self.schema.key.name]), sortable(key[sort.name]) if sort else b""
 
-    def _read(self, conn: sqlite3.Connection, pk: bytes, sk: bytes, now: float) -> dict | None:
+    def _read(self, conn: sqlite3.Connection, pk: bytes, sk: bytes, now: float) -> dict[str, Any] | None:
         row = conn.execute(f"SELECT doc, expires FROM {self.t} WHERE pk = ? AND sk = ?", (pk, sk)).fetchone()
         self._units("read_units", len(row[0]) if row else 0, 4096)
         if row is None or (row[1] is not None and row[1] <= now):
             return None
         return decode_doc(row[0])
 
-    def _index_one(self, conn: sqlite3.Connection, index: Index, item: dict, pk: bytes, sk: bytes) -> None:
+    def _index_one(self, conn: sqlite3.Connection, index: Index, item: dict[str, Any], pk: bytes, sk: bytes) -> None:
         if index.key.name not in item or (index.sort and index.sort.name not in item):
             return  # sparse: items without the index key are not in the index
         isk = sortable(item[index.sort.name]) if index.sort else b""
@@ -151,10 +158,14 @@ class LocalTableBackend(ChangeLog):
             (sortable(item[index.key.name]), isk, pk, sk),
         )
 
-    def _log(self, conn: sqlite3.Connection, old: dict | None, new: dict | None, by_ttl: bool = False) -> None:
+    def _log(
+        self, conn: sqlite3.Connection, old: dict[str, Any] | None, new: dict[str, Any] | None, by_ttl: bool = False
+    ) -> None:
         if not self.streaming():
             return
         source = new if new is not None else old
+        if source is None:
+            raise ValueError("a change has an old item, a new item or both")
         keys = {n: source[n] for n in self.schema.key_names()}
         event = "INSERT" if old is None else ("REMOVE" if new is None else "MODIFY")
         conn.execute(
@@ -170,7 +181,7 @@ class LocalTableBackend(ChangeLog):
             ),
         )
 
-    def _write(self, conn: sqlite3.Connection, item: dict, old: Any = ...) -> None:
+    def _write(self, conn: sqlite3.Connection, item: dict[str, Any], old: Any = ...) -> None:
         pk, sk = self._keys(item)
         if self.streaming():
             if old is ...:
@@ -192,11 +203,11 @@ class LocalTableBackend(ChangeLog):
             conn.execute(f"DELETE FROM {it} WHERE pk = ? AND sk = ?", (pk, sk))
 
     # -- operations ---------------------------------------------------------------------------
-    def get(self, key: dict, now: float) -> dict | None:
+    def get(self, key: dict[str, Any], now: float) -> dict[str, Any] | None:
         self.ensure()
         return self._read(self.store.db.conn, *self._keys(key), now)
 
-    def put(self, item: dict, cond: Condition | None, now: float) -> None:
+    def put(self, item: dict[str, Any], cond: Condition | None, now: float) -> None:
         self.ensure()
         if cond is None and not self.itables and not self.streaming():
             pk, sk = self._keys(item)
@@ -217,7 +228,7 @@ class LocalTableBackend(ChangeLog):
         if self.streaming():
             self.notify()
 
-    def update(self, key: dict, update: Update, cond: Condition | None, now: float) -> dict:
+    def update(self, key: dict[str, Any], update: Update, cond: Condition | None, now: float) -> dict[str, Any]:
         self.ensure()
         with self.store.db.write() as conn:
             current = self._read(conn, *self._keys(key), now)
@@ -230,7 +241,7 @@ class LocalTableBackend(ChangeLog):
             self.notify()
         return new
 
-    def delete(self, key: dict, cond: Condition | None, now: float) -> dict | None:
+    def delete(self, key: dict[str, Any], cond: Condition | None, now: float) -> dict[str, Any] | None:
         self.ensure()
         with self.store.db.write() as conn:
             pk, sk = self._keys(key)
@@ -252,10 +263,11 @@ class LocalTableBackend(ChangeLog):
         index: Index | None,
         descending: bool,
         limit: int | None,
-        after: dict | None,
+        after: dict[str, Any] | None,
         now: float,
-    ) -> list[dict]:
+    ) -> list[dict[str, Any]]:
         self.ensure()
+        args: list[Any]
         if index is None:
             source, cols, where, args = self.t, ["sk"], ["pk = ?"], [sortable(partition)]
         else:
@@ -294,13 +306,13 @@ class LocalTableBackend(ChangeLog):
         self._units("read_units", sum(len(r[0]) for r in rows), 4096)
         return [decode_doc(row[0]) for row in rows]
 
-    def batch_get(self, keys: list[dict], now: float) -> list[dict]:
+    def batch_get(self, keys: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
         self.ensure()
         conn = self.store.db.conn
         found = (self._read(conn, *self._keys(k), now) for k in keys)
         return [item for item in found if item is not None]
 
-    def batch_put(self, items: list[dict]) -> None:
+    def batch_put(self, items: list[dict[str, Any]]) -> None:
         self.ensure()
         with self.store.db.write() as conn:
             for item in items:
@@ -330,8 +342,12 @@ class LocalTableBackend(ChangeLog):
                 )
             for op, backend, current in zip(ops, backends, currents, strict=True):
                 if op.kind == "put":
+                    if op.item is None:
+                        raise ValueError(f"op {op.kind} on {op.table.name} has no item")  # the facade sets it
                     backend._write(conn, op.item, current)
                 elif op.kind == "update":
+                    if op.update is None:
+                        raise ValueError(f"op {op.kind} on {op.table.name} has no update")  # the facade sets it
                     new = op.update.apply(current, op.key)
                     check_size(new, op.table.name)
                     backend._write(conn, new, current)
@@ -342,7 +358,7 @@ class LocalTableBackend(ChangeLog):
         if any(b.streaming() for b in backends):
             self.notify()
 
-    def background(self, table: Any) -> list[Loop]:
+    def background(self, table: Table) -> list[Loop]:
         """DynamoDB's own jobs locally: a change-log tailer per stream handler (each also sweeps TTL every
         second, so TTL removes reach handlers), else a TTL sweep every ``TTL_SWEEP_S``."""
         from .tailer import stream_loops
@@ -355,7 +371,7 @@ class LocalTableBackend(ChangeLog):
         """Delete expired items (if the table has a TTL); returns how many."""
         return len(self.sweep_expired(now)) if self.schema.ttl else 0
 
-    def sweep_expired(self, now: float) -> list[dict]:
+    def sweep_expired(self, now: float) -> list[dict[str, Any]]:
         """Delete items whose TTL has passed, as DynamoDB's TTL process does; returns them."""
         self.ensure()
         with self.store.db.write() as conn:
@@ -370,7 +386,7 @@ class LocalTableBackend(ChangeLog):
         return [decode_doc(doc) for _, _, doc in rows]
 
 
-def open_backend(table: Any, services: ProviderServices) -> LocalTableBackend:
+def open_backend(table: Table, services: ProviderServices) -> LocalTableBackend:
     """The registry's factory: every local table of an app shares one SQLite file."""
     store = services.local_store(LocalTableStore)
     backend = LocalTableBackend(
@@ -378,3 +394,9 @@ def open_backend(table: Any, services: ProviderServices) -> LocalTableBackend:
     )
     backend.usage = services.usage
     return backend
+
+
+if TYPE_CHECKING:  # mypy checks the backend against the primitive's provider interface
+
+    def _conforms(backend: LocalTableBackend) -> TableBackend:
+        return backend

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..core.errors import ValidationError
+
+if TYPE_CHECKING:
+    from . import Table
 
 T = TypeVar("T")
 
@@ -127,7 +130,7 @@ class TxOp:
     """One operation of a transaction, already validated by the facade."""
 
     kind: str  # put | update | delete | check
-    table: Any  # the Table facade
+    table: Table
     key: dict[str, Any]
     item: dict[str, Any] | None = None
     update: Update | None = None

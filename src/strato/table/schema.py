@@ -162,16 +162,16 @@ _INVERT = bytes.maketrans(b"0123456789", b"9876543210")
 
 def _sortable_number(value: Decimal | int) -> bytes:
     # zero < positives ordered by (exponent, digits); negatives reverse both and end high.
-    if type(value) is int:
-        if value == 0:
-            return b"\x01"
-        raw = str(abs(value))
-        negative, exponent, text = value < 0, len(raw) - 1, raw.rstrip("0").encode()
-    else:
+    if isinstance(value, Decimal):
         if value.is_zero():
             return b"\x01"
         sign, digits, _ = value.normalize().as_tuple()
         negative, exponent, text = bool(sign), value.adjusted(), bytes(48 + d for d in digits)
+    else:
+        if value == 0:
+            return b"\x01"
+        raw = str(abs(value))
+        negative, exponent, text = value < 0, len(raw) - 1, raw.rstrip("0").encode()
     exponent += 200  # DynamoDB exponents are within -130..125
     if not negative:
         return b"\x02" + exponent.to_bytes(2, "big") + text

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from . import Table
 
 
 @dataclass
 class StreamHandler:
-    table: Any
+    table: Table
     handler: Callable[..., Any]
     batch_size: int = 100
     batch: bool = False

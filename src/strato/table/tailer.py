@@ -4,13 +4,17 @@ handler, hands each batch to the Streams dispatcher, retries a failing batch, ch
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.usage import Counter
 from ..dispatch import dynamodb_stream
 from ..events.dynamodb_stream import stream_record
 from ..runtime.work import Loop
 from .stream import StreamHandler
+
+if TYPE_CHECKING:
+    from . import Table
+    from .local import LocalTableBackend
 
 
 class StreamTailer:
@@ -19,7 +23,7 @@ class StreamTailer:
     def __init__(self, handler: StreamHandler, usage: Counter) -> None:
         self.spec = handler
         self.usage = usage
-        self.backend = handler.table.backend
+        self.backend: LocalTableBackend = handler.table.backend  # the tailer runs for local tables only
         self.physical = handler.table.physical_name
         self.attempts = 0
         self.backend.register(handler.name)  # a new consumer's checkpoint is set now: LATEST
@@ -64,7 +68,7 @@ class StreamTailer:
         return len(rows)
 
 
-def stream_loops(table: Any, usage: Counter) -> list[Loop]:
+def stream_loops(table: Table, usage: Counter) -> list[Loop]:
     """One loop per ``@table.on_change`` handler; a commit in this process wakes it at once, one in
     another process within 10 ms."""
     loops = []

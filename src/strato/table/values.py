@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from decimal import Context, Decimal, Inexact, Rounded
-from typing import Any
+from typing import Any, overload
 
 from ..core.errors import ItemTooLarge, ValidationError
 
@@ -109,7 +109,7 @@ def normalise_sized(item: Any) -> tuple[dict[str, Any], int]:
 
 
 def _number_size(value: int | Decimal) -> int:
-    digits = len(str(abs(value)).rstrip("0") or "0") if type(value) is int else len(value.as_tuple().digits)
+    digits = len(value.as_tuple().digits) if isinstance(value, Decimal) else len(str(abs(value)).rstrip("0") or "0")
     return (digits + 1) // 2 + 1
 
 
@@ -156,6 +156,12 @@ def present(value: Any) -> Any:
     return [v if type(v) in _PLAIN else present(v) for v in value]
 
 
+@overload
+def present_item(item: dict[str, Any], decimals: bool) -> dict[str, Any]: ...
+@overload
+def present_item(item: None, decimals: bool) -> None: ...
+@overload
+def present_item(item: dict[str, Any] | None, decimals: bool) -> dict[str, Any] | None: ...
 def present_item(item: dict[str, Any] | None, decimals: bool) -> dict[str, Any] | None:
     """An item as the application sees it: Decimals kept only when the table asked for them."""
     if item is None or decimals:

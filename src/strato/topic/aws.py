@@ -7,12 +7,13 @@ subscriptions are Lambda subscriptions the deploy step creates, so SNS (not stra
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.context import ProviderServices
+from ..core.context import AwsClients, ProviderServices
 from ..core.errors import ItemTooLarge, NotFound, StratoError, ValidationError
-from ..runtime.aws import AwsSession, error_code
-from . import Subscription
+from ..queue import Queue
+from ..runtime.aws import error_code
+from . import Subscription, Topic
 
 
 def _translate(exc: BaseException, topic: str) -> StratoError:
@@ -41,7 +42,7 @@ class SnsTopicBackend:
     # SNS itself sends email and SMS, and invokes handler Lambdas: there is no outbox to read.
     capabilities = frozenset({"fifo", "filter_body", "webhooks", "email", "sms"})
 
-    def __init__(self, session: AwsSession, topic: Any, auto_create: bool) -> None:
+    def __init__(self, session: AwsClients, topic: Topic, auto_create: bool) -> None:
         self.session = session
         self.topic = topic
         self.auto_create = auto_create
@@ -53,25 +54,31 @@ class SnsTopicBackend:
 
     @property
     def arn(self) -> str:
-        if self._arn is None:
+        arn = self._arn
+        if arn is None:
             if self.auto_create:
-                self.ensure()
+                arn = self._create()
             else:
-                self._arn = self.topic.arn
-        return self._arn
+                arn = self._arn = self.topic.arn
+        return arn
 
     def ensure(self) -> None:
+        self._create()
+
+    def _create(self) -> str:
+        """Create the topic and its declared queue subscriptions (idempotent); returns its ARN."""
         attrs = {}
         if self.topic.fifo:
             attrs = {"FifoTopic": "true", "ContentBasedDeduplication": str(self.topic.content_dedup).lower()}
         try:
-            self._arn = self.client.create_topic(Name=self.topic.physical_name, Attributes=attrs)["TopicArn"]
+            arn: str = self.client.create_topic(Name=self.topic.physical_name, Attributes=attrs)["TopicArn"]
+            self._arn = arn
             for sub in self.topic.declared:
-                if sub.protocol == "sqs":
+                if sub.protocol == "sqs" and isinstance(sub.handler, Queue):  # subscribe_queue put it there
                     queue = sub.handler.backend
                     self._allow_publish(queue)
                     self.client.subscribe(
-                        TopicArn=self._arn,
+                        TopicArn=arn,
                         Protocol="sqs",
                         Endpoint=queue.arn(),
                         Attributes=_attributes(sub),
@@ -79,6 +86,7 @@ class SnsTopicBackend:
                     )
         except Exception as exc:
             raise _translate(exc, self.topic.name) from exc
+        return arn
 
     def _allow_publish(self, queue: Any) -> None:
         """Without this queue policy SNS drops every message it tries to deliver to the queue."""
@@ -190,6 +198,13 @@ class SnsTopicBackend:
         raise AssertionError("guarded by the 'outbox' capability")
 
 
-def open_backend(topic: Any, services: ProviderServices) -> SnsTopicBackend:
+def open_backend(topic: Topic, services: ProviderServices) -> SnsTopicBackend:
     """The registry's factory: the SNS topic named by the template (or auto-created against moto)."""
     return SnsTopicBackend(services.aws(), topic, services.config.auto_create)
+
+
+if TYPE_CHECKING:  # mypy checks the backend against the primitive's provider interface
+    from .spi import TopicBackend
+
+    def _conforms(backend: SnsTopicBackend) -> TopicBackend:
+        return backend

@@ -6,21 +6,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..deploy.names import camel, env_name, logical
+from ..queue import Queue
 
 if TYPE_CHECKING:
     from ..deploy.synth import Template
+    from . import Topic
 
 
-def synth(t: Template, topic: Any) -> None:
+def synth(t: Template, topic: Topic) -> None:
     _topic(t, topic)
     t.grants.append(topic)
 
 
-def arns(resource: Any, action: str, stage: str) -> list[Any]:
+def arns(resource: Topic, action: str, stage: str) -> list[Any]:
     return [{"Ref": logical(resource.name, "Topic")}]
 
 
-def _topic(t: Template, topic: Any) -> None:
+def _topic(t: Template, topic: Topic) -> None:
     props: dict[str, Any] = {}
     if topic.fifo:
         props.update(FifoTopic=True, ContentBasedDeduplication=topic.content_dedup)
@@ -35,6 +37,8 @@ def _topic(t: Template, topic: Any) -> None:
             sub_props["FilterPolicyScope"] = "MessageBody" if sub.scope == "body" else "MessageAttributes"
         suffix = camel(sub.arn.rsplit(":", 1)[-1])
         if sub.protocol == "sqs":
+            if not isinstance(sub.handler, Queue):  # subscribe_queue() puts the queue there
+                raise TypeError(f"queue subscription {sub.arn} has no queue")
             queue_id = logical(sub.handler.name, "Queue")
             sub_props.update(Protocol="sqs", Endpoint={"Fn::GetAtt": [queue_id, "Arn"]}, RawMessageDelivery=sub.raw)
             t.allow_sns(queue_id, logical_id)

@@ -143,7 +143,7 @@ def verify(
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
     try:
         envelope = json.loads(message) if isinstance(message, (str, bytes)) else dict(message)
@@ -165,6 +165,8 @@ def verify(
             _cert_cache[cert_url] = certificate
     try:
         public_key = x509.load_pem_x509_certificate(certificate).public_key()
+        if not isinstance(public_key, rsa.RSAPublicKey):  # SNS signs with RSA (PKCS#1 v1.5) only
+            raise SignatureError(f"SNS signing certificate has a {type(public_key).__name__}, not an RSA key")
         signature = base64.b64decode(envelope.get("Signature", ""), validate=True)
         public_key.verify(
             signature,

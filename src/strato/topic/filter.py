@@ -160,12 +160,16 @@ def _attribute_values(attr: dict[str, str]) -> list[Any] | None:
     if kind.startswith("Binary"):
         return None  # filter policies ignore binary attributes
     if kind.endswith(".Array"):
+        if raw is None:
+            return [raw]
         try:
             items = json.loads(raw)
         except (json.JSONDecodeError, TypeError):
             return [raw]
         return items if isinstance(items, list) else [items]
     if kind.startswith("Number"):
+        if raw is None:
+            return []
         try:
             return [Decimal(raw)]
         except (InvalidOperation, TypeError):
@@ -179,9 +183,9 @@ def _match_attributes(policy: dict, values: dict[str, list[Any] | None]) -> bool
             if not any(_match_attributes(sub, values) for sub in rule):
                 return False
             continue
-        found = values.get(key, _MISSING)
-        present = found is not _MISSING and found is not None
-        if not any(_condition(c, present, found if present else [], bool(values)) for c in rule):
+        found = values.get(key)  # None: absent, or a binary attribute (which filters ignore)
+        present = found is not None
+        if not any(_condition(c, present, found if found is not None else [], bool(values)) for c in rule):
             return False
     return True
 
@@ -243,22 +247,30 @@ def _condition(condition: Any, present: bool, values: list[Any], any_keys: bool)
     if op == "equals-ignore-case":
         return any(v.casefold() == operand.casefold() for v in strings)
     if op == "numeric":
-        return any(_numeric(_as_number(v), operand) for v in values if _as_number(v) is not None)
+        numbers = [n for n in map(_as_number, values) if n is not None]
+        return any(_numeric(n, operand) for n in numbers)
     if op == "anything-but":
         return any(not _excluded(v, operand) for v in values)
     return False
 
 
-def _numeric(number: Decimal, operand: list) -> bool:
+def _numeric(number: Decimal, operand: list[Any]) -> bool:
     for i in range(0, len(operand), 2):
         op, bound = operand[i], _as_number(operand[i + 1])
-        ok = {
-            "=": number == bound,
-            "<": number < bound,
-            "<=": number <= bound,
-            ">": number > bound,
-            ">=": number >= bound,
-        }[op]
+        if bound is None:  # validate() allows only numbers here
+            return False
+        if op == "=":
+            ok = number == bound
+        elif op == "<":
+            ok = number < bound
+        elif op == "<=":
+            ok = number <= bound
+        elif op == ">":
+            ok = number > bound
+        elif op == ">=":
+            ok = number >= bound
+        else:
+            raise KeyError(op)  # validate() allows only _NUMERIC_OPS
         if not ok:
             return False
     return True

@@ -13,18 +13,20 @@ import json
 import logging
 import os
 import time
+import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..core.context import ProviderServices
 from ..core.errors import NotFound, ValidationError
 from ..core.ids import new_uuid
-from ..queue import Outgoing
+from ..core.usage import Counter
+from ..queue import Outgoing, Queue
 from ..runtime.delivery import Outbox
 from ..runtime.devurl import dev_url
 from ..runtime.messaging import MessagingStore, enqueue
-from . import Notification, Subscription
+from . import Notification, Subscription, Topic
 from .envelope import Signer, sns_attributes, timestamp
 from .local_delivery import LocalDeliveries
 
@@ -49,25 +51,28 @@ CREATE TABLE IF NOT EXISTS t_outbox (
 """
 
 
+_READY: weakref.WeakSet[MessagingStore] = weakref.WeakSet()  # stores whose topic tables exist
+
+
 def ensure_schema(store: MessagingStore) -> None:
-    if getattr(store, "_topics_ready", False):
+    if store in _READY:
         return
     with store.db.write() as conn:
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(statement)
-    store._topics_ready = True
+    _READY.add(store)
 
 
 class LocalTopicBackend(LocalDeliveries):
     capabilities = frozenset({"fifo", "filter_body", "webhooks", "email", "sms", "outbox", "handler_delivery"})
-    usage: Any = None  # SNS publishes and deliveries for `strato cost`
+    usage: Counter | None = None  # SNS publishes and deliveries for `strato cost`
 
     def _count(self, unit: str, amount: float = 1) -> None:
         if self.usage is not None:
             self.usage.add("sns", unit, amount)
 
-    def __init__(self, store: MessagingStore, topic: Any, data_dir: Path) -> None:
+    def __init__(self, store: MessagingStore, topic: Topic, data_dir: Path) -> None:
         self.store = store
         self.topic = topic
         self.name = topic.name
@@ -109,7 +114,7 @@ class LocalTopicBackend(LocalDeliveries):
         with self.store.db.write() as conn:
             self._sync_declared(conn)
 
-    def _row_to_sub(self, row: tuple) -> Subscription:
+    def _row_to_sub(self, row: tuple[Any, ...]) -> Subscription:
         arn, _, protocol, endpoint, flt, scope, raw, status, _, max_attempts, _, _ = row
         sub = Subscription(
             arn, protocol, endpoint, json.loads(flt) if flt else None, scope, bool(raw), status, max_attempts
@@ -260,10 +265,18 @@ class LocalTopicBackend(LocalDeliveries):
         return ids
 
     def _fan_out(
-        self, conn: Any, sub: Subscription, entry: dict, envelope: dict, dedup: str | None, now: float
+        self,
+        conn: Any,
+        sub: Subscription,
+        entry: dict[str, Any],
+        envelope: dict[str, Any],
+        dedup: str | None,
+        now: float,
     ) -> None:
         if sub.protocol == "sqs":
             queue = sub.handler
+            if not isinstance(queue, Queue):  # subscribe_queue puts the Queue there
+                raise TypeError(f"queue subscription {sub.arn} has no queue")
             if sub.raw:
                 out = Outgoing(entry["body"], entry["attributes"], 0, entry["group"], dedup)
             else:
@@ -310,9 +323,16 @@ def _content_hash(body: str) -> str:
 __all__ = ["LocalTopicBackend", "Notification"]
 
 
-def open_backend(topic: Any, services: ProviderServices) -> LocalTopicBackend:
+def open_backend(topic: Topic, services: ProviderServices) -> LocalTopicBackend:
     """The registry's factory: the topic lives in messaging.db beside the queues it fans out to."""
     store = services.local_store(MessagingStore)
     backend = LocalTopicBackend(store, topic, services.config.data_dir)
     backend.usage = services.usage
     return backend
+
+
+if TYPE_CHECKING:  # mypy checks the backend against the primitive's provider interface
+    from .spi import TopicBackend
+
+    def _conforms(backend: LocalTopicBackend) -> TopicBackend:
+        return backend

@@ -12,14 +12,15 @@ import urllib.error
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
-from ..core.usage import OFF
+from ..core.usage import OFF, Counter
 from ..dispatch import sns
 from ..events.sns import sns_record
-from ..queue import Outgoing
+from ..queue import Outgoing, Queue
 from ..runtime.delivery import Outbox
-from ..runtime.messaging import enqueue
+from ..runtime.messaging import MessagingStore, enqueue
 from ..runtime.work import Loop
-from . import Subscription
+from . import Subscription, Topic
+from .envelope import Signer
 
 log = logging.getLogger("strato.topic")
 
@@ -29,18 +30,18 @@ WEBHOOK_TIMEOUT_S = 15.0  # SNS waits 15 s for an HTTP endpoint
 class LocalDeliveries:
     """Mixed into ``LocalTopicBackend``, whose store, signer and subscriptions it uses."""
 
-    name: str
-    store: Any
-    topic: Any
-    signer: Any
-    usage: Any
-    deliveries: Outbox
     if TYPE_CHECKING:
+        name: str
+        store: MessagingStore
+        topic: Topic
+        signer: Signer
+        usage: Counter | None
+        deliveries: Outbox
 
         def _count(self, unit: str, amount: float = 1) -> None: ...
-        def _row_to_sub(self, row: tuple) -> Subscription: ...
+        def _row_to_sub(self, row: tuple[Any, ...]) -> Subscription: ...
 
-    def background(self, topic: Any) -> list[Loop]:
+    def background(self, topic: Topic) -> list[Loop]:
         """SNS's own job locally: deliver to handlers and webhooks, retry, dead-letter."""
 
         def step() -> int:
@@ -81,10 +82,11 @@ class LocalDeliveries:
 
     def _deliver(self, sub: Subscription, envelope: dict[str, Any]) -> None:
         if sub.protocol == "lambda":
-            if sub.handler is None:
+            handler = sub.handler
+            if handler is None or isinstance(handler, Queue):  # a Queue only on "sqs" subscriptions
                 raise LookupError(f"handler for {sub.arn} is not declared in this process")
             record = sns_record(self.signer.sign(dict(envelope)), sub.arn)
-            sns.handle(sub.handler, {"Records": [record]}, self.usage or OFF)
+            sns.handle(handler, {"Records": [record]}, self.usage or OFF)
             return
         self._count("http_deliveries")
         signed = self.signer.sign(dict(envelope))
@@ -114,7 +116,7 @@ class LocalDeliveries:
         if not 200 <= status < 300:
             raise ConnectionError(f"webhook answered HTTP {status}")
 
-    def _failed(self, seq: int, sub: Subscription, envelope: dict, attempts: int, error: str) -> None:
+    def _failed(self, seq: int, sub: Subscription, envelope: dict[str, Any], attempts: int, error: str) -> None:
         confirmation = envelope["Type"] != "Notification"
         give_up = attempts >= sub.max_attempts
         if not give_up:

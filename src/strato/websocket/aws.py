@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.config import env_token
-from ..core.context import ProviderServices
+from ..core.context import AwsClients, ProviderServices
 from ..core.errors import ConfigurationError, GoneError, ItemTooLarge, ServiceUnavailable, StratoError
-from ..runtime.aws import AwsSession, error_code
+from ..runtime.aws import error_code
+
+if TYPE_CHECKING:
+    from . import WebSocketApi
 
 
 def _translate(exc: BaseException, connection_id: str) -> StratoError:
@@ -32,7 +35,7 @@ def _translate(exc: BaseException, connection_id: str) -> StratoError:
 class ApiGatewayWsBackend:
     capabilities = frozenset({"send", "broadcast", "info", "close", "binary"})
 
-    def __init__(self, session: AwsSession, ws: Any) -> None:
+    def __init__(self, session: AwsClients, ws: WebSocketApi) -> None:
         self.session = session
         self.ws = ws
         token = env_token(ws.name)
@@ -98,6 +101,6 @@ class ApiGatewayWsBackend:
             raise _translate(exc, connection_id) from exc
 
 
-def open_backend(ws: Any, services: ProviderServices) -> ApiGatewayWsBackend:
+def open_backend(ws: WebSocketApi, services: ProviderServices) -> ApiGatewayWsBackend:
     """The registry's factory: the API Gateway management API of the deployed WebSocket API."""
     return ApiGatewayWsBackend(services.aws(), ws)

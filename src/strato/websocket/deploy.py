@@ -10,14 +10,15 @@ from ..http.authorizer import needs_token
 
 if TYPE_CHECKING:
     from ..deploy.synth import Function, Template
+    from . import WebSocketApi
 
 
-def synth(t: Template, ws: Any) -> None:
+def synth(t: Template, ws: WebSocketApi) -> None:
     _websocket(t, ws)
     t.grants.append(ws)
 
 
-def arns(resource: Any, action: str, stage: str) -> list[Any]:
+def arns(resource: WebSocketApi, action: str, stage: str) -> list[Any]:
     api = logical(resource.name, "WebSocketApi")
     return [
         {
@@ -27,7 +28,7 @@ def arns(resource: Any, action: str, stage: str) -> list[Any]:
     ]
 
 
-def _websocket(t: Template, ws: Any) -> None:
+def _websocket(t: Template, ws: WebSocketApi) -> None:
     api_id = logical(ws.name, "WebSocketApi")
     fn = t.function(f"ws-{ws.name}", 29, env={"STRATO_WEBSOCKET": ws.name})
     t.add(

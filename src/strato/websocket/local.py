@@ -10,18 +10,32 @@ import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from ..core.context import ProviderServices
 from ..core.errors import GoneError, ServiceUnavailable, StratoError
 
+if TYPE_CHECKING:
+    from . import WebSocketApi
+
+
+class Gateway(Protocol):
+    """What this provider uses of the WebSocket gateway of `strato dev` (``local.ws_gateway``) when it
+    runs in this process: thread-safe sends into its event loop."""
+
+    def send_threadsafe(self, connection_id: str, raw: bytes, text: bool) -> None: ...
+    def broadcast_threadsafe(self, ids: list[str], raw: bytes, text: bool) -> list[str]: ...
+    def close_threadsafe(self, connection_id: str) -> None: ...
+    def open_ids(self) -> list[str]: ...
+
+
 # (data dir, api name) -> the gateway serving it in this process
-_GATEWAYS: dict[tuple[str, str], Any] = {}
+_GATEWAYS: dict[tuple[str, str], Gateway] = {}
 _lock = threading.Lock()
 
 
-def register_gateway(data_dir: Path, name: str, gateway: Any) -> None:
+def register_gateway(data_dir: Path, name: str, gateway: Gateway) -> None:
     with _lock:
         _GATEWAYS[(str(Path(data_dir).resolve()), name)] = gateway
 
@@ -34,12 +48,12 @@ def unregister_gateway(data_dir: Path, name: str) -> None:
 class LocalWsBackend:
     capabilities = frozenset({"send", "broadcast", "info", "close", "binary"})
 
-    def __init__(self, ws: Any, data_dir: Path) -> None:
+    def __init__(self, ws: WebSocketApi, data_dir: Path) -> None:
         self.ws = ws
         self.data_dir = Path(data_dir)
 
     @property
-    def gateway(self) -> Any:
+    def gateway(self) -> Gateway | None:
         return _GATEWAYS.get((str(self.data_dir.resolve()), self.ws.name))
 
     def _base(self) -> str:
@@ -103,6 +117,6 @@ class LocalWsBackend:
             self._call("DELETE", f"/@connections/{quote(connection_id, safe='')}")
 
 
-def open_backend(ws: Any, services: ProviderServices) -> LocalWsBackend:
+def open_backend(ws: WebSocketApi, services: ProviderServices) -> LocalWsBackend:
     """The registry's factory: sends go to the running dev server's @connections endpoint."""
     return LocalWsBackend(ws, services.config.data_dir)

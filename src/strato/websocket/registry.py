@@ -13,16 +13,17 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import GoneError, ValidationError
 
 if TYPE_CHECKING:
+    from ..table import Table
     from . import ConnectionInfo, WebSocketApi
 
 
 class Registry:
     def __init__(self, ws: WebSocketApi) -> None:
         self.ws = ws
-        self._table: Any = None
+        self._table: Table | None = None
 
     @property
-    def table(self) -> Any:
+    def table(self) -> Table:
         if self._table is None:
             from ..table import Table
 
