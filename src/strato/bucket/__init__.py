@@ -8,6 +8,7 @@ delivered as S3 event records.
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -281,12 +282,14 @@ class Bucket(Resource):
         return self.backend.presign("PUT", check_key(key), _expiry(expires_in), None, _upload(upload_id), _part(number))
 
     @requires("write")
-    def list_parts(self, key: str, upload_id: str) -> list[dict[str, Any]]:
+    def list_parts(self, key: str, upload_id: str) -> builtins.list[dict[str, Any]]:  # list: the method above
         self._need("multipart")
         return self.backend.list_parts(check_key(key), _upload(upload_id))
 
     @requires("write")
-    def complete_multipart(self, key: str, upload_id: str, parts: list[tuple[int, str]] | None = None) -> ObjectInfo:
+    def complete_multipart(
+        self, key: str, upload_id: str, parts: builtins.list[tuple[int, str]] | None = None
+    ) -> ObjectInfo:
         """Assemble the parts in order (all uploaded parts when ``parts`` is None). S3's errors for a
         wrong order (InvalidPartOrder), an unknown part or ETag (InvalidPart) or a small part
         (EntityTooSmall) are ValidationErrors, and the upload stays open to fix."""

@@ -15,6 +15,7 @@ from .errors import ConfigurationError, NotSupported
 if TYPE_CHECKING:
     from .resource import Resource
 
+
 def need(resource: Resource, capability: str, backend: Any = None) -> None:
     """Raise ``NotSupported`` unless ``resource``'s provider declares ``capability``.
 

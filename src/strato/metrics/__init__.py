@@ -3,6 +3,7 @@ statistic at any period, ``list``, and ``alarm`` with CloudWatch's evaluation an
 
 from __future__ import annotations
 
+import builtins
 import re
 import threading
 import time
@@ -206,7 +207,7 @@ class Metrics(Resource):
         return [(n, d) for n, d in self.backend.list(name) if all(d.get(k) == v for k, v in wanted.items())]
 
     @requires("read")
-    def dimension_values(self, name: str, dimension: str) -> list[str]:
+    def dimension_values(self, name: str, dimension: str) -> builtins.list[str]:  # list: the method above
         return sorted({d[dimension] for _, d in self.backend.list(name) if dimension in d})
 
     def compact(self, now: float | None = None) -> int:
@@ -283,7 +284,7 @@ class Metrics(Resource):
         found = self.backend.alarm_state(name, self.alarms[name])
         return found[0] if found else INSUFFICIENT
 
-    def evaluate_alarms(self, now: float | None = None) -> list[tuple[str, str, str]]:
+    def evaluate_alarms(self, now: float | None = None) -> builtins.list[tuple[str, str, str]]:
         """Evaluate every alarm on its newest complete periods; returns (alarm, old, new) for changes.
 
         Locally the worker calls this every second; on AWS CloudWatch evaluates alarms itself."""

@@ -177,12 +177,14 @@ class Schedule:
     def next_after(self, after: dt.datetime, started: dt.datetime | None = None) -> dt.datetime | None:
         """The first firing strictly after ``after`` (None when an ``at`` schedule has passed)."""
         after = after.astimezone(UTC)
-        if self.kind == "at":
+        if self.kind == "at" and self.at is not None:  # __post_init__ sets `at` for an at() schedule
             return self.at if self.at > after else None
         if self.kind == "rate":
             origin = (started or after).astimezone(UTC)
             periods = int((after - origin).total_seconds() // self.every) + 1
             return origin + dt.timedelta(seconds=periods * self.every)
+        if self.cron is None:  # __post_init__ sets `cron` for a cron() schedule
+            raise ValueError(f"schedule {self.expression!r} has no cron fields")
         return _next_cron(self.cron, after)
 
 

@@ -72,7 +72,7 @@ class Sql(Resource):
     @requires("connect")
     def migrate(self, folder: str | Path) -> list[str]:
         """Apply the not-yet-applied ``NNN_name.sql`` files of ``folder``; returns what was applied."""
-        files = {}
+        files: dict[int, Path] = {}
         for path in sorted(Path(folder).glob("*.sql")):
             match = _MIGRATION.match(path.name)
             if not match:

@@ -16,7 +16,7 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 from ..core.context import Context
 from ..core.errors import ValidationError
@@ -83,7 +83,13 @@ class Table(Resource):
         check_size(clean, self.name, size)
         return clean
 
-    def _out(self, item: dict | None) -> dict | None:
+    @overload
+    def _out(self, item: dict[str, Any]) -> dict[str, Any]: ...
+    @overload
+    def _out(self, item: None) -> None: ...
+    @overload
+    def _out(self, item: dict[str, Any] | None) -> dict[str, Any] | None: ...
+    def _out(self, item: dict[str, Any] | None) -> dict[str, Any] | None:
         return present_item(item, self.decimals)
 
     def _update(self, set: dict | None, remove: Sequence[str] | None, add: dict | None) -> Update:

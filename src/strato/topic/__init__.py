@@ -43,7 +43,7 @@ class Subscription:
     raw: bool = False
     status: str = "confirmed"  # or "pending" until an HTTP/email endpoint confirms
     max_attempts: int = 3
-    handler: Callable[..., Any] | None = field(default=None, repr=False)
+    handler: Callable[..., Any] | Queue | None = field(default=None, repr=False)  # a Queue for protocol "sqs"
     dlq: Any = field(default=None, repr=False)
 
     def accepts(self, body: str, attributes: dict[str, dict[str, Any]]) -> bool:
