@@ -23,7 +23,9 @@ def cache(provider, make_app):
     app = make_app("aws" if provider == "aws" else "local")
     if provider == "redis":
         make_app("redis")  # sets REDIS_URL
-    return app.cache("api", provider=provider)
+    cache = app.cache("api", provider=provider)
+    cache.get("warm-up")  # open (on moto: create) the store now, so no test's short TTL runs out while it is made
+    return cache
 
 
 @pytest.mark.parametrize(
@@ -97,6 +99,7 @@ def test_many_and_get_or_set(cache):
 
 
 def test_persist_and_restore(cache):
+    cache.snapshot_table.ensure()  # made before the short TTL starts (creating it on moto takes a while)
     cache.set_many({"a": 1, "b": "text"})
     cache.set("short", "gone soon", ttl=0.5)
     cache.set("long", b"bytes", ttl=120)

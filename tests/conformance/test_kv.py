@@ -19,7 +19,9 @@ def kv(request, make_app):
     app = make_app("aws" if provider == "aws" else "local")
     if provider == "redis":
         make_app("redis")  # sets REDIS_URL for this test
-    return app.kv("sessions", provider=provider)
+    kv = app.kv("sessions", provider=provider)
+    kv.get("warm-up")  # open (on moto: create) the store now, so no test's short TTL runs out while it is made
+    return kv
 
 
 def test_set_get_delete(kv):

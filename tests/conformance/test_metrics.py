@@ -200,6 +200,7 @@ USES = {
     "percentiles": lambda m: m.query("Latency", statistics=["p99"]),
     "high_resolution": lambda m: m.put("Latency", 1.0, resolution=1),
     "alarms": _alarmed,
+    "alarm_evaluation": lambda m: m.evaluate_alarms(),
 }
 #: other places the same capabilities are used
 ALSO = [

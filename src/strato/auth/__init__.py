@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from typing import Any
+from typing import Any, cast
 
 from ..core.config import env_token
 from ..core.context import Context
@@ -15,7 +15,7 @@ from ..core.permissions import requires
 from ..core.resource import Resource
 from .model import Challenge, Tokens
 from .passwords import PasswordPolicy
-from .spi import ACTIONS, CAPABILITIES
+from .spi import ACTIONS, CAPABILITIES, Outbox, UserPoolBackend
 
 __all__ = ["CAPABILITIES", "Challenge", "PasswordPolicy", "Tokens", "UserPool"]
 
@@ -23,7 +23,7 @@ _USERNAME = re.compile(r"^[\w.@+\-]{1,128}$")
 MFA_MODES = ("off", "optional", "required")
 
 
-class UserPool(Resource):
+class UserPool(Resource[UserPoolBackend]):
     kind = "user_pool"
     ACTIONS = ACTIONS
     VOCABULARY = CAPABILITIES
@@ -50,7 +50,7 @@ class UserPool(Resource):
         self.id_variable = f"{variable}_ID"
         #: the pool and app-client ids the deployment gives (the template sets both), else None
         self.configured_ids = (os.environ.get(self.id_variable), os.environ.get(f"{variable}_CLIENT_ID"))
-        self._local_ids = (
+        self.local_ids = (
             self.configured_ids[0] or f"{region()}_{seed[:9]}",
             self.configured_ids[1] or _base36(int(seed[9:40], 16))[:26],
         )
@@ -58,27 +58,17 @@ class UserPool(Resource):
     @property
     def pool_id(self) -> str:
         """Cognito's pool id (``<region>_<id>``): on AWS the deployed pool's, locally a stable derived one."""
-        if self.provider == "aws":
-            return self.backend.pool_id
-        return self._local_ids[0]
+        return self.backend.pool_id
 
     @property
     def client_id(self) -> str:
         """The app client id: the ``aud`` of ID tokens and ``client_id`` of access tokens."""
-        if self.provider == "aws":
-            return self.backend.client_id
-        return self._local_ids[1]
+        return self.backend.client_id
 
     @property
     def issuer(self) -> str:
         """``https://cognito-idp.<region>.amazonaws.com/<pool id>`` on AWS; the dev server's URL locally."""
-        if self.provider == "aws":
-            from ..runtime.aws import region
-
-            return f"https://cognito-idp.{region()}.amazonaws.com/{self.pool_id}"
-        from ..runtime.devurl import dev_url
-
-        return f"{dev_url(self.config.data_dir)}/_strato/auth/{self.pool_id}"
+        return self.backend.issuer
 
     def required_capabilities(self) -> set[str]:
         return {"totp"} if self.mfa != "off" else set()  # the only second factor strato offers
@@ -142,7 +132,8 @@ class UserPool(Resource):
         (its session moves on, as Cognito's does, so keep passing the same Challenge object)."""
         self._need("totp")
         if isinstance(signed_in, Challenge):
-            secret, signed_in.session = self.backend.associate_totp(None, signed_in.session)
+            secret, session = self.backend.associate_totp(None, signed_in.session)
+            signed_in.session = session or signed_in.session  # the MFA_SETUP session moves on
             return secret
         return self.backend.associate_totp(signed_in)[0]
 
@@ -204,7 +195,7 @@ class UserPool(Resource):
     def outbox(self) -> list[dict[str, Any]]:
         """Codes and temporary passwords the pool would have emailed or texted (local provider)."""
         self._need("outbox")
-        return self.backend.outbox()
+        return cast(Outbox, self.backend).outbox()
 
     def drop(self) -> None:
         self.backend.drop()

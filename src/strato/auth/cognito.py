@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.context import AwsClients, ProviderServices
 from ..core.errors import AuthError, ConfigurationError, InvalidToken
-from ..runtime.aws import error_code
+from ..runtime.aws import error_code, region
 from .model import Challenge, Tokens
 from .tokens import verify_jwt
 
@@ -144,6 +144,10 @@ class CognitoUserPoolBackend:
             return self._client_id
         return self._resolve()[1]
 
+    @property
+    def issuer(self) -> str:
+        return f"https://cognito-idp.{region()}.amazonaws.com/{self.pool_id}"
+
     def _resolve(self) -> tuple[str, str]:
         """Find the pool by name (and its 'strato' client), creating both when auto-create is on."""
         pool_id = self._pool_id
@@ -268,13 +272,13 @@ class CognitoUserPoolBackend:
         endpoint = os.environ.get("AWS_ENDPOINT_URL_COGNITO_IDP") or os.environ.get("AWS_ENDPOINT_URL")
         if endpoint:
             return f"{endpoint.rstrip('/')}/{self.pool_id}/.well-known/jwks.json"
-        return f"{self.pool.issuer}/.well-known/jwks.json"
+        return f"{self.issuer}/.well-known/jwks.json"
 
     def verify(self, token: str, token_use: str | None) -> dict[str, Any]:
         if self._jwks is None:
             self._jwks = JwksCache(self.jwks_url())
         return verify_jwt(
-            token, issuer=self.pool.issuer, client_ids={self.client_id}, key_for=self._jwks.key, token_use=token_use
+            token, issuer=self.issuer, client_ids={self.client_id}, key_for=self._jwks.key, token_use=token_use
         )
 
     def jwks(self) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.context import ProviderServices
 from ..core.errors import AuthError, InvalidToken
+from ..runtime.devurl import dev_url
 from ..runtime.sqlite import Database
 from .local_admin import LocalAdmin
 from .local_mfa import LocalMfa
@@ -71,8 +72,14 @@ class LocalUserPoolBackend(LocalAdmin, LocalMfa):
 
     def __init__(self, store: LocalAuthStore, pool: UserPool) -> None:
         self.store = store
-        self.pool = pool  # the facade: name, policy, mfa, issuer, client_id
-        self.name = pool.pool_id
+        self.pool = pool  # the facade: name, policy, mfa
+        self.pool_id, self.client_id = pool.local_ids
+        self.name = self.pool_id
+
+    @property
+    def issuer(self) -> str:
+        """The dev server's URL for the pool, where it serves the JWKS (as a Cognito issuer does)."""
+        return f"{dev_url(self.pool.config.data_dir)}/_strato/auth/{self.pool_id}"
 
     # -- helpers ---------------------------------------------------------------------------------
     @property
@@ -269,7 +276,7 @@ class LocalUserPoolBackend(LocalAdmin, LocalMfa):
         groups = self.groups_of(user["username"])
         common = {
             "sub": user["sub"],
-            "iss": self.pool.issuer,
+            "iss": self.issuer,
             "origin_jti": origin,
             "event_id": str(uuid.uuid4()),
             "auth_time": auth_time,
@@ -281,7 +288,7 @@ class LocalUserPoolBackend(LocalAdmin, LocalMfa):
         attrs = user["attributes"]
         id_claims = {
             **common,
-            "aud": self.pool.client_id,
+            "aud": self.client_id,
             "token_use": "id",
             "cognito:username": user["username"],
             "jti": str(uuid.uuid4()),
@@ -291,7 +298,7 @@ class LocalUserPoolBackend(LocalAdmin, LocalMfa):
             id_claims["email_verified"] = user["status"] == "CONFIRMED"
         access_claims = {
             **common,
-            "client_id": self.pool.client_id,
+            "client_id": self.client_id,
             "token_use": "access",
             "scope": "aws.cognito.signin.user.admin",
             "jti": str(uuid.uuid4()),
@@ -333,8 +340,8 @@ class LocalUserPoolBackend(LocalAdmin, LocalMfa):
     def verify(self, token: str, token_use: str | None) -> dict[str, Any]:
         claims = verify_jwt(
             token,
-            issuer=self.pool.issuer,
-            client_ids={self.pool.client_id},
+            issuer=self.issuer,
+            client_ids={self.client_id},
             key_for=self.store.keys.public_key,
             token_use=token_use,
             revoked=self.revoked,

@@ -19,7 +19,7 @@ from ..core.errors import ConfigurationError, ValidationError
 from ..core.permissions import requires
 from ..core.resource import Resource
 from ..events.s3 import ObjectEvent
-from .spi import ACTIONS, CAPABILITIES
+from .spi import ACTIONS, CAPABILITIES, BucketBackend
 
 __all__ = ["CAPABILITIES", "Bucket", "ListPage", "ObjectEvent", "ObjectInfo"]
 
@@ -143,7 +143,7 @@ class Watcher:
         return kind in self.events and key.startswith(self.prefix) and key.endswith(self.suffix)
 
 
-class Bucket(Resource):
+class Bucket(Resource[BucketBackend]):
     """A bucket declared with ``app.bucket(name, expire_after_days=...)``."""
 
     kind = "bucket"

@@ -18,7 +18,7 @@ from ..core.errors import ItemTooLarge, ValidationError
 from ..core.permissions import requires
 from ..core.resource import Resource
 from ..kv import check_key
-from .spi import ACTIONS, CAPABILITIES
+from .spi import ACTIONS, CAPABILITIES, CacheBackend
 
 __all__ = ["CAPABILITIES", "Cache", "decode", "encode"]
 
@@ -55,7 +55,7 @@ def decode(raw: bytes) -> Any:
     return json.loads(body)
 
 
-class Cache(Resource):
+class Cache(Resource[CacheBackend]):
     """A cache declared with ``app.cache(name)``. Thread-safe."""
 
     kind = "cache"
@@ -145,7 +145,7 @@ class Cache(Resource):
             table.delete(("snapshot", old["k"]))
         batch, count = [], 0
         for key, raw, expires_at in self.backend.dump():
-            item = {"p": "snapshot", "k": key, "v": raw}
+            item: dict[str, Any] = {"p": "snapshot", "k": key, "v": raw}
             if expires_at is not None:
                 item["exp"] = round(expires_at, 3)
             batch.append(item)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .resource import Resource
 
 
-def need(resource: Resource, capability: str, backend: Any = None) -> None:
+def need(resource: Resource[Any], capability: str, backend: Any = None) -> None:
     """Raise ``NotSupported`` unless ``resource``'s provider declares ``capability``.
 
     ``backend`` is one being opened: the registry checks what the declaration needs before handing it

@@ -22,8 +22,8 @@ T = TypeVar("T")
 class Backends(Protocol):
     """Opens the provider backend of a resource (the registry implements it)."""
 
-    def open(self, resource: Resource) -> Any: ...
-    def provider_of(self, resource: Resource) -> str: ...
+    def open(self, resource: Resource[Any]) -> Any: ...
+    def provider_of(self, resource: Resource[Any]) -> str: ...
 
 
 class AwsClients(Protocol):
@@ -62,7 +62,7 @@ class Context:
         config: Config,
         backends: Backends,
         usage_of: Callable[[], Counter],
-        declare: Callable[[Resource], Resource],
+        declare: Callable[[Resource[Any]], Resource[Any]],
         find: Callable[[str, str | None], Any],
     ) -> None:
         self.app_name = app_name

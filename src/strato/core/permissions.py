@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import wraps
-from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from .errors import AccessDenied, ConfigurationError
 
 if TYPE_CHECKING:
     from .resource import Resource
 
-R = TypeVar("R", bound="Resource")
+R = TypeVar("R", bound="Resource[Any]")
 P = ParamSpec("P")
 T = TypeVar("T")
 

@@ -4,16 +4,27 @@ declared actions (``allow=``) and the capability check that turns a missing feat
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 from .capabilities import need
 from .context import Context
 from .permissions import resolve
 
 
-class Resource:
-    """Base of every facade. Subclasses set ``kind``, ``ACTIONS`` (action -> IAM actions) and
-    ``VOCABULARY`` (every capability a provider of the kind may declare)."""
+class Backend(Protocol):
+    """What every provider backend has: the capabilities it declares."""
+
+    @property
+    def capabilities(self) -> frozenset[str]: ...
+
+
+B = TypeVar("B", bound=Backend)
+
+
+class Resource(Generic[B]):
+    """Base of every facade, generic over its backend Protocol (``Table(Resource[TableBackend])``).
+    Subclasses set ``kind``, ``ACTIONS`` (action -> IAM actions) and ``VOCABULARY`` (every capability
+    a provider of the kind may declare)."""
 
     kind: ClassVar[str] = "resource"
     ACTIONS: ClassVar[Mapping[str, Sequence[str]]] = {}
@@ -23,7 +34,7 @@ class Resource:
         self.ctx = ctx
         self.name = name
         self.provider_name = provider
-        self._backend: Any = None
+        self._backend: B | None = None
         self.allowed = resolve(self.kind, name, allow, self.ACTIONS)
 
     @property
@@ -31,10 +42,10 @@ class Resource:
         return self.ctx.config
 
     @property
-    def backend(self) -> Any:
+    def backend(self) -> B:
         """The provider's implementation, opened on first use (so unused providers never load)."""
         if self._backend is None:
-            self._backend = self.ctx.backends.open(self)
+            self._backend = cast(B, self.ctx.backends.open(self))
         return self._backend
 
     @property

@@ -37,7 +37,7 @@ def check_key(key: Any) -> str:
     return key
 
 
-class KV(Resource):
+class KV(Resource[KVBackend]):
     """A key-value namespace declared with ``app.kv(name)``. Thread-safe."""
 
     kind = "kv"

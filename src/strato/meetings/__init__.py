@@ -9,13 +9,13 @@ Chime's media service, so two browser tabs really call each other (see ``signall
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from ..core.context import Context
 from ..core.errors import ValidationError
 from ..core.permissions import requires
 from ..core.resource import Resource
-from .spi import ACTIONS, CAPABILITIES
+from .spi import ACTIONS, CAPABILITIES, MeetingsBackend, Signalling
 
 __all__ = ["CAPABILITIES", "MEDIA_REGIONS", "Meetings"]
 
@@ -65,7 +65,7 @@ def _meeting_id(value: Any) -> str:
     return value
 
 
-class Meetings(Resource):
+class Meetings(Resource[MeetingsBackend]):
     kind = "meetings"
     ACTIONS = ACTIONS
     VOCABULARY = CAPABILITIES
@@ -155,18 +155,18 @@ class Meetings(Resource):
     def admit(self, meeting_id: str, join_token: str) -> dict[str, Any]:
         """The attendee a join token belongs to if its meeting is live, else NotFound: the check the local
         signalling endpoint makes before it lets a browser in."""
-        self._need("signalling")
-        return self.backend.admit(_meeting_id(meeting_id), str(join_token))
+        self._need("signalling")  # a backend with it is a Signalling one
+        return cast(Signalling, self.backend).admit(_meeting_id(meeting_id), str(join_token))
 
     def still_admitted(self, meeting_id: str, attendee_id: str) -> bool:
         """False once the attendee was deleted or its meeting ended (a connected client is then dropped)."""
-        self._need("signalling")
-        return self.backend.still_admitted(_meeting_id(meeting_id), _meeting_id(attendee_id))
+        self._need("signalling")  # a backend with it is a Signalling one
+        return cast(Signalling, self.backend).still_admitted(_meeting_id(meeting_id), _meeting_id(attendee_id))
 
     def set_connected(self, meeting_id: str, attendee_id: str, connected: bool) -> None:
         """Presence, reported by the signalling endpoint: a meeting ends five minutes after the last one left."""
-        self._need("signalling")
-        self.backend.set_connected(_meeting_id(meeting_id), _meeting_id(attendee_id), bool(connected))
+        self._need("signalling")  # a backend with it is a Signalling one
+        cast(Signalling, self.backend).set_connected(_meeting_id(meeting_id), _meeting_id(attendee_id), bool(connected))
 
     def drop(self) -> None:
         self.backend.drop()

@@ -10,14 +10,14 @@ import time
 from collections.abc import Iterable
 from contextlib import ContextDecorator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from ..core.context import Context
 from ..core.errors import NotSupported, ValidationError
 from ..core.permissions import requires
 from ..core.resource import Resource
 from .alarm import ALARM, INSUFFICIENT, OK, Alarm, alarm_message, evaluate
-from .spi import ACTIONS, CAPABILITIES
+from .spi import ACTIONS, CAPABILITIES, AlarmEvaluator, MetricsBackend
 from .stats import MAX_DATAPOINTS, check_period, check_statistic, check_unit, check_value
 
 MAX_DIMENSIONS = 30
@@ -65,7 +65,7 @@ class Timer(ContextDecorator):
         )
 
 
-class Metrics(Resource):
+class Metrics(Resource[MetricsBackend]):
     kind = "metrics"
     ACTIONS = ACTIONS
     VOCABULARY = CAPABILITIES
@@ -288,9 +288,12 @@ class Metrics(Resource):
         """Evaluate every alarm on its newest complete periods; returns (alarm, old, new) for changes.
 
         Locally the worker calls this every second; on AWS CloudWatch evaluates alarms itself."""
+        try:
+            self._need("alarm_evaluation")
+        except NotSupported as exc:
+            raise NotSupported(f"{exc}. CloudWatch evaluates alarms on AWS by itself") from None
         self._need("alarms")
-        if not hasattr(self.backend, "set_alarm_state"):
-            raise NotSupported(f"metrics {self.namespace!r}: CloudWatch evaluates alarms on AWS")
+        evaluator = cast(AlarmEvaluator, self.backend)  # what alarm_evaluation promises
         now = time.time() if now is None else now
         changes = []
         for alarm in self.alarms.values():
@@ -307,10 +310,10 @@ class Metrics(Resource):
             old = found[0] if found else INSUFFICIENT
             if new is None or new == old:
                 if found is None:
-                    self.backend.set_alarm_state(alarm.name, old, "Unchecked: Initial alarm creation", now)
+                    evaluator.set_alarm_state(alarm.name, old, "Unchecked: Initial alarm creation", now)
                 continue
             reason = alarm.reason(new, values)
-            self.backend.set_alarm_state(alarm.name, new, reason, now)
+            evaluator.set_alarm_state(alarm.name, new, reason, now)
             changes.append((alarm.name, old, new))
             self._notify(alarm, old, new, reason, now)
         return changes

@@ -61,7 +61,7 @@ class LocalMetricsStore:
 
 
 class LocalMetricsBackend:
-    capabilities = frozenset({"percentiles", "high_resolution", "alarms"})
+    capabilities = frozenset({"percentiles", "high_resolution", "alarms", "alarm_evaluation"})
 
     def __init__(self, store: LocalMetricsStore, namespace: str, retention_days: int, raw_hours: float = 3) -> None:
         self.store = store

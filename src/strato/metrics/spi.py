@@ -3,7 +3,13 @@ actions ``allow=`` can grant (with the IAM actions each needs)."""
 
 from __future__ import annotations
 
-CAPABILITIES = frozenset({"percentiles", "high_resolution", "alarms"})
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .alarm import Alarm
+
+#: alarm_evaluation: strato evaluates alarms itself (locally, in the worker); CloudWatch does it on AWS
+CAPABILITIES = frozenset({"percentiles", "high_resolution", "alarms", "alarm_evaluation"})
 
 #: action -> the IAM actions it needs
 ACTIONS: dict[str, tuple[str, ...]] = {
@@ -11,3 +17,27 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "put": ("cloudwatch:PutMetricData",),
     "read": ("cloudwatch:GetMetricData", "cloudwatch:ListMetrics"),
 }
+
+
+Series = list[tuple[float, dict[str, float | None]]]
+
+
+class MetricsBackend(Protocol):
+    """Stores points and answers CloudWatch-shaped queries; points and options are validated already."""
+
+    capabilities: frozenset[str]
+
+    def put(self, points: list[dict[str, Any]]) -> None: ...
+    def query(
+        self, name: str, dimensions: dict[str, str], stats: list[str], start: float, end: float, period: int, now: float
+    ) -> tuple[Series, str | None]: ...
+    def list(self, name: str | None) -> list[tuple[str, dict[str, str]]]: ...
+    def compact(self, now: float | None = None) -> int: ...
+    def alarm_state(self, name: str, alarm: Alarm | None = None) -> tuple[str, str, float] | None: ...
+    def drop(self) -> None: ...
+
+
+class AlarmEvaluator(MetricsBackend, Protocol):
+    """A backend with ``alarm_evaluation``: strato keeps each alarm's state there."""
+
+    def set_alarm_state(self, name: str, state: str, reason: str, now: float) -> None: ...

@@ -75,7 +75,7 @@ def _seconds(value: Any, name: str, low: int, high: int) -> int:
     return int(value)
 
 
-class Queue(Resource):
+class Queue(Resource[QueueBackend]):
     """A queue declared with ``app.queue(name, ...)``. Thread-safe."""
 
     kind = "queue"

@@ -31,6 +31,9 @@ class LocalQueueBackend:
         if self.usage is not None:
             self.usage.add("sqs_fifo" if self.queue.fifo else "sqs", "requests", count)
 
+    def arn(self) -> str:
+        return self.queue.arn
+
     def __init__(self, store: MessagingStore, queue: Queue) -> None:
         self.store = store
         self.queue = queue

@@ -19,14 +19,14 @@ from ..core.errors import ConfigurationError
 from ..core.permissions import requires
 from ..core.resource import Resource
 from .params import check, statements
-from .spi import ACTIONS, CAPABILITIES, SqlSession
+from .spi import ACTIONS, CAPABILITIES, SqlBackend, SqlSession
 
 __all__ = ["CAPABILITIES", "Sql", "SqlSession"]
 
 _MIGRATION = re.compile(r"^(\d+)[_-](.+)\.sql$")
 
 
-class Sql(Resource):
+class Sql(Resource[SqlBackend]):
     """A relational database declared with ``app.sql(name)``."""
 
     kind = "sql"

@@ -33,7 +33,7 @@ __all__ = ["CAPABILITIES", "Condition", "Page", "Sort", "Table", "TableBackend",
 MAX_BATCH_GET = 100  # DynamoDB BatchGetItem; the facade splits larger requests
 
 
-class Table(Resource):
+class Table(Resource[TableBackend]):
     """A table declared on an App. Thread-safe; every method is one round trip or one transaction."""
 
     kind = "table"

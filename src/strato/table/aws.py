@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..core.context import AwsClients, ProviderServices
 from ..core.errors import (
@@ -326,7 +326,7 @@ class DynamoTableBackend:
                 raise ServiceUnavailable(f"table {self.schema.table!r}: items left unprocessed after retries")
 
     def _tx_item(self, op: TxOp, now: float) -> dict[str, Any]:
-        backend: DynamoTableBackend = op.table.backend
+        backend = cast(DynamoTableBackend, op.table.backend)  # one provider's tables (the facade checks)
         expr = _Expr()
         base = {"TableName": backend.physical}
         if op.kind == "put":
@@ -367,7 +367,7 @@ class DynamoTableBackend:
                 ]
                 if expired and attempt == 0 and len(expired) == sum(1 for r in reasons if r):
                     for op in expired:
-                        op.table.backend._purge_expired(op.key, now)
+                        cast(DynamoTableBackend, op.table.backend)._purge_expired(op.key, now)
                     continue
                 detail = ", ".join(
                     f"op {i} ({ops[i].kind} on {ops[i].table.name}) {r}" for i, r in enumerate(reasons) if r

@@ -14,7 +14,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..core.context import ProviderServices
 from ..core.errors import ConditionFailed, ConfigurationError, TransactionCanceled
@@ -321,7 +321,8 @@ class LocalTableBackend(ChangeLog):
             self.notify()
 
     def transact(self, ops: list[TxOp], now: float) -> None:
-        backends = [op.table.backend for op in ops]
+        # one provider's tables (the facade refuses a transaction across stores), so all are local ones
+        backends = [cast(LocalTableBackend, op.table.backend) for op in ops]
         for backend in backends:
             backend.ensure()
         with self.store.db.write() as conn:

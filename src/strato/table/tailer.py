@@ -4,7 +4,7 @@ handler, hands each batch to the Streams dispatcher, retries a failing batch, ch
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..core.usage import Counter
 from ..dispatch import dynamodb_stream
@@ -23,7 +23,7 @@ class StreamTailer:
     def __init__(self, handler: StreamHandler, usage: Counter) -> None:
         self.spec = handler
         self.usage = usage
-        self.backend: LocalTableBackend = handler.table.backend  # the tailer runs for local tables only
+        self.backend = cast("LocalTableBackend", handler.table.backend)  # the tailer runs for local tables only
         self.physical = handler.table.physical_name
         self.attempts = 0
         self.backend.register(handler.name)  # a new consumer's checkpoint is set now: LATEST

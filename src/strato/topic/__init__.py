@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from ..core.context import Context
 from ..core.errors import ConfigurationError, ItemTooLarge, ValidationError, parse_json
@@ -22,7 +22,7 @@ from ..events.sns import SnsRecord
 from ..queue import Queue
 from ..queue.message import MAX_BATCH, decode_attributes, encode_attributes, encode_body, message_size
 from .filter import matches, validate
-from .spi import ACTIONS, CAPABILITIES
+from .spi import ACTIONS, CAPABILITIES, Deliveries, TopicBackend
 
 __all__ = ["CAPABILITIES", "MAX_PUBLISH_BYTES", "Notification", "Subscription", "Topic", "matches", "validate"]
 
@@ -105,7 +105,7 @@ def _check_endpoint(protocol: str, endpoint: str) -> str:
     return endpoint
 
 
-class Topic(Resource):
+class Topic(Resource[TopicBackend]):
     """A topic declared with ``app.topic(name)``."""
 
     kind = "topic"
@@ -335,7 +335,7 @@ class Topic(Resource):
         self._need("handler_delivery")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not self.backend.pending():
+            if not cast(Deliveries, self.backend).pending():
                 return True
             time.sleep(0.02)
         return False

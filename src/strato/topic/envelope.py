@@ -174,6 +174,8 @@ def verify(
             padding.PKCS1v15(),
             hashes.SHA256() if version == "2" else hashes.SHA1(),
         )
+    except SignatureError:
+        raise
     except (InvalidSignature, ValueError) as exc:
         raise SignatureError(f"SNS signature does not verify ({type(exc).__name__})") from None
     return envelope

@@ -20,7 +20,7 @@ from ..core.errors import ConfigurationError, GoneError, ItemTooLarge, Validatio
 from ..core.permissions import requires
 from ..core.resource import Resource
 from ..http.request import Headers
-from .spi import ACTIONS, CAPABILITIES
+from .spi import ACTIONS, CAPABILITIES, WebSocketBackend
 
 __all__ = ["CAPABILITIES", "Connection", "ConnectionInfo", "GoneError", "WebSocketApi", "WsMessage"]
 
@@ -132,7 +132,7 @@ class WsMessage:
         self.ws.send(self.connection_id, data)
 
 
-class WebSocketApi(Resource):
+class WebSocketApi(Resource[WebSocketBackend]):
     """A WebSocket API declared with ``app.websocket(name, index=["user", "room"])``."""
 
     kind = "websocket"
@@ -240,7 +240,7 @@ class WebSocketApi(Resource):
         self._need("broadcast")
         if to is not None and where is not None:
             raise ValidationError("broadcast takes to= or where=, not both")
-        if to is None and where is None and hasattr(self.backend, "broadcast_all"):
+        if to is None and where is None:
             sent = self.backend.broadcast_all(raw, text)  # the gateway in this process knows every connection
             if sent is not None:
                 return sent

@@ -88,6 +88,10 @@ class ApiGatewayWsBackend:
         with ThreadPoolExecutor(max_workers=16) as pool:
             return [i for i in pool.map(one, ids) if i is not None]
 
+    def broadcast_all(self, raw: bytes, text: bool) -> int | None:
+        """None: API Gateway cannot list connections, so the facade sends to the registry's ids."""
+        return None
+
     def close(self, connection_id: str) -> None:
         try:
             self.client.delete_connection(ConnectionId=connection_id)
