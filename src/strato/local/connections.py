@@ -14,46 +14,47 @@ from ..core.errors import GoneError
 from ..websocket import MESSAGE_LIMIT
 
 
-def connection_routes(gateways: dict[str, Any]) -> list[Route]:
-    """The routes, bound to the running gateways (one per local WebSocket API)."""
+def _gateway(request: StarletteRequest) -> Any:
+    """The running gateway of the WebSocket API the path names (``request.app.state.gateways``)."""
+    return request.app.state.gateways.get(request.path_params["name"])
 
-    def _gateway(request: StarletteRequest) -> Any:
-        return gateways.get(request.path_params["name"])
 
-    async def ws_connection(request: StarletteRequest) -> Response:
-        """API Gateway's @connections management API: POST sends, GET describes, DELETE disconnects."""
-        gateway = _gateway(request)
-        if gateway is None:
-            return JSONResponse({"message": "Not Found"}, 404)
-        connection_id = request.path_params["connection_id"]
+async def ws_connection(request: StarletteRequest) -> Response:
+    """API Gateway's @connections management API: POST sends, GET describes, DELETE disconnects."""
+    gateway = _gateway(request)
+    if gateway is None:
+        return JSONResponse({"message": "Not Found"}, 404)
+    connection_id = request.path_params["connection_id"]
+    try:
+        if request.method == "GET":
+            return JSONResponse(gateway.info(connection_id))
+        if request.method == "DELETE":
+            await gateway._close(gateway._open(connection_id), 1000, "Closed by the application")
+            return Response(status_code=204)
+        raw = await request.body()
         try:
-            if request.method == "GET":
-                return JSONResponse(gateway.info(connection_id))
-            if request.method == "DELETE":
-                await gateway._close(gateway._open(connection_id), 1000, "Closed by the application")
-                return Response(status_code=204)
-            raw = await request.body()
-            try:
-                raw.decode("utf-8")
-                text = True
-            except UnicodeDecodeError:
-                text = False
-            if len(raw) > MESSAGE_LIMIT:
-                return JSONResponse({"message": "Payload too large"}, 413)
-            await gateway._send(gateway._open(connection_id), raw, text)
-            return Response(status_code=200)
-        except GoneError:
-            return JSONResponse({"message": "Gone"}, 410)
+            raw.decode("utf-8")
+            text = True
+        except UnicodeDecodeError:
+            text = False
+        if len(raw) > MESSAGE_LIMIT:
+            return JSONResponse({"message": "Payload too large"}, 413)
+        await gateway._send(gateway._open(connection_id), raw, text)
+        return Response(status_code=200)
+    except GoneError:
+        return JSONResponse({"message": "Gone"}, 410)
 
-    async def ws_broadcast(request: StarletteRequest) -> JSONResponse:
-        gateway = _gateway(request)
-        if gateway is None:
-            return JSONResponse({"message": "Not Found"}, 404)
-        body = await request.json()
-        gone = await gateway._broadcast(body["ids"], base64.b64decode(body["data"]), bool(body.get("text", True)))
-        return JSONResponse({"gone": gone})
 
-    return [
-        Route("/_strato/ws/{name}/@connections/{connection_id:path}", ws_connection, methods=["GET", "POST", "DELETE"]),
-        Route("/_strato/ws/{name}/@broadcast", ws_broadcast, methods=["POST"]),
-    ]
+async def ws_broadcast(request: StarletteRequest) -> JSONResponse:
+    gateway = _gateway(request)
+    if gateway is None:
+        return JSONResponse({"message": "Not Found"}, 404)
+    body = await request.json()
+    gone = await gateway._broadcast(body["ids"], base64.b64decode(body["data"]), bool(body.get("text", True)))
+    return JSONResponse({"gone": gone})
+
+
+ROUTES = [
+    Route("/_strato/ws/{name}/@connections/{connection_id:path}", ws_connection, methods=["GET", "POST", "DELETE"]),
+    Route("/_strato/ws/{name}/@broadcast", ws_broadcast, methods=["POST"]),
+]

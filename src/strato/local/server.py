@@ -20,9 +20,8 @@ from starlette.routing import Route, WebSocketRoute
 
 from ..app import App
 from ..http import MAX_BODY_BYTES
-from .connections import connection_routes
+from . import connections, internal
 from .http_gateway import Gateway, _send_json
-from .internal import internal_routes
 from .presigned import make_endpoint as make_bucket_endpoint
 from .sweeper import Runtime
 from .ws_gateway import gateways_for
@@ -55,20 +54,21 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
             if worker is not None:
                 await run_in_threadpool(worker.stop, 30.0)
 
-    internal = Starlette(
+    internal_app = Starlette(
         routes=[
-            *internal_routes(app),
-            *connection_routes(gateways),
+            *internal.ROUTES,
+            *connections.ROUTES,
             Route("/_strato/buckets/{bucket}/{key:path}", make_bucket_endpoint(app), methods=["GET", "PUT"]),
             WebSocketRoute("/_strato/meetings/{name}/signal", signalling.endpoint),
         ],
         lifespan=lifespan,
     )
+    internal_app.state.app, internal_app.state.gateways = app, gateways  # what the endpoints read
     http_gateway = Gateway(app, max_body)
 
     async def asgi(scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "websocket" and scope["path"].startswith("/_strato/"):
-            await internal(scope, receive, send)
+            await internal_app(scope, receive, send)
             return
         if scope["type"] == "websocket":
             name = scope["path"][4:] if scope["path"].startswith("/ws/") else None
@@ -87,7 +87,7 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
                 log.exception("gateway failure")
                 await _send_json(send, 500, {"message": "Internal Server Error"})
             return
-        await internal(scope, receive, send)
+        await internal_app(scope, receive, send)
 
     # a def takes attributes at run time, but mypy has no way to declare one on a function object
     asgi.runtime = runtime  # type: ignore[attr-defined]
