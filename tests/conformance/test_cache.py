@@ -10,7 +10,6 @@ import pytest
 import strato
 from strato.cache import CAPABILITIES, MAX_VALUE_BYTES
 from tests.conformance.absence import assert_absent, double_cases, lacking
-from tests.conftest import moto_gap
 
 
 @pytest.fixture(params=["local", "aws", "redis"])
@@ -69,14 +68,9 @@ def test_incr(cache):
     assert cache.get("fresh") is None
 
 
-def test_concurrent_incr_loses_nothing(cache, provider, request):
-    moto_gap(
-        request,
-        provider,
-        "UpdateItem ADD is not atomic under concurrent requests (measured: 100 concurrent "
-        "ADD 1 from plain boto3 leave 99); DynamoDB's is",
-    )
-
+def test_concurrent_incr_loses_nothing(cache):
+    # On moto this once looked like a gap (ADD losing updates); the losses came from threads racing the
+    # table's auto-creation. With the store opened by the fixture, 16 threads x 25 lost nothing in 15 runs.
     def bump() -> None:
         for _ in range(25):
             cache.incr("counter")

@@ -89,15 +89,20 @@ class HttpDispatcher:
         kwargs = {name: params[name] for name in route.kwargs if name in params}
         return route.handler(request, **kwargs)
 
+    def _arrive(self, event: dict[str, Any]) -> tuple[Route, dict[str, str]] | dict[str, Any]:
+        """Count the API request and resolve it: the route to run, or the gateway's own finished answer
+        (404, 405, a preflight, an authorizer's 401/403), for which no function runs and none is billed."""
+        self.api.ctx.usage.add("apigateway", "http_requests", 1)
+        resolved = self.resolve(event)
+        return self.finish(event, resolved) if isinstance(resolved, Response) else resolved
+
     def handle(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """Synchronous dispatch, as inside Lambda (one event at a time)."""
-        usage = self.api.ctx.usage
-        usage.add("apigateway", "http_requests", 1)
-        resolved = self.resolve(event)
-        if isinstance(resolved, Response):  # answered by the gateway: no function runs, none is billed
-            return self.finish(event, resolved)
-        route, params = resolved
-        with Invocation(usage):
+        arrived = self._arrive(event)
+        if isinstance(arrived, dict):
+            return arrived
+        route, params = arrived
+        with Invocation(self.api.ctx.usage):
             try:
                 response = to_response(run(self._call(route, event, params, context)))
             except Exception as exc:
@@ -109,12 +114,10 @@ class HttpDispatcher:
         import asyncio
         import time
 
-        usage = self.api.ctx.usage
-        usage.add("apigateway", "http_requests", 1)
-        resolved = self.resolve(event)
-        if isinstance(resolved, Response):  # answered by the gateway: no function runs, none is billed
-            return self.finish(event, resolved)
-        route, params = resolved
+        arrived = self._arrive(event)
+        if isinstance(arrived, dict):
+            return arrived
+        route, params = arrived
         started = time.perf_counter()
         try:
             if route.is_async:
@@ -132,5 +135,5 @@ class HttpDispatcher:
             response.headers["x-strato-error"] = f"handler exceeded the {self.api.timeout:g} s integration timeout"
         except Exception as exc:
             response = error_response(exc)
-        count_invocation(usage, started)
+        count_invocation(self.api.ctx.usage, started)
         return self.finish(event, response)
