@@ -204,3 +204,7 @@ def test_a_provider_without_a_capability_refuses_its_uses_and_stores_nothing(mak
     files.put("k", "stored before")
     assert assert_absent(files, USES, state=_state, also=ALSO) == lacks
     assert files.get("k") == b"stored before" and files.watchers == []
+
+
+def test_capabilities(bucket):
+    assert bucket.capabilities == CAPABILITIES

@@ -159,3 +159,7 @@ def test_a_provider_without_a_capability_refuses_its_uses_and_stores_nothing(mak
     lacks = lacking(monkeypatch, "cache", missing, CAPABILITIES)
     cache = make_app("local").cache("api")
     assert assert_absent(cache, USES, state=_state, also=ALSO) == lacks
+
+
+def test_capabilities(cache):
+    assert cache.capabilities == CAPABILITIES

@@ -143,3 +143,8 @@ def test_a_provider_without_a_capability_refuses_its_uses_and_stores_nothing(mak
     lacks = lacking(monkeypatch, "kv", missing, CAPABILITIES)
     kv = make_app("local").kv("sessions")
     assert assert_absent(kv, USES, state=_state) == lacks
+
+
+def test_capabilities(kv):
+    assert kv.capabilities <= CAPABILITIES
+    assert {"ttl", "list", "bytes"} <= kv.capabilities  # each exercised above

@@ -258,3 +258,9 @@ def test_a_provider_without_a_capability_refuses_its_uses_and_stores_nothing(mak
     q.send("already there")
     assert assert_absent(q, USES, state=_state, soft=SOFT, also=ALSO) == lacks
     assert [m.body for m in q.receive(10)] == ["already there"]
+
+
+def test_capabilities(app):
+    q = app.queue("work")
+    assert q.capabilities <= CAPABILITIES
+    assert {"fifo", "dlq", "long_poll", "delay"} <= q.capabilities  # each exercised above

@@ -463,3 +463,13 @@ def test_a_provider_without_a_capability_refuses_its_uses_and_stores_nothing(mak
     lacks = lacking(monkeypatch, "table", missing, CAPABILITIES)
     docs = make_app("local").table("docs", key="id")
     assert assert_absent(docs, USES, state=_state, also=ALSO) == lacks
+
+
+def test_declared_capabilities_work_and_the_rest_raise_not_supported(docs):
+    declared = docs.capabilities
+    assert declared <= CAPABILITIES
+    assert {"conditions", "indexes", "ttl", "batch", "transactions"} <= declared  # exercised above
+    for capability in CAPABILITIES - declared:
+        if capability == "change_stream":
+            with pytest.raises(strato.NotSupported):
+                docs.on_change(lambda records: None)

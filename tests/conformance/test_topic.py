@@ -229,3 +229,13 @@ def test_aws_queue_subscription_gets_a_policy_allowing_sns(make_app):
     [statement] = json.loads(attrs["Attributes"]["Policy"])["Statement"]
     assert statement["Principal"] == {"Service": "sns.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
     assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == topic.backend.arn
+
+
+def test_capabilities(app):
+    topic = app.topic("events")
+    assert topic.capabilities <= CAPABILITIES
+    assert {"fifo", "filter_body", "webhooks", "email", "sms"} <= topic.capabilities
+    for capability in CAPABILITIES - topic.capabilities:
+        if capability == "outbox":
+            with pytest.raises(strato.NotSupported):
+                topic.outbox()

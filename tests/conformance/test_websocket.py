@@ -145,3 +145,7 @@ def test_a_provider_without_a_capability_refuses_its_uses_and_changes_nothing(ma
     connect(app, "c1", user="ann")
     assert assert_absent(live, USES, state=_state, also=ALSO) == lacks
     assert [c.data for c in live.registry.find(None)] == [{"user": "ann"}]
+
+
+def test_capabilities(live):
+    assert live.capabilities == CAPABILITIES
