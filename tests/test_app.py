@@ -120,3 +120,17 @@ def test_lambda_and_dev_server_paths_count_the_same_usage(make_app, method, path
     lambda_path, dev_path = tallies
     assert lambda_path.count("apigateway", "http_requests") == dev_path.count("apigateway", "http_requests") == 1
     assert lambda_path.count("lambda", "invocations") == dev_path.count("lambda", "invocations") == int(invoked)
+
+
+def test_a_route_whose_handler_needs_a_parameter_the_path_lacks_is_refused_at_declaration(make_app):
+    api = make_app().http()
+
+    @api.get("/items/{item_id}")
+    def fine(req, item_id, extra=1, *, flag=False):
+        return {"id": item_id}
+
+    with pytest.raises(ConfigurationError, match=r"route GET /items/\{item_id\}/parts: .*needs id.*item_id"):
+
+        @api.get("/items/{item_id}/parts")
+        def wrong(req, id):
+            return {"id": id}

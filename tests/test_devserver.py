@@ -157,3 +157,26 @@ def test_internal_endpoints(client):
     assert client.get("/_strato/health").json()["ok"] is True
     routes = {r["route"] for r in client.get("/_strato/routes").json()}
     assert {"GET /items/{id}", "GET /files/{path+}", "ANY /anything"} <= routes
+
+
+def test_reset_deletes_only_a_data_directory_strato_made(tmp_path):
+    """`--data . --reset` once deleted the app's own files: only a folder with strato's marker (or named
+    .strato) is deleted."""
+    from click.testing import CliRunner
+
+    from strato.cli import main
+
+    own = tmp_path / "project"
+    own.mkdir()
+    (own / "app.py").write_text("import strato\napp = strato.App('x')\n")
+    result = CliRunner().invoke(main, ["dev", str(own / "app.py"), "--data", str(own), "--reset", "--port", "1"])
+    assert result.exit_code != 0 and "refusing to delete" in result.output
+    assert (own / "app.py").exists()
+    made = tmp_path / "data"
+    made.mkdir()
+    (made / ".strato-data").write_text("")
+    (made / "tables.db").write_text("")
+    from strato.cli import _reset
+
+    _reset(made)
+    assert not made.exists()

@@ -216,3 +216,35 @@ def test_webhook_round_trip_under_strato_dev(dev_server):
         assert got[0]["headers"]["x-amz-sns-message-type"] == "Notification"
         assert client.get("/_strato/sns/signing-cert.pem").text.startswith("-----BEGIN CERTIFICATE-----")
         assert client.get("/_strato/sns/confirm", params={"topic": "events", "token": "bad"}).status_code == 404
+
+
+def test_the_outbox_command_prints_whole_links_and_user_pool_codes(tmp_path, monkeypatch):
+    """`strato outbox` cut messages at 200 characters (SubscribeURLs are longer) and never showed the codes a
+    local user pool 'mailed'."""
+    from click.testing import CliRunner
+
+    from strato.cli import main
+
+    spec = tmp_path / "outbox_app.py"
+    spec.write_text(
+        "import strato\napp = strato.App('mailer')\nnews = app.topic('news')\nusers = app.user_pool('users')\n"
+    )
+    monkeypatch.setenv("STRATO_DATA_DIR", str(tmp_path / "data"))
+    from strato.loader import load_app
+
+    app = load_app(str(spec))
+    news = app.resources[("topic", "news")]
+    news.subscribe_email("ana@example.com")
+    app.resources[("user_pool", "users")].sign_up("bob", "Correct-Horse-9!", {"email": "bob@example.com"})
+    link = next(m["message"] for m in news.outbox("email") if "confirm" in m["message"].lower())
+    assert len(link) > 200
+    app.close()
+    result = CliRunner().invoke(
+        main, ["outbox", str(spec), "--data", str(tmp_path / "data"), "--json"], catch_exceptions=False
+    )
+    import json
+
+    items = [json.loads(line) for line in result.output.splitlines() if line.strip()]
+    assert any(i["message"] == link for i in items)
+    codes = [i for i in items if i["topic"] == "user_pool:users"]
+    assert codes and codes[0]["endpoint"] == "bob@example.com" and any(ch.isdigit() for ch in codes[0]["message"])

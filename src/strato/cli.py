@@ -15,6 +15,17 @@ import click
 from .core.errors import StratoError
 
 DEFAULT_PORT = 8000
+DATA_MARKER = ".strato-data"  # written into every data directory strato dev uses; --reset deletes only those
+
+
+def _reset(data_dir: Path) -> None:
+    """Delete a data directory strato made (it holds the marker, or is a ``.strato`` folder), never another."""
+    if not (data_dir / DATA_MARKER).exists() and data_dir.resolve().name != ".strato":
+        raise click.ClickException(
+            f"refusing to delete {data_dir}: it is not a strato data directory (no {DATA_MARKER} in it). "
+            "Point --data at the folder strato dev created, or delete it yourself."
+        )
+    shutil.rmtree(data_dir)
 
 
 def _load(app_spec: str, data: str | None = None):
@@ -61,10 +72,11 @@ def dev(
     """Serve APP locally (module:attr or file.py): HTTP routes plus /_strato/ endpoints."""
     data_dir = Path(data or os.environ.get("STRATO_DATA_DIR") or ".strato")
     if reset and data_dir.exists():
-        shutil.rmtree(data_dir)
+        _reset(data_dir)
     os.environ.setdefault("STRATO_PROVIDER", "local")
     os.environ["STRATO_DEV_URL"] = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / DATA_MARKER).write_text("local data of strato dev / strato worker: --reset may delete this folder\n")
     (data_dir / "dev-url").write_text(os.environ["STRATO_DEV_URL"])  # read by `strato worker` for SubscribeURLs
     app = _load(app_spec, str(data_dir))
     import uvicorn
@@ -182,6 +194,21 @@ def outbox(app_spec: str, data: str | None, protocol: str | None, as_json: bool)
     items = [
         {"topic": t.name, **m} for t in app.of_kind("topic") if "outbox" in t.capabilities for m in t.outbox(protocol)
     ]
+    if protocol in (None, "email"):  # user pools' codes and temporary passwords, as Cognito would mail them
+        items += [
+            {
+                "topic": f"user_pool:{pool.name}",
+                "protocol": "email" if "@" in m["destination"] else "sms",
+                "endpoint": m["destination"],
+                "kind": "user-pool",
+                "subject": m["subject"],
+                "message": m["message"],
+                "created_at": m["at"],
+            }
+            for pool in app.of_kind("user_pool")
+            if "outbox" in pool.capabilities
+            for m in pool.outbox()
+        ]
     items.sort(key=lambda m: m["created_at"])
     if as_json:
         for item in items:
@@ -191,10 +218,11 @@ def outbox(app_spec: str, data: str | None, protocol: str | None, as_json: bool)
     from rich.table import Table as RichTable
 
     table = RichTable(title=f"outbox · {app.name} · {len(items)} messages")
-    for column in ("topic", "protocol", "to", "kind", "subject", "message"):
+    for column in ("topic", "protocol", "to", "kind", "subject"):
         table.add_column(column)
+    table.add_column("message", overflow="fold")  # links whole: a confirmation URL cut short is useless
     for m in items:
-        table.add_row(m["topic"], m["protocol"], m["endpoint"], m["kind"], m["subject"] or "", m["message"][:200])
+        table.add_row(m["topic"], m["protocol"], m["endpoint"], m["kind"], m["subject"] or "", m["message"])
     Console().print(table)
 
 

@@ -43,6 +43,13 @@ class HttpApi:
                 self.router.add(route)
                 params = {text for kind, text in route.segments if kind != "lit"}
                 route.kwargs = tuple(n for n in names if n in params)
+                missing = [n for n in _required(fn) if n not in params]
+                if missing:  # it would fail with a TypeError (a 500) on its first request
+                    raise ConfigurationError(
+                        f"route {route.key}: {fn.__qualname__}() needs {', '.join(missing)}, which the path does not "
+                        f"have (path parameters: {', '.join(sorted(params)) or 'none'}); rename the parameter or "
+                        "give it a default"
+                    )
             return fn
 
         return register
@@ -68,3 +75,17 @@ class HttpApi:
     @property
     def routes(self) -> list[Route]:
         return list(self.router.routes)
+
+
+def _required(fn: Callable[..., Any]) -> list[str]:
+    """The parameters after the request that a handler needs and strato would pass by name (read from the
+    code object: ``inspect`` would cost every cold start its import)."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return []
+    positional = code.co_varnames[1 : code.co_argcount]
+    defaults = len(getattr(fn, "__defaults__", None) or ())
+    required = list(positional[: len(positional) - defaults] if defaults else positional)
+    keyword_only = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
+    given = getattr(fn, "__kwdefaults__", None) or {}
+    return required + [n for n in keyword_only if n not in given]
