@@ -144,3 +144,29 @@ def test_deploy_update_and_destroy_on_moto(aws_env, moto_server):
 def test_deploy_refuses_missing_parameters(aws_env):
     result = cli("deploy", "tests/apps/everything_app.py", "--stack", "needs-params", env=aws_env)
     assert result.returncode != 0 and "MainSqlSecretArn" in result.stderr and "--param" in result.stderr
+
+
+def test_package_adds_what_the_resources_import_and_leaves_out_local_clutter(tmp_path):
+    """A user pool needs PyJWT (+ cryptography) and pyotp in Lambda, Redis-backed kv redis-py, sql psycopg;
+    local data folders, logs, pid files, templates and what .stratoignore names stay out of the zip."""
+    from strato.deploy.package import _files, runtime_requirements
+    from strato.loader import load_app
+
+    app_dir = tmp_path / "svc"
+    app_dir.mkdir()
+    (app_dir / "service.py").write_text(
+        "import strato\napp = strato.App('svc')\nusers = app.user_pool('users')\n"
+        "sessions = app.kv('sessions', provider='redis')\nflags = app.kv('flags')\ndb = app.sql('main')\n"
+    )
+    assert runtime_requirements(load_app(str(app_dir / "service.py"))) == [
+        "psycopg[binary]>=3.1",
+        "psycopg_pool>=3.2",
+        "pyjwt[crypto]>=2.8",
+        "pyotp>=2.9",
+        "redis>=5",
+    ]
+    for name in ("data/.strato-data", "data/tables.db", "server.log", "dev.pid", "template.json", "notes/x.md"):
+        (app_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (app_dir / name).write_text("x")
+    (app_dir / ".stratoignore").write_text("# private notes\nnotes/\n")
+    assert [name for name, _ in _files(app_dir)] == ["service.py"]

@@ -12,10 +12,10 @@ from typing import Any
 
 import click
 
+from .core.config import DATA_MARKER
 from .core.errors import StratoError
 
 DEFAULT_PORT = 8000
-DATA_MARKER = ".strato-data"  # written into every data directory strato dev uses; --reset deletes only those
 
 
 def _reset(data_dir: Path) -> None:

@@ -42,3 +42,8 @@ def user_pool(t: Template, pool: UserPool) -> None:
     t.env[env_name("user_pool", pool.name, "_CLIENT_ID")] = {"Ref": client_id}
     t.output(pool_id, {"Ref": pool_id}, f"Cognito user pool {pool.name}")
     t.output(client_id, {"Ref": client_id}, f"App client of user pool {pool.name}")
+
+
+def requirements(pool: UserPool) -> list[str]:
+    """What verifying and issuing its tokens imports inside Lambda (RS256 JWTs, TOTP set-up)."""
+    return ["pyjwt[crypto]>=2.8", "pyotp>=2.9"]

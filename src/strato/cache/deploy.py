@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..table.deploy import arns, keyed_store, table_resources
+from ..table.deploy import keyed_requirements as requirements
 
 if TYPE_CHECKING:
     from ..deploy.synth import Template
     from . import Cache
 
-__all__ = ["arns", "synth"]
+__all__ = ["arns", "requirements", "synth"]
 
 
 def synth(t: Template, cache: Cache) -> None:

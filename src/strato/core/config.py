@@ -22,6 +22,8 @@ from pathlib import Path
 
 from .errors import ConfigurationError
 
+#: written into every data directory strato dev uses: `--reset` deletes only such a folder, `package` skips it
+DATA_MARKER = ".strato-data"
 PROVIDERS = ("local", "aws", "redis", "postgres")
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 

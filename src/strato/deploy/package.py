@@ -17,7 +17,9 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
+from ..core.config import DATA_MARKER
 from ..core.errors import ConfigurationError
 
 EXCLUDED_DIRS = {
@@ -36,7 +38,9 @@ EXCLUDED_DIRS = {
     "build",
     "dist",
 }
-EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".zip")
+EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".zip", ".log", ".pid")
+EXCLUDED_FILES = {"template.json", ".stratoignore"}  # `strato synth -o template.json`, the ignore file itself
+IGNORE_FILE = ".stratoignore"  # one glob a line (``#`` comments), matched against paths relative to the app
 LAMBDA_PYTHON = "3.12"
 
 
@@ -64,16 +68,57 @@ def app_location(spec: str) -> tuple[Path, str, str]:
     return root, target, attr
 
 
-def _files(root: Path, skip_tests: bool = True) -> list[tuple[str, Path]]:
+def _ignored(root: Path) -> list[str]:
+    ignore = root / IGNORE_FILE
+    if not ignore.is_file():
+        return []
+    lines = (line.strip() for line in ignore.read_text().splitlines())
+    return [line.rstrip("/") for line in lines if line and not line.startswith("#")]
+
+
+def _files(root: Path, skip_tests: bool = True, app: bool = True) -> list[tuple[str, Path]]:
+    """The files of ``root`` to package: no caches, local data (a folder holding strato's data marker),
+    logs, pid files, templates, tests (for the app) or what the app's ``.stratoignore`` names."""
+    from fnmatch import fnmatch
+
+    patterns = _ignored(root) if app else []
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in EXCLUDED_DIRS and not d.endswith(".egg-info"))
+        here = Path(dirpath)
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if d not in EXCLUDED_DIRS
+            and not d.endswith(".egg-info")
+            and not (here / d / DATA_MARKER).exists()
+            and not any(fnmatch((here / d).relative_to(root).as_posix(), p) for p in patterns)
+        )
         for filename in sorted(filenames):
-            path = Path(dirpath) / filename
-            if path.suffix in EXCLUDED_SUFFIXES or (skip_tests and _is_test(path)) or filename.startswith(".env"):
+            path = here / filename
+            relative = path.relative_to(root).as_posix()
+            if (
+                path.suffix in EXCLUDED_SUFFIXES
+                or (app and filename in EXCLUDED_FILES)
+                or (skip_tests and _is_test(path))
+                or filename.startswith(".env")
+                or any(fnmatch(relative, p) or fnmatch(filename, p) for p in patterns)
+            ):
                 continue
-            out.append((path.relative_to(root).as_posix(), path))
+            out.append((relative, path))
     return out
+
+
+def runtime_requirements(app: Any) -> list[str]:
+    """What the app's resources import at run time beyond strato and boto3 (which Lambda's runtime has):
+    each kind's ``deploy.py`` may name its packages (``requirements(resource)``)."""
+    from .synth import deploy_module
+
+    found: set[str] = set()
+    for resource in app.resources.values():
+        named = getattr(deploy_module(resource), "requirements", None)
+        if named is not None:
+            found.update(named(resource))
+    return sorted(found)
 
 
 def _dependencies(requirements: Path, target: Path) -> None:
@@ -104,6 +149,19 @@ def _dependencies(requirements: Path, target: Path) -> None:
         raise ConfigurationError(f"installing {requirements} for Lambda failed:\n{result.stderr[-2000:]}")
 
 
+def _requirements(root: Path, spec: str, tmp: Path) -> Path | None:
+    """The app's requirements.txt plus what its resources need at run time, as one file to install."""
+    from ..loader import load_app
+
+    lines = (root / "requirements.txt").read_text().splitlines() if (root / "requirements.txt").exists() else []
+    needed = runtime_requirements(load_app(spec))
+    if not lines and not needed:
+        return None
+    combined = tmp / "requirements.txt"
+    combined.write_text("\n".join([*lines, *needed]) + "\n")
+    return combined
+
+
 def entry_source(module: str, attr: str) -> str:
     lookup = (
         f'getattr(_module, "{attr}")'
@@ -126,13 +184,14 @@ def build(spec: str, output: Path) -> tuple[Path, str]:
     for name, path in _files(root):
         entries[name] = path
     strato_root = Path(strato.__file__).resolve().parent
-    for name, path in _files(strato_root, skip_tests=False):
+    for name, path in _files(strato_root, skip_tests=False, app=False):
         entries[f"strato/{name}"] = path
-    requirements = root / "requirements.txt"
     with tempfile.TemporaryDirectory() as tmp:
-        if requirements.exists():
-            _dependencies(requirements, Path(tmp))
-            for name, path in _files(Path(tmp), skip_tests=False):
+        requirements = _requirements(root, spec, Path(tmp))
+        if requirements is not None:
+            target = Path(tmp) / "site"
+            _dependencies(requirements, target)
+            for name, path in _files(target, skip_tests=False, app=False):
                 entries.setdefault(name, path)
         entries["strato_entry.py"] = entry_source(module, attr).encode()
         output.parent.mkdir(parents=True, exist_ok=True)

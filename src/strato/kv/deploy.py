@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..table.deploy import arns
+from ..table.deploy import keyed_requirements as requirements
 from ..table.deploy import keyed_store as synth
 
-__all__ = ["arns", "synth"]
+__all__ = ["arns", "requirements", "synth"]

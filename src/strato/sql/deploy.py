@@ -24,3 +24,8 @@ def synth(t: Template, sql: Sql) -> None:
 
 def arns(resource: Sql, action: str, stage: str) -> list[Any]:
     return [{"Ref": logical(resource.name, "SqlSecretArn")}]
+
+
+def requirements(sql: Sql) -> list[str]:
+    """The PostgreSQL driver and its pool (RDS / Aurora), which Lambda's runtime does not have."""
+    return ["psycopg[binary]>=3.1", "psycopg_pool>=3.2"]

@@ -32,6 +32,11 @@ def keyed_store(t: Template, resource: KV | Cache) -> None:
     t.grants.append(resource)
 
 
+def keyed_requirements(resource: KV | Cache) -> list[str]:
+    """kv and cache on Redis / ElastiCache need redis-py in Lambda; on DynamoDB nothing beyond boto3."""
+    return ["redis>=5"] if resource.provider_name == "redis" else []
+
+
 def arns(resource: Table | KV | Cache, action: str, stage: str) -> list[Any]:
     """The table and its indexes (kv and cache keep their entries in a table of their own)."""
     table = logical(resource.name, "Table")
