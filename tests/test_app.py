@@ -134,3 +134,8 @@ def test_a_route_whose_handler_needs_a_parameter_the_path_lacks_is_refused_at_de
         @api.get("/items/{item_id}/parts")
         def wrong(req, id):
             return {"id": id}
+
+
+def test_password_policy_is_importable_from_strato():
+    policy = strato.PasswordPolicy(min_length=12)
+    assert policy.min_length == 12

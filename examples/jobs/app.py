@@ -105,8 +105,8 @@ def create_codegen(req: Request):
         "attempts": 0,
     }
     codegen_jobs.put(job, if_absent=True)
+    announce(job, "code-gen")  # before the send: a fast worker's "generating" must not overtake "queued"
     codegen_queue.send({"userId": user, "id": job["id"]})
-    announce(job, "code-gen")
     return 202, public(job)
 
 
@@ -212,8 +212,8 @@ def create_deployment(req: Request):
         "attempts": 0,
     }
     deployments.put(job, if_absent=True)
+    announce(job, "deployment")  # before the send: a fast worker's "generating" must not overtake "queued"
     deploy_queue.send({"userId": user, "id": job["id"]})
-    announce(job, "deployment")
     return 202, public(job)
 
 

@@ -30,11 +30,15 @@ from .http import BadRequest, Cors, HTTPError, Request, Response
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str):  # table types load on first use, not at import
+def __getattr__(name: str):  # table and user-pool types load on first use, not at import
     if name in ("Page", "Sort"):
         from .table import model
 
         return getattr(model, name)
+    if name == "PasswordPolicy":
+        from .auth.passwords import PasswordPolicy
+
+        return PasswordPolicy
     raise AttributeError(f"module 'strato' has no attribute {name!r}")
 
 
@@ -53,6 +57,7 @@ __all__ = [
     "NotFound",
     "NotSupported",
     "Page",
+    "PasswordPolicy",
     "Request",
     "Response",
     "ServiceUnavailable",

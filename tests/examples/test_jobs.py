@@ -37,6 +37,8 @@ def service(tmp_path_factory):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    # up and handling SIGTERM before any test runs (a fast module could stop it while it still imports)
+    assert b"strato worker" in worker.stderr.readline()
     client = httpx.Client(base_url=server.url, timeout=15)
     yield client, server, data
     client.close()
