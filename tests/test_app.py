@@ -139,3 +139,70 @@ def test_a_route_whose_handler_needs_a_parameter_the_path_lacks_is_refused_at_de
 def test_password_policy_is_importable_from_strato():
     policy = strato.PasswordPolicy(min_length=12)
     assert policy.min_length == 12
+
+
+def test_a_syntax_error_in_the_app_is_one_line_naming_file_and_line(tmp_path):
+    from click.testing import CliRunner
+
+    from strato.cli import main
+
+    spec = tmp_path / "broken.py"
+    spec.write_text("import strato\napp = strato.App('x'\n")
+    result = CliRunner().invoke(main, ["routes", str(spec)])
+    assert result.exit_code != 0
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and f"{spec}:2:" in lines[0] and "Traceback" not in result.output
+
+
+def test_a_4xx_from_the_handlers_own_calls_is_logged_with_its_traceback(make_app, caplog):
+    """The client sees 400, and the log says where in the handler the bad call was (it said nothing)."""
+    import json as _json
+
+    app = make_app()
+    flags = app.kv("flags")
+    api = app.http()
+
+    @api.post("/flags/{name}")
+    def set_flag(req, name):
+        flags.set(name, 5)  # not a str or bytes: ValidationError
+
+    event = http_event(
+        method="POST",
+        raw_path="/flags/beta",
+        raw_query="",
+        headers=[],
+        body=b"",
+        source_ip="127.0.0.1",
+        route_key="$default",
+        path_parameters=None,
+        domain="localhost",
+    )
+    with caplog.at_level("WARNING", logger="strato"):
+        out = app.lambda_handler(event)
+    assert out["statusCode"] == 400 and "message" in _json.loads(out["body"])
+    record = next(r for r in caplog.records if "ValidationError" in r.getMessage())
+    assert record.exc_info and "set_flag" in "".join(__import__("traceback").format_exception(*record.exc_info))
+
+
+def test_a_missing_extra_is_named_in_one_line(tmp_path):
+    """Without click (the dev extra) or boto3 (the aws extra) the command says which extra to install."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules[sys.argv[1]] = None; sys.argv = ['strato', 'routes', sys.argv[2]]; "
+        "from strato.command import main; main()"
+    )
+    spec = tmp_path / "app.py"
+    spec.write_text("import strato\napp = strato.App('x')\n")
+    for module, extra in (("click", "dev"), ("uvicorn", "dev")):
+        run = subprocess.run(
+            [sys.executable, "-c", code, module, str(spec)], capture_output=True, text=True, timeout=60
+        )
+        if module == "uvicorn":  # `routes` does not need the web stack: it must still work
+            assert run.returncode == 0, run.stderr
+            continue
+        assert run.returncode != 0
+        assert run.stderr.strip().splitlines() == [
+            f"strato: this needs {module}, which is not installed: pip install 'strato[{extra}]'"
+        ]

@@ -180,3 +180,36 @@ def test_reset_deletes_only_a_data_directory_strato_made(tmp_path):
 
     _reset(made)
     assert not made.exists()
+
+
+def test_a_port_in_use_fails_before_listening_or_starting_anything(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "strato.cli",
+                "dev",
+                "tests/apps/http_app.py",
+                "--port",
+                str(port),
+                "--data",
+                str(tmp_path / "data"),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert run.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in run.stderr and "listening on" not in run.stderr + run.stdout
+    assert not (tmp_path / "data").exists()  # nothing was made either

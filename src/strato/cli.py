@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -16,6 +17,24 @@ from .core.config import DATA_MARKER
 from .core.errors import StratoError
 
 DEFAULT_PORT = 8000
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket ``strato dev`` serves on, bound first so a busy port is a one-line error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} ({exc.strerror}): is another strato dev running? "
+            "Choose another port with --port"
+        ) from None
+    listener.listen(2048)
+    listener.set_inheritable(True)
+    return listener
 
 
 def _reset(data_dir: Path) -> None:
@@ -70,6 +89,7 @@ def dev(
     no_worker: bool,
 ) -> None:
     """Serve APP locally (module:attr or file.py): HTTP routes plus /_strato/ endpoints."""
+    listener = _listen(host, port)  # a port in use fails here: before any output, data or worker
     data_dir = Path(data or os.environ.get("STRATO_DATA_DIR") or ".strato")
     if reset and data_dir.exists():
         _reset(data_dir)
@@ -102,8 +122,7 @@ def dev(
     # API Gateway negotiates no permessage-deflate, so neither does the local gateway
     uvicorn.run(
         asgi,
-        host=host,
-        port=port,
+        fd=listener.fileno(),
         log_level=log_level,
         lifespan="on",
         ws=AwsLimitsProtocol,

@@ -25,7 +25,10 @@ def load_app(spec: str) -> App:
             raise ConfigurationError(f"cannot load {target} as a Python module (name it *.py)")
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[name] = module
-        module_spec.loader.exec_module(module)
+        try:
+            module_spec.loader.exec_module(module)
+        except SyntaxError as exc:  # one line a person can act on, not the import machinery's traceback
+            raise ConfigurationError(f"{exc.filename or target}:{exc.lineno}: {exc.msg}") from None
     else:
         if "" not in sys.path and str(Path.cwd()) not in sys.path:
             sys.path.insert(0, str(Path.cwd()))
@@ -33,6 +36,8 @@ def load_app(spec: str) -> App:
             module = importlib.import_module(target)
         except ModuleNotFoundError as exc:
             raise ConfigurationError(f"cannot import {target!r}: {exc}") from exc
+        except SyntaxError as exc:
+            raise ConfigurationError(f"{exc.filename or target}:{exc.lineno}: {exc.msg}") from None
     return _find(module, attr, spec)
 
 

@@ -11,10 +11,11 @@ from ..core.usage import Counter
 LAMBDA_GB = 0.5  # the memory strato synth gives functions
 
 
-def log_exception(message: str) -> None:
+def log_exception(message: str, level: str = "error") -> None:
+    """Log ``message`` with the exception being handled (if any) and its traceback."""
     import logging  # only on the error path: keeps cold start lean
 
-    logging.getLogger("strato").error(message, exc_info=sys.exc_info()[0] is not None)
+    getattr(logging.getLogger("strato"), level)(message, exc_info=sys.exc_info()[0] is not None)
 
 
 def run(result: Any) -> Any:

@@ -27,6 +27,8 @@ def error_response(exc: BaseException) -> Response:
         out.headers.update({k.lower(): v for k, v in exc.headers.items()})
         return out
     if isinstance(exc, StratoError) and (exc.status < 500 or exc.status in (501, 503)):
+        # the client gets a 4xx, but the handler's code made the call that failed: keep where, for its author
+        log_exception(f"handler raised {type(exc).__name__} ({exc.status}): {exc.message}", level="warning")
         return error_body(exc.status, exc.message, exc.code)
     log_exception(f"unhandled error in handler: {exc!r}")
     return error_body(500, "Internal Server Error")
