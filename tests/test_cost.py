@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import strato
 from strato import cost
 from strato.core.usage import read
 
@@ -105,3 +106,53 @@ def test_cli_reports_json_with_cost_per_thousand_users(recorded):
 def test_nothing_is_counted_on_aws(make_app, moto_server):
     app = make_app("aws")
     assert type(app.usage).__name__ == "_Off"
+
+
+def test_a_failed_conditional_write_is_billed_and_the_condition_read_is_not(make_app):
+    """DynamoDB charges the write capacity of a conditional write whose condition fails, and does not charge
+    a read for evaluating it (the local provider billed the read and not the write)."""
+
+    class Tally:
+        def __init__(self) -> None:
+            self.counts: dict[tuple[str, str], float] = {}
+
+        def add(self, service: str, unit: str, amount: float = 1) -> None:
+            self.counts[(service, unit)] = self.counts.get((service, unit), 0) + amount
+
+        def flush(self) -> None:
+            pass
+
+    app = make_app()
+    notes = app.table("notes", key="id")
+    notes.put({"id": "a"})
+    tally = Tally()
+    notes.backend.usage = tally
+    for write in (
+        lambda: notes.put({"id": "a"}, if_absent=True),
+        lambda: notes.update("a", set={"n": 1}, if_match={"n": 5}),
+        lambda: notes.delete("a", if_match={"n": 5}),
+    ):
+        with pytest.raises(strato.ConditionFailed):
+            write()
+    assert tally.counts == {("dynamodb", "write_units"): 3}
+
+
+def test_usage_reaches_usage_db_without_another_operation(tmp_path, monkeypatch):
+    """Counts sat in memory until the next operation after FLUSH_EVERY_S; now a timer writes them."""
+    import time as _time
+
+    from strato.core import usage as usage_module
+
+    monkeypatch.setattr(usage_module, "FLUSH_EVERY_S", 0.2)
+    counter = usage_module.Usage(tmp_path)
+    counter.add("sqs", "requests", 3)
+    deadline = _time.monotonic() + 5
+    while _time.monotonic() < deadline and not read(tmp_path):
+        _time.sleep(0.05)
+    assert read(tmp_path) == {("sqs", "requests"): 3}
+
+
+def test_small_amounts_are_shown_to_two_significant_digits():
+    from strato.cost import usd
+
+    assert [usd(x) for x in (0, 0.000042, 0.0123, 1234.5)] == ["0.00", "0.000042", "0.0123", "1,234.50"]

@@ -402,13 +402,13 @@ def cost(
             line.description,
             f"{line.quantity:,.3f}",
             f"{line.price:.10f}".rstrip("0"),
-            f"{line.monthly:,.4f}",
+            pricing.usd(line.monthly),
         )
     for service, amount in sorted(result["by_service"].items()):
-        table.add_row(f"[bold]{service}[/]", "subtotal", "", "", f"[bold]{amount:,.4f}[/]")
-    table.add_row("[bold]total[/]", "", "", "", f"[bold]{result['total_monthly_usd']:,.4f}[/]")
+        table.add_row(f"[bold]{service}[/]", "subtotal", "", "", f"[bold]{pricing.usd(amount)}[/]")
+    table.add_row("[bold]total[/]", "", "", "", f"[bold]{pricing.usd(result['total_monthly_usd'])}[/]")
     if users:
-        table.add_row("per 1,000 users", f"{users} users in the run", "", "", f"{result['per_1000_users_usd']:,.4f}")
+        table.add_row("per 1,000 users", f"{users} users in the run", "", "", pricing.usd(result["per_1000_users_usd"]))
     Console().print(table)
 
 

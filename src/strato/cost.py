@@ -117,3 +117,14 @@ def summary(lines: list[Line], users: int | None) -> dict[str, Any]:
     if users:
         out["per_1000_users_usd"] = total / users * 1000
     return out
+
+
+def usd(amount: float) -> str:
+    """Dollars a person can read: cents above a dollar, and small amounts to their first two significant
+    digits instead of 0.0000 (a month of a small app can cost $0.000042)."""
+    if amount == 0:
+        return "0.00"
+    if abs(amount) >= 1:
+        return f"{amount:,.2f}"
+    digits = max(4, -int(f"{abs(amount):e}".split("e")[1]) + 1)
+    return f"{amount:.{digits}f}"

@@ -30,18 +30,27 @@ class Usage:
         self.counts: defaultdict[tuple[str, str], float] = defaultdict(float)
         self.lock = threading.Lock()
         self.last_flush = time.monotonic()
+        self._timer: threading.Timer | None = None
         atexit.register(self.flush)
 
     def add(self, service: str, unit: str, amount: float = 1) -> None:
         with self.lock:
             self.counts[(service, unit)] += amount
-        if time.monotonic() - self.last_flush > FLUSH_EVERY_S:
+            due = time.monotonic() - self.last_flush > FLUSH_EVERY_S
+            if not due and self._timer is None:  # counts reach usage.db within FLUSH_EVERY_S, idle or not
+                self._timer = threading.Timer(FLUSH_EVERY_S, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+        if due:
             self.flush()
 
     def flush(self) -> None:
         with self.lock:
             pending, self.counts = self.counts, defaultdict(float)
             self.last_flush = time.monotonic()
+            timer, self._timer = self._timer, None
+        if timer is not None and timer is not threading.current_thread():
+            timer.cancel()
         if not pending:
             return
         import sqlite3  # only where counting is on: Lambda cold starts never load it

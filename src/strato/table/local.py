@@ -142,9 +142,14 @@ class LocalTableBackend(ChangeLog):
         sort = self.schema.sort
         return sortable(key[self.schema.key.name]), sortable(key[sort.name]) if sort else b""
 
-    def _read(self, conn: sqlite3.Connection, pk: bytes, sk: bytes, now: float) -> dict[str, Any] | None:
+    def _read(
+        self, conn: sqlite3.Connection, pk: bytes, sk: bytes, now: float, bill: bool = False
+    ) -> dict[str, Any] | None:
+        """The live item (``bill``: a read the caller asked for, in DynamoDB read units; the reads behind a
+        condition or the change log are not billed by DynamoDB, the write is)."""
         row = conn.execute(f"SELECT doc, expires FROM {self.t} WHERE pk = ? AND sk = ?", (pk, sk)).fetchone()
-        self._units("read_units", len(row[0]) if row else 0, 4096)
+        if bill:
+            self._units("read_units", len(row[0]) if row else 0, 4096)
         if row is None or (row[1] is not None and row[1] <= now):
             return None
         return decode_doc(row[0])
@@ -205,7 +210,7 @@ class LocalTableBackend(ChangeLog):
     # -- operations ---------------------------------------------------------------------------
     def get(self, key: dict[str, Any], now: float) -> dict[str, Any] | None:
         self.ensure()
-        return self._read(self.store.db.conn, *self._keys(key), now)
+        return self._read(self.store.db.conn, *self._keys(key), now, bill=True)
 
     def put(self, item: dict[str, Any], cond: Condition | None, now: float) -> None:
         self.ensure()
@@ -223,6 +228,7 @@ class LocalTableBackend(ChangeLog):
             if cond is not None or self.streaming():
                 current = self._read(conn, *self._keys(item), now)
             if cond is not None and not cond.holds(current):
+                self._units("write_units", len(encode_doc(item)), 1024)  # DynamoDB bills a failed write too
                 raise ConditionFailed(f"put on table {self.schema.table!r}: the condition did not hold")
             self._write(conn, item, current)
         if self.streaming():
@@ -233,6 +239,7 @@ class LocalTableBackend(ChangeLog):
         with self.store.db.write() as conn:
             current = self._read(conn, *self._keys(key), now)
             if cond is not None and not cond.holds(current):
+                self._units("write_units", 0, 1024)  # DynamoDB bills a failed conditional write (1 WRU at least)
                 raise ConditionFailed(f"update on table {self.schema.table!r}: the condition did not hold")
             new = update.apply(current, key)
             check_size(new, self.schema.table)
@@ -247,6 +254,7 @@ class LocalTableBackend(ChangeLog):
             pk, sk = self._keys(key)
             current = self._read(conn, pk, sk, now)
             if cond is not None and not cond.holds(current):
+                self._units("write_units", 0, 1024)  # DynamoDB bills a failed conditional write (1 WRU at least)
                 raise ConditionFailed(f"delete on table {self.schema.table!r}: the condition did not hold")
             self._remove(conn, pk, sk)
             if current is not None:
@@ -309,7 +317,7 @@ class LocalTableBackend(ChangeLog):
     def batch_get(self, keys: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
         self.ensure()
         conn = self.store.db.conn
-        found = (self._read(conn, *self._keys(k), now) for k in keys)
+        found = (self._read(conn, *self._keys(k), now, bill=True) for k in keys)
         return [item for item in found if item is not None]
 
     def batch_put(self, items: list[dict[str, Any]]) -> None:
