@@ -189,3 +189,29 @@ def test_the_secret_file_is_private(tmp_path):
     app.bucket("b").presign_get("k")
     assert (tmp_path / "bucket-signing.key").stat().st_mode & 0o777 == 0o600
     app.close()
+
+
+def test_range_headers_are_read_as_s3_reads_them(served):  # noqa: F811
+    """S3's GetObject Range is RFC 9110's (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html,
+    "For more information about the HTTP Range header, see https://www.rfc-editor.org/rfc/rfc9110.html#name-range";
+    one range per request): a position past the end is 416 InvalidRange, a zero-length suffix is
+    unsatisfiable (416), a suffix longer than the object is the whole object, and a Range that does not
+    parse (or whose last position precedes its first) is ignored: 200 and the whole object."""
+    bucket, _ = served
+    bucket.put("data.bin", bytes(range(100)))
+    url = bucket.presign_get("data.bin")
+    digits = "9" * 5000
+    for header in (f"bytes={digits}-", f"bytes={digits}-{digits}", "bytes=-0", "bytes=-000", "bytes=100-"):
+        response = httpx.get(url, headers={"Range": header})
+        assert response.status_code == 416, (header[:20], response.status_code)
+        assert "<Code>InvalidRange</Code>" in response.text
+    for header in (f"bytes=-{digits}", f"bytes=0-{digits}"):
+        response = httpx.get(url, headers={"Range": header})
+        assert response.status_code == 206 and response.content == bytes(range(100)), header[:20]
+        assert response.headers["content-range"] == "bytes 0-99/100"
+    response = httpx.get(url, headers={"Range": f"bytes=90-{digits}"})
+    assert response.status_code == 206 and response.content == bytes(range(90, 100))
+    for header in (f"bytes={digits}", "bytes=abc", "bytes=5-3", "bytes=0-1,3-4", "items=0-1", "bytes=-", "bytes"):
+        response = httpx.get(url, headers={"Range": header})
+        assert response.status_code == 200 and response.content == bytes(range(100)), header[:20]
+        assert "content-range" not in response.headers
