@@ -16,7 +16,7 @@ import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -324,7 +324,7 @@ class LocalBucketBackend(LocalMultipart, LocalObjectEvents):
         base = dev_url(self.data_dir)
         return presign(self.store.secret, base, method, self.name, key, expires_in, content_type, upload_id, part)
 
-    def verify(self, method: str, key: str, query: list[tuple[str, str]], headers: dict[str, str]) -> None:
+    def verify(self, method: str, key: str, query: Sequence[tuple[str, str]], headers: dict[str, str]) -> None:
         """Return if a presigned request is genuine and current; else raise ``local_presign.Refused``."""
         from .local_presign import verify
 

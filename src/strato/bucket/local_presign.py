@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
@@ -111,7 +111,7 @@ def verify(
     method: str,
     bucket: str,
     key: str,
-    query: list[tuple[str, str]],
+    query: Sequence[tuple[str, str]],
     headers: dict[str, str],
     now: float | None = None,
 ) -> None:

@@ -36,3 +36,26 @@ def _read(path: Path) -> bytes:
             return secret
         time.sleep(0.01)
     raise RuntimeError(f"{path} holds no secret: delete it to have a new one made")
+
+
+_process_key: bytes | None = None
+
+
+def cursor_key(provider: str, data_dir: Path) -> bytes:
+    """The key table cursors are signed with.
+
+    Locally: a file beside the data (``cursor-signing.key``), so `strato dev` and `strato worker` accept
+    each other's cursors. On AWS: ``STRATO_CURSOR_KEY``, which the synthesised template sets for every
+    function from one generated secret. Without it (an app run against AWS from a laptop or a test) the
+    key is random per process: cursors still cannot be forged, but one process cannot continue a listing
+    another process started.
+    """
+    global _process_key
+    if provider == "local":
+        return local_secret(data_dir, "cursor-signing.key")
+    configured = os.environ.get("STRATO_CURSOR_KEY")
+    if configured:
+        return configured.encode("utf-8")
+    if _process_key is None:
+        _process_key = os.urandom(SECRET_BYTES)
+    return _process_key
