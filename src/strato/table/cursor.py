@@ -41,6 +41,8 @@ def open_cursor(key: bytes, scope: tuple[bytes, ...], cursor: str) -> Any:
         raise ValueError("not a cursor")
     payload_text, mac_text = cursor.split(".")
     payload, mac = _unb64(payload_text), _unb64(mac_text)
+    if _b64(payload) != payload_text or _b64(mac) != mac_text:  # one cursor, one spelling: not malleable
+        raise ValueError("not a cursor")
     if len(mac) != MAC_BYTES or not hmac.compare_digest(mac, _mac(key, scope, payload)):
         raise ValueError("this cursor was not returned by this query (another table, index or partition?)")
     return json.loads(payload)
