@@ -36,7 +36,7 @@ def test_tampered_expired_and_misused_urls_are_refused(served):
     for forged in (
         url.replace("report.pdf", "other.pdf"),
         url[:-4] + "abcd",
-        url.replace("X-Strato-Expires=", "X-Strato-Expires=9"),
+        url.replace("X-Amz-Expires=", "X-Amz-Expires=9"),
     ):
         response = httpx.get(forged)
         assert response.status_code == 403 and "<Code>SignatureDoesNotMatch</Code>" in response.text

@@ -11,22 +11,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
 
 from ..core.context import ProviderServices
 from ..core.errors import ItemTooLarge, NotFound, ValidationError
 from ..core.usage import Counter
 from ..runtime.delivery import Outbox
+from ..runtime.secrets import local_secret
 from ..runtime.sqlite import Database
 from . import CHUNK, Bucket, ListPage, ObjectInfo, check_range
 from .local_events import LocalObjectEvents
@@ -78,16 +77,7 @@ class BucketStore:
         with self.db.write() as conn:
             for statement in SCHEMA.split(";"):
                 conn.execute(statement)
-        key_file = Path(data_dir) / "bucket-signing.key"
-        if not key_file.exists():
-            tmp = key_file.with_suffix(".tmp")
-            tmp.write_bytes(os.urandom(32))
-            tmp.chmod(0o600)
-            tmp.replace(key_file)
-        self.secret = key_file.read_bytes()
-
-    def sign(self, *parts: str) -> str:
-        return hmac.new(self.secret, "\n".join(parts).encode("utf-8"), hashlib.sha256).hexdigest()
+        self.secret = local_secret(Path(data_dir), "bucket-signing.key")
 
     def close(self) -> None:
         self.db.close()
@@ -329,35 +319,16 @@ class LocalBucketBackend(LocalMultipart, LocalObjectEvents):
         part: int | None = None,
     ) -> str:
         from ..runtime.devurl import dev_url
+        from .local_presign import presign
 
-        expires = int(time.time()) + expires_in
-        query: dict[str, Any] = {"X-Strato-Expires": expires}
-        if content_type:
-            query["X-Strato-Content-Type"] = content_type
-        if upload_id:
-            query.update(uploadId=upload_id, partNumber=part)
-        query["X-Strato-Signature"] = self.store.sign(
-            method, self.name, key, str(expires), content_type or "", upload_id or "", str(part or "")
-        )
-        return f"{dev_url(self.data_dir)}/_strato/buckets/{quote(self.name)}/{quote(key, safe='/')}?{urlencode(query)}"
+        base = dev_url(self.data_dir)
+        return presign(self.store.secret, base, method, self.name, key, expires_in, content_type, upload_id, part)
 
-    def verify(self, method: str, key: str, params: dict[str, str], content_type: str | None) -> str | None:
-        """None when a presigned request is genuine and current, else S3's error code."""
-        try:
-            expires = int(params.get("X-Strato-Expires", ""))
-        except ValueError:
-            return "AccessDenied"
-        signed_type = params.get("X-Strato-Content-Type", "")
-        expected = self.store.sign(
-            method, self.name, key, str(expires), signed_type, params.get("uploadId", ""), params.get("partNumber", "")
-        )
-        if not hmac.compare_digest(expected, params.get("X-Strato-Signature", "")):
-            return "SignatureDoesNotMatch"
-        if signed_type and method == "PUT" and (content_type or "") != signed_type:
-            return "SignatureDoesNotMatch"
-        if time.time() > expires:
-            return "Expired"
-        return None
+    def verify(self, method: str, key: str, query: Sequence[tuple[str, str]], headers: dict[str, str]) -> None:
+        """Return if a presigned request is genuine and current; else raise ``local_presign.Refused``."""
+        from .local_presign import verify
+
+        verify(self.store.secret, method, self.name, key, query, headers)
 
     # -- multipart ------------------------------------------------------------------------------
     def drop(self) -> None:

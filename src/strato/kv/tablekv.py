@@ -38,7 +38,7 @@ class TableKV:
         return self.table.delete((PARTITION, key)) is not None
 
     def list(self, prefix: str, limit: int, after: str | None, now: float) -> list[str]:
-        cursor = self.table._encode_cursor({"p": PARTITION, "k": after}, None) if after else None
+        cursor = self.table._encode_cursor({"p": PARTITION, "k": after}, None, PARTITION) if after else None
         sort = Sort.begins_with(prefix) if prefix else None
         page = self.table.query(PARTITION, sort=sort, limit=limit, cursor=cursor)
         return [item["k"] for item in page.items]

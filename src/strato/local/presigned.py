@@ -1,8 +1,10 @@
-"""Presigned bucket URLs served locally: ``/_strato/buckets/<bucket>/<key>?X-Strato-...``.
+"""Presigned bucket URLs served locally: ``/_strato/buckets/<bucket>/<key>?X-Amz-...``.
 
-Every request is verified (HMAC over method, bucket, key, expiry, content type and part) before a
-byte moves; a tampered, expired or wrong-method URL gets 403 with an S3-style XML error. GET honours
-Range (206); PUT streams the body to the bucket (or to one part of a multipart upload).
+Every request is verified (``bucket/local_presign.py``: SigV4-shaped HMAC over method, bucket, key,
+expiry, content type and part) before a byte moves; a tampered, expired or wrong-method URL gets S3's
+403 XML error (a method the URL was not signed for is SignatureDoesNotMatch, as on S3; HEAD is allowed
+on a GET URL). GET honours Range as S3 does (206, 416 InvalidRange, a malformed Range ignored); PUT
+streams the body to the bucket (or to one part of a multipart upload).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
     from ..app import App
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_BEYOND = 1 << 62  # a position with more digits than any object has bytes: only compared, never allocated
+#: every method a URL could be tried with: the ones it was not signed for are refused as S3 refuses them
+METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"]
 
 
 def s3_error(status: int, code: str, message: str, key: str = "") -> Response:
@@ -34,39 +39,54 @@ def s3_error(status: int, code: str, message: str, key: str = "") -> Response:
     return Response(body, status, media_type="application/xml")
 
 
+def _position(digits: str) -> int:
+    """A byte position, without turning thousands of digits into an int (Python refuses over 4300)."""
+    digits = digits.lstrip("0") or "0"
+    return _BEYOND if len(digits) > 18 else int(digits)
+
+
 def _range(header: str | None) -> tuple[int, int | None] | None:
+    """The Range of a GET as S3 reads it (one range; RFC 9110 section 14.2, which S3's GetObject cites):
+    a header that does not parse, or whose last position precedes its first, is ignored (the whole
+    object, 200); a zero-length suffix (``bytes=-0``) is unsatisfiable (416 InvalidRange)."""
     if not header:
         return None
     match = _RANGE.match(header.strip())
     if not match or (not match.group(1) and not match.group(2)):
-        raise ValidationError(f"InvalidRange: cannot read Range {header!r}")
+        return None
     start, end = match.group(1), match.group(2)
     if not start:
-        return -int(end), None
-    return int(start), int(end) if end else None
+        suffix = _position(end)
+        if suffix == 0:
+            raise ValidationError(f"InvalidRange: a zero-length suffix ({header!r}) selects no bytes")
+        return -suffix, None
+    first, last = _position(start), _position(end) if end else None
+    if last is not None and last < first:
+        return None
+    return first, last
 
 
 def make_endpoint(app: App) -> Any:
     async def endpoint(request: Request) -> Response:
         from ..bucket.local import LocalBucketBackend
+        from ..bucket.local_presign import Refused
 
         bucket = app.resources.get(("bucket", request.path_params["bucket"]))
         key = request.path_params["key"]
         if bucket is None or not isinstance(bucket.backend, LocalBucketBackend):
             return s3_error(404, "NoSuchBucket", "The specified bucket does not exist", key)
         backend = bucket.backend
-        params = dict(request.query_params)
-        problem = backend.verify(request.method, key, params, request.headers.get("content-type"))
-        if problem == "Expired":
-            return s3_error(403, "AccessDenied", "Request has expired", key)
-        if problem:
-            message = (
-                "The request signature we calculated does not match the signature you provided."
-                if problem == "SignatureDoesNotMatch"
-                else "Access Denied"
-            )
-            return s3_error(403, problem, message, key)
+        query = request.query_params.multi_items()
         try:
+            backend.verify(request.method, key, query, dict(request.headers))
+        except Refused as refused:
+            return s3_error(refused.status, refused.code, refused.message, key)
+        if request.method not in ("GET", "HEAD", "PUT"):  # signed for another method: cannot happen
+            return s3_error(403, "SignatureDoesNotMatch", "no presigned URL is signed for this method", key)
+        params = dict(query)
+        try:
+            if request.method == "HEAD":
+                return await _head(backend, key)
             if request.method == "GET":
                 return await _get(backend, key, request)
             return await _put(backend, key, params, request)
@@ -84,15 +104,25 @@ def make_endpoint(app: App) -> Any:
     return endpoint
 
 
-async def _get(backend: Any, key: str, request: Request) -> Response:
-    wanted = _range(request.headers.get("range"))
-    info, body = await run_in_threadpool(backend.open, key, wanted)
-    headers = {
+def _headers(info: Any) -> dict[str, str]:
+    return {
         "ETag": info.etag,
         "Last-Modified": formatdate(info.last_modified, usegmt=True),
         "Accept-Ranges": "bytes",
         **{f"x-amz-meta-{k}": v for k, v in info.metadata.items()},
     }
+
+
+async def _head(backend: Any, key: str) -> Response:
+    info = await run_in_threadpool(backend.head, key)
+    headers = {**_headers(info), "Content-Length": str(info.size), "Content-Type": info.content_type}
+    return Response(status_code=200, headers=headers)
+
+
+async def _get(backend: Any, key: str, request: Request) -> Response:
+    wanted = _range(request.headers.get("range"))
+    info, body = await run_in_threadpool(backend.open, key, wanted)
+    headers = _headers(info)
     status = 200
     if wanted is not None:
         from ..bucket import check_range

@@ -22,6 +22,7 @@ from ..app import App
 from ..http import MAX_BODY_BYTES
 from . import connections, internal
 from .http_gateway import Gateway, _send_json
+from .presigned import METHODS as BUCKET_METHODS
 from .presigned import make_endpoint as make_bucket_endpoint
 from .sweeper import Runtime
 from .ws_gateway import gateways_for
@@ -58,7 +59,7 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
         routes=[
             *internal.ROUTES,
             *connections.ROUTES,
-            Route("/_strato/buckets/{bucket}/{key:path}", make_bucket_endpoint(app), methods=["GET", "PUT"]),
+            Route("/_strato/buckets/{bucket}/{key:path}", make_bucket_endpoint(app), methods=BUCKET_METHODS),
             WebSocketRoute("/_strato/meetings/{name}/signal", signalling.endpoint),
         ],
         lifespan=lifespan,

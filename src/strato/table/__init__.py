@@ -12,7 +12,6 @@ DynamoDB may take up to 48 hours to delete an expired item.
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -39,6 +38,7 @@ class Table(Resource[TableBackend]):
     kind = "table"
     ACTIONS = ACTIONS
     VOCABULARY = CAPABILITIES
+    _signing_key: bytes | None = None  # the cursor key, read on first use
 
     def __init__(
         self,
@@ -182,12 +182,12 @@ class Table(Resource[TableBackend]):
             sort = self._sort(sort, sort_attr)
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
             raise ValidationError(f"limit must be a positive integer, got {limit!r}")
-        after = self._decode_cursor(cursor, idx) if cursor else None
+        after = self._decode_cursor(cursor, idx, pvalue) if cursor else None
         rows = self.backend.query(pvalue, sort, idx, newest_first, limit + 1 if limit else None, after, time.time())
         next_cursor = None
         if limit is not None and len(rows) > limit:
             rows = rows[:limit]
-            next_cursor = self._encode_cursor(rows[-1], idx)
+            next_cursor = self._encode_cursor(rows[-1], idx, pvalue)
         return Page([self._out(r) for r in rows], next_cursor)
 
     def iterate(self, partition: Any, *, page_size: int = 100, **options: Any) -> Iterable[dict[str, Any]]:
@@ -227,7 +227,25 @@ class Table(Resource[TableBackend]):
             attrs += [idx.key] + ([idx.sort] if idx.sort else [])
         return attrs
 
-    def _encode_cursor(self, item: dict, idx: Index | None) -> str:
+    def _cursor_scope(self, idx: Index | None, partition: Any) -> tuple[bytes, ...]:
+        """What a cursor is bound to: this app, table, index and partition (typed, normalised)."""
+        from .schema import sortable
+
+        attr = idx.key if idx else self.schema.key
+        index = idx.name if idx else ""
+        return (self.ctx.app_name.encode(), self.name.encode(), index.encode(), attr.type.encode(), sortable(partition))
+
+    def _cursor_key(self) -> bytes:
+        key = self._signing_key
+        if key is None:
+            from ..runtime.secrets import cursor_key
+
+            key = self._signing_key = cursor_key(self.provider, self.config.data_dir)
+        return key
+
+    def _encode_cursor(self, item: dict, idx: Index | None, partition: Any) -> str:
+        from .cursor import seal
+
         parts = []
         for attr in self._cursor_attrs(idx):
             value = item[attr.name]
@@ -236,15 +254,15 @@ class Table(Resource[TableBackend]):
             elif attr.type == "N":
                 value = str(value)
             parts.append(value)
-        raw = json.dumps([idx.name if idx else "", parts], separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return seal(self._cursor_key(), self._cursor_scope(idx, partition), parts)
 
-    def _decode_cursor(self, cursor: str, idx: Index | None) -> dict[str, Any]:
+    def _decode_cursor(self, cursor: str, idx: Index | None, partition: Any) -> dict[str, Any]:
+        from .cursor import open_cursor
+
         try:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-            index_name, parts = json.loads(raw)
+            parts = open_cursor(self._cursor_key(), self._cursor_scope(idx, partition), cursor)
             attrs = self._cursor_attrs(idx)
-            if index_name != (idx.name if idx else "") or len(parts) != len(attrs):
+            if not isinstance(parts, list) or len(parts) != len(attrs):
                 raise ValueError("cursor belongs to another query")
             after = {}
             for attr, value in zip(attrs, parts, strict=True):

@@ -17,7 +17,24 @@ if TYPE_CHECKING:
 
 def synth(t: Template, table: Table) -> None:
     table_resources(t, table)
+    cursor_key(t)
     t.grants.append(table)
+
+
+def cursor_key(t: Template) -> None:
+    """The key table cursors are signed with on AWS (``runtime.secrets.cursor_key``): one secret generated
+    per stack, handed to every function as ``STRATO_CURSOR_KEY``, so any instance continues a listing."""
+    if "STRATO_CURSOR_KEY" in t.env:
+        return
+    secret = t.add(
+        "TableCursorKey",
+        "AWS::SecretsManager::Secret",
+        {
+            "Description": "The key strato signs table query cursors with",
+            "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
+        },
+    )
+    t.env["STRATO_CURSOR_KEY"] = {"Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": secret}, ":SecretString}}"]]}
 
 
 def keyed_store(t: Template, resource: KV | Cache) -> None:
