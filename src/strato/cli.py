@@ -48,6 +48,12 @@ def main() -> None:
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
 )
 @click.option("--no-worker", is_flag=True, help="Serve HTTP only; run background work with `strato worker`.")
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    help="Also answer requests for this Host name (repeatable; also STRATO_ALLOWED_HOSTS). Default: loopback only.",
+)
 def dev(
     app_spec: str,
     host: str,
@@ -57,6 +63,7 @@ def dev(
     sweep_every: float,
     log_level: str,
     no_worker: bool,
+    allow_hosts: tuple[str, ...],
 ) -> None:
     """Serve APP locally (module:attr or file.py): HTTP routes plus /_strato/ endpoints."""
     data_dir = Path(data or os.environ.get("STRATO_DATA_DIR") or ".strato")
@@ -81,7 +88,9 @@ def dev(
         routes.add_row(route.key, getattr(route.handler, "__qualname__", "?"))
     console.print(routes)
     console.print(f"[bold green]listening on http://{host}:{port}[/]  (health: /_strato/health)")
-    asgi = build_asgi(app, sweep_every=sweep_every, background=not no_worker)
+    listen = [] if host in ("0.0.0.0", "::") else [host]  # a name or address the user chose to listen on
+    asgi = build_asgi(app, sweep_every=sweep_every, background=not no_worker, allowed_hosts=[*allow_hosts, *listen])
+    console.print(f"private /_strato/ endpoints need the header x-strato-secret: see {data_dir}/internal-secret")
     from .local.ws_gateway import AwsLimitsProtocol
     from .websocket import MESSAGE_LIMIT
 
