@@ -52,6 +52,12 @@ def build_asgi(
     async def lifespan(_: Any) -> AsyncIterator[None]:
         from .worker import Worker
 
+        for gateway in gateways.values():  # no connection survives the process that served it
+            try:
+                if swept := await run_in_threadpool(gateway.sweep_stale):
+                    log.info("websocket %s: forgot %d connections of a previous run", gateway.ws.name, swept)
+            except Exception:
+                log.exception("websocket %s: could not sweep stale connections", gateway.ws.name)
         task = asyncio.create_task(runtime.run())
         worker = Worker(app).start() if background else None
         try:
