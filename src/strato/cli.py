@@ -54,6 +54,8 @@ def main() -> None:
     multiple=True,
     help="Also answer requests for this Host name (repeatable; also STRATO_ALLOWED_HOSTS). Default: loopback only.",
 )
+@click.option("--header-timeout", default=10.0, show_default=True, help="Seconds a client has to send a request head.")
+@click.option("--body-timeout", default=30.0, show_default=True, help="Seconds a request body may stall.")
 def dev(
     app_spec: str,
     host: str,
@@ -64,6 +66,8 @@ def dev(
     log_level: str,
     no_worker: bool,
     allow_hosts: tuple[str, ...],
+    header_timeout: float,
+    body_timeout: float,
 ) -> None:
     """Serve APP locally (module:attr or file.py): HTTP routes plus /_strato/ endpoints."""
     data_dir = Path(data or os.environ.get("STRATO_DATA_DIR") or ".strato")
@@ -91,6 +95,7 @@ def dev(
     listen = [] if host in ("0.0.0.0", "::") else [host]  # a name or address the user chose to listen on
     asgi = build_asgi(app, sweep_every=sweep_every, background=not no_worker, allowed_hosts=[*allow_hosts, *listen])
     console.print(f"private /_strato/ endpoints need the header x-strato-secret: see {data_dir}/internal-secret")
+    from .local.http_protocol import HEAD_BUFFER, bounded
     from .local.ws_gateway import AwsLimitsProtocol
     from .websocket import MESSAGE_LIMIT
 
@@ -103,6 +108,9 @@ def dev(
         port=port,
         log_level=log_level,
         lifespan="on",
+        http=bounded(header_timeout, body_timeout),  # bounded heads and slow clients (h11, not httptools)
+        h11_max_incomplete_event_size=HEAD_BUFFER,
+        proxy_headers=False,  # the peer is who it is: no X-Forwarded-For from a page on this machine
         ws=AwsLimitsProtocol,
         ws_max_size=MESSAGE_LIMIT,
         ws_per_message_deflate=False,

@@ -26,8 +26,16 @@ PUBLIC = re.compile(
     r"^/_strato/(health|buckets/.*|auth/[^/]+/\.well-known/jwks\.json|sns/signing-cert\.pem|sns/confirm"
     r"|meetings/client\.js|meetings/[^/]+/signal)$"
 )
+HEAD_LIMIT = 10_240  # API Gateway's quota on the request line plus header values, in bytes
 # Starlette's TestClient calls the ASGI app in-process: no socket, so no browser and no rebinding
 _IN_PROCESS = ("testserver", "testclient")
+
+
+def head_size(scope: dict) -> int:
+    """The request line plus header values, as API Gateway counts them against ``HEAD_LIMIT``."""
+    target = len(scope.get("raw_path") or scope["path"].encode()) + len(scope.get("query_string", b""))
+    line = len(scope.get("method", "GET")) + 1 + target + 1 + len(b"HTTP/1.1")
+    return line + sum(len(value) for _, value in scope.get("headers", []))
 
 
 def configured_hosts(extra: Iterable[str] = ()) -> frozenset[str]:
@@ -77,7 +85,9 @@ class Guard:
         return hmac.compare_digest(offered, self.secret)
 
     def refusal(self, scope: dict) -> tuple[int, str] | None:
-        """(403, why) for a request to refuse, None to serve it."""
+        """(status, why) for a request to refuse, None to serve it."""
+        if head_size(scope) > HEAD_LIMIT:
+            return 431, f"Request Header Fields Too Large: request line and headers over {HEAD_LIMIT} bytes"
         if not self.host_ok(scope):
             return 403, "Forbidden: this Host is not allowed (strato dev --allow-host NAME)"
         if scope["path"].startswith("/_strato/") and not self.secret_ok(scope):
