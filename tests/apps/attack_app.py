@@ -53,7 +53,9 @@ def put_file(req, key):
 @api.post("/signup")
 def signup(req):
     body = req.json()
-    users.sign_up(str(body["email"]), str(body["password"]))
+    if not isinstance(body, dict) or not isinstance(body.get("email"), str):
+        return 400, {"message": "email and password, please"}
+    users.sign_up(body["email"], str(body.get("password")))
     return 201, {"ok": True}
 
 
@@ -82,5 +84,8 @@ def disconnect(msg):
 
 @live.on_message
 def default(msg):
-    body = msg.json()
-    return {"echo": body if isinstance(body, (dict, list, str, int, float, bool)) else None}
+    try:
+        body = msg.json()
+    except strato.ValidationError as exc:  # as an app would: bad input is the client's problem
+        return {"error": exc.message}
+    return {"echo": body}
