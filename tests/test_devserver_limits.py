@@ -131,3 +131,17 @@ def test_keep_alive_and_a_slow_handler_are_not_timeouts(server):
             sock.sendall(body[i : i + 200])
             time.sleep(0.3)
         assert read_all(sock).startswith(b"HTTP/1.1 200")
+
+
+def test_a_slow_second_head_on_a_kept_alive_connection_gets_its_408(server):
+    with open_socket(server) as sock:
+        sock.sendall(b"GET /_strato/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert read_response(sock).startswith(b"HTTP/1.1 200")
+        sock.sendall(b"GET /_strato/health HTTP/1.1\r\n")
+        try:
+            for _ in range(15):
+                sock.sendall(b"X")
+                time.sleep(0.2)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        assert read_all(sock).startswith(b"HTTP/1.1 408")

@@ -79,7 +79,7 @@ class BoundedH11Protocol(H11Protocol):
         self.logger.info(
             "closing a connection of %s: %s too slow", self.client, "request head" if kind == "head" else "body"
         )
-        if self.cycle is None or not self.cycle.response_started:
+        if kind == "head" or self.cycle is None or not self.cycle.response_started:  # nothing sent yet
             self._refuse(408, b"Request Timeout")
         else:
             self.transport.close()
