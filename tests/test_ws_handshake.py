@@ -61,7 +61,7 @@ def test_connections_of_a_killed_dev_server_are_swept_at_start(tmp_path):
 
     first = start_dev_server(APP, tmp_path / "data")
     try:
-        ws = connect(first.url.replace("http", "ws") + "/ws/live?user=old")
+        ws = connect(first.url.replace("http", "ws") + "/ws/live?user=old", legacy=True)
         assert len(httpx.get(first.url + "/connections").json()["ids"]) == 1
         os.kill(first.proc.pid, signal.SIGKILL)
         first.proc.wait(10)
@@ -100,3 +100,29 @@ def test_a_send_nobody_awaits_does_not_log_an_unretrieved_gone_error():
         return problems
 
     assert asyncio.run(main()) == []
+
+
+def test_the_gateway_holds_nothing_of_an_aborted_handshake(make_app):
+    """In process: the client is gone when the gateway accepts (uvicorn raises ClientDisconnected)."""
+    import asyncio
+
+    from strato.local.ws_gateway import WsGateway
+
+    app = make_app()
+    ws = app.websocket("live")
+    ran = []
+    ws.on_connect(lambda conn: ran.append("connect"))
+    ws.on_disconnect(lambda msg: ran.append(("disconnect", msg.event["requestContext"]["disconnectStatusCode"])))
+    gateway = WsGateway(app, ws)
+
+    async def receive() -> dict:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict) -> None:
+        raise ConnectionError("client disconnected")  # what uvicorn's ClientDisconnected is (an OSError)
+
+    scope = {"type": "websocket", "path": "/ws/live", "headers": [(b"host", b"127.0.0.1")], "query_string": b""}
+    asyncio.run(gateway(scope, receive, send))
+    assert gateway.connections == {}
+    assert ran == ["connect", ("disconnect", 1006)]
+    assert ws.connections() == []

@@ -150,8 +150,10 @@ class WsGateway:
             await send({"type": "websocket.accept"})  # raises if the client went away meanwhile
             conn.state = "open"
             code, reason = await self._serve(conn, receive, base)
-        except Exception as exc:  # the client left during the handshake (uvicorn's ClientDisconnected)
+        except OSError as exc:  # the client left during the handshake (uvicorn's ClientDisconnected)
             log.debug("websocket %s: connection %s lost during the handshake: %r", self.ws.name, conn.id, exc)
+        except Exception:
+            log.exception("websocket %s: connection %s failed", self.ws.name, conn.id)
         finally:
             conn.state = "closed"
             self.connections.pop(conn.id, None)
