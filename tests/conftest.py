@@ -166,10 +166,19 @@ def moto_gap(request, provider: str, reason: str) -> None:
 
 
 class DevServer:
-    def __init__(self, url: str, proc: subprocess.Popen, log: Path) -> None:
+    def __init__(self, url: str, proc: subprocess.Popen, log: Path, data_dir: Path | None = None) -> None:
         self.url = url
         self.proc = proc
         self.log = log
+        self.data_dir = data_dir
+
+    @property
+    def secret_headers(self) -> dict[str, str]:
+        """The header the private /_strato/ endpoints need (the secret `strato dev` wrote in its data dir)."""
+        from strato.runtime.devsecret import internal_headers
+
+        assert self.data_dir is not None
+        return internal_headers(self.data_dir)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -205,7 +214,7 @@ def start_dev_server(app_spec: str, data_dir: Path, *extra: str, env: dict | Non
     except RuntimeError as exc:
         proc.kill()
         raise RuntimeError(f"{exc}\n{log.read_text(errors='replace')}") from exc
-    return DevServer(f"http://127.0.0.1:{port}", proc, log)
+    return DevServer(f"http://127.0.0.1:{port}", proc, log, data_dir)
 
 
 def stop(proc: subprocess.Popen) -> None:

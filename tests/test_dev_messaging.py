@@ -29,7 +29,7 @@ def test_strato_dev_runs_consumers_in_process(dev_server):
         for i in ids:
             assert client.post("/jobs", json={"id": i}).status_code == 202
         assert wait_until(lambda: _all_done(client, ids), 15, 0.2), server.output()
-        stats = client.get("/_strato/queues").json()
+        stats = client.get("/_strato/queues", headers=server.secret_headers).json()
         assert stats["jobs"]["depth"] == 0 and stats["jobs-dlq"]["depth"] == 0
 
 

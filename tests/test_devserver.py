@@ -153,9 +153,9 @@ def test_concurrent_requests(client, server):
         assert sorted(pool.map(put_get, range(64))) == list(range(64))
 
 
-def test_internal_endpoints(client):
+def test_internal_endpoints(client, server):
     assert client.get("/_strato/health").json()["ok"] is True
-    routes = {r["route"] for r in client.get("/_strato/routes").json()}
+    routes = {r["route"] for r in client.get("/_strato/routes", headers=server.secret_headers).json()}
     assert {"GET /items/{id}", "GET /files/{path+}", "ANY /anything"} <= routes
 
 

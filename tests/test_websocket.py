@@ -114,7 +114,7 @@ def test_disconnect_cleans_up_and_stale_ids_get_410(server, http):
     cid = my_id(http, "dee")
     assert http.post(f"/push/{cid}", content="hello").status_code == 200
     assert ws.recv(timeout=5) == "hello"
-    info = http.get(f"/_strato/ws/live/@connections/{cid}").json()
+    info = http.get(f"/_strato/ws/live/@connections/{cid}", headers=server.secret_headers).json()
     assert info["Identity"]["SourceIp"] == "127.0.0.1" and info["ConnectedAt"].endswith("Z")
     ws.close(code=4000, reason="bye")
     assert wait_until(lambda: http.get(f"/log/{cid}").status_code == 200, 5)
@@ -122,8 +122,11 @@ def test_disconnect_cleans_up_and_stale_ids_get_410(server, http):
     assert "dee" not in {c["data"]["user"] for c in http.get("/connections").json()["items"]}
     response = http.post(f"/push/{cid}", content="anyone?")
     assert response.status_code == 410 and response.json()["code"] == "GoneException"
-    assert http.post(f"/_strato/ws/live/@connections/{cid}", content=b"x").status_code == 410
-    assert http.get(f"/_strato/ws/live/@connections/{cid}").status_code == 410
+    assert (
+        http.post(f"/_strato/ws/live/@connections/{cid}", content=b"x", headers=server.secret_headers).status_code
+        == 410
+    )
+    assert http.get(f"/_strato/ws/live/@connections/{cid}", headers=server.secret_headers).status_code == 410
 
 
 def test_server_side_close(server, http):

@@ -78,6 +78,14 @@ def main() -> None:
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
 )
 @click.option("--no-worker", is_flag=True, help="Serve HTTP only; run background work with `strato worker`.")
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    help="Also answer requests for this Host name (repeatable; also STRATO_ALLOWED_HOSTS). Default: loopback only.",
+)
+@click.option("--header-timeout", default=10.0, show_default=True, help="Seconds a client has to send a request head.")
+@click.option("--body-timeout", default=30.0, show_default=True, help="Seconds a request body may stall.")
 def dev(
     app_spec: str,
     host: str,
@@ -87,6 +95,9 @@ def dev(
     sweep_every: float,
     log_level: str,
     no_worker: bool,
+    allow_hosts: tuple[str, ...],
+    header_timeout: float,
+    body_timeout: float,
 ) -> None:
     """Serve APP locally (module:attr or file.py): HTTP routes plus /_strato/ endpoints."""
     listener = _listen(host, port)  # a port in use fails here: before any output, data or worker
@@ -113,7 +124,10 @@ def dev(
         routes.add_row(route.key, getattr(route.handler, "__qualname__", "?"))
     console.print(routes)
     console.print(f"[bold green]listening on http://{host}:{port}[/]  (health: /_strato/health)")
-    asgi = build_asgi(app, sweep_every=sweep_every, background=not no_worker)
+    listen = [] if host in ("0.0.0.0", "::") else [host]  # a name or address the user chose to listen on
+    asgi = build_asgi(app, sweep_every=sweep_every, background=not no_worker, allowed_hosts=[*allow_hosts, *listen])
+    console.print(f"private /_strato/ endpoints need the header x-strato-secret: see {data_dir}/internal-secret")
+    from .local.http_protocol import HEAD_BUFFER, bounded
     from .local.ws_gateway import AwsLimitsProtocol
     from .websocket import MESSAGE_LIMIT
 
@@ -125,6 +139,9 @@ def dev(
         fd=listener.fileno(),
         log_level=log_level,
         lifespan="on",
+        http=bounded(header_timeout, body_timeout),  # bounded heads and slow clients (h11, not httptools)
+        h11_max_incomplete_event_size=HEAD_BUFFER,
+        proxy_headers=False,  # the peer is who it is: no X-Forwarded-For from a page on this machine
         ws=AwsLimitsProtocol,
         ws_max_size=MESSAGE_LIMIT,
         ws_per_message_deflate=False,

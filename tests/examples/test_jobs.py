@@ -103,7 +103,7 @@ def test_other_kinds_pagination_and_isolation(service):
 
 
 def test_failing_job_retries_lands_in_the_dlq_and_notifies(service):
-    client, _, _ = service
+    client, server, _ = service
     hook = Receiver()
     try:
         email = client.post(
@@ -120,7 +120,7 @@ def test_failing_job_retries_lands_in_the_dlq_and_notifies(service):
         assert httpx.get(confirmation["SubscribeURL"]).status_code == 200
         link = next(
             m
-            for m in client.get("/_strato/outbox").json()
+            for m in client.get("/_strato/outbox", headers=server.secret_headers).json()
             if m["endpoint"] == "ana@example.com" and m["kind"] == "confirmation"
         )
         assert httpx.get(link["message"].rsplit("\n", 1)[1]).status_code == 200
@@ -138,7 +138,7 @@ def test_failing_job_retries_lands_in_the_dlq_and_notifies(service):
         def failed_mail() -> list:
             return [
                 m
-                for m in client.get("/_strato/outbox").json()
+                for m in client.get("/_strato/outbox", headers=server.secret_headers).json()
                 if m["endpoint"] == "ana@example.com" and m["kind"] == "notification"
             ]
 

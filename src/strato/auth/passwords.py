@@ -38,6 +38,8 @@ class PasswordPolicy:
             broken.append("contain a symbol such as ! @ # $ %")
         if len(password) > 256:
             broken.append("be at most 256 characters long")
+        if any("\ud800" <= c <= "\udfff" for c in password):  # a lone surrogate: not text Cognito accepts
+            broken.append("be valid Unicode text")
         if broken:
             raise AuthError(
                 "Password did not conform with policy: it must " + ", ".join(broken) + ".", "InvalidPasswordException"
@@ -52,5 +54,5 @@ def hash_password(password: str) -> str:
 
 def check_password(password: str, stored: str) -> bool:
     _, salt, digest = stored.split("$")
-    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=2**14, r=8, p=1)
+    candidate = hashlib.scrypt(password.encode("utf-8", "surrogatepass"), salt=bytes.fromhex(salt), n=2**14, r=8, p=1)
     return hmac.compare_digest(candidate.hex(), digest)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from ..core.context import Context
-from ..core.errors import ConfigurationError, ValidationError
+from ..core.errors import ConfigurationError, ValidationError, utf8
 from ..core.permissions import requires
 from ..core.resource import Resource
 from ..events.s3 import ObjectEvent
@@ -66,7 +66,7 @@ def check_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
 def chunks(data: bytes | str | BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
     """Any accepted body as a stream of byte chunks (never the whole of a file in memory)."""
     if isinstance(data, str):
-        yield data.encode("utf-8")
+        yield utf8(data, "object body")
     elif isinstance(data, (bytes, bytearray, memoryview)):
         yield bytes(data)
     elif hasattr(data, "read"):

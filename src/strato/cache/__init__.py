@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..core.context import Context
-from ..core.errors import ItemTooLarge, ValidationError
+from ..core.errors import ItemTooLarge, ValidationError, utf8
 from ..core.permissions import requires
 from ..core.resource import Resource
 from ..kv import check_key
@@ -31,7 +31,7 @@ def encode(value: Any) -> bytes:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value).encode()
     if isinstance(value, str):
-        raw = _TAG + b"s" + value.encode("utf-8")
+        raw = _TAG + b"s" + utf8(value, "cache value")
     elif isinstance(value, (bytes, bytearray, memoryview)):
         raw = _TAG + b"b" + bytes(value)
     else:

@@ -32,9 +32,29 @@ def parse_json(text: str | bytes, what: str) -> object:
 
     try:
         return json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        where = f": {exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ": nested too deep"
-        raise ValidationError(f"{what} is not JSON{where}") from None
+    except (ValueError, RecursionError) as exc:  # ValueError: malformed, or an integer over 4,300 digits
+        raise ValidationError(f"{what} is not JSON: {json_problem(exc)}") from None
+
+
+def json_problem(exc: BaseException) -> str:
+    """Why ``json.loads`` refused a document, in words for a 400."""
+    import json
+
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    if isinstance(exc, RecursionError):
+        return "nested too deep"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not valid UTF-8 (byte {exc.start})"
+    return "a number has too many digits" if "digits" in str(exc) else str(exc)
+
+
+def utf8(text: str, what: str) -> bytes:
+    """``text`` as UTF-8; a lone surrogate (JSON's ``"\\ud800"`` decodes to one) is a ValidationError."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(f"{what} is not valid Unicode (a lone surrogate at position {exc.start})") from None
 
 
 class ItemTooLarge(ValidationError):

@@ -7,7 +7,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ..core.errors import ValidationError
+from ..core.errors import ValidationError, json_problem
 
 
 class BadRequest(ValidationError):
@@ -111,8 +111,8 @@ class Request:
                 raise BadRequest("request body is empty; send a JSON document")
             try:
                 self._json = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise BadRequest(f"malformed JSON body: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+            except (ValueError, RecursionError) as exc:  # ValueError: malformed, or an int over 4,300 digits
+                raise BadRequest(f"malformed JSON body: {json_problem(exc)}") from None
         return self._json
 
     def __repr__(self) -> str:

@@ -64,7 +64,12 @@ def _json_default(value: Any) -> Any:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (from a client's "\ud800") travels as that JSON escape
+        return json.dumps(value, default=_json_default, separators=(",", ":"))
+    return text
 
 
 def error_body(status: int, message: str, code: str | None = None) -> Response:

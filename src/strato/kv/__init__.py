@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from ..core.context import Context
-from ..core.errors import ItemTooLarge, ValidationError
+from ..core.errors import ItemTooLarge, ValidationError, utf8
 from ..core.permissions import requires
 from ..core.resource import Resource
 from ..table.model import Page
@@ -62,7 +62,7 @@ class KV(Resource[KVBackend]):
             self._need("bytes")
             size = len(value)
         elif isinstance(value, str):
-            size = len(value.encode("utf-8"))
+            size = len(utf8(value, "kv value"))
         else:
             raise ValidationError(
                 f"kv values are str or bytes, got {type(value).__name__}; "

@@ -10,7 +10,7 @@ from starlette.requests import Request as StarletteRequest
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..core.errors import GoneError
+from ..core.errors import GoneError, ValidationError, parse_json
 from ..websocket import MESSAGE_LIMIT
 
 
@@ -49,9 +49,28 @@ async def ws_broadcast(request: StarletteRequest) -> JSONResponse:
     gateway = _gateway(request)
     if gateway is None:
         return JSONResponse({"message": "Not Found"}, 404)
-    body = await request.json()
-    gone = await gateway._broadcast(body["ids"], base64.b64decode(body["data"]), bool(body.get("text", True)))
+    try:
+        ids, data, text = _broadcast_body(await request.body())
+    except ValidationError as exc:
+        return JSONResponse({"message": exc.message}, 400)
+    gone = await gateway._broadcast(ids, data, text)
     return JSONResponse({"gone": gone})
+
+
+def _broadcast_body(raw: bytes) -> tuple[list[str], bytes, bool]:
+    """``{"ids": [...], "data": base64, "text": bool}``, or a ValidationError saying what is wrong."""
+    body = parse_json(raw, "the broadcast request")
+    if not isinstance(body, dict):
+        raise ValidationError("the broadcast request is a JSON object")
+    ids, data, text = body.get("ids"), body.get("data"), body.get("text", True)
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ValidationError("ids: a list of connection ids")
+    if not isinstance(data, str) or not isinstance(text, bool):
+        raise ValidationError("data: base64 text; text: true or false")
+    try:
+        return ids, base64.b64decode(data, validate=True), text
+    except ValueError:
+        raise ValidationError("data is not base64") from None
 
 
 ROUTES = [

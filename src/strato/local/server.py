@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -21,6 +21,7 @@ from starlette.routing import Route, WebSocketRoute
 from ..app import App
 from ..http import MAX_BODY_BYTES
 from . import connections, internal
+from .guard import Guard, refuse
 from .http_gateway import Gateway, _send_json
 from .presigned import METHODS as BUCKET_METHODS
 from .presigned import make_endpoint as make_bucket_endpoint
@@ -30,9 +31,18 @@ from .ws_gateway import gateways_for
 log = logging.getLogger("strato.dev")
 
 
-def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_BYTES, background: bool = True) -> Any:
+def build_asgi(
+    app: App,
+    *,
+    sweep_every: float = 30.0,
+    max_body: int = MAX_BODY_BYTES,
+    background: bool = True,
+    allowed_hosts: Iterable[str] = (),
+) -> Any:
     """The ASGI callable ``strato dev`` serves: internal endpoints plus the gateways (and, with
-    ``background``, the worker: consumers and deliveries in the same process)."""
+    ``background``, the worker: consumers and deliveries in the same process). Requests for a Host
+    other than loopback or ``allowed_hosts`` are refused, and private internal endpoints need the
+    data dir's secret (see ``guard``)."""
     from ..meetings.signalling import SignallingHub
 
     runtime = Runtime(app, sweep_every)
@@ -43,6 +53,12 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
     async def lifespan(_: Any) -> AsyncIterator[None]:
         from .worker import Worker
 
+        for gateway in gateways.values():  # no connection survives the process that served it
+            try:
+                if swept := await run_in_threadpool(gateway.sweep_stale):
+                    log.info("websocket %s: forgot %d connections of a previous run", gateway.ws.name, swept)
+            except Exception:
+                log.exception("websocket %s: could not sweep stale connections", gateway.ws.name)
         task = asyncio.create_task(runtime.run())
         worker = Worker(app).start() if background else None
         try:
@@ -66,8 +82,12 @@ def build_asgi(app: App, *, sweep_every: float = 30.0, max_body: int = MAX_BODY_
     )
     internal_app.state.app, internal_app.state.gateways = app, gateways  # what the endpoints read
     http_gateway = Gateway(app, max_body)
+    guard = Guard(app.config.data_dir, allowed_hosts)
 
     async def asgi(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket") and (refused := guard.refusal(scope)) is not None:
+            await refuse(scope, receive, send, *refused)
+            return
         if scope["type"] == "websocket" and scope["path"].startswith("/_strato/"):
             await internal_app(scope, receive, send)
             return

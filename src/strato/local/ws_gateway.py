@@ -132,32 +132,47 @@ class WsGateway:
             headers,
             scope.get("query_string", b"").decode("latin-1"),
         )
+        accepted = False  # $connect ran and accepted: $disconnect runs, whatever happens next
+        code, reason = 1006, "Connection closed before the handshake completed"
         try:
-            result = await run_in_threadpool(self.dispatcher.handle, event)
+            try:
+                result = await run_in_threadpool(self.dispatcher.handle, event)
+            except Exception:
+                log.exception("$connect handler of %s failed", self.ws.name)
+                result = {"statusCode": 500, "body": "Internal server error"}
+            status = int(result.get("statusCode", 200))
+            if status >= 300:
+                await self._reject(send, status, str(result.get("body", "")).encode())
+                return
+            accepted = True
+            # API Gateway hands the $connect authorizer's context to every later event of the connection
+            conn.authorizer = event["requestContext"].get("authorizer")
+            await send({"type": "websocket.accept"})  # raises if the client went away meanwhile
+            conn.state = "open"
+            code, reason = await self._serve(conn, receive, base)
+        except OSError as exc:  # the client left during the handshake (uvicorn's ClientDisconnected)
+            log.debug("websocket %s: connection %s lost during the handshake: %r", self.ws.name, conn.id, exc)
         except Exception:
-            log.exception("$connect handler of %s failed", self.ws.name)
-            result = {"statusCode": 500, "body": "Internal server error"}
-        status = int(result.get("statusCode", 200))
-        if status >= 300:
+            log.exception("websocket %s: connection %s failed", self.ws.name, conn.id)
+        finally:
+            conn.state = "closed"
             self.connections.pop(conn.id, None)
-            body = str(result.get("body", "")).encode()
-            await send(
-                {
-                    "type": "websocket.http.response.start",
-                    "status": status,
-                    "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())],
-                }
-            )
-            await send({"type": "websocket.http.response.body", "body": body})
-            return
-        await send({"type": "websocket.accept"})
-        conn.state = "open"
-        # API Gateway hands the $connect authorizer's context to every later event of the connection
-        conn.authorizer = event["requestContext"].get("authorizer")
-        code, reason = await self._serve(conn, receive, base)
-        conn.state = "closed"
+            if accepted:
+                await self._disconnected(conn, headers, base, code, reason)
+
+    async def _reject(self, send: Any, status: int, body: bytes) -> None:
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "websocket.http.response.body", "body": body})
+
+    async def _disconnected(self, conn: LiveConnection, headers: list, base: dict, code: int, reason: str) -> None:
+        """$disconnect, as API Gateway sends it after any connection $connect accepted."""
         self.app.usage.add("apigateway", "ws_connection_minutes", (time.time() - conn.connected_at) / 60)
-        self.connections.pop(conn.id, None)
         context = ws_context(route="$disconnect", event_type="DISCONNECT", **base)
         if conn.authorizer:
             context["authorizer"] = conn.authorizer
@@ -166,6 +181,11 @@ class WsGateway:
             await run_in_threadpool(self.dispatcher.handle, event)
         except Exception:
             log.exception("$disconnect handler of %s failed", self.ws.name)
+
+    def sweep_stale(self) -> int:
+        """Forget the registry entries of connections no process serves (a dev server killed with
+        SIGKILL never ran their $disconnect): called before this gateway serves its first one."""
+        return self.ws.registry.forget_all()
 
     async def _serve(self, conn: LiveConnection, receive: Any, base: dict) -> tuple[int, str]:
         tasks: set[asyncio.Task] = set()
@@ -273,7 +293,9 @@ class WsGateway:
         except RuntimeError:
             running = None
         if running is self.loop:  # called from an async handler on the gateway's loop: do not block it
-            return asyncio.ensure_future(coro)
+            future = asyncio.ensure_future(coro)
+            future.add_done_callback(_retrieve)
+            return future
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
 
     def send_threadsafe(self, connection_id: str, raw: bytes, text: bool) -> None:
@@ -314,6 +336,18 @@ class WsGateway:
             "Identity": {"SourceIp": conn.source_ip, "UserAgent": conn.user_agent},
             "LastActiveAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(conn.last_active)),
         }
+
+
+def _retrieve(future: asyncio.Future) -> None:
+    """Collect the outcome of a send nobody awaits: a connection gone meanwhile is routine, not an
+    'exception was never retrieved' in the log."""
+    if future.cancelled():
+        return
+    exc = future.exception()
+    if isinstance(exc, GoneError):
+        log.debug("%s", exc)
+    elif exc is not None:
+        log.warning("websocket send failed: %r", exc)
 
 
 def gateways_for(app: App) -> dict[str, WsGateway]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ..core.errors import ValidationError
+from ..core.errors import ValidationError, utf8
 from .values import number
 
 _TYPE_ALIASES = {
@@ -61,7 +61,7 @@ class KeyAttr:
         if self.type == "S":
             if not isinstance(value, str):
                 raise ValidationError(f"{role} {self.name!r} must be a string, got {type(value).__name__}")
-            size = len(value.encode("utf-8"))
+            size = len(utf8(value, f"{role} {self.name!r}"))
         elif self.type == "B":
             if not isinstance(value, (bytes, bytearray, memoryview)):
                 raise ValidationError(f"{role} {self.name!r} must be bytes, got {type(value).__name__}")

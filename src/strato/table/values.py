@@ -31,6 +31,8 @@ def number(value: int | float | Decimal, where: str) -> int | Decimal:
     elif isinstance(value, int):
         if abs(value) < 10**38:
             return value
+        if value.bit_length() > 1400:  # over 400 digits: past 9.9E+125 (and Python's 4,300-digit str limit)
+            raise ValidationError(f"{where}: a number is outside DynamoDB's number range (1E-130 to 9.9E+125)")
         dec = Decimal(value)
     else:
         if not value.is_finite():
@@ -85,7 +87,17 @@ def normalise_item(item: Any) -> dict[str, Any]:
 
 
 def normalise_sized(item: Any) -> tuple[dict[str, Any], int]:
-    """Validate and normalise an item and compute its DynamoDB size in the same pass."""
+    """Validate and normalise an item and compute its DynamoDB size in the same pass (a lone surrogate
+    anywhere in it is a ValidationError, as DynamoDB refuses invalid UTF-8)."""
+    try:
+        return _normalise_sized(item)
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            f"item: a string is not valid Unicode (a lone surrogate in {exc.object[:40]!r})"
+        ) from None
+
+
+def _normalise_sized(item: Any) -> tuple[dict[str, Any], int]:
     if not isinstance(item, dict):
         raise ValidationError(f"an item must be a dict, not {type(item).__name__}")
     out: dict[str, Any] = {}

@@ -147,7 +147,7 @@ def matches(
     if scope == "body":
         try:
             document = json.loads(body or "")
-        except (json.JSONDecodeError, TypeError):
+        except (ValueError, TypeError, RecursionError):
             return False
         return isinstance(document, dict) and _match_body(policy, document)
     values = {name: _attribute_values(attr) for name, attr in (attributes or {}).items()}
@@ -164,7 +164,7 @@ def _attribute_values(attr: dict[str, str]) -> list[Any] | None:
             return [raw]
         try:
             items = json.loads(raw)
-        except (json.JSONDecodeError, TypeError):
+        except (ValueError, TypeError, RecursionError):
             return [raw]
         return items if isinstance(items, list) else [items]
     if kind.startswith("Number"):

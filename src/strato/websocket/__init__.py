@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..core.context import Context
-from ..core.errors import ConfigurationError, GoneError, ItemTooLarge, ValidationError, parse_json
+from ..core.errors import ConfigurationError, GoneError, ItemTooLarge, ValidationError, parse_json, utf8
 from ..core.permissions import requires
 from ..core.resource import Resource
 from ..http.request import Headers
@@ -36,7 +36,7 @@ def encode_payload(data: Any) -> tuple[bytes, bool]:
     if isinstance(data, (bytes, bytearray, memoryview)):
         raw, text = bytes(data), False
     elif isinstance(data, str):
-        raw, text = data.encode("utf-8"), True
+        raw, text = utf8(data, "message"), True
     else:
         from ..http.response import dumps
 
@@ -201,7 +201,7 @@ class WebSocketApi(Resource[WebSocketBackend]):
         if text is not None:
             try:
                 document = json.loads(text)
-            except (json.JSONDecodeError, RecursionError):
+            except (ValueError, RecursionError):  # malformed, too deep, or an int over 4,300 digits
                 document = None
             if isinstance(document, dict):
                 value = document.get(self.route_field)

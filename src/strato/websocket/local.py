@@ -67,9 +67,10 @@ class LocalWsBackend:
         return dev_url(self.data_dir).replace("http://", "ws://", 1) + f"/ws/{self.ws.name}"
 
     def _call(self, method: str, path: str, body: bytes | None = None) -> Any:
-        request = urllib.request.Request(
-            self._base() + path, data=body, method=method, headers={"content-type": "application/octet-stream"}
-        )
+        from ..runtime.devsecret import internal_headers
+
+        headers = {"content-type": "application/octet-stream", **internal_headers(self.data_dir)}
+        request = urllib.request.Request(self._base() + path, data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 payload = response.read()

@@ -93,6 +93,13 @@ class Registry:
     def remove(self, connection_id: str) -> None:
         self.table.delete((self.ws.name, connection_id))
 
+    def forget_all(self) -> int:
+        """Delete every entry (the local gateway, starting, knows none of them is open)."""
+        ids = [item["id"] for item in self.table.iterate(self.ws.name, page_size=500)]
+        for connection_id in ids:
+            self.remove(connection_id)
+        return len(ids)
+
     def find(self, where: dict[str, Any] | None) -> list[ConnectionInfo]:
         from . import ConnectionInfo
 
