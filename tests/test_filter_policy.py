@@ -305,3 +305,19 @@ def test_a_policy_of_150_combinations_is_accepted_and_151_refused():
         validate({"a": {"b": [f"v{i}" for i in range(151)]}}, "body")
     with pytest.raises(strato.ValidationError, match="complex"):
         validate({"x": five, "y": five, "z": six, "$or": [{"p": ["1"]}, {"q": ["1"]}]})
+
+
+def test_key_matching_reaches_nested_fields_in_body_scope():
+    """``exists`` on a nested field: SNS matches the message body's flattened fields, so a field
+    missing under an object (or under a name that holds no object) does not exist.
+    https://docs.aws.amazon.com/sns/latest/dg/attribute-key-matching.html"""
+    absent = {"store": {"city": [{"exists": False}]}}
+    assert body_match(absent, {"store": {"size": 1}})
+    assert body_match(absent, {"other": 1})
+    assert body_match(absent, {"store": "closed"})
+    assert not body_match(absent, {"store": {"city": "Seattle"}})
+    assert not body_match(absent, {})
+    present = {"store": {"city": [{"exists": True}]}}
+    assert body_match(present, {"store": {"city": "Seattle"}})
+    assert not body_match(present, {"other": 1})
+    assert body_match({"store.city": [{"exists": False}]}, {"store": {"size": 1}})

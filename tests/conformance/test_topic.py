@@ -62,6 +62,8 @@ FILTER_CASES = [
     ({"job.status": ["completed"]}, "body", {"job": {"status": "completed"}}, True),
     ({"job": {"status": ["completed"]}}, "body", {"job.status": "completed"}, True),
     ({"n": [3]}, "body", {"n": [[1, 2], [3]]}, True),
+    ({"job": {"status": [{"exists": False}]}}, "body", {"job": {"id": 1}}, True),
+    ({"job": {"status": [{"exists": False}]}}, "body", {"other": 1}, True),
 ]
 _CIDR = "does not know the cidr operator (Unrecognized match type cidr)"
 FILTER_GAPS = {  # (policy, payload) -> how moto_server differs from SNS
@@ -76,6 +78,8 @@ FILTER_GAPS = {  # (policy, payload) -> how moto_server differs from SNS
     json.dumps([{"job": {"status": ["completed"]}}, {"job.status": "completed"}]): "a dotted message name is "
     "not the nested field",
     json.dumps([{"n": [3]}, {"n": [[1, 2], [3]]}]): "does not flatten arrays of arrays",
+    json.dumps([{"job": {"status": [{"exists": False}]}}, {"other": 1}]): "a nested exists:false never matches "
+    "when the parent object is missing",
 }
 
 

@@ -250,21 +250,25 @@ def _match_attributes(policy: dict, values: dict[str, list[Any] | None]) -> bool
     return True
 
 
-def _match_body(policy: dict, document: dict) -> bool:
+def _match_body(policy: dict, document: dict, nonempty: bool | None = None) -> bool:
+    """Match one level of the body. A nested policy under a name the message lacks (or holds a value,
+    not an object, under) is matched against nothing, so ``exists: false`` deep in the policy matches
+    as it does on SNS's flattened fields; ``nonempty`` is whether the whole message has any field."""
+    nonempty = bool(document) if nonempty is None else nonempty
     for key, rule in policy.items():
         if key == "$or" and isinstance(rule, list):
-            if not any(_match_body(sub, document) for sub in rule):
+            if not any(_match_body(sub, document, nonempty) for sub in rule):
                 return False
             continue
         value = document.get(key, _MISSING)
         if isinstance(rule, dict):
-            candidates = _flat(value) if isinstance(value, list) else [value]
-            if not any(isinstance(v, dict) and _match_body(rule, v) for v in candidates):
+            objects = [v for v in (_flat(value) if isinstance(value, list) else [value]) if isinstance(v, dict)]
+            if not any(_match_body(rule, v, nonempty) for v in objects or [{}]):
                 return False
             continue
         present = value is not _MISSING
         found = (_flat(value) if isinstance(value, list) else [value]) if present else []
-        if not any(_condition(c, present, found, bool(document)) for c in rule):
+        if not any(_condition(c, present, found, nonempty) for c in rule):
             return False
     return True
 
