@@ -7,7 +7,7 @@ import json
 import pytest
 
 import strato
-from strato.topic.filter import matches, validate
+from strato.topic.filter import complexity, matches, validate
 
 
 def S(value):
@@ -174,7 +174,6 @@ def test_binary_attributes_are_ignored():
         ({"k": [{"numeric": [">", 5, "<", 1]}]}, "attributes", "below"),
         ({"k": [{"numeric": ["==", 5]}]}, "attributes", "operator"),
         ({"k": {"nested": ["v"]}}, "attributes", "body"),
-        ({"k": [None]}, "attributes", "null"),
         ({"$or": [{"a": ["b"]}]}, "attributes", "at least two"),
         ({"k": []}, "attributes", "empty"),
         ({"k": "v"}, "attributes", "list"),
@@ -182,9 +181,143 @@ def test_binary_attributes_are_ignored():
         ({"k": ["v"]}, "everything", "scope"),
         ({"k": [{"numeric": ["<", 1e10]}]}, "attributes", "1e9"),
         ({"k": [{"exists": "yes"}]}, "attributes", "exists"),
-        ({"k": [True]}, "attributes", "condition"),
+        ({"k": [[1]]}, "attributes", "condition"),
+        ({"k": [{"cidr": "10.0.0.0/33"}]}, "attributes", "cidr"),
+        ({"k": [{"cidr": "not-an-ip"}]}, "attributes", "cidr"),
+        ({"a.b": ["x"], "a": {"b": ["y"]}}, "body", "twice"),
     ],
 )
 def test_invalid_policies(policy, scope, match):
     with pytest.raises(strato.ValidationError, match=match):
         validate(policy, scope)
+
+
+CONSTRAINTS = "https://docs.aws.amazon.com/sns/latest/dg/subscription-filter-policy-constraints.html"
+
+
+@pytest.mark.parametrize(
+    "policy,attrs,expected",
+    [
+        ({"v": [1]}, {"v": N("1.000001")}, True),
+        ({"v": [1]}, {"v": N("1.00001")}, False),
+        ({"v": [{"numeric": ["=", 301.5]}]}, {"v": N("301.500004")}, True),
+        ({"v": [{"numeric": [">", 0]}]}, {"v": N("0.000001")}, False),
+        ({"v": [{"numeric": [">", 0]}]}, {"v": N("0.00001")}, True),
+        ({"v": [{"anything-but": [100]}]}, {"v": N("100.000001")}, False),
+    ],
+)
+def test_numbers_match_to_five_decimal_digits(policy, attrs, expected):
+    """SNS: "Numeric matching: the value can range from -10^9 to 10^9, with five digits of accuracy after
+    the decimal point." https://docs.aws.amazon.com/sns/latest/dg/subscription-filter-policy-constraints.html
+    https://docs.aws.amazon.com/sns/latest/dg/numeric-value-matching.html"""
+    assert attr_match(policy, **attrs) is expected
+    body = {k: float(a["Value"]) for k, a in attrs.items()}
+    assert body_match(policy, body) is expected
+
+
+def test_true_false_and_null_are_policy_values():
+    """SNS: "The JSON of the filter policy can contain ... the keywords true, false, and null, without
+    quotation marks." https://docs.aws.amazon.com/sns/latest/dg/subscription-filter-policy-constraints.html"""
+    for scope in ("attributes", "body"):
+        validate({"flag": [True, False, None]}, scope)
+    assert body_match({"flag": [True]}, {"flag": True})
+    assert not body_match({"flag": [True]}, {"flag": "true"})
+    assert not body_match({"flag": [True]}, {"flag": 1})
+    assert not body_match({"flag": [1]}, {"flag": True})
+    assert body_match({"flag": [False]}, {"flag": False})
+    assert not body_match({"flag": [False]}, {"flag": None})
+    assert body_match({"flag": [None]}, {"flag": None})
+    assert attr_match({"flags": [True]}, flags=SA([False, True]))
+    assert not attr_match({"flags": [True]}, flags=S("true"))
+    assert attr_match({"flags": [None]}, flags=SA(["x", None]))
+
+
+def test_a_dotted_name_in_body_scope_is_the_nested_field():
+    """SNS flattens the message body and the policy into dotted field names, so ``"a.b"`` and
+    ``{"a": {"b": ...}}`` name the same field on either side.
+    https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering.html (payload-based filtering)"""
+    assert body_match({"a.b": ["x"]}, {"a": {"b": "x"}})
+    assert body_match({"a.b": ["x"]}, {"a.b": "x"})
+    assert body_match({"a": {"b": ["x"]}}, {"a.b": "x"})
+    assert not body_match({"a.b": ["x"]}, {"a": {"b": "y"}})
+    assert body_match({"a.b.c": [{"numeric": [">", 1]}]}, {"a": {"b.c": 2}})
+    assert body_match({"a.b": ["x"], "a": {"c": ["y"]}}, {"a": {"b": "x", "c": "y"}})
+    assert body_match({"a.b": ["x"]}, {"a": [{"b": "z"}, {"b": "x"}]})
+
+
+def test_arrays_of_arrays_are_flattened():
+    """Arrays match when any element matches; SNS flattens nested arrays into one list of values.
+    https://docs.aws.amazon.com/sns/latest/dg/string-value-matching.html"""
+    assert body_match({"a": [3]}, {"a": [[1, 2], [3]]})
+    assert body_match({"a": [{"prefix": "ba"}]}, {"a": [["rugby"], [["baseball"]]]})
+    assert not body_match({"a": [4]}, {"a": [[1, 2], [3]]})
+    assert body_match({"store": {"city": ["Seattle"]}}, {"store": [[{"city": "Paris"}], [{"city": "Seattle"}]]})
+    assert attr_match({"tags": ["x"]}, tags=SA([["x"], "y"]))
+
+
+@pytest.mark.parametrize(
+    "value,network,expected",
+    [
+        ("10.0.0.42", "10.0.0.0/24", True),
+        ("10.0.1.1", "10.0.0.0/24", False),
+        ("192.168.1.7", "192.168.1.7/32", True),
+        ("2001:db8::1", "2001:db8::/32", True),
+        ("2001:db9::1", "2001:db8::/32", False),
+        ("10.0.0.1", "2001:db8::/32", False),
+        ("not an ip", "10.0.0.0/8", False),
+    ],
+)
+def test_cidr_matches_ip_addresses(value, network, expected):
+    """IP address matching: ``{"cidr": "10.0.0.0/24"}`` matches attribute values inside the network.
+    https://docs.aws.amazon.com/sns/latest/dg/string-value-matching.html (IP address matching)"""
+    assert attr_match({"source_ip": [{"cidr": network}]}, source_ip=S(value)) is expected
+
+
+def test_complexity_as_aws_counts_it():
+    """The documented example: 3 x 1 x 2 = 6; an $or adds its branches' combinations.
+    https://docs.aws.amazon.com/sns/latest/dg/subscription-filter-policy-constraints.html
+    https://docs.aws.amazon.com/sns/latest/dg/and-or-logic.html"""
+    documented = {
+        "key_a": ["value_one", "value_two", "value_three"],
+        "key_b": ["value_one"],
+        "key_c": ["value_one", "value_two"],
+    }
+    assert complexity(documented) == 6
+    with_or = {
+        "source": ["aws.cloudwatch"],
+        "$or": [
+            {"metricName": ["CPUUtilization", "ReadLatency"]},
+            {"metricType": ["MetricType"], "$or": [{"metricId": [1234, 4321]}, {"spaces": [1000, 2000, 3000]}]},
+        ],
+    }
+    assert complexity(with_or) == 1 * (2 + 1 * (2 + 3))
+
+
+def test_a_policy_of_150_combinations_is_accepted_and_151_refused():
+    """SNS allows 150 combinations, nested or not (nesting adds no combinations of its own).
+    https://docs.aws.amazon.com/sns/latest/dg/subscription-filter-policy-constraints.html"""
+    five, six = [f"v{i}" for i in range(5)], [f"w{i}" for i in range(6)]
+    nested = {"a": {"b": {"c": five, "d": five}}, "e": six}
+    assert complexity(nested) == 150
+    validate(nested, "body")
+    validate({"x": five, "y": five, "z": six})
+    with pytest.raises(strato.ValidationError, match="151 combinations"):
+        validate({"a": {"b": [f"v{i}" for i in range(151)]}}, "body")
+    with pytest.raises(strato.ValidationError, match="complex"):
+        validate({"x": five, "y": five, "z": six, "$or": [{"p": ["1"]}, {"q": ["1"]}]})
+
+
+def test_key_matching_reaches_nested_fields_in_body_scope():
+    """``exists`` on a nested field: SNS matches the message body's flattened fields, so a field
+    missing under an object (or under a name that holds no object) does not exist.
+    https://docs.aws.amazon.com/sns/latest/dg/attribute-key-matching.html"""
+    absent = {"store": {"city": [{"exists": False}]}}
+    assert body_match(absent, {"store": {"size": 1}})
+    assert body_match(absent, {"other": 1})
+    assert body_match(absent, {"store": "closed"})
+    assert not body_match(absent, {"store": {"city": "Seattle"}})
+    assert not body_match(absent, {})
+    present = {"store": {"city": [{"exists": True}]}}
+    assert body_match(present, {"store": {"city": "Seattle"}})
+    assert not body_match(present, {"other": 1})
+    assert body_match({"store.city": [{"exists": False}]}, {"store": {"size": 1}})

@@ -120,3 +120,27 @@ def test_worker_fires_a_schedule_and_the_lambda_path_runs_it(make_app):
     assert no_args == [1]
     with pytest.raises(strato.StratoError, match="no schedule"):
         app.lambda_handler({**event, "resources": ["arn:aws:events:us-east-1:1:rule/other"]}, None)
+
+
+@pytest.mark.parametrize(
+    "expression,reason",
+    [
+        (" rate(5 minutes)", "whitespace"),
+        ("cron(0 9 * * ? *) ", "whitespace"),
+        ("\trate(1 hour)\n", "whitespace"),
+        ("cron(0 0 L-2 * ? *)", "not supported by EventBridge"),
+        ("cron(0 0 l-10 * ? *)", "not supported by EventBridge"),
+    ],
+)
+def test_expressions_eventbridge_refuses_are_refused_with_the_reason(make_app, expression, reason):
+    """EventBridge takes the expression as written: whitespace around it is refused, not trimmed.
+    Day-of-month allows the wildcards ``, - * ? / L W`` and nothing else, so ``L-n`` (an offset from
+    the last day, as some cron dialects allow) is not an EventBridge expression; the message says so
+    instead of calling ``L-2`` a number outside 1-31.
+
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cron-expressions.html
+    https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html
+    """
+    app = make_app()
+    with pytest.raises(strato.ConfigurationError, match=reason):
+        app.schedule(expression)(lambda: None)

@@ -31,6 +31,17 @@ def http(app: App, event: dict[str, Any], context: Any) -> Any:
     return app.http_dispatcher.handle(event, context)
 
 
+def http_authorizer(app: App, event: dict[str, Any], context: Any) -> Any:
+    """strato's HTTP routes use the JWT authorizer; a Lambda authorizer request is refused, never routed."""
+    arn = event.get("routeArn") or event.get("methodArn")
+    shape = "payload 2.0, routeArn" if "routeArn" in event else "payload 1.0 or REST API, methodArn"
+    raise ConfigurationError(
+        f"app {app.name!r} got an API Gateway Lambda authorizer request (type {event.get('type')}, {shape} "
+        f"{arn!r}): strato does not implement Lambda authorizers for HTTP APIs and will not run it as a "
+        "route. Protect routes with auth=... (the JWT authorizer), or point the authorizer at its own function"
+    )
+
+
 def sqs(app: App, event: dict[str, Any], context: Any) -> Any:
     from .dispatch import sqs as dispatch
 
@@ -71,7 +82,9 @@ def dynamodb(app: App, event: dict[str, Any], context: Any) -> dict[str, Any]:
     records = event.get("Records") or []
     if not records:
         return {"batchItemFailures": []}
-    physical = records[0]["eventSourceARN"].split(":table/", 1)[1].split("/stream/", 1)[0]
+    from .events.dynamodb_stream import table_of_stream
+
+    physical = table_of_stream(records[0].get("eventSourceARN") if isinstance(records[0], dict) else None)
     table = next((t for t in _of_kind(app, "table") if t.stream_handlers and t.physical_name == physical), None)
     if table is None:
         raise StratoError(f"no table with change handlers matches stream of {physical!r}")
@@ -135,6 +148,7 @@ def schedule(app: App, event: dict[str, Any], context: Any) -> Any:
 
 ENTRIES: dict[str, Entry] = {
     "http": http,
+    "http_authorizer": http_authorizer,
     "sqs": sqs,
     "sns": sns,
     "dynamodb": dynamodb,

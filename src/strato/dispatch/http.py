@@ -12,7 +12,7 @@ from typing import Any
 
 from ..core.errors import StratoError
 from ..http import HttpApi
-from ..http.request import Request
+from ..http.request import Request, event_headers
 from ..http.response import MAX_RESPONSE_BYTES, HTTPError, Response, error_body, to_lambda, to_response
 from ..http.routing import Route
 from .base import Invocation, count_invocation, log_exception, run
@@ -42,7 +42,7 @@ class HttpDispatcher:
         """The route for an event and its path parameters, or the response the gateway itself would give
         (404/405/preflight/an authorizer's denial)."""
         method = event["requestContext"]["http"]["method"]
-        headers = event.get("headers") or {}
+        headers = event_headers(event)
         cors = self.api.cors
         if cors and method == "OPTIONS" and "access-control-request-method" in headers:
             found = cors.preflight(headers.get("origin"), headers.get("access-control-request-method"))
@@ -66,7 +66,7 @@ class HttpDispatcher:
         return error_body(404, "Not Found")
 
     def finish(self, event: dict[str, Any], response: Response) -> dict[str, Any]:
-        headers = event.get("headers") or {}
+        headers = event_headers(event)
         method = event["requestContext"]["http"]["method"]
         preflight = method == "OPTIONS" and "access-control-request-method" in headers
         if self.api.cors and not preflight:

@@ -15,5 +15,5 @@ def handle(watcher: Any, event: dict[str, Any], usage: Counter) -> None:
     with Invocation(usage):
         for record in event.get("Records") or []:
             change = ObjectEvent(record)
-            if watcher.wants(change.kind, change.key):
+            if change.kind is not None and watcher.wants(change.kind, change.key):
                 run(watcher.handler(change))

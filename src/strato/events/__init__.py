@@ -38,14 +38,19 @@ class LocalContext:
 
 
 def kind_of(event: Any) -> str:
-    """Which AWS service sent this event: http | websocket | ws_authorizer | sqs | sns | dynamodb | schedule | s3."""
+    """Which AWS service sent this event: http | http_authorizer | websocket | ws_authorizer | sqs | sns |
+    dynamodb | schedule | s3.
+
+    An API Gateway Lambda authorizer request (``type`` REQUEST or TOKEN with a ``routeArn``, payload
+    2.0, or a ``methodArn``, payload 1.0 and REST APIs) is told apart before the route check: a 2.0
+    authorizer request carries ``requestContext.http`` too, and must never run as a route."""
     if not isinstance(event, dict):
         return "unknown"
     context = event.get("requestContext") or {}
+    if event.get("type") in ("REQUEST", "TOKEN") and ("routeArn" in event or "methodArn" in event):
+        return "ws_authorizer" if context.get("eventType") == "CONNECT" else "http_authorizer"
     if event.get("version") == "2.0" and "http" in context:
         return "http"
-    if event.get("type") == "REQUEST" and "methodArn" in event and context.get("eventType") == "CONNECT":
-        return "ws_authorizer"
     if "eventType" in context and "connectionId" in context:
         return "websocket"
     records = event.get("Records")

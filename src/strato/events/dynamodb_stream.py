@@ -4,6 +4,7 @@ uses, and ``ChangeRecord``, the view ``@table.on_change`` handlers get."""
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -68,6 +69,21 @@ def item_to_av(item: dict[str, Any]) -> dict[str, Any]:
 
 def item_from_av(item: dict[str, Any]) -> dict[str, Any]:
     return {k: from_av(v) for k, v in item.items()}
+
+
+_STREAM_ARN = re.compile(r"arn:[\w-]+:dynamodb:[\w-]*:\d*:table/([A-Za-z0-9_.-]{3,255})/stream/[^/]+")
+
+
+def table_of_stream(arn: Any) -> str:
+    """The table name in a stream ARN (``arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>``).
+    Anything else is refused with the ARN named, not an IndexError from deep in the entry point."""
+    match = _STREAM_ARN.fullmatch(arn) if isinstance(arn, str) else None
+    if match is None:
+        raise ValidationError(
+            f"DynamoDB stream record has eventSourceARN {arn!r}, not a stream ARN "
+            "(arn:aws:dynamodb:<region>:<account>:table/<table>/stream/<label>)"
+        )
+    return match.group(1)
 
 
 class ChangeRecord:

@@ -39,13 +39,27 @@ def s3_record(name: str, bucket: str, key: str, size: int, etag: str, region: st
     }
 
 
+def kind_of_event(name: str) -> str | None:
+    """S3's event name as a watcher's kind: ObjectCreated:* is "created"; ObjectRemoved:* and
+    LifecycleExpiration:* (the object is gone) are "deleted". Every other type S3 sends (ObjectRestore:*,
+    ObjectTagging:*, ObjectAcl:Put, LifecycleTransition, IntelligentTiering, Replication:*,
+    ReducedRedundancyLostObject) is neither: None, and no watcher runs for it."""
+    category = name.removeprefix("s3:").split(":", 1)[0]
+    if category == "ObjectCreated":
+        return "created"
+    if category in ("ObjectRemoved", "LifecycleExpiration"):
+        return "deleted"
+    return None
+
+
 class ObjectEvent:
-    """One S3 event record: ``kind`` is created / deleted, ``name`` S3's (ObjectCreated:Put, ...)."""
+    """One S3 event record: ``kind`` is created / deleted (None for S3's other event types),
+    ``name`` S3's (ObjectCreated:Put, ...)."""
 
     def __init__(self, record: dict[str, Any]) -> None:
         self.record = record
         self.name: str = record["eventName"]
-        self.kind = "created" if self.name.startswith("ObjectCreated") else "deleted"
+        self.kind = kind_of_event(self.name)
         s3 = record["s3"]
         self.bucket: str = s3["bucket"]["name"]
         self.key: str = unquote_plus(s3["object"]["key"])

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.context import Context
 from ..core.errors import ConfigurationError
+from .request import event_headers
 from .response import Response, error_body
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def authorize(ctx: Context, options: dict[str, Any], event: dict[str, Any]) -> R
         return {"jwt": {"claims": claims_as_gateway_passes_them(claims), "scopes": scopes}}
 
     try:
-        check(ctx, options, context, (event.get("headers") or {}).get("authorization"), present, jwt_context)
+        check(ctx, options, context, event_headers(event).get("authorization"), present, jwt_context)
     except Denied as denied:
         if denied.status == 403:
             return error_body(403, "Forbidden")

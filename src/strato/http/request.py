@@ -14,8 +14,30 @@ class BadRequest(ValidationError):
     """The client sent something that cannot be read (malformed JSON, wrong encoding)."""
 
 
+def lower_headers(raw: Any) -> dict[str, str]:
+    """Header names lower-cased, as API Gateway delivers them; a name given in two cases (an event built
+    by hand or by another gateway) keeps both values, comma-joined as API Gateway joins repeats."""
+    out: dict[str, str] = {}
+    for name, value in (raw or {}).items():
+        key = str(name).lower()
+        out[key] = f"{out[key]},{value}" if key in out else value
+    return out
+
+
+def event_headers(event: dict[str, Any]) -> dict[str, str]:
+    """The event's headers with lower-cased names, written back so every reader (routing, CORS, the
+    authorizer, the Request) sees one spelling whatever case the event carried."""
+    headers = event.get("headers")
+    if not isinstance(headers, dict) or any(k != k.lower() for k in headers if isinstance(k, str)):
+        headers = event["headers"] = lower_headers(headers if isinstance(headers, dict) else {})
+    return headers
+
+
 class Headers(dict):
     """Lower-cased header names, as API Gateway delivers them; lookups ignore case."""
+
+    def __init__(self, raw: Any = None) -> None:
+        super().__init__(lower_headers(raw))
 
     def __getitem__(self, name: str) -> str:
         return super().__getitem__(name.lower())

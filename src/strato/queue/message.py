@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,26 +91,46 @@ def encode_attributes(attributes: dict[str, AttributeValue] | None) -> dict[str,
     return out
 
 
-def decode_attributes(raw: dict[str, dict[str, Any]]) -> dict[str, AttributeValue]:
+def decode_attributes(
+    raw: dict[str, dict[str, Any]], skip: Callable[[str, str], None] | None = None
+) -> dict[str, AttributeValue]:
+    """Attributes in the API's form as Python values. An attribute that does not decode (Binary that is
+    not base64, a Number that is not a number, a String.Array that is not JSON) raises ValidationError,
+    or, given ``skip``, is left out and reported as ``skip(name, why)`` so the others still arrive."""
     out: dict[str, AttributeValue] = {}
     for name, attr in (raw or {}).items():
-        kind = attr.get("DataType") or attr.get("dataType") or "String"
-        text = attr.get("StringValue", attr.get("stringValue"))
-        if kind.startswith("Binary"):
-            value = attr.get("BinaryValue", attr.get("binaryValue"))
-            if value is None:
-                raise ValidationError(f"message attribute {name!r} ({kind}) has no BinaryValue")
-            out[name] = base64.b64decode(value) if isinstance(value, str) else bytes(value)
-            continue
-        if not isinstance(text, str):
-            raise ValidationError(f"message attribute {name!r} ({kind}) has no StringValue")
-        if kind.startswith("Number"):
-            out[name] = float(text) if any(c in text for c in ".eE") else int(text)
-        elif kind.startswith("String.Array"):
-            out[name] = json.loads(text)
-        else:
-            out[name] = text
+        try:
+            out[name] = _decode_one(name, attr)
+        except ValidationError as exc:
+            if skip is None:
+                raise
+            skip(name, str(exc))
     return out
+
+
+def _decode_one(name: str, attr: dict[str, Any]) -> AttributeValue:
+    kind = attr.get("DataType") or attr.get("dataType") or "String"
+    text = attr.get("StringValue", attr.get("stringValue"))
+    if kind.startswith("Binary"):
+        value = attr.get("BinaryValue", attr.get("binaryValue"))
+        if value is None:
+            raise ValidationError(f"message attribute {name!r} ({kind}) has no BinaryValue")
+        if not isinstance(value, str):
+            return bytes(value)
+        try:
+            return base64.b64decode(value, validate=True)
+        except ValueError:
+            raise ValidationError(f"message attribute {name!r} ({kind}) is not valid base64") from None
+    if not isinstance(text, str):
+        raise ValidationError(f"message attribute {name!r} ({kind}) has no StringValue")
+    try:
+        if kind.startswith("Number"):
+            return float(text) if any(c in text for c in ".eE") else int(text)
+        if kind.startswith("String.Array"):
+            return json.loads(text)
+    except ValueError:
+        raise ValidationError(f"message attribute {name!r} ({kind}) does not parse: {text[:40]!r}") from None
+    return text
 
 
 def message_size(body: str, attributes: dict[str, dict[str, Any]]) -> int:

@@ -60,6 +60,12 @@ def _parse_field(
         upper = text.upper()
         if upper == "L" and "L" in special:
             return Field(last=True) if what == "day-of-month" else Field(values=frozenset({7}))
+        if re.fullmatch(r"L-\d+", upper) and what == "day-of-month":
+            raise _bad(
+                expression,
+                f"{text!r} (an offset from the last day of the month) is not supported by EventBridge; "
+                "use L for the last day",
+            )
         if upper == "LW" and "W" in special:
             return Field(last_weekday=True)
         match = re.fullmatch(r"(\d{1,2})W", upper)
@@ -148,7 +154,11 @@ class Schedule:
     at: dt.datetime | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        text = self.expression.strip() if isinstance(self.expression, str) else ""
+        text = self.expression if isinstance(self.expression, str) else ""
+        if text != text.strip():
+            # EventBridge Scheduler refuses the expression as given; stripping it here would let a
+            # declaration that runs locally fail at deploy
+            raise _bad(text, "leading or trailing whitespace is not allowed (EventBridge refuses it)")
         if match := _RATE.match(text):
             value, unit = int(match.group(1)), match.group(2)
             if value < 1:

@@ -8,6 +8,7 @@ backoff, then dead-lettered) and writes email/SMS into an outbox you can read.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -23,6 +24,8 @@ from ..queue import Queue
 from ..queue.message import MAX_BATCH, decode_attributes, encode_attributes, encode_body, message_size
 from .filter import matches, validate
 from .spi import ACTIONS, CAPABILITIES, Deliveries, TopicBackend
+
+log = logging.getLogger("strato.topic")
 
 __all__ = ["CAPABILITIES", "MAX_PUBLISH_BYTES", "Notification", "Subscription", "Topic", "matches", "validate"]
 
@@ -79,12 +82,19 @@ class Notification:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Notification:
+        """The record's message. An attribute that does not decode (a Binary value that is not base64,
+        say, in an event built by hand) is left out of ``attributes`` with a warning naming it: the
+        message and its other attributes still reach the handler, rather than the event failing."""
         r = SnsRecord.read(record)
+
+        def skip(name: str, why: str) -> None:
+            log.warning("notification %s: attribute %r left out: %s", r.message_id, name, why)
+
         return cls(
             r.message_id,
             r.topic_arn,
             r.message,
-            decode_attributes(r.attributes),
+            decode_attributes(r.attributes, skip),
             r.subject,
             r.timestamp,
             r.subscription_arn,

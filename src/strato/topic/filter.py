@@ -3,15 +3,20 @@
 The local topic provider delivers with :func:`matches`; the SNS provider sends the same policy to
 AWS after :func:`validate` has refused what SNS would refuse. Semantics follow the SNS developer
 guide: AND across keys, OR within a key's list, ``$or`` between sub-policies; exact strings and
-numbers, ``prefix``, ``suffix``, ``equals-ignore-case``, ``anything-but`` (values, or a prefix,
-suffix or equals-ignore-case inside it), ``numeric`` comparisons and ranges, ``exists``. String.Array
-attributes and body arrays match when any element matches.
+numbers (compared to five decimal digits), ``true``/``false``/``null``, ``prefix``, ``suffix``,
+``equals-ignore-case``, ``anything-but`` (values, or a prefix, suffix or equals-ignore-case inside it),
+``numeric`` comparisons and ranges, ``cidr`` (IPv4 and IPv6), ``exists``. String.Array attributes and
+body arrays (arrays of arrays flattened) match when any element matches. In body scope a dotted name
+is the same field as the nested one (``"a.b"`` is ``{"a": {"b": ...}}``), in the policy and in the
+message alike, as SNS flattens both. Complexity is the product of the number of values in each
+array, and the sum over the branches of an ``$or``; SNS allows 150.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from ..core.errors import ValidationError
@@ -21,6 +26,7 @@ MAX_KEYS = 5
 MAX_COMBINATIONS = 150
 _NUMERIC_OPS = ("=", "<", "<=", ">", ">=")
 _MISSING = object()
+_PLACES = Decimal("0.00001")  # SNS: "five digits of accuracy after the decimal point"
 
 
 # -- validation ---------------------------------------------------------------------------------------
@@ -32,7 +38,10 @@ def validate(policy: Any, scope: str = "attributes") -> dict[str, Any]:
         raise ValidationError("a filter policy is a non-empty dict of name -> list of conditions")
     if len(policy) > MAX_KEYS:
         raise ValidationError(f"a filter policy can have at most {MAX_KEYS} keys, this one has {len(policy)}")
-    combinations = _check(policy, scope, 1)
+    _check(policy, scope)
+    if scope == "body":
+        _nest(policy, True)  # refuses a field named twice ("a.b" beside {"a": {"b"}})
+    combinations = complexity(policy)
     if combinations > MAX_COMBINATIONS:
         raise ValidationError(
             f"filter policy is too complex: {combinations} combinations, SNS allows {MAX_COMBINATIONS}"
@@ -40,28 +49,40 @@ def validate(policy: Any, scope: str = "attributes") -> dict[str, Any]:
     return policy
 
 
-def _check(policy: dict, scope: str, depth: int) -> int:
-    combinations = 1
+def complexity(policy: dict[str, Any]) -> int:
+    """SNS's count of combinations: multiply the number of values in each array; an ``$or`` adds up
+    the combinations of its branches (each a policy of its own) and multiplies the rest by the sum."""
+    total = 1
+    for key, rule in policy.items():
+        if key == "$or" and isinstance(rule, list):
+            total *= sum(complexity(sub) for sub in rule if isinstance(sub, dict))
+        elif isinstance(rule, dict):
+            total *= complexity(rule)
+        elif isinstance(rule, list):
+            total *= len(rule)
+    return total
+
+
+def _check(policy: dict, scope: str) -> None:
     for key, rule in policy.items():
         if not isinstance(key, str) or not key:
             raise ValidationError(f"filter policy keys must be non-empty strings, got {key!r}")
         if key == "$or":
             if not isinstance(rule, list) or len(rule) < 2 or not all(isinstance(r, dict) and r for r in rule):
                 raise ValidationError('"$or" takes a list of at least two non-empty policies')
-            combinations *= sum(_check(sub, scope, depth + 1) for sub in rule)
+            for sub in rule:
+                _check(sub, scope)
         elif isinstance(rule, dict):
             if scope != "body":
                 raise ValidationError(f"{key!r}: nested policies need filter_scope='body'")
-            combinations *= _check(rule, scope, depth + 1)
+            _check(rule, scope)
         elif isinstance(rule, list):
             if not rule:
                 raise ValidationError(f"{key!r}: the list of conditions must not be empty")
             for condition in rule:
                 _check_condition(key, condition, scope)
-            combinations *= len(rule) * depth
         else:
             raise ValidationError(f"{key!r} must map to a list of conditions (or a nested policy in body scope)")
-    return combinations
 
 
 def _number(value: Any, where: str) -> Decimal:
@@ -75,12 +96,8 @@ def _number(value: Any, where: str) -> Decimal:
 
 def _check_condition(key: str, condition: Any, scope: str) -> None:
     where = f"filter {key!r}"
-    if condition is None:
-        if scope != "body":
-            raise ValidationError(f"{where}: null matches only in filter_scope='body'")
-        return
-    if isinstance(condition, str):
-        return
+    if condition is None or isinstance(condition, (str, bool)):
+        return  # SNS: strings, numbers and the keywords true, false and null
     if isinstance(condition, (int, float)) and not isinstance(condition, bool):
         _number(condition, where)
         return
@@ -97,6 +114,9 @@ def _check_condition(key: str, condition: Any, scope: str) -> None:
             raise ValidationError(f"{where}: exists takes true or false")
     elif op == "numeric":
         _check_numeric(operand, where)
+    elif op == "cidr":
+        if not isinstance(operand, str) or _network(operand) is None:
+            raise ValidationError(f"{where}: cidr takes an IPv4 or IPv6 network such as 10.0.0.0/24, got {operand!r}")
     elif op == "anything-but":
         if isinstance(operand, dict):
             if len(operand) != 1 or next(iter(operand)) not in ("prefix", "suffix", "equals-ignore-case"):
@@ -115,7 +135,8 @@ def _check_condition(key: str, condition: Any, scope: str) -> None:
                     _number(value, where)
     else:
         raise ValidationError(
-            f"{where}: unknown operator {op!r} (prefix, suffix, equals-ignore-case, anything-but, numeric, exists)"
+            f"{where}: unknown operator {op!r} "
+            "(prefix, suffix, equals-ignore-case, anything-but, numeric, cidr, exists)"
         )
 
 
@@ -149,9 +170,48 @@ def matches(
             document = json.loads(body or "")
         except (ValueError, TypeError, RecursionError):
             return False
-        return isinstance(document, dict) and _match_body(policy, document)
+        return isinstance(document, dict) and _match_body(_nest(policy, True), _nest(document))
     values = {name: _attribute_values(attr) for name, attr in (attributes or {}).items()}
     return _match_attributes(policy, values)
+
+
+def _flat(values: list[Any]) -> list[Any]:
+    """Arrays of arrays count as one array of their elements, as SNS flattens them."""
+    out: list[Any] = []
+    for value in values:
+        out.extend(_flat(value) if isinstance(value, list) else [value])
+    return out
+
+
+def _nest(node: Any, policy: bool = False) -> Any:
+    """Dotted names as nesting: {"a.b": 1} is {"a": {"b": 1}}. In a message a name that is both a value
+    and an object (or appears twice) keeps every value; in a policy it is refused."""
+    if isinstance(node, list):
+        return node if policy else [_nest(v) for v in node]  # a policy's lists hold conditions
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if policy and key == "$or" and isinstance(value, list):
+            out[key] = [_nest(v, policy) for v in value]
+            continue
+        head, _, rest = key.partition(".") if "." in key.strip(".") else (key, "", "")
+        _put(out, head, _nest({rest: value} if rest else value, policy), policy)
+    return out
+
+
+def _put(out: dict[str, Any], key: str, value: Any, policy: bool) -> None:
+    if key not in out:
+        out[key] = value
+        return
+    old = out[key]
+    if isinstance(old, dict) and isinstance(value, dict):
+        for k, v in value.items():
+            _put(old, k, v, policy)
+    elif policy:
+        raise ValidationError(f"filter policy names the field {key!r} twice (a dotted name is the nested one)")
+    else:
+        out[key] = (old if isinstance(old, list) else [old]) + (value if isinstance(value, list) else [value])
 
 
 def _attribute_values(attr: dict[str, str]) -> list[Any] | None:
@@ -166,7 +226,7 @@ def _attribute_values(attr: dict[str, str]) -> list[Any] | None:
             items = json.loads(raw)
         except (ValueError, TypeError, RecursionError):
             return [raw]
-        return items if isinstance(items, list) else [items]
+        return _flat(items) if isinstance(items, list) else [items]
     if kind.startswith("Number"):
         if raw is None:
             return []
@@ -190,38 +250,68 @@ def _match_attributes(policy: dict, values: dict[str, list[Any] | None]) -> bool
     return True
 
 
-def _match_body(policy: dict, document: dict) -> bool:
+def _match_body(policy: dict, document: dict, nonempty: bool | None = None) -> bool:
+    """Match one level of the body. A nested policy under a name the message lacks (or holds a value,
+    not an object, under) is matched against nothing, so ``exists: false`` deep in the policy matches
+    as it does on SNS's flattened fields; ``nonempty`` is whether the whole message has any field."""
+    nonempty = bool(document) if nonempty is None else nonempty
     for key, rule in policy.items():
-        if key == "$or":
-            if not any(_match_body(sub, document) for sub in rule):
+        if key == "$or" and isinstance(rule, list):
+            if not any(_match_body(sub, document, nonempty) for sub in rule):
                 return False
             continue
         value = document.get(key, _MISSING)
         if isinstance(rule, dict):
-            if isinstance(value, dict):
-                ok = _match_body(rule, value)
-            elif isinstance(value, list):
-                ok = any(isinstance(v, dict) and _match_body(rule, v) for v in value)
-            else:
-                ok = False
-            if not ok:
+            objects = [v for v in (_flat(value) if isinstance(value, list) else [value]) if isinstance(v, dict)]
+            if not any(_match_body(rule, v, nonempty) for v in objects or [{}]):
                 return False
             continue
         present = value is not _MISSING
-        found = (value if isinstance(value, list) else [value]) if present else []
-        if not any(_condition(c, present, found, bool(document)) for c in rule):
+        found = (_flat(value) if isinstance(value, list) else [value]) if present else []
+        if not any(_condition(c, present, found, nonempty) for c in rule):
             return False
     return True
 
 
 def _as_number(value: Any) -> Decimal | None:
+    """A number as SNS compares it: rounded to five decimal digits."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, Decimal):
-        return value
     if isinstance(value, (int, float)):
-        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    return None
+        value = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if not isinstance(value, Decimal) or not value.is_finite():
+        return None
+    try:
+        return value.quantize(_PLACES, rounding=ROUND_HALF_EVEN)
+    except InvalidOperation:  # too many digits to quantize: far outside SNS's range anyway
+        return value
+
+
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+
+
+def _in_network(value: Any, network: str) -> bool:
+    net = _network(network)
+    if not isinstance(value, str) or net is None:
+        return False
+    try:
+        return ipaddress.ip_address(value) in net
+    except ValueError:
+        return False
+
+
+def _same(value: Any, condition: Any) -> bool:
+    """Exact matching: a string, a keyword (true/false/null) or a number (numerically)."""
+    if condition is None or isinstance(condition, bool):
+        return value is condition
+    if isinstance(condition, str):
+        return isinstance(value, str) and value == condition
+    target = _as_number(condition)
+    return target is not None and _as_number(value) == target
 
 
 def _condition(condition: Any, present: bool, values: list[Any], any_keys: bool) -> bool:
@@ -231,13 +321,8 @@ def _condition(condition: Any, present: bool, values: list[Any], any_keys: bool)
         return not present and any_keys  # SNS: exists:false never matches a message with no attributes
     if not present:
         return False
-    if condition is None:
-        return any(v is None for v in values)
-    if isinstance(condition, str):
-        return any(isinstance(v, str) and v == condition for v in values)
-    if isinstance(condition, (int, float)):
-        target = _as_number(condition)
-        return any(_as_number(v) == target for v in values)
+    if not isinstance(condition, dict):
+        return any(_same(v, condition) for v in values)
     ((op, operand),) = condition.items()
     strings = [v for v in values if isinstance(v, str)]
     if op == "prefix":
@@ -246,6 +331,8 @@ def _condition(condition: Any, present: bool, values: list[Any], any_keys: bool)
         return any(v.endswith(operand) for v in strings)
     if op == "equals-ignore-case":
         return any(v.casefold() == operand.casefold() for v in strings)
+    if op == "cidr":
+        return any(_in_network(v, operand) for v in strings)
     if op == "numeric":
         numbers = [n for n in map(_as_number, values) if n is not None]
         return any(_numeric(n, operand) for n in numbers)
