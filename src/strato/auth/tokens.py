@@ -4,6 +4,11 @@ Verification pins the algorithm to RS256 before looking at anything else (so ``a
 HS256-with-the-public-key tricks never reach a key), finds the key by ``kid`` in the JWKS, then
 checks signature, exp, iat, iss, audience (``aud`` on ID tokens, ``client_id`` on access tokens)
 and ``token_use``; each failure raises InvalidToken with a message saying which check failed.
+
+Nothing a caller sends can make it fail otherwise: a token longer than MAX_TOKEN_BYTES is refused
+before any base64 or crypto work, any error of PyJWT's (a non-string ``kid``, an unknown ``crit``)
+becomes InvalidToken, and the claims strato reads must have Cognito's types (``exp`` a number, not a
+numeric string; ``aud`` one string, not a list).
 """
 
 from __future__ import annotations
@@ -17,6 +22,11 @@ from typing import Any
 from ..core.errors import InvalidToken
 
 ALGORITHM = "RS256"
+#: Cognito's tokens are 1-2 KB (a user in many groups, 4-5 KB); API Gateway refuses request headers
+#: over 10 KB. Anything longer is refused before it is decoded, so a 10 MB "token" costs nothing.
+MAX_TOKEN_BYTES = 16 * 1024
+_STRING_CLAIMS = ("sub", "iss", "token_use", "aud", "client_id", "username", "cognito:username", "origin_jti")
+_NUMBER_CLAIMS = ("exp", "iat", "auth_time", "nbf")
 
 
 def _jwt() -> Any:
@@ -108,15 +118,20 @@ def verify_jwt(
         token = token[7:]
     if not isinstance(token, str) or token.count(".") != 2:
         raise InvalidToken("malformed token: expected a JWT of three dot-separated parts")
+    if len(token) > MAX_TOKEN_BYTES:
+        raise InvalidToken(f"token is longer than {MAX_TOKEN_BYTES} bytes: not a token of this pool")
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.DecodeError as exc:
+    except jwt.PyJWTError as exc:  # DecodeError, and the header checks (kid, crit) raise InvalidTokenError
         raise InvalidToken(f"malformed token header: {exc}") from None
     if header.get("alg") != ALGORITHM:
         raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted; tokens must be signed {ALGORITHM}")
-    key = key_for(header.get("kid") or "")
+    kid = header.get("kid")
+    if not isinstance(kid, str):
+        raise InvalidToken("malformed token header: kid must be a string")
+    key = key_for(kid)
     if key is None:
-        raise InvalidToken(f"unknown signing key {header.get('kid')!r}: not in this pool's JWKS")
+        raise InvalidToken(f"unknown signing key {kid!r}: not in this pool's JWKS")
     try:
         claims = jwt.decode(
             token,
@@ -136,8 +151,11 @@ def verify_jwt(
         raise InvalidToken("token is issued in the future (iat)") from None
     except jwt.MissingRequiredClaimError as exc:
         raise InvalidToken(f"token lacks the {exc.claim!r} claim") from None
-    except jwt.InvalidTokenError as exc:
+    except jwt.PyJWTError as exc:
         raise InvalidToken(f"invalid token: {exc}") from None
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:  # claims PyJWT compares without checking
+        raise InvalidToken(f"invalid token: {type(exc).__name__}") from None
+    _check_shapes(claims)
     use = claims.get("token_use")
     if use not in ("id", "access") or (token_use is not None and use != token_use):
         raise InvalidToken(f"token_use is {use!r}, expected {token_use or 'id or access'!r}")
@@ -147,3 +165,18 @@ def verify_jwt(
     if revoked is not None and revoked(claims):
         raise InvalidToken("token was revoked (signed out)")
     return claims
+
+
+def _check_shapes(claims: Any) -> None:
+    """Cognito's claim types, so no caller meets a list ``aud``, a missing ``sub`` or a string ``exp``."""
+    if not isinstance(claims, dict):
+        raise InvalidToken("invalid token: the payload is not a JSON object")
+    if not isinstance(claims.get("sub"), str):
+        raise InvalidToken("token lacks the 'sub' claim (a string)")
+    for name in _STRING_CLAIMS:
+        if name in claims and not isinstance(claims[name], str):
+            raise InvalidToken(f"token's {name!r} claim must be a string")
+    for name in _NUMBER_CLAIMS:
+        value = claims.get(name)
+        if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InvalidToken(f"token's {name!r} claim must be a number (NumericDate)")
