@@ -14,6 +14,7 @@ numeric string; ``aud`` one string, not a list).
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -40,7 +41,11 @@ def _jwt() -> Any:
 
 
 class KeyRing:
-    """RSA signing keys in SQLite: the newest signs; keys younger than two rotations stay in the JWKS."""
+    """RSA signing keys in SQLite: the newest signs; keys younger than two rotations stay in the JWKS.
+
+    A key is created once per due rotation however many threads or processes ask at the same moment
+    (the check and the insert share one write transaction), and a ``kid`` missing from the 5-second
+    cache reloads the keys once before it is refused, so a token another thread just signed verifies."""
 
     def __init__(self, db: Any, rotation_days: float = 30) -> None:
         self.db = db
@@ -51,40 +56,54 @@ class KeyRing:
                 "public_jwk TEXT NOT NULL, created REAL NOT NULL)"
             )
         self._cache: tuple[float, list[tuple[str, Any, dict]]] | None = None
+        self._parsed: dict[str, Any] = {}  # kid -> private key: PEM parsing costs, keys never change
+        self._lock = threading.Lock()
 
-    def _keys(self, now: float) -> list[tuple[str, Any, dict]]:
-        if self._cache and now - self._cache[0] < 5:
-            return self._cache[1]
+    def _load(self, now: float) -> list[tuple[str, Any, dict]]:
         from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
         rows = self.db.conn.execute(
             "SELECT kid, pem, public_jwk, created FROM auth_keys ORDER BY created DESC"
         ).fetchall()
         if not rows or now - rows[0][3] >= self.rotation:
-            self.rotate(now)
-            return self._keys(now)
-        keys = [
-            (kid, load_pem_private_key(pem, None), json.loads(jwk))
-            for kid, pem, jwk, created in rows
-            if now - created < 2 * self.rotation
-        ]
-        self._cache = (now, keys)
+            self.rotate(now, only_if_due=True)
+            return self._load(now)
+        keys = []
+        for kid, pem, jwk, created in rows:
+            if now - created < 2 * self.rotation:
+                if kid not in self._parsed:
+                    self._parsed[kid] = load_pem_private_key(pem, None)
+                keys.append((kid, self._parsed[kid], json.loads(jwk)))
         return keys
 
-    def rotate(self, now: float | None = None) -> str:
+    def _keys(self, now: float, fresh: bool = False) -> list[tuple[str, Any, dict]]:
+        with self._lock:
+            if not fresh and self._cache and now - self._cache[0] < 5:
+                return self._cache[1]
+            keys = self._load(now)
+            self._cache = (now, keys)
+            return keys
+
+    def rotate(self, now: float | None = None, *, only_if_due: bool = False) -> str:
+        """A new signing key; with ``only_if_due``, only if no key younger than a rotation exists (checked
+        inside the write transaction, so concurrent first sign-ins make one key)."""
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import rsa
 
         now = time.time() if now is None else now
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        kid = uuid.uuid4().hex
-        jwk = json.loads(_jwt().algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-        jwk.update({"kid": kid, "alg": ALGORITHM, "use": "sig"})
-        pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
         with self.db.write() as conn:
+            newest = conn.execute("SELECT kid, created FROM auth_keys ORDER BY created DESC LIMIT 1").fetchone()
+            if only_if_due and newest is not None and now - newest[1] < self.rotation:
+                return str(newest[0])
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            kid = uuid.uuid4().hex
+            jwk = json.loads(_jwt().algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+            jwk.update({"kid": kid, "alg": ALGORITHM, "use": "sig"})
+            pem = key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
             conn.execute("INSERT INTO auth_keys VALUES (?, ?, ?, ?)", (kid, pem, json.dumps(jwk), now))
+        self._parsed[kid] = key
         self._cache = None
         return kid
 
@@ -96,9 +115,11 @@ class KeyRing:
         return _jwt().encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid})
 
     def public_key(self, kid: str) -> Any:
-        for found, key, _ in self._keys(time.time()):
-            if found == kid:
-                return key.public_key()
+        now = time.time()
+        for fresh in (False, True):  # a kid the cache lacks: another thread may have just made it
+            for found, key, _ in self._keys(now, fresh=fresh):
+                if found == kid:
+                    return key.public_key()
         return None
 
 
