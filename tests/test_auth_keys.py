@@ -39,7 +39,7 @@ def test_concurrent_first_signatures_on_fresh_stores_make_one_key(tmp_path):
         data = tmp_path / f"fresh{attempt}"
         stores = [LocalAuthStore(data), LocalAuthStore(data)]  # two "processes" on one data directory
         try:
-            tokens = _race(8, lambda i: stores[i % 2].keys.sign({"sub": str(i)}))
+            tokens = _race(8, lambda i, stores=stores: stores[i % 2].keys.sign({"sub": str(i)}))
             kids = {jwt.get_unverified_header(t)["kid"] for t in tokens}
             rows = stores[0].db.conn.execute("SELECT COUNT(*) FROM auth_keys").fetchone()[0]
             assert (rows, len(kids)) == (1, 1), (attempt, rows, kids)

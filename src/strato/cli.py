@@ -72,6 +72,7 @@ def dev(
     from rich.table import Table as RichTable
 
     from .local import build_asgi
+    from .local.logs import log_config
 
     console = Console(stderr=True)
     routes = RichTable(title=f"strato dev · {app.name} · data in {data_dir}/", show_edge=False)
@@ -93,6 +94,7 @@ def dev(
         host=host,
         port=port,
         log_level=log_level,
+        log_config=log_config(),  # credentials in URLs and headers never reach the log
         lifespan="on",
         ws=AwsLimitsProtocol,
         ws_max_size=MESSAGE_LIMIT,
