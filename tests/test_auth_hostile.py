@@ -127,3 +127,22 @@ def test_hostile_tokens_at_the_deployed_connect_authorizer_are_exactly_unauthori
         assert type(refused.value) is Exception and str(refused.value) == "Unauthorized", name
     allowed = app.lambda_handler(request(tokens.id_token))
     assert allowed["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+
+
+def test_the_cognito_provider_refuses_them_alike(make_app, tmp_path, monkeypatch):
+    """The AWS provider verifies offline with the same checks: its JWKS here is the local pool's."""
+    import strato
+    from strato.auth import cognito
+
+    local = make_app("local").user_pool("users")
+    tokens = signed_up(local)
+    monkeypatch.setenv("STRATO_USER_POOL_CLOUD_ID", "us-east-1_cloud")
+    monkeypatch.setenv("STRATO_USER_POOL_CLOUD_CLIENT_ID", "cloudclient")
+    cloud = strato.App("cloudauth", provider="aws", data_dir=tmp_path / "cloud").user_pool("cloud")
+    monkeypatch.setattr(cognito.JwksCache, "fetch", lambda self: local.jwks())
+    claims = {**_claims(local, tokens), "iss": cloud.issuer, "client_id": cloud.client_id}
+    assert cloud.verify(_sign(local, {}, claims))["username"] == "alice"
+    for name, token in hostile_tokens(local, {**claims, "aud": cloud.client_id}).items():
+        with pytest.raises(InvalidToken):
+            cloud.verify(token)
+            pytest.fail(f"verified: {name}")

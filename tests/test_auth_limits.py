@@ -105,8 +105,9 @@ def _mfa_user(app, clock):
 
 
 def test_a_totp_code_signs_in_once(app, clock):
-    """Cognito accepts each TOTP code once: a second session cannot answer with the code that signed in the
-    first. https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-mfa-totp.html"""
+    """A TOTP code signs in once per user: a second session cannot answer with the code that signed in the
+    first (TOTP MFA in Cognito: https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-mfa-totp.html;
+    RFC 6238 section 5.2: a verifier must not accept the second attempt of the same OTP)."""
     pool, totp = _mfa_user(app, clock)
     first, second = pool.sign_in("bob", PASSWORD), pool.sign_in("bob", PASSWORD)
     assert isinstance(first, Challenge) and isinstance(second, Challenge)
@@ -124,7 +125,8 @@ def test_a_totp_code_signs_in_once(app, clock):
 
 
 def test_a_challenge_session_dies_after_three_wrong_codes(app, clock):
-    """Cognito allows a challenge session about 3 wrong answers; then the session is invalid.
+    """A challenge session survives about 3 wrong answers, then is invalid (NotAuthorizedException
+    "Invalid session for the user."): the figure of the hardening issue for Cognito's sessions; see
     https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-authentication-flow.html"""
     pool, totp = _mfa_user(app, clock)
     right = totp.at(clock.now)
