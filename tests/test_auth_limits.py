@@ -221,3 +221,26 @@ def test_legacy_existence_errors_say_user_not_found(app):
         with pytest.raises(AuthError) as caught:
             call()
         assert caught.value.code == "UserNotFoundException"
+
+
+def test_parallel_guesses_are_counted_before_the_password_is_checked(pool, clock):
+    """Twenty guesses at once: 5 are answered, the rest meet the lock (none slips past the count while
+    the others are still hashing)."""
+    import threading
+
+    signed_up(pool)
+    barrier = threading.Barrier(20)
+    answers: list = []
+
+    def guess() -> None:
+        barrier.wait(timeout=30)
+        with pytest.raises(AuthError) as caught:
+            pool.sign_in("alice", WRONG)
+        answers.append((caught.value.code, caught.value.message))
+
+    threads = [threading.Thread(target=guess) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(answers).count(INCORRECT) == 5 and answers.count(LOCKED) == 15, answers

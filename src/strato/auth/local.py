@@ -130,13 +130,12 @@ class LocalUserPoolBackend(LocalSignUp, LocalAdmin, LocalMfa):
 
     # -- sign-in -----------------------------------------------------------------------------------
     def sign_in(self, username: str, password: str) -> Tokens | Challenge:
-        self.attempts.check_password_lock(username)
+        self.attempts.begin_password_attempt(username)  # counted as a failure until it succeeds
         user = self._user(username)
         stored = user["password"] if user is not None and user["password"] else None
         # an unknown user costs one scrypt too, so timing does not tell who exists
         matches = check_password(password, stored or dummy_hash())
         if user is None or stored is None or not matches:
-            self.attempts.password_failed(username)
             if user is None and not self.pool.prevent_user_existence_errors:
                 raise AuthError("User does not exist.", "UserNotFoundException")
             raise AuthError("Incorrect username or password.", "NotAuthorizedException")
@@ -179,6 +178,7 @@ class LocalUserPoolBackend(LocalSignUp, LocalAdmin, LocalMfa):
     def _end_challenge(self, session: str) -> None:
         with self.store.db.write() as conn:
             conn.execute("DELETE FROM auth_challenges WHERE session = ?", (session,))
+        self.attempts.clear("challenge", session)
 
     def respond(self, name: str, session: str, answers: dict[str, str]) -> Tokens | Challenge:
         user = self._take_challenge(session, name)
@@ -192,10 +192,12 @@ class LocalUserPoolBackend(LocalSignUp, LocalAdmin, LocalMfa):
             self._end_challenge(session)
             return self._after_password(self._need_user(user["username"]))
         if name == "SOFTWARE_TOKEN_MFA":
+            tries = self.attempts.fail("challenge", session)  # counted first: parallel guesses count too
+            if tries > CHALLENGE_ATTEMPTS:
+                raise AuthError("Invalid session for the user.", "NotAuthorizedException")
             if not self._totp_ok(user["totp"], answers.get("SOFTWARE_TOKEN_MFA_CODE", ""), user["username"]):
-                if self.attempts.fail("challenge", session) >= CHALLENGE_ATTEMPTS:
-                    self._end_challenge(session)  # a session survives 3 wrong codes, as Cognito's does
-                    self.attempts.clear("challenge", session)
+                if tries >= CHALLENGE_ATTEMPTS:
+                    self._end_challenge(session)  # a session survives 3 wrong codes
                 raise AuthError("Invalid code received for user", "CodeMismatchException")
             self.attempts.clear("challenge", session)
             self._end_challenge(session)

@@ -58,22 +58,23 @@ class LocalSignUp:
         return code
 
     def _use_code(self, username: str, purpose: str, code: str) -> None:
-        """Consume the code, or count a wrong one: the CODE_ATTEMPTS-th withdraws it."""
+        """Consume the code, or count a wrong one: the CODE_ATTEMPTS-th withdraws it. The attempt is
+        counted before the comparison (and forgiven if right), so parallel guesses are all counted."""
         kind = f"code:{purpose}"
-        if self.attempts.count(kind, username) >= CODE_ATTEMPTS:
+        if self.attempts.fail(kind, username) > CODE_ATTEMPTS:
             raise AuthError("Attempt limit exceeded, please try after some time.", "LimitExceededException")
         row = self.store.db.conn.execute(
             "SELECT code, expires FROM auth_codes WHERE pool = ? AND username = ? AND purpose = ?",
             (self.name, username, purpose),
         ).fetchone()
         if row is None or not secrets.compare_digest(str(code).encode(), str(row[0]).encode()):
-            if self.attempts.fail(kind, username) >= CODE_ATTEMPTS:
+            if self.attempts.count(kind, username) >= CODE_ATTEMPTS:
                 self._drop_code(username, purpose)
             raise AuthError(MISMATCH, "CodeMismatchException")
+        self.attempts.clear(kind, username)
         if row[1] < self.now():
             raise AuthError("Invalid code provided, please request a code again.", "ExpiredCodeException")
         self._drop_code(username, purpose)
-        self.attempts.clear(kind, username)
 
     def _drop_code(self, username: str, purpose: str) -> None:
         with self.store.db.write() as conn:

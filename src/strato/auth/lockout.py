@@ -54,14 +54,16 @@ class Attempts:
         return 0 if row is None else row[0]
 
     def fail(self, kind: str, subject: str) -> int:
-        """Count one failure; the number so far."""
+        """Count one attempt as failed (callers count first and clear on success, so parallel attempts
+        cannot all see the same count); the number so far, read in the same transaction."""
         with self.db.write() as conn:
-            conn.execute(
+            row = conn.execute(
                 "INSERT INTO auth_attempts (pool, kind, subject, failures, last) VALUES (?, ?, ?, 1, ?) "
-                "ON CONFLICT (pool, kind, subject) DO UPDATE SET failures = failures + 1, last = excluded.last",
+                "ON CONFLICT (pool, kind, subject) DO UPDATE SET failures = failures + 1, last = excluded.last "
+                "RETURNING failures",
                 (self.pool, kind, subject, self.now()),
-            )
-        return self.count(kind, subject)
+            ).fetchone()
+        return int(row[0])
 
     def clear(self, kind: str, subject: str) -> None:
         with self.db.write() as conn:
@@ -70,27 +72,28 @@ class Attempts:
             )
 
     # -- password lockout -------------------------------------------------------------------------
-    def check_password_lock(self, username: str) -> None:
-        """Refuse a sign-in while the user is locked out (before the password is even looked at)."""
-        row = self._row("password", username)
-        if row is None:
-            return
-        _, locked_until, last = row
-        now = self.now()
-        if now < locked_until:
-            raise AuthError("Password attempts exceeded", "NotAuthorizedException")
-        if now - max(last, locked_until) >= RESET_AFTER:
-            self.clear("password", username)
-
-    def password_failed(self, username: str) -> None:
-        failures = self.fail("password", username)
-        if failures >= LOCK_AFTER:
-            lock = min(2.0 ** (failures - LOCK_AFTER), MAX_LOCK)
-            with self.db.write() as conn:
-                conn.execute(
-                    "UPDATE auth_attempts SET locked_until = ? WHERE pool = ? AND kind = 'password' AND subject = ?",
-                    (self.now() + lock, self.pool, username),
-                )
+    def begin_password_attempt(self, username: str) -> None:
+        """Refuse a sign-in while the user is locked out, else count it as failed until ``password_ok``
+        says otherwise: check and count are one transaction, so parallel guesses cannot all slip in
+        before the first of them is counted."""
+        with self.db.write() as conn:
+            row = conn.execute(
+                "SELECT failures, locked_until, last FROM auth_attempts "
+                "WHERE pool = ? AND kind = 'password' AND subject = ?",
+                (self.pool, username),
+            ).fetchone()
+            now = self.now()
+            failures = 0
+            if row is not None:
+                if now < row[1]:
+                    raise AuthError("Password attempts exceeded", "NotAuthorizedException")
+                failures = 0 if now - max(row[2], row[1]) >= RESET_AFTER else int(row[0])
+            failures += 1
+            locked_until = now + min(2.0 ** (failures - LOCK_AFTER), MAX_LOCK) if failures >= LOCK_AFTER else 0
+            conn.execute(
+                "INSERT OR REPLACE INTO auth_attempts VALUES (?, 'password', ?, ?, ?, ?)",
+                (self.pool, username, failures, locked_until, now),
+            )
 
     def password_ok(self, username: str) -> None:
         self.clear("password", username)
