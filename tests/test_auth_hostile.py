@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import runpy
 import time
 
 import httpx
@@ -17,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from strato.auth.tokens import MAX_TOKEN_BYTES
 from strato.core.errors import InvalidToken
 from tests.conftest import start_dev_server, stop
-from tests.test_auth import AUTH_APP, WS_AUTH_APP, signed_up
+from tests.test_auth import AUTH_APP, WS_AUTH_APP, app_file, connect_authorizer_event, signed_up
 
 
 def _b64(data: bytes) -> str:
@@ -75,13 +74,9 @@ def test_every_hostile_token_is_invalid_token_quickly(make_app):
 
 
 def test_hostile_tokens_on_an_auth_route_under_strato_dev_are_401_json(tmp_path):
-    spec = tmp_path / "auth_app.py"
-    spec.write_text(AUTH_APP)
+    spec, _, pool = app_file(tmp_path, AUTH_APP)
     server = start_dev_server(str(spec), tmp_path / "data")
     try:
-        app = runpy.run_path(str(spec))["app"]
-        app.config.data_dir = tmp_path / "data"
-        pool = app.resources[("user_pool", "users")]
         tokens = signed_up(pool)
         cases = hostile_tokens(pool, _claims(pool, tokens))
         cases.pop("10 MB of dots and letters")  # more than any HTTP server takes as a header
@@ -97,35 +92,14 @@ def test_hostile_tokens_on_an_auth_route_under_strato_dev_are_401_json(tmp_path)
 
 
 def test_hostile_tokens_at_the_deployed_connect_authorizer_are_exactly_unauthorized(tmp_path, monkeypatch):
-    spec = tmp_path / "ws_auth_app.py"
-    spec.write_text(WS_AUTH_APP)
-    app = runpy.run_path(str(spec))["app"]
-    app.config.data_dir = tmp_path / "data"
-    pool = app.resources[("user_pool", "users")]
+    _, app, pool = app_file(tmp_path, WS_AUTH_APP)
     tokens = signed_up(pool)
     monkeypatch.setenv("STRATO_WEBSOCKET", "chat")
-    arn = "arn:aws:execute-api:us-east-1:123456789012:abc123/dev/$connect"
-
-    def request(token: str) -> dict:
-        return {
-            "type": "REQUEST",
-            "methodArn": arn,
-            "headers": {},
-            "queryStringParameters": {"token": token},
-            "requestContext": {
-                "routeKey": "$connect",
-                "eventType": "CONNECT",
-                "connectionId": "c1=",
-                "apiId": "abc123",
-                "stage": "dev",
-            },
-        }
-
     for name, token in hostile_tokens(pool, _claims(pool, tokens)).items():
         with pytest.raises(Exception) as refused:
-            app.lambda_handler(request(token))
+            app.lambda_handler(connect_authorizer_event({"token": token}))
         assert type(refused.value) is Exception and str(refused.value) == "Unauthorized", name
-    allowed = app.lambda_handler(request(tokens.id_token))
+    allowed = app.lambda_handler(connect_authorizer_event({"token": tokens.id_token}))
     assert allowed["policyDocument"]["Statement"][0]["Effect"] == "Allow"
 
 

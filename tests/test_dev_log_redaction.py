@@ -6,25 +6,20 @@ from __future__ import annotations
 
 import json
 import logging
-import runpy
 
 import httpx
 
 from strato.local.logs import REDACTED, RedactFilter
 from tests.conftest import start_dev_server, stop
-from tests.test_auth import WS_AUTH_APP, signed_up
+from tests.test_auth import WS_AUTH_APP, app_file, signed_up
 
 
 def test_the_dev_server_log_carries_no_token(tmp_path):
     from websockets.sync.client import connect
 
-    spec = tmp_path / "ws_auth_app.py"
-    spec.write_text(WS_AUTH_APP)
+    spec, _, pool = app_file(tmp_path, WS_AUTH_APP)
     server = start_dev_server(str(spec), tmp_path / "data", "--log-level", "info")
     try:
-        app = runpy.run_path(str(spec))["app"]
-        app.config.data_dir = tmp_path / "data"
-        pool = app.resources[("user_pool", "users")]
         tokens = signed_up(pool)
         base = server.url.replace("http", "ws")
         with connect(f"{base}/ws/chat?token={tokens.id_token}") as ws:
