@@ -7,30 +7,19 @@ refuses a TOTP code that was already used."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import AuthError
-
-if TYPE_CHECKING:
-    from . import UserPool
-    from .local import LocalAuthStore
-    from .lockout import Attempts
+from .local_parts import LocalParts
 
 
-class LocalMfa:
+class LocalMfa(LocalParts):
     """Mixed into ``LocalUserPoolBackend``, whose store, users, challenges and tokens it uses."""
 
     if TYPE_CHECKING:
-        name: str
-        store: LocalAuthStore
-        pool: UserPool
-        attempts: Attempts
-        now: Callable[[], float]
 
         def verify(self, token: str, token_use: str | None) -> dict[str, Any]: ...
         def _take_challenge(self, session: str, name: str) -> dict[str, Any]: ...
-        def _need_user(self, username: str) -> dict[str, Any]: ...
 
     def _totp_ok(self, secret: str | None, code: str, username: str | None) -> bool:
         """The code is one of the three steps around now and, at sign-in (``username`` given), later than

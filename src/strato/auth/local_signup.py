@@ -10,32 +10,19 @@ import hashlib
 import json
 import secrets
 import uuid
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..core.errors import AuthError
-from .lockout import CODE_ATTEMPTS, Attempts
+from .local_parts import LocalParts
+from .lockout import CODE_ATTEMPTS
 from .passwords import hash_password
-
-if TYPE_CHECKING:
-    from . import UserPool
-    from .local import LocalAuthStore
 
 CODE_TTL = 24 * 3600
 MISMATCH = "Invalid verification code provided, please try again."
 
 
-class LocalSignUp:
+class LocalSignUp(LocalParts):
     """Mixed into ``LocalUserPoolBackend``, whose store, pool, clock and users it uses."""
-
-    if TYPE_CHECKING:
-        name: str
-        store: LocalAuthStore
-        pool: UserPool
-        attempts: Attempts
-        now: Callable[[], float]
-
-        def _user(self, username: str) -> dict[str, Any] | None: ...
 
     def _send(self, username: str, attributes: dict[str, str], subject: str, message: str) -> dict[str, str]:
         destination = attributes.get("email") or attributes.get("phone_number") or username
@@ -82,19 +69,24 @@ class LocalSignUp:
                 "DELETE FROM auth_codes WHERE pool = ? AND username = ? AND purpose = ?", (self.name, username, purpose)
             )
 
-    def sign_up(self, username: str, password: str, attributes: dict[str, str]) -> dict[str, Any]:
-        self.pool.policy.check(password)
+    def _create_user(self, username: str, password: str, status: str, attributes: dict[str, str], taken: str) -> str:
+        """Insert a user (sign-up or admin), or UsernameExistsException with ``taken``; the new sub."""
         sub = str(uuid.uuid4())
         with self.store.db.write() as conn:
             if conn.execute(
                 "SELECT 1 FROM auth_users WHERE pool = ? AND username = ?", (self.name, username)
             ).fetchone():
-                raise AuthError("User already exists", "UsernameExistsException")
+                raise AuthError(taken, "UsernameExistsException")
             conn.execute(
                 "INSERT INTO auth_users (pool, username, sub, password, status, attributes, created) "
-                "VALUES (?, ?, ?, ?, 'UNCONFIRMED', ?, ?)",
-                (self.name, username, sub, hash_password(password), json.dumps(attributes), self.now()),
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (self.name, username, sub, hash_password(password), status, json.dumps(attributes), self.now()),
             )
+        return sub
+
+    def sign_up(self, username: str, password: str, attributes: dict[str, str]) -> dict[str, Any]:
+        self.pool.policy.check(password)
+        sub = self._create_user(username, password, "UNCONFIRMED", attributes, "User already exists")
         code = self._code(username, "confirm")
         delivery = self._send(username, attributes, "Your verification code", f"Your verification code is {code}")
         return {"UserConfirmed": False, "UserSub": sub, "CodeDeliveryDetails": delivery}
