@@ -39,6 +39,18 @@ def signed_up(pool, username="alice", password=PASSWORD, **attributes) -> Tokens
     return tokens
 
 
+def app_file(tmp_path, source: str, name: str = "auth_app.py"):
+    """(spec path, the App it declares with its data in tmp_path/data, its "users" pool, alice's tokens)."""
+    import runpy
+
+    spec = tmp_path / name
+    spec.write_text(source)
+    app = runpy.run_path(str(spec))["app"]
+    app.config.data_dir = tmp_path / "data"
+    pool = app.resources[("user_pool", "users")]
+    return spec, app, pool
+
+
 def test_sign_up_confirm_and_sign_in_give_cognito_shaped_tokens(pool):
     result = pool.sign_up("alice", PASSWORD, {"email": "alice@example.com"})
     assert result["UserConfirmed"] is False and result["CodeDeliveryDetails"]["Destination"] == "a***@example.com"
@@ -381,32 +393,34 @@ def test_cognito_tokens_verify_against_the_fetched_jwks_and_forgeries_do_not(mak
     assert len(fetches) == 1
 
 
-def test_the_deployed_connect_authorizer_allows_with_claims_denies_and_refuses(tmp_path, monkeypatch):
-    spec = tmp_path / "ws_auth_app.py"
-    spec.write_text(WS_AUTH_APP)
-    import runpy
+CONNECT_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/dev/$connect"
 
-    app = runpy.run_path(str(spec))["app"]
-    app.config.data_dir = tmp_path / "data"
-    pool = app.resources[("user_pool", "users")]
+
+def connect_authorizer_event(query: dict | None = None, headers: dict | None = None) -> dict:
+    """The REQUEST authorizer event API Gateway sends for a WebSocket $connect."""
+    return {
+        "type": "REQUEST",
+        "methodArn": CONNECT_ARN,
+        "headers": headers or {},
+        "queryStringParameters": query,
+        "requestContext": {
+            "routeKey": "$connect",
+            "eventType": "CONNECT",
+            "connectionId": "c1=",
+            "apiId": "abc123",
+            "stage": "dev",
+        },
+    }
+
+
+def test_the_deployed_connect_authorizer_allows_with_claims_denies_and_refuses(tmp_path, monkeypatch):
+    _, app, pool = app_file(tmp_path, WS_AUTH_APP)
     tokens = signed_up(pool)
-    arn = "arn:aws:execute-api:us-east-1:123456789012:abc123/dev/$connect"
+    arn = CONNECT_ARN
 
     def request(name: str, query: dict | None = None, headers: dict | None = None) -> dict:
         monkeypatch.setenv("STRATO_WEBSOCKET", name)
-        return {
-            "type": "REQUEST",
-            "methodArn": arn,
-            "headers": headers or {},
-            "queryStringParameters": query,
-            "requestContext": {
-                "routeKey": "$connect",
-                "eventType": "CONNECT",
-                "connectionId": "c1=",
-                "apiId": "abc123",
-                "stage": "dev",
-            },
-        }
+        return connect_authorizer_event(query, headers)
 
     allowed = app.lambda_handler(request("chat", {"token": tokens.id_token}))
     sub = pool.verify(tokens.id_token)["sub"]
@@ -424,11 +438,7 @@ def test_the_deployed_connect_authorizer_allows_with_claims_denies_and_refuses(t
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ws-chat")  # $connect then trusts the authorizer's context
     connect = {
         "requestContext": {
-            "routeKey": "$connect",
-            "eventType": "CONNECT",
-            "connectionId": "c1=",
-            "apiId": "abc123",
-            "stage": "dev",
+            **connect_authorizer_event()["requestContext"],
             "domainName": "abc123.example",
             "connectedAt": 0,
             "identity": {"sourceIp": "1.2.3.4"},

@@ -219,15 +219,25 @@ class App:
         *,
         password_policy: Any = None,
         mfa: str = "off",
+        prevent_user_existence_errors: bool = True,
         provider: str | None = None,
         allow: Any = None,
     ) -> UserPool:
         """A user pool (Cognito): sign-up, sign-in, MFA, groups and the JWTs ``auth=True`` routes check.
-        ``allow=()`` keeps the admin calls (create / disable / delete users, groups) out of the code."""
+        ``allow=()`` keeps the admin calls (create / disable / delete users, groups) out of the code;
+        ``prevent_user_existence_errors=False`` is Cognito's LEGACY (UserNotFoundException for unknown users)."""
         from .auth import UserPool
 
         return self._declare(
-            UserPool(self.context, name, password_policy=password_policy, mfa=mfa, provider=provider, allow=allow)
+            UserPool(
+                self.context,
+                name,
+                password_policy=password_policy,
+                mfa=mfa,
+                prevent_user_existence_errors=prevent_user_existence_errors,
+                provider=provider,
+                allow=allow,
+            )
         )
 
     def meetings(

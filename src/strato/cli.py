@@ -115,6 +115,7 @@ def dev(
     from rich.table import Table as RichTable
 
     from .local import build_asgi
+    from .local.logs import log_config
 
     console = Console(stderr=True)
     routes = RichTable(title=f"strato dev · {app.name} · data in {data_dir}/", show_edge=False)
@@ -138,6 +139,7 @@ def dev(
         asgi,
         fd=listener.fileno(),
         log_level=log_level,
+        log_config=log_config(),  # credentials in URLs and headers never reach the log
         lifespan="on",
         http=bounded(header_timeout, body_timeout),  # bounded heads and slow clients (h11, not httptools)
         h11_max_incomplete_event_size=HEAD_BUFFER,

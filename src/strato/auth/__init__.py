@@ -35,6 +35,7 @@ class UserPool(Resource[UserPoolBackend]):
         *,
         password_policy: PasswordPolicy | None = None,
         mfa: str = "off",
+        prevent_user_existence_errors: bool = True,
         provider: str | None = None,
         allow: Any = None,
     ) -> None:
@@ -43,6 +44,10 @@ class UserPool(Resource[UserPoolBackend]):
             raise ValidationError(f"mfa must be one of {MFA_MODES}, got {mfa!r}")
         self.policy = password_policy or PasswordPolicy()
         self.mfa = mfa
+        #: Cognito's app-client setting (on by default for new clients): sign-in, confirmation and resending
+        #: a code answer the same for unknown users as for real ones; False is Cognito's LEGACY
+        #: (UserNotFoundException)
+        self.prevent_user_existence_errors = bool(prevent_user_existence_errors)
         seed = hashlib.sha256(f"{ctx.app_name}/{ctx.config.stage}/{name}".encode()).hexdigest()
         from ..runtime.aws import region
 

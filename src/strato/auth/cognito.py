@@ -55,13 +55,13 @@ def pool_properties(pool: UserPool, physical_name: str) -> dict[str, Any]:
     return props
 
 
-def client_properties() -> dict[str, Any]:
+def client_properties(pool: UserPool) -> dict[str, Any]:
     """The app client: password and refresh flows, no secret (browsers and CLIs hold no secrets)."""
     return {
         "ClientName": CLIENT_NAME,
         "GenerateSecret": False,
         "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        "PreventUserExistenceErrors": "ENABLED",
+        "PreventUserExistenceErrors": "ENABLED" if pool.prevent_user_existence_errors else "LEGACY",
         "EnableTokenRevocation": True,
         "AccessTokenValidity": 60,
         "IdTokenValidity": 60,
@@ -181,9 +181,9 @@ class CognitoUserPoolBackend:
             client_id = self._client_id = (
                 found[0]
                 if found
-                else self.client.create_user_pool_client(UserPoolId=pool_id, **client_properties())["UserPoolClient"][
-                    "ClientId"
-                ]
+                else self.client.create_user_pool_client(UserPoolId=pool_id, **client_properties(self.pool))[
+                    "UserPoolClient"
+                ]["ClientId"]
             )
         return pool_id, client_id
 

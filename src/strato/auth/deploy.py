@@ -36,7 +36,7 @@ def user_pool(t: Template, pool: UserPool) -> None:
     client_id = t.add(
         logical(pool.name, "UserPoolClient"),
         "AWS::Cognito::UserPoolClient",
-        {"UserPoolId": {"Ref": pool_id}, **client_properties()},
+        {"UserPoolId": {"Ref": pool_id}, **client_properties(pool)},
     )
     t.env[env_name("user_pool", pool.name, "_ID")] = {"Ref": pool_id}
     t.env[env_name("user_pool", pool.name, "_CLIENT_ID")] = {"Ref": client_id}

@@ -12,6 +12,7 @@ import json
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,14 +22,15 @@ from ..runtime.devurl import dev_url
 from ..runtime.sqlite import Database
 from .local_admin import LocalAdmin
 from .local_mfa import LocalMfa
+from .local_signup import LocalSignUp
+from .lockout import CHALLENGE_ATTEMPTS, Attempts
 from .model import Challenge, Tokens
-from .passwords import check_password, hash_password
+from .passwords import check_password, dummy_hash, hash_password
 from .tokens import KeyRing, verify_jwt
 
 if TYPE_CHECKING:
     from . import UserPool
 
-CODE_TTL = 24 * 3600
 SESSION_TTL = 3 * 60  # a challenge session lasts 3 minutes
 TOKEN_TTL = 3600
 REFRESH_TTL = 30 * 86_400
@@ -67,7 +69,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class LocalUserPoolBackend(LocalAdmin, LocalMfa):
+class LocalUserPoolBackend(LocalSignUp, LocalAdmin, LocalMfa):
     capabilities = frozenset({"outbox", "totp", "groups", "revocation"})
 
     def __init__(self, store: LocalAuthStore, pool: UserPool) -> None:
@@ -75,6 +77,8 @@ class LocalUserPoolBackend(LocalAdmin, LocalMfa):
         self.pool = pool  # the facade: name, policy, mfa
         self.pool_id, self.client_id = pool.local_ids
         self.name = self.pool_id
+        self.now: Callable[[], float] = time.time  # tests set a fake clock
+        self.attempts = Attempts(store.db, self.name, lambda: self.now())
 
     @property
     def issuer(self) -> str:
@@ -116,44 +120,6 @@ class LocalUserPoolBackend(LocalAdmin, LocalMfa):
             raise AuthError("User does not exist.", "UserNotFoundException")
         return user
 
-    def _send(self, username: str, attributes: dict[str, str], subject: str, message: str) -> dict[str, str]:
-        destination = attributes.get("email") or attributes.get("phone_number") or username
-        medium = "EMAIL" if "email" in attributes else "SMS" if "phone_number" in attributes else "EMAIL"
-        with self.store.db.write() as conn:
-            conn.execute(
-                "INSERT INTO auth_outbox (pool, at, username, destination, subject, message) VALUES (?, ?, ?, ?, ?, ?)",
-                (self.name, time.time(), username, destination, subject, message),
-            )
-        masked = destination[0] + "***" + destination[destination.find("@") :] if "@" in destination else "+******"
-        return {
-            "Destination": masked,
-            "DeliveryMedium": medium,
-            "AttributeName": medium.lower() if medium == "EMAIL" else "phone_number",
-        }
-
-    def _code(self, username: str, purpose: str) -> str:
-        code = f"{secrets.randbelow(10**6):06d}"
-        with self.store.db.write() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO auth_codes VALUES (?, ?, ?, ?, ?)",
-                (self.name, username, purpose, code, time.time() + CODE_TTL),
-            )
-        return code
-
-    def _use_code(self, username: str, purpose: str, code: str) -> None:
-        row = self.conn.execute(
-            "SELECT code, expires FROM auth_codes WHERE pool = ? AND username = ? AND purpose = ?",
-            (self.name, username, purpose),
-        ).fetchone()
-        if row is None or not secrets.compare_digest(str(code), row[0]):
-            raise AuthError("Invalid verification code provided, please try again.", "CodeMismatchException")
-        if row[1] < time.time():
-            raise AuthError("Invalid code provided, please request a code again.", "ExpiredCodeException")
-        with self.store.db.write() as conn:
-            conn.execute(
-                "DELETE FROM auth_codes WHERE pool = ? AND username = ? AND purpose = ?", (self.name, username, purpose)
-            )
-
     def groups_of(self, username: str) -> list[str]:
         return [
             r[0]
@@ -162,44 +128,18 @@ class LocalUserPoolBackend(LocalAdmin, LocalMfa):
             )
         ]
 
-    # -- sign-up -----------------------------------------------------------------------------------
-    def sign_up(self, username: str, password: str, attributes: dict[str, str]) -> dict[str, Any]:
-        self.pool.policy.check(password)
-        sub = str(uuid.uuid4())
-        with self.store.db.write() as conn:
-            if conn.execute(
-                "SELECT 1 FROM auth_users WHERE pool = ? AND username = ?", (self.name, username)
-            ).fetchone():
-                raise AuthError("User already exists", "UsernameExistsException")
-            conn.execute(
-                "INSERT INTO auth_users (pool, username, sub, password, status, attributes, created) "
-                "VALUES (?, ?, ?, ?, 'UNCONFIRMED', ?, ?)",
-                (self.name, username, sub, hash_password(password), json.dumps(attributes), time.time()),
-            )
-        code = self._code(username, "confirm")
-        delivery = self._send(username, attributes, "Your verification code", f"Your verification code is {code}")
-        return {"UserConfirmed": False, "UserSub": sub, "CodeDeliveryDetails": delivery}
-
-    def confirm_sign_up(self, username: str, code: str) -> None:
-        user = self._need_user(username)
-        if user["status"] == "CONFIRMED":
-            raise AuthError("User cannot be confirmed. Current status is CONFIRMED", "NotAuthorizedException")
-        self._use_code(username, "confirm", code)
-        with self.store.db.write() as conn:
-            conn.execute(
-                "UPDATE auth_users SET status = 'CONFIRMED' WHERE pool = ? AND username = ?", (self.name, username)
-            )
-
-    def resend_code(self, username: str) -> dict[str, str]:
-        user = self._need_user(username)
-        code = self._code(username, "confirm")
-        return self._send(username, user["attributes"], "Your verification code", f"Your verification code is {code}")
-
     # -- sign-in -----------------------------------------------------------------------------------
     def sign_in(self, username: str, password: str) -> Tokens | Challenge:
+        self.attempts.begin_password_attempt(username)  # counted as a failure until it succeeds
         user = self._user(username)
-        if user is None or not user["password"] or not check_password(password, user["password"]):
+        stored = user["password"] if user is not None and user["password"] else None
+        # an unknown user costs one scrypt too, so timing does not tell who exists
+        matches = check_password(password, stored or dummy_hash())
+        if user is None or stored is None or not matches:
+            if user is None and not self.pool.prevent_user_existence_errors:
+                raise AuthError("User does not exist.", "UserNotFoundException")
             raise AuthError("Incorrect username or password.", "NotAuthorizedException")
+        self.attempts.password_ok(username)
         if not user["enabled"]:
             raise AuthError("User is disabled.", "NotAuthorizedException")
         if user["status"] == "UNCONFIRMED":
@@ -218,10 +158,10 @@ class LocalUserPoolBackend(LocalAdmin, LocalMfa):
     def _challenge(self, username: str, name: str) -> Challenge:
         session = secrets.token_urlsafe(48)
         with self.store.db.write() as conn:
-            conn.execute("DELETE FROM auth_challenges WHERE expires < ?", (time.time(),))
+            conn.execute("DELETE FROM auth_challenges WHERE expires < ?", (self.now(),))
             conn.execute(
                 "INSERT INTO auth_challenges VALUES (?, ?, ?, ?, ?)",
-                (session, self.name, username, name, time.time() + SESSION_TTL),
+                (session, self.name, username, name, self.now() + SESSION_TTL),
             )
         return Challenge(name, session, {"USER_ID_FOR_SRP": username})
 
@@ -231,13 +171,14 @@ class LocalUserPoolBackend(LocalAdmin, LocalMfa):
         ).fetchone()
         if row is None or row[1] != name:
             raise AuthError("Invalid session for the user.", "NotAuthorizedException")
-        if row[2] < time.time():
+        if row[2] < self.now():
             raise AuthError("Invalid session for the user, session is expired.", "NotAuthorizedException")
         return self._need_user(row[0])
 
     def _end_challenge(self, session: str) -> None:
         with self.store.db.write() as conn:
             conn.execute("DELETE FROM auth_challenges WHERE session = ?", (session,))
+        self.attempts.clear("challenge", session)
 
     def respond(self, name: str, session: str, answers: dict[str, str]) -> Tokens | Challenge:
         user = self._take_challenge(session, name)
@@ -251,8 +192,14 @@ class LocalUserPoolBackend(LocalAdmin, LocalMfa):
             self._end_challenge(session)
             return self._after_password(self._need_user(user["username"]))
         if name == "SOFTWARE_TOKEN_MFA":
-            if not self._totp_ok(user["totp"], answers.get("SOFTWARE_TOKEN_MFA_CODE", "")):
+            tries = self.attempts.fail("challenge", session)  # counted first: parallel guesses count too
+            if tries > CHALLENGE_ATTEMPTS:
+                raise AuthError("Invalid session for the user.", "NotAuthorizedException")
+            if not self._totp_ok(user["totp"], answers.get("SOFTWARE_TOKEN_MFA_CODE", ""), user["username"]):
+                if tries >= CHALLENGE_ATTEMPTS:
+                    self._end_challenge(session)  # a session survives 3 wrong codes
                 raise AuthError("Invalid code received for user", "CodeMismatchException")
+            self.attempts.clear("challenge", session)
             self._end_challenge(session)
             return self._issue(user)
         if name == "MFA_SETUP":
@@ -382,6 +329,7 @@ class LocalUserPoolBackend(LocalAdmin, LocalMfa):
                 "auth_challenges",
             ):
                 conn.execute(f"DELETE FROM {table} WHERE pool = ?", (self.name,))
+        self.attempts.drop()
 
 
 def open_backend(pool: UserPool, services: ProviderServices) -> LocalUserPoolBackend:

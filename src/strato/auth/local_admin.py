@@ -3,49 +3,31 @@ temporary password, get, enable / disable (signing them out), delete, groups and
 
 from __future__ import annotations
 
-import json
 import secrets
-import time
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import AuthError
-from .passwords import PasswordPolicy, hash_password
-
-if TYPE_CHECKING:
-    from . import UserPool
-    from .local import LocalAuthStore
+from .local_parts import LocalParts
+from .passwords import PasswordPolicy
 
 
-class LocalAdmin:
+class LocalAdmin(LocalParts):
     """Mixed into ``LocalUserPoolBackend``, whose store, pool and users it uses."""
 
     if TYPE_CHECKING:
-        name: str
-        store: LocalAuthStore
-        pool: UserPool
 
-        @property
-        def conn(self) -> Any: ...
-        def _need_user(self, username: str) -> dict[str, Any]: ...
         def _send(self, username: str, attributes: dict[str, str], subject: str, message: str) -> dict[str, str]: ...
         def groups_of(self, username: str) -> list[str]: ...
+        def _create_user(
+            self, username: str, password: str, status: str, attributes: dict[str, str], taken: str
+        ) -> str: ...
 
     def admin_create_user(
         self, username: str, temporary_password: str | None, attributes: dict[str, str]
     ) -> dict[str, Any]:
         password = temporary_password or _temporary_password(self.pool.policy)
         self.pool.policy.check(password)
-        with self.store.db.write() as conn:
-            if conn.execute(
-                "SELECT 1 FROM auth_users WHERE pool = ? AND username = ?", (self.name, username)
-            ).fetchone():
-                raise AuthError("User account already exists", "UsernameExistsException")
-            conn.execute(
-                "INSERT INTO auth_users (pool, username, sub, password, status, attributes, created) "
-                "VALUES (?, ?, ?, ?, 'FORCE_CHANGE_PASSWORD', ?, ?)",
-                (self.name, username, str(uuid.uuid4()), hash_password(password), json.dumps(attributes), time.time()),
-            )
+        self._create_user(username, password, "FORCE_CHANGE_PASSWORD", attributes, "User account already exists")
         self._send(
             username,
             attributes,

@@ -1,37 +1,39 @@
 """TOTP MFA of a local user pool: associate a secret (by access token, or inside an MFA_SETUP
 challenge), verify the first code, turn MFA on or off, and check codes at sign-in (RFC 6238, one
-30-second step of drift either way, as authenticator apps expect)."""
+30-second step of drift either way, as authenticator apps expect). A code is accepted once: the user's
+last used time step is remembered, and a code of that step or an earlier one is refused, as Cognito
+refuses a TOTP code that was already used."""
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import AuthError
-
-if TYPE_CHECKING:
-    from . import UserPool
-    from .local import LocalAuthStore
+from .local_parts import LocalParts
 
 
-class LocalMfa:
+class LocalMfa(LocalParts):
     """Mixed into ``LocalUserPoolBackend``, whose store, users, challenges and tokens it uses."""
 
     if TYPE_CHECKING:
-        name: str
-        store: LocalAuthStore
-        pool: UserPool
 
         def verify(self, token: str, token_use: str | None) -> dict[str, Any]: ...
         def _take_challenge(self, session: str, name: str) -> dict[str, Any]: ...
-        def _need_user(self, username: str) -> dict[str, Any]: ...
 
-    @staticmethod
-    def _totp_ok(secret: str | None, code: str) -> bool:
+    def _totp_ok(self, secret: str | None, code: str, username: str | None) -> bool:
+        """The code is one of the three steps around now and, at sign-in (``username`` given), later than
+        any this user signed in with (the setup code is not recorded: it may sign in right after)."""
         import pyotp
 
         if not secret:
             return False
-        return bool(pyotp.TOTP(secret).verify(str(code), valid_window=1))
+        totp, now = pyotp.TOTP(secret), self.now()
+        for offset in (-1, 0, 1):
+            at = now + offset * totp.interval
+            if secrets.compare_digest(totp.at(at).encode(), str(code).encode()):
+                return username is None or self.attempts.use_totp_step(username, totp.timecode(at))
+        return False
 
     def _totp_user(self, access_token: str | None, session: str | None) -> tuple[str, str | None]:
         """The user setting up TOTP: by access token, or by the session of an MFA_SETUP challenge."""
@@ -54,7 +56,7 @@ class LocalMfa:
     def verify_totp(self, access_token: str | None, code: str, session: str | None = None) -> str | None:
         username, session = self._totp_user(access_token, session)
         user = self._need_user(username)
-        if not self._totp_ok(user["totp_pending"], code):
+        if not self._totp_ok(user["totp_pending"], code, None):
             raise AuthError("Code mismatch", "EnableSoftwareTokenMFAException")
         with self.store.db.write() as conn:
             conn.execute(

@@ -52,6 +52,17 @@ def hash_password(password: str) -> str:
     return f"scrypt${salt.hex()}${digest.hex()}"
 
 
+_DUMMY: list[str] = []
+
+
+def dummy_hash() -> str:
+    """A stored-password stand-in for users who do not exist: checking against it costs what a real check
+    does, so sign-in's timing does not say whether a username exists."""
+    if not _DUMMY:
+        _DUMMY.append(hash_password(os.urandom(16).hex()))
+    return _DUMMY[0]
+
+
 def check_password(password: str, stored: str) -> bool:
     _, salt, digest = stored.split("$")
     candidate = hashlib.scrypt(password.encode("utf-8", "surrogatepass"), salt=bytes.fromhex(salt), n=2**14, r=8, p=1)
