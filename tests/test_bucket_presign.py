@@ -200,7 +200,7 @@ def test_range_headers_are_read_as_s3_reads_them(served):  # noqa: F811
     bucket, _ = served
     bucket.put("data.bin", bytes(range(100)))
     url = bucket.presign_get("data.bin")
-    digits = "9" * 5000
+    digits = "9" * 4000  # thousands, yet within API Gateway's 10,240-byte head (strato dev answers 431 beyond)
     for header in (f"bytes={digits}-", f"bytes={digits}-{digits}", "bytes=-0", "bytes=-000", "bytes=100-"):
         response = httpx.get(url, headers={"Range": header})
         assert response.status_code == 416, (header[:20], response.status_code)

@@ -32,7 +32,7 @@ def _listen(host: str, port: int) -> socket.socket:
             f"cannot listen on {host}:{port} ({exc.strerror}): is another strato dev running? "
             "Choose another port with --port"
         ) from None
-    listener.listen(2048)
+    # not listening yet: uvicorn listens once the app is built, so nothing connects to a half-started server
     listener.set_inheritable(True)
     return listener
 
