@@ -84,6 +84,9 @@ def test_hostile_tokens_on_an_auth_route_under_strato_dev_are_401_json(tmp_path)
         with httpx.Client(base_url=server.url, timeout=10) as client:
             for name, token in cases.items():
                 answer = client.get("/me", headers={"authorization": f"Bearer {token}"})
+                if len(token) > 10_240:  # over API Gateway's head quota: the gateway refuses it before any check
+                    assert answer.status_code == 431, (name, answer.status_code, answer.text)
+                    continue
                 assert answer.status_code == 401, (name, answer.status_code, answer.text)
                 assert answer.json() == {"message": "Unauthorized"}, name
             assert client.get("/me", headers={"authorization": tokens.access_token}).status_code == 200
