@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,29 @@ def test_small_amounts_are_shown_to_two_significant_digits():
     from strato.cost import usd
 
     assert [usd(x) for x in (0, 0.000042, 0.0123, 1234.5)] == ["0.00", "0.000042", "0.0123", "1,234.50"]
+
+
+def test_the_event_source_mapping_is_priced_as_aws_polls_not_as_the_local_worker_polls(make_app):
+    """The local worker long-polls every second and each empty poll was billed as an SQS request; AWS's
+    mapping polls with five 20-second long polls when idle
+    (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html), around the clock."""
+    from strato.cost import ESM_IDLE_REQUESTS, estimate
+    from strato.local.worker import Worker
+
+    app = make_app()
+    jobs = app.queue("jobs")
+    jobs.consumer()(lambda message: None)
+    worker = Worker(app, poll_wait=0.05).start()
+    try:
+        time.sleep(0.6)  # a dozen empty polls per consumer loop
+        jobs.send("one")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and jobs.stats().depth + jobs.stats().in_flight:
+            time.sleep(0.05)
+    finally:
+        worker.stop(5)
+    app.usage.flush()
+    recorded = read(app.config.data_dir)
+    assert recorded[("sqs", "requests")] == 3  # the send, the receive that got it, the delete
+    lines = {(line.service, line.unit): line for line in estimate(app.config.data_dir, polled={"sqs": 1})}
+    assert lines[("sqs", "esm_polling")].quantity == ESM_IDLE_REQUESTS == 5 * 30 * 86_400 // 20

@@ -389,7 +389,9 @@ def cost(
         click.echo(f"usage recorded under {data_dir} forgotten", err=True)
         return
     try:
-        lines = pricing.estimate(data_dir, runs_per_month, pricing.load_prices(prices))
+        consumed = [q for q in app.of_kind("queue") if q.consumers]
+        polled = {"sqs": sum(not q.fifo for q in consumed), "sqs_fifo": sum(q.fifo for q in consumed)}
+        lines = pricing.estimate(data_dir, runs_per_month, pricing.load_prices(prices), polled)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     result = pricing.summary(lines, users)

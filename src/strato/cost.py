@@ -78,7 +78,22 @@ def storage(data_dir: Path) -> dict[tuple[str, str], float]:
     return out
 
 
-def estimate(data_dir: Path, runs_per_month: float = 1.0, prices: dict[str, float] | None = None) -> list[Line]:
+#: the ReceiveMessage calls of one idle SQS event source mapping in a 30-day month: Lambda long-polls (20 s)
+#: with five concurrent batches when traffic is low ("can optimize to as few as 2"), per
+#: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html; five is the estimate's upper bound
+ESM_POLLERS = 5
+ESM_IDLE_REQUESTS = ESM_POLLERS * 30 * 86_400 // 20
+
+
+def estimate(
+    data_dir: Path,
+    runs_per_month: float = 1.0,
+    prices: dict[str, float] | None = None,
+    polled: dict[str, int] | None = None,
+) -> list[Line]:
+    """Lines of the monthly bill: recorded usage x ``runs_per_month``, stored bytes, and the idle polling of
+    each queue consumer's event source mapping (``polled``: {"sqs": standard queues, "sqs_fifo": FIFO ones}),
+    which runs around the clock whatever the load (the local worker's own polls are not counted)."""
     table = dict(PRICES)
     for key, value in (prices or {}).items():
         service, _, unit = key.partition(".")
@@ -91,6 +106,11 @@ def estimate(data_dir: Path, runs_per_month: float = 1.0, prices: dict[str, floa
     for (service, unit), amount in sorted(storage(data_dir).items()):
         price, description = table[(service, unit)]
         lines.append(Line(service, unit, amount, price, description))
+    for service, queues in sorted((polled or {}).items()):
+        if queues:
+            price = table[(service, "requests")][0]
+            described = f"event source mapping polling, {queues} consumer queue(s), idle ({ESM_POLLERS} long polls)"
+            lines.append(Line(service, "esm_polling", queues * ESM_IDLE_REQUESTS, price, described))
     return lines
 
 

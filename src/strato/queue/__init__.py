@@ -296,7 +296,7 @@ class Queue(Resource[QueueBackend]):
 
     def _runtime_receive(self, limit: int, visibility: int, wait: float) -> list[Message]:
         """The consumer runtime's lease: its permission comes with the trigger, not with allow=."""
-        return self.backend.receive(limit, visibility, wait)
+        return self.backend.receive(limit, visibility, wait, bill_empty=False)
 
     def _runtime_ack(self, messages: Sequence[Message]) -> None:
         receipts = [m.receipt for m in messages]

@@ -124,7 +124,7 @@ class SqsQueueBackend:
         by_id = {s["Id"]: s["MessageId"] for s in result["Successful"]}
         return [by_id[str(i)] for i in range(len(entries))]
 
-    def receive(self, limit: int, visibility: int, wait: float) -> list[Message]:
+    def receive(self, limit: int, visibility: int, wait: float, bill_empty: bool = True) -> list[Message]:
         try:
             out = self.client.receive_message(
                 QueueUrl=self.url,

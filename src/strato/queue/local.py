@@ -128,14 +128,15 @@ class LocalQueueBackend:
                         )
         return out
 
-    def receive(self, limit: int, visibility: int, wait: float) -> list[Message]:
-        self._requests(1)
+    def receive(self, limit: int, visibility: int, wait: float, bill_empty: bool = True) -> list[Message]:
         deadline = time.monotonic() + wait
         while True:
             seen = self.store.sent.generation
             found = self._lease(limit, visibility)
             remaining = deadline - time.monotonic()
             if found or remaining <= 0:
+                if found or bill_empty:
+                    self._requests(1)
                 return found
             self.store.sent.wait(seen, min(remaining, 0.05))  # re-checks for other processes' sends
 
