@@ -39,10 +39,14 @@ if __name__ == "__main__":
         work.delete(m)
     events.subscribe_sms("+14155550100")
     events.publish("hello")
+    from starlette.testclient import TestClient
     from strato.events.apigw_http import http_event
-    for _ in range(4):
-        app.lambda_handler(http_event(method="GET", raw_path="/ping", raw_query="", headers=[], body=b"",
-                                      source_ip="1.1.1.1", route_key="GET /ping", path_parameters=None, domain="x"))
+    from strato.local.server import build_asgi
+    with TestClient(build_asgi(app, background=False)) as gateway:   # through the dev server's gateway
+        for _ in range(4):
+            assert gateway.get("/ping").status_code == 200
+    app.lambda_handler(http_event(method="GET", raw_path="/ping", raw_query="", headers=[], body=b"",
+                                  source_ip="1.1.1.1", route_key="GET /ping", path_parameters=None, domain="x"))
     app.usage.flush()
 """
 
@@ -68,7 +72,8 @@ def test_operations_are_counted_in_aws_billing_units(recorded):
     assert usage[("s3", "class_a_requests")] == 1 and usage[("s3", "class_b_requests")] == 1
     assert usage[("sqs", "requests")] == 3  # send, receive, delete
     assert usage[("sns", "publishes")] == 1 and usage[("sns", "sms_deliveries")] == 1
-    assert usage[("apigateway", "http_requests")] == 4 and usage[("lambda", "invocations")] == 4
+    # 4 requests through the gateway; 1 direct app.lambda_handler call (as `strato invoke` makes): no gateway
+    assert usage[("apigateway", "http_requests")] == 4 and usage[("lambda", "invocations")] == 5
     assert 0 < usage[("lambda", "gb_seconds")] < 1
 
 

@@ -92,9 +92,10 @@ class HttpDispatcher:
         return route.handler(request, **kwargs)
 
     def _arrive(self, event: dict[str, Any]) -> tuple[Route, dict[str, str]] | dict[str, Any]:
-        """Count the API request and resolve it: the route to run, or the gateway's own finished answer
-        (404, 405, a preflight, an authorizer's 401/403), for which no function runs and none is billed."""
-        self.api.ctx.usage.add("apigateway", "http_requests", 1)
+        """Resolve the request: the route to run, or the gateway's own finished answer (404, 405, a
+        preflight, an authorizer's 401/403), for which no function runs and no invocation is billed. API
+        Gateway's requests are counted by the gateway (``strato dev``), not here: a direct invoke (``strato
+        invoke``, a script calling ``app.lambda_handler``) goes through no gateway, as on AWS."""
         resolved = self.resolve(event)
         return self.finish(event, resolved) if isinstance(resolved, Response) else resolved
 

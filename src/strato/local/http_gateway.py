@@ -87,6 +87,7 @@ class Gateway:
             domain=host,
         )
         context = LocalContext(f"{self.app.name}-http", self.dispatcher.api.timeout)
+        self.app.usage.add("apigateway", "http_requests", 1)  # the gateway bills requests; Lambda, invocations
         result = await self.dispatcher.handle_async(event, context, run_in_threadpool)
         await self._respond(send, result)
 
