@@ -50,3 +50,44 @@ def test_the_filter_redacts_messages_arguments_and_tracebacks():
     text = logging.Formatter().format(record)
     assert jwt_like not in text, text
     assert f"token={REDACTED}" in text and f"ValueError: bad header Authorization: Bearer {REDACTED}" in text
+
+
+def test_strato_worker_redacts_credentials_from_its_log(tmp_path):
+    """A consumer that fails logs its exception; a token in it must not reach `strato worker`'s log."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbmEifQ.c2lnbmF0dXJl"
+    spec = tmp_path / "leaky.py"
+    spec.write_text(
+        "import strato\napp = strato.App('leaky')\njobs = app.queue('jobs')\n"
+        "@jobs.consumer()\ndef work(m):\n    raise RuntimeError('API call with Authorization: Bearer ' + m.body)\n"
+    )
+    data = tmp_path / "data"
+    from strato.loader import load_app
+
+    os.environ["STRATO_DATA_DIR"] = str(data)
+    try:
+        app = load_app(str(spec))
+        app.resources[("queue", "jobs")].send(token)
+        app.close()
+    finally:
+        del os.environ["STRATO_DATA_DIR"]
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "strato.cli", "worker", str(spec), "--data", str(data), "--poll-wait", "0.1"],
+        cwd=ROOT,
+        env={**os.environ, "STRATO_PROVIDER": "local"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(3)
+    worker.send_signal(signal.SIGTERM)
+    _, err = worker.communicate(timeout=30)
+    log = err.decode()
+    assert "RuntimeError" in log and "[REDACTED]" in log
+    assert token not in log

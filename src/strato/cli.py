@@ -160,7 +160,11 @@ def worker(app_spec: str, data: str | None, grace: float, poll_wait: float) -> N
     import logging
     import signal
 
+    from .local.logs import RedactFilter
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for handler in logging.getLogger().handlers:  # credentials in a failing handler's log, as in strato dev's
+        handler.addFilter(RedactFilter())
     os.environ.setdefault("STRATO_PROVIDER", "local")
     app = _load(app_spec, data)
     from .local.worker import Worker
