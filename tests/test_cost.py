@@ -14,6 +14,7 @@ import pytest
 import strato
 from strato import cost
 from strato.core.usage import read
+from tests.test_app import _Tally
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,20 +119,10 @@ def test_a_failed_conditional_write_is_billed_and_the_condition_read_is_not(make
     """DynamoDB charges the write capacity of a conditional write whose condition fails, and does not charge
     a read for evaluating it (the local provider billed the read and not the write)."""
 
-    class Tally:
-        def __init__(self) -> None:
-            self.counts: dict[tuple[str, str], float] = {}
-
-        def add(self, service: str, unit: str, amount: float = 1) -> None:
-            self.counts[(service, unit)] = self.counts.get((service, unit), 0) + amount
-
-        def flush(self) -> None:
-            pass
-
     app = make_app()
     notes = app.table("notes", key="id")
     notes.put({"id": "a"})
-    tally = Tally()
+    tally = _Tally()
     notes.backend.usage = tally
     for write in (
         lambda: notes.put({"id": "a"}, if_absent=True),
