@@ -1,5 +1,6 @@
 """Queue send + receive + delete throughput (single and batches of 10): strato's SQLite provider vs
-SQS on moto_server; and publish-to-handler latency of a local topic subscription."""
+SQS on moto_server; the same at depth 200,000 vs depth 100 (cost per message must stay flat); and
+publish-to-handler latency of a local topic subscription."""
 
 from __future__ import annotations
 
@@ -41,6 +42,17 @@ def round_trips(queue, n: int, batch: int) -> float:
     return done / (time.perf_counter() - started)
 
 
+def at_depth(data: Path, depth: int, n: int) -> float:
+    """Single send + receive + delete per second with ``depth`` messages already waiting in the queue."""
+    app = _app("local", data)
+    queue = app.queue("deep")
+    for start in range(0, depth, 10):
+        queue.send_batch([{"job": i} for i in range(start, start + 10)])
+    rate = round_trips(queue, n, 1)
+    app.close()
+    return rate
+
+
 def publish_latency(data: Path, count: int) -> tuple[float, float]:
     """p50 / p95 milliseconds from publish() returning to the subscribed handler starting."""
 
@@ -66,6 +78,9 @@ def run(quick: bool = False) -> list[Row]:
         local_batch = round_trips(app.queue("batched"), n_local * 5, 10)
         app.close()
         p50, p95 = publish_latency(Path(tmp) / "latency", 100 if quick else 300)
+        deep = 20_000 if quick else 200_000  # the cost per message must not grow with the queue's depth
+        shallow_rate = at_depth(Path(tmp) / "shallow", 100, n_local // 2)
+        deep_rate = at_depth(Path(tmp) / "deep", deep, n_local // 2)
     with moto_server(), tempfile.TemporaryDirectory() as tmp:
         app = _app("aws", Path(tmp))
         aws_single = round_trips(app.queue("single"), n_aws, 1)
@@ -73,6 +88,15 @@ def run(quick: bool = False) -> list[Row]:
     return [
         Row("queue", "send+receive+delete, single", local_single, aws_single, "SQS on moto", "msgs/s", "≥ 50x"),
         Row("queue", "send+receive+delete, batches of 10", local_batch, aws_batch, "SQS on moto", "msgs/s", "≥ 50x"),
+        Row(
+            "queue",
+            f"single round trip at depth {deep:,} vs 100",
+            deep_rate,
+            shallow_rate,
+            "depth 100",
+            "msgs/s",
+            "≥ 0.8x",
+        ),
         Row("topic", "publish → handler p50", p50, 0, "", "ms", "", higher_is_better=False),
         Row("topic", "publish → handler p95", p95, 0, "", "ms", "", higher_is_better=False),
     ]

@@ -55,9 +55,10 @@ class LocalQueueBackend:
 
     def _candidates(self, conn: Any, now: float, limit: int) -> list[tuple[Any, ...]]:
         cols = "seq, id, body, attributes, sent_at, receive_count, first_receive_at, grp, dedup, expires_at"
-        if not self.queue.fifo:
+        if not self.queue.fifo:  # best-effort order, as SQS's standard queues: earliest visible first, walking
+            # the (queue, visible_at, seq) index and stopping at ``limit`` (ORDER BY seq sorted every visible row)
             return conn.execute(
-                f"SELECT {cols} FROM q_messages WHERE queue = ? AND visible_at <= ? ORDER BY seq LIMIT ?",
+                f"SELECT {cols} FROM q_messages WHERE queue = ? AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?",
                 (self.name, now, limit),
             ).fetchall()
         busy = {
@@ -147,14 +148,14 @@ class LocalQueueBackend:
                 raise ValidationError(f"receipt handle {receipt[:40]!r} is not valid for this queue")
         with self.store.db.write() as conn:
             conn.executemany(
-                "DELETE FROM q_messages WHERE queue = ? AND receipt = ?", [(self.name, r) for r in receipts]
+                "DELETE FROM q_messages WHERE +queue = ? AND receipt = ?", [(self.name, r) for r in receipts]
             )
 
     def change_visibility(self, receipt: str, seconds: int) -> None:
         now = time.time()
         with self.store.db.write() as conn:
             changed = conn.execute(
-                "UPDATE q_messages SET visible_at = ? WHERE queue = ? AND receipt = ? AND visible_at > ?",
+                "UPDATE q_messages SET visible_at = ? WHERE +queue = ? AND receipt = ? AND +visible_at > ?",
                 (now + seconds, self.name, receipt, now),
             ).rowcount
         if not changed:

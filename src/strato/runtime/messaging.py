@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS q_messages (
 );
 CREATE INDEX IF NOT EXISTS q_ready ON q_messages (queue, visible_at, seq);
 CREATE INDEX IF NOT EXISTS q_receipt ON q_messages (receipt);
+CREATE INDEX IF NOT EXISTS q_expiry ON q_messages (queue, expires_at);
 CREATE TABLE IF NOT EXISTS q_dedup (
     queue TEXT NOT NULL, dedup TEXT NOT NULL, message_id TEXT NOT NULL, expires_at REAL NOT NULL,
     PRIMARY KEY (queue, dedup)
