@@ -10,7 +10,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .support import Row, moto_server, paced_latencies
+from .support import Row, ScalePoint, moto_server, paced_latencies
 
 
 def _app(provider: str, data: Path):
@@ -100,3 +100,14 @@ def run(quick: bool = False) -> list[Row]:
         Row("topic", "publish → handler p50", p50, 0, "", "ms", "", higher_is_better=False),
         Row("topic", "publish → handler p95", p95, 0, "", "ms", "", higher_is_better=False),
     ]
+
+
+def scale(quick: bool = False) -> list[ScalePoint]:
+    """Queue depth sweep: µs per single send + receive + delete with that many messages waiting."""
+    depths = [100, 10_000, 50_000] if quick else [100, 10_000, 100_000, 1_000_000]
+    points = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for depth in depths:
+            rate = at_depth(Path(tmp) / f"d{depth}", depth, 500 if quick else 2000)
+            points.append(ScalePoint("queue: standard round trip by depth", depth, 1e6 / rate))
+    return points

@@ -3,6 +3,7 @@
 python -m benchmarks.run            # full (about 2 minutes)
 python -m benchmarks.run --quick    # smaller counts
 python -m benchmarks.run --only table,http
+python -m benchmarks.run --scale    # growth sweeps: cost per operation as depth / size / count grows
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from . import (
     bench_table,
     bench_websocket,
 )
-from .support import print_rows
+from .support import print_rows, print_scale
 
 SUITES = {
     "table": bench_table,
@@ -40,11 +41,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller counts, noisier numbers")
     parser.add_argument("--only", default=",".join(SUITES), help=f"comma-separated subset of {','.join(SUITES)}")
+    parser.add_argument("--scale", action="store_true", help="run the growth sweeps instead of the ratio table")
     args = parser.parse_args(argv)
-    rows = []
-    for name in args.only.split(","):
+    names = args.only.split(",")
+    for name in names:
         if name not in SUITES:
             parser.error(f"unknown suite {name!r}")
+    if args.scale:
+        points = []
+        for name in names:
+            sweep = getattr(SUITES[name], "scale", None)
+            if sweep is not None:
+                print(f"sweeping {name} ...", file=sys.stderr, flush=True)
+                points += sweep(quick=args.quick)
+        print_scale(points)
+        return 0
+    rows = []
+    for name in names:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         rows += SUITES[name].run(quick=args.quick)
     print_rows(rows)

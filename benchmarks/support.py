@@ -42,6 +42,54 @@ class Row:
         return self.baseline / self.strato if self.strato else float("inf")
 
 
+@dataclass
+class ScalePoint:
+    """One size of a growth sweep: what one operation cost at that size (``--scale``)."""
+
+    sweep: str
+    size: int
+    us_per_op: float
+    unit: str = "µs/op"
+
+
+def growth_exponent(points: list[ScalePoint]) -> float:
+    """k in cost ∝ size^k between the smallest and the largest size: 0 is flat, 1 is linear per operation."""
+    import math
+
+    first, last = min(points, key=lambda p: p.size), max(points, key=lambda p: p.size)
+    if last.size == first.size or first.us_per_op <= 0 or last.us_per_op <= 0:
+        return 0.0
+    return math.log(last.us_per_op / first.us_per_op) / math.log(last.size / first.size)
+
+
+def verdict(exponent: float) -> str:
+    """Flat under 0.05 (noise), logarithmic-looking under 0.15, anything steeper is flagged."""
+    if exponent < 0.05:
+        return "flat"
+    if exponent < 0.15:
+        return "≈ log"
+    return f"GROWS (size^{exponent:.2f})"
+
+
+def print_scale(points: list[ScalePoint]) -> None:
+    """One line per sweep: cost per operation at each size, the growth exponent and a verdict."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="strato growth sweeps (cost per operation at each size, same run)")
+    for col in ("sweep", "cost at each size", "largest / smallest", "verdict"):
+        table.add_column(col)
+    sweeps: dict[str, list[ScalePoint]] = {}
+    for point in points:
+        sweeps.setdefault(point.sweep, []).append(point)
+    for name, sweep in sweeps.items():
+        sweep.sort(key=lambda p: p.size)
+        sizes = "  ".join(f"{p.size:,}: {p.us_per_op:,.1f}" for p in sweep)
+        ratio = sweep[-1].us_per_op / sweep[0].us_per_op if sweep[0].us_per_op else float("nan")
+        table.add_row(f"{name} ({sweep[0].unit})", sizes, f"{ratio:.2f}x", verdict(growth_exponent(sweep)))
+    Console().print(table)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
