@@ -15,6 +15,7 @@ from . import (
     bench_auth,
     bench_coldstart,
     bench_http,
+    bench_jobs,
     bench_messaging,
     bench_metrics,
     bench_storage,
@@ -34,6 +35,7 @@ SUITES = {
     "http": bench_http,
     "coldstart": bench_coldstart,
     "auth": bench_auth,
+    "jobs": bench_jobs,
 }
 
 
