@@ -15,7 +15,7 @@ from ..core.context import ProviderServices
 from ..core.errors import NotFound, ValidationError
 from ..core.ids import new_id
 from ..core.usage import Counter
-from ..runtime.messaging import MessagingStore, enqueue, fix_head
+from ..runtime.messaging import MessagingStore, enqueue, fix_head, sweep_expired
 from . import Outgoing, Queue, local_fifo
 from .message import Message, QueueStats, decode_attributes
 
@@ -64,28 +64,13 @@ class LocalQueueBackend:
             (self.name, now, limit),
         ).fetchall()
 
-    def _sweep(self, conn: Any, now: float) -> None:
-        """Drop expired messages (retention) and dedup ids, walking the q_expiry and q_dedup_expiry indexes."""
-        if self.queue.fifo:
-            groups = {
-                row[0]
-                for row in conn.execute(
-                    "SELECT grp FROM q_messages WHERE queue = ? AND expires_at <= ? AND head = 1", (self.name, now)
-                )
-            }
-        conn.execute("DELETE FROM q_messages WHERE queue = ? AND expires_at <= ?", (self.name, now))
-        conn.execute("DELETE FROM q_dedup WHERE expires_at <= ?", (now,))
-        if self.queue.fifo:
-            for group in groups:
-                fix_head(conn, self.name, group)
-
     def _lease(self, limit: int, visibility: int) -> list[Message]:
         now = time.time()
         out: list[Message] = []
         leased: set[int] = set()  # a lease of 0 s leaves a message visible: never hand it out twice in one call
         with self.store.db.write() as conn:
-            if now - self._last_sweep > 5:
-                self._sweep(conn, now)
+            if now - self._last_sweep > 5:  # expired messages are never handed out: the sweep only frees space
+                sweep_expired(conn, now)
                 self._last_sweep = now
             while len(out) < limit:
                 rows = [r for r in self._candidates(conn, now, limit - len(out) + len(leased)) if r[0] not in leased]

@@ -54,7 +54,6 @@ CREATE TABLE IF NOT EXISTS q_messages (
     head INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS q_ready ON q_messages (queue, visible_at, seq);
-CREATE INDEX IF NOT EXISTS q_expiry ON q_messages (queue, expires_at);
 CREATE TABLE IF NOT EXISTS q_dedup (
     queue TEXT NOT NULL, dedup TEXT NOT NULL, message_id TEXT NOT NULL, expires_at REAL NOT NULL,
     PRIMARY KEY (queue, dedup)
@@ -64,10 +63,13 @@ CREATE INDEX IF NOT EXISTS q_dedup_expiry ON q_dedup (expires_at);
 
 # Indexes that need the ``head`` column (added to files made before it) or replace an older definition.
 # q_receipt: only leased messages have a receipt, so a send does not add a NULL entry to it.
+# q_expiry: by expiry alone, not (queue, expiry): a publish to 50 queues then adds its 50 entries to
+# one leaf page instead of 50 (each page a commit touches is written to the WAL, 4 KB apiece).
 # q_group / q_heads / q_leased: FIFO receives walk each message group's first message ("head") in
 # (visible_at, seq) order and check the group for a message in flight, instead of every message.
 INDEXES = {
     "q_receipt": "CREATE INDEX q_receipt ON q_messages (receipt) WHERE receipt IS NOT NULL",
+    "q_expiry": "CREATE INDEX q_expiry ON q_messages (expires_at)",
     "q_group": "CREATE INDEX q_group ON q_messages (queue, grp, seq) WHERE grp IS NOT NULL",
     "q_heads": "CREATE INDEX q_heads ON q_messages (queue, visible_at, seq) WHERE head = 1",
     "q_leased": "CREATE INDEX q_leased ON q_messages (queue, grp, visible_at) WHERE grp IS NOT NULL AND receive_count > 0",
@@ -166,6 +168,16 @@ def insert_plain(conn: Any, rows: Sequence[tuple[str, str, str, str, float, floa
     """Messages without group or dedup id, as (queue, id, body, encoded attributes, sent_at, visible_at,
     expires_at), in one statement: a topic's fan-out to many standard queues is one executemany."""
     conn.executemany(PLAIN_INSERT, rows)
+
+
+def sweep_expired(conn: Any, now: float) -> None:
+    """Delete every queue's messages past their retention, and dedup ids past their window (walking the
+    q_expiry and q_dedup_expiry indexes); a FIFO group that lost its head gets the next message as head."""
+    groups = set(conn.execute("SELECT queue, grp FROM q_messages WHERE expires_at <= ? AND head = 1", (now,)))
+    conn.execute("DELETE FROM q_messages WHERE expires_at <= ?", (now,))
+    conn.execute("DELETE FROM q_dedup WHERE expires_at <= ?", (now,))
+    for queue, group in groups:
+        fix_head(conn, queue, group)
 
 
 def fix_head(conn: Any, queue: str, group: str) -> None:

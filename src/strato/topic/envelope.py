@@ -65,6 +65,9 @@ class Signer:
         self.cert_url = cert_url
         self._key: Any = None
         self._lock = threading.Lock()
+        self._recent: dict[bytes, str] = {}  # string to sign -> signature, for the last few messages
+
+    SIGNATURES_KEPT = 256
 
     def _load(self) -> Any:
         from cryptography import x509
@@ -115,8 +118,15 @@ class Signer:
         key = self._load()
         envelope["SignatureVersion"] = "2"
         envelope["SigningCertURL"] = self.cert_url
-        signature = key.sign(string_to_sign(envelope), padding.PKCS1v15(), hashes.SHA256())
-        envelope["Signature"] = base64.b64encode(signature).decode()
+        text = string_to_sign(envelope)
+        signature = self._recent.get(text)
+        if signature is None:  # RSA PKCS#1 v1.5 is deterministic: one message signed for several subscribers
+            # (each handler and webhook delivery is signed when attempted) gets the same bytes, made once
+            signature = base64.b64encode(key.sign(text, padding.PKCS1v15(), hashes.SHA256())).decode()
+            if len(self._recent) >= self.SIGNATURES_KEPT:
+                self._recent.pop(next(iter(self._recent)), None)
+            self._recent[text] = signature
+        envelope["Signature"] = signature
         return envelope
 
 
