@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import raw_messaging
-from .scale_messaging import at_depth, fan_out_app
+from .scale_messaging import DeepQueue, fan_out_app, interleaved_depths
 from .support import Row, ScalePoint, moto_server, paced_latencies
 
 BODY = {"job": "x" * 100}
@@ -116,14 +116,22 @@ def _topic_rows(tmp: Path, n: int, subscriptions: int = 50) -> list[Row]:
             return n / (time.perf_counter() - started)
 
         strato, raw = interleaved(
-            strato_rate, lambda baseline=baseline, body=body: raw_messaging.publishes(baseline, n, queues, body)
+            strato_rate,
+            lambda baseline=baseline, body=body, queues=queues: raw_messaging.publishes(baseline, n, queues, body),
         )
         app.close()
         baseline.close()
         kind, goal = ("raw", "≥ 5,000/s") if raw_delivery else ("enveloped (signed)", "≥ 1,000/s")
         rows.append(
-            Row("topic", f"publish to {subscriptions} {kind} queue subscriptions", strato, raw, "same SQL, sqlite3",
-                "publishes/s", goal)  # fmt: skip
+            Row(
+                "topic",
+                f"publish to {subscriptions} {kind} queue subscriptions",
+                strato,
+                raw,
+                "same SQL, sqlite3",
+                "publishes/s",
+                goal,
+            )
         )
     return rows
 
@@ -139,8 +147,10 @@ def run(quick: bool = False) -> list[Row]:
         topic_rows = _topic_rows(Path(tmp) / "topic", 100 if quick else 400)
         p50, p95 = publish_latency(Path(tmp) / "latency", 100 if quick else 300)
         deep = 20_000 if quick else 200_000  # the cost per message must not grow with the queue's depth
-        shallow_rate, _ = at_depth(_app("local", Path(tmp) / "shallow"), 100, n_local // 2)
-        deep_rate, _ = at_depth(_app("local", Path(tmp) / "deep"), deep, n_local // 2)
+        queues = [DeepQueue(_app("local", Path(tmp) / f"d{d}"), d) for d in (100, deep)]
+        shallow_rate, deep_rate = interleaved_depths(queues, n_local // 2)
+        for queue in queues:
+            queue.app.close()
     with moto_server(), tempfile.TemporaryDirectory() as tmp:
         app = _app("aws", Path(tmp))
         aws_single = round_trips(app.queue("single"), n_aws, 1)

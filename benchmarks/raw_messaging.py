@@ -36,7 +36,9 @@ class RawMessaging:
         for statement in [*SCHEMA.split(";"), *INDEXES.values()]:
             if statement.strip():
                 self.conn.execute(statement)
-        self.conn.execute("CREATE TABLE t_sub_versions (topic TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID")
+        self.conn.execute(
+            "CREATE TABLE t_sub_versions (topic TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID"
+        )
         self.checkpointer = Checkpointer(path)
         self.checkpointer.start()
 

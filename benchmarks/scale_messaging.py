@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,26 +28,46 @@ def _preload(queue: Any, depth: int) -> None:
         queue.backend.send(outs, now)
 
 
-def at_depth(app: Any, depth: int, n: int, fifo: bool = False) -> tuple[float, float]:
-    """Single send + receive + delete per second with ``depth`` messages waiting, and the receive p99 in µs.
+class DeepQueue:
+    """A queue with ``depth`` messages waiting; ``measure`` runs single send + receive + delete round trips.
     On a FIFO queue one group has a message in flight throughout (a consumer busy with it): a receive
     must pass over that group, which the old scan by seq did message by message."""
-    queue = app.queue("deep", fifo=fifo, content_dedup=fifo)
-    _preload(queue, depth)
-    if fifo:
-        queue.receive(1, visibility_timeout=3600)
-    receives = []
-    started = time.perf_counter()
-    for i in range(n):
-        queue.send(BODY, **({"group": f"g{i % GROUPS}", "dedup_id": f"n{i}"} if fifo else {}))
-        before = time.perf_counter()
-        got = queue.receive(1)
-        receives.append(time.perf_counter() - before)
-        queue.delete(got[0])
-    rate = n / (time.perf_counter() - started)
-    app.close()
-    receives.sort()
-    return rate, receives[int(len(receives) * 0.99)] * 1e6
+
+    def __init__(self, app: Any, depth: int, fifo: bool = False) -> None:
+        self.app, self.depth, self.fifo = app, depth, fifo
+        self.queue = app.queue("deep", fifo=fifo, content_dedup=fifo)
+        _preload(self.queue, depth)
+        if fifo:
+            self.queue.receive(1, visibility_timeout=3600)
+        self.sent = 0
+        self.receives: list[float] = []  # seconds, every measured receive
+
+    def measure(self, n: int) -> float:
+        """Round trips per second over ``n`` of them."""
+        queue = self.queue
+        started = time.perf_counter()
+        for _ in range(n):
+            i = self.sent = self.sent + 1
+            queue.send(BODY, **({"group": f"g{i % GROUPS}", "dedup_id": f"n{i}"} if self.fifo else {}))
+            before = time.perf_counter()
+            got = queue.receive(1)
+            self.receives.append(time.perf_counter() - before)
+            queue.delete(got[0])
+        return n / (time.perf_counter() - started)
+
+    def p99(self) -> float:
+        """The receive p99 in µs."""
+        ordered = sorted(self.receives)
+        return ordered[int(len(ordered) * 0.99)] * 1e6
+
+
+def interleaved_depths(queues: list[DeepQueue], n: int, rounds: int = 5) -> list[float]:
+    """Median round trips/s of each queue, measured in turns (a, b, c, a, b, c, ...) so noise hits all."""
+    rates: list[list[float]] = [[] for _ in queues]
+    for _ in range(rounds):
+        for queue, measured in zip(queues, rates, strict=True):
+            measured.append(queue.measure(max(1, n // rounds)))
+    return [statistics.median(r) for r in rates]
 
 
 def fan_out_app(app: Any, subscriptions: int, raw: bool) -> tuple[Any, Any]:
@@ -64,11 +85,14 @@ def depth_sweep(make_app: Callable[[str, Path], Any], quick: bool) -> list[Scale
     with tempfile.TemporaryDirectory() as tmp:
         for fifo in (False, True):
             kind = "FIFO" if fifo else "standard"
-            for depth in depths:
-                data = Path(tmp) / f"{kind}{depth}"
-                rate, p99 = at_depth(make_app("local", data), depth, 500 if quick else 2000, fifo)
-                points.append(ScalePoint(f"queue: {kind} round trip by depth", depth, 1e6 / rate))
-                points.append(ScalePoint(f"queue: {kind} receive p99 by depth", depth, p99, "µs p99 receive"))
+            queues = [DeepQueue(make_app("local", Path(tmp) / f"{kind}{d}"), d, fifo) for d in depths]
+            rates = interleaved_depths(queues, 500 if quick else 2000)
+            for queue, rate in zip(queues, rates, strict=True):
+                points.append(ScalePoint(f"queue: {kind} round trip by depth", queue.depth, 1e6 / rate))
+                points.append(
+                    ScalePoint(f"queue: {kind} receive p99 by depth", queue.depth, queue.p99(), "µs p99 receive")
+                )
+                queue.app.close()
     return points
 
 

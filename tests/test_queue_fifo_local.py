@@ -137,7 +137,10 @@ def test_a_messaging_db_from_before_heads_is_migrated(make_app, tmp_path):
     app = make_app()
     app.config.data_dir = path.parent
     q = app.queue("orders", fifo=True, content_dedup=True)
-    assert [m.body for m in q.receive(10, visibility_timeout=600)] in (["x1", "x3", "y2", "y4"], ["y2", "y4", "x1", "x3"])
+    assert [m.body for m in q.receive(10, visibility_timeout=600)] in (
+        ["x1", "x3", "y2", "y4"],
+        ["y2", "y4", "x1", "x3"],
+    )
     conn = q.backend.store.db.conn
     _heads_are_first_messages(conn)
     sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'q_receipt'").fetchone()[0]

@@ -5,15 +5,15 @@ Query plans, not timings: performance is measured in benchmarks/, this only pins
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 
 def _plans(conn, statements: list[str]) -> dict[str, str]:
     out = {}
     for sql in statements:
-        if sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")) and ("q_messages" in sql or "q_dedup" in sql):
+        if sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")) and (
+            "q_messages" in sql or "q_dedup" in sql
+        ):
             rows = conn.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
             out[sql] = " | ".join(r[-1] for r in rows)
     return out

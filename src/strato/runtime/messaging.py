@@ -72,7 +72,9 @@ INDEXES = {
     "q_expiry": "CREATE INDEX q_expiry ON q_messages (expires_at)",
     "q_group": "CREATE INDEX q_group ON q_messages (queue, grp, seq) WHERE grp IS NOT NULL",
     "q_heads": "CREATE INDEX q_heads ON q_messages (queue, visible_at, seq) WHERE head = 1",
-    "q_leased": "CREATE INDEX q_leased ON q_messages (queue, grp, visible_at) WHERE grp IS NOT NULL AND receive_count > 0",
+    "q_leased": (
+        "CREATE INDEX q_leased ON q_messages (queue, grp, visible_at) WHERE grp IS NOT NULL AND receive_count > 0"
+    ),
 }
 
 
@@ -85,7 +87,9 @@ def _migrate(conn: Any) -> None:
             "UPDATE q_messages SET head = 1 WHERE seq IN "
             "(SELECT min(seq) FROM q_messages WHERE grp IS NOT NULL GROUP BY queue, grp)"
         )
-    existing = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'q_messages'"))
+    existing = dict(
+        conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'q_messages'")
+    )
     for name, sql in INDEXES.items():
         if existing.get(name) != sql:
             conn.execute(f"DROP INDEX IF EXISTS {name}")
@@ -215,9 +219,12 @@ def enqueue(conn: Any, queue: str, messages: Sequence[Outgoing], now: float, ret
             if row:
                 accepted.append(row[0])  # accepted, not delivered again within the dedup window
                 continue
-        head = out.group is not None and not conn.execute(
-            "SELECT 1 FROM q_messages WHERE queue = ? AND grp = ? LIMIT 1", (queue, out.group)
-        ).fetchone()
+        head = (
+            out.group is not None
+            and not conn.execute(
+                "SELECT 1 FROM q_messages WHERE queue = ? AND grp = ? LIMIT 1", (queue, out.group)
+            ).fetchone()
+        )
         conn.execute(
             "INSERT INTO q_messages (queue, id, body, attributes, sent_at, visible_at, grp, dedup, expires_at, head) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -108,7 +108,11 @@ class FanOut:
     def flush(self, conn: Any, now: float) -> None:
         if self.plain:
             ids = message_ids(len(self.plain))
-            insert_plain(conn, [(q, mid, *rest) for (q, *rest), mid in zip(self.plain, ids, strict=True)])
+            insert_plain(
+                conn,
+                [(q, mid, text, attrs, sent, visible, expires) for (q, text, attrs, sent, visible, expires), mid
+                 in zip(self.plain, ids, strict=True)],
+            )  # fmt: skip
         if self.handed:
             self.deliveries.add_many(conn, self.topic, self.handed, now)
         if self.outbox:
