@@ -9,8 +9,7 @@ import base64
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -109,13 +108,8 @@ class _MessagingDatabase(Database):
         conn = super().conn
         if fresh:
             conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+            self.checkpointer.start()
         return conn
-
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        self.checkpointer.start()
-        with super().write() as conn:
-            yield conn
 
     def close(self) -> None:
         self.checkpointer.stop()
