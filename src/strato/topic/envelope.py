@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 import json
 import re
 import threading
@@ -65,7 +66,7 @@ class Signer:
         self.cert_url = cert_url
         self._key: Any = None
         self._lock = threading.Lock()
-        self._recent: dict[bytes, str] = {}  # string to sign -> signature, for the last few messages
+        self._recent: dict[bytes, str] = {}  # SHA-256 of the string to sign -> signature, last few messages
 
     SIGNATURES_KEPT = 256
 
@@ -119,13 +120,15 @@ class Signer:
         envelope["SignatureVersion"] = "2"
         envelope["SigningCertURL"] = self.cert_url
         text = string_to_sign(envelope)
-        signature = self._recent.get(text)
+        digest = hashlib.sha256(text).digest()  # a message may be 256 KB: keep its digest, not its text
+        signature = self._recent.get(digest)
         if signature is None:  # RSA PKCS#1 v1.5 is deterministic: one message signed for several subscribers
             # (each handler and webhook delivery is signed when attempted) gets the same bytes, made once
             signature = base64.b64encode(key.sign(text, padding.PKCS1v15(), hashes.SHA256())).decode()
-            if len(self._recent) >= self.SIGNATURES_KEPT:
-                self._recent.pop(next(iter(self._recent)), None)
-            self._recent[text] = signature
+            with self._lock:  # deliveries sign from several threads
+                if len(self._recent) >= self.SIGNATURES_KEPT:
+                    self._recent.pop(next(iter(self._recent)), None)
+                self._recent[digest] = signature
         envelope["Signature"] = signature
         return envelope
 
