@@ -29,19 +29,21 @@ class Checkpointer:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Start the thread once (the first write transaction calls this; reading needs no checkpoint)."""
+        """Start the thread unless it runs (the store's first connection calls this)."""
         if self._thread is not None:
             return
         with self._lock:
-            if self._thread is None and not self._stop.is_set():
-                thread = threading.Thread(target=self._run, name=f"checkpoint:{self.path.name}", daemon=True)
+            if self._thread is None:
+                thread = threading.Thread(
+                    target=self._run, args=(self._stop,), name=f"checkpoint:{self.path.name}", daemon=True
+                )
                 thread.start()
                 self._thread = thread
 
-    def _run(self) -> None:
+    def _run(self, stop: threading.Event) -> None:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=1.0)
         try:
-            while not self._stop.wait(self.interval):
+            while not stop.wait(self.interval):
                 try:  # nothing to copy costs a look at the WAL index, no I/O
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 except sqlite3.Error:
@@ -50,7 +52,10 @@ class Checkpointer:
             conn.close()
 
     def stop(self) -> None:
+        """Stop the thread (its connection closes with it); a later ``start`` makes a new one."""
         self._stop.set()
         thread = self._thread
         if thread is not None:
             thread.join(5)
+        with self._lock:
+            self._thread, self._stop = None, threading.Event()
