@@ -5,44 +5,52 @@ Query plans, not timings: performance is measured in benchmarks/, this only pins
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 
 def _plans(conn, statements: list[str]) -> dict[str, str]:
     out = {}
     for sql in statements:
-        if sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")) and "q_messages" in sql:
+        if sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")) and (
+            "q_messages" in sql or "q_dedup" in sql
+        ):
             rows = conn.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
             out[sql] = " | ".join(r[-1] for r in rows)
     return out
 
 
-@pytest.mark.parametrize("depth", [50])
-def test_queue_operations_walk_indexes_and_never_sort_or_scan_the_queue(make_app, depth):
-    app = make_app()
-    jobs = app.queue("jobs")
-    for start in range(0, depth, 10):
-        jobs.send_batch([f"m{i}" for i in range(start, start + 10)])
-    conn = jobs.backend.store.db.conn
+def _traced(queue, fifo: bool) -> dict[str, str]:
+    """The plans of every statement one send, receive, change_visibility, delete and retention sweep ran."""
+    conn = queue.backend.store.db.conn
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
     try:
-        jobs.backend._last_sweep = 0.0  # the retention sweep runs on this receive
-        jobs.send("fresh")
-        got = jobs.receive(2)
-        jobs.change_visibility(got[0], 5)
-        jobs.delete(got[1])
-        time.sleep(0)
+        queue.backend._last_sweep = 0.0  # the retention sweep runs on this receive
+        queue.send("fresh", **({"group": "g7"} if fifo else {}))
+        got = queue.receive(3)
+        queue.change_visibility(got[-1], 5)
+        queue.delete(got[0])  # on a FIFO queue a group's head: its next message becomes the head
     finally:
         conn.set_trace_callback(None)
-    plans = _plans(conn, statements)
+    return _plans(conn, statements)
+
+
+@pytest.mark.parametrize("fifo", [False, True], ids=["standard", "fifo"])
+def test_queue_operations_walk_indexes_and_never_sort_or_scan_the_queue(make_app, fifo):
+    app = make_app()
+    jobs = app.queue("jobs", fifo=fifo, content_dedup=fifo)
+    for start in range(0, 50, 10):
+        jobs.send_batch([f"m{i}" for i in range(start, start + 10)], **({"group": f"g{start % 20}"} if fifo else {}))
+    plans = _traced(jobs, fifo)
     assert any("visible_at <= " in sql for sql in plans), "the receive query was not seen"
     for sql, plan in plans.items():
         assert "TEMP B-TREE" not in plan, (sql, plan)
-        assert "SCAN q_messages" not in plan, (sql, plan)
+        assert "SCAN q_messages" not in plan and "SCAN q_dedup" not in plan, (sql, plan)
         if "receipt =" in sql and "seq =" not in sql:
             assert "q_receipt" in plan, (sql, plan)
         if "expires_at <=" in sql and "DELETE" in sql.upper():
-            assert "q_expiry" in plan, (sql, plan)
+            assert "q_expiry" in plan or "q_dedup_expiry" in plan, (sql, plan)
+    if fifo:  # receives walk group heads, then one group's messages, and check groups for a lease
+        walked = " ".join(plans.values())
+        for index in ("q_heads", "q_group", "q_leased"):
+            assert f"USING INDEX {index}" in walked, (index, plans)

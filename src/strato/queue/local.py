@@ -8,15 +8,15 @@ queues hand out a group's messages only while none of that group is in flight.
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
 from ..core.context import ProviderServices
 from ..core.errors import NotFound, ValidationError
-from ..core.ids import new_id
 from ..core.usage import Counter
-from ..runtime.messaging import MessagingStore, enqueue
-from . import Outgoing, Queue
+from ..runtime.messaging import MessagingStore, enqueue, fix_head, sweep_expired
+from . import Outgoing, Queue, local_fifo
 from .message import Message, QueueStats, decode_attributes
 
 if TYPE_CHECKING:
@@ -47,87 +47,76 @@ class LocalQueueBackend:
         self.purge()
 
     def send(self, messages: list[Outgoing], now: float) -> list[str]:
-        self._requests(max(1, -(-sum(len(m.body) for m in messages) // 65536)))
+        size = 0
+        for message in messages:
+            size += len(message.body)
+        self._requests(max(1, -(-size // 65536)))
         with self.store.db.write() as conn:
             ids = enqueue(conn, self.name, messages, now, self.queue.retention)
         self.store.notify()
         return ids
 
     def _candidates(self, conn: Any, now: float, limit: int) -> list[tuple[Any, ...]]:
-        cols = "seq, id, body, attributes, sent_at, receive_count, first_receive_at, grp, dedup, expires_at"
-        if not self.queue.fifo:  # best-effort order, as SQS's standard queues: earliest visible first, walking
-            # the (queue, visible_at, seq) index and stopping at ``limit`` (ORDER BY seq sorted every visible row)
-            return conn.execute(
-                f"SELECT {cols} FROM q_messages WHERE queue = ? AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?",
-                (self.name, now, limit),
-            ).fetchall()
-        busy = {
-            r[0]
-            for r in conn.execute(
-                "SELECT DISTINCT grp FROM q_messages WHERE queue = ? AND visible_at > ? AND receive_count > 0",
-                (self.name, now),
-            )
-        }
-        blocked = set(busy)
-        picked = []
-        rows = conn.execute(f"SELECT {cols}, visible_at FROM q_messages WHERE queue = ? ORDER BY seq", (self.name,))
-        for row in rows:
-            group, visible_at = row[7], row[10]
-            if group in blocked:
-                continue
-            if visible_at > now:
-                blocked.add(group)  # an earlier message of this group is not available: keep order
-                continue
-            picked.append(row[:10])
-            if len(picked) >= limit:
-                break
-        return picked
+        if self.queue.fifo:  # groups in order, one in flight at a time: see local_fifo
+            return local_fifo.candidates(conn, self.name, now, limit)
+        # best-effort order, as SQS's standard queues: earliest visible first, walking the
+        # (queue, visible_at, seq) index and stopping at ``limit`` (ORDER BY seq sorted every visible row)
+        return conn.execute(
+            f"SELECT {local_fifo.COLUMNS} FROM q_messages WHERE queue = ? AND visible_at <= ? "
+            "ORDER BY visible_at, seq LIMIT ?",
+            (self.name, now, limit),
+        ).fetchall()
 
     def _lease(self, limit: int, visibility: int) -> list[Message]:
         now = time.time()
-        dlq = self.queue.dlq
         out: list[Message] = []
+        leased: set[int] = set()  # a lease of 0 s leaves a message visible: never hand it out twice in one call
         with self.store.db.write() as conn:
-            if now - self._last_sweep > 5:
-                conn.execute("DELETE FROM q_messages WHERE queue = ? AND expires_at <= ?", (self.name, now))
-                conn.execute("DELETE FROM q_dedup WHERE expires_at <= ?", (now,))
+            if now - self._last_sweep > 5:  # expired messages are never handed out: the sweep only frees space
+                sweep_expired(conn, now)
                 self._last_sweep = now
             while len(out) < limit:
-                rows = self._candidates(conn, now, limit - len(out))
-                if not rows:
-                    break
-                for seq, mid, body, attrs, sent_at, count, first, group, dedup, expires_at in rows:
-                    if expires_at <= now:
-                        conn.execute("DELETE FROM q_messages WHERE seq = ?", (seq,))
-                    elif dlq is not None and self.queue.max_receive_count and count >= self.queue.max_receive_count:
-                        conn.execute(
-                            "UPDATE q_messages SET queue = ?, visible_at = ?, receipt = NULL, "
-                            "expires_at = ? WHERE seq = ?",
-                            (dlq.name, now, sent_at + dlq.retention, seq),
-                        )
+                rows = [r for r in self._candidates(conn, now, limit - len(out) + len(leased)) if r[0] not in leased]
+                dropped = False
+                for row in rows[: limit - len(out)]:
+                    message = self._take(conn, row, now, visibility)
+                    if message is None:
+                        dropped = True
                     else:
-                        receipt = f"{mid}#{new_id()}"
-                        first = first or now
-                        conn.execute(
-                            "UPDATE q_messages SET receive_count = receive_count + 1, visible_at = ?, "
-                            "receipt = ?, first_receive_at = ? WHERE seq = ?",
-                            (now + visibility, receipt, first, seq),
-                        )
-                        out.append(
-                            Message(
-                                mid,
-                                body,
-                                receipt,
-                                decode_attributes(json.loads(attrs)),
-                                count + 1,
-                                sent_at,
-                                first,
-                                group,
-                                dedup,
-                                self.name,
-                            )
-                        )
+                        leased.add(row[0])
+                        out.append(message)
+                if not dropped:  # look again only if expired or dead-lettered rows took places
+                    break
         return out
+
+    def _take(self, conn: Any, row: tuple[Any, ...], now: float, visibility: int) -> Message | None:
+        """Lease one candidate; None if it expired (deleted) or has been received too often (dead-lettered)."""
+        seq, mid, body, attrs, sent_at, count, first, group, dedup, expires_at = row
+        dlq = self.queue.dlq
+        if expires_at <= now:
+            conn.execute("DELETE FROM q_messages WHERE seq = ?", (seq,))
+            if group is not None:
+                fix_head(conn, self.name, group)
+            return None
+        if dlq is not None and self.queue.max_receive_count and count >= self.queue.max_receive_count:
+            conn.execute(
+                "UPDATE q_messages SET queue = ?, visible_at = ?, receipt = NULL, expires_at = ?, head = 0 "
+                "WHERE seq = ?",
+                (dlq.name, now, sent_at + dlq.retention, seq),
+            )
+            if group is not None:
+                fix_head(conn, self.name, group)
+                fix_head(conn, dlq.name, group)
+            return None
+        receipt = f"{mid}#{os.urandom(13).hex()}"  # opaque, fresh per lease (a ULID cost 10x more to make)
+        first = first or now
+        conn.execute(
+            "UPDATE q_messages SET receive_count = receive_count + 1, visible_at = ?, receipt = ?, "
+            "first_receive_at = ? WHERE seq = ?",
+            (now + visibility, receipt, first, seq),
+        )
+        attributes = decode_attributes(json.loads(attrs)) if attrs != "{}" else {}
+        return Message(mid, body, receipt, attributes, count + 1, sent_at, first, group, dedup, self.name)
 
     def receive(self, limit: int, visibility: int, wait: float, bill_empty: bool = True) -> list[Message]:
         deadline = time.monotonic() + wait
@@ -147,9 +136,19 @@ class LocalQueueBackend:
             if "#" not in receipt:
                 raise ValidationError(f"receipt handle {receipt[:40]!r} is not valid for this queue")
         with self.store.db.write() as conn:
-            conn.executemany(
-                "DELETE FROM q_messages WHERE +queue = ? AND receipt = ?", [(self.name, r) for r in receipts]
-            )
+            if not self.queue.fifo:
+                conn.executemany(
+                    "DELETE FROM q_messages WHERE +queue = ? AND receipt = ?", [(self.name, r) for r in receipts]
+                )
+                return
+            for receipt in receipts:  # a FIFO group whose head goes gets its next message as head
+                row = conn.execute(
+                    "SELECT seq, grp, head FROM q_messages WHERE +queue = ? AND receipt = ?", (self.name, receipt)
+                ).fetchone()
+                if row is not None:
+                    conn.execute("DELETE FROM q_messages WHERE seq = ?", (row[0],))
+                    if row[2] and row[1] is not None:
+                        fix_head(conn, self.name, row[1])
 
     def change_visibility(self, receipt: str, seconds: int) -> None:
         now = time.time()

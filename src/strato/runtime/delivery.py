@@ -46,6 +46,13 @@ class Outbox:
             (target, owner, payload, time.time() if at is None else at),
         )
 
+    def add_many(self, conn: sqlite3.Connection, owner: str, rows: list[tuple[Any, str]], at: float) -> None:
+        """Queue (target, payload) deliveries in one statement (a publish to many subscriptions)."""
+        conn.executemany(
+            f"INSERT INTO {self.table} ({self.target}, {self.owner}, {self.payload}, next_at) VALUES (?, ?, ?, ?)",
+            [(target, owner, payload, at) for target, payload in rows],
+        )
+
     def lease(self, owner: str, limit: int) -> list[tuple[int, Any, str, int]]:
         """Up to ``limit`` due deliveries as (seq, target, payload, attempts so far), leased to the caller."""
         now = time.time()

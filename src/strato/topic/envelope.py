@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 import json
 import re
 import threading
@@ -65,6 +66,9 @@ class Signer:
         self.cert_url = cert_url
         self._key: Any = None
         self._lock = threading.Lock()
+        self._recent: dict[bytes, str] = {}  # SHA-256 of the string to sign -> signature, last few messages
+
+    SIGNATURES_KEPT = 256
 
     def _load(self) -> Any:
         from cryptography import x509
@@ -115,8 +119,17 @@ class Signer:
         key = self._load()
         envelope["SignatureVersion"] = "2"
         envelope["SigningCertURL"] = self.cert_url
-        signature = key.sign(string_to_sign(envelope), padding.PKCS1v15(), hashes.SHA256())
-        envelope["Signature"] = base64.b64encode(signature).decode()
+        text = string_to_sign(envelope)
+        digest = hashlib.sha256(text).digest()  # a message may be 256 KB: keep its digest, not its text
+        signature = self._recent.get(digest)
+        if signature is None:  # RSA PKCS#1 v1.5 is deterministic: one message signed for several subscribers
+            # (each handler and webhook delivery is signed when attempted) gets the same bytes, made once
+            signature = base64.b64encode(key.sign(text, padding.PKCS1v15(), hashes.SHA256())).decode()
+            with self._lock:  # deliveries sign from several threads
+                if len(self._recent) >= self.SIGNATURES_KEPT:
+                    self._recent.pop(next(iter(self._recent)), None)
+                self._recent[digest] = signature
+        envelope["Signature"] = signature
         return envelope
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import time
 import weakref
 from pathlib import Path
@@ -22,13 +23,13 @@ from ..core.context import ProviderServices
 from ..core.errors import NotFound, ValidationError
 from ..core.ids import new_uuid
 from ..core.usage import Counter
-from ..queue import Outgoing, Queue
 from ..runtime.delivery import Outbox
 from ..runtime.devurl import dev_url
-from ..runtime.messaging import MessagingStore, enqueue
+from ..runtime.messaging import MessagingStore, message_ids
 from . import Notification, Subscription, Topic
 from .envelope import Signer, sns_attributes, timestamp
 from .local_delivery import LocalDeliveries
+from .local_publish import FanOut, SubscriptionCache
 
 log = logging.getLogger("strato.topic")
 
@@ -48,7 +49,20 @@ CREATE TABLE IF NOT EXISTS t_outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, protocol TEXT NOT NULL, endpoint TEXT NOT NULL,
     kind TEXT NOT NULL, subject TEXT, message TEXT NOT NULL, message_id TEXT NOT NULL, created_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS t_sub_versions (topic TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS t_sub_inserted AFTER INSERT ON t_subscriptions BEGIN
+    INSERT INTO t_sub_versions VALUES (NEW.topic, 1) ON CONFLICT (topic) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS t_sub_updated AFTER UPDATE ON t_subscriptions BEGIN
+    INSERT INTO t_sub_versions VALUES (OLD.topic, 1) ON CONFLICT (topic) DO UPDATE SET version = version + 1;
+    INSERT INTO t_sub_versions VALUES (NEW.topic, 1) ON CONFLICT (topic) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS t_sub_deleted AFTER DELETE ON t_subscriptions BEGIN
+    INSERT INTO t_sub_versions VALUES (OLD.topic, 1) ON CONFLICT (topic) DO UPDATE SET version = version + 1;
+END;
 """
+# t_sub_versions: a topic's subscriptions changed (triggers, so every writer counts, in any process): a
+# publish re-reads them only then, instead of parsing every subscription on every publish.
 
 
 _READY: weakref.WeakSet[MessagingStore] = weakref.WeakSet()  # stores whose topic tables exist
@@ -58,9 +72,12 @@ def ensure_schema(store: MessagingStore) -> None:
     if store in _READY:
         return
     with store.db.write() as conn:
-        for statement in SCHEMA.split(";"):
-            if statement.strip():
+        statement = ""
+        for line in SCHEMA.splitlines(keepends=True):  # a trigger's body has semicolons of its own
+            statement += line
+            if sqlite3.complete_statement(statement):
                 conn.execute(statement)
+                statement = ""
     _READY.add(store)
 
 
@@ -80,6 +97,7 @@ class LocalTopicBackend(LocalDeliveries):
         self.signer = Signer(self.data_dir, f"{dev_url(self.data_dir)}/_strato/sns/signing-cert.pem")
         self.deliveries = Outbox(store.db, "t_deliveries", "topic", "subscription", "envelope", error="last_error")
         self._synced = False
+        self.subs = SubscriptionCache(self.name, self._row_to_sub, lambda: len(self.topic.declared))
         ensure_schema(store)
 
     # -- subscriptions --------------------------------------------------------------------------
@@ -122,6 +140,7 @@ class LocalTopicBackend(LocalDeliveries):
         for declared in self.topic.declared:
             if declared.arn == arn:
                 sub.handler, sub.dlq = declared.handler, declared.dlq
+                break
         return sub
 
     def subscriptions(self) -> list[Subscription]:
@@ -221,15 +240,14 @@ class LocalTopicBackend(LocalDeliveries):
         self._count("publishes", sum(max(1, -(-len(e["body"]) // 65536)) for e in entries))
         now = time.time()
         ids = []
+        fresh_ids = message_ids(len(entries))
+        stamp, topic_arn = timestamp(now), self.topic.arn
+        unsubscribe_url = f"{dev_url(self.data_dir)}/_strato/sns/unsubscribe"
         with self.store.db.write() as conn:
             self._sync_declared(conn)
-            subs = [
-                self._row_to_sub(r)
-                for r in conn.execute(
-                    "SELECT * FROM t_subscriptions WHERE topic = ? AND status = 'confirmed'", (self.name,)
-                )
-            ]
-            for entry in entries:
+            subs = self.subs.get(conn)
+            fan_out = FanOut(self.name, self.signer, self.deliveries, self._count)
+            for entry, message_id in zip(entries, fresh_ids, strict=True):
                 dedup = entry["dedup_id"] or (_content_hash(entry["body"]) if self.topic.fifo else None)
                 if dedup is not None:
                     seen = conn.execute(
@@ -239,8 +257,6 @@ class LocalTopicBackend(LocalDeliveries):
                     if seen:
                         ids.append(seen[0])
                         continue
-                message_id = new_uuid()
-                if dedup is not None:
                     conn.execute(
                         "INSERT OR REPLACE INTO q_dedup VALUES (?, ?, ?, ?)",
                         (f"topic:{self.name}", dedup, message_id, now + 300),
@@ -248,50 +264,20 @@ class LocalTopicBackend(LocalDeliveries):
                 envelope = {
                     "Type": "Notification",
                     "MessageId": message_id,
-                    "TopicArn": self.topic.arn,
+                    "TopicArn": topic_arn,
                     "Message": entry["body"],
-                    "Timestamp": timestamp(now),
-                    "UnsubscribeURL": f"{dev_url(self.data_dir)}/_strato/sns/unsubscribe",
+                    "Timestamp": stamp,
+                    "UnsubscribeURL": unsubscribe_url,
                 }
                 if entry["subject"]:
                     envelope["Subject"] = entry["subject"]
                 if entry["attributes"]:
                     envelope["MessageAttributes"] = sns_attributes(entry["attributes"])
-                for sub in subs:
-                    if sub.accepts(entry["body"], entry["attributes"]):
-                        self._fan_out(conn, sub, entry, envelope, dedup, now)
+                fan_out.entry(conn, subs, entry, envelope, dedup, now)
                 ids.append(message_id)
+            fan_out.flush(conn, now)
         self.store.notify()
         return ids
-
-    def _fan_out(
-        self,
-        conn: Any,
-        sub: Subscription,
-        entry: dict[str, Any],
-        envelope: dict[str, Any],
-        dedup: str | None,
-        now: float,
-    ) -> None:
-        if sub.protocol == "sqs":
-            queue = sub.handler
-            if not isinstance(queue, Queue):  # subscribe_queue puts the Queue there
-                raise TypeError(f"queue subscription {sub.arn} has no queue")
-            if sub.raw:
-                out = Outgoing(entry["body"], entry["attributes"], 0, entry["group"], dedup)
-            else:
-                signed = self.signer.sign({**envelope, "UnsubscribeURL": envelope["UnsubscribeURL"]})
-                out = Outgoing(json.dumps(signed), {}, 0, entry["group"], dedup)
-            enqueue(conn, queue.name, [out], now, queue.retention)
-        elif sub.protocol in ("email", "sms"):
-            self._count(f"{sub.protocol}_deliveries")
-            conn.execute(
-                "INSERT INTO t_outbox (topic, protocol, endpoint, kind, subject, message, message_id, "
-                "created_at) VALUES (?, ?, ?, 'notification', ?, ?, ?, ?)",
-                (self.name, sub.protocol, sub.endpoint, entry["subject"], entry["body"], envelope["MessageId"], now),
-            )
-        else:
-            self.deliveries.add(conn, self.name, sub.arn, json.dumps(envelope), now)
 
     # -- delivering -----------------------------------------------------------------------------
     def outbox(self, protocol: str | None) -> list[dict[str, Any]]:

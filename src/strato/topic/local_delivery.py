@@ -22,6 +22,9 @@ from ..runtime.work import Loop
 from . import Subscription, Topic
 from .envelope import Signer
 
+if TYPE_CHECKING:
+    from .local_publish import SubscriptionCache
+
 log = logging.getLogger("strato.topic")
 
 WEBHOOK_TIMEOUT_S = 15.0  # SNS waits 15 s for an HTTP endpoint
@@ -37,9 +40,9 @@ class LocalDeliveries:
         signer: Signer
         usage: Counter | None
         deliveries: Outbox
+        subs: SubscriptionCache
 
         def _count(self, unit: str, amount: float = 1) -> None: ...
-        def _row_to_sub(self, row: tuple[Any, ...]) -> Subscription: ...
 
     def background(self, topic: Topic) -> list[Loop]:
         """SNS's own job locally: deliver to handlers and webhooks, retry, dead-letter."""
@@ -61,11 +64,7 @@ class LocalDeliveries:
         rows = self.deliveries.lease(self.name, limit)
         if not rows:
             return 0
-        conn = self.store.db.conn
-        subs = {
-            r[0]: self._row_to_sub(r)
-            for r in conn.execute("SELECT * FROM t_subscriptions WHERE topic = ?", (self.name,))
-        }
+        subs = {sub.arn: sub for sub in self.subs.get(self.store.db.conn)}
         for seq, arn, text, attempts in rows:
             sub = subs.get(arn)
             envelope = json.loads(text)
