@@ -113,7 +113,9 @@ class HttpDispatcher:
         return self.finish(event, response)
 
     async def handle_async(self, event: dict[str, Any], context: Any, run_sync: RunSync) -> dict[str, Any]:
-        """Dispatch under an event loop: async handlers awaited, sync ones via ``run_sync`` (a thread)."""
+        """Dispatch under an event loop: async handlers awaited, sync ones via ``run_sync`` (a thread). The
+        integration timeout runs in this task (``asyncio.timeout``): no task per request, as
+        ``asyncio.wait_for`` would start."""
         import asyncio
         import time
 
@@ -123,11 +125,11 @@ class HttpDispatcher:
         route, params = arrived
         started = time.perf_counter()
         try:
-            if route.is_async:
-                pending = self._call(route, event, params, context)
-            else:
-                pending = run_sync(self._call, route, event, params, context)
-            result = await asyncio.wait_for(pending, self.api.timeout)
+            async with asyncio.timeout(self.api.timeout):
+                if route.is_async:
+                    result = await self._call(route, event, params, context)
+                else:
+                    result = await run_sync(self._call, route, event, params, context)
             response = to_response(result)
         except TimeoutError:
             log_exception(

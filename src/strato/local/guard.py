@@ -10,6 +10,7 @@ internal endpoint but the ones AWS serves publicly needs the data dir's secret
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import os
@@ -52,6 +53,7 @@ def host_name(value: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
+@functools.lru_cache(maxsize=256)  # a Host header repeats on every request; parsing an address does not need to
 def is_loopback(name: str) -> bool:
     if name.rstrip(".") == "localhost":
         return True
