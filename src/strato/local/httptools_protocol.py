@@ -10,7 +10,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from .http_protocol import HEAD_BUFFER, _Timer
+from .http_protocol import HEAD_BUFFER, _Timer, no_delay
 
 
 class BoundedHttpToolsProtocol(_Timer, HttpToolsProtocol):
@@ -23,6 +23,7 @@ class BoundedHttpToolsProtocol(_Timer, HttpToolsProtocol):
         self._in_body = False  # the parser has a head and waits for the rest of its body
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        no_delay(transport)
         super().connection_made(transport)
         self._arm("head", self.header_timeout)
 
