@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import StratoError
 from ..http import HttpApi
@@ -16,6 +16,9 @@ from ..http.request import Request, event_headers
 from ..http.response import MAX_RESPONSE_BYTES, HTTPError, Response, error_body, to_lambda, to_response
 from ..http.routing import Route
 from .base import Invocation, count_invocation, log_exception, run
+
+if TYPE_CHECKING:
+    from .deadlines import Deadlines
 
 RunSync = Callable[..., Awaitable[Any]]
 
@@ -37,6 +40,7 @@ def error_response(exc: BaseException) -> Response:
 class HttpDispatcher:
     def __init__(self, api: HttpApi) -> None:
         self.api = api
+        self._on_loop: Deadlines | None = None
 
     def resolve(self, event: dict[str, Any]) -> tuple[Route, dict[str, str]] | Response:
         """The route for an event and its path parameters, or the response the gateway itself would give
@@ -114,8 +118,7 @@ class HttpDispatcher:
 
     async def handle_async(self, event: dict[str, Any], context: Any, run_sync: RunSync) -> dict[str, Any]:
         """Dispatch under an event loop: async handlers awaited, sync ones via ``run_sync`` (a thread). The
-        integration timeout runs in this task (``asyncio.timeout``): no task per request, as
-        ``asyncio.wait_for`` would start."""
+        integration timeout cancels this task where it waits for the handler (see ``deadlines``)."""
         import asyncio
         import time
 
@@ -124,12 +127,20 @@ class HttpDispatcher:
             return arrived
         route, params = arrived
         started = time.perf_counter()
+        deadlines = self._deadlines()
+        deadline = deadlines.start(asyncio.current_task())  # type: ignore[arg-type]
         try:
-            async with asyncio.timeout(self.api.timeout):
+            try:
                 if route.is_async:
                     result = await self._call(route, event, params, context)
                 else:
                     result = await run_sync(self._call, route, event, params, context)
+            except asyncio.CancelledError:
+                if deadline.timed_out():
+                    raise TimeoutError from None
+                raise
+            finally:
+                deadlines.finish(deadline)
             response = to_response(result)
         except TimeoutError:
             log_exception(
@@ -142,3 +153,15 @@ class HttpDispatcher:
             response = error_response(exc)
         count_invocation(self.api.ctx.usage, started)
         return self.finish(event, response)
+
+    def _deadlines(self) -> Deadlines:
+        """The running loop's deadlines (a dispatcher may serve several loops, one after another)."""
+        import asyncio
+
+        from .deadlines import Deadlines
+
+        loop = asyncio.get_running_loop()
+        deadlines = self._on_loop
+        if deadlines is None or deadlines.loop is not loop:
+            deadlines = self._on_loop = Deadlines(loop, self.api.timeout)
+        return deadlines

@@ -63,8 +63,12 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+# one encoder for every response: json.dumps with these options builds a new one per call
+_ENCODER = json.JSONEncoder(default=_json_default, separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(value: Any) -> str:
-    text = json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False)
+    text = _ENCODER.encode(value)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate (from a client's "\ud800") travels as that JSON escape
