@@ -34,7 +34,11 @@ async def _read_body(receive: Any, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-async def _send(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+async def _send(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes, head: bool = False) -> None:
+    """One whole response. Its length goes in content-length, as API Gateway sends it: without one the
+    server would fall back to chunked encoding (more bytes and parsing for every client)."""
+    if not head and status >= 200 and status not in (204, 304) and all(k != b"content-length" for k, _ in headers):
+        headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -95,15 +99,15 @@ class Gateway:
         context = LocalContext(self.function_name, api.timeout)
         self.app.usage.add("apigateway", "http_requests", 1)  # the gateway bills requests; Lambda, invocations
         result = await self.dispatcher.handle_async(event, context, self.threads.run)
-        await self._respond(send, result)
+        await self._respond(send, result, method == "HEAD")
 
     def close(self) -> None:
         self.threads.close()
 
-    async def _respond(self, send: Any, result: dict[str, Any]) -> None:
+    async def _respond(self, send: Any, result: dict[str, Any], head: bool) -> None:
         out_headers = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in result.get("headers", {}).items()]
         if cookies := result.get("cookies"):
             out_headers += [(b"set-cookie", cookie.encode("latin-1")) for cookie in cookies]
         body = result.get("body") or ""
         raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
-        await _send(send, result["statusCode"], out_headers, raw)
+        await _send(send, result["statusCode"], out_headers, raw, head)

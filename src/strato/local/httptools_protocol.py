@@ -1,7 +1,12 @@
 """uvicorn's httptools protocol with the bounds of ``http_protocol``: at most ``HEAD_BUFFER`` bytes of an
 unfinished head (431), ``header_timeout`` for a whole head counted from the connection or the previous
 response (408), ``body_timeout`` between chunks of a body. httptools keeps no limit of its own on a
-head, so the bytes of the head in progress are counted here as they arrive."""
+head, so the bytes of the head in progress are counted here as they arrive.
+
+The clocks cost nothing per request: each phase only records when it began, and one timer per
+connection, armed when none is, wakes at the earliest moment a limit could be passed, checks the
+phase then and re-arms for what is left (at most one wake per timeout per connection).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .http_protocol import HEAD_BUFFER, _Timer, no_delay
 
+HEAD, BODY, BUSY = "head", "body", "busy"  # waiting for a head, for the rest of a body, for the app
+
 
 class BoundedHttpToolsProtocol(_Timer, HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -19,48 +26,71 @@ class BoundedHttpToolsProtocol(_Timer, HttpToolsProtocol):
         self._timer: asyncio.TimerHandle | None = None
         self._timer_kind = ""
         self._head_bytes = 0  # bytes received since the head in progress began
-        self._in_head = True  # the parser waits for (the rest of) a request head
-        self._in_body = False  # the parser has a head and waits for the rest of its body
+        self._parsing_head = True  # the parser waits for (the rest of) a request head
+        self._phase = HEAD
+        self._since = 0.0  # when the phase's clock started (loop time)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         no_delay(transport)
         super().connection_made(transport)
-        self._arm("head", self.header_timeout)
+        self._enter(HEAD)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._in_head:
+        if self._parsing_head:
             self._head_bytes += len(data)
         super().data_received(data)
         if self.transport.is_closing() or self.parser is None:
             self._disarm()
-        elif self._in_head and self._head_bytes > HEAD_BUFFER:
+        elif self._parsing_head and self._head_bytes > HEAD_BUFFER:
             self._refuse(431, b"Request Header Fields Too Large")
-        elif self._in_body:  # every arriving chunk restarts the clock
-            self._arm("body", self.body_timeout)
-        elif self.cycle is not None and not self.cycle.response_complete:  # the handler's turn, not the client's
-            self._disarm()
-        elif self._timer_kind != "head":
-            self._arm("head", self.header_timeout)
+        elif self._phase is BODY:  # every arriving chunk restarts the body clock
+            self._since = self.loop.time()
 
     def on_headers_complete(self) -> None:
-        self._in_head, self._head_bytes, self._in_body = False, 0, True
+        self._parsing_head, self._head_bytes = False, 0
+        self._enter(BODY)
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        self._in_head, self._in_body = True, False
+        self._parsing_head = True
+        self._phase = BUSY  # the handler's turn, not the client's: no clock
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if self.transport.is_closing() or self._in_body or not self.cycle.response_complete:
-            return
-        if self._timer_kind != "head":  # idle until the next head: its clock starts now
-            self._arm("head", self.header_timeout)
+        if not self.transport.is_closing() and self._phase is BUSY and self.cycle.response_complete:
+            self._enter(HEAD)  # idle until the next head: its clock starts now
 
     def handle_websocket_upgrade(self) -> None:
         self._disarm()  # the WebSocket protocol has its own idle and size rules from here on
+        self._phase = BUSY
         super().handle_websocket_upgrade()
+
+    # -- one lazy timer per connection ----------------------------------------------------------
+    def _enter(self, phase: str) -> None:
+        self._phase, self._since = phase, self.loop.time()
+        if self._timer is None:
+            self._timer_kind = "watch"
+            self._timer = self.loop.call_at(self._since + self._limit(phase), self._check)
+
+    def _limit(self, phase: str) -> float:
+        return self.header_timeout if phase is HEAD else self.body_timeout
+
+    def _check(self) -> None:
+        self._timer, self._timer_kind = None, ""
+        if self._phase is BUSY or self.transport.is_closing():
+            return  # re-armed when a head or body is awaited again
+        now = self.loop.time()
+        if self._phase is BODY and self.flow.read_paused:  # the app is slow to read, not the client to send
+            self._since = now
+        due = self._since + self._limit(self._phase)
+        if now < due:
+            self._timer_kind = "watch"
+            self._timer = self.loop.call_at(due, self._check)
+            return
+        self._timer_kind = self._phase  # what _expired reports and acts on
+        self._expired()
