@@ -67,6 +67,11 @@ def _starlette(stack: ExitStack) -> str:
     return f"http://127.0.0.1:{port}"
 
 
+def row(metric: str, ours: list, theirs: list, column: int, unit: str, target: str, baseline: str = BASELINE) -> Row:
+    """A ratio row of the medians of one wrk column (0 req/s, 1 p50 ms, 2 p95 ms; latency: lower is better)."""
+    return Row("http", metric, median(ours, column), median(theirs, column), baseline, unit, target, column == 0)
+
+
 def run(quick: bool = False) -> list[Row]:
     if not shutil.which("wrk"):
         print("skipping HTTP benchmark: install wrk (apt-get install wrk)")
@@ -76,20 +81,16 @@ def run(quick: bool = False) -> list[Row]:
     with ExitStack() as stack:
         strato, bare = _strato(stack, "benchmarks/apps/hello_strato.py"), _starlette(stack)
         ours, theirs = interleaved(f"{strato}/async/hello/world", f"{bare}/async/hello/world", rounds, seconds)
-        rows.append(Row("http", "async handler throughput", median(ours, 0), median(theirs, 0), BASELINE, "req/s", "≥ 1.0x"))
+        rows.append(row("async handler throughput", ours, theirs, 0, "req/s", "≥ 1.0x"))
         ours, theirs = interleaved(f"{strato}/hello/world", f"{bare}/hello/world", rounds, seconds)
-        rows += [
-            Row("http", "sync handler throughput", median(ours, 0), median(theirs, 0), BASELINE, "req/s", "≥ 1.3x"),
-            Row("http", "sync p50 latency, 50 clients", median(ours, 1), median(theirs, 1), BASELINE, "ms", "", False),
-            Row("http", "sync p95 latency, 50 clients", median(ours, 2), median(theirs, 2), BASELINE, "ms", "≥ 1.0x", False),
-        ]
+        rows.append(row("sync handler throughput", ours, theirs, 0, "req/s", "≥ 1.3x"))
+        rows.append(row("sync p50 latency, 50 clients", ours, theirs, 1, "ms", ""))
+        rows.append(row("sync p95 latency, 50 clients", ours, theirs, 2, "ms", "≥ 1.0x"))
     with ExitStack() as stack:
         many = _strato(stack, "benchmarks/apps/routes_strato.py", {"STRATO_BENCH_ROUTES": "500"})
         few = _strato(stack, "benchmarks/apps/routes_strato.py", {"STRATO_BENCH_ROUTES": "10"})
         ours, theirs = interleaved(f"{many}/last/items/world", f"{few}/last/items/world", rounds, seconds)
-        rows.append(
-            Row("http", "last of 500 routes throughput", median(ours, 0), median(theirs, 0), "last of 10 routes", "req/s", "≥ 0.95x")
-        )
+        rows.append(row("last of 500 routes throughput", ours, theirs, 0, "req/s", "≥ 0.95x", "last of 10 routes"))
     return rows
 
 

@@ -3,11 +3,14 @@ route, its path parameters and the methods for a 405, for generated route sets a
 
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from strato.http.route_index import RouteIndex
-from strato.http.routing import METHODS, Route, Router, linear_match
+from strato.http.routing import METHODS, Route, Router, _match, linear_match, parse_template
 
 LITERALS = ["a", "b", "items", ""]
 segment = st.one_of(st.sampled_from(LITERALS), st.sampled_from(["{x}", "{y}", "{id}"]))
@@ -69,3 +72,26 @@ def test_a_route_added_after_a_match_is_found():
     assert router.match("GET", "/b")[0] is None
     router.add(Route("GET", "/b", lambda req: None))
     assert router.match("GET", "/b")[0].key == "GET /b"
+
+
+def reference_match(template: str, path: str) -> dict[str, str] | None:
+    """A template as a regular expression: what ``_match`` must agree with."""
+    pattern, names = "", []
+    for part in template.split("/")[1:] if template != "/" else []:
+        if part.startswith("{") and part.endswith("+}"):
+            pattern, names = pattern + "/(.+)", [*names, part[1:-2]]
+        elif part.startswith("{"):
+            pattern, names = pattern + "/([^/]+)", [*names, part[1:-1]]
+        else:
+            pattern += "/" + re.escape(part)
+    found = re.fullmatch(pattern or "/", path)
+    return None if found is None else {n: unquote(v) for n, v in zip(names, found.groups())}
+
+
+@settings(max_examples=500, deadline=None)
+@given(templates(), paths)
+def test_a_template_matches_as_its_regular_expression(template, path):
+    route = Route("GET", template, lambda req: None)
+    route.segments = parse_template(template)
+    parts = path.split("/")[1:] if path != "/" else []
+    assert _match(route, parts) == reference_match(template, path)

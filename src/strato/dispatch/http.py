@@ -70,12 +70,12 @@ class HttpDispatcher:
         return error_body(404, "Not Found")
 
     def finish(self, event: dict[str, Any], response: Response) -> dict[str, Any]:
-        headers = event_headers(event)
         method = event["requestContext"]["http"]["method"]
-        preflight = method == "OPTIONS" and "access-control-request-method" in headers
-        if self.api.cors and not preflight:
-            self.api.cors.apply(response.headers, headers.get("origin"))
-        if event["requestContext"]["http"]["method"] == "HEAD":
+        if self.api.cors:
+            headers = event_headers(event)
+            if not (method == "OPTIONS" and "access-control-request-method" in headers):  # not a preflight
+                self.api.cors.apply(response.headers, headers.get("origin"))
+        if method == "HEAD":
             response.body = None
         try:
             out = to_lambda(response)

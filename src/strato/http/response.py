@@ -35,10 +35,10 @@ class Response:
     ) -> None:
         self.status = status
         self.body = body
-        self.headers = {k.lower(): str(v) for k, v in (headers or {}).items()}
+        self.headers = {k.lower(): str(v) for k, v in headers.items()} if headers else {}
         if content_type:
             self.headers["content-type"] = content_type
-        self.cookies = list(cookies or [])
+        self.cookies = list(cookies) if cookies else []
 
     @classmethod
     def redirect(cls, location: str, status: int = 302) -> Response:

@@ -71,6 +71,16 @@ def parse_template(path: str) -> list[tuple[str, str]]:
 def _match(route: Route, parts: list[str]) -> dict[str, str] | None:
     params: dict[str, str] = {}
     segs = route.segments
+    if len(parts) == len(segs) and (not segs or segs[-1][0] != "greedy"):  # the common shape: one part each
+        for (kind, text), part in zip(segs, parts):
+            if kind == "lit":
+                if part != text:
+                    return None
+            elif not part:
+                return None
+            else:
+                params[text] = unquote(part) if "%" in part else part
+        return params
     for i, (kind, text) in enumerate(segs):
         if kind == "greedy":
             rest = parts[i:]
