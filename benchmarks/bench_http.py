@@ -17,7 +17,8 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from .support import ROOT, Row, ScalePoint, free_port, process
 
@@ -25,8 +26,25 @@ LUA = str(ROOT / "benchmarks" / "apps" / "p95.lua")
 BASELINE = "bare Starlette+uvicorn"
 
 
-def wrk(url: str, seconds: float, connections: int = 50) -> tuple[float, float, float]:
-    """(requests/s, p50 ms, p95 ms) of a wrk run; fails loudly on errors."""
+class Server(NamedTuple):
+    url: str
+    pid: int
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(server: Server, path: str, seconds: float, connections: int = 50) -> tuple[float, float, float, float]:
+    """(requests/s, p50 ms, p95 ms, server CPU µs per request) of a wrk run; fails loudly on errors. The
+    CPU column is the server's own work per request, which load elsewhere on the machine disturbs less."""
+    url = server.url + path
+    before = cpu_seconds(server.pid)
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", LUA, url], capture_output=True, text=True, check=True
     ).stdout
@@ -34,17 +52,20 @@ def wrk(url: str, seconds: float, connections: int = 50) -> tuple[float, float, 
     rps, p50, p95, bad_status, socket_errors = line.split()[1:]
     if int(bad_status) or int(socket_errors):
         raise RuntimeError(f"wrk saw errors against {url}: {out}")
-    return float(rps), float(p50), float(p95)
+    cpu = (cpu_seconds(server.pid) - before) / (float(rps) * seconds) * 1e6
+    return float(rps), float(p50), float(p95), cpu
 
 
-def interleaved(a: str, b: str, rounds: int, seconds: float) -> tuple[list[tuple[float, ...]], list[tuple[float, ...]]]:
-    """wrk results for URLs a and b, alternating which goes first in each round."""
-    for url in (a, b):  # warm up both (imports, thread pools, caches)
-        subprocess.run(["wrk", "-t1", "-c10", "-d1s", url], capture_output=True, check=True)
-    runs: dict[str, list[tuple[float, ...]]] = {a: [], b: []}
+def interleaved(
+    a: Server, b: Server, path: str, rounds: int, seconds: float
+) -> tuple[list[tuple[float, ...]], list[tuple[float, ...]]]:
+    """wrk results for ``path`` on servers a and b, alternating which goes first in each round."""
+    for server in (a, b):  # warm up both (imports, thread pools, caches)
+        subprocess.run(["wrk", "-t1", "-c10", "-d1s", server.url + path], capture_output=True, check=True)
+    runs: dict[Server, list[tuple[float, ...]]] = {a: [], b: []}
     for i in range(rounds):
-        for url in (a, b) if i % 2 == 0 else (b, a):
-            runs[url].append(wrk(url, seconds))
+        for server in (a, b) if i % 2 == 0 else (b, a):
+            runs[server].append(wrk(server, path, seconds))
     return runs[a], runs[b]
 
 
@@ -52,23 +73,24 @@ def median(runs: list[tuple[float, ...]], column: int) -> float:
     return statistics.median(run[column] for run in runs)
 
 
-def _strato(stack: ExitStack, app: str, env: dict[str, str] | None = None) -> str:
+def _strato(stack: ExitStack, app: str, env: dict[str, str] | None = None) -> Server:
     port = free_port()
     data = stack.enter_context(tempfile.TemporaryDirectory())
     args = ["dev", app, "--port", str(port), "--data", data, "--log-level", "warning"]
-    stack.enter_context(process([sys.executable, "-m", "strato.cli", *args], port, env))
-    return f"http://127.0.0.1:{port}"
+    proc = stack.enter_context(process([sys.executable, "-m", "strato.cli", *args], port, env))
+    return Server(f"http://127.0.0.1:{port}", proc.pid)
 
 
-def _starlette(stack: ExitStack) -> str:
+def _starlette(stack: ExitStack) -> Server:
     port = free_port()
     args = ["uvicorn", "benchmarks.apps.hello_starlette:app", "--port", str(port), "--log-level", "warning"]
-    stack.enter_context(process([sys.executable, "-m", *args], port))
-    return f"http://127.0.0.1:{port}"
+    proc = stack.enter_context(process([sys.executable, "-m", *args], port))
+    return Server(f"http://127.0.0.1:{port}", proc.pid)
 
 
 def row(metric: str, ours: list, theirs: list, column: int, unit: str, target: str, baseline: str = BASELINE) -> Row:
-    """A ratio row of the medians of one wrk column (0 req/s, 1 p50 ms, 2 p95 ms; latency: lower is better)."""
+    """A ratio row of the medians of one wrk column (0 req/s; 1 p50 ms, 2 p95 ms, 3 server CPU µs per
+    request: lower is better)."""
     return Row("http", metric, median(ours, column), median(theirs, column), baseline, unit, target, column == 0)
 
 
@@ -80,16 +102,18 @@ def run(quick: bool = False) -> list[Row]:
     rows = []
     with ExitStack() as stack:
         strato, bare = _strato(stack, "benchmarks/apps/hello_strato.py"), _starlette(stack)
-        ours, theirs = interleaved(f"{strato}/async/hello/world", f"{bare}/async/hello/world", rounds, seconds)
+        ours, theirs = interleaved(strato, bare, "/async/hello/world", rounds, seconds)
         rows.append(row("async handler throughput", ours, theirs, 0, "req/s", "≥ 1.0x"))
-        ours, theirs = interleaved(f"{strato}/hello/world", f"{bare}/hello/world", rounds, seconds)
+        rows.append(row("async server CPU per request", ours, theirs, 3, "µs", ""))
+        ours, theirs = interleaved(strato, bare, "/hello/world", rounds, seconds)
         rows.append(row("sync handler throughput", ours, theirs, 0, "req/s", "≥ 1.3x"))
         rows.append(row("sync p50 latency, 50 clients", ours, theirs, 1, "ms", ""))
         rows.append(row("sync p95 latency, 50 clients", ours, theirs, 2, "ms", "≥ 1.0x"))
+        rows.append(row("sync server CPU per request", ours, theirs, 3, "µs", ""))
     with ExitStack() as stack:
         many = _strato(stack, "benchmarks/apps/routes_strato.py", {"STRATO_BENCH_ROUTES": "500"})
         few = _strato(stack, "benchmarks/apps/routes_strato.py", {"STRATO_BENCH_ROUTES": "10"})
-        ours, theirs = interleaved(f"{many}/last/items/world", f"{few}/last/items/world", rounds, seconds)
+        ours, theirs = interleaved(many, few, "/last/items/world", rounds, seconds)
         rows.append(row("last of 500 routes throughput", ours, theirs, 0, "req/s", "≥ 0.95x", "last of 10 routes"))
     return rows
 

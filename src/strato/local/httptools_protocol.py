@@ -42,7 +42,7 @@ class BoundedHttpToolsProtocol(_Timer, HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._parsing_head:
             self._head_bytes += len(data)
-        super().data_received(data)
+        HttpToolsProtocol.data_received(self, data)  # (not super(): this runs for every request)
         if self.transport.is_closing() or self.parser is None:
             self._disarm()
         elif self._parsing_head and self._head_bytes > HEAD_BUFFER:
@@ -53,15 +53,15 @@ class BoundedHttpToolsProtocol(_Timer, HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._parsing_head, self._head_bytes = False, 0
         self._enter(BODY)
-        super().on_headers_complete()
+        HttpToolsProtocol.on_headers_complete(self)
 
     def on_message_complete(self) -> None:
         self._parsing_head = True
         self._phase = BUSY  # the handler's turn, not the client's: no clock
-        super().on_message_complete()
+        HttpToolsProtocol.on_message_complete(self)
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
+        HttpToolsProtocol.on_response_complete(self)
         if not self.transport.is_closing() and self._phase is BUSY and self.cycle.response_complete:
             self._enter(HEAD)  # idle until the next head: its clock starts now
 
