@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,8 @@ from ..http.routing import Route
 from .base import Invocation, count_invocation, log_exception, run
 
 if TYPE_CHECKING:
+    from asyncio import AbstractEventLoop
+
     from .deadlines import Deadlines
 
 RunSync = Callable[..., Awaitable[Any]]
@@ -119,16 +122,14 @@ class HttpDispatcher:
     async def handle_async(self, event: dict[str, Any], context: Any, run_sync: RunSync) -> dict[str, Any]:
         """Dispatch under an event loop: async handlers awaited, sync ones via ``run_sync`` (a thread). The
         integration timeout cancels this task where it waits for the handler (see ``deadlines``)."""
-        import asyncio
-        import time
-
+        asyncio = _asyncio or _import_asyncio()
         arrived = self._arrive(event)
         if isinstance(arrived, dict):
             return arrived
         route, params = arrived
         started = time.perf_counter()
-        deadlines = self._deadlines()
-        deadline = deadlines.start(asyncio.current_task())  # type: ignore[arg-type]
+        deadlines = self._deadlines(asyncio.get_running_loop())
+        deadline = deadlines.start(asyncio.current_task())
         try:
             try:
                 if route.is_async:
@@ -154,14 +155,22 @@ class HttpDispatcher:
         count_invocation(self.api.ctx.usage, started)
         return self.finish(event, response)
 
-    def _deadlines(self) -> Deadlines:
+    def _deadlines(self, loop: AbstractEventLoop) -> Deadlines:
         """The running loop's deadlines (a dispatcher may serve several loops, one after another)."""
-        import asyncio
-
-        from .deadlines import Deadlines
-
-        loop = asyncio.get_running_loop()
         deadlines = self._on_loop
         if deadlines is None or deadlines.loop is not loop:
+            from .deadlines import Deadlines
+
             deadlines = self._on_loop = Deadlines(loop, self.api.timeout)
         return deadlines
+
+
+_asyncio: Any = None  # imported on the first request dispatched under a loop: Lambda's cold start never needs it
+
+
+def _import_asyncio() -> Any:
+    global _asyncio
+    import asyncio
+
+    _asyncio = asyncio
+    return asyncio
