@@ -85,7 +85,7 @@ def reference_match(template: str, path: str) -> dict[str, str] | None:
         else:
             pattern += "/" + re.escape(part)
     found = re.fullmatch(pattern or "/", path)
-    return None if found is None else {n: unquote(v) for n, v in zip(names, found.groups())}
+    return None if found is None else {n: unquote(v) for n, v in zip(names, found.groups(), strict=True)}
 
 
 @settings(max_examples=500, deadline=None)

@@ -72,7 +72,7 @@ def _match(route: Route, parts: list[str]) -> dict[str, str] | None:
     params: dict[str, str] = {}
     segs = route.segments
     if len(parts) == len(segs) and (not segs or segs[-1][0] != "greedy"):  # the common shape: one part each
-        for (kind, text), part in zip(segs, parts):
+        for (kind, text), part in zip(segs, parts, strict=True):
             if kind == "lit":
                 if part != text:
                     return None
