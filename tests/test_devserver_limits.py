@@ -12,12 +12,19 @@ import pytest
 APP = "tests/apps/attack_app.py"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@pytest.fixture(scope="module", params=["httptools", "h11"])
+def server(request, tmp_path_factory):
+    """Both protocols strato dev can serve with: httptools (installed with strato[dev]) and the h11 fallback."""
     from tests.conftest import start_dev_server, stop
 
     srv = start_dev_server(
-        APP, tmp_path_factory.mktemp("limits") / "data", "--header-timeout", "1", "--body-timeout", "1"
+        APP,
+        tmp_path_factory.mktemp("limits") / "data",
+        "--header-timeout",
+        "1",
+        "--body-timeout",
+        "1",
+        env={"STRATO_DEV_HTTP": request.param},
     )
     yield srv
     stop(srv.proc)

@@ -8,4 +8,9 @@ def hello(request):
     return JSONResponse({"hello": name, "n": len(name)})
 
 
-app = Starlette(routes=[Route("/hello/{name}", hello)])
+async def hello_async(request):
+    name = request.path_params["name"]
+    return JSONResponse({"hello": name, "n": len(name)})
+
+
+app = Starlette(routes=[Route("/hello/{name}", hello), Route("/async/hello/{name}", hello_async)])

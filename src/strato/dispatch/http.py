@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import StratoError
 from ..http import HttpApi
@@ -16,6 +17,11 @@ from ..http.request import Request, event_headers
 from ..http.response import MAX_RESPONSE_BYTES, HTTPError, Response, error_body, to_lambda, to_response
 from ..http.routing import Route
 from .base import Invocation, count_invocation, log_exception, run
+
+if TYPE_CHECKING:
+    from asyncio import AbstractEventLoop
+
+    from .deadlines import Deadlines
 
 RunSync = Callable[..., Awaitable[Any]]
 
@@ -37,6 +43,7 @@ def error_response(exc: BaseException) -> Response:
 class HttpDispatcher:
     def __init__(self, api: HttpApi) -> None:
         self.api = api
+        self._on_loop: Deadlines | None = None
 
     def resolve(self, event: dict[str, Any]) -> tuple[Route, dict[str, str]] | Response:
         """The route for an event and its path parameters, or the response the gateway itself would give
@@ -66,12 +73,12 @@ class HttpDispatcher:
         return error_body(404, "Not Found")
 
     def finish(self, event: dict[str, Any], response: Response) -> dict[str, Any]:
-        headers = event_headers(event)
         method = event["requestContext"]["http"]["method"]
-        preflight = method == "OPTIONS" and "access-control-request-method" in headers
-        if self.api.cors and not preflight:
-            self.api.cors.apply(response.headers, headers.get("origin"))
-        if event["requestContext"]["http"]["method"] == "HEAD":
+        if self.api.cors:
+            headers = event_headers(event)
+            if not (method == "OPTIONS" and "access-control-request-method" in headers):  # not a preflight
+                self.api.cors.apply(response.headers, headers.get("origin"))
+        if method == "HEAD":
             response.body = None
         try:
             out = to_lambda(response)
@@ -113,21 +120,28 @@ class HttpDispatcher:
         return self.finish(event, response)
 
     async def handle_async(self, event: dict[str, Any], context: Any, run_sync: RunSync) -> dict[str, Any]:
-        """Dispatch under an event loop: async handlers awaited, sync ones via ``run_sync`` (a thread)."""
-        import asyncio
-        import time
-
+        """Dispatch under an event loop: async handlers awaited, sync ones via ``run_sync`` (a thread). The
+        integration timeout cancels this task where it waits for the handler (see ``deadlines``)."""
+        asyncio = _asyncio or _import_asyncio()
         arrived = self._arrive(event)
         if isinstance(arrived, dict):
             return arrived
         route, params = arrived
         started = time.perf_counter()
+        deadlines = self._deadlines(asyncio.get_running_loop())
+        deadline = deadlines.start(asyncio.current_task())
         try:
-            if route.is_async:
-                pending = self._call(route, event, params, context)
-            else:
-                pending = run_sync(self._call, route, event, params, context)
-            result = await asyncio.wait_for(pending, self.api.timeout)
+            try:
+                if route.is_async:
+                    result = await self._call(route, event, params, context)
+                else:
+                    result = await run_sync(self._call, route, event, params, context)
+            except asyncio.CancelledError:
+                if deadline.timed_out():
+                    raise TimeoutError from None
+                raise
+            finally:
+                deadlines.finish(deadline)
             response = to_response(result)
         except TimeoutError:
             log_exception(
@@ -140,3 +154,23 @@ class HttpDispatcher:
             response = error_response(exc)
         count_invocation(self.api.ctx.usage, started)
         return self.finish(event, response)
+
+    def _deadlines(self, loop: AbstractEventLoop) -> Deadlines:
+        """The running loop's deadlines (a dispatcher may serve several loops, one after another)."""
+        deadlines = self._on_loop
+        if deadlines is None or deadlines.loop is not loop:
+            from .deadlines import Deadlines
+
+            deadlines = self._on_loop = Deadlines(loop, self.api.timeout)
+        return deadlines
+
+
+_asyncio: Any = None  # imported on the first request dispatched under a loop: Lambda's cold start never needs it
+
+
+def _import_asyncio() -> Any:
+    global _asyncio
+    import asyncio
+
+    _asyncio = asyncio
+    return asyncio

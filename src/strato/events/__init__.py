@@ -18,20 +18,33 @@ __all__ = ["ACCOUNT_ID", "LocalContext", "kind_of", "region"]
 
 
 class LocalContext:
-    """The Lambda context object, as far as a local invocation can fill it in."""
+    """The Lambda context object, as far as a local invocation can fill it in.
+
+    Built once per request on the dev server's hot path, so only the deadline is set up front; the
+    request id (random, unique per context), the ARN and the log names are made the first time they are
+    read, then kept as plain attributes."""
 
     def __init__(self, function_name: str = "strato-local", timeout_s: float = 29.0, memory_mb: int = 1024) -> None:
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.memory_limit_in_mb = memory_mb
-        raw = os.urandom(16).hex()
-        self.aws_request_id = f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
-        self.invoked_function_arn = (
-            f"arn:aws:lambda:{os.environ.get('AWS_REGION', 'us-east-1')}:{ACCOUNT_ID}:function:{function_name}"
-        )
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = time.strftime("%Y/%m/%d/[$LATEST]") + os.urandom(16).hex()
         self._deadline = time.monotonic() + timeout_s
+
+    def __getattr__(self, name: str) -> str:  # only for attributes not set yet
+        if name == "aws_request_id":
+            raw = os.urandom(16).hex()
+            value = f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+        elif name == "invoked_function_arn":
+            region = os.environ.get("AWS_REGION", "us-east-1")
+            value = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{self.function_name}"
+        elif name == "log_group_name":
+            value = f"/aws/lambda/{self.function_name}"
+        elif name == "log_stream_name":
+            value = time.strftime("%Y/%m/%d/[$LATEST]") + os.urandom(16).hex()
+        else:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        setattr(self, name, value)
+        return value
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))

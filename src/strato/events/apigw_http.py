@@ -34,8 +34,16 @@ def _is_text(content_type: str, body: bytes) -> bool:
     return True
 
 
+_last_clf: tuple[int, str] = (-1, "")
+
+
 def clf_time(epoch: float) -> str:
-    return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(epoch))
+    """``requestContext.time``: formatted once per second, not once per request."""
+    global _last_clf
+    second = int(epoch)
+    if _last_clf[0] != second:
+        _last_clf = (second, time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(second)))
+    return _last_clf[1]
 
 
 def http_event(
@@ -62,7 +70,7 @@ def http_event(
             continue
         merged[name] = f"{merged[name]},{value}" if name in merged else value
     query: dict[str, str] = {}
-    for name, value in parse_qsl(raw_query, keep_blank_values=True):
+    for name, value in parse_qsl(raw_query, keep_blank_values=True) if raw_query else ():
         query[name] = f"{query[name]},{value}" if name in query else value
     now = time.time()
     text = _is_text(merged.get("content-type", ""), body)

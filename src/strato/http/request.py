@@ -28,9 +28,18 @@ def event_headers(event: dict[str, Any]) -> dict[str, str]:
     """The event's headers with lower-cased names, written back so every reader (routing, CORS, the
     authorizer, the Request) sees one spelling whatever case the event carried."""
     headers = event.get("headers")
-    if not isinstance(headers, dict) or any(k != k.lower() for k in headers if isinstance(k, str)):
+    if not isinstance(headers, dict) or not _lower_case(headers):
         headers = event["headers"] = lower_headers(headers if isinstance(headers, dict) else {})
     return headers
+
+
+def _lower_case(headers: dict) -> bool:
+    """Whether every string name is lower case already: one join and one lower() in the common case."""
+    try:
+        names = "".join(headers)
+    except TypeError:  # a name that is not a string (a hand-built event)
+        return all(k == k.lower() for k in headers if isinstance(k, str))
+    return names == names.lower()
 
 
 class Headers(dict):
@@ -52,15 +61,26 @@ class Headers(dict):
 class Request:
     """One HTTP request. ``params`` holds path parameters, ``claims`` the authorizer's JWT claims."""
 
-    __slots__ = ("_body", "_json", "context", "event", "headers", "params")
+    __slots__ = ("_body", "_headers", "_json", "context", "event", "params")
 
     def __init__(self, event: dict[str, Any], params: dict[str, str] | None = None, context: Any = None) -> None:
         self.event = event
         self.context = context
         self.params = params if params is not None else (event.get("pathParameters") or {})
-        self.headers = Headers(event.get("headers") or {})
+        self._headers: Headers | None = None
         self._body: bytes | None = None
         self._json: Any = _UNSET
+
+    @property
+    def headers(self) -> Headers:
+        """The request's headers (copied from the event the first time a handler reads them)."""
+        if self._headers is None:
+            self._headers = Headers(self.event.get("headers") or {})
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: Headers) -> None:
+        self._headers = value
 
     @property
     def method(self) -> str:

@@ -35,10 +35,10 @@ class Response:
     ) -> None:
         self.status = status
         self.body = body
-        self.headers = {k.lower(): str(v) for k, v in (headers or {}).items()}
+        self.headers = {k.lower(): str(v) for k, v in headers.items()} if headers else {}
         if content_type:
             self.headers["content-type"] = content_type
-        self.cookies = list(cookies or [])
+        self.cookies = list(cookies) if cookies else []
 
     @classmethod
     def redirect(cls, location: str, status: int = 302) -> Response:
@@ -63,8 +63,12 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+# one encoder for every response: json.dumps with these options builds a new one per call
+_ENCODER = json.JSONEncoder(default=_json_default, separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(value: Any) -> str:
-    text = json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False)
+    text = _ENCODER.encode(value)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate (from a client's "\ud800") travels as that JSON escape

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..core.errors import ConfigurationError
+from .route_index import RouteIndex
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _PARAM = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$")
@@ -70,6 +71,16 @@ def parse_template(path: str) -> list[tuple[str, str]]:
 def _match(route: Route, parts: list[str]) -> dict[str, str] | None:
     params: dict[str, str] = {}
     segs = route.segments
+    if len(parts) == len(segs) and (not segs or segs[-1][0] != "greedy"):  # the common shape: one part each
+        for (kind, text), part in zip(segs, parts, strict=True):
+            if kind == "lit":
+                if part != text:
+                    return None
+            elif not part:
+                return None
+            else:
+                params[text] = unquote(part) if "%" in part else part
+        return params
     for i, (kind, text) in enumerate(segs):
         if kind == "greedy":
             rest = parts[i:]
@@ -90,9 +101,13 @@ def _match(route: Route, parts: list[str]) -> dict[str, str] | None:
 
 
 class Router:
+    """The routes of an API in precedence order, matched through a ``RouteIndex`` (rebuilt on the first
+    match after a route is added)."""
+
     def __init__(self) -> None:
         self.routes: list[Route] = []
         self.by_key: dict[str, Route] = {}
+        self._index: RouteIndex | None = None
 
     def add(self, route: Route) -> None:
         if route.key in self.by_key:
@@ -101,16 +116,30 @@ class Router:
         self.routes.append(route)
         self.routes.sort(key=lambda r: r.rank)
         self.by_key[route.key] = route
+        self._index = None
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
         """(route, params, allowed methods). No route and no methods: 404; methods only: 405."""
+        if self._index is None:
+            self._index = RouteIndex(self.routes)
         parts = path.split("/")[1:] if path != "/" else []
-        allowed: list[str] = []
-        for route in self.routes:
-            params = _match(route, parts)
-            if params is None:
-                continue
-            if route.method in (method, "ANY") or (method == "HEAD" and route.method == "GET"):
-                return route, params, allowed
-            allowed.append(route.method)
-        return None, {}, allowed
+        return first_match(self._index.candidates(parts), method, parts)
+
+
+def first_match(routes: list[Route], method: str, parts: list[str]) -> tuple[Route | None, dict[str, str], list[str]]:
+    """API Gateway's choice among ``routes`` (in precedence order) for a request: the first whose template
+    matches and whose method fits; the methods of the others that matched, for a 405."""
+    allowed: list[str] = []
+    for route in routes:
+        params = _match(route, parts)
+        if params is None:
+            continue
+        if route.method in (method, "ANY") or (method == "HEAD" and route.method == "GET"):
+            return route, params, allowed
+        allowed.append(route.method)
+    return None, {}, allowed
+
+
+def linear_match(routes: list[Route], method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
+    """The scan over every route that the index replaces: the reference the index is tested against."""
+    return first_match(routes, method, path.split("/")[1:] if path != "/" else [])

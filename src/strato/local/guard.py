@@ -65,18 +65,24 @@ class Guard:
     def __init__(self, data_dir: Path, allowed_hosts: Iterable[str] = ()) -> None:
         self.secret = internal_secret(Path(data_dir)).encode()  # created now: the worker reads it
         self.allowed = configured_hosts(allowed_hosts)
+        self._known: dict[bytes, bool] = {}  # Host header value -> loopback or allowed
 
     def host_ok(self, scope: dict) -> bool:
-        hosts = [v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"host"]
+        hosts = [v for k, v in scope.get("headers", []) if k == b"host"]
         if not hosts:
             return True  # browsers always send a Host; a request without one is from a local tool
         if len(hosts) > 1:
             return False
-        name = host_name(hosts[0])
-        if is_loopback(name) or name.rstrip(".") in self.allowed:
+        allowed = self._known.get(hosts[0])
+        if allowed is None:
+            name = host_name(hosts[0].decode("latin-1"))
+            allowed = is_loopback(name) or name.rstrip(".") in self.allowed
+            if len(self._known) < 256:  # the same few Host values on every request; a bounded memo of them
+                self._known[hosts[0]] = allowed
+        if allowed:
             return True
         client = scope.get("client") or ("", 0)
-        return (name, client[0]) == _IN_PROCESS
+        return (host_name(hosts[0].decode("latin-1")), client[0]) == _IN_PROCESS
 
     def secret_ok(self, scope: dict) -> bool:
         if PUBLIC.match(scope["path"]):

@@ -7,13 +7,12 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-
 from ..app import App
 from ..events import LocalContext
 from ..events.apigw_http import http_event
 from ..http import MAX_BODY_BYTES
 from ..http.response import dumps
+from .handler_threads import HandlerThreads
 
 
 class PayloadTooLarge(Exception):
@@ -35,7 +34,11 @@ async def _read_body(receive: Any, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-async def _send(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+async def _send(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes, head: bool = False) -> None:
+    """One whole response. Its length goes in content-length, as API Gateway sends it: without one the
+    server would fall back to chunked encoding (more bytes and parsing for every client)."""
+    if not head and status >= 200 and status not in (204, 304) and all(k != b"content-length" for k, _ in headers):
+        headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -53,13 +56,20 @@ class Gateway:
         self.app = app
         self.max_body = max_body
         self.dispatcher = app.http_dispatcher if app._http is not None else None
+        self.threads = HandlerThreads()  # sync handlers run here
+        self.function_name = f"{app.name}-http"
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if self.dispatcher is None:
             await _send_json(send, 404, {"message": "Not Found"})
             return
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
-        declared = next((v for k, v in headers if k == "content-length"), None)
+        declared = host = None
+        for name, value in headers:
+            if name == "content-length":
+                declared = value if declared is None else declared
+            elif name == "host" and host is None:
+                host = value
         try:
             if declared is not None and declared.isdigit() and int(declared) > self.max_body:
                 raise PayloadTooLarge()
@@ -72,9 +82,9 @@ class Gateway:
             return
         method = scope["method"]
         raw_path = scope.get("raw_path", b"").decode("latin-1").split("?")[0] or scope["path"]
-        route, params, _ = self.dispatcher.api.router.match(method, raw_path)
+        api = self.dispatcher.api
+        route, params, _ = api.router.match(method, raw_path)
         client = scope.get("client") or ("127.0.0.1", 0)
-        host = next((v for k, v in headers if k == "host"), "127.0.0.1")
         event = http_event(
             method=method,
             raw_path=raw_path,
@@ -84,17 +94,20 @@ class Gateway:
             source_ip=client[0],
             route_key=route.key if route else "$default",
             path_parameters=params or None,
-            domain=host,
+            domain=host if host is not None else "127.0.0.1",
         )
-        context = LocalContext(f"{self.app.name}-http", self.dispatcher.api.timeout)
+        context = LocalContext(self.function_name, api.timeout)
         self.app.usage.add("apigateway", "http_requests", 1)  # the gateway bills requests; Lambda, invocations
-        result = await self.dispatcher.handle_async(event, context, run_in_threadpool)
-        await self._respond(send, result)
+        result = await self.dispatcher.handle_async(event, context, self.threads.run)
+        await self._respond(send, result, method == "HEAD")
 
-    async def _respond(self, send: Any, result: dict[str, Any]) -> None:
+    def close(self) -> None:
+        self.threads.close()
+
+    async def _respond(self, send: Any, result: dict[str, Any], head: bool) -> None:
         out_headers = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in result.get("headers", {}).items()]
-        for cookie in result.get("cookies", []):
-            out_headers.append((b"set-cookie", cookie.encode("latin-1")))
+        if cookies := result.get("cookies"):
+            out_headers += [(b"set-cookie", cookie.encode("latin-1")) for cookie in cookies]
         body = result.get("body") or ""
         raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
-        await _send(send, result["statusCode"], out_headers, raw)
+        await _send(send, result["statusCode"], out_headers, raw, head)

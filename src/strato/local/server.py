@@ -70,6 +70,7 @@ def build_asgi(
             await signalling.stop()
             if worker is not None:
                 await run_in_threadpool(worker.stop, 30.0)
+            http_gateway.close()
 
     internal_app = Starlette(
         routes=[
