@@ -7,8 +7,8 @@ does not, and which would hide what strato imports; third-party packages are rea
 site-packages to ``sys.path`` (no ``.pth`` runs). Every variant first imports what the Lambda
 Python runtime has loaded before it imports a handler (its bootstrap: logging, json, os, ...).
 Variants alternate run by run, and each gets the median wall time and the median CPU time (user +
-system, from ``wait4``: less sensitive than wall time to the other processes on a shared machine). One more run per variant lists the
-modules the import + the event added, split into strato, third-party and standard library.
+system, from ``wait4``: less sensitive than wall time to the other processes on a shared machine).
+One more run per variant lists the modules the import + the event added: strato, third-party, stdlib.
 """
 
 from __future__ import annotations
@@ -110,7 +110,9 @@ def imports(module: str, event: dict) -> dict[str, list[str]]:
     stdlib = sys.stdlib_module_names
     return {
         "strato": [m for m in added if top[m] == "strato"],
-        "third-party": [m for m in added if top[m] != "strato" and top[m].lstrip("_") not in stdlib and top[m] not in stdlib],
+        "third-party": [
+            m for m in added if top[m] != "strato" and top[m].lstrip("_") not in stdlib and top[m] not in stdlib
+        ],
         "stdlib": [m for m in added if top[m] in stdlib or top[m].lstrip("_") in stdlib],
     }
 

@@ -19,9 +19,7 @@ metrics = app.metrics("Cold")
 users = app.user_pool("users")
 api = app.http()
 requests = metrics.counter("Requests")
-metrics.alarm(
-    "busy", metric="Requests", statistic="Sum", period=60, threshold=100, comparison=">", actions=[events]
-)
+metrics.alarm("busy", metric="Requests", statistic="Sum", period=60, threshold=100, comparison=">", actions=[events])
 
 
 @api.post("/notes")

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from ..core.errors import StratoError
 from ..http import HttpApi
@@ -17,7 +16,11 @@ from ..http.response import MAX_RESPONSE_BYTES, HTTPError, Response, error_body,
 from ..http.routing import Route
 from .base import Invocation, count_invocation, log_exception, run
 
-RunSync = Callable[..., Awaitable[Any]]
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not loaded at run time (Lambda cold start)
+    from typing import Any
+
+    RunSync = Callable[..., Awaitable[Any]]
 
 
 def error_response(exc: BaseException) -> Response:
