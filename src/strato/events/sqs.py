@@ -7,8 +7,6 @@ they take Lambda's lower-camel form, binary values base64-encoded.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,10 +38,14 @@ def sqs_record(
         system["MessageGroupId"] = group
     if dedup_id is not None:
         system["MessageDeduplicationId"] = dedup_id
+    import hashlib  # building a record, not importing this module (a cold start declares queues)
+
     attrs: dict[str, dict[str, Any]] = {}
     for name, raw in attributes.items():
         entry: dict[str, Any] = {"dataType": raw["DataType"], "stringListValues": [], "binaryListValues": []}
         if "BinaryValue" in raw:
+            import base64
+
             entry["binaryValue"] = base64.b64encode(raw["BinaryValue"]).decode()
         else:
             entry["stringValue"] = raw["StringValue"]

@@ -7,7 +7,6 @@ raises the same errors; providers only store, lease and delete.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -156,6 +155,8 @@ class Queue(Resource[QueueBackend]):
             if dedup_id is None:
                 if not self.content_dedup:
                     raise ValidationError(f"FIFO queue {self.name!r} needs dedup_id (or declare content_dedup=True)")
+                import hashlib
+
                 dedup_id = hashlib.sha256(text.encode("utf-8")).hexdigest()
             elif not isinstance(dedup_id, str) or not 1 <= len(dedup_id) <= 128:
                 raise ValidationError("dedup_id must be 1-128 characters")

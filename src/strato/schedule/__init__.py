@@ -7,7 +7,6 @@ deploy step creates an EventBridge schedule with the same expression.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -110,6 +109,8 @@ class Cron:
     years: Field
 
     def day_matches(self, day: dt.date) -> bool:
+        import calendar  # with locale, a few ms: only where a cron's day fields are evaluated
+
         last = calendar.monthrange(day.year, day.month)[1]
         weekday = (day.isoweekday() % 7) + 1  # SUN=1 .. SAT=7
         if not self.dom.any:
@@ -131,6 +132,8 @@ class Cron:
 
 
 def _nearest_weekday(year: int, month: int, target: int) -> int:
+    import calendar
+
     last = calendar.monthrange(year, month)[1]
     target = min(target, last)
     weekday = dt.date(year, month, target).isoweekday()

@@ -11,7 +11,6 @@ DynamoDB may take up to 48 hours to delete an expired item.
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -244,6 +243,8 @@ class Table(Resource[TableBackend]):
         return key
 
     def _encode_cursor(self, item: dict, idx: Index | None, partition: Any) -> str:
+        import base64  # paging cursors only: kept out of a cold start
+
         from .cursor import seal
 
         parts = []
@@ -257,6 +258,8 @@ class Table(Resource[TableBackend]):
         return seal(self._cursor_key(), self._cursor_scope(idx, partition), parts)
 
     def _decode_cursor(self, cursor: str, idx: Index | None, partition: Any) -> dict[str, Any]:
+        import base64
+
         from .cursor import open_cursor
 
         try:
