@@ -7,8 +7,12 @@ they take Lambda's lower-camel form, binary values base64-encoded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # dataclasses would cost a Lambda cold start ~10 ms: see core/record.py
+    from ..core.record import dataclass
 
 SENDER_ID = "AIDAIENQZJOLO23YVJ4VO"  # a stand-in IAM user id, shaped like SQS's SenderId
 

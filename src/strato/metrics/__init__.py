@@ -9,8 +9,7 @@ import threading
 import time
 from collections.abc import Iterable
 from contextlib import ContextDecorator
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ..core.context import Context
 from ..core.errors import NotSupported, ValidationError
@@ -19,6 +18,11 @@ from ..core.resource import Resource
 from .alarm import ALARM, INSUFFICIENT, OK, Alarm, alarm_message, evaluate
 from .spi import ACTIONS, CAPABILITIES, AlarmEvaluator, MetricsBackend
 from .stats import MAX_DATAPOINTS, check_period, check_statistic, check_unit, check_value
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # dataclasses would cost a Lambda cold start ~10 ms: see core/record.py
+    from ..core.record import dataclass
 
 MAX_DIMENSIONS = 30
 PAST_LIMIT = 14 * 86_400  # PutMetricData accepts timestamps up to two weeks old

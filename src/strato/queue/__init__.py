@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.context import Context
 from ..core.errors import ConfigurationError, ValidationError
@@ -29,6 +28,11 @@ from .message import (
     encode_body,
 )
 from .spi import ACTIONS, CAPABILITIES, QueueBackend
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # dataclasses would cost a Lambda cold start ~10 ms: see core/record.py
+    from ..core.record import dataclass
 
 __all__ = [
     "CAPABILITIES",
