@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import re
 from functools import cached_property
-from typing import Any, cast
 
 from ..core.config import env_token
 from ..core.context import Context
 from ..core.errors import AuthError, ValidationError
+from ..core.hints import Any, cast
 from ..core.permissions import requires
 from ..core.resource import Resource
 from .model import Challenge, Tokens

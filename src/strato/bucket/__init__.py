@@ -11,10 +11,10 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..core.context import Context
 from ..core.errors import ConfigurationError, ValidationError, utf8
+from ..core.hints import TYPE_CHECKING, Any, BinaryIO
 from ..core.permissions import requires
 from ..core.resource import Resource
 from ..events.s3 import ObjectEvent

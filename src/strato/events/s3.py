@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+
+from ..core.hints import Any
 
 
 def s3_record(name: str, bucket: str, key: str, size: int, etag: str, region: str) -> dict[str, Any]:

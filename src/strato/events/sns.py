@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from ..core.hints import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dataclasses import dataclass

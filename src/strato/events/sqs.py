@@ -7,7 +7,7 @@ they take Lambda's lower-camel form, binary values base64-encoded.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from ..core.hints import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dataclasses import dataclass

@@ -9,10 +9,10 @@ import threading
 import time
 from collections.abc import Iterable
 from contextlib import ContextDecorator
-from typing import TYPE_CHECKING, Any, cast
 
 from ..core.context import Context
 from ..core.errors import NotSupported, ValidationError
+from ..core.hints import TYPE_CHECKING, Any, cast
 from ..core.permissions import requires
 from ..core.resource import Resource
 from .alarm import ALARM, INSUFFICIENT, OK, Alarm, alarm_message, evaluate

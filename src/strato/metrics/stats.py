@@ -10,9 +10,9 @@ import math
 import re
 from array import array
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ValidationError
+from ..core.hints import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dataclasses import dataclass, field

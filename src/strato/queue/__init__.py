@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
 
 from ..core.context import Context
 from ..core.errors import ConfigurationError, ValidationError
+from ..core.hints import TYPE_CHECKING, Any
 from ..core.permissions import requires
 from ..core.resource import Resource
 from .message import (

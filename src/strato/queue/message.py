@@ -6,9 +6,9 @@ import json
 import re
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ItemTooLarge, ValidationError, parse_json
+from ..core.hints import TYPE_CHECKING, Any
 from ..events.sqs import SqsRecord, sqs_record
 
 if TYPE_CHECKING:

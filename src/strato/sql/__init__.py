@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
 
 from ..core.context import Context
 from ..core.errors import ConfigurationError
+from ..core.hints import TYPE_CHECKING, Any
 from ..core.permissions import requires
 from ..core.resource import Resource
 from .params import check, statements

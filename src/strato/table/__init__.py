@@ -14,10 +14,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any, overload
 
 from ..core.context import Context
 from ..core.errors import ValidationError
+from ..core.hints import Any, overload
 from ..core.permissions import requires
 from ..core.resource import Resource
 from .model import Condition, Page, Sort, Update

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..core.errors import ValidationError
+from ..core.hints import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from dataclasses import dataclass, field

@@ -8,9 +8,9 @@ in a BLOB column and let ``memcmp`` do the sorting, range conditions and ``begin
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ValidationError, utf8
+from ..core.hints import TYPE_CHECKING, Any
 from .values import number
 
 if TYPE_CHECKING:

@@ -10,7 +10,8 @@ where it stopped (at least once). TTL deletions appear as REMOVE records with Dy
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+
+from ..core.hints import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dataclasses import dataclass

@@ -12,10 +12,10 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, cast
 
 from ..core.context import Context
 from ..core.errors import ConfigurationError, ItemTooLarge, ValidationError, parse_json
+from ..core.hints import TYPE_CHECKING, Any, cast
 from ..core.permissions import requires
 from ..core.resource import Resource
 from ..events.sns import SnsRecord

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import json
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ValidationError
+from ..core.hints import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import ipaddress
