@@ -21,6 +21,7 @@ that these classes behave as ``dataclasses`` would).
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -110,23 +111,19 @@ def _build(cls: Any, frozen: bool) -> Any:
         body.append(f"_set(self, {name!r}, {value})" if frozen else f"self.{name} = {value}")
     if hasattr(cls, "__post_init__"):
         body.append("self.__post_init__()")
-    names = [spec.name for spec in fields.values()]
-    shown = [spec.name for spec in fields.values() if spec.repr]
-    source = [
-        f"def __init__(self, {', '.join(params)}):\n    " + ("\n    ".join(body) or "pass"),
-        "def __repr__(self):\n    return f'{self.__class__.__qualname__}("
-        + ", ".join(f"{n}={{self.{n}!r}}" for n in shown)
-        + ")'",
-        "def __eq__(self, other):\n    if other.__class__ is self.__class__:\n"
-        f"        return ({''.join(f'self.{n},' for n in names)}) == ({''.join(f'other.{n},' for n in names)})\n"
-        "    return NotImplemented",
-    ]
+    names = tuple(spec.name for spec in fields.values())
+    # only __init__ is compiled (as fast as dataclasses' own); the rest are shared closures, since
+    # compiling four functions per class was most of what a record cost at import
+    exec(f"def __init__(self, {', '.join(params)}):\n    " + ("\n    ".join(body) or "pass"), scope)
+    methods = {
+        "__init__": scope["__init__"],
+        "__repr__": _repr(tuple(spec.name for spec in fields.values() if spec.repr)),
+        "__eq__": _eq(names),
+    }
     if frozen:
-        source.append(f"def __hash__(self):\n    return hash(({''.join(f'self.{n},' for n in names)}))")
-    exec("\n".join(source), scope)  # generated from field names, as dataclasses does
-    for method in ("__init__", "__repr__", "__eq__", "__hash__"):
-        if method in scope and method not in cls.__dict__:
-            function = scope[method]
+        methods["__hash__"] = _hash(names)
+    for method, function in methods.items():
+        if method not in cls.__dict__:
             function.__qualname__ = f"{cls.__qualname__}.{method}"
             setattr(cls, method, function)
     if not frozen and "__hash__" not in cls.__dict__:
@@ -136,6 +133,42 @@ def _build(cls: Any, frozen: bool) -> Any:
     if "__match_args__" not in cls.__dict__:
         cls.__match_args__ = tuple(spec.name for spec in fields.values() if spec.init)  # type: ignore[misc]
     return cls
+
+
+def _values(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """The fields of an instance as a tuple (what dataclasses compares and hashes)."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda self: (getattr(self, name),)
+    return attrgetter(*names) if names else lambda self: ()
+
+
+def _repr(names: tuple[str, ...]) -> Callable[[Any], str]:
+    def __repr__(self: Any) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{self.__class__.__qualname__}({shown})"
+
+    return __repr__
+
+
+def _eq(names: tuple[str, ...]) -> Callable[[Any, Any], Any]:
+    values = _values(names)
+
+    def __eq__(self: Any, other: Any) -> Any:
+        if other.__class__ is self.__class__:
+            return values(self) == values(other)
+        return NotImplemented
+
+    return __eq__
+
+
+def _hash(names: tuple[str, ...]) -> Callable[[Any], int]:
+    values = _values(names)
+
+    def __hash__(self: Any) -> int:
+        return hash(values(self))
+
+    return __hash__
 
 
 def _freeze(cls: Any, names: frozenset[str]) -> None:
