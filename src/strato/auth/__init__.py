@@ -59,7 +59,7 @@ class UserPool(Resource[UserPoolBackend]):
         declaring a pool should not load hashlib (OpenSSL, ~3 ms of a Lambda cold start)."""
         import hashlib
 
-        from ..runtime.aws import region
+        from ..core.config import region
 
         seed = hashlib.sha256(f"{self.ctx.app_name}/{self.ctx.config.stage}/{self.name}".encode()).hexdigest()
         return (

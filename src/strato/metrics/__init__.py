@@ -326,7 +326,7 @@ class Metrics(Resource[MetricsBackend]):
         import json
 
         from ..events import ACCOUNT_ID
-        from ..runtime.aws import region
+        from ..core.config import region
 
         topics = {ALARM: alarm.actions, OK: alarm.ok_actions, INSUFFICIENT: alarm.insufficient_data_actions}[new]
         if not topics:

@@ -136,7 +136,7 @@ class Queue(Resource[QueueBackend]):
     @property
     def arn(self) -> str:
         from ..events import ACCOUNT_ID
-        from ..runtime.aws import region
+        from ..core.config import region
 
         return f"arn:aws:sqs:{region()}:{ACCOUNT_ID}:{self.physical_name}"
 

@@ -154,7 +154,7 @@ class Topic(Resource[TopicBackend]):
 
         from ..core.config import env_token
         from ..events import ACCOUNT_ID
-        from ..runtime.aws import region
+        from ..core.config import region
 
         return (
             os.environ.get(f"STRATO_TOPIC_{env_token(self.name)}_ARN")
