@@ -325,8 +325,8 @@ class Metrics(Resource[MetricsBackend]):
     def _notify(self, alarm: Alarm, old: str, new: str, reason: str, now: float) -> None:
         import json
 
-        from ..events import ACCOUNT_ID
         from ..core.config import region
+        from ..events import ACCOUNT_ID
 
         topics = {ALARM: alarm.actions, OK: alarm.ok_actions, INSUFFICIENT: alarm.insufficient_data_actions}[new]
         if not topics:

@@ -135,8 +135,8 @@ class Queue(Resource[QueueBackend]):
 
     @property
     def arn(self) -> str:
-        from ..events import ACCOUNT_ID
         from ..core.config import region
+        from ..events import ACCOUNT_ID
 
         return f"arn:aws:sqs:{region()}:{ACCOUNT_ID}:{self.physical_name}"
 

@@ -152,9 +152,8 @@ class Topic(Resource[TopicBackend]):
         """The topic ARN: ``STRATO_TOPIC_<NAME>_ARN`` (set by the template) or a local stand-in."""
         import os
 
-        from ..core.config import env_token
+        from ..core.config import env_token, region
         from ..events import ACCOUNT_ID
-        from ..core.config import region
 
         return (
             os.environ.get(f"STRATO_TOPIC_{env_token(self.name)}_ARN")
