@@ -8,13 +8,16 @@ site-packages to ``sys.path`` (no ``.pth`` runs). Every variant first imports wh
 Python runtime has loaded before it imports a handler (its bootstrap: logging, json, os, ...).
 Variants alternate run by run, and each gets the median wall time and the median CPU time (user +
 system, from ``wait4``: less sensitive than wall time to the other processes on a shared machine).
-One more run per variant lists the modules the import + the event added: strato, third-party, stdlib.
+One more run per variant lists the modules the import + the event added: strato, third-party, stdlib;
+with valgrind installed, one more counts the instructions a cold start executes (noise-free ratios).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import site
 import statistics
 import subprocess
@@ -117,6 +120,22 @@ def imports(module: str, event: dict) -> dict[str, list[str]]:
     }
 
 
+def instructions(command: list[str]) -> int | None:
+    """Instructions one cold start executes (valgrind callgrind, fixed hash seed): the same number on a
+    quiet or a busy machine, so it shows what wall times on a shared one cannot. None without valgrind."""
+    if shutil.which("valgrind") is None:
+        return None
+    out = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+        env={**ENV, "PYTHONHASHSEED": "0"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = re.search(r"Collected : (\d+)", out.stderr)
+    return int(found.group(1)) if found else None
+
+
 def print_imports(name: str, lists: dict[str, list[str]]) -> None:
     print(f"cold start imports, {name}:", file=sys.stderr)
     for origin, modules in lists.items():
@@ -152,6 +171,17 @@ def run(quick: bool = False) -> list[Row]:
         + f"; strato - bare: {ms['strato'] - ms['bare']:+.1f} wall, {cpu_ms['strato'] - cpu_ms['bare']:+.1f} cpu",
         file=sys.stderr,
     )
+    counted = {name: instructions(variants[name]) for name in VARIANTS}
+    ir = {name: n for name, n in counted.items() if n} if all(counted.values()) else {}
+    extra = {name: (ir[name] - ir["bare"]) / ir["bare"] * ms["bare"] for name in ir}
+    if ir:
+        print(
+            "cold start instructions (callgrind): "
+            + ", ".join(f"{name} {ir[name] / 1e6:.1f} M" for name in VARIANTS)
+            + f"; at the bare handler's {ms['bare']:.1f} ms that is strato +{extra['strato']:.1f} ms,"
+            f" every primitive +{extra['every primitive']:.1f} ms",
+            file=sys.stderr,
+        )
     rows = [
         Row("cold start", "strato vs bare handler, wall", ms["strato"], ms["bare"], "bare handler", "ms",
             f"≤ bare + 3 ms ({ms['strato'] - ms['bare']:+.1f})", higher_is_better=False),
@@ -162,6 +192,15 @@ def run(quick: bool = False) -> list[Row]:
         Row("cold start", "every-primitive app vs tiny app, cpu", cpu_ms["every primitive"], cpu_ms["strato"],
             "tiny strato app", "ms", "≥ 0.77x (≤ 1.3x the tiny app)", higher_is_better=False),
     ]  # fmt: skip
+    if ir:
+        rows += [
+            Row("cold start", "strato vs bare handler, instructions", ir["strato"] / 1e6, ir["bare"] / 1e6,
+                "bare handler", "M", f"≤ bare + 3 ms ({extra['strato']:+.1f} ms at bare's speed)",
+                higher_is_better=False),
+            Row("cold start", "every-primitive app vs tiny app, instructions", ir["every primitive"] / 1e6,
+                ir["strato"] / 1e6, "tiny strato app", "M", "≥ 0.77x (≤ 1.3x the tiny app)",
+                higher_is_better=False),
+        ]  # fmt: skip
     if "chalice" in ms:
         rows.append(
             Row(
