@@ -9,7 +9,6 @@ from functools import cache
 
 from ..core.errors import ItemTooLarge, ValidationError, parse_json
 from ..core.hints import TYPE_CHECKING, Any
-from ..events.sqs import SqsRecord, sqs_record
 
 if TYPE_CHECKING:
     from dataclasses import dataclass, field
@@ -192,6 +191,8 @@ class Message:
 
     def to_record(self, arn: str, region: str) -> dict[str, Any]:
         """The record Lambda receives from an SQS event source mapping."""
+        from ..events.sqs import sqs_record  # the event shapes load when a message meets Lambda, not at import
+
         return sqs_record(
             message_id=self.id,
             receipt=self.receipt,
@@ -208,6 +209,8 @@ class Message:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Message:
+        from ..events.sqs import SqsRecord
+
         r = SqsRecord.read(record)
         return cls(
             id=r.message_id,

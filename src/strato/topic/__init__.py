@@ -18,7 +18,6 @@ from ..core.errors import ConfigurationError, ItemTooLarge, ValidationError, par
 from ..core.hints import TYPE_CHECKING, Any, cast
 from ..core.permissions import requires
 from ..core.resource import Resource
-from ..events.sns import SnsRecord
 from ..queue import Queue
 from ..queue.message import MAX_BATCH, decode_attributes, encode_attributes, encode_body, message_size
 from .filter import matches, validate
@@ -89,6 +88,8 @@ class Notification:
         """The record's message. An attribute that does not decode (a Binary value that is not base64,
         say, in an event built by hand) is left out of ``attributes`` with a warning naming it: the
         message and its other attributes still reach the handler, rather than the event failing."""
+        from ..events.sns import SnsRecord  # loaded when a notification arrives, not at import
+
         r = SnsRecord.read(record)
 
         def skip(name: str, why: str) -> None:
