@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from .core.config import Config, check_name
 from .core.context import Context
 from .core.errors import ConfigurationError
-from .core.resource import Resource
 from .registry import Registry
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing stays out of a Lambda cold start: it costs more than the rest of this import
+    from typing import Any, TypeVar
+
     from .auth import UserPool
     from .bucket import Bucket
     from .cache import Cache
+    from .core.resource import Resource
     from .core.usage import Counter
     from .dispatch.http import HttpDispatcher
     from .http import HttpApi
@@ -29,8 +31,8 @@ if TYPE_CHECKING:
     from .topic import Topic
     from .websocket import WebSocketApi
 
-R = TypeVar("R", bound=Resource)
-F = TypeVar("F", bound=Callable[..., Any])
+    R = TypeVar("R", bound=Resource)
+    F = TypeVar("F", bound=Callable[..., Any])
 
 
 class App:

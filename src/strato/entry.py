@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from .core.errors import ConfigurationError, StratoError
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not loaded at run time (Lambda cold start)
+    from typing import Any
+
     from .app import App
 
-Entry = Callable[["App", dict[str, Any], Any], Any]
+    Entry = Callable[[App, dict[str, Any], Any], Any]
 
 
 def _of_kind(app: App, kind: str) -> list[Any]:

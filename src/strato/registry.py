@@ -12,19 +12,20 @@ import importlib
 import os
 import threading
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
 
-from .core.capabilities import check_declared, need
 from .core.config import Config
 from .core.errors import ConfigurationError, ServiceUnavailable
-from .core.resource import Resource
-from .core.usage import Counter
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, TypeVar
+
+    from .core.resource import Resource
+    from .core.usage import Counter
     from .runtime.aws import AwsSession
 
-T = TypeVar("T")
+    T = TypeVar("T")
 
 #: (kind, provider) -> "module:function" taking (resource, services) and returning the backend
 FACTORIES: dict[tuple[str, str], str] = {
@@ -80,6 +81,8 @@ class Registry:
         )
 
     def open(self, resource: Resource) -> Any:
+        from .core.capabilities import check_declared, need
+
         provider = self.provider_of(resource)
         module_name, function = FACTORIES[(resource.kind, provider)].split(":")
         factory = getattr(importlib.import_module(module_name), function)

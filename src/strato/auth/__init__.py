@@ -3,14 +3,14 @@ TOTP MFA, admin operations and groups; RS256 JWTs shaped like Cognito's and ``ve
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-from typing import Any, cast
+from functools import cached_property
 
 from ..core.config import env_token
 from ..core.context import Context
 from ..core.errors import AuthError, ValidationError
+from ..core.hints import Any, cast
 from ..core.permissions import requires
 from ..core.resource import Resource
 from .model import Challenge, Tokens
@@ -48,14 +48,21 @@ class UserPool(Resource[UserPoolBackend]):
         #: a code answer the same for unknown users as for real ones; False is Cognito's LEGACY
         #: (UserNotFoundException)
         self.prevent_user_existence_errors = bool(prevent_user_existence_errors)
-        seed = hashlib.sha256(f"{ctx.app_name}/{ctx.config.stage}/{name}".encode()).hexdigest()
-        from ..runtime.aws import region
-
         variable = f"STRATO_USER_POOL_{env_token(name)}"
         self.id_variable = f"{variable}_ID"
         #: the pool and app-client ids the deployment gives (the template sets both), else None
         self.configured_ids = (os.environ.get(self.id_variable), os.environ.get(f"{variable}_CLIENT_ID"))
-        self.local_ids = (
+
+    @cached_property
+    def local_ids(self) -> tuple[str, str]:
+        """The configured ids, else stable ones derived from app, stage and name. Derived on first use:
+        declaring a pool should not load hashlib (OpenSSL, ~3 ms of a Lambda cold start)."""
+        import hashlib
+
+        from ..core.config import region
+
+        seed = hashlib.sha256(f"{self.ctx.app_name}/{self.ctx.config.stage}/{self.name}".encode()).hexdigest()
+        return (
             self.configured_ids[0] or f"{region()}_{seed[:9]}",
             self.configured_ids[1] or _base36(int(seed[9:40], 16))[:26],
         )

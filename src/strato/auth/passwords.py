@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
-from dataclasses import dataclass
 
 from ..core.errors import AuthError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # dataclasses would cost a Lambda cold start ~10 ms: see core/record.py
+    from ..core.record import dataclass
 
 SYMBOLS = set("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ")
 
@@ -48,6 +51,8 @@ class PasswordPolicy:
 
 def hash_password(password: str) -> str:
     salt = os.urandom(16)
+    import hashlib  # loaded by the first hash, not by declaring a user pool (cold start)
+
     digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
     return f"scrypt${salt.hex()}${digest.hex()}"
 
@@ -65,5 +70,8 @@ def dummy_hash() -> str:
 
 def check_password(password: str, stored: str) -> bool:
     _, salt, digest = stored.split("$")
+    import hashlib
+    import hmac
+
     candidate = hashlib.scrypt(password.encode("utf-8", "surrogatepass"), salt=bytes.fromhex(salt), n=2**14, r=8, p=1)
     return hmac.compare_digest(candidate.hex(), digest)

@@ -11,15 +11,19 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, BinaryIO
 
 from ..core.context import Context
 from ..core.errors import ConfigurationError, ValidationError, utf8
+from ..core.hints import TYPE_CHECKING, Any, BinaryIO
 from ..core.permissions import requires
 from ..core.resource import Resource
 from ..events.s3 import ObjectEvent
 from .spi import ACTIONS, CAPABILITIES, BucketBackend
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+else:  # dataclasses would cost a Lambda cold start ~10 ms: see core/record.py
+    from ..core.record import dataclass, field
 
 __all__ = ["CAPABILITIES", "Bucket", "ListPage", "ObjectEvent", "ObjectInfo"]
 

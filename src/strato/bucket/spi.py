@@ -4,7 +4,8 @@ actions ``allow=`` can grant (with the IAM actions each needs)."""
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any, Protocol
+
+from ..core.hints import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from ..core.context import Context
 from ..core.errors import ItemTooLarge, ValidationError, utf8
+from ..core.hints import Any
 from ..core.permissions import requires
 from ..core.resource import Resource
 from ..kv import check_key

@@ -7,10 +7,9 @@ instead of silently doing less.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .config import env_token
 from .errors import ConfigurationError, NotSupported
+from .hints import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .resource import Resource

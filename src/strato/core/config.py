@@ -18,9 +18,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
 from .errors import ConfigurationError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 #: written into every data directory strato dev uses: `--reset` deletes only such a folder, `package` skips it
 DATA_MARKER = ".strato-data"
@@ -57,7 +60,7 @@ class Config:
         self,
         app_name: str,
         provider: str = "local",
-        data_dir: Path = Path(".strato"),
+        data_dir: str | os.PathLike[str] = ".strato",
         stage: str = "dev",
         durability: str = "process",
         auto_create: bool = False,
@@ -68,6 +71,21 @@ class Config:
         self.stage = stage
         self.durability = durability
         self.auto_create = auto_create
+
+    @property
+    def data_dir(self) -> Path:
+        """Where local providers keep their files. A Path made on first use: ``pathlib`` costs a Lambda
+        cold start a few milliseconds, and on AWS nothing asks."""
+        if not isinstance(self._data_dir, str):
+            return self._data_dir
+        from pathlib import Path
+
+        self._data_dir: str | Path = Path(self._data_dir)
+        return self._data_dir
+
+    @data_dir.setter
+    def data_dir(self, value: str | os.PathLike[str]) -> None:
+        self._data_dir = os.fspath(value)
 
     @classmethod
     def from_env(
@@ -90,7 +108,7 @@ class Config:
         return cls(
             app_name=app_name,
             provider=chosen,
-            data_dir=Path(data_dir or env.get("STRATO_DATA_DIR") or ".strato"),
+            data_dir=data_dir or env.get("STRATO_DATA_DIR") or ".strato",
             stage=stage or env.get("STRATO_STAGE", "dev"),
             durability=durability,
             auto_create=(auto == "1") if auto is not None else has_endpoint,

@@ -7,43 +7,30 @@ facade can be built and tested with any object that fits these Protocols.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .config import Config
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .resource import Resource
+    from .services import AwsClients as AwsClients
+    from .services import Backends as Backends
+    from .services import ProviderServices as ProviderServices
     from .usage import Counter
 
-T = TypeVar("T")
+_SERVICES = ("AwsClients", "Backends", "ProviderServices")
 
 
-class Backends(Protocol):
-    """Opens the provider backend of a resource (the registry implements it)."""
+def __getattr__(name: str) -> object:
+    """The provider Protocols live in ``services`` (they need ``typing``); importing them from here
+    still works, and loads that module only then."""
+    if name in _SERVICES:
+        from . import services
 
-    def open(self, resource: Resource[Any]) -> Any: ...
-    def provider_of(self, resource: Resource[Any]) -> str: ...
-
-
-class AwsClients(Protocol):
-    """boto3 clients by service name, created once and shared (``runtime.aws.AwsSession``). The clients
-    themselves are ``Any``: boto3 ships no type information."""
-
-    def client(self, service: str, endpoint_url: str | None = None) -> Any: ...
-
-
-class ProviderServices(Protocol):
-    """What a provider's ``open_backend`` factory may use: settings and things providers share."""
-
-    config: Config
-
-    @property
-    def usage(self) -> Counter: ...
-    def shared(self, key: str, factory: Callable[[], T]) -> T: ...
-    def local_store(self, store_type: Callable[[Path, str], T]) -> T: ...
-    def aws(self) -> AwsClients: ...
-    def redis(self) -> Any: ...  # a redis-py client: its methods return ResponseT (Awaitable | Any) even when sync
+        return getattr(services, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Context:

@@ -4,10 +4,10 @@ declared actions (``allow=``) and the capability check that turns a missing feat
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 from .capabilities import need
 from .context import Context
+from .hints import Any, ClassVar, Generic, Protocol, TypeVar, cast
 from .permissions import resolve
 
 

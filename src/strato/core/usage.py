@@ -11,8 +11,13 @@ import atexit
 import threading
 import time
 from collections import defaultdict
-from pathlib import Path
-from typing import Protocol
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Protocol
+else:  # a Lambda handles events with OFF: typing (for a Protocol nothing checks at run time) stays unloaded
+    Protocol = object
 
 FLUSH_EVERY_S = 2.0
 
@@ -26,6 +31,8 @@ class Counter(Protocol):
 
 class Usage:
     def __init__(self, data_dir: Path) -> None:
+        from pathlib import Path
+
         self.path = Path(data_dir) / "usage.db"
         self.counts: defaultdict[tuple[str, str], float] = defaultdict(float)
         self.lock = threading.Lock()
@@ -75,6 +82,7 @@ class Usage:
 
 def read(data_dir: Path) -> dict[tuple[str, str], float]:
     import sqlite3
+    from pathlib import Path
 
     path = Path(data_dir) / "usage.db"
     if not path.exists():
@@ -89,6 +97,8 @@ def read(data_dir: Path) -> dict[tuple[str, str], float]:
 
 
 def reset(data_dir: Path) -> None:
+    from pathlib import Path
+
     path = Path(data_dir) / "usage.db"
     if path.exists():
         path.unlink()

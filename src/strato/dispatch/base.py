@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
 
 from ..core.usage import Counter
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not loaded at run time (Lambda cold start)
+    from typing import Any
 
 LAMBDA_GB = 0.5  # the memory strato synth gives functions
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
 
 from ..core.errors import StratoError
 from ..http import HttpApi
@@ -18,12 +17,14 @@ from ..http.response import MAX_RESPONSE_BYTES, HTTPError, Response, error_body,
 from ..http.routing import Route
 from .base import Invocation, count_invocation, log_exception, run
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not loaded at run time (Lambda cold start)
     from asyncio import AbstractEventLoop
+    from typing import Any
 
     from .deadlines import Deadlines
 
-RunSync = Callable[..., Awaitable[Any]]
+    RunSync = Callable[..., Awaitable[Any]]
 
 
 def error_response(exc: BaseException) -> Response:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
 
 from ..core.config import region
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not loaded at run time (Lambda cold start)
+    from typing import Any
 
 ACCOUNT_ID = "123456789012"
 __all__ = ["ACCOUNT_ID", "LocalContext", "kind_of", "region"]

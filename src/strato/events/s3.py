@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
-from urllib.parse import quote, unquote_plus
+
+from ..core.hints import Any
 
 
 def s3_record(name: str, bucket: str, key: str, size: int, etag: str, region: str) -> dict[str, Any]:
     """One record of an S3 event notification, as S3 sends it to Lambda (keys URL-encoded)."""
+    from urllib.parse import quote  # urllib.parse is kept out of the cold start of an app with a bucket
+
     now = time.time()
     return {
         "eventVersion": "2.1",
@@ -62,6 +64,8 @@ class ObjectEvent:
         self.kind = kind_of_event(self.name)
         s3 = record["s3"]
         self.bucket: str = s3["bucket"]["name"]
+        from urllib.parse import unquote_plus
+
         self.key: str = unquote_plus(s3["object"]["key"])
         self.size: int = s3["object"].get("size", 0)
         self.etag: str = s3["object"].get("eTag", "")

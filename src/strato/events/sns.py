@@ -4,8 +4,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from ..core.hints import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # dataclasses would cost a Lambda cold start ~10 ms: see core/record.py
+    from ..core.record import dataclass
 
 
 def sns_record(envelope: dict[str, Any], subscription_arn: str) -> dict[str, Any]:

@@ -7,10 +7,12 @@ they take Lambda's lower-camel form, binary values base64-encoded.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-from dataclasses import dataclass
-from typing import Any
+from ..core.hints import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # dataclasses would cost a Lambda cold start ~10 ms: see core/record.py
+    from ..core.record import dataclass
 
 SENDER_ID = "AIDAIENQZJOLO23YVJ4VO"  # a stand-in IAM user id, shaped like SQS's SenderId
 
@@ -40,10 +42,14 @@ def sqs_record(
         system["MessageGroupId"] = group
     if dedup_id is not None:
         system["MessageDeduplicationId"] = dedup_id
+    import hashlib  # building a record, not importing this module (a cold start declares queues)
+
     attrs: dict[str, dict[str, Any]] = {}
     for name, raw in attributes.items():
         entry: dict[str, Any] = {"dataType": raw["DataType"], "stringListValues": [], "binaryListValues": []}
         if "BinaryValue" in raw:
+            import base64
+
             entry["binaryValue"] = base64.b64encode(raw["BinaryValue"]).decode()
         else:
             entry["stringValue"] = raw["StringValue"]

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from ..core.context import Context
 from ..core.errors import ConfigurationError
@@ -12,6 +11,10 @@ from .cors import Cors
 from .request import BadRequest, Headers, Request
 from .response import HTTPError, Response
 from .routing import METHODS, Route, Router
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not loaded at run time (Lambda cold start)
+    from typing import Any
 
 __all__ = ["BadRequest", "Cors", "HTTPError", "Headers", "HttpApi", "Request", "Response"]
 

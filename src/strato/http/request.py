@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import json
-from typing import Any
-from urllib.parse import parse_qsl
 
 from ..core.errors import ValidationError, json_problem
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not loaded at run time (Lambda cold start)
+    from typing import Any
 
 
 class BadRequest(ValidationError):
@@ -101,6 +102,8 @@ class Request:
 
     def query_list(self, name: str) -> list[str]:
         """Every value of a repeated query parameter, in order."""
+        from urllib.parse import parse_qsl  # loaded when a handler reads the query string (cold start)
+
         return [v for k, v in parse_qsl(self.event.get("rawQueryString", ""), keep_blank_values=True) if k == name]
 
     @property
@@ -130,6 +133,8 @@ class Request:
         if self._body is None:
             raw = self.event.get("body") or ""
             if self.event.get("isBase64Encoded"):
+                import base64  # only for binary bodies: not on every cold start
+
                 try:
                     self._body = base64.b64decode(raw, validate=True)
                 except ValueError:

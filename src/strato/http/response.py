@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import json
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not loaded at run time (Lambda cold start)
+    from typing import Any
 
 #: Lambda's limit on a synchronous response payload; API Gateway answers 500 past it.
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024
@@ -57,6 +59,8 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, (bytes, bytearray)):
+        import base64  # binary bodies only: kept out of the cold start
+
         return base64.b64encode(value).decode()
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
@@ -113,6 +117,8 @@ def to_lambda(response: Response) -> dict[str, Any]:
     if body is None:
         text = ""
     elif isinstance(body, (bytes, bytearray, memoryview)):
+        import base64
+
         text = base64.b64encode(bytes(body)).decode()
         b64 = True
         headers.setdefault("content-type", "application/octet-stream")

@@ -8,11 +8,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
-from urllib.parse import unquote
 
 from ..core.errors import ConfigurationError
 from .route_index import RouteIndex
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not loaded at run time (Lambda cold start)
+    from typing import Any
+
+
+def unquote(text: str) -> str:
+    """``urllib.parse.unquote``, loaded on the first percent-escape rather than at import (cold start)."""
+    if "%" not in text:
+        return text
+    from urllib.parse import unquote
+
+    return unquote(text)
+
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _PARAM = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$")

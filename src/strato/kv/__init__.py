@@ -9,10 +9,10 @@ ordered index of keys.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from ..core.context import Context
 from ..core.errors import ItemTooLarge, ValidationError, utf8
+from ..core.hints import Any
 from ..core.permissions import requires
 from ..core.resource import Resource
 from ..table.model import Page

@@ -3,8 +3,7 @@ actions ``allow=`` can grant (with the IAM actions each needs)."""
 
 from __future__ import annotations
 
-from typing import Protocol
-
+from ..core.hints import Protocol
 from ..table.spi import DYNAMO_READ, DYNAMO_WRITE
 
 CAPABILITIES = frozenset({"ttl", "list", "bytes"})

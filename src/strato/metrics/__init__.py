@@ -9,16 +9,20 @@ import threading
 import time
 from collections.abc import Iterable
 from contextlib import ContextDecorator
-from dataclasses import dataclass
-from typing import Any, cast
 
 from ..core.context import Context
 from ..core.errors import NotSupported, ValidationError
+from ..core.hints import TYPE_CHECKING, Any, cast
 from ..core.permissions import requires
 from ..core.resource import Resource
 from .alarm import ALARM, INSUFFICIENT, OK, Alarm, alarm_message, evaluate
 from .spi import ACTIONS, CAPABILITIES, AlarmEvaluator, MetricsBackend
 from .stats import MAX_DATAPOINTS, check_period, check_statistic, check_unit, check_value
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # dataclasses would cost a Lambda cold start ~10 ms: see core/record.py
+    from ..core.record import dataclass
 
 MAX_DIMENSIONS = 30
 PAST_LIMIT = 14 * 86_400  # PutMetricData accepts timestamps up to two weeks old
@@ -321,8 +325,8 @@ class Metrics(Resource[MetricsBackend]):
     def _notify(self, alarm: Alarm, old: str, new: str, reason: str, now: float) -> None:
         import json
 
+        from ..core.config import region
         from ..events import ACCOUNT_ID
-        from ..runtime.aws import region
 
         topics = {ALARM: alarm.actions, OK: alarm.ok_actions, INSUFFICIENT: alarm.insufficient_data_actions}[new]
         if not topics:

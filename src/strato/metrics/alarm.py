@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
 
 from ..core.errors import ValidationError
+from ..core.hints import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+else:  # dataclasses would cost a Lambda cold start ~10 ms: see core/record.py
+    from ..core.record import dataclass, field
 
 OK, ALARM, INSUFFICIENT = "OK", "ALARM", "INSUFFICIENT_DATA"
 RETAIN = None
@@ -116,6 +119,8 @@ class Alarm:
 
 
 def _stamp(at: float) -> str:
+    from datetime import UTC, datetime  # formatting an alarm message, not declaring an alarm
+
     return datetime.fromtimestamp(at, UTC).strftime("%d/%m/%y %H:%M:%S")
 
 
@@ -160,6 +165,8 @@ def alarm_message(
     else:
         trigger["Statistic"] = alarm.statistic.upper() if alarm.statistic != "SampleCount" else "SAMPLE_COUNT"
     physical = alarm.physical or alarm.name
+    from datetime import UTC, datetime
+
     when = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
     return {
         "AlarmName": physical,

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import math
 import re
-from array import array
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
 
 from ..core.errors import ValidationError
+from ..core.hints import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+else:  # dataclasses would cost a Lambda cold start ~10 ms: see core/record.py
+    from ..core.record import dataclass, field
 
 UNITS = frozenset(
     {
@@ -175,6 +178,8 @@ def exact(values: Iterable[float]) -> Aggregate:
 
 def encode_histogram(histogram: dict[int, float]) -> bytes:
     """Bucket indexes then counts as packed machine arrays: decoding 1,440 of them takes milliseconds."""
+    from array import array  # encoding a histogram, not declaring metrics
+
     keys = array("q", histogram.keys())
     return len(keys).to_bytes(4, "little") + keys.tobytes() + array("d", histogram.values()).tobytes()
 
@@ -183,6 +188,8 @@ def decode_histogram(blob: bytes) -> dict[int, float]:
     if not blob:
         return {}
     n = int.from_bytes(blob[:4], "little")
+    from array import array
+
     keys, counts = array("q"), array("d")
     keys.frombytes(blob[4 : 4 + 8 * n])
     counts.frombytes(blob[4 + 8 * n :])

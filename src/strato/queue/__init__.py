@@ -7,14 +7,12 @@ raises the same errors; providers only store, lease and delete.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from ..core.context import Context
 from ..core.errors import ConfigurationError, ValidationError
+from ..core.hints import TYPE_CHECKING, Any
 from ..core.permissions import requires
 from ..core.resource import Resource
 from .message import (
@@ -30,6 +28,11 @@ from .message import (
     encode_body,
 )
 from .spi import ACTIONS, CAPABILITIES, QueueBackend
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # dataclasses would cost a Lambda cold start ~10 ms: see core/record.py
+    from ..core.record import dataclass
 
 __all__ = [
     "CAPABILITIES",
@@ -132,8 +135,8 @@ class Queue(Resource[QueueBackend]):
 
     @property
     def arn(self) -> str:
+        from ..core.config import region
         from ..events import ACCOUNT_ID
-        from ..runtime.aws import region
 
         return f"arn:aws:sqs:{region()}:{ACCOUNT_ID}:{self.physical_name}"
 
@@ -156,6 +159,8 @@ class Queue(Resource[QueueBackend]):
             if dedup_id is None:
                 if not self.content_dedup:
                     raise ValidationError(f"FIFO queue {self.name!r} needs dedup_id (or declare content_dedup=True)")
+                import hashlib
+
                 dedup_id = hashlib.sha256(text.encode("utf-8")).hexdigest()
             elif not isinstance(dedup_id, str) or not 1 <= len(dedup_id) <= 128:
                 raise ValidationError("dedup_id must be 1-128 characters")

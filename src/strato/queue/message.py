@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
 
 from ..core.errors import ItemTooLarge, ValidationError, parse_json
-from ..events.sqs import SqsRecord, sqs_record
+from ..core.hints import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+else:  # dataclasses would cost a Lambda cold start ~10 ms: see core/record.py
+    from ..core.record import dataclass, field
 
 MAX_MESSAGE_BYTES = 1_048_576  # SQS: 1 MiB for body + attributes (raised from 256 KiB in 2025)
 MAX_ATTRIBUTES = 10
@@ -19,9 +21,19 @@ MAX_DELAY_S = 900
 MAX_VISIBILITY_S = 43_200
 MAX_WAIT_S = 20
 MAX_BATCH = 10
-_ATTR_NAME = re.compile(r"^[A-Za-z0-9_\-.]{1,256}$")
-# SQS accepts #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF
-_BAD_CHARS = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+@cache
+def _attr_name() -> re.Pattern[str]:
+    return re.compile(r"^[A-Za-z0-9_\-.]{1,256}$")
+
+
+@cache
+def _bad_chars() -> re.Pattern[str]:
+    """Compiled on the first send, not at import: its Unicode ranges cost a Lambda cold start ~3 ms."""
+    # SQS accepts #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF
+    return re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
 
 AttributeValue = str | int | float | bytes | list[Any]
 
@@ -39,7 +51,7 @@ def encode_body(body: Any) -> str:
             raise ValidationError(f"message body is not JSON-serialisable: {exc}") from None
     if not text:
         raise ValidationError("message body must not be empty (SQS refuses empty messages)")
-    bad = _BAD_CHARS.search(text)
+    bad = _bad_chars().search(text)
     if bad:
         raise ValidationError(
             f"message body has character U+{ord(bad.group()):04X} at {bad.start()}, which SQS does not allow"
@@ -67,7 +79,7 @@ def encode_attributes(attributes: dict[str, AttributeValue] | None) -> dict[str,
     for name, value in attributes.items():
         if (
             not isinstance(name, str)
-            or not _ATTR_NAME.match(name)
+            or not _attr_name().match(name)
             or ".." in name
             or name.startswith(".")
             or name.endswith(".")
@@ -118,6 +130,8 @@ def _decode_one(name: str, attr: dict[str, Any]) -> AttributeValue:
         if not isinstance(value, str):
             return bytes(value)
         try:
+            import base64
+
             return base64.b64decode(value, validate=True)
         except ValueError:
             raise ValidationError(f"message attribute {name!r} ({kind}) is not valid base64") from None
@@ -152,6 +166,8 @@ def check_size(body: str, attributes: dict[str, dict[str, Any]], queue: str) -> 
 
 
 def md5_of(text: str) -> str:
+    import hashlib  # not at import: _hashlib (OpenSSL) costs a cold start ~3 ms
+
     return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
@@ -175,6 +191,8 @@ class Message:
 
     def to_record(self, arn: str, region: str) -> dict[str, Any]:
         """The record Lambda receives from an SQS event source mapping."""
+        from ..events.sqs import sqs_record  # the event shapes load when a message meets Lambda, not at import
+
         return sqs_record(
             message_id=self.id,
             receipt=self.receipt,
@@ -191,6 +209,8 @@ class Message:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Message:
+        from ..events.sqs import SqsRecord
+
         r = SqsRecord.read(record)
         return cls(
             id=r.message_id,

@@ -7,10 +7,10 @@ so the same code talks to AWS, to moto_server in tests, or to any compatible end
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from ..core.config import region
 from ..core.errors import ConfigurationError
+from ..core.hints import Any
 
 _lock = threading.Lock()
 __all__ = ["AwsSession", "error_code", "region"]

@@ -7,16 +7,19 @@ deploy step creates an EventBridge schedule with the same expression.
 
 from __future__ import annotations
 
-import calendar
-import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from ..core.errors import ConfigurationError
+from ..core.hints import TYPE_CHECKING, Any
 
-UTC = dt.UTC
+if TYPE_CHECKING:
+    import datetime as dt
+    from dataclasses import dataclass, field
+    from datetime import UTC as UTC
+else:  # dataclasses would cost a Lambda cold start ~10 ms: see core/record.py
+    from ..core.record import dataclass, field
+
 _MONTHS = {
     m: i
     for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)
@@ -25,6 +28,15 @@ _DAYS = {d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
 _UNIT_S = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def __getattr__(name: str) -> object:
+    """``UTC`` (for the local scheduler) without importing datetime when the module loads."""
+    if name == "UTC":
+        import datetime as dt
+
+        return dt.UTC
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _bad(expression: str, why: str) -> ConfigurationError:
@@ -110,6 +122,9 @@ class Cron:
     years: Field
 
     def day_matches(self, day: dt.date) -> bool:
+        import calendar  # with locale, a few ms: only where a cron's day fields are evaluated
+        import datetime as dt  # here, not at import: declaring a schedule needs none
+
         last = calendar.monthrange(day.year, day.month)[1]
         weekday = (day.isoweekday() % 7) + 1  # SUN=1 .. SAT=7
         if not self.dom.any:
@@ -131,6 +146,9 @@ class Cron:
 
 
 def _nearest_weekday(year: int, month: int, target: int) -> int:
+    import calendar
+    import datetime as dt
+
     last = calendar.monthrange(year, month)[1]
     target = min(target, last)
     weekday = dt.date(year, month, target).isoweekday()
@@ -172,7 +190,9 @@ class Schedule:
             self.kind, self.every = "rate", value * _UNIT_S[unit.rstrip("s")]
         elif match := _AT.match(text):
             try:
-                self.at = dt.datetime.fromisoformat(match.group(1)).replace(tzinfo=UTC)
+                import datetime as dt
+
+                self.at = dt.datetime.fromisoformat(match.group(1)).replace(tzinfo=dt.UTC)
             except ValueError as exc:
                 raise _bad(text, f"not a valid date and time ({exc})") from None
             self.kind = "at"
@@ -186,11 +206,13 @@ class Schedule:
 
     def next_after(self, after: dt.datetime, started: dt.datetime | None = None) -> dt.datetime | None:
         """The first firing strictly after ``after`` (None when an ``at`` schedule has passed)."""
-        after = after.astimezone(UTC)
+        import datetime as dt
+
+        after = after.astimezone(dt.UTC)
         if self.kind == "at" and self.at is not None:  # __post_init__ sets `at` for an at() schedule
             return self.at if self.at > after else None
         if self.kind == "rate":
-            origin = (started or after).astimezone(UTC)
+            origin = (started or after).astimezone(dt.UTC)
             periods = int((after - origin).total_seconds() // self.every) + 1
             return origin + dt.timedelta(seconds=periods * self.every)
         if self.cron is None:  # __post_init__ sets `cron` for a cron() schedule
@@ -217,6 +239,8 @@ def _parse_cron(text: str) -> Cron:
 
 
 def _next_cron(cron: Cron, after: dt.datetime) -> dt.datetime | None:
+    import datetime as dt
+
     start = (after + dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
     day = start.date()
     limit = dt.date(2199, 12, 31)
@@ -233,7 +257,7 @@ def _next_cron(cron: Cron, after: dt.datetime) -> dt.datetime | None:
         if cron.day_matches(day):
             for hour in sorted(cron.hours.values):
                 for minute in sorted(cron.minutes.values):
-                    candidate = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
+                    candidate = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=dt.UTC)
                     if candidate >= start:
                         return candidate
         day += dt.timedelta(days=1)

@@ -7,19 +7,20 @@ applies ``NNN_name.sql`` files once each, in order, and refuses a file edited af
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
 
 from ..core.context import Context
 from ..core.errors import ConfigurationError
+from ..core.hints import TYPE_CHECKING, Any
 from ..core.permissions import requires
 from ..core.resource import Resource
 from .params import check, statements
 from .spi import ACTIONS, CAPABILITIES, SqlBackend, SqlSession
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["CAPABILITIES", "Sql", "SqlSession"]
 
@@ -72,6 +73,8 @@ class Sql(Resource[SqlBackend]):
     @requires("connect")
     def migrate(self, folder: str | Path) -> list[str]:
         """Apply the not-yet-applied ``NNN_name.sql`` files of ``folder``; returns what was applied."""
+        from pathlib import Path  # only when migrating: pathlib costs a cold start a few ms
+
         files: dict[int, Path] = {}
         for path in sorted(Path(folder).glob("*.sql")):
             match = _MIGRATION.match(path.name)
@@ -92,6 +95,8 @@ class Sql(Resource[SqlBackend]):
         for version in sorted(files):
             path = files[version]
             text = path.read_text()
+            import hashlib
+
             checksum = hashlib.sha256(text.encode()).hexdigest()
             if version in done:
                 if done[version]["checksum"] != checksum:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+
+from ..core.hints import Any, Protocol
 
 #: a provider that cannot run statements atomically together would leave out "transactions"
 CAPABILITIES = frozenset({"transactions"})

@@ -11,14 +11,13 @@ DynamoDB may take up to 48 hours to delete an expired item.
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any, overload
 
 from ..core.context import Context
 from ..core.errors import ValidationError
+from ..core.hints import Any, overload
 from ..core.permissions import requires
 from ..core.resource import Resource
 from .model import Condition, Page, Sort, Update
@@ -244,6 +243,8 @@ class Table(Resource[TableBackend]):
         return key
 
     def _encode_cursor(self, item: dict, idx: Index | None, partition: Any) -> str:
+        import base64  # paging cursors only: kept out of a cold start
+
         from .cursor import seal
 
         parts = []
@@ -257,6 +258,8 @@ class Table(Resource[TableBackend]):
         return seal(self._cursor_key(), self._cursor_scope(idx, partition), parts)
 
     def _decode_cursor(self, cursor: str, idx: Index | None, partition: Any) -> dict[str, Any]:
+        import base64
+
         from .cursor import open_cursor
 
         try:

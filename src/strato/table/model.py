@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..core.errors import ValidationError
+from ..core.hints import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+
     from . import Table
+else:  # dataclasses would cost a Lambda cold start ~10 ms: see core/record.py
+    from ..core.record import dataclass, field
 
 T = TypeVar("T")
 

@@ -7,12 +7,16 @@ in a BLOB column and let ``memcmp`` do the sorting, range conditions and ``begin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from ..core.errors import ValidationError, utf8
+from ..core.hints import TYPE_CHECKING, Any
 from .values import number
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+else:  # dataclasses would cost a Lambda cold start ~10 ms: see core/record.py
+    from ..core.record import dataclass, field
 
 _TYPE_ALIASES = {
     "s": "S",

@@ -10,8 +10,13 @@ where it stopped (at least once). TTL deletions appear as REMOVE records with Dy
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+
+from ..core.hints import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # dataclasses would cost a Lambda cold start ~10 ms: see core/record.py
+    from ..core.record import dataclass
 
 if TYPE_CHECKING:
     from . import Table

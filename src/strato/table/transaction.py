@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from ..core.errors import AccessDenied, ValidationError
+from ..core.hints import TYPE_CHECKING, Any
 from .model import Condition, TxOp
 
 if TYPE_CHECKING:

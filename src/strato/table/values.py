@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 from decimal import Context, Decimal, Inexact, Rounded
-from typing import Any, overload
 
 from ..core.errors import ItemTooLarge, ValidationError
+from ..core.hints import Any, overload
 
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit, names included
 MAX_DEPTH = 32  # DynamoDB's nesting limit for lists and maps

@@ -12,18 +12,21 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, cast
 
 from ..core.context import Context
 from ..core.errors import ConfigurationError, ItemTooLarge, ValidationError, parse_json
+from ..core.hints import TYPE_CHECKING, Any, cast
 from ..core.permissions import requires
 from ..core.resource import Resource
-from ..events.sns import SnsRecord
 from ..queue import Queue
 from ..queue.message import MAX_BATCH, decode_attributes, encode_attributes, encode_body, message_size
 from .filter import matches, validate
 from .spi import ACTIONS, CAPABILITIES, Deliveries, TopicBackend
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+else:  # dataclasses would cost a Lambda cold start ~10 ms: see core/record.py
+    from ..core.record import dataclass, field
 
 log = logging.getLogger("strato.topic")
 
@@ -85,6 +88,8 @@ class Notification:
         """The record's message. An attribute that does not decode (a Binary value that is not base64,
         say, in an event built by hand) is left out of ``attributes`` with a warning naming it: the
         message and its other attributes still reach the handler, rather than the event failing."""
+        from ..events.sns import SnsRecord  # loaded when a notification arrives, not at import
+
         r = SnsRecord.read(record)
 
         def skip(name: str, why: str) -> None:
@@ -148,9 +153,8 @@ class Topic(Resource[TopicBackend]):
         """The topic ARN: ``STRATO_TOPIC_<NAME>_ARN`` (set by the template) or a local stand-in."""
         import os
 
-        from ..core.config import env_token
+        from ..core.config import env_token, region
         from ..events import ACCOUNT_ID
-        from ..runtime.aws import region
 
         return (
             os.environ.get(f"STRATO_TOPIC_{env_token(self.name)}_ARN")

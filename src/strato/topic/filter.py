@@ -14,12 +14,14 @@ array, and the sum over the branches of an ``$or``; SNS allows 150.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Any
 
 from ..core.errors import ValidationError
+from ..core.hints import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ipaddress
 
 SCOPES = ("attributes", "body")
 MAX_KEYS = 5
@@ -288,6 +290,8 @@ def _as_number(value: Any) -> Decimal | None:
 
 
 def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    import ipaddress  # only for IP-address filters: kept out of a cold start
+
     try:
         return ipaddress.ip_network(text, strict=False)
     except ValueError:
@@ -298,6 +302,8 @@ def _in_network(value: Any, network: str) -> bool:
     net = _network(network)
     if not isinstance(value, str) or net is None:
         return False
+    import ipaddress
+
     try:
         return ipaddress.ip_address(value) in net
     except ValueError:

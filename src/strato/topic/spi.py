@@ -3,7 +3,7 @@ actions ``allow=`` can grant (with the IAM actions each needs)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from ..core.hints import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from . import Subscription

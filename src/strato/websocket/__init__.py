@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from ..core.context import Context
 from ..core.errors import ConfigurationError, GoneError, ItemTooLarge, ValidationError, parse_json, utf8
+from ..core.hints import Any
 from ..core.permissions import requires
 from ..core.resource import Resource
 from ..http.request import Headers

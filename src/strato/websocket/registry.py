@@ -8,9 +8,9 @@ A TTL of the maximum connection duration cleans up after connections whose $disc
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
 
 from ..core.errors import GoneError, ValidationError
+from ..core.hints import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..table import Table

@@ -3,7 +3,7 @@ actions ``allow=`` can grant (with the IAM actions each needs)."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from ..core.hints import Any, Protocol
 
 CAPABILITIES = frozenset({"send", "broadcast", "info", "close", "binary"})
 
