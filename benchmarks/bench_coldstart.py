@@ -64,10 +64,12 @@ V1 = {
     "isBase64Encoded": False,
 }
 
-# What the Lambda Python runtime has imported before it loads a handler (awslambdaric bootstrap.py:
-# importlib, json, logging, os, sys, time, traceback): in every variant, before the snapshot.
+# What the Lambda Python runtime has imported before it loads a handler (awslambdaric: bootstrap.py
+# importlib, json, logging, os, sys, time, traceback; its log utils datetime and enum; its marshaller
+# decimal, math (and simplejson); its runtime client concurrent.futures' ThreadPoolExecutor): in every
+# variant, before the snapshot.
 SCRIPT = """
-import importlib, json, logging, os, sys, time, traceback
+import importlib, json, logging, os, sys, time, traceback, datetime, enum, decimal, math, concurrent.futures.thread
 sys.path[:0] = [{src!r}, {apps!r}]
 sys.path += {site!r}
 before = set(sys.modules)

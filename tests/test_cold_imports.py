@@ -28,9 +28,10 @@ EVENT = {
         "requestId": "r",
     },
 }
-# -S: no site-packages .pth side effects; the first line is what the Lambda runtime has already imported
+# -S: no site-packages .pth side effects; the first line is what the Lambda runtime (awslambdaric's bootstrap,
+# log utils, marshaller and runtime client) has already imported
 SCRIPT = """
-import importlib, json, logging, os, sys, time, traceback
+import importlib, json, logging, os, sys, time, traceback, datetime, enum, decimal, math, concurrent.futures.thread
 sys.path[:0] = [{src!r}, {apps!r}]
 before = set(sys.modules)
 import {module} as m
@@ -80,6 +81,7 @@ TINY = {
     "strato.dispatch",
     "strato.dispatch.base",
     "strato.dispatch.http",
+    "strato.http.route_index",
 }
 
 

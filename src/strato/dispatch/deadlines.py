@@ -9,7 +9,8 @@ cancelled where it waits for its handler, and the dispatcher turns that into the
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
+
+TYPE_CHECKING = False  # typing is not loaded at run time (Lambda cold start)
 
 if TYPE_CHECKING:
     import asyncio

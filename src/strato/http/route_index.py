@@ -9,7 +9,8 @@ precedence order with the same matcher the linear scan used, so results cannot d
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+
+TYPE_CHECKING = False  # typing is not loaded at run time (Lambda cold start)
 
 if TYPE_CHECKING:
     from .routing import Route
