@@ -368,7 +368,7 @@ class LocalTableBackend(ChangeLog):
             self.notify()
 
     def background(self, table: Table) -> list[Loop]:
-        """DynamoDB's own jobs locally: a change-log tailer per stream handler (each also sweeps TTL every
+        """DynamoDB's own jobs locally: one change-log reader for all stream handlers (it also sweeps TTL every
         second, so TTL removes reach handlers), else a TTL sweep every ``TTL_SWEEP_S``."""
         from .tailer import stream_loops
 
