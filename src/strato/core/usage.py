@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import atexit
 import threading
-import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Protocol
@@ -29,25 +28,24 @@ class Usage:
         self.path = Path(data_dir) / "usage.db"
         self.counts: defaultdict[tuple[str, str], float] = defaultdict(float)
         self.lock = threading.Lock()
-        self.last_flush = time.monotonic()
         self._timer: threading.Timer | None = None
         atexit.register(self.flush)
 
     def add(self, service: str, unit: str, amount: float = 1) -> None:
+        # on every table read and write: a dict update under the lock and nothing else (no clock read);
+        # the timer started by the first count since a flush brings the counts to usage.db within
+        # FLUSH_EVERY_S, busy or idle
         with self.lock:
             self.counts[(service, unit)] += amount
-            due = time.monotonic() - self.last_flush > FLUSH_EVERY_S
-            if not due and self._timer is None:  # counts reach usage.db within FLUSH_EVERY_S, idle or not
-                self._timer = threading.Timer(FLUSH_EVERY_S, self.flush)
-                self._timer.daemon = True
-                self._timer.start()
-        if due:
-            self.flush()
+            if self._timer is not None:
+                return
+            self._timer = threading.Timer(FLUSH_EVERY_S, self.flush)
+            self._timer.daemon = True
+            self._timer.start()
 
     def flush(self) -> None:
         with self.lock:
             pending, self.counts = self.counts, defaultdict(float)
-            self.last_flush = time.monotonic()
             timer, self._timer = self._timer, None
         if timer is not None and timer is not threading.current_thread():
             timer.cancel()

@@ -46,13 +46,34 @@ def _hook(obj: dict) -> Any:
     return obj
 
 
+try:  # the C encoder, built once: json.dumps would build an encoder object and a C encoder per call
+    from json.encoder import c_encode_basestring, c_make_encoder
+
+    _C_ENCODE = c_make_encoder(None, _default, c_encode_basestring, None, ":", ",", False, False, True)
+except (ImportError, TypeError):  # pragma: no cover - a Python without the json accelerator
+    _C_ENCODE = None
+_ENCODER = json.JSONEncoder(default=_default, ensure_ascii=False, separators=(",", ":"), check_circular=False)
+
+
+def _needs_escape(item: dict[str, Any]) -> bool:
+    """Only nested maps can look like a tag (and a lone top-level tag name); flat items skip the walk."""
+    for v in item.values():
+        kind = type(v)
+        if kind is dict:
+            return True
+        if kind is list:
+            for x in v:
+                if type(x) is dict or type(x) is list:
+                    return True
+    return len(item) == 1 and next(iter(item)) in _TAGS
+
+
 def encode_doc(item: dict[str, Any]) -> str:
-    nested = any(
-        type(v) is dict or (type(v) is list and any(type(x) in (dict, list) for x in v)) for v in item.values()
-    )
-    if nested or (len(item) == 1 and next(iter(item)) in _TAGS):
-        item = _escape(item)  # only nested maps can look like a tag; flat items skip the walk
-    return json.dumps(item, default=_default, ensure_ascii=False, separators=(",", ":"))
+    if _needs_escape(item):
+        item = _escape(item)
+    if _C_ENCODE is not None:  # items are normalised: no cycles (depth is capped), no NaN
+        return "".join(_C_ENCODE(item, 0))
+    return _ENCODER.encode(item)
 
 
 _TAGGED = json.JSONDecoder(object_hook=_hook, parse_float=Decimal)
@@ -60,4 +81,5 @@ _UNTAGGED = json.JSONDecoder(parse_float=Decimal)
 
 
 def decode_doc(text: str) -> dict[str, Any]:
-    return (_TAGGED if '"$' in text else _UNTAGGED).decode(text)
+    # scan_once skips decode()'s whitespace and trailing-data checks: documents are written by encode_doc
+    return (_TAGGED if '"$' in text else _UNTAGGED).scan_once(text, 0)[0]

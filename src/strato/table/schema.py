@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..core.errors import ValidationError, utf8
-from .values import number
+from .values import SMALL_INT, number
 
 _TYPE_ALIASES = {
     "s": "S",
@@ -56,6 +56,11 @@ class KeyAttr:
 
     def check(self, value: Any, role: str, limit: int) -> Any:
         """Validate a key value and return it normalised."""
+        kind = type(value)
+        if kind is str and self.type == "S" and 0 < len(value) <= limit and value.isascii():
+            return value  # ASCII: one byte per character, no lone surrogate
+        if kind is int and self.type == "N" and -SMALL_INT < value < SMALL_INT:
+            return value  # already normal (bool is not int by type)
         if value is None:
             raise ValidationError(f"{role} {self.name!r} is missing")
         if self.type == "S":
