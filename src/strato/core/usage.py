@@ -1,6 +1,6 @@
 """Billable operations counted while an app runs locally, for ``strato cost``.
 
-Counters live in memory (an increment is a dict update under a lock) and are added to
+Counters live in memory (an increment is one deque append, no lock) and are added to
 ``usage.db`` every few seconds and at exit, so `strato dev` and `strato worker` both contribute.
 Nothing is counted inside Lambda: AWS bills that.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import atexit
 import threading
-from collections import defaultdict
+from collections import defaultdict, deque
 from pathlib import Path
 from typing import Protocol
 
@@ -26,27 +26,35 @@ class Counter(Protocol):
 class Usage:
     def __init__(self, data_dir: Path) -> None:
         self.path = Path(data_dir) / "usage.db"
-        self.counts: defaultdict[tuple[str, str], float] = defaultdict(float)
+        self.pending: deque[tuple[str, str, float]] = deque()  # counted, not yet in usage.db
         self.lock = threading.Lock()
         self._timer: threading.Timer | None = None
         atexit.register(self.flush)
 
     def add(self, service: str, unit: str, amount: float = 1) -> None:
-        # on every table read and write: a dict update under the lock and nothing else (no clock read);
-        # the timer started by the first count since a flush brings the counts to usage.db within
-        # FLUSH_EVERY_S, busy or idle
+        # on every table read and write, so no lock here: deque.append is atomic, and flush() drains
+        # what was appended; the timer armed by the first count after a flush brings the counts to
+        # usage.db within FLUSH_EVERY_S, busy or idle
+        self.pending.append((service, unit, amount))
+        if self._timer is None:
+            self._arm()
+
+    def _arm(self) -> None:
         with self.lock:
-            self.counts[(service, unit)] += amount
-            if self._timer is not None:
-                return
-            self._timer = threading.Timer(FLUSH_EVERY_S, self.flush)
-            self._timer.daemon = True
-            self._timer.start()
+            if self._timer is None:
+                self._timer = threading.Timer(FLUSH_EVERY_S, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
 
     def flush(self) -> None:
         with self.lock:
-            pending, self.counts = self.counts, defaultdict(float)
+            # clear the timer before draining: an add() that saw the old timer appended before the
+            # drain below, and one that sees None arms a new timer for what it appends
             timer, self._timer = self._timer, None
+            pending: defaultdict[tuple[str, str], float] = defaultdict(float)
+            while self.pending:
+                service, unit, amount = self.pending.popleft()
+                pending[(service, unit)] += amount
         if timer is not None and timer is not threading.current_thread():
             timer.cancel()
         if not pending:

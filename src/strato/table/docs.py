@@ -76,10 +76,24 @@ def encode_doc(item: dict[str, Any]) -> str:
     return _ENCODER.encode(item)
 
 
+def _hook_floats(obj: dict) -> Any:
+    if len(obj) == 1 and next(iter(obj)) == "$n":
+        return float(obj["$n"])  # as float(Decimal(text)): both round the same decimal text once
+    return _hook(obj)
+
+
 _TAGGED = json.JSONDecoder(object_hook=_hook, parse_float=Decimal)
 _UNTAGGED = json.JSONDecoder(parse_float=Decimal)
+_TAGGED_FLOATS = json.JSONDecoder(object_hook=_hook_floats)
+_UNTAGGED_FLOATS = json.JSONDecoder()
 
 
 def decode_doc(text: str) -> dict[str, Any]:
     # scan_once skips decode()'s whitespace and trailing-data checks: documents are written by encode_doc
     return (_TAGGED if '"$' in text else _UNTAGGED).scan_once(text, 0)[0]
+
+
+def decode_floats(text: str) -> dict[str, Any]:
+    """The item as ``values.present_item(decode_doc(text), decimals=False)`` gives it, without making a
+    Decimal per fractional number and converting it: the JSON number text is parsed as float directly."""
+    return (_TAGGED_FLOATS if '"$' in text else _UNTAGGED_FLOATS).scan_once(text, 0)[0]

@@ -23,7 +23,7 @@ from ..runtime.sqlite import Database
 from ..runtime.wakeup import Wakeup
 from ..runtime.work import Loop
 from .changelog import ChangeLog
-from .docs import decode_doc, encode_doc
+from .docs import decode_doc, decode_floats, encode_doc
 from .model import Condition, Sort, TxOp, Update
 from .schema import Index, Schema, sortable
 from .values import check_size
@@ -145,7 +145,13 @@ class LocalTableBackend(ChangeLog):
         return sortable(key[self.schema.key.name]), sortable(key[sort.name]) if sort else b""
 
     def _read(
-        self, conn: sqlite3.Connection, pk: bytes, sk: bytes, now: float, bill: bool = False
+        self,
+        conn: sqlite3.Connection,
+        pk: bytes,
+        sk: bytes,
+        now: float,
+        bill: bool = False,
+        decode: Callable[[str], dict[str, Any]] = decode_doc,
     ) -> dict[str, Any] | None:
         """The live item (``bill``: a read the caller asked for, in DynamoDB read units; the reads behind a
         condition or the change log are not billed by DynamoDB, the write is)."""
@@ -154,7 +160,7 @@ class LocalTableBackend(ChangeLog):
             self.usage.add("dynamodb", "read_units", -(-len(row[0]) // 4096) or 1 if row else 1)
         if row is None or (row[1] is not None and row[1] <= now):
             return None
-        return decode_doc(row[0])
+        return decode(row[0])
 
     def _index_one(self, conn: sqlite3.Connection, index: Index, item: dict[str, Any], pk: bytes, sk: bytes) -> None:
         if index.key.name not in item or (index.sort and index.sort.name not in item):
@@ -211,6 +217,13 @@ class LocalTableBackend(ChangeLog):
         if not self._ready:
             self.ensure()
         return self._read(self.store.db.conn, *self._keys(key), now, bill=True)
+
+    def get_floats(self, key: dict[str, Any], now: float) -> dict[str, Any] | None:
+        """``get`` with fractional numbers as float, for a table without ``decimals=True``: the facade
+        would convert each Decimal to float; decoding the stored text as float gives the same value."""
+        if not self._ready:
+            self.ensure()
+        return self._read(self.store.db.conn, *self._keys(key), now, bill=True, decode=decode_floats)
 
     def put(self, item: dict[str, Any], cond: Condition | None, now: float) -> None:
         if not self._ready:

@@ -100,6 +100,12 @@ class Schema:
 
     def key_of(self, key: Any) -> dict[str, Any]:
         """A primary key from a scalar, a (partition, sort) tuple or a dict (extra fields ignored)."""
+        sort = self.sort
+        if type(key) is tuple and sort is not None and len(key) == 2:  # the common form, without the detour
+            return {
+                self.key.name: self.key.check(key[0], "partition key", MAX_PARTITION_KEY_BYTES),
+                sort.name: sort.check(key[1], "sort key", MAX_SORT_KEY_BYTES),
+            }
         if isinstance(key, dict):
             parts = {self.key.name: key.get(self.key.name)}
             if self.sort:
@@ -121,7 +127,9 @@ class Schema:
 
     def check_item(self, item: dict[str, Any]) -> None:
         """Key and index attributes of a normalised item have the declared types."""
-        self.key_of(item)
+        self.key.check(item.get(self.key.name), "partition key", MAX_PARTITION_KEY_BYTES)  # as key_of(item)
+        if self.sort:
+            self.sort.check(item.get(self.sort.name), "sort key", MAX_SORT_KEY_BYTES)
         for index in self.indexes.values():
             for attr in (index.key, index.sort):
                 if attr is not None and attr.name in item:
@@ -155,7 +163,7 @@ class Schema:
 
 def sortable(value: Any) -> bytes:
     """Bytes whose order is DynamoDB's order for a normalised key value."""
-    if isinstance(value, str):
+    if type(value) is str or isinstance(value, str):
         return value.encode("utf-8")
     if isinstance(value, bytes):
         return value

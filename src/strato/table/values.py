@@ -108,6 +108,8 @@ def normalise_sized(item: Any) -> tuple[dict[str, Any], int]:
 
 
 def _normalise_sized(item: Any) -> tuple[dict[str, Any], int]:
+    # the common shapes (strings, small ints, fractional floats, lists of strings) are handled inline:
+    # this runs on every put, and calls and isinstance chains were most of its cost
     if not isinstance(item, dict):
         raise ValidationError(f"an item must be a dict, not {type(item).__name__}")
     out: dict[str, Any] = {}
@@ -115,28 +117,52 @@ def _normalise_sized(item: Any) -> tuple[dict[str, Any], int]:
     for name, value in item.items():
         if not isinstance(name, str) or not name:
             raise ValidationError(f"item: attribute names must be non-empty strings, got {name!r}")
+        size += len(name.encode("utf-8"))
         kind = type(value)
         if kind is str:
             out[name] = value
-            size += len(name.encode("utf-8")) + len(value.encode("utf-8"))
+            size += len(value.encode("utf-8"))
             continue
         if kind is bool or value is None:
             out[name] = value
-            size += len(name.encode("utf-8")) + 1
+            size += 1
             continue
         if kind is int and -SMALL_INT < value < SMALL_INT:
             out[name] = value
-            size += len(name.encode("utf-8")) + _number_size(value)
+            size += _int_size(value)
             continue
+        if kind is float and math.isfinite(value) and not value.is_integer():
+            clean = Decimal(repr(value))  # already normal: see number()
+            if -130 <= clean.adjusted() <= 125:
+                out[name] = clean
+                size += _decimal_size(clean)
+                continue
+        if kind is list:
+            listed = 3  # a list's own overhead; each element adds its size plus one
+            for element in value:
+                if type(element) is not str:
+                    break
+                listed += len(element.encode("utf-8")) + 1
+            else:
+                out[name] = list(value)
+                size += listed
+                continue
         clean = normalise(value, f"item.{name}")
         out[name] = clean
-        size += len(name.encode("utf-8")) + value_size(clean)
+        size += value_size(clean)
     return out, size
 
 
+def _int_size(value: int) -> int:
+    return (len(str(abs(value)).rstrip("0") or "0") + 1) // 2 + 1
+
+
+def _decimal_size(value: Decimal) -> int:
+    return (len(value.as_tuple().digits) + 1) // 2 + 1
+
+
 def _number_size(value: int | Decimal) -> int:
-    digits = len(value.as_tuple().digits) if isinstance(value, Decimal) else len(str(abs(value)).rstrip("0") or "0")
-    return (digits + 1) // 2 + 1
+    return _decimal_size(value) if isinstance(value, Decimal) else _int_size(value)
 
 
 def value_size(value: Any) -> int:
@@ -206,6 +232,18 @@ def present_fresh(item: dict[str, Any] | None, decimals: bool) -> dict[str, Any]
         if type(v) not in _PLAIN:
             item[k] = _present_fresh(v)  # replacing a value keeps the dict's size: safe while iterating
     return item
+
+
+def present_put(clean: dict[str, Any], given: dict[str, Any], decimals: bool) -> dict[str, Any]:
+    """What ``put`` returns: the normalised item ``clean`` (a new dict) presented in place, where a
+    fractional float the caller gave is returned as given: float(Decimal(repr(x))) is x."""
+    if decimals:
+        return clean
+    for k, v in clean.items():
+        if type(v) not in _PLAIN:
+            original = given[k]
+            clean[k] = original if type(v) is Decimal and type(original) is float else _present_fresh(v)
+    return clean
 
 
 def _present_fresh(value: Any) -> Any:
