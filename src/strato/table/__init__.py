@@ -121,7 +121,7 @@ class Table(Resource[TableBackend]):
         if not self.decimals:
             floats = getattr(backend, "get_floats", None)  # a provider that can decode straight to floats
             if floats is not None:
-                return floats(self.schema.key_of(key), time.time())  # type: ignore[no-any-return]
+                return floats(self.schema.key_of(key), time.time())
         # a provider returns a fresh item (decoded for this call), so it is presented in place
         return present_fresh(backend.get(self.schema.key_of(key), time.time()), self.decimals)
 

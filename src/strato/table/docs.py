@@ -46,12 +46,14 @@ def _hook(obj: dict) -> Any:
     return obj
 
 
-try:  # the C encoder, built once: json.dumps would build an encoder object and a C encoder per call
-    from json.encoder import c_encode_basestring, c_make_encoder
-
-    _C_ENCODE = c_make_encoder(None, _default, c_encode_basestring, None, ":", ",", False, False, True)
-except (ImportError, TypeError):  # pragma: no cover - a Python without the json accelerator
-    _C_ENCODE = None
+# the C encoder, built once: json.dumps builds an encoder object and a C encoder on every call
+_c_make: Any = getattr(json.encoder, "c_make_encoder", None)
+_c_basestring: Any = getattr(json.encoder, "c_encode_basestring", None)
+_C_ENCODE = (
+    _c_make(None, _default, _c_basestring, None, ":", ",", False, False, True)
+    if _c_make is not None and _c_basestring is not None
+    else None  # a Python without the json accelerator
+)
 _ENCODER = json.JSONEncoder(default=_default, ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
@@ -82,18 +84,23 @@ def _hook_floats(obj: dict) -> Any:
     return _hook(obj)
 
 
-_TAGGED = json.JSONDecoder(object_hook=_hook, parse_float=Decimal)
-_UNTAGGED = json.JSONDecoder(parse_float=Decimal)
-_TAGGED_FLOATS = json.JSONDecoder(object_hook=_hook_floats)
-_UNTAGGED_FLOATS = json.JSONDecoder()
+# each decoder's scanner, called directly: it skips decode()'s whitespace and trailing-data checks,
+# which documents written by encode_doc never need
+def _scanner(decoder: Any) -> Any:
+    return decoder.scan_once
+
+
+_TAGGED = _scanner(json.JSONDecoder(object_hook=_hook, parse_float=Decimal))
+_UNTAGGED = _scanner(json.JSONDecoder(parse_float=Decimal))
+_TAGGED_FLOATS = _scanner(json.JSONDecoder(object_hook=_hook_floats))
+_UNTAGGED_FLOATS = _scanner(json.JSONDecoder())
 
 
 def decode_doc(text: str) -> dict[str, Any]:
-    # scan_once skips decode()'s whitespace and trailing-data checks: documents are written by encode_doc
-    return (_TAGGED if '"$' in text else _UNTAGGED).scan_once(text, 0)[0]
+    return (_TAGGED if '"$' in text else _UNTAGGED)(text, 0)[0]
 
 
 def decode_floats(text: str) -> dict[str, Any]:
     """The item as ``values.present_item(decode_doc(text), decimals=False)`` gives it, without making a
     Decimal per fractional number and converting it: the JSON number text is parsed as float directly."""
-    return (_TAGGED_FLOATS if '"$' in text else _UNTAGGED_FLOATS).scan_once(text, 0)[0]
+    return (_TAGGED_FLOATS if '"$' in text else _UNTAGGED_FLOATS)(text, 0)[0]
