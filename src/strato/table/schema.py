@@ -163,7 +163,12 @@ class Schema:
 
 def sortable(value: Any) -> bytes:
     """Bytes whose order is DynamoDB's order for a normalised key value."""
-    if type(value) is str or isinstance(value, str):
+    kind = type(value)
+    if kind is str:
+        return value.encode("utf-8")
+    if kind is int:
+        return _sortable_int(value)
+    if isinstance(value, str):
         return value.encode("utf-8")
     if isinstance(value, bytes):
         return value
@@ -173,18 +178,24 @@ def sortable(value: Any) -> bytes:
 _INVERT = bytes.maketrans(b"0123456789", b"9876543210")
 
 
+def _sortable_int(value: int) -> bytes:
+    if value == 0:
+        return b"\x01"
+    raw = str(abs(value))
+    return _sortable_parts(value < 0, len(raw) - 1, raw.rstrip("0").encode())
+
+
 def _sortable_number(value: Decimal | int) -> bytes:
+    if not isinstance(value, Decimal):
+        return _sortable_int(value)
+    if value.is_zero():
+        return b"\x01"
+    sign, digits, _ = value.normalize().as_tuple()
+    return _sortable_parts(bool(sign), value.adjusted(), bytes(48 + d for d in digits))
+
+
+def _sortable_parts(negative: bool, exponent: int, text: bytes) -> bytes:
     # zero < positives ordered by (exponent, digits); negatives reverse both and end high.
-    if isinstance(value, Decimal):
-        if value.is_zero():
-            return b"\x01"
-        sign, digits, _ = value.normalize().as_tuple()
-        negative, exponent, text = bool(sign), value.adjusted(), bytes(48 + d for d in digits)
-    else:
-        if value == 0:
-            return b"\x01"
-        raw = str(abs(value))
-        negative, exponent, text = value < 0, len(raw) - 1, raw.rstrip("0").encode()
     exponent += 200  # DynamoDB exponents are within -130..125
     if not negative:
         return b"\x02" + exponent.to_bytes(2, "big") + text
