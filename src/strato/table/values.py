@@ -131,12 +131,18 @@ def _normalise_sized(item: Any) -> tuple[dict[str, Any], int]:
             out[name] = value
             size += _int_size(value)
             continue
-        if kind is float and math.isfinite(value) and not value.is_integer():
-            clean = Decimal(repr(value))  # already normal: see number()
-            if -130 <= clean.adjusted() <= 125:
-                out[name] = clean
-                size += _decimal_size(clean)
-                continue
+        if kind is float and math.isfinite(value):
+            if value.is_integer():
+                if -(2**53) < value < 2**53:  # as number(): an integral float is an int
+                    out[name] = whole = int(value)
+                    size += _int_size(whole)
+                    continue
+            else:
+                clean = Decimal(repr(value))  # already normal: see number()
+                if -130 <= clean.adjusted() <= 125:
+                    out[name] = clean
+                    size += _decimal_size(clean)
+                    continue
         if kind is list:
             listed = 3  # a list's own overhead; each element adds its size plus one
             for element in value:
