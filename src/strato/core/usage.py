@@ -1,6 +1,6 @@
 """Billable operations counted while an app runs locally, for ``strato cost``.
 
-Counters live in memory (an increment is a dict update under a lock) and are added to
+Counters live in memory (an increment is one deque append, no lock) and are added to
 ``usage.db`` every few seconds and at exit, so `strato dev` and `strato worker` both contribute.
 Nothing is counted inside Lambda: AWS bills that.
 """
@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import atexit
 import threading
-import time
-from collections import defaultdict
+from collections import defaultdict, deque
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -34,28 +33,35 @@ class Usage:
         from pathlib import Path
 
         self.path = Path(data_dir) / "usage.db"
-        self.counts: defaultdict[tuple[str, str], float] = defaultdict(float)
+        self.pending: deque[tuple[str, str, float]] = deque()  # counted, not yet in usage.db
         self.lock = threading.Lock()
-        self.last_flush = time.monotonic()
         self._timer: threading.Timer | None = None
         atexit.register(self.flush)
 
     def add(self, service: str, unit: str, amount: float = 1) -> None:
+        # on every table read and write, so no lock here: deque.append is atomic, and flush() drains
+        # what was appended; the timer armed by the first count after a flush brings the counts to
+        # usage.db within FLUSH_EVERY_S, busy or idle
+        self.pending.append((service, unit, amount))
+        if self._timer is None:
+            self._arm()
+
+    def _arm(self) -> None:
         with self.lock:
-            self.counts[(service, unit)] += amount
-            due = time.monotonic() - self.last_flush > FLUSH_EVERY_S
-            if not due and self._timer is None:  # counts reach usage.db within FLUSH_EVERY_S, idle or not
+            if self._timer is None:
                 self._timer = threading.Timer(FLUSH_EVERY_S, self.flush)
                 self._timer.daemon = True
                 self._timer.start()
-        if due:
-            self.flush()
 
     def flush(self) -> None:
         with self.lock:
-            pending, self.counts = self.counts, defaultdict(float)
-            self.last_flush = time.monotonic()
+            # clear the timer before draining: an add() that saw the old timer appended before the
+            # drain below, and one that sees None arms a new timer for what it appends
             timer, self._timer = self._timer, None
+            pending: defaultdict[tuple[str, str], float] = defaultdict(float)
+            while self.pending:
+                service, unit, amount = self.pending.popleft()
+                pending[(service, unit)] += amount
         if timer is not None and timer is not threading.current_thread():
             timer.cancel()
         if not pending:

@@ -79,6 +79,11 @@ class Worker:
                 continue
             if loop.idle and not busy:
                 self.stopping.wait(loop.idle)
+        if loop.close is not None:
+            try:
+                loop.close()
+            except Exception:
+                log.exception("%s failed to close", loop.name)
 
     # -- schedules ------------------------------------------------------------------------------
     def _start_scheduler(self) -> None:

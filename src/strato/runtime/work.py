@@ -17,11 +17,13 @@ from typing import Any, Protocol, runtime_checkable
 class Loop:
     """``step()`` is called again and again until the worker stops; it returns how much it did, and
     when that is nothing the worker waits ``idle`` seconds before the next call (0: call at once,
-    the step waits itself)."""
+    the step waits itself). ``close()``, if given, runs once after the last step (e.g. to save
+    positions kept in memory)."""
 
     name: str
     step: Callable[[], int | None]
     idle: float = 0.0
+    close: Callable[[], None] | None = None
 
 
 @runtime_checkable

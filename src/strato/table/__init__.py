@@ -24,7 +24,7 @@ from .model import Condition, Page, Sort, Update
 from .schema import MAX_SORT_KEY_BYTES, Index, KeyAttr, Schema
 from .spi import ACTIONS, CAPABILITIES, TableBackend
 from .transaction import Transaction
-from .values import check_size, normalise, normalise_sized, present_item
+from .values import check_size, normalise, normalise_sized, present_fresh, present_item, present_put
 
 __all__ = ["CAPABILITIES", "Condition", "Page", "Sort", "Table", "TableBackend", "Transaction", "Update"]
 
@@ -116,17 +116,23 @@ class Table(Resource[TableBackend]):
     @requires("read")
     def get(self, key: Any) -> dict[str, Any] | None:
         """The item with this key, or None (also None once its TTL has passed)."""
-        return self._out(self.backend.get(self.schema.key_of(key), time.time()))
+        backend = self.backend
+        if not self.decimals:
+            floats = getattr(backend, "get_floats", None)  # a provider that can decode straight to floats
+            if floats is not None:
+                return floats(self.schema.key_of(key), time.time())
+        # a provider returns a fresh item (decoded for this call), so it is presented in place
+        return present_fresh(backend.get(self.schema.key_of(key), time.time()), self.decimals)
 
     @requires("write")
     def put(self, item: dict[str, Any], *, if_absent: bool = False, if_match: dict | None = None) -> dict[str, Any]:
         """Store an item whole. ``if_absent`` / ``if_match`` make it conditional (ConditionFailed)."""
         clean = self._item(item)
-        cond = Condition.of(if_absent, False, if_match)
+        cond = Condition.of(if_absent, False, if_match) if if_absent or if_match else None
         if cond:
             self._need("conditions")
         self.backend.put(clean, cond, time.time())
-        return self._out(clean)
+        return present_put(clean, item, self.decimals)
 
     @requires("write")
     def update(

@@ -1,6 +1,6 @@
 """The local change log of a table with ``@table.on_change`` handlers: written in the item's own
-transaction (see ``LocalTableBackend._log``), read in order per consumer from its checkpoint, pruned
-after 24 hours as a DynamoDB stream is."""
+transaction (see ``LocalTableBackend._log``), read in order by the table's one reader from each
+consumer's position (``strato.table.tailer``), pruned after 24 hours as a DynamoDB stream is."""
 
 from __future__ import annotations
 
@@ -33,21 +33,27 @@ class ChangeLog:
                 (consumer,),
             )
 
-    def changes_after(self, consumer: str, limit: int) -> list[tuple[Any, ...]]:
+    def load_checkpoints(self, consumers: list[str]) -> dict[str, int]:
+        """The saved position of each consumer (0 for one never registered)."""
         conn = self.store.db.conn
-        row = conn.execute("SELECT seq FROM strato_checkpoints WHERE consumer = ?", (consumer,)).fetchone()
-        if row is None:
-            self.register(consumer)
-            return []
+        out = dict.fromkeys(consumers, 0)
+        for consumer in consumers:
+            row = conn.execute("SELECT seq FROM strato_checkpoints WHERE consumer = ?", (consumer,)).fetchone()
+            if row is not None:
+                out[consumer] = row[0]
+        return out
+
+    def changes_since(self, seq: int, limit: int) -> list[tuple[Any, ...]]:
+        """Up to ``limit`` changes of this table after ``seq``, oldest first, decoded."""
         out = []
-        for seq, event, keys, old, new, at, ttl in conn.execute(
+        for row_seq, event, keys, old, new, at, ttl in self.store.db.conn.execute(
             "SELECT seq, event, keys, old, new, at, ttl FROM strato_changes WHERE tbl = ? AND seq > ? "
             "ORDER BY seq LIMIT ?",
-            (self.physical, row[0], limit),
+            (self.physical, seq, limit),
         ):
             out.append(
                 (
-                    seq,
+                    row_seq,
                     event,
                     decode_doc(keys),
                     decode_doc(old) if old else None,
@@ -58,12 +64,13 @@ class ChangeLog:
             )
         return out
 
-    def checkpoint(self, consumer: str, seq: int) -> None:
+    def save_checkpoints(self, positions: dict[str, int]) -> None:
+        """Move several consumers' checkpoints in one transaction (never backwards)."""
         with self.store.db.write() as conn:
-            conn.execute(
+            conn.executemany(
                 "INSERT INTO strato_checkpoints VALUES (?, ?) ON CONFLICT (consumer) DO UPDATE SET "
                 "seq = max(seq, excluded.seq)",
-                (consumer, seq),
+                list(positions.items()),
             )
 
     def prune_changes(self, now: float) -> None:

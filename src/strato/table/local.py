@@ -23,7 +23,7 @@ from ..runtime.sqlite import Database
 from ..runtime.wakeup import Wakeup
 from ..runtime.work import Loop
 from .changelog import ChangeLog
-from .docs import decode_doc, encode_doc
+from .docs import decode_doc, decode_floats, encode_doc
 from .model import Condition, Sort, TxOp, Update
 from .schema import Index, Schema, sortable
 from .values import check_size
@@ -83,6 +83,8 @@ class LocalTableBackend(ChangeLog):
         self.t = f'"t_{physical}"'
         self.itables = {name: f'"i_{physical}__{name}"' for name in schema.indexes}
         self._ready = False
+        self._select_sql = f"SELECT doc, expires FROM {self.t} WHERE pk = ? AND sk = ?"  # built once, not per call
+        self._upsert_sql = f"INSERT OR REPLACE INTO {self.t} (pk, sk, doc, expires) VALUES (?, ?, ?, ?)"
 
     # -- schema -------------------------------------------------------------------------------
     def ensure(self) -> None:
@@ -143,16 +145,22 @@ class LocalTableBackend(ChangeLog):
         return sortable(key[self.schema.key.name]), sortable(key[sort.name]) if sort else b""
 
     def _read(
-        self, conn: sqlite3.Connection, pk: bytes, sk: bytes, now: float, bill: bool = False
+        self,
+        conn: sqlite3.Connection,
+        pk: bytes,
+        sk: bytes,
+        now: float,
+        bill: bool = False,
+        decode: Callable[[str], dict[str, Any]] = decode_doc,
     ) -> dict[str, Any] | None:
         """The live item (``bill``: a read the caller asked for, in DynamoDB read units; the reads behind a
         condition or the change log are not billed by DynamoDB, the write is)."""
-        row = conn.execute(f"SELECT doc, expires FROM {self.t} WHERE pk = ? AND sk = ?", (pk, sk)).fetchone()
-        if bill:
-            self._units("read_units", len(row[0]) if row else 0, 4096)
+        row = conn.execute(self._select_sql, (pk, sk)).fetchone()
+        if bill and self.usage is not None:
+            self.usage.add("dynamodb", "read_units", -(-len(row[0]) // 4096) or 1 if row else 1)
         if row is None or (row[1] is not None and row[1] <= now):
             return None
-        return decode_doc(row[0])
+        return decode(row[0])
 
     def _index_one(self, conn: sqlite3.Connection, index: Index, item: dict[str, Any], pk: bytes, sk: bytes) -> None:
         if index.key.name not in item or (index.sort and index.sort.name not in item):
@@ -194,10 +202,7 @@ class LocalTableBackend(ChangeLog):
             self._log(conn, old, item)
         doc = encode_doc(item)
         self._units("write_units", len(doc), 1024)
-        conn.execute(
-            f"INSERT OR REPLACE INTO {self.t} (pk, sk, doc, expires) VALUES (?, ?, ?, ?)",
-            (pk, sk, doc, self.schema.expires_at(item)),
-        )
+        conn.execute(self._upsert_sql, (pk, sk, doc, self.schema.expires_at(item)))
         for name, index in self.schema.indexes.items():
             conn.execute(f"DELETE FROM {self.itables[name]} WHERE pk = ? AND sk = ?", (pk, sk))
             self._index_one(conn, index, item, pk, sk)
@@ -209,19 +214,31 @@ class LocalTableBackend(ChangeLog):
 
     # -- operations ---------------------------------------------------------------------------
     def get(self, key: dict[str, Any], now: float) -> dict[str, Any] | None:
-        self.ensure()
+        if not self._ready:
+            self.ensure()
         return self._read(self.store.db.conn, *self._keys(key), now, bill=True)
 
+    def get_floats(self, key: dict[str, Any], now: float) -> dict[str, Any] | None:
+        """``get`` with fractional numbers as float, for a table without ``decimals=True``: the facade
+        would convert each Decimal to float; decoding the stored text as float gives the same value."""
+        if not self._ready:
+            self.ensure()
+        row = self.store.db.conn.execute(self._select_sql, self._keys(key)).fetchone()  # _read, inlined
+        if self.usage is not None:
+            self.usage.add("dynamodb", "read_units", -(-len(row[0]) // 4096) or 1 if row else 1)
+        if row is None or (row[1] is not None and row[1] <= now):
+            return None
+        return decode_floats(row[0])
+
     def put(self, item: dict[str, Any], cond: Condition | None, now: float) -> None:
-        self.ensure()
-        if cond is None and not self.itables and not self.streaming():
+        if not self._ready:
+            self.ensure()
+        if cond is None and not self.itables and not self.streaming():  # one statement: autocommit
             pk, sk = self._keys(item)
             doc = encode_doc(item)
-            self._units("write_units", len(doc), 1024)
-            self.store.db.conn.execute(
-                f"INSERT OR REPLACE INTO {self.t} (pk, sk, doc, expires) VALUES (?, ?, ?, ?)",
-                (pk, sk, doc, self.schema.expires_at(item)),
-            )
+            if self.usage is not None:
+                self.usage.add("dynamodb", "write_units", -(-len(doc) // 1024) or 1)
+            self.store.db.conn.execute(self._upsert_sql, (pk, sk, doc, self.schema.expires_at(item)))
             return
         with self.store.db.write() as conn:
             current: Any = ...  # read once, for the condition and the change log
@@ -368,7 +385,7 @@ class LocalTableBackend(ChangeLog):
             self.notify()
 
     def background(self, table: Table) -> list[Loop]:
-        """DynamoDB's own jobs locally: a change-log tailer per stream handler (each also sweeps TTL every
+        """DynamoDB's own jobs locally: one change-log reader for all stream handlers (it also sweeps TTL every
         second, so TTL removes reach handlers), else a TTL sweep every ``TTL_SWEEP_S``."""
         from .tailer import stream_loops
 

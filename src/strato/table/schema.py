@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from ..core.errors import ValidationError, utf8
 from ..core.hints import TYPE_CHECKING, Any
-from .values import number
+from .values import SMALL_INT, number
 
 if TYPE_CHECKING:
     from dataclasses import dataclass, field
@@ -60,6 +60,11 @@ class KeyAttr:
 
     def check(self, value: Any, role: str, limit: int) -> Any:
         """Validate a key value and return it normalised."""
+        kind = type(value)
+        if kind is str and self.type == "S" and 0 < len(value) <= limit and value.isascii():
+            return value  # ASCII: one byte per character, no lone surrogate
+        if kind is int and self.type == "N" and -SMALL_INT < value < SMALL_INT:
+            return value  # already normal (bool is not int by type)
         if value is None:
             raise ValidationError(f"{role} {self.name!r} is missing")
         if self.type == "S":
@@ -99,6 +104,12 @@ class Schema:
 
     def key_of(self, key: Any) -> dict[str, Any]:
         """A primary key from a scalar, a (partition, sort) tuple or a dict (extra fields ignored)."""
+        sort = self.sort
+        if type(key) is tuple and sort is not None and len(key) == 2:  # the common form, without the detour
+            return {
+                self.key.name: self.key.check(key[0], "partition key", MAX_PARTITION_KEY_BYTES),
+                sort.name: sort.check(key[1], "sort key", MAX_SORT_KEY_BYTES),
+            }
         if isinstance(key, dict):
             parts = {self.key.name: key.get(self.key.name)}
             if self.sort:
@@ -120,7 +131,9 @@ class Schema:
 
     def check_item(self, item: dict[str, Any]) -> None:
         """Key and index attributes of a normalised item have the declared types."""
-        self.key_of(item)
+        self.key.check(item.get(self.key.name), "partition key", MAX_PARTITION_KEY_BYTES)  # as key_of(item)
+        if self.sort:
+            self.sort.check(item.get(self.sort.name), "sort key", MAX_SORT_KEY_BYTES)
         for index in self.indexes.values():
             for attr in (index.key, index.sort):
                 if attr is not None and attr.name in item:
@@ -154,6 +167,11 @@ class Schema:
 
 def sortable(value: Any) -> bytes:
     """Bytes whose order is DynamoDB's order for a normalised key value."""
+    kind = type(value)
+    if kind is str:
+        return value.encode("utf-8")
+    if kind is int:
+        return _sortable_int(value)
     if isinstance(value, str):
         return value.encode("utf-8")
     if isinstance(value, bytes):
@@ -164,18 +182,24 @@ def sortable(value: Any) -> bytes:
 _INVERT = bytes.maketrans(b"0123456789", b"9876543210")
 
 
+def _sortable_int(value: int) -> bytes:
+    if value == 0:
+        return b"\x01"
+    raw = str(abs(value))
+    return _sortable_parts(value < 0, len(raw) - 1, raw.rstrip("0").encode())
+
+
 def _sortable_number(value: Decimal | int) -> bytes:
+    if not isinstance(value, Decimal):
+        return _sortable_int(value)
+    if value.is_zero():
+        return b"\x01"
+    sign, digits, _ = value.normalize().as_tuple()
+    return _sortable_parts(bool(sign), value.adjusted(), bytes(48 + d for d in digits))
+
+
+def _sortable_parts(negative: bool, exponent: int, text: bytes) -> bytes:
     # zero < positives ordered by (exponent, digits); negatives reverse both and end high.
-    if isinstance(value, Decimal):
-        if value.is_zero():
-            return b"\x01"
-        sign, digits, _ = value.normalize().as_tuple()
-        negative, exponent, text = bool(sign), value.adjusted(), bytes(48 + d for d in digits)
-    else:
-        if value == 0:
-            return b"\x01"
-        raw = str(abs(value))
-        negative, exponent, text = value < 0, len(raw) - 1, raw.rstrip("0").encode()
     exponent += 200  # DynamoDB exponents are within -130..125
     if not negative:
         return b"\x02" + exponent.to_bytes(2, "big") + text

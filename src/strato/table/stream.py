@@ -3,7 +3,7 @@
 Locally each write of a table with handlers appends to a change log in the same SQLite transaction
 as the item, so a change is never lost and never reported for a write that rolled back; the worker
 tails the log in order (``strato.table.tailer``), hands batches to the same dispatcher a DynamoDB
-Streams event source mapping feeds on AWS, and checkpoints after each batch, so a restart resumes
+Streams event source mapping feeds on AWS, and checkpoints (batched, and at stop), so a restart resumes
 where it stopped (at least once). TTL deletions appear as REMOVE records with DynamoDB's identity.
 """
 

@@ -25,8 +25,17 @@ def number(value: int | float | Decimal, where: str) -> int | Decimal:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValidationError(f"{where}: {value!r} cannot be stored (DynamoDB has no NaN or Infinity)")
-        if value.is_integer() and abs(value) < 2**53:
-            return int(value)
+        if value.is_integer():
+            if abs(value) < 2**53:
+                return int(value)
+        elif type(value) is float:
+            # a fractional float's repr has at most 17 significant digits and no trailing zeros, so the
+            # Decimal is already in normal form and within 38 digits: only the exponent range is left
+            dec = Decimal(repr(value))
+            exp = dec.adjusted()
+            if exp > 125 or exp < -130:
+                raise ValidationError(f"{where}: {value!r} is outside DynamoDB's number range (1E-130 to 9.9E+125)")
+            return dec
         dec = Decimal(repr(value))
     elif isinstance(value, int):
         if abs(value) < 10**38:
@@ -68,10 +77,10 @@ def normalise(value: Any, where: str, depth: int = 0) -> Any:
         for k, v in value.items():
             if not isinstance(k, str) or not k:
                 raise ValidationError(f"{where}: map keys must be non-empty strings, got {k!r}")
-            out[k] = normalise(v, f"{where}.{k}", depth + 1)
+            out[k] = v if type(v) in _AS_IS else normalise(v, f"{where}.{k}", depth + 1)
         return out
-    if isinstance(value, (list, tuple)):
-        return [normalise(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
+    if isinstance(value, (list, tuple)):  # the path in an error message is only built for what needs work
+        return [v if type(v) in _AS_IS else normalise(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
     if isinstance(value, (set, frozenset)):
         raise ValidationError(f"{where}: sets are not supported; store a list instead")
     raise ValidationError(
@@ -79,7 +88,8 @@ def normalise(value: Any, where: str, depth: int = 0) -> Any:
     )
 
 
-_SIMPLE_SIZE = {str: None, bool: 1, type(None): 1}
+_AS_IS = frozenset({str, bool, type(None)})  # already normal: kept without a call
+SMALL_INT = 10**38  # ints below this (in magnitude) are already normal
 
 
 def normalise_item(item: Any) -> dict[str, Any]:
@@ -98,6 +108,8 @@ def normalise_sized(item: Any) -> tuple[dict[str, Any], int]:
 
 
 def _normalise_sized(item: Any) -> tuple[dict[str, Any], int]:
+    # the common shapes (strings, small ints, fractional floats, lists of strings) are handled inline:
+    # this runs on every put, and calls and isinstance chains were most of its cost
     if not isinstance(item, dict):
         raise ValidationError(f"an item must be a dict, not {type(item).__name__}")
     out: dict[str, Any] = {}
@@ -105,28 +117,64 @@ def _normalise_sized(item: Any) -> tuple[dict[str, Any], int]:
     for name, value in item.items():
         if not isinstance(name, str) or not name:
             raise ValidationError(f"item: attribute names must be non-empty strings, got {name!r}")
+        size += len(name.encode("utf-8"))
         kind = type(value)
         if kind is str:
             out[name] = value
-            size += len(name.encode("utf-8")) + len(value.encode("utf-8"))
+            size += len(value.encode("utf-8"))
             continue
         if kind is bool or value is None:
             out[name] = value
-            size += len(name.encode("utf-8")) + 1
+            size += 1
             continue
+        if kind is int and -SMALL_INT < value < SMALL_INT:
+            out[name] = value
+            size += _int_size(value)
+            continue
+        if kind is float and math.isfinite(value):
+            if value.is_integer():
+                if -(2**53) < value < 2**53:  # as number(): an integral float is an int
+                    out[name] = whole = int(value)
+                    size += _int_size(whole)
+                    continue
+            else:
+                clean = Decimal(repr(value))  # already normal: see number()
+                if -130 <= clean.adjusted() <= 125:
+                    out[name] = clean
+                    size += _decimal_size(clean)
+                    continue
+        if kind is list:
+            listed = 3  # a list's own overhead; each element adds its size plus one
+            for element in value:
+                if type(element) is not str:
+                    break
+                listed += len(element.encode("utf-8")) + 1
+            else:
+                out[name] = list(value)
+                size += listed
+                continue
         clean = normalise(value, f"item.{name}")
         out[name] = clean
-        size += len(name.encode("utf-8")) + value_size(clean)
+        size += value_size(clean)
     return out, size
 
 
+def _int_size(value: int) -> int:
+    return (len(str(abs(value)).rstrip("0") or "0") + 1) // 2 + 1
+
+
+def _decimal_size(value: Decimal) -> int:
+    return (len(value.as_tuple().digits) + 1) // 2 + 1
+
+
 def _number_size(value: int | Decimal) -> int:
-    digits = len(value.as_tuple().digits) if isinstance(value, Decimal) else len(str(abs(value)).rstrip("0") or "0")
-    return (digits + 1) // 2 + 1
+    return _decimal_size(value) if isinstance(value, Decimal) else _int_size(value)
 
 
 def value_size(value: Any) -> int:
     """Bytes DynamoDB bills for a normalised value (its documented sizing rules)."""
+    if type(value) is str:
+        return len(value.encode("utf-8"))
     if value is None or isinstance(value, bool):
         return 1
     if isinstance(value, str):
@@ -179,3 +227,40 @@ def present_item(item: dict[str, Any] | None, decimals: bool) -> dict[str, Any] 
     if item is None or decimals:
         return item
     return {k: v if type(v) in _PLAIN else present(v) for k, v in item.items()}
+
+
+def present_fresh(item: dict[str, Any] | None, decimals: bool) -> dict[str, Any] | None:
+    """:func:`present_item` for an item nobody else holds (just decoded or normalised): converted in
+    place, so an item without fractional numbers costs one pass and no copy."""
+    if item is None or decimals:
+        return item
+    for k, v in item.items():
+        if type(v) not in _PLAIN:
+            item[k] = _present_fresh(v)  # replacing a value keeps the dict's size: safe while iterating
+    return item
+
+
+def present_put(clean: dict[str, Any], given: dict[str, Any], decimals: bool) -> dict[str, Any]:
+    """What ``put`` returns: the normalised item ``clean`` (a new dict) presented in place, where a
+    fractional float the caller gave is returned as given: float(Decimal(repr(x))) is x."""
+    if decimals:
+        return clean
+    for k, v in clean.items():
+        if type(v) not in _PLAIN:
+            original = given[k]
+            clean[k] = original if type(v) is Decimal and type(original) is float else _present_fresh(v)
+    return clean
+
+
+def _present_fresh(value: Any) -> Any:
+    kind = type(value)
+    if kind is Decimal:
+        return float(value)
+    if kind is list:
+        for i, v in enumerate(value):
+            if type(v) not in _PLAIN:
+                value[i] = _present_fresh(v)
+        return value
+    if kind is dict:
+        return present_fresh(value, False)
+    return value
