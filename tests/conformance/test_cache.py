@@ -69,8 +69,8 @@ def test_incr(cache):
 
 
 def test_concurrent_incr_loses_nothing(cache):
-    # On moto this once looked like a gap (ADD losing updates); the losses came from threads racing the
-    # table's auto-creation. With the store opened by the fixture, 16 threads x 25 lost nothing in 15 runs.
+    # moto applies DynamoDB writes without a lock (1 increment in 100 lost, one run in ten): the tests'
+    # moto_server serialises DynamoDB calls, as DynamoDB makes each item write atomic (tests/moto_atomic.py)
     def bump() -> None:
         for _ in range(25):
             cache.incr("counter")
@@ -95,12 +95,15 @@ def test_many_and_get_or_set(cache):
 def test_persist_and_restore(cache):
     cache.snapshot_table.ensure()  # made before the short TTL starts (creating it on moto takes a while)
     cache.set_many({"a": 1, "b": "text"})
-    cache.set("short", "gone soon", ttl=0.5)
+    # the short entry must outlive persist() (several moto calls, slow on a loaded machine), then expire
+    short_ttl = 2.0
+    expires = time.monotonic() + short_ttl
+    cache.set("short", "gone soon", ttl=short_ttl)
     cache.set("long", b"bytes", ttl=120)
     assert cache.persist() == 4
     for key in ("a", "b", "short", "long"):
         cache.delete(key)
-    time.sleep(0.8)
+    time.sleep(max(0.0, expires - time.monotonic()) + 0.3)
     assert cache.restore() == 3  # the expired entry is not brought back
     assert cache.get_many(["a", "b", "short", "long"]) == {"a": 1, "b": "text", "long": b"bytes"}
     cache.snapshot_table.drop()
