@@ -268,14 +268,16 @@ class LocalBucketBackend(LocalMultipart, LocalObjectEvents):
         exhausted = False
 
         def fetch(count: int) -> list[tuple]:
-            sql = (
-                "SELECT key, size, etag, content_type, metadata, last_modified, file, kb FROM b_objects "
-                "WHERE bucket = ? AND kb >= ?"
-            )
-            args: list[Any] = [self.name, lower]
-            if marker is not None:
+            # One lower bound only: given `kb >= lower AND kb > marker` SQLite seeks to `lower` and filters
+            # up to the marker, so a page deep in a listing cost O(its position) (45 ms at 100k keys)
+            sql = "SELECT key, size, etag, content_type, metadata, last_modified, file, kb FROM b_objects WHERE bucket = ?"
+            args: list[Any] = [self.name]
+            if marker is not None and marker >= lower:
                 sql += " AND kb > ?"
                 args.append(marker)
+            else:
+                sql += " AND kb >= ?"
+                args.append(lower)
             if upper is not None:
                 sql += " AND kb < ?"
                 args.append(upper)
