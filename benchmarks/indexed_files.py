@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 
@@ -29,7 +30,7 @@ class IndexedFiles:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY, size INTEGER NOT NULL, etag TEXT NOT NULL, "
-            "file TEXT NOT NULL) WITHOUT ROWID"
+            "last_modified REAL NOT NULL, file TEXT NOT NULL) WITHOUT ROWID"
         )
 
     def put(self, key: str, payload: bytes) -> str:
@@ -39,7 +40,7 @@ class IndexedFiles:
         etag = f'"{hashlib.md5(payload, usedforsecurity=False).hexdigest()}"'
         tmp.write_bytes(payload)
         os.replace(tmp, self.objects / file_id[:2] / file_id)
-        self.db.execute("INSERT INTO objects VALUES (?, ?, ?, ?)", (key, len(payload), etag, file_id))
+        self.db.execute("INSERT INTO objects VALUES (?, ?, ?, ?, ?)", (key, len(payload), etag, time.time(), file_id))
         return etag
 
     def get(self, key: str) -> bytes:
@@ -48,10 +49,10 @@ class IndexedFiles:
             raise KeyError(key)
         return (self.objects / row[0][:2] / row[0]).read_bytes()
 
-    def list_page(self, after: str = "", limit: int = 1000) -> list[tuple[str, int, str]]:
-        """One page of (key, size, etag) in key order, after ``after``."""
+    def list_page(self, after: str = "", limit: int = 1000) -> list[tuple[str, int, str, float]]:
+        """One page of (key, size, etag, last modified) in key order after ``after``: what ListObjectsV2 returns."""
         return self.db.execute(
-            "SELECT key, size, etag FROM objects WHERE key > ? ORDER BY key LIMIT ?", (after, limit)
+            "SELECT key, size, etag, last_modified FROM objects WHERE key > ? ORDER BY key LIMIT ?", (after, limit)
         ).fetchall()
 
     def close(self) -> None:
