@@ -3,7 +3,7 @@
 One process holds up to 1,000 connections on a bare asyncio protocol (a hand-rolled RFC 6455 client:
 server frames are unmasked, so reading one is a few slices and a ``json.loads``), stamps each message's
 arrival time on ``data_received`` and reports delivery latencies (arrival minus the ``t`` the server
-stamped) to the parent over a pipe. The parent (:class:`Fleet`) starts one process per 1,000 connections.
+stamped) to the parent over a pipe. The parent (:class:`Fleet`) starts one process per 1,000 connections; ``Fleet.count`` is how many opened.
 
 Protocol on the pipes, one line each: the child prints ``ready <n>`` once connected; then after each
 broadcast it prints ``round <json list of ms>`` when every connection got a message (or 10 s after the
@@ -82,6 +82,8 @@ class _Client(asyncio.Protocol):
             if not sep:
                 self.buffer = head
                 return
+            if self.upgraded.done():  # given up on (cancelled) meanwhile
+                return
             if not head.startswith(b"HTTP/1.1 101"):
                 self.upgraded.set_exception(ConnectionError(head.split(b"\r\n", 1)[0].decode()))
                 return
@@ -132,17 +134,35 @@ class _Sink:
                 self.report()
 
 
-async def _child(url: str, count: int) -> None:
+async def _child(url: str, count: int, batch: int) -> None:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     loop = asyncio.get_running_loop()
     sink = _Sink()
     clients: list[_Client] = []
-    for start in range(0, count, 100):
-        batch = [_Client(f"{host}:{port}", parts.path or "/", sink) for _ in range(start, min(start + 100, count))]
-        await asyncio.gather(*(loop.create_connection(lambda c=c: c, host, port) for c in batch))
-        await asyncio.gather(*(c.upgraded for c in batch))
-        clients += batch
+    for start in range(0, count, batch):
+        wanted = min(start + batch, count) - start
+        for _attempt in range(3):  # a refused upgrade (a peer's $connect timing out) is retried twice
+            group = [_Client(f"{host}:{port}", parts.path or "/", sink) for _ in range(wanted)]
+            made = await asyncio.gather(
+                *(loop.create_connection(lambda c=c: c, host, port) for c in group), return_exceptions=True
+            )
+            waiting = [c.upgraded for c, m in zip(group, made, strict=True) if not isinstance(m, BaseException)]
+            if waiting:
+                await asyncio.wait(waiting, timeout=60)
+            for future in waiting:  # retrieve refusals, give up on handshakes that never answered
+                if future.done():
+                    future.exception()
+                else:
+                    future.cancel()
+            for c in group:
+                if c.open:
+                    clients.append(c)
+                elif c.transport is not None:
+                    c.transport.close()
+            wanted -= sum(1 for c in group if c.open)
+            if not wanted:
+                break
     sink.expected = len(clients)
     watchdog = asyncio.create_task(sink.watchdog())
     print("ready", len(clients), flush=True)
@@ -163,9 +183,10 @@ async def _child(url: str, count: int) -> None:
 
 
 class Fleet:
-    """``count`` connections to ``url`` held by ``ceil(count / 1000)`` child processes."""
+    """``count`` connections to ``url`` held by ``ceil(count / 1000)`` child processes, each opening
+    ``batch`` at a time (servers that run a Lambda process or thread per $connect need small batches)."""
 
-    def __init__(self, url: str, count: int) -> None:
+    def __init__(self, url: str, count: int, batch: int = 100) -> None:
         raise_nofile()
         self.count = count
         self.procs = []
@@ -174,18 +195,20 @@ class Fleet:
             n = min(PER_PROCESS, count - start)
             self.procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "benchmarks.ws_fleet", url, str(n)],
+                    [sys.executable, "-m", "benchmarks.ws_fleet", url, str(n), str(batch)],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     text=True,
                     env=env,
                 )
             )
+        self.count = 0
         for proc in self.procs:
             line = self._line(proc)
             if not line.startswith("ready"):
                 self.close()
                 raise RuntimeError(f"a client process failed to connect to {url}: {line!r}")
+            self.count += int(line.split()[1])
 
     @staticmethod
     def _line(proc: subprocess.Popen) -> str:
@@ -241,4 +264,4 @@ if __name__ == "__main__":
         uvloop.install()
     except ImportError:  # pragma: no cover - the plain loop is slower, not wrong
         pass
-    asyncio.run(_child(sys.argv[1], int(sys.argv[2])))
+    asyncio.run(_child(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
