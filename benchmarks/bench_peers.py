@@ -229,7 +229,14 @@ def run(quick: bool = False) -> list[Row]:
             continue
         rows += [
             Row("peers", "GET JSON", strato.results["json"], peer.results["json"], peer.name, "req/s"),
-            Row("peers", "table put + get per request", strato.results["table"], peer.results["table"], peer.name, "req/s"),
+            Row(
+                "peers",
+                "table put + get per request",
+                strato.results["table"],
+                peer.results["table"],
+                peer.name,
+                "req/s",
+            ),
             Row(
                 "peers",
                 f"WebSocket broadcast to {CLIENTS:,}: delivery p95",

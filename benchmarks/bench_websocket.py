@@ -67,11 +67,13 @@ def _strato() -> Iterator[_Server]:
 
     port = free_port()
     args = ["benchmarks/apps/ws_strato.py", "--port", str(port), "--log-level", "warning"]
-    with tempfile.TemporaryDirectory() as tmp:
-        with process([sys.executable, "-m", "strato.cli", "dev", *args, "--data", tmp], port) as proc:
-            url = f"ws://127.0.0.1:{port}/ws/live"
-            with connect(url, max_size=None) as control:
-                yield _Server("strato", proc.pid, url, control, '{"action": "blast"}')
+    url = f"ws://127.0.0.1:{port}/ws/live"
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        process([sys.executable, "-m", "strato.cli", "dev", *args, "--data", tmp], port) as proc,
+        connect(url, max_size=None) as control,
+    ):
+        yield _Server("strato", proc.pid, url, control, '{"action": "blast"}')
 
 
 @contextmanager
@@ -79,9 +81,11 @@ def _bare() -> Iterator[_Server]:
     from websockets.sync.client import connect
 
     port = free_port()
-    with process([sys.executable, "benchmarks/apps/ws_bare.py", str(port)], port) as proc:
-        with connect(f"ws://127.0.0.1:{port}/control", max_size=None) as control:
-            yield _Server(BARE, proc.pid, f"ws://127.0.0.1:{port}/", control, "go")
+    with (
+        process([sys.executable, "benchmarks/apps/ws_bare.py", str(port)], port) as proc,
+        connect(f"ws://127.0.0.1:{port}/control", max_size=None) as control,
+    ):
+        yield _Server(BARE, proc.pid, f"ws://127.0.0.1:{port}/", control, "go")
 
 
 def _p95(values: list[float]) -> float:

@@ -3,7 +3,8 @@
 One process holds up to 1,000 connections on a bare asyncio protocol (a hand-rolled RFC 6455 client:
 server frames are unmasked, so reading one is a few slices and a ``json.loads``), stamps each message's
 arrival time on ``data_received`` and reports delivery latencies (arrival minus the ``t`` the server
-stamped) to the parent over a pipe. The parent (:class:`Fleet`) starts one process per 1,000 connections; ``Fleet.count`` is how many opened.
+stamped) to the parent over a pipe. The parent (:class:`Fleet`) starts one process per 1,000
+connections; ``Fleet.count`` is how many opened.
 
 Protocol on the pipes, one line each: the child prints ``ready <n>`` once connected; then after each
 broadcast it prints ``round <json list of ms>`` when every connection got a message (or 10 s after the
