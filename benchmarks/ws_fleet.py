@@ -18,6 +18,7 @@ import base64
 import json
 import os
 import resource
+import select
 import subprocess
 import sys
 import time
@@ -216,10 +217,14 @@ class Fleet:
         assert proc.stdout is not None
         return proc.stdout.readline().strip()
 
-    def collect(self) -> list[float]:
-        """Delivery latencies (ms) of one broadcast, from every process; fewer than ``count`` if some were lost."""
+    def collect(self, timeout: float = 60) -> list[float]:
+        """Delivery latencies (ms) of one broadcast, from every process; fewer than ``count`` if some were lost.
+        TimeoutError if a process reports nothing in ``timeout`` seconds (nothing at all arrived there)."""
         out: list[float] = []
         for proc in self.procs:
+            assert proc.stdout is not None
+            if not select.select([proc.stdout], [], [], timeout)[0]:
+                raise TimeoutError(f"no delivery reached a client process in {timeout} s")
             line = self._line(proc)
             if not line.startswith("round"):
                 raise RuntimeError(f"a client process died: {line!r}")
