@@ -145,3 +145,15 @@ def test_a_slow_second_head_on_a_kept_alive_connection_gets_its_408(server):
         except (BrokenPipeError, ConnectionResetError):
             pass
         assert read_all(sock).startswith(b"HTTP/1.1 408")
+
+
+def test_a_websocket_outlives_the_body_timeout(server):
+    """The upgrade request never 'ends' for h11 (its state stays SEND_BODY), so the body timer used to be
+    armed after the upgrade and, when it fired, wrote a raw HTTP 408 into the WebSocket stream: every
+    strato dev WebSocket died after --body-timeout seconds (30 by default) with a protocol error."""
+    from websockets.sync.client import connect
+
+    with connect(server.url.replace("http://", "ws://") + "/ws/live", open_timeout=5) as ws:
+        time.sleep(2.5)  # past the 1 s body and head timeouts of this server
+        ws.send('{"action": "still-there"}')
+        assert "still-there" in ws.recv(timeout=5)  # the app's $default echo, on a connection still open

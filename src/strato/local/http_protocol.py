@@ -27,6 +27,7 @@ class BoundedH11Protocol(H11Protocol):
         super().__init__(*args, **kwargs)
         self._timer: asyncio.TimerHandle | None = None
         self._timer_kind = ""
+        self._upgraded = False  # the transport belongs to the WebSocket protocol: no timer, no 408 on it
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -38,6 +39,8 @@ class BoundedH11Protocol(H11Protocol):
 
     def handle_events(self) -> None:
         super().handle_events()
+        if self._upgraded:  # h11 still says SEND_BODY (it never saw the upgrade request end): arm nothing
+            return
         if self.transport.is_closing():
             self._disarm()
         elif self.conn.their_state is h11.IDLE:  # waiting for (the rest of) a request head
@@ -50,6 +53,7 @@ class BoundedH11Protocol(H11Protocol):
 
     def handle_websocket_upgrade(self, event: h11.Request) -> None:
         self._disarm()  # the WebSocket protocol has its own idle and size rules from here on
+        self._upgraded = True
         super().handle_websocket_upgrade(event)
 
     def send_400_response(self, msg: str) -> None:
@@ -71,7 +75,7 @@ class BoundedH11Protocol(H11Protocol):
 
     def _expired(self) -> None:
         kind, self._timer, self._timer_kind = self._timer_kind, None, ""
-        if self.transport.is_closing():
+        if self.transport.is_closing() or self._upgraded:
             return
         if kind == "body" and self.flow.read_paused:  # the app is slow to read, not the client to send
             self._arm("body", self.body_timeout)
