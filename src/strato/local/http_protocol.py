@@ -11,6 +11,7 @@ on a complete head is checked by ``guard`` on the ASGI scope.
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import h11
@@ -31,6 +32,7 @@ class BoundedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        _no_delay(transport)
         self._arm("head", self.header_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -93,6 +95,21 @@ class BoundedH11Protocol(H11Protocol):
         head = b"HTTP/1.1 %d %s\r\ncontent-type: text/plain\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"
         self.transport.write(head % (status, reason, len(reason)) + reason)
         self.transport.close()
+
+
+def _no_delay(transport: asyncio.BaseTransport) -> None:
+    """TCP_NODELAY, which asyncio sets on TCP connections but not here: `strato dev` hands uvicorn its
+    listener as an fd, which uvicorn wraps as AF_UNIX, so asyncio never sees a TCP socket. Without it a
+    response written in two parts (h11: head, then body) waits for the client's delayed ACK: 40 ms per
+    request on a kept-alive connection (measured: 21 vs 1,019 req/s on one connection), and a WebSocket
+    frame written right after another waits the same."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return
+    try:  # not by sock.family: the wrapper says AF_UNIX whatever the socket is
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:  # a real Unix socket
+        pass
 
 
 def bounded(header_timeout: float, body_timeout: float) -> type[BoundedH11Protocol]:
