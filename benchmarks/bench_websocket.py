@@ -98,10 +98,6 @@ def _sweep(sizes: tuple[int, ...], rounds: int, starters: tuple) -> dict[int, li
     raise_nofile()
     out: dict[int, list[_Server]] = {}
     for size in sizes:
-        # fewer rounds at larger sizes: the measurement ends before the servers' first keepalive ping
-        # sweep (20 s), past which, with 10,000 connections on 2 cores, strato's control connection
-        # has been seen to fail (a 1002 protocol error, or no reply): see the report of issue 15
-        count = max(4, rounds * 1000 // size)
         try:
             with ExitStack() as stack:
                 servers = [stack.enter_context(start()) for start in starters]
@@ -109,7 +105,7 @@ def _sweep(sizes: tuple[int, ...], rounds: int, starters: tuple) -> dict[int, li
                 pairs = list(zip(servers, fleets, strict=True))
                 for server, fleet in pairs:
                     server.broadcast(fleet, record=False)  # warm up
-                for i in range(count):
+                for i in range(rounds):
                     for server, fleet in pairs if i % 2 == 0 else pairs[::-1]:
                         time.sleep(0.05)
                         server.broadcast(fleet)
