@@ -11,7 +11,8 @@ import time
 import uuid
 from pathlib import Path
 
-from .support import Row, moto_server
+from .indexed_files import IndexedFiles
+from .support import Row, ScalePoint, moto_server
 
 
 def _app(provider: str, data: Path):
@@ -29,15 +30,20 @@ def _timed(fn, n: int) -> float:
     return n / (time.perf_counter() - started)
 
 
-def _interleaved(a, b, n: int, chunk: int) -> tuple[float, float]:
-    spent = [0.0, 0.0]
+def _interleaved(fns: list, n: int, chunk: int) -> list[float]:
+    """Operations per second of each fn(i) for i in range(n), run in alternating chunks (A, B, C, A, B, C ...)."""
+    spent = [0.0] * len(fns)
     for start in range(0, n, chunk):
-        for side, fn in enumerate((a, b)):
+        for side, fn in enumerate(fns):
             began = time.perf_counter()
             for i in range(start, min(start + chunk, n)):
                 fn(i)
             spent[side] += time.perf_counter() - began
-    return n / spent[0], n / spent[1]
+    return [n / s for s in spent]
+
+
+PLAIN = "plain files (no MD5, no index)"
+INDEXED = "files + MD5 + rename + SQLite row"
 
 
 def bucket_rows(quick: bool) -> list[Row]:
@@ -47,6 +53,7 @@ def bucket_rows(quick: bool) -> list[Row]:
         bucket = _app("local", Path(tmp) / "strato").bucket("bench")
         plain = Path(tmp) / "plain"
         plain.mkdir()
+        indexed = IndexedFiles(Path(tmp) / "indexed")
         for label, size in sizes.items():
             n = (200 if size > 4096 else 2000) // (4 if quick else 1)
             payload = os.urandom(size)
@@ -60,34 +67,39 @@ def bucket_rows(quick: bool) -> list[Row]:
             def plain_get(i: int, label: str = label) -> None:
                 (plain / f"{label}-{i}").read_bytes()
 
-            put_rate, plain_put_rate = _interleaved(
-                lambda i, p=payload, lb=label: bucket.put(f"{lb}/{i}", p), plain_put, n, max(n // 10, 1)
+            put_rate, plain_put_rate, indexed_put_rate = _interleaved(
+                [
+                    lambda i, p=payload, lb=label: bucket.put(f"{lb}/{i}", p),
+                    plain_put,
+                    lambda i, p=payload, lb=label: indexed.put(f"{lb}/{i}", p),
+                ],
+                n,
+                max(n // 10, 1),
             )
-            get_rate, plain_get_rate = _interleaved(
-                lambda i, lb=label: bucket.get(f"{lb}/{i}"), plain_get, n, max(n // 10, 1)
+            get_rate, plain_get_rate, indexed_get_rate = _interleaved(
+                [
+                    lambda i, lb=label: bucket.get(f"{lb}/{i}"),
+                    plain_get,
+                    lambda i, lb=label: indexed.get(f"{lb}/{i}"),
+                ],
+                n,
+                max(n // 10, 1),
             )
-            rows.append(
-                Row(
-                    "bucket",
-                    f"local put {label}",
-                    put_rate,
-                    plain_put_rate,
-                    "plain file writes",
-                    "ops/s",
-                    "≥ 0.5x (within 2x)",
-                )
-            )
-            rows.append(
-                Row(
-                    "bucket",
-                    f"local get {label}",
-                    get_rate,
-                    plain_get_rate,
-                    "plain file reads",
-                    "ops/s",
-                    "≥ 0.5x (within 2x)",
-                )
-            )
+            rows += [
+                Row("bucket", f"local put {label}", put_rate, plain_put_rate, PLAIN, "ops/s", "≥ 0.5x (within 2x)"),
+                Row("bucket", f"local put {label}", put_rate, indexed_put_rate, INDEXED, "ops/s", "≥ 0.8x"),
+                Row("bucket", f"local get {label}", get_rate, plain_get_rate, PLAIN, "ops/s", "≥ 0.5x (within 2x)"),
+                Row("bucket", f"local get {label}", get_rate, indexed_get_rate, INDEXED, "ops/s", "≥ 0.8x"),
+            ]
+        for i in range(1000):  # a page's worth under one prefix, last in key order in both stores
+            bucket.put(f"list/{i:04d}", b"x" * 100)
+            indexed.put(f"list/{i:04d}", b"x" * 100)
+        pages = 20 if quick else 100
+        list_rate, indexed_list_rate = _interleaved(
+            [lambda i: bucket.list("list/"), lambda i: indexed.list_page("list/")], pages, max(pages // 10, 1)
+        )
+        rows.append(Row("bucket", "list page of 1,000 keys", list_rate, indexed_list_rate, INDEXED, "pages/s"))
+        indexed.close()
         local = {r.metric: r.strato for r in rows}
     with moto_server(), tempfile.TemporaryDirectory() as tmp:
         s3 = _app("aws", Path(tmp)).bucket("bench")
@@ -124,9 +136,11 @@ def cache_rows(quick: bool) -> list[Row]:
         value = {"user": "ana", "n": 1, "tags": ["a", "b"]}
         raw_value = b'\x00j{"user":"ana","n":1,"tags":["a","b"]}'
         set_rate, raw_set = _interleaved(
-            lambda i: redis_cache.set(f"k{i}", value), lambda i: raw.set(f"raw:k{i}", raw_value), n, n // 10
+            [lambda i: redis_cache.set(f"k{i}", value), lambda i: raw.set(f"raw:k{i}", raw_value)], n, n // 10
         )
-        get_rate, raw_get = _interleaved(lambda i: redis_cache.get(f"k{i}"), lambda i: raw.get(f"raw:k{i}"), n, n // 10)
+        get_rate, raw_get = _interleaved(
+            [lambda i: redis_cache.get(f"k{i}"), lambda i: raw.get(f"raw:k{i}")], n, n // 10
+        )
         local_set = _timed(lambda i: local.set(f"k{i}", value), n // 2)
         local_get = _timed(lambda i: local.get(f"k{i}"), n // 2)
         rows += [
@@ -166,3 +180,43 @@ def cache_rows(quick: bool) -> list[Row]:
 
 def run(quick: bool = False) -> list[Row]:
     return bucket_rows(quick) + cache_rows(quick)
+
+
+def scale(quick: bool = False) -> list[ScalePoint]:
+    """Bucket cost per operation with 1k / 10k / 100k objects already stored: put (1 KiB, a new key), get
+    (a random existing key), list (a page of 1,000 from a random position)."""
+    import random
+
+    points = []
+    ops = 200 if quick else 1000
+    payload = os.urandom(1024)
+    with tempfile.TemporaryDirectory() as tmp:
+        bucket = _app("local", Path(tmp)).bucket("bench")
+        stored = 0
+        for size in (1_000, 10_000, 100_000):
+            while stored < size:
+                bucket.put(f"obj/{stored:07d}", payload)
+                stored += 1
+            cursors: list[str | None] = [None]  # every page start, collected untimed
+            while (cursor := bucket.list("obj/", cursor=cursors[-1]).cursor) is not None:
+                cursors.append(cursor)
+            started = time.perf_counter()
+            for i in range(ops):
+                bucket.put(f"new/{size}/{i:05d}", payload)
+            put_us = (time.perf_counter() - started) / ops * 1e6
+            keys = [f"obj/{random.randrange(size):07d}" for _ in range(ops)]
+            started = time.perf_counter()
+            for key in keys:
+                bucket.get(key)
+            get_us = (time.perf_counter() - started) / ops * 1e6
+            starts = [random.choice(cursors) for _ in range(ops // 20)]
+            started = time.perf_counter()
+            for cursor in starts:
+                bucket.list("obj/", cursor=cursor)
+            list_us = (time.perf_counter() - started) / len(starts) * 1e6
+            points += [
+                ScalePoint("bucket put 1 KiB (objects stored)", size, put_us),
+                ScalePoint("bucket get 1 KiB (objects stored)", size, get_us),
+                ScalePoint("bucket list page of 1,000 (objects stored)", size, list_us, "µs/page"),
+            ]
+    return points

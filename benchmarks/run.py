@@ -4,6 +4,7 @@ python -m benchmarks.run            # full (about 2 minutes)
 python -m benchmarks.run --quick    # smaller counts
 python -m benchmarks.run --only table,http
 python -m benchmarks.run --scale    # growth sweeps: cost per operation as depth / size / count grows
+python -m benchmarks.run --peers    # the same tiny app on serverless-offline and Architect sandbox (npm)
 """
 
 from __future__ import annotations
@@ -44,7 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller counts, noisier numbers")
     parser.add_argument("--only", default=",".join(SUITES), help=f"comma-separated subset of {','.join(SUITES)}")
     parser.add_argument("--scale", action="store_true", help="run the growth sweeps instead of the ratio table")
+    parser.add_argument("--peers", action="store_true", help="strato vs serverless-offline and Architect sandbox")
     args = parser.parse_args(argv)
+    if args.peers:
+        from . import bench_peers
+
+        print_rows(bench_peers.run(quick=args.quick))
+        return 0
     names = args.only.split(",")
     for name in names:
         if name not in SUITES:

@@ -179,3 +179,35 @@ def test_lifecycle_expiry(make_app):
     )
     with pytest.raises(strato.ConfigurationError):
         app.bucket("bad", expire_after_days=0)
+
+
+def test_a_listing_page_deep_in_the_bucket_costs_what_the_first_page_costs(make_app):
+    """The cursor's marker is the only lower bound SQLite seeks to: with the prefix as a second one,
+    a page's cost grew with its position (a whole listing was quadratic). Counted in SQLite VM steps."""
+    bucket = make_app("local").bucket("deep")
+    for i in range(3000):
+        bucket.put(f"k/{i:05d}", b"x")
+    cursors = [None]
+    while (cursor := bucket.list("k/", limit=100, cursor=cursors[-1]).cursor) is not None:
+        cursors.append(cursor)
+    assert len(cursors) == 30
+    conn = bucket.backend.store.db.conn
+
+    def count(cursor) -> int:
+        ticks = [0]
+
+        def tick() -> int:
+            ticks[0] += 1
+            return 0
+
+        conn.set_progress_handler(tick, 100)
+        try:
+            page = bucket.list("k/", limit=100, cursor=cursor)
+        finally:
+            conn.set_progress_handler(None, 0)
+        assert len(page.objects) == 100
+        return ticks[0]
+
+    steps = [count(cursors[1]), count(cursors[-1])]
+    assert steps[1] < steps[0] * 1.5, steps
+    assert bucket.list("k/", limit=100, cursor=cursors[-1]).objects[0].key == "k/02900"

@@ -152,3 +152,59 @@ def test_a_slow_second_head_on_a_kept_alive_connection_gets_its_408(server):
         except (BrokenPipeError, ConnectionResetError):
             pass
         assert read_all(sock).startswith(b"HTTP/1.1 408")
+
+
+def test_a_websocket_outlives_the_body_timeout(server):
+    """The upgrade request never 'ends' for h11 (its state stays SEND_BODY), so the body timer used to be
+    armed after the upgrade and, when it fired, wrote a raw HTTP 408 into the WebSocket stream: every
+    strato dev WebSocket died after --body-timeout seconds (30 by default) with a protocol error."""
+    from websockets.sync.client import connect
+
+    with connect(server.url.replace("http://", "ws://") + "/ws/live", open_timeout=5) as ws:
+        time.sleep(2.5)  # past the 1 s body and head timeouts of this server
+        ws.send('{"action": "still-there"}')
+        assert "still-there" in ws.recv(timeout=5)  # the app's $default echo, on a connection still open
+
+
+def test_connections_get_tcp_nodelay():
+    """`strato dev` passes uvicorn its listener as an fd, which uvicorn wraps as AF_UNIX, so asyncio never
+    sets TCP_NODELAY: every kept-alive response then waited 40 ms for the client's delayed ACK."""
+    import asyncio
+
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from strato.local.http_protocol import bounded
+
+    async def app(scope, receive, send):  # never called: only the connection is made
+        raise AssertionError
+
+    config = uvicorn.Config(app, http=bounded(10, 30))
+    config.load()
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        accepted, _ = listener.accept()
+        wrapped = socket.fromfd(accepted.fileno(), socket.AF_UNIX, socket.SOCK_STREAM)  # as uvicorn sees it
+
+        class Transport(asyncio.Transport):
+            def get_extra_info(self, name, default=None):
+                return {"socket": wrapped, "peername": ("127.0.0.1", 1), "sockname": ("127.0.0.1", 2)}.get(
+                    name, default
+                )
+
+            def is_closing(self):
+                return False
+
+            def close(self):
+                pass
+
+        async def connect() -> None:
+            protocol = config.http_protocol_class(config=config, server_state=ServerState(), app_state={})
+            protocol.connection_made(Transport())
+            protocol.connection_lost(None)
+
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+        asyncio.run(connect())
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        for sock in (client, accepted, wrapped):
+            sock.close()

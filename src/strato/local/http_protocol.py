@@ -87,6 +87,7 @@ class BoundedH11Protocol(_Timer, H11Protocol):
         super().__init__(*args, **kwargs)
         self._timer: asyncio.TimerHandle | None = None
         self._timer_kind = ""
+        self._upgraded = False  # the transport belongs to the WebSocket protocol: no timer, no 408 on it
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         no_delay(transport)
@@ -99,6 +100,8 @@ class BoundedH11Protocol(_Timer, H11Protocol):
 
     def handle_events(self) -> None:
         super().handle_events()
+        if self._upgraded:  # h11 still says SEND_BODY (it never saw the upgrade request end): arm nothing
+            return
         if self.transport.is_closing():
             self._disarm()
         elif self.conn.their_state is h11.IDLE:  # waiting for (the rest of) a request head
@@ -111,6 +114,7 @@ class BoundedH11Protocol(_Timer, H11Protocol):
 
     def handle_websocket_upgrade(self, event: h11.Request) -> None:
         self._disarm()  # the WebSocket protocol has its own idle and size rules from here on
+        self._upgraded = True
         super().handle_websocket_upgrade(event)
 
     def send_400_response(self, msg: str) -> None:
