@@ -6,8 +6,8 @@ be lost (tests/conformance/test_cache.py saw 99 of 100 increments, one run in te
 each item write atomic: conditional writes are checked against the item as it is, and ADD increments
 counters atomically (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/
 example_dynamodb_Scenario_AtomicCounterOperations_section.html: "Increment counters atomically using
-ADD and SET operations"). Serialising moto's DynamoDB calls restores that; other services (SQS long polls among them) keep
-moto's own threading, so a waiting ReceiveMessage blocks nothing else.
+ADD and SET operations"). Serialising moto's DynamoDB calls restores that; other services (SQS long
+polls among them) keep moto's own threading, so a waiting ReceiveMessage blocks nothing else.
 
 Run as ``python tests/moto_atomic.py -H 127.0.0.1 -p PORT`` (as ``python -m moto.server``).
 """
