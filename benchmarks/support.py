@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -87,7 +88,7 @@ def print_scale(points: list[ScalePoint]) -> None:
         sizes = "  ".join(f"{p.size:,}: {p.us_per_op:,.1f}" for p in sweep)
         ratio = sweep[-1].us_per_op / sweep[0].us_per_op if sweep[0].us_per_op else float("nan")
         table.add_row(f"{name} ({sweep[0].unit})", sizes, f"{ratio:.2f}x", verdict(growth_exponent(sweep)))
-    Console().print(table)
+    Console(width=max(200, shutil.get_terminal_size().columns)).print(table)  # rows stay whole in a log file
 
 
 def free_port() -> int:
@@ -182,4 +183,4 @@ def print_rows(rows: list[Row]) -> None:
         baseline = f"{r.baseline:,.1f} [{r.baseline_name}]" if r.baseline else "—"
         ratio = f"{r.ratio:.2f}x" if r.baseline else "—"
         table.add_row(r.section, f"{r.metric} ({r.unit})", f"{r.strato:,.1f}", baseline, ratio, r.target)
-    Console().print(table)
+    Console(width=max(200, shutil.get_terminal_size().columns)).print(table)  # rows stay whole in a log file

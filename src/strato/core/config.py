@@ -16,7 +16,6 @@ them here is the code that runs in production:
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 
 from .errors import ConfigurationError
@@ -28,16 +27,24 @@ if TYPE_CHECKING:
 #: written into every data directory strato dev uses: `--reset` deletes only such a folder, `package` skips it
 DATA_MARKER = ".strato-data"
 PROVIDERS = ("local", "aws", "redis", "postgres")
-_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
+# string checks, not regular expressions: compiling one costs a Lambda cold start 0.1-0.2 ms
+_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_ALNUM = _LETTERS | frozenset("0123456789")
+_NAME_CHARS = _ALNUM | frozenset("_-")
 
 
 def env_token(name: str) -> str:
     """The environment-variable spelling of a resource name: ``job-events`` -> ``JOB_EVENTS``."""
-    return re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+    return "".join(c if c in _ALNUM else "_" for c in name).upper()
+
+
+def valid_name(name: object) -> bool:
+    """1-63 ASCII letters, digits, '-' or '_', starting with a letter."""
+    return isinstance(name, str) and 0 < len(name) <= 63 and name[0] in _LETTERS and _NAME_CHARS.issuperset(name)
 
 
 def check_name(kind: str, name: str) -> str:
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not valid_name(name):
         raise ConfigurationError(
             f"{kind} name {name!r} is not valid: use 1-63 letters, digits, '-' or '_', starting with a letter"
         )
