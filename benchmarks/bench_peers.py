@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .support import FAKE_AWS, ROOT, Row, free_port, wait_port
+from .support import FAKE_AWS, ROOT, Row, fake_aws, free_port, process
 from .ws_fleet import Fleet, raise_nofile
 
 PEERS_DIR = Path(os.environ.get("STRATO_PEERS_DIR", Path.home() / ".cache" / "strato-bench" / "peers"))
@@ -60,24 +60,8 @@ def missing() -> str | None:
 @contextmanager
 def _spawn(args: list[str], port: int, cwd: Path, env: dict[str, str] | None = None) -> Iterator[None]:
     """A server process until the block ends; killed if it ignores SIGTERM (serverless-offline does, when busy)."""
-    proc = subprocess.Popen(
-        args,
-        cwd=cwd,
-        env={**os.environ, **FAKE_AWS, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        wait_port(port, timeout=90)
+    with process(args, port, {**FAKE_AWS, **(env or {})}, cwd=cwd, timeout=90, new_session=True):
         yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _ready(url: str, timeout: float = 90) -> None:
@@ -129,16 +113,8 @@ def _serverless() -> Iterator[Target]:
     bin_dir = PEERS_DIR / "node_modules" / ".bin"
     db, http, ws, lambda_port = free_port(), free_port(), free_port(), free_port()
     with _spawn([str(bin_dir / "dynalite"), "--port", str(db)], db, PEERS_DIR):
-        saved = {k: os.environ.get(k) for k in FAKE_AWS}
-        os.environ.update(FAKE_AWS)
-        try:
+        with fake_aws():
             _dynalite_tables(f"http://127.0.0.1:{db}")
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
         env = {
             "DYNAMO_ENDPOINT": f"http://127.0.0.1:{db}",
             "WS_ENDPOINT": f"http://127.0.0.1:{ws}",

@@ -109,12 +109,25 @@ def wait_port(port: int, timeout: float = 30) -> None:
 
 
 @contextmanager
-def process(args: list[str], port: int, env: dict | None = None):
+def process(
+    args: list[str],
+    port: int,
+    env: dict | None = None,
+    cwd: Path = ROOT,
+    timeout: float = 30,
+    new_session: bool = False,
+):
+    """A server process until the block ends, once its port accepts; killed if it ignores SIGTERM."""
     proc = subprocess.Popen(
-        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env={**os.environ, **(env or {})}
+        args,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        start_new_session=new_session,
     )
     try:
-        wait_port(port)
+        wait_port(port, timeout)
         yield proc
     finally:
         proc.terminate()
@@ -122,24 +135,33 @@ def process(args: list[str], port: int, env: dict | None = None):
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
 
 
 @contextmanager
-def moto_server():
-    """A moto_server on a free port with fake credentials; sets AWS_ENDPOINT_URL while open."""
-    port = free_port()
-    saved = {k: os.environ.get(k) for k in [*FAKE_AWS, "AWS_ENDPOINT_URL"]}
-    os.environ.update(FAKE_AWS)
-    os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
+def fake_aws(**extra: str):
+    """Fake credentials and a region in os.environ (plus ``extra``) while open; restored after."""
+    values = {**FAKE_AWS, **extra}
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     try:
-        with process([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], port):
-            yield os.environ["AWS_ENDPOINT_URL"]
+        yield
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@contextmanager
+def moto_server():
+    """A moto_server on a free port with fake credentials; sets AWS_ENDPOINT_URL while open."""
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    moto = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    with fake_aws(AWS_ENDPOINT_URL=endpoint), process(moto, port):
+        yield endpoint
 
 
 def paced_latencies(app, emit, count: int, done, latencies: list[float], warmup: float = 0.3) -> tuple[float, float]:

@@ -11,23 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from benchmarks.bench_coldstart import V2
 
 ROOT = Path(__file__).resolve().parent.parent
-EVENT = {
-    "version": "2.0",
-    "routeKey": "POST /notes",
-    "rawPath": "/notes",
-    "rawQueryString": "",
-    "headers": {"content-type": "application/json"},
-    "body": json.dumps({"title": "hello"}),
-    "isBase64Encoded": False,
-    "requestContext": {
-        "http": {"method": "POST", "path": "/notes", "sourceIp": "1.2.3.4"},
-        "stage": "$default",
-        "routeKey": "POST /notes",
-        "requestId": "r",
-    },
-}
+EVENT = V2  # the cold-start benchmark's event: POST /notes with a JSON body
 # -S: no site-packages .pth side effects; the first line is what the Lambda runtime (awslambdaric's bootstrap,
 # log utils, marshaller and runtime client) has already imported
 SCRIPT = """

@@ -10,15 +10,7 @@ import strato
 from strato.core.usage import OFF
 from strato.local.worker import Worker
 from strato.table.tailer import TableReader
-
-
-def wait_until(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
+from tests.test_streams import wait_until
 
 
 def _handlers(table, count: int, seen: dict[str, list], fail: dict[str, int] | None = None, **options):
