@@ -25,6 +25,7 @@ from ..core.context import ProviderServices
 from ..core.errors import ItemTooLarge, NotFound, ValidationError
 from ..core.usage import Counter
 from ..runtime.delivery import Outbox
+from ..runtime.keyrange import successor
 from ..runtime.secrets import local_secret
 from ..runtime.sqlite import Database
 from . import CHUNK, Bucket, ListPage, ObjectInfo, check_range
@@ -62,11 +63,6 @@ def _hash_pool() -> ThreadPoolExecutor:
     if _hasher is None:
         _hasher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="strato-md5")
     return _hasher
-
-
-def _successor(prefix: bytes) -> bytes | None:
-    stripped = prefix.rstrip(b"\xff")
-    return stripped[:-1] + bytes([stripped[-1] + 1]) if stripped else None
 
 
 class BucketStore:
@@ -253,7 +249,7 @@ class LocalBucketBackend(LocalMultipart, LocalObjectEvents):
         """
         self._request("class_a_requests")
         raw_prefix = prefix.encode()
-        upper = _successor(raw_prefix) if raw_prefix else None
+        upper = successor(raw_prefix) if raw_prefix else None
         lower, marker = raw_prefix, None
         if cursor:
             try:
@@ -297,7 +293,7 @@ class LocalBucketBackend(LocalMultipart, LocalObjectEvents):
                     continue
                 common = row[0][: cut + len(delimiter)]
                 prefixes.append(common)
-                following = _successor(common.encode())
+                following = successor(common.encode())
                 if following is None:
                     exhausted = True
                     break

@@ -9,15 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..core.context import ProviderServices
+from ..runtime.keyrange import successor
 
 if TYPE_CHECKING:
     from . import KV
     from .spi import KVBackend
-
-
-def _successor(prefix: bytes) -> bytes | None:
-    stripped = prefix.rstrip(b"\xff")
-    return stripped[:-1] + bytes([stripped[-1] + 1]) if stripped else None
 
 
 class RedisKV:
@@ -56,7 +52,7 @@ class RedisKV:
     def list(self, prefix: str, limit: int, after: str | None, now: float) -> list[str]:
         raw_prefix = prefix.encode("utf-8")
         low = b"(" + after.encode("utf-8") if after else b"[" + raw_prefix
-        upper = _successor(raw_prefix)
+        upper = successor(raw_prefix)
         high = b"(" + upper if upper is not None else b"+"
         found: list[str] = []
         while len(found) < limit:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .docs import decode_doc
 
 if TYPE_CHECKING:
-    from .local import LocalTableStore
+    from .local_store import LocalTableStore
 
 
 class ChangeLog:

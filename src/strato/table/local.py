@@ -13,17 +13,16 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from ..core.context import ProviderServices
 from ..core.errors import ConditionFailed, ConfigurationError, TransactionCanceled
 from ..core.usage import OFF, Counter
-from ..runtime.sqlite import Database
-from ..runtime.wakeup import Wakeup
+from ..runtime.keyrange import successor
 from ..runtime.work import Loop
 from .changelog import ChangeLog
 from .docs import decode_doc, decode_floats, encode_doc
+from .local_store import LocalTableStore
 from .model import Condition, Sort, TxOp, Update
 from .schema import Index, Schema, sortable
 from .values import check_size
@@ -33,36 +32,6 @@ if TYPE_CHECKING:
     from .spi import TableBackend
 
 TTL_SWEEP_S = 30.0  # DynamoDB deletes expired items within days; reads already hide them
-
-
-def _successor(prefix: bytes) -> bytes | None:
-    """The smallest byte string greater than every string starting with ``prefix``."""
-    stripped = prefix.rstrip(b"\xff")
-    if not stripped:
-        return None
-    return stripped[:-1] + bytes([stripped[-1] + 1])
-
-
-class LocalTableStore:
-    """The SQLite file behind every local table of one data directory."""
-
-    def __init__(self, data_dir: Path, durability: str = "process") -> None:
-        self.db = Database(Path(data_dir) / "tables.db", durability)
-        with self.db.write() as conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS strato_tables (name TEXT PRIMARY KEY, spec TEXT NOT NULL)")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS strato_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
-                "tbl TEXT NOT NULL, event TEXT NOT NULL, keys TEXT NOT NULL, old TEXT, new TEXT, "
-                "at REAL NOT NULL, ttl INTEGER NOT NULL DEFAULT 0)"
-            )
-            conn.execute("CREATE INDEX IF NOT EXISTS strato_changes_tbl ON strato_changes (tbl, seq)")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS strato_checkpoints (consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL)"
-            )
-        self.changed = Wakeup()  # wakes change-stream tailers in this process
-
-    def close(self) -> None:
-        self.db.close()
 
 
 class LocalTableBackend(ChangeLog):
@@ -309,7 +278,7 @@ class LocalTableBackend(ChangeLog):
             elif sort.op == "begins_with":
                 where.append(f"{col} >= ?")
                 args.append(values[0])
-                upper = _successor(values[0])
+                upper = successor(values[0])
                 if upper is not None:
                     where.append(f"{col} < ?")
                     args.append(upper)
