@@ -1,4 +1,5 @@
-"""What every dispatcher shares: awaiting async handlers, logging failures, counting invocations."""
+"""What every dispatcher shares: awaiting async handlers, logging failures, counting invocations, and
+telling an observer (``strato dev``'s log lines, the test kit's ``drain``) how each invocation went."""
 
 from __future__ import annotations
 
@@ -9,16 +10,46 @@ from ..core.usage import Counter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not loaded at run time (Lambda cold start)
+    from collections.abc import Callable
     from typing import Any
+
+    Observer = Callable[["Invocation"], None]
 
 LAMBDA_GB = 0.5  # the memory strato synth gives functions
 
+#: set by ``observe``; None inside Lambda, so an invocation costs nothing extra there
+_observer: Observer | None = None
+_current: Any = None  # threading.local() once an observer is set: the invocation running on this thread
+
+
+def observe(observer: Observer | None) -> Observer | None:
+    """Call ``observer(invocation)`` after every invocation in this process (None: stop); returns the
+    previous one, so a caller can put it back."""
+    global _observer, _current
+    import threading
+
+    previous, _observer = _observer, observer
+    if _current is None:
+        _current = threading.local()
+    return previous
+
 
 def log_exception(message: str, level: str = "error") -> None:
-    """Log ``message`` with the exception being handled (if any) and its traceback."""
+    """Log ``message`` with the exception being handled (if any) and its traceback; a handler's
+    exception is also kept on the invocation it happened in, for the observer."""
     import logging  # only on the error path: keeps cold start lean
 
-    getattr(logging.getLogger("strato"), level)(message, exc_info=sys.exc_info()[0] is not None)
+    error = sys.exc_info()[1]
+    if error is not None and level == "error" and _current is not None:
+        invocation = getattr(_current, "invocation", None)
+        if invocation is not None:
+            invocation.errors.append(error)
+    getattr(logging.getLogger("strato"), level)(message, exc_info=error is not None)
+
+
+def name_of(handler: Any) -> str:
+    """A handler's name for logs: its qualified name, or its repr (a partial, a callable object)."""
+    return getattr(handler, "__qualname__", None) or repr(handler)
 
 
 def run(result: Any) -> Any:
@@ -37,13 +68,38 @@ def count_invocation(usage: Counter, started: float) -> None:
 
 
 class Invocation:
-    """``with Invocation(usage):`` counts one Lambda invocation around the block, even when it raises."""
+    """``with Invocation(usage, source, handler):`` counts one Lambda invocation around the block, even
+    when it raises. ``source`` is the event source (queue, topic, stream, schedule, bucket, websocket,
+    http) and ``handler`` what ran; ``errors`` are the handler exceptions seen, including those a batch
+    turned into item failures; ``seconds`` is how long it took."""
 
-    def __init__(self, usage: Counter) -> None:
+    def __init__(self, usage: Counter, source: str = "", handler: str = "") -> None:
         self.usage = usage
+        self.source = source
+        self.handler = handler
+        self.errors: list[BaseException] = []
+        self.seconds = 0.0
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> Invocation:
         self.started = time.perf_counter()
+        if _observer is not None:
+            self.outer = getattr(_current, "invocation", None)
+            _current.invocation = self
+        return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
         count_invocation(self.usage, self.started)
+        observer = _observer
+        if observer is not None and _current is not None:
+            _current.invocation = getattr(self, "outer", None)
+            self.seconds = time.perf_counter() - self.started
+            if error is not None and isinstance(error, Exception) and error not in self.errors:
+                self.errors.append(error)
+            observer(self)
+
+    @property
+    def outcome(self) -> str:
+        """``ok``, ``error`` (the handler raised) or ``N failed`` (items of a batch)."""
+        if not self.errors:
+            return "ok"
+        return "error" if len(self.errors) == 1 else f"{len(self.errors)} failed"

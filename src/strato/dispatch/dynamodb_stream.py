@@ -14,7 +14,7 @@ from .batch import batch_response, run_batch
 def handle(spec: Any, event: dict[str, Any], usage: Counter) -> dict[str, Any]:
     """Run one stream handler (``Table.on_change``) on the records of one event."""
     records = [ChangeRecord(r) for r in event.get("Records") or []]
-    with Invocation(usage):
+    with Invocation(usage, "stream", spec.name):
         failed = run_batch(
             records,
             spec.handler,

@@ -113,7 +113,7 @@ class HttpDispatcher:
         if isinstance(arrived, dict):
             return arrived
         route, params = arrived
-        with Invocation(self.api.ctx.usage):
+        with Invocation(self.api.ctx.usage, "http", route.key):
             try:
                 response = to_response(run(self._call(route, event, params, context)))
             except Exception as exc:

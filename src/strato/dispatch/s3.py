@@ -7,12 +7,12 @@ from typing import Any
 
 from ..core.usage import Counter
 from ..events.s3 import ObjectEvent
-from .base import Invocation, run
+from .base import Invocation, name_of, run
 
 
 def handle(watcher: Any, event: dict[str, Any], usage: Counter) -> None:
     """Run ``watcher`` on every record of the event it wants (its event kinds, prefix and suffix)."""
-    with Invocation(usage):
+    with Invocation(usage, "bucket", name_of(watcher.handler)):
         for record in event.get("Records") or []:
             change = ObjectEvent(record)
             if change.kind is not None and watcher.wants(change.kind, change.key):

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.usage import Counter
-from .base import Invocation, run
+from .base import Invocation, name_of, run
 
 
 def handle(handler: Callable[..., Any], event: dict[str, Any], usage: Counter) -> None:
     from ..topic import Notification
 
-    with Invocation(usage):
+    with Invocation(usage, "topic", name_of(handler)):
         for record in event.get("Records") or []:
             run(handler(Notification.from_record(record)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.usage import Counter
-from .base import Invocation
+from .base import Invocation, name_of
 from .batch import batch_response, run_batch
 
 
@@ -16,7 +16,7 @@ def handle(consumer: Any, event: dict[str, Any], usage: Counter) -> dict[str, An
     records = event.get("Records") or []
     if not records:
         return batch_response([])
-    with Invocation(usage):
+    with Invocation(usage, "queue", name_of(consumer.handler)):
         messages = [Message.from_record(r) for r in records]
         failed = run_batch(
             messages,

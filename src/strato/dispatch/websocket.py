@@ -21,7 +21,7 @@ class WebSocketDispatcher:
         self.ws = ws
 
     def handle(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-        with Invocation(self.ws.ctx.usage):
+        with Invocation(self.ws.ctx.usage, "websocket", self.ws.name):
             return self._handle(event, self.ws)
 
     def _authorize(self, ws: Any, event: dict[str, Any]) -> dict[str, Any] | None:
