@@ -49,7 +49,7 @@ class LocalObjectEvents:
         """S3's own jobs locally: event notifications to watchers, and lifecycle expiry."""
         loops = [Loop(f"lifecycle:{self.name}", lambda: self.sweep(time.time()), idle=LIFECYCLE_EVERY_S)]
         if bucket.watchers:
-            loops.append(Loop(f"object-events:{self.name}", self.deliver_due, idle=0.05))
+            loops.append(Loop(f"object-events:{self.name}", self.deliver_due, idle=0.05, drain=self.deliver_due))
         return loops
 
     def sweep(self, now: float) -> int:

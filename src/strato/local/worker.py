@@ -43,14 +43,22 @@ class Worker:
         """Run ``step`` repeatedly in its own thread until stop; errors are logged, never fatal."""
         self.loops.append(Loop(name, step, idle))
 
-    def start(self) -> Worker:
+    def plan(self) -> list[Loop]:
+        """The loops of the app's background work, not started: an event source mapping per queue
+        consumer (``max_concurrency`` pollers each) and what backends run for AWS's own jobs."""
+        loops = []
         for queue in self.app.of_kind("queue"):
             for consumer in queue.consumers:
+                step = self._poll_step(consumer)
                 for n in range(consumer.max_concurrency):
-                    self.add_loop(f"consumer:{queue.name}:{n}", self._poll_step(consumer))
+                    loops.append(Loop(f"consumer:{queue.name}:{n}", step, drain=step if n == 0 else None))
         for resource in list(self.app.resources.values()):  # what AWS itself would run for them
             if resource.background_work() and isinstance(resource.backend, HasBackgroundWork):
-                self.loops += resource.backend.background(resource)
+                loops += resource.backend.background(resource)
+        return loops
+
+    def start(self) -> Worker:
+        self.loops += self.plan()
         if self.app.schedules:
             self._start_scheduler()
         for loop in self.loops:
@@ -102,20 +110,20 @@ class Worker:
         self.add_loop("scheduler", self.scheduler.tick, idle=0.2)
 
     # -- queue consumers: the event source mapping ----------------------------------------------
-    def _poll_step(self, consumer: Any) -> Callable[[], None]:
+    def _poll_step(self, consumer: Any) -> Callable[[], int]:
         from ..dispatch import sqs as dispatch
 
         queue = consumer.queue
         visibility = consumer.visibility_timeout or queue.visibility_timeout
 
-        def step() -> None:
+        def step() -> int:
             messages = queue._runtime_receive(consumer.batch_size, visibility, self.poll_wait)
             if not messages:
-                return
+                return 0
             if self.stopping.is_set():
                 for message in messages:  # not started: hand back at once rather than after the timeout
                     queue._runtime_release(message)
-                return
+                return 0
             event = {"Records": [m.to_record(queue.arn, region()) for m in messages]}
             result = dispatch.handle(consumer, event, self.app.usage)
             failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
@@ -125,5 +133,6 @@ class Worker:
             with self._count_lock:
                 self.processed += len(done)
                 self.failed += len(failed)
+            return len(messages)
 
         return step

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterable
 from contextlib import ContextDecorator
 
+from ..core import outbox
 from ..core.context import Context
 from ..core.errors import NotSupported, ValidationError
 from ..core.hints import TYPE_CHECKING, Any, cast
@@ -139,7 +140,10 @@ class Metrics(Resource[MetricsBackend]):
         resolution: int = 60,
     ) -> None:
         """Record one value. ``resolution=1`` makes it a high-resolution metric (sub-minute periods)."""
-        self.backend.put([self._point(name, value, unit, dimensions, timestamp, resolution, time.time())])
+        point = self._point(name, value, unit, dimensions, timestamp, resolution, time.time())
+        self.backend.put([point])
+        if outbox.listeners:
+            outbox.tell("metric", self.name, point)
 
     @requires("put")
     def put_many(self, points: Iterable[dict[str, Any]]) -> int:
@@ -160,6 +164,8 @@ class Metrics(Resource[MetricsBackend]):
         ]
         if checked:
             self.backend.put(checked)
+            for point in checked if outbox.listeners else ():
+                outbox.tell("metric", self.name, point)
         return len(checked)
 
     def counter(self, name: str, dimensions: dict[str, str] | None = None) -> Counter:

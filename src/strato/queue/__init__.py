@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 
+from ..core import outbox
 from ..core.context import Context
 from ..core.errors import ConfigurationError, ValidationError
 from ..core.hints import TYPE_CHECKING, Any
@@ -180,7 +181,10 @@ class Queue(Resource[QueueBackend]):
     ) -> str:
         """Enqueue one message (str, or anything JSON-able); returns its id once it is durable."""
         out = self._outgoing(body, attributes, delay, group, dedup_id)
-        return self.backend.send([out], time.time())[0]
+        ids = self.backend.send([out], time.time())
+        if outbox.listeners:
+            self._tell([out], ids)
+        return ids[0]
 
     @requires("send")
     def send_batch(
@@ -198,7 +202,15 @@ class Queue(Resource[QueueBackend]):
         total = sum(len(o.body.encode()) for o in outs)
         if total > MAX_MESSAGE_BYTES:
             raise ValidationError(f"a batch may total at most {MAX_MESSAGE_BYTES} bytes, this one is {total}")
-        return self.backend.send(outs, time.time())
+        ids = self.backend.send(outs, time.time())
+        if outbox.listeners:
+            self._tell(outs, ids)
+        return ids
+
+    def _tell(self, outs: list[Outgoing], ids: list[str]) -> None:
+        for out, message_id in zip(outs, ids, strict=False):
+            details = {"id": message_id, "body": out.body, "attributes": out.attributes, "delay": out.delay}
+            outbox.tell("queue", self.name, {**details, "group": out.group, "dedup_id": out.dedup_id})
 
     # -- receiving ------------------------------------------------------------------------------
     @requires("receive")

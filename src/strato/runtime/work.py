@@ -18,12 +18,15 @@ class Loop:
     """``step()`` is called again and again until the worker stops; it returns how much it did, and
     when that is nothing the worker waits ``idle`` seconds before the next call (0: call at once,
     the step waits itself). ``close()``, if given, runs once after the last step (e.g. to save
-    positions kept in memory)."""
+    positions kept in memory). ``drain``, if given, is one pass over the work that is due now that never
+    waits (deliveries, stream records): the test kit's ``drain()`` calls it until nothing is left; loops
+    without one (TTL, lifecycle, alarms) follow the clock instead."""
 
     name: str
     step: Callable[[], int | None]
     idle: float = 0.0
     close: Callable[[], None] | None = None
+    drain: Callable[[], int | None] | None = None
 
 
 @runtime_checkable

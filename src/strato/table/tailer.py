@@ -136,4 +136,4 @@ def stream_loops(table: Table, usage: Counter) -> list[Loop]:
             changed.wait(seen, CROSS_PROCESS_POLL_S)
         return done
 
-    return [Loop(f"stream:{table.name}", step, close=reader.save)]
+    return [Loop(f"stream:{table.name}", step, close=reader.save, drain=reader.step)]

@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 
+from ..core import outbox
 from ..core.context import Context
 from ..core.errors import ConfigurationError, ItemTooLarge, ValidationError, parse_json
 from ..core.hints import TYPE_CHECKING, Any, cast
@@ -200,7 +201,11 @@ class Topic(Resource[TopicBackend]):
         dedup_id: str | None = None,
     ) -> str:
         """Publish one message (str or JSON-able) to every subscriber whose filter accepts it."""
-        return self.backend.publish([self._entry(body, attributes, subject, group, dedup_id)])[0]
+        entry = self._entry(body, attributes, subject, group, dedup_id)
+        ids = self.backend.publish([entry])
+        if outbox.listeners:
+            self._tell([entry], ids)
+        return ids[0]
 
     @requires("publish")
     def publish_batch(
@@ -209,7 +214,14 @@ class Topic(Resource[TopicBackend]):
         entries = [self._entry(b, attributes, None, group, None) for b in bodies]
         if not 1 <= len(entries) <= MAX_BATCH:
             raise ValidationError(f"publish_batch takes 1 to {MAX_BATCH} messages, got {len(entries)}")
-        return self.backend.publish(entries)
+        ids = self.backend.publish(entries)
+        if outbox.listeners:
+            self._tell(entries, ids)
+        return ids
+
+    def _tell(self, entries: list[dict[str, Any]], ids: list[str]) -> None:
+        for entry, message_id in zip(entries, ids, strict=False):
+            outbox.tell("topic", self.name, {"id": message_id, **entry})
 
     def _check_filter(self, policy: dict[str, Any] | None, scope: str, *, declared: bool) -> None:
         """A valid policy for its scope; one on the message body needs ``filter_body`` (checked when the

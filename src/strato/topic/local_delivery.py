@@ -54,7 +54,7 @@ class LocalDeliveries:
                 self.store.sent.wait(seen, 0.05)
             return done
 
-        return [Loop(f"deliveries:{self.name}", step)]
+        return [Loop(f"deliveries:{self.name}", step, drain=self.deliver_due)]
 
     def pending(self) -> int:
         return self.deliveries.pending(self.name)

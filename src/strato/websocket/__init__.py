@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 
+from ..core import outbox
 from ..core.context import Context
 from ..core.errors import ConfigurationError, GoneError, ItemTooLarge, ValidationError, parse_json, utf8
 from ..core.hints import Any
@@ -227,6 +228,8 @@ class WebSocketApi(Resource[WebSocketBackend]):
         except GoneError:
             self.registry.remove(connection_id)
             raise
+        if outbox.listeners:
+            outbox.tell("websocket", self.name, {"to": [connection_id], "data": raw if not text else raw.decode()})
 
     @requires("manage")
     def broadcast(self, data: Any, *, to: Iterable[str] | None = None, where: dict[str, Any] | None = None) -> int:
@@ -243,6 +246,8 @@ class WebSocketApi(Resource[WebSocketBackend]):
         if to is None and where is None:
             sent = self.backend.broadcast_all(raw, text)  # the gateway in this process knows every connection
             if sent is not None:
+                if outbox.listeners:
+                    outbox.tell("websocket", self.name, {"to": None, "data": raw if not text else raw.decode()})
                 return sent
         ids = [_check_id(i) for i in to] if to is not None else [c.id for c in self.connections(where=where)]
         if not ids:
@@ -250,6 +255,9 @@ class WebSocketApi(Resource[WebSocketBackend]):
         gone = self.backend.broadcast(ids, raw, text)
         for connection_id in gone:
             self.registry.remove(connection_id)
+        if outbox.listeners:
+            reached = [i for i in ids if i not in set(gone)]
+            outbox.tell("websocket", self.name, {"to": reached, "data": raw if not text else raw.decode()})
         return len(ids) - len(gone)
 
     @requires("manage")
