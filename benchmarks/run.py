@@ -22,6 +22,7 @@ from . import (
     bench_storage,
     bench_streams,
     bench_table,
+    bench_testing,
     bench_websocket,
 )
 from .support import print_rows, print_scale
@@ -37,6 +38,7 @@ SUITES = {
     "coldstart": bench_coldstart,
     "auth": bench_auth,
     "jobs": bench_jobs,
+    "testing": bench_testing,
 }
 
 

@@ -240,3 +240,9 @@ def dev_server(tmp_path):
     yield start
     for server in started:
         stop(server.proc)
+
+
+@pytest.fixture(scope="session")
+def strato_moto(moto_server):
+    """The test kit's aws provider uses the suite's moto_server rather than starting its own."""
+    return moto_server

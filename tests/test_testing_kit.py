@@ -126,3 +126,13 @@ def test_outbox_mail_reads_what_the_pool_would_have_sent(strato_app, outbox):
     pool.sign_up("eve", "Passw0rd!long", {"email": "eve@example.com"})
     mail = outbox.mail()[-1]
     assert mail["destination"] == "eve@example.com" and "verification code" in mail["message"]
+
+
+@pytest.mark.strato_providers("local", "aws")
+def test_the_same_test_on_each_provider(client, drain, outbox, strato_provider, strato_app):
+    assert strato_app.app.config.provider == strato_provider
+    assert client.put("/items/p", json={"on": strato_provider}).status == 204
+    assert client.get("/items/p").json() == {"id": "p", "on": strato_provider}
+    client.post("/jobs", json={"n": 5})
+    assert drain() >= 1  # the consumer polled SQS (moto) or the local queue
+    assert [s.json() for s in outbox.topic("done")] == [{"n": 5}]
