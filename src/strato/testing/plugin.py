@@ -62,14 +62,17 @@ def strato_moto() -> Iterator[str]:
 
 @pytest.fixture
 def strato_app(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    strato_provider: str,
 ) -> Iterator[AppUnderTest]:
     """``strato_app("app.py")`` loads the app afresh, with a data directory of its own; it is closed (and
     on aws its resources deleted) when the test ends."""
     from .apps import AppUnderTest
     from .moto import FAKE_AWS
 
-    provider = request.getfixturevalue("strato_provider")
+    provider = strato_provider
     marker = request.node.get_closest_marker("strato_app")
     default = marker.args[0] if marker is not None and marker.args else request.config.getini("strato_app") or None
     if provider == "aws":
