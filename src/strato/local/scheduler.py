@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from ..core import clock as strato_clock
 from ..runtime.messaging import MessagingStore
 from ..schedule import UTC, Schedule
 
@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS s_fired (schedule TEXT NOT NULL, slot REAL NOT NULL, 
 
 class Scheduler:
     def __init__(
-        self, app: App, run: Callable[[Schedule, dt.datetime], None], clock: Callable[[], float] = time.time
+        self, app: App, run: Callable[[Schedule, dt.datetime], None], clock: Callable[[], float] = strato_clock.now
     ) -> None:
         self.app = app
         self.run = run

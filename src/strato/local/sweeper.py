@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 from starlette.concurrency import run_in_threadpool
 
 from ..app import App
+from ..core import clock
 from ..runtime.work import Sweepable
 
 log = logging.getLogger("strato.dev")
@@ -27,7 +27,7 @@ class Runtime:
         count = 0
         for resource in list(self.app.resources.values()):
             if resource.background_work() and isinstance(resource.backend, Sweepable):
-                count += resource.backend.sweep(time.time())
+                count += resource.backend.sweep(clock.now())
         self.swept += count
         return count
 

@@ -7,9 +7,9 @@ raises the same errors; providers only store, lease and delete.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Sequence
 
+from ..core import clock
 from ..core.context import Context
 from ..core.errors import ConfigurationError, ValidationError
 from ..core.hints import TYPE_CHECKING, Any
@@ -180,7 +180,7 @@ class Queue(Resource[QueueBackend]):
     ) -> str:
         """Enqueue one message (str, or anything JSON-able); returns its id once it is durable."""
         out = self._outgoing(body, attributes, delay, group, dedup_id)
-        return self.backend.send([out], time.time())[0]
+        return self.backend.send([out], clock.now())[0]
 
     @requires("send")
     def send_batch(
@@ -198,7 +198,7 @@ class Queue(Resource[QueueBackend]):
         total = sum(len(o.body.encode()) for o in outs)
         if total > MAX_MESSAGE_BYTES:
             raise ValidationError(f"a batch may total at most {MAX_MESSAGE_BYTES} bytes, this one is {total}")
-        return self.backend.send(outs, time.time())
+        return self.backend.send(outs, clock.now())
 
     # -- receiving ------------------------------------------------------------------------------
     @requires("receive")
@@ -264,7 +264,7 @@ class Queue(Resource[QueueBackend]):
                 Outgoing(m.body, encode_attributes(m.attributes), 0, m.group, f"redrive-{m.id}" if self.fifo else None)
                 for m in batch
             ]
-            self.backend.send(outs, time.time())
+            self.backend.send(outs, clock.now())
             self.dlq.delete_batch(batch)
             moved += len(batch)
         return moved

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
+from ..core import clock
 from ..core.context import ProviderServices
 from ..core.errors import ConditionFailed, ConfigurationError, TransactionCanceled
 from ..core.usage import OFF, Counter
@@ -158,7 +158,7 @@ class LocalTableBackend(ChangeLog):
                 encode_doc(keys),
                 encode_doc(old) if old is not None else None,
                 encode_doc(new) if new is not None else None,
-                time.time(),
+                clock.now(),
                 int(by_ttl),
             ),
         )
@@ -167,7 +167,7 @@ class LocalTableBackend(ChangeLog):
         pk, sk = self._keys(item)
         if self.streaming():
             if old is ...:
-                old = self._read(conn, pk, sk, time.time())
+                old = self._read(conn, pk, sk, clock.now())
             self._log(conn, old, item)
         doc = encode_doc(item)
         self._units("write_units", len(doc), 1024)
@@ -360,7 +360,7 @@ class LocalTableBackend(ChangeLog):
 
         if table.stream_handlers:
             return stream_loops(table, self.usage or OFF)
-        return [Loop(f"ttl:{table.name}", lambda: self.sweep(time.time()), idle=TTL_SWEEP_S)]
+        return [Loop(f"ttl:{table.name}", lambda: self.sweep(clock.now()), idle=TTL_SWEEP_S)]
 
     def sweep(self, now: float) -> int:
         """Delete expired items (if the table has a TTL); returns how many."""
