@@ -15,6 +15,16 @@ from ..runtime.work import Sweepable
 log = logging.getLogger("strato.dev")
 
 
+def sweep_all(app: App, now: float) -> int:
+    """What AWS deletes by itself as of ``now`` (expired TTL items, objects past lifecycle, messages past
+    retention), for every resource that has such work; returns how many went."""
+    count = 0
+    for resource in list(app.resources.values()):
+        if resource.background_work() and isinstance(resource.backend, Sweepable):
+            count += resource.backend.sweep(now)
+    return count
+
+
 class Runtime:
     """Background housekeeping of the dev server: sweeps expired items and objects."""
 
@@ -24,10 +34,7 @@ class Runtime:
         self.swept = 0
 
     def sweep(self) -> int:
-        count = 0
-        for resource in list(self.app.resources.values()):
-            if resource.background_work() and isinstance(resource.backend, Sweepable):
-                count += resource.backend.sweep(clock.now())
+        count = sweep_all(self.app, clock.now())
         self.swept += count
         return count
 

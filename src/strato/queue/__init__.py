@@ -311,6 +311,9 @@ class Queue(Resource[QueueBackend]):
     def _runtime_release(self, message: Message) -> None:
         self.backend.change_visibility(message.receipt, 0)
 
+    def background_work(self) -> bool:
+        return True  # SQS deletes messages past their retention period by itself
+
     def drop(self) -> None:
         self.backend.drop()
         self._backend = None

@@ -166,6 +166,15 @@ class LocalQueueBackend:
         if seconds == 0:
             self.store.notify()
 
+    def sweep(self, now: float) -> int:
+        """Delete messages past their retention and FIFO dedup ids past their window (every queue's: they
+        share messaging.db), and wake pollers: a clock moved by a test may have made delayed messages due."""
+        with self.store.db.write() as conn:
+            gone = sweep_expired(conn, now)
+        self._last_sweep = now
+        self.store.notify()
+        return gone
+
     def purge(self) -> None:
         with self.store.db.write() as conn:
             conn.execute("DELETE FROM q_messages WHERE queue = ?", (self.name,))
