@@ -14,6 +14,7 @@ import sys
 
 from . import (
     bench_auth,
+    bench_clock,
     bench_coldstart,
     bench_http,
     bench_jobs,
@@ -37,6 +38,7 @@ SUITES = {
     "coldstart": bench_coldstart,
     "auth": bench_auth,
     "jobs": bench_jobs,
+    "clock": bench_clock,
 }
 
 

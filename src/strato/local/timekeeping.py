@@ -92,6 +92,7 @@ class Timekeeper:
         elapsed = Elapsed()
         if self.app.schedules:
             elapsed.fired = self._fire_slots(target, self.max_slots if max_slots is None else max_slots)
+        target = max(target, self.clock.now())  # a slot (a datetime: whole microseconds) may round up
         self.clock.set(target)
         elapsed.swept = sweep_all(self.app, target)
         for metrics in self.app.of_kind("metrics"):
