@@ -357,7 +357,7 @@ def test_a_runaway_advance_is_refused_before_anything_moves(app):
 
 def test_an_alarm_changes_state_when_time_completes_its_periods(app):
     """CloudWatch evaluates an alarm on complete periods: a breaching datapoint turns it ALARM once its
-    period has ended. https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html"""
+    period has ended. https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html"""
     metrics = app.metrics("Api")
     metrics.alarm(
         "slow", metric="Latency", statistic="Maximum", period=60, threshold=500, comparison=">", evaluation_periods=1
@@ -369,3 +369,21 @@ def test_an_alarm_changes_state_when_time_completes_its_periods(app):
     assert keeper.advance(59).alarms == []  # the period is not complete yet
     elapsed = keeper.advance(1)
     assert elapsed.alarms == [("Api", "slow", INSUFFICIENT, ALARM)] and metrics.alarm_state("slow") == ALARM
+
+
+def test_a_ttl_removal_reaches_stream_handlers_after_advance(app):
+    """DynamoDB Streams show TTL deletions as REMOVE records by the service principal
+    (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_Record.html, userIdentity); the
+    worker's threads read the same process-wide virtual clock as the test."""
+    from tests.test_streams import _collecting, running, wait_until
+
+    sessions = app.table("sessions", key="id", ttl="exp")
+    seen = _collecting(sessions)
+    with running(app):
+        sessions.put({"id": "s1", "exp": clock.now() + 3600})
+        assert wait_until(lambda: len(seen) == 1)  # the INSERT
+        real_time_passes(1.5)  # the tailer sweeps TTL every second: on virtual time, nothing is due
+        assert len(seen) == 1
+        Timekeeper(app).advance(3600)
+        assert wait_until(lambda: len(seen) == 2)
+    assert seen[1].event == "REMOVE" and seen[1].by_ttl and seen[1].old["id"] == "s1"
