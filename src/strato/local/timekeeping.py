@@ -13,6 +13,9 @@
    lifecycle expiry, messages past retention: every backend's ``sweep(now)``), ages metrics
    (downsampling, retention) and evaluates alarms once.
 
+A ``strato worker`` running in the same process shares the clock: its scheduler may claim a slot
+first, and that slot then fires on the worker's thread instead of inside ``advance``.
+
 Nothing needs doing for visibility timeouts, delays, presigned URL or token expiry, lockouts and
 confirmation codes: reads compare against the clock, so they see the new time (long polls are woken).
 
