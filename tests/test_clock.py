@@ -387,3 +387,15 @@ def test_a_ttl_removal_reaches_stream_handlers_after_advance(app):
         Timekeeper(app).advance(3600)
         assert wait_until(lambda: len(seen) == 2)
     assert seen[1].event == "REMOVE" and seen[1].by_ttl and seen[1].old["id"] == "s1"
+
+
+def test_waits_run_on_real_time_under_a_frozen_clock(app):
+    """A long poll's deadline is monotonic: under a clock that never moves it still ends."""
+    jobs = app.queue("jobs")
+    started = time.monotonic()
+    assert jobs.receive(wait=0.3) == []
+    assert 0.25 <= time.monotonic() - started < 10
+    jobs.send("soon", delay=5)
+    keeper = Timekeeper(app)
+    keeper.advance(5)
+    assert [m.body for m in jobs.receive(wait=1)] == ["soon"]
