@@ -14,6 +14,7 @@ import sys
 
 from . import (
     bench_auth,
+    bench_clock,
     bench_coldstart,
     bench_http,
     bench_jobs,
@@ -39,6 +40,7 @@ SUITES = {
     "auth": bench_auth,
     "jobs": bench_jobs,
     "testing": bench_testing,
+    "clock": bench_clock,
 }
 
 

@@ -12,6 +12,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # what mypy and editors see; at run time __getattr__ below loads each on first use
     from .app import App
     from .auth.passwords import PasswordPolicy
+    from .core.clock import now
     from .core.errors import (
         AccessDenied,
         AuthError,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # what mypy and editors see; at run time __getattr__ below lo
 _HOMES = {
     "App": ".app",
     "new_id": ".core.ids",
+    "now": ".core.clock",
     "PasswordPolicy": ".auth.passwords",
     "Page": ".table.model",
     "Sort": ".table.model",
@@ -112,4 +114,5 @@ __all__ = [
     "TransactionCanceled",
     "ValidationError",
     "new_id",
+    "now",
 ]

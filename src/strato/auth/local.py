@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core import clock
 from ..core.context import ProviderServices
 from ..core.errors import AuthError, InvalidToken
 from ..runtime.devurl import dev_url
@@ -77,7 +77,7 @@ class LocalUserPoolBackend(LocalSignUp, LocalAdmin, LocalMfa):
         self.pool = pool  # the facade: name, policy, mfa
         self.pool_id, self.client_id = pool.local_ids
         self.name = self.pool_id
-        self.now: Callable[[], float] = time.time  # tests set a fake clock
+        self.now: Callable[[], float] = clock.now  # strato's clock (virtual in tests); some tests set their own
         self.attempts = Attempts(store.db, self.name, lambda: self.now())
 
     @property
@@ -216,7 +216,7 @@ class LocalUserPoolBackend(LocalSignUp, LocalAdmin, LocalMfa):
     def _issue(
         self, user: dict[str, Any], origin: str | None = None, auth_time: int | None = None, refresh: str | None = None
     ) -> Tokens:
-        now = int(time.time())
+        now = int(clock.now())
         new_session = origin is None
         origin = origin or str(uuid.uuid4())
         auth_time = auth_time or now
@@ -271,7 +271,7 @@ class LocalUserPoolBackend(LocalSignUp, LocalAdmin, LocalMfa):
             raise AuthError(
                 "Refresh Token has been revoked" if row else "Invalid Refresh Token", "NotAuthorizedException"
             )
-        if row[3] < time.time():
+        if row[3] < clock.now():
             raise AuthError("Refresh Token has expired", "NotAuthorizedException")
         user = self._need_user(row[1])
         if not user["enabled"]:

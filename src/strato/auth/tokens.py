@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+from ..core import clock
 from ..core.errors import InvalidToken
 
 ALGORITHM = "RS256"
@@ -90,7 +90,7 @@ class KeyRing:
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import rsa
 
-        now = time.time() if now is None else now
+        now = clock.now() if now is None else now
         with self.db.write() as conn:
             newest = conn.execute("SELECT kid, created FROM auth_keys ORDER BY created DESC LIMIT 1").fetchone()
             if only_if_due and newest is not None and now - newest[1] < self.rotation:
@@ -108,14 +108,14 @@ class KeyRing:
         return kid
 
     def jwks(self, now: float | None = None) -> dict[str, Any]:
-        return {"keys": [jwk for _, _, jwk in self._keys(time.time() if now is None else now)]}
+        return {"keys": [jwk for _, _, jwk in self._keys(clock.now() if now is None else now)]}
 
     def sign(self, claims: dict[str, Any]) -> str:
-        kid, key, _ = self._keys(time.time())[0]
+        kid, key, _ = self._keys(clock.now())[0]
         return _jwt().encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid})
 
     def public_key(self, kid: str) -> Any:
-        now = time.time()
+        now = clock.now()
         for fresh in (False, True):  # a kid the cache lacks: another thread may have just made it
             for found, key, _ in self._keys(now, fresh=fresh):
                 if found == kid:
@@ -160,16 +160,19 @@ def verify_jwt(
             algorithms=[ALGORITHM],
             issuer=issuer,
             leeway=leeway,
-            options={"require": ["exp", "iat", "iss", "token_use"], "verify_aud": False},
+            # exp / iat / nbf are checked below against strato's clock: PyJWT reads the real time
+            options={
+                "require": ["exp", "iat", "iss", "token_use"],
+                "verify_aud": False,
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
         )
-    except jwt.ExpiredSignatureError:
-        raise InvalidToken("token has expired") from None
     except jwt.InvalidIssuerError:
         raise InvalidToken(f"token was issued by another issuer, not {issuer}") from None
     except jwt.InvalidSignatureError:
         raise InvalidToken("signature does not verify: the token was forged or altered") from None
-    except jwt.ImmatureSignatureError:
-        raise InvalidToken("token is issued in the future (iat)") from None
     except jwt.MissingRequiredClaimError as exc:
         raise InvalidToken(f"token lacks the {exc.claim!r} claim") from None
     except jwt.PyJWTError as exc:
@@ -177,6 +180,7 @@ def verify_jwt(
     except (TypeError, ValueError, KeyError, OverflowError) as exc:  # claims PyJWT compares without checking
         raise InvalidToken(f"invalid token: {type(exc).__name__}") from None
     _check_shapes(claims)
+    _check_times(claims, clock.now(), leeway)
     use = claims.get("token_use")
     if use not in ("id", "access") or (token_use is not None and use != token_use):
         raise InvalidToken(f"token_use is {use!r}, expected {token_use or 'id or access'!r}")
@@ -186,6 +190,20 @@ def verify_jwt(
     if revoked is not None and revoked(claims):
         raise InvalidToken("token was revoked (signed out)")
     return claims
+
+
+def _check_times(claims: dict[str, Any], now: float, leeway: float) -> None:
+    """PyJWT's exp / iat / nbf rules (whole seconds, ``leeway`` either way), against strato's clock so a
+    test's virtual clock expires tokens; ``_check_shapes`` has made sure they are numbers."""
+    try:
+        if "iat" in claims and int(claims["iat"]) > now + leeway:
+            raise InvalidToken("token is issued in the future (iat)")
+        if "nbf" in claims and int(claims["nbf"]) > now + leeway:
+            raise InvalidToken("token is not valid yet (nbf)")
+        if int(claims["exp"]) <= now - leeway:
+            raise InvalidToken("token has expired")
+    except (OverflowError, ValueError):  # Infinity or NaN in the JSON
+        raise InvalidToken("invalid token: a time claim is not a finite number") from None
 
 
 def _check_shapes(claims: Any) -> None:

@@ -15,12 +15,12 @@ import json
 import os
 import shutil
 import sqlite3
-import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core import clock
 from ..core.context import ProviderServices
 from ..core.errors import ItemTooLarge, NotFound, ValidationError
 from ..core.usage import Counter
@@ -157,7 +157,7 @@ class LocalBucketBackend(LocalMultipart, LocalObjectEvents):
     def _record(
         self, key: str, file_id: str, size: int, etag: str, content_type: str, metadata: dict, event: str
     ) -> ObjectInfo:
-        now = time.time()
+        now = clock.now()
         row = (self.name, key.encode(), key, size, etag, content_type, json.dumps(metadata), now, file_id)
         if not self.bucket.watchers:  # a new key needs one autocommit INSERT; an existing one, the transaction
             try:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
+from ..core import clock
 from ..core.usage import OFF
 from ..dispatch import s3
 from ..events.s3 import s3_record
@@ -47,7 +47,7 @@ class LocalObjectEvents:
 
     def background(self, bucket: Bucket) -> list[Loop]:
         """S3's own jobs locally: event notifications to watchers, and lifecycle expiry."""
-        loops = [Loop(f"lifecycle:{self.name}", lambda: self.sweep(time.time()), idle=LIFECYCLE_EVERY_S)]
+        loops = [Loop(f"lifecycle:{self.name}", lambda: self.sweep(clock.now()), idle=LIFECYCLE_EVERY_S)]
         if bucket.watchers:
             loops.append(Loop(f"object-events:{self.name}", self.deliver_due, idle=0.05, drain=self.deliver_due))
         return loops

@@ -6,10 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from ..core import clock
 from ..core.errors import NotFound, ValidationError
 from . import CHUNK, MIN_PART_BYTES, ObjectInfo
 
@@ -37,7 +37,7 @@ class LocalMultipart:
         with self.store.db.write() as conn:
             conn.execute(
                 "INSERT INTO b_uploads VALUES (?, ?, ?, ?, ?, ?)",
-                (upload_id, self.name, key, content_type, json.dumps(metadata), time.time()),
+                (upload_id, self.name, key, content_type, json.dumps(metadata), clock.now()),
             )
         return upload_id
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
+
+from ..core import clock
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 ACCESS_KEY = "strato-local"
@@ -89,7 +90,7 @@ def presign(
     part: int | None = None,
     now: float | None = None,
 ) -> str:
-    amz_date = datetime.fromtimestamp(time.time() if now is None else now, UTC).strftime("%Y%m%dT%H%M%SZ")
+    amz_date = datetime.fromtimestamp(clock.now() if now is None else now, UTC).strftime("%Y%m%dT%H%M%SZ")
     query = [
         ("X-Amz-Algorithm", ALGORITHM),
         ("X-Amz-Credential", f"{ACCESS_KEY}/{amz_date[:8]}/{REGION}/s3/aws4_request"),
@@ -159,10 +160,10 @@ def verify(
             "SignatureDoesNotMatch",
             "The request signature we calculated does not match the signature you provided.",
         )
-    clock = time.time() if now is None else now
-    if signed_at > clock + MAX_SKEW:
+    at = clock.now() if now is None else now
+    if signed_at > at + MAX_SKEW:
         raise Refused(403, "AccessDenied", "Request is not valid yet")
-    if clock > signed_at + int(expires):
+    if at > signed_at + int(expires):
         raise Refused(403, "AccessDenied", "Request has expired")
 
 

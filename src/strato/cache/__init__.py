@@ -9,9 +9,9 @@ Providers: ``local`` (SQLite, shared by `strato dev` and `strato worker`), ``red
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterable
 
+from ..core import clock
 from ..core.context import Context
 from ..core.errors import ItemTooLarge, ValidationError, utf8
 from ..core.hints import Any
@@ -73,7 +73,7 @@ class Cache(Resource[CacheBackend]):
         self._need("ttl")
         if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
             raise ValidationError(f"ttl must be a positive number of seconds, got {ttl!r}")
-        return time.time() + ttl
+        return clock.now() + ttl
 
     @requires("read")
     def get(self, key: str) -> Any:

@@ -66,7 +66,7 @@ class RedisCache:
                     pipe.get(key)
                     pipe.pttl(key)
                 results = pipe.execute()
-                now = time.time()
+                now = time.time()  # real time, not strato's clock: Redis expires keys on its own
                 for key, raw, pttl in zip(keys, results[::2], results[1::2], strict=True):
                     if raw is not None:
                         yield key[len(self.prefix) :].decode(), raw, (now + pttl / 1000) if pttl > 0 else None
@@ -74,7 +74,7 @@ class RedisCache:
                 return
 
     def load(self, entries: list[tuple[str, bytes, float | None]]) -> None:
-        now = time.time()
+        now = time.time()  # as above: the absolute expiry Redis compares with its own clock
         pipe = self.client.pipeline(transaction=False)
         for key, raw, expires_at in entries:
             if expires_at is None:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-import time
+
+from . import clock
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
 
 def new_id() -> str:
     """A 26-character id; ids made later sort after ids made earlier (to the millisecond)."""
-    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    value = (int(clock.now() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
     chars = []
     for _ in range(26):
         chars.append(_ALPHABET[value & 31])

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
+from ..core import clock
 from . import ACCOUNT_ID
 
 _TEXT_TYPES = (
@@ -72,7 +73,7 @@ def http_event(
     query: dict[str, str] = {}
     for name, value in parse_qsl(raw_query, keep_blank_values=True) if raw_query else ():
         query[name] = f"{query[name]},{value}" if name in query else value
-    now = time.time()
+    now = clock.now()
     text = _is_text(merged.get("content-type", ""), body)
     event: dict[str, Any] = {
         "version": "2.0",

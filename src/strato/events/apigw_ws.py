@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import os
-import time
 from typing import Any
 from urllib.parse import parse_qsl
 
+from ..core import clock
 from .apigw_http import clf_time
 
 
@@ -23,7 +23,7 @@ def ws_context(
     source_ip: str,
     user_agent: str,
 ) -> dict[str, Any]:
-    now = time.time()
+    now = clock.now()
     context = {
         "routeKey": route,
         "eventType": event_type,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 
+from ..core import clock
 from ..core.hints import Any
 
 
@@ -13,7 +14,7 @@ def s3_record(name: str, bucket: str, key: str, size: int, etag: str, region: st
     """One record of an S3 event notification, as S3 sends it to Lambda (keys URL-encoded)."""
     from urllib.parse import quote  # urllib.parse is kept out of the cold start of an app with a bucket
 
-    now = time.time()
+    now = clock.now()
     return {
         "eventVersion": "2.1",
         "eventSource": "aws:s3",

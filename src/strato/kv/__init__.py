@@ -8,8 +8,7 @@ ordered index of keys.
 
 from __future__ import annotations
 
-import time
-
+from ..core import clock
 from ..core.context import Context
 from ..core.errors import ItemTooLarge, ValidationError, utf8
 from ..core.hints import Any
@@ -50,7 +49,7 @@ class KV(Resource[KVBackend]):
     @requires("read")
     def get(self, key: str) -> str | bytes | None:
         """The value, or None when absent or expired."""
-        return self.backend.get(check_key(key), time.time())
+        return self.backend.get(check_key(key), clock.now())
 
     @requires("write")
     def set(self, key: str, value: str | bytes, *, ttl: float | None = None) -> None:
@@ -77,13 +76,13 @@ class KV(Resource[KVBackend]):
             self._need("ttl")
             if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
                 raise ValidationError(f"ttl must be a positive number of seconds, got {ttl!r}")
-            expires_at = time.time() + ttl
+            expires_at = clock.now() + ttl
         self.backend.set(key, value, expires_at)
 
     @requires("write")
     def delete(self, key: str) -> bool:
         """Remove a key; True if it was there."""
-        return self.backend.delete(check_key(key), time.time())
+        return self.backend.delete(check_key(key), clock.now())
 
     @requires("read")
     def list(self, prefix: str = "", *, limit: int = 100, cursor: str | None = None) -> Page[str]:
@@ -97,7 +96,7 @@ class KV(Resource[KVBackend]):
             check_key(cursor)
             if not cursor.startswith(prefix):
                 raise ValidationError("this cursor belongs to a listing with another prefix")
-        keys = self.backend.list(prefix, limit + 1, cursor, time.time())
+        keys = self.backend.list(prefix, limit + 1, cursor, clock.now())
         if len(keys) > limit:
             return Page(keys[:limit], keys[limit - 1])
         return Page(keys, None)

@@ -108,7 +108,9 @@ async def schedules(request: StarletteRequest) -> JSONResponse:
     app: App = request.app.state.app
     import datetime as dt
 
-    now = dt.datetime.now(dt.UTC)
+    from ..core import clock
+
+    now = dt.datetime.fromtimestamp(clock.now(), dt.UTC)
     return JSONResponse(
         [
             {
@@ -126,6 +128,7 @@ async def run_schedule(request: StarletteRequest) -> JSONResponse:
     app: App = request.app.state.app
     import datetime as dt
 
+    from ..core import clock
     from ..core.config import region
     from ..dispatch import schedule as dispatch
     from ..events import ACCOUNT_ID
@@ -135,7 +138,9 @@ async def run_schedule(request: StarletteRequest) -> JSONResponse:
     schedule = next((s for s in app.schedules if s.name == name), None)
     if schedule is None:
         return JSONResponse({"message": f"no schedule {name!r}"}, 404)
-    event = scheduled_event(app.config.physical_name("schedule", name), dt.datetime.now(dt.UTC), region(), ACCOUNT_ID)
+    event = scheduled_event(
+        app.config.physical_name("schedule", name), dt.datetime.fromtimestamp(clock.now(), dt.UTC), region(), ACCOUNT_ID
+    )
     try:
         await run_in_threadpool(dispatch.handle, schedule, event, app.usage)
     except Exception as exc:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from ..core import clock as strato_clock
 from ..runtime.messaging import MessagingStore
 from ..schedule import UTC, Schedule
 
@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS s_fired (schedule TEXT NOT NULL, slot REAL NOT NULL, 
 
 class Scheduler:
     def __init__(
-        self, app: App, run: Callable[[Schedule, dt.datetime], None], clock: Callable[[], float] = time.time
+        self, app: App, run: Callable[[Schedule, dt.datetime], None], clock: Callable[[], float] = strato_clock.now
     ) -> None:
         self.app = app
         self.run = run
@@ -44,14 +44,27 @@ class Scheduler:
         with self.db.write() as conn:
             for statement in SCHEMA.split(";"):
                 conn.execute(statement)
-            now = self.clock()
-            for schedule in app.schedules:
-                conn.execute("INSERT OR IGNORE INTO s_origins VALUES (?, ?)", (schedule.name, now))
-                origin = conn.execute("SELECT origin FROM s_origins WHERE schedule = ?", (schedule.name,)).fetchone()[0]
-                self.origins[schedule.name] = dt.datetime.fromtimestamp(origin, UTC)
-        current = dt.datetime.fromtimestamp(self.clock(), UTC)
         for schedule in app.schedules:
-            self.next[schedule.name] = schedule.next_after(current, self.origins[schedule.name])
+            self.track(schedule)
+
+    def track(self, schedule: Schedule) -> None:
+        """Follow ``schedule`` from now on: its rate origin (the first process to see it stores it, so every
+        process computes the same slots) and its first slot after now."""
+        now = self.clock()
+        with self.db.write() as conn:
+            conn.execute("INSERT OR IGNORE INTO s_origins VALUES (?, ?)", (schedule.name, now))
+            origin = conn.execute("SELECT origin FROM s_origins WHERE schedule = ?", (schedule.name,)).fetchone()[0]
+        self.origins[schedule.name] = dt.datetime.fromtimestamp(origin, UTC)
+        self.next[schedule.name] = schedule.next_after(dt.datetime.fromtimestamp(now, UTC), self.origins[schedule.name])
+
+    def claim(self, schedule: Schedule, slot: dt.datetime, now: float) -> bool:
+        """Record that ``slot`` of ``schedule`` fires; False if another process (or call) already has."""
+        with self.db.write() as conn:
+            return bool(
+                conn.execute(
+                    "INSERT OR IGNORE INTO s_fired VALUES (?, ?, ?)", (schedule.name, slot.timestamp(), now)
+                ).rowcount
+            )
 
     def tick(self) -> int:
         """Fire every schedule that is due; returns how many this process claimed."""
@@ -62,11 +75,7 @@ class Scheduler:
             if slot is None or slot > now:
                 continue
             self.next[schedule.name] = schedule.next_after(now, self.origins[schedule.name])
-            with self.db.write() as conn:
-                claimed = conn.execute(
-                    "INSERT OR IGNORE INTO s_fired VALUES (?, ?, ?)", (schedule.name, slot.timestamp(), now.timestamp())
-                ).rowcount
-            if claimed:
+            if self.claim(schedule, slot, now.timestamp()):
                 fired += 1
                 self.pool.submit(self._fire, schedule, slot)
         return fired
@@ -79,3 +88,15 @@ class Scheduler:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
+
+
+def fire(app: App, schedule: Schedule, slot: dt.datetime) -> None:
+    """Run ``schedule``'s handler for ``slot`` as EventBridge would: its Scheduled Event, through the
+    dispatcher ``app.lambda_handler`` uses; the handler's exception propagates."""
+    from ..core.config import region
+    from ..dispatch import schedule as dispatch
+    from ..events import ACCOUNT_ID
+    from ..events.eventbridge import scheduled_event
+
+    physical = app.config.physical_name("schedule", schedule.name)
+    dispatch.handle(schedule, scheduled_event(physical, slot, region(), ACCOUNT_ID), app.usage)

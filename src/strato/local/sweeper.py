@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 from starlette.concurrency import run_in_threadpool
 
 from ..app import App
+from ..core import clock
 from ..runtime.work import Sweepable
 
 log = logging.getLogger("strato.dev")
+
+
+def sweep_all(app: App, now: float) -> int:
+    """What AWS deletes by itself as of ``now`` (expired TTL items, objects past lifecycle, messages past
+    retention), for every resource that has such work; returns how many went."""
+    count = 0
+    for resource in list(app.resources.values()):
+        if resource.background_work() and isinstance(resource.backend, Sweepable):
+            count += resource.backend.sweep(now)
+    return count
 
 
 class Runtime:
@@ -24,10 +34,7 @@ class Runtime:
         self.swept = 0
 
     def sweep(self) -> int:
-        count = 0
-        for resource in list(self.app.resources.values()):
-            if resource.background_work() and isinstance(resource.backend, Sweepable):
-                count += resource.backend.sweep(time.time())
+        count = sweep_all(self.app, clock.now())
         self.swept += count
         return count
 

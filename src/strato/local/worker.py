@@ -95,14 +95,10 @@ class Worker:
 
     # -- schedules ------------------------------------------------------------------------------
     def _start_scheduler(self) -> None:
-        from ..dispatch import schedule as dispatch
-        from ..events import ACCOUNT_ID
-        from ..events.eventbridge import scheduled_event
-        from .scheduler import Scheduler
+        from .scheduler import Scheduler, fire
 
         def run(schedule: Any, slot: Any) -> None:
-            physical = self.app.config.physical_name("schedule", schedule.name)
-            dispatch.handle(schedule, scheduled_event(physical, slot, region(), ACCOUNT_ID), self.app.usage)
+            fire(self.app, schedule, slot)
             with self._count_lock:
                 self.fired += 1
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.concurrency import run_in_threadpool
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from ..core import clock
 from ..core.errors import GoneError
 from ..dispatch.websocket import WebSocketDispatcher
 from ..events.apigw_ws import ws_connect_event, ws_context, ws_disconnect_event, ws_message_event
@@ -68,8 +69,10 @@ class LiveConnection:
         "connected_at",
         "headers",
         "id",
+        "idle_since",
         "last_active",
         "lock",
+        "opened",
         "protocol",
         "send",
         "source_ip",
@@ -87,8 +90,12 @@ class LiveConnection:
         self.source_ip = source_ip
         self.user_agent = user_agent
         self.state = "connecting"
-        self.connected_at = time.time()
+        # connectedAt / LastActiveAt are what the app reads: strato's clock (virtual in tests); the idle
+        # timeout and maximum duration are waits on a live socket: monotonic, so a frozen clock never holds
+        # a connection open forever nor a virtual jump closes it behind the client's back
+        self.connected_at = clock.now()
         self.last_active = self.connected_at
+        self.opened = self.idle_since = time.monotonic()
         self.lock = asyncio.Lock()
         self.authorizer: dict | None = None
 
@@ -172,7 +179,7 @@ class WsGateway:
 
     async def _disconnected(self, conn: LiveConnection, headers: list, base: dict, code: int, reason: str) -> None:
         """$disconnect, as API Gateway sends it after any connection $connect accepted."""
-        self.app.usage.add("apigateway", "ws_connection_minutes", (time.time() - conn.connected_at) / 60)
+        self.app.usage.add("apigateway", "ws_connection_minutes", (time.monotonic() - conn.opened) / 60)
         context = ws_context(route="$disconnect", event_type="DISCONNECT", **base)
         if conn.authorizer:
             context["authorizer"] = conn.authorizer
@@ -189,11 +196,11 @@ class WsGateway:
 
     async def _serve(self, conn: LiveConnection, receive: Any, base: dict) -> tuple[int, str]:
         tasks: set[asyncio.Task] = set()
-        deadline = conn.connected_at + self.ws.max_duration
+        deadline = conn.opened + self.ws.max_duration
         try:
             while True:
-                now = time.time()
-                idle_left = conn.last_active + self.ws.idle_timeout - now
+                now = time.monotonic()
+                idle_left = conn.idle_since + self.ws.idle_timeout - now
                 timeout = min(idle_left, deadline - now)
                 try:
                     message = await asyncio.wait_for(receive(), max(timeout, 0.001))
@@ -204,7 +211,7 @@ class WsGateway:
                 if message["type"] == "websocket.disconnect":
                     code = message.get("code", 1005)
                     return code, message.get("reason", "") or ("Message too big" if code == 1009 else "")
-                conn.last_active = time.time()
+                conn.last_active, conn.idle_since = clock.now(), time.monotonic()
                 data = message.get("text") if message.get("text") is not None else message.get("bytes")
                 self.app.usage.add("apigateway", "ws_messages", max(1, -(-len(data) // 32768)))
                 task = asyncio.create_task(self._message(conn, data, base))
@@ -247,7 +254,7 @@ class WsGateway:
         else:
             protocol.conn.send_binary(raw)
         protocol.transport.write(b"".join(protocol.conn.data_to_send()))
-        conn.last_active = time.time()
+        conn.last_active, conn.idle_since = clock.now(), time.monotonic()
 
     async def _send(self, conn: LiveConnection, raw: bytes, text: bool) -> None:
         if conn.state != "open":
@@ -264,7 +271,7 @@ class WsGateway:
             except Exception as exc:  # the client went away under us
                 conn.state = "closed"
                 raise GoneError(f"connection {conn.id} is gone") from exc
-        conn.last_active = time.time()
+        conn.last_active, conn.idle_since = clock.now(), time.monotonic()
 
     async def _close(self, conn: LiveConnection, code: int, reason: str) -> None:
         if conn.state == "open":

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.clock import now as strato_now
 from ..core.context import ProviderServices
 from ..core.errors import NotFound, ValidationError
 from ..runtime.sqlite import Database
@@ -59,7 +59,7 @@ class LocalMeetingsBackend:
         store: LocalMeetingStore,
         meetings: Meetings,
         signalling_url: Callable[[], str],
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = strato_now,
     ) -> None:
         self.store = store
         self.resource = meetings.name

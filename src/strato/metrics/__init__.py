@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable
 from contextlib import ContextDecorator
 
-from ..core import outbox
+from ..core import clock, outbox
 from ..core.context import Context
 from ..core.errors import NotSupported, ValidationError
 from ..core.hints import TYPE_CHECKING, Any, cast
@@ -140,7 +140,7 @@ class Metrics(Resource[MetricsBackend]):
         resolution: int = 60,
     ) -> None:
         """Record one value. ``resolution=1`` makes it a high-resolution metric (sub-minute periods)."""
-        point = self._point(name, value, unit, dimensions, timestamp, resolution, time.time())
+        point = self._point(name, value, unit, dimensions, timestamp, resolution, clock.now())
         self.backend.put([point])
         if outbox.listeners:
             outbox.tell("metric", self.name, point)
@@ -149,7 +149,7 @@ class Metrics(Resource[MetricsBackend]):
     def put_many(self, points: Iterable[dict[str, Any]]) -> int:
         """Record many: dicts with ``name``, ``value`` and optional ``unit``, ``dimensions``, ``timestamp``,
         ``resolution``. All are validated before any is stored."""
-        now = time.time()
+        now = clock.now()
         checked = [
             self._point(
                 p["name"],
@@ -195,7 +195,7 @@ class Metrics(Resource[MetricsBackend]):
             raise ValidationError("ask for at least one statistic")
         if check_period(period) < 60:
             self._need("high_resolution")  # sub-minute periods exist only for high-resolution metrics
-        now = time.time()
+        now = clock.now()
         end = now if end is None else float(end)
         start = end - 3 * 3600 if start is None else float(start)
         if start >= end:
@@ -304,7 +304,7 @@ class Metrics(Resource[MetricsBackend]):
             raise NotSupported(f"{exc}. CloudWatch evaluates alarms on AWS by itself") from None
         self._need("alarms")
         evaluator = cast(AlarmEvaluator, self.backend)  # what alarm_evaluation promises
-        now = time.time() if now is None else now
+        now = clock.now() if now is None else now
         changes = []
         for alarm in self.alarms.values():
             p = alarm.period

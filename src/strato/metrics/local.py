@@ -16,6 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core import clock
 from ..core.context import ProviderServices
 from ..runtime.sqlite import Database
 from ..runtime.work import Loop
@@ -182,7 +183,7 @@ class LocalMetricsBackend:
 
     def compact(self, now: float | None = None) -> int:
         """Drop expired raw points, fold old rollups into the next tier, drop what retention ends."""
-        now = time.time() if now is None else now
+        now = clock.now() if now is None else now
         changed = 0
         with self.store.db.write() as conn:
             ids = [r[0] for r in conn.execute("SELECT id FROM series WHERE ns = ?", (self.ns,))]

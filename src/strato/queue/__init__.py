@@ -7,10 +7,9 @@ raises the same errors; providers only store, lease and delete.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Sequence
 
-from ..core import outbox
+from ..core import clock, outbox
 from ..core.context import Context
 from ..core.errors import ConfigurationError, ValidationError
 from ..core.hints import TYPE_CHECKING, Any
@@ -181,7 +180,7 @@ class Queue(Resource[QueueBackend]):
     ) -> str:
         """Enqueue one message (str, or anything JSON-able); returns its id once it is durable."""
         out = self._outgoing(body, attributes, delay, group, dedup_id)
-        ids = self.backend.send([out], time.time())
+        ids = self.backend.send([out], clock.now())
         if outbox.listeners:
             self._tell([out], ids)
         return ids[0]
@@ -202,7 +201,7 @@ class Queue(Resource[QueueBackend]):
         total = sum(len(o.body.encode()) for o in outs)
         if total > MAX_MESSAGE_BYTES:
             raise ValidationError(f"a batch may total at most {MAX_MESSAGE_BYTES} bytes, this one is {total}")
-        ids = self.backend.send(outs, time.time())
+        ids = self.backend.send(outs, clock.now())
         if outbox.listeners:
             self._tell(outs, ids)
         return ids
@@ -276,7 +275,7 @@ class Queue(Resource[QueueBackend]):
                 Outgoing(m.body, encode_attributes(m.attributes), 0, m.group, f"redrive-{m.id}" if self.fifo else None)
                 for m in batch
             ]
-            self.backend.send(outs, time.time())
+            self.backend.send(outs, clock.now())
             self.dlq.delete_batch(batch)
             moved += len(batch)
         return moved
@@ -322,6 +321,9 @@ class Queue(Resource[QueueBackend]):
 
     def _runtime_release(self, message: Message) -> None:
         self.backend.change_visibility(message.receipt, 0)
+
+    def background_work(self) -> bool:
+        return True  # SQS deletes messages past their retention period by itself
 
     def drop(self) -> None:
         self.backend.drop()

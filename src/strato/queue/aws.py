@@ -147,7 +147,7 @@ class SqsQueueBackend:
                     receipt=m["ReceiptHandle"],
                     attributes=decode_attributes(m.get("MessageAttributes", {})),
                     receive_count=int(system.get("ApproximateReceiveCount", 1)),
-                    sent_at=int(system.get("SentTimestamp", time.time() * 1000)) / 1000,
+                    sent_at=int(system.get("SentTimestamp", time.time() * 1000)) / 1000,  # SQS's clock
                     first_received_at=int(first) / 1000 if first else None,
                     group=system.get("MessageGroupId"),
                     dedup_id=system.get("MessageDeduplicationId"),

@@ -12,6 +12,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..core import clock
 from ..core.context import ProviderServices
 from ..core.errors import NotFound, ValidationError
 from ..core.usage import Counter
@@ -68,7 +69,7 @@ class LocalQueueBackend:
         ).fetchall()
 
     def _lease(self, limit: int, visibility: int) -> list[Message]:
-        now = time.time()
+        now = clock.now()
         out: list[Message] = []
         leased: set[int] = set()  # a lease of 0 s leaves a message visible: never hand it out twice in one call
         with self.store.db.write() as conn:
@@ -151,7 +152,7 @@ class LocalQueueBackend:
                         fix_head(conn, self.name, row[1])
 
     def change_visibility(self, receipt: str, seconds: int) -> None:
-        now = time.time()
+        now = clock.now()
         with self.store.db.write() as conn:
             changed = conn.execute(
                 "UPDATE q_messages SET visible_at = ? WHERE +queue = ? AND receipt = ? AND +visible_at > ?",
@@ -165,13 +166,22 @@ class LocalQueueBackend:
         if seconds == 0:
             self.store.notify()
 
+    def sweep(self, now: float) -> int:
+        """Delete messages past their retention and FIFO dedup ids past their window (every queue's: they
+        share messaging.db), and wake pollers: a clock moved by a test may have made delayed messages due."""
+        with self.store.db.write() as conn:
+            gone = sweep_expired(conn, now)
+        self._last_sweep = now
+        self.store.notify()
+        return gone
+
     def purge(self) -> None:
         with self.store.db.write() as conn:
             conn.execute("DELETE FROM q_messages WHERE queue = ?", (self.name,))
             conn.execute("DELETE FROM q_dedup WHERE queue = ?", (self.name,))
 
     def stats(self) -> QueueStats:
-        now = time.time()
+        now = clock.now()
         row = self.store.db.conn.execute(
             "SELECT coalesce(sum(visible_at <= ?), 0), coalesce(sum(visible_at > ? AND receive_count > 0), 0), "
             "coalesce(sum(visible_at > ? AND receive_count = 0), 0), min(sent_at) "

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from ..core import clock
 
 LEASE_S = 60.0
 
@@ -43,7 +44,7 @@ class Outbox:
         """Queue one delivery inside the caller's open write transaction."""
         conn.execute(
             f"INSERT INTO {self.table} ({self.target}, {self.owner}, {self.payload}, next_at) VALUES (?, ?, ?, ?)",
-            (target, owner, payload, time.time() if at is None else at),
+            (target, owner, payload, clock.now() if at is None else at),
         )
 
     def add_many(self, conn: sqlite3.Connection, owner: str, rows: list[tuple[Any, str]], at: float) -> None:
@@ -55,7 +56,7 @@ class Outbox:
 
     def lease(self, owner: str, limit: int) -> list[tuple[int, Any, str, int]]:
         """Up to ``limit`` due deliveries as (seq, target, payload, attempts so far), leased to the caller."""
-        now = time.time()
+        now = clock.now()
         with self.db.write() as conn:
             rows = conn.execute(
                 f"SELECT seq, {self.target}, {self.payload}, attempts FROM {self.table} "
@@ -87,7 +88,7 @@ class Outbox:
                     on_give_up(conn)
                 return
             columns = "attempts = ?, next_at = ?"
-            values: list[object] = [attempts, time.time() + backoff(attempts)]
+            values: list[object] = [attempts, clock.now() + backoff(attempts)]
             if self.error:
                 columns += f", {self.error} = ?"
                 values.append(error[:1000])

@@ -168,14 +168,16 @@ def insert_plain(conn: Any, rows: Sequence[tuple[str, str, str, str, float, floa
     conn.executemany(PLAIN_INSERT, rows)
 
 
-def sweep_expired(conn: Any, now: float) -> None:
+def sweep_expired(conn: Any, now: float) -> int:
     """Delete every queue's messages past their retention, and dedup ids past their window (walking the
-    q_expiry and q_dedup_expiry indexes); a FIFO group that lost its head gets the next message as head."""
+    q_expiry and q_dedup_expiry indexes); a FIFO group that lost its head gets the next message as head.
+    Returns how many messages went."""
     groups = set(conn.execute("SELECT queue, grp FROM q_messages WHERE expires_at <= ? AND head = 1", (now,)))
-    conn.execute("DELETE FROM q_messages WHERE expires_at <= ?", (now,))
+    gone = int(conn.execute("DELETE FROM q_messages WHERE expires_at <= ?", (now,)).rowcount)
     conn.execute("DELETE FROM q_dedup WHERE expires_at <= ?", (now,))
     for queue, group in groups:
         fix_head(conn, queue, group)
+    return gone
 
 
 def fix_head(conn: Any, queue: str, group: str) -> None:

@@ -255,10 +255,10 @@ def _next_cron(cron: Cron, after: dt.datetime) -> dt.datetime | None:
             day = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
             continue
         if cron.day_matches(day):
-            for hour in sorted(cron.hours.values):
+            earliest = (start.hour, start.minute) if day == start.date() else (0, 0)
+            for hour in sorted(h for h in cron.hours.values if h >= earliest[0]):
                 for minute in sorted(cron.minutes.values):
-                    candidate = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=dt.UTC)
-                    if candidate >= start:
-                        return candidate
+                    if (hour, minute) >= earliest:  # the first slot at or after start: no datetime per try
+                        return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=dt.UTC)
         day += dt.timedelta(days=1)
     return None

@@ -11,10 +11,10 @@ DynamoDB may take up to 48 hours to delete an expired item.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
+from ..core import clock
 from ..core.context import Context
 from ..core.errors import ValidationError
 from ..core.hints import Any, overload
@@ -120,9 +120,9 @@ class Table(Resource[TableBackend]):
         if not self.decimals:
             floats = getattr(backend, "get_floats", None)  # a provider that can decode straight to floats
             if floats is not None:
-                return floats(self.schema.key_of(key), time.time())
+                return floats(self.schema.key_of(key), clock.now())
         # a provider returns a fresh item (decoded for this call), so it is presented in place
-        return present_fresh(backend.get(self.schema.key_of(key), time.time()), self.decimals)
+        return present_fresh(backend.get(self.schema.key_of(key), clock.now()), self.decimals)
 
     @requires("write")
     def put(self, item: dict[str, Any], *, if_absent: bool = False, if_match: dict | None = None) -> dict[str, Any]:
@@ -131,7 +131,7 @@ class Table(Resource[TableBackend]):
         cond = Condition.of(if_absent, False, if_match) if if_absent or if_match else None
         if cond:
             self._need("conditions")
-        self.backend.put(clean, cond, time.time())
+        self.backend.put(clean, cond, clock.now())
         return present_put(clean, item, self.decimals)
 
     @requires("write")
@@ -149,7 +149,7 @@ class Table(Resource[TableBackend]):
         cond = Condition.of(False, if_exists, if_match)
         if cond:
             self._need("conditions")
-        new = self.backend.update(self.schema.key_of(key), self._update(set, remove, add), cond, time.time())
+        new = self.backend.update(self.schema.key_of(key), self._update(set, remove, add), cond, clock.now())
         return self._out(new)
 
     @requires("write")
@@ -158,7 +158,7 @@ class Table(Resource[TableBackend]):
         cond = Condition.of(False, if_exists, if_match)
         if cond:
             self._need("conditions")
-        return self._out(self.backend.delete(self.schema.key_of(key), cond, time.time()))
+        return self._out(self.backend.delete(self.schema.key_of(key), cond, clock.now()))
 
     # -- queries --------------------------------------------------------------------------------
     @requires("read")
@@ -188,7 +188,7 @@ class Table(Resource[TableBackend]):
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
             raise ValidationError(f"limit must be a positive integer, got {limit!r}")
         after = self._decode_cursor(cursor, idx, pvalue) if cursor else None
-        rows = self.backend.query(pvalue, sort, idx, newest_first, limit + 1 if limit else None, after, time.time())
+        rows = self.backend.query(pvalue, sort, idx, newest_first, limit + 1 if limit else None, after, clock.now())
         next_cursor = None
         if limit is not None and len(rows) > limit:
             rows = rows[:limit]
@@ -294,7 +294,7 @@ class Table(Resource[TableBackend]):
         wanted = [self.schema.key_of(k) for k in keys]
         names = self.schema.key_names()
         found: dict[tuple, dict] = {}
-        now = time.time()
+        now = clock.now()
         for start in range(0, len(wanted), MAX_BATCH_GET):
             chunk = list({tuple(k[n] for n in names): k for k in wanted[start : start + MAX_BATCH_GET]}.values())
             for item in self.backend.batch_get(chunk, now):

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
+from ..core import clock
 from ..core.context import ProviderServices
 from ..core.errors import ConditionFailed, ConfigurationError, TransactionCanceled
 from ..core.usage import OFF, Counter
@@ -83,6 +83,10 @@ class LocalTableBackend(ChangeLog):
                     "pk BLOB NOT NULL, sk BLOB NOT NULL, PRIMARY KEY (ipk, isk, pk, sk)) WITHOUT ROWID"
                 )
                 conn.execute(f'CREATE INDEX IF NOT EXISTS "x_{self.physical}__{name}" ON {it} (pk, sk)')
+            if spec["ttl"]:  # TTL sweeps walk this instead of scanning the table; items without a TTL stay out
+                conn.execute(
+                    f'CREATE INDEX IF NOT EXISTS "e_{self.physical}" ON {self.t} (expires) WHERE expires IS NOT NULL'
+                )
             if old and (rebuild or old["ttl"] != spec["ttl"]):
                 self._backfill(conn, rebuild, old["ttl"] != spec["ttl"])
             conn.execute(
@@ -158,7 +162,7 @@ class LocalTableBackend(ChangeLog):
                 encode_doc(keys),
                 encode_doc(old) if old is not None else None,
                 encode_doc(new) if new is not None else None,
-                time.time(),
+                clock.now(),
                 int(by_ttl),
             ),
         )
@@ -167,7 +171,7 @@ class LocalTableBackend(ChangeLog):
         pk, sk = self._keys(item)
         if self.streaming():
             if old is ...:
-                old = self._read(conn, pk, sk, time.time())
+                old = self._read(conn, pk, sk, clock.now())
             self._log(conn, old, item)
         doc = encode_doc(item)
         self._units("write_units", len(doc), 1024)
@@ -360,25 +364,32 @@ class LocalTableBackend(ChangeLog):
 
         if table.stream_handlers:
             return stream_loops(table, self.usage or OFF)
-        return [Loop(f"ttl:{table.name}", lambda: self.sweep(time.time()), idle=TTL_SWEEP_S)]
+        return [Loop(f"ttl:{table.name}", lambda: self.sweep(clock.now()), idle=TTL_SWEEP_S)]
 
     def sweep(self, now: float) -> int:
         """Delete expired items (if the table has a TTL); returns how many."""
-        return len(self.sweep_expired(now)) if self.schema.ttl else 0
+        return self.sweep_expired(now) if self.schema.ttl else 0
 
-    def sweep_expired(self, now: float) -> list[dict[str, Any]]:
-        """Delete items whose TTL has passed, as DynamoDB's TTL process does; returns them."""
+    def sweep_expired(self, now: float) -> int:
+        """Delete items whose TTL has passed, as DynamoDB's TTL process does; returns how many. It walks the
+        expiry index; items are decoded only for a change stream (its REMOVE records carry the old item)."""
         self.ensure()
+        expired = f"FROM {self.t} WHERE expires IS NOT NULL AND expires <= ?"
         with self.store.db.write() as conn:
-            rows = conn.execute(
-                f"SELECT pk, sk, doc FROM {self.t} WHERE expires IS NOT NULL AND expires <= ?", (now,)
-            ).fetchall()
-            for pk, sk, doc in rows:
-                self._remove(conn, pk, sk)
-                self._log(conn, decode_doc(doc), None, by_ttl=True)
-        if rows:
+            if self.streaming():
+                rows = conn.execute(f"SELECT pk, sk, doc {expired}", (now,)).fetchall()
+                for _, _, doc in rows:
+                    self._log(conn, decode_doc(doc), None, by_ttl=True)
+            elif self.itables:
+                rows = conn.execute(f"SELECT pk, sk {expired}", (now,)).fetchall()
+            else:
+                rows = []
+            for it in self.itables.values():
+                conn.executemany(f"DELETE FROM {it} WHERE pk = ? AND sk = ?", [(r[0], r[1]) for r in rows])
+            count = int(conn.execute(f"DELETE {expired}", (now,)).rowcount)
+        if count:
             self.notify()
-        return [decode_doc(doc) for _, _, doc in rows]
+        return count
 
 
 def open_backend(table: Table, services: ProviderServices) -> LocalTableBackend:

@@ -15,6 +15,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, cast
 
+from ..core import clock
 from ..core.usage import Counter
 from ..dispatch import dynamodb_stream
 from ..events.dynamodb_stream import stream_record
@@ -85,9 +86,9 @@ class TableReader:
         now = time.monotonic()
         if now >= self.next_housekeeping:
             self.next_housekeeping = now + HOUSEKEEPING_EVERY_S
-            self.backend.prune_changes(time.time())
+            self.backend.prune_changes(clock.now())
             if self.table.schema.ttl:
-                self.backend.sweep_expired(time.time())
+                self.backend.sweep_expired(clock.now())
         ready = [c for c in self.consumers if c.retry_at <= now]
         fetched: dict[int, list[dict[str, Any]]] = {}  # position -> records after it, built once
         built: dict[int, dict[str, Any]] = {}  # seq -> record, shared by the handlers that get it

@@ -6,9 +6,9 @@ with its table's rules as it is added and runs them together on commit.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
+from ..core import clock
 from ..core.errors import AccessDenied, ValidationError
 from ..core.hints import TYPE_CHECKING, Any
 from .model import Condition, TxOp
@@ -92,7 +92,7 @@ class Transaction:
         for op in self.ops[1:]:  # each table's capabilities were checked as its operation was added
             if op.table.backend.store is not first.backend.store:
                 raise ValidationError("a transaction can only span tables of the same provider and store")
-        first.backend.transact(self.ops, time.time())
+        first.backend.transact(self.ops, clock.now())
         self.ops = []
 
     def __enter__(self) -> Transaction:

@@ -84,7 +84,7 @@ class Signer:
                 return self._key
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
             name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.local.strato")])
-            now = datetime.datetime.now(datetime.UTC)
+            now = datetime.datetime.now(datetime.UTC)  # real time: real TLS / X.509 code checks the validity
             cert = (
                 x509.CertificateBuilder()
                 .subject_name(name)

@@ -13,12 +13,12 @@ import json
 import logging
 import os
 import sqlite3
-import time
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from ..core import clock
 from ..core.context import ProviderServices
 from ..core.errors import NotFound, ValidationError
 from ..core.ids import new_uuid
@@ -123,7 +123,7 @@ class LocalTopicBackend(LocalDeliveries):
                     sub.scope,
                     int(sub.raw),
                     sub.max_attempts,
-                    time.time(),
+                    clock.now(),
                 ),
             )
         self._synced = True
@@ -151,7 +151,7 @@ class LocalTopicBackend(LocalDeliveries):
         return [self._row_to_sub(r) for r in rows]
 
     def subscribe(self, sub: Subscription) -> Subscription:
-        now = time.time()
+        now = clock.now()
         with self.store.db.write() as conn:
             self._sync_declared(conn)
             existing = conn.execute(
@@ -238,7 +238,7 @@ class LocalTopicBackend(LocalDeliveries):
     # -- publishing -----------------------------------------------------------------------------
     def publish(self, entries: list[dict[str, Any]]) -> list[str]:
         self._count("publishes", sum(max(1, -(-len(e["body"]) // 65536)) for e in entries))
-        now = time.time()
+        now = clock.now()
         ids = []
         fresh_ids = message_ids(len(entries))
         stamp, topic_arn = timestamp(now), self.topic.arn

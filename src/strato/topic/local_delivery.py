@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import urllib.error
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
+from ..core import clock
 from ..core.usage import OFF, Counter
 from ..dispatch import sns
 from ..events.sns import sns_record
@@ -136,6 +136,6 @@ class LocalDeliveries:
                     "subscription": {"DataType": "String", "StringValue": sub.arn},
                     "error": {"DataType": "String", "StringValue": error[:1000] or "unknown"},
                 }
-                enqueue(conn, dlq.name, [Outgoing(json.dumps(envelope), attrs)], time.time(), dlq.retention)
+                enqueue(conn, dlq.name, [Outgoing(json.dumps(envelope), attrs)], clock.now(), dlq.retention)
 
         self.deliveries.failed(seq, attempts, error, give_up, dead_letter)

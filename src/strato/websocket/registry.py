@@ -7,8 +7,7 @@ A TTL of the maximum connection duration cleans up after connections whose $disc
 
 from __future__ import annotations
 
-import time
-
+from ..core import clock
 from ..core.errors import GoneError, ValidationError
 from ..core.hints import TYPE_CHECKING, Any
 
@@ -41,7 +40,7 @@ class Registry:
         return self._table
 
     def add(self, connection_id: str, source_ip: str, user_agent: str, data: dict[str, Any]) -> None:
-        now = int(time.time() * 1000)
+        now = int(clock.now() * 1000)
         item = {
             "api": self.ws.name,
             "id": connection_id,
@@ -65,7 +64,7 @@ class Registry:
 
     def touch(self, connection_id: str) -> None:
         self.table.update(
-            (self.ws.name, connection_id), set={"last_active_at": int(time.time() * 1000)}, if_exists=True
+            (self.ws.name, connection_id), set={"last_active_at": int(clock.now() * 1000)}, if_exists=True
         )
 
     def update(self, connection_id: str, changes: dict[str, Any]) -> ConnectionInfo:
