@@ -399,3 +399,14 @@ def test_waits_run_on_real_time_under_a_frozen_clock(app):
     keeper = Timekeeper(app)
     keeper.advance(5)
     assert [m.body for m in jobs.receive(wait=1)] == ["soon"]
+
+
+def test_ids_made_while_the_clock_stands_still_keep_their_order():
+    previous = clock.install(VirtualClock(START))
+    try:
+        made = [new_id() for _ in range(500)]
+    finally:
+        clock.install(previous)
+    assert made == sorted(made) and len(set(made)) == 500
+    real = [new_id() for _ in range(500)]  # many in the same millisecond of real time
+    assert real == sorted(real)

@@ -136,3 +136,32 @@ def test_the_same_test_on_each_provider(client, drain, outbox, strato_provider, 
     client.post("/jobs", json={"n": 5})
     assert drain() >= 1  # the consumer polled SQS (moto) or the local queue
     assert [s.json() for s in outbox.topic("done")] == [{"n": 5}]
+
+
+def test_time_moves_only_when_the_test_says_so(client, clock, drain, strato_app):
+    import time
+
+    import strato
+
+    start = clock.now()
+    time.sleep(0.05)  # real time passes; strato's does not
+    assert clock.now() == strato.now() == start
+    client.post("/later", json={"n": 9})
+    assert drain() == 0  # the message is delayed 60 s
+    clock.advance(59)
+    assert drain() == 0
+    clock.advance(1)
+    assert drain() >= 1
+
+
+def test_advance_fires_each_schedule_slot_at_its_time(clock, strato_app):
+    import time
+
+    log = strato_app.app.resources[("table", "log")]
+    start = clock.now()
+    done = clock.advance(3 * 3600)
+    assert done is not None and done.fired == 3
+    for hour in (1, 2, 3):  # each event carries its slot's time (EventBridge's "time", whole seconds)
+        slot = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start + hour * 3600))
+        assert log.get(f"tick-{slot}") == {"id": f"tick-{slot}", "via": "schedule"}
+    assert clock.advance(60).fired == 0

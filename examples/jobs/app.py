@@ -55,7 +55,7 @@ def body_of(req: Request) -> dict:
 
 
 def now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(strato.now()))
 
 
 def page_args(req: Request) -> tuple[int, str | None]:
@@ -145,7 +145,7 @@ def download_url(req: Request, id: str):
         raise HTTPError(409, f"code generation {id} is {job['status']}, not completed")
     return {
         "url": archives.presign_get(job["archiveKey"], expires_in=DOWNLOAD_URL_S),
-        "expiresAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + DOWNLOAD_URL_S)),
+        "expiresAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(strato.now() + DOWNLOAD_URL_S)),
     }
 
 

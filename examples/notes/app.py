@@ -5,8 +5,6 @@ Run it:  strato dev examples/notes/app.py      then:  curl -H 'x-user-id: ana' l
 
 from __future__ import annotations
 
-import time
-
 import strato
 from strato import HTTPError, Request, Sort
 
@@ -53,7 +51,7 @@ def create(req: Request):
         "id": strato.new_id(),
         "title": data["title"],
         "body": data.get("body", ""),
-        "created_at": time.time(),
+        "created_at": strato.now(),  # strato.now(): a test's virtual clock moves it
         "version": 1,
     }
     if data.get("tag"):
@@ -62,7 +60,7 @@ def create(req: Request):
     if ttl is not None:
         if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl <= 0:
             raise HTTPError(400, "ttl_seconds must be a positive number")
-        note["expires_at"] = time.time() + ttl
+        note["expires_at"] = strato.now() + ttl
     return 201, notes.put(note, if_absent=True)
 
 

@@ -85,3 +85,14 @@ def echo(msg):
 @live.route("boom")
 def boom(msg):
     raise RuntimeError("boom")
+
+
+@app.schedule("rate(1 hour)")
+def hourly(event):
+    log.put({"id": f"tick-{event['time']}", "via": "schedule"})
+
+
+@api.post("/later")
+def later(req):
+    jobs.send(req.json(), delay=60)
+    return 202, {}

@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 import os
+from _thread import allocate_lock  # threading's lock without importing threading (Lambda cold start)
 
 from . import clock
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
 
+_last: list = [None, 0, 0]  # the clock, millisecond and random part of the id made last in this process
+_lock = allocate_lock()
+_RANDOM_MAX = (1 << 80) - 1
+
+
 def new_id() -> str:
-    """A 26-character id; ids made later sort after ids made earlier (to the millisecond)."""
-    value = (int(clock.now() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    """A 26-character id; ids made later sort after ids made earlier: across processes to the millisecond,
+    within one strictly (ULID's monotonic rule: in the same millisecond, or while a test's clock stands
+    still, the random part of the last id plus one). A test that installs a clock set in the past starts
+    a new sequence there."""
+    source = clock.installed()
+    ms = int(clock.now() * 1000)
+    with _lock:
+        if source is _last[0] and ms <= _last[1]:
+            ms, rand = _last[1], _last[2] + 1
+            if rand > _RANDOM_MAX:
+                ms, rand = ms + 1, int.from_bytes(os.urandom(10), "big")
+        else:
+            rand = int.from_bytes(os.urandom(10), "big")
+        _last[0], _last[1], _last[2] = source, ms, rand
+    value = (ms << 80) | rand
     chars = []
     for _ in range(26):
         chars.append(_ALPHABET[value & 31])

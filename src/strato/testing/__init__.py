@@ -8,12 +8,14 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .client import Client, Response
+    from .clock import Clock
     from .drain import Drain, DrainTimeout
     from .outbox import Outbox, Sent
     from .websocket import Closed, Rejected, WebSocket
 
 _WHERE = {
     "Client": "client",
+    "Clock": "clock",
     "Response": "client",
     "Drain": "drain",
     "DrainTimeout": "drain",
@@ -26,6 +28,7 @@ _WHERE = {
 
 __all__ = [
     "Client",
+    "Clock",
     "Closed",
     "Drain",
     "DrainTimeout",

@@ -86,6 +86,12 @@ class AppUnderTest:
             self()
         return self.loaded[-1][0]
 
+    def current(self) -> App | None:
+        """The app loaded last, else the default one (loaded now), else None when the test names none."""
+        if not self.loaded and not self.default:
+            return None
+        return self.app
+
     @property
     def drain(self) -> Drain:
         if not self.loaded:

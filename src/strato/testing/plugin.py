@@ -21,6 +21,7 @@ import pytest
 if TYPE_CHECKING:
     from .apps import AppUnderTest
     from .client import Client
+    from .clock import Clock
     from .meters import Metrics, Usage
     from .outbox import Outbox
 
@@ -113,6 +114,17 @@ def drain(strato_app: AppUnderTest) -> Any:
         return strato_app.drain(timeout=timeout)
 
     return run
+
+
+@pytest.fixture
+def clock(strato_app: AppUnderTest) -> Iterator[Clock]:
+    """Virtual time for everything strato times, frozen until the test moves it: ``clock.advance(60)``,
+    ``clock.set(datetime(...))``, ``clock.now()``."""
+    from .clock import Clock
+
+    virtual = Clock(strato_app.current).start()
+    yield virtual
+    virtual.stop()
 
 
 @pytest.fixture
