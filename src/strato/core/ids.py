@@ -10,7 +10,10 @@ from . import clock
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
 
-_last: list = [None, 0, 0]  # the clock, millisecond and random part of the id made last in this process
+# the clock in force, the millisecond and the random part of the id made last in this process
+_last_clock: object = None
+_last_ms = 0
+_last_rand = 0
 _lock = allocate_lock()
 _RANDOM_MAX = (1 << 80) - 1
 
@@ -20,16 +23,17 @@ def new_id() -> str:
     within one strictly (ULID's monotonic rule: in the same millisecond, or while a test's clock stands
     still, the random part of the last id plus one). A test that installs a clock set in the past starts
     a new sequence there."""
+    global _last_clock, _last_ms, _last_rand
     source = clock.installed()
     ms = int(clock.now() * 1000)
     with _lock:
-        if source is _last[0] and ms <= _last[1]:
-            ms, rand = _last[1], _last[2] + 1
+        if source is _last_clock and ms <= _last_ms:
+            ms, rand = _last_ms, _last_rand + 1
             if rand > _RANDOM_MAX:
                 ms, rand = ms + 1, int.from_bytes(os.urandom(10), "big")
         else:
             rand = int.from_bytes(os.urandom(10), "big")
-        _last[0], _last[1], _last[2] = source, ms, rand
+        _last_clock, _last_ms, _last_rand = source, ms, rand
     value = (ms << 80) | rand
     chars = []
     for _ in range(26):
