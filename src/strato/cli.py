@@ -86,6 +86,7 @@ def main() -> None:
 )
 @click.option("--header-timeout", default=10.0, show_default=True, help="Seconds a client has to send a request head.")
 @click.option("--body-timeout", default=30.0, show_default=True, help="Seconds a request body may stall.")
+@click.option("--reload", is_flag=True, help="Swap in new code on every save; WebSocket connections stay open.")
 def dev(
     app_spec: str,
     host: str,
@@ -98,6 +99,7 @@ def dev(
     allow_hosts: tuple[str, ...],
     header_timeout: float,
     body_timeout: float,
+    reload: bool,
 ) -> None:
     """Serve APP locally (module:attr or file.py): HTTP routes plus /_strato/ endpoints."""
     listener = _listen(host, port)  # a port in use fails here: before any output, data or worker
@@ -115,6 +117,7 @@ def dev(
     from rich.table import Table as RichTable
 
     from .local import build_asgi
+    from .local.invocations import log_invocations
     from .local.logs import log_config
 
     console = Console(stderr=True)
@@ -126,7 +129,14 @@ def dev(
     console.print(routes)
     console.print(f"[bold green]listening on http://{host}:{port}[/]  (health: /_strato/health)")
     listen = [] if host in ("0.0.0.0", "::") else [host]  # a name or address the user chose to listen on
-    asgi = build_asgi(app, sweep_every=sweep_every, background=not no_worker, allowed_hosts=[*allow_hosts, *listen])
+    asgi = build_asgi(
+        app,
+        sweep_every=sweep_every,
+        background=not no_worker,
+        allowed_hosts=[*allow_hosts, *listen],
+        reload=app_spec if reload else None,
+    )
+    log_invocations()  # one line per background invocation; the HTTP gateway logs one per request
     console.print(f"private /_strato/ endpoints need the header x-strato-secret: see {data_dir}/internal-secret")
     from .local.http_protocol import HEAD_BUFFER, bounded
     from .local.ws_gateway import AwsLimitsProtocol
@@ -139,7 +149,8 @@ def dev(
         asgi,
         fd=listener.fileno(),
         log_level=log_level,
-        log_config=log_config(),  # credentials in URLs and headers never reach the log
+        log_config=log_config(log_level),  # credentials in URLs and headers never reach the log
+        access_log=False,  # the gateway logs each request with its time
         lifespan="on",
         http=bounded(header_timeout, body_timeout),  # bounded heads and slow clients (h11, not httptools)
         h11_max_incomplete_event_size=HEAD_BUFFER,

@@ -1,10 +1,13 @@
 """The HTTP half of API Gateway for one App: a real request becomes the payload 2.0 event Lambda would
 get, goes through the same dispatcher as ``app.lambda_handler``, and its result goes back on the wire.
-Lambda's 6 MB request limit is enforced before the body is read in full."""
+Lambda's 6 MB request limit is enforced before the body is read in full. Each request is logged as one
+line (method, path, status, milliseconds) on the ``strato.http`` logger, at INFO."""
 
 from __future__ import annotations
 
 import base64
+import logging
+import time
 from typing import Any
 
 from ..app import App
@@ -13,6 +16,8 @@ from ..events.apigw_http import http_event
 from ..http import MAX_BODY_BYTES
 from ..http.response import dumps
 from .handler_threads import HandlerThreads
+
+log = logging.getLogger("strato.http")
 
 
 class PayloadTooLarge(Exception):
@@ -60,9 +65,21 @@ class Gateway:
         self.function_name = f"{app.name}-http"
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        started = time.perf_counter()
+        status: int | None = 500  # what the client gets if the gateway itself fails
+        try:
+            status = await self._serve(scope, receive, send)
+        finally:
+            if status is not None and log.isEnabledFor(logging.INFO):
+                query = scope.get("query_string", b"").decode("latin-1")
+                target = f"{scope['path']}?{query}" if query else scope["path"]
+                log.info("%s %s %d %.1f ms", scope["method"], target, status, (time.perf_counter() - started) * 1000)
+
+    async def _serve(self, scope: dict, receive: Any, send: Any) -> int | None:
+        """Answer one request; returns the status sent (None: the client left before the answer)."""
         if self.dispatcher is None:
             await _send_json(send, 404, {"message": "Not Found"})
-            return
+            return 404
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         declared = host = None
         for name, value in headers:
@@ -77,9 +94,9 @@ class Gateway:
         except PayloadTooLarge:
             why = f"request body over {self.max_body} bytes (Lambda's 6 MB payload limit)"
             await _send_json(send, 413, {"message": "Request Entity Too Large"}, {"x-strato-error": why})
-            return
+            return 413
         except ConnectionError:
-            return
+            return None
         method = scope["method"]
         raw_path = scope.get("raw_path", b"").decode("latin-1").split("?")[0] or scope["path"]
         api = self.dispatcher.api
@@ -100,6 +117,7 @@ class Gateway:
         self.app.usage.add("apigateway", "http_requests", 1)  # the gateway bills requests; Lambda, invocations
         result = await self.dispatcher.handle_async(event, context, self.threads.run)
         await self._respond(send, result, method == "HEAD")
+        return int(result["statusCode"])
 
     def close(self) -> None:
         self.threads.close()

@@ -46,9 +46,10 @@ class RedactFilter(logging.Filter):
         return True
 
 
-def log_config() -> dict[str, Any]:
+def log_config(level: str = "info") -> dict[str, Any]:
     """uvicorn's logging configuration with the filter on every handler, and strato's own loggers
-    (which reach the root logger) sent through the same redacting handler."""
+    (which reach the root logger) sent through the same redacting handler at ``level`` (``strato dev
+    --log-level``): the request and invocation lines are INFO, so ``--log-level warning`` hides them."""
     import uvicorn.config
 
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
@@ -56,4 +57,5 @@ def log_config() -> dict[str, Any]:
     for handler in config["handlers"].values():
         handler.setdefault("filters", []).append("redact")
     config["root"] = {"handlers": ["default"], "level": "WARNING"}
+    config["loggers"]["strato"] = {"level": level.upper()}  # no handler of its own: one line, via root
     return config

@@ -23,6 +23,8 @@ from starlette.responses import Response, StreamingResponse
 from ..core.errors import ItemTooLarge, NotFound, StratoError, ValidationError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..app import App
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -66,12 +68,14 @@ def _range(header: str | None) -> tuple[int, int | None] | None:
     return first, last
 
 
-def make_endpoint(app: App) -> Any:
+def make_endpoint(app_of: Callable[[], App]) -> Any:
+    """The endpoint, finding buckets in ``app_of()``: the App being served (it changes on reload)."""
+
     async def endpoint(request: Request) -> Response:
         from ..bucket.local import LocalBucketBackend
         from ..bucket.local_presign import Refused
 
-        bucket = app.resources.get(("bucket", request.path_params["bucket"]))
+        bucket = app_of().resources.get(("bucket", request.path_params["bucket"]))
         key = request.path_params["key"]
         if bucket is None or not isinstance(bucket.backend, LocalBucketBackend):
             return s3_error(404, "NoSuchBucket", "The specified bucket does not exist", key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from functools import partial
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
@@ -22,11 +23,13 @@ from ..app import App
 from ..http import MAX_BODY_BYTES
 from . import connections, internal
 from .guard import Guard, refuse
-from .http_gateway import Gateway, _send_json
+from .build import Build, Live
+from .http_gateway import _send_json
 from .presigned import METHODS as BUCKET_METHODS
 from .presigned import make_endpoint as make_bucket_endpoint
 from .sweeper import Runtime
-from .ws_gateway import gateways_for
+from .reload import Reloader
+from .ws_gateway import gateway_for
 
 log = logging.getLogger("strato.dev")
 
@@ -38,21 +41,31 @@ def build_asgi(
     max_body: int = MAX_BODY_BYTES,
     background: bool = True,
     allowed_hosts: Iterable[str] = (),
+    reload: str | None = None,
 ) -> Any:
     """The ASGI callable ``strato dev`` serves: internal endpoints plus the gateways (and, with
     ``background``, the worker: consumers and deliveries in the same process). Requests for a Host
     other than loopback or ``allowed_hosts`` are refused, and private internal endpoints need the
-    data dir's secret (see ``guard``)."""
+    data dir's secret (see ``guard``). With ``reload`` (the app's spec, as given to ``strato dev``),
+    saves to the app's files swap new code in without dropping a connection (see ``reload``)."""
     from ..meetings.signalling import SignallingHub
 
     runtime = Runtime(app, sweep_every)
     signalling = SignallingHub(app.of_kind("meetings"))
-    gateways = gateways_for(app)
+    live = Live(Build(app, max_body, background))
+    hold = live.hold_ws if reload else None
+    gateways = {
+        name: gateway_for(app, binding.ws, partial(hold, name) if hold else None)
+        for name, binding in live.build.websockets.items()
+    }
+
+    def swapped(new_app: App) -> None:  # what reads the App directly follows the new one
+        runtime.app = internal_app.state.app = new_app
+
+    reloader = Reloader(reload, live, gateways, swapped, max_body) if reload else None
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
-        from .worker import Worker
-
         for gateway in gateways.values():  # no connection survives the process that served it
             try:
                 if swept := await run_in_threadpool(gateway.sweep_stale):
@@ -60,29 +73,35 @@ def build_asgi(
             except Exception:
                 log.exception("websocket %s: could not sweep stale connections", gateway.ws.name)
         task = asyncio.create_task(runtime.run())
-        worker = Worker(app).start() if background else None
+        live.build.start_worker()
+        watcher = await reloader.start() if reloader is not None else None
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for background_task in (task, watcher):
+                if background_task is not None:
+                    background_task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await background_task
+            if reloader is not None:
+                await reloader.stop()
             await signalling.stop()
-            if worker is not None:
-                await run_in_threadpool(worker.stop, 30.0)
-            http_gateway.close()
+            await run_in_threadpool(live.build.close, 30.0, 30.0)
 
     internal_app = Starlette(
         routes=[
             *internal.ROUTES,
             *connections.ROUTES,
-            Route("/_strato/buckets/{bucket}/{key:path}", make_bucket_endpoint(app), methods=BUCKET_METHODS),
+            Route(
+                "/_strato/buckets/{bucket}/{key:path}",
+                make_bucket_endpoint(lambda: live.build.app),
+                methods=BUCKET_METHODS,
+            ),
             WebSocketRoute("/_strato/meetings/{name}/signal", signalling.endpoint),
         ],
         lifespan=lifespan,
     )
     internal_app.state.app, internal_app.state.gateways = app, gateways  # what the endpoints read
-    http_gateway = Gateway(app, max_body)
     guard = Guard(app.config.data_dir, allowed_hosts)
 
     async def asgi(scope: dict, receive: Any, send: Any) -> None:
@@ -102,15 +121,23 @@ def build_asgi(
                 return
             await gateway(scope, receive, send)
             return
-        if scope["type"] == "http" and not scope["path"].startswith("/_strato/"):
+        if scope["type"] != "http":
+            await internal_app(scope, receive, send)
+            return
+        build = live.acquire()  # read once: this request runs on this build, even if a reload swaps it
+        try:
+            if scope["path"].startswith("/_strato/"):
+                await internal_app(scope, receive, send)
+                return
             try:
-                await http_gateway(scope, receive, send)
+                await build.http(scope, receive, send)
             except Exception:
                 log.exception("gateway failure")
                 await _send_json(send, 500, {"message": "Internal Server Error"})
-            return
-        await internal_app(scope, receive, send)
+        finally:
+            build.leave()
 
     # a def takes attributes at run time, but mypy has no way to declare one on a function object
     asgi.runtime = runtime  # type: ignore[attr-defined]
+    asgi.live = live  # type: ignore[attr-defined]
     return asgi

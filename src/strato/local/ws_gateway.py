@@ -16,7 +16,8 @@ import json
 import logging
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from starlette.concurrency import run_in_threadpool
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -105,13 +106,44 @@ def new_connection_id() -> str:
     return base64.urlsafe_b64encode(os.urandom(10)).decode()
 
 
+class Binding(NamedTuple):
+    """The code one WebSocket API runs: its App, its declaration and the dispatcher of its handlers."""
+
+    app: App
+    ws: Any
+    dispatcher: WebSocketDispatcher
+
+
+def _nothing() -> None:
+    return None
+
+
+#: hands out the binding an event runs on (None: the API is gone) and the call that lets go of it
+Hold = Callable[[], tuple[Binding | None, Callable[[], None]]]
+
+
 class WsGateway:
+    """The connections of one WebSocket API. They outlive the code they run: ``strato dev --reload``
+    points ``hold`` at the build being served, so each event runs the newest handlers, as API Gateway
+    keeps connections across a Lambda deploy."""
+
     def __init__(self, app: App, ws: Any) -> None:
-        self.app = app
-        self.ws = ws
-        self.dispatcher = WebSocketDispatcher(ws)
+        self.binding = Binding(app, ws, WebSocketDispatcher(ws))  # the latest: limits and names come from it
+        self.hold: Hold = lambda: (self.binding, _nothing)
         self.connections: dict[str, LiveConnection] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def app(self) -> App:
+        return self.binding.app
+
+    @property
+    def ws(self) -> Any:
+        return self.binding.ws
+
+    @property
+    def dispatcher(self) -> WebSocketDispatcher:
+        return self.binding.dispatcher
 
     # -- the connection life cycle --------------------------------------------------------------
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -142,11 +174,7 @@ class WsGateway:
         accepted = False  # $connect ran and accepted: $disconnect runs, whatever happens next
         code, reason = 1006, "Connection closed before the handshake completed"
         try:
-            try:
-                result = await run_in_threadpool(self.dispatcher.handle, event)
-            except Exception:
-                log.exception("$connect handler of %s failed", self.ws.name)
-                result = {"statusCode": 500, "body": "Internal server error"}
+            result = await self._run_handler(event, "$connect handler")
             status = int(result.get("statusCode", 200))
             if status >= 300:
                 await self._reject(send, status, str(result.get("body", "")).encode())
@@ -167,6 +195,19 @@ class WsGateway:
             if accepted:
                 await self._disconnected(conn, headers, base, code, reason)
 
+    async def _run_handler(self, event: dict, what: str) -> dict[str, Any]:
+        """$connect or $disconnect on the code being served (held while it runs)."""
+        binding, release = self.hold()
+        try:
+            if binding is None:
+                return {"statusCode": 410, "body": "Gone"}
+            return await run_in_threadpool(binding.dispatcher.handle, event)
+        except Exception:
+            log.exception("%s of %s failed", what, self.ws.name)
+            return {"statusCode": 500, "body": "Internal server error"}
+        finally:
+            release()
+
     async def _reject(self, send: Any, status: int, body: bytes) -> None:
         await send(
             {
@@ -183,11 +224,7 @@ class WsGateway:
         context = ws_context(route="$disconnect", event_type="DISCONNECT", **base)
         if conn.authorizer:
             context["authorizer"] = conn.authorizer
-        event = ws_disconnect_event(context, headers, code, reason)
-        try:
-            await run_in_threadpool(self.dispatcher.handle, event)
-        except Exception:
-            log.exception("$disconnect handler of %s failed", self.ws.name)
+        await self._run_handler(ws_disconnect_event(context, headers, code, reason), "$disconnect handler")
 
     def sweep_stale(self) -> int:
         """Forget the registry entries of connections no process serves (a dev server killed with
@@ -222,17 +259,24 @@ class WsGateway:
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _message(self, conn: LiveConnection, data: str | bytes, base: dict) -> None:
-        route = self.ws.select_route(data if isinstance(data, str) else None)
+        binding, release = self.hold()  # this message runs on the code served when it arrived
+        try:
+            await self._route(conn, data, base, binding)
+        finally:
+            release()
+
+    async def _route(self, conn: LiveConnection, data: str | bytes, base: dict, binding: Binding | None) -> None:
+        route = binding.ws.select_route(data if isinstance(data, str) else None) if binding else None
         context = ws_context(route=route or "$default", event_type="MESSAGE", **base)
         if conn.authorizer:
             context["authorizer"] = conn.authorizer
-        if route is None:
+        if route is None or binding is None:
             await self._error_frame(conn, "Forbidden", context["requestId"])
             return
         try:
-            result = await run_in_threadpool(self.dispatcher.handle, ws_message_event(context, data))
+            result = await run_in_threadpool(binding.dispatcher.handle, ws_message_event(context, data))
         except Exception:
-            log.exception("route %s of websocket %s failed", route, self.ws.name)
+            log.exception("route %s of websocket %s failed", route, binding.ws.name)
             await self._error_frame(conn, "Internal server error", context["requestId"])
             return
         if "body" in result and conn.state == "open":
@@ -332,6 +376,14 @@ class WsGateway:
     def open_ids(self) -> list[str]:
         return [c.id for c in list(self.connections.values()) if c.state == "open"]
 
+    async def close_all(self, code: int, reason: str, wait: float = 10.0) -> None:
+        """Close every connection (their $disconnect runs) and wait up to ``wait`` seconds for them to go."""
+        for conn in list(self.connections.values()):
+            await self._close(conn, code, reason)
+        deadline = time.monotonic() + wait
+        while self.connections and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+
     def close_threadsafe(self, connection_id: str) -> None:
         self._run(self._close(self._open(connection_id), 1000, "Closed by the application"))
 
@@ -357,15 +409,19 @@ def _retrieve(future: asyncio.Future) -> None:
         log.warning("websocket send failed: %r", exc)
 
 
-def gateways_for(app: App) -> dict[str, WsGateway]:
+def gateway_for(app: App, ws: Any, hold: Hold | None = None) -> WsGateway:
+    """A gateway for one local WebSocket API, registered so sends from this process go straight to it."""
     from ..websocket.local import register_gateway
 
-    out = {}
-    for ws in app.of_kind("websocket"):
-        if ws.provider == "local":
-            out[ws.name] = WsGateway(app, ws)
-            register_gateway(app.config.data_dir, ws.name, out[ws.name])
-    return out
+    gateway = WsGateway(app, ws)
+    if hold is not None:
+        gateway.hold = hold
+    register_gateway(app.config.data_dir, ws.name, gateway)
+    return gateway
 
 
-__all__ = ["AwsLimitsProtocol", "WsGateway", "gateways_for"]
+def gateways_for(app: App) -> dict[str, WsGateway]:
+    return {ws.name: gateway_for(app, ws) for ws in app.of_kind("websocket") if ws.provider == "local"}
+
+
+__all__ = ["AwsLimitsProtocol", "Binding", "WsGateway", "gateway_for", "gateways_for"]
