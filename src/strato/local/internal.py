@@ -29,14 +29,15 @@ def _topic(app: App, name: str) -> Any:
 
 async def health(request: StarletteRequest) -> JSONResponse:
     app: App = request.app.state.app
-    return JSONResponse(
-        {
-            "ok": True,
-            "app": app.name,
-            "provider": app.config.provider,
-            "data_dir": str(app.config.data_dir.resolve()),
-        }
-    )
+    body: dict[str, Any] = {
+        "ok": True,
+        "app": app.name,
+        "provider": app.config.provider,
+        "data_dir": str(app.config.data_dir.resolve()),
+    }
+    if (reloader := getattr(request.app.state, "reloader", None)) is not None:  # strato dev --reload
+        body["reload"] = reloader.status()
+    return JSONResponse(body)
 
 
 async def routes(request: StarletteRequest) -> JSONResponse:

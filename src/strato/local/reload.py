@@ -138,6 +138,7 @@ class Reloader:
         self.data_dir = live.build.app.config.data_dir
         self.watched = Watched(self.root, self.data_dir)
         self.last_error: str | None = None
+        self.attempts = 0  # saves acted on, loaded or not
         self.reloads = 0
         self.watching = asyncio.Event()
         self._stop = asyncio.Event()
@@ -178,6 +179,10 @@ class Reloader:
         await run_in_threadpool(self._handoff.shutdown, True)
 
     # -- one reload -----------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """For ``/_strato/health``: how many saves were acted on, how many loaded, the current error."""
+        return {"attempts": self.attempts, "reloads": self.reloads, "error": self.last_error}
+
     async def reload(self, changed: set[str]) -> bool:
         """Load the app again and serve it; on failure keep serving the last good build."""
         started = time.perf_counter()
@@ -188,9 +193,11 @@ class Reloader:
             if message != self.last_error:
                 log.error("reload failed, still serving the previous code: %s", message)
                 self.last_error = message
+            self.attempts += 1
             return False
         self._swap(new)
         self.reloads += 1
+        self.attempts += 1
         self.last_error = None
         names = ", ".join(sorted(os.path.relpath(p, self.root) for p in changed)) or self.spec
         log.info("reloaded (%s) in %.0f ms", names, (time.perf_counter() - started) * 1000)

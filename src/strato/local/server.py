@@ -102,6 +102,7 @@ def build_asgi(
         lifespan=lifespan,
     )
     internal_app.state.app, internal_app.state.gateways = app, gateways  # what the endpoints read
+    internal_app.state.reloader = reloader
     guard = Guard(app.config.data_dir, allowed_hosts)
 
     async def asgi(scope: dict, receive: Any, send: Any) -> None:
