@@ -276,7 +276,7 @@ def get_extra(req):
 
 @jobs.consumer()
 def work(msg):
-    notes.put({"id": "from-consumer", "body": msg.body})
+    notes.put({"id": "from-consumer", "body": msg.json()})
 
 
 @app.schedule("rate(1 hour)", name="hourly")

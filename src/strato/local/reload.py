@@ -67,25 +67,16 @@ class Watched:
         return path.endswith(".py") and self.holds(path)
 
 
-def purge(watched: Watched, changed: set[str]) -> list[str]:
-    """Forget the modules loaded from the app's folder (and their bytecode: a save within the second
-    of the last, at the same size, would otherwise load the stale ``.pyc``)."""
+def forget_bytecode(changed: set[str]) -> None:
+    """Drop the cached bytecode of the saved files: a save within the second of the previous one, at the
+    same size, would otherwise load the stale ``.pyc`` (it records the source's mtime in whole seconds)."""
     import importlib
     import importlib.util
 
-    gone = []
-    for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None)
-        if isinstance(file, str) and watched.holds(os.path.abspath(file)):
-            del sys.modules[name]
-            gone.append(name)
-            changed.add(os.path.abspath(file))
     for file in changed:
-        if file.endswith(".py"):
-            with contextlib.suppress(OSError, ValueError):
-                os.remove(importlib.util.cache_from_source(file))
-    importlib.invalidate_caches()  # new files in the folder are importable
-    return gone
+        with contextlib.suppress(OSError, ValueError):
+            os.remove(importlib.util.cache_from_source(file))
+    importlib.invalidate_caches()  # and files new in the folder are importable
 
 
 def describe(exc: BaseException, root: Path) -> str:
@@ -207,8 +198,8 @@ class Reloader:
         """In a thread: import the app afresh, create its new tables, build what serves it."""
         from ..loader import load_app
 
-        purge(self.watched, set(changed))
-        app = load_app(self.spec)
+        forget_bytecode(changed)
+        app = load_app(self.spec, fresh=True)  # the modules of the app's folder run again
         try:
             app.ensure()
             for ws in app.of_kind("websocket"):  # a new API starts with no connection of an earlier run
