@@ -47,6 +47,7 @@ LINE = r"\d+\.\d ms"
 
 
 def run_jobs(tmp_path, level: str) -> str:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     spec = tmp_path / "chatty.py"
     spec.write_text(APP)
     server = start_dev_server(str(spec), tmp_path / "data", "--log-level", level)
@@ -78,8 +79,6 @@ def test_one_line_per_request_and_per_invocation_with_the_failure_traceback_once
     assert log.count("Traceback (most recent call last)") == 1, log
     assert 'in work\n    raise RuntimeError("the consumer failed on purpose")' in log
 
-
-def test_log_level_warning_hides_the_lines_but_not_the_failures(tmp_path):
-    log = run_jobs(tmp_path, "warning")
+    log = run_jobs(tmp_path / "quiet", "warning")  # --log-level warning hides the lines, not the failures
     assert not re.search(rf"GET /hello\S* 200 {LINE}", log) and "queue work ok" not in log, log
     assert log.count("RuntimeError: the consumer failed on purpose") == 1, log

@@ -303,3 +303,36 @@ def test_new_and_removed_declarations_take_effect_and_data_is_kept(project):
         assert [s["name"] for s in schedules] == ["hourly"]
         assert http.post("/_strato/schedules/hourly/run", headers=server.secret_headers).status_code == 200
         assert http.get("/notes/from-schedule").json() == {"id": "from-schedule"}
+
+
+def test_websocket_apis_a_reload_removes_go_away_and_those_it_adds_answer(project):
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    folder, server = project
+    with connect(ws_url(server)) as ws:
+        assert ask(ws, {"action": "version"})["v"] == 1
+        (folder / "sockets.py").write_text(
+            "from core import side\n\n\n@side.route('ping')\ndef ping(msg):\n    return {'pong': True}\n"
+        )
+        (folder / "core.py").write_text(CORE.replace('live = app.websocket("live")', 'side = app.websocket("side")'))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=20)
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1001, "Going away")
+    side = server.url.replace("http://", "ws://") + "/ws/side"
+    with connect(side) as ws:
+        assert ask(ws, {"action": "ping"}) == {"pong": True}
+
+
+def test_an_app_named_as_module_attr_reloads_its_folder(tmp_path):
+    import os
+
+    folder = write_project(tmp_path / "project").parent
+    path = os.pathsep.join([str(folder), os.environ.get("PYTHONPATH", "")])
+    server = start_dev_server("app:app", tmp_path / "data", "--reload", env={"PYTHONPATH": path})
+    try:
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            assert served_version(http) == 1
+            save_version(folder, http, 2)
+    finally:
+        stop(server.proc)
