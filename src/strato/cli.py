@@ -139,7 +139,7 @@ def dev(
     log_invocations()  # one line per background invocation; the HTTP gateway logs one per request
     console.print(f"private /_strato/ endpoints need the header x-strato-secret: see {data_dir}/internal-secret")
     from .local.http_protocol import HEAD_BUFFER, bounded
-    from .local.ws_gateway import AwsLimitsProtocol
+    from .local.ws_limits import AwsLimitsProtocol
     from .websocket import MESSAGE_LIMIT
 
     for ws in app.of_kind("websocket"):

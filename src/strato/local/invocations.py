@@ -18,9 +18,7 @@ log = logging.getLogger("strato.invocations")
 def log_invocation(invocation: Invocation) -> None:
     if invocation.source == "http" or not log.isEnabledFor(logging.INFO):
         return
-    log.info(
-        "%s %s %s %.1f ms", invocation.source, invocation.handler, invocation.outcome, invocation.seconds * 1000
-    )
+    log.info("%s %s %s %.1f ms", invocation.source, invocation.handler, invocation.outcome, invocation.seconds * 1000)
 
 
 def log_invocations() -> None:

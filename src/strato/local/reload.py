@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.concurrency import run_in_threadpool
 
 from .build import Build, Live
-from .ws_gateway import Binding, WsGateway, gateway_for
+from .ws_gateway import Binding, WsGateway, gateway_for, pinned
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -93,7 +93,9 @@ def describe(exc: BaseException, root: Path) -> str:
             return f"{_shown(error.filename)}:{error.lineno}: {type(error).__name__}: {error.msg}"
     message = str(exc) or type(exc).__name__
     for error in chain:
-        frames = [f for f in traceback.extract_tb(error.__traceback__) if os.path.abspath(f.filename).startswith(inside)]
+        frames = [
+            f for f in traceback.extract_tb(error.__traceback__) if os.path.abspath(f.filename).startswith(inside)
+        ]
         if frames:
             return f"{_shown(frames[-1].filename)}:{frames[-1].lineno}: {type(exc).__name__}: {message}"
     return f"{type(exc).__name__}: {message}"
@@ -219,8 +221,7 @@ class Reloader:
             gateway = self.gateways.pop(name)
             unregister_gateway(self.data_dir, name)
             old.enter()  # its connections say goodbye on the code they ran
-            last = gateway.binding
-            gateway.hold = lambda last=last: (last, _nothing)
+            gateway.hold = pinned(gateway.binding)
             closer = asyncio.ensure_future(self._going_away(gateway, old))
             self._closers.add(closer)
             closer.add_done_callback(self._closers.discard)
@@ -238,10 +239,6 @@ class Reloader:
             await gateway.close_all(1001, "Going away")
         finally:
             old.leave()
-
-
-def _nothing() -> None:
-    return None
 
 
 def _added(binding: Binding, live: Live) -> WsGateway:

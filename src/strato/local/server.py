@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from functools import partial
 from collections.abc import AsyncIterator, Iterable
+from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
@@ -22,13 +22,13 @@ from starlette.routing import Route, WebSocketRoute
 from ..app import App
 from ..http import MAX_BODY_BYTES
 from . import connections, internal
-from .guard import Guard, refuse
 from .build import Build, Live
+from .guard import Guard, refuse
 from .http_gateway import _send_json
 from .presigned import METHODS as BUCKET_METHODS
 from .presigned import make_endpoint as make_bucket_endpoint
-from .sweeper import Runtime
 from .reload import Reloader
+from .sweeper import Runtime
 from .ws_gateway import gateway_for
 
 log = logging.getLogger("strato.dev")

@@ -4,7 +4,7 @@ Each connection gets API Gateway's life cycle: a ``$connect`` event that may rej
 an HTTP status, route selection on JSON text frames, ``MESSAGE`` events through the same dispatcher as
 Lambda, two-way replies, API Gateway's error frames, idle and maximum-duration closes (1001), and
 ``$disconnect``. Frames over 32 KB and messages over 128 KB close the connection with 1009, enforced
-on the wire by :class:`AwsLimitsProtocol`. Other processes post to connections through
+on the wire by ``ws_limits.AwsLimitsProtocol``. Other processes post to connections through
 ``/_strato/ws/<name>/@connections/{id}``.
 """
 
@@ -26,42 +26,11 @@ from ..core import clock
 from ..core.errors import GoneError
 from ..dispatch.websocket import WebSocketDispatcher
 from ..events.apigw_ws import ws_connect_event, ws_context, ws_disconnect_event, ws_message_event
-from ..websocket import FRAME_LIMIT
 
 if TYPE_CHECKING:
     from ..app import App
 
 log = logging.getLogger("strato.ws")
-
-
-class AwsLimitsProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's WebSocket protocol, refusing frames over API Gateway's 32 KB with close code 1009."""
-
-    frame_limit = FRAME_LIMIT
-
-    def _frame_ok(self, event: Any) -> bool:
-        if len(event.data) <= self.frame_limit:
-            return True
-        self.frames = []
-        if not self.close_sent:
-            self.conn.send_close(1009, "Message too big")
-            self.transport.write(b"".join(self.conn.data_to_send()))
-            self.close_sent = True
-            self.queue.put_nowait({"type": "websocket.disconnect", "code": 1009, "reason": "Message too big"})
-            self.close_timer = self.loop.call_later(self.close_timeout, self.transport.close)
-        return False
-
-    def handle_text(self, event: Any) -> None:
-        if self._frame_ok(event):
-            super().handle_text(event)
-
-    def handle_bytes(self, event: Any) -> None:
-        if self._frame_ok(event):
-            super().handle_bytes(event)
-
-    def handle_cont(self, event: Any) -> None:
-        if self._frame_ok(event):
-            super().handle_cont(event)
 
 
 class LiveConnection:
@@ -120,6 +89,11 @@ def _nothing() -> None:
 
 #: hands out the binding an event runs on (None: the API is gone) and the call that lets go of it
 Hold = Callable[[], tuple[Binding | None, Callable[[], None]]]
+
+
+def pinned(binding: Binding) -> Hold:
+    """A hold that always hands out ``binding``: the code a removed API's connections say goodbye on."""
+    return lambda: (binding, _nothing)
 
 
 class WsGateway:
@@ -424,4 +398,4 @@ def gateways_for(app: App) -> dict[str, WsGateway]:
     return {ws.name: gateway_for(app, ws) for ws in app.of_kind("websocket") if ws.provider == "local"}
 
 
-__all__ = ["AwsLimitsProtocol", "Binding", "WsGateway", "gateway_for", "gateways_for"]
+__all__ = ["Binding", "WsGateway", "gateway_for", "gateways_for", "pinned"]
