@@ -136,7 +136,12 @@ def dev(
         allowed_hosts=[*allow_hosts, *listen],
         reload=app_spec if reload else None,
     )
-    log_invocations()  # one line per background invocation; the HTTP gateway logs one per request
+    if reload:
+        from .local.reload import app_directory
+
+        console.print(f"reloading on saves to *.py under {app_directory(app_spec)}/ (WebSockets stay open)")
+    if log_level in ("info", "debug"):
+        log_invocations()  # one line per background invocation; the HTTP gateway logs one per request
     console.print(f"private /_strato/ endpoints need the header x-strato-secret: see {data_dir}/internal-secret")
     from .local.http_protocol import HEAD_BUFFER, bounded
     from .local.ws_limits import AwsLimitsProtocol

@@ -78,13 +78,13 @@ def build_asgi(
         try:
             yield
         finally:
+            if reloader is not None:
+                await reloader.stop()  # no more reloads; hand-overs under way complete
             for background_task in (task, watcher):
                 if background_task is not None:
                     background_task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await background_task
-            if reloader is not None:
-                await reloader.stop()
             await signalling.stop()
             await run_in_threadpool(live.build.close, 30.0, 30.0)
 
