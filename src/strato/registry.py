@@ -113,6 +113,20 @@ class Registry:
     def redis(self) -> Any:
         return self.shared("redis", _connect_redis)
 
+    def adopt(self, previous: Registry) -> bool:
+        """Share ``previous``'s open things (``strato dev --reload``: the App of a reload keeps the SQLite
+        files, their checkpointers and the clients the App it replaces opened): both registries then hold
+        one dict, and only the newer one is to be closed. False, and nothing shared, if this registry has
+        opened something already or the two differ in data dir or durability."""
+        if self._shared or (self.config.data_dir, self.config.durability) != (
+            previous.config.data_dir,
+            previous.config.durability,
+        ):
+            return False
+        with previous._lock:
+            self._shared, self._lock = previous._shared, previous._lock
+        return True
+
     def close(self) -> None:
         """Close everything opened through :meth:`shared` (files, pools, sockets); providers put every
         closeable thing there, so nothing stays open after ``App.close()``."""

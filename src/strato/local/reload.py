@@ -202,15 +202,21 @@ class Reloader:
 
         forget_bytecode(changed)
         app = load_app(self.spec, fresh=True)  # the modules of the app's folder run again
+        previous = self.live.build
+        shared = app.registry.adopt(previous.app.registry)  # the same open files, not a new set per save
         try:
             app.ensure()
             for ws in app.of_kind("websocket"):  # a new API starts with no connection of an earlier run
                 if ws.provider == "local" and ws.name not in self.gateways:
                     ws.registry.forget_all()
-            return Build(app, self.max_body, self.live.build.background, owned=True)
+            build = Build(app, self.max_body, previous.background, owned=True)
         except BaseException:
-            app.close()
+            if not shared:  # what it shares, the build being served still uses
+                app.close()
             raise
+        if shared:
+            previous.owned = False  # closing it must not close what the new App now holds
+        return build
 
     def _swap(self, new: Build) -> None:
         """On the event loop, in one step: WebSocket APIs follow the new build, then it goes live."""

@@ -8,6 +8,7 @@ power loss, at the cost of an fsync per commit.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -43,7 +44,7 @@ class Database:
         self.synchronous = "FULL" if durability == "power" else "NORMAL"
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -56,8 +57,20 @@ class Database:
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             self._local.conn = conn
             with self._lock:
-                self._connections.append(conn)
+                self._connections = [*self._forget_ended(), (threading.current_thread(), conn)]
         return conn
+
+    def _forget_ended(self) -> list[tuple[threading.Thread, sqlite3.Connection]]:
+        """Close the connections of threads that ended (thread pools come and go: a reload of
+        ``strato dev`` starts new ones); the others, still in use, are returned."""
+        alive = []
+        for thread, conn in self._connections:
+            if thread.is_alive():
+                alive.append((thread, conn))
+            else:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+        return alive
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -73,7 +86,7 @@ class Database:
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._connections:
+            for _, conn in self._connections:
                 try:
                     conn.close()
                 except sqlite3.Error:
