@@ -74,7 +74,7 @@ class Build:
         with self._worker_lock:
             worker, self.worker = self.worker, None
         if worker is not None and not worker.stop(grace):
-            log.warning("the previous worker left work in flight: it returns after its visibility timeout")
+            log.warning("the worker stopped with work in flight: it returns after its visibility timeout")
 
     def close(self, grace: float, wait: float | None = None) -> None:
         """Blocking: retire, stop the worker (batches in hand finish), wait until no request holds the
