@@ -282,6 +282,26 @@ def work(msg):
 @app.schedule("rate(1 hour)", name="hourly")
 def hourly():
     notes.put({"id": "from-schedule"})
+
+
+events = app.topic("events")
+
+
+@api.post("/events")
+def publish(req):
+    events.publish(req.json())
+    return 202, {}
+
+
+@events.subscribe()
+def heard(note):
+    notes.put({"id": "from-topic", "body": note.json()})
+
+
+@extra.on_change()
+def extra_changed(change):
+    if change.new is not None:
+        notes.put({"id": f"stream-{change.new['id']}"})
 """
 
 
@@ -303,6 +323,11 @@ def test_new_and_removed_declarations_take_effect_and_data_is_kept(project):
         assert [s["name"] for s in schedules] == ["hourly"]
         assert http.post("/_strato/schedules/hourly/run", headers=server.secret_headers).status_code == 200
         assert http.get("/notes/from-schedule").json() == {"id": "from-schedule"}
+        assert http.post("/events", json={"e": 1}).status_code == 202  # a new topic and its subscription
+        heard = wait_until(lambda: http.get("/notes/from-topic").json().get("body"), what="the new subscription")
+        assert heard == {"e": 1}
+        http.put("/extra/b").raise_for_status()  # a new stream handler on the new table
+        wait_until(lambda: http.get("/notes/stream-b").status_code == 200, what="the new stream handler")
 
 
 def test_websocket_apis_a_reload_removes_go_away_and_those_it_adds_answer(project):
