@@ -19,6 +19,7 @@ EXTRAS = {
     "jwt": "auth",
     "pyotp": "auth",
     "cryptography": "dev",
+    "pydantic": "models",
 }
 
 

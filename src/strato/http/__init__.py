@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 
 from ..core.context import Context
@@ -54,7 +55,8 @@ class HttpApi:
                 if code is not None and (meta or _annotated(fn, code)):
                     from .typed import bind  # only for handlers with annotations: plain apps never load it
 
-                    route.typed = bind(fn, params, route.meta, route.is_async, route.key)
+                    caller = sys._getframe(1).f_locals  # a model local to the declaring function resolves too
+                    route.typed = bind(fn, params, route.meta, route.is_async, route.key, caller)
                 bound = {p.name for p in route.typed.params} if route.typed else set()
                 missing = [n for n in _required(fn) if n not in params and n not in bound]
                 if missing:  # it would fail with a TypeError (a 500) on its first request

@@ -52,7 +52,7 @@ def pydantic_model(annotation: Any) -> bool:
     return pydantic is not None and isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel)
 
 
-def resolve(fn: Callable[..., Any]) -> dict[str, Any]:
+def resolve(fn: Callable[..., Any], local: dict[str, Any] | None = None) -> dict[str, Any]:
     """The handler's annotations as objects; a string one (``from __future__ import annotations``) is
     evaluated in the handler's module, and one that cannot be (a name imported for type checkers only, a
     class local to a function) is left as its text: ``bind`` says which."""
@@ -65,7 +65,7 @@ def resolve(fn: Callable[..., Any]) -> dict[str, Any]:
             continue
         if isinstance(value, str):
             try:
-                value = eval(value, getattr(fn, "__globals__", {}))  # noqa: S307 - the module's own annotation
+                value = eval(value, getattr(fn, "__globals__", {}), local)  # noqa: S307 - the module's own annotation
             except Exception:
                 value = _Unresolved(value)
         out[name] = value
@@ -213,13 +213,18 @@ class Binding:
 
 
 def bind(
-    fn: Callable[..., Any], path_params: set[str], meta: dict[str, Any], is_async: bool, key: str
+    fn: Callable[..., Any],
+    path_params: set[str],
+    meta: dict[str, Any],
+    is_async: bool,
+    key: str,
+    local: dict[str, Any] | None = None,
 ) -> Binding | None:
     """The binding of a handler that needs one (a typed parameter beyond plain ``str`` path parameters, a
     model, a response model); None keeps the plain call, which costs nothing more than before."""
     from ..core.errors import ConfigurationError
 
-    annotations = resolve(fn)
+    annotations = resolve(fn, local)
     code = fn.__code__
     names = code.co_varnames[1 : code.co_argcount + code.co_kwonlyargcount]
     positional = code.co_varnames[1 : code.co_argcount]
