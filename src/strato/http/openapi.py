@@ -54,12 +54,17 @@ class _Builder:
     def __init__(self) -> None:
         self.schemas: dict[str, Any] = {}
 
-    def model(self, model: Any) -> dict[str, Any]:
-        """A reference to the model's schema, its own and nested definitions added to the components."""
-        schema = model.model_json_schema(ref_template=_REF, by_alias=True)
+    def model(self, model: Any, mode: str = "validation") -> dict[str, Any]:
+        """A reference to the model's schema as a request (``validation``) or a response (``serialization``:
+        aliases as sent) carries it; its nested definitions added to the components. A model whose two
+        schemas differ gets ``<Name>Output`` for the second."""
+        schema = model.model_json_schema(ref_template=_REF, by_alias=True, mode=mode)
         self.schemas.update(schema.pop("$defs", {}))
-        self.schemas[model.__name__] = schema
-        return {"$ref": _REF.format(model=model.__name__)}
+        name = model.__name__
+        if self.schemas.get(name, schema) != schema:
+            name = f"{name}Output" if mode == "serialization" else f"{name}Input"
+        self.schemas[name] = schema
+        return {"$ref": _REF.format(model=name)}
 
     def type_schema(self, param: Param) -> dict[str, Any]:
         if param.adapter is not None:
@@ -111,7 +116,7 @@ class _Builder:
         model = meta.get("response_model")
         ok: dict[str, Any] = {"description": "Success"}
         if model is not None:
-            ok["content"] = _json(self.model(model))
+            ok["content"] = _json(self.model(model, "serialization"))
         responses: dict[str, Any] = {"200": ok}
         if typed is not None:
             responses["422"] = {"description": "Request validation failed", "content": _json({"$ref": _REF.format(model="StratoValidationError")})}
