@@ -148,7 +148,9 @@ def test_the_mounted_app_over_real_http_under_strato_dev(dev_server):
         out = http.get("/legacy/whoami?tag=a&tag=b", headers={"x-user": "lin", "cookie": "theme=dark; lang=en"})
         assert out.status_code == 200, out.text
         body = out.json()
-        assert body["user"] == "lin" and body["tags"] == ["a", "b"] and body["cookies"] == {"theme": "dark", "lang": "en"}
+        assert (
+            body["user"] == "lin" and body["tags"] == ["a", "b"] and body["cookies"] == {"theme": "dark", "lang": "en"}
+        )
         assert body["greeting"] == "hello from lifespan"
         assert http.get("/legacy/whoami").json()["starts"] == 1
         placed = http.post("/legacy/orders", json={"sku": "k", "quantity": 3})
@@ -172,7 +174,9 @@ def test_synth_routes_the_prefix_to_the_one_function_and_passes_cfn_lint(tmp_pat
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     template = json.loads(out.read_text())
-    routes = {r["Properties"]["RouteKey"] for r in template["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Route"}
+    routes = {
+        r["Properties"]["RouteKey"] for r in template["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Route"
+    }
     assert routes == {"ANY /legacy", "ANY /legacy/{proxy+}", "GET /native/{n}"}
     functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
     assert len(functions) == 1

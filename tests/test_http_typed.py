@@ -118,7 +118,8 @@ SCRIPT = """
 import json, sys
 sys.path[:0] = [{src!r}, {apps!r}]
 import {module} as m
-event = {{"version": "2.0", "routeKey": "$default", "rawPath": "/pages/2", "rawQueryString": "draft=1", "queryStringParameters": {{"draft": "1"}},
+event = {{"version": "2.0", "routeKey": "$default", "rawPath": "/pages/2", "rawQueryString": "draft=1",
+         "queryStringParameters": {{"draft": "1"}},
          "headers": {{}}, "requestContext": {{"http": {{"method": "GET", "path": "/pages/2", "sourceIp": "1.1.1.1"}}}},
          "isBase64Encoded": False}}
 out = m.app.lambda_handler(event, None)

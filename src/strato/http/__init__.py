@@ -106,8 +106,8 @@ class HttpApi:
 
 def _annotated(fn: Callable[..., Any], code: Any) -> bool:
     """Whether a handler annotates anything but its request (the cheap test before ``typed.bind``)."""
-    annotations = getattr(fn, "__annotations__", None)
-    return bool(annotations) and any(name != code.co_varnames[0] for name in annotations)
+    annotations = getattr(fn, "__annotations__", None) or {}
+    return any(name != code.co_varnames[0] for name in annotations)
 
 
 def _required(fn: Callable[..., Any]) -> list[str]:

@@ -94,7 +94,7 @@ class Mount:
         self._lifespans: dict[Any, asyncio.Future[_Lifespan]] = {}
 
     def route_handler(self) -> Callable[[Request], Awaitable[Response]]:
-        async def asgi_mount(request):  # type: ignore[no-untyped-def]  # unannotated: no typed binding to look for
+        async def asgi_mount(request):  # unannotated: no typed binding to look for
             return await self.call(request)
 
         asgi_mount.__qualname__ = f"mount {self.prefix} -> {getattr(self.app, '__class__', type(self.app)).__name__}"

@@ -119,14 +119,23 @@ class _Builder:
             ok["content"] = _json(self.model(model, "serialization"))
         responses: dict[str, Any] = {"200": ok}
         if typed is not None:
-            responses["422"] = {"description": "Request validation failed", "content": _json({"$ref": _REF.format(model="StratoValidationError")})}
+            responses["422"] = {
+                "description": "Request validation failed",
+                "content": _json({"$ref": _REF.format(model="StratoValidationError")}),
+            }
             self.schemas["StratoValidationError"] = _VALIDATION_ERROR
         if needs_token(route.options):
             op["security"] = [{"bearerAuth": []}]
-            responses["401"] = {"description": "Missing or invalid token", "content": _json({"$ref": _REF.format(model="StratoError")})}
+            responses["401"] = {
+                "description": "Missing or invalid token",
+                "content": _json({"$ref": _REF.format(model="StratoError")}),
+            }
             if route.options.get("groups"):
                 groups = ", ".join(route.options["groups"])
-                responses["403"] = {"description": f"The token has none of the groups: {groups}", "content": _json({"$ref": _REF.format(model="StratoError")})}
+                responses["403"] = {
+                    "description": f"The token has none of the groups: {groups}",
+                    "content": _json({"$ref": _REF.format(model="StratoError")}),
+                }
                 op["description"] = (op.get("description", "") + f"\n\nRequires one of the groups: {groups}.").strip()
         op["responses"] = responses
         return op
@@ -185,8 +194,14 @@ def _merge_mounted(mount: Any, paths: dict[str, Any], schemas: dict[str, Any]) -
             paths[mount.prefix + path] = ops
         schemas.update((own.get("components") or {}).get("schemas") or {})
         return
-    any_op = {"summary": f"Mounted ASGI app ({type(mount.app).__name__})", "responses": {"default": {"description": "The mounted app's response"}}}
+    any_op = {
+        "summary": f"Mounted ASGI app ({type(mount.app).__name__})",
+        "responses": {"default": {"description": "The mounted app's response"}},
+    }
     paths[f"{mount.prefix}/{{proxy}}"] = {
         "parameters": [{"name": "proxy", "in": "path", "required": True, "schema": {"type": "string"}}],
-        **{m: dict(any_op, operationId=f"{m}_mount{mount.prefix.replace('/', '_')}") for m in ("get", "post", "put", "patch", "delete")},
+        **{
+            m: dict(any_op, operationId=f"{m}_mount{mount.prefix.replace('/', '_')}")
+            for m in ("get", "post", "put", "patch", "delete")
+        },
     }

@@ -65,7 +65,7 @@ def resolve(fn: Callable[..., Any], local: dict[str, Any] | None = None) -> dict
             continue
         if isinstance(value, str):
             try:
-                value = eval(value, getattr(fn, "__globals__", {}), local)  # noqa: S307 - the module's own annotation
+                value = eval(value, getattr(fn, "__globals__", {}), local)
             except Exception:
                 value = _Unresolved(value)
         out[name] = value
@@ -134,7 +134,7 @@ class Param:
                 return self.annotation.model_validate_json(body)
             except Exception as exc:  # pydantic.ValidationError, without importing it here
                 return _collect(exc, ["body"], errors)
-        many = self.shape is not None and self.shape[2] or getattr(self.annotation, "__origin__", None) is list
+        many = (self.shape is not None and self.shape[2]) or getattr(self.annotation, "__origin__", None) is list
         if self.source == "path":
             raw: Any = params.get(self.name)
         elif many:
