@@ -64,13 +64,26 @@ class _Lifespan:
         scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": self.state}
         try:
             await self.app(scope, self._inbox.get, self._send)
+        except (asyncio.CancelledError, GeneratorExit):  # its loop is ending
+            raise
         except BaseException as exc:
             if not self._started.done():  # an app without lifespan support raises on the scope: serve it anyway
                 log.debug("mounted app has no lifespan (%r)", exc)
                 self.supported = False
                 self._started.set_result(None)
-            elif not isinstance(exc, asyncio.CancelledError):
+            else:
                 log.exception("mounted app's lifespan failed")
+
+    def shutdown(self, loop: asyncio.AbstractEventLoop, timeout: float = 5.0) -> None:
+        """Run the app's shutdown on its loop when the process exits (a loop strato owns: the Lambda path),
+        rather than leave its task to be destroyed pending."""
+        if loop.is_closed() or loop.is_running() or self.task.done() or not self.supported:
+            return
+        self._inbox.put_nowait({"type": "lifespan.shutdown"})
+        try:
+            loop.run_until_complete(asyncio.wait_for(self.task, timeout))
+        except Exception:
+            log.exception("mounted app's shutdown failed")
 
     async def _send(self, message: dict[str, Any]) -> None:
         if message["type"] == "lifespan.startup.complete":
@@ -115,6 +128,9 @@ class Mount:
                 found.exception()  # retrieved: the next request retries the startup
                 raise
             found.set_result(lifespan)
+            import atexit
+
+            atexit.register(lifespan.shutdown, loop)
         return await asyncio.shield(found)
 
     def scope(self, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
