@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
 import sys
 import time
 from contextlib import ExitStack
@@ -66,9 +65,11 @@ def _event(path: str, query: str) -> dict[str, Any]:
     return {
         "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
         "queryStringParameters": joined, "cookies": ["session=abc"],
-        "headers": {"host": "api.example.com", "x-user": "ada", "x-forwarded-proto": "https", "x-forwarded-port": "443"},
+        "headers": {"host": "api.example.com", "x-user": "ada", "x-forwarded-proto": "https",
+                    "x-forwarded-port": "443"},
         "requestContext": {"http": {"method": "GET", "path": path, "sourceIp": "1.2.3.4", "protocol": "HTTP/1.1"},
-                           "domainName": "api.example.com", "stage": "$default", "requestId": "r", "routeKey": "$default"},
+                           "domainName": "api.example.com", "stage": "$default", "requestId": "r",
+                           "routeKey": "$default"},
         "isBase64Encoded": False,
     }  # fmt: skip
 
