@@ -139,3 +139,15 @@ def test_pydantic_is_imported_only_by_apps_with_models(module, loads, tmp_path):
     assert result["pydantic"] is loads
     if module == "scalars_app":
         assert json.loads(result["body"]) == {"page": 2, "size": 20, "draft": True}
+
+
+def test_enums_and_dates_from_text_and_models_nested_in_a_plain_result(client):
+    out = client.get("/paint/2", query={"on": "2024-01-02"})
+    assert out.json() == {
+        "color": "GREEN", "on": "2024-01-02", "items": [{"itemId": 1, "name": "brush", "price": 2.0, "note": None}]
+    }  # fmt: skip
+    bad = client.get("/paint/9", query={"on": "someday"})
+    assert [(e["loc"], e["type"]) for e in bad.json()["errors"]] == [
+        (["path", "color"], "enum"),
+        (["query", "on"], "date_from_datetime_parsing"),
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import enum
 import uuid
 
 from pydantic import BaseModel, Field
@@ -57,3 +59,13 @@ def plain(req, name, unused=3):
 @api.post("/secured", auth=True, groups=["admin"])
 def secured(req, item: NewItem) -> Item:
     return Item(item_id=1, name=item.name, price=item.price)
+
+
+class Color(enum.IntEnum):
+    RED = 1
+    GREEN = 2
+
+
+@api.get("/paint/{color}")
+def paint(req, color: Color, on: datetime.date | None = None):
+    return {"color": color.name, "on": on, "items": [Item(item_id=1, name="brush", price=2)]}

@@ -147,6 +147,8 @@ class Param:
             return self.default
         if self.adapter is not None:
             try:
+                if isinstance(raw, str):  # as text from a URL: "1" is a valid IntEnum, "2024-01-02" a date
+                    return self.adapter.validate_strings(raw)
                 return self.adapter.validate_python(raw)
             except Exception as exc:
                 return _collect(exc, loc, errors)
