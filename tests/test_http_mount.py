@@ -128,6 +128,13 @@ def test_streamed_responses_are_buffered_up_to_a_limit(lambda_app):
     assert over["statusCode"] == 500 and "over 1000 bytes" in over["headers"]["x-strato-error"]
 
 
+def test_non_latin1_text_in_the_event_reaches_the_app_as_utf8(lambda_app):
+    event = apigw_event("GET", "/legacy/whoami", [("tag", "café")], {"x-user": "zoë"}, cookies=["name=Zoë"])
+    out = call(lambda_app, event)
+    assert out["statusCode"] == 200, out
+    assert json.loads(out["body"])["tags"] == ["café"]
+
+
 def test_unknown_paths_inside_the_prefix_are_the_mounted_apps_404(lambda_app):
     out = call(lambda_app, apigw_event("GET", "/legacy/nope"))
     assert out["statusCode"] == 404 and json.loads(out["body"]) == {"detail": "Not Found"}

@@ -44,6 +44,15 @@ def _is_text(headers: dict[str, str]) -> bool:
     return kind.startswith(_TEXT) or kind.endswith(("+json", "+xml"))
 
 
+def _raw(text: str) -> bytes:
+    """Text of the event as the bytes ASGI carries: latin-1 as HTTP defines it, UTF-8 for what latin-1
+    cannot hold (a client's UTF-8 header value, as API Gateway decodes it), never an error."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
 class _Lifespan:
     """The app's lifespan on one loop: started on its first request there, its ``state`` shared with every
     request's scope (what ``lifespan`` yields in FastAPI and Starlette)."""
@@ -138,9 +147,9 @@ class Mount:
         http = context.get("http") or {}
         headers = event.get("headers") or {}
         raw_path = event.get("rawPath") or "/"
-        pairs = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items() if k != "cookie"]
+        pairs = [(_raw(k.lower()), _raw(str(v))) for k, v in headers.items() if k != "cookie"]
         if cookies := event.get("cookies"):  # payload 2.0 moves the Cookie header here
-            pairs.append((b"cookie", "; ".join(cookies).encode("latin-1")))
+            pairs.append((b"cookie", _raw("; ".join(cookies))))
         port = headers.get("x-forwarded-port", "")
         scheme = headers.get("x-forwarded-proto", "https")
         return {
@@ -150,9 +159,9 @@ class Mount:
             "method": http.get("method", "GET"),
             "scheme": scheme,
             "path": unquote(raw_path),
-            "raw_path": raw_path.encode("latin-1"),
+            "raw_path": _raw(raw_path),
             "root_path": self.prefix,
-            "query_string": (event.get("rawQueryString") or "").encode("latin-1"),
+            "query_string": _raw(event.get("rawQueryString") or ""),
             "headers": pairs,
             "client": (http.get("sourceIp", ""), 0),
             "server": (context.get("domainName", "localhost"), int(port) if port.isdigit() else 443),
