@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -149,8 +150,9 @@ def test_a_mount_prefix_must_be_a_literal_path(strato_app):
         app._http.mount("/y", object())
 
 
-def test_the_mounted_app_over_real_http_under_strato_dev(dev_server):
-    server = dev_server(APP)
+def test_the_mounted_app_over_real_http_under_strato_dev(dev_server, tmp_path):
+    marker = tmp_path / "shutdown"
+    server = dev_server(APP, env={"MOUNTED_APP_SHUTDOWN_FILE": str(marker)})
     with httpx.Client(base_url=server.url, timeout=30) as http:
         out = http.get("/legacy/whoami?tag=a&tag=b", headers={"x-user": "lin", "cookie": "theme=dark; lang=en"})
         assert out.status_code == 200, out.text
@@ -171,6 +173,9 @@ def test_the_mounted_app_over_real_http_under_strato_dev(dev_server):
         assert http.get("/legacy/stream?chunks=3&size=4").text == "xxxxxxxxxxxx"
         assert http.get("/native/7").json() == {"n": 7, "native": True}
     assert "failure inside the mounted app" in server.output()
+    server.proc.send_signal(signal.SIGINT)  # Ctrl-C: strato dev stops gracefully
+    server.proc.wait(30)
+    assert marker.read_text() == "stopped", server.output()  # the mounted app's lifespan shut down with it
 
 
 def test_synth_routes_the_prefix_to_the_one_function_and_passes_cfn_lint(tmp_path):

@@ -3,6 +3,7 @@ strato routes, in one API and one function."""
 
 from __future__ import annotations
 
+import os
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
@@ -18,6 +19,9 @@ STARTS: list[str] = []
 async def lifespan(_app):
     STARTS.append("start")
     yield {"greeting": "hello from lifespan"}
+    if marker := os.environ.get("MOUNTED_APP_SHUTDOWN_FILE"):  # tests see the shutdown ran
+        with open(marker, "w") as out:
+            out.write("stopped")
 
 
 legacy = FastAPI(lifespan=lifespan)

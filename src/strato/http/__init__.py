@@ -100,6 +100,11 @@ class HttpApi:
         return mount
 
     @property
+    def mounts(self) -> list[Any]:
+        """The mounted ASGI apps (``http.mount.Mount``), once each."""
+        return [r.meta["mount"] for r in self.router.routes if r.meta.get("mount") and r.path == r.meta["mount"].prefix]
+
+    @property
     def routes(self) -> list[Route]:
         return list(self.router.routes)
 

@@ -94,6 +94,16 @@ class _Lifespan:
         except Exception:
             log.exception("mounted app's shutdown failed")
 
+    async def aclose(self, timeout: float = 10.0) -> None:
+        """Run the app's shutdown from its own running loop (``strato dev`` stopping)."""
+        if self.task.done() or not self.supported:
+            return
+        await self._inbox.put({"type": "lifespan.shutdown"})
+        try:
+            await asyncio.wait_for(self.task, timeout)
+        except Exception:
+            log.exception("mounted app's shutdown failed")
+
     async def _send(self, message: dict[str, Any]) -> None:
         if message["type"] == "lifespan.startup.complete":
             self._started.set_result(None)
@@ -141,6 +151,12 @@ class Mount:
 
             atexit.register(lifespan.shutdown, loop)
         return await asyncio.shield(found)
+
+    async def aclose(self) -> None:
+        """Shut the app down on the running loop, if a request started it there."""
+        found = self._lifespans.pop(asyncio.get_running_loop(), None)
+        if found is not None and found.done() and not found.exception():
+            await found.result().aclose()
 
     def scope(self, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         context = event.get("requestContext") or {}

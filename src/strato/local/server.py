@@ -68,6 +68,8 @@ def build_asgi(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             await signalling.stop()
+            for mount in app._http.mounts if app._http is not None else ():  # mounted ASGI apps' shutdown
+                await mount.aclose()
             if worker is not None:
                 await run_in_threadpool(worker.stop, 30.0)
             http_gateway.close()
