@@ -87,6 +87,7 @@ def test_dependency_injection_query_lists_cookies_and_lifespan_state_through_lam
     assert body["cookies"] == {"theme": "dark", "lang": "en"}
     assert body["greeting"] == "hello from lifespan"
     assert body["path"] == "/legacy/whoami" and body["root_path"] == "/legacy"
+    assert body["request_id"] == "r1"  # scope["aws.event"], as Mangum gives it
     again = json.loads(call(lambda_app, apigw_event("GET", "/legacy/whoami"))["body"])
     assert again["starts"] == body["starts"] == 1  # lifespan once per cold start, not per invocation
 
@@ -142,6 +143,15 @@ def test_unknown_paths_inside_the_prefix_are_the_mounted_apps_404(lambda_app):
     assert call(lambda_app, apigw_event("GET", "/elsewhere"))["statusCode"] == 404
 
 
+def test_auth_and_groups_on_a_mount_protect_the_whole_prefix(strato_app, client):
+    strato_app(APP)
+    assert client.get("/admin/users").status == 401
+    client.sign_in("lee", groups=["staff"])
+    assert client.get("/admin/users").status == 403
+    client.sign_in("ada", groups=["admin"])
+    assert client.get("/admin/users").json() == {"admin": "ada", "path": "/admin/users"}  # a bare ASGI app
+
+
 def test_a_mount_prefix_must_be_a_literal_path(strato_app):
     app = strato_app(APP)
     with pytest.raises(ConfigurationError, match="literal path"):
@@ -189,7 +199,9 @@ def test_synth_routes_the_prefix_to_the_one_function_and_passes_cfn_lint(tmp_pat
     routes = {
         r["Properties"]["RouteKey"] for r in template["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Route"
     }
-    assert routes == {"ANY /legacy", "ANY /legacy/{proxy+}", "GET /native/{n}"}
+    assert routes == {"ANY /legacy", "ANY /legacy/{proxy+}", "ANY /admin", "ANY /admin/{proxy+}", "GET /native/{n}"}
+    admin = next(r for r in template["Resources"].values() if r["Properties"].get("RouteKey") == "ANY /admin/{proxy+}")
+    assert admin["Properties"]["AuthorizationType"] == "JWT"  # the gateway checks the token for the prefix
     functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
     assert len(functions) == 1
     lint = subprocess.run(["cfn-lint", str(out)], capture_output=True, text=True, timeout=300)

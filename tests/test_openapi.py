@@ -71,6 +71,8 @@ def test_a_mounted_fastapi_app_contributes_its_paths_under_the_prefix(tmp_path):
     validate(doc)
     assert {"/legacy/whoami", "/legacy/orders", "/native/{n}"} <= set(doc["paths"])
     assert "Order" in doc["components"]["schemas"]
+    admin = doc["paths"]["/admin/{proxy}"]["get"]  # a bare ASGI app: one catch-all, secured as mounted
+    assert admin["security"] == [{"bearerAuth": []}] and "bearerAuth" in doc["components"]["securitySchemes"]
 
 
 def test_strato_dev_serves_the_document_and_a_swagger_ui_without_a_cdn(dev_server):

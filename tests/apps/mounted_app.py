@@ -48,6 +48,7 @@ async def whoami(request: Request, user: str = Depends(current_user), tag: list[
         "starts": len(STARTS),
         "path": request.url.path,
         "root_path": request.scope.get("root_path"),
+        "request_id": request.scope["aws.event"]["requestContext"]["requestId"],
     }
 
 
@@ -74,9 +75,21 @@ def boom():
     raise RuntimeError("failure inside the mounted app")
 
 
+async def admin(scope, receive, send):
+    """A bare ASGI app: no lifespan (it returns on that scope), the claims from the raw event."""
+    if scope["type"] != "http":
+        return
+    claims = scope["aws.event"]["requestContext"]["authorizer"]["jwt"]["claims"]
+    body = f'{{"admin": "{claims["cognito:username"]}", "path": "{scope["path"]}"}}'.encode()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
+
+
 app = strato.App("mounted")
 api = app.http()
+staff = app.user_pool("staff")
 api.mount("/legacy", legacy)
+api.mount("/admin", admin, auth=True, groups=["admin"])
 
 
 @api.get("/native/{n}")

@@ -82,6 +82,10 @@ class _Lifespan:
                 self._started.set_result(None)
             else:
                 log.exception("mounted app's lifespan failed")
+        else:
+            if not self._started.done():  # it returned without a word: no lifespan
+                self.supported = False
+                self._started.set_result(None)
 
     def shutdown(self, loop: asyncio.AbstractEventLoop, timeout: float = 5.0) -> None:
         """Run the app's shutdown on its loop when the process exits (a loop strato owns: the Lambda path),
@@ -158,7 +162,7 @@ class Mount:
         if found is not None and found.done() and not found.exception():
             await found.result().aclose()
 
-    def scope(self, event: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    def scope(self, event: dict[str, Any], state: dict[str, Any], context_object: Any = None) -> dict[str, Any]:
         context = event.get("requestContext") or {}
         http = context.get("http") or {}
         headers = event.get("headers") or {}
@@ -182,12 +186,14 @@ class Mount:
             "client": (http.get("sourceIp", ""), 0),
             "server": (context.get("domainName", "localhost"), int(port) if port.isdigit() else 443),
             "state": dict(state),
+            "aws.event": event,  # as Mangum gives them: the raw event (claims, request id) and the context
+            "aws.context": context_object,
         }
 
     async def call(self, request: Request) -> Response:
         """One request through the app; its whole response as a Response for the dispatcher to finish."""
         lifespan = await self.lifespan()
-        scope = self.scope(request.event, lifespan.state if lifespan.supported else {})
+        scope = self.scope(request.event, lifespan.state if lifespan.supported else {}, request.context)
         if not lifespan.supported:
             del scope["state"]
         body = request.body

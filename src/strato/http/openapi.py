@@ -160,18 +160,18 @@ def document(api: HttpApi, title: str, version: str = "1.0.0") -> dict[str, Any]
     builder = _Builder()
     builder.schemas["StratoError"] = _ERROR
     paths: dict[str, dict[str, Any]] = {}
-    mounts = []
+    mounts: list[tuple[Any, dict[str, Any]]] = []
     for route in sorted(api.routes, key=lambda r: (r.path, r.method)):
         mount = route.meta.get("mount")
         if mount is not None:
-            if mount not in mounts:
-                mounts.append(mount)
+            if all(mount is not m for m, _ in mounts):
+                mounts.append((mount, route.options))
             continue
         methods = ["get", "post", "put", "patch", "delete"] if route.method == "ANY" else [route.method.lower()]
         for method in methods:
             paths.setdefault(_openapi_path(route), {})[method] = builder.operation(route, method)
-    for mount in mounts:
-        _merge_mounted(mount, paths, builder.schemas)
+    for mount, options in mounts:
+        _merge_mounted(mount, options, paths, builder.schemas)
     out: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},
@@ -184,20 +184,27 @@ def document(api: HttpApi, title: str, version: str = "1.0.0") -> dict[str, Any]
     return out
 
 
-def _merge_mounted(mount: Any, paths: dict[str, Any], schemas: dict[str, Any]) -> None:
+def _merge_mounted(mount: Any, options: dict[str, Any], paths: dict[str, Any], schemas: dict[str, Any]) -> None:
     """A mounted app that describes itself (FastAPI's ``openapi()``): its paths under the prefix. Any other
-    ASGI app is one catch-all path, since nothing says what it serves."""
+    ASGI app is one catch-all path, since nothing says what it serves. ``auth=`` on the mount secures all."""
+    secured = needs_token(options)
     describe = getattr(mount.app, "openapi", None)
     if callable(describe):
         own = describe()
         for path, ops in (own.get("paths") or {}).items():
+            if secured:
+                for op in ops.values():
+                    if isinstance(op, dict) and "responses" in op:
+                        op["security"] = [{"bearerAuth": []}]
             paths[mount.prefix + path] = ops
         schemas.update((own.get("components") or {}).get("schemas") or {})
         return
-    any_op = {
-        "summary": f"Mounted ASGI app ({type(mount.app).__name__})",
+    any_op: dict[str, Any] = {
+        "summary": f"Mounted ASGI app ({getattr(mount.app, '__name__', type(mount.app).__name__)})",
         "responses": {"default": {"description": "The mounted app's response"}},
     }
+    if secured:
+        any_op["security"] = [{"bearerAuth": []}]
     paths[f"{mount.prefix}/{{proxy}}"] = {
         "parameters": [{"name": "proxy", "in": "path", "required": True, "schema": {"type": "string"}}],
         **{
