@@ -219,13 +219,15 @@ class Mount:
                 chunk = message.get("body", b"")
                 size += len(chunk)
                 if size > self.max_response:
-                    raise ResponseTooLarge()
+                    raise ResponseTooLarge()  # and if the app swallows it, the size still says so below
                 chunks.append(chunk)
                 if not message.get("more_body", False):
                     done.set()
 
         try:
             await self.app(scope, receive, send)
+            if size > self.max_response:
+                raise ResponseTooLarge()
         except ResponseTooLarge:
             log.error(
                 "%s %s: the mounted app's response is over %d bytes; API Gateway payload 2.0 buffers a whole "
