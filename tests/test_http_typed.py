@@ -151,3 +151,10 @@ def test_enums_and_dates_from_text_and_models_nested_in_a_plain_result(client):
         (["path", "color"], "enum"),
         (["query", "on"], "date_from_datetime_parsing"),
     ]
+
+
+def test_an_async_handler_returning_status_model_and_headers(client):
+    out = client.put("/items/4", json={"name": "cup", "price": 3})
+    assert out.status == 201 and out.headers["x-replaced"] == "yes"
+    assert out.json() == {"itemId": 4, "name": "cup", "price": 3.0, "note": None}
+    assert client.put("/items/4", json={"name": "cup"}).json()["errors"][0]["loc"] == ["body", "price"]

@@ -94,3 +94,7 @@ def test_strato_dev_serves_the_document_and_a_swagger_ui_without_a_cdn(dev_serve
         assert http.get("/_strato/docs/guard.py").status_code == 404  # only the vendored assets are served
         assert http.get("/_strato/routes").status_code == 403  # other internal endpoints keep their secret
         assert http.get("/_strato/docs", headers={"host": "evil.example"}).status_code == 403  # DNS rebinding
+        # the routes it documents, over the wire: converted, validated, serialised
+        assert http.post("/items/2", json={"name": "a", "price": 1}).json()["itemId"] == 200
+        bad = http.post("/items/x", content=b"{", headers={"content-type": "application/json"})
+        assert bad.status_code == 422 and [e["loc"] for e in bad.json()["errors"]] == [["path", "shelf"], ["body"]]

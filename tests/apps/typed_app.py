@@ -69,3 +69,8 @@ class Color(enum.IntEnum):
 @api.get("/paint/{color}")
 def paint(req, color: Color, on: datetime.date | None = None):
     return {"color": color.name, "on": on, "items": [Item(item_id=1, name="brush", price=2)]}
+
+
+@api.put("/items/{item_id}")
+async def replace(req, item_id: int, item: NewItem):
+    return 201, Item(item_id=item_id, name=item.name, price=item.price), {"x-replaced": "yes"}
