@@ -110,9 +110,18 @@ class HttpApi:
 
 
 def _annotated(fn: Callable[..., Any], code: Any) -> bool:
-    """Whether a handler annotates anything but its request (the cheap test before ``typed.bind``)."""
+    """Whether a handler annotates anything that may need ``typed.bind``: not its request, not ``str``
+    parameters, not a plain return type (the common annotations of untyped handlers load nothing more)."""
     annotations = getattr(fn, "__annotations__", None) or {}
-    return any(name != code.co_varnames[0] for name in annotations)
+    for name, value in annotations.items():
+        if name == code.co_varnames[0] or value in _PLAIN or (name == "return" and value in _PLAIN_RETURNS):
+            continue
+        return True
+    return False
+
+
+_PLAIN = (str, "str")
+_PLAIN_RETURNS = (dict, list, None, "dict", "list", "None", "Response", "Any", "dict[str, Any]", "tuple")
 
 
 def _required(fn: Callable[..., Any]) -> list[str]:
