@@ -207,3 +207,19 @@ def test_synth_routes_the_prefix_to_the_one_function_and_passes_cfn_lint(tmp_pat
     lint = subprocess.run(["cfn-lint", str(out)], capture_output=True, text=True, timeout=300)
     errors = [line for line in lint.stdout.splitlines() if line[:1] == "E"]
     assert lint.returncode in (0, 4, 8) and not errors, lint.stdout
+
+
+def test_djangos_asgi_handler_mounted_through_lambda(strato_app, caplog):
+    app = strato_app("tests/apps/django_mounted_app.py")
+    event = apigw_event("GET", "/shop/items/", [("tag", "a"), ("tag", "b")], cookies=["theme=dark"])
+    out = call(app, event)
+    assert out["statusCode"] == 200, out
+    assert json.loads(out["body"]) == {
+        "tags": ["a", "b"], "theme": "dark", "script_name": "/shop", "path_info": "/items/", "full_path": "/shop/items/"
+    }  # fmt: skip
+    assert [c.split(";")[0] for c in out["cookies"]] == ["seen=1"]
+    data = bytes(range(200))
+    echoed = call(app, apigw_event("POST", "/shop/upload/", body=data))
+    assert echoed["isBase64Encoded"] and base64.b64decode(echoed["body"]) == data[::-1]
+    assert call(app, apigw_event("GET", "/shop/broken/"))["statusCode"] == 500  # Django's own 500 page
+    assert call(app, apigw_event("GET", "/shop/items/"))["statusCode"] == 200
