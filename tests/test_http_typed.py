@@ -158,3 +158,14 @@ def test_an_async_handler_returning_status_model_and_headers(client):
     assert out.status == 201 and out.headers["x-replaced"] == "yes"
     assert out.json() == {"itemId": 4, "name": "cup", "price": 3.0, "note": None}
     assert client.put("/items/4", json={"name": "cup"}).json()["errors"][0]["loc"] == ["body", "price"]
+
+
+def test_annotated_constraints_and_optional_lists_of_other_types(client):
+    a, b = "1b4e28ba-2fa1-41d2-883f-0016d3cca427", "6fa459ea-ee8a-3ca4-894e-db77e160355e"
+    assert client.get("/batch", query=[("ids", a), ("ids", b), ("top", "3")]).json() == {"ids": [a, b], "top": 3}
+    assert client.get("/batch").json() == {"ids": [], "top": 1}
+    bad = client.get("/batch", query=[("ids", a), ("ids", b), ("ids", a), ("top", "0")])
+    assert [(e["loc"], e["type"]) for e in bad.json()["errors"]] == [
+        (["query", "ids"], "too_long"),
+        (["query", "top"], "greater_than"),
+    ]

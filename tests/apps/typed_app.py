@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import enum
 import uuid
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
@@ -74,3 +75,10 @@ def paint(req, color: Color, on: datetime.date | None = None):
 @api.put("/items/{item_id}")
 async def replace(req, item_id: int, item: NewItem):
     return 201, Item(item_id=item_id, name=item.name, price=item.price), {"x-replaced": "yes"}
+
+
+@api.get("/batch")
+def batch(
+    req, ids: Annotated[list[uuid.UUID], Field(max_length=2)] | None = None, top: Annotated[int, Field(gt=0)] = 1
+):
+    return {"ids": [str(i) for i in ids or []], "top": top}

@@ -92,6 +92,20 @@ def _shape(annotation: Any) -> tuple[Any, bool, bool] | None:
     return None
 
 
+def _many(annotation: Any) -> bool:
+    """Whether a type pydantic converts takes every value of a repeated query parameter: a list, set or
+    tuple, also inside ``Annotated[...]`` or ``X | None``."""
+    if hasattr(annotation, "__metadata__"):  # Annotated[X, ...]
+        return _many(annotation.__origin__)
+    origin = getattr(annotation, "__origin__", None)
+    if origin in (list, set, frozenset, tuple):
+        return True
+    args = getattr(annotation, "__args__", None) or ()
+    if type(annotation).__name__ == "UnionType" or str(origin) == "typing.Union":
+        return any(_many(a) for a in args if a is not type(None))
+    return False
+
+
 def _convert(kind: type, text: str) -> Any:
     """One scalar from its text, as pydantic's lax mode would; ValueError with pydantic's (type, msg)."""
     if kind is str:
@@ -134,7 +148,7 @@ class Param:
                 return self.annotation.model_validate_json(body)
             except Exception as exc:  # pydantic.ValidationError, without importing it here
                 return _collect(exc, ["body"], errors)
-        many = (self.shape is not None and self.shape[2]) or getattr(self.annotation, "__origin__", None) is list
+        many = self.shape[2] if self.shape is not None else _many(self.annotation)
         if self.source == "path":
             raw: Any = params.get(self.name)
         elif many:
