@@ -462,5 +462,9 @@ def routes(app_spec: str) -> None:
         click.echo(f"{route.key}\t{getattr(route.handler, '__qualname__', '?')}")
 
 
+from .cli_openapi import openapi  # noqa: E402 - commands in their own modules, registered here
+
+main.add_command(openapi)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

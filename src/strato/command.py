@@ -20,6 +20,7 @@ EXTRAS = {
     "pyotp": "auth",
     "cryptography": "dev",
     "watchfiles": "dev",
+    "pydantic": "models",
 }
 
 

@@ -30,7 +30,9 @@ if TYPE_CHECKING:  # typing is not loaded at run time (Lambda cold start)
 def error_response(exc: BaseException) -> Response:
     """An exception as the JSON error a client should see; never a traceback."""
     if isinstance(exc, HTTPError):
-        out = error_body(exc.status, exc.message)
+        out = error_body(exc.status, exc.message, getattr(exc, "code", None))
+        if (errors := getattr(exc, "errors", None)) is not None:  # a typed handler's 422 (http.typed)
+            out.body["errors"] = errors
         out.headers.update({k.lower(): v for k, v in exc.headers.items()})
         return out
     if isinstance(exc, StratoError) and (exc.status < 500 or exc.status in (501, 503)):
@@ -96,6 +98,8 @@ class HttpDispatcher:
 
     def _call(self, route: Route, event: dict[str, Any], params: dict[str, str], context: Any) -> Any:
         request = Request(event, params, context)
+        if route.typed is not None:
+            return route.typed(request, params)
         kwargs = {name: params[name] for name in route.kwargs if name in params}
         return route.handler(request, **kwargs)
 
@@ -115,7 +119,8 @@ class HttpDispatcher:
         route, params = arrived
         with Invocation(self.api.ctx.usage, "http", route.key):
             try:
-                response = to_response(run(self._call(route, event, params, context)))
+                result = self._call(route, event, params, context)
+                response = to_response(run_on_loop(result) if route.is_async else run(result))
             except Exception as exc:
                 response = error_response(exc)
         return self.finish(event, response)
@@ -166,6 +171,22 @@ class HttpDispatcher:
         return deadlines
 
 
+def run_on_loop(result: Any) -> Any:
+    """Await an async handler's coroutine on this thread's own loop, kept for the life of the process as a
+    Lambda execution environment keeps it between invocations: what an async handler or a mounted ASGI
+    app opened on it (its lifespan, a client's connections) is still there on the next event."""
+    if not hasattr(result, "__await__"):
+        return result
+    import threading
+
+    asyncio = _asyncio or _import_asyncio()
+    loop = _loops.get(threading.get_ident())
+    if loop is None or loop.is_closed():
+        loop = _loops[threading.get_ident()] = asyncio.new_event_loop()
+    return loop.run_until_complete(result)
+
+
+_loops: dict[int, Any] = {}  # thread id -> its event loop (Lambda runs one thread)
 _asyncio: Any = None  # imported on the first request dispatched under a loop: Lambda's cold start never needs it
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 
 from ..core.context import Context
@@ -21,6 +22,8 @@ __all__ = ["BadRequest", "Cors", "HTTPError", "Headers", "HttpApi", "Request", "
 MAX_BODY_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload
 DEFAULT_TIMEOUT_S = 29.0  # API Gateway's default integration timeout
 _CO_COROUTINE = 0x80
+#: route options that describe the handler (validation, OpenAPI) rather than who may call it
+META_OPTIONS = ("response_model", "exclude_none", "summary", "description", "tags", "deprecated")
 
 
 class HttpApi:
@@ -35,6 +38,8 @@ class HttpApi:
         self.router = Router()
 
     def route(self, path: str, methods: Sequence[str] = ("GET",), **options: Any) -> Callable:
+        meta = {k: options.pop(k) for k in META_OPTIONS if k in options}  # the handler's, not the authorizer's
+
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             code = getattr(fn, "__code__", None)
             names = code.co_varnames[1 : code.co_argcount + code.co_kwonlyargcount] if code else ()
@@ -46,7 +51,14 @@ class HttpApi:
                 self.router.add(route)
                 params = {text for kind, text in route.segments if kind != "lit"}
                 route.kwargs = tuple(n for n in names if n in params)
-                missing = [n for n in _required(fn) if n not in params]
+                route.meta = dict(meta)
+                if code is not None and (meta or _annotated(fn, code)):
+                    from .typed import bind  # only for handlers with annotations: plain apps never load it
+
+                    caller = sys._getframe(1).f_locals  # a model local to the declaring function resolves too
+                    route.typed = bind(fn, params, route.meta, route.is_async, route.key, caller)
+                bound = {p.name for p in route.typed.params} if route.typed else set()
+                missing = [n for n in _required(fn) if n not in params and n not in bound]
                 if missing:  # it would fail with a TypeError (a 500) on its first request
                     raise ConfigurationError(
                         f"route {route.key}: {fn.__qualname__}() needs {', '.join(missing)}, which the path does not "
@@ -75,9 +87,41 @@ class HttpApi:
     def any(self, path: str, **options: Any) -> Callable:
         return self.route(path, ("ANY",), **options)
 
+    def mount(self, prefix: str, asgi_app: Any, **options: Any) -> Any:
+        """Serve an ASGI app (FastAPI, Starlette, Django's ASGI handler) under ``prefix``: ``ANY prefix`` and
+        ``ANY prefix/{proxy+}`` go to it, on Lambda and under ``strato dev``. ``options`` are a route's
+        (``auth=``, ``groups=``); returns the ``Mount``."""
+        from .mount import Mount
+
+        mount = Mount(prefix, asgi_app)
+        for template in (mount.prefix, f"{mount.prefix}/{{proxy+}}"):
+            self.route(template, ("ANY",), **options)(mount.route_handler())
+            self.router.by_key[f"ANY {template}"].meta["mount"] = mount
+        return mount
+
+    @property
+    def mounts(self) -> list[Any]:
+        """The mounted ASGI apps (``http.mount.Mount``), once each."""
+        return [r.meta["mount"] for r in self.router.routes if r.meta.get("mount") and r.path == r.meta["mount"].prefix]
+
     @property
     def routes(self) -> list[Route]:
         return list(self.router.routes)
+
+
+def _annotated(fn: Callable[..., Any], code: Any) -> bool:
+    """Whether a handler annotates anything that may need ``typed.bind``: not its request, not ``str``
+    parameters, not a plain return type (the common annotations of untyped handlers load nothing more)."""
+    annotations = getattr(fn, "__annotations__", None) or {}
+    for name, value in annotations.items():
+        if name == code.co_varnames[0] or value in _PLAIN or (name == "return" and value in _PLAIN_RETURNS):
+            continue
+        return True
+    return False
+
+
+_PLAIN = (str, "str")
+_PLAIN_RETURNS = (dict, list, None, "dict", "list", "None", "Response", "Any", "dict[str, Any]", "tuple")
 
 
 def _required(fn: Callable[..., Any]) -> list[str]:

@@ -64,6 +64,9 @@ def _json_default(value: Any) -> Any:
         return base64.b64encode(value).decode()
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
+    dump = getattr(value, "model_dump", None)
+    if callable(dump) and not isinstance(value, type):  # a pydantic model inside a returned dict or list
+        return dump(mode="json", by_alias=True)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 

@@ -47,7 +47,7 @@ def _param(part: str) -> tuple[str, bool] | None:
 class Route:
     """One declared route. ``segments`` are (kind, text) with kind lit | param | greedy."""
 
-    __slots__ = ("handler", "is_async", "kwargs", "method", "options", "path", "segments")
+    __slots__ = ("handler", "is_async", "kwargs", "meta", "method", "options", "path", "segments", "typed")
 
     def __init__(
         self,
@@ -64,6 +64,8 @@ class Route:
         self.is_async = is_async
         self.segments: list[tuple[str, str]] = []
         self.kwargs: tuple[str, ...] = ()  # path parameters the handler takes as keyword arguments
+        self.meta: dict[str, Any] = {}  # what describes the handler: response_model=, summary=, a mount
+        self.typed: Any = None  # a typed handler's Binding (http.typed): called with (request, params)
 
     @property
     def key(self) -> str:

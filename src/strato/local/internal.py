@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from ..app import App
 from ..core.errors import StratoError
+from . import api_docs
 
 log = logging.getLogger("strato.dev")
 
@@ -177,4 +178,5 @@ ROUTES = [
     Route("/_strato/schedules", schedules),
     Route("/_strato/schedules/{name}/run", run_schedule, methods=["POST"]),
     Route("/_strato/meetings/client.js", meeting_client),
+    *api_docs.ROUTES,
 ]

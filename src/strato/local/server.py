@@ -86,6 +86,9 @@ def build_asgi(
                     with contextlib.suppress(asyncio.CancelledError):
                         await background_task
             await signalling.stop()
+            serving = live.build.app  # mounted ASGI apps' lifespan shutdown (those of the code served last)
+            for mount in serving._http.mounts if serving._http is not None else ():
+                await mount.aclose()
             await run_in_threadpool(live.build.close, 30.0, 30.0)
 
     internal_app = Starlette(
