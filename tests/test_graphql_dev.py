@@ -4,7 +4,6 @@ published by a mutation, by `strato worker` (another process) and by a table cha
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -75,7 +74,7 @@ def subscriptions(app, field: str = "metricUpdates") -> int:
 
 
 def test_queries_and_mutations_over_http_with_gql(service):
-    server, app, token = service
+    server, _, token = service
     with http_client(server, token) as session:
         assert session.execute(GraphQLRequest("{ hello }")) == {"hello": "hello world"}
         request = GraphQLRequest("query($n: String!) { hello(name: $n) whoami }", variable_values={"n": "ana"})
@@ -123,8 +122,10 @@ def test_subscription_gets_what_a_mutation_publishes_filtered_by_its_argument(se
         with http_client(server, token) as session:
             for name, value in (("disk", 1.0), ("cpu", 2.0), ("cpu", 3.0)):
                 session.execute(
-                    GraphQLRequest("mutation($n: String!, $v: Float!) { record(name: $n, value: $v) { name } }",
-                                   variable_values={"n": name, "v": value})
+                    GraphQLRequest(
+                        "mutation($n: String!, $v: Float!) { record(name: $n, value: $v) { name } }",
+                        variable_values={"n": name, "v": value},
+                    )
                 )
 
     got = collect(server, token, {"name": "cpu"}, 2, mutate, app)
@@ -144,7 +145,9 @@ def test_subscription_gets_an_event_published_by_strato_worker(service):
 def test_subscription_gets_an_event_published_by_a_change_stream_handler(service):
     server, app, token = service
     table = app.resources[("table", "readings")]
-    got = collect(server, token, {"name": "net"}, 1, lambda: table.put({"name": "net", "value": "1", "stream": True}), app)
+    got = collect(
+        server, token, {"name": "net"}, 1, lambda: table.put({"name": "net", "value": "1", "stream": True}), app
+    )
     assert got == [{"metricUpdates": {"name": "net", "value": 1.0, "unit": "stream"}}]
 
 

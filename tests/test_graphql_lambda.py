@@ -53,9 +53,16 @@ def test_post_and_get_through_the_lambda_handler(app, token):
     status, body, headers = call(app, "POST", body={"query": "{ hello }"}, headers=auth(token))
     assert (status, body) == (200, {"data": {"hello": "hello world"}})
     assert headers["content-type"].startswith("application/json")
-    status, body, _ = call(app, "GET", query={"query": "query($n: String) { hello(name: $n) }", "variables": '{"n": "x"}'}, headers=auth(token))
+    status, body, _ = call(
+        app,
+        "GET",
+        query={"query": "query($n: String) { hello(name: $n) }", "variables": '{"n": "x"}'},
+        headers=auth(token),
+    )
     assert (status, body) == (200, {"data": {"hello": "hello x"}})
-    status, body, headers = call(app, "POST", body={"query": "{ whoami }"}, headers=auth(token, accept=GRAPHQL_RESPONSE))
+    status, body, headers = call(
+        app, "POST", body={"query": "{ whoami }"}, headers=auth(token, accept=GRAPHQL_RESPONSE)
+    )
     assert status == 200 and body["data"]["whoami"] and headers["content-type"].startswith(GRAPHQL_RESPONSE)
 
 
@@ -70,8 +77,18 @@ def test_no_token_is_401_at_the_gateway(app):
         ({"query": "{ hello "}, 200, 400, "Syntax Error"),
         ({"query": "{ nope }"}, 200, 400, "Cannot query field 'nope'"),
         ({"query": "query($n: Int) { hello(name: $n) }", "variables": {"n": 1}}, 200, 400, "Variable '$n'"),
-        ({"query": "query($n: String!) { hello(name: $n) }", "variables": {"n": 5}}, 200, 400, "String cannot represent"),
-        ({"query": "{ nested { child { child { child { child { child { child { child { child { child { child { level } } } } } } } } } } } }"}, 200, 400, "depth of 12"),
+        (
+            {"query": "query($n: String!) { hello(name: $n) }", "variables": {"n": 5}},
+            200,
+            400,
+            "String cannot represent",
+        ),
+        (
+            {"query": "{ nested " + "{ child " * 10 + "{ level" + " }" * 12},
+            200,
+            400,
+            "depth of 12",
+        ),
         ({"query": ""}, 400, 400, "no query"),
         ({"variables": {}}, 400, 400, "no query"),
         ({"query": "{ hello }", "variables": [1]}, 400, 400, "variables must be a JSON object"),
@@ -99,7 +116,9 @@ def test_transport_errors(app, token):
     assert status == 400 and "not JSON" in body["errors"][0]["message"]
     status, body, _ = call(app, "POST", body=b"query=1", headers=auth(token, **{"content-type": "text/plain"}))
     assert status == 415
-    status, body, headers = call(app, "GET", query={"query": 'mutation { record(name: "a", value: 1) { name } }'}, headers=auth(token))
+    status, body, headers = call(
+        app, "GET", query={"query": 'mutation { record(name: "a", value: 1) { name } }'}, headers=auth(token)
+    )
     assert status == 405 and headers["allow"] == "POST"
     status, body, _ = call(app, "POST", body={"query": "{ hello }"}, headers=auth(token, accept="text/html"))
     assert status == 406
@@ -143,7 +162,9 @@ def test_complexity_and_persisted_queries(strato_app, tmp_path):
     app.graphql(strawberry.Schema(query=Query), max_complexity=1, persisted_queries=[known], only_persisted=True)
     status, body, _ = call(app, "POST", body={"documentId": document_id(known)})
     assert (status, body) == (200, {"data": {"a": 1}})
-    status, body, _ = call(app, "POST", body={"extensions": {"persistedQuery": {"version": 1, "sha256Hash": document_id(known)}}})
+    status, body, _ = call(
+        app, "POST", body={"extensions": {"persistedQuery": {"version": 1, "sha256Hash": document_id(known)}}}
+    )
     assert (status, body) == (200, {"data": {"a": 1}})
     status, body, _ = call(app, "POST", body={"query": "{ a b }"})
     assert status == 400 and "only runs persisted queries" in body["errors"][0]["message"]
@@ -182,7 +203,11 @@ def test_the_protocol_through_the_dispatcher(client, app, token):
     socket.send({"id": "s1", "type": "subscribe", "payload": SUBSCRIBE})
     assert graph.publish("metricUpdates", {"name": "disk", "value": 1}) == 0  # filtered out by the resolver
     assert graph.publish("metricUpdates", {"name": "cpu", "value": 2}) == 1
-    assert socket.receive_json() == {"id": "s1", "type": "next", "payload": {"data": {"metricUpdates": {"name": "cpu", "value": 2.0}}}}
+    assert socket.receive_json() == {
+        "id": "s1",
+        "type": "next",
+        "payload": {"data": {"metricUpdates": {"name": "cpu", "value": 2.0}}},
+    }
     socket.send({"id": "s1", "type": "complete"})
     assert graph.publish("metricUpdates", {"name": "cpu", "value": 3}) == 0
     socket.send({"id": "s2", "type": "subscribe", "payload": SUBSCRIBE})

@@ -42,7 +42,9 @@ def test_routes_websocket_and_index(template):
 
 
 def test_posting_is_granted_on_this_api_only(template):
-    statements = [s for p in of_type(template, "AWS::IAM::ManagedPolicy").values() for s in p["PolicyDocument"]["Statement"]]
+    statements = [
+        s for p in of_type(template, "AWS::IAM::ManagedPolicy").values() for s in p["PolicyDocument"]["Statement"]
+    ]
     manage = [s for s in statements if "execute-api:ManageConnections" in s["Action"]]
     assert len(manage) == 1
     assert "${GraphqlWebSocketApi}/dev/*/@connections/*" in json.dumps(manage[0]["Resource"])

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from graphql import (
     DocumentNode,
@@ -107,7 +107,7 @@ class Engine:
 
     def prepare(self, query: Any, operation_name: Any = None) -> Prepared:
         if not isinstance(query, str) or not query.strip():
-            raise RequestError("the request has no query: send {\"query\": \"{ ... }\"}")
+            raise RequestError('the request has no query: send {"query": "{ ... }"}')
         if operation_name is not None and not isinstance(operation_name, str):
             raise RequestError("operationName must be a string")
         document = self.document(query)
@@ -144,7 +144,7 @@ class Engine:
             **self.execution_kwargs,
         )
         if hasattr(stream, "__await__"):
-            stream = await stream
+            stream = await cast(Awaitable[Any], stream)
         if isinstance(stream, ExecutionResult):
             return [stream]
         results: list[ExecutionResult] = []
@@ -166,7 +166,7 @@ def formatted(result: ExecutionResult) -> tuple[dict[str, Any], bool]:
     """(the response body, whether it is a request error): a result whose errors have no path and no data
     failed before execution (variables of the wrong type), which GraphQL reports without ``data``."""
     body = result.formatted
-    request_error = result.data is None and bool(result.errors) and all(e.path is None for e in result.errors)
+    request_error = result.data is None and bool(result.errors) and all(e.path is None for e in result.errors or ())
     if request_error:
         body.pop("data", None)
     return dict(body), request_error

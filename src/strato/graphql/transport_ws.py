@@ -25,7 +25,8 @@ PROTOCOL = "graphql-transport-ws"
 
 def token_in(payload: dict[str, Any]) -> str | None:
     """A token in connection_init's payload: ``token``, ``Authorization``, or ``headers.Authorization``."""
-    headers = payload.get("headers") if isinstance(payload.get("headers"), dict) else {}
+    found = payload.get("headers")
+    headers: dict[str, Any] = found if isinstance(found, dict) else {}
     for value in (payload.get("token"), payload.get("Authorization"), payload.get("authorization"), *headers.values()):
         if isinstance(value, str) and value:
             return value
@@ -126,7 +127,9 @@ class TransportWs:
             if variables is not None and not isinstance(variables, dict):
                 raise RequestError("variables must be an object")
             if prepared.kind == "subscription":
-                if not self.graph.subscriptions.add(msg.connection_id, operation_id, prepared.root_field, payload, claims):
+                if not self.graph.subscriptions.add(
+                    msg.connection_id, operation_id, prepared.root_field, payload, claims
+                ):
                     return self._close(msg)  # 4409: this id is already subscribed
                 return None
             context = GraphQLContext(claims, connection_id=msg.connection_id)
