@@ -15,6 +15,7 @@ import sys
 from . import (
     bench_auth,
     bench_coldstart,
+    bench_graphql,
     bench_http,
     bench_jobs,
     bench_messaging,
@@ -39,6 +40,7 @@ SUITES = {
     "auth": bench_auth,
     "jobs": bench_jobs,
     "testing": bench_testing,
+    "graphql": bench_graphql,
 }
 
 

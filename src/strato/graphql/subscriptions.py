@@ -1,7 +1,8 @@
 """Active subscriptions, kept in the WebSocket API's connection registry so any process can serve them.
 
-Each ``subscribe`` is one registry item next to its connection's: id ``<connection id>#<operation id>``,
-with the field it subscribes to (``topic``, an index of the registry), the document, the variables and
+Each ``subscribe`` is one item of the registry table, in a partition of its own (``<api>:subscriptions``,
+so the API's connections stay what ``connections()`` lists): id ``<connection id>#<operation id>``, with
+the field it subscribes to (``topic``, an index of the registry), the document, the variables and
 the claims of the connection. ``publish(field, event)`` — from a handler, a queue consumer, a change
 stream, another process — reads that index, re-runs each subscription's selection on the event and
 posts the results through ``@connections``: nothing lives in the memory of the process that accepted
@@ -34,8 +35,12 @@ class Subscriptions:
     def table(self) -> Any:
         return self.ws.registry.table
 
+    @property
+    def partition(self) -> str:
+        return f"{self.ws.name}:subscriptions"
+
     def _key(self, connection_id: str, operation_id: str) -> tuple[str, str]:
-        return (self.ws.name, f"{connection_id}#{operation_id}")
+        return (self.partition, f"{connection_id}#{operation_id}")
 
     def add(
         self,
@@ -49,7 +54,7 @@ class Subscriptions:
         from ..core.errors import ConditionFailed
 
         item = {
-            "api": self.ws.name,
+            "api": self.partition,
             "id": f"{connection_id}#{operation_id}",
             TOPIC: field,
             "connection": connection_id,
@@ -76,10 +81,10 @@ class Subscriptions:
 
         ids = [
             item["id"]
-            for item in self.table.iterate(self.ws.name, sort=Sort.begins_with(f"{connection_id}#"), page_size=500)
+            for item in self.table.iterate(self.partition, sort=Sort.begins_with(f"{connection_id}#"), page_size=500)
         ]
         for item_id in ids:
-            self.table.delete((self.ws.name, item_id))
+            self.table.delete((self.partition, item_id))
         return len(ids)
 
     def of(self, field: str) -> list[dict[str, Any]]:
