@@ -114,7 +114,7 @@ def fanout_rows(quick: bool) -> list[Row]:
         for i in range(2):  # interleaved halves
             for send, into in ((publish, ours), (broadcast, theirs))[:: 1 if i % 2 == 0 else -1]:
                 into += measure(send)
-        fleet.stdin.write("quit\n")  # noqa
+        fleet.stdin.write("quit\n")
         fleet.stdin.flush()
         os.environ.pop("STRATO_DATA_DIR", None)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 from urllib.parse import urlsplit
 
 from .ws_fleet import _Client, _Sink, raise_nofile

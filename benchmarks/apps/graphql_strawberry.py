@@ -1,7 +1,6 @@
 """The baseline: the same schema on Strawberry's own ASGI app (run under uvicorn like strato dev)."""
 
-from strawberry.asgi import GraphQL
-
 from benchmarks.apps.graphql_schema import schema
+from strawberry.asgi import GraphQL
 
 app = GraphQL(schema, graphql_ide=None)
