@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ..websocket import WebSocketApi
     from .engine import Engine
 
+COMPACT = (",", ":")
 TOPIC = "topic"  # the registry's index over subscriptions (connections have no such field)
 
 
@@ -106,9 +107,9 @@ class Subscriptions:
                 bodies = []
                 for result in results:
                     self.engine.report(result, context)
-                    bodies.append(json.dumps(formatted(result)[0], default=str))
+                    bodies.append(json.dumps(formatted(result)[0], default=str, separators=COMPACT))
             except RequestError as error:  # the schema changed under a stored subscription
-                bodies = [json.dumps(error.formatted)]
+                bodies = [json.dumps(error.formatted, separators=COMPACT)]
             for body in bodies:
                 sent += self._post(items, body)
         return sent
