@@ -77,6 +77,7 @@ def test_queries_and_mutations_over_http_with_gql(service):
     server, _, token = service
     with http_client(server, token) as session:
         assert session.execute(GraphQLRequest("{ hello }")) == {"hello": "hello world"}
+        assert session.execute(GraphQLRequest("{ later }")) == {"later": "async resolvers run too"}
         request = GraphQLRequest("query($n: String!) { hello(name: $n) whoami }", variable_values={"n": "ana"})
         answer = session.execute(request)
         assert answer["hello"] == "hello ana" and answer["whoami"]  # the claims reached the resolver

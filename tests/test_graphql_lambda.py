@@ -66,6 +66,11 @@ def test_post_and_get_through_the_lambda_handler(app, token):
     assert status == 200 and body["data"]["whoami"] and headers["content-type"].startswith(GRAPHQL_RESPONSE)
 
 
+def test_async_resolvers(app, token):
+    status, body, _ = call(app, "POST", body={"query": "{ later hello }"}, headers=auth(token))
+    assert (status, body) == (200, {"data": {"later": "async resolvers run too", "hello": "hello world"}})
+
+
 def test_no_token_is_401_at_the_gateway(app):
     status, _, _ = call(app, "POST", body={"query": "{ hello }"})
     assert status == 401

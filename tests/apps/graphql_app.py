@@ -40,6 +40,10 @@ class Query:
         return info.context.user or "anonymous"
 
     @strawberry.field
+    async def later(self) -> str:
+        return "async resolvers run too"
+
+    @strawberry.field
     def boom(self) -> str:
         raise ValueError("resolver failed")
 
