@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 
 import strawberry
+import strawberry.extensions
 
 
 @strawberry.type
@@ -32,3 +33,10 @@ class Subscription:
 
 
 schema = strawberry.Schema(query=Query, subscription=Subscription)
+
+# Strawberry's opt-in caches of parsed and validated documents (strato caches both itself): the fairer baseline
+cached_schema = strawberry.Schema(
+    query=Query,
+    subscription=Subscription,
+    extensions=[strawberry.extensions.ParserCache(), strawberry.extensions.ValidationCache()],
+)
