@@ -205,6 +205,10 @@ def test_the_protocol_through_the_dispatcher(client, app, token):
     socket.send({"id": "bad", "type": "subscribe", "payload": {"query": "subscription { nope }"}})
     error = socket.receive_json()
     assert error["type"] == "error" and "nope" in error["payload"][0]["message"]
+    wrong = {"query": SUBSCRIBE["query"], "variables": {"n": 5}}
+    socket.send({"id": "w", "type": "subscribe", "payload": wrong})  # $n is a String: refused, not stored
+    error = socket.receive_json()
+    assert error["type"] == "error" and "String cannot represent" in error["payload"][0]["message"]
     socket.send({"id": "s1", "type": "subscribe", "payload": SUBSCRIBE})
     assert graph.publish("metricUpdates", {"name": "disk", "value": 1}) == 0  # filtered out by the resolver
     assert graph.publish("metricUpdates", {"name": "cpu", "value": 2}) == 1

@@ -13,6 +13,7 @@ from typing import Any, cast
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    FieldNode,
     GraphQLError,
     OperationDefinitionNode,
     OperationType,
@@ -59,7 +60,10 @@ class Prepared:
     @property
     def root_field(self) -> str:
         """The subscription's field: what ``publish(field, ...)`` names."""
-        return self.operation.selection_set.selections[0].name.value  # type: ignore[attr-defined]
+        first = self.operation.selection_set.selections[0]
+        if not isinstance(first, FieldNode):
+            raise RequestError("a subscription names its field at the top level, not through a fragment")
+        return first.name.value
 
 
 class Engine:

@@ -127,9 +127,13 @@ class TransportWs:
             if variables is not None and not isinstance(variables, dict):
                 raise RequestError("variables must be an object")
             if prepared.kind == "subscription":
-                if not self.graph.subscriptions.add(
-                    msg.connection_id, operation_id, prepared.root_field, payload, claims
-                ):
+                field = prepared.root_field
+                # a dry run with no event: variables of the wrong type are refused now, not on every publish
+                dry_context = GraphQLContext(claims, connection_id=msg.connection_id)
+                for dry in run_sync(engine.results_for(prepared, variables, dry_context)):
+                    if dry.errors:
+                        raise RequestError(list(dry.errors))
+                if not self.graph.subscriptions.add(msg.connection_id, operation_id, field, payload, claims):
                     return self._close(msg)  # 4409: this id is already subscribed
                 return None
             context = GraphQLContext(claims, connection_id=msg.connection_id)
