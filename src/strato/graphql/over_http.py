@@ -65,27 +65,24 @@ def _params(req: Request) -> dict[str, Any]:
 def handle(graph: GraphQL, req: Request) -> Any:
     """The route's answer; an awaitable one when a resolver is async (the dispatcher awaits it)."""
     accept = req.headers.get("accept") or ""
+    if req.method == "GET" and graph.graphiql and "query" not in req.query and "text/html" in accept:
+        return graph.graphiql_page()
     media = _media(accept)
     if media is None:
         return _answer({"errors": [{"message": f"this API answers {GRAPHQL_RESPONSE} or {JSON}"}]}, 406, JSON)
-    if req.method == "GET" and graph.graphiql and "query" not in req.query and "text/html" in accept:
-        return graph.graphiql_page()
     try:
         params = _params(req)
         query = graph.persisted.query_for(params)
         prepared = graph.engine.prepare(query, params.get("operationName"))
         if req.method == "GET" and prepared.kind != "query":
-            out = _answer(
-                {"errors": [{"message": f"a {prepared.kind} must be sent with POST"}]}, 405, media, {"allow": "POST"}
-            )
-            return out
+            message = {"errors": [{"message": f"a {prepared.kind} must be sent with POST"}]}
+            return _answer(message, 405, media, {"allow": "POST"})
         context = GraphQLContext(req.claims, request=req)
         result = graph.engine.execute(prepared, params["variables"], context)
     except RequestError as error:
-        status = error.status if media == GRAPHQL_RESPONSE or error.status != 400 else 200
-        if error.status == 400 and media == JSON and _malformed(error):
-            status = 400
-        return _answer(error.formatted, status, media)
+        # application/json answers 200 to a well-formed request, whatever its GraphQL errors (the spec)
+        legacy_ok = media == JSON and error.status == 400 and not _malformed(error)
+        return _answer(error.formatted, 200 if legacy_ok else error.status, media)
     if hasattr(result, "__await__"):
         return _finish_async(graph, result, context, media)
     return _finish(graph, result, context, media)
