@@ -197,3 +197,30 @@ def test_graphiql_page_only_under_strato_dev(service):
     page = httpx.get(f"{server.url}/graphql/graphiql")
     assert page.status_code == 200 and "graphiql" in page.text.lower()
     assert "/ws/graphql" in page.text
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "message"),
+    [
+        ("{ hello ", None, "Syntax Error"),
+        ("{ nope }", None, "Cannot query field 'nope'"),
+        ("{ nested " + "{ child " * 10 + "{ level" + " }" * 12, None, "depth of 12"),
+        ("query($n: String!) { hello(name: $n) }", {"n": 5}, "String cannot represent"),
+    ],
+)
+def test_bad_input_over_the_wire_is_a_graphql_error(service, query, variables, message):
+    server, _, token = service
+    response = httpx.post(
+        f"{server.url}/graphql",
+        json={"query": query, "variables": variables},
+        headers={"authorization": f"Bearer {token}", "accept": "application/graphql-response+json"},
+    )
+    assert response.status_code == 400 and message in response.json()["errors"][0]["message"]
+    with http_client(server, token) as session, pytest.raises(Exception, match=message.split("'")[0]):
+        session.execute(GraphQLRequest(query, variable_values=variables))
+
+
+def test_graphiql_for_a_browser_at_the_endpoint_itself(service):
+    server, _, token = service
+    page = httpx.get(f"{server.url}/graphql", headers={"accept": "text/html", "authorization": f"Bearer {token}"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")

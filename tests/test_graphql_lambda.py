@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+import strato
 from strato.events.apigw_http import http_event
 from strato.graphql import document_id
 from strato.testing.websocket import Closed
@@ -255,3 +256,22 @@ def test_the_subprotocol_is_chosen_and_others_refused(client, app, token):
     event_token_connection = client.websocket("graphql", token=token, headers=PROTOCOL)  # ?token= on $connect
     event_token_connection.send({"type": "connection_init"})
     assert event_token_connection.receive_json() == {"type": "connection_ack"}
+
+
+def test_publish_from_async_code(client, app, token):
+    import asyncio
+
+    graph = app.resources[("graphql", "graphql")]
+    socket = connected(client, token)
+    socket.receive_json()
+    socket.send({"id": "a", "type": "subscribe", "payload": SUBSCRIBE})
+
+    async def handler() -> tuple[int, int]:  # a running loop: publish waits on a helper thread's loop
+        return graph.publish("metricUpdates", {"name": "cpu", "value": 1}), await graph.publish_async(
+            "metricUpdates", {"name": "cpu", "value": 2}
+        )
+
+    assert asyncio.run(handler()) == (1, 1)
+    assert [socket.receive_json()["payload"]["data"]["metricUpdates"]["value"] for _ in range(2)] == [1.0, 2.0]
+    with pytest.raises(strato.ValidationError, match="not a subscription field"):
+        graph.publish("nope", {})
