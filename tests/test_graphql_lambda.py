@@ -4,13 +4,15 @@ HTTP side, and the graphql-transport-ws protocol message by message through the 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncGenerator
 from urllib.parse import urlencode
 
 import pytest
+import strawberry
 
 import strato
 from strato.events.apigw_http import http_event
-from strato.graphql import document_id
+from strato.graphql import document_id, published
 from strato.testing.websocket import Closed
 
 APP = "tests/apps/graphql_app.py"
@@ -275,3 +277,51 @@ def test_publish_from_async_code(client, app, token):
     assert [socket.receive_json()["payload"]["data"]["metricUpdates"]["value"] for _ in range(2)] == [1.0, 2.0]
     with pytest.raises(strato.ValidationError, match="not a subscription field"):
         graph.publish("nope", {})
+
+
+RUNS: list[str] = []
+
+
+@strawberry.type
+class OneQuery:
+    hello: str = "hi"
+
+
+@strawberry.type
+class TwoSubscriptions:
+    @strawberry.subscription
+    async def everyone(self, info: strawberry.Info) -> AsyncGenerator[int, None]:
+        async for event in published(info):
+            RUNS.append("everyone")
+            yield event
+
+    @strawberry.subscription
+    async def mine(self, info: strawberry.Info) -> AsyncGenerator[str, None]:
+        async for event in published(info):
+            RUNS.append("mine")
+            yield f"{event} for {info.context.user}"
+
+
+def test_publish_runs_once_for_everyone_unless_a_resolver_reads_the_claims(tmp_path):
+    from strato.testing import Client
+
+    RUNS.clear()
+    app = strato.App("perclaims", data_dir=tmp_path)
+    app.user_pool()
+    graph = app.graphql(strawberry.Schema(query=OneQuery, subscription=TwoSubscriptions), auth=True)
+    client = Client(lambda: app)
+    sockets = []
+    for user in ("ana", "bob", "cy"):
+        socket = connected(client, client.sign_in(user))
+        assert socket.receive_json() == {"type": "connection_ack"}
+        socket.send({"id": "1", "type": "subscribe", "payload": {"query": "subscription { everyone }"}})
+        socket.send({"id": "2", "type": "subscribe", "payload": {"query": "subscription { mine }"}})
+        sockets.append(socket)
+    assert graph.publish("everyone", 7) == 3 and RUNS.count("everyone") == 1  # one run, three posts
+    assert graph.publish("mine", "news") == 3 and RUNS.count("mine") == 3  # it reads the claims: one per user
+    mine = set()
+    for socket in sockets:
+        assert socket.receive_json()["payload"] == {"data": {"everyone": 7}}
+        mine.add(socket.receive_json()["payload"]["data"]["mine"])
+    assert len(mine) == 3 and all(m.startswith("news for ") and m != "news for None" for m in mine)
+    app.close()

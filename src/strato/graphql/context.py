@@ -11,7 +11,7 @@ class GraphQLContext:
     HTTP ``request`` (None over the WebSocket API), the ``connection_id`` (None over HTTP), and for a
     subscription, the event being ``published``."""
 
-    __slots__ = ("claims", "connection_id", "headers", "published", "request")
+    __slots__ = ("_claims", "connection_id", "headers", "published", "read_claims", "request")
 
     def __init__(
         self,
@@ -21,11 +21,17 @@ class GraphQLContext:
         connection_id: str | None = None,
         published: tuple[Any, ...] = (),
     ) -> None:
-        self.claims = claims or {}
+        self._claims = claims or {}
+        self.read_claims = False  # whether a resolver looked at who is asking (publish shares results if not)
         self.request = request
         self.headers = headers if headers is not None else (request.headers if request is not None else {})
         self.connection_id = connection_id
         self.published = published
+
+    @property
+    def claims(self) -> dict[str, Any]:
+        self.read_claims = True
+        return self._claims
 
     @property
     def user(self) -> str | None:

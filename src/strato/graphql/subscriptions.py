@@ -93,28 +93,49 @@ class Subscriptions:
 
     async def deliver(self, field: str, event: Any) -> int:
         """Run every subscription of ``field`` on ``event`` and post the results; returns how many
-        subscriptions got a message. Subscriptions with the same document, variables and claims (the
-        common case: many viewers of one dashboard) run once."""
-        groups: dict[tuple[str, Any, str, str], list[dict[str, Any]]] = defaultdict(list)
+        subscriptions got a message. Subscriptions with the same document and variables (many viewers of
+        one dashboard) run once, unless a resolver reads the claims: then once per distinct claims."""
+        groups: dict[tuple[str, Any, str], dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
         for item in self.of(field):
-            groups[(item["query"], item.get("operation_name"), item["variables"], item["claims"])].append(item)
+            groups[(item["query"], item.get("operation_name"), item["variables"])][item["claims"]].append(item)
         sent = 0
-        for (query, operation_name, variables, claims), items in groups.items():
-            context = GraphQLContext(json.loads(claims), published=(event,))
-            try:
-                prepared = self.engine.prepare(query, operation_name)
-                results = await self.engine.results_for(prepared, json.loads(variables), context)
-                bodies = []
-                for result in results:
-                    self.engine.report(result, context)
-                    bodies.append(json.dumps(formatted(result)[0], default=str, separators=COMPACT))
-            except RequestError as error:  # the schema changed under a stored subscription
-                bodies = [json.dumps(error.formatted, separators=COMPACT)]
-            for body in bodies:
-                sent += self._post(items, body)
+        for (query, operation_name, variables), by_claims in groups.items():
+            first = next(iter(by_claims))
+            bodies, read_claims = await self._run(query, operation_name, variables, first, event)
+            if not read_claims:  # the result is the same whoever asks: one run for the whole group
+                sent += self._post([i for items in by_claims.values() for i in items], bodies)
+                continue
+            sent += self._post(by_claims[first], bodies)
+            for claims, items in list(by_claims.items())[1:]:
+                bodies, _ = await self._run(query, operation_name, variables, claims, event)
+                sent += self._post(items, bodies)
         return sent
 
-    def _post(self, items: list[dict[str, Any]], payload: str) -> int:
+    async def _run(
+        self, query: str, operation_name: str | None, variables: str, claims: str, event: Any
+    ) -> tuple[list[str], bool]:
+        """The ``next`` payloads of one subscription for ``event`` (none if its resolver filtered it out),
+        and whether a resolver read the claims."""
+        context = GraphQLContext(json.loads(claims), published=(event,))
+        try:
+            prepared = self.engine.prepare(query, operation_name)
+            results = await self.engine.results_for(prepared, json.loads(variables), context)
+        except RequestError as error:  # the schema changed under a stored subscription
+            return [json.dumps(error.formatted, separators=COMPACT)], False
+        bodies = []
+        for result in results:
+            self.engine.report(result, context)
+            bodies.append(json.dumps(formatted(result)[0], default=str, separators=COMPACT))
+        return bodies, context.read_claims
+
+    def _post(self, items: list[dict[str, Any]], bodies: list[str]) -> int:
+        """Each body as a ``next`` to each subscription; how many subscriptions were reached."""
+        reached = 0
+        for body in bodies:
+            reached = self._post_one(items, body)
+        return reached
+
+    def _post_one(self, items: list[dict[str, Any]], payload: str) -> int:
         """One ``next`` per subscription: the same text for every subscription with the same operation id,
         so a fleet of clients numbering their operations alike takes one broadcast."""
         by_operation: dict[str, list[str]] = defaultdict(list)
