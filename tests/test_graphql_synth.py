@@ -55,3 +55,14 @@ def test_the_template_passes_cfn_lint(template, tmp_path):
     path.write_text(json.dumps(template))
     result = subprocess.run(["cfn-lint", str(path)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_package_ships_strawberry(tmp_path, monkeypatch):
+    from strato.deploy.package import runtime_requirements
+
+    monkeypatch.setenv("STRATO_DATA_DIR", str(tmp_path / "data"))
+    app = load_app("tests/apps/graphql_app.py", fresh=True)
+    try:
+        assert any(r.startswith("strawberry-graphql") for r in runtime_requirements(app))
+    finally:
+        app.close()

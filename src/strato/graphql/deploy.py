@@ -25,3 +25,8 @@ def synth(t: Template, graph: GraphQL) -> None:
 
 def arns(resource: GraphQL, action: str, stage: str) -> list[Any]:
     return []
+
+
+def requirements(resource: GraphQL) -> list[str]:
+    """What `strato package` installs for the functions: Strawberry (and graphql-core with it)."""
+    return ["strawberry-graphql>=0.250"]
