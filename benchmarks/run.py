@@ -16,6 +16,7 @@ from . import (
     bench_auth,
     bench_clock,
     bench_coldstart,
+    bench_graphql,
     bench_http,
     bench_http_ecosystem,
     bench_jobs,
@@ -45,6 +46,7 @@ SUITES = {
     "testing": bench_testing,
     "clock": bench_clock,
     "reload": bench_reload,
+    "graphql": bench_graphql,
 }
 
 

@@ -46,6 +46,8 @@ NEVER = {
     "urllib",
     "ipaddress",
     "base64",
+    "strawberry",  # an app without app.graphql never loads GraphQL
+    "graphql",
 }
 #: the whole of a tiny HTTP app's cold start: App, the HTTP facade, the entry and its dispatcher
 TINY = {

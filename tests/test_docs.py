@@ -173,7 +173,11 @@ def test_python_blocks_run(
     left_out = [b for b in blocks if set(b.needs) & set(missing)]
     blocks = [b for b in blocks if b not in left_out]
     environ, path = dict(os.environ), list(sys.path)
-    namespace: dict = {"__name__": "__docs__"}
+    import types
+
+    page_module = types.ModuleType("__docs__")  # a real module: libraries that look classes up by module
+    namespace: dict = page_module.__dict__  # (Strawberry resolves annotations there) find the page's names
+    monkeypatch.setitem(sys.modules, "__docs__", page_module)
     try:
         for block in blocks:
             # padded so tracebacks name the markdown file and its real line numbers

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # typing stays out of a Lambda cold start: it costs more than
     from .core.resource import Resource
     from .core.usage import Counter
     from .dispatch.http import HttpDispatcher
+    from .graphql import GraphQL
     from .http import HttpApi
     from .kv import KV
     from .meetings import Meetings
@@ -314,6 +315,48 @@ class App:
         ws.auth_options = {"auth": auth, "groups": list(groups) if groups else None}
         self._declare(ws.registry.table)
         return ws
+
+    def graphql(
+        self,
+        schema: Any,
+        *,
+        path: str = "/graphql",
+        name: str = "graphql",
+        auth: Any = None,
+        groups: Any = None,
+        max_depth: int | None = 10,
+        max_complexity: int | None = None,
+        max_document_bytes: int = 32 * 1024,
+        persisted_queries: Any = None,
+        only_persisted: bool = False,
+    ) -> GraphQL:
+        """A Strawberry schema on the HTTP API at ``path`` (GraphQL over HTTP; GraphiQL under ``strato dev``)
+        and, when it has a Subscription type, on the WebSocket API ``name`` (graphql-transport-ws).
+        ``auth=True`` / ``groups=[...]`` check a user-pool token on both; publish with ``graph.publish``."""
+        from .graphql import GraphQL, Limits
+
+        limits = Limits(max_depth=max_depth, max_complexity=max_complexity, max_document_bytes=max_document_bytes)
+        ws = None
+        if getattr(getattr(schema, "_schema", None), "subscription_type", None) is not None:
+            # every message is routed by its graphql-transport-ws type; subscriptions are found by field
+            ws = self.websocket(name, route_selection="$request.body.type", index=["topic"])
+        under_dev = bool(os.environ.get("STRATO_DEV_URL")) and self.config.provider == "local"
+        return self._declare(
+            GraphQL(
+                self.context,
+                name,
+                schema,
+                http=self.http(),
+                websocket=ws,
+                path=path,
+                auth=auth,
+                groups=groups,
+                limits=limits,
+                persisted_queries=persisted_queries,
+                only_persisted=only_persisted,
+                graphiql=under_dev,
+            )
+        )
 
     def of_kind(self, kind: str) -> list[Any]:
         """The declared resources of one kind (``"queue"``, ``"topic"``, ...), in declaration order."""

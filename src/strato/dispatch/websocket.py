@@ -92,6 +92,8 @@ class WebSocketDispatcher:
                 status = 403 if result is False else result
                 return {"statusCode": status, "body": "Forbidden" if status == 403 else "Unauthorized"}
             ws.registry.add(connection.id, connection.source_ip, connection.user_agent, connection.data)
+            if connection.subprotocol:  # API Gateway passes this header of the integration's answer on
+                return {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": connection.subprotocol}}
             return {"statusCode": 200}
         if route == "$disconnect":
             try:

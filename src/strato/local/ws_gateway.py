@@ -156,7 +156,9 @@ class WsGateway:
             accepted = True
             # API Gateway hands the $connect authorizer's context to every later event of the connection
             conn.authorizer = event["requestContext"].get("authorizer")
-            await send({"type": "websocket.accept"})  # raises if the client went away meanwhile
+            # the subprotocol the $connect handler chose (``conn.subprotocol``), as API Gateway echoes it
+            subprotocol = (result.get("headers") or {}).get("Sec-WebSocket-Protocol")
+            await send({"type": "websocket.accept", "subprotocol": subprotocol})  # raises if the client left
             conn.state = "open"
             code, reason = await self._serve(conn, receive, base)
         except OSError as exc:  # the client left during the handshake (uvicorn's ClientDisconnected)

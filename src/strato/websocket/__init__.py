@@ -94,6 +94,12 @@ class Connection:
         self.user_agent: str = context.get("identity", {}).get("userAgent", "")
         self.data: dict[str, Any] = {}
         self.claims: dict[str, Any] = context.get("authorizer") or {}
+        self.subprotocol: str | None = None  # set to one the client offered (Sec-WebSocket-Protocol) to pick it
+
+    @property
+    def subprotocols(self) -> list[str]:
+        """The subprotocols the client offered, in its order of preference."""
+        return [p.strip() for p in self.headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
 
     def __repr__(self) -> str:
         return f"<Connection {self.id}>"
@@ -259,6 +265,21 @@ class WebSocketApi(Resource[WebSocketBackend]):
             reached = [i for i in ids if i not in set(gone)]
             outbox.tell("websocket", self.name, {"to": reached, "data": raw if not text else raw.decode()})
         return len(ids) - len(gone)
+
+    @requires("manage")
+    def send_many(self, ids: Iterable[str], data: Any) -> list[str]:
+        """Post the same message to each connection in ``ids``; returns those that were gone (removed from
+        the registry), for a caller that keeps more state per connection (GraphQL subscriptions)."""
+        raw, text = encode_payload(data)
+        self._need("binary" if not text else "broadcast")
+        ids = [_check_id(i) for i in ids]
+        gone = self.backend.broadcast(ids, raw, text) if ids else []
+        for connection_id in gone:
+            self.registry.remove(connection_id)
+        if outbox.listeners and ids:
+            reached = [i for i in ids if i not in set(gone)]
+            outbox.tell("websocket", self.name, {"to": reached, "data": raw if not text else raw.decode()})
+        return gone
 
     @requires("manage")
     def close(self, connection_id: str) -> None:

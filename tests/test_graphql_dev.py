@@ -1,0 +1,226 @@
+"""GraphQL under a real `strato dev`: the gql client over HTTP and over graphql-transport-ws, events
+published by a mutation, by `strato worker` (another process) and by a table change stream handler."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import httpx
+import pytest
+from gql import Client, GraphQLRequest
+from gql.transport.exceptions import TransportQueryError
+from gql.transport.requests import RequestsHTTPTransport
+from gql.transport.websockets import WebsocketsTransport
+
+from strato.loader import load_app
+from strato.testing.users import ensure_signed_in
+from tests.conftest import ROOT, start_dev_server, stop
+from tests.test_worker import wait_until
+
+APP = "tests/apps/graphql_app.py"
+SUBSCRIBE = "subscription Watch($name: String) { metricUpdates(name: $name) { name value unit } }"
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    data = tmp_path_factory.mktemp("graphql") / "data"
+    server = start_dev_server(APP, data, "--no-worker")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "strato.cli", "worker", APP, "--data", str(data), "--poll-wait", "0.2"],
+        cwd=ROOT,
+        env={**os.environ, "STRATO_PROVIDER": "local", "STRATO_DATA_DIR": str(data)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert b"strato worker" in worker.stderr.readline()
+    old = os.environ.get("STRATO_DATA_DIR")
+    os.environ["STRATO_DATA_DIR"] = str(data)
+    app = load_app(APP, fresh=True)  # the same data: tokens from its pool, the registry to poll
+    token = ensure_signed_in(app, "ana", [], {}, "")
+    yield server, app, token
+    app.close()
+    if old is None:
+        os.environ.pop("STRATO_DATA_DIR", None)
+    else:
+        os.environ["STRATO_DATA_DIR"] = old
+    worker.send_signal(signal.SIGTERM)
+    _, err = worker.communicate(timeout=30)
+    assert worker.returncode == 0, err.decode()[-2000:]
+    stop(server.proc)
+
+
+def http_client(server, token: str | None) -> Client:
+    headers = {"Authorization": token} if token else {}
+    return Client(transport=RequestsHTTPTransport(url=f"{server.url}/graphql", headers=headers, timeout=15))
+
+
+def ws_transport(server, token: str | None) -> WebsocketsTransport:
+    url = server.url.replace("http://", "ws://") + "/ws/graphql"
+    return WebsocketsTransport(
+        url=url,
+        init_payload={"token": token} if token else {},
+        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+        ack_timeout=15,
+    )
+
+
+def subscriptions(app, field: str = "metricUpdates") -> int:
+    return len(app.resources[("graphql", "graphql")].subscriptions.of(field))
+
+
+def test_queries_and_mutations_over_http_with_gql(service):
+    server, _, token = service
+    with http_client(server, token) as session:
+        assert session.execute(GraphQLRequest("{ hello }")) == {"hello": "hello world"}
+        assert session.execute(GraphQLRequest("{ later }")) == {"later": "async resolvers run too"}
+        request = GraphQLRequest("query($n: String!) { hello(name: $n) whoami }", variable_values={"n": "ana"})
+        answer = session.execute(request)
+        assert answer["hello"] == "hello ana" and answer["whoami"]  # the claims reached the resolver
+        recorded = session.execute(GraphQLRequest('mutation { record(name: "cpu", value: 0.5) { name value } }'))
+        assert recorded == {"record": {"name": "cpu", "value": 0.5}}
+        assert session.execute(GraphQLRequest('{ metric(name: "cpu") { value } }')) == {"metric": {"value": 0.5}}
+        with pytest.raises(TransportQueryError, match="resolver failed"):
+            session.execute(GraphQLRequest("{ boom }"))
+
+
+def test_http_without_a_token_is_refused(service):
+    server, _, _ = service
+    response = httpx.post(f"{server.url}/graphql", json={"query": "{ hello }"})
+    assert response.status_code == 401
+
+
+def collect(server, token, variables, count: int, trigger, app) -> list[dict]:
+    """Subscribe with gql over graphql-transport-ws, run ``trigger`` once the subscription is stored,
+    and return the first ``count`` results."""
+
+    async def run() -> list[dict]:
+        got: list[dict] = []
+        before = subscriptions(app)
+        async with Client(transport=ws_transport(server, token)) as session:
+            stream = session.subscribe(GraphQLRequest(SUBSCRIBE, variable_values=variables))
+            first = asyncio.ensure_future(stream.__anext__())
+            stored = await asyncio.to_thread(wait_until, lambda: subscriptions(app) > before, 20, 0.05)
+            assert stored, "the subscription never reached the registry"
+            threading.Thread(target=trigger, daemon=True).start()
+            got.append(await asyncio.wait_for(first, 20))
+            while len(got) < count:
+                got.append(await asyncio.wait_for(stream.__anext__(), 20))
+            await stream.aclose()
+        return got
+
+    return asyncio.run(run())
+
+
+def test_subscription_gets_what_a_mutation_publishes_filtered_by_its_argument(service):
+    server, app, token = service
+
+    def mutate() -> None:
+        with http_client(server, token) as session:
+            for name, value in (("disk", 1.0), ("cpu", 2.0), ("cpu", 3.0)):
+                session.execute(
+                    GraphQLRequest(
+                        "mutation($n: String!, $v: Float!) { record(name: $n, value: $v) { name } }",
+                        variable_values={"n": name, "v": value},
+                    )
+                )
+
+    got = collect(server, token, {"name": "cpu"}, 2, mutate, app)
+    assert got == [
+        {"metricUpdates": {"name": "cpu", "value": 2.0, "unit": "mutation"}},
+        {"metricUpdates": {"name": "cpu", "value": 3.0, "unit": "mutation"}},
+    ]
+
+
+def test_subscription_gets_an_event_published_by_strato_worker(service):
+    server, app, token = service
+    inbox = app.resources[("queue", "readings-in")]
+    got = collect(server, token, None, 1, lambda: inbox.send({"name": "mem", "value": 7}), app)
+    assert got == [{"metricUpdates": {"name": "mem", "value": 7.0, "unit": "worker"}}]
+
+
+def test_subscription_gets_an_event_published_by_a_change_stream_handler(service):
+    server, app, token = service
+    table = app.resources[("table", "readings")]
+    got = collect(
+        server, token, {"name": "net"}, 1, lambda: table.put({"name": "net", "value": "1", "stream": True}), app
+    )
+    assert got == [{"metricUpdates": {"name": "net", "value": 1.0, "unit": "stream"}}]
+
+
+def test_a_client_that_closes_is_removed(service):
+    server, app, token = service
+    before = subscriptions(app)
+
+    async def subscribe_then_leave() -> None:
+        async with Client(transport=ws_transport(server, token)) as session:
+            stream = session.subscribe(GraphQLRequest(SUBSCRIBE))
+            pending = asyncio.ensure_future(stream.__anext__())
+            assert await asyncio.to_thread(wait_until, lambda: subscriptions(app) > before, 20, 0.05)
+            pending.cancel()
+
+    asyncio.run(subscribe_then_leave())
+    assert wait_until(lambda: subscriptions(app) == before, 20, 0.05)
+
+
+def test_an_unauthenticated_subscribe_is_refused(service):
+    server, app, _ = service
+    before = subscriptions(app)
+    for token in (None, "not-a-token"):
+
+        async def attempt(token=token) -> None:
+            async with Client(transport=ws_transport(server, token)) as session:
+                async for _ in session.subscribe(GraphQLRequest(SUBSCRIBE)):
+                    pass
+
+        with pytest.raises(Exception):  # noqa: B017 - the connection is closed before connection_ack
+            asyncio.run(attempt())
+    assert subscriptions(app) == before
+
+
+def test_queries_over_the_websocket(service):
+    server, _, token = service
+
+    async def run() -> dict:
+        async with Client(transport=ws_transport(server, token)) as session:
+            return await session.execute(GraphQLRequest('{ hello(name: "ws") }'))
+
+    assert asyncio.run(run()) == {"hello": "hello ws"}
+
+
+def test_graphiql_page_only_under_strato_dev(service):
+    server, _, _ = service
+    page = httpx.get(f"{server.url}/graphql/graphiql")
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    assert "/ws/graphql" in page.text
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "message"),
+    [
+        ("{ hello ", None, "Syntax Error"),
+        ("{ nope }", None, "Cannot query field 'nope'"),
+        ("{ nested " + "{ child " * 10 + "{ level" + " }" * 12, None, "depth of 12"),
+        ("query($n: String!) { hello(name: $n) }", {"n": 5}, "String cannot represent"),
+    ],
+)
+def test_bad_input_over_the_wire_is_a_graphql_error(service, query, variables, message):
+    server, _, token = service
+    response = httpx.post(
+        f"{server.url}/graphql",
+        json={"query": query, "variables": variables},
+        headers={"authorization": f"Bearer {token}", "accept": "application/graphql-response+json"},
+    )
+    assert response.status_code == 400 and message in response.json()["errors"][0]["message"]
+    with http_client(server, token) as session, pytest.raises(Exception, match=message.split("'")[0]):
+        session.execute(GraphQLRequest(query, variable_values=variables))
+
+
+def test_graphiql_for_a_browser_at_the_endpoint_itself(service):
+    server, _, token = service
+    page = httpx.get(f"{server.url}/graphql", headers={"accept": "text/html", "authorization": f"Bearer {token}"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
