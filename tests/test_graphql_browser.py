@@ -4,10 +4,12 @@ a subscription gets what a mutation publishes; a bad token is refused."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -90,6 +92,62 @@ def test_graphql_ws_in_chromium_against_strato_dev(tmp_path, monkeypatch):
                 assert len(graph.subscriptions.of("metricUpdates")) == 1
             finally:
                 browser.close()
+    finally:
+        app.close()
+        stop(server.proc)
+
+
+def test_graphiql_works_offline_in_chromium(tmp_path, monkeypatch):
+    """The GraphiQL page under `strato dev` loads everything from the dev server (the browser is kept
+    from reaching anything else, as a developer offline is), renders its editor and runs a query."""
+    sync_playwright = _playwright()
+    data = tmp_path / "data"
+    server = start_dev_server(APP, data)
+    monkeypatch.setenv("STRATO_DATA_DIR", str(data))
+    app = load_app(APP, fresh=True)
+    try:
+        token = ensure_signed_in(app, "ana", [], {}, "")
+        query = '{ hello(name: "offline") }'
+        requested: list[str] = []
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+                env={**os.environ, "HOME": str(tmp_path)},
+            )
+            try:
+                page = browser.new_page()
+                failures: list[str] = []
+                page.on("request", lambda request: requested.append(request.url))
+                page.on("websocket", lambda ws: requested.append(ws.url))
+                page.on("pageerror", lambda error: failures.append(str(error)))
+                page.on("console", lambda msg: msg.type == "error" and failures.append(msg.text))
+                # offline: whatever is not the dev server fails, as without a network
+                page.route(
+                    "**/*",
+                    lambda route: (
+                        route.continue_() if route.request.url.startswith(server.url + "/") else route.abort()
+                    ),
+                )
+                # the token as a developer types it in GraphiQL's headers editor (which persists it)
+                headers = json.dumps({"Authorization": f"Bearer {token}"})
+                page.add_init_script(f"localStorage.setItem('graphiql:headers', {json.dumps(headers)})")
+                page.goto(f"{server.url}/graphql/graphiql?q={quote(query)}")
+                page.wait_for_selector(".graphiql-query-editor .CodeMirror", timeout=30_000)
+                assert "offline" in page.inner_text(".graphiql-query-editor")
+                page.click(".graphiql-execute-button")
+                page.wait_for_function(
+                    "document.querySelector('.graphiql-response')?.innerText.includes('hello offline')",
+                    timeout=30_000,
+                )
+                assert '"hello": "hello offline"' in page.inner_text(".graphiql-response")
+                assert failures == []
+            finally:
+                browser.close()
+        elsewhere = [url for url in requested if not url.startswith(server.url + "/")]
+        assert elsewhere == [], f"GraphiQL fetched from outside the dev server: {elsewhere}"
+        loaded = {url.split("?")[0].rsplit("/", 1)[-1] for url in requested}
+        assert {"graphiql.min.js", "react-dom.production.min.js", "init.js", "graphiql.min.css"} <= loaded
     finally:
         app.close()
         stop(server.proc)

@@ -4,7 +4,11 @@ published by a mutation, by `strato worker` (another process) and by a table cha
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import html
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -224,3 +228,46 @@ def test_graphiql_for_a_browser_at_the_endpoint_itself(service):
     server, _, token = service
     page = httpx.get(f"{server.url}/graphql", headers={"accept": "text/html", "authorization": f"Bearer {token}"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+
+
+def _page_assets(html: str) -> list[str]:
+    return re.findall(r'(?:src|href)="([^"]+)"', html)
+
+
+def test_graphiql_page_loads_only_files_strato_serves(service):
+    server, _, _ = service
+    page = httpx.get(f"{server.url}/graphql/graphiql")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-cache"
+    assert not re.search(r"https?://", page.text), "the page must not load anything from another origin"
+    assets = _page_assets(page.text)
+    assert [a.split("?")[0].rsplit("/", 1)[1] for a in assets] == [
+        "graphiql.min.css",
+        "plugin-explorer.css",
+        "page.css",
+        "react.production.min.js",
+        "react-dom.production.min.js",
+        "graphiql.min.js",
+        "plugin-explorer.umd.js",
+        "init.js",
+    ]
+    integrity = dict(re.findall(r'(?:src|href)="([^"]+)"[^>]*integrity="([^"]+)"', page.text))
+    assert len(integrity) == 6  # every vendored file; strato's own page.css and init.js are not pinned
+    for url in assets:
+        assert url.startswith("/graphql/graphiql/assets/")
+        answer = httpx.get(server.url + html.unescape(url))
+        assert answer.status_code == 200, url
+        kind = "text/css" if ".css" in url else "text/javascript"
+        assert answer.headers["content-type"].startswith(kind)
+        if url in integrity:  # byte for byte the npm file, as the SRI hash the browser checks says
+            digest = base64.b64encode(hashlib.sha384(answer.content).digest()).decode()
+            assert integrity[url] == f"sha384-{digest}"
+            assert "max-age=31536000" in answer.headers["cache-control"] and "?v=" in url
+        else:
+            assert answer.headers["cache-control"] == "no-cache"
+
+
+@pytest.mark.parametrize("name", ["nope.js", "assets.json", "LICENSE.graphiql", "..%2Fgraphiql.py", "graphiql.min.js.map"])
+def test_graphiql_serves_only_the_files_the_page_loads(service, name):
+    server, _, _ = service
+    answer = httpx.get(f"{server.url}/graphql/graphiql/assets/{name}")
+    assert answer.status_code == 404 and "graphiql.min.js" in answer.json()["message"]

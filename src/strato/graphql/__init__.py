@@ -77,7 +77,13 @@ class GraphQL(Resource[Any]):
             def graphiql_page(req: Request) -> Response:
                 return self.graphiql_page()
 
-            http.get(f"{path.rstrip('/')}/graphiql")(graphiql_page)
+            def graphiql_asset(req: Request) -> Response:
+                from .graphiql import asset
+
+                return asset(req.params["name"])
+
+            http.get(self.graphiql_path)(graphiql_page)
+            http.get(f"{self.graphiql_path}/assets/{{name}}")(graphiql_asset)
         self.subscriptions: Any = None
         if websocket is not None:
             from .subscriptions import Subscriptions
@@ -85,6 +91,11 @@ class GraphQL(Resource[Any]):
 
             self.subscriptions = Subscriptions(websocket, self.engine)
             TransportWs(self, websocket)
+
+    @property
+    def graphiql_path(self) -> str:
+        """Where ``strato dev`` serves GraphiQL (``/graphql/graphiql``), its files under ``.../assets/``."""
+        return f"{self.path.rstrip('/')}/graphiql"
 
     @property
     def websocket_url(self) -> str:
@@ -113,14 +124,13 @@ class GraphQL(Resource[Any]):
         return await self.subscriptions.deliver(field, event)
 
     def graphiql_page(self) -> Response:
-        from strawberry.http.ides import get_graphql_ide_html
-
+        """GraphiQL for this API, on files served by strato (never a CDN): ``strato dev`` only."""
         from ..http.response import Response
+        from .graphiql import page
 
-        html = get_graphql_ide_html("graphiql")
-        if self.websocket is not None:
-            html = html.replace("httpUrlToWebSockeUrl(fetchURL)", repr(self.websocket_url))
-        return Response(html, 200, content_type="text/html; charset=utf-8")
+        subscriptions = self.websocket_url if self.websocket is not None else None
+        html = page(self.graphiql_path, self.name, self.path, subscriptions)
+        return Response(html, 200, {"cache-control": "no-cache"}, content_type="text/html; charset=utf-8")
 
     def __repr__(self) -> str:
         return f"<GraphQL {self.name} {self.path}>"
