@@ -266,7 +266,9 @@ def test_graphiql_page_loads_only_files_strato_serves(service):
             assert answer.headers["cache-control"] == "no-cache"
 
 
-@pytest.mark.parametrize("name", ["nope.js", "assets.json", "LICENSE.graphiql", "..%2Fgraphiql.py", "graphiql.min.js.map"])
+@pytest.mark.parametrize(
+    "name", ["nope.js", "assets.json", "LICENSE.graphiql", "..%2Fgraphiql.py", "graphiql.min.js.map"]
+)
 def test_graphiql_serves_only_the_files_the_page_loads(service, name):
     server, _, _ = service
     answer = httpx.get(f"{server.url}/graphql/graphiql/assets/{name}")
