@@ -10,8 +10,9 @@
    again to go on; the failed slot is not retried, as EventBridge does not re-run a slot whose
    target raised once its retry policy is spent);
 2. then, with the clock at the new time, deletes what AWS deletes by itself (TTL items, objects past
-   lifecycle expiry, messages past retention: every backend's ``sweep(now)``), ages metrics
-   (downsampling, retention) and evaluates alarms once.
+   lifecycle expiry, messages past retention: every backend's ``sweep(now)``), runs the workflow steps
+   that fell due (Waits that ended, retry back-offs that passed) until each execution waits again or
+   ends, ages metrics (downsampling, retention) and evaluates alarms once.
 
 A ``strato worker`` running in the same process shares the clock: its scheduler may claim a slot
 first, and that slot then fires on the worker's thread instead of inside ``advance``.
@@ -37,7 +38,7 @@ from ..core.clock import VirtualClock, _seconds
 from ..core.errors import StratoError
 from ..schedule import UTC, Schedule
 from .scheduler import Scheduler, fire
-from .sweeper import sweep_all
+from .sweeper import run_due, sweep_all
 
 if TYPE_CHECKING:
     from ..app import App
@@ -56,6 +57,7 @@ class Elapsed:
     fired: int = 0
     swept: int = 0
     alarms: list[tuple[str, str, str, str]] = field(default_factory=list)  # (namespace, alarm, old, new)
+    steps: int = 0  # workflow transitions that fell due (Waits ended, retry back-offs over)
 
 
 class Timekeeper:
@@ -98,6 +100,7 @@ class Timekeeper:
         target = max(target, self.clock.now())  # a slot (a datetime: whole microseconds) may round up
         self.clock.set(target)
         elapsed.swept = sweep_all(self.app, target)
+        elapsed.steps = run_due(self.app)
         for metrics in self.app.of_kind("metrics"):
             if "alarm_evaluation" not in metrics.capabilities:
                 continue  # CloudWatch ages data and evaluates alarms on AWS by itself
