@@ -34,6 +34,18 @@ def run_due(app: App) -> int:
     return count
 
 
+def next_due(app: App) -> float | None:
+    """The earliest time background work waits for (a workflow's Wait or retry), or None."""
+    times = [
+        due
+        for resource in list(app.resources.values())
+        if resource.background_work() and isinstance(resource.backend, RunsDue)
+        for due in [resource.backend.next_due()]
+        if due is not None
+    ]
+    return min(times, default=None)
+
+
 class Runtime:
     """Background housekeeping of the dev server: sweeps expired items and objects."""
 

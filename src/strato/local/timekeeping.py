@@ -38,7 +38,7 @@ from ..core.clock import VirtualClock, _seconds
 from ..core.errors import StratoError
 from ..schedule import UTC, Schedule
 from .scheduler import Scheduler, fire
-from .sweeper import run_due, sweep_all
+from .sweeper import next_due, run_due, sweep_all
 
 if TYPE_CHECKING:
     from ..app import App
@@ -98,9 +98,10 @@ class Timekeeper:
         if self.app.schedules:
             elapsed.fired = self._fire_slots(target, self.max_slots if max_slots is None else max_slots)
         target = max(target, self.clock.now())  # a slot (a datetime: whole microseconds) may round up
+        elapsed.steps = self._run_due_until(target)
         self.clock.set(target)
         elapsed.swept = sweep_all(self.app, target)
-        elapsed.steps = run_due(self.app)
+        elapsed.steps += run_due(self.app)
         for metrics in self.app.of_kind("metrics"):
             if "alarm_evaluation" not in metrics.capabilities:
                 continue  # CloudWatch ages data and evaluates alarms on AWS by itself
@@ -109,6 +110,17 @@ class Timekeeper:
                 changes = metrics.evaluate_alarms(target)
                 elapsed.alarms += [(metrics.namespace, name, old, new) for name, old, new in changes]
         return elapsed
+
+    def _run_due_until(self, target: float) -> int:
+        """Workflow steps waiting on the clock (Waits, retry back-offs), each with the clock standing at its
+        due time, in time order: a retry that fails again is due later, maybe still before ``target``."""
+        steps = 0
+        while True:
+            due = next_due(self.app)
+            if due is None or due > target:
+                return steps
+            self.clock.set(max(due, self.clock.now()))
+            steps += run_due(self.app)
 
     def _fire_slots(self, target: float, max_slots: int) -> int:
         scheduler = self._follow()

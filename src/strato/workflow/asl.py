@@ -253,8 +253,8 @@ def _fail(name: str, state: dict[str, Any], states: Any, everything: Any, refuse
     for field in ("Error", "Cause"):
         if field in state and f"{field}Path" in state:
             refuse(f"{field} and {field}Path may not both be set")
-        if f"{field}Path" in state:
-            paths.check(state[f"{field}Path"], f"{field}Path", name)
+        if f"{field}Path" in state:  # a path, a context path or an intrinsic function
+            dataflow.check_template({".$": state[f"{field}Path"]}, f"{field}Path", name)
 
 
 def _parallel(

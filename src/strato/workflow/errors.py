@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-#: errors that States.ALL does not catch (AWS: "States.ALL ... does not match States.DataLimitExceeded / Runtime")
+#: errors States.ALL does not match (concepts-error-handling: "can't catch the States.DataLimitExceeded terminal
+#: error or Runtime error types"); States.Runtime is matched by nothing, it "always causes the execution to fail"
 UNCATCHABLE = frozenset({"States.DataLimitExceeded", "States.Runtime"})
 #: States.TaskFailed matches every error of a task except States.Timeout
 NOT_TASK_FAILED = frozenset({"States.Timeout"})
@@ -19,6 +20,8 @@ class StatesError(Exception):
 
 def matches(error_equals: list[str], error: str, *, from_task: bool) -> bool:
     """Whether a Retrier / Catcher's ErrorEquals names ``error``."""
+    if error == "States.Runtime":
+        return False
     for name in error_equals:
         if name == error:
             return True

@@ -1,7 +1,8 @@
 """Step Functions' intrinsic functions: ``"greeting.$": "States.Format('Hello {}', $.name)"``.
 
 Parsed once (a bad call is refused at declaration, as CreateStateMachine does); evaluated per state. A call
-whose arguments are wrong at run time fails with ``States.IntrinsicFailure``, Step Functions' error for it.
+whose arguments are wrong at run time fails with ``States.Runtime``: the developer guide reserves
+``States.IntrinsicFailure`` "for future use" and reports intrinsic processing errors as States.Runtime.
 """
 
 from __future__ import annotations
@@ -17,8 +18,15 @@ from typing import Any
 from . import paths
 from .errors import StatesError
 
-FAILURE = "States.IntrinsicFailure"
+FAILURE = "States.Runtime"
 Node = tuple[str, Any]  # ("lit", value) | ("path", "$.x") | ("ctx", "$$.x") | ("call", (name, [nodes]))
+
+
+_ESCAPED = {"'": "'", "\\": "\\", "{": "\ue000", "}": "\ue001"}  # escaped braces are no placeholder
+
+
+def _unmark(text: str) -> str:
+    return text.replace("\ue000", "{").replace("\ue001", "}")
 
 
 class IntrinsicSyntaxError(ValueError):
@@ -47,7 +55,7 @@ def _parse(text: str, i: int) -> tuple[Node, int]:
         while j < len(text) and text[j] != "'":
             if text[j] == "\\" and j + 1 < len(text):
                 j += 1
-                out.append(text[j] if text[j] in "'{}\\" else "\\" + text[j])
+                out.append(_ESCAPED.get(text[j], "\\" + text[j]))
             else:
                 out.append(text[j])
             j += 1
@@ -108,13 +116,15 @@ def _parse(text: str, i: int) -> tuple[Node, int]:
 def evaluate(node: Node, data: Any, context: Any) -> Any:
     kind, arg = node
     if kind == "lit":
-        return arg
+        return _unmark(arg) if isinstance(arg, str) else arg
     if kind == "path":
         return paths.select(data, arg)
     if kind == "ctx":
         return paths.select(context, arg)
     name, args = arg
     values = [evaluate(a, data, context) for a in args]
+    if name == "States.Format" and args and args[0][0] == "lit":
+        values[0] = args[0][1]  # the template keeps its escaped braces apart from its placeholders
     return FUNCTIONS[name](*_checked(name, values))
 
 
@@ -144,7 +154,7 @@ def _format(template: Any, *args: Any) -> str:
     out = [pieces[0]]
     for a, piece in zip(args, pieces[1:], strict=True):
         out.append((json.dumps(a) if not isinstance(a, str) else a) + piece)
-    return "".join(out)
+    return _unmark("".join(out))
 
 
 def _string_to_json(text: Any) -> Any:

@@ -119,6 +119,9 @@ class LocalWorkflowBackend:
                 return total
             total += done
 
+    def next_due(self) -> float | None:
+        return self.store.next_due(self.workflow.name)
+
     def background(self, workflow: Workflow) -> list[Loop]:
         def step() -> int:
             seen = self.wakeup.generation

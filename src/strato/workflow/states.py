@@ -62,7 +62,8 @@ def run_choice(state: dict[str, Any], raw: Any, context: Any) -> Outcome:
             return Outcome("next", rule["Next"], _filtered(state, raw))
     if "Default" in state:
         return Outcome("next", state["Default"], _filtered(state, raw))
-    raise StatesError("States.NoChoiceMatched", "No Matches!")
+    # States.NoChoiceMatched is "reserved for future use": the guide reports it as States.Runtime
+    raise StatesError("States.Runtime", "No Matches! The Choice state matched no rule and has no Default")
 
 
 def wait_until(state: dict[str, Any], raw: Any, now: float) -> float:
@@ -94,8 +95,8 @@ def run_succeed(state: dict[str, Any], raw: Any, context: Any) -> Outcome:
 
 
 def run_fail(state: dict[str, Any], raw: Any, context: Any) -> Outcome:
-    error = paths.select(raw, state["ErrorPath"]) if "ErrorPath" in state else state.get("Error", "")
-    cause = paths.select(raw, state["CausePath"]) if "CausePath" in state else state.get("Cause", "")
+    error = dataflow.dynamic(state["ErrorPath"], raw, context) if "ErrorPath" in state else state.get("Error", "")
+    cause = dataflow.dynamic(state["CausePath"], raw, context) if "CausePath" in state else state.get("Cause", "")
     if not isinstance(error, str) or not isinstance(cause, str):
         raise StatesError("States.Runtime", "ErrorPath and CausePath must select strings")
     return Outcome("fail", cause=StatesError(error, cause))
