@@ -49,7 +49,7 @@ def _filtered(state: dict[str, Any], raw: Any) -> Any:
 
 def run_pass(state: dict[str, Any], raw: Any, context: Any) -> Outcome:
     data = dataflow.effective_input(state, raw, context)
-    result = state["Result"] if "Result" in state else data
+    result = state.get("Result", data)
     return _after(state, dataflow.output(state, raw, result, context))
 
 
