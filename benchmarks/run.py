@@ -25,6 +25,7 @@ from . import (
     bench_table,
     bench_testing,
     bench_websocket,
+    bench_workflow,
 )
 from .support import print_rows, print_scale
 
@@ -41,6 +42,7 @@ SUITES = {
     "jobs": bench_jobs,
     "testing": bench_testing,
     "clock": bench_clock,
+    "workflow": bench_workflow,
 }
 
 

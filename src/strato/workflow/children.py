@@ -41,13 +41,12 @@ def spawn(
         rows.append((frame["arn"], ex.workflow, frame["id"], slot, start, text, status, now, "run", now))
         if status == "ready":
             events += _child_started(ex, kind, name, slot, start, text)
-    ex.store.append(conn, frame["arn"], events, now)
+    ex.store.append(conn, frame["arn"], events, now, transitions=active)
     conn.executemany(
         "INSERT INTO frames (arn, workflow, parent, slot, state, input, status, due, phase, entered) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
-    conn.execute("UPDATE executions SET transitions = transitions + ? WHERE arn = ?", (active, frame["arn"]))
     frame["version"] += 1
     status, phase, result = "children", "run", None
     if not children:  # an empty Map or no items: done at once
@@ -129,17 +128,19 @@ def _done_one(
         (result, frame["id"]),
     )
     running -= 1
+    activated = 0
     if pending:
+        activated = 1
         row = conn.execute(
             "SELECT id, slot, state, input FROM frames WHERE parent = ? AND status = 'pending' ORDER BY slot LIMIT 1",
             (frame["parent"],),
         ).fetchone()
         conn.execute("UPDATE frames SET status = 'ready', due = ?, entered = ? WHERE id = ?", (now, now, row[0]))
-        conn.execute("UPDATE executions SET transitions = transitions + 1 WHERE arn = ?", (frame["arn"],))
         events += _child_started(ex, pstate["Type"], frame_state(ex, frame["parent"], conn), row[1], row[2], row[3])
         pending -= 1
         running += 1
-    ex.store.append(conn, frame["arn"], events, now) if events else None
+    if events:
+        ex.store.append(conn, frame["arn"], events, now, transitions=activated)
     conn.execute(
         "UPDATE frames SET pending = ?, running = ?, failed = ? WHERE id = ?",
         (pending, running, failed, frame["parent"]),

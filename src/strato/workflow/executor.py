@@ -148,34 +148,29 @@ class Executor:
             if outcome.kind == "retry":
                 return self._commit(frame, events, now, due=outcome.due, phase="run", retries=outcome.output)
         with self.store.db.write() as conn:
-            self._check(conn, frame)
+            if outcome.kind in ("spawn", "fail") or outcome.target is None:
+                self._check(conn, frame)  # the other paths check in _update
             if outcome.kind == "wait":
                 deadline = self._deadline(conn, frame["arn"])
                 self._update(conn, frame, due=min(outcome.due, deadline), phase="waited", owner=None)
-                self.store.append(conn, frame["arn"], events, now) if events else None
                 return False
             if outcome.kind == "spawn":
                 spawn(self, conn, frame, state, outcome.children, now)
                 return False
-            exited = (
-                f"{kind}StateExited",
-                {"stateExitedEventDetails": {"name": frame["state"], "output": dataflow.encode(outcome.output)}},
-            )
+            text = dataflow.encode(outcome.output)
+            exited = (f"{kind}StateExited", {"stateExitedEventDetails": {"name": frame["state"], "output": text}})
             if outcome.kind == "fail" or (outcome.kind == "next" and outcome.target is None):
                 if outcome.kind == "next" and kind != "Fail":
                     events.append(exited)
                 self.store.append(conn, frame["arn"], events, now)
                 return self._finish(conn, frame, outcome, now)
             target = self.by_name[outcome.target]  # type: ignore[index]
-            text = dataflow.encode(outcome.output)
             events.append(exited)
-            events.append(
-                (f"{target['Type']}StateEntered", {"stateEnteredEventDetails": {"name": outcome.target, "input": text}})
-            )
-            self.store.append(conn, frame["arn"], events, now)
-            conn.execute("UPDATE executions SET transitions = transitions + 1 WHERE arn = ?", (frame["arn"],))
-            frame.update(state=outcome.target, input=text, phase="run", retries="{}", entered=now, result=None)
-            self._update(conn, frame, due=now, phase="run", owner=frame.get("owner", self.store.owner))
+            entered = {"stateEnteredEventDetails": {"name": outcome.target, "input": text}}
+            events.append((f"{target['Type']}StateEntered", entered))
+            frame.update(state=outcome.target, input=text, retries="{}", entered=now, result=None)
+            self._update(conn, frame, due=now, phase="run", owner=self.store.owner)
+            self.store.append(conn, frame["arn"], events, now, transitions=1)
         return True
 
     def _handle(
@@ -250,11 +245,10 @@ class Executor:
         retries: Any,
     ) -> bool:
         with self.store.db.write() as conn:
-            self._check(conn, frame)
-            if events:
-                self.store.append(conn, frame["arn"], events, now)
             frame["retries"] = retries
             self._update(conn, frame, due=min(due, self._deadline(conn, frame["arn"])), phase=phase, owner=None)
+            if events:
+                self.store.append(conn, frame["arn"], events, now)
         return False
 
     def _deadline(self, conn: sqlite3.Connection, arn: str) -> float:
@@ -272,11 +266,12 @@ class Executor:
     def _update(
         self, conn: sqlite3.Connection, frame: dict[str, Any], *, due: float, phase: str, owner: str | None
     ) -> None:
+        """Move the frame if it is still ours at the version we claimed (else Lost: nothing is written)."""
         frame["version"] += 1
         frame["phase"] = phase
-        conn.execute(
+        moved = conn.execute(
             "UPDATE frames SET state = ?, input = ?, phase = ?, retries = ?, entered = ?, due = ?, owner = ?, "
-            "version = ?, result = ? WHERE id = ?",
+            "version = ?, result = ? WHERE id = ? AND version = ? AND status = 'ready'",
             (
                 frame["state"],
                 frame["input"],
@@ -288,8 +283,11 @@ class Executor:
                 frame["version"],
                 frame.get("result"),
                 frame["id"],
+                frame["version"] - 1,
             ),
-        )
+        ).rowcount
+        if not moved:
+            raise Lost()
 
     def _release(self, frame: dict[str, Any]) -> None:
         with self.store.db.write() as conn:

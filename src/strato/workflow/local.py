@@ -63,8 +63,8 @@ class LocalWorkflowBackend:
                     (f"{first}StateEntered", {"stateEnteredEventDetails": entered}),
                 ],
                 now,
+                transitions=1,
             )
-            conn.execute("UPDATE executions SET transitions = 1 WHERE arn = ?", (arn,))
             conn.execute(
                 "INSERT INTO frames (arn, workflow, parent, slot, state, input, status, due, phase, entered) "
                 "VALUES (?, ?, NULL, 0, ?, ?, 'ready', ?, 'run', ?)",

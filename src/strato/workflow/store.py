@@ -63,16 +63,28 @@ class WorkflowStore:
 
     # -- events ---------------------------------------------------------------------------------
     @staticmethod
-    def append(conn: sqlite3.Connection, arn: str, events: list[tuple[str, dict[str, Any]]], now: float) -> int:
-        """Append events (type, details) to ``arn``'s history; returns the last id."""
-        (seq,) = conn.execute("SELECT seq FROM executions WHERE arn = ?", (arn,)).fetchone()
-        rows = []
-        for kind, details in events:
-            rows.append((arn, seq + 1, seq, now, kind, json.dumps(details, separators=(",", ":"))))
-            seq += 1
-        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows)
-        conn.execute("UPDATE executions SET seq = ? WHERE arn = ?", (seq, arn))
-        return int(seq)
+    def append(
+        conn: sqlite3.Connection, arn: str, events: list[tuple[str, dict[str, Any]]], now: float, transitions: int = 0
+    ) -> int:
+        """Append events (type, details) to ``arn``'s history, counting ``transitions``; returns the last id."""
+        row = conn.execute(
+            "UPDATE executions SET seq = seq + ?, transitions = transitions + ? WHERE arn = ? RETURNING seq",
+            (len(events), transitions, arn),
+        ).fetchone()
+        if row is None:
+            from .executor import Lost
+
+            raise Lost()  # stopped meanwhile: its frames are gone too
+        last = int(row[0])
+        first = last - len(events)
+        conn.executemany(
+            "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (arn, first + i + 1, first + i, now, kind, json.dumps(details, separators=(",", ":")))
+                for i, (kind, details) in enumerate(events)
+            ],
+        )
+        return last
 
     def history(self, arn: str) -> list[dict[str, Any]]:
         rows = self.db.conn.execute(
