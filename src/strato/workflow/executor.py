@@ -43,13 +43,34 @@ class Executor:
 
     # -- the loop's pass --------------------------------------------------------------------------
     def step(self, limit: int = 16, arn: str | None = None) -> int:
-        """Run the frames due now (at most ``limit`` claims); returns how many transitions were made."""
+        """Run the frames due now (at most ``limit`` claims); returns how many transitions were made.
+
+        Group commit: each round runs one state of every frame in hand, then records all their moves in one
+        transaction, so each frame's transition is durable before that frame's next state starts, and a
+        busy worker pays one commit per round rather than one per transition."""
         done = 0
-        for frame in self.store.claim(self.workflow, clock.now(), limit, arn):
-            try:
-                done += self._advance(frame)
-            except Lost:
-                continue
+        active = self.store.claim(self.workflow, clock.now(), limit, arn)
+        for _ in range(BURST):
+            if not active:
+                return done
+            moves = self._run_all(active)
+            active = []
+            now = clock.now()
+            with self.store.db.write() as conn:
+                for frame, outcome in moves:
+                    conn.execute("SAVEPOINT frame")
+                    try:
+                        again = self._record(conn, frame, outcome, now)
+                    except Lost:  # stopped, cancelled or taken over meanwhile: drop this move alone
+                        conn.execute("ROLLBACK TO frame")
+                        conn.execute("RELEASE frame")
+                        continue
+                    conn.execute("RELEASE frame")
+                    done += 1
+                    if again:
+                        active.append(frame)
+        for frame in active:
+            self._release(frame)
         return done
 
     def run_to_end(self, arn: str) -> None:
@@ -65,31 +86,37 @@ class Executor:
 
                     time.sleep(min(0.05, due - clock.now()))
 
-    # -- one frame --------------------------------------------------------------------------------
-    def _advance(self, frame: dict[str, Any]) -> int:
-        if "TimeoutSeconds" in self.definition:
-            now = clock.now()
-            with self.store.db.write() as conn:
-                if now >= self._deadline(conn, frame["arn"]):
-                    self._check(conn, frame)
-                    self.timed_out(conn, frame["arn"], now)
-                    return 1
-        made = 0
-        while made < BURST:
-            outcome = self._run(frame)
-            again = self._record(frame, outcome)
-            made += 1
-            if not again:
-                return made
-        self._release(frame)
-        return made
+    def _run_all(self, frames: list[dict[str, Any]]) -> list[tuple[dict[str, Any], states.Outcome]]:
+        """One state of each frame; Task states of several frames run at once (each on its own thread, for
+        this round only), as Map iterations and Parallel branches run concurrently on AWS."""
+        tasks = [f for f in frames if self.by_name[f["state"]]["Type"] == "Task"]
+        if len(tasks) < 2:
+            return [(frame, self._run(frame)) for frame in frames]
+        import threading
 
+        found: dict[int, states.Outcome] = {}
+
+        def run(frame: dict[str, Any]) -> None:
+            found[frame["id"]] = self._run(frame)
+
+        threads = [threading.Thread(target=run, args=(f,), name="strato-workflow-task") for f in tasks[1:]]
+        for thread in threads:
+            thread.start()
+        run(tasks[0])
+        for frame in frames:
+            if frame["id"] not in found and self.by_name[frame["state"]]["Type"] != "Task":
+                run(frame)
+        for thread in threads:
+            thread.join()
+        return [(frame, found[frame["id"]]) for frame in frames]
+
+    # -- one frame --------------------------------------------------------------------------------
     def _context(self, frame: dict[str, Any]) -> dict[str, Any]:
         arn = frame["arn"]
         if arn not in self._inputs:
             execution = self.store.execution(arn)
             if execution is None:
-                raise Lost()
+                raise StatesError("States.Runtime", "the execution is gone")
             self._inputs[arn] = (json.loads(execution["input"]), execution)
             if len(self._inputs) > 256:
                 self._inputs.pop(next(iter(self._inputs)))
@@ -117,6 +144,9 @@ class Executor:
         raw = json.loads(frame["input"])
         try:
             context = self._context(frame)
+            timeout = self.definition.get("TimeoutSeconds")
+            if timeout is not None and clock.now() >= self._inputs[frame["arn"]][1]["startDate"] + timeout:
+                return states.Outcome("timeout")
             if kind in _RUNS:
                 return _RUNS[kind](state, raw, context)
             if kind == "Task":
@@ -136,41 +166,48 @@ class Executor:
             return states.Outcome("fail", cause=exc)
 
     # -- recording --------------------------------------------------------------------------------
-    def _record(self, frame: dict[str, Any], outcome: states.Outcome) -> bool:
-        """Write the move; True when the frame may go on at once in this thread."""
-        now = clock.now()
+    def _record(self, conn: sqlite3.Connection, frame: dict[str, Any], outcome: states.Outcome, now: float) -> bool:
+        """Write the move in ``conn``'s transaction; True when the frame may go on at once in this thread."""
         state = self.by_name[frame["state"]]
         kind = state["Type"]
         events = list(outcome.events)
+        if outcome.kind == "timeout":
+            self._check(conn, frame)
+            self.timed_out(conn, frame["arn"], now)
+            return False
         if outcome.kind == "fail":
             assert outcome.cause is not None
             outcome = self._handle(frame, state, outcome.cause, events, now)
             if outcome.kind == "retry":
-                return self._commit(frame, events, now, due=outcome.due, phase="run", retries=outcome.output)
-        with self.store.db.write() as conn:
-            if outcome.kind in ("spawn", "fail") or outcome.target is None:
-                self._check(conn, frame)  # the other paths check in _update
-            if outcome.kind == "wait":
-                deadline = self._deadline(conn, frame["arn"])
-                self._update(conn, frame, due=min(outcome.due, deadline), phase="waited", owner=None)
+                frame["retries"] = outcome.output
+                due = min(outcome.due, self._deadline(conn, frame["arn"]))
+                self._update(conn, frame, due=due, phase="run", owner=None)
+                if events:
+                    self.store.append(conn, frame["arn"], events, now)
                 return False
-            if outcome.kind == "spawn":
-                spawn(self, conn, frame, state, outcome.children, now)
-                return False
-            text = dataflow.encode(outcome.output)
-            exited = (f"{kind}StateExited", {"stateExitedEventDetails": {"name": frame["state"], "output": text}})
-            if outcome.kind == "fail" or (outcome.kind == "next" and outcome.target is None):
-                if outcome.kind == "next" and kind != "Fail":
-                    events.append(exited)
-                self.store.append(conn, frame["arn"], events, now)
-                return self._finish(conn, frame, outcome, now)
-            target = self.by_name[outcome.target]  # type: ignore[index]
-            events.append(exited)
-            entered = {"stateEnteredEventDetails": {"name": outcome.target, "input": text}}
-            events.append((f"{target['Type']}StateEntered", entered))
-            frame.update(state=outcome.target, input=text, retries="{}", entered=now, result=None)
-            self._update(conn, frame, due=now, phase="run", owner=self.store.owner)
-            self.store.append(conn, frame["arn"], events, now, transitions=1)
+        if outcome.kind in ("spawn", "fail") or outcome.target is None:
+            self._check(conn, frame)  # the other paths check in _update
+        if outcome.kind == "wait":
+            deadline = self._deadline(conn, frame["arn"])
+            self._update(conn, frame, due=min(outcome.due, deadline), phase="waited", owner=None)
+            return False
+        if outcome.kind == "spawn":
+            spawn(self, conn, frame, state, outcome.children, now)
+            return False
+        text = dataflow.encode(outcome.output)
+        exited = (f"{kind}StateExited", {"stateExitedEventDetails": {"name": frame["state"], "output": text}})
+        if outcome.kind == "fail" or (outcome.kind == "next" and outcome.target is None):
+            if outcome.kind == "next" and kind != "Fail":
+                events.append(exited)
+            self.store.append(conn, frame["arn"], events, now)
+            return self._finish(conn, frame, outcome, now)
+        target = self.by_name[outcome.target]  # type: ignore[index]
+        events.append(exited)
+        entered = {"stateEnteredEventDetails": {"name": outcome.target, "input": text}}
+        events.append((f"{target['Type']}StateEntered", entered))
+        frame.update(state=outcome.target, input=text, retries="{}", entered=now, result=None)
+        self._update(conn, frame, due=now, phase="run", owner=self.store.owner)
+        self.store.append(conn, frame["arn"], events, now, transitions=1)
         return True
 
     def _handle(
@@ -232,23 +269,6 @@ class Executor:
                 "UPDATE executions SET status = 'SUCCEEDED', output = ?, stopped = ? WHERE arn = ?", (text, now, arn)
             )
         self._inputs.pop(arn, None)
-        return False
-
-    def _commit(
-        self,
-        frame: dict[str, Any],
-        events: list[tuple[str, dict[str, Any]]],
-        now: float,
-        *,
-        due: float,
-        phase: str,
-        retries: Any,
-    ) -> bool:
-        with self.store.db.write() as conn:
-            frame["retries"] = retries
-            self._update(conn, frame, due=min(due, self._deadline(conn, frame["arn"])), phase=phase, owner=None)
-            if events:
-                self.store.append(conn, frame["arn"], events, now)
         return False
 
     def _deadline(self, conn: sqlite3.Connection, arn: str) -> float:

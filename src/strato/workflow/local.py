@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from . import Workflow
     from .spi import WorkflowBackend
 
-LOOPS = 8  # frames run at once per workflow (Map / Parallel concurrency is at most this, and MaxConcurrency)
+LOOPS = 8  # threads claiming frames per workflow
+CLAIM = 8  # frames a loop takes at once: up to LOOPS x CLAIM Map / Parallel tasks run at once
 ACCOUNT = "000000000000"
 
 
@@ -125,7 +126,7 @@ class LocalWorkflowBackend:
     def background(self, workflow: Workflow) -> list[Loop]:
         def step() -> int:
             seen = self.wakeup.generation
-            done = self.executor.step(limit=4)
+            done = self.executor.step(limit=CLAIM)
             if done:
                 self.wakeup.notify()  # children or joins may be ready for the other loops
                 return done
