@@ -240,3 +240,33 @@ def test_every_transition_is_in_the_history_once(app):
     assert sorted(started) == [0, 1, 2, 3, 4]
     entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"] == "PassStateEntered"]
     assert sorted(entered) == ["A"] * 5 + ["B"] * 5
+
+
+def test_a_map_item_over_256_kb_fails_the_map_with_data_limit_exceeded(app):
+    wf = app.workflow(
+        "big",
+        definition=single(
+            {
+                "Type": "Map",
+                "ResultPath": None,  # two 200 KB results would be over the limit themselves
+                "ItemSelector": {"pad.$": "$.pad", "i.$": "$$.Map.Item.Value"},
+                "ItemsPath": "$.items",
+                "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+            }
+        ),
+    )
+    found = run(app, wf, {"items": [1, 2], "pad": "x" * (200 * 1024)})
+    assert found.status == "SUCCEEDED"
+    wf2 = app.workflow(
+        "bigger",
+        definition=single(
+            {
+                "Type": "Map",
+                "ItemSelector": {"a.$": "$.pad", "b.$": "$.pad"},
+                "ItemsPath": "$.items",
+                "ItemProcessor": {"StartAt": "Q", "States": {"Q": {"Type": "Pass", "End": True}}},
+            }
+        ),
+    )
+    found = run(app, wf2, {"items": [1], "pad": "x" * (130 * 1024)})
+    assert (found.status, found.error) == ("FAILED", "States.DataLimitExceeded")

@@ -163,9 +163,12 @@ def map_children(state: dict[str, Any], raw: Any, context: Any) -> list[tuple[st
     start = (state["ItemProcessor"] if "ItemProcessor" in state else state["Iterator"])["StartAt"]
     selector = state.get("ItemSelector", state.get("Parameters"))
     if selector is None:
-        return [(start, item) for item in items]
-    out = []
-    for index, item in enumerate(items):
-        item_context = {**context, "Map": {"Item": {"Index": index, "Value": item}}}
-        out.append((start, dataflow.resolve(selector, data, item_context)))
+        out = [(start, item) for item in items]
+    else:
+        out = []
+        for index, item in enumerate(items):
+            item_context = {**context, "Map": {"Item": {"Index": index, "Value": item}}}
+            out.append((start, dataflow.resolve(selector, data, item_context)))
+    for _, given in out:
+        dataflow.check_size(given, "input")
     return out
