@@ -1,6 +1,6 @@
 """Input and output processing on the local executor, built from the developer guide's documented examples
-(each test cites its page): InputPath, Parameters, ResultSelector, ResultPath, OutputPath, the context object
-and the intrinsic functions."""
+(each test cites its page, ``dg/<page>`` = GUIDE + page): InputPath, Parameters, ResultSelector, ResultPath,
+OutputPath, the context object and the intrinsic functions."""
 
 from __future__ import annotations
 
@@ -27,24 +27,24 @@ RESULTPATH_INPUT = {"comment": "This is a test", "details": "Default example", "
 
 
 def test_resultpath_default_replaces_the_input(app):
-    # f"{GUIDE}/input-output-resultpath.html#input-output-resultpath-default"
+    # dg/input-output-resultpath.html#input-output-resultpath-default
     assert pass_output(app, {"Result": "Hello, Step Functions!"}, RESULTPATH_INPUT) == "Hello, Step Functions!"
 
 
 def test_resultpath_null_keeps_the_original_input(app):
-    # f"{GUIDE}/input-output-resultpath.html#input-output-resultpath-null"
+    # dg/input-output-resultpath.html#input-output-resultpath-null
     out = pass_output(app, {"Result": "Hello, Step Functions!", "ResultPath": None}, RESULTPATH_INPUT)
     assert out == RESULTPATH_INPUT
 
 
 def test_resultpath_appends_the_result_to_the_input(app):
-    # f"{GUIDE}/input-output-resultpath.html#input-output-resultpath-append"
+    # dg/input-output-resultpath.html#input-output-resultpath-append
     out = pass_output(app, {"Result": "Hello, Step Functions!", "ResultPath": "$.taskresult"}, RESULTPATH_INPUT)
     assert out == {**RESULTPATH_INPUT, "taskresult": "Hello, Step Functions!"}
 
 
 def test_resultpath_updates_a_node_and_creates_missing_ones(app):
-    # f"{GUIDE}/input-output-resultpath.html#input-output-resultpath-amend"
+    # dg/input-output-resultpath.html#input-output-resultpath-amend
     given = {"master": {"detail": [1, 2, 3]}}
     out = pass_output(app, {"Result": 6, "ResultPath": "$.master.detail"}, given)
     assert out == {"master": {"detail": 6}}
@@ -52,7 +52,7 @@ def test_resultpath_updates_a_node_and_creates_missing_ones(app):
 
 
 def test_inputpath_parameters_and_outputpath_in_order(app):
-    # f"{GUIDE}/input-output-example.html": InputPath $.lambda, Parameters, OutputPath
+    # dg/input-output-example.html: InputPath $.lambda, Parameters, OutputPath
     given = {
         "comment": "Example for InputPath.",
         "dataset1": {"val1": 1, "val2": 2, "val3": 3},
@@ -72,13 +72,13 @@ def test_inputpath_parameters_and_outputpath_in_order(app):
 
 
 def test_inputpath_null_gives_an_empty_object_and_outputpath_null_too(app):
-    # f"{GUIDE}/input-output-inputpath-params.html": "If InputPath is null ... the input is {}"
+    # dg/input-output-inputpath-params.html: "If InputPath is null ... the input is {}"
     assert pass_output(app, {"InputPath": None}, {"a": 1}) == {}
     assert pass_output(app, {"OutputPath": None}, {"a": 1}) == {}
 
 
 def test_parameters_with_paths_and_nested_templates(app):
-    # f"{GUIDE}/input-output-inputpath-params.html#input-output-parameters"
+    # dg/input-output-inputpath-params.html#input-output-parameters
     given = {
         "comment": "Example for Parameters.",
         "product": {
@@ -105,7 +105,7 @@ def test_parameters_with_paths_and_nested_templates(app):
 
 
 def test_result_selector_shapes_a_task_result(app):
-    # f"{GUIDE}/input-output-inputpath-params.html#input-output-resultselector"
+    # dg/input-output-inputpath-params.html#input-output-resultselector
     wf = app.workflow(
         "w",
         definition=single(
@@ -132,13 +132,14 @@ def test_result_selector_shapes_a_task_result(app):
 
 
 def test_jsonpath_indefinite_paths_return_lists(app):
-    # f"{GUIDE}/amazon-states-language-paths.html": "$.a[0,1]"-style and filters give arrays
+    # dg/amazon-states-language-paths.html: unions, wildcards, slices, filters give arrays
     given = {"stores": [{"n": "a", "p": 5}, {"n": "b", "p": 15}, {"n": "c", "p": 25}]}
     state = {
         "Parameters": {
             "all.$": "$.stores[*].n",
             "cheap.$": "$.stores[?(@.p < 20)].n",
             "slice.$": "$.stores[1:].n",
+            "union.$": "$.stores[0,2].n",
             "deep.$": "$..p",
             "last.$": "$.stores[-1].n",
         }
@@ -147,13 +148,14 @@ def test_jsonpath_indefinite_paths_return_lists(app):
         "all": ["a", "b", "c"],
         "cheap": ["a", "b"],
         "slice": ["b", "c"],
+        "union": ["a", "c"],
         "deep": [5, 15, 25],
         "last": "c",
     }
 
 
 def test_context_object_fields(app):
-    # f"{GUIDE}/input-output-contextobject.html"
+    # dg/input-output-contextobject.html
     wf = app.workflow(
         "w",
         definition=single(
@@ -174,7 +176,7 @@ def test_context_object_fields(app):
 
 
 def test_map_item_selector_reads_the_context_item(app):
-    # f"{GUIDE}/input-output-itemselector.html"
+    # dg/input-output-itemselector.html
     wf = app.workflow(
         "w",
         definition=single(
@@ -190,7 +192,7 @@ def test_map_item_selector_reads_the_context_item(app):
     assert found.output == [{"index": 0, "value": "a", "extra": 7}, {"index": 1, "value": "b", "extra": 7}]
 
 
-INTRINSICS = [  # f"{GUIDE}/intrinsic-functions.html": each function's documented example
+INTRINSICS = [  # dg/intrinsic-functions.html: each function's documented example
     ("States.Format('Hello, my name is {}.', $.name)", {"name": "Arnav"}, "Hello, my name is Arnav."),
     ("States.StringToJson($.someString)", {"someString": '{"number": 20}'}, {"number": 20}),
     ("States.JsonToString($.someJson)", {"someJson": {"name": "Foo", "year": 2020}}, '{"name":"Foo","year":2020}'),
@@ -268,7 +270,7 @@ def test_math_random_and_uuid(app):
     ],
 )
 def test_intrinsic_with_wrong_arguments_fails_with_states_runtime(app, call):
-    # f"{GUIDE}/concepts-error-handling.html": intrinsic processing errors are reported as States.Runtime
+    # dg/concepts-error-handling.html: intrinsic processing errors are reported as States.Runtime
     wf = app.workflow("w", definition=single({"Type": "Pass", "Parameters": {"out.$": call}}))
     found = run(app, wf, {"a": [1, 2]})
     assert (found.status, found.error) == ("FAILED", "States.Runtime")
@@ -282,7 +284,7 @@ def test_a_path_that_selects_nothing_is_states_runtime(app):
 
 
 def test_an_output_over_256_kb_is_data_limit_exceeded_and_states_all_does_not_catch_it(app):
-    # f"{GUIDE}/concepts-error-handling.html#error-data-limit-exceed"
+    # dg/concepts-error-handling.html#error-data-limit-exceed
     definition = machine(
         (
             "Big",

@@ -76,6 +76,10 @@ def _bracket(path: str, inner: str) -> tuple[str, Any]:
         return ("name", inner[1:-1])
     if re.fullmatch(r"-?\d+", inner):
         return ("index", int(inner))
+    if "," in inner:  # a union: [0,2] or ['a','b']
+        parts = [_bracket(path, part.strip()) for part in inner.split(",")]
+        if all(kind in ("name", "index") for kind, _ in parts):
+            return ("union", parts)
     if re.fullmatch(r"-?\d*:-?\d*(:-?\d+)?", inner):
         parts = [int(p) if p else None for p in inner.split(":")]
         return ("slice", slice(*parts))
@@ -194,6 +198,8 @@ def _children(node: Any, kind: str, arg: Any) -> list[Any]:
         return list(node.values()) if isinstance(node, dict) else list(node) if isinstance(node, list) else []
     if kind == "slice":
         return node[arg] if isinstance(node, list) else []
+    if kind == "union":
+        return [m for part_kind, part in arg for m in _children(node, part_kind, part)]
     if kind == "descend":
         out: list[Any] = []
         _descend(node, arg, out)
