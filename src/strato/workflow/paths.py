@@ -77,12 +77,12 @@ def _bracket(path: str, inner: str) -> tuple[str, Any]:
     if re.fullmatch(r"-?\d+", inner):
         return ("index", int(inner))
     if "," in inner:  # a union: [0,2] or ['a','b']
-        parts = [_bracket(path, part.strip()) for part in inner.split(",")]
-        if all(kind in ("name", "index") for kind, _ in parts):
-            return ("union", parts)
+        members = [_bracket(path, part.strip()) for part in inner.split(",")]
+        if all(kind in ("name", "index") for kind, _ in members):
+            return ("union", members)
     if re.fullmatch(r"-?\d*:-?\d*(:-?\d+)?", inner):
-        parts = [int(p) if p else None for p in inner.split(":")]
-        return ("slice", slice(*parts))
+        bounds = [int(p) if p else None for p in inner.split(":")]
+        return ("slice", slice(*bounds))
     if inner.startswith("?(") and inner.endswith(")"):
         return ("filter", _parse_filter(path, inner[2:-1].strip()))
     raise PathSyntaxError(f"{path!r}: cannot read [{inner}]")
