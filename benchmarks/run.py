@@ -28,6 +28,7 @@ from . import (
     bench_table,
     bench_testing,
     bench_websocket,
+    bench_workflow,
 )
 from .support import print_rows, print_scale
 
@@ -47,6 +48,7 @@ SUITES = {
     "clock": bench_clock,
     "reload": bench_reload,
     "graphql": bench_graphql,
+    "workflow": bench_workflow,
 }
 
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # typing stays out of a Lambda cold start: it costs more than
     from .table import Table, Transaction
     from .topic import Topic
     from .websocket import WebSocketApi
+    from .workflow import Workflow
 
     R = TypeVar("R", bound=Resource)
     F = TypeVar("F", bound=Callable[..., Any])
@@ -58,6 +59,7 @@ class App:
         self.context = Context(self.name, self.config, self.registry, lambda: self.usage, self._declare, self._find)
         self.resources: dict[tuple[str, str], Any] = {}
         self.schedules: list[Schedule] = []
+        self.tasks: dict[str, Callable[..., Any]] = {}  # @app.task handlers any workflow's Task may name
         self._http: HttpApi | None = None
         self._http_dispatcher: HttpDispatcher | None = None
 
@@ -282,6 +284,35 @@ class App:
         from .sql import Sql
 
         return self._declare(Sql(self.context, name, provider=provider, allow=allow))
+
+    def workflow(
+        self,
+        name: str,
+        *,
+        definition: Any,
+        type: str = "STANDARD",
+        provider: str | None = None,
+        allow: Any = None,
+    ) -> Workflow:
+        """A state machine (Step Functions) from Amazon States Language: a dict or a .json / .yaml path,
+        validated here as CreateStateMachine validates it. ``type`` is STANDARD or EXPRESS."""
+        from .workflow import Workflow
+
+        return self._declare(
+            Workflow(self.context, name, definition, type=type, app_tasks=self.tasks, provider=provider, allow=allow)
+        )
+
+    def task(self, name: str | None = None) -> Callable[[F], F]:
+        """``@app.task("FetchData")``: a Python task handler any workflow's Task may name as its Resource."""
+
+        def register(fn: F) -> F:
+            label = name or fn.__name__
+            if label in self.tasks:
+                raise ConfigurationError(f"the app already has a task {label!r}")
+            self.tasks[label] = fn
+            return fn
+
+        return register
 
     def websocket(
         self,

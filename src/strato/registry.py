@@ -54,6 +54,8 @@ FACTORIES: dict[tuple[str, str], str] = {
     ("user_pool", "aws"): "strato.auth.cognito:open_backend",
     ("meetings", "local"): "strato.meetings.local:open_backend",
     ("meetings", "aws"): "strato.meetings.chime:open_backend",
+    ("workflow", "local"): "strato.workflow.local:open_backend",
+    ("workflow", "aws"): "strato.workflow.aws:open_backend",
 }
 
 

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..app import App
 from ..core import clock
-from ..runtime.work import Sweepable
+from ..runtime.work import RunsDue, Sweepable
 
 log = logging.getLogger("strato.dev")
 
@@ -23,6 +23,27 @@ def sweep_all(app: App, now: float) -> int:
         if resource.background_work() and isinstance(resource.backend, Sweepable):
             count += resource.backend.sweep(now)
     return count
+
+
+def run_due(app: App) -> int:
+    """Run the background work that was waiting for the clock (a workflow's Wait) as of now."""
+    count = 0
+    for resource in list(app.resources.values()):
+        if resource.background_work() and isinstance(resource.backend, RunsDue):
+            count += resource.backend.run_due()
+    return count
+
+
+def next_due(app: App) -> float | None:
+    """The earliest time background work waits for (a workflow's Wait or retry), or None."""
+    times = [
+        due
+        for resource in list(app.resources.values())
+        if resource.background_work() and isinstance(resource.backend, RunsDue)
+        for due in [resource.backend.next_due()]
+        if due is not None
+    ]
+    return min(times, default=None)
 
 
 class Runtime:

@@ -10,8 +10,9 @@
    again to go on; the failed slot is not retried, as EventBridge does not re-run a slot whose
    target raised once its retry policy is spent);
 2. then, with the clock at the new time, deletes what AWS deletes by itself (TTL items, objects past
-   lifecycle expiry, messages past retention: every backend's ``sweep(now)``), ages metrics
-   (downsampling, retention) and evaluates alarms once.
+   lifecycle expiry, messages past retention: every backend's ``sweep(now)``), runs the workflow steps
+   that fell due (Waits that ended, retry back-offs that passed) until each execution waits again or
+   ends, ages metrics (downsampling, retention) and evaluates alarms once.
 
 A ``strato worker`` running in the same process shares the clock: its scheduler may claim a slot
 first, and that slot then fires on the worker's thread instead of inside ``advance``.
@@ -37,7 +38,7 @@ from ..core.clock import VirtualClock, _seconds
 from ..core.errors import StratoError
 from ..schedule import UTC, Schedule
 from .scheduler import Scheduler, fire
-from .sweeper import sweep_all
+from .sweeper import next_due, run_due, sweep_all
 
 if TYPE_CHECKING:
     from ..app import App
@@ -56,6 +57,7 @@ class Elapsed:
     fired: int = 0
     swept: int = 0
     alarms: list[tuple[str, str, str, str]] = field(default_factory=list)  # (namespace, alarm, old, new)
+    steps: int = 0  # workflow transitions that fell due (Waits ended, retry back-offs over)
 
 
 class Timekeeper:
@@ -96,8 +98,10 @@ class Timekeeper:
         if self.app.schedules:
             elapsed.fired = self._fire_slots(target, self.max_slots if max_slots is None else max_slots)
         target = max(target, self.clock.now())  # a slot (a datetime: whole microseconds) may round up
+        elapsed.steps = self._run_due_until(target)
         self.clock.set(target)
         elapsed.swept = sweep_all(self.app, target)
+        elapsed.steps += run_due(self.app)
         for metrics in self.app.of_kind("metrics"):
             if "alarm_evaluation" not in metrics.capabilities:
                 continue  # CloudWatch ages data and evaluates alarms on AWS by itself
@@ -106,6 +110,17 @@ class Timekeeper:
                 changes = metrics.evaluate_alarms(target)
                 elapsed.alarms += [(metrics.namespace, name, old, new) for name, old, new in changes]
         return elapsed
+
+    def _run_due_until(self, target: float) -> int:
+        """Workflow steps waiting on the clock (Waits, retry back-offs), each with the clock standing at its
+        due time, in time order: a retry that fails again is due later, maybe still before ``target``."""
+        steps = 0
+        while True:
+            due = next_due(self.app)
+            if due is None or due > target:
+                return steps
+            self.clock.set(max(due, self.clock.now()))
+            steps += run_due(self.app)
 
     def _fire_slots(self, target: float, max_slots: int) -> int:
         scheduler = self._follow()

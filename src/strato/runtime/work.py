@@ -37,3 +37,11 @@ class HasBackgroundWork(Protocol):
 @runtime_checkable
 class Sweepable(Protocol):
     def sweep(self, now: float) -> int: ...
+
+
+@runtime_checkable
+class RunsDue(Protocol):
+    """Work waiting on the clock that a test's ``Timekeeper.advance`` runs once the time has come."""
+
+    def run_due(self) -> int: ...
+    def next_due(self) -> float | None: ...
