@@ -25,6 +25,7 @@ from .guard import Guard, refuse
 from .http_gateway import Gateway, _send_json
 from .presigned import METHODS as BUCKET_METHODS
 from .presigned import make_endpoint as make_bucket_endpoint
+from .site_server import Sites
 from .sweeper import Runtime
 from .ws_gateway import gateways_for
 
@@ -84,6 +85,7 @@ def build_asgi(
     internal_app.state.app, internal_app.state.gateways = app, gateways  # what the endpoints read
     http_gateway = Gateway(app, max_body)
     guard = Guard(app.config.data_dir, allowed_hosts)
+    sites = Sites(app)  # static front ends: what no API route claims (see site_server)
 
     async def asgi(scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] in ("http", "websocket") and (refused := guard.refusal(scope)) is not None:
@@ -103,6 +105,9 @@ def build_asgi(
             await gateway(scope, receive, send)
             return
         if scope["type"] == "http" and not scope["path"].startswith("/_strato/"):
+            if sites and (site := sites.pick(scope)) is not None:
+                await site(scope, receive, send)
+                return
             try:
                 await http_gateway(scope, receive, send)
             except Exception:
