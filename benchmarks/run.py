@@ -20,6 +20,7 @@ from . import (
     bench_jobs,
     bench_messaging,
     bench_metrics,
+    bench_site,
     bench_storage,
     bench_streams,
     bench_table,
@@ -41,6 +42,7 @@ SUITES = {
     "jobs": bench_jobs,
     "testing": bench_testing,
     "clock": bench_clock,
+    "site": bench_site,
 }
 
 

@@ -25,6 +25,7 @@ from ..site.settings import module, settings
 
 CACHED_BYTES = 16 * 1024 * 1024  # files up to this size are kept in memory; larger ones read per request
 CHUNK = 256 * 1024
+_CONDITIONS = frozenset({b"range", b"accept-encoding", b"if-none-match", b"if-range"})
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Entry:
     ctype: str
     cache: str
     body: bytes | None
+    full: str = ""  # the resolved path on disk ("" for generated content)
     encoded: dict[str, bytes] = field(default_factory=dict)
 
     def encoding(self, name: str) -> bytes:
@@ -105,6 +107,7 @@ class SiteServer:
         self.root = os.path.realpath(site.directory)
         self.entries: dict[str, Entry] = {}
         self.prefix_parts = [p for p in site.prefix.split("/") if p]
+        self.config_path, self.module_path = site.config_path, site.module_path
 
     def owns(self, path: str) -> bool:
         if not self.prefix_parts:
@@ -114,7 +117,16 @@ class SiteServer:
 
     # -- files ---------------------------------------------------------------------------------------
     def _entry(self, relative: str) -> Entry | None:
-        """The file at ``relative`` (inside the root, symlinks resolved), or None."""
+        """The file at ``relative`` (inside the root once symlinks are resolved), or None. A file seen
+        before is checked with one stat of the path it resolved to (a changed file is read again)."""
+        cached = self.entries.get(relative)
+        if cached is not None:
+            try:
+                if _stamp(os.stat(cached.full)) == cached.stamp:
+                    return cached
+            except OSError:
+                pass
+            del self.entries[relative]
         full = os.path.realpath(os.path.join(self.root, relative))
         if full != self.root and not full.startswith(self.root + os.sep):
             return None
@@ -124,9 +136,6 @@ class SiteServer:
             return None
         if not os.path.isfile(full):
             return None
-        cached = self.entries.get(relative)
-        if cached is not None and cached.stamp == _stamp(st):
-            return cached
         digest = hashlib.md5(usedforsecurity=False)
         body = None
         with open(full, "rb") as f:
@@ -137,9 +146,8 @@ class SiteServer:
                 while chunk := f.read(1 << 20):
                     digest.update(chunk)
         size = len(body) if body is not None else st.st_size
-        entry = Entry(
-            _stamp(st), size, f'"{digest.hexdigest()}"', content_type(relative), cache_control(relative), body
-        )
+        etag = f'"{digest.hexdigest()}"'
+        entry = Entry(_stamp(st), size, etag, content_type(relative), cache_control(relative), body, full)
         self.entries[relative] = entry
         return entry
 
@@ -178,10 +186,10 @@ class SiteServer:
         )
 
     def _generated(self, path: str, scope: dict) -> Entry | None:
-        if path == self.site.config_path:
+        if path == self.config_path:
             body = json.dumps(self.runtime_config(scope), sort_keys=True).encode()
             ctype = "application/json"
-        elif path == self.site.module_path:
+        elif path == self.module_path:
             body = module(self.site.config_path).encode()
             ctype = "text/javascript; charset=utf-8"
         else:
@@ -218,24 +226,25 @@ class SiteServer:
         ]
         body_etag = entry.etag
         coding = None
-        range_header = _header(scope, b"range") if status == 200 else None
+        found = {k: v.decode("latin-1") for k, v in scope["headers"] if k in _CONDITIONS}
+        range_header = found.get(b"range") if status == 200 else None
         can_compress = entry.body is not None and compressible(entry.ctype, entry.size)
         if can_compress:
             headers.append((b"vary", b"Accept-Encoding"))
             if range_header is None and scope.get("http_version") != "1.0":
-                accept = _header(scope, b"accept-encoding")
+                accept = found.get(b"accept-encoding")
                 coding = "br" if _accepts(accept, "br") else "gzip" if _accepts(accept, "gzip") else None
         if coding is not None:
             body_etag = "W/" + entry.etag  # CloudFront weakens a strong ETag on what it compresses
         headers.append((b"etag", body_etag.encode()))
-        inm = _header(scope, b"if-none-match")
+        inm = found.get(b"if-none-match")
         if status == 200 and inm is not None and _matches(inm, entry.etag):
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return
         first, last = 0, entry.size - 1
         if range_header is not None:
-            if_range = _header(scope, b"if-range")
+            if_range = found.get(b"if-range")
             wanted = _range(range_header, entry.size) if if_range in (None, entry.etag) else None
             if wanted == "unsatisfiable":
                 await _plain(send, 416, b"", [(b"content-range", f"bytes */{entry.size}".encode())])
@@ -262,13 +271,12 @@ class SiteServer:
         """A file too large to keep in memory, read a chunk at a time off the event loop."""
         from starlette.concurrency import run_in_threadpool
 
-        relative = next(k for k, v in self.entries.items() if v is entry)
         headers.append((b"content-length", str(last - first + 1).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         if head:
             await send({"type": "http.response.body", "body": b""})
             return
-        with open(os.path.join(self.root, relative), "rb") as f:
+        with open(entry.full, "rb") as f:
             f.seek(first)
             left = last - first + 1
             while left > 0:

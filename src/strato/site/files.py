@@ -105,6 +105,9 @@ REVALIDATE = "no-cache"
 _HASHED = re.compile(r"[.-]([A-Za-z0-9_]{8,})(?:\.[A-Za-z0-9]+)+$")
 
 
+_REFUSED = re.compile(r"[\x00-\x1f\x7f\\]")  # control characters, NUL and backslashes
+
+
 def content_type(name: str) -> str:
     dot = name.rfind(".")
     return CONTENT_TYPES.get(name[dot:].lower(), FALLBACK_TYPE) if dot > name.rfind("/") else FALLBACK_TYPE
@@ -135,7 +138,7 @@ def safe_parts(path: str) -> list[str] | None:
     """The segments of a request path (already percent-decoded once), or None when it could leave the
     directory or name something no bucket key should: ``..`` / ``.`` segments, backslashes, NUL,
     control characters. Decoding happens once, so ``%252e`` stays a literal name."""
-    if "\\" in path or any(ord(c) < 0x20 or c == "\x7f" for c in path):
+    if _REFUSED.search(path):
         return None
     parts = [p for p in path.split("/") if p]
     if any(p in (".", "..") for p in parts):
