@@ -15,6 +15,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
+from ..bucket.deploy import private_bucket
 from ..core.errors import ConfigurationError
 from ..deploy.names import camel, logical
 
@@ -79,18 +80,7 @@ def _site(t: Template, site: Site) -> None:
     t.add(
         bucket,
         "AWS::S3::Bucket",
-        {
-            "BucketEncryption": {
-                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-            },
-            "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True,
-                "BlockPublicPolicy": True,
-                "IgnorePublicAcls": True,
-                "RestrictPublicBuckets": True,
-            },
-            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-        },
+        private_bucket(),
         DeletionPolicy="Retain",
         UpdateReplacePolicy="Retain",
     )
