@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import socket
 import textwrap
+import time
 from pathlib import Path
 
 import brotli
@@ -282,3 +283,24 @@ def test_build_runs_before_serving(tmp_path):
         assert get(server, "/").text == "built\n"
     finally:
         stop(server.proc)
+
+
+def test_requests_and_bytes_are_counted_for_strato_cost(tmp_path):
+    from strato import cost
+    from strato.core.usage import read
+
+    server = start_dev_server(str(write_site(tmp_path)), tmp_path / "data")
+    try:
+        sizes = [len(get(server, "/assets/style.css", **{"accept-encoding": "identity"}).content) for _ in range(5)]
+        get(server, "/deep/link", **{"accept-encoding": "identity"})
+        deadline = time.monotonic() + 30
+        while (counted := read(tmp_path / "data")).get(("cloudfront", "https_requests"), 0) < 6:
+            assert time.monotonic() < deadline, counted
+            time.sleep(0.1)
+    finally:
+        stop(server.proc)
+    counted = read(tmp_path / "data")
+    assert counted[("cloudfront", "https_requests")] == 6
+    assert counted[("cloudfront", "data_out_gb")] * 1024**3 == pytest.approx(sum(sizes) + len(INDEX))
+    lines = {(line.service, line.unit): line for line in cost.estimate(tmp_path / "data")}
+    assert lines[("cloudfront", "https_requests")].monthly == pytest.approx(6 * 0.01 / 10_000)

@@ -199,6 +199,20 @@ class SiteServer:
 
     # -- HTTP ----------------------------------------------------------------------------------------
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        """Serve one request, and count it as CloudFront bills it (each request, and the bytes sent)."""
+        sent = 0
+
+        async def counted(message: dict) -> None:
+            nonlocal sent
+            sent += len(message.get("body", b""))
+            await send(message)
+
+        await self._serve(scope, counted)
+        usage = self.app.usage
+        usage.add("cloudfront", "https_requests", 1)
+        usage.add("cloudfront", "data_out_gb", sent / 1024**3)
+
+    async def _serve(self, scope: dict, send: Any) -> None:
         method = scope["method"]
         if method not in ("GET", "HEAD"):
             await _plain(send, 405, b"method not allowed: a site serves GET and HEAD\n", [(b"allow", b"GET, HEAD")])
