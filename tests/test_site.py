@@ -96,7 +96,7 @@ def test_a_missing_directory_fails_at_declaration_with_the_path(tmp_path):
         ({"config_name": "../x.json"}, "plain file name ending in .json"),
         ({"config_name": "config.js"}, "plain file name ending in .json"),
         ({"price_class": "PriceClass_Cheap"}, "PriceClass_100"),
-        ({"auth": object()}, "not implemented yet"),
+        ({"auth": object()}, "takes a user pool"),
         ({"build": "  "}, "shell command"),
     ],
 )

@@ -48,6 +48,11 @@ def npm_build(tmp_path: Path) -> Path:
     return work / "dist"
 
 
+GATED_APP = APP.replace("app.http()", 'app.http()\npool = app.user_pool("users")').replace(
+    "spa=True)", "spa=True, auth=pool)"
+)
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     sync_playwright = _playwright()
@@ -63,7 +68,7 @@ def served(tmp_path_factory):
                 executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
             )
             try:
-                yield server, browser
+                yield server, browser, root
             finally:
                 browser.close()
     finally:
@@ -76,7 +81,7 @@ def wait_done(page) -> dict:
 
 
 def test_the_page_reads_its_config_and_calls_the_api_and_the_websocket(served):
-    server, browser = served
+    server, browser, _ = served
     page = browser.new_page()
     try:
         page.goto(server.url + "/")
@@ -89,7 +94,7 @@ def test_the_page_reads_its_config_and_calls_the_api_and_the_websocket(served):
 
 
 def test_a_deep_link_falls_back_to_the_spa(served):
-    server, browser = served
+    server, browser, _ = served
     page = browser.new_page()
     try:
         response = page.goto(server.url + "/projects/7/settings")
@@ -102,7 +107,7 @@ def test_a_deep_link_falls_back_to_the_spa(served):
 
 
 def test_reload_revalidates_the_page_and_keeps_the_bundle(served):
-    server, browser = served
+    server, browser, _ = served
     context = browser.new_context()
     page = context.new_page()
     try:
@@ -131,3 +136,34 @@ def test_reload_revalidates_the_page_and_keeps_the_bundle(served):
         assert not [url for url in bundle if url in statuses], statuses  # ...from cache, never asking the server
     finally:
         context.close()
+
+
+def test_a_site_with_auth_sends_the_browser_to_sign_in_first(served):
+    import strato
+
+    _, browser, root = served
+    spec = root / "gated_site_app.py"
+    spec.write_text(GATED_APP)
+    data = root / "gated-data"
+    users = strato.App("browsersite", data_dir=data)
+    users.user_pool("users").admin_create_user("ana", temporary_password="Temp0rary!pass")
+    users.close()
+    server = start_dev_server(str(spec), data)
+    page = browser.new_page()
+    try:
+        page.goto(server.url + "/projects/7")
+        assert page.url.startswith(server.url + "/_strato-signin?next=/projects/7")
+        page.fill("input[name=username]", "ana")
+        page.fill("input[name=password]", "Temp0rary!pass")
+        page.click("button[type=submit]")
+        page.fill("input[name=new_password]", "Ch0sen!password")  # the pool wants a new password first
+        page.click("button[type=submit]")
+        results = wait_done(page)
+        assert page.url == server.url + "/projects/7" and results["route"] == "/projects/7"
+        assert results["api"]["echo"] == "page" and results["ws"] == {"echo": "hello over ws"}
+        cookies = {c["name"]: c for c in page.context.cookies()}
+        assert cookies["strato-id"]["httpOnly"] and cookies["strato-id"]["sameSite"] == "Lax"
+        assert page.evaluate("document.cookie") == ""  # the tokens stay out of the page's reach
+    finally:
+        page.close()
+        stop(server.proc)

@@ -22,6 +22,7 @@ from ..site import Site
 from ..site.build import run_build
 from ..site.files import cache_control, compressible, content_type, safe_parts
 from ..site.settings import module, settings
+from .site_signin import SignIn
 
 CACHED_BYTES = 16 * 1024 * 1024  # files up to this size are kept in memory; larger ones read per request
 CHUNK = 256 * 1024
@@ -108,6 +109,7 @@ class SiteServer:
         self.entries: dict[str, Entry] = {}
         self.prefix_parts = [p for p in site.prefix.split("/") if p]
         self.config_path, self.module_path = site.config_path, site.module_path
+        self.signin = SignIn(site) if site.auth is not None else None
 
     def owns(self, path: str) -> bool:
         if not self.prefix_parts:
@@ -207,7 +209,12 @@ class SiteServer:
             sent += len(message.get("body", b""))
             await send(message)
 
-        await self._serve(scope, counted)
+        if self.signin is None:
+            await self._serve(scope, counted)
+        elif scope["path"] == self.site.signin_path:
+            await self.signin.page(scope, receive, counted)
+        elif (refreshed := await self.signin.gate(scope, counted)) is not None:
+            await self._serve(scope, _adding(counted, refreshed) if refreshed else counted)
         usage = self.app.usage
         usage.add("cloudfront", "https_requests", 1)
         usage.add("cloudfront", "data_out_gb", sent / 1024**3)
@@ -301,6 +308,17 @@ class SiteServer:
                 await send({"type": "http.response.body", "body": chunk, "more_body": left > 0})
             if left > 0:
                 await send({"type": "http.response.body", "body": b""})
+
+
+def _adding(send: Any, headers: list[tuple[bytes, bytes]]) -> Any:
+    """``send`` with ``headers`` added to the response's start (a refreshed token's cookie)."""
+
+    async def sending(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message["headers"], *headers]}
+        await send(message)
+
+    return sending
 
 
 async def _plain(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:

@@ -53,10 +53,9 @@ class Site(Resource[Backend]):
         self.base = base
         self.spa = bool(spa)
         self.prefix = _check_prefix(name, prefix)
-        if auth is not None:
+        if auth is not None and auth is not True and getattr(auth, "kind", None) != "user_pool":
             raise ConfigurationError(
-                f"site {name!r}: auth= (sign-in at the edge) is not implemented yet; serve the site without it "
-                "and check tokens in the HTTP API (auth=True routes)"
+                f"site {name!r}: auth= takes a user pool (app.user_pool(...)) or True, got {auth!r}"
             )
         self.auth = auth
         if build is not None and (not isinstance(build, str) or not build.strip()):
@@ -84,6 +83,23 @@ class Site(Resource[Backend]):
             why = "is not a directory" if os.path.exists(self.directory) else "does not exist"
             hint = " (build the front end first, or pass build='npm run build')" if self.build is None else ""
             raise ConfigurationError(f"site {self.name!r}: directory {self.directory} {why}{hint}")
+
+    @property
+    def pool(self) -> Any:
+        """The user pool every page needs a signed-in user of (None: a public site)."""
+        if self.auth is None:
+            return None
+        if self.auth is True:
+            pool = self.ctx.find("user_pool", None)
+            if pool is None:
+                raise ConfigurationError(f"site {self.name!r}: auth=True needs exactly one user pool on the app")
+            return pool
+        return self.auth
+
+    @property
+    def signin_path(self) -> str:
+        """The local sign-in page (``strato dev``) of a site with ``auth=``."""
+        return f"{self.prefix.rstrip('/')}/_strato-signin"
 
     @property
     def config_path(self) -> str:

@@ -45,6 +45,11 @@ _REWRITE = """function handler(event) {
 
 
 def synth(t: Template, site: Site) -> None:
+    if site.auth is not None:  # deploying it without the edge check would publish what should be private
+        raise ConfigurationError(
+            f"site {site.name!r}: auth= is served by strato dev only so far; the edge check on AWS "
+            "(Lambda@Edge verifying the token cookie) is not implemented, so it cannot be deployed yet"
+        )
     _site(t, site)
 
 
