@@ -23,6 +23,7 @@ from . import (
     bench_messaging,
     bench_metrics,
     bench_reload,
+    bench_site,
     bench_storage,
     bench_streams,
     bench_table,
@@ -49,6 +50,7 @@ SUITES = {
     "reload": bench_reload,
     "graphql": bench_graphql,
     "workflow": bench_workflow,
+    "site": bench_site,
 }
 
 

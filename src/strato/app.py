@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # typing stays out of a Lambda cold start: it costs more than
     from .metrics import Metrics
     from .queue import Queue
     from .schedule import Schedule
+    from .site import Site
     from .sql import Sql
     from .table import Table, Transaction
     from .topic import Topic
@@ -252,6 +253,43 @@ class App:
         from .meetings import Meetings
 
         return self._declare(Meetings(self.context, name, media_region=media_region, provider=provider, allow=allow))
+
+    def site(
+        self,
+        name: str,
+        *,
+        directory: str,
+        spa: bool = False,
+        prefix: str = "/",
+        auth: Any = None,
+        build: str | None = None,
+        config_name: str = "strato-config.json",
+        price_class: str = "PriceClass_100",
+        api_origin: bool | None = None,
+    ) -> Site:
+        """A static front end: ``strato dev`` serves ``directory`` (relative to the declaring file) at
+        ``prefix``; on AWS it is an S3 bucket behind CloudFront. It reads ``/strato-config.json``."""
+        import sys
+
+        from .site import Site
+
+        caller = sys._getframe(1).f_globals.get("__file__")
+        base = os.path.dirname(os.path.abspath(caller)) if caller else os.getcwd()
+        return self._declare(
+            Site(
+                self.context,
+                name,
+                directory,
+                base=base,
+                spa=spa,
+                prefix=prefix,
+                auth=auth,
+                build=build,
+                config_name=config_name,
+                price_class=price_class,
+                api_origin=api_origin,
+            )
+        )
 
     @property
     def auth(self) -> UserPool:

@@ -35,6 +35,9 @@ PRICES: dict[tuple[str, str], tuple[float, str]] = {
     ("apigateway", "http_requests"): (1.00 / 1e6, "HTTP API request"),
     ("apigateway", "ws_messages"): (1.00 / 1e6, "WebSocket message (32 KB)"),
     ("apigateway", "ws_connection_minutes"): (0.25 / 1e6, "WebSocket connection minute"),
+    # sites: what viewers ask of the distribution (cache misses' S3 GETs are left out: CloudFront caches)
+    ("cloudfront", "https_requests"): (0.0100 / 10_000, "HTTPS request (United States, Mexico, Canada)"),
+    ("cloudfront", "data_out_gb"): (0.085, "GB to viewers (United States, Mexico, Canada; first 10 TB)"),
 }
 
 

@@ -32,8 +32,10 @@ def bucket_name(app: str, stage: str, bucket: str) -> str:
     return f"{prefix}-${{AWS::AccountId}}-${{AWS::Region}}"
 
 
-def _bucket(t: Template, bucket: Bucket) -> None:
-    props: dict[str, Any] = {
+def private_bucket() -> dict[str, Any]:
+    """The properties every strato bucket starts from: encrypted, Block Public Access on every setting,
+    owner-enforced (no ACLs). Sites use it too."""
+    return {
         "BucketEncryption": {
             "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
         },
@@ -45,6 +47,10 @@ def _bucket(t: Template, bucket: Bucket) -> None:
         },
         "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
     }
+
+
+def _bucket(t: Template, bucket: Bucket) -> None:
+    props = private_bucket()
     rules: list[dict[str, Any]] = [
         {
             "Id": "abort-incomplete-uploads",

@@ -123,13 +123,30 @@ class Deployer:
         )
         if not self._wait_change_set(stack, change_set):
             self.say("no changes: the stack already matches")
-            return self.outputs(stack)
+            return self.publish_sites(app, self.outputs(stack))
         started = time.time()
         self.cfn.execute_change_set(StackName=stack, ChangeSetName=change_set)
         final = self._follow(stack, started, TERMINAL_OK | TERMINAL_BAD)
         if final not in TERMINAL_OK:
             raise StratoError(f"stack {stack} ended in {final}; see the events above")
-        return self.outputs(stack)
+        return self.publish_sites(app, self.outputs(stack))
+
+    def publish_sites(self, app: App, outputs: dict[str, str]) -> dict[str, str]:
+        """Each site's build into its bucket (changed files only) and the invalidation of what changed."""
+        sites = app.of_kind("site")
+        if sites:
+            import boto3
+
+            from ..site.build import run_build
+            from ..site.publish import publish
+
+            cloudfront = boto3.session.Session(region_name=self.region).client("cloudfront")
+            for site in sites:
+                if site.build is not None:
+                    self.say(f"site {site.name}: {site.build}")
+                    run_build(site)
+                publish(app, site, outputs, self.s3, cloudfront, region=self.region, say=self.say)
+        return outputs
 
     def _wait_change_set(self, stack: str, name: str) -> bool:
         while True:

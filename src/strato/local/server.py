@@ -28,6 +28,7 @@ from .http_gateway import _send_json
 from .presigned import METHODS as BUCKET_METHODS
 from .presigned import make_endpoint as make_bucket_endpoint
 from .reload import Reloader
+from .site_server import Sites
 from .sweeper import Runtime
 from .ws_gateway import gateway_for
 
@@ -107,6 +108,7 @@ def build_asgi(
     internal_app.state.app, internal_app.state.gateways = app, gateways  # what the endpoints read
     internal_app.state.reloader = reloader
     guard = Guard(app.config.data_dir, allowed_hosts)
+    sites = Sites(app)  # static front ends: what no API route claims (see site_server)
 
     async def asgi(scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] in ("http", "websocket") and (refused := guard.refusal(scope)) is not None:
@@ -132,6 +134,9 @@ def build_asgi(
         try:
             if scope["path"].startswith("/_strato/"):
                 await internal_app(scope, receive, send)
+                return
+            if sites and (site := sites.pick(scope, build.app)) is not None:
+                await site(scope, receive, send)
                 return
             try:
                 await build.http(scope, receive, send)

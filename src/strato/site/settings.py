@@ -1,0 +1,50 @@
+"""The runtime configuration a front end reads (``/strato-config.json``) and the ES module that reads
+it. Built from the app under ``strato dev`` and from the stack's outputs on deploy, so one front-end
+build runs unchanged against every stage."""
+
+from __future__ import annotations
+
+import json
+
+from ..core.hints import Any
+
+
+def settings(
+    *,
+    stage: str,
+    region: str,
+    http_url: str | None,
+    websockets: dict[str, str],
+    pools: dict[str, dict[str, str]],
+) -> dict[str, Any]:
+    """``userPoolId`` / ``userPoolClientId`` name the app's pool when it has exactly one; ``userPools``
+    names every pool."""
+    only = next(iter(pools.values())) if len(pools) == 1 else {}
+    return {
+        "stage": stage,
+        "region": region,
+        "httpApiUrl": http_url,
+        "webSocketUrls": dict(sorted(websockets.items())),
+        "userPoolId": only.get("id"),
+        "userPoolClientId": only.get("clientId"),
+        "userPools": dict(sorted(pools.items())),
+    }
+
+
+def module(config_path: str) -> str:
+    """``import config from "/strato-config.js"`` (top-level await), or ``loadConfig()`` to refetch."""
+    url = json.dumps(config_path)
+    return f"""// strato: the runtime configuration of this front end (generated; served by strato)
+let cached = null;
+export function loadConfig({{ refresh = false }} = {{}}) {{
+  if (cached === null || refresh) {{
+    cached = fetch({url}, {{ cache: "no-cache", credentials: "same-origin" }}).then((r) => {{
+      if (!r.ok) throw new Error(`strato: ${{r.status}} fetching {config_path}`);
+      return r.json();
+    }});
+  }}
+  return cached;
+}}
+const config = await loadConfig();
+export default config;
+"""
