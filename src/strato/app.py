@@ -337,7 +337,16 @@ class App:
         from .workflow import Workflow
 
         return self._declare(
-            Workflow(self.context, name, definition, type=type, app_tasks=self.tasks, provider=provider, allow=allow)
+            Workflow(
+                self.context,
+                name,
+                definition,
+                type=type,
+                app_tasks=self.tasks,
+                app_resources=self.of_kind,
+                provider=provider,
+                allow=allow,
+            )
         )
 
     def task(self, name: str | None = None) -> Callable[[F], F]:

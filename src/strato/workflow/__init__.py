@@ -29,6 +29,7 @@ TYPES = ("STANDARD", "EXPRESS")
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 MAX_INPUT = 256 * 1024
 _EXECUTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+INTEGRATION = "arn:aws:states:::"  # an optimized service integration's Resource (see integrations.py)
 _SUBSTITUTION = re.compile(r"^\$\{([A-Za-z0-9_.-]+)\}$")
 
 __all__ = ["CAPABILITIES", "Execution", "Workflow"]
@@ -68,6 +69,7 @@ class Workflow(Resource[WorkflowBackend]):
         *,
         type: str = "STANDARD",
         app_tasks: dict[str, Callable[..., Any]] | None = None,
+        app_resources: Callable[[str], list[Any]] | None = None,
         provider: str | None = None,
         allow: Any = None,
     ) -> None:
@@ -82,6 +84,8 @@ class Workflow(Resource[WorkflowBackend]):
         self.states = asl.validate(self.definition)
         self.tasks: dict[str, Callable[..., Any]] = {}
         self.app_tasks = app_tasks if app_tasks is not None else {}
+        #: the app's declared resources of a kind: what service integrations (sqs:sendMessage...) reach
+        self.app_resources = app_resources if app_resources is not None else (lambda kind: [])
 
     def background_work(self) -> bool:
         return True  # Step Functions runs executions by itself; locally the worker does
@@ -104,9 +108,20 @@ class Workflow(Resource[WorkflowBackend]):
         return register
 
     def task_resources(self) -> list[str]:
-        return sorted({task_name(s["Resource"]) for s in self.states.values() if s["Type"] == "Task"})
+        """The Python task handlers the Tasks name (service integrations such as sqs:sendMessage are not)."""
+        return sorted(
+            {
+                task_name(s["Resource"])
+                for s in self.states.values()
+                if s["Type"] == "Task" and not s["Resource"].startswith(INTEGRATION)
+            }
+        )
 
     def handler(self, resource: str) -> Callable[..., Any]:
+        if resource.startswith(INTEGRATION):
+            from . import integrations
+
+            return integrations.handler(resource, self.app_resources)
         name = task_name(resource)
         found = self.tasks.get(name) or self.app_tasks.get(name)
         if found is None:

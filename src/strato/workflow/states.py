@@ -104,11 +104,11 @@ def run_fail(state: dict[str, Any], raw: Any, context: Any) -> Outcome:
 
 def run_task(state: dict[str, Any], raw: Any, context: Any, handler: Callable[..., Any]) -> Outcome:
     data = dataflow.effective_input(state, raw, context)
-    resource = state["Resource"]
-    scheduled = {"resourceType": "strato", "resource": resource, "parameters": dataflow.encode(data)}
+    rtype, resource = _resource_type(state["Resource"])
+    scheduled = {"resourceType": rtype, "resource": resource, "parameters": dataflow.encode(data)}
     events: list[tuple[str, dict[str, Any]]] = [
         ("TaskScheduled", {"taskScheduledEventDetails": scheduled}),
-        ("TaskStarted", {"taskStartedEventDetails": {"resourceType": "strato", "resource": resource}}),
+        ("TaskStarted", {"taskStartedEventDetails": {"resourceType": rtype, "resource": resource}}),
     ]
     try:
         result = _call(handler, data, context, state.get("TimeoutSeconds"))
@@ -116,14 +116,22 @@ def run_task(state: dict[str, Any], raw: Any, context: Any, handler: Callable[..
     except Exception as exc:
         error = of_exception(exc)
         kind = "TaskTimedOut" if error.error == "States.Timeout" else "TaskFailed"
-        details = {"resourceType": "strato", "resource": resource, "error": error.error, "cause": error.cause}
+        details = {"resourceType": rtype, "resource": resource, "error": error.error, "cause": error.cause}
         events.append((kind, {f"{kind[0].lower()}{kind[1:]}EventDetails": details}))
         return Outcome("fail", cause=error, events=events)
-    done = {"resourceType": "strato", "resource": resource, "output": dataflow.encode(result)}
+    done = {"resourceType": rtype, "resource": resource, "output": dataflow.encode(result)}
     events.append(("TaskSucceeded", {"taskSucceededEventDetails": done}))
     outcome = _after(state, dataflow.output(state, raw, result, context))
     outcome.events = events
     return outcome
+
+
+def _resource_type(resource: str) -> tuple[str, str]:
+    """History names a service integration as Step Functions does (``sqs``, ``sendMessage``)."""
+    if resource.startswith("arn:aws:states:::"):
+        service, _, action = resource[len("arn:aws:states:::") :].partition(":")
+        return service, action
+    return "strato", resource
 
 
 def _call(handler: Callable[..., Any], data: Any, context: Any, timeout: int | None) -> Any:
