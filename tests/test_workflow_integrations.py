@@ -240,3 +240,13 @@ def test_integrations_are_not_python_tasks(app):
         "w", definition=single({"Type": "Task", "Resource": PUBLISH, "Parameters": {"TopicArn": "t", "Message": "m"}})
     )
     assert wf.task_resources() == []
+
+
+def test_synth_refuses_integrations_until_the_role_grants_them(app):
+    from strato.deploy.synth import synth
+
+    app.workflow(
+        "w", definition=single({"Type": "Task", "Resource": PUBLISH, "Parameters": {"TopicArn": "t", "Message": "m"}})
+    )
+    with pytest.raises(ConfigurationError, match="sns:publish"):
+        synth(app)

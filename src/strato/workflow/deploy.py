@@ -24,6 +24,14 @@ def synth(t: Template, workflow: Workflow) -> None:
             f"workflow {workflow.name!r}: deploying Python task handlers ({', '.join(workflow.task_resources())}) "
             "as Lambda functions is not supported yet; run it locally"
         )
+    integrations = sorted(
+        {r for s in workflow.states.values() if (r := s.get("Resource", "")).startswith("arn:aws:states:::")}
+    )
+    if integrations:
+        raise ConfigurationError(
+            f"workflow {workflow.name!r}: granting the state machine's role what its service integrations "
+            f"({', '.join(integrations)}) need is not supported yet; run it locally"
+        )
     machine = logical(workflow.name, "StateMachine")
     logs = t.add(
         logical(workflow.name, "StateMachineLogs"),
