@@ -250,3 +250,89 @@ def test_synth_refuses_integrations_until_the_role_grants_them(app):
     )
     with pytest.raises(ConfigurationError, match="sns:publish"):
         synth(app)
+
+
+def test_resources_resolve_by_url_arn_physical_or_strato_name_and_physical_names_win(app, outbox):
+    jobs = app.queue("jobs")
+    orders = app.queue("orders", fifo=True)
+    news = app.topic("news")
+    # a queue whose strato name is another queue's physical name: Step Functions would mean the physical one
+    shadow = app.queue(jobs.physical_name)
+
+    def send(queue_url, **more):
+        return {"Type": "Task", "Resource": SEND, "Parameters": {"QueueUrl": queue_url, "MessageBody": "m", **more}}
+
+    definition = machine(
+        ("ByArn", {**send(jobs.arn), "ResultPath": None, "Next": "ByName"}),
+        ("ByName", {**send("jobs"), "ResultPath": None, "Next": "ByPhysical"}),
+        ("ByPhysical", {**send(jobs.physical_name), "ResultPath": None, "Next": "Fifo"}),
+        (
+            "Fifo",
+            {
+                **send(orders.physical_name, MessageGroupId="g", MessageDeduplicationId="d1"),
+                "ResultPath": None,
+                "Next": "Topic",
+            },
+        ),
+        (
+            "Topic",
+            {
+                "Type": "Task",
+                "Resource": PUBLISH,
+                "Parameters": {"TopicArn": "news", "Message": {"a": 1}, "Subject": "hello"},
+                "ResultPath": None,
+                "Next": "Nowhere",
+            },
+        ),
+        (
+            "Nowhere",
+            {
+                **send("https://sqs.us-east-1.amazonaws.com/000000000000/missing"),
+                "Catch": [{"ErrorEquals": ["SQS.QueueDoesNotExistException"], "ResultPath": "$.e", "Next": "Ok"}],
+                "End": True,
+            },
+        ),
+        ("Ok", {"Type": "Pass", "End": True}),
+    )
+    done = run(app, app.workflow("route", definition=definition), {})
+    assert done.status == "SUCCEEDED", done
+    assert len(outbox.queue("jobs")) == 3  # the ARN, the strato name and the physical name
+    assert outbox.queue(shadow.name) == []
+    [fifo] = outbox.queue("orders")
+    assert fifo.details["group"] == "g" and fifo.details["dedup_id"] == "d1"
+    [note] = outbox.topic("news")
+    assert note.json() == {"a": 1} and note.details["subject"] == "hello"
+    assert "missing" in done.output["e"]["Cause"]
+    assert news.name == "news"
+
+
+def test_get_of_a_missing_item_is_an_empty_result_and_a_bad_key_is_a_dynamodb_error(app):
+    app.table("things", key="id")
+    definition = machine(
+        (
+            "Get",
+            {
+                "Type": "Task",
+                "Resource": GET,
+                "Parameters": {"TableName": "things", "Key": {"id": {"S": "none"}}},
+                "ResultPath": "$.got",
+                "Next": "Bad",
+            },
+        ),
+        (
+            "Bad",
+            {
+                "Type": "Task",
+                "Resource": GET,
+                "Parameters": {"TableName": "things", "Key": {"id": {"SS": ["a"]}}},
+                "Retry": [{"ErrorEquals": ["DynamoDB.AmazonDynamoDBException"], "MaxAttempts": 0}],
+                "Catch": [{"ErrorEquals": ["DynamoDB.AmazonDynamoDBException"], "ResultPath": "$.e", "Next": "Ok"}],
+                "End": True,
+            },
+        ),
+        ("Ok", {"Type": "Pass", "End": True}),
+    )
+    done = run(app, app.workflow("missing", definition=definition), {})
+    assert done.status == "SUCCEEDED", done
+    assert done.output["got"] == {}
+    assert "SS" in done.output["e"]["Cause"]
