@@ -336,3 +336,21 @@ def test_get_of_a_missing_item_is_an_empty_result_and_a_bad_key_is_a_dynamodb_er
     assert done.status == "SUCCEEDED", done
     assert done.output["got"] == {}
     assert "SS" in done.output["e"]["Cause"]
+
+
+def test_a_return_values_path_strato_cannot_honour_fails_as_a_dynamodb_error(app):
+    app.table("things", key="id")
+    state = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::dynamodb:updateItem",
+        "Parameters": {
+            "TableName": "things",
+            "Key": {"id": {"S": "a"}},
+            "UpdateExpression": "SET b = :b",
+            "ExpressionAttributeValues": {":b": {"S": "x"}},
+            "ReturnValues.$": "$.returns",
+        },
+    }
+    done = run(app, app.workflow("returns", definition=single(state)), {"returns": "UPDATED_OLD"})
+    assert done.status == "FAILED"
+    assert done.error == "DynamoDB.AmazonDynamoDBException" and "UPDATED_OLD" in done.cause

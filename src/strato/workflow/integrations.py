@@ -294,7 +294,11 @@ def parse_condition(text: str, names: dict[str, Any], values: dict[str, Any] | N
     return {"if_match": match}
 
 
-def _table(params: dict[str, Any], find: Callable[[str], list[Any]]) -> Any:
+def _table(params: dict[str, Any], find: Callable[[str], list[Any]], service: str = "") -> Any:
+    returns = params.get("ReturnValues", "NONE")
+    if returns not in _RETURN_VALUES.get(service, ("NONE",)):
+        allowed = " or ".join(_RETURN_VALUES.get(service, ("NONE",)))
+        raise ValueError(f"ReturnValues must be {allowed} for {service} on a strato table, not {returns!r}")
     return _resource("table", params.get("TableName"), find, "DynamoDB.ResourceNotFoundException")
 
 
@@ -318,7 +322,7 @@ def _put(params: dict[str, Any], find: Callable[[str], list[Any]]) -> dict[str, 
 def _update(params: dict[str, Any], find: Callable[[str], list[Any]]) -> dict[str, Any]:
     names, values = params.get("ExpressionAttributeNames") or {}, params.get("ExpressionAttributeValues") or {}
     change = parse_update(str(params.get("UpdateExpression")), names, values)
-    new = _table(params, find).update(
+    new = _table(params, find, "dynamodb:updateItem").update(
         _item(params.get("Key"), "Key"),
         set=change["set"] or None,
         remove=change["remove"] or None,
@@ -329,7 +333,9 @@ def _update(params: dict[str, Any], find: Callable[[str], list[Any]]) -> dict[st
 
 
 def _delete(params: dict[str, Any], find: Callable[[str], list[Any]]) -> dict[str, Any]:
-    old = _table(params, find).delete(_item(params.get("Key"), "Key"), **_condition(params, "dynamodb:deleteItem"))
+    old = _table(params, find, "dynamodb:deleteItem").delete(
+        _item(params.get("Key"), "Key"), **_condition(params, "dynamodb:deleteItem")
+    )
     if params.get("ReturnValues") == "ALL_OLD" and old is not None:
         return {"Attributes": {k: typed(v) for k, v in old.items()}}
     return {}
