@@ -117,13 +117,27 @@ class Workflow(Resource[WorkflowBackend]):
             }
         )
 
+    @property
+    def physical_name(self) -> str:
+        """The state machine's name on AWS (``<app>-<stage>-<name>`` unless the stack set another)."""
+        return str(self.config.physical_name("workflow", self.name))
+
+    def find_task(self, name: str) -> Callable[..., Any] | None:
+        return self.tasks.get(name) or self.app_tasks.get(name)
+
     def handler(self, resource: str) -> Callable[..., Any]:
         if resource.startswith(INTEGRATION):
-            from . import integrations
+            from . import patterns
 
-            return integrations.handler(resource, self.app_resources)
+            return patterns.handler(resource, self)
+        if resource.startswith("arn:aws:lambda:"):  # a Task naming a function by its ARN (lambda_invoke.py)
+            from . import patterns
+
+            direct = patterns.function_handler(resource, self)
+            if direct is not None:
+                return direct
         name = task_name(resource)
-        found = self.tasks.get(name) or self.app_tasks.get(name)
+        found = self.find_task(name)
         if found is None:
             raise ConfigurationError(
                 f"workflow {self.name!r}: no task handler {name!r} (declare it with @wf.task({name!r}) or @app.task)"
@@ -175,6 +189,31 @@ class Workflow(Resource[WorkflowBackend]):
         if len(error) > 256 or len(cause) > 32_768:
             raise ValidationError("error is at most 256 characters and cause at most 32,768")
         self.backend.stop(self._arn(arn), error, cause)
+
+    # -- the callback pattern (.waitForTaskToken) ------------------------------------------------
+    @requires("callback")
+    def send_task_success(self, token: str, output: Any) -> None:
+        """Answer a ``.waitForTaskToken`` task: its result is ``output`` (JSON; a str is JSON text), at
+        most 256 KB. Raises TaskDoesNotExist / InvalidToken / TaskTimedOut / InvalidOutput as AWS does."""
+        from . import callbacks
+
+        self.backend.send_task_success(callbacks.check_token(token), callbacks.check_output(output))
+
+    @requires("callback")
+    def send_task_failure(self, token: str, *, error: str = "", cause: str = "") -> None:
+        """Fail a ``.waitForTaskToken`` task with ``error`` (what Retry / Catch match) and ``cause``."""
+        from . import callbacks
+
+        if not isinstance(error, str) or not isinstance(cause, str) or len(error) > 256 or len(cause) > 32_768:
+            raise ValidationError("error is a string of at most 256 characters and cause at most 32,768")
+        self.backend.send_task_failure(callbacks.check_token(token), error, cause)
+
+    @requires("callback")
+    def send_task_heartbeat(self, token: str) -> None:
+        """The task is still being worked on: its HeartbeatSeconds start again."""
+        from . import callbacks
+
+        self.backend.send_task_heartbeat(callbacks.check_token(token))
 
     def drop(self) -> None:
         """Forget every execution (tests)."""

@@ -219,9 +219,9 @@ def _task(name: str, state: dict[str, Any], states: Any, everything: Any, refuse
     if not isinstance(state.get("Resource"), str) or not state["Resource"]:
         refuse("a Task needs a Resource (a task handler's name)")
     if state["Resource"].startswith("arn:aws:states:::"):
-        from . import integrations
+        from . import patterns
 
-        integrations.check(name, state)
+        patterns.check(name, state)
     for field in ("TimeoutSeconds", "HeartbeatSeconds"):
         _positive_int(state, field, f"state {name!r}")
         if field in state and f"{field}Path" in state:

@@ -26,6 +26,10 @@ ROLE = "arn:aws:iam::123456789012:role/strato-workflow"  # what moto accepts whe
 def _translate(exc: BaseException, workflow: str) -> StratoError:
     code = error_code(exc)
     message = getattr(exc, "response", {}).get("Error", {}).get("Message", str(exc))
+    if code in ("TaskDoesNotExist", "InvalidToken", "TaskTimedOut", "InvalidOutput"):
+        from . import callbacks  # the same typed errors as the local executor's
+
+        return getattr(callbacks, code)(f"{code}: {message}")  # type: ignore[no-any-return]
     if code in ("ExecutionDoesNotExist", "StateMachineDoesNotExist", "ResourceNotFound"):
         return NotFound(f"workflow {workflow!r}: {code}: {message}")
     if code in ("ExecutionAlreadyExists", "InvalidName", "InvalidExecutionInput", "ValidationException", "InvalidArn"):
@@ -105,6 +109,15 @@ class StepFunctionsBackend:
         if self.describe(arn)["status"] != "RUNNING":
             return
         self._call("stop_execution", executionArn=arn, error=error, cause=cause)
+
+    def send_task_success(self, token: str, output_text: str) -> None:
+        self._call("send_task_success", taskToken=token, output=output_text)
+
+    def send_task_failure(self, token: str, error: str, cause: str) -> None:
+        self._call("send_task_failure", taskToken=token, error=error, cause=cause)
+
+    def send_task_heartbeat(self, token: str) -> None:
+        self._call("send_task_heartbeat", taskToken=token)
 
     def drop(self) -> None:
         for execution in self.executions("RUNNING", 1000):

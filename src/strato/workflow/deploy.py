@@ -107,7 +107,7 @@ def _role(logs: str) -> dict[str, Any]:
 
 def arns(resource: Workflow, action: str, stage: str) -> list[Any]:
     machine = logical(resource.name, "StateMachine")
-    if action == "start":
+    if action in ("start", "callback"):  # SendTask* is granted on the state machine (SAM's StepFunctionsCallbackPolicy)
         return [{"Ref": machine}]
     executions = {
         "Fn::Sub": f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:"

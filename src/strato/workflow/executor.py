@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core import clock
-from . import dataflow, states
+from . import callbacks, dataflow, nested, states, waiting
 from .children import finish_child, spawn
 from .errors import StatesError, matches
 from .store import WorkflowStore
@@ -149,6 +149,8 @@ class Executor:
                 return states.Outcome("timeout")
             if kind in _RUNS:
                 return _RUNS[kind](state, raw, context)
+            if kind == "Task" and callbacks.is_waiting(state["Resource"]):
+                return waiting.run(self, frame, state, raw, context)
             if kind == "Task":
                 return states.run_task(state, raw, context, self.task(state["Resource"]))
             if kind == "Wait":
@@ -187,6 +189,11 @@ class Executor:
                 return False
         if outcome.kind in ("spawn", "fail") or outcome.target is None:
             self._check(conn, frame)  # the other paths check in _update
+        if outcome.kind == "callback":  # waits for a task token or a child execution (callbacks.py)
+            phase, due = callbacks.arm(conn, frame, outcome.output, now, self._deadline(conn, frame["arn"]))
+            self._update(conn, frame, due=due, phase=phase, owner=None)
+            self.store.append(conn, frame["arn"], events, now)
+            return False
         if outcome.kind == "wait":
             deadline = self._deadline(conn, frame["arn"])
             self._update(conn, frame, due=min(outcome.due, deadline), phase="waited", owner=None)
@@ -269,6 +276,7 @@ class Executor:
                 "UPDATE executions SET status = 'SUCCEEDED', output = ?, stopped = ? WHERE arn = ?", (text, now, arn)
             )
         self._inputs.pop(arn, None)
+        nested.ended(conn, arn, now)
         return False
 
     def _deadline(self, conn: sqlite3.Connection, arn: str) -> float:
@@ -335,6 +343,7 @@ class Executor:
             "UPDATE executions SET status = 'TIMED_OUT', error = 'States.Timeout', stopped = ? WHERE arn = ?",
             (now, arn),
         )
+        nested.ended(conn, arn, now)
 
 
 def _iso(seconds: float) -> str:

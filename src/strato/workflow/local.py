@@ -4,6 +4,7 @@ the virtual clock like every other due time (``Timekeeper.advance`` runs what fe
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from ..core import clock
@@ -11,6 +12,7 @@ from ..core.config import region
 from ..core.errors import NotFound, ValidationError
 from ..runtime.wakeup import Wakeup
 from ..runtime.work import Loop
+from . import callbacks, nested
 from .executor import Executor
 from .store import WorkflowStore
 
@@ -36,10 +38,13 @@ class LocalWorkflowBackend:
         self.executor = Executor(store, workflow.name, prefix, workflow.definition, workflow.states, workflow.handler)
 
     # -- executions -----------------------------------------------------------------------------
+    def arn_for(self, name: str) -> str:
+        kind = "express" if self.workflow.type == "EXPRESS" else "execution"
+        return f"{self.machine_arn.replace(':stateMachine:', f':{kind}:')}:{name}"
+
     def start(self, name: str, input_text: str) -> str:
         self.workflow._check_tasks()
-        kind = "express" if self.workflow.type == "EXPRESS" else "execution"
-        arn = f"{self.machine_arn.replace(':stateMachine:', f':{kind}:')}:{name}"
+        arn = self.arn_for(name)
         now = clock.now()
         start = self.workflow.definition["StartAt"]
         with self.store.db.write() as conn:
@@ -106,6 +111,26 @@ class LocalWorkflowBackend:
                 "UPDATE executions SET status = 'ABORTED', error = ?, cause = ?, stopped = ? WHERE arn = ?",
                 (error or None, cause or None, now, arn),
             )
+            nested.ended(conn, arn, now)
+        self.wakeup.notify()
+
+    # -- the callback pattern -------------------------------------------------------------------
+    def send_task_success(self, token: str, output_text: str) -> None:
+        self._answer(token, {"output": json.loads(output_text)})
+
+    def send_task_failure(self, token: str, error: str, cause: str) -> None:
+        self._answer(token, {"error": error, "cause": cause})
+
+    def send_task_heartbeat(self, token: str) -> None:
+        callbacks.well_formed(token)
+        with self.store.db.write() as conn:
+            callbacks.heartbeat(conn, token, clock.now())
+
+    def _answer(self, token: str, result: dict[str, Any]) -> None:
+        callbacks.well_formed(token)
+        with self.store.db.write() as conn:
+            callbacks.answer(conn, token, result, clock.now())
+        self.wakeup.notify()
 
     def drop(self) -> None:
         self.store.drop(self.workflow.name)

@@ -14,7 +14,8 @@ from .errors import StatesError, of_exception
 
 
 class Outcome:
-    """``kind``: next (``target`` None ends the scope), fail, wait (``due``), spawn (``children``)."""
+    """``kind``: next (``target`` None ends the scope), fail, wait (``due``), spawn (``children``), callback
+    (``output`` is the key the answer comes with: waiting.py)."""
 
     __slots__ = ("cause", "children", "due", "events", "kind", "output", "target")
 

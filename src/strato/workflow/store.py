@@ -55,7 +55,9 @@ class WorkflowStore:
     def __init__(self, data_dir: Path, durability: str = "process") -> None:
         self.db = Database(Path(data_dir) / "workflows.sqlite", durability)
         with self.db.write() as conn:
-            for statement in SCHEMA.split(";"):
+            from .callbacks import SCHEMA as CALLBACKS
+
+            for statement in (SCHEMA + ";" + CALLBACKS).split(";"):
                 if statement.strip():
                     conn.execute(statement)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}"
@@ -164,6 +166,7 @@ class WorkflowStore:
             conn.executemany("DELETE FROM events WHERE arn = ?", [(a,) for a in arns])
             conn.execute("DELETE FROM executions WHERE workflow = ?", (workflow,))
             conn.execute("DELETE FROM frames WHERE workflow = ?", (workflow,))
+            conn.execute("DELETE FROM callbacks WHERE workflow = ?", (workflow,))
 
     def close(self) -> None:
         self.db.close()
