@@ -211,7 +211,9 @@ def test_a_bad_message_fails_with_the_service_error_name(app):
         ({"Resource": "arn:aws:states:::sqs:sendMessageBatch", "Parameters": {}}, "unknown service integration"),
         ({"Resource": SEND, "Parameters": {"QueueUrl": "q"}}, "MessageBody"),
         ({"Resource": PUBLISH}, "needs Parameters"),
-        ({"Resource": SEND + ".waitForTaskToken", "Parameters": {}}, "request-response"),
+        ({"Resource": PUT + ".waitForTaskToken", "Parameters": {}}, "request-response only"),
+        ({"Resource": SEND + ".sync", "Parameters": {}}, "does not support .sync"),
+        ({"Resource": SEND + ".waitForTaskToken", "Parameters": {"QueueUrl": "q", "MessageBody": "x"}}, "Task.Token"),
         (
             {
                 "Resource": "arn:aws:states:::dynamodb:updateItem",

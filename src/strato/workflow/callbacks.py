@@ -66,18 +66,14 @@ def token_for(frame: dict[str, Any]) -> str:
     return "AQ" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def deadlines(state: dict[str, Any], frame: dict[str, Any], now: float) -> tuple[float | None, float]:
-    """(HeartbeatSeconds, the TimeoutSeconds deadline) of a waiting Task; FAR when it has none."""
-    timeout = state.get("TimeoutSeconds")
-    heartbeat = state.get("HeartbeatSeconds")
-    return (float(heartbeat) if heartbeat is not None else None), (
-        frame["entered"] + timeout if timeout is not None else FAR
-    )
-
-
-def register(conn: sqlite3.Connection, key: str, frame: dict[str, Any], kind: str, state: dict[str, Any]) -> None:
-    """Before the task runs: the key answers reach this frame (a re-run of the same attempt keeps its row)."""
-    heartbeat, deadline = deadlines(state, frame, 0.0)
+def register(
+    conn: sqlite3.Connection, key: str, frame: dict[str, Any], kind: str, state: dict[str, Any], now: float
+) -> None:
+    """Before the task runs: the key answers reach this frame (a re-run of the same attempt keeps its row).
+    TimeoutSeconds counts from this attempt's start, as each Retry attempt gets its own."""
+    beat, timeout = state.get("HeartbeatSeconds"), state.get("TimeoutSeconds")
+    heartbeat = float(beat) if beat is not None else None
+    deadline = now + timeout if timeout is not None else FAR
     conn.execute(
         "INSERT OR IGNORE INTO callbacks (key, workflow, arn, frame, kind, status, heartbeat, deadline) "
         "VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
@@ -149,7 +145,9 @@ def _current(conn: sqlite3.Connection, frame_id: int, key: str) -> bool:
     return token_for(frame) == key
 
 
-def outcome_of(state: dict[str, Any], frame: dict[str, Any], now: float) -> tuple[Any, StatesError | None]:
+def outcome_of(
+    state: dict[str, Any], frame: dict[str, Any], now: float, deadline: float
+) -> tuple[Any, StatesError | None]:
     """A claimed waiting frame: (the task's result, None), or (None, the error) when it was failed or its
     time ran out (HeartbeatSeconds or TimeoutSeconds: States.Timeout)."""
     if frame["phase"] == "called":
@@ -160,7 +158,7 @@ def outcome_of(state: dict[str, Any], frame: dict[str, Any], now: float) -> tupl
     beat = state.get("HeartbeatSeconds")
     why = (
         f"no heartbeat for HeartbeatSeconds ({beat} s)"
-        if beat is not None and now < frame["entered"] + state.get("TimeoutSeconds", FAR)
+        if beat is not None and now < deadline
         else f"the task ran longer than its TimeoutSeconds ({state.get('TimeoutSeconds')} s)"
     )
     return None, StatesError("States.Timeout", why)

@@ -18,14 +18,15 @@ if TYPE_CHECKING:
 def run(ex: Executor, frame: dict[str, Any], state: dict[str, Any], raw: Any, context: dict[str, Any]) -> Outcome:
     rtype, resource = _resource_type(state["Resource"])
     if frame["phase"] in ("callback", "called"):
-        return _resume(frame, state, raw, context, rtype, resource)
+        row = ex.store.db.conn.execute("SELECT deadline FROM callbacks WHERE key = ?", (frame["result"],)).fetchone()
+        return _resume(frame, state, raw, context, rtype, resource, row[0] if row else callbacks.FAR)
     _, pattern = patterns.split(state["Resource"])
     token = callbacks.token_for(frame)
     box: dict[str, str] = {}
     if pattern == callbacks.WAIT_FOR_TOKEN:
         context = {**context, "Task": {"Token": token}}
         with ex.store.db.write() as conn:
-            callbacks.register(conn, token, frame, "token", state)
+            callbacks.register(conn, token, frame, "token", state, clock.now())
         box["key"] = token
         handler = ex.task(state["Resource"])
     else:
@@ -35,7 +36,7 @@ def run(ex: Executor, frame: dict[str, Any], state: dict[str, Any], raw: Any, co
             child, name, given = planner(params, nested.default_name(token))
             arn = child.backend.arn_for(name)
             with ex.store.db.write() as conn:
-                callbacks.register(conn, arn, frame, pattern[1:], state)
+                callbacks.register(conn, arn, frame, pattern[1:], state, clock.now())
             nested.launch(child, name, given)
             box["key"] = arn
             return {"ExecutionArn": arn, "StartDate": nested.epoch_ms(child.describe(arn).start_date)}
@@ -63,9 +64,9 @@ def run(ex: Executor, frame: dict[str, Any], state: dict[str, Any], raw: Any, co
 
 
 def _resume(
-    frame: dict[str, Any], state: dict[str, Any], raw: Any, context: Any, rtype: str, resource: str
+    frame: dict[str, Any], state: dict[str, Any], raw: Any, context: Any, rtype: str, resource: str, deadline: float
 ) -> Outcome:
-    result, error = callbacks.outcome_of(state, frame, clock.now())
+    result, error = callbacks.outcome_of(state, frame, clock.now(), deadline)
     if error is not None:
         kind = "TaskTimedOut" if error.error == "States.Timeout" else "TaskFailed"
         details = {"resourceType": rtype, "resource": resource, "error": error.error, "cause": error.cause}
