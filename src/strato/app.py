@@ -187,16 +187,26 @@ class App:
         topic.webhooks_dlq = self.queue(f"{name}-webhooks-dlq", retention=MAX_RETENTION_S, provider=provider)
         return topic
 
-    def schedule(self, expression: str, *, name: str | None = None) -> Callable[[F], F]:
+    def schedule(
+        self, expression: str, *, name: str | None = None, workflow: Workflow | None = None, input: Any = None
+    ) -> Callable[[F], F]:
         """``@app.schedule("rate(5 minutes)")`` / ``cron(0 */6 * * ? *)`` / ``at(...)``: EventBridge syntax, UTC.
 
-        The handler takes the EventBridge scheduled event, or no argument at all.
+        The handler takes the EventBridge scheduled event, or no argument at all. With ``workflow=`` the
+        schedule starts an execution of that workflow with ``input`` at each firing (an EventBridge Scheduler
+        target on AWS): it is declared by the call itself and takes no handler.
         """
         import re
 
         from .schedule import Schedule
 
         parsed = Schedule(expression)  # a bad expression fails here, on the decorator's line
+        if workflow is not None:
+            from .schedule.workflow import declare
+
+            return declare(self, parsed, workflow, input, name)
+        if input is not None:
+            raise ConfigurationError("schedule input= is for workflow= schedules (a handler takes the event)")
 
         def register(fn: F) -> F:
             label = name or re.sub(r"[^A-Za-z0-9]+", "-", fn.__name__).strip("-") or "schedule"

@@ -166,6 +166,8 @@ class Schedule:
     expression: str
     handler: Callable[..., Any] | None = None
     name: str = ""
+    workflow: Any = None  # a workflow= schedule: the workflow it starts (schedule/workflow.py)
+    input: Any = None
     kind: str = field(init=False)
     every: int = field(init=False, default=0)
     cron: Cron | None = field(init=False, default=None)

@@ -3,7 +3,7 @@ and the role the scheduler invokes them with."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..deploy.iam import assume_role_policy
 from ..deploy.names import logical
@@ -20,6 +20,9 @@ def synth_schedules(t: Template) -> None:
         return
     targets = []
     for schedule in t.app.schedules:
+        if schedule.workflow is not None:
+            _workflow_target(t, schedule)
+            continue
         fn = t.function(f"schedule-{schedule.name}", 300, env={"STRATO_HANDLER": schedule.name})
         targets.append(fn)
         rule = t.app.config.physical_name("schedule", schedule.name)
@@ -50,6 +53,8 @@ def synth_schedules(t: Template) -> None:
                 },
             },
         )
+    if not targets:
+        return
     t.add(
         "SchedulerRole",
         "AWS::IAM::Role",
@@ -70,5 +75,43 @@ def synth_schedules(t: Template) -> None:
                     },
                 }
             ],
+        },
+    )
+
+
+def _workflow_target(t: Template, schedule: Any) -> None:
+    """A ``workflow=`` schedule: EventBridge Scheduler calls StartExecution on the state machine with the
+    input, through a role that may do exactly that on exactly that state machine."""
+    machine = {"Ref": logical(schedule.workflow.name, "StateMachine")}
+    role = t.add(
+        logical(schedule.name, "ScheduleRole"),
+        "AWS::IAM::Role",
+        {
+            "AssumeRolePolicyDocument": assume_role_policy("scheduler.amazonaws.com"),
+            "Policies": [
+                {
+                    "PolicyName": "start-execution",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "states:StartExecution", "Resource": machine}],
+                    },
+                }
+            ],
+        },
+    )
+    t.add(
+        logical(schedule.name, "Schedule"),
+        "AWS::Scheduler::Schedule",
+        {
+            "ScheduleExpression": schedule.expression,
+            "ScheduleExpressionTimezone": "UTC",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "State": "ENABLED",
+            "Target": {
+                "Arn": machine,
+                "RoleArn": {"Fn::GetAtt": [role, "Arn"]},
+                "Input": json.dumps(schedule.input, sort_keys=True),
+                "RetryPolicy": {"MaximumRetryAttempts": 2},
+            },
         },
     )
