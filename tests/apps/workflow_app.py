@@ -30,7 +30,10 @@ batch = app.workflow(
 )
 
 
-@batch.task("Square")
+quick = app.workflow("quick", type="EXPRESS", definition=batch.definition)  # Express: at least once
+
+
+@app.task("Square")
 def square(n):
     time.sleep(0.01)  # work that takes a moment, so that a kill lands mid-Map
     return n * n

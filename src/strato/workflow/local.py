@@ -12,7 +12,7 @@ from ..core.config import region
 from ..core.errors import NotFound, ValidationError
 from ..runtime.wakeup import Wakeup
 from ..runtime.work import Loop
-from . import callbacks, nested
+from . import callbacks, express, nested
 from .executor import Executor
 from .store import WorkflowStore
 
@@ -80,6 +80,8 @@ class LocalWorkflowBackend:
         return arn
 
     def start_sync(self, name: str, input_text: str) -> dict[str, Any]:
+        with self.store.db.write() as conn:  # at most once: a crash fails it rather than running it again
+            express.mark_sync(conn, self.arn_for(name))
         arn = self.start(name, input_text)
         self.executor.run_to_end(arn)
         return self.describe(arn)

@@ -56,8 +56,9 @@ class WorkflowStore:
         self.db = Database(Path(data_dir) / "workflows.sqlite", durability)
         with self.db.write() as conn:
             from .callbacks import SCHEMA as CALLBACKS
+            from .express import SCHEMA as EXPRESS
 
-            for statement in (SCHEMA + ";" + CALLBACKS).split(";"):
+            for statement in (SCHEMA + ";" + CALLBACKS + ";" + EXPRESS).split(";"):
                 if statement.strip():
                     conn.execute(statement)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}"
@@ -151,7 +152,10 @@ class WorkflowStore:
         owners = [o for (o,) in self.db.conn.execute("SELECT DISTINCT owner FROM frames WHERE owner IS NOT NULL")]
         dead = [o for o in owners if o != self.owner and o.split(":")[0] == host and not _alive(int(o.split(":")[1]))]
         if dead:
+            from .express import orphaned
+
             with self.db.write() as conn:
+                orphaned(conn, dead)  # Express executions start over (or fail, if synchronous): express.py
                 conn.executemany("UPDATE frames SET owner = NULL, lease = 0 WHERE owner = ?", [(o,) for o in dead])
 
     def next_due(self, workflow: str) -> float | None:
@@ -164,6 +168,7 @@ class WorkflowStore:
         with self.db.write() as conn:
             arns = [a for (a,) in conn.execute("SELECT arn FROM executions WHERE workflow = ?", (workflow,))]
             conn.executemany("DELETE FROM events WHERE arn = ?", [(a,) for a in arns])
+            conn.executemany("DELETE FROM sync_starts WHERE arn = ?", [(a,) for a in arns])
             conn.execute("DELETE FROM executions WHERE workflow = ?", (workflow,))
             conn.execute("DELETE FROM frames WHERE workflow = ?", (workflow,))
             conn.execute("DELETE FROM callbacks WHERE workflow = ?", (workflow,))
