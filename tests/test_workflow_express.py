@@ -58,7 +58,9 @@ def test_a_synchronous_express_execution_whose_worker_died_fails_rather_than_rer
         express.mark_sync(conn, arn)
     wf.start({}, name="lost")  # as start_sync does before it drives the execution in the caller's thread
     with store.db.write() as conn:  # the caller's process held the frame when it died
-        conn.execute("UPDATE frames SET owner = ?, due = 0 WHERE arn = ?", (f"{socket.gethostname()}:{dead.pid}:0", arn))
+        conn.execute(
+            "UPDATE frames SET owner = ?, due = 0 WHERE arn = ?", (f"{socket.gethostname()}:{dead.pid}:0", arn)
+        )
     store._swept_owners = 0.0
     Drain(app)()
     found = wf.describe(arn)

@@ -97,8 +97,16 @@ def test_out_of_memory_is_lambda_unknown_and_task_failed_catches_it(app):
     wf = app.workflow(
         "w",
         definition=machine(
-            ("Call", {"Type": "Task", "Resource": INVOKE, "Parameters": {"FunctionName": "Hungry"}, "Catch": catch,
-                      "End": True}),
+            (
+                "Call",
+                {
+                    "Type": "Task",
+                    "Resource": INVOKE,
+                    "Parameters": {"FunctionName": "Hungry"},
+                    "Catch": catch,
+                    "End": True,
+                },
+            ),
             ("Caught", {"Type": "Pass", "End": True}),
         ),
     )
@@ -111,7 +119,9 @@ def test_an_unknown_function_is_resource_not_found(app):
 
 
 def test_event_invocation_is_202_with_an_empty_payload(app):
-    wf = app.workflow("w", definition=invoke({"FunctionName": "Explode", "InvocationType": "Event", "Payload": {"n": 1}}))
+    wf = app.workflow(
+        "w", definition=invoke({"FunctionName": "Explode", "InvocationType": "Event", "Payload": {"n": 1}})
+    )
     done = run(app, wf)
     assert done.status == "SUCCEEDED"
     assert (done.output["StatusCode"], done.output["Payload"]) == (202, "")
@@ -128,7 +138,7 @@ def test_a_resource_that_is_the_function_arn_returns_the_plain_result(app):
 
 
 def test_declaration_needs_a_function_name_and_known_parameters(app):
-    with pytest.raises(ConfigurationError, match="state 'Call'.*FunctionName"):
+    with pytest.raises(ConfigurationError, match=r"state 'Call'.*FunctionName"):
         app.workflow("w", definition=invoke({"Payload": {}}))
-    with pytest.raises(ConfigurationError, match="state 'Call'.*Color"):
+    with pytest.raises(ConfigurationError, match=r"state 'Call'.*Color"):
         app.workflow("w2", definition=invoke({"FunctionName": "Double", "Color": "red"}))

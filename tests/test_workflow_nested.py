@@ -42,7 +42,9 @@ def parent_of(app, child, suffix: str, **params):
     parameters = {"StateMachineArn": child.backend.machine_arn, "Input": {"n.$": "$.n"}, **params}
     return app.workflow(
         "parent",
-        definition=machine(("Call", {"Type": "Task", "Resource": START + suffix, "Parameters": parameters, "End": True})),
+        definition=machine(
+            ("Call", {"Type": "Task", "Resource": START + suffix, "Parameters": parameters, "End": True})
+        ),
     )
 
 

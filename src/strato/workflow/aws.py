@@ -29,7 +29,7 @@ def _translate(exc: BaseException, workflow: str) -> StratoError:
     if code in ("TaskDoesNotExist", "InvalidToken", "TaskTimedOut", "InvalidOutput"):
         from . import callbacks  # the same typed errors as the local executor's
 
-        return getattr(callbacks, code)(f"{code}: {message}")  # type: ignore[no-any-return]
+        return getattr(callbacks, code)(f"{code}: {message}")
     if code in ("ExecutionDoesNotExist", "StateMachineDoesNotExist", "ResourceNotFound"):
         return NotFound(f"workflow {workflow!r}: {code}: {message}")
     if code in ("ExecutionAlreadyExists", "InvalidName", "InvalidExecutionInput", "ValidationException", "InvalidArn"):

@@ -34,9 +34,7 @@ def function(given: Any, find: Find, prefix: str) -> Callable[..., Any] | None:
     if not isinstance(given, str) or not given:
         return None
     name = given
-    if match := _ARN.match(given):
-        name = match.group(1)
-    elif match := _SUBSTITUTION.match(given):
+    if match := (_ARN.match(given) or _SUBSTITUTION.match(given)):
         name = match.group(1)
     elif ":" in given:  # a partial ARN ("123456789012:function:name") or name:qualifier
         name = given.split(":function:")[-1].split(":")[0]

@@ -51,7 +51,7 @@ def check(name: str, state: dict[str, Any], workflows: Callable[[], list[Any]]) 
 
 
 def epoch_ms(seconds: float | None) -> int | None:
-    return None if seconds is None else int(round(seconds * 1000))
+    return None if seconds is None else round(seconds * 1000)
 
 
 def plan(params: Any, workflows: list[Any], default_name: str) -> tuple[Any, str, Any]:
@@ -68,9 +68,10 @@ def plan(params: Any, workflows: list[Any], default_name: str) -> tuple[Any, str
             raise StatesError("StepFunctions.InvalidExecutionInputException", "Input is not JSON text") from None
     if isinstance(given, dict) and STARTED_BY in given:
         parent = given[STARTED_BY]
-        if not isinstance(parent, str) or ":execution:" not in parent and ":express:" not in parent:
+        if not isinstance(parent, str) or (":execution:" not in parent and ":express:" not in parent):
             raise StatesError(
-                "StepFunctions.InvalidExecutionInputException", f"{STARTED_BY} must be an execution ARN ($$.Execution.Id)"
+                "StepFunctions.InvalidExecutionInputException",
+                f"{STARTED_BY} must be an execution ARN ($$.Execution.Id)",
             )
     name = params.get("Name", default_name)
     if not isinstance(name, str):
