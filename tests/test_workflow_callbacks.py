@@ -17,29 +17,22 @@ import threading
 
 import pytest
 
-from strato.core import clock
-from strato.core.clock import VirtualClock
 from strato.core.errors import AccessDenied, ConfigurationError
 from strato.local.timekeeping import Timekeeper
 from strato.local.worker import Worker
 from strato.testing.drain import Drain
 from strato.workflow.callbacks import InvalidOutput, InvalidToken, TaskDoesNotExist, TaskTimedOut
+from tests import workflows
 from tests.workflows import machine, wait_until
 
 SEND = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
-START = 1_800_000_000.0
+
+virtual = workflows.virtual  # the virtual-clock fixture
 
 
 @pytest.fixture
 def app(make_app):
     return make_app("local")
-
-
-@pytest.fixture
-def virtual():
-    previous = clock.install(VirtualClock(START))
-    yield clock.installed()
-    clock.install(previous)
 
 
 def ask(queue, **extra):

@@ -27,6 +27,14 @@ def app(make_app):
     return make_app("aws")
 
 
+def ask(queue):
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"QueueUrl": queue.backend.url, "MessageBody": {"token.$": "$$.Task.Token"}},
+    }
+
+
 def plain(app):
     return app.workflow("plain", definition=machine(("P", {"Type": "Pass", "End": True})))
 
@@ -57,15 +65,7 @@ def test_definitions_with_the_new_patterns_are_created_as_written(app):
     wf = app.workflow(
         "patterns",
         definition=machine(
-            (
-                "Ask",
-                {
-                    "Type": "Task",
-                    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-                    "Parameters": {"QueueUrl": queue.backend.url, "MessageBody": {"token.$": "$$.Task.Token"}},
-                    "Next": "Child",
-                },
-            ),
+            ("Ask", {**ask(queue), "Next": "Child"}),
             (
                 "Child",
                 {
@@ -88,17 +88,7 @@ def test_a_wait_for_task_token_task_sends_its_token_and_waits(app):
     queue = app.queue("reviews")
     wf = app.workflow(
         "ask",
-        definition=machine(
-            (
-                "Ask",
-                {
-                    "Type": "Task",
-                    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-                    "Parameters": {"QueueUrl": queue.backend.url, "MessageBody": {"token.$": "$$.Task.Token"}},
-                    "End": True,
-                },
-            )
-        ),
+        definition=machine(("Ask", {**ask(queue), "End": True})),
     )
     arn = wf.start({})
     found: list = []

@@ -27,6 +27,18 @@ def _worker(data) -> subprocess.Popen:
     )
 
 
+def kill_mid_map(data, wf, arn: str, done: int) -> None:
+    """Run a `strato worker` until ``done`` Map iterations succeeded, then SIGKILL it."""
+    first = _worker(data)
+    try:
+        wait_until(lambda: _count(wf, arn, "MapIterationSucceeded") >= done, timeout=120)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+
+
 def _count(wf, arn, kind: str) -> int:
     return sum(1 for e in wf.history(arn) if e["type"] == kind)
 
@@ -36,14 +48,7 @@ def test_a_killed_worker_resumes_mid_map_and_records_each_transition_once(tmp_pa
     app = load_app(str(ROOT / "tests" / "apps" / "workflow_app.py"))
     wf = app.resources[("workflow", "batch")]
     arn = wf.start({"items": list(range(ITEMS))}, name="crash-1")
-    first = _worker(tmp_path)
-    try:
-        wait_until(lambda: _count(wf, arn, "MapIterationSucceeded") >= 40, timeout=120)
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-    finally:
-        if first.poll() is None:
-            first.kill()
+    kill_mid_map(tmp_path, wf, arn, 40)
     done_before = _count(wf, arn, "MapIterationSucceeded")
     assert done_before < ITEMS and wf.describe(arn).status == "RUNNING"
     second = _worker(tmp_path)

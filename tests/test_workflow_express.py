@@ -7,14 +7,13 @@ killed worker's Express execution runs again from StartAt with its input; synchr
 from __future__ import annotations
 
 import collections
-import signal
 import socket
 import subprocess
 
 from strato.loader import load_app
 from strato.testing.drain import Drain
 from tests.conftest import ROOT
-from tests.test_workflow_durability import _count, _worker
+from tests.test_workflow_durability import kill_mid_map
 from tests.workflows import machine, wait_until
 
 ITEMS = 200
@@ -25,14 +24,7 @@ def test_a_killed_workers_express_execution_runs_again_from_the_start(tmp_path, 
     app = load_app(str(ROOT / "tests" / "apps" / "workflow_app.py"))
     wf = app.resources[("workflow", "quick")]
     arn = wf.start({"items": list(range(ITEMS))}, name="crash-express")
-    first = _worker(tmp_path)
-    try:
-        wait_until(lambda: _count(wf, arn, "MapIterationSucceeded") >= 20, timeout=120)
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-    finally:
-        if first.poll() is None:
-            first.kill()
+    kill_mid_map(tmp_path, wf, arn, 20)
     assert wf.describe(arn).status == "RUNNING"
     wait_until(lambda: Drain(app)(timeout=120) is not None and wf.describe(arn).status != "RUNNING", timeout=180)
     found = wf.describe(arn)

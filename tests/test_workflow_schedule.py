@@ -16,26 +16,18 @@ import subprocess
 
 import pytest
 
-from strato.core import clock
-from strato.core.clock import VirtualClock
 from strato.core.errors import ConfigurationError
 from strato.local.timekeeping import Timekeeper
+from tests import workflows
 from tests.test_workflow_deploy import synth
 from tests.workflows import machine
 
-START = 1_800_000_000.0  # 2027-01-15T08:00:00Z
+virtual = workflows.virtual  # the virtual-clock fixture
 
 
 @pytest.fixture
 def app(make_app):
     return make_app("local")
-
-
-@pytest.fixture
-def virtual():
-    previous = clock.install(VirtualClock(START))
-    yield clock.installed()
-    clock.install(previous)
 
 
 def test_each_firing_starts_an_execution_with_the_input(app, virtual):

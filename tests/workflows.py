@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from strato.core import clock
+from strato.core.clock import VirtualClock
 from strato.testing.drain import Drain
+
+START = 1_800_000_000.0  # where the ``virtual`` clock starts (2027-01-15T08:00:00Z)
+
+
+@pytest.fixture
+def virtual() -> Any:
+    """strato's clock is a VirtualClock at START for the test (``from tests.workflows import virtual``)."""
+    previous = clock.install(VirtualClock(START))
+    yield clock.installed()
+    clock.install(previous)
 
 
 def run(app: Any, wf: Any, given: Any = None, **start: Any) -> Any:

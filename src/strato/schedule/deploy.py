@@ -37,22 +37,7 @@ def synth_schedules(t: Template) -> None:
             "resources": [f"arn:aws:events:::rule/{rule}"],
             "detail": {},
         }
-        t.add(
-            logical(schedule.name, "Schedule"),
-            "AWS::Scheduler::Schedule",
-            {
-                "ScheduleExpression": schedule.expression,
-                "ScheduleExpressionTimezone": "UTC",
-                "FlexibleTimeWindow": {"Mode": "OFF"},
-                "State": "ENABLED",
-                "Target": {
-                    "Arn": {"Fn::GetAtt": [fn.logical, "Arn"]},
-                    "RoleArn": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
-                    "Input": json.dumps(payload, sort_keys=True),
-                    "RetryPolicy": {"MaximumRetryAttempts": 2},
-                },
-            },
-        )
+        _schedule(t, schedule, {"Fn::GetAtt": [fn.logical, "Arn"]}, {"Fn::GetAtt": ["SchedulerRole", "Arn"]}, payload)
     if not targets:
         return
     t.add(
@@ -99,6 +84,10 @@ def _workflow_target(t: Template, schedule: Any) -> None:
             ],
         },
     )
+    _schedule(t, schedule, machine, {"Fn::GetAtt": [role, "Arn"]}, schedule.input)
+
+
+def _schedule(t: Template, schedule: Any, target: Any, role: Any, payload: Any) -> None:
     t.add(
         logical(schedule.name, "Schedule"),
         "AWS::Scheduler::Schedule",
@@ -108,9 +97,9 @@ def _workflow_target(t: Template, schedule: Any) -> None:
             "FlexibleTimeWindow": {"Mode": "OFF"},
             "State": "ENABLED",
             "Target": {
-                "Arn": machine,
-                "RoleArn": {"Fn::GetAtt": [role, "Arn"]},
-                "Input": json.dumps(schedule.input, sort_keys=True),
+                "Arn": target,
+                "RoleArn": role,
+                "Input": json.dumps(payload, sort_keys=True),
                 "RetryPolicy": {"MaximumRetryAttempts": 2},
             },
         },

@@ -62,17 +62,7 @@ def check(name: str, state: dict[str, Any]) -> None:
     if service not in SERVICES:
         known = ", ".join(PREFIX + s for s in SERVICES)
         raise ConfigurationError(f"state {name!r}: unknown service integration {state['Resource']!r} (known: {known})")
-    given = state.get("Parameters")
-    if not isinstance(given, dict):
-        raise ConfigurationError(f"state {name!r}: {service} needs Parameters")
-    fields = {k[:-2] if k.endswith(".$") else k for k in given}
-    required, optional = SERVICES[service]
-    missing = [f for f in required if f not in fields]
-    if missing:
-        raise ConfigurationError(f"state {name!r}: {service} needs the Parameters {', '.join(missing)}")
-    unknown = sorted(fields - {*required, *optional})
-    if unknown:
-        raise ConfigurationError(f"state {name!r}: {service} does not take {', '.join(unknown)} (locally)")
+    given = check_fields(name, service, state.get("Parameters"), *SERVICES[service])
     try:
         if isinstance(given.get("UpdateExpression"), str):
             parse_update(given["UpdateExpression"], {}, None)
@@ -84,6 +74,22 @@ def check(name: str, state: dict[str, Any]) -> None:
     if isinstance(returns, str) and returns not in _RETURN_VALUES.get(service, ("NONE",)):
         allowed = " or ".join(_RETURN_VALUES.get(service, ("NONE",)))
         raise ConfigurationError(f"state {name!r}: {service} ReturnValues must be {allowed} here, not {returns!r}")
+
+
+def check_fields(
+    name: str, service: str, given: Any, required: tuple[str, ...], optional: tuple[str, ...]
+) -> dict[str, Any]:
+    """A Task's Parameters hold the service's required fields and no field it does not take."""
+    if not isinstance(given, dict):
+        raise ConfigurationError(f"state {name!r}: {service} needs Parameters ({', '.join(required)})")
+    fields = {k[:-2] if k.endswith(".$") else k for k in given}
+    missing = [f for f in required if f not in fields]
+    if missing:
+        raise ConfigurationError(f"state {name!r}: {service} needs the Parameters {', '.join(missing)}")
+    unknown = sorted(fields - {*required, *optional})
+    if unknown:
+        raise ConfigurationError(f"state {name!r}: {service} does not take {', '.join(unknown)} (locally)")
+    return given
 
 
 def handler(resource: str, find: Callable[[str], list[Any]]) -> Callable[[Any], Any]:
@@ -350,4 +356,4 @@ _RUNS: dict[str, Callable[[dict[str, Any], Callable[[str], list[Any]]], dict[str
     "dynamodb:deleteItem": _delete,
 }
 
-__all__ = ["PREFIX", "SERVICES", "check", "handler", "is_integration", "plain", "typed"]
+__all__ = ["PREFIX", "SERVICES", "check", "check_fields", "handler", "is_integration", "plain", "typed"]

@@ -47,17 +47,11 @@ def function(given: Any, find: Find, prefix: str) -> Callable[..., Any] | None:
     return found
 
 
-def check(name: str, state: dict[str, Any], find: Find, prefix: str) -> None:
-    """At declaration: FunctionName given, known Parameters, and a literal FunctionName names a task."""
-    given = state.get("Parameters")
-    if not isinstance(given, dict):
-        raise ConfigurationError(f"state {name!r}: lambda:invoke needs Parameters with a FunctionName")
-    fields = {k[:-2] if k.endswith(".$") else k for k in given}
-    if "FunctionName" not in fields:
-        raise ConfigurationError(f"state {name!r}: lambda:invoke needs the Parameter FunctionName")
-    unknown = sorted(fields - set(PARAMETERS))
-    if unknown:
-        raise ConfigurationError(f"state {name!r}: lambda:invoke does not take {', '.join(unknown)}")
+def check(name: str, state: dict[str, Any]) -> None:
+    """At declaration: FunctionName given, known Parameters, a known InvocationType."""
+    from .integrations import check_fields
+
+    given = check_fields(name, INVOKE, state.get("Parameters"), PARAMETERS[:1], PARAMETERS[1:])
     kind = given.get("InvocationType")
     if isinstance(kind, str) and kind not in ("RequestResponse", "Event", "DryRun"):
         raise ConfigurationError(f"state {name!r}: InvocationType must be RequestResponse, Event or DryRun")

@@ -12,10 +12,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-from ..core.errors import ConfigurationError, ValidationError
+from ..core.errors import ValidationError
 from .errors import StatesError
 
 START = "states:startExecution"
@@ -38,16 +37,10 @@ def find(given: Any, workflows: list[Any]) -> Any:
     return None
 
 
-def check(name: str, state: dict[str, Any], workflows: Callable[[], list[Any]]) -> None:
-    given = state.get("Parameters")
-    if not isinstance(given, dict):
-        raise ConfigurationError(f"state {name!r}: states:startExecution needs Parameters with a StateMachineArn")
-    fields = {k[:-2] if k.endswith(".$") else k for k in given}
-    if "StateMachineArn" not in fields:
-        raise ConfigurationError(f"state {name!r}: states:startExecution needs the Parameter StateMachineArn")
-    unknown = sorted(fields - set(PARAMETERS))
-    if unknown:
-        raise ConfigurationError(f"state {name!r}: states:startExecution does not take {', '.join(unknown)}")
+def check(name: str, state: dict[str, Any]) -> None:
+    from .integrations import check_fields
+
+    check_fields(name, START, state.get("Parameters"), PARAMETERS[:1], PARAMETERS[1:])
 
 
 def epoch_ms(seconds: float | None) -> int | None:

@@ -33,7 +33,7 @@ def split(resource: str) -> tuple[str, str]:
     return service, ""
 
 
-def check(name: str, state: dict[str, Any], workflow: Workflow | None = None) -> None:
+def check(name: str, state: dict[str, Any]) -> None:
     service, pattern = split(state["Resource"])
     if pattern and pattern not in PATTERNS.get(service, ("",)):
         offered = [p for p in PATTERNS.get(service, ("",)) if p]
@@ -44,9 +44,9 @@ def check(name: str, state: dict[str, Any], workflow: Workflow | None = None) ->
             f"state {name!r}: a .waitForTaskToken task must pass the task token ($$.Task.Token) in its Parameters"
         )
     if service == lambda_invoke.INVOKE:
-        lambda_invoke.check(name, state, lambda n: None, "")
+        lambda_invoke.check(name, state)
     elif service == nested.START:
-        nested.check(name, state, list)
+        nested.check(name, state)
     else:
         integrations.check(name, {**state, "Resource": PREFIX + service})
 
