@@ -172,3 +172,16 @@ def test_a_sync_task_run_again_does_not_start_a_second_child(app):
         conn.execute("UPDATE frames SET phase = 'run', due = 0 WHERE id = ?", (frames[0][0],))
     Drain(app)()
     assert len(child.executions()) == 1
+
+
+def test_stopping_the_parent_stops_the_child_it_waits_for(app):
+    """Run a Job (.sync): a Task that ends while its job runs has the job stopped (best effort)."""
+    child = child_of(app, wait=True)
+    parent = parent_of(app, child, ".sync", Name="waited-for")
+    arn = parent.start({"n": 1})
+    Drain(app)()
+    kid = child.backend.arn_for("waited-for")
+    assert child.describe(kid).status == "RUNNING"
+    parent.stop(arn, error="Cancelled")
+    found = child.describe(kid)
+    assert found.status == "ABORTED" and arn in found.cause

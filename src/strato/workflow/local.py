@@ -103,17 +103,7 @@ class LocalWorkflowBackend:
         self.describe(arn)
         now = clock.now()
         with self.store.db.write() as conn:
-            (status,) = conn.execute("SELECT status FROM executions WHERE arn = ?", (arn,)).fetchone()
-            if status != "RUNNING":
-                return
-            conn.execute("DELETE FROM frames WHERE arn = ?", (arn,))
-            details = {"error": error, "cause": cause}
-            self.store.append(conn, arn, [("ExecutionAborted", {"executionAbortedEventDetails": details})], now)
-            conn.execute(
-                "UPDATE executions SET status = 'ABORTED', error = ?, cause = ?, stopped = ? WHERE arn = ?",
-                (error or None, cause or None, now, arn),
-            )
-            nested.ended(conn, arn, now)
+            nested.abort(conn, arn, error, cause, now)
         self.wakeup.notify()
 
     # -- the callback pattern -------------------------------------------------------------------

@@ -113,8 +113,33 @@ def described(row: dict[str, Any], machine_arn: str, parsed: bool) -> dict[str, 
     return out
 
 
+def abort(conn: sqlite3.Connection, arn: str, error: str, cause: str, now: float) -> bool:
+    """StopExecution in ``conn``'s transaction; False when the execution had ended already."""
+    from .store import WorkflowStore
+
+    row = conn.execute("SELECT status FROM executions WHERE arn = ?", (arn,)).fetchone()
+    if row is None or row[0] != "RUNNING":
+        return False
+    conn.execute("DELETE FROM frames WHERE arn = ?", (arn,))
+    details = {"error": error, "cause": cause}
+    WorkflowStore.append(conn, arn, [("ExecutionAborted", {"executionAbortedEventDetails": details})], now)
+    conn.execute(
+        "UPDATE executions SET status = 'ABORTED', error = ?, cause = ?, stopped = ? WHERE arn = ?",
+        (error or None, cause or None, now, arn),
+    )
+    ended(conn, arn, now)
+    return True
+
+
 def ended(conn: sqlite3.Connection, arn: str, now: float) -> None:
-    """An execution ended (in ``conn``'s transaction): a parent waiting on it with ``.sync`` goes on."""
+    """An execution ended (in ``conn``'s transaction): a parent waiting on it with ``.sync`` goes on, and
+    children it was still waiting for are stopped (the best-effort stop of a .sync job whose Task ended)."""
+    children = conn.execute(
+        "SELECT key FROM callbacks WHERE arn = ? AND kind IN ('sync', 'sync:2') AND status = 'open'", (arn,)
+    ).fetchall()
+    for (child,) in children:
+        conn.execute("UPDATE callbacks SET status = 'done' WHERE key = ?", (child,))
+        abort(conn, child, "", f"stopped with its parent execution {arn}", now)
     row = conn.execute("SELECT kind, status FROM callbacks WHERE key = ?", (arn,)).fetchone()
     if row is None or row[1] != "open" or row[0] not in ("sync", "sync:2"):
         return
@@ -139,4 +164,4 @@ def ended(conn: sqlite3.Connection, arn: str, now: float) -> None:
         pass  # the parent moved on (stopped, timed out): nobody waits any more
 
 
-__all__ = ["START", "STARTED_BY", "check", "default_name", "described", "ended", "find", "launch", "plan"]
+__all__ = ["START", "STARTED_BY", "abort", "check", "default_name", "described", "ended", "find", "launch", "plan"]
