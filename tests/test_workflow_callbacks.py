@@ -236,3 +236,35 @@ def test_wait_for_task_token_needs_the_token_in_parameters(app):
     state["Parameters"] = {"QueueUrl": queue.physical_name, "MessageBody": "no token here"}
     with pytest.raises(ConfigurationError, match=r"state 'Ask'.*\$\$\.Task\.Token"):
         app.workflow("w", definition=machine(("Ask", state)))
+
+
+def test_a_wait_survives_a_killed_worker(tmp_path, monkeypatch):
+    """`strato worker` SIGKILLed while an execution waits for its token: the answer still reaches it."""
+    import signal
+
+    from strato.loader import load_app
+    from tests.conftest import ROOT
+    from tests.test_workflow_durability import _worker
+
+    monkeypatch.setenv("STRATO_DATA_DIR", str(tmp_path))
+    app = load_app(str(ROOT / "tests" / "apps" / "workflow_app.py"))
+    wf = app.resources[("workflow", "approval")]
+    arn = wf.start({}, name="kill-while-waiting")
+    first = _worker(tmp_path)
+    try:
+        wait_until(lambda: _submitted(wf, arn), timeout=120)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    token = token_from(app.resources[("queue", "reviews")])
+    wf.send_task_success(token, {"approved": "after the crash"})
+    second = _worker(tmp_path)
+    try:
+        wait_until(lambda: wf.describe(arn).status != "RUNNING", timeout=120)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(30)
+    assert wf.describe(arn).output == {"approved": "after the crash"}
+    app.close()

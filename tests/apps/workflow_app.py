@@ -30,6 +30,21 @@ batch = app.workflow(
 )
 
 
+reviews = app.queue("reviews")
+approval = app.workflow(  # a callback: waits for send_task_success with the token sent to `reviews`
+    "approval",
+    definition={
+        "StartAt": "Ask",
+        "States": {
+            "Ask": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {"QueueUrl": "reviews", "MessageBody": {"token.$": "$$.Task.Token"}},
+                "End": True,
+            }
+        },
+    },
+)
 quick = app.workflow("quick", type="EXPRESS", definition=batch.definition)  # Express: at least once
 
 
