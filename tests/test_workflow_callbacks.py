@@ -268,3 +268,30 @@ def test_a_wait_survives_a_killed_worker(tmp_path, monkeypatch):
         second.wait(30)
     assert wf.describe(arn).output == {"approved": "after the crash"}
     app.close()
+
+
+def test_sns_publish_wait_for_task_token_is_answered_by_a_subscriber(app):
+    decisions = app.topic("decisions")
+    wf = app.workflow(
+        "notify",
+        definition=machine(
+            (
+                "Publish",
+                {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
+                    "Parameters": {"TopicArn": decisions.arn, "Message": {"token.$": "$$.Task.Token", "q.$": "$.q"}},
+                    "End": True,
+                },
+            )
+        ),
+    )
+
+    @decisions.subscribe()
+    def decide(note):
+        body = note.json()
+        wf.send_task_success(body["token"], {"answer": body["q"].upper()})
+
+    arn = wf.start({"q": "yes?"})
+    Drain(app)()
+    assert wf.describe(arn).output == {"answer": "YES?"}

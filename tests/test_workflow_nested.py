@@ -17,10 +17,13 @@ import json
 
 import pytest
 
+from strato.local.timekeeping import Timekeeper
 from strato.testing.drain import Drain
+from tests import workflows
 from tests.workflows import machine, run
 
 START = "arn:aws:states:::states:startExecution"
+virtual = workflows.virtual  # the virtual-clock fixture
 
 
 @pytest.fixture
@@ -185,3 +188,16 @@ def test_stopping_the_parent_stops_the_child_it_waits_for(app):
     parent.stop(arn, error="Cancelled")
     found = child.describe(kid)
     assert found.status == "ABORTED" and arn in found.cause
+
+
+def test_a_timed_out_child_fails_the_task_with_its_status(app, virtual):
+    child = app.workflow(
+        "child", definition=machine(("W", {"Type": "Wait", "Seconds": 3600, "End": True}), TimeoutSeconds=10)
+    )
+    parent = parent_of(app, child, ".sync:2")
+    arn = parent.start({"n": 1})
+    Drain(app)()
+    Timekeeper(app, virtual).advance(11)
+    done = parent.describe(arn)
+    assert (done.status, done.error) == ("FAILED", "States.TaskFailed")
+    assert json.loads(done.cause)["Status"] == "TIMED_OUT"
