@@ -201,3 +201,22 @@ def test_a_timed_out_child_fails_the_task_with_its_status(app, virtual):
     done = parent.describe(arn)
     assert (done.status, done.error) == ("FAILED", "States.TaskFailed")
     assert json.loads(done.cause)["Status"] == "TIMED_OUT"
+
+
+def test_a_sync_task_that_times_out_stops_its_child(app, virtual):
+    child = child_of(app, wait=True)
+    params = {"StateMachineArn": child.name, "Input": {}, "Name": "slow"}
+    parent = app.workflow(
+        "parent",
+        definition=machine(
+            (
+                "Call",
+                {"Type": "Task", "Resource": START + ".sync", "Parameters": params, "TimeoutSeconds": 60, "End": True},
+            )
+        ),
+    )
+    arn = parent.start({})
+    Drain(app)()
+    Timekeeper(app, virtual).advance(61)
+    assert parent.describe(arn).error == "States.Timeout"
+    assert child.describe(child.backend.arn_for("slow")).status == "ABORTED"

@@ -57,8 +57,6 @@ def is_integration(resource: str) -> bool:
 def check(name: str, state: dict[str, Any]) -> None:
     """At declaration: a known integration, its required Parameters, and expressions strato can run."""
     service = state["Resource"][len(PREFIX) :]
-    if service.endswith((".sync", ".waitForTaskToken")):
-        raise ConfigurationError(f"state {name!r}: only request-response integrations run locally, not {service!r}")
     if service not in SERVICES:
         known = ", ".join(PREFIX + s for s in SERVICES)
         raise ConfigurationError(f"state {name!r}: unknown service integration {state['Resource']!r} (known: {known})")

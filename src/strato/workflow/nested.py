@@ -131,6 +131,12 @@ def abort(conn: sqlite3.Connection, arn: str, error: str, cause: str, now: float
     return True
 
 
+def stop_child(conn: sqlite3.Connection, child: str, cause: str, now: float) -> None:
+    """Stop a child nobody waits for any more (its row closed first: its end answers no one)."""
+    conn.execute("UPDATE callbacks SET status = 'done' WHERE key = ?", (child,))
+    abort(conn, child, "", cause, now)
+
+
 def ended(conn: sqlite3.Connection, arn: str, now: float) -> None:
     """An execution ended (in ``conn``'s transaction): a parent waiting on it with ``.sync`` goes on, and
     children it was still waiting for are stopped (the best-effort stop of a .sync job whose Task ended)."""
@@ -138,8 +144,7 @@ def ended(conn: sqlite3.Connection, arn: str, now: float) -> None:
         "SELECT key FROM callbacks WHERE arn = ? AND kind IN ('sync', 'sync:2') AND status = 'open'", (arn,)
     ).fetchall()
     for (child,) in children:
-        conn.execute("UPDATE callbacks SET status = 'done' WHERE key = ?", (child,))
-        abort(conn, child, "", f"stopped with its parent execution {arn}", now)
+        stop_child(conn, child, f"stopped with its parent execution {arn}", now)
     row = conn.execute("SELECT kind, status FROM callbacks WHERE key = ?", (arn,)).fetchone()
     if row is None or row[1] != "open" or row[0] not in ("sync", "sync:2"):
         return

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 def run(ex: Executor, frame: dict[str, Any], state: dict[str, Any], raw: Any, context: dict[str, Any]) -> Outcome:
     rtype, resource = _resource_type(state["Resource"])
+    if frame["phase"] == "callback" and not state["Resource"].endswith(callbacks.WAIT_FOR_TOKEN):
+        with ex.store.db.write() as conn:  # a .sync Task timed out: its child is stopped (best effort)
+            nested.stop_child(conn, frame["result"], "the parent's Task timed out", clock.now())
     if frame["phase"] in ("callback", "called"):
         row = ex.store.db.conn.execute("SELECT deadline FROM callbacks WHERE key = ?", (frame["result"],)).fetchone()
         return _resume(frame, state, raw, context, rtype, resource, row[0] if row else callbacks.FAR)
