@@ -24,7 +24,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS callbacks (
     key TEXT PRIMARY KEY, workflow TEXT NOT NULL, arn TEXT NOT NULL, frame INTEGER NOT NULL, kind TEXT NOT NULL,
     status TEXT NOT NULL, result TEXT, heartbeat REAL, deadline REAL
-)
+);
+CREATE INDEX IF NOT EXISTS callbacks_by_arn ON callbacks (arn, status)
 """
 WAIT_FOR_TOKEN = ".waitForTaskToken"
 FAR = 4.0e12  # "no deadline": a due time no clock reaches (SQLite and JSON both keep it exact)
