@@ -14,9 +14,10 @@ from .errors import StatesError, of_exception
 
 
 class Outcome:
-    """``kind``: next (``target`` None ends the scope), fail, wait (``due``), spawn (``children``)."""
+    """``kind``: next (``target`` None ends the scope), fail, wait (``due``), spawn (``children``, at most
+    ``limit`` at once); ``assigned``: the variables the state assigns (see variables.py)."""
 
-    __slots__ = ("cause", "children", "due", "events", "kind", "output", "target")
+    __slots__ = ("assigned", "cause", "children", "due", "events", "kind", "limit", "output", "target")
 
     def __init__(
         self,
@@ -31,6 +32,8 @@ class Outcome:
     ) -> None:
         self.kind, self.target, self.output, self.cause = kind, target, output, cause
         self.due, self.children, self.events = due, children or [], events or []
+        self.assigned: dict[str, Any] | None = None
+        self.limit: int | None = None
 
 
 def _after(state: dict[str, Any], output: Any) -> Outcome:
@@ -59,8 +62,12 @@ def run_choice(state: dict[str, Any], raw: Any, context: Any) -> Outcome:
     )
     for rule in state["Choices"]:
         if choice.evaluate(rule, data, context):
+            if "Assign" in rule or "Assign" in state:  # a rule's own Assign, else the state's
+                dataflow.assign(rule.get("Assign", state.get("Assign")), data, context)
             return Outcome("next", rule["Next"], _filtered(state, raw))
     if "Default" in state:
+        if "Assign" in state:
+            dataflow.assign(state["Assign"], data, context)
         return Outcome("next", state["Default"], _filtered(state, raw))
     # States.NoChoiceMatched is "reserved for future use": the guide reports it as States.Runtime
     raise StatesError("States.Runtime", "No Matches! The Choice state matched no rule and has no Default")
@@ -111,7 +118,7 @@ def run_task(state: dict[str, Any], raw: Any, context: Any, handler: Callable[..
         ("TaskStarted", {"taskStartedEventDetails": {"resourceType": rtype, "resource": resource}}),
     ]
     try:
-        result = _call(handler, data, context, state.get("TimeoutSeconds"))
+        result = _call(handler, data, context, dataflow.timeout(state, raw, context))
         dataflow.check_size(result, "result")
     except Exception as exc:
         error = of_exception(exc)
@@ -175,7 +182,7 @@ def map_children(state: dict[str, Any], raw: Any, context: Any) -> list[tuple[st
     else:
         out = []
         for index, item in enumerate(items):
-            item_context = {**context, "Map": {"Item": {"Index": index, "Value": item}}}
+            item_context = context.derived(Map={"Item": {"Index": index, "Value": item}})
             out.append((start, dataflow.resolve(selector, data, item_context)))
     for _, given in out:
         dataflow.check_size(given, "input")

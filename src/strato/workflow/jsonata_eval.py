@@ -1,0 +1,206 @@
+"""JSONata expressions (``"{% ... %}"``) as Step Functions evaluates them, on the ``jsonata-python`` library.
+
+Step Functions implements JSONata 2.0.6 with every built-in function except ``$eval`` (use ``$parse``) and
+adds ``$partition``, ``$range``, ``$hash``, ``$random`` (with an optional seed), ``$uuid`` and ``$parse``.
+An expression sees the reserved ``$states`` (input, result, errorOutput, context) and the workflow's
+variables. A failure while evaluating, a wrong type, or a field whose expression returns nothing
+(undefined) fails the state with ``States.QueryEvaluationError``.
+
+The library is imported on first use, so an app without JSONata states never loads it (Lambda cold start).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from .errors import StatesError
+
+QUERY_ERROR = "States.QueryEvaluationError"
+_LOCK = threading.Lock()  # jsonata-python keeps the running expression in a thread-local and a timestamp
+_COMPILED: dict[str, Any] = {}
+
+
+class QueryError(StatesError):
+    """States.QueryEvaluationError, with the field (``Arguments/Input/id``) where it happened."""
+
+    def __init__(self, cause: str, location: str = "") -> None:
+        super().__init__(QUERY_ERROR, cause)
+        self.location = location
+
+
+def is_expression(value: Any) -> bool:
+    """A JSONata string: starts with ``{%`` and ends with ``%}`` (no space outside)."""
+    return isinstance(value, str) and value.startswith("{%") and value.endswith("%}") and len(value) >= 4
+
+
+def body(text: str) -> str:
+    return text[2:-2].strip()
+
+
+def compile_expression(text: str) -> Any:
+    """The parsed expression (cached); a syntax error raises ``ValueError`` with the library's message."""
+    found = _COMPILED.get(text)
+    if found is not None:
+        return found
+    import jsonata
+
+    try:
+        with _LOCK:
+            expression = jsonata.Jsonata(body(text))
+    except Exception as exc:  # jsonata.jexception.JException: a syntax error
+        raise ValueError(f"{text!r} is not a valid JSONata expression: {exc}") from None
+    expression.set_output_convert_nulls(False)  # so undefined (None) and null (NULL_VALUE) stay apart
+    for name, function in _functions().items():
+        expression.register_lambda(name, function)
+    _COMPILED[text] = expression
+    return expression
+
+
+def evaluate(text: str, states: dict[str, Any], variables: dict[str, Any], location: str) -> Any:
+    """The value of ``{% ... %}`` with ``$states`` and the variables bound; undefined is an error."""
+    import jsonata
+    from jsonata.utils import Utils
+
+    expression = compile_expression(text)
+    bindings = {**variables, "states": states}
+    try:
+        with _LOCK:
+            jsonata.Jsonata.CURRENT.jsonata = expression  # higher-order functions and $now read it
+            value = expression.evaluate(None, bindings)
+    except StatesError:
+        raise
+    except Exception as exc:  # JException (a type error, $error(), ...) or a Python error in a function
+        raise QueryError(
+            f"The JSONata expression '{body(text)}' specified for the field '{location}' threw an error: {exc}",
+            location,
+        ) from None
+    if value is None:
+        raise QueryError(
+            f"The JSONata expression '{body(text)}' specified for the field '{location}' returned nothing "
+            "(undefined).",
+            location,
+        )
+    if callable(value) or _is_function(value):
+        raise QueryError(f"The JSONata expression '{body(text)}' for the field '{location}' returned a function")
+    return _plain(Utils.convert_nulls(value))
+
+
+def _is_function(value: Any) -> bool:
+    from jsonata.utils import Utils
+
+    return bool(Utils.is_function(value))
+
+
+def _plain(value: Any) -> Any:
+    """Plain JSON values (the library's sequences are list subclasses; floats that are integers -> int)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+def resolve(template: Any, states: dict[str, Any], variables: dict[str, Any], location: str) -> Any:
+    """A JSON value whose strings may be ``{% %}`` expressions, at any depth (Arguments, Output, Assign...)."""
+    if is_expression(template):
+        return evaluate(template, states, variables, location)
+    if isinstance(template, dict):
+        return {k: resolve(v, states, variables, f"{location}/{k}") for k, v in template.items()}
+    if isinstance(template, list):
+        return [resolve(v, states, variables, f"{location}/{i}") for i, v in enumerate(template)]
+    return template
+
+
+def expressions(template: Any, location: str) -> list[tuple[str, str]]:
+    """Every ``{% %}`` string in ``template`` with its location (for checks at declaration)."""
+    if is_expression(template):
+        return [(location, template)]
+    if isinstance(template, dict):
+        return [e for k, v in template.items() for e in expressions(v, f"{location}/{k}")]
+    if isinstance(template, list):
+        return [e for i, v in enumerate(template) for e in expressions(v, f"{location}/{i}")]
+    return []
+
+
+# -- the functions Step Functions adds ------------------------------------------------------------------
+def _functions() -> dict[str, Any]:
+    return {
+        "partition": _partition,
+        "range": _range,
+        "hash": _hash,
+        "random": _random,
+        "uuid": _uuid,
+        "parse": _parse,
+        "eval": _no_eval,
+    }
+
+
+def _need(ok: bool, function: str, message: str) -> None:
+    if not ok:
+        raise QueryError(f"Invalid arguments in ${function}: {message}")
+
+
+def _int(value: Any) -> bool:
+    return not isinstance(value, bool) and (
+        isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    )
+
+
+def _partition(array: Any = None, size: Any = None) -> list[Any]:
+    _need(isinstance(array, list), "partition", "the first argument must be an array")
+    _need(_int(size) and size > 0, "partition", "the chunk size must be a positive integer")
+    items, step = list(array), int(size)
+    return [items[i : i + step] for i in range(0, len(items), step)]
+
+
+def _range(start: Any = None, end: Any = None, step: Any = None) -> list[int]:
+    _need(all(_int(v) for v in (start, end, step)), "range", "start, end and step must be integers")
+    _need(step != 0, "range", "the step must not be 0")
+    first, last, by = int(start), int(end), int(step)
+    out = list(range(first, last + (1 if by > 0 else -1), by))
+    _need(len(out) <= 1000, "range", "the range may hold at most 1000 items")
+    return out
+
+
+_HASHES = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
+
+
+def _hash(data: Any = None, algorithm: Any = None) -> str:
+    import hashlib
+
+    _need(isinstance(data, str), "hash", "the data must be a string")
+    _need(algorithm in _HASHES, "hash", f"the algorithm must be one of {', '.join(_HASHES)}")
+    return hashlib.new(_HASHES[algorithm], data.encode()).hexdigest()
+
+
+def _random(seed: Any = None) -> float:
+    """A number in [0, 1); with a seed, the same number for the same seed."""
+    import random
+
+    if seed is None:
+        return random.random()
+    _need(_int(seed), "random", "the seed must be an integer")
+    return random.Random(int(seed)).random()
+
+
+def _uuid() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
+
+
+def _parse(text: Any = None) -> Any:
+    import json
+
+    _need(isinstance(text, str), "parse", "the argument must be a JSON string")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise QueryError(f"Invalid arguments in $parse: {exc}") from None
+
+
+def _no_eval(*args: Any) -> Any:
+    raise QueryError("The $eval function is not available in Step Functions: use $parse")
