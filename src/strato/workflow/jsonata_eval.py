@@ -77,8 +77,7 @@ def evaluate(text: str, states: dict[str, Any], variables: dict[str, Any], locat
         ) from None
     if value is None:
         raise QueryError(
-            f"The JSONata expression '{body(text)}' specified for the field '{location}' returned nothing "
-            "(undefined).",
+            f"The JSONata expression '{body(text)}' specified for the field '{location}' returned nothing (undefined).",
             location,
         )
     if callable(value) or _is_function(value):
@@ -144,9 +143,7 @@ def _need(ok: bool, function: str, message: str) -> None:
 
 
 def _int(value: Any) -> bool:
-    return not isinstance(value, bool) and (
-        isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    )
+    return not isinstance(value, bool) and (isinstance(value, int) or (isinstance(value, float) and value.is_integer()))
 
 
 def _partition(array: Any = None, size: Any = None) -> list[Any]:

@@ -195,7 +195,9 @@ def jsonpath_view(state: dict[str, Any]) -> dict[str, Any]:
     if state["Type"] == "Task" and "Arguments" in state:
         arguments = state["Arguments"]
         if isinstance(arguments, dict):
-            view["Parameters"] = {(f"{k}.$" if is_expression(v) else k): ("$" if is_expression(v) else v) for k, v in arguments.items()}
+            view["Parameters"] = {
+                (f"{k}.$" if is_expression(v) else k): ("$" if is_expression(v) else v) for k, v in arguments.items()
+            }
         else:  # one expression computes them all: only the run can tell
             view["Parameters"] = _unknown_parameters(state["Resource"])
     return view

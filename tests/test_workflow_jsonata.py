@@ -1,0 +1,377 @@
+"""JSONata states on the local executor, built from the developer guide (``dg/<page>`` = GUIDE + page):
+transforming-data.html ("Transforming data with JSONata in Step Functions": Arguments / Output, ``$states``,
+the functions Step Functions adds, converting from JSONPath) and concepts-error-handling.html
+(States.QueryEvaluationError)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from strato.core.errors import ConfigurationError
+from tests.workflows import machine, run, single
+
+GUIDE = "https://docs.aws.amazon.com/step-functions/latest/dg"
+J = {"QueryLanguage": "JSONata"}
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app("local")
+
+
+def jrun(app, definition, given=None, **tasks):
+    wf = app.workflow(f"w{len(app.resources)}", definition=definition)
+    for name, fn in tasks.items():
+        wf.task(name)(fn)
+    return wf, run(app, wf, given)
+
+
+def output(app, definition, given=None, **tasks):
+    _, found = jrun(app, definition, given, **tasks)
+    assert found.status == "SUCCEEDED", (found.error, found.cause)
+    return found.output
+
+
+# -- Arguments and Output ------------------------------------------------------------------------------
+def test_the_guides_conversion_sample_arguments_with_a_variable_and_a_literal(app):
+    # dg/transforming-data.html: "Sample after conversion to JSONata": Arguments replaces Parameters, no .$ keys;
+    # a string without {% %} ("$customerName") is not evaluated
+    seen = []
+    definition = machine(
+        ("Remember", {"Type": "Pass", "Assign": {"customerName": "{% $states.input.customer %}"}, "Next": "Call"}),
+        (
+            "Call",
+            {
+                "Type": "Task",
+                "Resource": "Echo",
+                "Arguments": {
+                    "static": "Hello",
+                    "title": "{% $states.input.title %}",
+                    "name": "{% $customerName %}",
+                    "not-evaluated": "$customerName",
+                },
+                "End": True,
+            },
+        ),
+        **J,
+    )
+    out = output(app, definition, {"title": "Dr", "customer": "Ada"}, Echo=lambda e: seen.append(e) or {"ok": 1})
+    assert seen == [{"static": "Hello", "title": "Dr", "name": "Ada", "not-evaluated": "$customerName"}]
+    assert out == {"ok": 1}  # without Output, a Task's output is its result
+
+
+def test_task_output_reads_states_result_and_states_input(app):
+    # dg/transforming-data.html: "$states.result ... available in Output and Assign of Task, Parallel, Map"
+    state = {
+        "Type": "Task",
+        "Resource": "Add",
+        "Arguments": {"a": "{% $states.input.x %}", "b": 2},
+        "Output": {"sum": "{% $states.result %}", "was": "{% $states.input.x %}", "n": "{% $count([1, 2]) %}"},
+    }
+    out = output(app, single(state) | J, {"x": 40}, Add=lambda e: e["a"] + e["b"])
+    assert out == {"sum": 42, "was": 40, "n": 2}
+
+
+def test_pass_output_defaults_to_the_input_and_may_be_one_expression(app):
+    # dg/transforming-data.html: Output replaces ResultSelector / ResultPath / OutputPath
+    assert output(app, single({"Type": "Pass"}) | J, {"a": 1}) == {"a": 1}
+    state = {"Type": "Pass", "Output": "{% $states.input.items[price > 10].name %}"}
+    given = {"items": [{"name": "a", "price": 5}, {"name": "b", "price": 20}, {"name": "c", "price": 30}]}
+    assert output(app, single(state) | J, given) == ["b", "c"]
+    context = {"Type": "Pass", "Output": "{% $states.context.State.Name & ':' & $states.context.Execution.Name %}"}
+    wf = app.workflow("ctx", definition=single(context) | J)
+    assert run(app, wf, {}, name="run-1").output == "S:run-1"
+
+
+def test_a_jsonpath_machine_may_hold_a_jsonata_state(app):
+    # dg/transforming-data.html: "For existing ... workflows that use JSONPath ... convert individual states"
+    definition = machine(
+        ("Old", {"Type": "Pass", "Parameters": {"v.$": "$.x"}, "Next": "New"}),
+        ("New", {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $states.input.v * 2 %}", "End": True}),
+    )
+    assert output(app, definition, {"x": 21}) == 42
+
+
+# -- the other states ----------------------------------------------------------------------------------
+def test_choice_conditions_with_rule_output_and_assign_and_default(app):
+    # dg/state-choice.html (JSONata): "Condition" holds a JSONata expression that evaluates to a boolean
+    definition = machine(
+        (
+            "Pick",
+            {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Condition": "{% $states.input.age >= 18 %}",
+                        "Next": "Adult",
+                        "Assign": {"kind": "adult"},
+                        "Output": {"who": "{% $states.input.name %}"},
+                    },
+                ],
+                "Default": "Minor",
+                "Output": {"minor": True},
+            },
+        ),
+        ("Adult", {"Type": "Pass", "Output": {"kind": "{% $kind %}", "in": "{% $states.input %}"}, "End": True}),
+        ("Minor", {"Type": "Succeed"}),
+        **J,
+    )
+    assert output(app, definition, {"age": 30, "name": "Ada"}) == {"kind": "adult", "in": {"who": "Ada"}}
+    assert output(app, definition, {"age": 3, "name": "Bo"}) == {"minor": True}
+
+
+def test_choice_condition_that_is_not_a_boolean_is_a_query_evaluation_error(app):
+    # dg/concepts-error-handling.html: States.QueryEvaluationError: "an incorrectly typed result"
+    state = {"Type": "Choice", "Choices": [{"Condition": "{% $states.input.n %}", "Next": "End"}], "Default": "End"}
+    definition = machine(("Pick", state), ("End", {"Type": "Succeed"}), **J)
+    _, found = jrun(app, definition, {"n": 5})
+    assert found.status == "FAILED" and found.error == "States.QueryEvaluationError"
+
+
+def test_wait_seconds_and_timestamp_as_expressions(app):
+    # dg/state-wait.html (JSONata): Seconds / Timestamp take an expression (JSONPath's SecondsPath / TimestampPath)
+    seconds = {"Type": "Wait", "Seconds": "{% $states.input.delay %}", "Output": {"waited": True}}
+    assert output(app, single(seconds) | J, {"delay": 0}) == {"waited": True}
+    stamp = {"Type": "Wait", "Timestamp": "{% $states.input.at %}"}
+    assert output(app, single(stamp) | J, {"at": "2020-01-01T00:00:00Z"}) == {"at": "2020-01-01T00:00:00Z"}
+    _, found = jrun(app, single(seconds) | J, {"delay": "soon"})
+    assert found.error == "States.QueryEvaluationError" and "Seconds" in found.cause
+
+
+def test_fail_error_and_cause_as_expressions(app):
+    # dg/state-fail.html: "Error and Cause ... JSONata" (JSONPath uses ErrorPath / CausePath)
+    state = {"Type": "Fail", "Error": "{% $states.input.code %}", "Cause": "{% 'order ' & $states.input.id %}"}
+    _, found = jrun(app, machine(("F", state), **J), {"code": "Out.Of.Stock", "id": "7"})
+    assert (found.status, found.error, found.cause) == ("FAILED", "Out.Of.Stock", "order 7")
+
+
+def test_map_items_item_selector_and_max_concurrency(app):
+    # dg/state-map-inline.html (JSONata): Items replaces ItemsPath; ItemSelector reads $states.context.Map.Item
+    state = {
+        "Type": "Map",
+        "Items": "{% $states.input.orders %}",
+        "MaxConcurrency": "{% $states.input.width %}",
+        "ItemSelector": {
+            "index": "{% $states.context.Map.Item.Index %}",
+            "value": "{% $states.context.Map.Item.Value %}",
+            "customer": "{% $states.input.customer %}",
+        },
+        "ItemProcessor": {
+            "StartAt": "Price",
+            "States": {"Price": {"Type": "Pass", "Output": "{% $states.input.value * 2 %}", "End": True}},
+        },
+        "Output": {"total": "{% $sum($states.result) %}", "each": "{% $states.result %}"},
+    }
+    out = output(app, single(state) | J, {"orders": [1, 2, 3], "width": 2, "customer": "c"})
+    assert out == {"total": 12, "each": [2, 4, 6]}
+    _, found = jrun(app, single(state) | J, {"orders": {"not": "an array"}, "width": 1})
+    assert found.error == "States.QueryEvaluationError" and "Items" in found.cause
+
+
+def test_parallel_arguments_and_output(app):
+    # dg/state-parallel.html (JSONata): Arguments is each branch's input; $states.result the branches' outputs
+    def branch(name: str, add: int) -> dict:
+        return {
+            "StartAt": name,
+            "States": {name: {"Type": "Pass", "Output": f"{{% $states.input.n + {add} %}}", "End": True}},
+        }
+
+    state = {
+        "Type": "Parallel",
+        "Arguments": {"n": "{% $states.input.start %}"},
+        "Branches": [branch("B1", 1), branch("B2", 2)],
+        "Output": "{% $sum($states.result) %}",
+    }
+    assert output(app, single(state) | J, {"start": 10}) == 23
+
+
+def test_catch_output_and_assign_read_states_error_output(app):
+    # dg/transforming-data.html: $states.errorOutput "only available in a Catch"; without Output the state
+    # output is the error output
+    def boom(event):
+        raise ValueError("no stock")
+
+    definition = machine(
+        (
+            "Call",
+            {
+                "Type": "Task",
+                "Resource": "Boom",
+                "Catch": [
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "Next": "Handled",
+                        "Assign": {"problem": "{% $states.errorOutput.Error %}"},
+                        "Output": {"why": "{% $states.errorOutput.Cause %}", "in": "{% $states.input.id %}"},
+                    }
+                ],
+                "End": True,
+            },
+        ),
+        (
+            "Handled",
+            {"Type": "Pass", "Output": {"seen": "{% $states.input %}", "error": "{% $problem %}"}, "End": True},
+        ),
+        **J,
+    )
+    out = output(app, definition, {"id": 9}, Boom=boom)
+    assert out == {"seen": {"why": "no stock", "in": 9}, "error": "ValueError"}
+    plain = machine(
+        (
+            "Call",
+            {"Type": "Task", "Resource": "Boom", "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "E"}], "End": True},
+        ),
+        ("E", {"Type": "Succeed"}),
+        **J,
+    )
+    assert output(app, plain, {}, Boom=boom) == {"Error": "ValueError", "Cause": "no stock"}
+
+
+def test_timeout_seconds_as_an_expression(app):
+    # dg/state-task.html: TimeoutSeconds "can also be a JSONata expression"
+    import time
+
+    state = {
+        "Type": "Task",
+        "Resource": "Slow",
+        "TimeoutSeconds": "{% $states.input.limit %}",
+        "Catch": [{"ErrorEquals": ["States.Timeout"], "Next": "Late"}],
+        "Next": "Late",
+    }
+    definition = machine(("Call", state), ("Late", {"Type": "Pass", "Output": "late", "End": True}), **J)
+    assert output(app, definition, {"limit": 1}, Slow=lambda e: time.sleep(3)) == "late"
+    _, found = jrun(app, definition, {"limit": "one"}, Slow=lambda e: 1)
+    assert found.error == "States.QueryEvaluationError" and "TimeoutSeconds" in found.cause
+
+
+# -- the functions Step Functions adds ------------------------------------------------------------------
+def test_step_functions_jsonata_functions(app):
+    # dg/transforming-data.html#jsonata-functions-provided-by-sfn: $partition, $range, $hash, $random, $uuid, $parse
+    state = {
+        "Type": "Pass",
+        "Output": {
+            "partition": "{% $partition([1, 2, 3, 4, 5, 6, 7, 8, 9], 4) %}",
+            "range": "{% $range(0, 10, 2) %}",
+            "hash": "{% $hash('input data', 'SHA-256') %}",
+            "seeded": "{% $random(42) = $random(42) %}",
+            "unit": "{% $random() < 1 and $random() >= 0 %}",
+            "uuid": "{% $uuid() %}",
+            "parsed": "{% $parse($states.input.json).k %}",
+        },
+    }
+    out = output(app, single(state) | J, {"json": '{"k": [1, 2]}'})
+    assert out["partition"] == [[1, 2, 3, 4], [5, 6, 7, 8], [9]]
+    assert out["range"] == [0, 2, 4, 6, 8, 10]
+    import hashlib
+
+    assert out["hash"] == hashlib.sha256(b"input data").hexdigest()
+    assert out["seeded"] is True and out["unit"] is True
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", out["uuid"])
+    assert out["parsed"] == [1, 2]
+
+
+def test_eval_is_not_available(app):
+    # dg/transforming-data.html: "$eval is not available—use $parse instead"
+    _, found = jrun(app, single({"Type": "Pass", "Output": "{% $eval('1 + 1') %}"}) | J)
+    assert found.error == "States.QueryEvaluationError" and "$parse" in found.cause
+
+
+# -- evaluation errors ------------------------------------------------------------------------------------
+def test_an_undefined_field_fails_with_query_evaluation_error_and_an_evaluation_failed_event(app):
+    # dg/concepts-error-handling.html: States.QueryEvaluationError "a JSONata type error, an incorrectly typed
+    # result, or an undefined result"; apireference/API_EvaluationFailedEventDetails.html: state, location
+    state = {"Type": "Task", "Resource": "T", "Arguments": {"Input": {"where": "{% $states.input.missing %}"}}}
+    wf, found = jrun(app, single(state) | J, {}, T=lambda e: e)
+    assert found.status == "FAILED" and found.error == "States.QueryEvaluationError"
+    assert "'Arguments/Input/where'" in found.cause and "returned nothing (undefined)" in found.cause
+    failed = [e for e in wf.history(found.arn) if e["type"] == "EvaluationFailed"]
+    assert failed[0]["evaluationFailedEventDetails"]["state"] == "S"
+    assert failed[0]["evaluationFailedEventDetails"]["location"] == "Arguments/Input/where"
+    _, typed = jrun(app, single({"Type": "Pass", "Output": "{% 'a' + 1 %}"}) | J)
+    assert typed.error == "States.QueryEvaluationError"
+
+
+def test_an_object_constructor_leaves_out_an_undefined_key(app):
+    # JSONata 2.0.6 semantics (the version Step Functions implements): {"k": undefined} is {}
+    assert output(app, single({"Type": "Pass", "Output": "{% {'k': $states.input.nope} %}"}) | J, {}) == {}
+
+
+def test_query_evaluation_error_is_caught_by_states_all(app):
+    # dg/concepts-error-handling.html: States.ALL matches every error but DataLimitExceeded and Runtime
+    state = {
+        "Type": "Pass",
+        "Output": "{% $number('x') + $states.input.nope.nope %}",
+        "Next": "Bad",
+    }
+    task = {
+        "Type": "Task",
+        "Resource": "T",
+        "Arguments": "{% $states.input.missing %}",
+        "Catch": [{"ErrorEquals": ["States.QueryEvaluationError"], "Next": "Caught"}],
+        "End": True,
+    }
+    definition = machine(("Call", task), ("Caught", {"Type": "Pass", "End": True}), ("Bad", state), **J)
+    with pytest.raises(ConfigurationError, match="unreachable"):
+        app.workflow("unreachable", definition=definition)
+    definition = machine(("Call", task), ("Caught", {"Type": "Pass", "End": True}), **J)
+    out = output(app, definition, {}, T=lambda e: e)
+    assert out["Error"] == "States.QueryEvaluationError"
+
+
+# -- validation at declaration --------------------------------------------------------------------------
+@pytest.mark.parametrize("field", ["InputPath", "Parameters", "ResultSelector", "ResultPath", "OutputPath"])
+def test_jsonpath_only_fields_are_refused_in_a_jsonata_state(app, field):
+    # dg/transforming-data.html: the five JSONPath fields are "reduced ... to only two fields: Arguments and Output"
+    value = {"a.$": "$.a"} if field in ("Parameters", "ResultSelector") else "$.a"
+    with pytest.raises(ConfigurationError, match=rf"state 'S'.*{field}.*JSONPath-only"):
+        app.workflow("bad", definition=single({"Type": "Task", "Resource": "T", field: value}) | J)
+
+
+@pytest.mark.parametrize(("kind", "field"), [("Task", "Arguments"), ("Pass", "Output"), ("Map", "Items")])
+def test_jsonata_only_fields_are_refused_in_a_jsonpath_state(app, kind, field):
+    extra = {"Resource": "T"} if kind == "Task" else {}
+    if kind == "Map":
+        extra = {"ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}
+    with pytest.raises(ConfigurationError, match=rf"state 'S'.*{field}.*JSONata-only"):
+        app.workflow("bad", definition=single({"Type": kind, field: "{% 1 %}", **extra}))
+
+
+def test_a_jsonpath_state_in_a_jsonata_machine_is_refused(app):
+    # dg/transforming-data.html: a JSONPath workflow can convert single states; a JSONata machine cannot hold
+    # JSONPath states
+    with pytest.raises(ConfigurationError, match="state 'S'.*JSONPath is not allowed"):
+        app.workflow("bad", definition=single({"Type": "Pass", "QueryLanguage": "JSONPath"}) | J)
+    with pytest.raises(ConfigurationError, match="QueryLanguage must be JSONPath or JSONata"):
+        app.workflow("bad2", definition=single({"Type": "Pass"}) | {"QueryLanguage": "XPath"})
+
+
+@pytest.mark.parametrize(
+    ("state", "rule"),
+    [
+        ({"Type": "Pass", "Output": "{% $states.result %}"}, r"\$states.result is available only"),
+        ({"Type": "Task", "Resource": "T", "Arguments": "{% $states.result %}"}, r"\$states.result is available only"),
+        ({"Type": "Task", "Resource": "T", "Output": "{% $states.errorOutput %}"}, r"\$states.errorOutput"),
+        ({"Type": "Pass", "Output": "{% 1 + %}"}, "not a valid JSONata expression"),
+        (
+            {
+                "Type": "Task",
+                "Resource": "T",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.e", "Next": "S"}],
+            },
+            "Catch field 'ResultPath' is not allowed in a JSONata state",
+        ),
+        ({"Type": "Choice", "Choices": [{"Variable": "$.a", "IsNull": True, "Next": "E"}]}, "Condition"),
+        ({"Type": "Wait", "Seconds": "ten"}, "Seconds must be an integer"),
+        ({"Type": "Task", "Resource": "T", "TimeoutSeconds": "soon"}, "TimeoutSeconds must be a positive integer"),
+    ],
+)
+def test_jsonata_states_are_checked_at_declaration(app, state, rule):
+    # dg/workflow-variables.html: "Attempting to access $states.result or $states.errorOutput in fields and states
+    # where they are not accessible will be caught at creation"
+    definition = (
+        machine(("S", state), ("E", {"Type": "Succeed"}), **J) if state["Type"] == "Choice" else single(state) | J
+    )
+    with pytest.raises(ConfigurationError, match=rf"state 'S'.*{rule}"):
+        app.workflow("bad", definition=definition)
