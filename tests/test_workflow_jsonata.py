@@ -341,7 +341,7 @@ def test_jsonata_only_fields_are_refused_in_a_jsonpath_state(app, kind, field):
 def test_a_jsonpath_state_in_a_jsonata_machine_is_refused(app):
     # dg/transforming-data.html: a JSONPath workflow can convert single states; a JSONata machine cannot hold
     # JSONPath states
-    with pytest.raises(ConfigurationError, match="state 'S'.*JSONPath is not allowed"):
+    with pytest.raises(ConfigurationError, match=r"state 'S'.*JSONPath is not allowed"):
         app.workflow("bad", definition=single({"Type": "Pass", "QueryLanguage": "JSONPath"}) | J)
     with pytest.raises(ConfigurationError, match="QueryLanguage must be JSONPath or JSONata"):
         app.workflow("bad2", definition=single({"Type": "Pass"}) | {"QueryLanguage": "XPath"})

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import choice
 from .errors import StatesError
-from .jsonata_eval import QueryError, evaluate, is_expression, resolve
+from .jsonata_eval import QueryError, is_expression, resolve
 from .states import Outcome
 from .variables import of
 
