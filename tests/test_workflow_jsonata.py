@@ -375,3 +375,35 @@ def test_jsonata_states_are_checked_at_declaration(app, state, rule):
     )
     with pytest.raises(ConfigurationError, match=rf"state 'S'.*{rule}"):
         app.workflow("bad", definition=definition)
+
+
+def test_the_jsonata_library_loads_only_when_a_jsonata_state_needs_it():
+    # a JSONPath machine never imports it; inside a Lambda (AWS_LAMBDA_FUNCTION_NAME) a JSONata definition is
+    # declared without it (CreateStateMachine checked it at deploy); locally the declaration checks the syntax
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = (
+        "import json, sys, strato; app = strato.App('cold', provider='local', data_dir=sys.argv[1]); "
+        "d = {'StartAt': 'S', 'States': {'S': {'Type': 'Pass', 'End': True}}}; "
+        "app.workflow('plain', definition=d); plain = 'jsonata' in sys.modules; "
+        "app.workflow('j', definition={**d, 'QueryLanguage': 'JSONata', 'States': {'S': {'Type': 'Pass', "
+        "'Output': '{% $states.input %}', 'End': True}}}); print(json.dumps([plain, 'jsonata' in sys.modules]))"
+    )
+
+    def imported(lambda_env: bool, tmp: str) -> list[bool]:
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "src")}
+        if lambda_env:
+            env["AWS_LAMBDA_FUNCTION_NAME"] = "cold"
+        out = subprocess.run([sys.executable, "-c", code, tmp], capture_output=True, text=True, timeout=60, env=env)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        assert imported(True, tmp) == [False, False]
+        assert imported(False, tmp) == [False, True]

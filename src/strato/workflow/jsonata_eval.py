@@ -43,7 +43,14 @@ def compile_expression(text: str) -> Any:
     found = _COMPILED.get(text)
     if found is not None:
         return found
-    import jsonata
+    try:
+        import jsonata
+    except ImportError:
+        from ..core.errors import ConfigurationError
+
+        raise ConfigurationError(
+            "a JSONata state needs the jsonata-python library: pip install 'strato[jsonata]'"
+        ) from None
 
     try:
         with _LOCK:
