@@ -56,7 +56,7 @@ def timeout(state: dict[str, Any], field: str, raw: Any, context: Any) -> int | 
     """TimeoutSeconds / HeartbeatSeconds: a positive integer, given or computed."""
     given = state.get(field)
     if not is_expression(given):
-        return given  # type: ignore[no-any-return]
+        return given
     seconds = value(given, raw, context, field)
     if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 1:
         raise QueryError(f"The field '{field}' must be a positive integer, got {seconds!r}", field)

@@ -28,7 +28,7 @@ MAX_TOTAL = 10 * 1024 * 1024  # bytes: an execution's variables
 _REFERENCE = re.compile(r"^\$([^\W\d]\w*)(.*)$", re.DOTALL)
 
 
-class Scope(dict):  # type: ignore[type-arg]
+class Scope(dict):
     """The context object (``$$``) of one state run, carrying the variables it reads and what it assigns.
 
     It is the dict task handlers receive as their context; ``variables`` and ``assigned`` ride along."""
