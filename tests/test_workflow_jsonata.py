@@ -10,7 +10,7 @@ import re
 import pytest
 
 from strato.core.errors import ConfigurationError
-from tests.workflows import machine, run, single
+from tests.workflows import machine, run, run_tasks, single, succeeded
 
 GUIDE = "https://docs.aws.amazon.com/step-functions/latest/dg"
 J = {"QueryLanguage": "JSONata"}
@@ -19,19 +19,6 @@ J = {"QueryLanguage": "JSONata"}
 @pytest.fixture
 def app(make_app):
     return make_app("local")
-
-
-def jrun(app, definition, given=None, **tasks):
-    wf = app.workflow(f"w{len(app.resources)}", definition=definition)
-    for name, fn in tasks.items():
-        wf.task(name)(fn)
-    return wf, run(app, wf, given)
-
-
-def output(app, definition, given=None, **tasks):
-    _, found = jrun(app, definition, given, **tasks)
-    assert found.status == "SUCCEEDED", (found.error, found.cause)
-    return found.output
 
 
 # -- Arguments and Output ------------------------------------------------------------------------------
@@ -57,7 +44,7 @@ def test_the_guides_conversion_sample_arguments_with_a_variable_and_a_literal(ap
         ),
         **J,
     )
-    out = output(app, definition, {"title": "Dr", "customer": "Ada"}, Echo=lambda e: seen.append(e) or {"ok": 1})
+    out = succeeded(app, definition, {"title": "Dr", "customer": "Ada"}, Echo=lambda e: seen.append(e) or {"ok": 1})
     assert seen == [{"static": "Hello", "title": "Dr", "name": "Ada", "not-evaluated": "$customerName"}]
     assert out == {"ok": 1}  # without Output, a Task's output is its result
 
@@ -70,16 +57,16 @@ def test_task_output_reads_states_result_and_states_input(app):
         "Arguments": {"a": "{% $states.input.x %}", "b": 2},
         "Output": {"sum": "{% $states.result %}", "was": "{% $states.input.x %}", "n": "{% $count([1, 2]) %}"},
     }
-    out = output(app, single(state) | J, {"x": 40}, Add=lambda e: e["a"] + e["b"])
+    out = succeeded(app, single(state) | J, {"x": 40}, Add=lambda e: e["a"] + e["b"])
     assert out == {"sum": 42, "was": 40, "n": 2}
 
 
 def test_pass_output_defaults_to_the_input_and_may_be_one_expression(app):
     # dg/transforming-data.html: Output replaces ResultSelector / ResultPath / OutputPath
-    assert output(app, single({"Type": "Pass"}) | J, {"a": 1}) == {"a": 1}
+    assert succeeded(app, single({"Type": "Pass"}) | J, {"a": 1}) == {"a": 1}
     state = {"Type": "Pass", "Output": "{% $states.input.items[price > 10].name %}"}
     given = {"items": [{"name": "a", "price": 5}, {"name": "b", "price": 20}, {"name": "c", "price": 30}]}
-    assert output(app, single(state) | J, given) == ["b", "c"]
+    assert succeeded(app, single(state) | J, given) == ["b", "c"]
     context = {"Type": "Pass", "Output": "{% $states.context.State.Name & ':' & $states.context.Execution.Name %}"}
     wf = app.workflow("ctx", definition=single(context) | J)
     assert run(app, wf, {}, name="run-1").output == "S:run-1"
@@ -91,7 +78,7 @@ def test_a_jsonpath_machine_may_hold_a_jsonata_state(app):
         ("Old", {"Type": "Pass", "Parameters": {"v.$": "$.x"}, "Next": "New"}),
         ("New", {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $states.input.v * 2 %}", "End": True}),
     )
-    assert output(app, definition, {"x": 21}) == 42
+    assert succeeded(app, definition, {"x": 21}) == 42
 
 
 # -- the other states ----------------------------------------------------------------------------------
@@ -118,32 +105,32 @@ def test_choice_conditions_with_rule_output_and_assign_and_default(app):
         ("Minor", {"Type": "Succeed"}),
         **J,
     )
-    assert output(app, definition, {"age": 30, "name": "Ada"}) == {"kind": "adult", "in": {"who": "Ada"}}
-    assert output(app, definition, {"age": 3, "name": "Bo"}) == {"minor": True}
+    assert succeeded(app, definition, {"age": 30, "name": "Ada"}) == {"kind": "adult", "in": {"who": "Ada"}}
+    assert succeeded(app, definition, {"age": 3, "name": "Bo"}) == {"minor": True}
 
 
 def test_choice_condition_that_is_not_a_boolean_is_a_query_evaluation_error(app):
     # dg/concepts-error-handling.html: States.QueryEvaluationError: "an incorrectly typed result"
     state = {"Type": "Choice", "Choices": [{"Condition": "{% $states.input.n %}", "Next": "End"}], "Default": "End"}
     definition = machine(("Pick", state), ("End", {"Type": "Succeed"}), **J)
-    _, found = jrun(app, definition, {"n": 5})
+    _, found = run_tasks(app, definition, {"n": 5})
     assert found.status == "FAILED" and found.error == "States.QueryEvaluationError"
 
 
 def test_wait_seconds_and_timestamp_as_expressions(app):
     # dg/state-wait.html (JSONata): Seconds / Timestamp take an expression (JSONPath's SecondsPath / TimestampPath)
     seconds = {"Type": "Wait", "Seconds": "{% $states.input.delay %}", "Output": {"waited": True}}
-    assert output(app, single(seconds) | J, {"delay": 0}) == {"waited": True}
+    assert succeeded(app, single(seconds) | J, {"delay": 0}) == {"waited": True}
     stamp = {"Type": "Wait", "Timestamp": "{% $states.input.at %}"}
-    assert output(app, single(stamp) | J, {"at": "2020-01-01T00:00:00Z"}) == {"at": "2020-01-01T00:00:00Z"}
-    _, found = jrun(app, single(seconds) | J, {"delay": "soon"})
+    assert succeeded(app, single(stamp) | J, {"at": "2020-01-01T00:00:00Z"}) == {"at": "2020-01-01T00:00:00Z"}
+    _, found = run_tasks(app, single(seconds) | J, {"delay": "soon"})
     assert found.error == "States.QueryEvaluationError" and "Seconds" in found.cause
 
 
 def test_fail_error_and_cause_as_expressions(app):
     # dg/state-fail.html: "Error and Cause ... JSONata" (JSONPath uses ErrorPath / CausePath)
     state = {"Type": "Fail", "Error": "{% $states.input.code %}", "Cause": "{% 'order ' & $states.input.id %}"}
-    _, found = jrun(app, machine(("F", state), **J), {"code": "Out.Of.Stock", "id": "7"})
+    _, found = run_tasks(app, machine(("F", state), **J), {"code": "Out.Of.Stock", "id": "7"})
     assert (found.status, found.error, found.cause) == ("FAILED", "Out.Of.Stock", "order 7")
 
 
@@ -164,9 +151,9 @@ def test_map_items_item_selector_and_max_concurrency(app):
         },
         "Output": {"total": "{% $sum($states.result) %}", "each": "{% $states.result %}"},
     }
-    out = output(app, single(state) | J, {"orders": [1, 2, 3], "width": 2, "customer": "c"})
+    out = succeeded(app, single(state) | J, {"orders": [1, 2, 3], "width": 2, "customer": "c"})
     assert out == {"total": 12, "each": [2, 4, 6]}
-    _, found = jrun(app, single(state) | J, {"orders": {"not": "an array"}, "width": 1})
+    _, found = run_tasks(app, single(state) | J, {"orders": {"not": "an array"}, "width": 1})
     assert found.error == "States.QueryEvaluationError" and "Items" in found.cause
 
 
@@ -184,7 +171,7 @@ def test_parallel_arguments_and_output(app):
         "Branches": [branch("B1", 1), branch("B2", 2)],
         "Output": "{% $sum($states.result) %}",
     }
-    assert output(app, single(state) | J, {"start": 10}) == 23
+    assert succeeded(app, single(state) | J, {"start": 10}) == 23
 
 
 def test_catch_output_and_assign_read_states_error_output(app):
@@ -216,7 +203,7 @@ def test_catch_output_and_assign_read_states_error_output(app):
         ),
         **J,
     )
-    out = output(app, definition, {"id": 9}, Boom=boom)
+    out = succeeded(app, definition, {"id": 9}, Boom=boom)
     assert out == {"seen": {"why": "no stock", "in": 9}, "error": "ValueError"}
     plain = machine(
         (
@@ -226,7 +213,7 @@ def test_catch_output_and_assign_read_states_error_output(app):
         ("E", {"Type": "Succeed"}),
         **J,
     )
-    assert output(app, plain, {}, Boom=boom) == {"Error": "ValueError", "Cause": "no stock"}
+    assert succeeded(app, plain, {}, Boom=boom) == {"Error": "ValueError", "Cause": "no stock"}
 
 
 def test_timeout_seconds_as_an_expression(app):
@@ -241,8 +228,8 @@ def test_timeout_seconds_as_an_expression(app):
         "Next": "Late",
     }
     definition = machine(("Call", state), ("Late", {"Type": "Pass", "Output": "late", "End": True}), **J)
-    assert output(app, definition, {"limit": 1}, Slow=lambda e: time.sleep(3)) == "late"
-    _, found = jrun(app, definition, {"limit": "one"}, Slow=lambda e: 1)
+    assert succeeded(app, definition, {"limit": 1}, Slow=lambda e: time.sleep(3)) == "late"
+    _, found = run_tasks(app, definition, {"limit": "one"}, Slow=lambda e: 1)
     assert found.error == "States.QueryEvaluationError" and "TimeoutSeconds" in found.cause
 
 
@@ -261,7 +248,7 @@ def test_step_functions_jsonata_functions(app):
             "parsed": "{% $parse($states.input.json).k %}",
         },
     }
-    out = output(app, single(state) | J, {"json": '{"k": [1, 2]}'})
+    out = succeeded(app, single(state) | J, {"json": '{"k": [1, 2]}'})
     assert out["partition"] == [[1, 2, 3, 4], [5, 6, 7, 8], [9]]
     assert out["range"] == [0, 2, 4, 6, 8, 10]
     import hashlib
@@ -274,7 +261,7 @@ def test_step_functions_jsonata_functions(app):
 
 def test_eval_is_not_available(app):
     # dg/transforming-data.html: "$eval is not available—use $parse instead"
-    _, found = jrun(app, single({"Type": "Pass", "Output": "{% $eval('1 + 1') %}"}) | J)
+    _, found = run_tasks(app, single({"Type": "Pass", "Output": "{% $eval('1 + 1') %}"}) | J)
     assert found.error == "States.QueryEvaluationError" and "$parse" in found.cause
 
 
@@ -283,19 +270,19 @@ def test_an_undefined_field_fails_with_query_evaluation_error_and_an_evaluation_
     # dg/concepts-error-handling.html: States.QueryEvaluationError "a JSONata type error, an incorrectly typed
     # result, or an undefined result"; apireference/API_EvaluationFailedEventDetails.html: state, location
     state = {"Type": "Task", "Resource": "T", "Arguments": {"Input": {"where": "{% $states.input.missing %}"}}}
-    wf, found = jrun(app, single(state) | J, {}, T=lambda e: e)
+    wf, found = run_tasks(app, single(state) | J, {}, T=lambda e: e)
     assert found.status == "FAILED" and found.error == "States.QueryEvaluationError"
     assert "'Arguments/Input/where'" in found.cause and "returned nothing (undefined)" in found.cause
     failed = [e for e in wf.history(found.arn) if e["type"] == "EvaluationFailed"]
     assert failed[0]["evaluationFailedEventDetails"]["state"] == "S"
     assert failed[0]["evaluationFailedEventDetails"]["location"] == "Arguments/Input/where"
-    _, typed = jrun(app, single({"Type": "Pass", "Output": "{% 'a' + 1 %}"}) | J)
+    _, typed = run_tasks(app, single({"Type": "Pass", "Output": "{% 'a' + 1 %}"}) | J)
     assert typed.error == "States.QueryEvaluationError"
 
 
 def test_an_object_constructor_leaves_out_an_undefined_key(app):
     # JSONata 2.0.6 semantics (the version Step Functions implements): {"k": undefined} is {}
-    assert output(app, single({"Type": "Pass", "Output": "{% {'k': $states.input.nope} %}"}) | J, {}) == {}
+    assert succeeded(app, single({"Type": "Pass", "Output": "{% {'k': $states.input.nope} %}"}) | J, {}) == {}
 
 
 def test_query_evaluation_error_is_caught_by_states_all(app):
@@ -316,7 +303,7 @@ def test_query_evaluation_error_is_caught_by_states_all(app):
     with pytest.raises(ConfigurationError, match="unreachable"):
         app.workflow("unreachable", definition=definition)
     definition = machine(("Call", task), ("Caught", {"Type": "Pass", "End": True}), **J)
-    out = output(app, definition, {}, T=lambda e: e)
+    out = succeeded(app, definition, {}, T=lambda e: e)
     assert out["Error"] == "States.QueryEvaluationError"
 
 

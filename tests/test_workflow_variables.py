@@ -6,17 +6,13 @@ not assign them), Catch Assign, the size limits, names, history, and durability 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 
 import pytest
 
 from strato.core.errors import ConfigurationError
 from strato.loader import load_app
 from tests.conftest import ROOT
-from tests.workflows import machine, run, single, wait_until
+from tests.workflows import kill_and_resume, machine, run_tasks, single, succeeded
 
 PAGE = "https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html"
 J = {"QueryLanguage": "JSONata"}
@@ -25,20 +21,6 @@ J = {"QueryLanguage": "JSONata"}
 @pytest.fixture
 def app(make_app):
     return make_app("local")
-
-
-def finish(app, definition, given=None, **tasks):
-    wf = app.workflow(f"w{len(app.resources)}", definition=definition)
-    for name, fn in tasks.items():
-        wf.task(name)(fn)
-    found = run(app, wf, given)
-    return wf, found
-
-
-def output(app, definition, given=None, **tasks):
-    _, found = finish(app, definition, given, **tasks)
-    assert found.status == "SUCCEEDED", (found.error, found.cause)
-    return found.output
 
 
 # -- assign and read -------------------------------------------------------------------------------------
@@ -57,7 +39,7 @@ def test_the_guides_assign_example_is_read_by_a_later_state(app):
         ),
         **J,
     )
-    assert output(app, definition) == {"p": "product1", "c": 43, "a": True}
+    assert succeeded(app, definition) == {"p": "product1", "c": 43, "a": True}
 
 
 def test_assign_and_output_read_the_values_from_state_entry(app):
@@ -79,7 +61,7 @@ def test_assign_and_output_read_the_values_from_state_entry(app):
         ),
         **J,
     )
-    assert output(app, definition) == {"before": 1, "x": 2, "y": 1}
+    assert succeeded(app, definition) == {"before": 1, "x": 2, "y": 1}
 
 
 def test_task_assign_reads_states_result(app):
@@ -89,11 +71,11 @@ def test_task_assign_reads_states_result(app):
         ("Use", {"Type": "Pass", "Output": {"hello": "{% $user %}", "in": "{% $states.input %}"}, "End": True}),
         **J,
     )
-    assert output(app, definition, Get=lambda e: {"name": "Ada"}) == {"hello": "Ada", "in": {"name": "Ada"}}
+    assert succeeded(app, definition, Get=lambda e: {"name": "Ada"}) == {"hello": "Ada", "in": {"name": "Ada"}}
 
 
 def test_an_unassigned_variable_is_a_query_evaluation_error(app):
-    _, found = finish(app, single({"Type": "Pass", "Output": "{% $never %}"}) | J)
+    _, found = run_tasks(app, single({"Type": "Pass", "Output": "{% $never %}"}) | J)
     assert found.error == "States.QueryEvaluationError"
 
 
@@ -139,7 +121,7 @@ def test_jsonpath_assign_with_dollar_keys_and_variable_paths(app):
         ("Yes", {"Type": "Pass", "Parameters": {"picked.$": "$picked", "in.$": "$"}, "End": True}),
         ("No", {"Type": "Fail", "Error": "NoMatch"}),
     )
-    out = output(app, definition, {"kept": True}, Get=lambda e: {"order": {"id": 7, "items": ["a", "b"]}, "x": 1})
+    out = succeeded(app, definition, {"kept": True}, Get=lambda e: {"order": {"id": 7, "items": ["a", "b"]}, "x": 1})
     assert out == {
         "picked": "yes",
         "in": {"id": 7, "first": "a", "count": 2, "static": "s", "state": "Call", "kept": True},
@@ -148,33 +130,15 @@ def test_jsonpath_assign_with_dollar_keys_and_variable_paths(app):
 
 def test_jsonpath_catch_assign_reads_the_error_output(app):
     # PAGE: a Catch may Assign; in a JSONPath state $ is the error output ({"Error", "Cause"})
-    def boom(event):
-        raise KeyError("gone")
-
-    definition = machine(
-        (
-            "Call",
-            {
-                "Type": "Task",
-                "Resource": "Boom",
-                "Catch": [
-                    {
-                        "ErrorEquals": ["States.ALL"],
-                        "Assign": {"why.$": "$.Error"},
-                        "ResultPath": "$.err",
-                        "Next": "After",
-                    }
-                ],
-                "End": True,
-            },
-        ),
-        ("After", {"Type": "Pass", "Parameters": {"why.$": "$why", "err.$": "$.err.Error"}, "End": True}),
-    )
-    assert output(app, definition, {}, Boom=boom) == {"why": "KeyError", "err": "KeyError"}
+    catcher = {"ErrorEquals": ["States.ALL"], "Assign": {"why.$": "$.Error"}, "ResultPath": "$.err", "Next": "After"}
+    after = {"Type": "Pass", "Parameters": {"why.$": "$why", "err.$": "$.err.Error"}, "End": True}
+    call = {"Type": "Task", "Resource": "Boom", "Catch": [catcher], "End": True}
+    out = succeeded(app, machine(("Call", call), ("After", after)), {}, Boom=lambda e: {}["gone"])
+    assert out == {"why": "KeyError", "err": "KeyError"}
 
 
 def test_a_jsonpath_variable_that_is_not_assigned_is_states_runtime(app):
-    _, found = finish(app, single({"Type": "Pass", "Parameters": {"v.$": "$nothing"}}))
+    _, found = run_tasks(app, single({"Type": "Pass", "Parameters": {"v.$": "$nothing"}}))
     assert found.error == "States.Runtime" and "$nothing" in found.cause
 
 
@@ -202,14 +166,14 @@ def test_map_iterations_read_outer_variables_and_keep_their_own(app):
         ("After", {"Type": "Pass", "Output": {"each": "{% $states.input %}", "rate": "{% $rate %}"}, "End": True}),
         **J,
     )
-    assert output(app, definition, {"items": [1, 2, 3]}) == {"each": [10, 20, 30], "rate": 10}
+    assert succeeded(app, definition, {"items": [1, 2, 3]}) == {"each": [10, 20, 30], "rate": 10}
     leak = machine(
         ("Each", {**definition["States"]["Each"], "Next": "Leak"}),
         ("Leak", {"Type": "Pass", "Output": "{% $local %}", "End": True}),
         **J,
     )
     leak["States"]["Each"]["Items"] = [1]
-    _, found = finish(app, leak)
+    _, found = run_tasks(app, leak)
     assert found.error == "States.QueryEvaluationError"  # $local lived in the iteration's scope only
 
 
@@ -224,7 +188,7 @@ def test_parallel_branches_read_outer_variables(app):
         ("Out", {"Type": "Pass", "Output": "{% $got %}", "End": True}),
         **J,
     )
-    assert output(app, definition) == 42
+    assert succeeded(app, definition) == 42
 
 
 def test_an_inner_state_may_not_assign_an_outer_variable(app):
@@ -260,16 +224,16 @@ def test_a_variable_over_256_kib_fails_with_data_limit_exceeded(app):
     # PAGE "Size limits": a variable's value and one state's Assign are at most 256 KiB
     big = "x" * (200 * 1024)
     one = single({"Type": "Pass", "Assign": {"v": "{% $states.input.big & $states.input.big %}"}}) | J
-    _, found = finish(app, one, {"big": big})
+    _, found = run_tasks(app, one, {"big": big})
     assert found.error == "States.DataLimitExceeded" and "$v" in found.cause
     two = single({"Type": "Pass", "Assign": {"a": "{% $states.input.big %}", "b": "{% $states.input.big %}"}}) | J
-    _, found = finish(app, two, {"big": big})
+    _, found = run_tasks(app, two, {"big": big})
     assert found.error == "States.DataLimitExceeded" and "Assign" in found.cause
 
 
 def test_state_exited_events_list_the_assigned_variables(app):
     # apireference/API_StateExitedEventDetails.html: assignedVariables, name -> serialized JSON
-    wf, found = finish(app, single({"Type": "Pass", "Assign": {"a": {"k": [1]}, "b": "s"}}) | J)
+    wf, found = run_tasks(app, single({"Type": "Pass", "Assign": {"a": {"k": [1]}, "b": "s"}}) | J)
     exited = next(e for e in wf.history(found.arn) if e["type"] == "PassStateExited")["stateExitedEventDetails"]
     assert exited["assignedVariables"] == {"a": '{"k":[1]}', "b": '"s"'}
     assert exited["assignedVariablesDetails"] == {"truncated": False}
@@ -277,16 +241,6 @@ def test_state_exited_events_list_the_assigned_variables(app):
 
 # -- durability -------------------------------------------------------------------------------------------------
 ITEMS = 200
-
-
-def _worker(data) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "strato.cli", "worker", "tests/apps/workflow_vars_app.py", "--data", str(data)],
-        cwd=ROOT,
-        env={**os.environ, "STRATO_PROVIDER": "local"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def test_variables_survive_a_killed_worker(tmp_path, monkeypatch):
@@ -300,21 +254,12 @@ def test_variables_survive_a_killed_worker(tmp_path, monkeypatch):
     def done() -> int:
         return sum(1 for e in wf.history(arn) if e["type"] == "MapIterationSucceeded")
 
-    first = _worker(tmp_path)
-    try:
-        wait_until(lambda: done() >= 30, timeout=120)
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-    finally:
-        if first.poll() is None:
-            first.kill()
-    assert done() < ITEMS and wf.describe(arn).status == "RUNNING"
-    second = _worker(tmp_path)
-    try:
-        wait_until(lambda: wf.describe(arn).status != "RUNNING", timeout=180)
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(30)
+    def mid_map() -> None:
+        assert done() < ITEMS and wf.describe(arn).status == "RUNNING"
+
+    kill_and_resume(
+        "workflow_vars_app.py", tmp_path, lambda: done() >= 30, mid_map, lambda: wf.describe(arn).status != "RUNNING"
+    )
     found = wf.describe(arn)
     assert found.status == "SUCCEEDED", (found.error, found.cause)
     assert found.output == {"factor": 3, "count": ITEMS, "each": [{"n": 3 * i, "by": "run"} for i in range(ITEMS)]}

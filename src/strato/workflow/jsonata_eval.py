@@ -134,50 +134,31 @@ def expressions(template: Any, location: str) -> list[tuple[str, str]]:
 # -- the functions Step Functions adds ------------------------------------------------------------------
 def _functions() -> dict[str, Any]:
     return {
-        "partition": _partition,
-        "range": _range,
-        "hash": _hash,
+        "partition": _intrinsic("partition", "ArrayPartition"),
+        "range": _intrinsic("range", "ArrayRange"),
+        "hash": _intrinsic("hash", "Hash"),
         "random": _random,
-        "uuid": _uuid,
-        "parse": _parse,
+        "uuid": _intrinsic("uuid", "UUID"),
+        "parse": _intrinsic("parse", "StringToJson"),
         "eval": _no_eval,
     }
 
 
-def _need(ok: bool, function: str, message: str) -> None:
-    if not ok:
-        raise QueryError(f"Invalid arguments in ${function}: {message}")
+def _intrinsic(name: str, intrinsic: str) -> Any:
+    """The JSONata function that does what the intrinsic ``States.<intrinsic>`` does (the same rules)."""
+    from . import intrinsics
 
+    function = intrinsics.FUNCTIONS[f"States.{intrinsic}"]
 
-def _int(value: Any) -> bool:
-    return not isinstance(value, bool) and (isinstance(value, int) or (isinstance(value, float) and value.is_integer()))
+    def call(*args: Any) -> Any:
+        given = [list(a) if isinstance(a, list) else a for a in args]  # the library's sequences are lists
+        try:
+            intrinsics._checked(f"States.{intrinsic}", given)
+            return function(*given)
+        except StatesError as exc:
+            raise QueryError(exc.cause.replace(f"States.{intrinsic}", f"${name}")) from None
 
-
-def _partition(array: Any = None, size: Any = None) -> list[Any]:
-    _need(isinstance(array, list), "partition", "the first argument must be an array")
-    _need(_int(size) and size > 0, "partition", "the chunk size must be a positive integer")
-    items, step = list(array), int(size)
-    return [items[i : i + step] for i in range(0, len(items), step)]
-
-
-def _range(start: Any = None, end: Any = None, step: Any = None) -> list[int]:
-    _need(all(_int(v) for v in (start, end, step)), "range", "start, end and step must be integers")
-    _need(step != 0, "range", "the step must not be 0")
-    first, last, by = int(start), int(end), int(step)
-    out = list(range(first, last + (1 if by > 0 else -1), by))
-    _need(len(out) <= 1000, "range", "the range may hold at most 1000 items")
-    return out
-
-
-_HASHES = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
-
-
-def _hash(data: Any = None, algorithm: Any = None) -> str:
-    import hashlib
-
-    _need(isinstance(data, str), "hash", "the data must be a string")
-    _need(algorithm in _HASHES, "hash", f"the algorithm must be one of {', '.join(_HASHES)}")
-    return hashlib.new(_HASHES[algorithm], data.encode()).hexdigest()
+    return call
 
 
 def _random(seed: Any = None) -> float:
@@ -186,24 +167,9 @@ def _random(seed: Any = None) -> float:
 
     if seed is None:
         return random.random()
-    _need(_int(seed), "random", "the seed must be an integer")
+    if isinstance(seed, bool) or not isinstance(seed, int | float) or not float(seed).is_integer():
+        raise QueryError("Invalid arguments in $random: the seed must be an integer")
     return random.Random(int(seed)).random()
-
-
-def _uuid() -> str:
-    import uuid
-
-    return str(uuid.uuid4())
-
-
-def _parse(text: Any = None) -> Any:
-    import json
-
-    _need(isinstance(text, str), "parse", "the argument must be a JSON string")
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise QueryError(f"Invalid arguments in $parse: {exc}") from None
 
 
 def _no_eval(*args: Any) -> Any:
