@@ -22,6 +22,7 @@ def test_a_killed_worker_resumes_mid_map_and_records_each_transition_once(tmp_pa
     app = load_app(str(ROOT / "tests" / "apps" / "workflow_app.py"))
     wf = app.resources[("workflow", "batch")]
     arn = wf.start({"items": list(range(ITEMS))}, name="crash-1")
+
     def mid_map() -> None:
         assert _count(wf, arn, "MapIterationSucceeded") < ITEMS and wf.describe(arn).status == "RUNNING"
 

@@ -82,31 +82,40 @@ def test_a_jsonpath_machine_may_hold_a_jsonata_state(app):
 
 
 # -- the other states ----------------------------------------------------------------------------------
-def test_choice_conditions_with_rule_output_and_assign_and_default(app):
-    # dg/state-choice.html (JSONata): "Condition" holds a JSONata expression that evaluates to a boolean
+def test_choice_conditions_with_state_and_rule_assign_and_default(app):
+    # dg/state-choice.html "Choice Rules (JSONata)": Condition evaluates to true/false; a rule's Assign applies
+    # when that rule matches, "an Assign block at the state level ... applies regardless of which choice rule
+    # matches"; the state's Output applies to every way out
     definition = machine(
         (
             "Pick",
             {
                 "Type": "Choice",
                 "Choices": [
-                    {
-                        "Condition": "{% $states.input.age >= 18 %}",
-                        "Next": "Adult",
-                        "Assign": {"kind": "adult"},
-                        "Output": {"who": "{% $states.input.name %}"},
-                    },
+                    {"Condition": "{% $states.input.age >= 18 %}", "Next": "Adult", "Assign": {"kind": "adult"}},
                 ],
                 "Default": "Minor",
-                "Output": {"minor": True},
+                "Assign": {"kind": "unknown", "checked": True},
+                "Output": {"who": "{% $states.input.name %}"},
             },
         ),
-        ("Adult", {"Type": "Pass", "Output": {"kind": "{% $kind %}", "in": "{% $states.input %}"}, "End": True}),
-        ("Minor", {"Type": "Succeed"}),
+        (
+            "Adult",
+            {
+                "Type": "Pass",
+                "Output": {"kind": "{% $kind %}", "checked": "{% $checked %}", "in": "{% $states.input %}"},
+                "End": True,
+            },
+        ),
+        ("Minor", {"Type": "Pass", "Output": {"kind": "{% $kind %}", "in": "{% $states.input %}"}, "End": True}),
         **J,
     )
-    assert succeeded(app, definition, {"age": 30, "name": "Ada"}) == {"kind": "adult", "in": {"who": "Ada"}}
-    assert succeeded(app, definition, {"age": 3, "name": "Bo"}) == {"minor": True}
+    assert succeeded(app, definition, {"age": 30, "name": "Ada"}) == {
+        "kind": "adult",
+        "checked": True,
+        "in": {"who": "Ada"},
+    }
+    assert succeeded(app, definition, {"age": 3, "name": "Bo"}) == {"kind": "unknown", "in": {"who": "Bo"}}
 
 
 def test_choice_condition_that_is_not_a_boolean_is_a_query_evaluation_error(app):

@@ -108,7 +108,7 @@ def output(state: dict[str, Any], raw: Any, result: Any, context: Any) -> Any:
 
 def assign(template: dict[str, Any], data: Any, context: Any) -> None:
     """A JSONPath Assign: ``.$`` keys read ``data``, ``$$`` or a variable (values from state entry)."""
-    context.assigned = resolve(template, data, context)
+    context.assigned = {**(context.assigned or {}), **resolve(template, data, context)}
 
 
 def timeout(state: dict[str, Any], raw: Any, context: Any) -> int | None:

@@ -47,9 +47,13 @@ def conclude(holder: dict[str, Any], raw: Any, context: Any, default: Any, more:
 
     out = value(holder["Output"], raw, context, "Output", **more) if "Output" in holder else default
     if "Assign" in holder:
-        context.assigned = value(holder["Assign"], raw, context, "Assign", **more)
+        assign(holder["Assign"], raw, context, "Assign", more)
     check_size(out, "output")
     return out
+
+
+def assign(template: Any, raw: Any, context: Any, location: str, more: dict[str, Any]) -> None:
+    context.assigned = {**(context.assigned or {}), **value(template, raw, context, location, **more)}
 
 
 def timeout(state: dict[str, Any], field: str, raw: Any, context: Any) -> int | None:
@@ -69,9 +73,11 @@ def run_choice(state: dict[str, Any], raw: Any, context: Any) -> Outcome:
         matched = value(rule["Condition"], raw, context, where)
         if not isinstance(matched, bool):
             raise QueryError(f"The field '{where}' must evaluate to a boolean, got {matched!r}", where)
-        if matched:
-            holder = rule if ("Output" in rule or "Assign" in rule) else state
-            return Outcome("next", rule["Next"], conclude(holder, raw, context, raw, {}))
+        if matched:  # the state's Output and Assign, and the rule's own Assign
+            out = conclude(state, raw, context, raw, {})
+            if "Assign" in rule:
+                assign(rule["Assign"], raw, context, f"Choices/{index}/Assign", {})
+            return Outcome("next", rule["Next"], out)
     if "Default" in state:
         return Outcome("next", state["Default"], conclude(state, raw, context, raw, {}))
     raise StatesError("States.Runtime", "No Matches! The Choice state matched no rule and has no Default")

@@ -128,7 +128,7 @@ def check_jsonata(name: str, state: dict[str, Any], refuse: Callable[[str], NoRe
         refuse("Items must be a JSON array or a JSONata expression")
     for index, rule in enumerate(state.get("Choices", [])):
         _choice_rule(name, index, rule, refuse)
-        fields += [(f"Choices/{index}/{f}", rule[f], False) for f in ("Condition", "Output", "Assign") if f in rule]
+        fields += [(f"Choices/{index}/{f}", rule[f], False) for f in ("Condition", "Assign") if f in rule]
     for index, catcher in enumerate(state.get("Catch", [])):
         if isinstance(catcher, dict):
             for key in catcher:
@@ -144,8 +144,8 @@ def _choice_rule(name: str, index: int, rule: Any, refuse: Callable[[str], NoRet
     if not isinstance(rule, dict) or "Next" not in rule or "Condition" not in rule:
         refuse(f"Choices[{index}]: a JSONata Choice rule is an object with a Condition and a Next")
     for key in rule:
-        if key not in ("Condition", "Next", "Output", "Assign", "Comment"):
-            refuse(f"Choices[{index}]: field {key!r} is not allowed in a JSONata Choice rule (Condition, Next, ...)")
+        if key not in ("Condition", "Next", "Assign", "Comment"):
+            refuse(f"Choices[{index}]: field {key!r} is not allowed in a JSONata Choice rule (Condition, Next, Assign)")
     if not (isinstance(rule["Condition"], bool) or is_expression(rule["Condition"])):
         refuse(f"Choices[{index}]: Condition must be a JSONata expression ({{% ... %}}) or a boolean")
 

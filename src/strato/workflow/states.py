@@ -62,8 +62,9 @@ def run_choice(state: dict[str, Any], raw: Any, context: Any) -> Outcome:
     )
     for rule in state["Choices"]:
         if choice.evaluate(rule, data, context):
-            if "Assign" in rule or "Assign" in state:  # a rule's own Assign, else the state's
-                dataflow.assign(rule.get("Assign", state.get("Assign")), data, context)
+            for holder in (state, rule):  # the state's Assign applies whichever rule matched, then the rule's
+                if "Assign" in holder:
+                    dataflow.assign(holder["Assign"], data, context)
             return Outcome("next", rule["Next"], _filtered(state, raw))
     if "Default" in state:
         if "Assign" in state:
