@@ -242,6 +242,43 @@ def test_timeout_seconds_as_an_expression(app):
     assert found.error == "States.QueryEvaluationError" and "TimeoutSeconds" in found.cause
 
 
+def test_service_integrations_take_their_parameters_from_arguments(app):
+    # dg/transforming-data.html: in a JSONata Task, Arguments replaces Parameters (here for the DynamoDB
+    # optimized integrations); Output reads the service's result as $states.result
+    orders = app.table("orders", key="id")
+    item = {"id": {"S": "{% $states.input.id %}"}, "total": {"N": "{% $string($states.input.total) %}"}}
+    put = {"TableName": orders.physical_name, "Item": item}
+    get = {"TableName": orders.physical_name, "Key": {"id": {"S": "{% $states.input.id %}"}}}
+    definition = machine(
+        (
+            "Put",
+            {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:putItem",
+                "Arguments": put,
+                "Output": "{% $states.input %}",
+                "Next": "Get",
+            },
+        ),
+        (
+            "Get",
+            {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:getItem",
+                "Arguments": get,
+                "Output": {"total": "{% $number($states.result.Item.total.N) %}"},
+                "End": True,
+            },
+        ),
+        **J,
+    )
+    assert succeeded(app, definition, {"id": "o-1", "total": 42}) == {"total": 42}
+    assert orders.get("o-1") == {"id": "o-1", "total": 42}
+    missing = {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem", "Arguments": {"TableName": "orders"}}
+    with pytest.raises(ConfigurationError, match="state 'S'.*Key"):
+        app.workflow("bad", definition=single(missing) | J)
+
+
 # -- the functions Step Functions adds ------------------------------------------------------------------
 def test_step_functions_jsonata_functions(app):
     # dg/transforming-data.html#jsonata-functions-provided-by-sfn: $partition, $range, $hash, $random, $uuid, $parse

@@ -220,6 +220,12 @@ def test_bad_variable_names_are_refused(app, name):
         app.workflow("bad", definition=single({"Type": "Pass", "Assign": {name: 1}}) | J)
 
 
+def test_succeed_and_fail_states_do_not_assign(app):
+    # PAGE "States that support variables": Pass, Task, Map, Parallel, Choice, Wait
+    with pytest.raises(ConfigurationError, match="state 'S': field 'Assign' is not allowed in a Succeed state"):
+        app.workflow("bad", definition=machine(("S", {"Type": "Succeed", "Assign": {"a": 1}})))
+
+
 def test_a_variable_over_256_kib_fails_with_data_limit_exceeded(app):
     # PAGE "Size limits": a variable's value and one state's Assign are at most 256 KiB
     big = "x" * (200 * 1024)
