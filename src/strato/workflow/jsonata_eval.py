@@ -87,23 +87,28 @@ def evaluate(text: str, states: dict[str, Any], variables: dict[str, Any], locat
             f"The JSONata expression '{body(text)}' specified for the field '{location}' returned nothing (undefined).",
             location,
         )
-    if callable(value) or _is_function(value):
+    if _is_function(value):
         raise QueryError(f"The JSONata expression '{body(text)}' for the field '{location}' returned a function")
     return _plain(Utils.convert_nulls(value))
 
 
 def _is_function(value: Any) -> bool:
+    """A function, a lambda or a regex: JSONata values JSON has no form for."""
+    if value is None or isinstance(value, str | int | float | bool | list | dict):
+        return False
+    from jsonata.functions import Functions
     from jsonata.utils import Utils
 
-    return bool(Utils.is_function(value))
+    return bool(Utils.is_function(value) or Functions.is_lambda(value) or Functions.is_regex(value))
 
 
 def _plain(value: Any) -> Any:
-    """Plain JSON values (the library's sequences are list subclasses; floats that are integers -> int)."""
+    """Plain JSON values (the library's sequences are list subclasses; floats that are integers -> int); a
+    function inside the value is dropped from an object and null in an array, as JSON serialization does."""
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: _plain(v) for k, v in value.items() if not _is_function(v)}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [None if _is_function(v) else _plain(v) for v in value]
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     return value
