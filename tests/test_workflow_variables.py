@@ -74,6 +74,15 @@ def test_task_assign_reads_states_result(app):
     assert succeeded(app, definition, Get=lambda e: {"name": "Ada"}) == {"hello": "Ada", "in": {"name": "Ada"}}
 
 
+def test_a_variable_may_hold_null(app):
+    definition = machine(
+        ("Set", {"Type": "Pass", "Assign": {"nothing": None, "list": [None]}, "Next": "Use"}),
+        ("Use", {"Type": "Pass", "Output": {"n": "{% $nothing %}", "l": "{% $list %}"}, "End": True}),
+        **J,
+    )
+    assert succeeded(app, definition) == {"n": None, "l": [None]}
+
+
 def test_an_unassigned_variable_is_a_query_evaluation_error(app):
     _, found = run_tasks(app, single({"Type": "Pass", "Output": "{% $never %}"}) | J)
     assert found.error == "States.QueryEvaluationError"

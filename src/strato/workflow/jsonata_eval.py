@@ -70,7 +70,8 @@ def evaluate(text: str, states: dict[str, Any], variables: dict[str, Any], locat
     from jsonata.utils import Utils
 
     expression = compile_expression(text)
-    bindings = {**variables, "states": states}
+    # a variable holding JSON null is null, not undefined (None is undefined to the library at the top level)
+    bindings = {**{k: Utils.NULL_VALUE if v is None else v for k, v in variables.items()}, "states": states}
     try:
         with _LOCK:
             jsonata.Jsonata.CURRENT.jsonata = expression  # higher-order functions and $now read it
