@@ -305,6 +305,23 @@ def test_step_functions_jsonata_functions(app):
     assert out["parsed"] == [1, 2]
 
 
+def test_now_and_millis_follow_stratos_clock(app):
+    # docs.jsonata.org/date-time-functions: $now() / $millis(), one timestamp for the whole evaluation
+    from strato.core import clock
+    from strato.core.clock import VirtualClock
+
+    previous = clock.install(VirtualClock(1_800_000_000.0))
+    try:
+        state = {
+            "Type": "Pass",
+            "Output": {"now": "{% $now() %}", "ms": "{% $millis() %}", "day": "{% $now('[Y0001]-[M01]-[D01]') %}"},
+        }
+        out = succeeded(app, single(state) | J)
+    finally:
+        clock.install(previous)
+    assert out == {"now": "2027-01-15T08:00:00.000Z", "ms": 1_800_000_000_000, "day": "2027-01-15"}
+
+
 def test_eval_is_not_available(app):
     # dg/transforming-data.html: "$eval is not available—use $parse instead"
     _, found = run_tasks(app, single({"Type": "Pass", "Output": "{% $eval('1 + 1') %}"}) | J)

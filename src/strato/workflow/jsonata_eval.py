@@ -14,11 +14,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from ..core import clock
 from .errors import StatesError
 
 QUERY_ERROR = "States.QueryEvaluationError"
 _LOCK = threading.Lock()  # jsonata-python keeps the running expression in a thread-local and a timestamp
 _COMPILED: dict[str, Any] = {}
+_STAMP = [0]  # $now() / $millis() of the evaluation under way (under _LOCK): strato's clock, fixed per evaluation
 
 
 class QueryError(StatesError):
@@ -74,7 +76,8 @@ def evaluate(text: str, states: dict[str, Any], variables: dict[str, Any], locat
     bindings = {**{k: Utils.NULL_VALUE if v is None else v for k, v in variables.items()}, "states": states}
     try:
         with _LOCK:
-            jsonata.Jsonata.CURRENT.jsonata = expression  # higher-order functions and $now read it
+            jsonata.Jsonata.CURRENT.jsonata = expression  # higher-order functions read it
+            _STAMP[0] = int(clock.now() * 1000)
             value = expression.evaluate(None, bindings)
     except StatesError:
         raise
@@ -147,6 +150,8 @@ def _functions() -> dict[str, Any]:
         "uuid": _intrinsic("uuid", "UUID"),
         "parse": _intrinsic("parse", "StringToJson"),
         "eval": _no_eval,
+        "now": _now,
+        "millis": lambda: _STAMP[0],
     }
 
 
@@ -176,6 +181,13 @@ def _random(seed: Any = None) -> float:
     if isinstance(seed, bool) or not isinstance(seed, int | float) or not float(seed).is_integer():
         raise QueryError("Invalid arguments in $random: the seed must be an integer")
     return random.Random(int(seed)).random()
+
+
+def _now(picture: Any = None, timezone: Any = None) -> Any:
+    """JSONata's $now, on strato's clock (a virtual clock in tests moves it)."""
+    from jsonata.functions import Functions
+
+    return Functions.datetime_from_millis(_STAMP[0], picture, timezone)
 
 
 def _no_eval(*args: Any) -> Any:
