@@ -10,10 +10,10 @@ import re
 import pytest
 
 from strato.core.errors import ConfigurationError
+from tests.workflows import JSONATA as J
 from tests.workflows import machine, run, run_tasks, single, succeeded
 
 GUIDE = "https://docs.aws.amazon.com/step-functions/latest/dg"
-J = {"QueryLanguage": "JSONata"}
 
 
 @pytest.fixture

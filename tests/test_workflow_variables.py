@@ -12,10 +12,10 @@ import pytest
 from strato.core.errors import ConfigurationError
 from strato.loader import load_app
 from tests.conftest import ROOT
+from tests.workflows import JSONATA as J
 from tests.workflows import kill_and_resume, machine, run_tasks, single, succeeded
 
 PAGE = "https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html"
-J = {"QueryLanguage": "JSONata"}
 
 
 @pytest.fixture

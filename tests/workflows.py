@@ -85,3 +85,6 @@ def succeeded(app: Any, definition: dict[str, Any], given: Any = None, **tasks: 
     _, found = run_tasks(app, definition, given, **tasks)
     assert found.status == "SUCCEEDED", (found.error, found.cause)
     return found.output
+
+
+JSONATA = {"QueryLanguage": "JSONata"}  # ``machine(..., **JSONATA)`` / ``single(state) | JSONATA``
