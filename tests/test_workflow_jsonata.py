@@ -335,7 +335,11 @@ def test_an_undefined_field_fails_with_query_evaluation_error_and_an_evaluation_
     state = {"Type": "Task", "Resource": "T", "Arguments": {"Input": {"where": "{% $states.input.missing %}"}}}
     wf, found = run_tasks(app, single(state) | J, {}, T=lambda e: e)
     assert found.status == "FAILED" and found.error == "States.QueryEvaluationError"
-    assert "'Arguments/Input/where'" in found.cause and "returned nothing (undefined)" in found.cause
+    # the cause as Step Functions words it (a failed execution's cause seen in the wild)
+    assert found.cause == (
+        "An error occurred while executing the state 'S' (entered at the event id #2). The JSONata expression "
+        "'$states.input.missing' specified for the field 'Arguments/Input/where' returned nothing (undefined)."
+    )
     failed = [e for e in wf.history(found.arn) if e["type"] == "EvaluationFailed"]
     assert failed[0]["evaluationFailedEventDetails"]["state"] == "S"
     assert failed[0]["evaluationFailedEventDetails"]["location"] == "Arguments/Input/where"

@@ -159,7 +159,8 @@ class Executor:
                 outcome.assigned = context.assigned
             return outcome
         except StatesError as exc:
-            return states.Outcome("fail", cause=exc, events=jsonata_states.failed_events(frame["state"], exc))
+            events = jsonata_states.failed_events(frame["state"], exc, self.store.db.conn, frame["arn"])
+            return states.Outcome("fail", cause=exc, events=events)
 
     def _state(self, frame: dict[str, Any], state: dict[str, Any], raw: Any, context: variables.Scope) -> Any:
         kind = state["Type"]
@@ -278,7 +279,7 @@ class Executor:
                     if context.assigned is not None:
                         variables.check_sizes(context.assigned, context.variables)
                 except StatesError as exc:
-                    events += jsonata_states.failed_events(frame["state"], exc)
+                    events += jsonata_states.failed_events(frame["state"], exc, self.store.db.conn, frame["arn"])
                     return states.Outcome("fail", cause=exc)
                 outcome = states.Outcome("next", catcher["Next"], output)
                 outcome.assigned = context.assigned

@@ -139,11 +139,19 @@ def caught(catcher: dict[str, Any], raw: Any, error_output: dict[str, Any], cont
     return conclude(catcher, raw, context, error_output, {"errorOutput": error_output})
 
 
-def failed_events(name: str, error: StatesError) -> list[tuple[str, dict[str, Any]]]:
-    """An EvaluationFailed history event for a JSONata evaluation error (none for other errors)."""
+def failed_events(name: str, error: StatesError, conn: Any, arn: str) -> list[tuple[str, dict[str, Any]]]:
+    """For a JSONata evaluation error: an EvaluationFailed history event, and the cause said as Step Functions
+    says it ("An error occurred while executing the state 'S' (entered at the event id #N). ...")."""
     if not isinstance(error, QueryError):
         return []
     details = {"error": error.error, "cause": error.cause, "location": error.location, "state": name}
+    row = conn.execute(
+        "SELECT id FROM events WHERE arn = ? AND type LIKE '%StateEntered' "
+        "AND json_extract(details, '$.stateEnteredEventDetails.name') = ? ORDER BY id DESC LIMIT 1",
+        (arn, name),
+    ).fetchone()
+    entered = f" (entered at the event id #{row[0]})" if row else ""
+    error.cause = f"An error occurred while executing the state '{name}'{entered}. {error.cause}"
     return [("EvaluationFailed", {"evaluationFailedEventDetails": details})]
 
 
