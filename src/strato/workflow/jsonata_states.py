@@ -16,7 +16,7 @@ from . import choice
 from .errors import StatesError
 from .jsonata_eval import QueryError, is_expression, resolve
 from .states import Outcome
-from .variables import of
+from .variables import of, with_item
 
 RESULT_STATES = ("Task", "Parallel", "Map")
 
@@ -124,7 +124,7 @@ def map_children(state: dict[str, Any], raw: Any, context: Any) -> tuple[list[tu
     for index, item in enumerate(items):
         given = item
         if "ItemSelector" in state:
-            item_context = context.derived(Map={"Item": {"Index": index, "Value": item}})
+            item_context = with_item(context, index, item)
             given = value(state["ItemSelector"], raw, item_context, "ItemSelector")
         check_size(given, "input")
         out.append((start, given))

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from . import choice, dataflow, paths
+from . import choice, dataflow, paths, variables
 from .errors import StatesError, of_exception
 
 
@@ -183,7 +183,7 @@ def map_children(state: dict[str, Any], raw: Any, context: Any) -> list[tuple[st
     else:
         out = []
         for index, item in enumerate(items):
-            item_context = context.derived(Map={"Item": {"Index": index, "Value": item}})
+            item_context = variables.with_item(context, index, item)
             out.append((start, dataflow.resolve(selector, data, item_context)))
     for _, given in out:
         dataflow.check_size(given, "input")

@@ -47,6 +47,12 @@ class Scope(dict):
         return out
 
 
+def with_item(context: Any, index: int, item: Any) -> Any:
+    """The context of a Map's ItemSelector: ``Map.Item`` added, the variables kept."""
+    extra = {"Map": {"Item": {"Index": index, "Value": item}}}
+    return context.derived(**extra) if isinstance(context, Scope) else {**context, **extra}
+
+
 def of(context: Any) -> dict[str, Any]:
     return getattr(context, "variables", None) or {}
 
