@@ -485,3 +485,29 @@ def test_the_jsonata_library_loads_only_when_a_jsonata_state_needs_it():
     with tempfile.TemporaryDirectory() as tmp:
         assert imported(True, tmp) == [False, False]
         assert imported(False, tmp) == [False, True]
+
+
+def test_synth_deploys_a_jsonata_definition_as_declared(tmp_path):
+    # Step Functions runs JSONata itself: the definition goes to AWS::StepFunctions::StateMachine unchanged
+    import json
+
+    from tests.test_workflow_deploy import synth
+
+    source = (
+        "import strato\napp = strato.App('flows')\nwf = app.workflow('report', definition={'QueryLanguage': 'JSONata', "
+        "'StartAt': 'S', 'States': {'S': {'Type': 'Pass', 'Assign': {'x': 1}, 'Output': '{% $states.input %}', "
+        "'End': True}}})\n"
+    )
+    done = synth(tmp_path, source)
+    assert done.returncode == 0, done.stderr
+    template = json.loads((tmp_path / "t.json").read_text())
+    (machine_,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    properties = machine_["Properties"]
+    definition = properties.get("Definition") or json.loads(properties["DefinitionString"])
+    assert definition["QueryLanguage"] == "JSONata"
+    assert definition["States"]["S"] == {
+        "Type": "Pass",
+        "Assign": {"x": 1},
+        "Output": "{% $states.input %}",
+        "End": True,
+    }
