@@ -48,6 +48,7 @@ NEVER = {
     "base64",
     "strawberry",  # an app without app.graphql never loads GraphQL
     "graphql",
+    "jsonata",  # JSONata workflow states load it when one runs locally, never in a Lambda
 }
 #: the whole of a tiny HTTP app's cold start: App, the HTTP facade, the entry and its dispatcher
 TINY = {

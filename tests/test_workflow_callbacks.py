@@ -240,32 +240,21 @@ def test_wait_for_task_token_needs_the_token_in_parameters(app):
 
 def test_a_wait_survives_a_killed_worker(tmp_path, monkeypatch):
     """`strato worker` SIGKILLed while an execution waits for its token: the answer still reaches it."""
-    import signal
-
     from strato.loader import load_app
     from tests.conftest import ROOT
-    from tests.test_workflow_durability import _worker
+    from tests.workflows import kill_and_resume
 
     monkeypatch.setenv("STRATO_DATA_DIR", str(tmp_path))
     app = load_app(str(ROOT / "tests" / "apps" / "workflow_app.py"))
     wf = app.resources[("workflow", "approval")]
     arn = wf.start({}, name="kill-while-waiting")
-    first = _worker(tmp_path)
-    try:
-        wait_until(lambda: _submitted(wf, arn), timeout=120)
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-    finally:
-        if first.poll() is None:
-            first.kill()
-    token = token_from(app.resources[("queue", "reviews")])
-    wf.send_task_success(token, {"approved": "after the crash"})
-    second = _worker(tmp_path)
-    try:
-        wait_until(lambda: wf.describe(arn).status != "RUNNING", timeout=120)
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(30)
+
+    def answer() -> None:  # between the two workers
+        wf.send_task_success(token_from(app.resources[("queue", "reviews")]), {"approved": "after the crash"})
+
+    kill_and_resume(
+        "workflow_app.py", tmp_path, lambda: _submitted(wf, arn), answer, lambda: wf.describe(arn).status != "RUNNING"
+    )
     assert wf.describe(arn).output == {"approved": "after the crash"}
     app.close()
 
@@ -295,3 +284,25 @@ def test_sns_publish_wait_for_task_token_is_answered_by_a_subscriber(app):
     arn = wf.start({"q": "yes?"})
     Drain(app)()
     assert wf.describe(arn).output == {"answer": "YES?"}
+
+
+def test_a_jsonata_task_passes_the_token_from_states_context(app):
+    """connect-to-resource.html's JSONata form: ``"{% $states.context.Task.Token %}"`` in Arguments."""
+    reviews = app.queue("reviews")
+    state = {
+        "Type": "Task",
+        "Resource": SEND,
+        "QueryLanguage": "JSONata",
+        "Arguments": {
+            "QueueUrl": reviews.physical_name,
+            "MessageBody": {"token": "{% $states.context.Task.Token %}", "order": "{% $states.input.id %}"},
+        },
+        "Output": "{% $states.result %}",
+        "End": True,
+    }
+    wf = app.workflow("review", definition=machine(("Ask", state)))
+    arn = wf.start({"id": "o-9"})
+    Drain(app)()
+    wf.send_task_success(token_from(reviews), {"approved": "jsonata"})
+    Drain(app)()
+    assert wf.describe(arn).output == {"approved": "jsonata"}

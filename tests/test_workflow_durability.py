@@ -5,38 +5,12 @@ transition exactly once (a task in hand when the process died runs again: its re
 from __future__ import annotations
 
 import collections
-import os
-import signal
-import subprocess
-import sys
 
 from strato.loader import load_app
 from tests.conftest import ROOT
-from tests.workflows import wait_until
+from tests.workflows import kill_and_resume
 
 ITEMS = 300
-
-
-def _worker(data) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "strato.cli", "worker", "tests/apps/workflow_app.py", "--data", str(data)],
-        cwd=ROOT,
-        env={**os.environ, "STRATO_PROVIDER": "local"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def kill_mid_map(data, wf, arn: str, done: int) -> None:
-    """Run a `strato worker` until ``done`` Map iterations succeeded, then SIGKILL it."""
-    first = _worker(data)
-    try:
-        wait_until(lambda: _count(wf, arn, "MapIterationSucceeded") >= done, timeout=120)
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-    finally:
-        if first.poll() is None:
-            first.kill()
 
 
 def _count(wf, arn, kind: str) -> int:
@@ -48,15 +22,17 @@ def test_a_killed_worker_resumes_mid_map_and_records_each_transition_once(tmp_pa
     app = load_app(str(ROOT / "tests" / "apps" / "workflow_app.py"))
     wf = app.resources[("workflow", "batch")]
     arn = wf.start({"items": list(range(ITEMS))}, name="crash-1")
-    kill_mid_map(tmp_path, wf, arn, 40)
-    done_before = _count(wf, arn, "MapIterationSucceeded")
-    assert done_before < ITEMS and wf.describe(arn).status == "RUNNING"
-    second = _worker(tmp_path)
-    try:
-        wait_until(lambda: wf.describe(arn).status != "RUNNING", timeout=180)
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(30)
+
+    def mid_map() -> None:
+        assert _count(wf, arn, "MapIterationSucceeded") < ITEMS and wf.describe(arn).status == "RUNNING"
+
+    kill_and_resume(
+        "workflow_app.py",
+        tmp_path,
+        lambda: _count(wf, arn, "MapIterationSucceeded") >= 40,
+        mid_map,
+        lambda: wf.describe(arn).status != "RUNNING",
+    )
     found = wf.describe(arn)
     assert found.status == "SUCCEEDED"
     assert found.output["squares"] == [{"n": i * i} for i in range(ITEMS)]

@@ -13,8 +13,8 @@ import subprocess
 from strato.loader import load_app
 from strato.testing.drain import Drain
 from tests.conftest import ROOT
-from tests.test_workflow_durability import kill_mid_map
-from tests.workflows import machine, wait_until
+from tests.test_workflow_durability import _count
+from tests.workflows import kill_and_resume, machine
 
 ITEMS = 200
 
@@ -24,9 +24,13 @@ def test_a_killed_workers_express_execution_runs_again_from_the_start(tmp_path, 
     app = load_app(str(ROOT / "tests" / "apps" / "workflow_app.py"))
     wf = app.resources[("workflow", "quick")]
     arn = wf.start({"items": list(range(ITEMS))}, name="crash-express")
-    kill_mid_map(tmp_path, wf, arn, 20)
-    assert wf.describe(arn).status == "RUNNING"
-    wait_until(lambda: Drain(app)(timeout=120) is not None and wf.describe(arn).status != "RUNNING", timeout=180)
+    kill_and_resume(
+        "workflow_app.py",
+        tmp_path,
+        lambda: _count(wf, arn, "MapIterationSucceeded") >= 20,
+        lambda: None,
+        lambda: wf.describe(arn).status != "RUNNING",
+    )
     found = wf.describe(arn)
     assert found.status == "SUCCEEDED"
     assert found.output["squares"] == [{"n": i * i} for i in range(ITEMS)]

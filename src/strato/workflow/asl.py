@@ -4,6 +4,7 @@ Every refusal is a ``ConfigurationError`` naming the state and the rule."""
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import json
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ..core.errors import ConfigurationError
-from . import choice, dataflow, paths
+from . import choice, dataflow, paths, querylang, variables
 
 _IO = {"InputPath", "OutputPath"}
 _FLOW = {"Next", "End"}
@@ -62,6 +63,7 @@ FIELDS: dict[str, set[str]] = {
 TOP = {"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"}
 MAX_NAME = 80
 Refuse = Callable[[str], NoReturn]
+_TOP = contextvars.ContextVar("query_language", default="JSONPath")  # the machine's QueryLanguage
 
 
 def load(definition: Any) -> dict[str, Any]:
@@ -100,11 +102,14 @@ def validate(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for key in definition:
         if key not in TOP:
             raise ConfigurationError(f"the state machine has an unknown field {key!r}")
-    if definition.get("QueryLanguage", "JSONPath") != "JSONPath":
-        raise ConfigurationError("QueryLanguage JSONata is not supported yet: use JSONPath (the default)")
-    _positive_int(definition, "TimeoutSeconds", "the state machine")
-    everything: dict[str, dict[str, Any]] = {}
-    _machine(definition, "the state machine", everything)
+    token = _TOP.set(querylang.default(definition))
+    try:
+        _positive_int(definition, "TimeoutSeconds", "the state machine")
+        everything: dict[str, dict[str, Any]] = {}
+        _machine(definition, "the state machine", everything)
+    finally:
+        _TOP.reset(token)
+    variables.check_scopes(definition)
     return everything
 
 
@@ -134,9 +139,18 @@ def _state(name: str, state: Any, states: dict[str, Any], everything: dict[str, 
     kind = state.get("Type")
     if kind not in FIELDS:
         refuse(f"unknown Type {kind!r} (one of {', '.join(FIELDS)})")
+    lang = querylang.language(name, state, _TOP.get())
+    allowed = querylang.allowed(kind, FIELDS[kind], lang)
     for key in state:
-        if key not in FIELDS[kind] | {"Type", "Comment"}:
-            refuse(f"field {key!r} is not allowed in a {kind} state")
+        if key not in allowed:
+            refuse(querylang.refusal(key, kind, lang))
+    querylang.check_assign(name, state, lang, refuse)
+    for holder in [*state.get("Choices", []), *state.get("Catch", [])]:
+        if isinstance(holder, dict):
+            querylang.check_assign(name, holder, lang, refuse)
+    if lang == "JSONata":
+        querylang.check_jsonata(name, state, refuse)
+        state = querylang.jsonpath_view(state)
     if _FLOW & FIELDS[kind]:
         if ("Next" in state) == bool(state.get("End")):
             refuse("must have exactly one of Next and End: true")
@@ -157,6 +171,8 @@ def _state(name: str, state: Any, states: dict[str, Any], everything: dict[str, 
         _error_equals(name, catcher, "Catch", catcher_index == len(state["Catch"]) - 1)
         if "Next" not in catcher:
             refuse("every Catch needs a Next")
+        if lang == "JSONPath" and "Output" in catcher:
+            refuse("Catch field 'Output' is JSONata-only (a JSONPath Catch uses ResultPath)")
         _target(name, catcher["Next"], states, "Catch Next")
         if catcher.get("ResultPath") is not None:
             paths.check_reference(catcher["ResultPath"], "Catch ResultPath", name)

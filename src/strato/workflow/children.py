@@ -23,10 +23,13 @@ def spawn(
     state: dict[str, Any],
     children: list[tuple[str, Any]],
     now: float,
+    *,
+    limit: int | None = None,
 ) -> None:
+    """``limit``: a MaxConcurrency computed by the state (JSONata), else the state's own."""
     kind = state["Type"]
     name = frame["state"]
-    limit = state.get("MaxConcurrency", 0) if kind == "Map" else 0
+    limit = (state.get("MaxConcurrency", 0) if limit is None else limit) if kind == "Map" else 0
     active = len(children) if not limit else min(limit, len(children))
     started = (
         ("ParallelStateStarted", {})

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from . import paths
+from . import paths, variables
 from .errors import StatesError
 
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {
@@ -63,8 +63,16 @@ def _string_matches(value: str, pattern: str) -> bool:
 
 
 def _rooted(expression: str, data: Any, context: Any) -> tuple[Any, str]:
-    """``$$.x`` reads the context object, ``$.x`` the state's input."""
-    return (context, expression[1:]) if expression.startswith("$$") else (data, expression)
+    """``$$.x`` reads the context object, ``$name.x`` a variable, ``$.x`` the state's input."""
+    if expression.startswith("$$"):
+        return context, expression[1:]
+    found = variables.reference(expression)
+    if found is None:
+        return data, expression
+    values = variables.of(context)
+    if context is not None and found[0] not in values:
+        raise StatesError("States.Runtime", f"Invalid path '{expression}': the variable ${found[0]} is not assigned")
+    return values.get(found[0]), found[1]
 
 
 def evaluate(rule: dict[str, Any], data: Any, context: Any) -> bool:
@@ -126,7 +134,7 @@ def check(rule: Any, state: str, top: bool) -> None:
         refuse(f"{_brief(rule)} has no Next")
     if not top and "Next" in rule:
         refuse(f"{_brief(rule)}: Next is allowed only on a top-level rule")
-    body = {k: v for k, v in rule.items() if k not in ("Next", "Comment")}
+    body = {k: v for k, v in rule.items() if k not in ("Next", "Comment", "Assign" if top else "")}
     boolean = [k for k in ("And", "Or", "Not") if k in body]
     if boolean:
         if len(body) != 1:
@@ -156,6 +164,8 @@ def check(rule: Any, state: str, top: bool) -> None:
         ok = isinstance(value, bool)
     elif operator.endswith("Path"):
         ok = isinstance(value, str) and value.startswith("$")
+        if ok:
+            paths.check(_rooted(value, None, None)[1], operator, state)
     elif operator.startswith("Numeric"):
         ok = _number(value)
     elif operator.startswith("Timestamp"):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import intrinsics, paths
+from . import intrinsics, paths, variables
 from .errors import StatesError
 
 MAX_PAYLOAD = 256 * 1024  # bytes, UTF-8: the limit on every state's input and output
@@ -33,6 +33,8 @@ def resolve(template: Any, data: Any, context: Any) -> Any:
 def dynamic(expression: str, data: Any, context: Any) -> Any:
     if expression.startswith("$$"):
         return paths.select(context, expression[1:], what="context path")
+    if variables.reference(expression) is not None:  # $name: a workflow variable
+        return variables.select(expression, context)
     if expression.startswith("$"):
         return paths.select(data, expression)
     node = _PARSED.get(expression)
@@ -53,6 +55,8 @@ def check_template(template: Any, field: str, state: str) -> None:
                 try:
                     if value.startswith("$$"):
                         paths.parse(value[1:])
+                    elif variables.reference(value) is not None:
+                        variables.check_reference(value)
                     elif value.startswith("$"):
                         paths.parse(value)
                     else:
@@ -67,7 +71,11 @@ def check_template(template: Any, field: str, state: str) -> None:
 
 
 def effective_input(state: dict[str, Any], raw: Any, context: Any) -> Any:
-    """InputPath then Parameters: what the state works on."""
+    """InputPath then Parameters: what the state works on (a JSONata state's Arguments)."""
+    if variables.is_jsonata(context):
+        from . import jsonata_states
+
+        return jsonata_states.arguments(state, raw, context)
     data = _input_path(state, raw)
     if "Parameters" in state:
         data = resolve(state["Parameters"], data, context)
@@ -82,13 +90,34 @@ def _input_path(state: dict[str, Any], raw: Any) -> Any:
 
 
 def output(state: dict[str, Any], raw: Any, result: Any, context: Any) -> Any:
-    """ResultSelector, ResultPath (onto the raw input), OutputPath; checks the size limit."""
+    """ResultSelector, Assign (``$`` is the result), ResultPath (onto the raw input), OutputPath; checks the
+    size limit. A JSONata state: Output and Assign."""
+    if variables.is_jsonata(context):
+        from . import jsonata_states
+
+        return jsonata_states.finish(state, raw, result, context)
     if "ResultSelector" in state:
         result = resolve(state["ResultSelector"], result, context)
+    if "Assign" in state:
+        assign(state["Assign"], result, context)
     data = combine(state.get("ResultPath", "$"), raw, result)
     out = _output_path(state, data)
     check_size(out, "output")
     return out
+
+
+def assign(template: dict[str, Any], data: Any, context: Any) -> None:
+    """A JSONPath Assign: ``.$`` keys read ``data``, ``$$`` or a variable (values from state entry)."""
+    context.assigned = {**(context.assigned or {}), **resolve(template, data, context)}
+
+
+def timeout(state: dict[str, Any], raw: Any, context: Any) -> int | None:
+    """A Task's TimeoutSeconds (a JSONata state may compute it)."""
+    if variables.is_jsonata(context):
+        from . import jsonata_states
+
+        return jsonata_states.timeout(state, "TimeoutSeconds", raw, context)
+    return state.get("TimeoutSeconds")
 
 
 def combine(result_path: str | None, raw: Any, result: Any) -> Any:

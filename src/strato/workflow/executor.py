@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core import clock
-from . import callbacks, dataflow, nested, states, waiting
+from . import callbacks, dataflow, jsonata_states, nested, querylang, states, variables, waiting
 from .children import finish_child, spawn
 from .errors import StatesError, matches
 from .store import WorkflowStore
@@ -40,6 +40,8 @@ class Executor:
         self.store, self.workflow, self.arn_prefix = store, workflow, arn_prefix
         self.definition, self.by_name, self.task = definition, by_name, task
         self._inputs: dict[str, tuple[Any, dict[str, Any]]] = {}
+        self.jsonata = querylang.jsonata_states(definition)  # the states that use JSONata
+        self.uses_variables = variables.uses_variables(by_name)
 
     # -- the loop's pass --------------------------------------------------------------------------
     def step(self, limit: int = 16, arn: str | None = None) -> int:
@@ -138,34 +140,60 @@ class Executor:
             },
         }
 
+    def _scope(self, frame: dict[str, Any]) -> variables.Scope:
+        """The context object of the frame's state, with the variables it reads and its query language."""
+        visible = variables.visible(self.store.db.conn, frame) if self.uses_variables else {}
+        return variables.Scope(self._context(frame), visible, frame["state"] in self.jsonata)
+
     def _run(self, frame: dict[str, Any]) -> states.Outcome:
         state = self.by_name[frame["state"]]
-        kind = state["Type"]
         raw = json.loads(frame["input"])
         try:
-            context = self._context(frame)
+            context = self._scope(frame)
             timeout = self.definition.get("TimeoutSeconds")
             if timeout is not None and clock.now() >= self._inputs[frame["arn"]][1]["startDate"] + timeout:
                 return states.Outcome("timeout")
-            if kind in _RUNS:
-                return _RUNS[kind](state, raw, context)
-            if kind == "Task" and callbacks.is_waiting(state["Resource"]):
-                return waiting.run(self, frame, state, raw, context)
-            if kind == "Task":
-                return states.run_task(state, raw, context, self.task(state["Resource"]))
-            if kind == "Wait":
-                if frame["phase"] == "waited":
-                    return states.Outcome("next", state.get("Next"), states._filtered(state, raw))
-                return states.Outcome("wait", due=states.wait_until(state, raw, clock.now()))
-            if frame["phase"] == "joined":
-                result = json.loads(frame["result"])
-                if isinstance(result, dict) and "__error__" in result:
-                    return states.Outcome("fail", cause=StatesError(*result["__error__"]))
-                return states.Outcome("next", state.get("Next"), dataflow.output(state, raw, result, context))
-            make = states.parallel_children if kind == "Parallel" else states.map_children
-            return states.Outcome("spawn", children=make(state, raw, context))
+            outcome = self._state(frame, state, raw, context)
+            if context.assigned is not None and outcome.kind == "next":
+                variables.check_sizes(context.assigned, context.variables)
+                outcome.assigned = context.assigned
+            return outcome
         except StatesError as exc:
-            return states.Outcome("fail", cause=exc)
+            events = jsonata_states.failed_events(frame["state"], exc, self.store.db.conn, frame["arn"])
+            return states.Outcome("fail", cause=exc, events=events)
+
+    def _state(self, frame: dict[str, Any], state: dict[str, Any], raw: Any, context: variables.Scope) -> Any:
+        kind = state["Type"]
+        if context.jsonata and kind in jsonata_states.RUNS:
+            return jsonata_states.RUNS[kind](state, raw, context)
+        if kind in _RUNS:
+            return _RUNS[kind](state, raw, context)
+        if kind == "Task" and callbacks.is_waiting(state["Resource"]):
+            return waiting.run(self, frame, state, raw, context)
+        if kind == "Task":
+            return states.run_task(state, raw, context, self.task(state["Resource"]))
+        if kind == "Wait":
+            if frame["phase"] == "waited":
+                if context.jsonata:
+                    return jsonata_states.after_wait(state, raw, context)
+                if "Assign" in state:
+                    dataflow.assign(state["Assign"], dataflow._input_path(state, raw), context)
+                return states.Outcome("next", state.get("Next"), states._filtered(state, raw))
+            if context.jsonata:
+                return states.Outcome("wait", due=jsonata_states.wait_until(state, raw, context, clock.now()))
+            return states.Outcome("wait", due=states.wait_until(state, raw, clock.now()))
+        if frame["phase"] == "joined":
+            result = json.loads(frame["result"])
+            if isinstance(result, dict) and "__error__" in result:
+                return states.Outcome("fail", cause=StatesError(*result["__error__"]))
+            return states.Outcome("next", state.get("Next"), dataflow.output(state, raw, result, context))
+        if kind == "Map" and context.jsonata:
+            children, limit = jsonata_states.map_children(state, raw, context)
+            outcome = states.Outcome("spawn", children=children)
+            outcome.limit = limit
+            return outcome
+        make = states.parallel_children if kind == "Parallel" else states.map_children
+        return states.Outcome("spawn", children=make(state, raw, context))
 
     # -- recording --------------------------------------------------------------------------------
     def _record(self, conn: sqlite3.Connection, frame: dict[str, Any], outcome: states.Outcome, now: float) -> bool:
@@ -199,10 +227,14 @@ class Executor:
             self._update(conn, frame, due=min(outcome.due, deadline), phase="waited", owner=None)
             return False
         if outcome.kind == "spawn":
-            spawn(self, conn, frame, state, outcome.children, now)
+            spawn(self, conn, frame, state, outcome.children, now, limit=outcome.limit)
             return False
         text = dataflow.encode(outcome.output)
-        exited = (f"{kind}StateExited", {"stateExitedEventDetails": {"name": frame["state"], "output": text}})
+        details = {"name": frame["state"], "output": text}
+        if outcome.assigned:  # the frame's scope keeps them (the next state on reads them)
+            details.update(variables.history_details(outcome.assigned))
+            frame["vars"] = variables.merge(frame.get("vars"), outcome.assigned)
+        exited = (f"{kind}StateExited", {"stateExitedEventDetails": details})
         if outcome.kind == "fail" or (outcome.kind == "next" and outcome.target is None):
             if outcome.kind == "next" and kind != "Fail":
                 events.append(exited)
@@ -244,10 +276,21 @@ class Executor:
                 raw = json.loads(frame["input"])
                 caught = {"Error": error.error, "Cause": error.cause}
                 try:
-                    output = dataflow.combine(catcher.get("ResultPath", "$"), raw, caught)
+                    context = self._scope(frame)
+                    if context.jsonata:  # Output and Assign with $states.errorOutput
+                        output = jsonata_states.caught(catcher, raw, caught, context)
+                    else:  # ResultPath, and Assign where $ is the error output
+                        output = dataflow.combine(catcher.get("ResultPath", "$"), raw, caught)
+                        if "Assign" in catcher:
+                            dataflow.assign(catcher["Assign"], caught, context)
+                    if context.assigned is not None:
+                        variables.check_sizes(context.assigned, context.variables)
                 except StatesError as exc:
+                    events += jsonata_states.failed_events(frame["state"], exc, self.store.db.conn, frame["arn"])
                     return states.Outcome("fail", cause=exc)
-                return states.Outcome("next", catcher["Next"], output)
+                outcome = states.Outcome("next", catcher["Next"], output)
+                outcome.assigned = context.assigned
+                return outcome
         return states.Outcome("fail", cause=error)
 
     def _finish(self, conn: sqlite3.Connection, frame: dict[str, Any], outcome: states.Outcome, now: float) -> bool:
@@ -299,7 +342,7 @@ class Executor:
         frame["phase"] = phase
         moved = conn.execute(
             "UPDATE frames SET state = ?, input = ?, phase = ?, retries = ?, entered = ?, due = ?, owner = ?, "
-            "version = ?, result = ? WHERE id = ? AND version = ? AND status = 'ready'",
+            "version = ?, result = ?, vars = ? WHERE id = ? AND version = ? AND status = 'ready'",
             (
                 frame["state"],
                 frame["input"],
@@ -310,6 +353,7 @@ class Executor:
                 owner,
                 frame["version"],
                 frame.get("result"),
+                frame.get("vars"),
                 frame["id"],
                 frame["version"] - 1,
             ),

@@ -15,11 +15,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from . import paths
+from . import paths, variables
 from .errors import StatesError
 
 FAILURE = "States.Runtime"
-Node = tuple[str, Any]  # ("lit", value) | ("path", "$.x") | ("ctx", "$$.x") | ("call", (name, [nodes]))
+Node = tuple[str, Any]  # ("lit", value) | ("path", "$.x") | ("ctx", "$$.x") | ("var", "$v.x") | ("call", ...)
 
 
 _ESCAPED = {"'": "'", "\\": "\\", "{": "\ue000", "}": "\ue001"}  # escaped braces are no placeholder
@@ -103,6 +103,9 @@ def _parse(text: str, i: int) -> tuple[Node, int]:
         return ("ctx", token[1:]), j
     if token.startswith("$"):
         try:
+            if variables.reference(token) is not None:
+                variables.check_reference(token)
+                return ("var", token), j
             paths.parse(token)
         except paths.PathSyntaxError as exc:
             raise IntrinsicSyntaxError(str(exc)) from None
@@ -121,6 +124,8 @@ def evaluate(node: Node, data: Any, context: Any) -> Any:
         return paths.select(data, arg)
     if kind == "ctx":
         return paths.select(context, arg)
+    if kind == "var":
+        return variables.select(arg, context)
     name, args = arg
     values = [evaluate(a, data, context) for a in args]
     if name == "States.Format" and args and args[0][0] == "lit":

@@ -39,14 +39,17 @@ def check(name: str, state: dict[str, Any]) -> None:
         offered = [p for p in PATTERNS.get(service, ("",)) if p]
         why = f"offers {', '.join(offered)}" if offered else "is request-response only"
         raise ConfigurationError(f"state {name!r}: {service} does not support {pattern} (Step Functions {why})")
-    if pattern == ".waitForTaskToken" and "$$.Task.Token" not in repr(state.get("Parameters")):
+    given = repr(state.get("Parameters", state.get("Arguments")))
+    if pattern == ".waitForTaskToken" and "$$.Task.Token" not in given and "$states.context.Task.Token" not in given:
         raise ConfigurationError(
-            f"state {name!r}: a .waitForTaskToken task must pass the task token ($$.Task.Token) in its Parameters"
+            f"state {name!r}: a .waitForTaskToken task must pass the task token ($$.Task.Token, or "
+            "$states.context.Task.Token in JSONata) in its Parameters / Arguments"
         )
+    arguments = {"Parameters": state["Arguments"]} if isinstance(state.get("Arguments"), dict) else {}
     if service == lambda_invoke.INVOKE:
-        lambda_invoke.check(name, state)
+        lambda_invoke.check(name, {**state, **arguments})
     elif service == nested.START:
-        nested.check(name, state)
+        nested.check(name, {**state, **arguments})
     else:
         integrations.check(name, {**state, "Resource": PREFIX + service})
 

@@ -9,15 +9,16 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from . import choice, dataflow, paths
+from . import choice, dataflow, paths, variables
 from .errors import StatesError, of_exception
 
 
 class Outcome:
-    """``kind``: next (``target`` None ends the scope), fail, wait (``due``), spawn (``children``), callback
-    (``output`` is the key the answer comes with: waiting.py)."""
+    """``kind``: next (``target`` None ends the scope), fail, wait (``due``), spawn (``children``, at most
+    ``limit`` at once), callback (``output`` is the key the answer comes with: waiting.py); ``assigned``: the
+    variables the state assigns (see variables.py)."""
 
-    __slots__ = ("cause", "children", "due", "events", "kind", "output", "target")
+    __slots__ = ("assigned", "cause", "children", "due", "events", "kind", "limit", "output", "target")
 
     def __init__(
         self,
@@ -32,6 +33,8 @@ class Outcome:
     ) -> None:
         self.kind, self.target, self.output, self.cause = kind, target, output, cause
         self.due, self.children, self.events = due, children or [], events or []
+        self.assigned: dict[str, Any] | None = None
+        self.limit: int | None = None
 
 
 def _after(state: dict[str, Any], output: Any) -> Outcome:
@@ -60,8 +63,13 @@ def run_choice(state: dict[str, Any], raw: Any, context: Any) -> Outcome:
     )
     for rule in state["Choices"]:
         if choice.evaluate(rule, data, context):
+            for holder in (state, rule):  # the state's Assign applies whichever rule matched, then the rule's
+                if "Assign" in holder:
+                    dataflow.assign(holder["Assign"], data, context)
             return Outcome("next", rule["Next"], _filtered(state, raw))
     if "Default" in state:
+        if "Assign" in state:
+            dataflow.assign(state["Assign"], data, context)
         return Outcome("next", state["Default"], _filtered(state, raw))
     # States.NoChoiceMatched is "reserved for future use": the guide reports it as States.Runtime
     raise StatesError("States.Runtime", "No Matches! The Choice state matched no rule and has no Default")
@@ -112,7 +120,7 @@ def run_task(state: dict[str, Any], raw: Any, context: Any, handler: Callable[..
         ("TaskStarted", {"taskStartedEventDetails": {"resourceType": rtype, "resource": resource}}),
     ]
     try:
-        result = _call(handler, data, context, state.get("TimeoutSeconds"))
+        result = _call(handler, data, context, dataflow.timeout(state, raw, context))
         dataflow.check_size(result, "result")
     except Exception as exc:
         error = of_exception(exc)
@@ -176,7 +184,7 @@ def map_children(state: dict[str, Any], raw: Any, context: Any) -> list[tuple[st
     else:
         out = []
         for index, item in enumerate(items):
-            item_context = {**context, "Map": {"Item": {"Index": index, "Value": item}}}
+            item_context = variables.with_item(context, index, item)
             out.append((start, dataflow.resolve(selector, data, item_context)))
     for _, given in out:
         dataflow.check_size(given, "input")

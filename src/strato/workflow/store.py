@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS frames (
     state TEXT NOT NULL, input TEXT NOT NULL, status TEXT NOT NULL, due REAL NOT NULL, phase TEXT NOT NULL,
     retries TEXT NOT NULL DEFAULT '{}', result TEXT, entered REAL NOT NULL,
     owner TEXT, lease REAL NOT NULL DEFAULT 0, version INTEGER NOT NULL DEFAULT 0,
-    pending INTEGER NOT NULL DEFAULT 0, running INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0
+    pending INTEGER NOT NULL DEFAULT 0, running INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
+    vars TEXT
 );
 CREATE INDEX IF NOT EXISTS frames_due ON frames (workflow, status, due);
 CREATE INDEX IF NOT EXISTS frames_children ON frames (parent, status, slot);
@@ -47,7 +48,7 @@ CREATE INDEX IF NOT EXISTS frames_children ON frames (parent, status, slot);
 LEASE = 60.0  # seconds a claim stands without its owner's process being seen gone
 FRAME_COLUMNS = (
     "id, arn, workflow, parent, slot, state, input, status, due, phase, retries, result, entered, version, "
-    "pending, running, failed"
+    "pending, running, failed, vars"
 )
 
 
@@ -61,6 +62,9 @@ class WorkflowStore:
             for statement in (SCHEMA + ";" + CALLBACKS + ";" + EXPRESS).split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(frames)")}
+            if "vars" not in columns:  # a data dir from before variables: the scope's variables (JSON)
+                conn.execute("ALTER TABLE frames ADD COLUMN vars TEXT")
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}"
         self._swept_owners = 0.0
 

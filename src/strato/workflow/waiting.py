@@ -27,7 +27,8 @@ def run(ex: Executor, frame: dict[str, Any], state: dict[str, Any], raw: Any, co
     token = callbacks.token_for(frame)
     box: dict[str, str] = {}
     if pattern == callbacks.WAIT_FOR_TOKEN:
-        context = {**context, "Task": {"Token": token}}
+        task = {"Token": token}
+        context = context.derived(Task=task) if hasattr(context, "derived") else {**context, "Task": task}
         with ex.store.db.write() as conn:
             callbacks.register(conn, token, frame, "token", state, clock.now())
         box["key"] = token
