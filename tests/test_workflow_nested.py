@@ -206,15 +206,8 @@ def test_a_timed_out_child_fails_the_task_with_its_status(app, virtual):
 def test_a_sync_task_that_times_out_stops_its_child(app, virtual):
     child = child_of(app, wait=True)
     params = {"StateMachineArn": child.name, "Input": {}, "Name": "slow"}
-    parent = app.workflow(
-        "parent",
-        definition=machine(
-            (
-                "Call",
-                {"Type": "Task", "Resource": START + ".sync", "Parameters": params, "TimeoutSeconds": 60, "End": True},
-            )
-        ),
-    )
+    call = {"Type": "Task", "Resource": START + ".sync", "Parameters": params, "TimeoutSeconds": 60, "End": True}
+    parent = app.workflow("parent", definition=machine(("Call", call)))
     arn = parent.start({})
     Drain(app)()
     Timekeeper(app, virtual).advance(61)
