@@ -210,13 +210,31 @@ class App:
         return register
 
     def bucket(
-        self, name: str, *, expire_after_days: int | None = None, provider: str | None = None, allow: Any = None
+        self,
+        name: str,
+        *,
+        expire_after_days: int | None = None,
+        provider: str | None = None,
+        allow: Any = None,
+        versioning: bool = False,
+        transition_after_days: dict[int, str] | None = None,
+        noncurrent_expire_after_days: int | None = None,
     ) -> Bucket:
-        """Object storage (S3). ``expire_after_days`` adds a lifecycle rule (a local sweeper)."""
+        """Object storage (S3). ``expire_after_days`` / ``transition_after_days`` add lifecycle rules (a local
+        sweeper); ``versioning=True`` keeps every version (and ``noncurrent_expire_after_days`` ends them)."""
         from .bucket import Bucket
 
         return self._declare(
-            Bucket(self.context, name, expire_after_days=expire_after_days, provider=provider, allow=allow)
+            Bucket(
+                self.context,
+                name,
+                expire_after_days=expire_after_days,
+                provider=provider,
+                allow=allow,
+                versioning=versioning,
+                transition_after_days=transition_after_days,
+                noncurrent_expire_after_days=noncurrent_expire_after_days,
+            )
         )
 
     def user_pool(
