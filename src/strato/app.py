@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # typing stays out of a Lambda cold start: it costs more than
 
     from .auth import UserPool
     from .bucket import Bucket
+    from .backup import BackupPlan
     from .cache import Cache
     from .core.resource import Resource
     from .core.usage import Counter
@@ -63,6 +64,7 @@ class App:
         self.tasks: dict[str, Callable[..., Any]] = {}  # @app.task handlers any workflow's Task may name
         self._http: HttpApi | None = None
         self._http_dispatcher: HttpDispatcher | None = None
+        self.backup_plan: BackupPlan | None = None
 
     def _find(self, kind: str, name: str | None) -> Any:
         if name is not None:
@@ -236,6 +238,17 @@ class App:
                 noncurrent_expire_after_days=noncurrent_expire_after_days,
             )
         )
+
+    def backups(self, *, every: str = "1 day", keep_days: int = 35, exclude: Any = ()) -> BackupPlan:
+        """An AWS Backup plan over every table and bucket (but ``exclude``): a recovery point ``every``
+        ("6 hours", "1 day", "1 week", "cron(...)"), each kept ``keep_days``. Tables keep point-in-time
+        recovery besides; buckets get versioning (AWS Backup needs it). Locally: ``strato backup``."""
+        from .backup import BackupPlan
+
+        if self.backup_plan is not None:
+            raise ConfigurationError(f"app {self.name!r} declares backups twice")
+        self.backup_plan = BackupPlan.declare(every, keep_days, exclude)
+        return self.backup_plan
 
     def user_pool(
         self,

@@ -71,8 +71,10 @@ def _bucket(t: Template, bucket: Bucket) -> None:
     if bucket.transitions:
         transitions = [{"TransitionInDays": d, "StorageClass": c} for d, c in bucket.transitions.items()]
         rules.append({"Id": "transition", "Status": "Enabled", "Transitions": transitions})
-    if bucket.noncurrent_expire_after_days:
-        days = bucket.noncurrent_expire_after_days
+    plan = getattr(t.app, "backup_plan", None)
+    if bucket.noncurrent_expire_after_days or (backed_up(t, bucket) and not bucket.versioning):
+        # versioned only for AWS Backup: old versions last as long as the recovery points, not forever
+        days = bucket.noncurrent_expire_after_days or plan.keep_days
         rules.append({"Id": "expire-noncurrent", "Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": days}})
     props["LifecycleConfiguration"] = {"Rules": rules}
     if bucket.versioning or backed_up(t, bucket):
