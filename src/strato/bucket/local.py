@@ -24,6 +24,7 @@ from ..core import clock
 from ..core.context import ProviderServices
 from ..core.errors import ItemTooLarge, NotFound, ValidationError
 from ..core.usage import Counter
+from ..runtime.backup_guard import RETIRED, discard
 from ..runtime.delivery import Outbox
 from ..runtime.keyrange import successor
 from ..runtime.secrets import local_secret
@@ -151,11 +152,9 @@ class LocalBucketBackend(LocalMultipart, LocalObjectEvents, LocalVersions):
         return file_id, size, md5
 
     def _unlink(self, file_id: str | None) -> None:
+        """Called after the commit that freed the file; a running ``strato backup`` keeps it (retired)."""
         if file_id:
-            try:
-                os.unlink(self._path(file_id))
-            except FileNotFoundError:
-                pass
+            discard(self._path(file_id), self.data_dir, os.path.join(str(self.dir), RETIRED))
 
     def _record(
         self, key: str, file_id: str, size: int, etag: str, content_type: str, metadata: dict, event: str
