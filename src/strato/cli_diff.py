@@ -22,16 +22,19 @@ def show(diff: Diff, console: Console) -> None:
     """Resources by action (replacements in red, with the properties forcing them), then IAM changes."""
     from rich.markup import escape
 
+    def say(line: str) -> None:
+        console.print(line, highlight=False)
+
     if diff.empty:
-        console.print(f"stack {diff.stack}: [green]no changes[/]")
+        say(f"stack {diff.stack}: [green]no changes[/]")
         return
     counts = diff.counts()
     title = "new stack" if diff.new_stack else "stack"
-    console.print(
+    say(
         f"[bold]{title} {escape(diff.stack)}[/]: {counts['Add']} to add, {counts['Modify']} to modify, "
         f"{counts['Remove']} to remove"
     )
-    console.print("[bold]Resources[/]")
+    say("[bold]Resources[/]")
     for change in diff.changes:
         sign, colour = SIGNS.get(change.action, ("?", "white"))
         line = f" {sign} [{colour}]{escape(change.resource_type)}[/] {escape(change.logical_id)}"
@@ -42,17 +45,17 @@ def show(diff: Diff, console: Console) -> None:
             line += " [dim](retained: DeletionPolicy Retain)[/]"
         if change.dangerous:
             line += " [bold red]holds data[/]"
-        console.print(line)
+        say(line)
         for name, recreation in change.properties:
             mark = " [red]requires replacement[/]" if recreation == "Always" else ""
             mark = mark or (" [red]may require replacement[/]" if recreation == "Conditionally" else "")
-            console.print(f"     └ {escape(name)}{mark}")
+            say(f"     └ {escape(name)}{mark}")
     if diff.iam_added or diff.iam_removed:
-        console.print("[bold]IAM statement changes[/]")
+        say("[bold]IAM statement changes[/]")
         for line in diff.iam_added:
-            console.print(f" [green]+ {escape(line)}[/]")
+            say(f" [green]+ {escape(line)}[/]")
         for line in diff.iam_removed:
-            console.print(f" [red]- {escape(line)}[/]")
+            say(f" [red]- {escape(line)}[/]")
 
 
 def reviewer(yes: bool, console: Console):  # type: ignore[no-untyped-def]
