@@ -15,8 +15,8 @@ if TYPE_CHECKING:  # typing stays out of a Lambda cold start: it costs more than
     from typing import Any, TypeVar
 
     from .auth import UserPool
-    from .bucket import Bucket
     from .backup import BackupPlan
+    from .bucket import Bucket
     from .cache import Cache
     from .core.resource import Resource
     from .core.usage import Counter

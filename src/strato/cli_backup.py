@@ -17,7 +17,10 @@ def _data_dir(data: str | None) -> Path:
 @click.command()
 @click.option("--data", type=click.Path(file_okay=False), help="Data directory to back up (default ./.strato).")
 @click.option(
-    "--to", "target", type=click.Path(file_okay=False), help="New folder for the backup (default .strato-backups/<UTC time>)."
+    "--to",
+    "target",
+    type=click.Path(file_okay=False),
+    help="New folder for the backup (default .strato-backups/<UTC time>).",
 )
 def backup(data: str | None, target: str | None) -> None:
     """Snapshot the local data (every database and object file, one instant), even while strato dev runs."""

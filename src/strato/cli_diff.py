@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import Console
 
     from .deploy.changeset import Diff
@@ -58,7 +60,7 @@ def show(diff: Diff, console: Console) -> None:
             say(f" [red]- {escape(line)}[/]")
 
 
-def reviewer(yes: bool, console: Console):  # type: ignore[no-untyped-def]
+def reviewer(yes: bool, console: Console) -> Callable[[Diff], bool]:
     """The ``review`` a deploy calls with its change set's diff: show it, and ask before replacing or
     removing a stateful resource (tables, buckets, queues, user pools) unless ``yes``; refuse when no one
     can be asked."""

@@ -29,7 +29,10 @@ CLASS_UNITS = {
     "DEEP_ARCHIVE": "storage_gb_month_deep_archive",
 }
 PRICES: dict[tuple[str, str], tuple[float, str]] = {
-    ("s3", "storage_gb_month_intelligent_tiering"): (0.023, "GB-month of S3 Intelligent-Tiering (Frequent Access tier)"),
+    ("s3", "storage_gb_month_intelligent_tiering"): (
+        0.023,
+        "GB-month of S3 Intelligent-Tiering (Frequent Access tier)",
+    ),
     ("s3", "it_monitored_objects"): (0.0025 / 1000, "Intelligent-Tiering monitoring, per object of 128 KB or more"),
     ("s3", "storage_gb_month_standard_ia"): (0.0125, "GB-month of S3 Standard-IA"),
     ("s3", "storage_gb_month_onezone_ia"): (0.01, "GB-month of S3 One Zone-IA"),

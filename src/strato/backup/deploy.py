@@ -33,9 +33,7 @@ def synth_backups(t: Template) -> None:
     plan = t.app.backup_plan
     if plan is None:
         return
-    covered = [
-        (kind, name) for (kind, name) in sorted(t.app.resources) if plan.covers(kind, name)
-    ]
+    covered = [(kind, name) for (kind, name) in sorted(t.app.resources) if plan.covers(kind, name)]
     if not covered:
         return
     suffix = {"table": "Table", "bucket": "Bucket"}

@@ -52,7 +52,8 @@ def is_sqlite(path: Path) -> bool:
 
 def _walk(data_dir: Path) -> tuple[list[Path], list[Path]]:
     """(databases, plain files) under ``data_dir``, relative; bucket object folders are left to _copy_objects."""
-    databases, files = [], []
+    databases: list[Path] = []
+    files: list[Path] = []
     for root, dirs, names in os.walk(data_dir):
         rel_root = Path(root).relative_to(data_dir)
         if rel_root.parts[:1] == ("buckets",):

@@ -18,8 +18,10 @@ from ..core.hints import TYPE_CHECKING, Any, BinaryIO
 from ..core.permissions import requires
 from ..core.resource import Resource
 from ..events.s3 import ObjectEvent
+from .checks import MAX_PARTS as MAX_PARTS
+from .checks import MAX_PRESIGN_S as MAX_PRESIGN_S
+from .checks import _check_range_arg, _expiry, _part, _upload, check_metadata
 from .spi import ACTIONS, CAPABILITIES, VERSIONED_ACTIONS, BucketBackend
-from .checks import MAX_PARTS, MAX_PRESIGN_S, _check_range_arg, _expiry, _part, _upload, check_metadata
 from .versions import Deleted, ObjectVersion, VersionPage, check_days, check_transitions, check_version_id
 
 if TYPE_CHECKING:
@@ -160,12 +162,14 @@ class Bucket(Resource[BucketBackend]):
             raise ConfigurationError("versioning is True or False")
         self.expire_after_days = expire_after_days
         self.versioning = versioning
-        if versioning:
-            self.ACTIONS = VERSIONED_ACTIONS
+        if versioning:  # this bucket's grants reach versions too (an instance value over the class's)
+            self.__dict__["ACTIONS"] = VERSIONED_ACTIONS
         self.transitions = check_transitions(transition_after_days, expire_after_days)
         self.noncurrent_expire_after_days = check_days(noncurrent_expire_after_days, "noncurrent_expire_after_days")
         if self.noncurrent_expire_after_days and not versioning:
-            raise ConfigurationError("noncurrent_expire_after_days needs versioning=True (only versions are noncurrent)")
+            raise ConfigurationError(
+                "noncurrent_expire_after_days needs versioning=True (only versions are noncurrent)"
+            )
         self.watchers: list[Watcher] = []
 
     @property
@@ -188,9 +192,7 @@ class Bucket(Resource[BucketBackend]):
         return self.backend.put(check_key(key), chunks(data), content_type, check_metadata(metadata))
 
     @requires("read")
-    def get(
-        self, key: str, *, range: tuple[int, int | None] | None = None, version_id: str | None = None
-    ) -> bytes:
+    def get(self, key: str, *, range: tuple[int, int | None] | None = None, version_id: str | None = None) -> bytes:
         """The object's bytes (or an inclusive byte range; or one version's). NotFound if there is none."""
         _, body = self.open(key, range=range, version_id=version_id)
         return b"".join(body)

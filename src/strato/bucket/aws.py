@@ -243,7 +243,9 @@ class S3BucketBackend:
         except Exception as exc:
             raise _translate(exc, f"list versions {prefix!r}") from exc
         entries = [
-            ObjectVersion(v["Key"], v["VersionId"], v["IsLatest"], False, v["Size"], v["ETag"], v["LastModified"].timestamp())
+            ObjectVersion(
+                v["Key"], v["VersionId"], v["IsLatest"], False, v["Size"], v["ETag"], v["LastModified"].timestamp()
+            )
             for v in out.get("Versions", [])
         ] + [
             ObjectVersion(m["Key"], m["VersionId"], m["IsLatest"], True, 0, "", m["LastModified"].timestamp())

@@ -28,6 +28,7 @@ def check_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
         raise ValidationError("user metadata is limited to 2 KB in total")
     return out
 
+
 def _expiry(seconds: Any) -> int:
     if isinstance(seconds, bool) or not isinstance(seconds, int) or not 1 <= seconds <= MAX_PRESIGN_S:
         raise ValidationError(f"expires_in must be 1 to {MAX_PRESIGN_S} seconds (7 days, SigV4's limit)")

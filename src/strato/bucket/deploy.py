@@ -74,8 +74,10 @@ def _bucket(t: Template, bucket: Bucket) -> None:
     plan = getattr(t.app, "backup_plan", None)
     if bucket.noncurrent_expire_after_days or (backed_up(t, bucket) and not bucket.versioning):
         # versioned only for AWS Backup: old versions last as long as the recovery points, not forever
-        days = bucket.noncurrent_expire_after_days or plan.keep_days
-        rules.append({"Id": "expire-noncurrent", "Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": days}})
+        days = bucket.noncurrent_expire_after_days or (plan.keep_days if plan is not None else 1)
+        rules.append(
+            {"Id": "expire-noncurrent", "Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": days}}
+        )
     props["LifecycleConfiguration"] = {"Rules": rules}
     if bucket.versioning or backed_up(t, bucket):
         props["VersioningConfiguration"] = {"Status": "Enabled"}

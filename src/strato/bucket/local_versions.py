@@ -201,9 +201,7 @@ class LocalVersions:
             sql += " AND (kb > ? OR (kb = ? AND seq < ?))"
             args += [after, after, int(seq)]
         rows = self.store.db.conn.execute(f"{sql} ORDER BY kb, seq DESC LIMIT {limit + 1}", args).fetchall()
-        entries = [
-            ObjectVersion(r[0], r[7], r[9] == r[10], bool(r[8]), r[1], r[2], r[5]) for r in rows[:limit]
-        ]
+        entries = [ObjectVersion(r[0], r[7], r[9] == r[10], bool(r[8]), r[1], r[2], r[5]) for r in rows[:limit]]
         next_cursor = None
         if len(rows) > limit:
             last = rows[limit - 1]

@@ -130,7 +130,10 @@ def describe(cfn: Any, stack: str, name: str, old: dict[str, Any] | None, new: d
                 rc["ResourceType"],
                 rc.get("Replacement"),
                 [
-                    (d["Target"].get("Name") or d["Target"].get("Attribute", ""), d["Target"].get("RequiresRecreation", ""))
+                    (
+                        d["Target"].get("Name") or d["Target"].get("Attribute", ""),
+                        d["Target"].get("RequiresRecreation", ""),
+                    )
                     for d in rc.get("Details", [])
                     if d.get("Target")
                 ],
