@@ -20,8 +20,10 @@ from rich.console import Console
 
 from strato.cli_diff import show
 from strato.deploy.changeset import Diff, ResourceChange, iam_statements
+from tests import test_deploy
 
 ROOT = Path(__file__).resolve().parent.parent
+aws_env = test_deploy.aws_env  # the fixture: moto_server's endpoint and fake credentials
 
 V1 = """
 import strato
@@ -40,18 +42,6 @@ api = app.http()
 api.get("/o/{id}")(lambda req, id: orders.get(id) or {})
 """
 V3 = V2.replace('key="id"', 'key="order_id"')  # a new key schema: CloudFormation replaces the table
-
-
-@pytest.fixture
-def aws_env(moto_server):
-    return {
-        "AWS_ENDPOINT_URL": moto_server,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
 
 
 def cli(*args: str, env: dict) -> subprocess.CompletedProcess:
