@@ -81,7 +81,7 @@ def test_backup_under_load_restores_the_state_at_its_point(tmp_path):
     data, snapshot = tmp_path / "data", tmp_path / "snapshot"
     server = start_dev_server(APP, data)
     try:
-        writers = [Writer(server.url, kind) for kind in ("item", "message", "object")]
+        writers = [Writer(server.url, kind) for kind in ("item", "message", "object", "pair")]
         for writer in writers:
             writer.start()
         deadline = time.monotonic() + 30
@@ -114,7 +114,8 @@ def test_backup_under_load_restores_the_state_at_its_point(tmp_path):
     app = strato.App("backuptest", provider="local", data_dir=data)
     try:
         # table items: 1..k, no gap, k within the bounds
-        seqs = [int(item["seq"]) for item in app.table("items", key="writer", sort="seq:number").iterate("w")]
+        items = app.table("items", key="writer", sort="seq:number")
+        seqs = [int(item["seq"]) for item in items.iterate("w")]
         low, high = bounds["item"]
         assert seqs == list(range(1, len(seqs) + 1)) and low <= len(seqs) <= high, (len(seqs), bounds["item"])
         # queue messages: each of 1..k once
@@ -124,8 +125,14 @@ def test_backup_under_load_restores_the_state_at_its_point(tmp_path):
         low, high = bounds["message"]
         assert sorted(bodies) == list(range(1, len(bodies) + 1)) and low <= len(bodies) <= high
         # bucket: the objects after writes 1..k for one k within the bounds, every one with its own bytes
+        # one instant for every database: a pair's item (written second, in tables.db) never without its
+        # object (written first, in buckets.db), though the backup copies buckets.db before tables.db
         files = app.bucket("files")
-        stored = {o.key: (files.get(o.key), o.etag) for o in files.iterate()}
+        pairs = [int(item["seq"]) for item in items.iterate("p")]
+        pair_objects = {int(o.key.split("/")[1]) for o in files.iterate("pair/")}
+        assert pairs == list(range(1, len(pairs) + 1)) and set(pairs) <= pair_objects
+        assert len(pair_objects) - len(pairs) <= 1  # at most the one whose item was not written yet
+        stored = {o.key: (files.get(o.key), o.etag) for o in files.iterate() if not o.key.startswith("pair/")}
         for body, etag in stored.values():
             assert etag == f'"{hashlib.md5(body).hexdigest()}"'  # nothing torn: the bytes the metadata says
         low, high = bounds["object"]

@@ -41,6 +41,14 @@ def write_object(req, seq: str):
     return {"ok": True}
 
 
+@api.post("/pair/{seq}")
+def write_pair(req, seq: str):
+    """An object, then an item naming it: in a snapshot of one instant, no item without its object."""
+    files.put(f"pair/{seq}", seq)
+    items.put({"writer": "p", "seq": int(seq)})
+    return {"ok": True}
+
+
 @api.get("/item/{seq}")
 def get_item(req, seq: str):
     return items.get({"writer": "w", "seq": int(seq)}) or {}
