@@ -177,7 +177,7 @@ class S3BucketBackend:
                 )
             except Exception as exc:
                 raise _translate(exc, f"put {key!r}") from exc
-        return self.head(key, out.get("VersionId"))
+        return self.head(key, self._made(out))
 
     def head(self, key: str, version_id: str | None = None) -> ObjectInfo:
         params = {"Bucket": self.physical, "Key": key, **({"VersionId": version_id} if version_id else {})}
@@ -260,12 +260,16 @@ class S3BucketBackend:
 
     def copy(self, source: str, target: str) -> ObjectInfo:
         try:
-            self.client.copy_object(
+            out = self.client.copy_object(
                 Bucket=self.physical, Key=target, CopySource={"Bucket": self.physical, "Key": source}
             )
         except Exception as exc:
             raise _translate(exc, f"copy {source!r}") from exc
-        return self.head(target)
+        return self.head(target, self._made(out))
+
+    def _made(self, response: dict[str, Any]) -> str | None:
+        """The version a write made (a HEAD of the key could see a later one)."""
+        return response.get("VersionId") if self.bucket.versioning else None
 
     def list(self, prefix: str, delimiter: str | None, limit: int, cursor: str | None) -> ListPage:
         params: dict[str, Any] = {"Bucket": self.physical, "Prefix": prefix, "MaxKeys": limit}
@@ -338,7 +342,7 @@ class S3BucketBackend:
     def complete_multipart(self, key: str, upload_id: str, parts: builtins.list[tuple[int, str]]) -> ObjectInfo:
         etags = {n: e for n, e in parts}
         try:
-            self.client.complete_multipart_upload(
+            out = self.client.complete_multipart_upload(
                 Bucket=self.physical,
                 Key=key,
                 UploadId=upload_id,
@@ -346,7 +350,7 @@ class S3BucketBackend:
             )
         except Exception as exc:
             raise _translate(exc, f"completing {key!r}") from exc
-        return self.head(key)
+        return self.head(key, self._made(out))
 
     def abort_multipart(self, key: str, upload_id: str) -> None:
         try:
