@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from .cli_diff import deploy_options
 from .core.config import DATA_MARKER
 from .core.errors import StratoError
 
@@ -339,11 +340,7 @@ def _parameters(values: tuple[str, ...]) -> dict[str, str]:
 
 
 @main.command()
-@click.argument("app_spec", metavar="APP")
-@click.option("--stack", required=True, help="CloudFormation stack name.")
-@click.option("--region", envvar="AWS_REGION", default="us-east-1", show_default=True)
-@click.option("--stage", help="Stage name (default STRATO_STAGE or dev).")
-@click.option("--param", "params", multiple=True, help="Template parameter NAME=VALUE (repeatable).")
+@deploy_options
 @click.option("--yes", is_flag=True, help="Replace or remove tables, buckets, queues and user pools without asking.")
 def deploy(app_spec: str, stack: str, region: str, stage: str | None, params: tuple[str, ...], yes: bool) -> None:
     """Package APP, upload it, create or update STACK through a change set (shown, as `strato diff` shows
@@ -400,14 +397,11 @@ def routes(app_spec: str) -> None:
 
 from .cli_backup import backup, restore  # noqa: E402
 from .cli_cost import cost  # noqa: E402 - commands in their own modules, registered here
-from .cli_diff import diff  # noqa: E402
+from .cli_diff import diff  # noqa: E402 - imported above for deploy_options; registered here
 from .cli_openapi import openapi  # noqa: E402
 
-main.add_command(backup)
-main.add_command(cost)
-main.add_command(diff)
-main.add_command(openapi)
-main.add_command(restore)
+for _command in (backup, cost, diff, openapi, restore):
+    main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

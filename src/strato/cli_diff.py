@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from rich.console import Console
 
     from .deploy.changeset import Diff
@@ -82,12 +81,23 @@ def reviewer(yes: bool, console: Console) -> Callable[[Diff], bool]:
     return review
 
 
+def deploy_options(command: Callable[..., None]) -> Callable[..., None]:
+    """APP --stack --region --stage --param: what `strato deploy` and `strato diff` both take."""
+    for option in reversed(
+        [
+            click.argument("app_spec", metavar="APP"),
+            click.option("--stack", required=True, help="CloudFormation stack name."),
+            click.option("--region", envvar="AWS_REGION", default="us-east-1", show_default=True),
+            click.option("--stage", help="Stage name (default STRATO_STAGE or dev)."),
+            click.option("--param", "params", multiple=True, help="Template parameter NAME=VALUE (repeatable)."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 @click.command()
-@click.argument("app_spec", metavar="APP")
-@click.option("--stack", required=True, help="CloudFormation stack name.")
-@click.option("--region", envvar="AWS_REGION", default="us-east-1", show_default=True)
-@click.option("--stage", help="Stage name (default STRATO_STAGE or dev).")
-@click.option("--param", "params", multiple=True, help="Template parameter NAME=VALUE (repeatable).")
+@deploy_options
 def diff(app_spec: str, stack: str, region: str, stage: str | None, params: tuple[str, ...]) -> None:
     """Show what deploying APP to STACK would change (a change set, described then deleted)."""
     from rich.console import Console

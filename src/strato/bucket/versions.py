@@ -16,9 +16,9 @@ from ..core.errors import ConfigurationError, ValidationError
 from ..core.hints import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dataclasses import dataclass, field
+    from dataclasses import dataclass
 else:  # dataclasses would cost a Lambda cold start ~10 ms: see core/record.py
-    from ..core.record import dataclass, field
+    from ..core.record import dataclass
 
 #: the classes a lifecycle rule may move objects to, with the minimum days S3 accepts for each
 #: (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html:
@@ -53,7 +53,6 @@ class VersionPage:
 
     entries: list[ObjectVersion]
     cursor: str | None = None
-    prefixes: list[str] = field(default_factory=list)
 
     @property
     def versions(self) -> list[ObjectVersion]:
