@@ -16,6 +16,8 @@ S3's semantics, from its documentation:
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 import strato
@@ -193,3 +195,44 @@ def test_lifecycle_on_a_versioned_bucket(make_app):
         bucket.get("k", version_id=first.version_id)
     assert backend.sweep(clock.now() + 11 * 86_400) == 1  # the current one expires: a marker on top
     assert not bucket.exists("k") and bucket.list_versions().entries[0].delete_marker
+
+
+def test_s3_gets_versioning_and_the_lifecycle_rule(make_app):
+    """On S3 (auto-created against moto) the bucket's versioning and lifecycle are S3's own settings."""
+    import boto3
+
+    app = make_app("aws")
+    bucket = app.bucket(
+        "tiers",
+        versioning=True,
+        transition_after_days={30: "STANDARD_IA", 90: "GLACIER"},
+        noncurrent_expire_after_days=7,
+    )
+    bucket.put("k", "x")
+    s3 = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    assert s3.get_bucket_versioning(Bucket=bucket.physical_name)["Status"] == "Enabled"
+    (rule,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket.physical_name)["Rules"]
+    assert [(t["Days"], t["StorageClass"]) for t in rule["Transitions"]] == [(30, "STANDARD_IA"), (90, "GLACIER")]
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 7
+
+
+def test_a_backup_keeps_every_version_and_marker(make_app, tmp_path):
+    from strato.backup.local import backup, restore
+
+    app = make_app("local")
+    bucket = app.bucket("kept", versioning=True)
+    first = bucket.put("k", "one")
+    second = bucket.put("k", "two")
+    marker = bucket.delete("k")
+    data = app.config.data_dir
+    backup(data, tmp_path / "snap")
+    bucket.delete("k", version_id=first.version_id)  # after the backup: gone for good here
+    app.close()
+    restore(tmp_path / "snap", data)
+    again = strato.App(app.name, provider="local", data_dir=data)
+    try:
+        kept = again.bucket("kept", versioning=True)
+        assert kept.get("k", version_id=first.version_id) == b"one"
+        assert [v.version_id for v in kept.list_versions()] == [marker.version_id, second.version_id, first.version_id]
+    finally:
+        again.close()
