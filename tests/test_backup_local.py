@@ -110,6 +110,7 @@ def test_backup_under_load_restores_the_state_at_its_point(tmp_path):
     restored = cli("restore", str(snapshot), "--data", str(data))
     assert restored.returncode == 0, restored.stderr
     assert (tmp_path / "data.before-restore").is_dir()  # what it replaced is kept
+    assert not (tmp_path / "data.restoring").exists()
 
     app = strato.App("backuptest", provider="local", data_dir=data)
     try:
@@ -161,6 +162,13 @@ def test_backup_and_restore_refuse_what_they_cannot_use(tmp_path):
     assert busy.returncode != 0 and "not empty" in busy.stderr
     wrong = cli("restore", str(tmp_path / "full"), "--data", str(data))
     assert wrong.returncode != 0 and "not a strato backup" in wrong.stderr
+    fresh = cli("backup", "--data", str(data), "--to", str(tmp_path / "b"))
+    assert fresh.returncode == 0, fresh.stderr
+    into_new = cli("restore", str(tmp_path / "b"), "--data", str(tmp_path / "elsewhere"))  # no folder there yet
+    assert into_new.returncode == 0, into_new.stderr
+    solo = strato.App("solo", provider="local", data_dir=tmp_path / "elsewhere")
+    assert solo.table("t", key="id").get("a") == {"id": "a"}
+    solo.close()
 
 
 def test_a_file_freed_during_a_backup_is_retired_until_it_is_copied(tmp_path):

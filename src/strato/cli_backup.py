@@ -53,4 +53,4 @@ def restore(source: str, data: str | None) -> None:
         kept = bring_back(Path(source), data_dir)
     except (StratoError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"restored {source} into {data_dir}" + (f" (the data it replaced is in {kept})" if kept else ""))
+    click.echo(f"restored {source} into {data_dir} (the data it replaced is in {kept})")

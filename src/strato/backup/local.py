@@ -180,21 +180,22 @@ def _purge_retired(data_dir: Path) -> None:
         shutil.rmtree(retired, ignore_errors=True)
 
 
-def restore(source: Path, data_dir: Path) -> Path | None:
+def restore(source: Path, data_dir: Path) -> Path:
     """Replace ``data_dir`` by the backup in ``source``; the replaced folder is kept as ``<data>.before-restore``
     (its path is returned). Refused while ``strato dev`` or ``strato worker`` runs on ``data_dir``."""
     source, data_dir = Path(source), Path(data_dir)
     if not (source / MANIFEST).exists():
         raise ConfigurationError(f"{source} is not a strato backup (no {MANIFEST}): pass a folder `strato backup` made")
     staging = data_dir.with_name(f"{data_dir.name}.restoring")
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source, staging, ignore=shutil.ignore_patterns(MANIFEST))
     previous = data_dir.with_name(f"{data_dir.name}.before-restore")
-    with exclusive(data_dir):
-        kept = None
-        if data_dir.exists():
-            shutil.rmtree(previous, ignore_errors=True)
-            data_dir.rename(previous)
-            kept = previous
+    with exclusive(data_dir):  # a dev server starting meanwhile waits for the swap
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            shutil.copytree(source, staging, ignore=shutil.ignore_patterns(MANIFEST))
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        shutil.rmtree(previous, ignore_errors=True)
+        data_dir.rename(previous)
         staging.rename(data_dir)
-    return kept
+    return previous
