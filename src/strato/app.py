@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # typing stays out of a Lambda cold start: it costs more than
     from typing import Any, TypeVar
 
     from .auth import UserPool
+    from .backup import BackupPlan
     from .bucket import Bucket
     from .cache import Cache
     from .core.resource import Resource
@@ -63,6 +64,7 @@ class App:
         self.tasks: dict[str, Callable[..., Any]] = {}  # @app.task handlers any workflow's Task may name
         self._http: HttpApi | None = None
         self._http_dispatcher: HttpDispatcher | None = None
+        self.backup_plan: BackupPlan | None = None
 
     def _find(self, kind: str, name: str | None) -> Any:
         if name is not None:
@@ -220,14 +222,43 @@ class App:
         return register
 
     def bucket(
-        self, name: str, *, expire_after_days: int | None = None, provider: str | None = None, allow: Any = None
+        self,
+        name: str,
+        *,
+        expire_after_days: int | None = None,
+        provider: str | None = None,
+        allow: Any = None,
+        versioning: bool = False,
+        transition_after_days: dict[int, str] | None = None,
+        noncurrent_expire_after_days: int | None = None,
     ) -> Bucket:
-        """Object storage (S3). ``expire_after_days`` adds a lifecycle rule (a local sweeper)."""
+        """Object storage (S3). ``expire_after_days`` / ``transition_after_days`` add lifecycle rules (a local
+        sweeper); ``versioning=True`` keeps every version (and ``noncurrent_expire_after_days`` ends them)."""
         from .bucket import Bucket
 
         return self._declare(
-            Bucket(self.context, name, expire_after_days=expire_after_days, provider=provider, allow=allow)
+            Bucket(
+                self.context,
+                name,
+                expire_after_days=expire_after_days,
+                provider=provider,
+                allow=allow,
+                versioning=versioning,
+                transition_after_days=transition_after_days,
+                noncurrent_expire_after_days=noncurrent_expire_after_days,
+            )
         )
+
+    def backups(self, *, every: str = "1 day", keep_days: int = 35, exclude: Any = ()) -> BackupPlan:
+        """An AWS Backup plan over every table and bucket (but ``exclude``): a recovery point ``every``
+        ("6 hours", "1 day", "1 week", "cron(...)"), each kept ``keep_days``. Tables keep point-in-time
+        recovery besides; buckets get versioning (AWS Backup needs it). Locally: ``strato backup``."""
+        from .backup import BackupPlan
+
+        if self.backup_plan is not None:
+            raise ConfigurationError(f"app {self.name!r} declares backups twice")
+        self.backup_plan = BackupPlan.declare(every, keep_days, exclude)
+        return self.backup_plan
 
     def user_pool(
         self,

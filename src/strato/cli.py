@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from .cli_diff import deploy_options
 from .core.config import DATA_MARKER
 from .core.errors import StratoError
 
@@ -111,6 +112,9 @@ def dev(
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / DATA_MARKER).write_text("local data of strato dev / strato worker: --reset may delete this folder\n")
     (data_dir / "dev-url").write_text(os.environ["STRATO_DEV_URL"])  # read by `strato worker` for SubscribeURLs
+    from .runtime.backup_guard import hold_shared
+
+    hold_shared(data_dir)  # `strato restore` refuses while this process runs
     app = _load(app_spec, str(data_dir))
     import uvicorn
     from rich.console import Console
@@ -184,6 +188,9 @@ def worker(app_spec: str, data: str | None, grace: float, poll_wait: float) -> N
     os.environ.setdefault("STRATO_PROVIDER", "local")
     app = _load(app_spec, data)
     from .local.worker import Worker
+    from .runtime.backup_guard import hold_shared
+
+    hold_shared(app.config.data_dir)  # `strato restore` refuses while this process runs
 
     running = Worker(app, poll_wait=poll_wait).start()
     stop = threading.Event()
@@ -333,13 +340,11 @@ def _parameters(values: tuple[str, ...]) -> dict[str, str]:
 
 
 @main.command()
-@click.argument("app_spec", metavar="APP")
-@click.option("--stack", required=True, help="CloudFormation stack name.")
-@click.option("--region", envvar="AWS_REGION", default="us-east-1", show_default=True)
-@click.option("--stage", help="Stage name (default STRATO_STAGE or dev).")
-@click.option("--param", "params", multiple=True, help="Template parameter NAME=VALUE (repeatable).")
-def deploy(app_spec: str, stack: str, region: str, stage: str | None, params: tuple[str, ...]) -> None:
-    """Package APP, upload it, create or update STACK through a change set, and print the outputs."""
+@deploy_options
+@click.option("--yes", is_flag=True, help="Replace or remove tables, buckets, queues and user pools without asking.")
+def deploy(app_spec: str, stack: str, region: str, stage: str | None, params: tuple[str, ...], yes: bool) -> None:
+    """Package APP, upload it, create or update STACK through a change set (shown, as `strato diff` shows
+    it; replacing or removing a resource that holds data asks first), and print the outputs."""
     if stage:
         os.environ["STRATO_STAGE"] = stage
     os.environ["STRATO_PROVIDER"] = "aws"
@@ -347,12 +352,13 @@ def deploy(app_spec: str, stack: str, region: str, stage: str | None, params: tu
     from rich.console import Console
     from rich.table import Table as RichTable
 
+    from .cli_diff import reviewer
     from .deploy.deploy import Deployer
 
     console = Console(stderr=True)
     try:
         outputs = Deployer(region, say=lambda line: console.print(line, highlight=False)).deploy(
-            app, app_spec, stack, _parameters(params)
+            app, app_spec, stack, _parameters(params), review=reviewer(yes, console)
         )
     except StratoError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -389,11 +395,13 @@ def routes(app_spec: str) -> None:
         click.echo(f"{route.key}\t{getattr(route.handler, '__qualname__', '?')}")
 
 
+from .cli_backup import backup, restore  # noqa: E402
 from .cli_cost import cost  # noqa: E402 - commands in their own modules, registered here
+from .cli_diff import diff  # noqa: E402 - imported above for deploy_options; registered here
 from .cli_openapi import openapi  # noqa: E402
 
-main.add_command(cost)
-main.add_command(openapi)
+for _command in (backup, cost, diff, openapi, restore):
+    main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -41,7 +41,16 @@ def cost(
     try:
         consumed = [q for q in app.of_kind("queue") if q.consumers]
         polled = {"sqs": sum(not q.fifo for q in consumed), "sqs_fifo": sum(q.fifo for q in consumed)}
-        lines = pricing.estimate(data_dir, runs_per_month, pricing.load_prices(prices), polled)
+        buckets = app.of_kind("bucket")
+        transitions = {b.name: b.transitions for b in buckets if b.transitions}
+        plan = app.backup_plan
+        backup = None
+        if plan is not None:
+            tables = [f"t_{t.stored_as}_{t.name}" for t in app.of_kind("table") if plan.covers("table", t.name)]
+            backup = (plan, tables, [b.name for b in buckets if plan.covers("bucket", b.name)])
+        lines = pricing.estimate(
+            data_dir, runs_per_month, pricing.load_prices(prices), polled, transitions=transitions, backup=backup
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     result = pricing.summary(lines, users)

@@ -8,12 +8,13 @@ the recorded run happens per month; storage is what the local data holds now, fo
 from __future__ import annotations
 
 import json
-import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .core.usage import read
+from .cost_storage import PRICES as _STORAGE_PRICES
 
 PRICES_AS_OF = "2026-11-01"
 #: (service, unit) -> (USD per unit, what the unit is)
@@ -39,6 +40,7 @@ PRICES: dict[tuple[str, str], tuple[float, str]] = {
     ("cloudfront", "https_requests"): (0.0100 / 10_000, "HTTPS request (United States, Mexico, Canada)"),
     ("cloudfront", "data_out_gb"): (0.085, "GB to viewers (United States, Mexico, Canada; first 10 TB)"),
 }
+PRICES.update(_STORAGE_PRICES)  # storage classes and AWS Backup storage: cost_storage.py
 
 
 @dataclass
@@ -54,30 +56,24 @@ class Line:
         return self.quantity * self.price
 
 
-def storage(data_dir: Path) -> dict[tuple[str, str], float]:
-    """GB held now by the local tables and buckets (billed as a month of storage each)."""
+def storage(
+    data_dir: Path,
+    transitions: dict[str, dict[int, str]] | None = None,
+    backup: tuple[Any, list[str], list[str]] | None = None,
+) -> dict[tuple[str, str], float]:
+    """GB held now by the local tables and buckets (billed as a month of storage each): bucket bytes in the
+    storage class their lifecycle ``transitions`` ({bucket: {days: class}}) give them at their age, and
+    the AWS Backup storage of ``backup`` = (plan, covered local table names, covered bucket names)."""
+    from . import cost_storage
+
     out: dict[tuple[str, str], float] = {}
-    tables = Path(data_dir) / "tables.db"
-    if tables.exists():
-        conn = sqlite3.connect(tables)
-        try:
-            names = [
-                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 't_%'")
-            ]
-            size = sum(conn.execute(f'SELECT coalesce(sum(length(doc)), 0) FROM "{n}"').fetchone()[0] for n in names)
-            out[("dynamodb", "storage_gb_month")] = size / 1024**3
-        finally:
-            conn.close()
-    buckets = Path(data_dir) / "buckets.db"
-    if buckets.exists():
-        conn = sqlite3.connect(buckets)
-        try:
-            size = conn.execute("SELECT coalesce(sum(size), 0) FROM b_objects").fetchone()[0]
-            out[("s3", "storage_gb_month")] = size / 1024**3
-        except sqlite3.Error:
-            pass
-        finally:
-            conn.close()
+    tables = cost_storage.table_bytes(data_dir)
+    if (Path(data_dir) / "tables.db").exists():
+        out[("dynamodb", "storage_gb_month")] = sum(tables.values()) / 1024**3
+    buckets, per_bucket = cost_storage.bucket_storage(data_dir, transitions, time.time())
+    out.update(buckets)
+    if backup is not None:
+        out.update(cost_storage.backup_storage(tables, per_bucket, *backup))
     return out
 
 
@@ -93,10 +89,13 @@ def estimate(
     runs_per_month: float = 1.0,
     prices: dict[str, float] | None = None,
     polled: dict[str, int] | None = None,
+    transitions: dict[str, dict[int, str]] | None = None,
+    backup: tuple[Any, list[str], list[str]] | None = None,
 ) -> list[Line]:
     """Lines of the monthly bill: recorded usage x ``runs_per_month``, stored bytes, and the idle polling of
     each queue consumer's event source mapping (``polled``: {"sqs": standard queues, "sqs_fifo": FIFO ones}),
-    which runs around the clock whatever the load (the local worker's own polls are not counted)."""
+    which runs around the clock whatever the load (the local worker's own polls are not counted).
+    ``transitions`` and ``backup``: see ``storage``."""
     table = dict(PRICES)
     for key, value in (prices or {}).items():
         service, _, unit = key.partition(".")
@@ -106,7 +105,7 @@ def estimate(
     for (service, unit), amount in sorted(read(data_dir).items()):
         price, description = table.get((service, unit), (0.0, f"{unit} (no price known)"))
         lines.append(Line(service, unit, amount * runs_per_month, price, description))
-    for (service, unit), amount in sorted(storage(data_dir).items()):
+    for (service, unit), amount in sorted(storage(data_dir, transitions, backup).items()):
         price, description = table[(service, unit)]
         lines.append(Line(service, unit, amount, price, description))
     for service, queues in sorted((polled or {}).items()):

@@ -173,6 +173,7 @@ USES = {
     "lifecycle": lambda b: Bucket(b.ctx, "expiring", expire_after_days=1, provider=b.provider_name).exists("k"),
     "events": _watched,
     "ranges": lambda b: b.get("k", range=(0, 1)),
+    "versioning": lambda b: Bucket(b.ctx, "versioned", versioning=True, provider=b.provider_name).exists("k"),
 }
 #: other places the same capabilities are used
 ALSO = [
@@ -185,6 +186,9 @@ ALSO = [
     ("multipart", lambda b: b.abort_multipart("m", "upload-1")),
     ("events", lambda b: b.on_change()(lambda event: None)),
     ("ranges", lambda b: b.open("k", range=(-1, None))),
+    ("versioning", lambda b: b.list_versions()),
+    ("versioning", lambda b: b.get("k", version_id="v1")),
+    ("versioning", lambda b: b.delete("k", version_id="v1")),
 ]
 
 

@@ -2,14 +2,14 @@
 
 put (bytes, str, file-like or iterator, streamed), get / open (whole or a byte range), head, delete,
 copy, exists, list (prefix, delimiter, pagination), presigned GET / PUT URLs, multipart uploads with
-presigned parts, lifecycle expiry, and object events (created / deleted with prefix / suffix filters)
-delivered as S3 event records.
+presigned parts, lifecycle expiry and transitions, versioning (``versioning=True``: versions, delete
+markers, reads and deletes by version id; see versions.py), and object events (created / deleted with
+prefix / suffix filters) delivered as S3 event records.
 """
 
 from __future__ import annotations
 
 import builtins
-import re
 from collections.abc import Callable, Iterable, Iterator
 
 from ..core.context import Context
@@ -18,22 +18,23 @@ from ..core.hints import TYPE_CHECKING, Any, BinaryIO
 from ..core.permissions import requires
 from ..core.resource import Resource
 from ..events.s3 import ObjectEvent
-from .spi import ACTIONS, CAPABILITIES, BucketBackend
+from .checks import MAX_PARTS as MAX_PARTS
+from .checks import MAX_PRESIGN_S as MAX_PRESIGN_S
+from .checks import _check_range_arg, _expiry, _part, _upload, check_metadata
+from .spi import ACTIONS, CAPABILITIES, VERSIONED_ACTIONS, BucketBackend
+from .versions import Deleted, ObjectVersion, VersionPage, check_days, check_transitions, check_version_id
 
 if TYPE_CHECKING:
     from dataclasses import dataclass, field
 else:  # dataclasses would cost a Lambda cold start ~10 ms: see core/record.py
     from ..core.record import dataclass, field
 
-__all__ = ["CAPABILITIES", "Bucket", "ListPage", "ObjectEvent", "ObjectInfo"]
+__all__ = ["CAPABILITIES", "Bucket", "Deleted", "ListPage", "ObjectEvent", "ObjectInfo", "ObjectVersion", "VersionPage"]
 
 MAX_KEY_BYTES = 1024
 MAX_PUT_BYTES = 5 * 1024**3  # S3: 5 GiB in one PUT; larger objects need multipart
 MIN_PART_BYTES = 5 * 1024**2  # S3: every part but the last is at least 5 MiB
-MAX_PARTS = 10_000
-MAX_PRESIGN_S = 7 * 86_400  # SigV4 presigned URLs live at most 7 days
 CHUNK = 1024 * 1024
-_METADATA_NAME = re.compile(r"^[a-z0-9][a-z0-9\-_.]*$")
 
 
 def check_key(key: Any) -> str:
@@ -49,22 +50,6 @@ def check_key(key: Any) -> str:
     if "\x00" in key:
         raise ValidationError("object keys cannot contain NUL")
     return key
-
-
-def check_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
-    if not metadata:
-        return {}
-    out = {}
-    for name, value in metadata.items():
-        lowered = str(name).lower()
-        if not _METADATA_NAME.match(lowered) or not isinstance(value, str):
-            raise ValidationError(f"metadata {name!r}: names are lowercase letters, digits, - _ . and values strings")
-        if not value.isascii():
-            raise ValidationError(f"metadata {name!r}: S3 user metadata values must be ASCII")
-        out[lowered] = value
-    if sum(len(k) + len(v) for k, v in out.items()) > 2048:
-        raise ValidationError("user metadata is limited to 2 KB in total")
-    return out
 
 
 def chunks(data: bytes | str | BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
@@ -114,9 +99,11 @@ class ObjectInfo:
     content_type: str = "application/octet-stream"
     metadata: dict[str, str] = field(default_factory=dict)
     last_modified: float = 0.0
+    version_id: str | None = None  # on a versioned bucket
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "version_id": self.version_id,
             "key": self.key,
             "size": self.size,
             "etag": self.etag,
@@ -148,7 +135,7 @@ class Watcher:
 
 
 class Bucket(Resource[BucketBackend]):
-    """A bucket declared with ``app.bucket(name, expire_after_days=...)``."""
+    """A bucket declared with ``app.bucket(name, expire_after_days=..., versioning=..., transition_after_days=...)``."""
 
     kind = "bucket"
     ACTIONS = ACTIONS
@@ -162,13 +149,27 @@ class Bucket(Resource[BucketBackend]):
         expire_after_days: int | None = None,
         provider: str | None = None,
         allow: Any = None,
+        versioning: bool = False,
+        transition_after_days: dict[int, str] | None = None,
+        noncurrent_expire_after_days: int | None = None,
     ) -> None:
         super().__init__(ctx, name, provider, allow)
         if expire_after_days is not None and (
             isinstance(expire_after_days, bool) or not isinstance(expire_after_days, int) or expire_after_days < 1
         ):
             raise ConfigurationError("expire_after_days must be a positive whole number of days")
+        if not isinstance(versioning, bool):
+            raise ConfigurationError("versioning is True or False")
         self.expire_after_days = expire_after_days
+        self.versioning = versioning
+        if versioning:  # this bucket's grants reach versions too (an instance value over the class's)
+            self.__dict__["ACTIONS"] = VERSIONED_ACTIONS
+        self.transitions = check_transitions(transition_after_days, expire_after_days)
+        self.noncurrent_expire_after_days = check_days(noncurrent_expire_after_days, "noncurrent_expire_after_days")
+        if self.noncurrent_expire_after_days and not versioning:
+            raise ConfigurationError(
+                "noncurrent_expire_after_days needs versioning=True (only versions are noncurrent)"
+            )
         self.watchers: list[Watcher] = []
 
     @property
@@ -191,15 +192,25 @@ class Bucket(Resource[BucketBackend]):
         return self.backend.put(check_key(key), chunks(data), content_type, check_metadata(metadata))
 
     @requires("read")
-    def get(self, key: str, *, range: tuple[int, int | None] | None = None) -> bytes:
-        """The object's bytes (or an inclusive byte range). NotFound if there is no such object."""
-        _, body = self.backend.open(check_key(key), self._range(range))
+    def get(self, key: str, *, range: tuple[int, int | None] | None = None, version_id: str | None = None) -> bytes:
+        """The object's bytes (or an inclusive byte range; or one version's). NotFound if there is none."""
+        _, body = self.open(key, range=range, version_id=version_id)
         return b"".join(body)
 
     @requires("read")
-    def open(self, key: str, *, range: tuple[int, int | None] | None = None) -> tuple[ObjectInfo, Iterator[bytes]]:
-        """(info, chunks): stream an object without holding it in memory."""
-        return self.backend.open(check_key(key), self._range(range))
+    def open(
+        self, key: str, *, range: tuple[int, int | None] | None = None, version_id: str | None = None
+    ) -> tuple[ObjectInfo, Iterator[bytes]]:
+        """(info, chunks): stream an object (or one version of it) without holding it in memory."""
+        return self.backend.open(check_key(key), self._range(range), self._version(version_id))
+
+    def _version(self, version_id: Any) -> str | None:
+        if version_id is None:
+            return None
+        self._need("versioning")
+        if not self.versioning:
+            raise ValidationError(f"bucket {self.name!r} is not versioned: declare it with versioning=True")
+        return check_version_id(version_id)
 
     def _range(self, byte_range: Any) -> tuple[int, int | None] | None:
         checked = _check_range_arg(byte_range)
@@ -208,8 +219,8 @@ class Bucket(Resource[BucketBackend]):
         return checked
 
     @requires("read")
-    def head(self, key: str) -> ObjectInfo:
-        return self.backend.head(check_key(key))
+    def head(self, key: str, *, version_id: str | None = None) -> ObjectInfo:
+        return self.backend.head(check_key(key), self._version(version_id))
 
     def exists(self, key: str) -> bool:
         from ..core.errors import NotFound
@@ -221,9 +232,22 @@ class Bucket(Resource[BucketBackend]):
             return False
 
     @requires("delete")
-    def delete(self, key: str) -> None:
-        """Remove an object (deleting a missing key is not an error, as in S3)."""
-        self.backend.delete(check_key(key))
+    def delete(self, key: str, *, version_id: str | None = None) -> Deleted:
+        """Remove an object (deleting a missing key is not an error, as in S3). On a versioned bucket this
+        adds a delete marker; with ``version_id`` it removes that version (or marker) for good."""
+        return self.backend.delete(check_key(key), self._version(version_id))
+
+    @requires("list")
+    def list_versions(self, prefix: str = "", *, limit: int = 1000, cursor: str | None = None) -> VersionPage:
+        """Every version and delete marker under ``prefix``: keys in order, newest first within a key."""
+        self._need("versioning")
+        if not self.versioning:
+            raise ValidationError(f"bucket {self.name!r} is not versioned: declare it with versioning=True")
+        if not isinstance(prefix, str) or len(prefix.encode()) > MAX_KEY_BYTES:
+            raise ValidationError("prefix must be a string of at most 1024 bytes")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise ValidationError("limit must be 1 to 1000")
+        return self.backend.list_versions(prefix, limit, cursor)
 
     @requires("write")
     def copy(self, source: str, target: str) -> ObjectInfo:
@@ -329,10 +353,15 @@ class Bucket(Resource[BucketBackend]):
         return register
 
     def required_capabilities(self) -> set[str]:
-        return ({"lifecycle"} if self.expire_after_days else set()) | ({"events"} if self.watchers else set())
+        lifecycle = self.expire_after_days or self.transitions or self.noncurrent_expire_after_days
+        return (
+            ({"lifecycle"} if lifecycle else set())
+            | ({"events"} if self.watchers else set())
+            | ({"versioning"} if self.versioning else set())
+        )
 
-    def background_work(self) -> bool:
-        return bool(self.watchers or self.expire_after_days)  # S3 notifications, lifecycle expiry
+    def background_work(self) -> bool:  # S3 notifications, lifecycle expiry
+        return bool(self.watchers or self.expire_after_days or self.noncurrent_expire_after_days)
 
     def ensure(self) -> None:
         self.backend.ensure()
@@ -340,34 +369,3 @@ class Bucket(Resource[BucketBackend]):
     def drop(self) -> None:
         self.backend.drop()
         self._backend = None
-
-
-def _expiry(seconds: Any) -> int:
-    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 1 <= seconds <= MAX_PRESIGN_S:
-        raise ValidationError(f"expires_in must be 1 to {MAX_PRESIGN_S} seconds (7 days, SigV4's limit)")
-    return seconds
-
-
-def _part(number: Any) -> int:
-    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_PARTS:
-        raise ValidationError(f"part numbers are 1 to {MAX_PARTS}")
-    return number
-
-
-def _upload(upload_id: Any) -> str:
-    if not isinstance(upload_id, str) or not upload_id:
-        raise ValidationError("pass the upload id start_multipart returned")
-    return upload_id
-
-
-def _check_range_arg(byte_range: Any) -> tuple[int, int | None] | None:
-    if byte_range is None:
-        return None
-    if (
-        not isinstance(byte_range, tuple)
-        or len(byte_range) != 2
-        or not isinstance(byte_range[0], int)
-        or (byte_range[1] is not None and not isinstance(byte_range[1], int))
-    ):
-        raise ValidationError("range is (start, end) inclusive, (start, None) or (-suffix_length, None)")
-    return byte_range

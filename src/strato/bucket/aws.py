@@ -10,6 +10,7 @@ from ..core.context import AwsClients, ProviderServices
 from ..core.errors import ItemTooLarge, NotFound, StratoError, ValidationError
 from ..runtime.aws import error_code
 from . import CHUNK, Bucket, ListPage, ObjectInfo, check_range
+from .versions import Deleted, ObjectVersion, VersionPage
 
 if TYPE_CHECKING:
     from .spi import BucketBackend
@@ -18,7 +19,9 @@ if TYPE_CHECKING:
 def _translate(exc: BaseException, what: str) -> StratoError:
     code = error_code(exc)
     message = getattr(exc, "response", {}).get("Error", {}).get("Message", str(exc))
-    if code in ("NoSuchKey", "404", "NotFound", "NoSuchUpload", "NoSuchBucket"):
+    if code in ("405", "MethodNotAllowed"):  # a delete marker asked for by its version id
+        return NotFound(f"MethodNotAllowed: {what} (that version is a delete marker)")
+    if code in ("NoSuchKey", "404", "NotFound", "NoSuchUpload", "NoSuchBucket", "NoSuchVersion"):
         return NotFound(f"{code}: {what} ({message})")
     if code in (
         "EntityTooSmall",
@@ -67,7 +70,7 @@ class _Counted:
 
 
 class S3BucketBackend:
-    capabilities = frozenset({"presign", "multipart", "lifecycle", "events", "ranges"})
+    capabilities = frozenset({"presign", "multipart", "lifecycle", "events", "ranges", "versioning"})
 
     def __init__(self, session: AwsClients, bucket: Bucket, auto_create: bool) -> None:
         self.session = session
@@ -100,21 +103,23 @@ class S3BucketBackend:
                     "RestrictPublicBuckets": True,
                 },
             )
-        if self.bucket.expire_after_days:
-            client.put_bucket_lifecycle_configuration(
-                Bucket=self.physical,
-                LifecycleConfiguration={
-                    "Rules": [
-                        {
-                            "ID": "strato-expire",
-                            "Status": "Enabled",
-                            "Filter": {"Prefix": ""},
-                            "Expiration": {"Days": self.bucket.expire_after_days},
-                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
-                        }
-                    ]
-                },
-            )
+        if self.bucket.versioning:
+            client.put_bucket_versioning(Bucket=self.physical, VersioningConfiguration={"Status": "Enabled"})
+        bucket = self.bucket
+        if bucket.expire_after_days or bucket.transitions or bucket.noncurrent_expire_after_days:
+            rule: dict[str, Any] = {
+                "ID": "strato-lifecycle",
+                "Status": "Enabled",
+                "Filter": {"Prefix": ""},
+                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+            }
+            if bucket.expire_after_days:
+                rule["Expiration"] = {"Days": bucket.expire_after_days}
+            if bucket.transitions:
+                rule["Transitions"] = [{"Days": d, "StorageClass": c} for d, c in bucket.transitions.items()]
+            if bucket.noncurrent_expire_after_days:
+                rule["NoncurrentVersionExpiration"] = {"NoncurrentDays": bucket.noncurrent_expire_after_days}
+            client.put_bucket_lifecycle_configuration(Bucket=self.physical, LifecycleConfiguration={"Rules": [rule]})
 
     def drop(self) -> None:
         client = self.session.client("s3")
@@ -124,6 +129,13 @@ class S3BucketBackend:
                 keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
                 if keys:
                     client.delete_objects(Bucket=self.physical, Delete={"Objects": keys})
+            for page in client.get_paginator("list_object_versions").paginate(Bucket=self.physical):
+                versions = [
+                    {"Key": v["Key"], "VersionId": v["VersionId"]}
+                    for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+                ]
+                if versions:
+                    client.delete_objects(Bucket=self.physical, Delete={"Objects": versions})
             for upload in client.list_multipart_uploads(Bucket=self.physical).get("Uploads", []):
                 client.abort_multipart_upload(Bucket=self.physical, Key=upload["Key"], UploadId=upload["UploadId"])
             client.delete_bucket(Bucket=self.physical)
@@ -135,6 +147,8 @@ class S3BucketBackend:
         from . import MAX_PUT_BYTES
 
         stream = _Counted(body, MAX_PUT_BYTES)
+        if self.bucket.versioning:
+            return self._put_version(key, stream, content_type, metadata)
         try:
             self.client.upload_fileobj(
                 stream, self.physical, key, ExtraArgs={"ContentType": content_type, "Metadata": metadata}
@@ -145,9 +159,30 @@ class S3BucketBackend:
             raise _translate(exc, f"put {key!r}") from exc
         return self.head(key)
 
-    def head(self, key: str) -> ObjectInfo:
+    def _put_version(self, key: str, stream: _Counted, content_type: str, metadata: dict) -> ObjectInfo:
+        """One PutObject (spooled to disk past 8 MiB): its response names the version this put made,
+        which a HEAD afterwards could not (another put may come between)."""
+        import tempfile
+
+        with tempfile.SpooledTemporaryFile(max_size=8 * 1024**2) as spool:
+            try:
+                while chunk := stream.read(CHUNK):
+                    spool.write(chunk)
+            except StratoError:
+                raise stream.error or StratoError("the object body failed") from None
+            spool.seek(0)
+            try:
+                out = self.client.put_object(
+                    Bucket=self.physical, Key=key, Body=spool, ContentType=content_type, Metadata=metadata
+                )
+            except Exception as exc:
+                raise _translate(exc, f"put {key!r}") from exc
+        return self.head(key, self._made(out))
+
+    def head(self, key: str, version_id: str | None = None) -> ObjectInfo:
+        params = {"Bucket": self.physical, "Key": key, **({"VersionId": version_id} if version_id else {})}
         try:
-            out = self.client.head_object(Bucket=self.physical, Key=key)
+            out = self.client.head_object(**params)
         except Exception as exc:
             raise _translate(exc, f"bucket {self.bucket.name!r} has no object {key!r}") from exc
         return ObjectInfo(
@@ -157,15 +192,20 @@ class S3BucketBackend:
             out.get("ContentType", "application/octet-stream"),
             out.get("Metadata", {}),
             out["LastModified"].timestamp(),
+            out.get("VersionId") if self.bucket.versioning else None,
         )
 
-    def open(self, key: str, byte_range: tuple[int, int | None] | None) -> tuple[ObjectInfo, Iterator[bytes]]:
+    def open(
+        self, key: str, byte_range: tuple[int, int | None] | None, version_id: str | None = None
+    ) -> tuple[ObjectInfo, Iterator[bytes]]:
         params: dict[str, Any] = {"Bucket": self.physical, "Key": key}
+        if version_id:
+            params["VersionId"] = version_id
         if byte_range is not None:
-            size = self.head(key).size
+            size = self.head(key, version_id).size
             span = check_range(byte_range, size)
             if span is None:
-                return self.head(key), iter(())
+                return self.head(key, version_id), iter(())
             params["Range"] = f"bytes={span[0]}-{span[1]}"
         try:
             out = self.client.get_object(**params)
@@ -178,23 +218,58 @@ class S3BucketBackend:
             out.get("ContentType", "application/octet-stream"),
             out.get("Metadata", {}),
             out["LastModified"].timestamp(),
+            out.get("VersionId") if self.bucket.versioning else None,
         )
         return info, out["Body"].iter_chunks(CHUNK)
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, version_id: str | None = None) -> Deleted:
+        params = {"Bucket": self.physical, "Key": key, **({"VersionId": version_id} if version_id else {})}
         try:
-            self.client.delete_object(Bucket=self.physical, Key=key)
+            out = self.client.delete_object(**params)
         except Exception as exc:
             raise _translate(exc, f"delete {key!r}") from exc
+        if not self.bucket.versioning:
+            return Deleted(key)
+        return Deleted(key, out.get("VersionId"), bool(out.get("DeleteMarker")))
+
+    def list_versions(self, prefix: str, limit: int, cursor: str | None) -> VersionPage:
+        """ListObjectVersions; its Versions and DeleteMarkers merged back into S3's own order."""
+        params: dict[str, Any] = {"Bucket": self.physical, "Prefix": prefix, "MaxKeys": limit}
+        if cursor:
+            key_marker, _, version_marker = cursor.partition("\n")
+            params.update(KeyMarker=key_marker, VersionIdMarker=version_marker)
+        try:
+            out = self.client.list_object_versions(**params)
+        except Exception as exc:
+            raise _translate(exc, f"list versions {prefix!r}") from exc
+        entries = [
+            ObjectVersion(
+                v["Key"], v["VersionId"], v["IsLatest"], False, v["Size"], v["ETag"], v["LastModified"].timestamp()
+            )
+            for v in out.get("Versions", [])
+        ] + [
+            ObjectVersion(m["Key"], m["VersionId"], m["IsLatest"], True, 0, "", m["LastModified"].timestamp())
+            for m in out.get("DeleteMarkers", [])
+        ]
+        # S3 lists a key's versions and markers newest first; the response splits them into two lists
+        entries.sort(key=lambda e: (e.key.encode(), -e.last_modified, not e.is_latest))
+        next_cursor = None
+        if out.get("IsTruncated"):
+            next_cursor = f"{out['NextKeyMarker']}\n{out.get('NextVersionIdMarker', '')}"
+        return VersionPage(entries, next_cursor)
 
     def copy(self, source: str, target: str) -> ObjectInfo:
         try:
-            self.client.copy_object(
+            out = self.client.copy_object(
                 Bucket=self.physical, Key=target, CopySource={"Bucket": self.physical, "Key": source}
             )
         except Exception as exc:
             raise _translate(exc, f"copy {source!r}") from exc
-        return self.head(target)
+        return self.head(target, self._made(out))
+
+    def _made(self, response: dict[str, Any]) -> str | None:
+        """The version a write made (a HEAD of the key could see a later one)."""
+        return response.get("VersionId") if self.bucket.versioning else None
 
     def list(self, prefix: str, delimiter: str | None, limit: int, cursor: str | None) -> ListPage:
         params: dict[str, Any] = {"Bucket": self.physical, "Prefix": prefix, "MaxKeys": limit}
@@ -267,7 +342,7 @@ class S3BucketBackend:
     def complete_multipart(self, key: str, upload_id: str, parts: builtins.list[tuple[int, str]]) -> ObjectInfo:
         etags = {n: e for n, e in parts}
         try:
-            self.client.complete_multipart_upload(
+            out = self.client.complete_multipart_upload(
                 Bucket=self.physical,
                 Key=key,
                 UploadId=upload_id,
@@ -275,7 +350,7 @@ class S3BucketBackend:
             )
         except Exception as exc:
             raise _translate(exc, f"completing {key!r}") from exc
-        return self.head(key)
+        return self.head(key, self._made(out))
 
     def abort_multipart(self, key: str, upload_id: str) -> None:
         try:

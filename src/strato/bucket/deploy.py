@@ -1,4 +1,5 @@
-"""A bucket in CloudFormation: a private, encrypted S3 bucket (retained) with lifecycle rules and
+"""A bucket in CloudFormation: a private, encrypted S3 bucket (retained) with lifecycle rules (expiry,
+transitions to storage classes, noncurrent versions), versioning (declared, or for AWS Backup) and
 notifications to one function for its watchers; IAM on objects (and the bucket for list)."""
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ def bucket_name(app: str, stage: str, bucket: str) -> str:
     return f"{prefix}-${{AWS::AccountId}}-${{AWS::Region}}"
 
 
+def backed_up(t: Template, bucket: Bucket) -> bool:
+    """AWS Backup backs up only buckets with versioning enabled: "S3 Versioning must be enabled"
+    (https://docs.aws.amazon.com/aws-backup/latest/devguide/s3-backups.html, prerequisites)."""
+    plan = getattr(t.app, "backup_plan", None)
+    return plan is not None and plan.covers("bucket", bucket.name)
+
+
 def private_bucket() -> dict[str, Any]:
     """The properties every strato bucket starts from: encrypted, Block Public Access on every setting,
     owner-enforced (no ACLs). Sites use it too."""
@@ -60,7 +68,19 @@ def _bucket(t: Template, bucket: Bucket) -> None:
     ]
     if bucket.expire_after_days:
         rules.append({"Id": "expire", "Status": "Enabled", "ExpirationInDays": bucket.expire_after_days})
+    if bucket.transitions:
+        transitions = [{"TransitionInDays": d, "StorageClass": c} for d, c in bucket.transitions.items()]
+        rules.append({"Id": "transition", "Status": "Enabled", "Transitions": transitions})
+    plan = getattr(t.app, "backup_plan", None)
+    if bucket.noncurrent_expire_after_days or (backed_up(t, bucket) and not bucket.versioning):
+        # versioned only for AWS Backup: old versions last as long as the recovery points, not forever
+        days = bucket.noncurrent_expire_after_days or (plan.keep_days if plan is not None else 1)
+        rules.append(
+            {"Id": "expire-noncurrent", "Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": days}}
+        )
     props["LifecycleConfiguration"] = {"Rules": rules}
+    if bucket.versioning or backed_up(t, bucket):
+        props["VersioningConfiguration"] = {"Status": "Enabled"}
     logical_id = logical(bucket.name, "Bucket")
     # named from pseudo-parameters only: the functions can know it without a Ref, which would make a
     # cycle with the bucket's notification -> permission -> function

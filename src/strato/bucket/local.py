@@ -24,6 +24,7 @@ from ..core import clock
 from ..core.context import ProviderServices
 from ..core.errors import ItemTooLarge, NotFound, ValidationError
 from ..core.usage import Counter
+from ..runtime.backup_guard import RETIRED, discard
 from ..runtime.delivery import Outbox
 from ..runtime.keyrange import successor
 from ..runtime.secrets import local_secret
@@ -31,6 +32,9 @@ from ..runtime.sqlite import Database
 from . import CHUNK, Bucket, ListPage, ObjectInfo, check_range
 from .local_events import LocalObjectEvents
 from .local_multipart import LocalMultipart
+from .local_versions import SCHEMA as VERSIONS_SCHEMA
+from .local_versions import LocalVersions
+from .versions import Deleted
 
 if TYPE_CHECKING:
     from .spi import BucketBackend
@@ -71,7 +75,7 @@ class BucketStore:
         self.fsync = durability == "power"
         self.db = Database(Path(data_dir) / "buckets.db", durability)
         with self.db.write() as conn:
-            for statement in SCHEMA.split(";"):
+            for statement in (SCHEMA + ";" + VERSIONS_SCHEMA).split(";"):
                 conn.execute(statement)
         self.secret = local_secret(Path(data_dir), "bucket-signing.key")
 
@@ -79,8 +83,8 @@ class BucketStore:
         self.db.close()
 
 
-class LocalBucketBackend(LocalMultipart, LocalObjectEvents):
-    capabilities = frozenset({"presign", "multipart", "lifecycle", "events", "ranges"})
+class LocalBucketBackend(LocalMultipart, LocalObjectEvents, LocalVersions):
+    capabilities = frozenset({"presign", "multipart", "lifecycle", "events", "ranges", "versioning"})
     usage: Counter | None = None  # S3 requests for `strato cost`: PUT/COPY/POST/LIST are class A, GET/HEAD class B
 
     def _request(self, kind: str) -> None:
@@ -148,15 +152,15 @@ class LocalBucketBackend(LocalMultipart, LocalObjectEvents):
         return file_id, size, md5
 
     def _unlink(self, file_id: str | None) -> None:
+        """Called after the commit that freed the file; a running ``strato backup`` keeps it (retired)."""
         if file_id:
-            try:
-                os.unlink(self._path(file_id))
-            except FileNotFoundError:
-                pass
+            discard(self._path(file_id), self.data_dir, os.path.join(str(self.dir), RETIRED))
 
     def _record(
         self, key: str, file_id: str, size: int, etag: str, content_type: str, metadata: dict, event: str
     ) -> ObjectInfo:
+        if self.bucket.versioning:  # a new version; the replaced file stays, the older version names it
+            return self._record_version(key, file_id, size, etag, content_type, metadata, event)
         now = clock.now()
         row = (self.name, key.encode(), key, size, etag, content_type, json.dumps(metadata), now, file_id)
         if not self.bucket.watchers:  # a new key needs one autocommit INSERT; an existing one, the transaction
@@ -204,31 +208,39 @@ class LocalBucketBackend(LocalMultipart, LocalObjectEvents):
         # most objects carry no metadata: skipping json.loads("{}") is 40 % of a list page of 1,000
         return ObjectInfo(row[0], row[1], row[2], row[3], json.loads(row[4]) if row[4] != "{}" else {}, row[5])
 
-    def head(self, key: str) -> ObjectInfo:
+    def head(self, key: str, version_id: str | None = None) -> ObjectInfo:
+        if self.bucket.versioning:
+            return self._version_info(self._version_row(key, version_id))
         return self._info(self._row(key))
 
-    def open(self, key: str, byte_range: tuple[int, int | None] | None) -> tuple[ObjectInfo, Iterator[bytes]]:
+    def open(
+        self, key: str, byte_range: tuple[int, int | None] | None, version_id: str | None = None
+    ) -> tuple[ObjectInfo, Iterator[bytes]]:
+        versioned = self.bucket.versioning
         for _ in range(3):  # the object may be replaced between reading its row and opening its file
-            row = self._row(key)
+            row = self._version_row(key, version_id) if versioned else self._row(key)
             try:
                 handle = open(self._path(row[6]), "rb")  # noqa: SIM115 - closed by the generator
             except FileNotFoundError:
                 continue
-            info = self._info(row)
+            info = self._version_info(row) if versioned else self._info(row)
             span = check_range(byte_range, info.size) or (0, info.size - 1)
             return info, _read(handle, span)
         raise NotFound(f"NoSuchKey: object {key!r} of bucket {self.name!r} changed while being opened")
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, version_id: str | None = None) -> Deleted:
+        if self.bucket.versioning:
+            return self._delete_version(key, version_id)
         with self.store.db.write() as conn:
             row = conn.execute(
                 "SELECT file, size, etag FROM b_objects WHERE bucket = ? AND kb = ?", (self.name, key.encode())
             ).fetchone()
             if row is None:
-                return
+                return Deleted(key)
             conn.execute("DELETE FROM b_objects WHERE bucket = ? AND kb = ?", (self.name, key.encode()))
             self._events(conn, "deleted", "ObjectRemoved:Delete", key, 0, "")
         self._unlink(row[0])
+        return Deleted(key)
 
     def copy(self, source: str, target: str) -> ObjectInfo:
         row = self._row(source)
@@ -333,6 +345,7 @@ class LocalBucketBackend(LocalMultipart, LocalObjectEvents):
     def drop(self) -> None:
         with self.store.db.write() as conn:
             conn.execute("DELETE FROM b_objects WHERE bucket = ?", (self.name,))
+            conn.execute("DELETE FROM b_versions WHERE bucket = ?", (self.name,))
             uploads = [r[0] for r in conn.execute("SELECT upload_id FROM b_uploads WHERE bucket = ?", (self.name,))]
             for upload_id in uploads:
                 conn.execute("DELETE FROM b_parts WHERE upload_id = ?", (upload_id,))

@@ -36,6 +36,7 @@ class LocalObjectEvents:
         events: Outbox
 
         def _unlink(self, file_id: str | None) -> None: ...
+        def sweep_versions(self, now: float) -> int: ...
 
     def _events(self, conn: Any, kind: str, name: str, key: str, size: int, etag: str) -> None:
         from ..runtime.aws import region
@@ -54,6 +55,8 @@ class LocalObjectEvents:
 
     def sweep(self, now: float) -> int:
         """Expire objects older than ``expire_after_days`` (S3 lifecycle rules run about daily)."""
+        if self.bucket.versioning:
+            return self.sweep_versions(now)
         if not self.bucket.expire_after_days:
             return 0
         cutoff = now - self.bucket.expire_after_days * 86_400

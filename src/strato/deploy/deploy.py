@@ -13,10 +13,11 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigurationError, StratoError
 from ..runtime.aws import error_code
+from . import changeset
 
 if TYPE_CHECKING:
     from ..app import App
@@ -84,7 +85,8 @@ class Deployer:
                 return None
             raise
 
-    def deploy(self, app: App, spec: str, stack: str, parameters: dict[str, str]) -> dict[str, str]:
+    def prepare(self, app: App, spec: str, stack: str, parameters: dict[str, str]) -> tuple[dict[str, Any], str, list]:
+        """Package and upload: (the template, its S3 URL, the parameters) a change set is made from."""
         from .package import build
         from .synth import render, synth
 
@@ -103,27 +105,77 @@ class Deployer:
         missing = sorted(set(declared) - set(values))
         if missing:
             raise ConfigurationError(f"the template needs parameter(s) {', '.join(missing)}: pass --param NAME=VALUE")
+        # CloudFormation reads it from S3 with the caller's credentials: the plain object URL is enough
+        url = f"https://{bucket}.s3.{self.region}.amazonaws.com/{template_key}"
+        params = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(values.items()) if k in declared]
+        return json.loads(template), url, params
+
+    def change_set(self, app: App, stack: str, url: str, params: list) -> tuple[str, str, bool]:
+        """Create a change set for ``stack``: (its name, CREATE or UPDATE, whether it holds changes)."""
         status = self.stack_status(stack)
         if status in ("ROLLBACK_COMPLETE",):
             raise StratoError(
                 f"stack {stack} is in {status} (its creation failed): `strato destroy --stack {stack}` first"
             )
         change_set = f"strato-{int(time.time())}"
-        kind = "UPDATE" if status else "CREATE"
+        kind = "UPDATE" if status and status != "REVIEW_IN_PROGRESS" else "CREATE"
         self.say(f"creating {kind.lower()} change set {change_set} for stack {stack}")
         self.cfn.create_change_set(
             StackName=stack,
             ChangeSetName=change_set,
             ChangeSetType=kind,
-            # CloudFormation reads it from S3 with the caller's credentials: the plain object URL is enough
-            TemplateURL=f"https://{bucket}.s3.{self.region}.amazonaws.com/{template_key}",
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(values.items()) if k in declared],
+            TemplateURL=url,
+            Parameters=params,
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
             Tags=[{"Key": "strato:app", "Value": app.name}],
         )
-        if not self._wait_change_set(stack, change_set):
+        return change_set, kind, changeset.wait(self.cfn, stack, change_set, self.poll)
+
+    def deployed_template(self, stack: str) -> dict[str, Any] | None:
+        status = self.stack_status(stack)
+        if status is None or status == "REVIEW_IN_PROGRESS":
+            return None
+        body = self.cfn.get_template(StackName=stack, TemplateStage="Original")["TemplateBody"]
+        return json.loads(body) if isinstance(body, str) else dict(body)
+
+    def discard(self, stack: str, change_set: str, kind: str) -> None:
+        """Delete an unexecuted change set (and the empty stack a CREATE change set leaves in review)."""
+        self.cfn.delete_change_set(StackName=stack, ChangeSetName=change_set)
+        if kind == "CREATE" and self.stack_status(stack) == "REVIEW_IN_PROGRESS":
+            self.cfn.delete_stack(StackName=stack)
+
+    def diff(self, app: App, spec: str, stack: str, parameters: dict[str, str]) -> changeset.Diff:
+        """What deploying ``app`` to ``stack`` would change; the change set is deleted, never executed."""
+        template, url, params = self.prepare(app, spec, stack, parameters)
+        old = self.deployed_template(stack)
+        name, kind, changed = self.change_set(app, stack, url, params)
+        if not changed:
+            if kind == "CREATE" and self.stack_status(stack) == "REVIEW_IN_PROGRESS":
+                self.cfn.delete_stack(StackName=stack)
+            return changeset.Diff(stack, old is None, [])
+        try:
+            return changeset.describe(self.cfn, stack, name, old, template)
+        finally:
+            self.discard(stack, name, kind)
+
+    def deploy(
+        self,
+        app: App,
+        spec: str,
+        stack: str,
+        parameters: dict[str, str],
+        review: Callable[[changeset.Diff], bool] | None = None,
+    ) -> dict[str, str]:
+        """Deploy through a change set; ``review`` sees what it changes and may refuse (nothing is executed)."""
+        template, url, params = self.prepare(app, spec, stack, parameters)
+        old = self.deployed_template(stack)
+        change_set, kind, changed = self.change_set(app, stack, url, params)
+        if not changed:
             self.say("no changes: the stack already matches")
             return self.publish_sites(app, self.outputs(stack))
+        if review is not None and not review(changeset.describe(self.cfn, stack, change_set, old, template)):
+            self.discard(stack, change_set, kind)
+            raise StratoError(f"deploy of {stack} cancelled: nothing was changed (the change set is deleted)")
         started = time.time()
         self.cfn.execute_change_set(StackName=stack, ChangeSetName=change_set)
         final = self._follow(stack, started, TERMINAL_OK | TERMINAL_BAD)
@@ -147,20 +199,6 @@ class Deployer:
                     run_build(site)
                 publish(app, site, outputs, self.s3, cloudfront, region=self.region, say=self.say)
         return outputs
-
-    def _wait_change_set(self, stack: str, name: str) -> bool:
-        while True:
-            described = self.cfn.describe_change_set(StackName=stack, ChangeSetName=name)
-            status = described["Status"]
-            if status == "CREATE_COMPLETE":
-                return True
-            if status == "FAILED":
-                reason = described.get("StatusReason", "")
-                if "didn't contain changes" in reason or "No updates" in reason:
-                    self.cfn.delete_change_set(StackName=stack, ChangeSetName=name)
-                    return False
-                raise StratoError(f"change set failed: {reason}")
-            time.sleep(self.poll)
 
     def _follow(self, stack: str, since: float, terminal: set[str]) -> str:
         seen: set[str] = set()

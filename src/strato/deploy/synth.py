@@ -214,6 +214,10 @@ class Template:
             from ..schedule.deploy import synth_schedules
 
             synth_schedules(self)
+        if getattr(app, "backup_plan", None) is not None:
+            from ..backup.deploy import synth_backups
+
+            synth_backups(self)
         self.emit_functions()
         self.emit_queue_policies()
         return {
