@@ -45,11 +45,6 @@ _REWRITE = """function handler(event) {
 
 
 def synth(t: Template, site: Site) -> None:
-    if site.auth is not None:  # deploying it without the edge check would publish what should be private
-        raise ConfigurationError(
-            f"site {site.name!r}: auth= is served by strato dev only so far; the edge check on AWS "
-            "(Lambda@Edge verifying the token cookie) is not implemented, so it cannot be deployed yet"
-        )
     _site(t, site)
 
 
@@ -57,10 +52,12 @@ def arns(resource: Site, action: str, stage: str) -> list[Any]:
     return []  # no Lambda code is granted anything on a site
 
 
-def names(site: Site) -> dict[str, str]:
-    """The stack outputs of a site: ``WebUrl``, ``WebBucketName``, ``WebDistributionId`` for ``"web"``."""
-    stem = camel(site.name)
-    return {"url": f"{stem}Url", "bucket": f"{stem}BucketName", "distribution": f"{stem}DistributionId"}
+def names(app: Any, site: Site) -> dict[str, str]:
+    """The stack outputs of a site: ``WebUrl``, ``WebBucketName``, ``DistributionId`` for an app's only
+    site (whatever its name: a script or a CI job finds them without knowing it); with several, each
+    site's are prefixed with its name (``AdminWebUrl``, ``AdminWebBucketName``, ``AdminDistributionId``)."""
+    stem = "" if len(app.of_kind("site")) == 1 else camel(site.name)
+    return {"url": f"{stem}WebUrl", "bucket": f"{stem}WebBucketName", "distribution": f"{stem}DistributionId"}
 
 
 def api_origin(site: Site, http: Any) -> bool:
@@ -101,21 +98,7 @@ def _site(t: Template, site: Site) -> None:
             }
         },
     )
-    code = _REWRITE.replace("SPA", "true" if site.spa else "false").replace("INDEX", json.dumps(index_key(site)))
-    t.add(
-        rewrite,
-        "AWS::CloudFront::Function",
-        {
-            "Name": {"Fn::Sub": f"${{AWS::StackName}}-{site.name}-rewrite"},
-            "AutoPublish": True,
-            "FunctionCode": code,
-            "FunctionConfig": {
-                "Comment": "directory indexes, and the SPA fallback for extension-less paths",
-                "Runtime": "cloudfront-js-2.0",
-            },
-        },
-    )
-    default = {
+    default: dict[str, Any] = {
         "TargetOriginId": "site",
         "ViewerProtocolPolicy": "https-only",
         "Compress": True,
@@ -123,9 +106,6 @@ def _site(t: Template, site: Site) -> None:
         "CachedMethods": ["GET", "HEAD"],
         "CachePolicyId": CACHING_OPTIMIZED,
         "ResponseHeadersPolicyId": SECURITY_HEADERS,
-        "FunctionAssociations": [
-            {"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": [rewrite, "FunctionMetadata.FunctionARN"]}}
-        ],
     }
     origins: list[dict[str, Any]] = [
         {
@@ -145,6 +125,30 @@ def _site(t: Template, site: Site) -> None:
         "Origins": origins,
         "DefaultCacheBehavior": default,
     }
+    behaviours: list[dict[str, Any]] = []
+    config["CacheBehaviors"] = behaviours
+    if site.auth is None:
+        code = _REWRITE.replace("SPA", "true" if site.spa else "false").replace("INDEX", json.dumps(index_key(site)))
+        t.add(
+            rewrite,
+            "AWS::CloudFront::Function",
+            {
+                "Name": {"Fn::Sub": f"${{AWS::StackName}}-{site.name}-rewrite"},
+                "AutoPublish": True,
+                "FunctionCode": code,
+                "FunctionConfig": {
+                    "Comment": "directory indexes, and the SPA fallback for extension-less paths",
+                    "Runtime": "cloudfront-js-2.0",
+                },
+            },
+        )
+        default["FunctionAssociations"] = [
+            {"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": [rewrite, "FunctionMetadata.FunctionARN"]}}
+        ]
+    else:  # the gate (which applies the rewrite too: one viewer-request function per behaviour)
+        from .edge_deploy import attach
+
+        attach(t, site, config, default, behaviours)
     if os.path.isfile(os.path.join(site.directory, "404.html")):
         config["CustomErrorResponses"] = [
             {"ErrorCode": 404, "ResponseCode": 404, "ResponsePagePath": f"{site.prefix.rstrip('/')}/404.html"}
@@ -157,7 +161,7 @@ def _site(t: Template, site: Site) -> None:
                 "CustomOriginConfig": {"OriginProtocolPolicy": "https-only", "OriginSSLProtocols": ["TLSv1.2"]},
             }
         )
-        config["CacheBehaviors"] = [
+        behaviours.append(
             {
                 "PathPattern": "/api/*",
                 "TargetOriginId": "api",
@@ -169,7 +173,9 @@ def _site(t: Template, site: Site) -> None:
                 "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST,
                 "ResponseHeadersPolicyId": SECURITY_HEADERS,
             }
-        ]
+        )
+    if not behaviours:
+        del config["CacheBehaviors"]
     t.add(dist, "AWS::CloudFront::Distribution", {"DistributionConfig": config})
     t.add(
         f"{bucket}Policy",
@@ -196,7 +202,7 @@ def _site(t: Template, site: Site) -> None:
             },
         },
     )
-    out = names(site)
+    out = names(t.app, site)
     t.output(
         out["url"], {"Fn::Sub": f"https://${{{dist}.DomainName}}{site.prefix.rstrip('/')}/"}, f"URL of site {site.name}"
     )
