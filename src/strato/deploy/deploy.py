@@ -92,15 +92,26 @@ class Deployer:
             self.say("packaging ...")
             zip_path, digest = build(spec, Path(tmp) / "package.zip")
             code = zip_path.read_bytes()
-        template = render(synth(app))
+        template = render(synth(app, region=self.region))
         bucket = self.artifacts_bucket()
         code_key = f"{stack}/{digest}.zip"
-        template_key = f"{stack}/{hashlib.sha256(template.encode()).hexdigest()}.template.json"
         self.upload(bucket, code_key, code)
+        values = {"CodeBucket": bucket, "CodeKey": code_key, **parameters}
+        from ..site.edge_stack import gated_sites, with_edge
+
+        gated = gated_sites(app, self.region)
+        if gated:  # their Lambda@Edge gate lives in a us-east-1 companion stack, deployed first
+            values = with_edge(self, app, stack, template, values, gated)
+        return self.publish_sites(app, self.apply(app.name, stack, template, values))
+
+    def apply(self, app_name: str, stack: str, template: str, values: dict[str, str]) -> dict[str, str]:
+        """Create or update ``stack`` from ``template`` through a change set; its outputs."""
+        bucket = self.artifacts_bucket()
+        template_key = f"{stack}/{hashlib.sha256(template.encode()).hexdigest()}.template.json"
         self.upload(bucket, template_key, template.encode())
         declared = json.loads(template)["Parameters"]
-        values = {"CodeBucket": bucket, "CodeKey": code_key, **parameters}
-        missing = sorted(set(declared) - set(values))
+        defaults = {k for k, v in declared.items() if "Default" in v}
+        missing = sorted(set(declared) - set(values) - defaults)
         if missing:
             raise ConfigurationError(f"the template needs parameter(s) {', '.join(missing)}: pass --param NAME=VALUE")
         status = self.stack_status(stack)
@@ -119,17 +130,17 @@ class Deployer:
             TemplateURL=f"https://{bucket}.s3.{self.region}.amazonaws.com/{template_key}",
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(values.items()) if k in declared],
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-            Tags=[{"Key": "strato:app", "Value": app.name}],
+            Tags=[{"Key": "strato:app", "Value": app_name}],
         )
         if not self._wait_change_set(stack, change_set):
             self.say("no changes: the stack already matches")
-            return self.publish_sites(app, self.outputs(stack))
+            return self.outputs(stack)
         started = time.time()
         self.cfn.execute_change_set(StackName=stack, ChangeSetName=change_set)
         final = self._follow(stack, started, TERMINAL_OK | TERMINAL_BAD)
         if final not in TERMINAL_OK:
             raise StratoError(f"stack {stack} ended in {final}; see the events above")
-        return self.publish_sites(app, self.outputs(stack))
+        return self.outputs(stack)
 
     def publish_sites(self, app: App, outputs: dict[str, str]) -> dict[str, str]:
         """Each site's build into its bucket (changed files only) and the invalidation of what changed."""

@@ -81,6 +81,13 @@ def publish(
 ) -> Published:
     """Sync the build to the site's bucket (named in ``outputs``) and invalidate what changed."""
     out = names(app, site)
+    if out["bucket"] not in outputs:
+        from ..core.errors import StratoError
+
+        raise StratoError(
+            f"site {site.name}: the stack has no {out['bucket']} output to upload to "
+            f"(it has {', '.join(sorted(outputs)) or 'none'}); was it deployed from this app?"
+        )
     bucket, distribution = outputs[out["bucket"]], outputs.get(out["distribution"])
     base = site.prefix.strip("/")
     existing = _listing(s3, bucket, f"{base}/" if base else "")
