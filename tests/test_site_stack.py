@@ -9,32 +9,16 @@ itself is covered on moto by test_site_deploy.py's direct-API test."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import boto3
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.test_deploy import cli
+
 APP = """
 import strato
 app = strato.App("sitestack")
 site = app.site("web", directory="dist", spa=True)
 """
-
-
-def cli(*args: str, env: dict) -> subprocess.CompletedProcess:
-    import os
-
-    return subprocess.run(
-        [sys.executable, "-m", "strato.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **env},
-    )
 
 
 @pytest.mark.xfail(

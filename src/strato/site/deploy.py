@@ -72,6 +72,20 @@ def api_origin(site: Site, http: Any) -> bool:
     return under_api if site.api_origin is None else site.api_origin
 
 
+def uncached(pattern: str, origin: str) -> dict[str, Any]:
+    """A behaviour taking every method, caching nothing (the API; a gated site's sign-in page)."""
+    return {
+        "PathPattern": pattern,
+        "TargetOriginId": origin,
+        "ViewerProtocolPolicy": "https-only",
+        "Compress": True,
+        "AllowedMethods": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
+        "CachedMethods": ["GET", "HEAD"],
+        "CachePolicyId": CACHING_DISABLED,
+        "ResponseHeadersPolicyId": SECURITY_HEADERS,
+    }
+
+
 def index_key(site: Site) -> str:
     return f"{site.prefix.rstrip('/')}/index.html"
 
@@ -161,19 +175,7 @@ def _site(t: Template, site: Site) -> None:
                 "CustomOriginConfig": {"OriginProtocolPolicy": "https-only", "OriginSSLProtocols": ["TLSv1.2"]},
             }
         )
-        behaviours.append(
-            {
-                "PathPattern": "/api/*",
-                "TargetOriginId": "api",
-                "ViewerProtocolPolicy": "https-only",
-                "Compress": True,
-                "AllowedMethods": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
-                "CachedMethods": ["GET", "HEAD"],
-                "CachePolicyId": CACHING_DISABLED,
-                "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST,
-                "ResponseHeadersPolicyId": SECURITY_HEADERS,
-            }
-        )
+        behaviours.append({**uncached("/api/*", "api"), "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST})
     if not behaviours:
         del config["CacheBehaviors"]
     t.add(dist, "AWS::CloudFront::Distribution", {"DistributionConfig": config})

@@ -159,7 +159,7 @@ def companion_template(app_name: str, stage: str, sites: list[Site], region: str
 def attach(t: Template, site: Site, config: dict[str, Any], default: dict[str, Any], behaviours: list[Any]) -> None:
     """The gate on the distribution: the function on every viewer request, and a behaviour for the sign-in
     page that lets POST through to it (with the body: the form); the origin never sees either."""
-    from .deploy import CACHING_DISABLED, SECURITY_HEADERS
+    from .deploy import uncached
     from .gate import signin_path
 
     pool = site.pool
@@ -186,16 +186,4 @@ def attach(t: Template, site: Site, config: dict[str, Any], default: dict[str, A
         }
         config["Enabled"] = {"Fn::If": [ready, True, False]}
     default["LambdaFunctionAssociations"] = associations
-    behaviours.append(
-        {
-            "PathPattern": signin_path(site.prefix),
-            "TargetOriginId": "site",
-            "ViewerProtocolPolicy": "https-only",
-            "Compress": True,
-            "AllowedMethods": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
-            "CachedMethods": ["GET", "HEAD"],
-            "CachePolicyId": CACHING_DISABLED,
-            "ResponseHeadersPolicyId": SECURITY_HEADERS,
-            "LambdaFunctionAssociations": on_signin,
-        }
-    )
+    behaviours.append({**uncached(signin_path(site.prefix), "site"), "LambdaFunctionAssociations": on_signin})
