@@ -136,7 +136,12 @@ class Deployer:
             self.say("no changes: the stack already matches")
             return self.outputs(stack)
         started = time.time()
-        self.cfn.execute_change_set(StackName=stack, ChangeSetName=change_set)
+        try:
+            self.cfn.execute_change_set(StackName=stack, ChangeSetName=change_set)
+        except Exception as exc:
+            if not error_code(exc):
+                raise
+            raise StratoError(f"CloudFormation refused change set {change_set} of stack {stack}: {exc}") from None
         final = self._follow(stack, started, TERMINAL_OK | TERMINAL_BAD)
         if final not in TERMINAL_OK:
             raise StratoError(f"stack {stack} ended in {final}; see the events above")

@@ -48,6 +48,14 @@ def with_edge(
         deployer.say(f"first deploy of {stack}: its distributions stay disabled until their us-east-1 gate exists")
         outputs = deployer.apply(app.name, stack, template, values)
         ids = [_pool_ids(site, outputs) for site in sites]
+    lacking = sorted({site.pool.name for site, found in zip(sites, ids, strict=True) if found is None})
+    if lacking:
+        from ..core.errors import StratoError
+
+        raise StratoError(
+            f"stack {stack} has no id outputs of user pool(s) {', '.join(lacking)} "
+            f"(it has {', '.join(sorted(outputs)) or 'none'}): the us-east-1 edge gate cannot be made"
+        )
     parameters = {k: v for found in ids for k, v in (found or {}).items()}
     edge = Deployer(EDGE_REGION, say=deployer.say, poll=deployer.poll)
     companion = render(companion_template(app.name, app.config.stage, sites, deployer.region))
