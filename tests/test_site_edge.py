@@ -306,3 +306,47 @@ def test_signing_in_at_the_edge_against_cognito(moto_server, monkeypatch):
     gone = handler(viewer_request("/deep", f"{REFRESH_COOKIE}=not-a-refresh-token"))
     assert gone["status"] == "302" and header(gone, "location") == ["/_strato-signin?next=/deep"]
     assert all("Max-Age=0" in c for c in header(gone, "set-cookie"))
+
+
+def test_a_site_under_a_prefix_keeps_its_sign_in_page_there():
+    edge = load_edge(
+        {
+            "issuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x",
+            "clientId": "abc",
+            "jwksUrl": "http://127.0.0.1:9/jwks.json",  # never fetched: no request below carries a token
+            "cognitoUrl": "http://127.0.0.1:9/",
+            "prefix": "/app",
+            "siteName": "admin",
+            "spa": "false",
+            "index": "/app/index.html",
+        }
+    )
+    refused = edge["handler"](viewer_request("/app/reports", query="y=2024"))
+    assert refused["status"] == "302" and header(refused, "location") == [
+        "/app/_strato-signin?next=/app/reports%3Fy%3D2024"
+    ]
+    page = edge["handler"](viewer_request("/app/_strato-signin", query="next=/app/reports"))
+    assert page["status"] == "200" and 'action="/app/_strato-signin"' in page["body"]
+    assert header(page, "content-type") == ["text/html; charset=utf-8"]
+
+
+def test_the_edge_sign_in_page_refuses_what_it_cannot_take():
+    edge = load_edge(
+        {
+            "issuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x",
+            "clientId": "abc",
+            "jwksUrl": "http://127.0.0.1:9/jwks.json",
+            "cognitoUrl": "http://127.0.0.1:9/",  # a closed port: nothing below may reach Cognito
+            "prefix": "/",
+            "siteName": "web",
+            "spa": "true",
+            "index": "/index.html",
+        }
+    )
+    handler = edge["handler"]
+    assert handler(viewer_request("/_strato-signin", method="DELETE"))["status"] == "405"
+    event = viewer_request("/_strato-signin", method="POST", body=b"username=a&password=b")
+    event["Records"][0]["cf"]["request"]["body"]["inputTruncated"] = True  # over the include-body limit
+    assert handler(event)["status"] == "413"
+    odd = handler(viewer_request("/_strato-signin", method="POST", body=b"challenge=CUSTOM_CHALLENGE&session=s"))
+    assert odd["status"] == "401" and "cannot be answered on this page" in odd["body"]

@@ -8,6 +8,8 @@ https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-at-edg
 (a numbered version, not $LATEST; the function in us-east-1; the role assumable by lambda.amazonaws.com and
 edgelambda.amazonaws.com). Inline Python code: "AWS::Lambda::Function Code" (ZipFile, Node.js and Python),
 https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-function-code.html
+One viewer-request function per behaviour ("You cannot combine CloudFront Functions and Lambda@Edge in viewer
+events"): https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/edge-functions-restrictions.html
 """
 
 from __future__ import annotations

@@ -4,9 +4,12 @@ USER_PASSWORD_AUTH / REFRESH_TOKEN_AUTH, RespondToAuthChallenge: calls an app cl
 makes unsigned), so the site needs no hosted-UI domain and looks as it does under ``strato dev``.
 
 Lambda@Edge has no environment variables: ``strato synth`` bakes the pool's issuer, app client, JWKS URL
-and Cognito endpoint into ``CONFIG`` (edge_code). CloudFront Functions cannot do this job: they have no
-network access to fetch the JWKS or call Cognito, their crypto module only hashes and HMACs (no RSA
-verification), and they never see a request body (the sign-in form)."""
+and Cognito endpoint into ``CONFIG`` (edge_code). CloudFront Functions cannot do this job: their runtime
+"restricts access to the network" (no JWKS, no Cognito) and they "can't access the body of the HTTP
+request" (the sign-in form) ("Restrictions on CloudFront Functions", CloudFront Developer Guide,
+https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-function-restrictions.html),
+and their crypto module offers hashes and HMACs only, no RSA signature check
+(https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-javascript-runtime-features.html)."""
 
 from __future__ import annotations
 
