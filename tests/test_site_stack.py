@@ -9,6 +9,8 @@ itself is covered on moto by test_site_deploy.py's direct-API test."""
 
 from __future__ import annotations
 
+import os
+
 import boto3
 import pytest
 
@@ -19,6 +21,17 @@ import strato
 app = strato.App("sitestack")
 site = app.site("web", directory="dist", spa=True)
 """
+
+
+def aws(endpoint: str, region: str) -> dict[str, str]:
+    """conftest's fake credentials and metadata switch, moto's endpoint, and the stack's region."""
+    keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_EC2_METADATA_DISABLED")
+    return {
+        **{k: os.environ[k] for k in keys},
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+    }
 
 
 @pytest.mark.xfail(
@@ -32,14 +45,7 @@ def test_strato_deploy_creates_the_stack_syncs_the_files_and_invalidates(tmp_pat
     (tmp_path / "dist" / "assets" / "index-BxYz12_a.js").write_text("console.log(1)")
     spec = tmp_path / "site_app.py"
     spec.write_text(APP)
-    env = {
-        "AWS_ENDPOINT_URL": moto_server,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    env = aws(moto_server, "us-east-1")
     stack = f"site-{tmp_path.name.lower().replace('_', '-')[-20:]}"
     deployed = cli("deploy", str(spec), "--stack", stack, env=env)
     kwargs = {"endpoint_url": moto_server, "region_name": "us-east-1"}
@@ -86,14 +92,7 @@ def test_a_gated_site_outside_us_east_1_deploys_its_gate_in_a_companion_stack(tm
     (tmp_path / "dist" / "index.html").write_text("<h1>members</h1>")
     spec = tmp_path / "gated_app.py"
     spec.write_text(GATED)
-    env = {
-        "AWS_ENDPOINT_URL": moto_server,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "eu-west-1",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    env = aws(moto_server, "eu-west-1")
     stack = f"gated-{tmp_path.name.lower().replace('_', '-')[-20:]}"
     deployed = cli("deploy", str(spec), "--stack", stack, "--region", "eu-west-1", env=env)
     said = " ".join(deployed.stderr.split())  # rich wraps long lines

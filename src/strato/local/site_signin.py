@@ -15,31 +15,17 @@ from starlette.concurrency import run_in_threadpool
 
 from ..core import clock
 from ..core.errors import AuthError, StratoError
-from ..site import Site
-from ..site.gate import (
-    ID_COOKIE,
-    PASS,
-    REFRESH,
-    REFRESH_COOKIE,
-    REFRESH_DAYS,
-    Keys,
-    cleared,
-    cookie,
-    decide,
-    parse_cookies,
-    safe_next,
-    signin_location,
-)
+from ..site import Site, gate
 from ..site.signin_page import MAX_FORM, parse_form, render
 
 
 def cookies(scope: dict) -> dict[str, str]:
-    return parse_cookies(value.decode("latin-1") for key, value in scope["headers"] if key == b"cookie")
+    return gate.parse_cookies(value.decode("latin-1") for key, value in scope["headers"] if key == b"cookie")
 
 
 def set_cookie(site: Site, scope: dict, name: str, value: str, max_age: int) -> tuple[bytes, bytes]:
     secure = scope.get("scheme") == "https"
-    return b"set-cookie", cookie(site.prefix, name, value, max_age, secure=secure).encode("latin-1")
+    return b"set-cookie", gate.cookie(site.prefix, name, value, max_age, secure=secure).encode("latin-1")
 
 
 class SignIn:
@@ -48,13 +34,13 @@ class SignIn:
     def __init__(self, site: Site) -> None:
         self.site = site
         self.pool = site.pool
-        self.keys = Keys(self.pool.jwks)
+        self.keys = gate.Keys(self.pool.jwks)
 
     async def gate(self, scope: dict, send: Any) -> list[tuple[bytes, bytes]] | None:
         """``[]`` when the request may pass; None when it may not (a redirect was sent)."""
         jar = cookies(scope)
         outcome, _why = await run_in_threadpool(
-            decide,
+            gate.decide,
             scope["path"],
             jar,
             prefix=self.site.prefix,
@@ -63,24 +49,24 @@ class SignIn:
             keys=self.keys,
             now=clock.now(),
         )
-        if outcome == PASS:
+        if outcome == gate.PASS:
             return []
         query = scope.get("query_string", b"").decode("latin-1")
         headers = [(b"cache-control", b"no-store")]
-        if outcome == REFRESH:
+        if outcome == gate.REFRESH:
             try:
-                tokens = await run_in_threadpool(self.pool.refresh, jar[REFRESH_COOKIE])
+                tokens = await run_in_threadpool(self.pool.refresh, jar[gate.REFRESH_COOKIE])
                 back = scope["path"] + ("?" + query if query else "")
                 headers += [
                     (b"location", back.encode("latin-1")),
-                    set_cookie(self.site, scope, ID_COOKIE, tokens.id_token, tokens.expires_in),
+                    set_cookie(self.site, scope, gate.ID_COOKIE, tokens.id_token, tokens.expires_in),
                 ]
                 await _respond(send, 302, b"", headers)
                 return None
             except AuthError:
                 secure = scope.get("scheme") == "https"
-                headers += [(b"set-cookie", c.encode("latin-1")) for c in cleared(self.site.prefix, secure=secure)]
-        location = signin_location(self.site.prefix, scope["path"], query)
+                headers += [(b"set-cookie", c.encode("latin-1")) for c in gate.cleared(self.site.prefix, secure=secure)]
+        location = gate.signin_location(self.site.prefix, scope["path"], query)
         await _respond(send, 302, b"", [(b"location", location.encode("latin-1")), *headers])
         return None
 
@@ -88,7 +74,7 @@ class SignIn:
         """GET: the form. POST: one step of the sign-in (password, TOTP code or new password)."""
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         if scope["method"] == "GET":
-            await self._form(send, 200, {"next": safe_next(self.site.prefix, (query.get("next") or [""])[0])})
+            await self._form(send, 200, {"next": gate.safe_next(self.site.prefix, (query.get("next") or [""])[0])})
             return
         if scope["method"] != "POST":
             await _respond(send, 405, b"GET or POST\n", [(b"allow", b"GET, POST")])
@@ -98,7 +84,7 @@ class SignIn:
             await _respond(send, 413, b"form too large\n", [])
             return
         form = parse_form(body)
-        state = {"next": safe_next(self.site.prefix, form.get("next")), "username": form.get("username", "")}
+        state = {"next": gate.safe_next(self.site.prefix, form.get("next")), "username": form.get("username", "")}
         try:
             result = await run_in_threadpool(self._step, form)
         except (AuthError, StratoError) as exc:
@@ -106,12 +92,14 @@ class SignIn:
             return
         if hasattr(result, "id_token"):
             headers = [
-                set_cookie(self.site, scope, ID_COOKIE, result.id_token, result.expires_in),
+                set_cookie(self.site, scope, gate.ID_COOKIE, result.id_token, result.expires_in),
                 (b"location", state["next"].encode("latin-1")),
                 (b"cache-control", b"no-store"),
             ]
             if result.refresh_token:
-                headers.append(set_cookie(self.site, scope, REFRESH_COOKIE, result.refresh_token, REFRESH_DAYS * 86400))
+                headers.append(
+                    set_cookie(self.site, scope, gate.REFRESH_COOKIE, result.refresh_token, gate.REFRESH_DAYS * 86400)
+                )
             await _respond(send, 303, b"", headers)
             return
         await self._form(send, 200, {**state, "challenge": result.name, "session": result.session})
