@@ -8,7 +8,8 @@ https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-at-edg
 (a numbered version, not $LATEST; the function in us-east-1; the role assumable by lambda.amazonaws.com and
 edgelambda.amazonaws.com; Python 3.12 among the runtimes; no environment variables, hence CONFIG baked in).
 128 MB and 5 s are a viewer-request function's most ("Quotas on Lambda@Edge",
-https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html#limits-lambda-at-edge). Inline Python code: "AWS::Lambda::Function Code" (ZipFile, Node.js and Python),
+https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html#limits-lambda-at-edge).
+Inline Python code: "AWS::Lambda::Function Code" (ZipFile, Node.js and Python),
 https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-function-code.html
 One viewer-request function per behaviour ("You cannot combine CloudFront Functions and Lambda@Edge in viewer
 events"): https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/edge-functions-restrictions.html
