@@ -234,7 +234,7 @@ def test_the_pure_python_rs256_check_agrees_with_pyjwt(gated):
         )
 
 
-def test_an_unknown_kid_refetches_the_jwks_once_a_minute():
+def test_an_unknown_kid_refetches_the_jwks_once_a_minute_at_the_edge():
     fetched: list[int] = []
     now = [0.0]
 
@@ -246,6 +246,8 @@ def test_an_unknown_kid_refetches_the_jwks_once_a_minute():
     assert keys("a") is None and keys("b") is None and len(fetched) == 1  # a flood of unknown kids: one fetch
     now[0] = 61.0
     assert keys("c") is None and len(fetched) == 2
+    local = Keys(fetch, clock=lambda: now[0], retry=0)  # the local pool's JWKS is a read of its key ring
+    assert local("a") is None and local("b") is None and len(fetched) == 4
 
 
 def test_signing_in_at_the_edge_against_cognito(moto_server, monkeypatch):

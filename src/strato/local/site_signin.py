@@ -34,7 +34,7 @@ class SignIn:
     def __init__(self, site: Site) -> None:
         self.site = site
         self.pool = site.pool
-        self.keys = gate.Keys(self.pool.jwks)
+        self.keys = gate.Keys(self.pool.jwks, retry=0 if self.pool.provider == "local" else gate.JWKS_RETRY_S)
 
     async def gate(self, scope: dict, send: Any) -> list[tuple[bytes, bytes]] | None:
         """``[]`` when the request may pass; None when it may not (a redirect was sent)."""

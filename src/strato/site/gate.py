@@ -80,16 +80,20 @@ def rs256_valid(signing_input: bytes, signature: bytes, n: int, e: int) -> bool:
 
 class Keys:
     """The pool's JWKS, fetched on first use; an unknown ``kid`` fetches it again (a key rotation), at
-    most every JWKS_RETRY_S seconds."""
+    most every ``retry`` seconds (JWKS_RETRY_S at the edge, where it is a network call; 0 for the local
+    pool, whose JWKS is a read of its own key ring)."""
 
-    def __init__(self, fetch: Callable[[], dict], clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, fetch: Callable[[], dict], clock: Callable[[], float] = time.monotonic, retry: float = JWKS_RETRY_S
+    ) -> None:
         self.fetch = fetch
         self.clock = clock
+        self.retry = retry
         self.keys: dict[str, tuple[int, int]] = {}
         self.fetched: float | None = None
 
     def __call__(self, kid: str) -> tuple[int, int] | None:
-        if kid not in self.keys and (self.fetched is None or self.clock() - self.fetched >= JWKS_RETRY_S):
+        if kid not in self.keys and (self.fetched is None or self.clock() - self.fetched >= self.retry):
             self.fetched = self.clock()
             self.keys = rsa_keys(self.fetch())
         return self.keys.get(kid)
