@@ -1,7 +1,9 @@
 """A site in CloudFormation and on deploy: a private S3 bucket that only the distribution reads
 (Block Public Access, Origin Access Control), a CloudFront distribution (HTTPS only, HTTP/2 and 3,
-compression, security headers, the SPA rule in a CloudFront Function), optionally the HTTP API as a
-same-origin ``/api/*`` behaviour; then ``publish`` uploads what changed and invalidates it.
+compression, security headers, the SPA rule in a CloudFront Function, or for an ``auth=`` site the
+Lambda@Edge gate of edge_deploy.py), optionally the HTTP API as a same-origin ``/api/*`` behaviour (never
+gated: its routes check tokens themselves, as under ``strato dev``); then ``publish`` uploads what changed
+and invalidates it.
 
 The HTTP API origin defaults to on when every route lives under ``/api/``: CloudFront forwards the path
 unchanged to the API's ``$default`` stage, so only such an app can share the site's origin (no CORS
