@@ -60,4 +60,10 @@ def with_edge(
     edge = Deployer(EDGE_REGION, say=deployer.say, poll=deployer.poll)
     companion = render(companion_template(app.name, app.config.stage, sites, deployer.region))
     edge_outputs = edge.apply(app.name, f"{stack}-edge", companion, parameters)
-    return {**values, **{version_parameter(site): edge_outputs[version_parameter(site)] for site in sites}}
+    versions = {version_parameter(site): edge_outputs.get(version_parameter(site)) for site in sites}
+    if None in versions.values():
+        from ..core.errors import StratoError
+
+        missing = ", ".join(k for k, v in versions.items() if v is None)
+        raise StratoError(f"stack {stack}-edge in {EDGE_REGION} has no output {missing}: the gate has no version")
+    return {**values, **{k: str(v) for k, v in versions.items()}}
