@@ -5,14 +5,12 @@ refreshed; a tampered cookie, another pool's token and a foreign `next` never ge
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import httpx
 import pyotp
 import pytest
 
 import strato
-from strato.core.errors import ConfigurationError
 from strato.deploy.synth import synth
 from tests.conftest import start_dev_server, stop
 
@@ -111,9 +109,12 @@ def test_an_expired_id_token_is_refreshed(gated):
     server, _, _ = gated
     browser = sign_in_with_new_password(server)
     refresh = browser.cookies["strato-refresh"]
-    page = client(server, **{"strato-id": "expired.or.garbage", "strato-refresh": refresh}).get("/")
+    back = client(server, **{"strato-id": "expired.or.garbage", "strato-refresh": refresh}).get("/")
+    assert back.status_code == 302 and back.headers["location"] == "/"  # the same URL, as the edge does
+    assert back.headers["set-cookie"].startswith("strato-id=")
+    token = back.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+    page = client(server, **{"strato-id": token}).get("/")
     assert page.status_code == 200 and page.text == "<h1>members only</h1>"
-    assert page.headers["set-cookie"].startswith("strato-id=")
     stale = client(server, **{"strato-refresh": "not-a-refresh-token"}).get("/")
     assert stale.status_code == 302
 
@@ -145,11 +146,12 @@ def test_next_never_leaves_the_site(gated, target):
     assert done.status_code == 303 and done.headers["location"] == "/"
 
 
-def test_a_site_with_auth_refuses_to_deploy_without_the_edge_check(gated):
+def test_a_site_with_auth_deploys_with_the_edge_check(gated):
     _, _, root = gated
     namespace: dict = {"__file__": str(root / "gated_app.py")}
     exec(compile((root / "gated_app.py").read_text(), "gated_app.py", "exec"), namespace)
-    with pytest.raises(ConfigurationError, match=r"edge check on AWS .* not implemented"):
-        synth(namespace["app"])
+    template = synth(namespace["app"], region="us-east-1")
     namespace["app"].close()
-    assert Path(root / "dist" / "index.html").exists()
+    default = template["Resources"]["WebSiteDistribution"]["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]
+    assert default["LambdaFunctionAssociations"][0]["EventType"] == "viewer-request"
+    assert "FunctionAssociations" not in default  # one viewer-request function per behaviour: the gate

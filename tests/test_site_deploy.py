@@ -94,7 +94,7 @@ def test_the_distribution_and_its_private_bucket(site_app):
     statement = resources["WebSiteBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
     assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     assert "AWS:SourceArn" in statement["Condition"]["StringEquals"]
-    assert {"WebUrl", "WebBucketName", "WebDistributionId"} <= set(outputs)
+    assert {"WebUrl", "WebBucketName", "DistributionId"} <= set(outputs)
 
 
 def test_api_origin_defaults_off_when_routes_live_elsewhere(tmp_path):
@@ -146,7 +146,7 @@ def test_publish_uploads_changes_only_and_invalidates_them(site_app, tmp_path, m
     )["Distribution"]["Id"]
     outputs = {
         "WebBucketName": bucket,
-        "WebDistributionId": distribution,
+        "DistributionId": distribution,
         "WebUrl": "https://d111.cloudfront.net/",
         "HttpApiUrl": "https://abc.execute-api.us-east-1.amazonaws.com",
         "LiveWebSocketApiUrl": "wss://ws1.execute-api.us-east-1.amazonaws.com/dev",

@@ -85,8 +85,8 @@ class Deployer:
                 return None
             raise
 
-    def prepare(self, app: App, spec: str, stack: str, parameters: dict[str, str]) -> tuple[dict[str, Any], str, list]:
-        """Package and upload: (the template, its S3 URL, the parameters) a change set is made from."""
+    def prepare(self, app: App, spec: str, stack: str, parameters: dict[str, str]) -> tuple[str, dict[str, str]]:
+        """Package and upload the code: (the template's text, the parameter values) of the app's stack."""
         from .package import build
         from .synth import render, synth
 
@@ -94,15 +94,20 @@ class Deployer:
             self.say("packaging ...")
             zip_path, digest = build(spec, Path(tmp) / "package.zip")
             code = zip_path.read_bytes()
-        template = render(synth(app))
+        template = render(synth(app, region=self.region))
         bucket = self.artifacts_bucket()
         code_key = f"{stack}/{digest}.zip"
-        template_key = f"{stack}/{hashlib.sha256(template.encode()).hexdigest()}.template.json"
         self.upload(bucket, code_key, code)
+        return template, {"CodeBucket": bucket, "CodeKey": code_key, **parameters}
+
+    def stage(self, stack: str, template: str, values: dict[str, str]) -> tuple[dict[str, Any], str, list]:
+        """Upload the template: (it parsed, its S3 URL, the parameters) a change set is made from."""
+        bucket = self.artifacts_bucket()
+        template_key = f"{stack}/{hashlib.sha256(template.encode()).hexdigest()}.template.json"
         self.upload(bucket, template_key, template.encode())
         declared = json.loads(template)["Parameters"]
-        values = {"CodeBucket": bucket, "CodeKey": code_key, **parameters}
-        missing = sorted(set(declared) - set(values))
+        defaults = {k for k, v in declared.items() if "Default" in v}
+        missing = sorted(set(declared) - set(values) - defaults)
         if missing:
             raise ConfigurationError(f"the template needs parameter(s) {', '.join(missing)}: pass --param NAME=VALUE")
         # CloudFormation reads it from S3 with the caller's credentials: the plain object URL is enough
@@ -110,7 +115,7 @@ class Deployer:
         params = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(values.items()) if k in declared]
         return json.loads(template), url, params
 
-    def change_set(self, app: App, stack: str, url: str, params: list) -> tuple[str, str, bool]:
+    def change_set(self, app_name: str, stack: str, url: str, params: list) -> tuple[str, str, bool]:
         """Create a change set for ``stack``: (its name, CREATE or UPDATE, whether it holds changes)."""
         status = self.stack_status(stack)
         if status in ("ROLLBACK_COMPLETE",):
@@ -127,7 +132,7 @@ class Deployer:
             TemplateURL=url,
             Parameters=params,
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-            Tags=[{"Key": "strato:app", "Value": app.name}],
+            Tags=[{"Key": "strato:app", "Value": app_name}],
         )
         return change_set, kind, changeset.wait(self.cfn, stack, change_set, self.poll)
 
@@ -146,9 +151,10 @@ class Deployer:
 
     def diff(self, app: App, spec: str, stack: str, parameters: dict[str, str]) -> changeset.Diff:
         """What deploying ``app`` to ``stack`` would change; the change set is deleted, never executed."""
-        template, url, params = self.prepare(app, spec, stack, parameters)
+        text, values = self.prepare(app, spec, stack, parameters)
+        template, url, params = self.stage(stack, text, values)
         old = self.deployed_template(stack)
-        name, kind, changed = self.change_set(app, stack, url, params)
+        name, kind, changed = self.change_set(app.name, stack, url, params)
         if not changed:
             if kind == "CREATE" and self.stack_status(stack) == "REVIEW_IN_PROGRESS":
                 self.cfn.delete_stack(StackName=stack)
@@ -167,21 +173,43 @@ class Deployer:
         review: Callable[[changeset.Diff], bool] | None = None,
     ) -> dict[str, str]:
         """Deploy through a change set; ``review`` sees what it changes and may refuse (nothing is executed)."""
-        template, url, params = self.prepare(app, spec, stack, parameters)
+        template, values = self.prepare(app, spec, stack, parameters)
+        from ..site.edge_stack import gated_sites, with_edge
+
+        gated = gated_sites(app, self.region)
+        if gated:  # their Lambda@Edge gate lives in a us-east-1 companion stack, deployed first
+            values = with_edge(self, app, stack, template, values, gated)
+        return self.publish_sites(app, self.apply(app.name, stack, template, values, review))
+
+    def apply(
+        self,
+        app_name: str,
+        stack: str,
+        text: str,
+        values: dict[str, str],
+        review: Callable[[changeset.Diff], bool] | None = None,
+    ) -> dict[str, str]:
+        """Create or update ``stack`` from the template ``text`` through a change set; its outputs."""
+        template, url, params = self.stage(stack, text, values)
         old = self.deployed_template(stack)
-        change_set, kind, changed = self.change_set(app, stack, url, params)
+        change_set, kind, changed = self.change_set(app_name, stack, url, params)
         if not changed:
             self.say("no changes: the stack already matches")
-            return self.publish_sites(app, self.outputs(stack))
+            return self.outputs(stack)
         if review is not None and not review(changeset.describe(self.cfn, stack, change_set, old, template)):
             self.discard(stack, change_set, kind)
             raise StratoError(f"deploy of {stack} cancelled: nothing was changed (the change set is deleted)")
         started = time.time()
-        self.cfn.execute_change_set(StackName=stack, ChangeSetName=change_set)
+        try:
+            self.cfn.execute_change_set(StackName=stack, ChangeSetName=change_set)
+        except Exception as exc:
+            if not error_code(exc):
+                raise
+            raise StratoError(f"CloudFormation refused change set {change_set} of stack {stack}: {exc}") from None
         final = self._follow(stack, started, TERMINAL_OK | TERMINAL_BAD)
         if final not in TERMINAL_OK:
             raise StratoError(f"stack {stack} ended in {final}; see the events above")
-        return self.publish_sites(app, self.outputs(stack))
+        return self.outputs(stack)
 
     def publish_sites(self, app: App, outputs: dict[str, str]) -> dict[str, str]:
         """Each site's build into its bucket (changed files only) and the invalidation of what changed."""

@@ -37,9 +37,13 @@ class Function:
 
 
 class Template:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, region: str | None = None) -> None:
+        from ..core.config import region as default_region
+
         self.app = app
         self.stage = app.config.stage
+        self.region = region or default_region()  # where the stack goes (a site's Lambda@Edge needs us-east-1)
+        self.conditions: dict[str, Any] = {}
         self.resources: dict[str, Any] = {}
         self.outputs: dict[str, Any] = {}
         self.parameters: dict[str, Any] = {
@@ -220,13 +224,16 @@ class Template:
             synth_backups(self)
         self.emit_functions()
         self.emit_queue_policies()
-        return {
+        template = {
             "AWSTemplateFormatVersion": "2010-09-09",
             "Description": f"strato app {app.name} (stage {self.stage})",
             "Parameters": self.parameters,
             "Resources": self.resources,
             "Outputs": self.outputs,
         }
+        if self.conditions:
+            template["Conditions"] = self.conditions
+        return template
 
 
 def deploy_module(resource: Any) -> Any:
@@ -236,9 +243,9 @@ def deploy_module(resource: Any) -> Any:
     return importlib.import_module(f"{type(resource).__module__}.deploy")
 
 
-def synth(app: App) -> dict[str, Any]:
-    """The CloudFormation template of ``app`` as a dict."""
-    return Template(app).build()
+def synth(app: App, region: str | None = None) -> dict[str, Any]:
+    """The CloudFormation template of ``app`` as a dict, for a stack in ``region`` (default: the configured one)."""
+    return Template(app, region).build()
 
 
 def render(template: dict[str, Any]) -> str:

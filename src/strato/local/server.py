@@ -76,9 +76,13 @@ def build_asgi(
         task = asyncio.create_task(runtime.run())
         live.build.start_worker()
         watcher = await reloader.start() if reloader is not None else None
+        from . import site_rebuild  # --reload reruns build= sites' builds too
+
+        rebuilds = await site_rebuild.start(sites.servers, app.config.data_dir) if reloader is not None else []
         try:
             yield
         finally:
+            await site_rebuild.stop(rebuilds)
             if reloader is not None:
                 await reloader.stop()  # no more reloads; hand-overs under way complete
             for background_task in (task, watcher):

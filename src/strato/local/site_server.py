@@ -111,6 +111,11 @@ class SiteServer:
         self.config_path, self.module_path = site.config_path, site.module_path
         self.signin = SignIn(site) if site.auth is not None else None
 
+    def serve_from(self, directory: str) -> None:
+        """Serve another copy of the build (``--reload``'s snapshot of a new build) from the next request."""
+        self.root = os.path.realpath(directory)
+        self.entries = {}
+
     def owns(self, path: str) -> bool:
         if not self.prefix_parts:
             return True

@@ -1,52 +1,31 @@
-"""``auth=pool`` on a site under ``strato dev``: every page needs a signed-in user of the pool. A request
-without a valid ID token cookie is redirected to a hosted-UI-like sign-in page (password, then TOTP when
-the user has it, or a new password when the pool demands one); success sets HttpOnly, SameSite=Lax cookies
-(Secure over TLS) with the tokens and returns to the page asked for. An expired ID token is refreshed with
-the refresh cookie; a tampered cookie, another client's token or a failed refresh go back to sign-in."""
+"""``auth=pool`` on a site under ``strato dev``: every page needs a signed-in user of the pool. The rules
+are site/gate.py's, the very code the Lambda@Edge function runs on AWS (same cookies, same checks, same
+redirects), and the page is site/signin_page.py's. Here the steps are the pool's own calls (password, then
+TOTP when the user has it, or a new password when the pool demands one); success sets HttpOnly,
+SameSite=Lax cookies (Secure over TLS) and returns to the page asked for. An expired ID token with a
+refresh cookie is exchanged and the browser sent back to the same URL with the new one; a tampered
+cookie, another client's token or a failed refresh go to sign-in."""
 
 from __future__ import annotations
 
-import html
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
 
+from ..core import clock
 from ..core.errors import AuthError, StratoError
-from ..site import Site
-
-ID_COOKIE, REFRESH_COOKIE = "strato-id", "strato-refresh"
-MAX_FORM = 16 * 1024
-_CODE = '<label>Code from your authenticator app <input name="code" autocomplete="one-time-code" autofocus></label>'
-_NEW_PASSWORD = (
-    '<label>New password <input name="new_password" type="password" autocomplete="new-password" autofocus></label>'
-)
-REFRESH_DAYS = 30  # Cognito's default refresh token validity
+from ..site import Site, gate
+from ..site.signin_page import MAX_FORM, parse_form, render
 
 
 def cookies(scope: dict) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for key, value in scope["headers"]:
-        if key == b"cookie":
-            for part in value.decode("latin-1").split(";"):
-                name, _, val = part.strip().partition("=")
-                found.setdefault(name, val)
-    return found
+    return gate.parse_cookies(value.decode("latin-1") for key, value in scope["headers"] if key == b"cookie")
 
 
 def set_cookie(site: Site, scope: dict, name: str, value: str, max_age: int) -> tuple[bytes, bytes]:
-    secure = "; Secure" if scope.get("scheme") == "https" else ""
-    path = site.prefix if site.prefix != "/" else "/"
-    cookie = f"{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
-    return b"set-cookie", cookie.encode("latin-1")
-
-
-def safe_next(site: Site, value: str | None) -> str:
-    """Where to go after signing in: a path of this site, never another origin (``//evil``, ``/\\evil``)."""
-    home = site.prefix if site.prefix != "/" else "/"
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or "\n" in value:
-        return home
-    return value
+    secure = scope.get("scheme") == "https"
+    return b"set-cookie", gate.cookie(site.prefix, name, value, max_age, secure=secure).encode("latin-1")
 
 
 class SignIn:
@@ -55,34 +34,47 @@ class SignIn:
     def __init__(self, site: Site) -> None:
         self.site = site
         self.pool = site.pool
+        self.keys = gate.Keys(self.pool.jwks, retry=0 if self.pool.provider == "local" else gate.JWKS_RETRY_S)
 
     async def gate(self, scope: dict, send: Any) -> list[tuple[bytes, bytes]] | None:
-        """None when the request may not pass (a redirect was sent); else the cookies to add (a refresh)."""
+        """``[]`` when the request may pass; None when it may not (a redirect was sent)."""
         jar = cookies(scope)
-        token = jar.get(ID_COOKIE)
-        if token:
+        outcome, _why = await run_in_threadpool(
+            gate.decide,
+            scope["path"],
+            jar,
+            prefix=self.site.prefix,
+            issuer=self.pool.issuer,
+            client_id=self.pool.client_id,
+            keys=self.keys,
+            now=clock.now(),
+        )
+        if outcome == gate.PASS:
+            return []
+        query = scope.get("query_string", b"").decode("latin-1")
+        headers = [(b"cache-control", b"no-store")]
+        if outcome == gate.REFRESH:
             try:
-                await run_in_threadpool(self.pool.verify, token, token_use="id", check_revoked=True)
-                return []
+                tokens = await run_in_threadpool(self.pool.refresh, jar[gate.REFRESH_COOKIE])
+                back = scope["path"] + ("?" + query if query else "")
+                headers += [
+                    (b"location", back.encode("latin-1")),
+                    set_cookie(self.site, scope, gate.ID_COOKIE, tokens.id_token, tokens.expires_in),
+                ]
+                await _respond(send, 302, b"", headers)
+                return None
             except AuthError:
-                pass
-        refresh = jar.get(REFRESH_COOKIE)
-        if refresh:
-            try:
-                tokens = await run_in_threadpool(self.pool.refresh, refresh)
-                return [set_cookie(self.site, scope, ID_COOKIE, tokens.id_token, tokens.expires_in)]
-            except AuthError:
-                pass
-        target = scope["path"] + (("?" + scope["query_string"].decode("latin-1")) if scope.get("query_string") else "")
-        location = f"{self.site.signin_path}?next={quote(target, safe='/')}"
-        await _respond(send, 302, b"", [(b"location", location.encode("latin-1")), (b"cache-control", b"no-store")])
+                secure = scope.get("scheme") == "https"
+                headers += [(b"set-cookie", c.encode("latin-1")) for c in gate.cleared(self.site.prefix, secure=secure)]
+        location = gate.signin_location(self.site.prefix, scope["path"], query)
+        await _respond(send, 302, b"", [(b"location", location.encode("latin-1")), *headers])
         return None
 
     async def page(self, scope: dict, receive: Any, send: Any) -> None:
         """GET: the form. POST: one step of the sign-in (password, TOTP code or new password)."""
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         if scope["method"] == "GET":
-            await self._form(send, 200, {"next": safe_next(self.site, (query.get("next") or [""])[0])})
+            await self._form(send, 200, {"next": gate.safe_next(self.site.prefix, (query.get("next") or [""])[0])})
             return
         if scope["method"] != "POST":
             await _respond(send, 405, b"GET or POST\n", [(b"allow", b"GET, POST")])
@@ -91,8 +83,8 @@ class SignIn:
         if body is None:
             await _respond(send, 413, b"form too large\n", [])
             return
-        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-        state = {"next": safe_next(self.site, form.get("next")), "username": form.get("username", "")}
+        form = parse_form(body)
+        state = {"next": gate.safe_next(self.site.prefix, form.get("next")), "username": form.get("username", "")}
         try:
             result = await run_in_threadpool(self._step, form)
         except (AuthError, StratoError) as exc:
@@ -100,12 +92,14 @@ class SignIn:
             return
         if hasattr(result, "id_token"):
             headers = [
-                set_cookie(self.site, scope, ID_COOKIE, result.id_token, result.expires_in),
+                set_cookie(self.site, scope, gate.ID_COOKIE, result.id_token, result.expires_in),
                 (b"location", state["next"].encode("latin-1")),
                 (b"cache-control", b"no-store"),
             ]
             if result.refresh_token:
-                headers.append(set_cookie(self.site, scope, REFRESH_COOKIE, result.refresh_token, REFRESH_DAYS * 86400))
+                headers.append(
+                    set_cookie(self.site, scope, gate.REFRESH_COOKIE, result.refresh_token, gate.REFRESH_DAYS * 86400)
+                )
             await _respond(send, 303, b"", headers)
             return
         await self._form(send, 200, {**state, "challenge": result.name, "session": result.session})
@@ -120,30 +114,7 @@ class SignIn:
         return self.pool.respond(challenge, code=form.get("code", ""), new_password=form.get("new_password", ""))
 
     async def _form(self, send: Any, status: int, state: dict[str, str]) -> None:
-        challenge = state.get("challenge", "")
-        if challenge == "SOFTWARE_TOKEN_MFA":
-            fields = _CODE
-        elif challenge == "NEW_PASSWORD_REQUIRED":
-            fields = _NEW_PASSWORD
-        elif challenge:
-            fields = f"<p>{html.escape(challenge)} cannot be answered on this page.</p>"
-        else:
-            fields = (
-                '<label>Username <input name="username" autocomplete="username" autofocus></label>'
-                '<label>Password <input name="password" type="password" autocomplete="current-password"></label>'
-            )
-        hidden = "".join(
-            f'<input type="hidden" name="{k}" value="{html.escape(state[k])}">'
-            for k in ("next", "challenge", "session", "username")
-            if state.get(k) and not (k == "username" and not challenge)
-        )
-        error = f'<p role="alert" id="error">{html.escape(state["error"])}</p>' if state.get("error") else ""
-        page = (
-            "<!doctype html><html><head><meta charset='utf-8'><title>Sign in</title></head><body>"
-            f"<h1>Sign in to {html.escape(self.site.name)}</h1>{error}"
-            f'<form method="post" action="{html.escape(self.site.signin_path)}">{hidden}{fields}'
-            '<button type="submit">Sign in</button></form></body></html>'
-        )
+        page = render(self.site.name, self.site.signin_path, state)
         await _respond(
             send,
             status,

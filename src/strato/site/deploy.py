@@ -1,7 +1,9 @@
 """A site in CloudFormation and on deploy: a private S3 bucket that only the distribution reads
 (Block Public Access, Origin Access Control), a CloudFront distribution (HTTPS only, HTTP/2 and 3,
-compression, security headers, the SPA rule in a CloudFront Function), optionally the HTTP API as a
-same-origin ``/api/*`` behaviour; then ``publish`` uploads what changed and invalidates it.
+compression, security headers, the SPA rule in a CloudFront Function, or for an ``auth=`` site the
+Lambda@Edge gate of edge_deploy.py), optionally the HTTP API as a same-origin ``/api/*`` behaviour (never
+gated: its routes check tokens themselves, as under ``strato dev``); then ``publish`` uploads what changed
+and invalidates it.
 
 The HTTP API origin defaults to on when every route lives under ``/api/``: CloudFront forwards the path
 unchanged to the API's ``$default`` stage, so only such an app can share the site's origin (no CORS
@@ -45,11 +47,6 @@ _REWRITE = """function handler(event) {
 
 
 def synth(t: Template, site: Site) -> None:
-    if site.auth is not None:  # deploying it without the edge check would publish what should be private
-        raise ConfigurationError(
-            f"site {site.name!r}: auth= is served by strato dev only so far; the edge check on AWS "
-            "(Lambda@Edge verifying the token cookie) is not implemented, so it cannot be deployed yet"
-        )
     _site(t, site)
 
 
@@ -57,10 +54,12 @@ def arns(resource: Site, action: str, stage: str) -> list[Any]:
     return []  # no Lambda code is granted anything on a site
 
 
-def names(site: Site) -> dict[str, str]:
-    """The stack outputs of a site: ``WebUrl``, ``WebBucketName``, ``WebDistributionId`` for ``"web"``."""
-    stem = camel(site.name)
-    return {"url": f"{stem}Url", "bucket": f"{stem}BucketName", "distribution": f"{stem}DistributionId"}
+def names(app: Any, site: Site) -> dict[str, str]:
+    """The stack outputs of a site: ``WebUrl``, ``WebBucketName``, ``DistributionId`` for an app's only
+    site (whatever its name: a script or a CI job finds them without knowing it); with several, each
+    site's are prefixed with its name (``AdminWebUrl``, ``AdminWebBucketName``, ``AdminDistributionId``)."""
+    stem = "" if len(app.of_kind("site")) == 1 else camel(site.name)
+    return {"url": f"{stem}WebUrl", "bucket": f"{stem}WebBucketName", "distribution": f"{stem}DistributionId"}
 
 
 def api_origin(site: Site, http: Any) -> bool:
@@ -73,6 +72,20 @@ def api_origin(site: Site, http: Any) -> bool:
             "(CloudFront forwards /api/* unchanged to the API)"
         )
     return under_api if site.api_origin is None else site.api_origin
+
+
+def uncached(pattern: str, origin: str) -> dict[str, Any]:
+    """A behaviour taking every method, caching nothing (the API; a gated site's sign-in page)."""
+    return {
+        "PathPattern": pattern,
+        "TargetOriginId": origin,
+        "ViewerProtocolPolicy": "https-only",
+        "Compress": True,
+        "AllowedMethods": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
+        "CachedMethods": ["GET", "HEAD"],
+        "CachePolicyId": CACHING_DISABLED,
+        "ResponseHeadersPolicyId": SECURITY_HEADERS,
+    }
 
 
 def index_key(site: Site) -> str:
@@ -101,21 +114,7 @@ def _site(t: Template, site: Site) -> None:
             }
         },
     )
-    code = _REWRITE.replace("SPA", "true" if site.spa else "false").replace("INDEX", json.dumps(index_key(site)))
-    t.add(
-        rewrite,
-        "AWS::CloudFront::Function",
-        {
-            "Name": {"Fn::Sub": f"${{AWS::StackName}}-{site.name}-rewrite"},
-            "AutoPublish": True,
-            "FunctionCode": code,
-            "FunctionConfig": {
-                "Comment": "directory indexes, and the SPA fallback for extension-less paths",
-                "Runtime": "cloudfront-js-2.0",
-            },
-        },
-    )
-    default = {
+    default: dict[str, Any] = {
         "TargetOriginId": "site",
         "ViewerProtocolPolicy": "https-only",
         "Compress": True,
@@ -123,9 +122,6 @@ def _site(t: Template, site: Site) -> None:
         "CachedMethods": ["GET", "HEAD"],
         "CachePolicyId": CACHING_OPTIMIZED,
         "ResponseHeadersPolicyId": SECURITY_HEADERS,
-        "FunctionAssociations": [
-            {"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": [rewrite, "FunctionMetadata.FunctionARN"]}}
-        ],
     }
     origins: list[dict[str, Any]] = [
         {
@@ -145,6 +141,30 @@ def _site(t: Template, site: Site) -> None:
         "Origins": origins,
         "DefaultCacheBehavior": default,
     }
+    behaviours: list[dict[str, Any]] = []
+    config["CacheBehaviors"] = behaviours
+    if site.auth is None:
+        code = _REWRITE.replace("SPA", "true" if site.spa else "false").replace("INDEX", json.dumps(index_key(site)))
+        t.add(
+            rewrite,
+            "AWS::CloudFront::Function",
+            {
+                "Name": {"Fn::Sub": f"${{AWS::StackName}}-{site.name}-rewrite"},
+                "AutoPublish": True,
+                "FunctionCode": code,
+                "FunctionConfig": {
+                    "Comment": "directory indexes, and the SPA fallback for extension-less paths",
+                    "Runtime": "cloudfront-js-2.0",
+                },
+            },
+        )
+        default["FunctionAssociations"] = [
+            {"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": [rewrite, "FunctionMetadata.FunctionARN"]}}
+        ]
+    else:  # the gate (which applies the rewrite too: one viewer-request function per behaviour)
+        from .edge_deploy import attach
+
+        attach(t, site, config, default, behaviours)
     if os.path.isfile(os.path.join(site.directory, "404.html")):
         config["CustomErrorResponses"] = [
             {"ErrorCode": 404, "ResponseCode": 404, "ResponsePagePath": f"{site.prefix.rstrip('/')}/404.html"}
@@ -157,19 +177,9 @@ def _site(t: Template, site: Site) -> None:
                 "CustomOriginConfig": {"OriginProtocolPolicy": "https-only", "OriginSSLProtocols": ["TLSv1.2"]},
             }
         )
-        config["CacheBehaviors"] = [
-            {
-                "PathPattern": "/api/*",
-                "TargetOriginId": "api",
-                "ViewerProtocolPolicy": "https-only",
-                "Compress": True,
-                "AllowedMethods": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
-                "CachedMethods": ["GET", "HEAD"],
-                "CachePolicyId": CACHING_DISABLED,
-                "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST,
-                "ResponseHeadersPolicyId": SECURITY_HEADERS,
-            }
-        ]
+        behaviours.append({**uncached("/api/*", "api"), "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST})
+    if not behaviours:
+        del config["CacheBehaviors"]
     t.add(dist, "AWS::CloudFront::Distribution", {"DistributionConfig": config})
     t.add(
         f"{bucket}Policy",
@@ -196,7 +206,7 @@ def _site(t: Template, site: Site) -> None:
             },
         },
     )
-    out = names(site)
+    out = names(t.app, site)
     t.output(
         out["url"], {"Fn::Sub": f"https://${{{dist}.DomainName}}{site.prefix.rstrip('/')}/"}, f"URL of site {site.name}"
     )

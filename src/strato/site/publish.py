@@ -52,7 +52,7 @@ def runtime_settings(app: App, site: Site, outputs: dict[str, str], region: str)
     (same-origin), else its own URL; the WebSocket URLs and user pools from the stack's outputs."""
     http_url = outputs.get("HttpApiUrl")
     if http_url and api_origin(site, app._http):
-        http_url = outputs[names(site)["url"]].removesuffix("/").removesuffix(site.prefix.rstrip("/"))
+        http_url = outputs[names(app, site)["url"]].removesuffix("/").removesuffix(site.prefix.rstrip("/"))
     sockets = {
         ws.name: outputs[f"{logical(ws.name, 'WebSocketApi')}Url"]
         for ws in app.of_kind("websocket")
@@ -80,7 +80,14 @@ def publish(
     say: Callable[[str], None] = print,
 ) -> Published:
     """Sync the build to the site's bucket (named in ``outputs``) and invalidate what changed."""
-    out = names(site)
+    out = names(app, site)
+    if out["bucket"] not in outputs:
+        from ..core.errors import StratoError
+
+        raise StratoError(
+            f"site {site.name}: the stack has no {out['bucket']} output to upload to "
+            f"(it has {', '.join(sorted(outputs)) or 'none'}); was it deployed from this app?"
+        )
     bucket, distribution = outputs[out["bucket"]], outputs.get(out["distribution"])
     base = site.prefix.strip("/")
     existing = _listing(s3, bucket, f"{base}/" if base else "")
