@@ -104,8 +104,11 @@ def _output_path(state: dict[str, Any], data: Any) -> Any:
     return {} if path is None else paths.select(data, path, what="OutputPath")
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode  # one encoder, not one per call
+
+
 def encode(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODE(value)
 
 
 def check_size(value: Any, what: str) -> str:

@@ -1,14 +1,18 @@
 """The local executor: takes due frames from the store, runs one state of each, and records the move (its
 history events, the frame's new state, the execution's end) in one transaction before the next state
 starts. A frame whose next state can run at once stays claimed and goes on in memory, so a chain of
-Pass states costs one transaction per transition."""
+Pass states costs one transaction per transition; so does the Map iteration (or Parallel branch) a
+finishing sibling lets start, claimed in the transaction that starts it. Task states run on a bounded
+thread pool per workflow (``TASK_THREADS``), never a thread per task."""
 
 from __future__ import annotations
 
 import json
 import random
 import sqlite3
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..core import clock
@@ -19,6 +23,7 @@ from .store import WorkflowStore
 
 _RUNS = {"Pass": states.run_pass, "Choice": states.run_choice, "Succeed": states.run_succeed, "Fail": states.run_fail}
 BURST = 200  # transitions a frame may make in one go before other frames get a turn
+TASK_THREADS = 256  # Task states of one workflow running at once, at most (the pool's threads start as needed)
 
 
 class Lost(Exception):
@@ -40,6 +45,9 @@ class Executor:
         self.store, self.workflow, self.arn_prefix = store, workflow, arn_prefix
         self.definition, self.by_name, self.task = definition, by_name, task
         self._inputs: dict[str, tuple[Any, dict[str, Any]]] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+        self._local = threading.local()  # per loop thread: the frames claimed while recording (adopted)
 
     # -- the loop's pass --------------------------------------------------------------------------
     def step(self, limit: int = 16, arn: str | None = None) -> int:
@@ -50,25 +58,31 @@ class Executor:
         busy worker pays one commit per round rather than one per transition."""
         done = 0
         active = self.store.claim(self.workflow, clock.now(), limit, arn)
+        adopted: list[dict[str, Any]] = []
+        self._local.adopted = adopted
         for _ in range(BURST):
             if not active:
                 return done
             moves = self._run_all(active)
             active = []
             now = clock.now()
-            with self.store.db.write() as conn:
+            with self.store.write() as conn:
                 for frame, outcome in moves:
                     conn.execute("SAVEPOINT frame")
+                    mark = len(adopted)
                     try:
                         again = self._record(conn, frame, outcome, now)
                     except Lost:  # stopped, cancelled or taken over meanwhile: drop this move alone
                         conn.execute("ROLLBACK TO frame")
                         conn.execute("RELEASE frame")
+                        del adopted[mark:]
                         continue
                     conn.execute("RELEASE frame")
                     done += 1
                     if again:
                         active.append(frame)
+            active += adopted
+            adopted.clear()
         for frame in active:
             self._release(frame)
         return done
@@ -92,23 +106,35 @@ class Executor:
         tasks = [f for f in frames if self.by_name[f["state"]]["Type"] == "Task"]
         if len(tasks) < 2:
             return [(frame, self._run(frame)) for frame in frames]
-        import threading
-
-        found: dict[int, states.Outcome] = {}
-
-        def run(frame: dict[str, Any]) -> None:
-            found[frame["id"]] = self._run(frame)
-
-        threads = [threading.Thread(target=run, args=(f,), name="strato-workflow-task") for f in tasks[1:]]
-        for thread in threads:
-            thread.start()
-        run(tasks[0])
+        pool = self._tasks_pool()
+        futures = {f["id"]: pool.submit(self._run, f) for f in tasks[1:]}
+        found = {tasks[0]["id"]: self._run(tasks[0])}
         for frame in frames:
-            if frame["id"] not in found and self.by_name[frame["state"]]["Type"] != "Task":
-                run(frame)
-        for thread in threads:
-            thread.join()
+            if frame["id"] not in found and frame["id"] not in futures:
+                found[frame["id"]] = self._run(frame)
+        for key, future in futures.items():
+            found[key] = future.result()
         return [(frame, found[frame["id"]]) for frame in frames]
+
+    def _tasks_pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            with self._pool_lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(TASK_THREADS, thread_name_prefix="strato-workflow-task")
+        return self._pool
+
+    def adopt(self, frame: dict[str, Any]) -> bool:
+        """Take a frame started in the transaction being written (a Map iteration a sibling's end let
+        start) into this loop's hand; False when this thread is not inside ``step`` (it stays free)."""
+        adopted = getattr(self._local, "adopted", None)
+        if adopted is None:
+            return False
+        adopted.append(frame)
+        return True
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
     # -- one frame --------------------------------------------------------------------------------
     def _context(self, frame: dict[str, Any]) -> dict[str, Any]:
@@ -199,6 +225,9 @@ class Executor:
         if outcome.kind == "fail" or (outcome.kind == "next" and outcome.target is None):
             if outcome.kind == "next" and kind != "Fail":
                 events.append(exited)
+            if frame["parent"] is not None:  # the child's end and its parent's bookkeeping: one append
+                finish_child(self, conn, frame, outcome, now, events)
+                return False
             self.store.append(conn, frame["arn"], events, now)
             return self._finish(conn, frame, outcome, now)
         target = self.by_name[outcome.target]  # type: ignore[index]
@@ -246,7 +275,7 @@ class Executor:
     def _finish(self, conn: sqlite3.Connection, frame: dict[str, Any], outcome: states.Outcome, now: float) -> bool:
         """The frame's scope ended (success or failure): the execution ends, or the parent hears of it."""
         if frame["parent"] is not None:
-            finish_child(self, conn, frame, outcome, now)
+            finish_child(self, conn, frame, outcome, now, [])
             return False
         arn = frame["arn"]
         conn.execute("DELETE FROM frames WHERE arn = ?", (arn,))
@@ -310,7 +339,7 @@ class Executor:
             raise Lost()
 
     def _release(self, frame: dict[str, Any]) -> None:
-        with self.store.db.write() as conn:
+        with self.store.write() as conn:
             conn.execute("UPDATE frames SET owner = NULL WHERE id = ? AND version = ?", (frame["id"], frame["version"]))
 
     def timed_out(self, conn: sqlite3.Connection, arn: str, now: float) -> None:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .spi import WorkflowBackend
 
 LOOPS = 8  # threads claiming frames per workflow
-CLAIM = 8  # frames a loop takes at once: up to LOOPS x CLAIM Map / Parallel tasks run at once
+CLAIM = 32  # frames a loop takes at once; their Task states share the executor's bounded pool (TASK_THREADS)
 ACCOUNT = "000000000000"
 
 
@@ -42,7 +42,7 @@ class LocalWorkflowBackend:
         arn = f"{self.machine_arn.replace(':stateMachine:', f':{kind}:')}:{name}"
         now = clock.now()
         start = self.workflow.definition["StartAt"]
-        with self.store.db.write() as conn:
+        with self.store.write() as conn:
             row = conn.execute("SELECT input, status FROM executions WHERE arn = ?", (arn,)).fetchone()
             if row is not None:
                 if row[0] == input_text and row[1] == "RUNNING":
@@ -95,7 +95,7 @@ class LocalWorkflowBackend:
     def stop(self, arn: str, error: str, cause: str) -> None:
         self.describe(arn)
         now = clock.now()
-        with self.store.db.write() as conn:
+        with self.store.write() as conn:
             (status,) = conn.execute("SELECT status FROM executions WHERE arn = ?", (arn,)).fetchone()
             if status != "RUNNING":
                 return

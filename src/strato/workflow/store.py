@@ -15,7 +15,10 @@ import json
 import os
 import socket
 import sqlite3
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,7 @@ CREATE INDEX IF NOT EXISTS frames_due ON frames (workflow, status, due);
 CREATE INDEX IF NOT EXISTS frames_children ON frames (parent, status, slot);
 """
 
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 LEASE = 60.0  # seconds a claim stands without its owner's process being seen gone
 FRAME_COLUMNS = (
     "id, arn, workflow, parent, slot, state, input, status, due, phase, retries, result, entered, version, "
@@ -54,12 +58,21 @@ FRAME_COLUMNS = (
 class WorkflowStore:
     def __init__(self, data_dir: Path, durability: str = "process") -> None:
         self.db = Database(Path(data_dir) / "workflows.sqlite", durability)
-        with self.db.write() as conn:
+        self._writing = threading.Lock()
+        with self.write() as conn:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}"
         self._swept_owners = 0.0
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction, taken in turn by this process's threads: SQLite's own busy handler would
+        make them poll with sleeps of up to 100 ms, so a loaded worker spent its time waiting for the lock
+        (other processes, e.g. ``strato dev`` beside ``strato worker``, still meet at SQLite's lock)."""
+        with self._writing, self.db.write() as conn:
+            yield conn
 
     # -- events ---------------------------------------------------------------------------------
     @staticmethod
@@ -80,7 +93,7 @@ class WorkflowStore:
         conn.executemany(
             "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
             [
-                (arn, first + i + 1, first + i, now, kind, json.dumps(details, separators=(",", ":")))
+                (arn, first + i + 1, first + i, now, kind, _ENCODE(details))
                 for i, (kind, details) in enumerate(events)
             ],
         )
@@ -130,7 +143,10 @@ class WorkflowStore:
             sql += " AND arn = ?"
             args.append(arn)
         sql += " ORDER BY due, id LIMIT ?"
-        with self.db.write() as conn:
+        probe = f"SELECT 1 FROM ({sql})"
+        if self.db.conn.execute(probe, (*args, 1)).fetchone() is None:
+            return []  # nothing free: no write transaction (idle loops woken together would queue for it)
+        with self.write() as conn:
             rows = conn.execute(sql, (*args, limit)).fetchall()
             if rows:
                 conn.executemany(
@@ -149,7 +165,7 @@ class WorkflowStore:
         owners = [o for (o,) in self.db.conn.execute("SELECT DISTINCT owner FROM frames WHERE owner IS NOT NULL")]
         dead = [o for o in owners if o != self.owner and o.split(":")[0] == host and not _alive(int(o.split(":")[1]))]
         if dead:
-            with self.db.write() as conn:
+            with self.write() as conn:
                 conn.executemany("UPDATE frames SET owner = NULL, lease = 0 WHERE owner = ?", [(o,) for o in dead])
 
     def next_due(self, workflow: str) -> float | None:
@@ -159,7 +175,7 @@ class WorkflowStore:
         return None if row is None or row[0] is None else float(row[0])
 
     def drop(self, workflow: str) -> None:
-        with self.db.write() as conn:
+        with self.write() as conn:
             arns = [a for (a,) in conn.execute("SELECT arn FROM executions WHERE workflow = ?", (workflow,))]
             conn.executemany("DELETE FROM events WHERE arn = ?", [(a,) for a in arns])
             conn.execute("DELETE FROM executions WHERE workflow = ?", (workflow,))
