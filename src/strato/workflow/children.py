@@ -127,10 +127,13 @@ def _done_one(
     pstate: dict[str, Any],
     pstate_name: str,
 ) -> None:
-    conn.execute(
-        "UPDATE frames SET status = 'done', result = ?, owner = NULL, version = version + 1 WHERE id = ?",
-        (result, frame["id"]),
-    )
+    ended = conn.execute(
+        "UPDATE frames SET status = 'done', result = ?, owner = NULL, version = version + 1 "
+        "WHERE id = ? AND version = ? AND status = 'ready'",
+        (result, frame["id"], frame["version"]),
+    ).rowcount
+    if not ended:  # stopped, cancelled or taken over meanwhile
+        raise_lost()
     running -= 1
     activated = 0
     if pending:

@@ -66,21 +66,22 @@ class Executor:
             moves = self._run_all(active)
             active = []
             now = clock.now()
-            with self.store.write() as conn:
+            with self.store.write() as conn, self.store.batch() as pending:
                 for frame, outcome in moves:
                     conn.execute("SAVEPOINT frame")
-                    mark = len(adopted)
+                    mark, written = len(adopted), len(pending)
                     try:
                         again = self._record(conn, frame, outcome, now)
                     except Lost:  # stopped, cancelled or taken over meanwhile: drop this move alone
                         conn.execute("ROLLBACK TO frame")
                         conn.execute("RELEASE frame")
-                        del adopted[mark:]
+                        del adopted[mark:], pending[written:]
                         continue
                     conn.execute("RELEASE frame")
                     done += 1
                     if again:
                         active.append(frame)
+                self.store.flush(conn, pending)
             active += adopted
             adopted.clear()
         for frame in active:
@@ -211,8 +212,8 @@ class Executor:
                 if events:
                     self.store.append(conn, frame["arn"], events, now)
                 return False
-        if outcome.kind in ("spawn", "fail") or outcome.target is None:
-            self._check(conn, frame)  # the other paths check in _update
+        if outcome.kind in ("spawn", "fail") or (outcome.target is None and frame["parent"] is None):
+            self._check(conn, frame)  # the other paths check in _update, a child's end in children._done_one
         if outcome.kind == "wait":
             deadline = self._deadline(conn, frame["arn"])
             self._update(conn, frame, due=min(outcome.due, deadline), phase="waited", owner=None)

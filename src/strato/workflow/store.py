@@ -59,6 +59,7 @@ class WorkflowStore:
     def __init__(self, data_dir: Path, durability: str = "process") -> None:
         self.db = Database(Path(data_dir) / "workflows.sqlite", durability)
         self._writing = threading.Lock()
+        self._batching = threading.local()
         with self.write() as conn:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
@@ -75,29 +76,62 @@ class WorkflowStore:
             yield conn
 
     # -- events ---------------------------------------------------------------------------------
-    @staticmethod
     def append(
-        conn: sqlite3.Connection, arn: str, events: list[tuple[str, dict[str, Any]]], now: float, transitions: int = 0
-    ) -> int:
-        """Append events (type, details) to ``arn``'s history, counting ``transitions``; returns the last id."""
-        row = conn.execute(
-            "UPDATE executions SET seq = seq + ?, transitions = transitions + ? WHERE arn = ? RETURNING seq",
-            (len(events), transitions, arn),
-        ).fetchone()
-        if row is None:
+        self,
+        conn: sqlite3.Connection,
+        arn: str,
+        events: list[tuple[str, dict[str, Any]]],
+        now: float,
+        transitions: int = 0,
+    ) -> None:
+        """Append events (type, details) to ``arn``'s history, counting ``transitions``: at once, or at the
+        end of the transaction when this thread is recording a batch (:meth:`batch`)."""
+        pending = getattr(self._batching, "pending", None)
+        if pending is not None:
+            pending.append((arn, events, now, transitions))
+            return
+        if not self.flush(conn, [(arn, events, now, transitions)]):
             from .executor import Lost
 
-            raise Lost()  # stopped meanwhile: its frames are gone too
-        last = int(row[0])
-        first = last - len(events)
-        conn.executemany(
-            "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
-            [
+            raise Lost()  # the execution is gone (dropped)
+
+    @contextmanager
+    def batch(self) -> Iterator[list[Any]]:
+        """Appends made in this thread are kept (in order) until :meth:`flush`, so a transaction recording
+        many frames of one execution updates its row and inserts its events once (the caller drops the
+        entries of a frame it rolls back to its savepoint)."""
+        pending: list[Any] = []
+        self._batching.pending = pending
+        try:
+            yield pending
+        finally:
+            self._batching.pending = None
+
+    @staticmethod
+    def flush(conn: sqlite3.Connection, pending: list[Any]) -> bool:
+        """Write the appends kept, grouped by execution in their order; False if an execution is gone."""
+        by_arn: dict[str, tuple[list[tuple[float, str, dict[str, Any]]], list[int]]] = {}
+        for arn, events, now, transitions in pending:
+            items, counted = by_arn.setdefault(arn, ([], [0]))
+            items.extend((now, kind, details) for kind, details in events)
+            counted[0] += transitions
+        rows = []
+        found = True
+        for arn, (items, counted) in by_arn.items():
+            row = conn.execute(
+                "UPDATE executions SET seq = seq + ?, transitions = transitions + ? WHERE arn = ? RETURNING seq",
+                (len(items), counted[0], arn),
+            ).fetchone()
+            if row is None:
+                found = False
+                continue
+            first = int(row[0]) - len(items)
+            rows += [
                 (arn, first + i + 1, first + i, now, kind, _ENCODE(details))
-                for i, (kind, details) in enumerate(events)
-            ],
-        )
-        return last
+                for i, (now, kind, details) in enumerate(items)
+            ]
+        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows)
+        return found
 
     def history(self, arn: str) -> list[dict[str, Any]]:
         rows = self.db.conn.execute(
