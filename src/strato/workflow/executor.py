@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..core import clock
-from . import dataflow, states
+from . import billing, dataflow, states
 from .children import finish_child, spawn
 from .errors import StatesError, matches
 from .store import WorkflowStore
@@ -48,6 +48,9 @@ class Executor:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         self._local = threading.local()  # per loop thread: the frames claimed while recording (adopted)
+        self.usage: Any = None  # the app's usage counter (strato cost), set by the local backend
+        self.express = False
+        self.definition_size = len(json.dumps(definition))
 
     # -- the loop's pass --------------------------------------------------------------------------
     def step(self, limit: int = 16, arn: str | None = None) -> int:
@@ -82,6 +85,7 @@ class Executor:
                     if again:
                         active.append(frame)
                 self.store.flush(conn, pending)
+            billing.recorded(self.usage, self.express, self.store.db.conn, pending, self.definition_size)
             active += adopted
             adopted.clear()
         for frame in active:
@@ -209,8 +213,7 @@ class Executor:
                 frame["retries"] = outcome.output
                 due = min(outcome.due, self._deadline(conn, frame["arn"]))
                 self._update(conn, frame, due=due, phase="run", owner=None)
-                if events:
-                    self.store.append(conn, frame["arn"], events, now)
+                self.store.append(conn, frame["arn"], events, now, transitions=1)  # a retry is billed as one
                 return False
         if outcome.kind in ("spawn", "fail") or (outcome.target is None and frame["parent"] is None):
             self._check(conn, frame)  # the other paths check in _update, a child's end in children._done_one

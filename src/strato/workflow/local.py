@@ -11,6 +11,7 @@ from ..core.config import region
 from ..core.errors import NotFound, ValidationError
 from ..runtime.wakeup import Wakeup
 from ..runtime.work import Loop
+from . import billing
 from .executor import Executor
 from .store import WorkflowStore
 
@@ -34,6 +35,8 @@ class LocalWorkflowBackend:
         prefix = f"arn:aws:states:{region()}:{ACCOUNT}"
         self.machine_arn = f"{prefix}:stateMachine:{workflow.name}"
         self.executor = Executor(store, workflow.name, prefix, workflow.definition, workflow.states, workflow.handler)
+        self.executor.express = workflow.type == "EXPRESS"
+        self.usage: Any = None  # the app's usage counter (strato cost)
 
     # -- executions -----------------------------------------------------------------------------
     def start(self, name: str, input_text: str) -> str:
@@ -71,6 +74,7 @@ class LocalWorkflowBackend:
                 "VALUES (?, ?, NULL, 0, ?, ?, 'ready', ?, 'run', ?)",
                 (arn, self.workflow.name, start, input_text, now, now),
             )
+        billing.started(self.usage, self.executor.express)
         self.wakeup.notify()
         return arn
 
@@ -106,6 +110,8 @@ class LocalWorkflowBackend:
                 "UPDATE executions SET status = 'ABORTED', error = ?, cause = ?, stopped = ? WHERE arn = ?",
                 (error or None, cause or None, now, arn),
             )
+        if self.executor.express:
+            billing.ended(self.usage, self.store.db.conn, arn, self.executor.definition_size)
 
     def drop(self) -> None:
         self.store.drop(self.workflow.name)
@@ -147,7 +153,9 @@ class LocalWorkflowBackend:
 def open_backend(workflow: Workflow, services: ProviderServices) -> LocalWorkflowBackend:
     store = services.local_store(WorkflowStore)
     wakeup = services.shared("workflow-wakeup", Wakeup)
-    return LocalWorkflowBackend(workflow, store, wakeup)
+    backend = LocalWorkflowBackend(workflow, store, wakeup)
+    backend.usage = backend.executor.usage = services.usage
+    return backend
 
 
 if TYPE_CHECKING:  # mypy checks the backend against the primitive's provider interface
