@@ -82,14 +82,19 @@ def test_waiting_executions_hold_no_thread(app, virtual):
     wf = app.workflow("w", definition=machine(("W", {"Type": "Wait", "Seconds": 3600, "End": True})))
     worker = Worker(app, poll_wait=0.05).start()
     try:
-        threads = threading.active_count()
+        threads = _threads()
         arns = [wf.start({"n": n}) for n in range(40)]
         wait_until(lambda: all(_waiting(wf, a) for a in arns))
-        assert threading.active_count() == threads
+        assert _threads() == threads
         Timekeeper(app, virtual).advance(3600)
         assert {wf.describe(a).status for a in arns} == {"SUCCEEDED"}
     finally:
         worker.stop(10)
+
+
+def _threads() -> int:
+    """Threads alive, but the usage counter's flush timer (the starts are counted for `strato cost`)."""
+    return sum(not isinstance(t, threading.Timer) for t in threading.enumerate())
 
 
 def _waiting(wf, arn) -> bool:
