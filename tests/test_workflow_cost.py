@@ -71,7 +71,11 @@ def test_a_map_counts_each_iteration(tmp_path):
     app = strato.App("costed", provider="local", data_dir=str(tmp_path))
     inner = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "End": True}}}
     wf = app.workflow(
-        "fan", definition={"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 2, "ItemProcessor": inner, "End": True}}}
+        "fan",
+        definition={
+            "StartAt": "M",
+            "States": {"M": {"Type": "Map", "MaxConcurrency": 2, "ItemProcessor": inner, "End": True}},
+        },
     )
     arn = wf.start([1, 2, 3, 4, 5])
     Drain(app)(timeout=60)
@@ -123,25 +127,29 @@ def test_prices_and_express_duration_tiers(tmp_path):
 
 
 def test_cli_shows_the_workflow_lines(tmp_path):
-    source = f"""
+    source = """
 import strato
 app = strato.App("costed")
-wf = app.workflow("chain", definition={{"StartAt": "P", "States": {{"P": {{"Type": "Pass", "End": True}}}}}})
+wf = app.workflow("chain", definition={"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
 
 if __name__ == "__main__":
     from strato.testing.drain import Drain
-    wf.start({{}})
+    wf.start({})
     Drain(app)(timeout=60)
     app.usage.flush()
 """
     (tmp_path / "flows.py").write_text(source)
     env = {**os.environ, "STRATO_DATA_DIR": str(tmp_path / "data"), "STRATO_PROVIDER": "local", "COLUMNS": "200"}
-    run = subprocess.run([sys.executable, str(tmp_path / "flows.py")], capture_output=True, text=True, timeout=60, env=env)
+    run = subprocess.run(
+        [sys.executable, str(tmp_path / "flows.py")], capture_output=True, text=True, timeout=60, env=env
+    )
     assert run.returncode == 0, run.stderr
     args = [sys.executable, "-m", "strato.cli", "cost", str(tmp_path / "flows.py"), "--data", str(tmp_path / "data")]
     table = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=60, env=env)
     assert table.returncode == 0, table.stderr
     assert "stepfunctions" in table.stdout and "Standard workflow state transition" in table.stdout
-    report = json.loads(subprocess.run([*args, "--json"], capture_output=True, text=True, cwd=ROOT, timeout=60, env=env).stdout)
+    report = json.loads(
+        subprocess.run([*args, "--json"], capture_output=True, text=True, cwd=ROOT, timeout=60, env=env).stdout
+    )
     line = next(li for li in report["lines"] if li["service"] == "stepfunctions")
     assert line["quantity"] == 1 and line["usd_per_unit"] == pytest.approx(0.000025)

@@ -119,8 +119,12 @@ def test_integration_targets_become_substitutions_of_the_deployed_resources(temp
     states, subs = machine["Definition"]["States"], machine["DefinitionSubstitutions"]
     assert states["Send"]["Parameters"] == {"QueueUrl": "${queue_jobs}", "MessageBody.$": "$"}
     assert subs["queue_jobs"] == {"Ref": "JobsQueue"}  # an SQS queue's Ref is its URL
-    assert states["Pub"]["Parameters"]["TopicArn"] == "${topic_events}" and subs["topic_events"] == {"Ref": "EventsTopic"}
-    assert states["Put"]["Parameters"]["TableName"] == "${table_orders}" and subs["table_orders"] == {"Ref": "OrdersTable"}
+    assert states["Pub"]["Parameters"]["TopicArn"] == "${topic_events}" and subs["topic_events"] == {
+        "Ref": "EventsTopic"
+    }
+    assert states["Put"]["Parameters"]["TableName"] == "${table_orders}" and subs["table_orders"] == {
+        "Ref": "OrdersTable"
+    }
 
 
 def test_the_role_has_exactly_invoke_on_the_functions_and_the_integrations_on_their_resources(template):
@@ -198,9 +202,7 @@ def _plan_for(tmp_path, state: dict) -> Plan:
         made.append(task)
         return {"Fn::GetAtt": [f"Task{task}Function", "Arn"]}
 
-    plan = Plan(
-        parent, function_arn, lambda name: f"machine:{name}", lambda name: f"executions:{name}:*"
-    ).build()
+    plan = Plan(parent, function_arn, lambda name: f"machine:{name}", lambda name: f"executions:{name}:*").build()
     plan.made = made  # type: ignore[attr-defined]
     app.close()
     return plan
@@ -212,7 +214,11 @@ def test_lambda_invoke_of_a_task_grants_invoke_on_its_function(tmp_path, pattern
     params = {"FunctionName": "Work", "Payload.$": "$"}
     plan = _plan_for(tmp_path, {"Type": "Task", "Resource": f"{LAMBDA}lambda:invoke{pattern}", "Parameters": params})
     assert plan.statements() == [
-        {"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [{"Fn::GetAtt": ["TaskWorkFunction", "Arn"]}]}
+        {
+            "Effect": "Allow",
+            "Action": ["lambda:InvokeFunction"],
+            "Resource": [{"Fn::GetAtt": ["TaskWorkFunction", "Arn"]}],
+        }
     ]
     assert plan.definition["States"]["S"]["Parameters"]["FunctionName"] == "${task_Work}"
     assert plan.substitutions == {"task_Work": {"Fn::GetAtt": ["TaskWorkFunction", "Arn"]}}
@@ -246,7 +252,9 @@ def test_start_execution_grants_what_the_guide_lists_per_pattern(tmp_path, patte
     # DescribeExecution / StopExecution on the executions and events:PutTargets / PutRule / DescribeRule on
     # the rule StepFunctionsGetEventsForStepFunctionsExecutionRule; Asynchronous is StartExecution alone
     params = {"StateMachineArn": "child", "Input.$": "$"}
-    plan = _plan_for(tmp_path, {"Type": "Task", "Resource": f"{LAMBDA}states:startExecution{pattern}", "Parameters": params})
+    plan = _plan_for(
+        tmp_path, {"Type": "Task", "Resource": f"{LAMBDA}states:startExecution{pattern}", "Parameters": params}
+    )
     rule = {
         "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/"
         "StepFunctionsGetEventsForStepFunctionsExecutionRule"
@@ -259,12 +267,14 @@ def test_start_execution_grants_what_the_guide_lists_per_pattern(tmp_path, patte
 
 def test_an_undeclared_target_or_unknown_integration_is_refused_naming_the_state(tmp_path):
     params = {"QueueUrl": "https://sqs.us-east-1.amazonaws.com/1/elsewhere", "MessageBody": "x"}
-    with pytest.raises(ConfigurationError, match="state 'S'.*no queue of this app"):
+    with pytest.raises(ConfigurationError, match=r"state 'S'.*no queue of this app"):
         _plan_for(tmp_path, {"Type": "Task", "Resource": f"{LAMBDA}sqs:sendMessage", "Parameters": params})
-    with pytest.raises(ConfigurationError, match="state 'S'.*no IAM template"):
+    with pytest.raises(ConfigurationError, match=r"state 'S'.*no IAM template"):
         _plan_for(tmp_path, {"Type": "Task", "Resource": f"{LAMBDA}ecs:runTask.sync", "Parameters": {}})
-    with pytest.raises(ConfigurationError, match="state 'S'.*FunctionName"):
-        _plan_for(tmp_path, {"Type": "Task", "Resource": f"{LAMBDA}lambda:invoke", "Parameters": {"FunctionName.$": "$.f"}})
+    with pytest.raises(ConfigurationError, match=r"state 'S'.*FunctionName"):
+        _plan_for(
+            tmp_path, {"Type": "Task", "Resource": f"{LAMBDA}lambda:invoke", "Parameters": {"FunctionName.$": "$.f"}}
+        )
 
 
 # -- the task function's Lambda entry -------------------------------------------------------------
@@ -298,7 +308,7 @@ def lambda_invoke(app, monkeypatch, task: str, event):
     monkeypatch.setenv("STRATO_WORKFLOW_TASK", f"report/{task}")
     try:
         return {"result": app.lambda_handler(event, LocalContext("flows-dev-task-report-" + task))}
-    except Exception as exc:  # noqa: BLE001 - the runtime catches everything
+    except Exception as exc:
         return {"errorType": type(exc).__name__, "errorMessage": str(exc)}
 
 

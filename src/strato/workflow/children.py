@@ -153,7 +153,13 @@ def _done_one(
 
 
 def _activate_next(
-    ex: Executor, conn: sqlite3.Connection, parent: int, pstate: dict[str, Any], name: str, events: list[Any], now: float
+    ex: Executor,
+    conn: sqlite3.Connection,
+    parent: int,
+    pstate: dict[str, Any],
+    name: str,
+    events: list[Any],
+    now: float,
 ) -> None:
     """The next pending item starts, claimed by this worker in the same transaction (it goes on in the
     recording loop's hand: no other claim, no hand-off between threads)."""

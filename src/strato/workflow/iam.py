@@ -118,7 +118,8 @@ class Plan:
                 f"(known: {', '.join(sorted(TARGETS))})"
             )
         parameter, kind, actions = TARGETS[service]
-        params = state.get("Parameters") if isinstance(state.get("Parameters"), dict) else {}
+        given = state.get("Parameters")
+        params: dict[str, Any] = given if isinstance(given, dict) else {}
         if parameter in params:
             target = self._target(name, kind, params[parameter])
             key = substitution_key(f"{kind}_{target.name}")
@@ -174,7 +175,7 @@ class Plan:
 def _arn_of(resource: Any) -> Any:
     try:
         return getattr(resource, "arn", None)
-    except Exception:  # noqa: BLE001 - a kind whose ARN needs its provider: matched by name instead
+    except Exception:
         return None
 
 

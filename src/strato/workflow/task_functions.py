@@ -53,7 +53,7 @@ def timeout(workflow: Workflow, task: str) -> int:
 def named_error(error: str, cause: str) -> Exception:
     """An exception whose class is named ``error``: what Lambda reports as ``errorType``."""
     kind = type(error, (Exception,), {"__module__": "strato.workflow"})
-    return kind(cause)  # type: ignore[no-any-return]
+    return kind(cause)
 
 
 def run(app: App, event: Any, context: Any) -> Any:
