@@ -104,11 +104,27 @@ def _output_path(state: dict[str, Any], data: Any) -> Any:
     return {} if path is None else paths.select(data, path, what="OutputPath")
 
 
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode  # one encoder, not one per call
+def _unencodable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _compact() -> Any:
+    """json's C encoder made once (``json.dumps`` builds one per call: most of the cost of a small value);
+    compact, UTF-8 as is, a circular value is a RecursionError rather than json's ValueError."""
+    from json import encoder
+
+    if encoder.c_make_encoder is None:  # pragma: no cover - CPython always has _json
+        return None
+    return encoder.c_make_encoder(None, _unencodable, encoder.c_encode_basestring, None, ":", ",", False, False, True)
+
+
+_ENCODER = _compact()
 
 
 def encode(value: Any) -> str:
-    return _ENCODE(value)
+    if _ENCODER is None:  # pragma: no cover
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return "".join(_ENCODER(value, 0))
 
 
 def check_size(value: Any, what: str) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..runtime.sqlite import Database
+from .dataflow import encode
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS executions (
@@ -47,7 +48,6 @@ CREATE INDEX IF NOT EXISTS frames_due ON frames (workflow, status, due);
 CREATE INDEX IF NOT EXISTS frames_children ON frames (parent, status, slot);
 """
 
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 LEASE = 60.0  # seconds a claim stands without its owner's process being seen gone
 FRAME_COLUMNS = (
     "id, arn, workflow, parent, slot, state, input, status, due, phase, retries, result, entered, version, "
@@ -127,7 +127,7 @@ class WorkflowStore:
                 continue
             first = int(row[0]) - len(items)
             rows += [
-                (arn, first + i + 1, first + i, now, kind, _ENCODE(details))
+                (arn, first + i + 1, first + i, now, kind, encode(details))
                 for i, (now, kind, details) in enumerate(items)
             ]
         conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows)
