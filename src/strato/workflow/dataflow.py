@@ -113,9 +113,10 @@ def _compact() -> Any:
     compact, UTF-8 as is, a circular value is a RecursionError rather than json's ValueError."""
     from json import encoder
 
-    if encoder.c_make_encoder is None:  # pragma: no cover - CPython always has _json
+    make: Any = getattr(encoder, "c_make_encoder", None)  # json's C accelerator (not in json's stubs)
+    if make is None:  # pragma: no cover - CPython always has _json
         return None
-    return encoder.c_make_encoder(None, _unencodable, encoder.c_encode_basestring, None, ":", ",", False, False, True)
+    return make(None, _unencodable, encoder.encode_basestring, None, ":", ",", False, False, True)
 
 
 _ENCODER = _compact()

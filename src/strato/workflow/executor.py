@@ -2,8 +2,8 @@
 history events, the frame's new state, the execution's end) in one transaction before the next state
 starts. A frame whose next state can run at once stays claimed and goes on in memory, so a chain of
 Pass states costs one transaction per transition; so does the Map iteration (or Parallel branch) a
-finishing sibling lets start, claimed in the transaction that starts it. Task states run on a bounded
-thread pool per workflow (``TASK_THREADS``), never a thread per task."""
+finishing sibling lets start, claimed in the transaction that starts it. Task states run on the app's
+bounded thread pool (``TASK_THREADS``), never a thread per task."""
 
 from __future__ import annotations
 
@@ -23,11 +23,22 @@ from .store import WorkflowStore
 
 _RUNS = {"Pass": states.run_pass, "Choice": states.run_choice, "Succeed": states.run_succeed, "Fail": states.run_fail}
 BURST = 200  # transitions a frame may make in one go before other frames get a turn
-TASK_THREADS = 256  # Task states of one workflow running at once, at most (the pool's threads start as needed)
+TASK_THREADS = 256  # Task states of an app's workflows running at once, at most
 
 
 class Lost(Exception):
     """The frame moved on without us (stopped, cancelled, or taken over): drop this work."""
+
+
+class TaskPool:
+    """The threads Task states run on: one bounded pool per app (``ProviderServices.shared``, so closed with
+    the app), its threads started as needed up to ``TASK_THREADS``."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(TASK_THREADS, thread_name_prefix="strato-workflow-task")
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 class Executor:
@@ -45,7 +56,7 @@ class Executor:
         self.store, self.workflow, self.arn_prefix = store, workflow, arn_prefix
         self.definition, self.by_name, self.task = definition, by_name, task
         self._inputs: dict[str, tuple[Any, dict[str, Any]]] = {}
-        self._pool: ThreadPoolExecutor | None = None
+        self.tasks: TaskPool | None = None  # the app's, set by the local backend; else made on first use
         self._pool_lock = threading.Lock()
         self._local = threading.local()  # per loop thread: the frames claimed while recording (adopted)
         self.usage: Any = None  # the app's usage counter (strato cost), set by the local backend
@@ -122,11 +133,11 @@ class Executor:
         return [(frame, found[frame["id"]]) for frame in frames]
 
     def _tasks_pool(self) -> ThreadPoolExecutor:
-        if self._pool is None:
+        if self.tasks is None:
             with self._pool_lock:
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(TASK_THREADS, thread_name_prefix="strato-workflow-task")
-        return self._pool
+                if self.tasks is None:
+                    self.tasks = TaskPool()
+        return self.tasks.pool
 
     def adopt(self, frame: dict[str, Any]) -> bool:
         """Take a frame started in the transaction being written (a Map iteration a sibling's end let
@@ -136,10 +147,6 @@ class Executor:
             return False
         adopted.append(frame)
         return True
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
 
     # -- one frame --------------------------------------------------------------------------------
     def _context(self, frame: dict[str, Any]) -> dict[str, Any]:

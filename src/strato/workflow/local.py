@@ -12,7 +12,7 @@ from ..core.errors import NotFound, ValidationError
 from ..runtime.wakeup import Wakeup
 from ..runtime.work import Loop
 from . import billing
-from .executor import Executor
+from .executor import Executor, TaskPool
 from .store import WorkflowStore
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .spi import WorkflowBackend
 
 LOOPS = 8  # threads claiming frames per workflow
-CLAIM = 32  # frames a loop takes at once; their Task states share the executor's bounded pool (TASK_THREADS)
+CLAIM = 32  # frames a loop takes at once; their Task states share the app's bounded pool (TASK_THREADS)
 ACCOUNT = "000000000000"
 
 
@@ -155,6 +155,7 @@ def open_backend(workflow: Workflow, services: ProviderServices) -> LocalWorkflo
     wakeup = services.shared("workflow-wakeup", Wakeup)
     backend = LocalWorkflowBackend(workflow, store, wakeup)
     backend.usage = backend.executor.usage = services.usage
+    backend.executor.tasks = services.shared("workflow-tasks", TaskPool)
     return backend
 
 
