@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from strato.local.worker import Worker
-from strato.workflow.executor import TASK_THREADS
+from strato.workflow.pool import TASK_THREADS
 from tests.workflows import machine, wait_until
 
 

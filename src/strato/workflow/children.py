@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from typing import TYPE_CHECKING, Any
 
 from . import dataflow
@@ -171,8 +172,6 @@ def _activate_next(
     ).fetchone()
     child = _frame(row, +1)
     child.update(status="ready", due=now, entered=now)
-    import time
-
     owner = ex.store.owner if ex.adopt(child) else None
     conn.execute(
         "UPDATE frames SET status = 'ready', due = ?, entered = ?, owner = ?, lease = ?, version = ? WHERE id = ?",

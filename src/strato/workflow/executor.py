@@ -12,33 +12,21 @@ import random
 import sqlite3
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..core import clock
 from . import billing, dataflow, states
 from .children import finish_child, spawn
 from .errors import StatesError, matches
+from .pool import TaskPool
 from .store import WorkflowStore
 
 _RUNS = {"Pass": states.run_pass, "Choice": states.run_choice, "Succeed": states.run_succeed, "Fail": states.run_fail}
 BURST = 200  # transitions a frame may make in one go before other frames get a turn
-TASK_THREADS = 256  # Task states of an app's workflows running at once, at most
 
 
 class Lost(Exception):
     """The frame moved on without us (stopped, cancelled, or taken over): drop this work."""
-
-
-class TaskPool:
-    """The threads Task states run on: one bounded pool per app (``ProviderServices.shared``, so closed with
-    the app), its threads started as needed up to ``TASK_THREADS``."""
-
-    def __init__(self) -> None:
-        self.pool = ThreadPoolExecutor(TASK_THREADS, thread_name_prefix="strato-workflow-task")
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 class Executor:
@@ -117,27 +105,23 @@ class Executor:
                     time.sleep(min(0.05, due - clock.now()))
 
     def _run_all(self, frames: list[dict[str, Any]]) -> list[tuple[dict[str, Any], states.Outcome]]:
-        """One state of each frame; Task states of several frames run at once (each on its own thread, for
-        this round only), as Map iterations and Parallel branches run concurrently on AWS."""
+        """One state of each frame; Task states of several frames run at once (on the app's task pool), as
+        Map iterations and Parallel branches run concurrently on AWS."""
         tasks = [f for f in frames if self.by_name[f["state"]]["Type"] == "Task"]
         if len(tasks) < 2:
             return [(frame, self._run(frame)) for frame in frames]
-        pool = self._tasks_pool()
-        futures = {f["id"]: pool.submit(self._run, f) for f in tasks[1:]}
-        found = {tasks[0]["id"]: self._run(tasks[0])}
+        found = {f["id"]: o for f, o in zip(tasks, self._tasks_pool().map(self._run, tasks), strict=True)}
         for frame in frames:
-            if frame["id"] not in found and frame["id"] not in futures:
+            if frame["id"] not in found:
                 found[frame["id"]] = self._run(frame)
-        for key, future in futures.items():
-            found[key] = future.result()
         return [(frame, found[frame["id"]]) for frame in frames]
 
-    def _tasks_pool(self) -> ThreadPoolExecutor:
+    def _tasks_pool(self) -> TaskPool:
         if self.tasks is None:
             with self._pool_lock:
                 if self.tasks is None:
                     self.tasks = TaskPool()
-        return self.tasks.pool
+        return self.tasks
 
     def adopt(self, frame: dict[str, Any]) -> bool:
         """Take a frame started in the transaction being written (a Map iteration a sibling's end let

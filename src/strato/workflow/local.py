@@ -12,7 +12,8 @@ from ..core.errors import NotFound, ValidationError
 from ..runtime.wakeup import Wakeup
 from ..runtime.work import Loop
 from . import billing
-from .executor import Executor, TaskPool
+from .executor import Executor
+from .pool import TaskPool
 from .store import WorkflowStore
 
 if TYPE_CHECKING:

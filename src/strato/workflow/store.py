@@ -53,6 +53,7 @@ FRAME_COLUMNS = (
     "id, arn, workflow, parent, slot, state, input, status, due, phase, retries, result, entered, version, "
     "pending, running, failed"
 )
+_FRAME_NAMES = tuple(c.strip() for c in FRAME_COLUMNS.split(","))
 
 
 class WorkflowStore:
@@ -248,7 +249,6 @@ def _execution(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _frame(row: tuple[Any, ...], bump: int = 0) -> dict[str, Any]:
-    names = [c.strip() for c in FRAME_COLUMNS.split(",")]
-    frame = dict(zip(names, row, strict=True))
+    frame = dict(zip(_FRAME_NAMES, row, strict=True))
     frame["version"] += bump
     return frame
