@@ -13,7 +13,6 @@ expired or the task associated with the token has already been closed")."""
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 
@@ -23,7 +22,7 @@ from strato.local.worker import Worker
 from strato.testing.drain import Drain
 from strato.workflow.callbacks import InvalidOutput, InvalidToken, TaskDoesNotExist, TaskTimedOut
 from tests import workflows
-from tests.workflows import machine, wait_until
+from tests.workflows import held_threads, machine, wait_until
 
 SEND = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
 
@@ -191,10 +190,10 @@ def test_a_waiting_execution_holds_no_thread_and_survives_a_new_worker(app, virt
     try:
         arns = [wf.start({"id": "o-0"})]
         wait_until(lambda: _submitted(wf, arns[0]))  # the worker's own threads are all up now
-        threads = threading.active_count()
+        threads = held_threads()
         arns += [wf.start({"id": f"o-{n}"}) for n in range(1, 20)]
         wait_until(lambda: all(_submitted(wf, a) for a in arns))
-        assert threading.active_count() <= threads
+        assert held_threads() <= threads
     finally:
         worker.stop(10)
     tokens = [json.loads(m.body)["token"] for m in reviews.receive(max_messages=10)]

@@ -1,6 +1,7 @@
 """strato synth for a workflow: the state machine (its definition as declared, Standard or Express), its log
 group and a role that may only log and trace, its ARN in the functions' environment, the functions' grants
-on it; cfn-lint clean. A definition with Task states is refused, saying why (task deployment is not built)."""
+on it; cfn-lint clean. Task handlers, integrations and the task functions' Lambda entry:
+tests/test_workflow_task_deploy.py."""
 
 from __future__ import annotations
 
@@ -57,7 +58,11 @@ def test_the_state_machine_its_role_and_the_grants(tmp_path):
     granted = resources["AppPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     by_sid = {s["Sid"]: s for s in granted}
     assert by_sid["ReportWorkflowStart"]["Action"] == ["states:StartExecution", "states:StartSyncExecution"]
-    assert by_sid["ReportWorkflowStart"]["Resource"] == [{"Ref": props_id(resources)}]
+    # by name, not Ref: the task functions get these grants and the machine depends on them (no cycle)
+    assert by_sid["ReportWorkflowStart"]["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:flows-dev-report"}
+    ]
+    assert props["StateMachineName"] == "flows-dev-report" and props_id(resources) == "ReportStateMachine"
     assert "states:DescribeExecution" in by_sid["ReportWorkflowRead"]["Action"]
     assert "states:StopExecution" not in json.dumps(granted)
     lint = subprocess.run(["cfn-lint", str(tmp_path / "t.json")], capture_output=True, text=True, timeout=300)
@@ -67,12 +72,3 @@ def test_the_state_machine_its_role_and_the_grants(tmp_path):
 
 def props_id(resources: dict) -> str:
     return next(k for k, r in resources.items() if r["Type"] == "AWS::StepFunctions::StateMachine")
-
-
-def test_a_definition_with_tasks_is_refused_saying_why(tmp_path):
-    source = APP.replace(
-        '{"Type": "Pass", "Result": "hi", "End": True}', '{"Type": "Task", "Resource": "T", "End": True}'
-    )
-    done = synth(tmp_path, source)
-    assert done.returncode != 0
-    assert "deploying Python task handlers (T) as Lambda functions is not supported yet" in done.stderr

@@ -244,13 +244,20 @@ def test_integrations_are_not_python_tasks(app):
     assert wf.task_resources() == []
 
 
-def test_synth_refuses_integrations_until_the_role_grants_them(app):
+def test_synth_grants_the_integration_on_the_declared_resource_and_refuses_an_undeclared_one(app):
     from strato.deploy.synth import synth
 
+    app.topic("t")
     app.workflow(
         "w", definition=single({"Type": "Task", "Resource": PUBLISH, "Parameters": {"TopicArn": "t", "Message": "m"}})
     )
-    with pytest.raises(ConfigurationError, match="sns:publish"):
+    role = synth(app)["Resources"]["WStateMachineRole"]["Properties"]
+    granted = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] if s["Action"] == ["sns:Publish"]]
+    assert granted == [{"Effect": "Allow", "Action": ["sns:Publish"], "Resource": [{"Ref": "TTopic"}]}]
+    app.workflow(
+        "v", definition=single({"Type": "Task", "Resource": PUBLISH, "Parameters": {"TopicArn": "x", "Message": "m"}})
+    )
+    with pytest.raises(ConfigurationError, match="state 'S': no topic of this app is named 'x'"):
         synth(app)
 
 

@@ -5,7 +5,6 @@ Page: https://docs.aws.amazon.com/step-functions/latest/dg/state-wait.html"""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 
@@ -14,7 +13,7 @@ from strato.core.clock import VirtualClock
 from strato.local.timekeeping import Timekeeper
 from strato.local.worker import Worker
 from strato.testing.drain import Drain
-from tests.workflows import machine, wait_until
+from tests.workflows import held_threads, machine, wait_until
 
 START = 1_800_000_000.0
 
@@ -85,10 +84,10 @@ def test_waiting_executions_hold_no_thread(app, virtual):
         # Warm up first: the worker starts its helper threads lazily, on the first execution it runs.
         first = wf.start({"n": -1})
         wait_until(lambda: _waiting(wf, first))
-        threads = threading.active_count()
+        threads = held_threads()
         arns = [wf.start({"n": n}) for n in range(40)]
         wait_until(lambda: all(_waiting(wf, a) for a in arns))
-        assert threading.active_count() <= threads  # 40 more waits, not one thread more
+        assert held_threads() <= threads  # 40 more waits, not one thread more
         arns.append(first)
         Timekeeper(app, virtual).advance(3600)
         assert {wf.describe(a).status for a in arns} == {"SUCCEEDED"}

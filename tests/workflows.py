@@ -102,3 +102,14 @@ def succeeded(app: Any, definition: dict[str, Any], given: Any = None, **tasks: 
 
 
 JSONATA = {"QueryLanguage": "JSONata"}  # ``machine(..., **JSONATA)`` / ``single(state) | JSONATA``
+
+
+def held_threads() -> int:
+    """Threads alive but the workflow task pool's workers (a bounded pool that grows with the tasks run at
+    once, idle between them) and the usage counter's flush timer: what a waiting execution could hold."""
+    import threading
+
+    return sum(
+        not isinstance(t, threading.Timer) and not t.name.startswith("strato-workflow-task-")
+        for t in threading.enumerate()
+    )

@@ -39,6 +39,17 @@ PRICES: dict[tuple[str, str], tuple[float, str]] = {
     # sites: what viewers ask of the distribution (cache misses' S3 GETs are left out: CloudFront caches)
     ("cloudfront", "https_requests"): (0.0100 / 10_000, "HTTPS request (United States, Mexico, Canada)"),
     ("cloudfront", "data_out_gb"): (0.085, "GB to viewers (United States, Mexico, Canada; first 10 TB)"),
+    # workflows, https://aws.amazon.com/step-functions/pricing/ (Express duration: tiers below)
+    ("stepfunctions", "state_transitions"): (0.025 / 1000, "Standard workflow state transition (incl. retries)"),
+    ("stepfunctions_express", "requests"): (1.00 / 1e6, "Express workflow request (execution started)"),
+    ("stepfunctions_express", "gb_seconds"): (0.00001667, "Express GB-second, first 1,000 GB-hours"),
+}
+#: (service, unit) -> the further tiers of a tiered price: (GB-seconds from which it applies, USD per unit, what)
+TIERS: dict[tuple[str, str], list[tuple[float, float, str]]] = {
+    ("stepfunctions_express", "gb_seconds"): [
+        (1_000 * 3600, 0.00000833, "Express GB-second, next 4,000 GB-hours"),
+        (5_000 * 3600, 0.00000456, "Express GB-second, over 5,000 GB-hours"),
+    ],
 }
 PRICES.update(_STORAGE_PRICES)  # storage classes and AWS Backup storage: cost_storage.py
 
@@ -104,7 +115,7 @@ def estimate(
     lines = []
     for (service, unit), amount in sorted(read(data_dir).items()):
         price, description = table.get((service, unit), (0.0, f"{unit} (no price known)"))
-        lines.append(Line(service, unit, amount * runs_per_month, price, description))
+        lines += _tiered(service, unit, amount * runs_per_month, price, description, overridden=bool(prices))
     for (service, unit), amount in sorted(storage(data_dir, transitions, backup).items()):
         price, description = table[(service, unit)]
         lines.append(Line(service, unit, amount, price, description))
@@ -114,6 +125,19 @@ def estimate(
             described = f"event source mapping polling, {queues} consumer queue(s), idle ({ESM_POLLERS} long polls)"
             lines.append(Line(service, "esm_polling", queues * ESM_IDLE_REQUESTS, price, described))
     return lines
+
+
+def _tiered(service: str, unit: str, quantity: float, price: float, description: str, overridden: bool) -> list[Line]:
+    """One line, or one per price tier the month's quantity reaches (a ``--prices`` override of the unit
+    applies to all of it)."""
+    tiers = [] if overridden and price != PRICES.get((service, unit), (None,))[0] else TIERS.get((service, unit), [])
+    bounds = [(0.0, price, description), *tiers]
+    out = []
+    for i, (start, tier_price, what) in enumerate(bounds):
+        end = bounds[i + 1][0] if i + 1 < len(bounds) else float("inf")
+        if quantity > start or i == 0:
+            out.append(Line(service, unit, max(0.0, min(quantity, end) - start), tier_price, what))
+    return out
 
 
 def load_prices(path: str | None) -> dict[str, float]:

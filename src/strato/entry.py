@@ -162,6 +162,10 @@ ENTRIES: dict[str, Entry] = {
 
 
 def handle(app: App, event: dict[str, Any], context: Any) -> Any:
+    if os.environ.get("STRATO_WORKFLOW_TASK"):  # a workflow's task function: its event is the task input
+        from .workflow.task_functions import run
+
+        return run(app, event, context)
     from .events import kind_of
 
     kind = kind_of(event)

@@ -2,8 +2,8 @@
 local executor, answered by AWS. The state machine is the stack's (its ARN in ``STRATO_WORKFLOW_<NAME>``'s
 companion variable), or created on open against moto_server (``STRATO_AUTO_CREATE``).
 
-Python task handlers do not run here yet: deploying each as a Lambda function is not built, so this
-provider does not declare ``python_tasks`` and a workflow with a Task state is refused on it."""
+Python task handlers run as the Lambda functions ``strato synth`` makes of them (``task_functions.py``), so
+this provider declares ``python_tasks``; a machine auto-created on moto_server has no such functions."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def _translate(exc: BaseException, workflow: str) -> StratoError:
 
 
 class StepFunctionsBackend:
-    capabilities = frozenset({"history", "start_sync"})
+    capabilities = frozenset({"history", "start_sync", "python_tasks"})
 
     def __init__(self, session: AwsClients, workflow: Workflow, physical: str, auto_create: bool) -> None:
         self.client = session.client("stepfunctions")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from typing import TYPE_CHECKING, Any
 
 from . import dataflow
@@ -68,7 +69,10 @@ def _child_started(ex: Executor, kind: str, name: str, slot: int, start: str, te
     return [entered]
 
 
-def finish_child(ex: Executor, conn: sqlite3.Connection, frame: dict[str, Any], outcome: Outcome, now: float) -> None:
+def finish_child(
+    ex: Executor, conn: sqlite3.Connection, frame: dict[str, Any], outcome: Outcome, now: float, prior: list[Any]
+) -> None:
+    """``prior``: the child's own last events (its state's exit), appended with the parent's in one go."""
     parent = conn.execute(
         "SELECT state, status, pending, running, failed FROM frames WHERE id = ?", (frame["parent"],)
     ).fetchone()
@@ -77,7 +81,7 @@ def finish_child(ex: Executor, conn: sqlite3.Connection, frame: dict[str, Any], 
     pstate_name, _, pending, running, failed = parent
     pstate = ex.by_name[pstate_name]
     kind = pstate["Type"]
-    events: list[Any] = []
+    events: list[Any] = list(prior)
     if outcome.kind == "fail":
         assert outcome.cause is not None
         cause = outcome.cause
@@ -91,7 +95,7 @@ def finish_child(ex: Executor, conn: sqlite3.Connection, frame: dict[str, Any], 
             failed += 1
             result = json.dumps({"Error": cause.error, "Cause": cause.cause})
             if _tolerated(pstate, failed, _total(conn, frame["parent"])):
-                return _done_one(ex, conn, frame, result, events, now, pending, running, failed, pstate)
+                return _done_one(ex, conn, frame, result, events, now, pending, running, failed, pstate, pstate_name)
             cause = (
                 StatesError(
                     "States.ExceedToleratedFailureThreshold",
@@ -111,7 +115,7 @@ def finish_child(ex: Executor, conn: sqlite3.Connection, frame: dict[str, Any], 
             )
         )
     result = dataflow.encode(outcome.output)
-    _done_one(ex, conn, frame, result, events, now, pending, running, failed, pstate)
+    _done_one(ex, conn, frame, result, events, now, pending, running, failed, pstate, pstate_name)
 
 
 def _done_one(
@@ -125,21 +129,20 @@ def _done_one(
     running: int,
     failed: int,
     pstate: dict[str, Any],
+    pstate_name: str,
 ) -> None:
-    conn.execute(
-        "UPDATE frames SET status = 'done', result = ?, owner = NULL, version = version + 1 WHERE id = ?",
-        (result, frame["id"]),
-    )
+    ended = conn.execute(
+        "UPDATE frames SET status = 'done', result = ?, owner = NULL, version = version + 1 "
+        "WHERE id = ? AND version = ? AND status = 'ready'",
+        (result, frame["id"], frame["version"]),
+    ).rowcount
+    if not ended:  # stopped, cancelled or taken over meanwhile
+        raise_lost()
     running -= 1
     activated = 0
     if pending:
         activated = 1
-        row = conn.execute(
-            "SELECT id, slot, state, input FROM frames WHERE parent = ? AND status = 'pending' ORDER BY slot LIMIT 1",
-            (frame["parent"],),
-        ).fetchone()
-        conn.execute("UPDATE frames SET status = 'ready', due = ?, entered = ? WHERE id = ?", (now, now, row[0]))
-        events += _child_started(ex, pstate["Type"], frame_state(ex, frame["parent"], conn), row[1], row[2], row[3])
+        _activate_next(ex, conn, frame["parent"], pstate, pstate_name, events, now)
         pending -= 1
         running += 1
     if events:
@@ -153,8 +156,31 @@ def _done_one(
         _join(ex, conn, frame["parent"], "[" + ",".join(r[0] for r in rows) + "]", now, frame["arn"])
 
 
-def frame_state(ex: Executor, frame_id: int, conn: sqlite3.Connection) -> str:
-    return str(conn.execute("SELECT state FROM frames WHERE id = ?", (frame_id,)).fetchone()[0])
+def _activate_next(
+    ex: Executor,
+    conn: sqlite3.Connection,
+    parent: int,
+    pstate: dict[str, Any],
+    name: str,
+    events: list[Any],
+    now: float,
+) -> None:
+    """The next pending item starts, claimed by this worker in the same transaction (it goes on in the
+    recording loop's hand: no other claim, no hand-off between threads)."""
+    from .store import FRAME_COLUMNS, LEASE, _frame
+
+    row = conn.execute(
+        f"SELECT {FRAME_COLUMNS} FROM frames WHERE parent = ? AND status = 'pending' ORDER BY slot LIMIT 1",
+        (parent,),
+    ).fetchone()
+    child = _frame(row, +1)
+    child.update(status="ready", due=now, entered=now)
+    owner = ex.store.owner if ex.adopt(child) else None
+    conn.execute(
+        "UPDATE frames SET status = 'ready', due = ?, entered = ?, owner = ?, lease = ?, version = ? WHERE id = ?",
+        (now, now, owner, time.time() + LEASE if owner else 0, child["version"], child["id"]),
+    )
+    events += _child_started(ex, pstate["Type"], name, child["slot"], child["state"], child["input"])
 
 
 def _total(conn: sqlite3.Connection, parent: int) -> int:

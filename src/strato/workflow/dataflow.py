@@ -133,8 +133,28 @@ def _output_path(state: dict[str, Any], data: Any) -> Any:
     return {} if path is None else paths.select(data, path, what="OutputPath")
 
 
+def _unencodable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _compact() -> Any:
+    """json's C encoder made once (``json.dumps`` builds one per call: most of the cost of a small value);
+    compact, UTF-8 as is, a circular value is a RecursionError rather than json's ValueError."""
+    from json import encoder
+
+    make: Any = getattr(encoder, "c_make_encoder", None)  # json's C accelerator (not in json's stubs)
+    if make is None:  # pragma: no cover - CPython always has _json
+        return None
+    return make(None, _unencodable, encoder.encode_basestring, None, ":", ",", False, False, True)
+
+
+_ENCODER = _compact()
+
+
 def encode(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if _ENCODER is None:  # pragma: no cover
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return "".join(_ENCODER(value, 0))
 
 
 def check_size(value: Any, what: str) -> str:

@@ -1,20 +1,24 @@
 """The local executor: takes due frames from the store, runs one state of each, and records the move (its
 history events, the frame's new state, the execution's end) in one transaction before the next state
 starts. A frame whose next state can run at once stays claimed and goes on in memory, so a chain of
-Pass states costs one transaction per transition."""
+Pass states costs one transaction per transition; so does the Map iteration (or Parallel branch) a
+finishing sibling lets start, claimed in the transaction that starts it. Task states run on the app's
+bounded thread pool (``TASK_THREADS``), never a thread per task."""
 
 from __future__ import annotations
 
 import json
 import random
 import sqlite3
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from ..core import clock
-from . import callbacks, dataflow, jsonata_states, nested, querylang, states, variables, waiting
+from . import billing, callbacks, dataflow, jsonata_states, nested, querylang, states, variables, waiting
 from .children import finish_child, spawn
 from .errors import StatesError, matches
+from .pool import TaskPool
 from .store import WorkflowStore
 
 _RUNS = {"Pass": states.run_pass, "Choice": states.run_choice, "Succeed": states.run_succeed, "Fail": states.run_fail}
@@ -42,6 +46,12 @@ class Executor:
         self._inputs: dict[str, tuple[Any, dict[str, Any]]] = {}
         self.jsonata = querylang.jsonata_states(definition)  # the states that use JSONata
         self.uses_variables = variables.uses_variables(by_name)
+        self.tasks: TaskPool | None = None  # the app's, set by the local backend; else made on first use
+        self._pool_lock = threading.Lock()
+        self._local = threading.local()  # per loop thread: the frames claimed while recording (adopted)
+        self.usage: Any = None  # the app's usage counter (strato cost), set by the local backend
+        self.express = False
+        self.definition_size = len(json.dumps(definition))
 
     # -- the loop's pass --------------------------------------------------------------------------
     def step(self, limit: int = 16, arn: str | None = None) -> int:
@@ -52,25 +62,33 @@ class Executor:
         busy worker pays one commit per round rather than one per transition."""
         done = 0
         active = self.store.claim(self.workflow, clock.now(), limit, arn)
+        adopted: list[dict[str, Any]] = []
+        self._local.adopted = adopted
         for _ in range(BURST):
             if not active:
                 return done
             moves = self._run_all(active)
             active = []
             now = clock.now()
-            with self.store.db.write() as conn:
+            with self.store.write() as conn, self.store.batch() as pending:
                 for frame, outcome in moves:
                     conn.execute("SAVEPOINT frame")
+                    mark, written = len(adopted), len(pending)
                     try:
                         again = self._record(conn, frame, outcome, now)
                     except Lost:  # stopped, cancelled or taken over meanwhile: drop this move alone
                         conn.execute("ROLLBACK TO frame")
                         conn.execute("RELEASE frame")
+                        del adopted[mark:], pending[written:]
                         continue
                     conn.execute("RELEASE frame")
                     done += 1
                     if again:
                         active.append(frame)
+                self.store.flush(conn, pending)
+            billing.recorded(self.usage, self.express, self.store.db.conn, pending, self.definition_size)
+            active += adopted
+            adopted.clear()
         for frame in active:
             self._release(frame)
         return done
@@ -89,28 +107,32 @@ class Executor:
                     time.sleep(min(0.05, due - clock.now()))
 
     def _run_all(self, frames: list[dict[str, Any]]) -> list[tuple[dict[str, Any], states.Outcome]]:
-        """One state of each frame; Task states of several frames run at once (each on its own thread, for
-        this round only), as Map iterations and Parallel branches run concurrently on AWS."""
+        """One state of each frame; Task states of several frames run at once (on the app's task pool), as
+        Map iterations and Parallel branches run concurrently on AWS."""
         tasks = [f for f in frames if self.by_name[f["state"]]["Type"] == "Task"]
         if len(tasks) < 2:
             return [(frame, self._run(frame)) for frame in frames]
-        import threading
-
-        found: dict[int, states.Outcome] = {}
-
-        def run(frame: dict[str, Any]) -> None:
-            found[frame["id"]] = self._run(frame)
-
-        threads = [threading.Thread(target=run, args=(f,), name="strato-workflow-task") for f in tasks[1:]]
-        for thread in threads:
-            thread.start()
-        run(tasks[0])
+        found = {f["id"]: o for f, o in zip(tasks, self._tasks_pool().map(self._run, tasks), strict=True)}
         for frame in frames:
-            if frame["id"] not in found and self.by_name[frame["state"]]["Type"] != "Task":
-                run(frame)
-        for thread in threads:
-            thread.join()
+            if frame["id"] not in found:
+                found[frame["id"]] = self._run(frame)
         return [(frame, found[frame["id"]]) for frame in frames]
+
+    def _tasks_pool(self) -> TaskPool:
+        if self.tasks is None:
+            with self._pool_lock:
+                if self.tasks is None:
+                    self.tasks = TaskPool()
+        return self.tasks
+
+    def adopt(self, frame: dict[str, Any]) -> bool:
+        """Take a frame started in the transaction being written (a Map iteration a sibling's end let
+        start) into this loop's hand; False when this thread is not inside ``step`` (it stays free)."""
+        adopted = getattr(self._local, "adopted", None)
+        if adopted is None:
+            return False
+        adopted.append(frame)
+        return True
 
     # -- one frame --------------------------------------------------------------------------------
     def _context(self, frame: dict[str, Any]) -> dict[str, Any]:
@@ -212,11 +234,10 @@ class Executor:
                 frame["retries"] = outcome.output
                 due = min(outcome.due, self._deadline(conn, frame["arn"]))
                 self._update(conn, frame, due=due, phase="run", owner=None)
-                if events:
-                    self.store.append(conn, frame["arn"], events, now)
+                self.store.append(conn, frame["arn"], events, now, transitions=1)  # a retry is billed as one
                 return False
-        if outcome.kind in ("spawn", "fail") or outcome.target is None:
-            self._check(conn, frame)  # the other paths check in _update
+        if outcome.kind in ("spawn", "fail") or (outcome.target is None and frame["parent"] is None):
+            self._check(conn, frame)  # the other paths check in _update, a child's end in children._done_one
         if outcome.kind == "callback":  # waits for a task token or a child execution (callbacks.py)
             phase, due = callbacks.arm(conn, frame, outcome.output, now, self._deadline(conn, frame["arn"]))
             self._update(conn, frame, due=due, phase=phase, owner=None)
@@ -238,6 +259,9 @@ class Executor:
         if outcome.kind == "fail" or (outcome.kind == "next" and outcome.target is None):
             if outcome.kind == "next" and kind != "Fail":
                 events.append(exited)
+            if frame["parent"] is not None:  # the child's end and its parent's bookkeeping: one append
+                finish_child(self, conn, frame, outcome, now, events)
+                return False
             self.store.append(conn, frame["arn"], events, now)
             return self._finish(conn, frame, outcome, now)
         target = self.by_name[outcome.target]  # type: ignore[index]
@@ -296,7 +320,7 @@ class Executor:
     def _finish(self, conn: sqlite3.Connection, frame: dict[str, Any], outcome: states.Outcome, now: float) -> bool:
         """The frame's scope ended (success or failure): the execution ends, or the parent hears of it."""
         if frame["parent"] is not None:
-            finish_child(self, conn, frame, outcome, now)
+            finish_child(self, conn, frame, outcome, now, [])
             return False
         arn = frame["arn"]
         conn.execute("DELETE FROM frames WHERE arn = ?", (arn,))
@@ -362,7 +386,7 @@ class Executor:
             raise Lost()
 
     def _release(self, frame: dict[str, Any]) -> None:
-        with self.store.db.write() as conn:
+        with self.store.write() as conn:
             conn.execute("UPDATE frames SET owner = NULL WHERE id = ? AND version = ?", (frame["id"], frame["version"]))
 
     def timed_out(self, conn: sqlite3.Connection, arn: str, now: float) -> None:

@@ -12,8 +12,9 @@ from ..core.config import region
 from ..core.errors import NotFound, ValidationError
 from ..runtime.wakeup import Wakeup
 from ..runtime.work import Loop
-from . import callbacks, express, nested
+from . import billing, callbacks, express, nested
 from .executor import Executor
+from .pool import TaskPool
 from .store import WorkflowStore
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from .spi import WorkflowBackend
 
 LOOPS = 8  # threads claiming frames per workflow
-CLAIM = 8  # frames a loop takes at once: up to LOOPS x CLAIM Map / Parallel tasks run at once
+CLAIM = 32  # frames a loop takes at once; their Task states share the app's bounded pool (TASK_THREADS)
 ACCOUNT = "000000000000"
 
 
@@ -36,6 +37,8 @@ class LocalWorkflowBackend:
         prefix = f"arn:aws:states:{region()}:{ACCOUNT}"
         self.machine_arn = f"{prefix}:stateMachine:{workflow.name}"
         self.executor = Executor(store, workflow.name, prefix, workflow.definition, workflow.states, workflow.handler)
+        self.executor.express = workflow.type == "EXPRESS"
+        self.usage: Any = None  # the app's usage counter (strato cost)
 
     # -- executions -----------------------------------------------------------------------------
     def arn_for(self, name: str) -> str:
@@ -47,7 +50,7 @@ class LocalWorkflowBackend:
         arn = self.arn_for(name)
         now = clock.now()
         start = self.workflow.definition["StartAt"]
-        with self.store.db.write() as conn:
+        with self.store.write() as conn:
             row = conn.execute("SELECT input, status FROM executions WHERE arn = ?", (arn,)).fetchone()
             if row is not None:
                 if row[0] == input_text and row[1] == "RUNNING":
@@ -76,11 +79,12 @@ class LocalWorkflowBackend:
                 "VALUES (?, ?, NULL, 0, ?, ?, 'ready', ?, 'run', ?)",
                 (arn, self.workflow.name, start, input_text, now, now),
             )
+        billing.started(self.usage, self.executor.express)
         self.wakeup.notify()
         return arn
 
     def start_sync(self, name: str, input_text: str) -> dict[str, Any]:
-        with self.store.db.write() as conn:  # at most once: a crash fails it rather than running it again
+        with self.store.write() as conn:  # at most once: a crash fails it rather than running it again
             express.mark_sync(conn, self.arn_for(name))
         arn = self.start(name, input_text)
         self.executor.run_to_end(arn)
@@ -102,8 +106,10 @@ class LocalWorkflowBackend:
     def stop(self, arn: str, error: str, cause: str) -> None:
         self.describe(arn)
         now = clock.now()
-        with self.store.db.write() as conn:
+        with self.store.write() as conn:
             nested.abort(conn, arn, error, cause, now)
+        if self.executor.express:
+            billing.ended(self.usage, self.store.db.conn, arn, self.executor.definition_size)
         self.wakeup.notify()
 
     # -- the callback pattern -------------------------------------------------------------------
@@ -115,12 +121,12 @@ class LocalWorkflowBackend:
 
     def send_task_heartbeat(self, token: str) -> None:
         callbacks.well_formed(token)
-        with self.store.db.write() as conn:
+        with self.store.write() as conn:
             callbacks.heartbeat(conn, token, clock.now())
 
     def _answer(self, token: str, result: dict[str, Any]) -> None:
         callbacks.well_formed(token)
-        with self.store.db.write() as conn:
+        with self.store.write() as conn:
             callbacks.answer(conn, token, result, clock.now())
         self.wakeup.notify()
 
@@ -164,7 +170,10 @@ class LocalWorkflowBackend:
 def open_backend(workflow: Workflow, services: ProviderServices) -> LocalWorkflowBackend:
     store = services.local_store(WorkflowStore)
     wakeup = services.shared("workflow-wakeup", Wakeup)
-    return LocalWorkflowBackend(workflow, store, wakeup)
+    backend = LocalWorkflowBackend(workflow, store, wakeup)
+    backend.usage = backend.executor.usage = services.usage
+    backend.executor.tasks = services.shared("workflow-tasks", TaskPool)
+    return backend
 
 
 if TYPE_CHECKING:  # mypy checks the backend against the primitive's provider interface

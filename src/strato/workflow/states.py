@@ -121,14 +121,14 @@ def run_task(state: dict[str, Any], raw: Any, context: Any, handler: Callable[..
     ]
     try:
         result = _call(handler, data, context, dataflow.timeout(state, raw, context))
-        dataflow.check_size(result, "result")
+        text = dataflow.check_size(result, "result")
     except Exception as exc:
         error = of_exception(exc)
         kind = "TaskTimedOut" if error.error == "States.Timeout" else "TaskFailed"
         details = {"resourceType": rtype, "resource": resource, "error": error.error, "cause": error.cause}
         events.append((kind, {f"{kind[0].lower()}{kind[1:]}EventDetails": details}))
         return Outcome("fail", cause=error, events=events)
-    done = {"resourceType": rtype, "resource": resource, "output": dataflow.encode(result)}
+    done = {"resourceType": rtype, "resource": resource, "output": text}
     events.append(("TaskSucceeded", {"taskSucceededEventDetails": done}))
     outcome = _after(state, dataflow.output(state, raw, result, context))
     outcome.events = events

@@ -15,11 +15,15 @@ import json
 import os
 import socket
 import sqlite3
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ..runtime.sqlite import Database
+from .dataflow import encode
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS executions (
@@ -50,12 +54,17 @@ FRAME_COLUMNS = (
     "id, arn, workflow, parent, slot, state, input, status, due, phase, retries, result, entered, version, "
     "pending, running, failed, vars"
 )
+_FRAME_NAMES = tuple(c.strip() for c in FRAME_COLUMNS.split(","))
+
+
+_BATCHING = threading.local()  # per thread: the appends of the transaction being recorded
 
 
 class WorkflowStore:
     def __init__(self, data_dir: Path, durability: str = "process") -> None:
         self.db = Database(Path(data_dir) / "workflows.sqlite", durability)
-        with self.db.write() as conn:
+        self._writing = threading.Lock()
+        with self.write() as conn:
             from .callbacks import SCHEMA as CALLBACKS
             from .express import SCHEMA as EXPRESS
 
@@ -68,30 +77,73 @@ class WorkflowStore:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}"
         self._swept_owners = 0.0
 
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction, taken in turn by this process's threads: SQLite's own busy handler would
+        make them poll with sleeps of up to 100 ms, so a loaded worker spent its time waiting for the lock
+        (other processes, e.g. ``strato dev`` beside ``strato worker``, still meet at SQLite's lock)."""
+        with self._writing, self.db.write() as conn:
+            yield conn
+
     # -- events ---------------------------------------------------------------------------------
     @staticmethod
     def append(
-        conn: sqlite3.Connection, arn: str, events: list[tuple[str, dict[str, Any]]], now: float, transitions: int = 0
-    ) -> int:
-        """Append events (type, details) to ``arn``'s history, counting ``transitions``; returns the last id."""
-        row = conn.execute(
-            "UPDATE executions SET seq = seq + ?, transitions = transitions + ? WHERE arn = ? RETURNING seq",
-            (len(events), transitions, arn),
-        ).fetchone()
-        if row is None:
+        conn: sqlite3.Connection,
+        arn: str,
+        events: list[tuple[str, dict[str, Any]]],
+        now: float,
+        transitions: int = 0,
+    ) -> None:
+        """Append events (type, details) to ``arn``'s history, counting ``transitions``: at once, or at the
+        end of the transaction when this thread is recording a batch (:meth:`batch`) — static, so the
+        callback and nested-execution modules writing in the executor's transaction keep the order too."""
+        pending = getattr(_BATCHING, "pending", None)
+        if pending is not None:
+            pending.append((arn, events, now, transitions))
+            return
+        if not WorkflowStore.flush(conn, [(arn, events, now, transitions)]):
             from .executor import Lost
 
-            raise Lost()  # stopped meanwhile: its frames are gone too
-        last = int(row[0])
-        first = last - len(events)
-        conn.executemany(
-            "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (arn, first + i + 1, first + i, now, kind, json.dumps(details, separators=(",", ":")))
-                for i, (kind, details) in enumerate(events)
-            ],
-        )
-        return last
+            raise Lost()  # the execution is gone (dropped)
+
+    @staticmethod
+    @contextmanager
+    def batch() -> Iterator[list[Any]]:
+        """Appends made in this thread are kept (in order) until :meth:`flush`, so a transaction recording
+        many frames of one execution updates its row and inserts its events once (the caller drops the
+        entries of a frame it rolls back to its savepoint)."""
+        pending: list[Any] = []
+        _BATCHING.pending = pending
+        try:
+            yield pending
+        finally:
+            _BATCHING.pending = None
+
+    @staticmethod
+    def flush(conn: sqlite3.Connection, pending: list[Any]) -> bool:
+        """Write the appends kept, grouped by execution in their order; False if an execution is gone."""
+        by_arn: dict[str, tuple[list[tuple[float, str, dict[str, Any]]], list[int]]] = {}
+        for arn, events, now, transitions in pending:
+            items, counted = by_arn.setdefault(arn, ([], [0]))
+            items.extend((now, kind, details) for kind, details in events)
+            counted[0] += transitions
+        rows = []
+        found = True
+        for arn, (items, counted) in by_arn.items():
+            row = conn.execute(
+                "UPDATE executions SET seq = seq + ?, transitions = transitions + ? WHERE arn = ? RETURNING seq",
+                (len(items), counted[0], arn),
+            ).fetchone()
+            if row is None:
+                found = False
+                continue
+            first = int(row[0]) - len(items)
+            rows += [
+                (arn, first + i + 1, first + i, now, kind, encode(details))
+                for i, (now, kind, details) in enumerate(items)
+            ]
+        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows)
+        return found
 
     def history(self, arn: str) -> list[dict[str, Any]]:
         rows = self.db.conn.execute(
@@ -137,7 +189,10 @@ class WorkflowStore:
             sql += " AND arn = ?"
             args.append(arn)
         sql += " ORDER BY due, id LIMIT ?"
-        with self.db.write() as conn:
+        probe = f"SELECT 1 FROM ({sql})"
+        if self.db.conn.execute(probe, (*args, 1)).fetchone() is None:
+            return []  # nothing free: no write transaction (idle loops woken together would queue for it)
+        with self.write() as conn:
             rows = conn.execute(sql, (*args, limit)).fetchall()
             if rows:
                 conn.executemany(
@@ -158,7 +213,7 @@ class WorkflowStore:
         if dead:
             from .express import orphaned
 
-            with self.db.write() as conn:
+            with self.write() as conn:
                 orphaned(conn, dead)  # Express executions start over (or fail, if synchronous): express.py
                 conn.executemany("UPDATE frames SET owner = NULL, lease = 0 WHERE owner = ?", [(o,) for o in dead])
 
@@ -169,7 +224,7 @@ class WorkflowStore:
         return None if row is None or row[0] is None else float(row[0])
 
     def drop(self, workflow: str) -> None:
-        with self.db.write() as conn:
+        with self.write() as conn:
             arns = [a for (a,) in conn.execute("SELECT arn FROM executions WHERE workflow = ?", (workflow,))]
             conn.executemany("DELETE FROM events WHERE arn = ?", [(a,) for a in arns])
             conn.executemany("DELETE FROM sync_starts WHERE arn = ?", [(a,) for a in arns])
@@ -210,7 +265,6 @@ def _execution(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _frame(row: tuple[Any, ...], bump: int = 0) -> dict[str, Any]:
-    names = [c.strip() for c in FRAME_COLUMNS.split(",")]
-    frame = dict(zip(names, row, strict=True))
+    frame = dict(zip(_FRAME_NAMES, row, strict=True))
     frame["version"] += bump
     return frame

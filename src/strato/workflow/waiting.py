@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def run(ex: Executor, frame: dict[str, Any], state: dict[str, Any], raw: Any, context: dict[str, Any]) -> Outcome:
     rtype, resource = _resource_type(state["Resource"])
     if frame["phase"] == "callback" and not state["Resource"].endswith(callbacks.WAIT_FOR_TOKEN):
-        with ex.store.db.write() as conn:  # a .sync Task timed out: its child is stopped (best effort)
+        with ex.store.write() as conn:  # a .sync Task timed out: its child is stopped (best effort)
             nested.stop_child(conn, frame["result"], "the parent's Task timed out", clock.now())
     if frame["phase"] in ("callback", "called"):
         row = ex.store.db.conn.execute("SELECT deadline FROM callbacks WHERE key = ?", (frame["result"],)).fetchone()
@@ -29,7 +29,7 @@ def run(ex: Executor, frame: dict[str, Any], state: dict[str, Any], raw: Any, co
     if pattern == callbacks.WAIT_FOR_TOKEN:
         task = {"Token": token}
         context = context.derived(Task=task) if hasattr(context, "derived") else {**context, "Task": task}
-        with ex.store.db.write() as conn:
+        with ex.store.write() as conn:
             callbacks.register(conn, token, frame, "token", state, clock.now())
         box["key"] = token
         handler = ex.task(state["Resource"])
@@ -39,7 +39,7 @@ def run(ex: Executor, frame: dict[str, Any], state: dict[str, Any], raw: Any, co
         def handler(params: Any, ctx: Any) -> Any:
             child, name, given = planner(params, nested.default_name(token))
             arn = child.backend.arn_for(name)
-            with ex.store.db.write() as conn:
+            with ex.store.write() as conn:
                 callbacks.register(conn, arn, frame, pattern[1:], state, clock.now())
             nested.launch(child, name, given)
             box["key"] = arn
