@@ -89,8 +89,8 @@ def functions(template: dict) -> dict[str, dict]:
     return {k: r["Properties"] for k, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
 
 
-def role_statements(template: dict) -> list[dict]:
-    role = template["Resources"]["ReportStateMachineRole"]["Properties"]
+def role_statements(template: dict, machine: str = "Report") -> list[dict]:
+    role = template["Resources"][f"{machine}StateMachineRole"]["Properties"]
     return [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
 
 
@@ -335,3 +335,60 @@ def test_a_function_naming_no_task_is_a_configuration_error(entry_app, monkeypat
     monkeypatch.setenv("STRATO_WORKFLOW_TASK", "nowhere/FetchData")
     with pytest.raises(ConfigurationError, match="names no task"):
         entry_app.lambda_handler({}, LocalContext())
+
+
+def test_a_definition_using_every_integration_declares_runs_and_synthesises_lint_clean(tmp_path):
+    """lambda:invoke, startExecution.sync:2 and sqs .waitForTaskToken declared on one app (the executor runs
+    them since the callbacks work landed): one substitution per target, the grants the guide lists, cfn-lint clean.
+    https://docs.aws.amazon.com/step-functions/latest/dg/lambda-iam.html
+    https://docs.aws.amazon.com/step-functions/latest/dg/stepfunctions-iam.html
+    https://docs.aws.amazon.com/step-functions/latest/dg/sqs-iam.html"""
+    app = strato.App("wfs", data_dir=str(tmp_path / "data"))
+    reviews = app.queue("reviews")
+    app.task("Score")(lambda event: {"score": 1})
+    child = app.workflow("double", definition={"StartAt": "D", "States": {"D": {"Type": "Pass", "End": True}}})
+    app.workflow(
+        "main",
+        definition={
+            "StartAt": "Call",
+            "States": {
+                "Call": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": "Score", "Payload": {"a": 1}},
+                    "Next": "Nest",
+                },
+                "Nest": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                    "Parameters": {"StateMachineArn": child.physical_name, "Input": {}},
+                    "Next": "Ask",
+                },
+                "Ask": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                    "Parameters": {"QueueUrl": reviews.physical_name, "MessageBody": {"t.$": "$$.Task.Token"}},
+                    "End": True,
+                },
+            },
+        },
+    )
+    template = synth(app)
+    app.close()
+    machine = template["Resources"]["MainStateMachine"]["Properties"]
+    assert machine["DefinitionSubstitutions"] == {
+        "queue_reviews": {"Ref": "ReviewsQueue"},
+        "task_Score": {"Fn::GetAtt": ["TaskScoreFunction", "Arn"]},
+        "workflow_double": {
+            "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:wfs-dev-double"
+        },
+    }
+    statements = role_statements(template, "Main")
+    granted = {a for s in statements for a in s["Action"]}
+    assert {"lambda:InvokeFunction", "sqs:SendMessage", "states:StartExecution", "states:DescribeExecution"} <= granted
+    wildcard = {a for s in statements if s["Resource"] in ("*", ["*"]) for a in s["Action"]}
+    assert all(a.startswith(("logs:", "xray:")) for a in wildcard)  # only what log delivery and X-Ray need
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(template))
+    lint = subprocess.run(["cfn-lint", str(path)], capture_output=True, text=True, timeout=300)
+    assert lint.returncode in (0, 4, 8) and not [x for x in lint.stdout.splitlines() if x[:1] == "E"], lint.stdout
