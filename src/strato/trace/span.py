@@ -112,7 +112,7 @@ class Tracer:
     def start(self, kind: str, resource: str, handler: str, parent: str | TraceContext | None = None) -> Span:
         incoming = ctx.parse(parent) if isinstance(parent, str) else parent
         if incoming is None:
-            incoming = ctx._current.get()
+            incoming = ctx.current()  # the running span; inside Lambda, else the invocation's own trace
         now = time.time()
         raw = f"{_bits(160):040x}"  # both ids at once; not os.urandom: a system call per span costs more
         if incoming is None:
