@@ -247,5 +247,6 @@ def test_inside_lambda_the_runtimes_trace_is_current(monkeypatch):
     # the Lambda runtime sets _X_AMZN_TRACE_ID per invocation:
     # https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
     monkeypatch.setenv("_X_AMZN_TRACE_ID", INCOMING)
+    monkeypatch.setattr(context, "IN_LAMBDA", True)  # read from AWS_LAMBDA_FUNCTION_NAME when strato loads
     assert strato.trace_id() == ROOT_ID
     assert context.outgoing_header() == INCOMING
