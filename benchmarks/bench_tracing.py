@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import shutil
 import statistics
+import subprocess
 import tempfile
 import threading
 import time
 from contextlib import ExitStack
-
-import subprocess
 
 from .bench_http import Server, _strato, median, wrk
 from .support import Row
@@ -47,7 +46,15 @@ def _http(quick: bool) -> list[Row]:
         for path, label in (("/hello/world", "sync"), ("/async/hello/world", "async")):
             ours, theirs = interleaved(on, off, path, rounds, seconds)
             rows.append(
-                Row("tracing", f"HTTP {label} throughput, on", median(ours, 0), median(theirs, 0), "off", "req/s", TARGET)
+                Row(
+                    "tracing",
+                    f"HTTP {label} throughput, on",
+                    median(ours, 0),
+                    median(theirs, 0),
+                    "off",
+                    "req/s",
+                    TARGET,
+                )
             )
             rows.append(
                 Row(

@@ -9,9 +9,9 @@ sinks: the local span store (``strato dev``, ``strato worker``), an OpenTelemetr
 from __future__ import annotations
 
 import time
-from random import getrandbits as _bits
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from random import getrandbits as _bits
 from typing import Any
 
 from . import context as ctx

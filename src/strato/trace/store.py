@@ -51,7 +51,9 @@ def capacity_from_env() -> int:
 def _spans(first: int, text: str) -> Iterator[Span]:
     """The spans of one stored batch, with their positions."""
     for offset, fields in enumerate(json.loads(text)):
-        yield Span(*fields, seq=first + offset)
+        span = Span(*fields)
+        span.seq = first + offset
+        yield span
 
 
 class SpanStore:
