@@ -28,6 +28,7 @@ from . import (
     bench_streams,
     bench_table,
     bench_testing,
+    bench_tracing,
     bench_websocket,
     bench_workflow,
 )
@@ -51,6 +52,7 @@ SUITES = {
     "graphql": bench_graphql,
     "workflow": bench_workflow,
     "site": bench_site,
+    "tracing": bench_tracing,
 }
 
 

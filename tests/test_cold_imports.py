@@ -49,6 +49,7 @@ NEVER = {
     "strawberry",  # an app without app.graphql never loads GraphQL
     "graphql",
     "jsonata",  # JSONata workflow states load it when one runs locally, never in a Lambda
+    "opentelemetry",  # OpenTelemetry export loads only in an app that calls strato.trace.otel.enable()
 }
 #: the whole of a tiny HTTP app's cold start: App, the HTTP facade, the entry and its dispatcher
 TINY = {

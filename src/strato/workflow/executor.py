@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core import clock
+from ..trace import context as trace_context
 from . import billing, callbacks, dataflow, jsonata_states, nested, querylang, states, variables, waiting
 from .children import finish_child, spawn
 from .errors import StatesError, matches
@@ -175,7 +176,10 @@ class Executor:
             timeout = self.definition.get("TimeoutSeconds")
             if timeout is not None and clock.now() >= self._inputs[frame["arn"]][1]["startDate"] + timeout:
                 return states.Outcome("timeout")
-            outcome = self._state(frame, state, raw, context)
+            if state["Type"] == "Task" and trace_context.tracer is not None:
+                outcome = self._traced(frame, lambda: self._state(frame, state, raw, context))
+            else:
+                outcome = self._state(frame, state, raw, context)
             if context.assigned is not None and outcome.kind == "next":
                 variables.check_sizes(context.assigned, context.variables)
                 outcome.assigned = context.assigned
@@ -216,6 +220,19 @@ class Executor:
             return outcome
         make = states.parallel_children if kind == "Parallel" else states.map_children
         return states.Outcome("spawn", children=make(state, raw, context))
+
+    def _traced(self, frame: dict[str, Any], run: Callable[[], states.Outcome]) -> states.Outcome:
+        """A Task state as a ``workflow`` span continuing the trace the execution was started in."""
+        tracer = trace_context.tracer
+        active = tracer.start("workflow", self.workflow, frame["state"], self.store.trace_of(frame["arn"]))
+        active.attributes["execution"] = frame["arn"]
+        try:
+            outcome = run()
+        except BaseException as exc:
+            tracer.finish(active, [exc])
+            raise
+        tracer.finish(active, [outcome.cause] if outcome.cause is not None else [])
+        return outcome
 
     # -- recording --------------------------------------------------------------------------------
     def _record(self, conn: sqlite3.Connection, frame: dict[str, Any], outcome: states.Outcome, now: float) -> bool:

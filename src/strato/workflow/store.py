@@ -74,6 +74,8 @@ class WorkflowStore:
             columns = {row[1] for row in conn.execute("PRAGMA table_info(frames)")}
             if "vars" not in columns:  # a data dir from before variables: the scope's variables (JSON)
                 conn.execute("ALTER TABLE frames ADD COLUMN vars TEXT")
+            if "trace" not in {row[1] for row in conn.execute("PRAGMA table_info(executions)")}:
+                conn.execute("ALTER TABLE executions ADD COLUMN trace TEXT")  # the starter's X-Amzn-Trace-Id
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}"
         self._swept_owners = 0.0
 
@@ -162,6 +164,11 @@ class WorkflowStore:
             (arn,),
         ).fetchone()
         return None if row is None else _execution(row)
+
+    def trace_of(self, arn: str) -> str | None:
+        """The ``X-Amzn-Trace-Id`` the execution was started in (None: started outside a trace)."""
+        row = self.db.conn.execute("SELECT trace FROM executions WHERE arn = ?", (arn,)).fetchone()
+        return row[0] if row is not None else None
 
     def executions(self, workflow: str, status: str | None, limit: int) -> list[dict[str, Any]]:
         sql = (

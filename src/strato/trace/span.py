@@ -1,0 +1,152 @@
+"""One hop of a trace (a ``Span``) and the ``Tracer`` that opens and closes them.
+
+A span is one invocation of one handler (an HTTP request, a queue message, a topic delivery, a change-
+stream batch, a schedule firing, a bucket event, a WebSocket event, a workflow execution) or one send
+the app makes out of itself (a WebSocket post, a webhook delivery). Closed spans go to the tracer's
+sinks: the local span store (``strato dev``, ``strato worker``), an OpenTelemetry exporter.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from random import getrandbits as _bits
+from typing import Any
+
+from . import context as ctx
+from .context import TraceContext
+
+Sink = Callable[["Span"], None]
+
+FIELDS = (
+    "trace_id",
+    "span_id",
+    "parent_id",
+    "kind",
+    "resource",
+    "handler",
+    "outcome",
+    "start",
+    "duration",
+    "error",
+    "attributes",
+)
+
+
+class Span:
+    """One hop. ``trace_id`` is X-Ray's Root; ``span_id`` / ``parent_id`` 16 hex digits (no parent: the
+    trace's entry); ``kind`` what ran it (``http``, ``websocket``, ``queue``, ``topic``, ``stream``,
+    ``schedule``, ``bucket``, ``workflow``, ``websocket.send``, ``webhook``); ``resource`` the declared
+    name; ``handler`` what ran; ``outcome`` ``ok``, ``error``, ``N failed`` or ``gone``; ``start`` Unix
+    seconds; ``duration`` seconds; ``error`` the exception as text; ``attributes`` a small dict of details
+    (an HTTP request's method, path and status, a message id); ``seq`` the store's position (0 until
+    stored). While it runs (between ``Tracer.start`` and ``Tracer.finish``) its ``context`` is current."""
+
+    __slots__ = (*FIELDS, "sampled", "seq", "token")
+
+    def __init__(
+        self,
+        trace_id: str,
+        span_id: str,
+        parent_id: str | None,
+        kind: str,
+        resource: str,
+        handler: str,
+        outcome: str,
+        start: float,
+        duration: float,
+        error: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        seq: int = 0,
+    ) -> None:
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.parent_id = parent_id
+        self.kind = kind
+        self.resource = resource
+        self.handler = handler
+        self.outcome = outcome
+        self.start = start
+        self.duration = duration
+        self.error = error
+        self.attributes = attributes if attributes is not None else {}
+        self.seq = seq
+        self.sampled = True
+        self.token: Any = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form (what the console and ``/_strato`` endpoints serve)."""
+        out = {name: getattr(self, name) for name in FIELDS}
+        out["seq"] = self.seq
+        return out
+
+    @property
+    def header(self) -> str:
+        """The ``X-Amzn-Trace-Id`` a send made inside this span carries (this span as its Parent)."""
+        return f"Root={self.trace_id};Parent={self.span_id};Sampled={1 if self.sampled else 0}"
+
+    @property
+    def context(self) -> Span:
+        """A running span is its own trace context (``trace_id``, ``span_id``, ``sampled``, ``header``)."""
+        return self
+
+    def __repr__(self) -> str:
+        return f"Span({self.kind} {self.resource}:{self.handler} {self.outcome} {self.trace_id}/{self.span_id})"
+
+
+Active = Span  # a span in progress (what ``Tracer.start`` returns) is the same object, finished later
+
+
+def describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
+class Tracer:
+    """Opens spans (continuing the trace of an incoming header, else the current span's, else a new one)
+    and hands each finished one to every sink. Thread-safe: the current span is a context variable."""
+
+    def __init__(self, sinks: list[Sink] | None = None) -> None:
+        self.sinks: list[Sink] = list(sinks or [])
+
+    def start(self, kind: str, resource: str, handler: str, parent: str | TraceContext | None = None) -> Span:
+        incoming = ctx.parse(parent) if isinstance(parent, str) else parent
+        if incoming is None:
+            incoming = ctx.current()  # the running span; inside Lambda, else the invocation's own trace
+        now = time.time()
+        raw = _bits(160).to_bytes(20, "big").hex()  # both ids at once; os.urandom's system call costs more
+        if incoming is None:
+            trace_id, parent_id, sampled = f"1-{int(now) & 0xFFFFFFFF:08x}-{raw[16:]}", None, True
+        else:
+            trace_id, parent_id, sampled = incoming.trace_id, incoming.span_id, incoming.sampled
+        span = Span(trace_id, raw[:16], parent_id, kind, resource, handler, "", now, 0.0)
+        span.sampled = sampled
+        span.token = ctx._current.set(span)  # type: ignore[arg-type]  # a running span is a trace context
+        return span
+
+    def finish(
+        self, span: Span, errors: list[BaseException] | tuple[BaseException, ...] = (), outcome: str | None = None
+    ) -> Span:
+        span.duration = time.time() - span.start
+        ctx.leave(span.token)
+        span.token = None
+        if errors:
+            span.error = describe(errors[0])
+            span.outcome = outcome or ("error" if len(errors) == 1 else f"{len(errors)} failed")
+        else:
+            span.outcome = outcome or "ok"
+        if span.sampled:
+            for sink in self.sinks:
+                sink(span)
+        return span
+
+    @contextmanager
+    def span(self, kind: str, resource: str, handler: str, parent: str | None = None) -> Iterator[Active]:
+        """``with tracer.span(...) as active:`` one hop around the block; an exception is its error."""
+        active = self.start(kind, resource, handler, parent)
+        try:
+            yield active
+        except BaseException as exc:
+            self.finish(active, [exc])
+            raise
+        self.finish(active)

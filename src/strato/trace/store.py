@@ -1,0 +1,238 @@
+"""The local span store: ``traces.db`` in the data directory, a ring buffer of the last N spans.
+
+Spans are handed over in memory (``add`` appends to a deque: no lock, no I/O on the request's path)
+and written by one background thread, a batch at a time: each batch is one row holding its spans as one
+``marshal`` blob (a list of field tuples; several times cheaper to write and read than JSON), numbered
+``first``..``last`` (a span's ``seq``), so writing costs one C-level encode per batch rather than a row,
+a bind and an index entry per span. The file is the app's own local data, like every file beside it; a
+batch this Python cannot read (written by a newer one) is skipped. Batches that fell wholly out of the ring
+(``STRATO_TRACE_SPANS``, 10,000 by default) are deleted; reads never show a span older than the ring.
+``strato dev`` and ``strato worker`` write the same file (numbering is taken inside the write
+transaction); each store's thread notices the other process's batches as it notices its own and tells
+its subscribers, so a console can push every new span live.
+"""
+
+from __future__ import annotations
+
+import marshal
+import operator
+import os
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import ValidationError
+from ..runtime.sqlite import Database
+from .span import FIELDS, Span
+
+DEFAULT_CAPACITY = 10_000
+FLUSH_EVERY_S = 0.1  # the writer's pace: spans reach the file (and subscribers) within about this
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS span_blobs (first INTEGER PRIMARY KEY, last INTEGER NOT NULL, spans BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS span_blobs_last ON span_blobs (last);
+"""
+
+Listener = Callable[[list[Span]], None]
+_FIELDS = operator.attrgetter(*FIELDS)  # a span's record as a tuple, in C
+
+
+def capacity_from_env() -> int:
+    raw = os.environ.get("STRATO_TRACE_SPANS", "")
+    if not raw:
+        return DEFAULT_CAPACITY
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValidationError(f"STRATO_TRACE_SPANS must be a positive whole number of spans, got {raw!r}")
+    return int(raw)
+
+
+def _encode(batch: list[Span]) -> bytes:
+    rows = list(map(_FIELDS, batch))
+    try:
+        return marshal.dumps(rows)
+    except ValueError:  # an attribute value marshal cannot write: keep its text
+        return marshal.dumps([(*row[:-1], {k: _plain(v) for k, v in row[-1].items()}) for row in rows])
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+
+
+def _spans(first: int, blob: bytes) -> Iterator[Span]:
+    """The spans of one stored batch, with their positions."""
+    try:
+        rows = marshal.loads(blob)
+    except (ValueError, EOFError, TypeError):
+        return
+    for offset, fields in enumerate(rows):
+        span = Span(*fields)
+        span.seq = first + offset
+        yield span
+
+
+class SpanStore:
+    """Spans of this data directory. Writers call ``add`` (the tracer's sink); readers call ``recent``,
+    ``trace``, ``since`` and ``subscribe``. ``close`` writes what is pending and stops the thread."""
+
+    def __init__(self, data_dir: Path | str, capacity: int | None = None, flush_every: float = FLUSH_EVERY_S) -> None:
+        self.capacity = capacity_from_env() if capacity is None else capacity
+        if self.capacity < 1:
+            raise ValidationError("a span store keeps at least 1 span")
+        self.db = Database(Path(data_dir) / "traces.db")
+        with self.db.write() as conn:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        self.flush_every = flush_every
+        # bounded: a flood the writer cannot keep up with loses its oldest spans, never the app's memory
+        self._pending: deque[Span] = deque(maxlen=self.capacity)
+        self._listeners: list[Listener] = []
+        self._lock = threading.Lock()  # one flush at a time (the thread, or a caller's flush())
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._seen = self.last_seq()
+
+    # -- writing --------------------------------------------------------------------------------
+    def add(self, span: Span) -> None:
+        """Hand one finished span over (the tracer's sink): an append; the thread writes it."""
+        self._pending.append(span)
+        if self._thread is None:
+            self.start()
+
+    def start(self) -> SpanStore:
+        with self._lock:
+            if self._thread is None and not self._stop.is_set():
+                self._thread = threading.Thread(target=self._run, name="strato-span-writer", daemon=True)
+                self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.flush_every):
+            try:
+                self.flush()
+            except sqlite3.Error:  # a locked or vanished file must not end tracing for the process
+                import logging
+
+                logging.getLogger("strato.trace").exception("could not write spans; will retry")
+
+    def flush(self) -> int:
+        """Write every pending span now and tell subscribers (also what they missed from other
+        processes); returns how many spans this call wrote."""
+        with self._lock:
+            batch = []
+            while self._pending:
+                batch.append(self._pending.popleft())
+            if batch:
+                self._write(batch)
+            if self._listeners:
+                self._tell()
+            return len(batch)
+
+    def _write(self, batch: list[Span]) -> None:
+        blob = _encode(batch)
+        with self.db.write() as conn:  # BEGIN IMMEDIATE: another process's batch cannot take our numbers
+            first = int(conn.execute("SELECT coalesce(max(last), 0) FROM span_blobs").fetchone()[0]) + 1
+            last = first + len(batch) - 1
+            conn.execute("INSERT INTO span_blobs (first, last, spans) VALUES (?, ?, ?)", (first, last, blob))
+            conn.execute("DELETE FROM span_blobs WHERE last <= ?", (last - self.capacity,))
+
+    def _tell(self) -> None:
+        """Tell subscribers about spans stored since they last heard, whoever wrote them (one indexed
+        ``max(seq)`` per flush: other processes' commits show up the same way as ours)."""
+        if self.last_seq() <= self._seen:
+            return
+        fresh = self.since(self._seen, limit=self.capacity)
+        if not fresh:
+            return
+        self._seen = fresh[-1].seq
+        for listener in list(self._listeners):
+            try:
+                listener(fresh)
+            except Exception:
+                import logging
+
+                logging.getLogger("strato.trace").exception("span subscriber failed")
+
+    # -- reading --------------------------------------------------------------------------------
+    def last_seq(self) -> int:
+        """The position of the newest stored span (0: none yet)."""
+        return int(self.db.conn.execute("SELECT coalesce(max(last), 0) FROM span_blobs").fetchone()[0])
+
+    def _floor(self) -> int:
+        """Spans at or below this position have left the ring (their batch may not be deleted yet)."""
+        return self.last_seq() - self.capacity
+
+    def recent(self, limit: int = 100, before: int | None = None) -> list[Span]:
+        """The newest spans first, ``limit`` of them; ``before``: only spans older than that ``seq``
+        (the ``seq`` of the last span of the previous page)."""
+        limit = _limit(limit)
+        floor = self._floor()
+        ceiling = before if before is not None else self.last_seq() + 1
+        out: list[Span] = []
+        rows = self.db.conn.execute(
+            "SELECT first, spans FROM span_blobs WHERE first < ? AND last > ? ORDER BY first DESC", (ceiling, floor)
+        )
+        for first, blob in rows:
+            out += [s for s in reversed(list(_spans(first, blob))) if floor < s.seq < ceiling][: limit - len(out)]
+            if len(out) >= limit:
+                break
+        return out
+
+    def trace(self, trace_id: str) -> list[Span]:
+        """Every kept span of one trace, earliest start first (empty when none is kept)."""
+        if not isinstance(trace_id, str) or not trace_id:
+            raise ValidationError("trace_id must be an X-Ray trace id such as 1-5759e988-bd862e3fe1be46a994272793")
+        floor = self._floor()
+        rows = self.db.conn.execute(  # instr() in C picks the batches that mention it; only those are decoded
+            "SELECT first, spans FROM span_blobs WHERE last > ? AND instr(spans, ?) > 0 ORDER BY first",
+            (floor, trace_id.encode()),  # marshal keeps an ASCII string's bytes as they are
+        )
+        found = [s for first, blob in rows for s in _spans(first, blob) if s.trace_id == trace_id and s.seq > floor]
+        return sorted(found, key=lambda s: (s.start, s.seq))
+
+    def since(self, seq: int, limit: int = 1000) -> list[Span]:
+        """Spans stored after position ``seq``, oldest first: a reader's catch-up after a reconnect."""
+        limit = _limit(limit, 100_000)
+        after = max(seq, self._floor())
+        out: list[Span] = []
+        for first, blob in self.db.conn.execute(
+            "SELECT first, spans FROM span_blobs WHERE last > ? ORDER BY first", (after,)
+        ):
+            out += [s for s in _spans(first, blob) if s.seq > after][: limit - len(out)]
+            if len(out) >= limit:
+                break
+        return out
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(spans)`` (on the writer thread; keep it quick, e.g. hand over to an event loop
+        with ``call_soon_threadsafe``) with each batch of new spans, this process's and others'; returns
+        the function that unsubscribes."""
+        with self._lock:
+            self._seen = max(self._seen, self.last_seq())
+            self._listeners.append(listener)
+        self.start()
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def close(self) -> None:
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(5.0)
+        try:
+            self.flush()
+        finally:
+            self.db.close()
+
+
+def _limit(limit: Any, high: int = 10_000) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= high:
+        raise ValidationError(f"limit must be a whole number from 1 to {high}, got {limit!r}")
+    return limit
