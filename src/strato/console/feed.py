@@ -1,0 +1,133 @@
+"""Live updates: the data directory's files change when anything commits (this process, ``strato
+worker``, a script), so the OS's file notifications (inotify, through ``watchfiles``) say what changed
+without a loop querying SQLite. Each batch of changes becomes one Server-Sent Event naming the areas
+that changed ("queues", "tables", ...); the page re-reads what it shows when its area is named.
+
+One watcher per server, started by the first page and stopped when the last one leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
+
+log = logging.getLogger("strato.console")
+HEARTBEAT_S = 15.0  # an SSE comment this often, so a proxy or the browser does not drop an idle stream
+DEBOUNCE_MS = 150
+# what a change to a file of the data directory means to the page (by the file name's start)
+AREAS = (
+    ("messaging.", ("queues", "topics", "overview")),
+    ("tables.", ("tables", "websockets", "overview")),
+    ("buckets.", ("buckets",)),
+    ("metrics.", ("metrics", "alarms")),
+    ("auth.", ("users",)),
+    ("workflows.", ("workflows",)),
+    ("usage.", ("cost",)),
+    ("traces", ("traces", "requests")),
+    ("spans", ("traces", "requests")),
+)
+
+
+def areas_of(path: str, data_dir: Path) -> set[str]:
+    try:
+        relative = Path(path).relative_to(data_dir)
+    except ValueError:
+        return set()
+    name = relative.parts[0] if relative.parts else ""
+    if name.endswith("-shm") or name.endswith("-journal"):  # readers touch these: not a change of data
+        return set()
+    for start, areas in AREAS:
+        if name.startswith(start):
+            return set(areas)
+    if len(relative.parts) > 1 and name in ("buckets", "objects"):  # object bodies kept as files
+        return {"buckets"}
+    return set()
+
+
+class ChangeFeed:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.listeners: set[asyncio.Queue[set[str]]] = set()
+        self.task: asyncio.Task[None] | None = None
+        self.stop: asyncio.Event | None = None
+
+    def publish(self, areas: set[str]) -> None:
+        """Tell every page now (also for changes the console itself made, ahead of the file event)."""
+        for listener in list(self.listeners):
+            with contextlib.suppress(asyncio.QueueFull):
+                listener.put_nowait(areas)
+
+    async def _watch(self, stop: asyncio.Event) -> None:
+        import watchfiles
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            async for changes in watchfiles.awatch(
+                self.data_dir, stop_event=stop, debounce=DEBOUNCE_MS, step=50, recursive=True, ignore_permission_denied=True
+            ):
+                areas: set[str] = set()
+                for _, path in changes:
+                    areas |= areas_of(path, self.data_dir)
+                if areas:
+                    self.publish(areas)
+        except Exception:
+            log.exception("console: watching %s stopped", self.data_dir)
+
+    def join(self) -> asyncio.Queue[set[str]]:
+        listener: asyncio.Queue[set[str]] = asyncio.Queue(maxsize=64)
+        self.listeners.add(listener)
+        if self.task is None or self.task.done():
+            self.stop = asyncio.Event()
+            self.task = asyncio.create_task(self._watch(self.stop))
+        return listener
+
+    def leave(self, listener: asyncio.Queue[set[str]]) -> None:
+        self.listeners.discard(listener)
+        if not self.listeners and self.stop is not None:
+            self.stop.set()  # the watcher ends at its next step
+            self.task = None
+
+    async def events(self, listener: asyncio.Queue[set[str]]) -> AsyncIterator[bytes]:
+        try:
+            yield b"event: hello\ndata: {}\n\n"
+            while True:
+                try:
+                    areas = await asyncio.wait_for(listener.get(), HEARTBEAT_S)
+                except TimeoutError:
+                    yield b": heartbeat\n\n"
+                    continue
+                while not listener.empty():  # coalesce what piled up while the page was reading
+                    areas |= listener.get_nowait()
+                yield f"event: change\ndata: {json.dumps(sorted(areas))}\n\n".encode()
+        finally:
+            self.leave(listener)
+
+
+def feed_of(request: Request) -> ChangeFeed:
+    state = request.app.state
+    feed: ChangeFeed | None = getattr(state, "console_feed", None)
+    if feed is None:
+        feed = state.console_feed = ChangeFeed(request.app.state.app.config.data_dir)
+    return feed
+
+
+async def events(request: Request) -> Any:
+    feed = feed_of(request)
+    listener = feed.join()
+    return StreamingResponse(
+        feed.events(listener),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+    )
+
+
+ROUTES = [Route("/_strato/console/api/events", events)]
