@@ -37,7 +37,7 @@ SECURITY = {
 
 def _manifest() -> dict[str, str]:
     """The built entry's script and stylesheet (Vite names them by content hash)."""
-    manifest = UI / ".vite" / "manifest.json"
+    manifest = UI / "manifest.json"
     if not manifest.is_file():
         return {}
     entry = next(iter(v for v in json.loads(manifest.read_text()).values() if v.get("isEntry")), {})
