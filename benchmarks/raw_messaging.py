@@ -48,7 +48,7 @@ class RawMessaging:
 
     def send(self, queue: str, bodies: list[str]) -> None:
         now = time.time()
-        rows = [(queue, os.urandom(16).hex(), b, "{}", now, now, now + RETENTION_S) for b in bodies]
+        rows = [(queue, os.urandom(16).hex(), b, "{}", now, now, now + RETENTION_S, None) for b in bodies]
         self.conn.execute("BEGIN IMMEDIATE")
         self.conn.executemany(PLAIN_INSERT, rows)
         self.conn.execute("COMMIT")
@@ -77,7 +77,7 @@ class RawMessaging:
         ids = os.urandom(16 * len(queues)).hex()
         self.conn.executemany(
             PLAIN_INSERT,
-            [(q, ids[i * 32 : i * 32 + 32], body, "{}", now, now, now + RETENTION_S) for i, q in enumerate(queues)],
+            [(q, ids[i * 32 : i * 32 + 32], body, "{}", now, now, now + RETENTION_S, None) for i, q in enumerate(queues)],
         )
         self.conn.execute("COMMIT")
 

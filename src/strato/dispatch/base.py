@@ -20,6 +20,9 @@ LAMBDA_GB = 0.5  # the memory strato synth gives functions
 #: set by ``observe``; None inside Lambda, so an invocation costs nothing extra there
 _observer: Observer | None = None
 _current: Any = None  # threading.local() once an observer is set: the invocation running on this thread
+#: set by ``trace_with`` (``strato.trace.install``); None inside Lambda unless OpenTelemetry export is on,
+#: so dispatching costs nothing extra there (and imports nothing of ``strato.trace``)
+_tracer: Any = None
 
 
 def observe(observer: Observer | None) -> Observer | None:
@@ -32,6 +35,23 @@ def observe(observer: Observer | None) -> Observer | None:
     if _current is None:
         _current = threading.local()
     return previous
+
+
+def trace_with(tracer: Any) -> Any:
+    """Open a span per invocation with ``tracer`` (a ``strato.trace.Tracer``; None: stop); returns the
+    previous one."""
+    global _tracer, _current
+    import threading
+
+    previous, _tracer = _tracer, tracer
+    if _current is None:
+        _current = threading.local()
+    return previous
+
+
+def tracer() -> Any:
+    """The tracer in use (None: tracing is off in this process)."""
+    return _tracer
 
 
 def log_exception(message: str, level: str = "error") -> None:
@@ -71,31 +91,53 @@ class Invocation:
     """``with Invocation(usage, source, handler):`` counts one Lambda invocation around the block, even
     when it raises. ``source`` is the event source (queue, topic, stream, schedule, bucket, websocket,
     http) and ``handler`` what ran; ``errors`` are the handler exceptions seen, including those a batch
-    turned into item failures; ``seconds`` is how long it took."""
+    turned into item failures; ``seconds`` is how long it took.
 
-    def __init__(self, usage: Counter, source: str = "", handler: str = "") -> None:
+    With a tracer on, the block is also a span of kind ``source`` on ``resource``, continuing the trace
+    of ``parent`` (an ``X-Amzn-Trace-Id`` value: the HTTP header, a message's ``AWSTraceHeader``);
+    ``traced=False`` when the dispatcher opens a span per item itself (``span_each``)."""
+
+    def __init__(
+        self,
+        usage: Counter,
+        source: str = "",
+        handler: str = "",
+        *,
+        resource: str = "",
+        parent: str | None = None,
+        traced: bool = True,
+    ) -> None:
         self.usage = usage
         self.source = source
         self.handler = handler
+        self.resource = resource
+        self.parent = parent
+        self.traced = traced
         self.errors: list[BaseException] = []
         self.seconds = 0.0
+        self.span: Any = None
 
     def __enter__(self) -> Invocation:
         self.started = time.perf_counter()
-        if _observer is not None:
+        if _observer is not None or _tracer is not None:
             self.outer = getattr(_current, "invocation", None)
             _current.invocation = self
+            if _tracer is not None and self.traced:
+                self.span = _tracer.start(self.source, self.resource or self.handler, self.handler, self.parent)
         return self
 
     def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
         count_invocation(self.usage, self.started)
-        observer = _observer
-        if observer is not None and _current is not None:
+        if _current is not None and (_observer is not None or _tracer is not None):
             _current.invocation = getattr(self, "outer", None)
             self.seconds = time.perf_counter() - self.started
             if error is not None and isinstance(error, Exception) and error not in self.errors:
                 self.errors.append(error)
-            observer(self)
+            if self.span is not None and _tracer is not None:
+                _tracer.finish(self.span, self.errors)
+            observer = _observer
+            if observer is not None:
+                observer(self)
 
     @property
     def outcome(self) -> str:
@@ -103,3 +145,23 @@ class Invocation:
         if not self.errors:
             return "ok"
         return "error" if len(self.errors) == 1 else f"{len(self.errors)} failed"
+
+
+def span_each(handler: Any, kind: str, resource: str, name: str, parent_of: Any) -> Any:
+    """``handler`` wrapped so each call is a span continuing the trace ``parent_of(item)`` names (a queue
+    message's AWSTraceHeader, a change record's), or ``handler`` itself while tracing is off."""
+    tracer = _tracer
+    if tracer is None:
+        return handler
+
+    def traced(item: Any) -> Any:
+        active = tracer.start(kind, resource, name, parent_of(item))
+        try:
+            result = run(handler(item))
+        except BaseException as exc:
+            tracer.finish(active, [exc])
+            raise
+        tracer.finish(active)
+        return result
+
+    return traced

@@ -15,6 +15,7 @@ from ..http import HttpApi
 from ..http.request import Request, event_headers
 from ..http.response import MAX_RESPONSE_BYTES, HTTPError, Response, error_body, to_lambda, to_response
 from ..http.routing import Route
+from . import base
 from .base import Invocation, count_invocation, log_exception, run
 
 TYPE_CHECKING = False
@@ -117,7 +118,8 @@ class HttpDispatcher:
         if isinstance(arrived, dict):
             return arrived
         route, params = arrived
-        with Invocation(self.api.ctx.usage, "http", route.key):
+        parent = _trace_header(event) if base._tracer is not None else None
+        with Invocation(self.api.ctx.usage, "http", route.key, resource="http", parent=parent):
             try:
                 result = self._call(route, event, params, context)
                 response = to_response(run_on_loop(result) if route.is_async else run(result))
@@ -134,6 +136,9 @@ class HttpDispatcher:
             return arrived
         route, params = arrived
         started = time.perf_counter()
+        tracer = base._tracer
+        span = tracer.start("http", "http", route.key, _trace_header(event)) if tracer is not None else None
+        failure: list[BaseException] = []
         deadlines = self._deadlines(asyncio.get_running_loop())
         deadline = deadlines.start(asyncio.current_task())
         try:
@@ -156,9 +161,16 @@ class HttpDispatcher:
             )
             response = error_body(503, "Service Unavailable")
             response.headers["x-strato-error"] = f"handler exceeded the {self.api.timeout:g} s integration timeout"
+            failure.append(TimeoutError(response.headers["x-strato-error"]))
         except Exception as exc:
             response = error_response(exc)
+            failure.append(exc)
         count_invocation(self.api.ctx.usage, started)
+        if span is not None:
+            span.attributes.update({"method": event["requestContext"]["http"]["method"], "status": response.status})
+            span.attributes["path"] = event.get("rawPath", "/")
+            response.headers.setdefault("x-amzn-trace-id", span.header)  # the client can look its trace up
+            tracer.finish(span, failure if response.status >= 500 else [], outcome=None)
         return self.finish(event, response)
 
     def _deadlines(self, loop: AbstractEventLoop) -> Deadlines:
@@ -169,6 +181,12 @@ class HttpDispatcher:
 
             deadlines = self._on_loop = Deadlines(loop, self.api.timeout)
         return deadlines
+
+
+def _trace_header(event: dict[str, Any]) -> str | None:
+    """The request's ``X-Amzn-Trace-Id`` (a caller's, or the one a load balancer or gateway added)."""
+    headers = event.get("headers") or {}
+    return headers.get("x-amzn-trace-id") or headers.get("X-Amzn-Trace-Id")
 
 
 def run_on_loop(result: Any) -> Any:

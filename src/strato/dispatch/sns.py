@@ -10,9 +10,12 @@ from ..core.usage import Counter
 from .base import Invocation, name_of, run
 
 
-def handle(handler: Callable[..., Any], event: dict[str, Any], usage: Counter) -> None:
+def handle(
+    handler: Callable[..., Any], event: dict[str, Any], usage: Counter, topic: str = "", trace: str | None = None
+) -> None:
+    """Run ``handler`` on each record; with tracing on, one span continuing the publisher's ``trace``."""
     from ..topic import Notification
 
-    with Invocation(usage, "topic", name_of(handler)):
+    with Invocation(usage, "topic", name_of(handler), resource=topic, parent=trace):
         for record in event.get("Records") or []:
             run(handler(Notification.from_record(record)))

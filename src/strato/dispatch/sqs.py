@@ -1,11 +1,14 @@
-"""SQS events to a queue consumer, answering with Lambda's ReportBatchItemFailures."""
+"""SQS events to a queue consumer, answering with Lambda's ReportBatchItemFailures.
+
+With tracing on, each message handed to a per-message handler is a span continuing the trace of its
+``AWSTraceHeader``; a batch handler's call is one span continuing the first traced message's."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..core.usage import Counter
-from .base import Invocation, name_of
+from .base import Invocation, name_of, span_each, tracer
 from .batch import batch_response, run_batch
 
 
@@ -16,11 +19,18 @@ def handle(consumer: Any, event: dict[str, Any], usage: Counter) -> dict[str, An
     records = event.get("Records") or []
     if not records:
         return batch_response([])
-    with Invocation(usage, "queue", name_of(consumer.handler)):
+    name = name_of(consumer.handler)
+    queue = consumer.queue.name
+    per_message = tracer() is not None and not consumer.batch
+    parent = None
+    if tracer() is not None and consumer.batch:
+        parent = next((h for r in records if (h := (r.get("attributes") or {}).get("AWSTraceHeader"))), None)
+    with Invocation(usage, "queue", name, resource=queue, parent=parent, traced=not per_message):
         messages = [Message.from_record(r) for r in records]
+        handler = span_each(consumer.handler, "queue", queue, name, _trace_of) if per_message else consumer.handler
         failed = run_batch(
             messages,
-            consumer.handler,
+            handler,
             batch=consumer.batch,
             ordered=consumer.queue.fifo,  # keep group order: the rest of the batch waits too
             ident=lambda m: m.id,
@@ -28,3 +38,7 @@ def handle(consumer: Any, event: dict[str, Any], usage: Counter) -> dict[str, An
             name=consumer.handler.__qualname__,
         )
     return batch_response(failed)
+
+
+def _trace_of(message: Any) -> str | None:
+    return message.trace  # type: ignore[no-any-return]

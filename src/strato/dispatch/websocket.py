@@ -21,7 +21,13 @@ class WebSocketDispatcher:
         self.ws = ws
 
     def handle(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-        with Invocation(self.ws.ctx.usage, "websocket", self.ws.name):
+        context = event.get("requestContext") or {}
+        headers = event.get("headers") or {}
+        parent = headers.get("X-Amzn-Trace-Id") or headers.get("x-amzn-trace-id")
+        route = context.get("routeKey", "")
+        with Invocation(self.ws.ctx.usage, "websocket", self.ws.name, resource=self.ws.name, parent=parent) as call:
+            if call.span is not None:
+                call.span.handler = route or self.ws.name
             return self._handle(event, self.ws)
 
     def _authorize(self, ws: Any, event: dict[str, Any]) -> dict[str, Any] | None:

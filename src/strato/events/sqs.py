@@ -30,6 +30,7 @@ def sqs_record(
     dedup_id: str | None,
     arn: str,
     region: str,
+    trace: str | None = None,
 ) -> dict[str, Any]:
     """The record Lambda receives from an SQS event source mapping for one message."""
     system = {
@@ -42,6 +43,8 @@ def sqs_record(
         system["MessageGroupId"] = group
     if dedup_id is not None:
         system["MessageDeduplicationId"] = dedup_id
+    if trace is not None:  # the X-Ray trace header the sender set (SendMessage's MessageSystemAttributes)
+        system["AWSTraceHeader"] = trace
     import hashlib  # building a record, not importing this module (a cold start declares queues)
 
     attrs: dict[str, dict[str, Any]] = {}
@@ -82,6 +85,7 @@ class SqsRecord:
     group: str | None
     dedup_id: str | None
     queue: str
+    trace: str | None = None
 
     @classmethod
     def read(cls, record: dict[str, Any]) -> SqsRecord:
@@ -98,4 +102,5 @@ class SqsRecord:
             group=system.get("MessageGroupId"),
             dedup_id=system.get("MessageDeduplicationId"),
             queue=record.get("eventSourceARN", "").rsplit(":", 1)[-1],
+            trace=system.get("AWSTraceHeader"),
         )

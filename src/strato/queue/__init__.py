@@ -58,6 +58,8 @@ class Outgoing:
     delay: int = 0
     group: str | None = None
     dedup_id: str | None = None
+    #: the sender's ``X-Amzn-Trace-Id``, sent as the ``AWSTraceHeader`` message system attribute
+    trace: str | None = None
 
 
 @dataclass
@@ -166,7 +168,9 @@ class Queue(Resource[QueueBackend]):
                 raise ValidationError("dedup_id must be 1-128 characters")
         elif group is not None or dedup_id is not None:
             raise ValidationError(f"queue {self.name!r} is not FIFO: group and dedup_id are for FIFO queues")
-        return Outgoing(text, attrs, self.delay if delay is None else delay, group, dedup_id)
+        from ..trace.context import outgoing_header  # a loaded module after the first send
+
+        return Outgoing(text, attrs, self.delay if delay is None else delay, group, dedup_id, outgoing_header())
 
     @requires("send")
     def send(
@@ -272,7 +276,14 @@ class Queue(Resource[QueueBackend]):
             if not batch:
                 return moved
             outs = [
-                Outgoing(m.body, encode_attributes(m.attributes), 0, m.group, f"redrive-{m.id}" if self.fifo else None)
+                Outgoing(
+                    m.body,
+                    encode_attributes(m.attributes),
+                    0,
+                    m.group,
+                    f"redrive-{m.id}" if self.fifo else None,
+                    m.trace,  # a redriven message stays in the trace that sent it
+                )
                 for m in batch
             ]
             self.backend.send(outs, clock.now())

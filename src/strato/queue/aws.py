@@ -110,6 +110,8 @@ class SqsQueueBackend:
                 entry["MessageGroupId"] = out.group
             if out.dedup_id is not None:
                 entry["MessageDeduplicationId"] = out.dedup_id
+            if out.trace is not None:  # https://docs.aws.amazon.com/xray/latest/devguide/xray-services-sqs.html
+                entry["MessageSystemAttributes"] = {"AWSTraceHeader": {"DataType": "String", "StringValue": out.trace}}
             entries.append(entry)
         try:
             if len(entries) == 1:
@@ -152,6 +154,7 @@ class SqsQueueBackend:
                     group=system.get("MessageGroupId"),
                     dedup_id=system.get("MessageDeduplicationId"),
                     queue=self.queue.name,
+                    trace=system.get("AWSTraceHeader"),
                 )
             )
         return messages

@@ -92,7 +92,7 @@ class LocalQueueBackend:
 
     def _take(self, conn: Any, row: tuple[Any, ...], now: float, visibility: int) -> Message | None:
         """Lease one candidate; None if it expired (deleted) or has been received too often (dead-lettered)."""
-        seq, mid, body, attrs, sent_at, count, first, group, dedup, expires_at = row
+        seq, mid, body, attrs, sent_at, count, first, group, dedup, expires_at, trace = row
         dlq = self.queue.dlq
         if expires_at <= now:
             conn.execute("DELETE FROM q_messages WHERE seq = ?", (seq,))
@@ -117,7 +117,7 @@ class LocalQueueBackend:
             (now + visibility, receipt, first, seq),
         )
         attributes = decode_attributes(json.loads(attrs)) if attrs != "{}" else {}
-        return Message(mid, body, receipt, attributes, count + 1, sent_at, first, group, dedup, self.name)
+        return Message(mid, body, receipt, attributes, count + 1, sent_at, first, group, dedup, self.name, trace)
 
     def receive(self, limit: int, visibility: int, wait: float, bill_empty: bool = True) -> list[Message]:
         deadline = time.monotonic() + wait

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-COLUMNS = "seq, id, body, attributes, sent_at, receive_count, first_receive_at, grp, dedup, expires_at"
+COLUMNS = "seq, id, body, attributes, sent_at, receive_count, first_receive_at, grp, dedup, expires_at, trace"
 
 
 def candidates(conn: Any, queue: str, now: float, limit: int) -> list[tuple[Any, ...]]:

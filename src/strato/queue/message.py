@@ -185,6 +185,8 @@ class Message:
     group: str | None = None
     dedup_id: str | None = None
     queue: str = ""
+    #: the ``AWSTraceHeader`` system attribute: the X-Ray trace the sender was in (None: sent outside one)
+    trace: str | None = None
 
     def json(self) -> Any:
         return parse_json(self.body, f"message {self.id} body")
@@ -205,6 +207,7 @@ class Message:
             dedup_id=self.dedup_id,
             arn=arn,
             region=region,
+            trace=self.trace,
         )
 
     @classmethod
@@ -223,6 +226,7 @@ class Message:
             group=r.group,
             dedup_id=r.dedup_id,
             queue=r.queue,
+            trace=r.trace,
         )
 
 

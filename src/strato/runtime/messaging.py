@@ -33,6 +33,8 @@ class Outgoing(Protocol):
     def group(self) -> str | None: ...
     @property
     def dedup_id(self) -> str | None: ...
+    @property
+    def trace(self) -> str | None: ...
 
 
 SCHEMA = """
@@ -50,7 +52,8 @@ CREATE TABLE IF NOT EXISTS q_messages (
     grp TEXT,
     dedup TEXT,
     expires_at REAL NOT NULL,
-    head INTEGER NOT NULL DEFAULT 0
+    head INTEGER NOT NULL DEFAULT 0,
+    trace TEXT
 );
 CREATE INDEX IF NOT EXISTS q_ready ON q_messages (queue, visible_at, seq);
 CREATE TABLE IF NOT EXISTS q_dedup (
@@ -80,6 +83,8 @@ INDEXES = {
 def _migrate(conn: Any) -> None:
     """Bring a messaging.db from before FIFO heads up to date (in the caller's write transaction)."""
     columns = {row[1] for row in conn.execute("PRAGMA table_info(q_messages)")}
+    if "trace" not in columns:  # the AWSTraceHeader system attribute (files made before tracing)
+        conn.execute("ALTER TABLE q_messages ADD COLUMN trace TEXT")
     if "head" not in columns:
         conn.execute("ALTER TABLE q_messages ADD COLUMN head INTEGER NOT NULL DEFAULT 0")
         conn.execute(
@@ -158,13 +163,15 @@ def message_ids(count: int) -> list[str]:
 
 
 PLAIN_INSERT = (
-    "INSERT INTO q_messages (queue, id, body, attributes, sent_at, visible_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO q_messages (queue, id, body, attributes, sent_at, visible_at, expires_at, trace) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
-def insert_plain(conn: Any, rows: Sequence[tuple[str, str, str, str, float, float, float]]) -> None:
+def insert_plain(conn: Any, rows: Sequence[tuple[str, str, str, str, float, float, float, str | None]]) -> None:
     """Messages without group or dedup id, as (queue, id, body, encoded attributes, sent_at, visible_at,
-    expires_at), in one statement: a topic's fan-out to many standard queues is one executemany."""
+    expires_at, trace header), in one statement: a topic's fan-out to many standard queues is one
+    executemany."""
     conn.executemany(PLAIN_INSERT, rows)
 
 
@@ -200,7 +207,7 @@ def enqueue(conn: Any, queue: str, messages: Sequence[Outgoing], now: float, ret
         insert_plain(
             conn,
             [
-                (queue, mid, out.body, encode_attrs(out.attributes), now, now + out.delay, expires)
+                (queue, mid, out.body, encode_attrs(out.attributes), now, now + out.delay, expires, out.trace)
                 for out, mid in zip(messages, ids, strict=True)
             ],
         )
@@ -222,8 +229,8 @@ def enqueue(conn: Any, queue: str, messages: Sequence[Outgoing], now: float, ret
             ).fetchone()
         )
         conn.execute(
-            "INSERT INTO q_messages (queue, id, body, attributes, sent_at, visible_at, grp, dedup, expires_at, head) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO q_messages (queue, id, body, attributes, sent_at, visible_at, grp, dedup, expires_at, head, "
+            "trace) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 queue,
                 message_id,
@@ -235,6 +242,7 @@ def enqueue(conn: Any, queue: str, messages: Sequence[Outgoing], now: float, ret
                 out.dedup_id,
                 now + retention,
                 int(head),
+                out.trace,
             ),
         )
         if out.dedup_id is not None:

@@ -188,7 +188,11 @@ class Topic(Resource[TopicBackend]):
                 raise ValidationError(f"FIFO topic {self.name!r} needs dedup_id (or content_dedup=True)")
         elif group is not None or dedup_id is not None:
             raise ValidationError(f"topic {self.name!r} is not FIFO: group and dedup_id are for FIFO topics")
-        return {"body": text, "attributes": attrs, "subject": subject, "group": group, "dedup_id": dedup_id}
+        from ..trace.context import outgoing_header  # a loaded module after the first publish
+
+        entry = {"body": text, "attributes": attrs, "subject": subject, "group": group, "dedup_id": dedup_id}
+        entry["trace"] = outgoing_header()  # the publisher's trace: deliveries continue it
+        return entry
 
     @requires("publish")
     def publish(
@@ -221,7 +225,7 @@ class Topic(Resource[TopicBackend]):
 
     def _tell(self, entries: list[dict[str, Any]], ids: list[str]) -> None:
         for entry, message_id in zip(entries, ids, strict=False):
-            outbox.tell("topic", self.name, {"id": message_id, **entry})
+            outbox.tell("topic", self.name, {"id": message_id, **{k: v for k, v in entry.items() if k != "trace"}})
 
     def _check_filter(self, policy: dict[str, Any] | None, scope: str, *, declared: bool) -> None:
         """A valid policy for its scope; one on the message body needs ``filter_body`` (checked when the

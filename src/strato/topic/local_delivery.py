@@ -19,8 +19,10 @@ from ..queue import Outgoing, Queue
 from ..runtime.delivery import Outbox
 from ..runtime.messaging import MessagingStore, enqueue
 from ..runtime.work import Loop
+from ..trace import context
 from . import Subscription, Topic
 from .envelope import Signer
+from .local_publish import TRACE_KEY
 
 if TYPE_CHECKING:
     from .local_publish import SubscriptionCache
@@ -68,25 +70,35 @@ class LocalDeliveries:
         for seq, arn, text, attempts in rows:
             sub = subs.get(arn)
             envelope = json.loads(text)
+            trace = envelope.pop(TRACE_KEY, None)
             if sub is None:
                 self.deliveries.done(seq)  # unsubscribed meanwhile
                 continue
             try:
-                self._deliver(sub, envelope)
+                self._deliver(sub, envelope, trace)
             except Exception as exc:
                 self._failed(seq, sub, envelope, attempts + 1, f"{type(exc).__name__}: {exc}")
             else:
                 self.deliveries.done(seq)
         return len(rows)
 
-    def _deliver(self, sub: Subscription, envelope: dict[str, Any]) -> None:
+    def _deliver(self, sub: Subscription, envelope: dict[str, Any], trace: str | None = None) -> None:
         if sub.protocol == "lambda":
             handler = sub.handler
             if handler is None or isinstance(handler, Queue):  # a Queue only on "sqs" subscriptions
                 raise LookupError(f"handler for {sub.arn} is not declared in this process")
             record = sns_record(self.signer.sign(dict(envelope)), sub.arn)
-            sns.handle(handler, {"Records": [record]}, self.usage or OFF)
+            sns.handle(handler, {"Records": [record]}, self.usage or OFF, self.name, trace)
             return
+        tracer = context.tracer
+        if tracer is None:
+            self._post(sub, envelope, trace)
+            return
+        with tracer.span("webhook", self.name, sub.endpoint, trace) as active:  # one span per attempt
+            active.attributes["subscription"] = sub.arn
+            self._post(sub, envelope, active.header)
+
+    def _post(self, sub: Subscription, envelope: dict[str, Any], trace: str | None) -> None:
         self._count("http_deliveries")
         signed = self.signer.sign(dict(envelope))
         body = (
@@ -105,6 +117,7 @@ class LocalDeliveries:
                 "x-amz-sns-topic-arn": envelope["TopicArn"],
                 "x-amz-sns-subscription-arn": sub.arn,
                 "User-Agent": "Amazon Simple Notification Service Agent",
+                **({"X-Amzn-Trace-Id": trace} if trace else {}),
             },
         )
         try:

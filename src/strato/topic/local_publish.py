@@ -20,6 +20,8 @@ from . import Subscription
 from .envelope import Signer
 from .filter import matches
 
+TRACE_KEY = "_strato_trace"  # a stored delivery's X-Amzn-Trace-Id (taken out before the envelope is used)
+
 
 class SubscriptionCache:
     """A topic's subscriptions, parsed once per change rather than once per publish."""
@@ -49,7 +51,7 @@ class FanOut:
         self.signer = signer
         self.deliveries = deliveries
         self.count = count
-        self.plain: list[tuple[str, str, str, float, float, float]] = []  # messages for standard queues
+        self.plain: list[tuple[str, str, str, float, float, float, str | None]] = []  # for standard queues
         self.handed: list[tuple[str, str]] = []  # (subscription, envelope) for handlers and webhooks
         self.outbox: list[tuple[Any, ...]] = []  # email and SMS
 
@@ -63,7 +65,7 @@ class FanOut:
         now: float,
     ) -> None:
         """Fan one message out to each confirmed subscription whose filter accepts it."""
-        body, attributes = entry["body"], entry["attributes"]
+        body, attributes, trace = entry["body"], entry["attributes"], entry.get("trace")
         sns_attrs: dict[str, dict[str, Any]] | None = None
         stored_attrs: str | None = None
         signed: str | None = None
@@ -92,17 +94,18 @@ class FanOut:
                         signed = json.dumps(self.signer.sign({**envelope}))
                     text, attrs, stored = signed, {}, "{}"
                 if entry["group"] is None and dedup is None:
-                    self.plain.append((queue.name, text, stored, now, now, now + queue.retention))
+                    self.plain.append((queue.name, text, stored, now, now, now + queue.retention, trace))
                 else:
-                    enqueue(conn, queue.name, [Outgoing(text, attrs, 0, entry["group"], dedup)], now, queue.retention)
+                    out = Outgoing(text, attrs, 0, entry["group"], dedup, trace)
+                    enqueue(conn, queue.name, [out], now, queue.retention)
             elif sub.protocol in ("email", "sms"):
                 self.count(f"{sub.protocol}_deliveries")
                 self.outbox.append(
                     (self.topic, sub.protocol, sub.endpoint, entry["subject"], body, envelope["MessageId"], now)
                 )
             else:
-                if as_text is None:
-                    as_text = json.dumps(envelope)
+                if as_text is None:  # the trace rides along, outside the envelope SNS would sign
+                    as_text = json.dumps({**envelope, TRACE_KEY: trace} if trace else envelope)
                 self.handed.append((sub.arn, as_text))
 
     def flush(self, conn: Any, now: float) -> None:
@@ -110,8 +113,8 @@ class FanOut:
             ids = message_ids(len(self.plain))
             insert_plain(
                 conn,
-                [(q, mid, text, attrs, sent, visible, expires) for (q, text, attrs, sent, visible, expires), mid
-                 in zip(self.plain, ids, strict=True)],
+                [(q, mid, text, attrs, sent, visible, expires, trace)
+                 for (q, text, attrs, sent, visible, expires, trace), mid in zip(self.plain, ids, strict=True)],
             )  # fmt: skip
         if self.handed:
             self.deliveries.add_many(conn, self.topic, self.handed, now)

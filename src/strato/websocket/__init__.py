@@ -229,11 +229,22 @@ class WebSocketApi(Resource[WebSocketBackend]):
         if not text:
             self._need("binary")
         self._need("send")
+        tracer = _tracer()
+        active = tracer.start("websocket.send", self.name, connection_id) if tracer is not None else None
         try:
             self.backend.send(_check_id(connection_id), raw, text)
-        except GoneError:
+        except GoneError as exc:
             self.registry.remove(connection_id)
+            if active is not None:
+                tracer.finish(active, [exc], outcome="gone")
             raise
+        except BaseException as exc:
+            if active is not None:
+                tracer.finish(active, [exc])
+            raise
+        if active is not None:
+            active.attributes["bytes"] = len(raw)
+            tracer.finish(active)
         if outbox.listeners:
             outbox.tell("websocket", self.name, {"to": [connection_id], "data": raw if not text else raw.decode()})
 
@@ -258,13 +269,23 @@ class WebSocketApi(Resource[WebSocketBackend]):
         ids = [_check_id(i) for i in to] if to is not None else [c.id for c in self.connections(where=where)]
         if not ids:
             return 0
-        gone = self.backend.broadcast(ids, raw, text)
+        gone = self._traced_broadcast(ids, raw, text)
         for connection_id in gone:
             self.registry.remove(connection_id)
         if outbox.listeners:
             reached = [i for i in ids if i not in set(gone)]
             outbox.tell("websocket", self.name, {"to": reached, "data": raw if not text else raw.decode()})
         return len(ids) - len(gone)
+
+    def _traced_broadcast(self, ids: list[str], raw: bytes, text: bool) -> list[str]:
+        """The backend's broadcast, a ``websocket.send`` span when tracing is on (``gone``: how many left)."""
+        tracer = _tracer()
+        if tracer is None:
+            return self.backend.broadcast(ids, raw, text)  # type: ignore[no-any-return]
+        with tracer.span("websocket.send", self.name, f"{len(ids)} connections") as active:
+            gone: list[str] = self.backend.broadcast(ids, raw, text)
+            active.attributes.update({"connections": len(ids), "gone": len(gone), "bytes": len(raw)})
+        return gone
 
     @requires("manage")
     def send_many(self, ids: Iterable[str], data: Any) -> list[str]:
@@ -273,7 +294,7 @@ class WebSocketApi(Resource[WebSocketBackend]):
         raw, text = encode_payload(data)
         self._need("binary" if not text else "broadcast")
         ids = [_check_id(i) for i in ids]
-        gone = self.backend.broadcast(ids, raw, text) if ids else []
+        gone = self._traced_broadcast(ids, raw, text) if ids else []
         for connection_id in gone:
             self.registry.remove(connection_id)
         if outbox.listeners and ids:
@@ -312,3 +333,10 @@ def _check_id(connection_id: Any) -> str:
     if not isinstance(connection_id, str) or not 1 <= len(connection_id) <= 128:
         raise ValidationError(f"not a connection id: {connection_id!r}")
     return connection_id
+
+
+def _tracer() -> Any:
+    """The process's tracer (None: tracing is off; only ``strato.trace.context`` is loaded to know it)."""
+    from ..trace import context
+
+    return context.tracer
