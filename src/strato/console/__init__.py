@@ -9,9 +9,9 @@ from typing import Any
 
 def routes() -> list[Any]:
     """Starlette routes to mount in the dev server's internal app (imported when the server starts)."""
-    from . import buckets, feed, identity, messaging, observe, overview, page, realtime, tables, workflows
+    from . import buckets, feed, identity, messaging, observe, overview, page, realtime, tables, traces, workflows
 
     found: list[Any] = []
-    for module in (page, feed, overview, tables, buckets, messaging, realtime, observe, identity, workflows):
+    for module in (page, feed, overview, tables, buckets, messaging, realtime, observe, identity, workflows, traces):
         found += module.ROUTES
     return found
