@@ -17,6 +17,7 @@ function Chart({ series }) {
         width: Math.max(400, box.current.clientWidth - 10),
         height: 300,
         series: [{}, { label: `${series.metric} ${series.statistic}`, stroke: "#2563eb", fill: "rgba(37,99,235,.12)", width: 2, points: { show: true } }],
+        scales: { x: { time: true, range: () => [series.start, series.end] } },
         axes: [{}, { label: series.unit && series.unit !== "None" ? series.unit : "" }],
       },
       [xs, ys],

@@ -67,6 +67,8 @@ async def series(request: Request) -> Any:
         "statistic": statistic,
         "period": period,
         "unit": points[0].unit if points else None,
+        "start": stop - hours * 3600,
+        "end": stop,
         "points": [[p.timestamp, p.values.get(statistic)] for p in points],
     }
 

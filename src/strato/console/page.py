@@ -60,6 +60,7 @@ async def console_page(request: Request) -> Response:
   <meta name="strato-secret-header" content="{HEADER}">
   <meta name="strato-app" content="{escape(app.name)}">
   <title>{escape(app.name)} - strato console</title>
+  <link rel="icon" href="data:,">
   {css}
 </head>
 <body>
