@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # what mypy and editors see; at run time __getattr__ below lo
     from .core.ids import new_id
     from .http import BadRequest, Cors, HTTPError, Request, Response
     from .table.model import Page, Sort
+    from .trace.context import trace_id
 
 #: public name -> the module that defines it; nothing is imported until a name is first used
 _HOMES = {
@@ -42,6 +43,7 @@ _HOMES = {
     "PasswordPolicy": ".auth.passwords",
     "Page": ".table.model",
     "Sort": ".table.model",
+    "trace_id": ".trace.context",
     **dict.fromkeys(("BadRequest", "Cors", "HTTPError", "Request", "Response"), ".http"),
     **dict.fromkeys(
         (

@@ -178,13 +178,19 @@ def worker(app_spec: str, data: str | None, grace: float, poll_wait: float) -> N
 
     from .local.logs import RedactFilter
 
+    from .trace.logs import TraceFilter, suffixed
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for handler in logging.getLogger().handlers:  # credentials in a failing handler's log, as in strato dev's
         handler.addFilter(RedactFilter())
+        handler.addFilter(TraceFilter())  # a line logged inside a trace names it (STRATO_LOG_FORMAT=json)
+        handler.setFormatter(suffixed(fmt="%(asctime)s %(name)s %(levelname)s %(message)s"))
     os.environ.setdefault("STRATO_PROVIDER", "local")
     app = _load(app_spec, data)
     from .local.worker import Worker
+    from .trace.setup import LocalTracing, wanted
 
+    tracing = LocalTracing(app.config.data_dir).start() if wanted() else None  # spans into traces.db
     running = Worker(app, poll_wait=poll_wait).start()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -193,6 +199,8 @@ def worker(app_spec: str, data: str | None, grace: float, poll_wait: float) -> N
     stop.wait()
     click.echo("stopping: finishing batches in hand ...", err=True)
     clean = running.stop(grace)
+    if tracing is not None:
+        tracing.stop()
     click.echo(
         f"stopped ({running.processed} processed, {running.failed} failed"
         f"{'' if clean else ', some work left in flight: it returns after its visibility timeout'})",

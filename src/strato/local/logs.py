@@ -54,8 +54,12 @@ def log_config(level: str = "info") -> dict[str, Any]:
 
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     config.setdefault("filters", {})["redact"] = {"()": RedactFilter}
+    config["filters"]["trace"] = {"()": "strato.trace.logs.TraceFilter"}  # lines logged in a trace name it
     for handler in config["handlers"].values():
-        handler.setdefault("filters", []).append("redact")
+        handler.setdefault("filters", []).extend(["redact", "trace"])
+    for formatter in config["formatters"].values():  # `` [trace 1-...]`` appended; JSON lines if asked
+        inner = formatter.pop("()", "logging.Formatter")
+        formatter.update({"()": "strato.trace.logs.suffixed", "inner": inner})
     config["root"] = {"handlers": ["default"], "level": "WARNING"}
     config["loggers"]["strato"] = {"level": level.upper()}  # no handler of its own: one line, via root
     return config

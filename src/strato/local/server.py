@@ -22,6 +22,8 @@ from starlette.routing import Route, WebSocketRoute
 from ..app import App
 from ..console import routes as console_routes
 from ..http import MAX_BODY_BYTES
+from ..trace.setup import LocalTracing
+from ..trace.setup import wanted as trace_wanted
 from . import connections, internal
 from .build import Build, Live
 from .guard import Guard, refuse
@@ -65,6 +67,7 @@ def build_asgi(
         runtime.app = internal_app.state.app = new_app
 
     reloader = Reloader(reload, live, gateways, swapped, max_body) if reload else None
+    tracing = LocalTracing(app.config.data_dir) if trace_wanted() else None  # spans: see docs/tracing.md
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
@@ -74,6 +77,8 @@ def build_asgi(
                     log.info("websocket %s: forgot %d connections of a previous run", gateway.ws.name, swept)
             except Exception:
                 log.exception("websocket %s: could not sweep stale connections", gateway.ws.name)
+        if tracing is not None:
+            tracing.start()
         task = asyncio.create_task(runtime.run())
         live.build.start_worker()
         watcher = await reloader.start() if reloader is not None else None
@@ -92,6 +97,8 @@ def build_asgi(
             for mount in serving._http.mounts if serving._http is not None else ():
                 await mount.aclose()
             await run_in_threadpool(live.build.close, 30.0, 30.0)
+            if tracing is not None:
+                await run_in_threadpool(tracing.stop)
 
     internal_app = Starlette(
         routes=[
@@ -109,6 +116,7 @@ def build_asgi(
     )
     internal_app.state.app, internal_app.state.gateways = app, gateways  # what the endpoints read
     internal_app.state.reloader = reloader
+    internal_app.state.spans = tracing.store if tracing is not None else None  # the console's traces
     guard = Guard(app.config.data_dir, allowed_hosts)
     sites = Sites(app)  # static front ends: what no API route claims (see site_server)
 
@@ -151,4 +159,5 @@ def build_asgi(
     # a def takes attributes at run time, but mypy has no way to declare one on a function object
     asgi.runtime = runtime  # type: ignore[attr-defined]
     asgi.live = live  # type: ignore[attr-defined]
+    asgi.spans = internal_app.state.spans  # type: ignore[attr-defined]
     return asgi

@@ -36,9 +36,9 @@ def candidates(conn: Any, queue: str, now: float, limit: int) -> list[tuple[Any,
             (queue, group, limit - len(picked)),
         )
         for row in rows:
-            if row[10] > now:
+            if row[-1] > now:
                 break  # not visible yet: the rest of the group waits behind it
-            picked.append(row[:10])
+            picked.append(row[:-1])
         if len(picked) >= limit:
             break
     return picked

@@ -8,6 +8,7 @@ invocation (``_X_AMZN_TRACE_ID``), so X-Ray follows them across queues and topic
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from . import context
@@ -43,3 +44,28 @@ def enabled(data_dir: Path | str, capacity: int | None = None) -> SpanStore:
     else:
         tracer.sinks.append(store.add)
     return store
+
+
+def wanted() -> bool:
+    """Local tracing is on unless ``STRATO_TRACE`` is ``0`` / ``off`` / ``false``."""
+    return os.environ.get("STRATO_TRACE", "1").strip().lower() not in ("0", "off", "false", "no")
+
+
+class LocalTracing:
+    """What ``strato dev`` and ``strato worker`` run: the data directory's span store, and (between
+    ``start`` and ``stop``) a tracer writing to it installed in this process."""
+
+    def __init__(self, data_dir: Path | str, capacity: int | None = None) -> None:
+        self.store = SpanStore(data_dir, capacity)
+        self.tracer = Tracer([self.store.add])
+        self._previous: Tracer | None = None
+
+    def start(self) -> LocalTracing:
+        self._previous = install(self.tracer)
+        return self
+
+    def stop(self) -> None:
+        """Stop tracing here (the previous tracer comes back) and write what is pending."""
+        if context.tracer is self.tracer:
+            install(self._previous)
+        self.store.close()
