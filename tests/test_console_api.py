@@ -4,6 +4,7 @@ but only readable by this origin: no CORS header, not frameable), and bad input 
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -290,3 +291,31 @@ def test_request_log_and_trace_from_the_span_store(console):
     assert [(s["kind"], s["depth"]) for s in trace["spans"]] == [("http", 0), ("queue", 1)]
     assert console.get(f"{API}/traces/1-00000000-000000000000000000000000").status_code == 404
     store.close()
+
+
+def test_changes_are_pushed_as_server_sent_events(tmp_path):
+    """Against a real `strato dev`: the stream says hello, then names the area a write changed (the
+    data directory's file notification), without the page asking again."""
+    import httpx
+
+    from tests.conftest import start_dev_server, stop
+
+    server = start_dev_server(APP, tmp_path / "data")
+    try:
+        headers = server.secret_headers
+        with httpx.stream("GET", f"{server.url}{API}/events", headers=headers, timeout=20) as events:
+            assert events.headers["content-type"].startswith("text/event-stream")
+            lines = events.iter_lines()
+            assert next(lines) == "event: hello"
+            httpx.put(f"{server.url}{API}/tables/notes/item", headers=headers,
+                      json={"item": {"user": "ana", "id": "1"}}, timeout=10).raise_for_status()
+            started = time.monotonic()
+            seen: set[str] = set()
+            for line in lines:
+                if line.startswith("data: ["):
+                    seen |= set(json.loads(line[6:]))
+                if "tables" in seen or time.monotonic() - started > 15:
+                    break
+            assert "tables" in seen
+    finally:
+        stop(server.proc)

@@ -34,7 +34,7 @@ def dev(tmp_path):
 
 
 @pytest.fixture
-def page(dev, tmp_path):
+def page(tmp_path):
     sync_playwright = _playwright()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(

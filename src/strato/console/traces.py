@@ -18,8 +18,11 @@ _lock = threading.Lock()
 
 
 def store_of(request: Request) -> Any:
-    """The server's reader of ``traces.db`` (opened once; it starts no thread until someone writes)."""
+    """The server's span store (``state.spans``), else (tracing off in this process: ``STRATO_TRACE=0``,
+    while a worker may still trace) a reader of ``traces.db`` opened once, which starts no thread."""
     state = request.app.state
+    if (serving := getattr(state, "spans", None)) is not None:
+        return serving
     with _lock:
         store = getattr(state, "console_spans", None)
         if store is None:
