@@ -15,6 +15,7 @@ import sys
 from . import (
     bench_auth,
     bench_clock,
+    bench_console,
     bench_coldstart,
     bench_graphql,
     bench_http,
@@ -51,6 +52,7 @@ SUITES = {
     "graphql": bench_graphql,
     "workflow": bench_workflow,
     "site": bench_site,
+    "console": bench_console,
 }
 
 

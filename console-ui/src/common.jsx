@@ -55,7 +55,7 @@ export function Action({ label, run, confirm: ask, testid, kind = "" }) {
 }
 
 export function Grid({ columns, rows, empty = "Nothing here.", onRow, rowKey, testid, selected }) {
-  if (!rows.length) return <p class="muted">{empty}</p>;
+  if (!rows.length) return <p class="muted" data-testid={testid} data-empty="1">{empty}</p>;
   return (
     <table class="grid" data-testid={testid}>
       <thead>

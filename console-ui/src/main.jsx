@@ -1,7 +1,6 @@
 // The console's shell: a navigation of areas (hash routes) and the live indicator.
-import { render } from "preact";
+import { h, render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import "uplot/dist/uPlot.min.css";
 import "./style.css";
 import { APP_NAME } from "./api.js";
 import { Overview } from "./views/overview.jsx";
@@ -11,12 +10,24 @@ import { Queues } from "./views/queues.jsx";
 import { Topics } from "./views/topics.jsx";
 import { WebSockets } from "./views/websockets.jsx";
 import { Schedules } from "./views/schedules.jsx";
-import { Metrics } from "./views/metrics.jsx";
 import { Alarms } from "./views/alarms.jsx";
 import { Users } from "./views/users.jsx";
-import { Workflows } from "./views/workflows.jsx";
 import { Cost } from "./views/cost.jsx";
 import { Requests } from "./views/requests.jsx";
+
+// the views with a big library (uPlot, dagre) load when first opened: the first paint does not wait for them
+function lazy(load, name) {
+  let loaded = null;
+  return function Lazy(props) {
+    const [view, setView] = useState(() => loaded);
+    useEffect(() => {
+      if (!view) load().then((m) => setView(() => (loaded = m[name])));
+    }, []);
+    return view ? h(view, props) : <p class="muted">Loading…</p>;
+  };
+}
+const Metrics = lazy(() => import("./views/metrics.jsx"), "Metrics");
+const Workflows = lazy(() => import("./views/workflows.jsx"), "Workflows");
 
 const AREAS = [
   ["overview", "Overview", Overview],
@@ -68,4 +79,5 @@ function Shell() {
   );
 }
 
+document.getElementById("boot")?.remove(); // the server-rendered shell, shown until this script runs
 render(<Shell />, document.getElementById("app"));

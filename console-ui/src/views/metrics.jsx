@@ -1,6 +1,7 @@
 // Metrics: pick a namespace, metric, statistic and period; the series as a uPlot chart.
 import { useEffect, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
 import { get, q, useLive } from "../api.js";
 import { ErrorBox, Loading } from "../common.jsx";
 

@@ -64,6 +64,8 @@ async def console_page(request: Request) -> Response:
   {css}
 </head>
 <body>
+  <div id="boot" class="shell"><nav><h1>strato <span class="muted">console</span></h1>
+    <div class="app-name">{escape(app.name)}</div></nav><main><p class="muted">Loading…</p></main></div>
   <div id="app"></div>
   <script type="module" src="/_strato/console/assets/{built["js"].split("/")[-1]}"></script>
 </body>
