@@ -80,8 +80,19 @@ def run(quick: bool = False) -> list[Row]:
             port = free_port()
             stack.enter_context(
                 process(
-                    [sys.executable, "-m", "strato.cli", "dev", APP, "--port", str(port), "--data", str(data),
-                     "--log-level", "warning"],
+                    [
+                        sys.executable,
+                        "-m",
+                        "strato.cli",
+                        "dev",
+                        APP,
+                        "--port",
+                        str(port),
+                        "--data",
+                        str(data),
+                        "--log-level",
+                        "warning",
+                    ],
                     port,
                 )
             )
@@ -89,10 +100,26 @@ def run(quick: bool = False) -> list[Row]:
     full, empty = results["full"], results["empty"]
     base = "same page, 0 spans"
     return [
-        Row("console", f"first contentful paint, {SPANS:,} spans", statistics.median(full[0]),
-            statistics.median(empty[0]), base, "ms", "< 500 ms", higher_is_better=False),
-        Row("console", f"request log on screen, {SPANS:,} spans", statistics.median(full[1]),
-            statistics.median(empty[1]), base, "ms", "< 500 ms", higher_is_better=False),
+        Row(
+            "console",
+            f"first contentful paint, {SPANS:,} spans",
+            statistics.median(full[0]),
+            statistics.median(empty[0]),
+            base,
+            "ms",
+            "< 500 ms",
+            higher_is_better=False,
+        ),
+        Row(
+            "console",
+            f"request log on screen, {SPANS:,} spans",
+            statistics.median(full[1]),
+            statistics.median(empty[1]),
+            base,
+            "ms",
+            "< 500 ms",
+            higher_is_better=False,
+        ),
     ]
 
 

@@ -15,8 +15,8 @@ import sys
 from . import (
     bench_auth,
     bench_clock,
-    bench_console,
     bench_coldstart,
+    bench_console,
     bench_graphql,
     bench_http,
     bench_http_ecosystem,

@@ -13,7 +13,6 @@ from starlette.testclient import TestClient
 from strato.loader import load_app
 from strato.local.server import build_asgi
 from strato.runtime.devsecret import internal_headers
-from tests.test_worker import wait_until
 
 APP = "tests/apps/console_app.py"
 API = "/_strato/console/api"
@@ -33,8 +32,14 @@ def console(tmp_path, monkeypatch):
 # -- the guard ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/overview"), ("GET", "/tables"), ("POST", "/queues/work/purge"), ("GET", "/events"),
-     ("PUT", "/tables/notes/item"), ("DELETE", "/buckets/files/object?key=a")],
+    [
+        ("GET", "/overview"),
+        ("GET", "/tables"),
+        ("POST", "/queues/work/purge"),
+        ("GET", "/events"),
+        ("PUT", "/tables/notes/item"),
+        ("DELETE", "/buckets/files/object?key=a"),
+    ],
 )
 def test_every_api_call_needs_the_secret(console, method, path):
     secret = console.headers.pop("x-strato-secret")
@@ -70,12 +75,18 @@ def test_the_page_is_public_carries_the_secret_and_refuses_framing_and_cors(cons
 
 def test_a_cross_site_form_cannot_act(console):
     # a form can send the secret as neither a header nor JSON: text/plain and form bodies are refused
-    response = console.post(f"{API}/queues/work/redrive", content=b"limit=1",
-                            headers={"content-type": "application/x-www-form-urlencoded"})
+    response = console.post(
+        f"{API}/queues/work/redrive", content=b"limit=1", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert response.status_code == 415
-    preflight = console.options(f"{API}/queues/work/purge", headers={
-        "origin": "http://localhost:3000", "access-control-request-method": "POST",
-        "access-control-request-headers": "x-strato-secret"})
+    preflight = console.options(
+        f"{API}/queues/work/purge",
+        headers={
+            "origin": "http://localhost:3000",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "x-strato-secret",
+        },
+    )
     assert not [h for h in preflight.headers if h.startswith("access-control-")]
 
 
@@ -84,24 +95,33 @@ def test_overview_lists_every_resource_with_live_state(console):
     console.strato_app.resources[("queue", "work")].send("one")
     body = console.get(f"{API}/overview").json()
     kinds = {(r["kind"], r["name"]): r for r in body["resources"]}
-    assert {("table", "notes"), ("bucket", "files"), ("queue", "work"), ("topic", "events"), ("websocket", "live"),
-            ("user_pool", "members"), ("workflow", "flow")} <= set(kinds)
+    assert {
+        ("table", "notes"),
+        ("bucket", "files"),
+        ("queue", "work"),
+        ("topic", "events"),
+        ("websocket", "live"),
+        ("user_pool", "members"),
+        ("workflow", "flow"),
+    } <= set(kinds)
     assert kinds[("queue", "work")]["state"]["depth"] == 1
     assert body["routes"] == [{"route": "POST /work", "handler": "submit"}]
 
 
 # -- tables ---------------------------------------------------------------------------------------------
 def test_table_put_query_index_get_and_conditional_edit_and_delete(console):
-    put = console.put(f"{API}/tables/notes/item", json={"item": {"user": "ana", "id": "1", "tag": "red", "n": 1},
-                                                         "if_absent": True})
+    put = console.put(
+        f"{API}/tables/notes/item", json={"item": {"user": "ana", "id": "1", "tag": "red", "n": 1}, "if_absent": True}
+    )
     assert put.status_code == 200, put.text
     again = console.put(f"{API}/tables/notes/item", json={"item": {"user": "ana", "id": "1"}, "if_absent": True})
     assert again.status_code == 409 and again.json()["error"] == "ConditionFailed"
-    console.put(f"{API}/tables/notes/item", json={"item": {"user": "ana", "id": "2", "tag": "blue",
-                                                          "blob": {"$binary": "AAE="}, "big": 0.5}})
+    console.put(
+        f"{API}/tables/notes/item",
+        json={"item": {"user": "ana", "id": "2", "tag": "blue", "blob": {"$binary": "AAE="}, "big": 0.5}},
+    )
     items = console.post(f"{API}/tables/notes/query", json={"partition": "ana", "op": ">=", "value": "2"}).json()
-    assert items["items"] == [{"user": "ana", "id": "2", "tag": "blue", "blob": {"$binary": "AAE="},
-                               "big": 0.5}]
+    assert items["items"] == [{"user": "ana", "id": "2", "tag": "blue", "blob": {"$binary": "AAE="}, "big": 0.5}]
     by_tag = console.post(f"{API}/tables/notes/query", json={"partition": "red", "index": "by_tag"}).json()
     assert [i["id"] for i in by_tag["items"]] == ["1"]
     assert len(console.get(f"{API}/tables/notes/scan").json()["items"]) == 2
@@ -112,11 +132,13 @@ def test_table_put_query_index_get_and_conditional_edit_and_delete(console):
     stale = console.put(f"{API}/tables/notes/item", json={"item": {**got, "n": 3}, "if_match": got})
     assert stale.status_code == 409
     assert console.strato_app.resources[("table", "notes")].get(("ana", "1"))["n"] == 2
-    refused = console.request("DELETE", f"{API}/tables/notes/item", json={"key": {"user": "ana", "id": "1"},
-                                                                          "if_match": {"n": 1}})
+    refused = console.request(
+        "DELETE", f"{API}/tables/notes/item", json={"key": {"user": "ana", "id": "1"}, "if_match": {"n": 1}}
+    )
     assert refused.status_code == 409
-    deleted = console.request("DELETE", f"{API}/tables/notes/item", json={"key": {"user": "ana", "id": "1"},
-                                                                          "if_match": {"n": 2}})
+    deleted = console.request(
+        "DELETE", f"{API}/tables/notes/item", json={"key": {"user": "ana", "id": "1"}, "if_match": {"n": 2}}
+    )
     assert deleted.json()["deleted"]["n"] == 2
     missing = console.post(f"{API}/tables/notes/item", json={"key": {"user": "ana", "id": "1"}})
     assert missing.status_code == 404
@@ -151,10 +173,20 @@ def test_not_json_is_refused(console):
     assert response.status_code == 400 and "not JSON" in response.json()["message"]
 
 
-@pytest.mark.parametrize("path", ["/queues/work/messages?limit=0", "/metrics/ConsoleTest/series",
-                                  "/metrics/nope/series?metric=x", "/cost?runs=x", "/workflows/flow/executions?status=X",
-                                  "/workflows/flow/execution", "/traces/not-a-trace", "/requests?before=x",
-                                  "/buckets/files/object"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/queues/work/messages?limit=0",
+        "/metrics/ConsoleTest/series",
+        "/metrics/nope/series?metric=x",
+        "/cost?runs=x",
+        "/workflows/flow/executions?status=X",
+        "/workflows/flow/execution",
+        "/traces/not-a-trace",
+        "/requests?before=x",
+        "/buckets/files/object",
+    ],
+)
 def test_bad_queries_are_4xx(console, path):
     response = console.get(API + path)
     assert 400 <= response.status_code < 500, response.text
@@ -163,8 +195,9 @@ def test_bad_queries_are_4xx(console, path):
 
 # -- buckets --------------------------------------------------------------------------------------------
 def test_bucket_upload_list_download_presign_delete(console):
-    up = console.put(f"{API}/buckets/files/object?key=docs/a.txt", content=b"hello",
-                     headers={"content-type": "text/plain"})
+    up = console.put(
+        f"{API}/buckets/files/object?key=docs/a.txt", content=b"hello", headers={"content-type": "text/plain"}
+    )
     assert up.json()["size"] == 5
     top = console.get(f"{API}/buckets/files/objects").json()
     assert top["prefixes"] == ["docs/"] and top["objects"] == []
@@ -240,8 +273,12 @@ def test_user_pools_list_disable_and_groups(console):
     pool = console.strato_app.of_kind("user_pool")[0]
     pool.sign_up("ana@example.com", "Passw0rd!xyz", {"email": "ana@example.com"})
     pool.create_group("admins")
-    assert console.post(f"{API}/user-pools/members/users/ana@example.com/groups",
-                        json={"group": "admins", "member": True}).status_code == 200
+    assert (
+        console.post(
+            f"{API}/user-pools/members/users/ana@example.com/groups", json={"group": "admins", "member": True}
+        ).status_code
+        == 200
+    )
     listed = console.get(f"{API}/user-pools").json()[0]
     user = listed["users"][0]
     assert user["username"] == "ana@example.com" and user["enabled"] and user["groups"] == ["admins"]
@@ -255,7 +292,10 @@ def test_workflow_graph_executions_and_progress(console):
     graph = console.get(f"{API}/workflows").json()[0]["graph"]
     assert graph["start"] == "Check"
     assert {(e["from"], e["to"], e["label"]) for e in graph["edges"]} == {
-        ("Check", "Work", "choice"), ("Check", "Refuse", "default"), ("Work", "Refuse", "catch")}
+        ("Check", "Work", "choice"),
+        ("Check", "Refuse", "default"),
+        ("Work", "Refuse", "catch"),
+    }
     arn = flow.start({"ok": False})
     flow.backend.run_due()  # what the worker's loop does (the server here runs no background work)
     refused = flow.describe(arn)
@@ -269,8 +309,9 @@ def test_workflow_graph_executions_and_progress(console):
 
 def test_websocket_listing_without_connections_and_send_to_a_gone_one(console):
     apis = console.get(f"{API}/websockets").json()
-    assert apis == [{"name": "live", "url": apis[0]["url"], "routes": ["$connect"], "index": ["user"],
-                     "connections": []}]
+    assert apis == [
+        {"name": "live", "url": apis[0]["url"], "routes": ["$connect"], "index": ["user"], "connections": []}
+    ]
     gone = console.post(f"{API}/websockets/live/connections/abc/send", json={"data": "x"})
     assert 400 <= gone.status_code < 500
 
@@ -307,8 +348,12 @@ def test_changes_are_pushed_as_server_sent_events(tmp_path):
             assert events.headers["content-type"].startswith("text/event-stream")
             lines = events.iter_lines()
             assert next(lines) == "event: hello"
-            httpx.put(f"{server.url}{API}/tables/notes/item", headers=headers,
-                      json={"item": {"user": "ana", "id": "1"}}, timeout=10).raise_for_status()
+            httpx.put(
+                f"{server.url}{API}/tables/notes/item",
+                headers=headers,
+                json={"item": {"user": "ana", "id": "1"}},
+                timeout=10,
+            ).raise_for_status()
             started = time.monotonic()
             seen: set[str] = set()
             for line in lines:

@@ -20,8 +20,21 @@ from tests.test_worker import wait_until
 
 APP = "tests/apps/console_app.py"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "console"
-AREAS = ("overview", "requests", "tables", "buckets", "queues", "topics", "websockets", "schedules", "metrics",
-         "alarms", "users", "workflows", "cost")
+AREAS = (
+    "overview",
+    "requests",
+    "tables",
+    "buckets",
+    "queues",
+    "topics",
+    "websockets",
+    "schedules",
+    "metrics",
+    "alarms",
+    "users",
+    "workflows",
+    "cost",
+)
 
 
 @pytest.fixture
@@ -53,8 +66,9 @@ def page(tmp_path):
 
 
 def api(dev, method, path, body=None):
-    response = httpx.request(method, f"{dev.url}/_strato/console/api{path}", json=body,
-                             headers=internal_headers(dev.data_dir), timeout=10)
+    response = httpx.request(
+        method, f"{dev.url}/_strato/console/api{path}", json=body, headers=internal_headers(dev.data_dir), timeout=10
+    )
     response.raise_for_status()
     return response.json()
 
@@ -105,6 +119,7 @@ def test_a_dead_letter_appears_live_and_is_redriven_from_the_page(dev, page):
 
 
 def test_send_to_a_websocket_connection_from_the_page(dev, page):
+    from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 
     with connect(dev.url.replace("http://", "ws://") + "/ws/live?user=ana", open_timeout=10) as client:
@@ -117,7 +132,7 @@ def test_send_to_a_websocket_connection_from_the_page(dev, page):
         assert json.loads(client.recv(timeout=10)) == {"hello": "from the console"}
         shot(page, "websockets-sent")
         page.click('[data-testid="ws-close"]')
-        with pytest.raises(Exception):  # the server closed it: the client's next read ends
+        with pytest.raises(ConnectionClosed):  # the server closed it: the client's next read ends
             client.recv(timeout=10)
     page.wait_for_selector("text=No open connections.")
     assert page.errors == []

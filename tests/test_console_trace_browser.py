@@ -22,7 +22,7 @@ class Receiver(BaseHTTPRequestHandler):
 
     got: list[dict] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         envelope = json.loads(self.rfile.read(int(self.headers["content-length"])))
         if envelope["Type"] == "SubscriptionConfirmation":
             httpx.get(envelope["SubscribeURL"], timeout=10)
@@ -44,17 +44,32 @@ def test_a_jobs_trace_shows_every_hop_in_the_waterfall(tmp_path, page):  # noqa:
     Receiver.got = []
     try:
         ana = {"x-dev-user-id": "ana"}
-        sub = httpx.post(f"{dev.url}/api/notifications/subscribe/webhook", headers=ana, timeout=10,
-                         json={"endpoint": f"http://127.0.0.1:{hook.server_port}/hook", "events": ["completed"]})
+        sub = httpx.post(
+            f"{dev.url}/api/notifications/subscribe/webhook",
+            headers=ana,
+            timeout=10,
+            json={"endpoint": f"http://127.0.0.1:{hook.server_port}/hook", "events": ["completed"]},
+        )
         assert sub.status_code == 201, sub.text
         arn = sub.json()["subscriptionArn"]
-        assert wait_until(lambda: any(s["status"] == "confirmed" for s in httpx.get(
-            f"{dev.url}/_strato/console/api/topics", headers=dev.secret_headers).json()[0]["subscriptions"]
-                                      if s["arn"] == arn), 20)
+        assert wait_until(
+            lambda: any(
+                s["status"] == "confirmed"
+                for s in httpx.get(f"{dev.url}/_strato/console/api/topics", headers=dev.secret_headers).json()[0][
+                    "subscriptions"
+                ]
+                if s["arn"] == arn
+            ),
+            20,
+        )
         open_area(page, dev, "requests")
         with connect(dev.url.replace("http://", "ws://") + "/ws/live?user=ana", open_timeout=10) as socket:
-            job = httpx.post(f"{dev.url}/api/code-gen", headers=ana, timeout=10,
-                             json={"projectId": "shop", "type": "api", "prompt": "A REST API for users and orders"})
+            job = httpx.post(
+                f"{dev.url}/api/code-gen",
+                headers=ana,
+                timeout=10,
+                json={"projectId": "shop", "type": "api", "prompt": "A REST API for users and orders"},
+            )
             assert job.status_code == 202
             trace_id = job.headers["x-amzn-trace-id"].split(";")[0].removeprefix("Root=")
             pushed = [json.loads(socket.recv(timeout=20))["status"] for _ in range(3)]

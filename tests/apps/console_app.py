@@ -23,7 +23,12 @@ flow = app.workflow(
                 "Choices": [{"Variable": "$.ok", "BooleanEquals": True, "Next": "Work"}],
                 "Default": "Refuse",
             },
-            "Work": {"Type": "Task", "Resource": "Work", "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Refuse"}], "End": True},
+            "Work": {
+                "Type": "Task",
+                "Resource": "Work",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Refuse"}],
+                "End": True,
+            },
             "Refuse": {"Type": "Fail", "Error": "Refused"},
         },
     },

@@ -17,7 +17,10 @@ MAX_UPLOAD = 64 << 20  # the page uploads in one request; bigger files belong to
 
 @endpoint
 async def buckets(request: Request) -> Any:
-    return [{"name": b.name, "physical": b.physical_name, "provider": b.provider} for b in request.app.state.app.of_kind("bucket")]
+    return [
+        {"name": b.name, "physical": b.physical_name, "provider": b.provider}
+        for b in request.app.state.app.of_kind("bucket")
+    ]
 
 
 @endpoint
@@ -91,7 +94,9 @@ async def presign(request: Request) -> Any:
     if method == "GET":
         url = await blocking(bucket.presign_get, key, expires_in=expires)
     elif method == "PUT":
-        url = await blocking(bucket.presign_put, key, expires_in=expires, content_type=field(data, "content_type", str, None))
+        url = await blocking(
+            bucket.presign_put, key, expires_in=expires, content_type=field(data, "content_type", str, None)
+        )
     else:
         raise BadRequest("method must be GET or PUT")
     return {"url": url, "method": method, "expires_in": expires}

@@ -72,7 +72,12 @@ class ChangeFeed:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             async for changes in watchfiles.awatch(
-                self.data_dir, stop_event=stop, debounce=DEBOUNCE_MS, step=50, recursive=True, ignore_permission_denied=True
+                self.data_dir,
+                stop_event=stop,
+                debounce=DEBOUNCE_MS,
+                step=50,
+                recursive=True,
+                ignore_permission_denied=True,
             ):
                 areas: set[str] = set()
                 for _, path in changes:

@@ -16,7 +16,12 @@ def _listing(pool: Any) -> dict[str, Any]:
     conn = getattr(backend, "conn", None)
     if conn is None:
         raise BadRequest(f"user pool {pool.name!r} is on provider {pool.provider!r}: list users in Cognito", 409)
-    names = [r[0] for r in conn.execute("SELECT username FROM auth_users WHERE pool = ? ORDER BY username LIMIT 500", (backend.name,))]
+    names = [
+        r[0]
+        for r in conn.execute(
+            "SELECT username FROM auth_users WHERE pool = ? ORDER BY username LIMIT 500", (backend.name,)
+        )
+    ]
     users = []
     for name in names:
         user = backend.admin_get_user(name)
@@ -32,7 +37,9 @@ def _listing(pool: Any) -> dict[str, Any]:
         )
     groups = [
         {"name": g, "description": d}
-        for g, d in conn.execute("SELECT name, description FROM auth_groups WHERE pool = ? ORDER BY name", (backend.name,))
+        for g, d in conn.execute(
+            "SELECT name, description FROM auth_groups WHERE pool = ? ORDER BY name", (backend.name,)
+        )
     ]
     return {"name": pool.name, "pool_id": pool.pool_id, "client_id": pool.client_id, "users": users, "groups": groups}
 

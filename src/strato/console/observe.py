@@ -59,7 +59,12 @@ async def series(request: Request) -> Any:
 
     stop = end if end is not None else clock.now()
     points = await blocking(
-        metrics.query, metric, statistics=[statistic], period=period, start=stop - hours * 3600, end=stop,
+        metrics.query,
+        metric,
+        statistics=[statistic],
+        period=period,
+        start=stop - hours * 3600,
+        end=stop,
         dimensions=dimensions,
     )
     return {
@@ -129,8 +134,14 @@ def _cost(app: Any, runs: float) -> dict[str, Any]:
     lines = pricing.estimate(app.config.data_dir, runs, None, polled)
     result = pricing.summary(lines, None)
     result["lines"] = [
-        {"service": li.service, "unit": li.unit, "quantity": li.quantity, "usd_per_unit": li.price,
-         "monthly_usd": li.monthly, "description": li.description}
+        {
+            "service": li.service,
+            "unit": li.unit,
+            "quantity": li.quantity,
+            "usd_per_unit": li.price,
+            "monthly_usd": li.monthly,
+            "description": li.description,
+        }
         for li in lines
     ]
     result["usage"] = [

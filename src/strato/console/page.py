@@ -40,7 +40,8 @@ def _manifest() -> dict[str, str]:
     manifest = UI / "manifest.json"
     if not manifest.is_file():
         return {}
-    entry = next(iter(v for v in json.loads(manifest.read_text()).values() if v.get("isEntry")), {})
+    chunks: dict[str, dict] = json.loads(manifest.read_text())
+    entry = next((v for v in chunks.values() if v.get("isEntry")), {})
     return {"js": entry.get("file", ""), "css": (entry.get("css") or [""])[0]}
 
 
@@ -50,7 +51,9 @@ async def console_page(request: Request) -> Response:
     if not built.get("js"):
         return JSONResponse({"message": "the console is not built (run scripts/vendor-console)"}, 404)
     secret = internal_secret(app.config.data_dir)
-    css = f'<link rel="stylesheet" href="/_strato/console/assets/{built["css"].split("/")[-1]}">' if built["css"] else ""
+    css = (
+        f'<link rel="stylesheet" href="/_strato/console/assets/{built["css"].split("/")[-1]}">' if built["css"] else ""
+    )
     page = f"""<!doctype html>
 <html lang="en">
 <head>
@@ -81,8 +84,11 @@ async def console_asset(request: Request) -> Response:
     if media is None or "/" in name or name.startswith(".") or not path.is_file():
         return JSONResponse({"message": f"no such asset {name!r}"}, 404)
     # names carry a content hash: a new build is a new name, so a long cache is right
-    return FileResponse(path, media_type=media, headers={"cache-control": "max-age=31536000, immutable",
-                                                          "x-content-type-options": "nosniff"})
+    return FileResponse(
+        path,
+        media_type=media,
+        headers={"cache-control": "max-age=31536000, immutable", "x-content-type-options": "nosniff"},
+    )
 
 
 ROUTES = [

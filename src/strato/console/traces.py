@@ -47,8 +47,14 @@ def entries(store: Any, limit: int, before: int | None) -> dict[str, Any]:
             if found is None:
                 if len(traces) > limit:
                     break
-                found = traces[span.trace_id] = {"trace_id": span.trace_id, "spans": 0, "errors": 0, "entry": None,
-                                                 "seq": span.seq, "end": span.start + span.duration}
+                found = traces[span.trace_id] = {
+                    "trace_id": span.trace_id,
+                    "spans": 0,
+                    "errors": 0,
+                    "entry": None,
+                    "seq": span.seq,
+                    "end": span.start + span.duration,
+                }
             found["spans"] += 1
             found["errors"] += span.outcome != "ok"
             found["end"] = max(found["end"], span.start + span.duration)

@@ -68,8 +68,13 @@ async def executions(request: Request) -> Any:
     found = await blocking(wf.executions, status, limit=query_int(request, "limit", 50, 1, 1000))
     return [
         {
-            "arn": e.arn, "name": e.name, "status": e.status, "error": e.error, "cause": e.cause,
-            "start": e.start_date, "stop": e.stop_date,
+            "arn": e.arn,
+            "name": e.name,
+            "status": e.status,
+            "error": e.error,
+            "cause": e.cause,
+            "start": e.start_date,
+            "stop": e.stop_date,
         }
         for e in found
     ]
@@ -86,9 +91,17 @@ async def execution(request: Request) -> Any:
         found = wf.describe(arn)
         history = wf.history(arn)
         return {
-            "arn": found.arn, "name": found.name, "status": found.status, "input": found.input,
-            "output": found.output, "error": found.error, "cause": found.cause, "start": found.start_date,
-            "stop": found.stop_date, "history": history, "progress": progress(history),
+            "arn": found.arn,
+            "name": found.name,
+            "status": found.status,
+            "input": found.input,
+            "output": found.output,
+            "error": found.error,
+            "cause": found.cause,
+            "start": found.start_date,
+            "stop": found.stop_date,
+            "history": history,
+            "progress": progress(history),
         }
 
     return await blocking(read)
