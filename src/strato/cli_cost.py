@@ -39,23 +39,14 @@ def cost(
         click.echo(f"usage recorded under {data_dir} forgotten", err=True)
         return
     try:
-        consumed = [q for q in app.of_kind("queue") if q.consumers]
-        polled = {"sqs": sum(not q.fifo for q in consumed), "sqs_fifo": sum(q.fifo for q in consumed)}
-        lines = pricing.estimate(data_dir, runs_per_month, pricing.load_prices(prices), polled)
+        lines = pricing.estimate(
+            data_dir, runs_per_month, pricing.load_prices(prices), pricing.polled(app.of_kind("queue"))
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     result = pricing.summary(lines, users)
     if as_json:
-        result["lines"] = [
-            {
-                "service": li.service,
-                "unit": li.unit,
-                "quantity": li.quantity,
-                "usd_per_unit": li.price,
-                "monthly_usd": li.monthly,
-            }
-            for li in lines
-        ]
+        result["lines"] = [li.as_dict() for li in lines]
         click.echo(json.dumps(result, indent=2))
         return
     from rich.console import Console

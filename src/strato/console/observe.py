@@ -128,22 +128,11 @@ def _cost(app: Any, runs: float) -> dict[str, Any]:
     from .. import cost as pricing
     from ..core.usage import read
 
-    app.usage.flush() if hasattr(app.usage, "flush") else None
-    consumed = [q for q in app.of_kind("queue") if q.consumers]
-    polled = {"sqs": sum(not q.fifo for q in consumed), "sqs_fifo": sum(q.fifo for q in consumed)}
-    lines = pricing.estimate(app.config.data_dir, runs, None, polled)
+    if (flush := getattr(app.usage, "flush", None)) is not None:
+        flush()  # counts not yet in usage.db
+    lines = pricing.estimate(app.config.data_dir, runs, None, pricing.polled(app.of_kind("queue")))
     result = pricing.summary(lines, None)
-    result["lines"] = [
-        {
-            "service": li.service,
-            "unit": li.unit,
-            "quantity": li.quantity,
-            "usd_per_unit": li.price,
-            "monthly_usd": li.monthly,
-            "description": li.description,
-        }
-        for li in lines
-    ]
+    result["lines"] = [li.as_dict() for li in lines]
     result["usage"] = [
         {"service": s, "unit": u, "amount": a} for (s, u), a in sorted(read(app.config.data_dir).items())
     ]
