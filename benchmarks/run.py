@@ -29,6 +29,7 @@ from . import (
     bench_streams,
     bench_table,
     bench_testing,
+    bench_tracing,
     bench_websocket,
     bench_workflow,
 )
@@ -52,6 +53,7 @@ SUITES = {
     "graphql": bench_graphql,
     "workflow": bench_workflow,
     "site": bench_site,
+    "tracing": bench_tracing,
     "console": bench_console,
 }
 

@@ -48,6 +48,7 @@ NEVER = {
     "base64",
     "strawberry",  # an app without app.graphql never loads GraphQL
     "graphql",
+    "opentelemetry",  # OpenTelemetry export loads only in an app that calls strato.trace.otel.enable()
 }
 #: the whole of a tiny HTTP app's cold start: App, the HTTP facade, the entry and its dispatcher
 TINY = {

@@ -39,10 +39,13 @@ class LocalObjectEvents:
 
     def _events(self, conn: Any, kind: str, name: str, key: str, size: int, etag: str) -> None:
         from ..runtime.aws import region
+        from ..trace.context import outgoing_header
 
         for index, watcher in enumerate(self.bucket.watchers):
             if watcher.wants(kind, key):
                 record = s3_record(name, self.bucket.physical_name, key, size, etag, region())
+                if (trace := outgoing_header()) is not None:  # the writer's trace: the watcher continues it
+                    record["strato:trace"] = trace
                 self.events.add(conn, self.name, index, json.dumps(record))
 
     def background(self, bucket: Bucket) -> list[Loop]:

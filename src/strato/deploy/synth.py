@@ -24,6 +24,15 @@ if TYPE_CHECKING:
 RUNTIME = "python3.12"
 ENTRY = "strato_entry.handler"
 LOG_RETENTION_DAYS = 30
+#: what active tracing needs in the function role (the actions of the AWSXRayDaemonWriteAccess managed policy
+#: Lambda's guide names; X-Ray's actions take no resource narrower than "*"):
+#: https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html
+XRAY_STATEMENT = {
+    "Sid": "XRayTraces",
+    "Effect": "Allow",
+    "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"],
+    "Resource": ["*"],
+}
 
 
 @dataclass
@@ -144,6 +153,7 @@ class Template:
                     "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                     "Resource": [{"Fn::GetAtt": [log_group, "Arn"]}],
                 },
+                XRAY_STATEMENT,
                 *fn.extra,
             ]
             if self.vpc:  # Lambda's VPC network interfaces: these EC2 actions accept no narrower resource
@@ -186,6 +196,10 @@ class Template:
                 "Role": {"Fn::GetAtt": [role, "Arn"]},
                 "Environment": {"Variables": {**self.env, **fn.env}},
                 "LoggingConfig": {"LogGroup": {"Ref": log_group}},
+                # X-Ray active tracing: Lambda records a segment per invocation and continues the trace of
+                # the event (an SQS message's AWSTraceHeader, the caller's header); strato's sends carry it on
+                # https://docs.aws.amazon.com/lambda/latest/dg/API_TracingConfig.html
+                "TracingConfig": {"Mode": "Active"},
             }
             if self.vpc:
                 props["VpcConfig"] = {

@@ -86,6 +86,9 @@ def table_of_stream(arn: Any) -> str:
     return match.group(1)
 
 
+TRACE_KEY = "strato:trace"  # the local change log's writer trace, added to the records it builds
+
+
 class ChangeRecord:
     """One change: ``event`` is INSERT / MODIFY / REMOVE, ``keys``, ``old`` and ``new`` plain dicts."""
 
@@ -98,6 +101,8 @@ class ChangeRecord:
         self.old = {k: from_av(v) for k, v in data["OldImage"].items()} if "OldImage" in data else None
         self.new = {k: from_av(v) for k, v in data["NewImage"].items()} if "NewImage" in data else None
         self.by_ttl = record.get("userIdentity") == TTL_IDENTITY
+        #: the X-Amzn-Trace-Id of the write that made this change (local change log only; None on AWS)
+        self.trace: str | None = record.get(TRACE_KEY)
 
     def __repr__(self) -> str:
         return f"<ChangeRecord {self.event} {self.keys}>"

@@ -43,8 +43,23 @@ class AwsSession:
                     disable_request_compression=True,
                 )
                 extra = {"endpoint_url": endpoint_url} if endpoint_url else {}
-                self._clients[key] = boto3.session.Session().client(service, config=config, **extra)
+                client = boto3.session.Session().client(service, config=config, **extra)
+                client.meta.events.register("before-sign", _trace_header)
+                self._clients[key] = client
         return self._clients[key]
+
+
+def _trace_header(request: Any, **_: Any) -> None:
+    """Each AWS call made inside a trace carries its ``X-Amzn-Trace-Id``, as the X-Ray SDK's patched
+    clients send it (SQS takes it for the messages' AWSTraceHeader when none is set explicitly):
+    https://docs.aws.amazon.com/xray/latest/devguide/xray-services-sqs.html"""
+    from ..trace.context import HEADER, outgoing_header
+
+    header = outgoing_header()
+    if header is not None:
+        if HEADER in request.headers:  # a retry signs the same request again
+            del request.headers[HEADER]
+        request.headers[HEADER] = header
 
 
 def error_code(exc: BaseException) -> str:

@@ -46,8 +46,8 @@ class ChangeLog:
     def changes_since(self, seq: int, limit: int) -> list[tuple[Any, ...]]:
         """Up to ``limit`` changes of this table after ``seq``, oldest first, decoded."""
         out = []
-        for row_seq, event, keys, old, new, at, ttl in self.store.db.conn.execute(
-            "SELECT seq, event, keys, old, new, at, ttl FROM strato_changes WHERE tbl = ? AND seq > ? "
+        for row_seq, event, keys, old, new, at, ttl, trace in self.store.db.conn.execute(
+            "SELECT seq, event, keys, old, new, at, ttl, trace FROM strato_changes WHERE tbl = ? AND seq > ? "
             "ORDER BY seq LIMIT ?",
             (self.physical, seq, limit),
         ):
@@ -60,6 +60,7 @@ class ChangeLog:
                     decode_doc(new) if new else None,
                     at,
                     bool(ttl),
+                    trace,
                 )
             )
         return out

@@ -154,8 +154,10 @@ class LocalTableBackend(ChangeLog):
             raise ValueError("a change has an old item, a new item or both")
         keys = {n: source[n] for n in self.schema.key_names()}
         event = "INSERT" if old is None else ("REMOVE" if new is None else "MODIFY")
+        from ..trace.context import outgoing_header  # the writer's trace: the change's handlers continue it
+
         conn.execute(
-            "INSERT INTO strato_changes (tbl, event, keys, old, new, at, ttl) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO strato_changes (tbl, event, keys, old, new, at, ttl, trace) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 self.physical,
                 event,
@@ -164,6 +166,7 @@ class LocalTableBackend(ChangeLog):
                 encode_doc(new) if new is not None else None,
                 clock.now(),
                 int(by_ttl),
+                None if by_ttl else outgoing_header(),
             ),
         )
 

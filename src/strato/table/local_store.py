@@ -18,8 +18,10 @@ class LocalTableStore:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS strato_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
                 "tbl TEXT NOT NULL, event TEXT NOT NULL, keys TEXT NOT NULL, old TEXT, new TEXT, "
-                "at REAL NOT NULL, ttl INTEGER NOT NULL DEFAULT 0)"
+                "at REAL NOT NULL, ttl INTEGER NOT NULL DEFAULT 0, trace TEXT)"
             )
+            if "trace" not in {row[1] for row in conn.execute("PRAGMA table_info(strato_changes)")}:
+                conn.execute("ALTER TABLE strato_changes ADD COLUMN trace TEXT")  # the writer's X-Ray trace
             conn.execute("CREATE INDEX IF NOT EXISTS strato_changes_tbl ON strato_changes (tbl, seq)")
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS strato_checkpoints (consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL)"

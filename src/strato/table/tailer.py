@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ..core import clock
 from ..core.usage import Counter
 from ..dispatch import dynamodb_stream
-from ..events.dynamodb_stream import stream_record
+from ..events.dynamodb_stream import TRACE_KEY, stream_record
 from ..runtime.work import Loop
 from .stream import StreamHandler
 
@@ -108,10 +108,12 @@ class TableReader:
 
     def _read(self, after: int, limit: int, built: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
         out = []
-        for seq, event, keys, old, new, at, ttl in self.backend.changes_since(after, limit):
+        for seq, event, keys, old, new, at, ttl, trace in self.backend.changes_since(after, limit):
             record = built.get(seq)
             if record is None:
                 record = built[seq] = stream_record(self.physical, seq, event, keys, old, new, at, ttl)
+                if trace is not None:  # the writer's trace (DynamoDB Streams records carry none on AWS)
+                    record[TRACE_KEY] = trace
             out.append(record)
         return out
 

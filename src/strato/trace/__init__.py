@@ -11,7 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .context import HEADER, TraceContext, current, new_span_id, new_trace_id, outgoing_header, parse, trace_id
     from .logs import JsonFormatter, TraceFilter
-    from .setup import enabled, install, installed, uninstall
+    from .setup import install, installed, uninstall
     from .span import Span, Tracer
     from .store import SpanStore
 
@@ -21,7 +21,7 @@ _HOMES = {
         ".context",
     ),
     **dict.fromkeys(("JsonFormatter", "TraceFilter"), ".logs"),
-    **dict.fromkeys(("enabled", "install", "installed", "uninstall"), ".setup"),
+    **dict.fromkeys(("install", "installed", "uninstall"), ".setup"),
     **dict.fromkeys(("Span", "Tracer"), ".span"),
     "SpanStore": ".store",
 }

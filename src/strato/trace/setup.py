@@ -34,18 +34,6 @@ def installed() -> Tracer | None:
     return context.tracer
 
 
-def enabled(data_dir: Path | str, capacity: int | None = None) -> SpanStore:
-    """Trace this process into the data directory's span store (what ``strato dev`` and ``strato
-    worker`` do); returns the store. Installs a tracer if none is, else adds the store as a sink."""
-    store = SpanStore(data_dir, capacity)
-    tracer = context.tracer
-    if tracer is None:
-        install(Tracer([store.add]))
-    else:
-        tracer.sinks.append(store.add)
-    return store
-
-
 def wanted() -> bool:
     """Local tracing is on unless ``STRATO_TRACE`` is ``0`` / ``off`` / ``false``."""
     return os.environ.get("STRATO_TRACE", "1").strip().lower() not in ("0", "off", "false", "no")
@@ -61,11 +49,19 @@ class LocalTracing:
         self._previous: Tracer | None = None
 
     def start(self) -> LocalTracing:
-        self._previous = install(self.tracer)
+        """Trace into the store: with a tracer already installed (the app enabled OpenTelemetry export),
+        the store becomes one more of its sinks."""
+        self._previous = context.tracer
+        if self._previous is None:
+            install(self.tracer)
+        else:
+            self._previous.sinks.append(self.store.add)
         return self
 
     def stop(self) -> None:
         """Stop tracing here (the previous tracer comes back) and write what is pending."""
         if context.tracer is self.tracer:
             install(self._previous)
+        elif self._previous is not None and self.store.add in self._previous.sinks:
+            self._previous.sinks.remove(self.store.add)
         self.store.close()

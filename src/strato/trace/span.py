@@ -9,6 +9,7 @@ sinks: the local span store (``strato dev``, ``strato worker``), an OpenTelemetr
 from __future__ import annotations
 
 import time
+from random import getrandbits as _bits
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -34,14 +35,15 @@ FIELDS = (
 
 
 class Span:
-    """A finished hop. ``trace_id`` is X-Ray's Root; ``span_id`` / ``parent_id`` 16 hex digits (no parent:
-    the trace's entry); ``kind`` what ran it (``http``, ``websocket``, ``queue``, ``topic``, ``stream``,
+    """One hop. ``trace_id`` is X-Ray's Root; ``span_id`` / ``parent_id`` 16 hex digits (no parent: the
+    trace's entry); ``kind`` what ran it (``http``, ``websocket``, ``queue``, ``topic``, ``stream``,
     ``schedule``, ``bucket``, ``workflow``, ``websocket.send``, ``webhook``); ``resource`` the declared
-    name; ``handler`` what ran; ``outcome`` ``ok``, ``error`` or ``N failed``; ``start`` Unix seconds;
-    ``duration`` seconds; ``error`` the exception as text; ``attributes`` a small dict of details (an
-    HTTP request's method, path and status, a message id); ``seq`` the store's position (0 until stored)."""
+    name; ``handler`` what ran; ``outcome`` ``ok``, ``error``, ``N failed`` or ``gone``; ``start`` Unix
+    seconds; ``duration`` seconds; ``error`` the exception as text; ``attributes`` a small dict of details
+    (an HTTP request's method, path and status, a message id); ``seq`` the store's position (0 until
+    stored). While it runs (between ``Tracer.start`` and ``Tracer.finish``) its ``context`` is current."""
 
-    __slots__ = (*FIELDS, "seq")
+    __slots__ = (*FIELDS, "sampled", "seq", "token")
 
     def __init__(
         self,
@@ -68,8 +70,10 @@ class Span:
         self.start = start
         self.duration = duration
         self.error = error
-        self.attributes = attributes or {}
+        self.attributes = attributes if attributes is not None else {}
         self.seq = seq
+        self.sampled = True
+        self.token: Any = None
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form (what the console and ``/_strato`` endpoints serve)."""
@@ -77,33 +81,21 @@ class Span:
         out["seq"] = self.seq
         return out
 
+    @property
+    def header(self) -> str:
+        """The ``X-Amzn-Trace-Id`` a send made inside this span carries (this span as its Parent)."""
+        return f"Root={self.trace_id};Parent={self.span_id};Sampled={1 if self.sampled else 0}"
+
+    @property
+    def context(self) -> Span:
+        """A running span is its own trace context (``trace_id``, ``span_id``, ``sampled``, ``header``)."""
+        return self
+
     def __repr__(self) -> str:
         return f"Span({self.kind} {self.resource}:{self.handler} {self.outcome} {self.trace_id}/{self.span_id})"
 
 
-class Active:
-    """A span in progress: its context is current until the tracer finishes it."""
-
-    __slots__ = ("attributes", "context", "handler", "kind", "parent_id", "resource", "started", "t0", "token")
-
-    def __init__(self, context: TraceContext, parent_id: str | None, kind: str, resource: str, handler: str) -> None:
-        self.context = context
-        self.parent_id = parent_id
-        self.kind = kind
-        self.resource = resource
-        self.handler = handler
-        self.attributes: dict[str, Any] = {}
-        self.started = time.time()
-        self.t0 = time.perf_counter()
-        self.token = ctx.enter(context)
-
-    @property
-    def trace_id(self) -> str:
-        return self.context.trace_id
-
-    @property
-    def header(self) -> str:
-        return self.context.header
+Active = Span  # a span in progress (what ``Tracer.start`` returns) is the same object, finished later
 
 
 def describe(error: BaseException) -> str:
@@ -117,36 +109,33 @@ class Tracer:
     def __init__(self, sinks: list[Sink] | None = None) -> None:
         self.sinks: list[Sink] = list(sinks or [])
 
-    def start(self, kind: str, resource: str, handler: str, parent: str | TraceContext | None = None) -> Active:
+    def start(self, kind: str, resource: str, handler: str, parent: str | TraceContext | None = None) -> Span:
         incoming = ctx.parse(parent) if isinstance(parent, str) else parent
         if incoming is None:
-            incoming = ctx._current.get()
+            incoming = ctx.current()  # the running span; inside Lambda, else the invocation's own trace
+        now = time.time()
+        raw = f"{_bits(160):040x}"  # both ids at once; not os.urandom: a system call per span costs more
         if incoming is None:
-            return Active(TraceContext(ctx.new_trace_id(), ctx.new_span_id()), None, kind, resource, handler)
-        context = TraceContext(incoming.trace_id, ctx.new_span_id(), incoming.sampled)
-        return Active(context, incoming.span_id, kind, resource, handler)
+            trace_id, parent_id, sampled = f"1-{int(now) & 0xFFFFFFFF:08x}-{raw[16:]}", None, True
+        else:
+            trace_id, parent_id, sampled = incoming.trace_id, incoming.span_id, incoming.sampled
+        span = Span(trace_id, raw[:16], parent_id, kind, resource, handler, "", now, 0.0)
+        span.sampled = sampled
+        span.token = ctx._current.set(span)  # type: ignore[arg-type]  # a running span is a trace context
+        return span
 
     def finish(
-        self, active: Active, errors: list[BaseException] | tuple[BaseException, ...] = (), outcome: str | None = None
+        self, span: Span, errors: list[BaseException] | tuple[BaseException, ...] = (), outcome: str | None = None
     ) -> Span:
-        duration = time.perf_counter() - active.t0
-        ctx.leave(active.token)
-        if outcome is None:
-            outcome = "ok" if not errors else "error" if len(errors) == 1 else f"{len(errors)} failed"
-        span = Span(
-            active.context.trace_id,
-            active.context.span_id or "",
-            active.parent_id,
-            active.kind,
-            active.resource,
-            active.handler,
-            outcome,
-            active.started,
-            duration,
-            describe(errors[0]) if errors else None,
-            active.attributes,
-        )
-        if active.context.sampled:
+        span.duration = time.time() - span.start
+        ctx.leave(span.token)
+        span.token = None
+        if errors:
+            span.error = describe(errors[0])
+            span.outcome = outcome or ("error" if len(errors) == 1 else f"{len(errors)} failed")
+        else:
+            span.outcome = outcome or "ok"
+        if span.sampled:
             for sink in self.sinks:
                 sink(span)
         return span

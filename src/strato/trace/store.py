@@ -36,6 +36,7 @@ CREATE INDEX IF NOT EXISTS spans_trace ON spans (trace_id, start);
 """
 
 Listener = Callable[[list[Span]], None]
+_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode  # one encoder, not one per span
 
 
 def capacity_from_env() -> int:
@@ -73,6 +74,7 @@ class SpanStore:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._seen = self.last_seq()
+        self._pruned = 0  # spans up to this seq are deleted (the ring keeps at most capacity + 2 %)
 
     # -- writing --------------------------------------------------------------------------------
     def add(self, span: Span) -> None:
@@ -123,7 +125,7 @@ class SpanStore:
                 s.start,
                 s.duration,
                 s.error,
-                json.dumps(s.attributes, default=str, separators=(",", ":")) if s.attributes else "{}",
+                _encode(s.attributes) if s.attributes else "{}",
             )
             for s in batch
         ]
@@ -134,7 +136,9 @@ class SpanStore:
                 rows,
             )
             last = conn.execute("SELECT max(seq) FROM spans").fetchone()[0]
-            conn.execute("DELETE FROM spans WHERE seq <= ?", (last - self.capacity,))
+            if last - self.capacity >= self._pruned + self.capacity // 50:  # a delete per 2 % of the ring
+                conn.execute("DELETE FROM spans WHERE seq <= ?", (last - self.capacity,))
+                self._pruned = last - self.capacity
 
     def _tell(self) -> None:
         """Tell subscribers about spans stored since they last heard, whoever wrote them (one indexed

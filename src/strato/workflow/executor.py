@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core import clock
+from ..trace import context as trace_context
 from . import dataflow, states
 from .children import finish_child, spawn
 from .errors import StatesError, matches
@@ -150,6 +151,8 @@ class Executor:
             if kind in _RUNS:
                 return _RUNS[kind](state, raw, context)
             if kind == "Task":
+                if trace_context.tracer is not None:
+                    return self._traced_task(frame, state, raw, context)
                 return states.run_task(state, raw, context, self.task(state["Resource"]))
             if kind == "Wait":
                 if frame["phase"] == "waited":
@@ -164,6 +167,19 @@ class Executor:
             return states.Outcome("spawn", children=make(state, raw, context))
         except StatesError as exc:
             return states.Outcome("fail", cause=exc)
+
+    def _traced_task(self, frame: dict[str, Any], state: dict[str, Any], raw: Any, context: Any) -> states.Outcome:
+        """A Task state as a ``workflow`` span continuing the trace the execution was started in."""
+        tracer = trace_context.tracer
+        active = tracer.start("workflow", self.workflow, frame["state"], self.store.trace_of(frame["arn"]))
+        active.attributes["execution"] = frame["arn"]
+        try:
+            outcome = states.run_task(state, raw, context, self.task(state["Resource"]))
+        except BaseException as exc:
+            tracer.finish(active, [exc])
+            raise
+        tracer.finish(active, [outcome.cause] if outcome.cause is not None else [])
+        return outcome
 
     # -- recording --------------------------------------------------------------------------------
     def _record(self, conn: sqlite3.Connection, frame: dict[str, Any], outcome: states.Outcome, now: float) -> bool:

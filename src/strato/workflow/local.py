@@ -11,6 +11,7 @@ from ..core.config import region
 from ..core.errors import NotFound, ValidationError
 from ..runtime.wakeup import Wakeup
 from ..runtime.work import Loop
+from ..trace.context import outgoing_header
 from .executor import Executor
 from .store import WorkflowStore
 
@@ -49,9 +50,9 @@ class LocalWorkflowBackend:
                     return arn  # StartExecution is idempotent for a running execution with the same input
                 raise ValidationError(f"ExecutionAlreadyExists: execution {name!r} already exists")
             conn.execute(
-                "INSERT INTO executions (arn, workflow, name, type, status, input, started) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (arn, self.workflow.name, name, self.workflow.type, "RUNNING", input_text, now),
+                "INSERT INTO executions (arn, workflow, name, type, status, input, started, trace) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (arn, self.workflow.name, name, self.workflow.type, "RUNNING", input_text, now, outgoing_header()),
             )
             started = {"input": input_text, "roleArn": f"arn:aws:iam::{ACCOUNT}:role/strato-local"}
             entered = {"name": start, "input": input_text}

@@ -58,6 +58,8 @@ class WorkflowStore:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            if "trace" not in {row[1] for row in conn.execute("PRAGMA table_info(executions)")}:
+                conn.execute("ALTER TABLE executions ADD COLUMN trace TEXT")  # the starter's X-Amzn-Trace-Id
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}"
         self._swept_owners = 0.0
 
@@ -103,6 +105,11 @@ class WorkflowStore:
             (arn,),
         ).fetchone()
         return None if row is None else _execution(row)
+
+    def trace_of(self, arn: str) -> str | None:
+        """The ``X-Amzn-Trace-Id`` the execution was started in (None: started outside a trace)."""
+        row = self.db.conn.execute("SELECT trace FROM executions WHERE arn = ?", (arn,)).fetchone()
+        return row[0] if row is not None else None
 
     def executions(self, workflow: str, status: str | None, limit: int) -> list[dict[str, Any]]:
         sql = (

@@ -1,0 +1,174 @@
+"""The local span store: a bounded ring in traces.db, written by a background thread in batches, read by
+position and by trace, with live notification of new spans from this process and from others."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from strato.core.errors import ValidationError
+from strato.trace import SpanStore, Tracer
+from strato.trace.span import Span
+from strato.trace.store import capacity_from_env
+from tests.conftest import ROOT, wait_until
+
+
+def _span(n: int, trace: str = "1-5759e988-bd862e3fe1be46a994272793", parent: str | None = None) -> Span:
+    return Span(trace, f"{n:016x}", parent, "queue", "jobs", "work", "ok", 1_800_000_000 + n, 0.001, None, {"n": n})
+
+
+def test_spans_round_trip_with_every_field(tmp_path):
+    store = SpanStore(tmp_path)
+    failed = Span("1-5759e988-bd862e3fe1be46a994272793", "a" * 16, "b" * 16, "http", "http", "GET /x", "error",
+                  1_800_000_000.25, 0.5, "ValueError: bad", {"status": 500, "path": "/x"})  # fmt: skip
+    store.add(failed)
+    store.flush()
+    (back,) = store.recent()
+    assert back.as_dict() == {**failed.as_dict(), "seq": back.seq} and back.seq == 1
+    store.close()
+
+
+def test_the_ring_keeps_the_newest_capacity_spans(tmp_path):
+    store = SpanStore(tmp_path, capacity=100, flush_every=60)
+    for n in range(1, 351):
+        store.add(_span(n))
+        if n % 50 == 0:
+            store.flush()
+    kept = store.recent(limit=1000)
+    assert 100 <= len(kept) <= 102  # pruned in steps of 2 % of the ring
+    assert kept[0].attributes == {"n": 350} and [s.seq for s in kept] == sorted((s.seq for s in kept), reverse=True)
+    assert all(s.attributes["n"] > 248 for s in kept)
+    store.close()
+
+
+def test_paging_by_position_and_catch_up(tmp_path):
+    store = SpanStore(tmp_path)
+    for n in range(1, 26):
+        store.add(_span(n))
+    store.flush()
+    first = store.recent(limit=10)
+    second = store.recent(limit=10, before=first[-1].seq)
+    third = store.recent(limit=10, before=second[-1].seq)
+    assert [s.attributes["n"] for s in first + second + third] == list(range(25, 0, -1))
+    assert [s.attributes["n"] for s in store.since(20)] == [21, 22, 23, 24, 25]
+    assert store.last_seq() == 25
+    store.close()
+
+
+def test_a_trace_comes_back_in_start_order(tmp_path):
+    store = SpanStore(tmp_path)
+    other = "1-5759e988-000000000000000000000000"
+    store.add(_span(3, parent=f"{2:016x}"))
+    store.add(_span(1))
+    store.add(_span(9, trace=other))
+    store.add(_span(2, parent=f"{1:016x}"))
+    store.flush()
+    assert [s.attributes["n"] for s in store.trace("1-5759e988-bd862e3fe1be46a994272793")] == [1, 2, 3]
+    assert store.trace("1-00000000-000000000000000000000000") == []
+    store.close()
+
+
+def test_adding_never_writes_on_the_callers_thread(tmp_path):
+    store = SpanStore(tmp_path, flush_every=60)  # the writer thread will not run while we look
+    tracer = Tracer([store.add])
+    for _ in range(100):
+        with tracer.span("http", "http", "GET /"):
+            pass
+    assert store.last_seq() == 0  # handed over in memory only
+    assert store.flush() == 100 and store.last_seq() == 100
+    store.close()
+
+
+def test_the_writer_thread_flushes_by_itself(tmp_path):
+    store = SpanStore(tmp_path, flush_every=0.05)
+    store.add(_span(1))
+    assert wait_until(lambda: store.last_seq() == 1, 10)
+    store.close()
+
+
+def test_a_flood_loses_the_oldest_pending_spans_not_memory(tmp_path):
+    store = SpanStore(tmp_path, capacity=50, flush_every=60)
+    for n in range(1, 1001):
+        store.add(_span(n))
+    assert store.flush() == 50
+    assert {s.attributes["n"] for s in store.recent(limit=100)} == set(range(951, 1001))
+    store.close()
+
+
+def test_close_writes_what_is_pending(tmp_path):
+    store = SpanStore(tmp_path, flush_every=60)
+    store.add(_span(1))
+    store.close()
+    assert SpanStore(tmp_path).last_seq() == 1
+
+
+SUBPROCESS_WRITER = """
+import sys
+from strato.trace import SpanStore
+from strato.trace.span import Span
+store = SpanStore(sys.argv[1])
+for n in range(5):
+    store.add(Span("1-5759e988-bd862e3fe1be46a994272793", f"{n:016x}", None, "queue", "jobs", "w", "ok", 1.0, 0.1))
+store.close()
+"""
+
+
+def test_subscribers_hear_of_this_process_s_spans_and_another_process_s(tmp_path):
+    store = SpanStore(tmp_path, flush_every=0.05)
+    heard: list[Span] = []
+    lock = threading.Lock()
+
+    def listener(spans):
+        with lock:
+            heard.extend(spans)
+
+    unsubscribe = store.subscribe(listener)
+    store.add(_span(100))
+    assert wait_until(lambda: len(heard) == 1, 10)
+    out = subprocess.run([sys.executable, "-c", SUBPROCESS_WRITER, str(tmp_path)], cwd=ROOT, timeout=60)
+    assert out.returncode == 0
+    assert wait_until(lambda: len(heard) == 6, 10), heard
+    assert [s.seq for s in heard] == list(range(1, 7))  # each once, in order
+    unsubscribe()
+    store.add(_span(101))
+    store.flush()
+    time.sleep(0.2)
+    assert len(heard) == 6
+    store.close()
+
+
+def test_a_failing_subscriber_does_not_stop_the_others(tmp_path):
+    store = SpanStore(tmp_path, flush_every=60)
+    heard = []
+    store.subscribe(lambda spans: 1 / 0)
+    store.subscribe(heard.extend)
+    store.add(_span(1))
+    store.flush()
+    assert len(heard) == 1
+    store.close()
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "ten", "1.5"])
+def test_a_bad_ring_size_is_refused_with_its_name(monkeypatch, value):
+    monkeypatch.setenv("STRATO_TRACE_SPANS", value)
+    with pytest.raises(ValidationError, match="STRATO_TRACE_SPANS"):
+        capacity_from_env()
+
+
+def test_the_ring_size_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("STRATO_TRACE_SPANS", "250")
+    store = SpanStore(tmp_path)
+    assert store.capacity == 250
+    store.close()
+
+
+@pytest.mark.parametrize("limit", [0, -1, 10_001, "5", True])
+def test_a_bad_limit_is_refused(tmp_path, limit):
+    store = SpanStore(tmp_path)
+    with pytest.raises(ValidationError, match="limit"):
+        store.recent(limit=limit)
+    store.close()
