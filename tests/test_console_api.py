@@ -364,3 +364,24 @@ def test_changes_are_pushed_as_server_sent_events(tmp_path):
             assert "tables" in seen
     finally:
         stop(server.proc)
+
+
+def test_a_trace_carries_the_lines_each_hop_logged(console):
+    import logging
+
+    from strato.trace import SpanStore, Tracer
+
+    store = SpanStore(console.strato_app.config.data_dir, capacity=100)
+    tracer = Tracer([store.add])
+    shop = logging.getLogger("shop")
+    shop.setLevel(logging.INFO)
+    with tracer.span("http", "http", "GET /a") as entry:
+        shop.info("looking up %s", "ana")
+        with tracer.span("queue", "work", "consume"):
+            shop.warning("slow consumer")
+    shop.info("outside any trace")
+    store.flush()
+    spans = console.get(f"{API}/traces/{entry.trace_id}").json()["spans"]
+    assert [[line["message"] for line in s["logs"]] for s in spans] == [["looking up ana"], ["slow consumer"]]
+    assert spans[1]["logs"][0]["level"] == "WARNING" and spans[1]["logs"][0]["logger"] == "shop"
+    store.close()

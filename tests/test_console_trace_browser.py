@@ -93,6 +93,22 @@ def test_a_jobs_trace_shows_every_hop_in_the_waterfall(tmp_path, page):  # noqa:
         text = page.inner_text('[data-testid="waterfall"]')
         assert "codegen-jobs" in text and "run_codegen" in text and "POST /api/code-gen" in text
         shot(page, "requests-trace")
+        # a job whose consumer fails: its hop is red, with the error (and the lines logged in it)
+        failing = httpx.post(
+            f"{dev.url}/api/code-gen",
+            headers=ana,
+            timeout=10,
+            json={"projectId": "shop", "type": "api", "prompt": "please fail"},
+        )
+        failed_id = failing.headers["x-amzn-trace-id"].split(";")[0].removeprefix("Root=")
+        row = page.locator('[data-testid="request-log"] tr', has_text=failed_id)
+        row.wait_for()
+        row.click()
+        page.wait_for_selector('[data-testid="span"][data-kind="queue"][data-outcome="error"]')
+        error = page.locator('[data-testid="span-error"]').first
+        error.wait_for()
+        assert "RuntimeError: the prompt asked for a failure" in error.inner_text()
+        shot(page, "requests-failed-hop")
         assert page.errors == []
     finally:
         hook.shutdown()

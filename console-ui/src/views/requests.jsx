@@ -27,6 +27,7 @@ function Waterfall({ traceId }) {
                     <div class="span-row" onClick={() => setOpen(open === s.span_id ? null : s.span_id)} data-testid="span" data-kind={s.kind} data-outcome={s.outcome}>
                       <div class="span-label" style={`padding-left:${s.depth * 14}px`} title={label(s)}>
                         <span class={`state state-${s.outcome === "ok" ? "ok" : "error"}`}>{status(s)}</span> {label(s)}
+                        {s.logs?.length > 0 && <span class="muted" title="log lines"> · {s.logs.length} log</span>}
                       </div>
                       <div class="span-track">
                         <div class={`span-bar ${s.outcome === "ok" ? "" : "error"}`} style={`left:${Math.min(left, 99.7)}%;width:${width}%`}>
@@ -35,7 +36,12 @@ function Waterfall({ traceId }) {
                       </div>
                     </div>
                     {s.error && <div class="error" style={`margin-left:${s.depth * 14}px`} data-testid="span-error">{s.error}</div>}
-                    {open === s.span_id && <Json value={s} />}
+                    {(open === s.span_id || s.outcome !== "ok") && s.logs?.length > 0 && (
+                      <pre class="json logs" style={`margin-left:${s.depth * 14}px`} data-testid="span-logs">
+                        {s.logs.map((l) => `${fmtTime(l.at).slice(11)} ${l.level} ${l.logger}: ${l.message}`).join("\n")}
+                      </pre>
+                    )}
+                    {open === s.span_id && <Json value={{ ...s, logs: undefined }} />}
                   </div>
                 );
               })}

@@ -9,7 +9,9 @@ from typing import Any
 
 def routes() -> list[Any]:
     """Starlette routes to mount in the dev server's internal app (imported when the server starts)."""
-    from . import buckets, feed, identity, messaging, observe, overview, page, realtime, tables, traces, workflows
+    from . import buckets, feed, identity, logs, messaging, observe, overview, page, realtime, tables, traces, workflows
+
+    logs.install()  # the lines each hop logs, for the trace view
 
     found: list[Any] = []
     for module in (page, feed, overview, tables, buckets, messaging, realtime, observe, identity, workflows, traces):

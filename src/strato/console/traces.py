@@ -111,9 +111,15 @@ async def trace(request: Request) -> Any:
     spans = await blocking(store.trace, trace_id)
     if not spans:
         raise BadRequest(f"no spans of trace {trace_id} are kept (the ring holds the newest {store.capacity})", 404)
+    from .logs import install
+
     start = min(s.start for s in spans)
     end = max(s.start + s.duration for s in spans)
-    return {"trace_id": trace_id, "start": start, "duration": end - start, "spans": tree(spans)}
+    kept = install()
+    ordered = tree(spans)
+    for span in ordered:
+        span["logs"] = kept.of(span["span_id"])
+    return {"trace_id": trace_id, "start": start, "duration": end - start, "spans": ordered}
 
 
 ROUTES = [
