@@ -385,3 +385,33 @@ def test_a_trace_carries_the_lines_each_hop_logged(console):
     assert [[line["message"] for line in s["logs"]] for s in spans] == [["looking up ana"], ["slow consumer"]]
     assert spans[1]["logs"][0]["level"] == "WARNING" and spans[1]["logs"][0]["logger"] == "shop"
     store.close()
+
+
+def test_an_open_event_stream_does_not_hold_up_shutdown(tmp_path):
+    """uvicorn waits for responses in progress on a graceful shutdown: the stream must end by itself."""
+    import threading
+
+    import httpx
+
+    from tests.conftest import start_dev_server, stop
+
+    server = start_dev_server(APP, tmp_path / "data")
+    opened = threading.Event()
+
+    def listen() -> None:
+        try:
+            with httpx.stream("GET", f"{server.url}{API}/events", headers=server.secret_headers, timeout=30) as s:
+                for _ in s.iter_lines():
+                    opened.set()
+        except httpx.HTTPError:
+            pass
+
+    threading.Thread(target=listen, daemon=True).start()
+    try:
+        assert opened.wait(10)
+        started = time.monotonic()
+        server.proc.terminate()
+        server.proc.wait(10)
+        assert time.monotonic() - started < 5
+    finally:
+        stop(server.proc)

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 log = logging.getLogger("strato.console")
 HEARTBEAT_S = 15.0  # an SSE comment this often, so a proxy or the browser does not drop an idle stream
+STOP_CHECK_S = 0.25  # how soon a stream notices the server is shutting down
 DEBOUNCE_MS = 150
 # what a change to a file of the data directory means to the page (by the file name's start)
 AREAS = (
@@ -101,15 +102,20 @@ class ChangeFeed:
             self.stop.set()  # the watcher ends at its next step
             self.task = None
 
-    async def events(self, listener: asyncio.Queue[set[str]]) -> AsyncIterator[bytes]:
+    async def events(self, listener: asyncio.Queue[set[str]], stopping: Callable[[], bool]) -> AsyncIterator[bytes]:
         try:
             yield b"event: hello\ndata: {}\n\n"
-            while True:
+            idle = 0.0
+            while not stopping():
                 try:
-                    areas = await asyncio.wait_for(listener.get(), HEARTBEAT_S)
+                    areas = await asyncio.wait_for(listener.get(), STOP_CHECK_S)
                 except TimeoutError:
-                    yield b": heartbeat\n\n"
+                    idle += STOP_CHECK_S
+                    if idle >= HEARTBEAT_S:
+                        idle = 0.0
+                        yield b": heartbeat\n\n"
                     continue
+                idle = 0.0
                 while not listener.empty():  # coalesce what piled up while the page was reading
                     areas |= listener.get_nowait()
                 yield f"event: change\ndata: {json.dumps(sorted(areas))}\n\n".encode()
@@ -125,11 +131,21 @@ def feed_of(request: Request) -> ChangeFeed:
     return feed
 
 
+def shutdown_signal(request: Request) -> Callable[[], bool]:
+    """Whether the server began a graceful shutdown: uvicorn then turns the connection's keep-alive off and
+    waits for the response in progress to end, so a stream that never ends would hold the server up. The
+    ASGI ``receive`` is uvicorn's request cycle's method; without one (another server), never."""
+    cycle = getattr(request.receive, "__self__", None)
+    if cycle is None or not getattr(cycle, "keep_alive", False):
+        return lambda: False
+    return lambda: not cycle.keep_alive
+
+
 async def events(request: Request) -> Any:
     feed = feed_of(request)
     listener = feed.join()
     return StreamingResponse(
-        feed.events(listener),
+        feed.events(listener, shutdown_signal(request)),
         media_type="text/event-stream",
         headers={"cache-control": "no-store", "x-accel-buffering": "no"},
     )
