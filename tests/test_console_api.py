@@ -90,6 +90,16 @@ def test_a_cross_site_form_cannot_act(console):
     assert not [h for h in preflight.headers if h.startswith("access-control-")]
 
 
+def test_an_action_from_another_origin_is_refused_even_with_the_secret(console):
+    work = console.strato_app.resources[("queue", "work")]
+    work.send("keep me")
+    foreign = console.post(f"{API}/queues/work/purge", headers={"origin": "http://localhost:3000"})
+    assert foreign.status_code == 403 and "cross-origin" in foreign.json()["message"]
+    assert work.stats().depth == 1
+    own = console.post(f"{API}/queues/work/purge", headers={"origin": "http://127.0.0.1"})
+    assert own.status_code == 200 and work.stats().depth == 0
+
+
 # -- resources -----------------------------------------------------------------------------------------
 def test_overview_lists_every_resource_with_live_state(console):
     console.strato_app.resources[("queue", "work")].send("one")
