@@ -253,9 +253,20 @@ def test_topics_show_subscriptions_pending_deliveries_and_publish(console):
     assert sent["message_id"]
     # SNS delivers to a webhook once it confirms: what is pending is the confirmation, failing (nobody listens)
     assert [p["type"] for p in topic["pending"]] == ["SubscriptionConfirmation"]
-    events.backend.deliver_due()
+    from strato.trace import SpanStore, Tracer, install
+
+    store = SpanStore(console.strato_app.config.data_dir, capacity=100)
+    previous = install(Tracer([store.add]))  # strato dev's tracer: each delivery attempt is a hop
+    try:
+        events.backend.deliver_due()
+    finally:
+        install(previous)
+        store.close()
     topic = next(t for t in console.get(f"{API}/topics").json() if t["name"] == "events")
     assert topic["failing"][0]["attempts"] == 1 and topic["failing"][0]["last_error"]
+    assert [(d["kind"], d["to"], d["outcome"]) for d in topic["recent"]] == [
+        ("webhook", "http://127.0.0.1:9/hook", "error")
+    ]
     assert topic["dlq"]["name"] == "events-webhooks-dlq"
 
 

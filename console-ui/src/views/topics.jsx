@@ -14,7 +14,7 @@ function Publish({ topic }) {
 }
 
 export function Topics() {
-  const state = useLive(["topics"], () => get("/topics"));
+  const state = useLive(["topics", "traces"], () => get("/topics"));
   return (
     <Loading state={state}>
       {(topics) => (
@@ -32,6 +32,14 @@ export function Topics() {
                 { label: "endpoint", key: "endpoint" },
                 { label: "status", key: "status" },
                 { label: "filter", render: (s) => (s.filter ? JSON.stringify(s.filter) : "—") },
+              ]} />
+              <h4>Recent deliveries</h4>
+              <Grid rows={t.recent} empty="None traced yet." testid={`recent-${t.name}`} columns={[
+                { label: "at", render: (d) => fmtTime(d.at) },
+                { label: "to", render: (d) => `${d.kind} · ${d.to}` },
+                { label: "outcome", render: (d) => <span class={`state state-${d.outcome === "ok" ? "ok" : "error"}`}>{d.outcome}</span> },
+                { label: "error", render: (d) => <span class="error-inline">{d.error || ""}</span> },
+                { label: "trace", render: (d) => <a href={`#/requests/${d.trace_id}`}>{d.trace_id}</a> },
               ]} />
               <h4>Deliveries pending / failing</h4>
               <Grid rows={t.pending} empty="None pending." columns={[

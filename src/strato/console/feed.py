@@ -33,8 +33,7 @@ AREAS = (
     ("auth.", ("users",)),
     ("workflows.", ("workflows",)),
     ("usage.", ("cost",)),
-    ("traces", ("traces", "requests")),
-    ("spans", ("traces", "requests")),
+    ("traces.", ("traces", "requests", "topics")),
 )
 
 

@@ -99,7 +99,24 @@ async def send(request: Request) -> Any:
     return {"id": message_id}
 
 
-def _topic(topic: Any) -> dict[str, Any]:
+def recent_deliveries(spans: list[Any], topic: str, limit: int = 20) -> list[dict[str, Any]]:
+    """The topic's latest deliveries (its subscribers' hops: handlers and webhooks), from the span store."""
+    found = [s for s in spans if s.kind in ("topic", "webhook") and s.resource == topic][:limit]
+    return [
+        {
+            "at": s.start,
+            "kind": s.kind,
+            "to": s.handler,
+            "outcome": s.outcome,
+            "error": s.error,
+            "duration": s.duration,
+            "trace_id": s.trace_id,
+        }
+        for s in found
+    ]
+
+
+def _topic(topic: Any, spans: list[Any]) -> dict[str, Any]:
     subs = [s.as_dict() for s in topic.subscriptions()]
     pending: list[dict[str, Any]] = []
     store = getattr(topic.backend, "store", None)
@@ -132,12 +149,21 @@ def _topic(topic: Any) -> dict[str, Any]:
         "failing": [p for p in pending if p["last_error"]],
         "dlq": ({"name": dlq.name, "depth": dlq.stats().depth} if dlq is not None else None),
         "outbox": topic.outbox() if "outbox" in topic.capabilities else [],
+        "recent": recent_deliveries(spans, topic.name),
     }
 
 
 @endpoint
 async def topics(request: Request) -> Any:
-    return await blocking(lambda: [_topic(t) for t in request.app.state.app.of_kind("topic")])
+    from .traces import store_of
+
+    store = store_of(request)
+
+    def listing() -> list[dict[str, Any]]:
+        spans = store.recent(limit=2000)  # the newest hops of every kind; a topic's are picked from them
+        return [_topic(t, spans) for t in request.app.state.app.of_kind("topic")]
+
+    return await blocking(listing)
 
 
 @endpoint
