@@ -77,7 +77,10 @@ class RawMessaging:
         ids = os.urandom(16 * len(queues)).hex()
         self.conn.executemany(
             PLAIN_INSERT,
-            [(q, ids[i * 32 : i * 32 + 32], body, "{}", now, now, now + RETENTION_S, None) for i, q in enumerate(queues)],
+            [
+                (q, ids[i * 32 : i * 32 + 32], body, "{}", now, now, now + RETENTION_S, None)
+                for i, q in enumerate(queues)
+            ],
         )
         self.conn.execute("COMMIT")
 

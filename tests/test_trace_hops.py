@@ -168,7 +168,11 @@ def test_a_malformed_header_is_not_a_trace(header):
 
 def test_a_header_with_extra_fields_parses():
     found = parse("Root=1-5759e988-bd862e3fe1be46a994272793; Parent=53995c3f42cd8ad8 ;Sampled=?;Lineage=a:1")
-    assert (found.trace_id, found.span_id, found.sampled) == ("1-5759e988-bd862e3fe1be46a994272793", "53995c3f42cd8ad8", True)
+    assert (found.trace_id, found.span_id, found.sampled) == (
+        "1-5759e988-bd862e3fe1be46a994272793",
+        "53995c3f42cd8ad8",
+        True,
+    )
 
 
 def test_log_lines_carry_the_trace_id_as_text_and_as_json(traced):

@@ -17,11 +17,11 @@ import pytest
 pytest.importorskip("opentelemetry.sdk")
 pytest.importorskip("opentelemetry.exporter.otlp.proto.http")
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from strato.trace import Tracer, context, install  # noqa: E402
-from strato.trace.otel import enable, otel_trace_id  # noqa: E402
-from tests.conftest import ROOT  # noqa: E402
+from strato.trace import Tracer, context, install
+from strato.trace.otel import enable, otel_trace_id
+from tests.conftest import ROOT
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def receiver():
     got: list = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's name)
+        def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
             request = ExportTraceServiceRequest()
             request.ParseFromString(body)
@@ -70,9 +70,8 @@ def test_spans_are_exported_over_otlp_http_with_stratos_ids(receiver):
         tracer = context.tracer
         with tracer.span("http", "http", "POST /orders") as entry:
             entry.attributes["status"] = 201
-            with pytest.raises(RuntimeError):
-                with tracer.span("queue", "orders", "fulfil"):
-                    raise RuntimeError("out of stock")
+            with pytest.raises(RuntimeError), tracer.span("queue", "orders", "fulfil"):
+                raise RuntimeError("out of stock")
         assert export.flush()
     finally:
         install(previous)
@@ -91,7 +90,9 @@ def test_spans_are_exported_over_otlp_http_with_stratos_ids(receiver):
     attributes = {a.key: a.value for a in root.attributes}
     assert attributes["strato.status"].int_value == 201 and attributes["strato.resource"].string_value == "http"
     assert child.status.code == 2 and "RuntimeError: out of stock" in child.status.message  # STATUS_CODE_ERROR
-    assert root.end_time_unix_nano >= child.end_time_unix_nano >= child.start_time_unix_nano >= root.start_time_unix_nano
+    assert (
+        root.end_time_unix_nano >= child.end_time_unix_nano >= child.start_time_unix_nano >= root.start_time_unix_nano
+    )
 
 
 def test_an_incoming_header_keeps_its_trace_and_parent_in_otel(receiver):

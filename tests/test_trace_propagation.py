@@ -29,8 +29,17 @@ ROOT_ID = "1-5759e988-bd862e3fe1be46a994272793"
 
 def _worker(data, env=None):
     return subprocess.Popen(
-        [sys.executable, "-m", "strato.cli", "worker", "tests/apps/traced_app.py", "--data", str(data)]
-        + ["--poll-wait", "0.2"],
+        [
+            sys.executable,
+            "-m",
+            "strato.cli",
+            "worker",
+            "tests/apps/traced_app.py",
+            "--data",
+            str(data),
+            "--poll-wait",
+            "0.2",
+        ],
         cwd=ROOT,
         env={**os.environ, "STRATO_PROVIDER": "local", **(env or {})},
         stdout=subprocess.DEVNULL,
@@ -174,7 +183,7 @@ def test_a_batch_send_carries_the_trace_on_every_message(make_app, provider, tra
 
 
 def test_a_message_sent_outside_any_trace_has_no_header_and_its_consumer_starts_one(make_app, traced):
-    tracer, store = traced
+    _, store = traced
     app = make_app("local")
     jobs = app.queue("jobs")
     jobs.send({"n": 1})
@@ -247,5 +256,6 @@ def test_inside_lambda_the_runtimes_trace_is_current(monkeypatch):
     # the Lambda runtime sets _X_AMZN_TRACE_ID per invocation:
     # https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
     monkeypatch.setenv("_X_AMZN_TRACE_ID", INCOMING)
+    monkeypatch.setattr(context, "IN_LAMBDA", True)  # read from AWS_LAMBDA_FUNCTION_NAME when strato loads
     assert strato.trace_id() == ROOT_ID
     assert context.outgoing_header() == INCOMING

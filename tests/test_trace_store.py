@@ -39,7 +39,7 @@ def test_the_ring_keeps_the_newest_capacity_spans(tmp_path):
         if n % 50 == 0:
             store.flush()
     kept = store.recent(limit=1000)
-    assert 100 <= len(kept) <= 102  # pruned in steps of 2 % of the ring
+    assert len(kept) == 100  # whole batches are deleted later, but no read shows a span older than the ring
     assert kept[0].attributes == {"n": 350} and [s.seq for s in kept] == sorted((s.seq for s in kept), reverse=True)
     assert all(s.attributes["n"] > 248 for s in kept)
     store.close()

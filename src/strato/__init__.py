@@ -117,4 +117,5 @@ __all__ = [
     "ValidationError",
     "new_id",
     "now",
+    "trace_id",
 ]

@@ -177,7 +177,6 @@ def worker(app_spec: str, data: str | None, grace: float, poll_wait: float) -> N
     import signal
 
     from .local.logs import RedactFilter
-
     from .trace.logs import TraceFilter, suffixed
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

@@ -41,4 +41,4 @@ def handle(consumer: Any, event: dict[str, Any], usage: Counter) -> dict[str, An
 
 
 def _trace_of(message: Any) -> str | None:
-    return message.trace  # type: ignore[no-any-return]
+    return message.trace

@@ -25,7 +25,24 @@ _HOMES = {
     **dict.fromkeys(("Span", "Tracer"), ".span"),
     "SpanStore": ".store",
 }
-__all__ = sorted(_HOMES)
+__all__ = [
+    "HEADER",
+    "JsonFormatter",
+    "Span",
+    "SpanStore",
+    "TraceContext",
+    "TraceFilter",
+    "Tracer",
+    "current",
+    "install",
+    "installed",
+    "new_span_id",
+    "new_trace_id",
+    "outgoing_header",
+    "parse",
+    "trace_id",
+    "uninstall",
+]
 
 
 def __getattr__(name: str) -> object:

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 HEADER = "X-Amzn-Trace-Id"  # the HTTP header; ``AWSTraceHeader`` is the SQS system attribute carrying it
 LAMBDA_ENV = "_X_AMZN_TRACE_ID"  # set by the Lambda runtime for the invocation in progress
+#: whether this process is a Lambda execution environment (the runtime sets this before any code runs);
+#: read once: an environment lookup per span cost more than the rest of opening one
+IN_LAMBDA = "AWS_LAMBDA_FUNCTION_NAME" in os.environ
 
 
 class TraceContext:
@@ -92,8 +95,8 @@ def parse(header: str | None) -> TraceContext | None:
 def current() -> TraceContext | None:
     """The context of the span running here; inside Lambda with none open, the invocation's own trace."""
     found = _current.get()
-    if found is None and LAMBDA_ENV in os.environ:
-        return parse(os.environ[LAMBDA_ENV])
+    if found is None and IN_LAMBDA:
+        return parse(os.environ.get(LAMBDA_ENV))
     return found
 
 

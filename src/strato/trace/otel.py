@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
 
 from . import context
 from .span import Span, Tracer
@@ -48,8 +47,15 @@ class OtlpExport:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
         from opentelemetry.sdk.trace.id_generator import IdGenerator
-        from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
-        from opentelemetry.trace import set_span_in_context
+        from opentelemetry.trace import (
+            NonRecordingSpan,
+            SpanContext,
+            SpanKind,
+            Status,
+            StatusCode,
+            TraceFlags,
+            set_span_in_context,
+        )
 
         class Ids(_Ids, IdGenerator):
             pass
@@ -72,7 +78,11 @@ class OtlpExport:
             remote = SpanContext(trace_id, int(span.parent_id, 16), is_remote=True, trace_flags=TraceFlags(1))
             parent = set_span_in_context(NonRecordingSpan(remote))
         kind = getattr(SpanKind, _KINDS.get(span.kind, "CONSUMER"))
-        attributes = {"strato.kind": span.kind, "strato.resource": span.resource, "strato.handler": span.handler}
+        attributes: dict[str, str | int | float] = {
+            "strato.kind": span.kind,
+            "strato.resource": span.resource,
+            "strato.handler": span.handler,
+        }
         attributes.update({f"strato.{k}": v for k, v in span.attributes.items() if isinstance(v, (str, int, float))})
         started = int(span.start * 1e9)
         otel = self.tracer.start_span(

@@ -9,9 +9,9 @@ sinks: the local span store (``strato dev``, ``strato worker``), an OpenTelemetr
 from __future__ import annotations
 
 import time
-from random import getrandbits as _bits
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from random import getrandbits as _bits
 from typing import Any
 
 from . import context as ctx
@@ -114,7 +114,7 @@ class Tracer:
         if incoming is None:
             incoming = ctx.current()  # the running span; inside Lambda, else the invocation's own trace
         now = time.time()
-        raw = f"{_bits(160):040x}"  # both ids at once; not os.urandom: a system call per span costs more
+        raw = _bits(160).to_bytes(20, "big").hex()  # both ids at once; os.urandom's system call costs more
         if incoming is None:
             trace_id, parent_id, sampled = f"1-{int(now) & 0xFFFFFFFF:08x}-{raw[16:]}", None, True
         else:

@@ -281,7 +281,7 @@ class WebSocketApi(Resource[WebSocketBackend]):
         """The backend's broadcast, a ``websocket.send`` span when tracing is on (``gone``: how many left)."""
         tracer = _tracer()
         if tracer is None:
-            return self.backend.broadcast(ids, raw, text)  # type: ignore[no-any-return]
+            return self.backend.broadcast(ids, raw, text)
         with tracer.span("websocket.send", self.name, f"{len(ids)} connections") as active:
             gone: list[str] = self.backend.broadcast(ids, raw, text)
             active.attributes.update({"connections": len(ids), "gone": len(gone), "bytes": len(raw)})
