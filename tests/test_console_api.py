@@ -436,3 +436,25 @@ def test_an_open_event_stream_does_not_hold_up_shutdown(tmp_path):
         assert time.monotonic() - started < 5
     finally:
         stop(server.proc)
+
+
+def test_the_request_log_pages_back_through_older_traces(console):
+    from strato.trace import SpanStore, Tracer
+
+    store = SpanStore(console.strato_app.config.data_dir, capacity=1000)
+    tracer = Tracer([store.add])
+    ids = []
+    for n in range(7):
+        with tracer.span("http", "http", f"GET /{n}") as entry:
+            with tracer.span("queue", "work", "consume"):
+                pass
+        ids.append(entry.trace_id)
+    store.flush()
+    first = console.get(f"{API}/requests?limit=3").json()
+    assert [t["entry"]["handler"] for t in first["traces"]] == ["GET /6", "GET /5", "GET /4"]
+    assert all(t["spans"] == 2 for t in first["traces"])
+    second = console.get(f"{API}/requests?limit=3&before={first['next']}").json()
+    assert [t["entry"]["handler"] for t in second["traces"]] == ["GET /3", "GET /2", "GET /1"]
+    last = console.get(f"{API}/requests?limit=3&before={second['next']}").json()
+    assert [t["entry"]["handler"] for t in last["traces"]] == ["GET /0"] and last["next"] is None
+    store.close()

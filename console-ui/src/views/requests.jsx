@@ -55,6 +55,15 @@ function Waterfall({ traceId }) {
 
 export function Requests({ rest }) {
   const state = useLive(["requests", "traces"], () => get("/requests?limit=50"));
+  const [older, setOlder] = useState([]); // pages after the newest, fetched on demand
+  const [next, setNext] = useState(undefined);
+  const more = async () => {
+    const cursor = next === undefined ? state.data?.next : next;
+    if (!cursor) return;
+    const page = await get(`/requests?limit=50&before=${cursor}`);
+    setOlder((o) => [...o, ...page.traces]);
+    setNext(page.next);
+  };
   const [open, setOpen] = useState(rest[0] || null);
   useEffect(() => {
     // when the log is first on screen (the benchmark reads this mark)
@@ -72,7 +81,7 @@ export function Requests({ rest }) {
         {(log) => (
           <Grid
             testid="request-log"
-            rows={log.traces}
+            rows={[...log.traces, ...older.filter((o) => !log.traces.some((t) => t.trace_id === o.trace_id))]}
             rowKey={(r) => r.trace_id}
             selected={open}
             onRow={(r) => pick(r.trace_id)}
@@ -89,6 +98,9 @@ export function Requests({ rest }) {
           />
         )}
       </Loading>
+      {(next === undefined ? state.data?.next : next) && (
+        <button onClick={more} data-testid="requests-older">Older traces</button>
+      )}
     </>
   );
 }
