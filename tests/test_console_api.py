@@ -445,9 +445,8 @@ def test_the_request_log_pages_back_through_older_traces(console):
     tracer = Tracer([store.add])
     ids = []
     for n in range(7):
-        with tracer.span("http", "http", f"GET /{n}") as entry:
-            with tracer.span("queue", "work", "consume"):
-                pass
+        with tracer.span("http", "http", f"GET /{n}") as entry, tracer.span("queue", "work", "consume"):
+            pass
         ids.append(entry.trace_id)
     store.flush()
     first = console.get(f"{API}/requests?limit=3").json()
