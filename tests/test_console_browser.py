@@ -86,6 +86,7 @@ def open_area(page, dev, area):
 def test_every_page_renders_and_is_screenshotted(dev, page):
     api(dev, "PUT", "/tables/notes/item", {"item": {"user": "ana", "id": "1", "tag": "red"}})
     api(dev, "POST", "/schedules/nightly/run")  # a metric datapoint for the chart
+    httpx.post(f"{dev.url}/flow", json={"ok": False}, timeout=10).raise_for_status()  # Check -> Refuse: fails
     for area in AREAS:
         open_area(page, dev, area)
         page.wait_for_function("() => !document.querySelector('main').innerText.includes('Loading…')")
@@ -93,6 +94,10 @@ def test_every_page_renders_and_is_screenshotted(dev, page):
             page.wait_for_selector('[data-testid="metric-chart"] canvas')
         if area == "workflows":
             page.wait_for_selector('[data-testid="workflow-graph"] [data-state="Check"]')
+            page.click('[data-testid="executions"] tbody tr')  # the graph with this execution's path marked
+            page.wait_for_selector('[data-state="Refuse"][data-mark="failed"]')
+            assert page.get_attribute('[data-state="Check"]', "data-mark") == "visited"
+            assert page.get_attribute('[data-state="Work"]', "data-mark") == ""
         assert not page.query_selector('[data-testid="error"]'), page.inner_text("main")
         shot(page, area)
     assert page.evaluate("document.body.dataset.live") == "on"  # the SSE stream is open

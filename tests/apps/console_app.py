@@ -63,3 +63,8 @@ def nightly(event):
 def submit(req):
     work.send(req.body.decode())
     return 202, {"queued": True}
+
+
+@api.post("/flow")
+def start_flow(req):
+    return 202, {"arn": flow.start(req.json())}

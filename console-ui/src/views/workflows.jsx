@@ -52,7 +52,7 @@ function Execution({ workflow, arn, graph }) {
           <div>
             <h3>{ex.name} <span class={`state state-${ex.status}`}>{ex.status}</span></h3>
             <Graph graph={graph} progress={ex.progress} />
-            {ex.error && <div class="error">{ex.error}: {ex.cause}</div>}
+            {ex.error && <div class="error">{ex.error}{ex.cause ? `: ${ex.cause}` : ""}</div>}
           </div>
           <div>
             <h4>Input</h4>
