@@ -14,19 +14,12 @@ import pytest
 
 import strato
 from strato.testing.drain import Drain
-from strato.trace import JsonFormatter, SpanStore, TraceFilter, Tracer, context, install, parse
+from strato.trace import JsonFormatter, TraceFilter, context, parse
 from strato.trace.logs import TraceSuffix
+from tests import trace_support
 from tests.workflows import machine
 
-
-@pytest.fixture
-def traced(tmp_path):
-    store = SpanStore(tmp_path / "spans")
-    tracer = Tracer([store.add])
-    previous = install(tracer)
-    yield tracer, store
-    install(previous)
-    store.close()
+traced = trace_support.traced  # the shared fixture
 
 
 @pytest.fixture

@@ -20,8 +20,11 @@ from websockets.sync.client import connect
 
 import strato
 from strato.local.worker import Worker
-from strato.trace import SpanStore, Tracer, context, install, parse
+from strato.trace import SpanStore, context, parse
+from tests import trace_support
 from tests.conftest import ROOT, moto_gap, start_dev_server, stop, wait_until
+
+traced = trace_support.traced  # the shared fixture
 
 INCOMING = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 ROOT_ID = "1-5759e988-bd862e3fe1be46a994272793"
@@ -112,16 +115,6 @@ def test_strato_trace_off_records_nothing(tmp_path):
     finally:
         stop(server.proc)
     assert SpanStore(data).last_seq() == 0
-
-
-@pytest.fixture
-def traced(tmp_path):
-    store = SpanStore(tmp_path / "spans")
-    tracer = Tracer([store.add])
-    previous = install(tracer)
-    yield tracer, store
-    install(previous)
-    store.close()
 
 
 def _consume(app, queue, handler, count):

@@ -172,3 +172,31 @@ def test_a_bad_limit_is_refused(tmp_path, limit):
     with pytest.raises(ValidationError, match="limit"):
         store.recent(limit=limit)
     store.close()
+
+
+def test_an_attribute_marshal_cannot_write_is_kept_as_text(tmp_path):
+    store = SpanStore(tmp_path)
+    odd = _span(1)
+    odd.attributes = {"path": tmp_path, "n": 1}
+    store.add(odd)
+    store.add(_span(2))
+    store.flush()
+    assert [s.attributes for s in store.since(0)] == [{"path": str(tmp_path), "n": 1}, {"n": 2}]
+    store.close()
+
+
+def test_a_trace_shared_by_spans_of_many_batches_is_found_whole(tmp_path):
+    store = SpanStore(tmp_path, flush_every=60)
+    tracer = Tracer([store.add])
+    with tracer.span("http", "http", "POST /") as entry:
+        for _ in range(3):
+            with tracer.span("queue", "jobs", "work"):
+                pass
+            store.flush()  # each child lands in its own batch, the entry in the last
+        for n in range(50):
+            store.add(_span(n, trace=f"1-5759e988-{n:024x}"))
+    store.flush()
+    found = store.trace(entry.trace_id)
+    assert [s.kind for s in found] == ["http", "queue", "queue", "queue"]
+    assert {s.parent_id for s in found[1:]} == {entry.span_id}
+    store.close()

@@ -165,6 +165,10 @@ class HttpDispatcher:
         except Exception as exc:
             response = error_response(exc)
             failure.append(exc)
+        except BaseException as exc:  # the request's task cancelled (the client left): still a span
+            if span is not None:
+                tracer.finish(span, [exc], outcome="cancelled")
+            raise
         count_invocation(self.api.ctx.usage, started)
         if span is not None:
             span.attributes.update({"method": event["requestContext"]["http"]["method"], "status": response.status})

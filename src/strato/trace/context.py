@@ -62,13 +62,15 @@ def new_span_id() -> str:
     return os.urandom(8).hex()
 
 
+_HEX = frozenset("0123456789abcdef")
+
+
 def _hex(text: str, length: int) -> bool:
-    return len(text) == length and all(c in "0123456789abcdef" for c in text)
+    return len(text) == length and _HEX.issuperset(text)
 
 
 def valid_trace_id(value: str) -> bool:
-    parts = value.split("-")
-    return len(parts) == 3 and parts[0] == "1" and _hex(parts[1], 8) and _hex(parts[2], 24)
+    return len(value) == 35 and value[:2] == "1-" and value[10] == "-" and _hex(value[2:10] + value[11:], 32)
 
 
 def parse(header: str | None) -> TraceContext | None:
@@ -76,7 +78,12 @@ def parse(header: str | None) -> TraceContext | None:
     Root. Unknown fields (``Self=``, ``Lineage=``) are ignored; ``Sampled=?`` counts as sampled."""
     if not header or not isinstance(header, str) or len(header) > 512:
         return None
-    root = parent = None
+    if len(header) == 74 and header[:5] == "Root=" and header[40:48] == ";Parent=" and header[64:73] == ";Sampled=":
+        # the form strato (and X-Ray) sends: Root=1-...;Parent=...;Sampled=1, checked without splitting
+        root, parent, flag = header[5:40], header[48:64], header[73:]
+        if valid_trace_id(root) and _hex(parent, 16) and flag in ("0", "1", "?"):
+            return TraceContext(root, parent, flag != "0")
+    root = span = None
     sampled = True
     for part in header.split(";"):
         key, _, value = part.strip().partition("=")
@@ -84,12 +91,12 @@ def parse(header: str | None) -> TraceContext | None:
         if key == "Root":
             root = value
         elif key == "Parent":
-            parent = value if _hex(value, 16) else None
+            span = value if _hex(value, 16) else None
         elif key == "Sampled":
             sampled = value != "0"
     if root is None or not valid_trace_id(root):
         return None
-    return TraceContext(root, parent, sampled)
+    return TraceContext(root, span, sampled)
 
 
 def current() -> TraceContext | None:
