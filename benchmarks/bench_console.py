@@ -52,7 +52,7 @@ def measure(url: str, rounds: int) -> tuple[list[float], list[float]]:
                 page = context.new_page()
                 page.goto(url + "/_strato/console#/requests")
                 page.wait_for_selector('[data-testid="request-log"]')
-                page.wait_for_function("performance.getEntriesByName('strato:request-log').length > 0")
+                page.wait_for_function("() => performance.getEntriesByName('strato:request-log').length > 0")
                 done = page.evaluate("performance.getEntriesByName('strato:request-log')[0].startTime")
                 fcp = page.evaluate(
                     "performance.getEntriesByType('paint').find(e => e.name === 'first-contentful-paint')?.startTime"

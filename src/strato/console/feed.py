@@ -3,6 +3,11 @@ worker``, a script), so the OS's file notifications (inotify, through ``watchfil
 without a loop querying SQLite. Each batch of changes becomes one Server-Sent Event naming the areas
 that changed ("queues", "tables", ...); the page re-reads what it shows when its area is named.
 
+A file event is not always a commit: a connection opening, a checkpoint or a reader's WAL bookkeeping
+touch the files too (the console's own reads among them, which would otherwise echo back). So for a
+database the watcher asks SQLite whether another connection committed since it last asked (``PRAGMA
+data_version``: a counter in memory, no table read), on each event only.
+
 One watcher per server, started by the first page and stopped when the last one leaves.
 """
 
@@ -12,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -37,20 +43,53 @@ AREAS = (
 )
 
 
-def areas_of(path: str, data_dir: Path) -> set[str]:
+def areas_of(path: str, data_dir: Path) -> tuple[str | None, set[str]]:
+    """(the database file a change is to, or None for another file; the areas it concerns)."""
     try:
         relative = Path(path).relative_to(data_dir)
     except ValueError:
-        return set()
+        return None, set()
     name = relative.parts[0] if relative.parts else ""
-    if name.endswith("-shm") or name.endswith("-journal"):  # readers touch these: not a change of data
-        return set()
+    if name.endswith("-shm"):  # readers touch it: never a change of data
+        return None, set()
     for start, areas in AREAS:
         if name.startswith(start):
-            return set(areas)
-    if len(relative.parts) > 1 and name in ("buckets", "objects"):  # object bodies kept as files
-        return {"buckets"}
-    return set()
+            return name.removesuffix("-wal").removesuffix("-journal"), set(areas)
+    return None, set()
+
+
+class Commits:
+    """Whether a database has a commit this reader has not seen (SQLite's ``data_version``)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.readers: dict[str, sqlite3.Connection] = {}
+        self.seen: dict[str, int] = {}
+
+    def changed(self, name: str) -> bool:
+        try:
+            reader = self.readers.get(name)
+            if reader is None:
+                path = self.data_dir / name
+                if not path.exists():
+                    return False
+                reader = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+                self.readers[name] = reader  # one watcher asks at a time, from a worker thread
+            version = reader.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error:
+            return True  # cannot tell: say so, the page re-reads
+        before = self.seen.get(name)
+        self.seen[name] = version
+        return before is None or before != version
+
+    def areas(self, touched: dict[str, set[str]]) -> set[str]:
+        """The areas of the touched databases that really have a new commit."""
+        return set().union(*(areas for name, areas in touched.items() if self.changed(name)))
+
+    def close(self) -> None:
+        for reader in self.readers.values():
+            reader.close()
+        self.readers.clear()
 
 
 class ChangeFeed:
@@ -70,22 +109,29 @@ class ChangeFeed:
         import watchfiles
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        commits = Commits(self.data_dir)
+        known = {start + suffix for start, _ in AREAS for suffix in ("db", "sqlite")}
+        await asyncio.to_thread(lambda: [commits.changed(n) for n in known])  # now: what the page reads first
         try:
             async for changes in watchfiles.awatch(
                 self.data_dir,
                 stop_event=stop,
                 debounce=DEBOUNCE_MS,
                 step=50,
-                recursive=True,
+                recursive=False,
                 ignore_permission_denied=True,
             ):
-                areas: set[str] = set()
+                touched: dict[str, set[str]] = {}
                 for _, path in changes:
-                    areas |= areas_of(path, self.data_dir)
-                if areas:
-                    self.publish(areas)
+                    name, areas = areas_of(path, self.data_dir)
+                    if name is not None:
+                        touched.setdefault(name, set()).update(areas)
+                if fresh := await asyncio.to_thread(commits.areas, touched):
+                    self.publish(fresh)
         except Exception:
             log.exception("console: watching %s stopped", self.data_dir)
+        finally:
+            commits.close()
 
     def join(self) -> asyncio.Queue[set[str]]:
         listener: asyncio.Queue[set[str]] = asyncio.Queue(maxsize=64)
