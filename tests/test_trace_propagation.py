@@ -252,3 +252,22 @@ def test_inside_lambda_the_runtimes_trace_is_current(monkeypatch):
     monkeypatch.setattr(context, "IN_LAMBDA", True)  # read from AWS_LAMBDA_FUNCTION_NAME when strato loads
     assert strato.trace_id() == ROOT_ID
     assert context.outgoing_header() == INCOMING
+
+
+def test_a_lambda_sqs_record_s_AWSTraceHeader_is_the_consumer_s_parent(make_app, traced):
+    # Lambda's SQS event carries the header among the record's system attributes:
+    # https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html (example event: "AWSTraceHeader")
+    _, store = traced
+    app = make_app("local")
+    jobs = app.queue("jobs")
+    heard = []
+    jobs.consumer()(lambda message: heard.append((message.trace, strato.trace_id())))
+    from strato.queue.message import Message
+
+    record = Message("m1", "{}", "r1", {}, 1, 1.0, 1.0, None, None, "jobs", INCOMING).to_record(jobs.arn, "us-east-1")
+    assert record["attributes"]["AWSTraceHeader"] == INCOMING
+    assert app.lambda_handler({"Records": [record]}, None) == {"batchItemFailures": []}
+    assert heard == [(INCOMING, ROOT_ID)]
+    store.flush()
+    (span,) = store.trace(ROOT_ID)
+    assert (span.kind, span.resource, span.parent_id) == ("queue", "jobs", "53995c3f42cd8ad8")

@@ -80,10 +80,11 @@ def parse(header: str | None) -> TraceContext | None:
         return None
     if len(header) == 74 and header[:5] == "Root=" and header[40:48] == ";Parent=" and header[64:73] == ";Sampled=":
         # the form strato (and X-Ray) sends: Root=1-...;Parent=...;Sampled=1, checked without splitting
-        root, parent, flag = header[5:40], header[48:64], header[73:]
-        if valid_trace_id(root) and _hex(parent, 16) and flag in ("0", "1", "?"):
-            return TraceContext(root, parent, flag != "0")
-    root = span = None
+        given, parent, flag = header[5:40], header[48:64], header[73:]
+        if valid_trace_id(given) and _hex(parent, 16) and flag in ("0", "1", "?"):
+            return TraceContext(given, parent, flag != "0")
+    root: str | None = None
+    span: str | None = None
     sampled = True
     for part in header.split(";"):
         key, _, value = part.strip().partition("=")
