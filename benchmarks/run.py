@@ -16,6 +16,7 @@ from . import (
     bench_auth,
     bench_clock,
     bench_coldstart,
+    bench_console,
     bench_graphql,
     bench_http,
     bench_http_ecosystem,
@@ -53,6 +54,7 @@ SUITES = {
     "workflow": bench_workflow,
     "site": bench_site,
     "tracing": bench_tracing,
+    "console": bench_console,
 }
 
 

@@ -132,6 +132,8 @@ def dev(
         routes.add_row(route.key, getattr(route.handler, "__qualname__", "?"))
     console.print(routes)
     console.print(f"[bold green]listening on http://{host}:{port}[/]  (health: /_strato/health)")
+    local = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # the console answers loopback Hosts
+    console.print(f"console: http://{local}:{port}/_strato/console")
     listen = [] if host in ("0.0.0.0", "::") else [host]  # a name or address the user chose to listen on
     asgi = build_asgi(
         app,

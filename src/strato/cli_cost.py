@@ -39,8 +39,6 @@ def cost(
         click.echo(f"usage recorded under {data_dir} forgotten", err=True)
         return
     try:
-        consumed = [q for q in app.of_kind("queue") if q.consumers]
-        polled = {"sqs": sum(not q.fifo for q in consumed), "sqs_fifo": sum(q.fifo for q in consumed)}
         buckets = app.of_kind("bucket")
         transitions = {b.name: b.transitions for b in buckets if b.transitions}
         plan = app.backup_plan
@@ -49,22 +47,18 @@ def cost(
             tables = [f"t_{t.stored_as}_{t.name}" for t in app.of_kind("table") if plan.covers("table", t.name)]
             backup = (plan, tables, [b.name for b in buckets if plan.covers("bucket", b.name)])
         lines = pricing.estimate(
-            data_dir, runs_per_month, pricing.load_prices(prices), polled, transitions=transitions, backup=backup
+            data_dir,
+            runs_per_month,
+            pricing.load_prices(prices),
+            pricing.polled(app.of_kind("queue")),
+            transitions=transitions,
+            backup=backup,
         )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     result = pricing.summary(lines, users)
     if as_json:
-        result["lines"] = [
-            {
-                "service": li.service,
-                "unit": li.unit,
-                "quantity": li.quantity,
-                "usd_per_unit": li.price,
-                "monthly_usd": li.monthly,
-            }
-            for li in lines
-        ]
+        result["lines"] = [li.as_dict() for li in lines]
         click.echo(json.dumps(result, indent=2))
         return
     from rich.console import Console

@@ -66,6 +66,23 @@ class Line:
     def monthly(self) -> float:
         return self.quantity * self.price
 
+    def as_dict(self) -> dict[str, Any]:
+        """The line as ``strato cost --json`` and the console show it."""
+        return {
+            "service": self.service,
+            "unit": self.unit,
+            "quantity": self.quantity,
+            "usd_per_unit": self.price,
+            "monthly_usd": self.monthly,
+            "description": self.description,
+        }
+
+
+def polled(queues: list[Any]) -> dict[str, int]:
+    """The consumed queues' event source mappings by kind, for ``estimate``'s idle polling lines."""
+    consumed = [q for q in queues if q.consumers]
+    return {"sqs": sum(not q.fifo for q in consumed), "sqs_fifo": sum(q.fifo for q in consumed)}
+
 
 def storage(
     data_dir: Path,

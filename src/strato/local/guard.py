@@ -22,10 +22,13 @@ from ..runtime.devsecret import HEADER, internal_secret
 
 # public as on AWS: health, presigned objects (their signature is the credential), JWKS, the SNS
 # signing certificate and SubscribeURL, the meetings client and signalling (it checks join tokens);
-# the API's OpenAPI document and docs page (they describe routes served to all; see local.api_docs)
+# the API's OpenAPI document and docs page (they describe routes served to all; see local.api_docs);
+# the console's page and assets (a browser cannot send a header to open a page: only this origin can read
+# it, and its API needs the secret; see strato.console.page)
 PUBLIC = re.compile(
     r"^/_strato/(health|buckets/.*|auth/[^/]+/\.well-known/jwks\.json|sns/signing-cert\.pem|sns/confirm"
-    r"|meetings/client\.js|meetings/[^/]+/signal|openapi\.json|docs|docs/[a-z.-]+)$"
+    r"|meetings/client\.js|meetings/[^/]+/signal|openapi\.json|docs|docs/[a-z.-]+"
+    r"|console|console/assets/[A-Za-z0-9_.-]+)$"
 )
 HEAD_LIMIT = 10_240  # API Gateway's quota on the request line plus header values, in bytes
 # Starlette's TestClient calls the ASGI app in-process: no socket, so no browser and no rebinding

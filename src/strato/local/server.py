@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route, WebSocketRoute
 
 from ..app import App
+from ..console import routes as console_routes
 from ..http import MAX_BODY_BYTES
 from ..trace.setup import LocalTracing
 from ..trace.setup import wanted as trace_wanted
@@ -107,6 +108,7 @@ def build_asgi(
         routes=[
             *internal.ROUTES,
             *connections.ROUTES,
+            *console_routes(),
             Route(
                 "/_strato/buckets/{bucket}/{key:path}",
                 make_bucket_endpoint(lambda: live.build.app),
