@@ -88,11 +88,16 @@ class Deployer:
         from .package import build
         from .synth import render, synth
 
+        from .architecture import for_app
+        from .tags import stack_tags
+
+        decision = for_app(app)
+        self.say(f"architecture {decision.architecture}: {decision.reason}")
         with tempfile.TemporaryDirectory() as tmp:
             self.say("packaging ...")
-            zip_path, digest = build(spec, Path(tmp) / "package.zip")
+            zip_path, digest = build(spec, Path(tmp) / "package.zip", decision.architecture)
             code = zip_path.read_bytes()
-        template = render(synth(app))
+        template = render(synth(app, decision.architecture))
         bucket = self.artifacts_bucket()
         code_key = f"{stack}/{digest}.zip"
         template_key = f"{stack}/{hashlib.sha256(template.encode()).hexdigest()}.template.json"
@@ -119,7 +124,7 @@ class Deployer:
             TemplateURL=f"https://{bucket}.s3.{self.region}.amazonaws.com/{template_key}",
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(values.items()) if k in declared],
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-            Tags=[{"Key": "strato:app", "Value": app.name}],
+            Tags=stack_tags(app),
         )
         if not self._wait_change_set(stack, change_set):
             self.say("no changes: the stack already matches")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..deploy.iam import assume_role_policy
+from ..core.function_settings import settings_of
 from ..deploy.names import logical
 
 if TYPE_CHECKING:
@@ -20,7 +21,12 @@ def synth_schedules(t: Template) -> None:
         return
     targets = []
     for schedule in t.app.schedules:
-        fn = t.function(f"schedule-{schedule.name}", 300, env={"STRATO_HANDLER": schedule.name})
+        fn = t.function(
+            f"schedule-{schedule.name}",
+            300,
+            env={"STRATO_HANDLER": schedule.name},
+            settings=settings_of(schedule.handler),
+        )
         targets.append(fn)
         rule = t.app.config.physical_name("schedule", schedule.name)
         payload = {
