@@ -41,7 +41,11 @@ def cost(
     try:
         consumed = [q for q in app.of_kind("queue") if q.consumers]
         polled = {"sqs": sum(not q.fifo for q in consumed), "sqs_fifo": sum(q.fifo for q in consumed)}
-        lines = pricing.estimate(data_dir, runs_per_month, pricing.load_prices(prices), polled)
+        from .deploy.functions import provisioned_in
+        from .deploy.synth import synth
+
+        kept = provisioned_in(synth(app))
+        lines = pricing.estimate(data_dir, runs_per_month, pricing.load_prices(prices), polled, kept)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     result = pricing.summary(lines, users)

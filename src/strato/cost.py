@@ -32,6 +32,9 @@ PRICES: dict[tuple[str, str], tuple[float, str]] = {
     ("sns", "sms_deliveries"): (0.00581, "SMS to a US number (before carrier fees)"),
     ("lambda", "invocations"): (0.20 / 1e6, "request"),
     ("lambda", "gb_seconds"): (0.0000166667, "GB-second (x86)"),
+    # provisioned concurrency, billed for as long as it is configured (https://aws.amazon.com/lambda/pricing/)
+    ("lambda", "provisioned_gb_seconds_x86_64"): (0.0000041667, "GB-second of provisioned concurrency (x86)"),
+    ("lambda", "provisioned_gb_seconds_arm64"): (0.0000033334, "GB-second of provisioned concurrency (Arm)"),
     ("apigateway", "http_requests"): (1.00 / 1e6, "HTTP API request"),
     ("apigateway", "ws_messages"): (1.00 / 1e6, "WebSocket message (32 KB)"),
     ("apigateway", "ws_connection_minutes"): (0.25 / 1e6, "WebSocket connection minute"),
@@ -86,6 +89,17 @@ def storage(data_dir: Path) -> dict[tuple[str, str], float]:
 #: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html; five is the estimate's upper bound
 ESM_POLLERS = 5
 ESM_IDLE_REQUESTS = ESM_POLLERS * 30 * 86_400 // 20
+MONTH_SECONDS = 30 * 86_400
+
+
+@dataclass
+class Provisioned:
+    """A function's provisioned concurrency as deployed: its minimum is billed around the clock."""
+
+    function: str
+    environments: int
+    memory_mb: int
+    architecture: str
 
 
 def estimate(
@@ -93,6 +107,7 @@ def estimate(
     runs_per_month: float = 1.0,
     prices: dict[str, float] | None = None,
     polled: dict[str, int] | None = None,
+    provisioned: list[Provisioned] | None = None,
 ) -> list[Line]:
     """Lines of the monthly bill: recorded usage x ``runs_per_month``, stored bytes, and the idle polling of
     each queue consumer's event source mapping (``polled``: {"sqs": standard queues, "sqs_fifo": FIFO ones}),
@@ -114,6 +129,15 @@ def estimate(
             price = table[(service, "requests")][0]
             described = f"event source mapping polling, {queues} consumer queue(s), idle ({ESM_POLLERS} long polls)"
             lines.append(Line(service, "esm_polling", queues * ESM_IDLE_REQUESTS, price, described))
+    for kept in provisioned or []:  # the minimum; what autoscaling adds above it depends on the load
+        unit = f"provisioned_gb_seconds_{kept.architecture}"
+        price = table[("lambda", unit)][0]
+        described = (
+            f"provisioned concurrency of {kept.function}: {kept.environments} x {kept.memory_mb} MB "
+            f"({kept.architecture}), all month"
+        )
+        quantity = kept.environments * kept.memory_mb / 1024 * MONTH_SECONDS
+        lines.append(Line("lambda", unit, quantity, price, described))
     return lines
 
 

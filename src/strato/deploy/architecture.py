@@ -35,6 +35,7 @@ _MISSING = re.compile(r"No matching distribution found for ([A-Za-z0-9._-]+)")
 class Decision:
     architecture: str
     reason: str
+    portable: bool = False  # no native code: any function may run it on either architecture
 
 
 def requirement_lines(app: Any) -> tuple[list[str], Path | None]:
@@ -60,14 +61,20 @@ def app_root(app: Any) -> Path | None:
 
 def for_app(app: Any) -> Decision:
     lines, root = requirement_lines(app)
-    return decide(lines, root)
+    decided = decide(lines, root)
+    forced = getattr(getattr(app, "function_defaults", None), "architecture", None)
+    if forced and forced != decided.architecture:
+        if not decided.portable:
+            raise ConfigurationError(f"app.functions(architecture={forced!r}): the package cannot be: {decided.reason}")
+        return Decision(forced, "set by app.functions(architecture=...)", True)
+    return decided
 
 
 def decide(lines: list[str], cwd: Path | None = None) -> Decision:
     if not lines:
-        return Decision("arm64", "no dependencies beyond strato and boto3, which are pure Python")
+        return Decision("arm64", "no dependencies beyond strato and boto3, which are pure Python", True)
     if all(_pure_here(line) for line in lines):
-        return Decision("arm64", "every dependency is a pure-Python wheel (as installed here)")
+        return Decision("arm64", "every dependency is a pure-Python wheel (as installed here)", True)
     result = _resolve(lines, "arm64", cwd)
     if result.returncode == 0:
         return Decision("arm64", "every dependency has an aarch64 (or pure-Python) wheel for CPython 3.12")

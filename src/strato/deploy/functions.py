@@ -62,6 +62,15 @@ def configure(t: Template, fn: Function, props: dict[str, Any], architecture: st
         raise ConfigurationError(f"{where}: timeout {timeout} s is over {limit[0]} s: {limit[1]}")
     props["Timeout"] = timeout
     props["MemorySize"] = settings.memory if settings.memory is not None else fn.memory
+    if settings.architecture is not None and settings.architecture != architecture:
+        from .architecture import for_app
+
+        decided = for_app(t.app)
+        if not decided.portable:
+            raise ConfigurationError(
+                f"{where}: architecture {settings.architecture!r}, but the package every function shares is "
+                f"{decided.architecture} ({decided.reason}) and holds native code"
+            )
     props["Architectures"] = [settings.architecture or architecture]
     if settings.layers:
         props["Layers"] = list(settings.layers)
@@ -195,3 +204,25 @@ def check_account(t: Template, chosen: dict[str, FunctionSettings]) -> None:
             f"executions can reserve {account - UNRESERVED_MINIMUM} (Lambda keeps {UNRESERVED_MINIMUM} unreserved). "
             "Lower them, or declare a raised quota with app.functions(account_concurrency=N)"
         )
+
+
+def provisioned_in(template: dict[str, Any]) -> list[Any]:
+    """The provisioned concurrency a template keeps (each alias's minimum), for ``strato cost``."""
+    from ..cost import Provisioned
+
+    resources = template["Resources"]
+    out = []
+    for resource in resources.values():
+        config = resource["Properties"].get("ProvisionedConcurrencyConfig")
+        if resource["Type"] != "AWS::Lambda::Alias" or not config:
+            continue
+        function = resources[resource["Properties"]["FunctionName"]["Ref"]]["Properties"]
+        out.append(
+            Provisioned(
+                function["FunctionName"],
+                config["ProvisionedConcurrentExecutions"],
+                function["MemorySize"],
+                function["Architectures"][0],
+            )
+        )
+    return out
