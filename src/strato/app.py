@@ -161,12 +161,14 @@ class App(Production):
 
     def http(self, *, cors: Any = None, timeout: float = 29.0, function: Any = None) -> HttpApi:
         """The app's HTTP API (one per app; calling again returns it). ``function=`` its Lambda's settings."""
-        from .core.function_settings import FunctionSettings
         from .http import HttpApi
 
         if self._http is None:
             self._http = HttpApi(self.context, cors=cors, timeout=timeout)
-            self._http.function_settings = FunctionSettings.of(function, "app.http()")
+            if function is not None:
+                from .core.function_settings import FunctionSettings
+
+                self._http.function_settings = FunctionSettings.of(function, "app.http()")
         elif cors is not None or timeout != 29.0 or function is not None:
             raise ConfigurationError("app.http() options can only be given the first time it is called")
         return self._http
@@ -395,9 +397,10 @@ class App(Production):
             )
         )
         ws.auth_options = {"auth": auth, "groups": list(groups) if groups else None}
-        from .core.function_settings import FunctionSettings
+        if function is not None:
+            from .core.function_settings import FunctionSettings
 
-        ws.function_settings = FunctionSettings.of(function, f"websocket {name!r}")
+            ws.function_settings = FunctionSettings.of(function, f"websocket {name!r}")
         self._declare(ws.registry.table)
         return ws
 
