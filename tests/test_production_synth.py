@@ -248,3 +248,17 @@ def test_deploy_tags_the_stack_and_the_stage_adds_environment(make_app, monkeypa
         {"Key": "CostCenter", "Value": "42"},
         {"Key": "Environment", "Value": "staging"},
     ]
+
+
+def test_strato_cost_prices_the_provisioned_minimum_all_month(template, tmp_path):
+    # Lambda pricing, provisioned concurrency (us-east-1): $0.0000033334 per GB-second on Arm,
+    # $0.0000041667 on x86, charged from enabling it, whatever the traffic: https://aws.amazon.com/lambda/pricing/
+    from strato.cost import estimate
+    from strato.deploy.functions import provisioned_in
+
+    kept = {p.function: p for p in provisioned_in(template)}
+    assert (kept["prodapp-prod-http"].environments, kept["prodapp-prod-http"].memory_mb) == (5, 1536)
+    lines = [li for li in estimate(tmp_path, provisioned=list(kept.values())) if li.unit.startswith("provisioned")]
+    http = next(li for li in lines if "prodapp-prod-http" in li.description)
+    assert http.unit == "provisioned_gb_seconds_arm64"
+    assert http.quantity == 5 * 1.5 * 30 * 86_400 and http.monthly == pytest.approx(64.80, abs=0.01)
