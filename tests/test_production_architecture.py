@@ -55,7 +55,7 @@ def test_a_wheel_built_for_x86_64_only_makes_the_package_x86_64(house):
 
 
 def test_a_dependency_with_no_lambda_wheel_at_all_is_refused(house):
-    with pytest.raises(ConfigurationError, match="cannot tell whether|no Lambda wheel"):
+    with pytest.raises(ConfigurationError, match=r"cannot tell whether|no Lambda wheel"):
         decide(["--no-index", f"--find-links={house}", "missingthing"])
 
 
@@ -88,5 +88,5 @@ def test_an_explicit_architecture_other_than_the_package_s_needs_a_portable_pack
     monkeypatch.setattr(
         architecture, "for_app", lambda app: architecture.Decision("arm64", "numpy-like has arm64 wheels", False)
     )
-    with pytest.raises(ConfigurationError, match="function 'queue-jobs': architecture 'x86_64'.* native code"):
+    with pytest.raises(ConfigurationError, match=r"function 'queue-jobs': architecture 'x86_64'.* native code"):
         synth(app)

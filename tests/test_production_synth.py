@@ -77,7 +77,9 @@ def test_provisioned_concurrency_is_an_alias_with_application_auto_scaling(templ
     }
     policy = props(template, "HttpFunctionScalingPolicy")["TargetTrackingScalingPolicyConfiguration"]
     assert policy["TargetValue"] == 0.7
-    assert policy["PredefinedMetricSpecification"] == {"PredefinedMetricType": "LambdaProvisionedConcurrencyUtilization"}
+    assert policy["PredefinedMetricSpecification"] == {
+        "PredefinedMetricType": "LambdaProvisionedConcurrencyUtilization"
+    }
     # the triggers invoke the alias: provisioned environments serve only the alias's invocations
     assert props(template, "HttpIntegration")["IntegrationUri"] == {"Ref": "HttpFunctionAlias"}
     assert props(template, "HttpInvokePermission")["FunctionName"] == {"Ref": "HttpFunctionAlias"}
@@ -192,7 +194,7 @@ def test_a_consumer_cannot_outlive_its_queue_s_visibility_timeout(make_app):
     app = make_app("local")
     jobs = app.queue("jobs", visibility_timeout=60)
     jobs.consumer()(function(timeout=61)(lambda message: None))
-    with pytest.raises(ConfigurationError, match="function 'queue-jobs': timeout 61 s .* visibility timeout"):
+    with pytest.raises(ConfigurationError, match=r"function 'queue-jobs': timeout 61 s .* visibility timeout"):
         synth(app)
 
 

@@ -37,7 +37,7 @@ class Production:
 
     def tags(self, tags: dict[str, str]) -> dict[str, str]:
         """``app.tags({"CostCenter": "42", "Owner": "data"})``: on the stack and every taggable resource."""
-        from .deploy.tags import check
+        from .core.tags import check
 
         self.declared_tags = check({**(self.declared_tags or {}), **check(tags)})
         return dict(self.declared_tags)

@@ -94,28 +94,31 @@ def dead_letter_queues(app: App) -> list[Queue]:
 
 
 def queue_alarms(app: App, options: AlarmOptions) -> list[tuple[Queue, Alarm]]:
-    """The queue alarms, one definition for CloudWatch and the local evaluator."""
+    """The queue alarms, one definition for CloudWatch and the local evaluator: a DLQ alarms on its first
+    message (1 of 1 minute), other queues on depth / oldest age over the threshold 5 minutes running."""
     out: list[tuple[Queue, Alarm]] = []
     dlqs = {q.name for q in dead_letter_queues(app)}
     for queue in app.of_kind("queue"):
         if not options.wants(f"queue:{queue.name}"):
             continue
         dims = {"QueueName": queue.physical_name}
+
+        def alarm(
+            name: str, metric: str, threshold: float, periods: int, description: str, dims: dict[str, str] = dims
+        ) -> Alarm:
+            return Alarm(
+                name, metric, "Maximum", 60, threshold, ">", periods, periods, "notBreaching", dims,
+                description=description,
+            )  # fmt: skip
+
         if queue.name in dlqs:
-            alarm = Alarm(
-                f"dlq-{queue.name}-has-messages", VISIBLE, "Maximum", 60, 0, ">", 1, 1, "notBreaching", dims,
-                description=f"dead letter queue {queue.name} has messages",
-            )
-            out.append((queue, alarm))
+            message = f"dead letter queue {queue.name} has messages"
+            out.append((queue, alarm(f"dlq-{queue.name}-has-messages", VISIBLE, 0, 1, message)))
             continue
-        out.append((queue, Alarm(
-            f"queue-{queue.name}-depth", VISIBLE, "Maximum", 60, options.queue_depth, ">", 5, 5, "notBreaching", dims,
-            description=f"queue {queue.name} has held more than {options.queue_depth} messages for 5 minutes",
-        )))
-        out.append((queue, Alarm(
-            f"queue-{queue.name}-age", AGE, "Maximum", 60, options.queue_age, ">", 5, 5, "notBreaching", dims,
-            description=f"queue {queue.name}'s oldest message has waited over {options.queue_age:g} s for 5 minutes",
-        )))
+        depth = f"queue {queue.name} has held more than {options.queue_depth} messages for 5 minutes"
+        age = f"queue {queue.name}'s oldest message has waited over {options.queue_age:g} s for 5 minutes"
+        out.append((queue, alarm(f"queue-{queue.name}-depth", VISIBLE, options.queue_depth, 5, depth)))
+        out.append((queue, alarm(f"queue-{queue.name}-age", AGE, options.queue_age, 5, age)))
     return out
 
 
@@ -132,8 +135,8 @@ class DefaultAlarms(Metrics):
         self.topic: Any = None
         self._last_sample: float | None = None
 
-    @property  # type: ignore[override]  # recomputed: the app may declare queues after this resource
-    def alarms(self) -> dict[str, Alarm]:
+    @property
+    def alarms(self) -> dict[str, Alarm]:  # type: ignore[override]  # recomputed: queues come later
         found = {}
         for _queue, alarm in queue_alarms(self._app, self.options):
             alarm.actions = [self.topic] if self.topic is not None else []
@@ -147,7 +150,7 @@ class DefaultAlarms(Metrics):
         minutes = [now]
         if self._last_sample is not None:
             start = int(self._last_sample // 60 + 1) * 60
-            minutes = [float(m) for m in range(start, int(now), 60)][-10:] + [now]
+            minutes = [*[float(m) for m in range(start, int(now), 60)][-10:], now]
         self._last_sample = now
         points = []
         for queue, alarm in queue_alarms(self._app, self.options):

@@ -70,7 +70,9 @@ def _bucket(t: Template, bucket: Bucket) -> None:
     extra: dict[str, Any] = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
     if bucket.watchers:
         fn = t.function(
-            f"bucket-{bucket.name}", 60, settings=one_of([w.handler for w in bucket.watchers], f"bucket {bucket.name!r}")
+            f"bucket-{bucket.name}",
+            60,
+            settings=one_of([w.handler for w in bucket.watchers], f"bucket {bucket.name!r}"),
         )
         configs = []
         for watcher in bucket.watchers:

@@ -30,7 +30,30 @@ MAX_LAYERS = 5
 MAX_ENV_BYTES = 4 * 1024  # all of a function's environment variables together
 ARCHITECTURES = ("arm64", "x86_64")
 # PutRetentionPolicy's allowed values, https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 DEFAULT_LOG_RETENTION = 30
 # Lambda's reserved variables cannot be set by a function's configuration (Lambda "Defined runtime
 # environment variables": the reserved ones are listed there)
@@ -57,7 +80,9 @@ RESERVED_ENV = frozenset(
     }
 )
 _ENV_KEY = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]+$")
-_LAYER_ARN = re.compile(r"^arn:[a-zA-Z0-9-]+:lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+$")
+_LAYER_ARN = re.compile(
+    r"^arn:[a-zA-Z0-9-]+:lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+$"
+)
 ATTRIBUTE = "__strato_function__"
 
 

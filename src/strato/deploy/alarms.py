@@ -41,7 +41,9 @@ def synth_defaults(t: Template) -> None:
     topic = {"Ref": logical("alerts", "Topic")}
     for queue, alarm in queue_alarms(app, options):
         props = _alarm(t, alarm, SQS, topic)
-        props["Dimensions"] = [{"Name": "QueueName", "Value": {"Fn::GetAtt": [logical(queue.name, "Queue"), "QueueName"]}}]
+        props["Dimensions"] = [
+            {"Name": "QueueName", "Value": {"Fn::GetAtt": [logical(queue.name, "Queue"), "QueueName"]}}
+        ]
         t.add(logical(alarm.name, "Alarm"), "AWS::CloudWatch::Alarm", props)
     for fn in t.functions:
         settings = fn.settings

@@ -85,10 +85,9 @@ class Deployer:
             raise
 
     def deploy(self, app: App, spec: str, stack: str, parameters: dict[str, str]) -> dict[str, str]:
+        from .architecture import for_app
         from .package import build
         from .synth import render, synth
-
-        from .architecture import for_app
         from .tags import stack_tags
 
         decision = for_app(app)

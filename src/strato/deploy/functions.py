@@ -172,7 +172,7 @@ def retarget(t: Template) -> None:
 def _swap(value: Any, aliases: dict[str, str]) -> Any:
     if isinstance(value, dict):
         if len(value) == 1:
-            (key, inner), = value.items()
+            ((key, inner),) = value.items()
             if key == "Ref" and inner in aliases:
                 return {"Ref": aliases[inner]}
             if key == "Fn::GetAtt" and isinstance(inner, list) and inner[0] in aliases and inner[1] == "Arn":
@@ -191,11 +191,12 @@ def check_account(t: Template, chosen: dict[str, FunctionSettings]) -> None:
     """Reserved (or, without it, provisioned) concurrency across the app within what Lambda lets an account
     reserve: its concurrency quota minus the 100 it keeps unreserved."""
     account = getattr(t.app, "account_concurrency", None) or DEFAULT_ACCOUNT_CONCURRENCY
-    taken = {
-        key: s.reserved if s.reserved is not None else s.provisioned.maximum
-        for key, s in chosen.items()
-        if s.reserved is not None or s.provisioned is not None
-    }
+    taken = {}
+    for key, s in chosen.items():
+        if s.reserved is not None:
+            taken[key] = s.reserved
+        elif s.provisioned is not None:
+            taken[key] = s.provisioned.maximum
     total = sum(taken.values())
     if total > account - UNRESERVED_MINIMUM:
         shown = ", ".join(f"{k}={v}" for k, v in sorted(taken.items()))

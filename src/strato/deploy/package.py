@@ -2,7 +2,8 @@
 
 It holds the app's directory (without tests, caches and local data), the strato package, the
 dependencies of the app's ``requirements.txt`` installed for the Lambda platform (manylinux arm64, or
-x86_64 when a dependency needs it: deploy/architecture.py; CPython 3.12, wheels only), and ``strato_entry.py``, the handler every function points at. Entries
+x86_64 when a dependency needs it: deploy/architecture.py; CPython 3.12, wheels only), and
+``strato_entry.py``, the handler every function points at. Entries
 are sorted and stamped 1980-01-01 with fixed permissions, so the same inputs give the same bytes
 and the same hash (the key it is uploaded under).
 """

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..deploy.iam import assume_role_policy
 from ..core.function_settings import settings_of
+from ..deploy.iam import assume_role_policy
 from ..deploy.names import logical
 
 if TYPE_CHECKING:
