@@ -69,41 +69,15 @@ def _alarm(t: Template, alarm: Alarm, namespace: str, topic: Any) -> dict[str, A
 def error_rate(t: Template, function: str, key: str, options: AlarmOptions, topic: Any) -> None:
     """Errors / Invocations over 5 minutes above ``error_rate`` (no invocations: not breaching)."""
     dims = [{"Name": "FunctionName", "Value": {"Ref": function}}]
-
-    def metric(ident: str, name: str) -> dict[str, Any]:
-        return {
-            "Id": ident,
-            "ReturnData": False,
-            "MetricStat": {
-                "Metric": {"Namespace": "AWS/Lambda", "MetricName": name, "Dimensions": dims},
-                "Period": 300,
-                "Stat": "Sum",
-            },
-        }
-
-    t.add(
+    _math_alarm(
+        t,
         f"{function}ErrorRateAlarm",
-        "AWS::CloudWatch::Alarm",
-        {
-            "AlarmName": f"{t.app.name}-{t.stage}-fn-{key}-error-rate",
-            "AlarmDescription": f"function {key}: more than {options.error_rate:.0%} of invocations failed",
-            "ComparisonOperator": "GreaterThanThreshold",
-            "Threshold": float(options.error_rate * 100),
-            "EvaluationPeriods": 1,
-            "DatapointsToAlarm": 1,
-            "TreatMissingData": "notBreaching",
-            "Metrics": [
-                metric("errors", "Errors"),
-                metric("invocations", "Invocations"),
-                {
-                    "Id": "rate",
-                    "Label": "error rate (%)",
-                    "Expression": "IF(invocations > 0, 100 * errors / invocations, 0)",
-                    "ReturnData": True,
-                },
-            ],
-            "AlarmActions": [topic],
-        },
+        f"fn-{key}-error-rate",
+        f"function {key}: more than {options.error_rate:.0%} of invocations failed",
+        options.error_rate * 100,
+        [_sum("errors", "AWS/Lambda", "Errors", dims), _sum("invocations", "AWS/Lambda", "Invocations", dims)],
+        ("rate", "error rate (%)", "IF(invocations > 0, 100 * errors / invocations, 0)"),
+        topic,
     )
 
 
@@ -111,37 +85,61 @@ def websocket_errors(t: Template, name: str, topic: Any) -> None:
     """Integration 4XX/5XX and errors calling the integration, summed over 5 minutes, above zero."""
     api = logical(name, "WebSocketApi")
     dims = [{"Name": "ApiId", "Value": {"Ref": api}}, {"Name": "Stage", "Value": t.stage}]
-
-    def metric(ident: str, metric_name: str) -> dict[str, Any]:
-        return {
-            "Id": ident,
-            "ReturnData": False,
-            "MetricStat": {
-                "Metric": {"Namespace": "AWS/ApiGateway", "MetricName": metric_name, "Dimensions": dims},
-                "Period": 300,
-                "Stat": "Sum",
-            },
-        }
-
-    t.add(
+    _math_alarm(
+        t,
         f"{api}ErrorsAlarm",
+        f"ws-{name}-5xx",
+        f"WebSocket API {name}: integration errors (IntegrationError + ExecutionError)",
+        0,
+        [
+            _sum("integration", "AWS/ApiGateway", "IntegrationError", dims),
+            _sum("execution", "AWS/ApiGateway", "ExecutionError", dims),
+        ],
+        ("errors", "errors", "integration + execution"),
+        topic,
+    )
+
+
+def _math_alarm(
+    t: Template,
+    logical_id: str,
+    name: str,
+    description: str,
+    threshold: float,
+    metrics: list[dict[str, Any]],
+    expression: tuple[str, str, str],
+    topic: Any,
+) -> None:
+    """An alarm on a metric-math expression over 5-minute sums (1 of 1; no data is not breaching)."""
+    ident, label, formula = expression
+    t.add(
+        logical_id,
         "AWS::CloudWatch::Alarm",
         {
-            "AlarmName": f"{t.app.name}-{t.stage}-ws-{name}-5xx",
-            "AlarmDescription": f"WebSocket API {name}: integration errors (IntegrationError + ExecutionError)",
+            "AlarmName": f"{t.app.name}-{t.stage}-{name}",
+            "AlarmDescription": description,
             "ComparisonOperator": "GreaterThanThreshold",
-            "Threshold": 0.0,
+            "Threshold": float(threshold),
             "EvaluationPeriods": 1,
             "DatapointsToAlarm": 1,
             "TreatMissingData": "notBreaching",
-            "Metrics": [
-                metric("integration", "IntegrationError"),
-                metric("execution", "ExecutionError"),
-                {"Id": "errors", "Label": "errors", "Expression": "integration + execution", "ReturnData": True},
-            ],
+            "Metrics": [*metrics, {"Id": ident, "Label": label, "Expression": formula, "ReturnData": True}],
             "AlarmActions": [topic],
         },
     )
+
+
+def _sum(ident: str, namespace: str, metric: str, dims: list[dict[str, Any]]) -> dict[str, Any]:
+    """One metric of an alarm's metric math: its 5-minute Sum, not itself the alarm's value."""
+    return {
+        "Id": ident,
+        "ReturnData": False,
+        "MetricStat": {
+            "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dims},
+            "Period": 300,
+            "Stat": "Sum",
+        },
+    }
 
 
 def billing(t: Template, budget: float, topic: Any) -> None:
