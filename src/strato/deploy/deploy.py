@@ -97,6 +97,11 @@ class Deployer:
             zip_path, digest = build(spec, Path(tmp) / "package.zip", decision.architecture)
             code = zip_path.read_bytes()
         template = render(synth(app, decision.architecture))
+        if '"BillingAlarm"' in template and self.region != "us-east-1":
+            self.say(
+                f"the billing alarm is left out in {self.region}: AWS publishes billing metrics in us-east-1 only "
+                "(deploy a stack of the app there for it; see docs/production.md)"
+            )
         bucket = self.artifacts_bucket()
         code_key = f"{stack}/{digest}.zip"
         template_key = f"{stack}/{hashlib.sha256(template.encode()).hexdigest()}.template.json"
