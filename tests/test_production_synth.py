@@ -264,3 +264,46 @@ def test_strato_cost_prices_the_provisioned_minimum_all_month(template, tmp_path
     http = next(li for li in lines if "prodapp-prod-http" in li.description)
     assert http.unit == "provisioned_gb_seconds_arm64"
     assert http.quantity == 5 * 1.5 * 30 * 86_400 and http.monthly == pytest.approx(64.80, abs=0.01)
+
+
+def test_provisioned_topic_and_schedule_functions_are_invoked_through_their_alias(make_app, tmp_path):
+    app = make_app("local")
+    events = app.topic("events")
+
+    @events.subscribe()
+    @function(provisioned=Provisioned(1, 3))
+    def notify(message):
+        return None
+
+    app.schedule("rate(1 hour)", name="nightly")(function(provisioned=1)(lambda: None))
+    template = synth(app)
+    r = template["Resources"]
+    fn = "TopicEventsNotifyFunction"
+    assert "TopicEventsNotifyFunctionScalableTarget" in r
+    alias = {"Ref": f"{fn}Alias"}
+    subscription = next(v for v in resources(template, "AWS::SNS::Subscription").values())
+    assert subscription["Properties"]["Endpoint"] == alias
+    assert r[f"{fn}SnsPermission"]["Properties"]["FunctionName"] == alias
+    invoke = r[f"{fn}InvokeConfig"]["Properties"]  # the retry / DLQ settings follow the alias
+    assert invoke["FunctionName"] == {"Ref": fn} and invoke["Qualifier"] == "live"
+    schedule = r["NightlySchedule"]["Properties"]["Target"]
+    assert schedule["Arn"] == {"Ref": "ScheduleNightlyFunctionAlias"}
+    role = r["SchedulerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]
+    assert role["Resource"] == [{"Ref": "ScheduleNightlyFunctionAlias"}]
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(template))
+    lint = subprocess.run(["cfn-lint", str(path)], capture_output=True, text=True, timeout=300)
+    assert not [line for line in lint.stdout.splitlines() if line[:1] == "E"], lint.stdout
+
+
+def test_settings_are_given_once_per_api(make_app):
+    app = make_app("local")
+    app.http(function={"memory": 256})
+    with pytest.raises(ConfigurationError, match="only be given the first time"):
+        app.http(function={"memory": 512})
+    chat = app.websocket("chat", function={"memory": 256})
+    chat.on_message(function(memory=512)(lambda conn, message: None))
+    with pytest.raises(ConfigurationError, match=r"both on app\.websocket"):
+        synth(app)
+    with pytest.raises(ConfigurationError, match="unknown function setting"):
+        app.websocket("other", function={"ram": 1})

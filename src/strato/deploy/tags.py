@@ -14,11 +14,14 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from ..core.errors import ConfigurationError
 from ..core.tags import check
 
 if TYPE_CHECKING:
     from ..app import App
     from .synth import Template
+
+MAX_STACK_TAGS = 50  # a stack's tags (CreateChangeSet): at most 50
 
 #: resource type -> (tag property, "list" of {Key, Value} or "map" of key -> value)
 TAG_PROPERTIES: dict[str, tuple[str, str]] = {
@@ -58,10 +61,13 @@ def effective(app: App) -> dict[str, str]:
 
 def stack_tags(app: App) -> list[dict[str, str]]:
     """What ``strato deploy`` tags the stack with (CloudFormation propagates them to the resources)."""
-    return [
+    tags = [
         {"Key": "strato:app", "Value": app.name},
         *({"Key": k, "Value": v} for k, v in sorted(effective(app).items())),
     ]
+    if len(tags) > MAX_STACK_TAGS:
+        raise ConfigurationError(f"{len(tags)} stack tags with strato:app; CloudFormation takes {MAX_STACK_TAGS}")
+    return tags
 
 
 def apply(t: Template) -> None:
