@@ -84,7 +84,7 @@ def error_rate(t: Template, function: str, key: str, options: AlarmOptions, topi
 def websocket_errors(t: Template, name: str, topic: Any) -> None:
     """Integration 4XX/5XX and errors calling the integration, summed over 5 minutes, above zero."""
     api = logical(name, "WebSocketApi")
-    dims = [{"Name": "ApiId", "Value": {"Ref": api}}, {"Name": "Stage", "Value": t.stage}]
+    dims: list[dict[str, Any]] = [{"Name": "ApiId", "Value": {"Ref": api}}, {"Name": "Stage", "Value": t.stage}]
     _math_alarm(
         t,
         f"{api}ErrorsAlarm",
