@@ -5,7 +5,9 @@ checked against the limits AWS documents (URLs beside the assertions), and the t
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 
 import pytest
 
@@ -307,3 +309,21 @@ def test_settings_are_given_once_per_api(make_app):
         synth(app)
     with pytest.raises(ConfigurationError, match="unknown function setting"):
         app.websocket("other", function={"ram": 1})
+
+
+def test_the_cost_command_adds_the_provisioned_concurrency_of_the_app(tmp_path):
+    from tests.test_synth import ROOT
+
+    result = subprocess.run(
+        [sys.executable, "-m", "strato.cli", "cost", APP, "--json", "--data", str(tmp_path / "data")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "STRATO_PROVIDER": "local"},
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [li for li in json.loads(result.stdout)["lines"] if li["unit"].startswith("provisioned_gb_seconds")]
+    # the HTTP function's 5 x 1.5 GB and the stream handler's 2 x 512 MB, all month, on arm64
+    assert sorted(li["quantity"] for li in lines) == [2 * 0.5 * 2_592_000, 5 * 1.5 * 2_592_000]
+    assert {li["unit"] for li in lines} == {"provisioned_gb_seconds_arm64"}
