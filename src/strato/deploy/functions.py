@@ -52,9 +52,8 @@ def timeout_limit(t: Template, fn: Function) -> tuple[int, str] | None:
     return None
 
 
-def configure(t: Template, fn: Function, props: dict[str, Any], architecture: str) -> FunctionSettings:
-    """Apply the settings to the function's properties (after strato's own); returns them."""
-    settings = settings_for(t, fn)
+def configure(t: Template, fn: Function, settings: FunctionSettings, props: dict[str, Any], architecture: str) -> None:
+    """Apply the function's settings (``settings_for``) to its properties, over strato's own."""
     where = f"function {fn.key!r}"
     timeout = settings.timeout if settings.timeout is not None else fn.timeout
     limit = timeout_limit(t, fn)
@@ -87,7 +86,6 @@ def configure(t: Template, fn: Function, props: dict[str, Any], architecture: st
                 f"Lambda allows {MAX_ENV_BYTES:,} in all"
             )
         variables.update(settings.env)
-    return settings
 
 
 def log_retention(settings: FunctionSettings) -> int:

@@ -204,7 +204,7 @@ class Template:
                     "SubnetIds": {"Ref": "VpcSubnetIds"},
                     "SecurityGroupIds": {"Ref": "VpcSecurityGroupIds"},
                 }
-            own = settings.configure(self, fn, props, self.package_architecture())
+            settings.configure(self, fn, own, props, self.package_architecture())
             self.add(fn.logical, "AWS::Lambda::Function", props)
             settings.provisioned(self, fn, own, props)
         settings.check_account(self, chosen)
