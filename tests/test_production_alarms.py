@@ -101,3 +101,45 @@ def test_the_app_s_own_alerts_topic_is_the_one_alarms_notify(make_app):
 def test_bad_alarm_options_are_refused(make_app, options, message):
     with pytest.raises(ConfigurationError, match=message):
         make_app("local").alarms(**options)
+
+
+def test_a_function_whose_invocations_fail_over_the_error_rate_fires_its_alarm(make_app, virtual):
+    # Lambda counts an invocation in Errors when the function raises; the alarm is Errors / Invocations
+    # over 5 minutes (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html)
+    from strato.dispatch.schedule import handle
+
+    app = make_app("local")
+    received: list = []
+    app.alerts.subscribe()(received.append)
+    failing = {"flaky": 1, "mostly-fine": 1}  # how many of the next invocations raise
+
+    def job(name):
+        def run():
+            if failing[name]:
+                failing[name] -= 1
+                raise RuntimeError(f"{name}: upstream down")
+
+        return run
+
+    app.schedule("rate(1 day)", name="flaky")(job("flaky"))
+    app.schedule("rate(1 day)", name="mostly-fine")(job("mostly-fine"))
+    keeper = Timekeeper(app, virtual)
+    start = virtual.now() // 300 * 300 + 300  # the next 5-minute period, so every call lands in one
+    keeper.set(start + 1)
+    for schedule, calls in zip(app.schedules, (10, 30), strict=True):
+        for _ in range(calls):
+            try:
+                handle(schedule, {}, app.usage)  # the dispatcher Lambda runs for a schedule
+            except RuntimeError:
+                pass
+    changes = {name: new for _, name, _, new in keeper.set(start + 301).alarms}
+    assert changes["fn-schedule-flaky-error-rate"] == ALARM  # 1 of 10 failed: 10 % > 5 %
+    defaults = app.resources[("metrics", "strato-default-alarms")]
+    assert defaults.alarm_state("fn-schedule-mostly-fine-error-rate") == OK  # 1 of 30: 3.3 %
+    deliver(app, received, 1)
+    assert len(received) == 1
+    message = json.loads(received[0].body)
+    assert message["AlarmName"] == app.config.physical_name("alarm", "fn-schedule-flaky-error-rate")
+    assert message["Trigger"]["Namespace"] == "AWS/Lambda" and message["Trigger"]["Statistic"] == "AVERAGE"
+    assert message["Trigger"]["Dimensions"] == [{"value": f"{app.name}-dev-schedule-flaky", "name": "FunctionName"}]
+    assert "[10 (" in message["NewStateReason"]  # the period's rate, in percent

@@ -2,12 +2,12 @@
 
 Every dead-letter queue with messages, every other queue whose depth or oldest message's age stays over
 a threshold, every function's error rate, each WebSocket API's integration errors, and (given a budget)
-the account's estimated charges. On AWS they are CloudWatch alarms (deploy/alarms.py). Locally the
-queue alarms run through the metrics alarm evaluator (``Metrics.evaluate_alarms``: CloudWatch's M of N,
-missing data, states and SNS message), fed each evaluation with the queues' ApproximateNumberOf
-MessagesVisible / ApproximateAgeOfOldestMessage as SQS would report them; the worker and the test
-Timekeeper evaluate them like any declared alarm. Function errors, WebSocket errors and billing are
-CloudWatch's own metrics with no local source: those alarms exist on AWS only.
+the account's estimated charges. On AWS they are CloudWatch alarms (deploy/alarms.py). Locally the queue
+and error-rate alarms run through the metrics alarm evaluator (``Metrics.evaluate_alarms``: CloudWatch's
+M of N, missing data, states and SNS message), fed at each evaluation with the queues' depth and oldest
+age as SQS reports them and with the invocations the dispatchers ran (alerts/invocations.py); the worker
+and the test Timekeeper evaluate them like any declared alarm. WebSocket integration errors and billing
+are API Gateway's and AWS Billing's own metrics with no local source: those alarms exist on AWS only.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from ..core.errors import ConfigurationError
 from ..core.resource import Resource
 from ..metrics import Metrics
 from ..metrics.alarm import Alarm, alarm_message
+from .invocations import LAMBDA, InvocationMeter, error_rate_alarms
+from .invocations import METRIC as ERROR_RATE
 
 if TYPE_CHECKING:
     from ..app import App
@@ -134,11 +136,16 @@ class DefaultAlarms(Metrics):
         self.options = options
         self.topic: Any = None
         self._last_sample: float | None = None
+        self.meter: InvocationMeter | None = None
+        if self.config.provider == "local":  # on AWS, CloudWatch counts invocations itself
+            self.meter = InvocationMeter(app)
+            _register(self.meter)
 
     @property
     def alarms(self) -> dict[str, Alarm]:  # type: ignore[override]  # recomputed: queues come later
         found = {}
-        for _queue, alarm in queue_alarms(self._app, self.options):
+        every = [alarm for _, alarm in queue_alarms(self._app, self.options)]
+        for alarm in [*every, *error_rate_alarms(self._app, self.options)]:
             alarm.actions = [self.topic] if self.topic is not None else []
             alarm.physical = self.config.physical_name("alarm", alarm.name)
             found[alarm.name] = alarm
@@ -168,8 +175,9 @@ class DefaultAlarms(Metrics):
                     }
                 )
         unique = {(p["name"], json.dumps(p["dimensions"], sort_keys=True), p["timestamp"]): p for p in points}
-        if unique:
-            self.backend.put(list(unique.values()))
+        invocations = self.meter.points() if self.meter is not None else []
+        if unique or invocations:
+            self.backend.put([*unique.values(), *invocations])
 
     def evaluate_alarms(self, now: float | None = None) -> list[tuple[str, str, str]]:
         from ..core import clock
@@ -186,10 +194,29 @@ class DefaultAlarms(Metrics):
 
         if new != ALARM or not alarm.actions:
             return
-        message = alarm_message(alarm, SQS, old, new, reason, now, region(), ACCOUNT_ID)
+        namespace = LAMBDA if alarm.metric == ERROR_RATE else SQS
+        message = alarm_message(alarm, namespace, old, new, reason, now, region(), ACCOUNT_ID)
         subject = f'{new}: "{message["AlarmName"]}" in {message["Region"]}'[:100]
         for topic in alarm.actions:
             topic.publish(json.dumps(message), subject=subject)
 
     def required_capabilities(self) -> set[str]:
         return {"alarms"}
+
+
+def _register(meter: InvocationMeter) -> None:
+    """Have the dispatchers tell ``meter`` of every invocation for as long as its app lives (the meters of
+    apps gone are pruned here, never while a dispatcher iterates over them)."""
+    import weakref
+
+    from ..dispatch import base
+
+    ref = weakref.ref(meter)
+
+    def tell(source: str, handler: str, raised: bool) -> None:
+        live = ref()
+        if live is not None:
+            live(source, handler, raised)
+
+    tell.alive = lambda: ref() is not None  # type: ignore[attr-defined]
+    base.meters = [m for m in base.meters if getattr(m, "alive", lambda: True)()] + [tell]

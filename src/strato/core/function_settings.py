@@ -297,3 +297,13 @@ def websocket_settings(ws: Any) -> FunctionSettings | None:
             f"websocket {ws.name!r}: function settings are given both on app.websocket(function=) and on a handler"
         )
     return declared or on_handlers
+
+
+def function_name(app: str, stage: str, key: str) -> str:
+    """``<app>-<stage>-<key>``, within Lambda's 64 characters (trimmed with a stable hash if longer)."""
+    import hashlib
+
+    name = re.sub(r"[^A-Za-z0-9-_]", "-", f"{app}-{stage}-{key}")
+    if len(name) > 64:
+        name = name[:55] + "-" + hashlib.sha256(name.encode()).hexdigest()[:8]
+    return name
