@@ -143,3 +143,22 @@ def test_a_function_whose_invocations_fail_over_the_error_rate_fires_its_alarm(m
     assert message["Trigger"]["Namespace"] == "AWS/Lambda" and message["Trigger"]["Statistic"] == "AVERAGE"
     assert message["Trigger"]["Dimensions"] == [{"value": f"{app.name}-dev-schedule-flaky", "name": "FunctionName"}]
     assert "[10 (" in message["NewStateReason"]  # the period's rate, in percent
+
+
+def test_invocations_reach_the_store_without_an_evaluator_in_the_process(make_app, virtual):
+    """``strato dev --no-worker`` runs handlers while ``strato worker`` evaluates: the counts are written."""
+    from strato.dispatch.schedule import handle
+
+    app = make_app("local")
+    app.alarms()
+    app.schedule("rate(1 day)", name="tick")(lambda: None)
+    defaults = app.resources[("metrics", "strato-default-alarms")]
+    handle(app.schedules[0], {}, app.usage)
+    virtual.advance(6)
+    handle(app.schedules[0], {}, app.usage)  # the first is over 5 s old: both are written now
+    assert defaults.meter.pending == []
+    dims = {"FunctionName": f"{app.name}-dev-schedule-tick"}
+    rows, _ = defaults.backend.query(
+        "ErrorRate", dims, ["SampleCount"], virtual.now() - 600, virtual.now() + 60, 60, virtual.now()
+    )
+    assert sum(values["SampleCount"] for _, values in rows) == 2

@@ -138,7 +138,7 @@ class DefaultAlarms(Metrics):
         self._last_sample: float | None = None
         self.meter: InvocationMeter | None = None
         if self.config.provider == "local":  # on AWS, CloudWatch counts invocations itself
-            self.meter = InvocationMeter(app)
+            self.meter = InvocationMeter(app, lambda points: self.backend.put(points))
             _register(self.meter)
 
     @property

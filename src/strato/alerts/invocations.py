@@ -16,6 +16,8 @@ from ..core.function_settings import function_name, one_of, settings_of, websock
 from ..metrics.alarm import Alarm
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..app import App
     from . import AlarmOptions
 
@@ -55,11 +57,19 @@ def functions(app: App) -> dict[tuple[str, str], tuple[str, Any]]:
     return found
 
 
-class InvocationMeter:
-    """Told of every invocation in this process (``dispatch.base.meters``); hands them over as points."""
+FLUSH_AFTER_S = 5.0
+FLUSH_AT = 1000
 
-    def __init__(self, app: App) -> None:
+
+class InvocationMeter:
+    """Told of every invocation in this process (``dispatch.base.meters``); hands them over as points when
+    the alarms are evaluated, or writes them itself (``store``) every few seconds or thousand invocations,
+    so a process that runs handlers but no evaluator (``strato dev --no-worker``) neither keeps them
+    forever nor keeps them from the worker evaluating in another process."""
+
+    def __init__(self, app: App, store: Callable[[list[dict[str, Any]]], None]) -> None:
         self.app = app
+        self.store = store
         self.lock = threading.Lock()
         self.pending: list[tuple[str, float, bool]] = []  # (function key, when, raised)
         self._known: dict[tuple[str, str], tuple[str, Any]] = {}
@@ -71,9 +81,16 @@ class InvocationMeter:
         if ident not in self._known:
             self._known = functions(self.app)
         found = self._known.get(ident)
-        if found is not None:
-            with self.lock:
-                self.pending.append((found[0], clock.now(), raised))
+        if found is None:
+            return
+        now = clock.now()
+        with self.lock:
+            self.pending.append((found[0], now, raised))
+            due = len(self.pending) >= FLUSH_AT or now - self.pending[0][1] >= FLUSH_AFTER_S
+        if due:
+            points = self.points()
+            if points:
+                self.store(points)
 
     def points(self) -> list[dict[str, Any]]:
         with self.lock:
