@@ -90,3 +90,15 @@ def test_an_explicit_architecture_other_than_the_package_s_needs_a_portable_pack
     )
     with pytest.raises(ConfigurationError, match=r"function 'queue-jobs': architecture 'x86_64'.* native code"):
         synth(app)
+
+
+def test_a_forced_architecture_stands_when_pip_cannot_check(make_app, monkeypatch, tmp_path):
+    from strato.deploy import architecture
+
+    app = make_app("local")
+    app.functions(architecture="x86_64")
+    monkeypatch.setattr(architecture, "requirement_lines", lambda app: (["--no-index", "unreachable"], tmp_path))
+    decision = architecture.for_app(app)
+    assert decision.architecture == "x86_64" and "could not check" in decision.reason
+    with pytest.raises(ConfigurationError, match=r"no Lambda wheel|cannot tell"):
+        architecture.for_app(make_app("local"))  # nothing forced: pip's failure is the answer

@@ -61,8 +61,13 @@ def app_root(app: Any) -> Path | None:
 
 def for_app(app: Any) -> Decision:
     lines, root = requirement_lines(app)
-    decided = decide(lines, root)
     forced = getattr(getattr(app, "function_defaults", None), "architecture", None)
+    try:
+        decided = decide(lines, root)
+    except ConfigurationError:
+        if not forced:
+            raise
+        return Decision(forced, "set by app.functions(architecture=...); pip could not check the dependencies")
     if forced and forced != decided.architecture:
         if not decided.portable:
             raise ConfigurationError(f"app.functions(architecture={forced!r}): the package cannot be: {decided.reason}")
