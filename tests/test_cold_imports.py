@@ -56,6 +56,7 @@ TINY = {
     "__future__",
     "strato",
     "strato.app",
+    "strato.production",  # App's production methods (a mixin importing nothing until called)
     "strato.core",
     "strato.core.config",
     "strato.core.context",

@@ -170,3 +170,33 @@ def test_package_adds_what_the_resources_import_and_leaves_out_local_clutter(tmp
         (app_dir / name).write_text("x")
     (app_dir / ".stratoignore").write_text("# private notes\nnotes/\n")
     assert [name for name, _ in _files(app_dir)] == ["service.py"]
+
+
+def test_deploy_tags_the_stack_and_sets_the_function_settings_on_moto(aws_env, moto_server):
+    app = "tests/apps/production_tags_app.py"
+    deployed = cli("deploy", app, "--stack", "prod-settings", "--stage", "prod", env=aws_env)
+    assert deployed.returncode == 0, deployed.stderr[-3000:]
+    assert "architecture arm64: no dependencies beyond strato" in deployed.stderr
+    kwargs = {"endpoint_url": moto_server, "region_name": "us-east-1"}
+    stack = boto3.client("cloudformation", **kwargs).describe_stacks(StackName="prod-settings")["Stacks"][0]
+    assert {t["Key"]: t["Value"] for t in stack["Tags"]} == {
+        "strato:app": "prodtags",
+        "Application": "analytics",
+        "CostCenter": "cc-42",
+        "Environment": "prod",
+    }
+    lam = boto3.client("lambda", **kwargs)
+    work = lam.get_function(FunctionName="prodtags-prod-queue-jobs")
+    config = work["Configuration"]
+    # (moto's CloudFormation leaves Architectures at x86_64: the template's arm64 is checked in test_production_synth)
+    assert (config["MemorySize"], config["Timeout"]) == (2048, 240)
+    assert config["Environment"]["Variables"]["MODEL"] == "small"
+    sqs = boto3.client("sqs", **kwargs)
+    url = sqs.get_queue_url(QueueName=config["Environment"]["Variables"]["STRATO_QUEUE_JOBS"])["QueueUrl"]
+    tags = sqs.list_queue_tags(QueueUrl=url)["Tags"]  # the resource's own Tags (moto skips a function's)
+    assert tags["CostCenter"] == "cc-42" and tags["Environment"] == "prod"
+    logs = boto3.client("logs", **kwargs).describe_log_groups(logGroupNamePrefix="/aws/lambda/prodtags-prod-queue-jobs")
+    assert logs["logGroups"][0]["retentionInDays"] == 90
+    # (moto's CloudFormation has no AWS::CloudWatch::Alarm: the alarms are checked in test_production_synth)
+    destroyed = cli("destroy", "--stack", "prod-settings", "--yes", env=aws_env)
+    assert destroyed.returncode == 0, destroyed.stderr

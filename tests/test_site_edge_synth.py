@@ -149,7 +149,8 @@ def deploy_companion(gated, moto_server, stack: str) -> dict:
 
     template = render(companion_template("gated", "dev", gated.of_kind("site"), "eu-west-1"))
     deployer = Deployer("us-east-1", say=lambda line: None, poll=0.2)
-    return deployer.apply("gated", stack, template, {"WebSitePoolId": "eu-west-1_abc", "WebSiteClientId": "client1"})
+    values = {"WebSitePoolId": "eu-west-1_abc", "WebSiteClientId": "client1"}
+    return deployer.apply(stack, template, values, [{"Key": "strato:app", "Value": "gated"}])
 
 
 def test_the_companion_stack_deploys_the_edge_function_in_us_east_1(gated, moto_server):

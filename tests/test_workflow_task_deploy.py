@@ -392,3 +392,21 @@ def test_a_definition_using_every_integration_declares_runs_and_synthesises_lint
     path.write_text(json.dumps(template))
     lint = subprocess.run(["cfn-lint", str(path)], capture_output=True, text=True, timeout=300)
     assert lint.returncode in (0, 4, 8) and not [x for x in lint.stdout.splitlines() if x[:1] == "E"], lint.stdout
+
+
+def test_function_settings_on_a_task_handler_reach_its_function(tmp_path):
+    """``@strato.function`` on a workflow task handler: the task's Lambda function gets its memory and reserved
+    concurrency (docs/production.md)."""
+    app = strato.App("wfs", data_dir=str(tmp_path / "data"))
+    wf = app.workflow("w", definition={"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "T", "End": True}}})
+
+    @wf.task("T")
+    @strato.function(memory=1024, reserved=3)
+    def work(event):
+        return event
+
+    template = synth(app)
+    app.close()
+    props = functions(template)["TaskWTFunction"]
+    assert props["MemorySize"] == 1024
+    assert props["ReservedConcurrentExecutions"] == 3

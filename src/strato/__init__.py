@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # what mypy and editors see; at run time __getattr__ below lo
         TransactionCanceled,
         ValidationError,
     )
+    from .core.function_settings import FunctionSettings, Provisioned, function
     from .core.ids import new_id
     from .http import BadRequest, Cors, HTTPError, Request, Response
     from .table.model import Page, Sort
@@ -39,6 +40,7 @@ if TYPE_CHECKING:  # what mypy and editors see; at run time __getattr__ below lo
 _HOMES = {
     "App": ".app",
     "new_id": ".core.ids",
+    **dict.fromkeys(("function", "FunctionSettings", "Provisioned"), ".core.function_settings"),
     "now": ".core.clock",
     "PasswordPolicy": ".auth.passwords",
     "Page": ".table.model",
@@ -98,6 +100,7 @@ __all__ = [
     "ConditionFailed",
     "ConfigurationError",
     "Cors",
+    "FunctionSettings",
     "GoneError",
     "HTTPError",
     "InvalidToken",
@@ -106,6 +109,7 @@ __all__ = [
     "NotSupported",
     "Page",
     "PasswordPolicy",
+    "Provisioned",
     "Request",
     "Response",
     "ServiceUnavailable",
@@ -115,6 +119,7 @@ __all__ = [
     "StratoError",
     "TransactionCanceled",
     "ValidationError",
+    "function",
     "new_id",
     "now",
     "trace_id",

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from .core.config import Config, check_name
 from .core.context import Context
 from .core.errors import ConfigurationError
+from .production import Production
 from .registry import Registry
 
 TYPE_CHECKING = False
@@ -39,7 +40,7 @@ if TYPE_CHECKING:  # typing stays out of a Lambda cold start: it costs more than
     F = TypeVar("F", bound=Callable[..., Any])
 
 
-class App:
+class App(Production):
     """Declare resources on it (``app.table``, ``app.kv``, ``app.http``), then deploy or run it.
 
     ``provider`` and ``data_dir`` override ``STRATO_PROVIDER`` / ``STRATO_DATA_DIR``; tests use
@@ -160,13 +161,17 @@ class App:
             )
         return queue
 
-    def http(self, *, cors: Any = None, timeout: float = 29.0) -> HttpApi:
-        """The app's HTTP API (one per app; calling again returns it)."""
+    def http(self, *, cors: Any = None, timeout: float = 29.0, function: Any = None) -> HttpApi:
+        """The app's HTTP API (one per app; calling again returns it). ``function=`` its Lambda's settings."""
         from .http import HttpApi
 
         if self._http is None:
             self._http = HttpApi(self.context, cors=cors, timeout=timeout)
-        elif cors is not None or timeout != 29.0:
+            if function is not None:
+                from .core.function_settings import FunctionSettings
+
+                self._http.function_settings = FunctionSettings.of(function, "app.http()")
+        elif cors is not None or timeout != 29.0 or function is not None:
             raise ConfigurationError("app.http() options can only be given the first time it is called")
         return self._http
 
@@ -414,6 +419,7 @@ class App:
         allow: Any = None,
         auth: Any = None,
         groups: Any = None,
+        function: Any = None,
     ) -> WebSocketApi:
         """A WebSocket API (API Gateway). ``index`` names connection data fields you will look up by;
         ``auth=True`` / ``groups=[...]`` check a user-pool token on ``$connect`` (``?token=`` or Authorization)."""
@@ -432,6 +438,10 @@ class App:
             )
         )
         ws.auth_options = {"auth": auth, "groups": list(groups) if groups else None}
+        if function is not None:
+            from .core.function_settings import FunctionSettings
+
+            ws.function_settings = FunctionSettings.of(function, f"websocket {name!r}")
         self._declare(ws.registry.table)
         return ws
 

@@ -39,20 +39,17 @@ def cost(
         click.echo(f"usage recorded under {data_dir} forgotten", err=True)
         return
     try:
-        buckets = app.of_kind("bucket")
-        transitions = {b.name: b.transitions for b in buckets if b.transitions}
-        plan = app.backup_plan
-        backup = None
-        if plan is not None:
-            tables = [f"t_{t.stored_as}_{t.name}" for t in app.of_kind("table") if plan.covers("table", t.name)]
-            backup = (plan, tables, [b.name for b in buckets if plan.covers("bucket", b.name)])
+        from .deploy.functions import provisioned_in
+        from .deploy.synth import synth
+
+        kept = provisioned_in(synth(app))
         lines = pricing.estimate(
             data_dir,
             runs_per_month,
             pricing.load_prices(prices),
             pricing.polled(app.of_kind("queue")),
-            transitions=transitions,
-            backup=backup,
+            provisioned=kept,
+            **pricing.storage_of(app),
         )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc

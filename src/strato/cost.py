@@ -33,6 +33,9 @@ PRICES: dict[tuple[str, str], tuple[float, str]] = {
     ("sns", "sms_deliveries"): (0.00581, "SMS to a US number (before carrier fees)"),
     ("lambda", "invocations"): (0.20 / 1e6, "request"),
     ("lambda", "gb_seconds"): (0.0000166667, "GB-second (x86)"),
+    # provisioned concurrency, billed for as long as it is configured (https://aws.amazon.com/lambda/pricing/)
+    ("lambda", "provisioned_gb_seconds_x86_64"): (0.0000041667, "GB-second of provisioned concurrency (x86)"),
+    ("lambda", "provisioned_gb_seconds_arm64"): (0.0000033334, "GB-second of provisioned concurrency (Arm)"),
     ("apigateway", "http_requests"): (1.00 / 1e6, "HTTP API request"),
     ("apigateway", "ws_messages"): (1.00 / 1e6, "WebSocket message (32 KB)"),
     ("apigateway", "ws_connection_minutes"): (0.25 / 1e6, "WebSocket connection minute"),
@@ -84,6 +87,18 @@ def polled(queues: list[Any]) -> dict[str, int]:
     return {"sqs": sum(not q.fifo for q in consumed), "sqs_fifo": sum(q.fifo for q in consumed)}
 
 
+def storage_of(app: Any) -> dict[str, Any]:
+    """``estimate``'s ``transitions`` and ``backup`` arguments for ``app``'s buckets and backup plan."""
+    buckets = app.of_kind("bucket")
+    transitions = {b.name: b.transitions for b in buckets if b.transitions}
+    plan = getattr(app, "backup_plan", None)
+    backup = None
+    if plan is not None:
+        tables = [f"t_{t.stored_as}_{t.name}" for t in app.of_kind("table") if plan.covers("table", t.name)]
+        backup = (plan, tables, [b.name for b in buckets if plan.covers("bucket", b.name)])
+    return {"transitions": transitions, "backup": backup}
+
+
 def storage(
     data_dir: Path,
     transitions: dict[str, dict[int, str]] | None = None,
@@ -110,6 +125,17 @@ def storage(
 #: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html; five is the estimate's upper bound
 ESM_POLLERS = 5
 ESM_IDLE_REQUESTS = ESM_POLLERS * 30 * 86_400 // 20
+MONTH_SECONDS = 30 * 86_400
+
+
+@dataclass
+class Provisioned:
+    """A function's provisioned concurrency as deployed: its minimum is billed around the clock."""
+
+    function: str
+    environments: int
+    memory_mb: int
+    architecture: str
 
 
 def estimate(
@@ -119,6 +145,7 @@ def estimate(
     polled: dict[str, int] | None = None,
     transitions: dict[str, dict[int, str]] | None = None,
     backup: tuple[Any, list[str], list[str]] | None = None,
+    provisioned: list[Provisioned] | None = None,
 ) -> list[Line]:
     """Lines of the monthly bill: recorded usage x ``runs_per_month``, stored bytes, and the idle polling of
     each queue consumer's event source mapping (``polled``: {"sqs": standard queues, "sqs_fifo": FIFO ones}),
@@ -141,6 +168,15 @@ def estimate(
             price = table[(service, "requests")][0]
             described = f"event source mapping polling, {queues} consumer queue(s), idle ({ESM_POLLERS} long polls)"
             lines.append(Line(service, "esm_polling", queues * ESM_IDLE_REQUESTS, price, described))
+    for kept in provisioned or []:  # the minimum; what autoscaling adds above it depends on the load
+        unit = f"provisioned_gb_seconds_{kept.architecture}"
+        price = table[("lambda", unit)][0]
+        described = (
+            f"provisioned concurrency of {kept.function}: {kept.environments} x {kept.memory_mb} MB "
+            f"({kept.architecture}), all month"
+        )
+        quantity = kept.environments * kept.memory_mb / 1024 * MONTH_SECONDS
+        lines.append(Line("lambda", unit, quantity, price, described))
     return lines
 
 

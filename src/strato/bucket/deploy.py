@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..core.function_settings import one_of
 from ..deploy.names import env_name, logical
 
 if TYPE_CHECKING:
@@ -88,7 +89,11 @@ def _bucket(t: Template, bucket: Bucket) -> None:
     props["BucketName"] = name
     extra: dict[str, Any] = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
     if bucket.watchers:
-        fn = t.function(f"bucket-{bucket.name}", 60)
+        fn = t.function(
+            f"bucket-{bucket.name}",
+            60,
+            settings=one_of([w.handler for w in bucket.watchers], f"bucket {bucket.name!r}"),
+        )
         configs = []
         for watcher in bucket.watchers:
             rules_filter = [

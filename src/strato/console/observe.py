@@ -130,7 +130,9 @@ def _cost(app: Any, runs: float) -> dict[str, Any]:
 
     if (flush := getattr(app.usage, "flush", None)) is not None:
         flush()  # counts not yet in usage.db
-    lines = pricing.estimate(app.config.data_dir, runs, None, pricing.polled(app.of_kind("queue")))
+    lines = pricing.estimate(
+        app.config.data_dir, runs, None, pricing.polled(app.of_kind("queue")), **pricing.storage_of(app)
+    )
     result = pricing.summary(lines, None)
     result["lines"] = [li.as_dict() for li in lines]
     result["usage"] = [

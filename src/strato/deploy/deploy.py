@@ -87,14 +87,22 @@ class Deployer:
 
     def prepare(self, app: App, spec: str, stack: str, parameters: dict[str, str]) -> tuple[str, dict[str, str]]:
         """Package and upload the code: (the template's text, the parameter values) of the app's stack."""
+        from .architecture import for_app
         from .package import build
         from .synth import render, synth
 
+        decision = for_app(app)
+        self.say(f"architecture {decision.architecture}: {decision.reason}")
         with tempfile.TemporaryDirectory() as tmp:
             self.say("packaging ...")
-            zip_path, digest = build(spec, Path(tmp) / "package.zip")
+            zip_path, digest = build(spec, Path(tmp) / "package.zip", decision.architecture)
             code = zip_path.read_bytes()
-        template = render(synth(app, region=self.region))
+        template = render(synth(app, region=self.region, architecture=decision.architecture))
+        if '"BillingAlarm"' in template and self.region != "us-east-1":
+            self.say(
+                f"the billing alarm is left out in {self.region}: AWS publishes billing metrics in us-east-1 only "
+                "(deploy a stack of the app there for it; see docs/production.md)"
+            )
         bucket = self.artifacts_bucket()
         code_key = f"{stack}/{digest}.zip"
         self.upload(bucket, code_key, code)
@@ -115,7 +123,7 @@ class Deployer:
         params = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(values.items()) if k in declared]
         return json.loads(template), url, params
 
-    def change_set(self, app_name: str, stack: str, url: str, params: list) -> tuple[str, str, bool]:
+    def change_set(self, stack: str, url: str, params: list, tags: list[dict[str, str]]) -> tuple[str, str, bool]:
         """Create a change set for ``stack``: (its name, CREATE or UPDATE, whether it holds changes)."""
         status = self.stack_status(stack)
         if status in ("ROLLBACK_COMPLETE",):
@@ -132,7 +140,7 @@ class Deployer:
             TemplateURL=url,
             Parameters=params,
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-            Tags=[{"Key": "strato:app", "Value": app_name}],
+            Tags=tags,
         )
         return change_set, kind, changeset.wait(self.cfn, stack, change_set, self.poll)
 
@@ -154,7 +162,9 @@ class Deployer:
         text, values = self.prepare(app, spec, stack, parameters)
         template, url, params = self.stage(stack, text, values)
         old = self.deployed_template(stack)
-        name, kind, changed = self.change_set(app.name, stack, url, params)
+        from .tags import stack_tags
+
+        name, kind, changed = self.change_set(stack, url, params, stack_tags(app))
         if not changed:
             if kind == "CREATE" and self.stack_status(stack) == "REVIEW_IN_PROGRESS":
                 self.cfn.delete_stack(StackName=stack)
@@ -179,20 +189,22 @@ class Deployer:
         gated = gated_sites(app, self.region)
         if gated:  # their Lambda@Edge gate lives in a us-east-1 companion stack, deployed first
             values = with_edge(self, app, stack, template, values, gated)
-        return self.publish_sites(app, self.apply(app.name, stack, template, values, review))
+        from .tags import stack_tags
+
+        return self.publish_sites(app, self.apply(stack, template, values, stack_tags(app), review))
 
     def apply(
         self,
-        app_name: str,
         stack: str,
         text: str,
         values: dict[str, str],
+        tags: list[dict[str, str]],
         review: Callable[[changeset.Diff], bool] | None = None,
     ) -> dict[str, str]:
         """Create or update ``stack`` from the template ``text`` through a change set; its outputs."""
         template, url, params = self.stage(stack, text, values)
         old = self.deployed_template(stack)
-        change_set, kind, changed = self.change_set(app_name, stack, url, params)
+        change_set, kind, changed = self.change_set(stack, url, params, tags)
         if not changed:
             self.say("no changes: the stack already matches")
             return self.outputs(stack)

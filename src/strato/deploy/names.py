@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ..core.config import env_token
+from ..core.function_settings import function_name as function_name  # the runtime knows it too
 
 
 def camel(name: str) -> str:
@@ -18,13 +19,3 @@ def logical(name: str, kind: str) -> str:
 
 def env_name(kind: str, name: str, suffix: str = "") -> str:
     return f"STRATO_{kind.upper()}_{env_token(name)}{suffix}"
-
-
-def function_name(app: str, stage: str, key: str) -> str:
-    """``<app>-<stage>-<key>``, within Lambda's 64 characters (trimmed with a stable hash if longer)."""
-    import hashlib
-
-    name = re.sub(r"[^A-Za-z0-9-_]", "-", f"{app}-{stage}-{key}")
-    if len(name) > 64:
-        name = name[:55] + "-" + hashlib.sha256(name.encode()).hexdigest()[:8]
-    return name

@@ -1,8 +1,9 @@
 """``strato package``: the Lambda zip, byte-reproducible.
 
 It holds the app's directory (without tests, caches and local data), the strato package, the
-dependencies of the app's ``requirements.txt`` installed for the Lambda platform (manylinux x86_64,
-CPython 3.12, wheels only), and ``strato_entry.py``, the handler every function points at. Entries
+dependencies of the app's ``requirements.txt`` installed for the Lambda platform (manylinux arm64, or
+x86_64 when a dependency needs it: deploy/architecture.py; CPython 3.12, wheels only), and
+``strato_entry.py``, the handler every function points at. Entries
 are sorted and stamped 1980-01-01 with fixed permissions, so the same inputs give the same bytes
 and the same hash (the key it is uploaded under).
 """
@@ -121,7 +122,9 @@ def runtime_requirements(app: Any) -> list[str]:
     return sorted(found)
 
 
-def _dependencies(requirements: Path, target: Path) -> None:
+def _dependencies(requirements: Path, target: Path, architecture: str, cwd: Path) -> None:
+    from .architecture import check_installed, pip_platform
+
     result = subprocess.run(
         [
             sys.executable,
@@ -132,21 +135,17 @@ def _dependencies(requirements: Path, target: Path) -> None:
             "--no-compile",
             "--target",
             str(target),
-            "--platform",
-            "manylinux2014_x86_64",
-            "--implementation",
-            "cp",
-            "--python-version",
-            LAMBDA_PYTHON,
-            "--only-binary=:all:",
+            *pip_platform(architecture),
             "-r",
             str(requirements),
         ],
         capture_output=True,
         text=True,
+        cwd=cwd,  # relative --find-links in requirements.txt mean the app's directory
     )
     if result.returncode != 0:
         raise ConfigurationError(f"installing {requirements} for Lambda failed:\n{result.stderr[-2000:]}")
+    check_installed(target, architecture)
 
 
 def _requirements(root: Path, spec: str, tmp: Path) -> Path | None:
@@ -175,8 +174,9 @@ def entry_source(module: str, attr: str) -> str:
     )
 
 
-def build(spec: str, output: Path) -> tuple[Path, str]:
-    """Write the package; returns (path, sha256 hex)."""
+def build(spec: str, output: Path, architecture: str | None = None) -> tuple[Path, str]:
+    """Write the package for ``architecture`` (None: the one deploy/architecture.py decides); returns
+    (path, sha256 hex)."""
     import strato
 
     root, module, attr = app_location(spec)
@@ -190,7 +190,12 @@ def build(spec: str, output: Path) -> tuple[Path, str]:
         requirements = _requirements(root, spec, Path(tmp))
         if requirements is not None:
             target = Path(tmp) / "site"
-            _dependencies(requirements, target)
+            if architecture is None:
+                from ..loader import load_app
+                from .architecture import for_app
+
+                architecture = for_app(load_app(spec)).architecture
+            _dependencies(requirements, target, architecture, root)
             for name, path in _files(target, skip_tests=False, app=False):
                 entries.setdefault(name, path)
         entries["strato_entry.py"] = entry_source(module, attr).encode()

@@ -15,15 +15,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigurationError
+from . import functions as settings
 from .iam import assume_role_policy, statements_for
 from .names import function_name, logical
 
 if TYPE_CHECKING:
     from ..app import App
+    from ..core.function_settings import FunctionSettings
 
 RUNTIME = "python3.12"
 ENTRY = "strato_entry.handler"
-LOG_RETENTION_DAYS = 30
 #: what active tracing needs in the function role (the actions of the AWSXRayDaemonWriteAccess managed policy
 #: Lambda's guide names; X-Ray's actions take no resource narrower than "*"):
 #: https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html
@@ -43,13 +44,16 @@ class Function:
     memory: int = 512
     env: dict[str, Any] = field(default_factory=dict)
     extra: list[dict[str, Any]] = field(default_factory=list)  # trigger-specific IAM statements
+    settings: FunctionSettings | None = None  # @strato.function / function= (deploy/functions.py)
 
 
 class Template:
-    def __init__(self, app: App, region: str | None = None) -> None:
+    def __init__(self, app: App, region: str | None = None, architecture: str | None = None) -> None:
         from ..core.config import region as default_region
 
         self.app = app
+        self.architecture = architecture  # the package's (deploy/architecture.py); None: decide here
+        self.aliases: dict[str, str] = {}  # function logical id -> its provisioned ``live`` alias
         self.stage = app.config.stage
         self.region = region or default_region()  # where the stack goes (a site's Lambda@Edge needs us-east-1)
         self.conditions: dict[str, Any] = {}
@@ -121,9 +125,14 @@ class Template:
 
     # -- functions ---------------------------------------------------------------------------------
     def function(
-        self, key: str, timeout: int, env: dict[str, Any] | None = None, extra: list[dict[str, Any]] | None = None
+        self,
+        key: str,
+        timeout: int,
+        env: dict[str, Any] | None = None,
+        extra: list[dict[str, Any]] | None = None,
+        settings: FunctionSettings | None = None,
     ) -> Function:
-        fn = Function(key, logical(key, "Function"), timeout, env=env or {}, extra=extra or [])
+        fn = Function(key, logical(key, "Function"), timeout, env=env or {}, extra=extra or [], settings=settings)
         self.functions.append(fn)
         return fn
 
@@ -143,12 +152,14 @@ class Template:
                     )
                 }
             ]
+        chosen = {}
         for fn in self.functions:
             name = function_name(self.app.name, self.stage, fn.key)
+            chosen[fn.key] = own = settings.settings_for(self, fn)
             log_group = self.add(
                 f"{fn.logical}Logs",
                 "AWS::Logs::LogGroup",
-                {"LogGroupName": f"/aws/lambda/{name}", "RetentionInDays": LOG_RETENTION_DAYS},
+                {"LogGroupName": f"/aws/lambda/{name}", "RetentionInDays": settings.log_retention(own)},
             )
             statements = [
                 {
@@ -210,7 +221,19 @@ class Template:
                     "SubnetIds": {"Ref": "VpcSubnetIds"},
                     "SecurityGroupIds": {"Ref": "VpcSecurityGroupIds"},
                 }
+            settings.configure(self, fn, own, props, self.package_architecture())
             self.add(fn.logical, "AWS::Lambda::Function", props)
+            settings.provisioned(self, fn, own, props)
+        settings.check_account(self, chosen)
+        settings.retarget(self)
+
+    def package_architecture(self) -> str:
+        """arm64 unless a packaged dependency has no arm64 build (decided once per template)."""
+        if self.architecture is None:
+            from .architecture import for_app
+
+            self.architecture = for_app(self.app).architecture
+        return self.architecture
 
     def emit_queue_policies(self) -> None:
         for queue_id, statements in sorted(self.queue_policies.items()):
@@ -221,8 +244,11 @@ class Template:
             )
 
     def build(self) -> dict[str, Any]:
+        from . import alarms, tags
+
         app = self.app
-        for resource in app.resources.values():  # each kind's deploy.py adds its resources and grants
+        alarms.prepare(self)  # the alerts topic the default alarms notify, before the resources are written
+        for resource in list(app.resources.values()):  # each kind's deploy.py adds its resources and grants
             deploy_module(resource).synth(self, resource)
         if app._http is not None:
             from ..http.deploy import synth_api
@@ -238,16 +264,16 @@ class Template:
             synth_backups(self)
         self.emit_functions()
         self.emit_queue_policies()
-        template = {
+        alarms.synth_defaults(self)
+        tags.apply(self)
+        return {
             "AWSTemplateFormatVersion": "2010-09-09",
             "Description": f"strato app {app.name} (stage {self.stage})",
             "Parameters": self.parameters,
+            **({"Conditions": self.conditions} if self.conditions else {}),
             "Resources": self.resources,
             "Outputs": self.outputs,
         }
-        if self.conditions:
-            template["Conditions"] = self.conditions
-        return template
 
 
 def deploy_module(resource: Any) -> Any:
@@ -257,9 +283,10 @@ def deploy_module(resource: Any) -> Any:
     return importlib.import_module(f"{type(resource).__module__}.deploy")
 
 
-def synth(app: App, region: str | None = None) -> dict[str, Any]:
-    """The CloudFormation template of ``app`` as a dict, for a stack in ``region`` (default: the configured one)."""
-    return Template(app, region).build()
+def synth(app: App, region: str | None = None, architecture: str | None = None) -> dict[str, Any]:
+    """The CloudFormation template of ``app`` as a dict, for a stack in ``region`` (default: the configured
+    one); ``architecture``: the package's, when it is built."""
+    return Template(app, region, architecture).build()
 
 
 def render(template: dict[str, Any]) -> str:

@@ -17,6 +17,9 @@ if TYPE_CHECKING:  # typing is not loaded at run time (Lambda cold start)
 
 LAMBDA_GB = 0.5  # the memory strato synth gives functions
 
+#: told (source, handler, raised) after every invocation: the local default alarms count Lambda's Invocations
+#: and Errors with it (empty inside Lambda, where CloudWatch counts them). Replaced, never changed in place.
+meters: list[Callable[[str, str, bool], None]] = []
 #: set by ``observe``; None inside Lambda, so an invocation costs nothing extra there
 _observer: Observer | None = None
 _current: Any = None  # threading.local() once an observer is set: the invocation running on this thread
@@ -128,6 +131,8 @@ class Invocation:
 
     def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
         count_invocation(self.usage, self.started)
+        for meter in meters:
+            meter(self.source, self.handler, error is not None)
         if _current is not None and (_observer is not None or _tracer is not None):
             _current.invocation = getattr(self, "outer", None)
             self.seconds = time.perf_counter() - self.started

@@ -35,6 +35,7 @@ class HttpApi:
         if not 0 < timeout <= 30:
             raise ConfigurationError("HTTP API timeout must be between 0 and 30 seconds (API Gateway's limit)")
         self.timeout = timeout
+        self.function_settings: Any = None  # app.http(function=...): its Lambda's settings
         self.router = Router()
 
     def route(self, path: str, methods: Sequence[str] = ("GET",), **options: Any) -> Callable:

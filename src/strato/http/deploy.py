@@ -19,7 +19,7 @@ from .authorizer import needs_token, pool_for
 def synth_api(t: Template, api: HttpApi) -> None:
     if not api.routes:
         return
-    fn = t.function("http", int(min(api.timeout + 1, 30)))
+    fn = t.function("http", int(min(api.timeout + 1, 30)), settings=getattr(api, "function_settings", None))
     props: dict[str, Any] = {"Name": {"Fn::Sub": "${AWS::StackName}-http"}, "ProtocolType": "HTTP"}
     if api.cors:
         cors = api.cors

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..core.function_settings import settings_of
 from ..deploy.names import env_name, logical
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def _queue(t: Template, queue: Queue) -> None:
         fn = t.function(
             f"queue-{queue.name}",
             timeout,
+            settings=settings_of(consumer.handler),
             extra=[
                 {
                     "Sid": "ConsumeOwnQueue",

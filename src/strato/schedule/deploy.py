@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..core.function_settings import settings_of
 from ..deploy.iam import assume_role_policy
 from ..deploy.names import logical
 
@@ -23,7 +24,12 @@ def synth_schedules(t: Template) -> None:
         if schedule.workflow is not None:
             _workflow_target(t, schedule)
             continue
-        fn = t.function(f"schedule-{schedule.name}", 300, env={"STRATO_HANDLER": schedule.name})
+        fn = t.function(
+            f"schedule-{schedule.name}",
+            300,
+            env={"STRATO_HANDLER": schedule.name},
+            settings=settings_of(schedule.handler),
+        )
         targets.append(fn)
         rule = t.app.config.physical_name("schedule", schedule.name)
         payload = {

@@ -41,12 +41,13 @@ def with_edge(
     """``values`` plus each gated site's edge version ARN, deploying what has to come first."""
     from ..deploy.deploy import Deployer
     from ..deploy.synth import render
+    from ..deploy.tags import stack_tags
 
     outputs: dict[str, Any] = deployer.outputs(stack) if deployer.stack_status(stack) else {}
     ids = [_pool_ids(site, outputs) for site in sites]
     if any(found is None for found in ids):
         deployer.say(f"first deploy of {stack}: its distributions stay disabled until their us-east-1 gate exists")
-        outputs = deployer.apply(app.name, stack, template, values)
+        outputs = deployer.apply(stack, template, values, stack_tags(app))
         ids = [_pool_ids(site, outputs) for site in sites]
     lacking = sorted({site.pool.name for site, found in zip(sites, ids, strict=True) if found is None})
     if lacking:
@@ -59,7 +60,7 @@ def with_edge(
     parameters = {k: v for found in ids for k, v in (found or {}).items()}
     edge = Deployer(EDGE_REGION, say=deployer.say, poll=deployer.poll)
     companion = render(companion_template(app.name, app.config.stage, sites, deployer.region))
-    edge_outputs = edge.apply(app.name, f"{stack}-edge", companion, parameters)
+    edge_outputs = edge.apply(f"{stack}-edge", companion, parameters, stack_tags(app))
     versions = {version_parameter(site): edge_outputs.get(version_parameter(site)) for site in sites}
     if None in versions.values():
         from ..core.errors import StratoError

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..core.function_settings import settings_of
 from ..deploy.names import env_name, logical
 
 if TYPE_CHECKING:
@@ -99,6 +100,7 @@ def change_stream(t: Template, table_id: str, spec: StreamHandler) -> None:
     fn = t.function(
         f"stream-{spec.table.name}-{handler}",
         300,
+        settings=settings_of(spec.handler),
         env={"STRATO_HANDLER": spec.name},
         extra=[
             {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..core.function_settings import settings_of
 from ..deploy.names import camel, env_name, logical
 from ..queue import Queue
 
@@ -48,6 +49,7 @@ def _topic(t: Template, topic: Topic) -> None:
             fn = t.function(
                 f"topic-{topic.name}-{handler}",
                 60,
+                settings=settings_of(sub.handler),
                 env={"STRATO_HANDLER": handler},
                 extra=[
                     {

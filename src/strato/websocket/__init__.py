@@ -175,6 +175,7 @@ class WebSocketApi(Resource[WebSocketBackend]):
         self.max_duration = max_duration
         self.handlers: dict[str, Callable[..., Any]] = {}
         self.auth_options: dict[str, Any] = {}
+        self.function_settings: Any = None  # app.websocket(function=...): its Lambda's settings
         from .registry import Registry
 
         self.registry = Registry(self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..core.function_settings import websocket_settings
 from ..deploy.names import camel, env_name, logical
 from ..http.authorizer import needs_token
 
@@ -30,7 +31,7 @@ def arns(resource: WebSocketApi, action: str, stage: str) -> list[Any]:
 
 def _websocket(t: Template, ws: WebSocketApi) -> None:
     api_id = logical(ws.name, "WebSocketApi")
-    fn = t.function(f"ws-{ws.name}", 29, env={"STRATO_WEBSOCKET": ws.name})
+    fn = t.function(f"ws-{ws.name}", 29, env={"STRATO_WEBSOCKET": ws.name}, settings=websocket_settings(ws))
     t.add(
         api_id,
         "AWS::ApiGatewayV2::Api",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..core.config import env_token
+from ..core.function_settings import settings_of
 from ..deploy.names import logical
 
 if TYPE_CHECKING:
@@ -26,7 +27,9 @@ def synth(t: Template, workflow: Workflow) -> None:
         found = next((f for f in t.functions if f.key == key), None)
         if found is None:  # an @app.task named by several workflows is one function
             env = {task_functions.ENV: f"{workflow.name}/{task}"}
-            found = t.function(key, task_functions.timeout(workflow, task), env=env)
+            handler = workflow.tasks.get(task) or workflow.app_tasks.get(task)
+            settings = settings_of(handler)  # @strato.function on the task handler: memory, concurrency...
+            found = t.function(key, task_functions.timeout(workflow, task), env=env, settings=settings)
         return {"Fn::GetAtt": [found.logical, "Arn"]}
 
     def machine_arn(name: str) -> Any:
