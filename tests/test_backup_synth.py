@@ -3,14 +3,12 @@ and role, versioning on the buckets the plan covers, lifecycle transitions; cfn-
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 
 import strato
 from strato.backup import schedule_cron
 from strato.deploy.synth import synth
+from tests.cfn import assert_lint_clean
 
 
 @pytest.fixture
@@ -26,9 +24,7 @@ def app(tmp_path, monkeypatch):
 
 
 def lint(template: dict, path) -> None:
-    path.write_text(json.dumps(template))
-    out = subprocess.run(["cfn-lint", str(path)], capture_output=True, text=True, timeout=300)
-    assert not [line for line in out.stdout.splitlines() if line[:1] == "E"], out.stdout
+    assert_lint_clean(template, path.parent, path.name)
 
 
 def test_backup_plan_vault_selection_and_role(app, tmp_path):

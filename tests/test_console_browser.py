@@ -7,15 +7,15 @@ edit is refused)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import httpx
 import pytest
 
 from strato.runtime.devsecret import internal_headers
+from tests.browser import launch
 from tests.conftest import start_dev_server, stop
-from tests.test_meetings_browser import CHROMIUM, _playwright
+from tests.test_meetings_browser import _playwright
 from tests.test_worker import wait_until
 
 APP = "tests/apps/console_app.py"
@@ -50,11 +50,7 @@ def dev(tmp_path):
 def page(tmp_path):
     sync_playwright = _playwright()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-            env={**os.environ, "HOME": str(tmp_path)},
-        )
+        browser = launch(pw, tmp_path)
         try:
             tab = browser.new_page(viewport={"width": 1280, "height": 860})
             tab.errors = []  # type: ignore[attr-defined]

@@ -29,6 +29,7 @@ def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=300,
+        stdin=subprocess.DEVNULL,  # not a terminal: nobody to answer a question
         env={**os.environ, **(env or {})},
     )
 

@@ -9,9 +9,7 @@ Replacement, so the replacement case is a strict xfail against it.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import boto3
@@ -21,6 +19,7 @@ from rich.console import Console
 from strato.cli_diff import show
 from strato.deploy.changeset import Diff, ResourceChange, iam_statements
 from tests import test_deploy
+from tests.test_deploy import cli as deploy_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 aws_env = test_deploy.aws_env  # the fixture: moto_server's endpoint and fake credentials
@@ -45,15 +44,7 @@ V3 = V2.replace('key="id"', 'key="order_id"')  # a new key schema: CloudFormatio
 
 
 def cli(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "strato.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,  # not a terminal: nobody to ask
-        env={**os.environ, **env, "COLUMNS": "200"},
-    )
+    return deploy_cli(*args, env={**env, "COLUMNS": "200"})
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ a subscription gets what a mutation publishes; a bad token is refused."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,8 +15,9 @@ import pytest
 
 from strato.loader import load_app
 from strato.testing.users import ensure_signed_in
+from tests.browser import launch
 from tests.conftest import REQUIRE_SERVICES, start_dev_server, stop
-from tests.test_meetings_browser import CHROMIUM, _playwright
+from tests.test_meetings_browser import _playwright
 from tests.test_worker import wait_until
 
 APP = "tests/apps/graphql_app.py"
@@ -65,11 +65,7 @@ def test_graphql_ws_in_chromium_against_strato_dev(tmp_path, monkeypatch):
         ws_url = server.url.replace("http://", "ws://") + "/ws/graphql"
         query = 'subscription { metricUpdates(name: "gpu") { name value } }'
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=CHROMIUM,
-                args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-                env={**os.environ, "HOME": str(tmp_path)},
-            )
+            browser = launch(pw, tmp_path)
             try:
                 page = browser.new_page()
                 page.add_script_tag(path=str(umd))
@@ -110,11 +106,7 @@ def test_graphiql_works_offline_in_chromium(tmp_path, monkeypatch):
         query = '{ hello(name: "offline") }'
         requested: list[str] = []
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=CHROMIUM,
-                args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-                env={**os.environ, "HOME": str(tmp_path)},
-            )
+            browser = launch(pw, tmp_path)
             try:
                 page = browser.new_page()
                 failures: list[str] = []

@@ -18,7 +18,6 @@ events"): https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/edg
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ import pytest
 import strato
 from strato.deploy.synth import render, synth
 from strato.site.edge_deploy import companion_template, edge_source
+from tests.cfn import assert_lint_clean
 
 
 @pytest.fixture
@@ -40,10 +40,7 @@ def gated(tmp_path):
 
 
 def lint(template: dict, path: Path) -> None:
-    path.write_text(render(template))
-    done = subprocess.run(["cfn-lint", str(path)], capture_output=True, text=True, timeout=300)
-    errors = [line for line in done.stdout.splitlines() if line[:1] == "E"]
-    assert done.returncode in (0, 4, 8) and not errors, done.stdout
+    assert_lint_clean(template, path.parent, path.name)
 
 
 def test_in_us_east_1_the_stack_holds_the_edge_function(gated, tmp_path):

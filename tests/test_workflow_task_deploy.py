@@ -6,9 +6,6 @@ an exception surfacing with errorType = its class name, as Retry / Catch match i
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 
 import strato
@@ -17,6 +14,7 @@ from strato.deploy.synth import synth
 from strato.events import LocalContext
 from strato.workflow.errors import StatesError, matches, of_exception
 from strato.workflow.iam import Plan
+from tests.cfn import assert_lint_clean
 
 LAMBDA = "arn:aws:states:::"
 
@@ -152,11 +150,7 @@ def test_the_role_has_exactly_invoke_on_the_functions_and_the_integrations_on_th
 
 
 def test_the_template_passes_cfn_lint(template, tmp_path):
-    path = tmp_path / "t.json"
-    path.write_text(json.dumps(template))
-    lint = subprocess.run(["cfn-lint", str(path)], capture_output=True, text=True, timeout=300)
-    errors = [line for line in lint.stdout.splitlines() if line[:1] == "E"]
-    assert lint.returncode in (0, 4, 8) and not errors, lint.stdout
+    assert_lint_clean(template, tmp_path)
 
 
 def test_a_target_chosen_at_run_time_is_granted_on_every_declared_resource_of_its_kind(tmp_path):
@@ -388,10 +382,7 @@ def test_a_definition_using_every_integration_declares_runs_and_synthesises_lint
     assert {"lambda:InvokeFunction", "sqs:SendMessage", "states:StartExecution", "states:DescribeExecution"} <= granted
     wildcard = {a for s in statements if s["Resource"] in ("*", ["*"]) for a in s["Action"]}
     assert all(a.startswith(("logs:", "xray:")) for a in wildcard)  # only what log delivery and X-Ray need
-    path = tmp_path / "t.json"
-    path.write_text(json.dumps(template))
-    lint = subprocess.run(["cfn-lint", str(path)], capture_output=True, text=True, timeout=300)
-    assert lint.returncode in (0, 4, 8) and not [x for x in lint.stdout.splitlines() if x[:1] == "E"], lint.stdout
+    assert_lint_clean(template, tmp_path)
 
 
 def test_function_settings_on_a_task_handler_reach_its_function(tmp_path):
