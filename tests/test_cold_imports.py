@@ -57,6 +57,7 @@ TINY = {
     "strato",
     "strato.app",
     "strato.production",  # App's production methods (a mixin importing nothing until called)
+    "strato.interactive",  # App's HTTP / WebSocket / GraphQL / site / auth declarations (a mixin, likewise)
     "strato.core",
     "strato.core.config",
     "strato.core.context",

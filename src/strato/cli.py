@@ -1,19 +1,15 @@
-"""The ``strato`` command: dev, invoke, routes."""
+"""The ``strato`` command: dev and routes here; the other commands live in cli_*.py modules, one concern
+each, and are registered at the bottom."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
-import sys
-import threading
 from pathlib import Path
-from typing import Any
 
 import click
 
-from .cli_diff import deploy_options
 from .core.config import DATA_MARKER
 from .core.errors import StratoError
 
@@ -172,173 +168,8 @@ def dev(
     )
 
 
-@main.command()
-@click.argument("app_spec", metavar="APP")
-@click.option("--data", type=click.Path(file_okay=False), help="Data directory (default ./.strato).")
-@click.option("--grace", default=30.0, show_default=True, help="Seconds to let batches in hand finish on stop.")
-@click.option("--poll-wait", default=1.0, show_default=True, help="Long-poll seconds per receive.")
-def worker(app_spec: str, data: str | None, grace: float, poll_wait: float) -> None:
-    """Run only APP's background work (queue consumers, deliveries, schedules) against the same data."""
-    import logging
-    import signal
-
-    from .local.logs import RedactFilter
-    from .trace.logs import TraceFilter, suffixed
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    for handler in logging.getLogger().handlers:  # credentials in a failing handler's log, as in strato dev's
-        handler.addFilter(RedactFilter())
-        handler.addFilter(TraceFilter())  # a line logged inside a trace names it (STRATO_LOG_FORMAT=json)
-        handler.setFormatter(suffixed(fmt="%(asctime)s %(name)s %(levelname)s %(message)s"))
-    os.environ.setdefault("STRATO_PROVIDER", "local")
-    app = _load(app_spec, data)
-    from .local.worker import Worker
-    from .runtime.backup_guard import hold_shared
-    from .trace.setup import LocalTracing, wanted
-
-    hold_shared(app.config.data_dir)  # `strato restore` refuses while this process runs
-
-    tracing = LocalTracing(app.config.data_dir).start() if wanted() else None  # spans into traces.db
-    running = Worker(app, poll_wait=poll_wait).start()
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    click.echo(f"strato worker · {app.name} · {len(running.threads)} loops · Ctrl-C to stop", err=True)
-    stop.wait()
-    click.echo("stopping: finishing batches in hand ...", err=True)
-    clean = running.stop(grace)
-    if tracing is not None:
-        tracing.stop()
-    click.echo(
-        f"stopped ({running.processed} processed, {running.failed} failed"
-        f"{'' if clean else ', some work left in flight: it returns after its visibility timeout'})",
-        err=True,
-    )
-
-
-@main.command()
-@click.argument("app_spec", metavar="APP")
-@click.argument("event_file", metavar="EVENT.json", type=click.File("r"))
-@click.option("--timeout", default=29.0, show_default=True, help="Seconds before the invocation is abandoned.")
-@click.option("--data", type=click.Path(file_okay=False), help="Data directory (default ./.strato).")
-def invoke(app_spec: str, event_file, timeout: float, data: str | None) -> None:
-    """Run APP's Lambda entry point on a saved AWS event (EVENT.json, or - for stdin) and print the result."""
-    try:
-        event = json.load(event_file)
-    except json.JSONDecodeError as exc:
-        raise click.ClickException(f"{event_file.name} is not valid JSON: {exc}") from exc
-    app = _load(app_spec, data)
-    from .events import LocalContext
-
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["result"] = app.lambda_handler(event, LocalContext(f"{app.name}-invoke", timeout))
-        except Exception as exc:
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        click.echo(
-            json.dumps({"errorType": "TimeoutError", "errorMessage": f"Task timed out after {timeout:.2f} seconds"}),
-            err=False,
-        )
-        sys.exit(1)
-    if "error" in outcome:
-        error = outcome["error"]
-        click.echo(json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}))
-        sys.exit(1)
-    from .http.response import dumps
-
-    click.echo(dumps(outcome["result"]))
-
-
-@main.command()
-@click.argument("app_spec", metavar="APP")
-@click.option("--data", type=click.Path(file_okay=False), help="Data directory (default ./.strato).")
-@click.option("--protocol", type=click.Choice(["email", "sms"]), help="Only email or only SMS.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
-def outbox(app_spec: str, data: str | None, protocol: str | None, as_json: bool) -> None:
-    """Show the email and SMS APP's local topics sent (confirmations included)."""
-    os.environ.setdefault("STRATO_PROVIDER", "local")
-    app = _load(app_spec, data)
-    items = [
-        {"topic": t.name, **m} for t in app.of_kind("topic") if "outbox" in t.capabilities for m in t.outbox(protocol)
-    ]
-    if protocol in (None, "email"):  # user pools' codes and temporary passwords, as Cognito would mail them
-        items += [
-            {
-                "topic": f"user_pool:{pool.name}",
-                "protocol": "email" if "@" in m["destination"] else "sms",
-                "endpoint": m["destination"],
-                "kind": "user-pool",
-                "subject": m["subject"],
-                "message": m["message"],
-                "created_at": m["at"],
-            }
-            for pool in app.of_kind("user_pool")
-            if "outbox" in pool.capabilities
-            for m in pool.outbox()
-        ]
-    items.sort(key=lambda m: m["created_at"])
-    if as_json:
-        for item in items:
-            click.echo(json.dumps(item))
-        return
-    from rich.console import Console
-    from rich.table import Table as RichTable
-
-    table = RichTable(title=f"outbox · {app.name} · {len(items)} messages")
-    for column in ("topic", "protocol", "to", "kind", "subject"):
-        table.add_column(column)
-    table.add_column("message", overflow="fold")  # links whole: a confirmation URL cut short is useless
-    for m in items:
-        table.add_row(m["topic"], m["protocol"], m["endpoint"], m["kind"], m["subject"] or "", m["message"])
-    Console().print(table)
-
-
-@main.command()
-@click.argument("app_spec", metavar="APP")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the template here (default stdout).")
-@click.option("--stage", help="Stage name baked into names and the WebSocket stage (default STRATO_STAGE or dev).")
-def synth(app_spec: str, output: str | None, stage: str | None) -> None:
-    """Write APP's CloudFormation template (least-privilege IAM, passes cfn-lint)."""
-    if stage:
-        os.environ["STRATO_STAGE"] = stage
-    os.environ["STRATO_PROVIDER"] = "aws"
-    app = _load(app_spec)
-    from .deploy.synth import render
-    from .deploy.synth import synth as build
-
-    try:
-        text = render(build(app))
-    except StratoError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if output:
-        Path(output).write_text(text)
-        click.echo(f"wrote {output} ({len(text):,} bytes)", err=True)
-    else:
-        click.echo(text, nl=False)
-
-
-@main.command()
-@click.argument("app_spec", metavar="APP")
-@click.option("-o", "--output", default="strato-package.zip", show_default=True, type=click.Path(dir_okay=False))
-def package(app_spec: str, output: str) -> None:
-    """Build APP's Lambda zip (app code + strato + requirements.txt for Lambda), byte-reproducible."""
-    from .deploy.package import build
-
-    try:
-        path, digest = build(app_spec, Path(output))
-    except StratoError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"{path} sha256={digest} ({path.stat().st_size:,} bytes)")
-
-
 def _parameters(values: tuple[str, ...]) -> dict[str, str]:
+    """``--param NAME=VALUE`` pairs (strato deploy and strato diff)."""
     out = {}
     for value in values:
         name, sep, rest = value.partition("=")
@@ -346,53 +177,6 @@ def _parameters(values: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"{value!r}: use NAME=VALUE", param_hint="--param")
         out[name] = rest
     return out
-
-
-@main.command()
-@deploy_options
-@click.option("--yes", is_flag=True, help="Replace or remove tables, buckets, queues and user pools without asking.")
-def deploy(app_spec: str, stack: str, region: str, stage: str | None, params: tuple[str, ...], yes: bool) -> None:
-    """Package APP, upload it, create or update STACK through a change set (shown, as `strato diff` shows
-    it; replacing or removing a resource that holds data asks first), and print the outputs."""
-    if stage:
-        os.environ["STRATO_STAGE"] = stage
-    os.environ["STRATO_PROVIDER"] = "aws"
-    app = _load(app_spec)
-    from rich.console import Console
-    from rich.table import Table as RichTable
-
-    from .cli_diff import reviewer
-    from .deploy.deploy import Deployer
-
-    console = Console(stderr=True)
-    try:
-        outputs = Deployer(region, say=lambda line: console.print(line, highlight=False)).deploy(
-            app, app_spec, stack, _parameters(params), review=reviewer(yes, console)
-        )
-    except StratoError as exc:
-        raise click.ClickException(str(exc)) from exc
-    table = RichTable(title=f"stack {stack} outputs")
-    table.add_column("output")
-    table.add_column("value")
-    for key, value in sorted(outputs.items()):
-        table.add_row(key, value)
-    Console().print(table)
-
-
-@main.command()
-@click.option("--stack", required=True, help="CloudFormation stack name.")
-@click.option("--region", envvar="AWS_REGION", default="us-east-1", show_default=True)
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def destroy(stack: str, region: str, yes: bool) -> None:
-    """Delete STACK (tables and buckets are retained, as their DeletionPolicy says)."""
-    if not yes and not click.confirm(f"delete stack {stack} in {region}?"):
-        raise click.Abort()
-    from .deploy.deploy import Deployer
-
-    try:
-        Deployer(region, say=lambda line: click.echo(line, err=True)).destroy(stack)
-    except StratoError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 @main.command()
@@ -406,10 +190,12 @@ def routes(app_spec: str) -> None:
 
 from .cli_backup import backup, restore  # noqa: E402
 from .cli_cost import cost  # noqa: E402 - commands in their own modules, registered here
-from .cli_diff import diff  # noqa: E402 - imported above for deploy_options; registered here
+from .cli_deploy import deploy, destroy, package, synth  # noqa: E402
+from .cli_diff import diff  # noqa: E402
+from .cli_local import invoke, outbox, worker  # noqa: E402
 from .cli_openapi import openapi  # noqa: E402
 
-for _command in (backup, cost, diff, openapi, restore):
+for _command in (backup, cost, deploy, destroy, diff, invoke, openapi, outbox, package, restore, synth, worker):
     main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover

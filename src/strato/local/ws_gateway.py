@@ -26,6 +26,7 @@ from ..core import clock
 from ..core.errors import GoneError
 from ..dispatch.websocket import WebSocketDispatcher
 from ..events.apigw_ws import ws_connect_event, ws_context, ws_disconnect_event, ws_message_event
+from .ws_connections import ConnectionsApi
 
 if TYPE_CHECKING:
     from ..app import App
@@ -96,7 +97,7 @@ def pinned(binding: Binding) -> Hold:
     return lambda: (binding, _nothing)
 
 
-class WsGateway:
+class WsGateway(ConnectionsApi):
     """The connections of one WebSocket API. They outlive the code they run: ``strato dev --reload``
     points ``hold`` at the build being served, so each event runs the newest handlers, as API Gateway
     keeps connections across a Lambda deploy."""
@@ -300,89 +301,6 @@ class WsGateway:
                 await conn.send({"type": "websocket.close", "code": code, "reason": reason})
             except Exception:
                 pass
-
-    # -- calls from handlers and other processes ------------------------------------------------
-    def _open(self, connection_id: str) -> LiveConnection:
-        conn = self.connections.get(connection_id)
-        if conn is None or conn.state != "open":
-            raise GoneError(
-                f"connection {connection_id!r} of websocket {self.ws.name!r} is gone "
-                f"({'still connecting' if conn else 'closed or unknown'})"
-            )
-        return conn
-
-    def _run(self, coro: Any) -> Any:
-        if self.loop is None:
-            coro.close()
-            raise GoneError("no connection has been opened on this gateway")
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self.loop:  # called from an async handler on the gateway's loop: do not block it
-            future = asyncio.ensure_future(coro)
-            future.add_done_callback(_retrieve)
-            return future
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
-
-    def send_threadsafe(self, connection_id: str, raw: bytes, text: bool) -> None:
-        self._run(self._send(self._open(connection_id), raw, text))
-
-    async def _broadcast(self, ids: list[str], raw: bytes, text: bool) -> list[str]:
-        gone = []
-        slow = []
-        for connection_id in ids:
-            conn = self.connections.get(connection_id)
-            if conn is None or conn.state != "open":
-                gone.append(connection_id)
-            elif conn.protocol is None:
-                slow.append(conn)
-            else:
-                try:
-                    self._write(conn, conn.protocol, raw, text)
-                except GoneError:
-                    gone.append(connection_id)
-        results = await asyncio.gather(*(self._send(c, raw, text) for c in slow), return_exceptions=True)
-        return gone + [c.id for c, r in zip(slow, results, strict=True) if isinstance(r, Exception)]
-
-    def broadcast_threadsafe(self, ids: list[str], raw: bytes, text: bool) -> list[str]:
-        result = self._run(self._broadcast(ids, raw, text))
-        return result if isinstance(result, list) else []
-
-    def open_ids(self) -> list[str]:
-        return [c.id for c in list(self.connections.values()) if c.state == "open"]
-
-    async def close_all(self, code: int, reason: str, wait: float = 10.0) -> None:
-        """Close every connection (their $disconnect runs) and wait up to ``wait`` seconds for them to go."""
-        for conn in list(self.connections.values()):
-            await self._close(conn, code, reason)
-        deadline = time.monotonic() + wait
-        while self.connections and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
-
-    def close_threadsafe(self, connection_id: str) -> None:
-        self._run(self._close(self._open(connection_id), 1000, "Closed by the application"))
-
-    def info(self, connection_id: str) -> dict[str, Any]:
-        conn = self._open(connection_id)
-        iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(conn.connected_at))
-        return {
-            "ConnectedAt": f"{iso}Z",
-            "Identity": {"SourceIp": conn.source_ip, "UserAgent": conn.user_agent},
-            "LastActiveAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(conn.last_active)),
-        }
-
-
-def _retrieve(future: asyncio.Future) -> None:
-    """Collect the outcome of a send nobody awaits: a connection gone meanwhile is routine, not an
-    'exception was never retrieved' in the log."""
-    if future.cancelled():
-        return
-    exc = future.exception()
-    if isinstance(exc, GoneError):
-        log.debug("%s", exc)
-    elif exc is not None:
-        log.warning("websocket send failed: %r", exc)
 
 
 def gateway_for(app: App, ws: Any, hold: Hold | None = None) -> WsGateway:

@@ -18,12 +18,12 @@ from ..core import clock
 from ..core.context import ProviderServices
 from ..core.errors import ConditionFailed, ConfigurationError, TransactionCanceled
 from ..core.usage import OFF, Counter
-from ..runtime.keyrange import successor
 from ..runtime.work import Loop
 from .changelog import ChangeLog
 from .docs import decode_doc, decode_floats, encode_doc
+from .local_query import LocalQuery
 from .local_store import LocalTableStore
-from .model import Condition, Sort, TxOp, Update
+from .model import Condition, TxOp, Update
 from .schema import Index, Schema, sortable
 from .values import check_size
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 TTL_SWEEP_S = 30.0  # DynamoDB deletes expired items within days; reads already hide them
 
 
-class LocalTableBackend(ChangeLog):
+class LocalTableBackend(LocalQuery, ChangeLog):
     capabilities = frozenset({"conditions", "indexes", "ttl", "batch", "transactions", "change_stream"})
     usage: Counter | None = None  # set by the provider registry: DynamoDB read/write units for `strato cost`
 
@@ -256,56 +256,6 @@ class LocalTableBackend(ChangeLog):
         if self.streaming():
             self.notify()
         return current
-
-    def query(
-        self,
-        partition: Any,
-        sort: Sort | None,
-        index: Index | None,
-        descending: bool,
-        limit: int | None,
-        after: dict[str, Any] | None,
-        now: float,
-    ) -> list[dict[str, Any]]:
-        self.ensure()
-        args: list[Any]
-        if index is None:
-            source, cols, where, args = self.t, ["sk"], ["pk = ?"], [sortable(partition)]
-        else:
-            source = f"{self.itables[index.name]} AS i JOIN {self.t} ON {self.t}.pk = i.pk AND {self.t}.sk = i.sk"
-            cols, where, args = ["i.isk", "i.pk", "i.sk"], ["i.ipk = ?"], [sortable(partition)]
-        where.append("(expires IS NULL OR expires > ?)")
-        args.append(now)
-        if sort is not None:
-            col = cols[0]
-            values = [sortable(v) for v in sort.values]
-            if sort.op == "between":
-                where.append(f"{col} BETWEEN ? AND ?")
-                args += values
-            elif sort.op == "begins_with":
-                where.append(f"{col} >= ?")
-                args.append(values[0])
-                upper = successor(values[0])
-                if upper is not None:
-                    where.append(f"{col} < ?")
-                    args.append(upper)
-            else:
-                where.append(f"{col} {sort.op} ?")
-                args.append(values[0])
-        if after is not None:
-            if index is None:
-                start = [self._keys(after)[1]]
-            else:
-                start = [sortable(after[index.sort.name]) if index.sort else b"", *self._keys(after)]
-            where.append(f"({', '.join(cols)}) {'<' if descending else '>'} ({', '.join('?' * len(cols))})")
-            args += start
-        order = ", ".join(f"{c} {'DESC' if descending else 'ASC'}" for c in cols)
-        sql = f"SELECT {self.t}.doc FROM {source} WHERE {' AND '.join(where)} ORDER BY {order}"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        rows = self.store.db.conn.execute(sql, args).fetchall()
-        self._units("read_units", sum(len(r[0]) for r in rows), 4096)
-        return [decode_doc(row[0]) for row in rows]
 
     def batch_get(self, keys: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
         self.ensure()
