@@ -12,7 +12,7 @@ import hmac
 import logging
 import os
 import sys
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,19 @@ slow_queue = app.queue("slow-commands", visibility_timeout=60, max_receive_count
 metrics = app.metrics("Wireframe/Bot")
 api = app.http()
 telegram = BotAPI.from_env()
-db.migrate(str(HERE / "migrations"))
+_migrated = threading.Lock()
+_schema_ready = False
+
+
+def ensure_schema() -> None:
+    """Apply migrations/ once per process, at the first update (not at import: `strato synth` imports
+    the app without a database). Concurrent migrators are serialised by strato."""
+    global _schema_ready
+    if not _schema_ready:
+        with _migrated:
+            if not _schema_ready:
+                db.migrate(str(HERE / "migrations"))
+                _schema_ready = True
 
 
 # -- the webhook -----------------------------------------------------------------------------------
@@ -104,6 +116,7 @@ def command_of(text: str) -> tuple[str, list[str]]:
 def webhook(req: Request):
     check_secret(req)
     update_id, message = parse_update(req)
+    ensure_schema()
     if message is None or not isinstance(message.get("text"), str):
         return {"ok": True, "ignored": True}  # edited messages, photos, callbacks...: nothing to do
     chat_id, (command, args) = message["chat"]["id"], command_of(message["text"])
@@ -246,6 +259,7 @@ def cache_admin(chat_id: int, args: list[str]) -> str:
 def run_slow(msg: strato.queue.Message) -> None:
     """Slow commands and replies that met a 429 / 5xx; raising retries, 3 receives then the DLQ."""
     job = msg.json()
+    ensure_schema()
     if "reply" in job:
         telegram.send_message(job["reply"]["chat_id"], job["reply"]["text"])
         return

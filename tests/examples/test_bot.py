@@ -297,3 +297,38 @@ def test_setwebhook_registers_url_and_secret(fake):
     fake.fail_next(1, 400)
     failed = run(url)
     assert failed.returncode == 1 and "HTTP 400" in failed.stderr
+
+
+@pytest.mark.parametrize("elasticache", [False, True])
+def test_synth_is_cfn_lint_clean_with_the_seeds_services(tmp_path, elasticache):
+    env = {k: v for k, v in os.environ.items() if k not in ("USE_ELASTICACHE", "ELASTICACHE_ENDPOINT", "DATABASE_URL")}
+    if elasticache:
+        env["USE_ELASTICACHE"] = "true"
+    out = subprocess.run(
+        [sys.executable, "-m", "strato.cli", "synth", APP, "-o", str(tmp_path / "t.json")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    lint = subprocess.run(["cfn-lint", str(tmp_path / "t.json")], capture_output=True, text=True, timeout=300)
+    assert lint.returncode == 0, lint.stdout
+    template = json.loads((tmp_path / "t.json").read_text())
+    resources = template["Resources"]
+    kinds = {r["Type"] for r in resources.values()}
+    assert {
+        "AWS::ApiGatewayV2::Api",  # the webhook
+        "AWS::Lambda::Function",
+        "AWS::S3::Bucket",  # uploads
+        "AWS::SQS::Queue",  # slow commands and their DLQ
+        "AWS::DynamoDB::Table",  # the cache snapshot (and kv / cache themselves without ElastiCache)
+    } <= kinds
+    assert {"SlowCommandsQueue", "SlowCommandsDlqQueue", "BotSnapshotTable"} <= set(resources)
+    assert "MainSqlSecretArn" in template["Parameters"]  # RDS credentials from Secrets Manager
+    variables = resources["HttpFunction"]["Properties"]["Environment"]["Variables"]
+    assert "STRATO_SQL_MAIN_SECRET" in variables and "STRATO_TABLE_BOT_SNAPSHOT" in variables
+    if elasticache:
+        assert resources["RedisCache"]["Type"] == "AWS::ElastiCache::ServerlessCache"
+        assert "ELASTICACHE_ENDPOINT" in variables and "SessionsTable" not in resources
+    else:
+        assert "RedisCache" not in resources and {"SessionsTable", "BotTable"} <= set(resources)
+    policy = json.dumps(resources["AppPolicy"])
+    assert "cloudwatch:PutMetricData" in policy and "Wireframe/Bot" in policy
