@@ -123,12 +123,26 @@ def webhook(req: Request):
     known = command in ("/start", "/remember", "/recall", "/forget", "text", *SLOW)
     try:  # the claim: a redelivered update_id hits the primary key, however many arrive at once
         db.execute(
-            "INSERT INTO messages (update_id, chat_id, command, status, created_at) "
-            "VALUES (:u, :c, :cmd, 'accepted', :t)",
-            {"u": update_id, "c": chat_id, "cmd": command if known else "unknown", "t": strato.now()},
+            "INSERT INTO messages (update_id, chat_id, command, status, created_at) VALUES (:u, :c, :cmd, :s, :t)",
+            {
+                "u": update_id,
+                "c": chat_id,
+                "cmd": command if known else "unknown",
+                "s": "queued" if command in SLOW else "processed",
+                "t": strato.now(),
+            },
         )
     except SqlConstraintError:
         return {"ok": True, "duplicate": True}
+    try:
+        return handle(update_id, chat_id, command, args, command if known else "unknown")
+    except Exception:  # not handled after all: release the claim so Telegram's retry (after our 500) runs it
+        db.execute("DELETE FROM messages WHERE update_id = :u", {"u": update_id})
+        raise
+
+
+def handle(update_id: int, chat_id: int, command: str, args: list[str], label: str) -> dict[str, Any]:
+    """Rate limit, then a fast command answered now or a slow one queued; ``label`` names the metric."""
     count = cache.incr(f"rate:{chat_id}:{int(strato.now() // 60)}", ttl=120)
     if count > RATE_LIMIT:
         mark(update_id, "limited")
@@ -139,7 +153,7 @@ def webhook(req: Request):
         slow_queue.send({"update_id": update_id, "chat_id": chat_id, "command": command, "args": args})
         return {"ok": True, "queued": True}
     reply(chat_id, run_fast(chat_id, command, args))
-    processed(update_id, command if known else "unknown")
+    metrics.put("MessageProcessed", 1, unit="Count", dimensions={"command": label})
     return {"ok": True}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
 import threading
 import time
 from typing import Any
@@ -76,6 +77,10 @@ class BotAPI:
         if conn is None:
             kind = http.client.HTTPSConnection if self.scheme == "https" else http.client.HTTPConnection
             conn = self._local.conn = kind(self.host, self.port, timeout=self.timeout)
+            conn.connect()
+            # http.client may write headers and body separately: without TCP_NODELAY, Nagle holds the
+            # second write until the first is ACKed, and a delayed ACK costs ~40 ms
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return conn
 
     def _once(self, method: str, payload: dict[str, Any]) -> Any:
