@@ -34,7 +34,9 @@ CLIENTS = 16
 def wrk(url: str, script: str, seconds: float, *args: str) -> float:
     """Requests/s of one wrk run with 16 connections; fails loudly on any error or non-2xx answer."""
     command = ["wrk", "-t2", f"-c{CLIENTS}", f"-d{seconds}s", "-s", str(ROOT / "benchmarks" / "apps" / script), url]
-    out = subprocess.run([*command, "--", *args] if args else command, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [*command, "--", *args] if args else command, capture_output=True, text=True, check=True
+    ).stdout
     rps, _, _, bad_status, socket_errors = next(x for x in out.splitlines() if x.startswith("RESULT")).split()[1:]
     if int(bad_status) or int(socket_errors):
         raise RuntimeError(f"wrk saw errors against {url}: {out}")
@@ -52,7 +54,6 @@ def _p95(values: list[float]) -> float:
 
 def run(quick: bool = False) -> list[Row]:
     import httpx
-
     from examples.bot.fakeapi import FakeBotAPI
 
     rounds, seconds = (2, 2) if quick else (5, 4)
@@ -85,7 +86,19 @@ def run(quick: bool = False) -> list[Row]:
             "TELEGRAM_API_BASE": fake.url,
             "STRATO_PROVIDER": "local",
         }
-        dev = [sys.executable, "-m", "strato.cli", "dev", APP, "--port", str(port), "--data", data, "--log-level", "warning"]
+        dev = [
+            sys.executable,
+            "-m",
+            "strato.cli",
+            "dev",
+            APP,
+            "--port",
+            str(port),
+            "--data",
+            data,
+            "--log-level",
+            "warning",
+        ]
         with process(dev, port, env) as proc:
             deliver(update(1, "/start"))  # migrations, first connections
             fake.wait_for(1)
@@ -120,15 +133,54 @@ def run(quick: bool = False) -> list[Row]:
                 lost += got == 0
     label = f"wrk, {CLIENTS} connections, median of {rounds} x {seconds} s"
     return [
-        Row("bot app", f"webhook accepted ({label})", statistics.median(rates), statistics.median(healthz),
-            "GET /healthz", "updates/s", "1,000/s"),
-        Row("bot app", "dev server CPU per update (claim, rate limit, kv, reply, metric)", statistics.median(cpu), 0,
-            "", "µs", "", higher_is_better=False),
-        Row("bot app", "webhook -> sendMessage p50", statistics.median(latencies), statistics.median(baseline),
-            "GET /healthz", "ms", "", higher_is_better=False),
-        Row("bot app", "webhook -> sendMessage p95", _p95(latencies), _p95(baseline), "GET /healthz", "ms", "< 50 ms",
-            higher_is_better=False),
-        Row("bot app", f"processed twice ({dupes} updates x 8 concurrent deliveries)", twice, 0, "", "updates", "0",
-            higher_is_better=False),
+        Row(
+            "bot app",
+            f"webhook accepted ({label})",
+            statistics.median(rates),
+            statistics.median(healthz),
+            "GET /healthz",
+            "updates/s",
+            "1,000/s",
+        ),
+        Row(
+            "bot app",
+            "dev server CPU per update (claim, rate limit, kv, reply, metric)",
+            statistics.median(cpu),
+            0,
+            "",
+            "µs",
+            "",
+            higher_is_better=False,
+        ),
+        Row(
+            "bot app",
+            "webhook -> sendMessage p50",
+            statistics.median(latencies),
+            statistics.median(baseline),
+            "GET /healthz",
+            "ms",
+            "",
+            higher_is_better=False,
+        ),
+        Row(
+            "bot app",
+            "webhook -> sendMessage p95",
+            _p95(latencies),
+            _p95(baseline),
+            "GET /healthz",
+            "ms",
+            "< 50 ms",
+            higher_is_better=False,
+        ),
+        Row(
+            "bot app",
+            f"processed twice ({dupes} updates x 8 concurrent deliveries)",
+            twice,
+            0,
+            "",
+            "updates",
+            "0",
+            higher_is_better=False,
+        ),
         Row("bot app", "never processed", lost, 0, "", "updates", "0", higher_is_better=False),
     ]

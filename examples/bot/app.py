@@ -36,7 +36,9 @@ HELP = (
 
 def use_elasticache() -> bool:
     """The seed's switch: kv and cache on ElastiCache (Redis) instead of DynamoDB / SQLite."""
-    return os.environ.get("USE_ELASTICACHE", "").lower() in ("1", "true") or bool(os.environ.get("ELASTICACHE_ENDPOINT"))
+    return os.environ.get("USE_ELASTICACHE", "").lower() in ("1", "true") or bool(
+        os.environ.get("ELASTICACHE_ENDPOINT")
+    )
 
 
 def sql_provider() -> str | None:
@@ -233,7 +235,10 @@ def upload(chat_id: int, args: list[str]) -> str:
         upload_id = uploads.start_multipart(key, content_type="video/mp4")
         sessions.set(f"upload:{chat_id}:{name}", upload_id, ttl=7 * 86400)
         lines.append(f"Or multipart upload {upload_id} (parts of at least 5 MiB but the last), PUT part N to:")
-        lines += [f"part {n}: {uploads.presign_part(key, upload_id, n, expires_in=UPLOAD_URL_S)}" for n in range(1, MP4_PARTS + 1)]
+        lines += [
+            f"part {n}: {uploads.presign_part(key, upload_id, n, expires_in=UPLOAD_URL_S)}"
+            for n in range(1, MP4_PARTS + 1)
+        ]
         lines.append(f"then send /complete {name}")
     return "\n".join(lines)
 
@@ -255,7 +260,10 @@ def files(chat_id: int) -> str:
     page = uploads.list(f"{chat_id}/", limit=20)
     if not page.objects:
         return "No files yet: send /upload <name>."
-    lines = [f"{o.key.split('/', 1)[1]} ({o.size} bytes): {uploads.presign_get(o.key, expires_in=UPLOAD_URL_S)}" for o in page.objects]
+    lines = [
+        f"{o.key.split('/', 1)[1]} ({o.size} bytes): {uploads.presign_get(o.key, expires_in=UPLOAD_URL_S)}"
+        for o in page.objects
+    ]
     return "\n".join(lines)
 
 

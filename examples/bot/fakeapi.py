@@ -99,7 +99,9 @@ class FakeBotAPI:
             return [
                 c
                 for c in self.calls
-                if c.method == "sendMessage" and c.status == 200 and (chat_id is None or c.payload.get("chat_id") == chat_id)
+                if c.method == "sendMessage"
+                and c.status == 200
+                and (chat_id is None or c.payload.get("chat_id") == chat_id)
             ]
 
     def wait_for(self, chat_id: int, count: int = 1, timeout: float = 15.0) -> list[Call]:
@@ -107,7 +109,11 @@ class FakeBotAPI:
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
-                found = [c for c in self.calls if c.method == "sendMessage" and c.status == 200 and c.payload.get("chat_id") == chat_id]
+                found = [
+                    c
+                    for c in self.calls
+                    if c.method == "sendMessage" and c.status == 200 and c.payload.get("chat_id") == chat_id
+                ]
                 if len(found) >= count:
                     return found
                 left = deadline - time.monotonic()

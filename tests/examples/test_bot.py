@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-
 from examples.bot.fakeapi import FakeBotAPI
+
 from tests.conftest import ROOT, start_dev_server, stop
 
 APP = "examples/bot/app.py"
@@ -36,10 +36,15 @@ class Bot:
 
     def post(self, body, headers=HEADERS) -> httpx.Response:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        return self.http.post("/webhook/telegram", content=data, headers={"content-type": "application/json", **headers})
+        return self.http.post(
+            "/webhook/telegram", content=data, headers={"content-type": "application/json", **headers}
+        )
 
     def say(self, chat: int, text: str, update_id: int | None = None) -> httpx.Response:
-        update = {"update_id": update_id or next(_ids), "message": {"message_id": 1, "chat": {"id": chat}, "text": text}}
+        update = {
+            "update_id": update_id or next(_ids),
+            "message": {"message_id": 1, "chat": {"id": chat}, "text": text},
+        }
         response = self.post(update)
         assert response.status_code == 200, response.text
         return response
@@ -79,7 +84,11 @@ def bot(request, fake, tmp_path_factory):
         redis_url, pg = request.getfixturevalue("redis_url"), request.getfixturevalue("postgres_url")
         with psycopg.connect(pg, autocommit=True) as conn:
             conn.execute(f"CREATE SCHEMA {stage}")
-        env |= {"USE_ELASTICACHE": "true", "REDIS_URL": redis_url, "DATABASE_URL": f"{pg}?options=-csearch_path%3D{stage}"}
+        env |= {
+            "USE_ELASTICACHE": "true",
+            "REDIS_URL": redis_url,
+            "DATABASE_URL": f"{pg}?options=-csearch_path%3D{stage}",
+        }
     data = tmp_path_factory.mktemp("bot") / "data"
     server = start_dev_server(APP, data, env=env)
     bot = Bot(server, fake, request.param, stage, redis_url, pg)
@@ -212,7 +221,11 @@ def test_duplicate_and_concurrent_deliveries_processed_once(bot):
 def test_wrong_secret_is_401_and_stores_nothing(bot):
     chat, update_id = new_chat(), next(_ids)
     update = {"update_id": update_id, "message": {"chat": {"id": chat}, "text": "/start"}}
-    for headers in ({}, {"x-telegram-bot-api-secret-token": "wrong"}, {"x-telegram-bot-api-secret-token": SECRET + "x"}):
+    for headers in (
+        {},
+        {"x-telegram-bot-api-secret-token": "wrong"},
+        {"x-telegram-bot-api-secret-token": SECRET + "x"},
+    ):
         assert bot.post(update, headers=headers).status_code == 401
     assert bot.post(update).json() == {"ok": True}  # the update_id was not claimed by the refused ones
     assert "Hello!" in bot.fake.wait_for(chat, 1)[0].payload["text"]
@@ -269,7 +282,11 @@ def test_message_processed_metric(bot):
     app = strato.App("bot", stage=bot.stage, data_dir=bot.server.data_dir)
     try:
         points = app.metrics("Wireframe/Bot").query(
-            "MessageProcessed", statistics=["Sum"], period=60, start=start, end=time.time() + 60,
+            "MessageProcessed",
+            statistics=["Sum"],
+            period=60,
+            start=start,
+            end=time.time() + 60,
             dimensions={"command": "/recall"},
         )
     finally:
@@ -283,7 +300,11 @@ def test_setwebhook_registers_url_and_secret(fake):
     def run(*args: str, **extra: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-m", "examples.bot.setwebhook", *args],
-            cwd=ROOT, env={**env, **extra}, capture_output=True, text=True, timeout=60,
+            cwd=ROOT,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
 
     url = "https://bot.example.com/webhook/telegram"
@@ -291,7 +312,12 @@ def test_setwebhook_registers_url_and_secret(fake):
     assert out.returncode == 0 and "webhook set" in out.stdout, out.stderr
     call = [c for c in fake.calls if c.method == "setWebhook"][-1]
     assert call.token == "123:abc"
-    assert call.payload == {"url": url, "secret_token": SECRET, "allowed_updates": ["message"], "drop_pending_updates": False}
+    assert call.payload == {
+        "url": url,
+        "secret_token": SECRET,
+        "allowed_updates": ["message"],
+        "drop_pending_updates": False,
+    }
     assert run("http://bot.example.com/hook").returncode == 2  # Telegram only calls HTTPS
     assert run(url, WEBHOOK_SECRET="has spaces").returncode == 2
     fake.fail_next(1, 400)
@@ -306,7 +332,11 @@ def test_synth_is_cfn_lint_clean_with_the_seeds_services(tmp_path, elasticache):
         env["USE_ELASTICACHE"] = "true"
     out = subprocess.run(
         [sys.executable, "-m", "strato.cli", "synth", APP, "-o", str(tmp_path / "t.json")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     lint = subprocess.run(["cfn-lint", str(tmp_path / "t.json")], capture_output=True, text=True, timeout=300)
