@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 
 import pytest
-
 from examples.bot.fakeapi import FakeBotAPI
 
 pytestmark = pytest.mark.strato_app("examples/bot/app.py")
