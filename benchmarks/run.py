@@ -14,6 +14,7 @@ import sys
 
 from . import (
     bench_auth,
+    bench_bot,
     bench_clock,
     bench_coldstart,
     bench_console,
@@ -47,6 +48,7 @@ SUITES = {
     "coldstart": bench_coldstart,
     "auth": bench_auth,
     "jobs": bench_jobs,
+    "bot": bench_bot,
     "testing": bench_testing,
     "clock": bench_clock,
     "reload": bench_reload,

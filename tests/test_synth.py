@@ -230,6 +230,9 @@ def test_redis_users_get_elasticache_and_vpc_placed_functions(tmp_path):
     assert function["Environment"]["Variables"]["REDIS_TLS"] == "1"
     assert "ELASTICACHE_ENDPOINT" in function["Environment"]["Variables"]
     assert "SessionsTable" not in r and "HotTable" not in r and "SlowTable" in r  # redis ones need no table
+    # but a redis cache's persist() / restore() still use its DynamoDB snapshot table
+    assert r["HotSnapshotTable"]["Type"] == "AWS::DynamoDB::Table"
+    assert "STRATO_TABLE_HOT_SNAPSHOT" in function["Environment"]["Variables"]
     eni = [
         s
         for s in r["HttpFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]

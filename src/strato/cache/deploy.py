@@ -17,6 +17,6 @@ __all__ = ["arns", "requirements", "synth"]
 
 def synth(t: Template, cache: Cache) -> None:
     keyed_store(t, cache)
-    if cache.provider_name != "redis":
-        table_resources(t, cache.snapshot_table)
-        t.grants.append(cache.snapshot_table)
+    # on ElastiCache too: persist() / restore() keep the snapshot in DynamoDB, which outlives the cache
+    table_resources(t, cache.snapshot_table)
+    t.grants.append(cache.snapshot_table)

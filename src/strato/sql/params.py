@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from ..core.errors import ValidationError
 
@@ -64,7 +65,13 @@ def _tokens(sql: str) -> Iterator[tuple[str, str]]:
 
 
 def names(sql: str) -> list[str]:
-    return [text for kind, text in _tokens(sql) if kind == "param"]
+    return list(_names(sql))
+
+
+@lru_cache(maxsize=1024)
+def _names(sql: str) -> tuple[str, ...]:
+    """Memoised: an app runs the same few statements over and over, and scanning is per character."""
+    return tuple(text for kind, text in _tokens(sql) if kind == "param")
 
 
 def check(sql: str, params: dict | None) -> dict:
@@ -73,12 +80,13 @@ def check(sql: str, params: dict | None) -> dict:
     params = params or {}
     if not isinstance(params, dict):
         raise ValidationError("parameters are a dict for :name placeholders (one style for every engine)")
-    missing = sorted(set(names(sql)) - set(params))
+    missing = sorted(set(_names(sql)) - set(params))
     if missing:
         raise ValidationError(f"no value for parameter(s) {', '.join(':' + m for m in missing)}")
     return params
 
 
+@lru_cache(maxsize=1024)
 def to_pyformat(sql: str) -> str:
     """``:name`` -> ``%(name)s`` with literal ``%`` doubled, for psycopg."""
     out = []
