@@ -245,3 +245,46 @@ def test_a_burst_arrives_complete_for_every_viewer(relay, clients):
         assert sorted(m["seq"] for m in got) == list(range(200))
         assert all(base64.b64decode(m["payload"]) == b"%d" % m["seq"] for m in got)
         assert viewer.quiet()
+
+
+def test_relay_auth_checks_tokens_and_keeps_users_apart(tmp_path):
+    import strato
+
+    data = tmp_path / "data"
+    server = start_dev_server(APP, data, env={"RELAY_AUTH": "1"})
+    pool_app = strato.App("relay", data_dir=data)
+    try:
+        pool = pool_app.user_pool("users")
+        tokens = {}
+        for name in ("ana", "bob"):
+            pool.sign_up(name, "Corr3ct-horse!", {"email": f"{name}@example.com"})
+            pool.confirm_sign_up(name, pool.outbox()[-1]["message"].split()[-1])
+            tokens[name] = pool.sign_in(name, "Corr3ct-horse!").id_token
+        base = ws_base(server.url)
+        for query in ("", "&token=not-a-jwt"):
+            with pytest.raises(InvalidStatus) as refused:
+                connect(f"{base}/ws/relay?role=cli{query}", open_timeout=15)
+            assert refused.value.response.status_code == 401
+        opened: list[Client] = []
+        try:
+            cli = open_client(opened, base, "cli", f"&token={tokens['ana']}")
+            cli.act("create", publicKey=KEY)
+            session = cli.recv()
+            bob = open_client(opened, base, "web", f"&token={tokens['bob']}")
+            bob.act("join", pairingCode=session["pairingCode"], publicKey=KEY)
+            assert bob.recv()["code"] == "invalid-pairing"  # ana's code is not bob's
+            bob.act("join", sessionId=session["sessionId"], publicKey=KEY)
+            assert bob.recv()["code"] == "unknown-session"
+            header = {"Authorization": tokens["ana"]}
+            web = Client.__new__(Client)
+            web.ws = connect(f"{base}/ws/relay?role=web", additional_headers=header, open_timeout=15)
+            opened.append(web)
+            web.act("join", pairingCode=session["pairingCode"], publicKey=KEY)
+            assert web.recv()["type"] == "joined"
+            assert pool_app.table("sessions", key="sessionId").get(session["sessionId"])["userId"]
+        finally:
+            for client in opened:
+                client.close()
+    finally:
+        pool_app.close()
+        stop(server.proc)
