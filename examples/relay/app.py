@@ -142,7 +142,10 @@ def connect(conn: strato.websocket.Connection) -> None:
 def disconnect(msg: strato.websocket.WsMessage) -> None:
     conn = connections.delete(msg.connection_id)
     if conn and conn.get("sessionId"):
-        deliver(others(conn), {"type": "peer-left", "role": conn["role"]})
+        left = {"type": "peer-left", "role": conn["role"]}
+        if conn.get("publicKey"):  # which viewer: the CLI stops encrypting for it
+            left["peerPublicKey"] = conn["publicKey"]
+        deliver(others(conn), left)
 
 
 # -- actions ---------------------------------------------------------------------------------------
@@ -239,7 +242,10 @@ def resume(body: dict, conn: dict) -> None:
     after = field(body, "after", int)
     if conn["role"] == "cli":
         conn = attach(conn, session)
-        deliver(others(conn, "web"), {"type": "peer-joined", "peerPublicKey": session["cliPublicKey"]})
+        viewers = others(conn, "web")
+        deliver(viewers, {"type": "peer-joined", "peerPublicKey": session["cliPublicKey"]})
+        for viewer in viewers:  # and the CLI learns who is watching now
+            deliver([conn], {"type": "peer-joined", "peerPublicKey": viewer["publicKey"]})
     elif conn.get("sessionId") != session["sessionId"]:
         raise Refused("not-in-session", "join the session (by sessionId) before resuming")
     peer = "web" if conn["role"] == "cli" else "cli"

@@ -155,7 +155,7 @@ def test_a_sixth_viewer_is_refused(relay, clients):
     sixth.act("join", sessionId=sid, publicKey=KEY)
     assert sixth.recv()["code"] == "session-full"
     clients[1].close()  # a viewer leaves: the CLI hears of it, and there is room again
-    assert cli.recv() == {"type": "peer-left", "role": "web"}
+    assert cli.recv() == {"type": "peer-left", "role": "web", "peerPublicKey": KEY}
     sixth.act("join", sessionId=sid, publicKey=KEY)
     assert sixth.recv()["type"] == "joined"
 
@@ -195,6 +195,7 @@ def test_cli_reconnects_and_resumes_nothing_lost_or_reordered(relay, clients):
     assert web.quiet()
     back = open_client(clients, base, "cli")
     back.act("resume", sessionId=sid, after=10)
+    assert back.recv() == {"type": "peer-joined", "peerPublicKey": KEY}  # who is watching
     got = [back.recv() for _ in range(20)]
     assert [m["seq"] for m in got] == list(range(11, 31)) and {m["from"] for m in got} == {"web"}
     assert got[0]["payload"] == "aW411"

@@ -1,0 +1,143 @@
+"""The relay CLI runs bash in a PTY; a Python viewer (the browser's protocol) pairs, types, reads.
+The server's data directory never holds the plaintext."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from examples.relay.crypto import Channel, KeyPair, Rejected, key_id, pack, unpack
+from examples.relay.viewer import Viewer
+from tests.conftest import ROOT, start_dev_server, stop
+
+APP = "examples/relay/app.py"
+
+
+@pytest.fixture()
+def shared(tmp_path):
+    """strato dev plus `python -m examples.relay.cli -- bash`; yields (server, cli process, pairing code)."""
+    server = start_dev_server(APP, tmp_path / "data")
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "examples.relay.cli", "--url", server.url.replace("http", "ws") + "/ws/relay",
+         "--", "bash", "--norc", "--noprofile", "-i"],
+        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**os.environ, "PS1": "$ ", "TERM": "xterm"},
+    )
+    try:
+        line = cli.stderr.readline().decode()
+        code = re.search(r"pairing code ([A-Z2-9]{8})", line)
+        assert code, line
+        opened = cli.stderr.readline().decode()
+        assert f"{server.url}/?code={code.group(1)}" in opened, opened
+        yield server, cli, code.group(1)
+    finally:
+        cli.terminate()
+        cli.wait(10)
+        stop(server.proc)
+
+
+def test_a_viewer_types_and_the_server_never_sees_plaintext(shared):
+    server, _, code = shared
+    viewer = Viewer(server.url.replace("http", "ws") + "/ws/relay")
+    try:
+        assert viewer.join(code=code)["type"] == "joined"
+        viewer.type(b"echo relay-canary-$((6*7))\r")
+        viewer.read_until(b"relay-canary-42")
+        viewer.type(b"stty size\r")
+        viewer.read_until(b"24 80")
+    finally:
+        viewer.close()
+    files = [p for p in server.data_dir.rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        raw = path.read_bytes()
+        assert b"relay-canary" not in raw and b"stty size" not in raw, path
+    import base64
+
+    import strato
+
+    stored = strato.App("relay", data_dir=server.data_dir)
+    try:
+        items = list(stored.table("messages", key="sessionId", sort="position").iterate(viewer.session_id))
+    finally:
+        stored.close()
+    assert {item["from"] for item in items} == {"cli", "web"}
+    for item in items:  # every stored item, decoded: ciphertext only
+        assert b"relay-canary" not in base64.b64decode(item["payload"]) and b"stty" not in base64.b64decode(item["payload"])
+
+
+def test_the_cli_reconnects_and_resumes_without_losing_keystrokes(tmp_path):
+    """The server restarts on the same port and data: the CLI resumes, the viewer's typing arrives."""
+    from tests.conftest import free_port
+
+    port = free_port()
+    data = tmp_path / "data"
+
+    def start() -> subprocess.Popen:
+        from tests.conftest import wait_for_port
+
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "strato.cli", "dev", APP, "--port", str(port), "--data", str(data),
+             "--log-level", "warning"],
+            cwd=ROOT, env={**os.environ, "STRATO_PROVIDER": "local"},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(port, 30, proc)
+        return proc
+
+    server = start()
+    url = f"ws://127.0.0.1:{port}/ws/relay"
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "examples.relay.cli", "--url", url, "--", "bash", "--norc", "--noprofile", "-i"],
+        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**os.environ, "PS1": "$ "},
+    )
+    viewer = None
+    try:
+        code = re.search(r"pairing code (\w{8})", cli.stderr.readline().decode()).group(1)
+        viewer = Viewer(url)
+        joined = viewer.join(code=code)
+        viewer.type(b"echo one-$((1+1))\r")
+        viewer.read_until(b"one-2")
+        viewer.close()
+        stop(server)  # the relay goes away; the CLI keeps retrying
+        server = start()
+        viewer2 = Viewer(url)
+        viewer = viewer2
+        assert viewer.join(session_id=joined["sessionId"])["type"] == "joined"
+        for n in range(5):  # typed before (or while) the CLI is back: stored, then resumed
+            viewer.type(b"echo again-$((%d*3))\r" % n)
+        seen = viewer.read_until(b"again-12", timeout=40)
+        assert [int(x) for x in re.findall(rb"again-(\d+)\r?\n", seen)] == [0, 3, 6, 9, 12]
+    finally:
+        if viewer:
+            viewer.close()
+        cli.terminate()
+        cli.wait(10)
+        stop(server)
+
+
+def test_tampered_replayed_and_reordered_frames(tmp_path):
+    cli, web = KeyPair(), KeyPair()
+    sender, receiver = Channel.between(cli, "cli", web.public_b64), Channel.between(web, "web", cli.public_b64)
+    mine = key_id(web.public_b64)
+    frames = [(seq, unpack(pack([sender.seal(seq, b"%d" % seq)]))[mine]) for seq in (0, 1, 5, 9)]
+    assert receiver.open(*frames[1]) == []  # early: held until its predecessor arrives
+    assert receiver.open(*frames[0]) == [b"0", b"1"]
+    tampered = bytearray(frames[2][1])
+    tampered[-1] ^= 1
+    for bad in [(5, bytes(tampered)), (6, frames[2][1]), frames[0]]:  # flipped bit, wrong seq, replay
+        with pytest.raises(Rejected):
+            receiver.open(*bad)
+    assert receiver.open(*frames[2]) == [b"5"] and receiver.open(*frames[3]) == [b"9"]
+    with pytest.raises(Rejected):
+        receiver.open(*frames[2])  # replayed later
+    with pytest.raises(Rejected):
+        unpack("not base64!")
+    stranger = Channel.between(KeyPair(), "web", cli.public_b64)
+    with pytest.raises(Rejected):
+        stranger.open(*frames[3])  # another viewer's key
