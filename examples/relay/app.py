@@ -39,6 +39,7 @@ sessions = app.table(
 )
 messages = app.table("messages", key="sessionId", sort="position", ttl="expiresAt")
 relay = app.websocket("relay", auth=True if AUTH else None)
+site = app.site("web", directory="web/bundle", auth=users if AUTH else None)  # built from web/ (xterm.js)
 
 
 class Refused(Exception):

@@ -1,0 +1,65 @@
+"""Headless Chromium runs the relay's web client (the committed xterm.js bundle, WebCrypto) against
+`strato dev` while the CLI runs bash in a PTY: the page pairs with the code, types, sees the output."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, start_dev_server, stop
+from tests.test_meetings_browser import CHROMIUM, _playwright
+
+APP = "examples/relay/app.py"
+
+
+@pytest.fixture()
+def browser():
+    sync_playwright = _playwright()
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def test_the_browser_pairs_types_and_sees_the_output(browser, tmp_path):
+    server = start_dev_server(APP, tmp_path / "data")
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "examples.relay.cli", "--url", server.url.replace("http", "ws") + "/ws/relay",
+         "--", "bash", "--norc", "--noprofile", "-i"],
+        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**os.environ, "PS1": "$ ", "TERM": "xterm"},
+    )
+    page = browser.new_page()
+    try:
+        code = re.search(r"pairing code (\w{8})", cli.stderr.readline().decode()).group(1)
+        link = re.search(r"open (\S+)", cli.stderr.readline().decode()).group(1)
+        page.goto(server.url + "/")
+        page.fill("#code", code.lower())
+        page.click("button[type=submit]")
+        page.wait_for_function("window.relay.state === 'paired'", timeout=30_000)
+        page.wait_for_function("window.relay.output.includes('$ ')", timeout=30_000)  # the prompt (scrollback)
+        page.click("#terminal")
+        page.keyboard.type("echo relay-ok")
+        page.keyboard.press("Enter")
+        page.wait_for_function("/[\\r\\n]relay-ok\\r?\\n/.test(window.relay.output)", timeout=30_000)
+        rows = page.locator(".xterm-rows").inner_text()
+        assert "$ echo relay-ok" in rows and re.search(r"^relay-ok\s*$", rows, re.M), rows
+        # the code was single use: the link the CLI printed no longer pairs a second browser
+        other = browser.new_page()
+        try:
+            other.goto(link)
+            other.wait_for_function("window.relay.state === 'refused'", timeout=30_000)
+            assert other.locator("#status").inner_text() == "wrong or expired pairing code"
+        finally:
+            other.close()
+    finally:
+        page.close()
+        cli.terminate()
+        cli.wait(10)
+        stop(server.proc)
