@@ -39,6 +39,11 @@ sessions = app.table(
 )
 messages = app.table("messages", key="sessionId", sort="position", ttl="expiresAt")
 relay = app.websocket("relay", auth=True if AUTH else None)
+app.output("WebSocketUrl", "RelayWebSocketApiUrl")  # the names clients and the seed's scripts use
+app.output("UserPoolId", "UsersUserPool")
+app.output("UserPoolClientId", "UsersUserPoolClient")
+app.output("WebUrl", "WebUrl")  # already so named by the site "web"; listed to fail loudly if that changes
+app.output("WebBucketName", "WebBucketName")
 site = app.site("web", directory="web/bundle", auth=users if AUTH else None)  # built from web/ (xterm.js)
 
 
