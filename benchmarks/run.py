@@ -23,6 +23,7 @@ from . import (
     bench_jobs,
     bench_messaging,
     bench_metrics,
+    bench_relay,
     bench_reload,
     bench_site,
     bench_storage,
@@ -55,6 +56,7 @@ SUITES = {
     "site": bench_site,
     "tracing": bench_tracing,
     "console": bench_console,
+    "relay": bench_relay,
 }
 
 
