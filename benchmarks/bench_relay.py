@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import json
 import os
 import statistics
@@ -171,7 +172,7 @@ async def _load(url: str, count: int, seconds: float, drain: float) -> dict:
     delivered = sum(len(g) for s in got for g in s)
     lost = sum(len(set(range(sent[i])) - set(g)) for i in range(count) for g in got[i])
     duplicates = sum(len(g) - len(set(g)) for s in got for g in s)
-    out_of_order = sum(sum(1 for a, b in zip(g, g[1:]) if b < a) for s in got for g in s)
+    out_of_order = sum(sum(1 for a, b in itertools.pairwise(g) if b < a) for s in got for g in s)
     return {
         "sent": total,
         "delivered": delivered,
@@ -206,26 +207,75 @@ def run(quick: bool = False) -> list[Row]:
     with tempfile.TemporaryDirectory() as data:
         port = free_port()
         url = f"ws://127.0.0.1:{port}/ws/relay"
-        dev = [sys.executable, "-m", "strato.cli", "dev", APP, "--port", str(port), "--data", data, "--log-level", "warning"]
+        dev = [
+            sys.executable,
+            "-m",
+            "strato.cli",
+            "dev",
+            APP,
+            "--port",
+            str(port),
+            "--data",
+            data,
+            "--log-level",
+            "warning",
+        ]
         with process(dev, port, {"STRATO_PROVIDER": "local"}) as proc:
             hops = asyncio.run(_hops(url, keystrokes))
             keys = _keystrokes(url, keystrokes)
             rows += [
-                Row("relay", "keystroke web -> CLI (PTY echo) -> web: p50", statistics.median(keys),
-                    statistics.median(hops), "relay hops only", "ms", higher_is_better=False),
-                Row("relay", "keystroke web -> CLI (PTY echo) -> web: p95", _p(keys, 0.95), _p(hops, 0.95),
-                    "relay hops only", "ms", "p95 < 20 ms", higher_is_better=False),
+                Row(
+                    "relay",
+                    "keystroke web -> CLI (PTY echo) -> web: p50",
+                    statistics.median(keys),
+                    statistics.median(hops),
+                    "relay hops only",
+                    "ms",
+                    higher_is_better=False,
+                ),
+                Row(
+                    "relay",
+                    "keystroke web -> CLI (PTY echo) -> web: p95",
+                    _p(keys, 0.95),
+                    _p(hops, 0.95),
+                    "relay hops only",
+                    "ms",
+                    "p95 < 20 ms",
+                    higher_is_better=False,
+                ),
             ]
             kb = _idle_memory(url, proc.pid, 100 if quick else 200)
             load = asyncio.run(_load(url, sessions, seconds, drain=60))
     label = f"{sessions} sessions x 2 viewers x 10 frames/s, {seconds} s"
     rows += [
-        Row("relay", f"{label}: frames delivered", load["delivered"], load["sent"], "sent to viewers", "frames",
-            "nothing lost"),
-        Row("relay", f"{label}: lost / duplicated", load["lost"] + load["duplicates"], 0, "", "frames",
-            "0", higher_is_better=False),
-        Row("relay", f"{label}: arrived out of seq order (receivers reorder)", load["arrived out of order"], 0, "",
-            "frames", higher_is_better=False),
+        Row(
+            "relay",
+            f"{label}: frames delivered",
+            load["delivered"],
+            load["sent"],
+            "sent to viewers",
+            "frames",
+            "nothing lost",
+        ),
+        Row(
+            "relay",
+            f"{label}: lost / duplicated",
+            load["lost"] + load["duplicates"],
+            0,
+            "",
+            "frames",
+            "0",
+            higher_is_better=False,
+        ),
+        Row(
+            "relay",
+            f"{label}: arrived out of seq order (receivers reorder)",
+            load["arrived out of order"],
+            0,
+            "",
+            "frames",
+            higher_is_better=False,
+        ),
         Row("relay", f"{label}: delivery rate", load["rate"], sessions * 20, "offered", "frames/s"),
         Row("relay", f"{label}: delivery p95", load["p95"], 0, "", "ms", higher_is_better=False),
         Row("relay", "server memory per idle session (CLI + 2 viewers)", kb, 0, "", "KB", higher_is_better=False),

@@ -65,7 +65,10 @@ async def share(args: argparse.Namespace) -> int:
             set_size(main, cols, rows)
 
     relay = Share(
-        args.url, token=args.token, on_input=lambda data: os.write(main, data), on_resize=on_resize,
+        args.url,
+        token=args.token,
+        on_input=lambda data: os.write(main, data),
+        on_resize=on_resize,
         on_session=on_session,
     )
     await relay.resize(*size)

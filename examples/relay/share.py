@@ -61,7 +61,9 @@ class Share:
         for at in range(0, len(data), chunk):
             self.seq += 1
             records = [channel.seal(self.seq, data[at : at + chunk]) for channel in channels]
-            self.outbox.append({"action": "send", "sessionId": self.session_id, "seq": self.seq, "payload": pack(records)})
+            self.outbox.append(
+                {"action": "send", "sessionId": self.session_id, "seq": self.seq, "payload": pack(records)}
+            )
         await self._flush()
 
     async def resize(self, cols: int, rows: int) -> None:

@@ -145,7 +145,7 @@ def test_expired_code_is_refused(tmp_path):
 
 def test_a_sixth_viewer_is_refused(relay, clients):
     base, _ = relay
-    cli, web, sid = paired(clients, base)
+    cli, _web, sid = paired(clients, base)
     for _ in range(4):
         viewer = open_client(clients, base, "web")
         viewer.act("join", sessionId=sid, publicKey=KEY)

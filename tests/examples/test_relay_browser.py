@@ -20,7 +20,9 @@ APP = "examples/relay/app.py"
 def browser():
     sync_playwright = _playwright()
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+        )
         try:
             yield chromium
         finally:
@@ -30,9 +32,22 @@ def browser():
 def test_the_browser_pairs_types_and_sees_the_output(browser, tmp_path):
     server = start_dev_server(APP, tmp_path / "data")
     cli = subprocess.Popen(
-        [sys.executable, "-m", "examples.relay.cli", "--url", server.url.replace("http", "ws") + "/ws/relay",
-         "--", "bash", "--norc", "--noprofile", "-i"],
-        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "examples.relay.cli",
+            "--url",
+            server.url.replace("http", "ws") + "/ws/relay",
+            "--",
+            "bash",
+            "--norc",
+            "--noprofile",
+            "-i",
+        ],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         env={**os.environ, "PS1": "$ ", "TERM": "xterm"},
     )
     page = browser.new_page()

@@ -9,9 +9,9 @@ import subprocess
 import sys
 
 import pytest
-
 from examples.relay.crypto import Channel, KeyPair, Rejected, key_id, pack, unpack
 from examples.relay.viewer import Viewer
+
 from tests.conftest import ROOT, start_dev_server, stop
 
 APP = "examples/relay/app.py"
@@ -22,9 +22,22 @@ def shared(tmp_path):
     """strato dev plus `python -m examples.relay.cli -- bash`; yields (server, cli process, pairing code)."""
     server = start_dev_server(APP, tmp_path / "data")
     cli = subprocess.Popen(
-        [sys.executable, "-m", "examples.relay.cli", "--url", server.url.replace("http", "ws") + "/ws/relay",
-         "--", "bash", "--norc", "--noprofile", "-i"],
-        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "examples.relay.cli",
+            "--url",
+            server.url.replace("http", "ws") + "/ws/relay",
+            "--",
+            "bash",
+            "--norc",
+            "--noprofile",
+            "-i",
+        ],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         env={**os.environ, "PS1": "$ ", "TERM": "xterm"},
     )
     try:
@@ -67,7 +80,9 @@ def test_a_viewer_types_and_the_server_never_sees_plaintext(shared):
         stored.close()
     assert {item["from"] for item in items} == {"cli", "web"}
     for item in items:  # every stored item, decoded: ciphertext only
-        assert b"relay-canary" not in base64.b64decode(item["payload"]) and b"stty" not in base64.b64decode(item["payload"])
+        assert b"relay-canary" not in base64.b64decode(item["payload"]) and b"stty" not in base64.b64decode(
+            item["payload"]
+        )
 
 
 def test_the_cli_reconnects_and_resumes_without_losing_keystrokes(tmp_path):
@@ -81,10 +96,23 @@ def test_the_cli_reconnects_and_resumes_without_losing_keystrokes(tmp_path):
         from tests.conftest import wait_for_port
 
         proc = subprocess.Popen(
-            [sys.executable, "-m", "strato.cli", "dev", APP, "--port", str(port), "--data", str(data),
-             "--log-level", "warning"],
-            cwd=ROOT, env={**os.environ, "STRATO_PROVIDER": "local"},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "strato.cli",
+                "dev",
+                APP,
+                "--port",
+                str(port),
+                "--data",
+                str(data),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "STRATO_PROVIDER": "local"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for_port(port, 30, proc)
         return proc
@@ -93,7 +121,10 @@ def test_the_cli_reconnects_and_resumes_without_losing_keystrokes(tmp_path):
     url = f"ws://127.0.0.1:{port}/ws/relay"
     cli = subprocess.Popen(
         [sys.executable, "-m", "examples.relay.cli", "--url", url, "--", "bash", "--norc", "--noprofile", "-i"],
-        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         env={**os.environ, "PS1": "$ "},
     )
     viewer = None

@@ -21,18 +21,24 @@ def test_the_template_lints_and_has_the_outputs(tmp_path, auth):
     out = tmp_path / "template.json"
     done = subprocess.run(
         [sys.executable, "-m", "strato.cli", "synth", "examples/relay/app.py", "-o", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "STRATO_DATA_DIR": str(tmp_path / "data"), "RELAY_AUTH": auth},
     )
     assert done.returncode == 0, done.stderr
     template = json.loads(out.read_text())
     outputs = template["Outputs"]
-    assert OUTPUTS <= set(outputs)
+    assert set(outputs) >= OUTPUTS
     assert outputs["WebSocketUrl"]["Value"] == outputs["RelayWebSocketApiUrl"]["Value"]
     assert outputs["UserPoolId"]["Value"] == {"Ref": "UsersUserPool"}
     assert outputs["UserPoolClientId"]["Value"] == {"Ref": "UsersUserPoolClient"}
-    tables = {r["Properties"].get("TableName", k): r["Properties"] for k, r in template["Resources"].items()
-              if r["Type"] == "AWS::DynamoDB::Table"}
+    tables = {
+        r["Properties"].get("TableName", k): r["Properties"]
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::DynamoDB::Table"
+    }
     ttl = [p.get("TimeToLiveSpecification", {}).get("AttributeName") for p in tables.values()]
     assert ttl.count("expiresAt") == 3  # connections, sessions, messages
     gsis = {g["IndexName"] for p in tables.values() for g in p.get("GlobalSecondaryIndexes", [])}

@@ -268,7 +268,9 @@ class Template:
         tags.apply(self)
         for alias, source in app.output_aliases.items():
             if source not in self.outputs:
-                raise ConfigurationError(f"app.output({alias!r}): no output {source!r}; outputs: {sorted(self.outputs)}")
+                raise ConfigurationError(
+                    f"app.output({alias!r}): no output {source!r}; outputs: {sorted(self.outputs)}"
+                )
             if alias in self.outputs and alias != source:
                 raise ConfigurationError(f"app.output({alias!r}): the template already has an output of that name")
             self.outputs[alias] = {**self.outputs[source], "Description": f"{source} (app.output)"}
