@@ -101,6 +101,14 @@ def session_of(body: dict, conn: dict) -> dict:
     return session
 
 
+def joined_session(body: dict, conn: dict) -> dict:
+    """The session the body names, which this connection joined (or resumed)."""
+    session = session_of(body, conn)
+    if conn.get("sessionId") != session["sessionId"]:
+        raise Refused("not-in-session", "join or resume the session first")
+    return session
+
+
 def members(session_id: str) -> list[dict]:
     return connections.query(session_id, index="by_session").items
 
@@ -223,9 +231,7 @@ def join(body: dict, conn: dict) -> dict:
 
 @action("send")
 def send(body: dict, conn: dict) -> None:
-    session = session_of(body, conn)
-    if conn.get("sessionId") != session["sessionId"]:
-        raise Refused("not-in-session", "join or resume the session first")
+    session = joined_session(body, conn)
     seq, payload = field(body, "seq", int), field(body, "payload", str)
     if len(payload) > MAX_PAYLOAD:
         raise Refused("payload-too-large", f"payload is over {MAX_PAYLOAD} base64 characters")
@@ -262,9 +268,7 @@ def resume(body: dict, conn: dict) -> None:
 
 @action("resize")
 def resize(body: dict, conn: dict) -> None:
-    session = session_of(body, conn)
-    if conn.get("sessionId") != session["sessionId"]:
-        raise Refused("not-in-session", "join or resume the session first")
+    session = joined_session(body, conn)
     cols, rows = field(body, "cols", int), field(body, "rows", int)
     if not (1 <= cols <= 1000 and 1 <= rows <= 1000):
         raise Refused("bad-request", "cols and rows are integers from 1 to 1000")
@@ -274,9 +278,7 @@ def resize(body: dict, conn: dict) -> None:
 
 @action("close")
 def close(body: dict, conn: dict) -> dict:
-    session = session_of(body, conn)
-    if conn.get("sessionId") != session["sessionId"]:
-        raise Refused("not-in-session", "join or resume the session first")
+    session = joined_session(body, conn)
     sessions.update(session["sessionId"], set={"closed": True}, remove=["pairingCode"])
     deliver(others(conn), {"type": "closed", "sessionId": session["sessionId"]})
     return {"type": "closed", "sessionId": session["sessionId"]}

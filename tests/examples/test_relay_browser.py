@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import ROOT, start_dev_server, stop
+from tests.conftest import start_dev_server, stop
+from tests.examples.test_relay_cli import start_cli
 from tests.test_meetings_browser import CHROMIUM, _playwright
 
 APP = "examples/relay/app.py"
@@ -31,25 +29,7 @@ def browser():
 
 def test_the_browser_pairs_types_and_sees_the_output(browser, tmp_path):
     server = start_dev_server(APP, tmp_path / "data")
-    cli = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "examples.relay.cli",
-            "--url",
-            server.url.replace("http", "ws") + "/ws/relay",
-            "--",
-            "bash",
-            "--norc",
-            "--noprofile",
-            "-i",
-        ],
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PS1": "$ ", "TERM": "xterm"},
-    )
+    cli = start_cli(server.url.replace("http", "ws") + "/ws/relay")
     page = browser.new_page()
     try:
         code = re.search(r"pairing code (\w{8})", cli.stderr.readline().decode()).group(1)

@@ -17,29 +17,23 @@ from tests.conftest import ROOT, start_dev_server, stop
 APP = "examples/relay/app.py"
 
 
-@pytest.fixture()
-def shared(tmp_path):
-    """strato dev plus `python -m examples.relay.cli -- bash`; yields (server, cli process, pairing code)."""
-    server = start_dev_server(APP, tmp_path / "data")
-    cli = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "examples.relay.cli",
-            "--url",
-            server.url.replace("http", "ws") + "/ws/relay",
-            "--",
-            "bash",
-            "--norc",
-            "--noprofile",
-            "-i",
-        ],
+def start_cli(url: str) -> subprocess.Popen:
+    """`python -m examples.relay.cli --url URL -- bash` (no rc files, a plain prompt); stderr piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "examples.relay.cli", "--url", url, "--", "bash", "--norc", "--noprofile", "-i"],
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env={**os.environ, "PS1": "$ ", "TERM": "xterm"},
     )
+
+
+@pytest.fixture()
+def shared(tmp_path):
+    """strato dev plus `python -m examples.relay.cli -- bash`; yields (server, cli process, pairing code)."""
+    server = start_dev_server(APP, tmp_path / "data")
+    cli = start_cli(server.url.replace("http", "ws") + "/ws/relay")
     try:
         line = cli.stderr.readline().decode()
         code = re.search(r"pairing code ([A-Z2-9]{8})", line)
@@ -93,40 +87,11 @@ def test_the_cli_reconnects_and_resumes_without_losing_keystrokes(tmp_path):
     data = tmp_path / "data"
 
     def start() -> subprocess.Popen:
-        from tests.conftest import wait_for_port
-
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "strato.cli",
-                "dev",
-                APP,
-                "--port",
-                str(port),
-                "--data",
-                str(data),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env={**os.environ, "STRATO_PROVIDER": "local"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(port, 30, proc)
-        return proc
+        return start_dev_server(APP, data, port=port).proc
 
     server = start()
     url = f"ws://127.0.0.1:{port}/ws/relay"
-    cli = subprocess.Popen(
-        [sys.executable, "-m", "examples.relay.cli", "--url", url, "--", "bash", "--norc", "--noprofile", "-i"],
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PS1": "$ "},
-    )
+    cli = start_cli(url)
     viewer = None
     try:
         code = re.search(r"pairing code (\w{8})", cli.stderr.readline().decode()).group(1)
