@@ -45,6 +45,17 @@ def test_the_browser_pairs_types_and_sees_the_output(browser, tmp_path):
         page.wait_for_function("/[\\r\\n]relay-ok\\r?\\n/.test(window.relay.output)", timeout=30_000)
         rows = page.locator(".xterm-rows").inner_text()
         assert "$ echo relay-ok" in rows and re.search(r"^relay-ok\s*$", rows, re.M), rows
+        # a second viewer opens the session link the first one shows, and sees the same terminal
+        link_text = page.locator("#status").inner_text()
+        second = browser.new_page()
+        try:
+            second.goto(re.search(r"(http\S+\?session=\w+)", link_text).group(1))
+            second.wait_for_function("window.relay.output.includes('relay-ok')", timeout=30_000)
+            page.keyboard.type("echo both-$((2*21))")
+            page.keyboard.press("Enter")
+            second.wait_for_function("window.relay.output.includes('both-42')", timeout=30_000)
+        finally:
+            second.close()
         # the code was single use: the link the CLI printed no longer pairs a second browser
         other = browser.new_page()
         try:

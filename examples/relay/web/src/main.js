@@ -43,7 +43,7 @@ async function handle(frame) {
     sessionId = frame.sessionId;
     if (!resumed) channel = await Channel.withCli(keys, frame.peerPublicKey);
     window.relay.state = "paired";
-    status(`paired (session ${sessionId.slice(0, 8)})`);
+    status(`paired: another viewer can open ${location.origin}${location.pathname}?session=${sessionId}`);
     send({ action: "resume", sessionId, after: channel.delivered });
     send({ action: "resize", sessionId, cols: term.cols, rows: term.rows });
     term.focus();
@@ -85,24 +85,27 @@ term.onData((text) => {
   });
 });
 
-async function pair(code) {
+async function pair(join) {
   keys = await newKeyPair();
   mineId = hex(await keyId(keys.publicB64));
   channel = undefined;
   status("pairing…");
-  connect({ pairingCode: code.trim().toUpperCase() });
+  connect(join);
 }
 
 document.getElementById("pair").addEventListener("submit", (event) => {
   event.preventDefault();
-  pair(document.getElementById("code").value);
+  pair({ pairingCode: document.getElementById("code").value.trim().toUpperCase() });
 });
 window.addEventListener("resize", () => {
   fit.fit();
   if (sessionId) send({ action: "resize", sessionId, cols: term.cols, rows: term.rows });
 });
-const fromUrl = new URLSearchParams(location.search).get("code");
-if (fromUrl) {
-  document.getElementById("code").value = fromUrl;
-  pair(fromUrl);
+// ?code=<pairing code> (the link the CLI prints), or ?session=<id> (a paired viewer's link for another viewer)
+const params = new URLSearchParams(location.search);
+if (params.get("code")) {
+  document.getElementById("code").value = params.get("code");
+  pair({ pairingCode: params.get("code").trim().toUpperCase() });
+} else if (params.get("session")) {
+  pair({ sessionId: params.get("session") });
 }
