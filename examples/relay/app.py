@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 import secrets
 import uuid
 from typing import Any
@@ -25,6 +26,7 @@ CODE_LENGTH = 8
 MAX_VIEWERS = 5
 MAX_PAYLOAD = 24 * 1024  # base64 characters: below API Gateway's 32 KB frame limit with the envelope
 ROLES = ("cli", "web")
+BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 app = strato.App("relay")
 users = app.user_pool("users")
@@ -235,6 +237,8 @@ def send(body: dict, conn: dict) -> None:
     seq, payload = field(body, "seq", int), field(body, "payload", str)
     if len(payload) > MAX_PAYLOAD:
         raise Refused("payload-too-large", f"payload is over {MAX_PAYLOAD} base64 characters")
+    if len(payload) % 4 or not BASE64.fullmatch(payload):
+        raise Refused("bad-request", "payload must be base64 (the ciphertext)")
     if not 0 <= seq < 2**53:
         raise Refused("bad-seq", "seq is an integer from 0 to 2**53 - 1")
     role = conn["role"]

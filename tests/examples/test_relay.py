@@ -40,6 +40,10 @@ class Client:
         self.ws.close()
 
 
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
 def ws_base(url: str) -> str:
     return url.replace("http://", "ws://")
 
@@ -168,8 +172,9 @@ def test_sequence_numbers_and_payload_size(relay, clients):
     for bad in (5, -1, 2**53):  # a replayed seq, out of range
         cli.act("send", sessionId=sid, seq=bad, payload="AA==")
         assert cli.recv()["code"] == "bad-seq"
-    cli.act("send", sessionId=sid, seq="6", payload="AA==")
-    assert cli.recv()["code"] == "bad-request"
+    for bad in [{"seq": "6", "payload": "AA=="}, {"seq": 6, "payload": "not base64!"}, {"seq": 6}]:
+        cli.act("send", sessionId=sid, **bad)
+        assert cli.recv()["code"] == "bad-request"
     cli.act("send", sessionId=sid, seq=6, payload="A" * (24 * 1024 + 4))
     assert cli.recv()["code"] == "payload-too-large"
     cli.act("send", sessionId=sid, seq=6, payload="A" * (24 * 1024))
@@ -186,19 +191,19 @@ def test_cli_reconnects_and_resumes_nothing_lost_or_reordered(relay, clients):
     base, _ = relay
     cli, web, sid = paired(clients, base)
     for seq in range(3):
-        cli.act("send", sessionId=sid, seq=seq, payload=f"b3V0{seq}")
+        cli.act("send", sessionId=sid, seq=seq, payload=b64(f"out{seq}"))
         assert web.recv()["seq"] == seq
     cli.close()
     assert web.recv() == {"type": "peer-left", "role": "cli"}
     for seq in range(1, 31):  # typed while the CLI was away: stored
-        web.act("send", sessionId=sid, seq=seq, payload=f"aW4{seq}")
+        web.act("send", sessionId=sid, seq=seq, payload=b64(f"in{seq}"))
     assert web.quiet()
     back = open_client(clients, base, "cli")
     back.act("resume", sessionId=sid, after=10)
     assert back.recv() == {"type": "peer-joined", "peerPublicKey": KEY}  # who is watching
     got = [back.recv() for _ in range(20)]
     assert [m["seq"] for m in got] == list(range(11, 31)) and {m["from"] for m in got} == {"web"}
-    assert got[0]["payload"] == "aW411"
+    assert got[0]["payload"] == b64("in11")
     assert web.recv() == {"type": "peer-joined", "peerPublicKey": KEY}
     back.act("send", sessionId=sid, seq=2, payload="AA==")  # the CLI's sequence carries on
     assert back.recv()["code"] == "bad-seq"
