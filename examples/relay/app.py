@@ -116,6 +116,9 @@ def members(session_id: str) -> list[dict]:
 
 
 def deliver(targets: list[dict], frame: dict) -> None:
+    if len(targets) > 1:  # one post for all viewers
+        relay.broadcast(frame, to=[t["connectionId"] for t in targets])
+        return
     for target in targets:
         try:
             relay.send(target["connectionId"], frame)
