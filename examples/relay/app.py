@@ -195,6 +195,8 @@ def create(body: dict, conn: dict) -> dict:
         raise Refused("bad-request", "this connection already has a session")
     key = public_key(body)
     session_id, code, t = uuid.uuid4().hex, new_code(), now()
+    while sessions.query(code, index="by_code", limit=1).items:  # 31**8 codes: a clash is rare, never shared
+        code = new_code()
     session = {
         "sessionId": session_id,
         "cliPublicKey": key,

@@ -17,7 +17,8 @@ except ImportError:  # run as a script
 class Viewer:
     def __init__(self, url: str, *, token: str | None = None) -> None:
         query = "role=web" + (f"&token={token}" if token else "")
-        self.ws = connect(url + ("&" if "?" in url else "?") + query, open_timeout=15, max_size=2**20)
+        target = url + ("&" if "?" in url else "?") + query
+        self.ws = connect(target, open_timeout=15, max_size=2**20).__enter__()  # closed by close()
         self.keys = KeyPair()
         self.channel: Channel | None = None
         self.session_id: str | None = None

@@ -21,7 +21,7 @@ class Client:
     """One side of the relay: JSON frames out, JSON frames in."""
 
     def __init__(self, base: str, role: str, query: str = "") -> None:
-        self.ws = connect(f"{base}/ws/relay?role={role}{query}", open_timeout=15)
+        self.ws = connect(f"{base}/ws/relay?role={role}{query}", open_timeout=15).__enter__()  # closed by close()
 
     def act(self, action: str, **fields) -> None:
         self.ws.send(json.dumps({"action": action, **fields}))
@@ -283,7 +283,7 @@ def test_relay_auth_checks_tokens_and_keeps_users_apart(tmp_path):
             assert bob.recv()["code"] == "unknown-session"
             header = {"Authorization": tokens["ana"]}
             web = Client.__new__(Client)
-            web.ws = connect(f"{base}/ws/relay?role=web", additional_headers=header, open_timeout=15)
+            web.ws = connect(f"{base}/ws/relay?role=web", additional_headers=header, open_timeout=15).__enter__()
             opened.append(web)
             web.act("join", pairingCode=session["pairingCode"], publicKey=KEY)
             assert web.recv()["type"] == "joined"
