@@ -242,19 +242,8 @@ def run(quick: bool = False) -> list[Row]:
     with tempfile.TemporaryDirectory() as data:
         port = free_port()
         url = f"ws://127.0.0.1:{port}/ws/relay"
-        dev = [
-            sys.executable,
-            "-m",
-            "strato.cli",
-            "dev",
-            APP,
-            "--port",
-            str(port),
-            "--data",
-            data,
-            "--log-level",
-            "warning",
-        ]
+        options = ["--port", str(port), "--data", data, "--log-level", "warning"]
+        dev = [sys.executable, "-m", "strato.cli", "dev", APP, *options]
         with process(dev, port, {"STRATO_PROVIDER": "local"}) as proc:
             hops = asyncio.run(_hops(url, keystrokes))
             keys = _keystrokes(url, keystrokes)
