@@ -3,6 +3,7 @@ The server's data directory never holds the plaintext."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -56,6 +57,15 @@ def test_a_viewer_types_and_the_server_never_sees_plaintext(shared):
         viewer.read_until(b"relay-canary-42")
         viewer.type(b"stty size\r")
         viewer.read_until(b"24 80")
+        # no terminal of its own: the CLI takes the browser's window size (and relays the CLI's own otherwise)
+        viewer.ws.send(json.dumps({"action": "resize", "sessionId": viewer.session_id, "cols": 100, "rows": 30}))
+        for attempt in range(5):  # the resize and the keystrokes are separate frames: either may land first
+            viewer.type(b"stty size\r")
+            try:
+                viewer.read_until(b"30 100", timeout=3)
+                break
+            except AssertionError:
+                assert attempt < 4, "the PTY never took the browser's size"
     finally:
         viewer.close()
     files = [p for p in server.data_dir.rglob("*") if p.is_file()]
