@@ -90,9 +90,19 @@ async def share(args: argparse.Namespace) -> int:
         loop.add_reader(sys.stdin.fileno(), lambda: os.write(main, os.read(sys.stdin.fileno(), 4096)))
         loop.add_signal_handler(signal.SIGWINCH, lambda: _winch(main, relay, loop))
     runner = asyncio.create_task(relay.run())
+    refused = False
     try:
         while True:
-            data = await output.get()
+            reading = asyncio.ensure_future(output.get())
+            await asyncio.wait({reading, runner}, return_when=asyncio.FIRST_COMPLETED)
+            if runner.done() and not reading.done():  # refused (401, 400) or the session was closed
+                reading.cancel()
+                if not runner.cancelled() and runner.exception() is not None:
+                    print(f"relay: {runner.exception()}", file=sys.stderr)
+                    refused = True
+                proc.terminate()
+                break
+            data = reading.result()
             if not data:
                 break
             if interactive:
@@ -103,9 +113,13 @@ async def share(args: argparse.Namespace) -> int:
         if interactive:
             termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, saved)
         runner.cancel()
-        proc.wait(timeout=5)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         os.close(main)
-    return proc.returncode
+    return 1 if refused else proc.returncode
 
 
 def _winch(fd: int, relay: Share, loop: asyncio.AbstractEventLoop) -> None:

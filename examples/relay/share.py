@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 try:
     from .crypto import Channel, KeyPair, Rejected, key_id, pack, unpack
@@ -107,7 +107,7 @@ class Share:
             except InvalidStatus as refused:
                 if refused.response.status_code in (400, 401, 403):
                     raise
-            except (OSError, ConnectionClosed, TimeoutError) as lost:
+            except (OSError, TimeoutError, EOFError, WebSocketException) as lost:  # a restarting server, too
                 log.info("relay connection lost (%s); reconnecting", lost)
             finally:
                 self.connected.clear()

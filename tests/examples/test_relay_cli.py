@@ -127,6 +127,22 @@ def test_the_cli_reconnects_and_resumes_without_losing_keystrokes(tmp_path):
         stop(server)
 
 
+def test_the_cli_stops_when_the_relay_refuses_its_token(tmp_path):
+    server = start_dev_server(APP, tmp_path / "data", env={"RELAY_AUTH": "1"})
+    try:
+        url = server.url.replace("http", "ws") + "/ws/relay"
+        done = subprocess.run(
+            [sys.executable, "-m", "examples.relay.cli", "--url", url, "--token", "not-a-jwt", "--", "sleep", "60"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert done.returncode == 1 and "HTTP 401" in done.stderr, done.stderr
+    finally:
+        stop(server.proc)
+
+
 def test_tampered_replayed_and_reordered_frames(tmp_path):
     cli, web = KeyPair(), KeyPair()
     sender, receiver = Channel.between(cli, "cli", web.public_b64), Channel.between(web, "web", cli.public_b64)
