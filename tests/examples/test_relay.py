@@ -266,6 +266,10 @@ def test_relay_auth_checks_tokens_and_keeps_users_apart(tmp_path):
             pool.sign_up(name, "Corr3ct-horse!", {"email": f"{name}@example.com"})
             pool.confirm_sign_up(name, pool.outbox()[-1]["message"].split()[-1])
             tokens[name] = pool.sign_in(name, "Corr3ct-horse!").id_token
+        import httpx
+
+        page = httpx.get(server.url + "/", follow_redirects=False)  # the site wants sign-in first
+        assert page.status_code == 302 and page.headers["location"].startswith("/_strato-signin"), page.headers
         base = ws_base(server.url)
         for query in ("", "&token=not-a-jwt"):
             with pytest.raises(InvalidStatus) as refused:
