@@ -57,6 +57,11 @@ def test_a_viewer_types_and_the_server_never_sees_plaintext(shared):
         viewer.read_until(b"relay-canary-42")
         viewer.type(b"stty size\r")
         viewer.read_until(b"24 80")
+        viewer.type(b"seq 1 20000; echo seq-$((1+1))-done\r")  # ~110 KB of output: many frames, in order
+        output = viewer.read_until(b"seq-2-done\r\n", timeout=60)
+        plain = re.sub(rb"\x1b\[\?2004[hl]", b"", output.split(b"seq 1 20000", 1)[1]).replace(b"\r", b"")
+        numbers = [line for line in plain.split(b"\n") if line.isdigit()]
+        assert [int(n) for n in numbers] == list(range(1, 20001))
         # no terminal of its own: the CLI takes the browser's window size (and relays the CLI's own otherwise)
         viewer.ws.send(json.dumps({"action": "resize", "sessionId": viewer.session_id, "cols": 100, "rows": 30}))
         for attempt in range(5):  # the resize and the keystrokes are separate frames: either may land first
