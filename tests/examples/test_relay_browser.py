@@ -35,10 +35,13 @@ def test_the_browser_pairs_types_and_sees_the_output(browser, tmp_path):
         code = re.search(r"pairing code (\w{8})", cli.stderr.readline().decode()).group(1)
         link = re.search(r"open (\S+)", cli.stderr.readline().decode()).group(1)
         page.goto(server.url + "/")
+        page.wait_for_function("window.relay !== undefined", timeout=30_000)  # the module ran (config read)
         page.fill("#code", code.lower())
         page.click("button[type=submit]")
-        page.wait_for_function("window.relay.state === 'paired'", timeout=30_000)
-        page.wait_for_function("window.relay.output.includes('$ ')", timeout=30_000)  # the prompt (scrollback)
+        page.wait_for_function("window.relay && window.relay.state === 'paired'", timeout=30_000)
+        page.wait_for_function(
+            "window.relay && window.relay.output.includes('$ ')", timeout=30_000
+        )  # the prompt (scrollback)
         page.click("#terminal")
         page.keyboard.type("echo relay-ok")
         page.keyboard.press("Enter")
@@ -50,17 +53,17 @@ def test_the_browser_pairs_types_and_sees_the_output(browser, tmp_path):
         second = browser.new_page()
         try:
             second.goto(re.search(r"(http\S+\?session=\w+)", link_text).group(1))
-            second.wait_for_function("window.relay.output.includes('relay-ok')", timeout=30_000)
+            second.wait_for_function("window.relay && window.relay.output.includes('relay-ok')", timeout=30_000)
             page.keyboard.type("echo both-$((2*21))")
             page.keyboard.press("Enter")
-            second.wait_for_function("window.relay.output.includes('both-42')", timeout=30_000)
+            second.wait_for_function("window.relay && window.relay.output.includes('both-42')", timeout=30_000)
         finally:
             second.close()
         # the code was single use: the link the CLI printed no longer pairs a second browser
         other = browser.new_page()
         try:
             other.goto(link)
-            other.wait_for_function("window.relay.state === 'refused'", timeout=30_000)
+            other.wait_for_function("window.relay && window.relay.state === 'refused'", timeout=30_000)
             assert other.locator("#status").inner_text() == "wrong or expired pairing code"
         finally:
             other.close()
