@@ -24,6 +24,7 @@ from . import (
     bench_jobs,
     bench_messaging,
     bench_metrics,
+    bench_relay,
     bench_reload,
     bench_site,
     bench_storage,
@@ -57,6 +58,7 @@ SUITES = {
     "site": bench_site,
     "tracing": bench_tracing,
     "console": bench_console,
+    "relay": bench_relay,
 }
 
 

@@ -196,8 +196,10 @@ class DevServer:
         return self.log.read_text(errors="replace")
 
 
-def start_dev_server(app_spec: str, data_dir: Path, *extra: str, env: dict | None = None) -> DevServer:
-    port = free_port()
+def start_dev_server(
+    app_spec: str, data_dir: Path, *extra: str, env: dict | None = None, port: int | None = None
+) -> DevServer:
+    port = port or free_port()
     log = data_dir.parent / f"dev-{port}.log"
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     proc_env = {**os.environ, "STRATO_PROVIDER": "local", **(env or {})}

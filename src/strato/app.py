@@ -65,6 +65,14 @@ class App(Interactive, Production):
         self._http: HttpApi | None = None
         self._http_dispatcher: HttpDispatcher | None = None
         self.backup_plan: BackupPlan | None = None
+        self.output_aliases: dict[str, str] = {}
+
+    def output(self, name: str, source: str) -> None:
+        """Repeat the stack output ``source`` (as ``strato synth`` names it) under ``name`` too, for
+        clients written against fixed output names (``app.output("WebSocketUrl", "RelayWebSocketApiUrl")``)."""
+        if not name.isalnum() or not name[:1].isalpha() or len(name) > 255:
+            raise ConfigurationError(f"output name {name!r}: letters and digits, starting with a letter")
+        self.output_aliases[name] = source
 
     def _find(self, kind: str, name: str | None) -> Any:
         if name is not None:

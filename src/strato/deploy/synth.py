@@ -266,6 +266,14 @@ class Template:
         self.emit_queue_policies()
         alarms.synth_defaults(self)
         tags.apply(self)
+        for alias, source in app.output_aliases.items():
+            if source not in self.outputs:
+                raise ConfigurationError(
+                    f"app.output({alias!r}): no output {source!r}; outputs: {sorted(self.outputs)}"
+                )
+            if alias in self.outputs and alias != source:
+                raise ConfigurationError(f"app.output({alias!r}): the template already has an output of that name")
+            self.outputs[alias] = {**self.outputs[source], "Description": f"{source} (app.output)"}
         return {
             "AWSTemplateFormatVersion": "2010-09-09",
             "Description": f"strato app {app.name} (stage {self.stage})",

@@ -1,0 +1,6 @@
+// Builds the relay's page into bundle/ (committed: `strato dev` and deploys serve it as it is).
+import { defineConfig } from "vite";
+
+export default defineConfig({
+  build: { outDir: "bundle", emptyOutDir: true, target: ["chrome133", "firefox130", "safari17"], sourcemap: false },
+});
