@@ -171,8 +171,9 @@ class HttpDispatcher:
             raise
         count_invocation(self.api.ctx.usage, started)
         if span is not None:
-            span.attributes.update({"method": event["requestContext"]["http"]["method"], "status": response.status})
-            span.attributes["path"] = event.get("rawPath", "/")
+            span.attributes.update(
+                method=event["requestContext"]["http"]["method"], status=response.status, path=event.get("rawPath", "/")
+            )
             response.headers.setdefault("x-amzn-trace-id", span.header)  # the client can look its trace up
             tracer.finish(span, failure if response.status >= 500 else [], outcome=None)
         return self.finish(event, response)

@@ -14,6 +14,7 @@ its subscribers, so a console can push every new span live.
 
 from __future__ import annotations
 
+import itertools
 import marshal
 import operator
 import os
@@ -48,8 +49,7 @@ def capacity_from_env() -> int:
     return int(raw)
 
 
-def _encode(batch: list[Span]) -> bytes:
-    rows = list(map(_FIELDS, batch))
+def _encode(rows: list[tuple[Any, ...]]) -> bytes:
     try:
         return marshal.dumps(rows)
     except ValueError:  # an attribute value marshal cannot write: keep its text
@@ -86,8 +86,11 @@ class SpanStore:
                 if statement.strip():
                     conn.execute(statement)
         self.flush_every = flush_every
-        # bounded: a flood the writer cannot keep up with loses its oldest spans, never the app's memory
-        self._pending: deque[Span] = deque(maxlen=self.capacity)
+        # bounded: a flood the writer cannot keep up with loses its oldest spans, never the app's memory.
+        # Spans wait as tuples of their fields: the Span is freed at once, and a tuple of strings and numbers
+        # (and a dict of them) leaves the garbage collector's lists at its first pass, so a full batch
+        # waiting here does not make the collector walk the heap more often
+        self._pending: deque[tuple[Any, ...]] = deque(maxlen=self.capacity)
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()  # one flush at a time (the thread, or a caller's flush())
         self._stop = threading.Event()
@@ -96,8 +99,9 @@ class SpanStore:
 
     # -- writing --------------------------------------------------------------------------------
     def add(self, span: Span) -> None:
-        """Hand one finished span over (the tracer's sink): an append; the thread writes it."""
-        self._pending.append(span)
+        """Hand one finished span over (the tracer's sink): its fields appended (read in C); the thread
+        writes them."""
+        self._pending.append(_FIELDS(span))
         if self._thread is None:
             self.start()
 
@@ -121,16 +125,15 @@ class SpanStore:
         """Write every pending span now and tell subscribers (also what they missed from other
         processes); returns how many spans this call wrote."""
         with self._lock:
-            batch = []
-            while self._pending:
-                batch.append(self._pending.popleft())
+            pending = self._pending  # drained in C: len() now, popleft that many (adds meanwhile wait)
+            batch = list(map(operator.call, itertools.repeat(pending.popleft, len(pending))))
             if batch:
                 self._write(batch)
             if self._listeners:
                 self._tell()
             return len(batch)
 
-    def _write(self, batch: list[Span]) -> None:
+    def _write(self, batch: list[tuple[Any, ...]]) -> None:
         blob = _encode(batch)
         with self.db.write() as conn:  # BEGIN IMMEDIATE: another process's batch cannot take our numbers
             first = int(conn.execute("SELECT coalesce(max(last), 0) FROM span_blobs").fetchone()[0]) + 1
