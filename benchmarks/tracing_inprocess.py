@@ -57,16 +57,16 @@ async def _requests(asgi: Any, path: str, count: int) -> None:
         return {"type": "http.request", "body": b"", "more_body": False}
 
     async def client(n: int) -> None:
+        status: list[int] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
         for _ in range(n):
-            status: list[int] = []
-
-            async def send(message: dict[str, Any]) -> None:
-                if message["type"] == "http.response.start":
-                    status.append(message["status"])
-
             await asgi(dict(scope), receive, send)
-            if status != [200]:
-                raise RuntimeError(f"{path} answered {status}")
+            if status.pop() != 200:
+                raise RuntimeError(f"{path} did not answer 200")
 
     await asyncio.gather(*(client(count // CONCURRENCY) for _ in range(CONCURRENCY)))
 

@@ -131,7 +131,7 @@ class Tracer:
         if parent is None:
             incoming = _get() or (ctx.current() if ctx.IN_LAMBDA else None)
         else:  # an incoming header without a valid Root: the running span's trace (in Lambda, the runtime's)
-            incoming = (ctx.parse(parent) if parent.__class__ is str else parent) or ctx.current()
+            incoming = (ctx.parse(parent) if isinstance(parent, str) else parent) or ctx.current()
         span = _blank(Span)
         span.start = now = _now()
         if incoming is None:
@@ -154,7 +154,7 @@ class Tracer:
         span.error = None
         span.attributes = {}
         span.seq = 0
-        span.token = _set(span)
+        span.token = _set(span)  # type: ignore[arg-type]  # a running span is a trace context
         return span
 
     def finish(
