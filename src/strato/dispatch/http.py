@@ -171,10 +171,14 @@ class HttpDispatcher:
             raise
         count_invocation(self.api.ctx.usage, started)
         if span is not None:
-            span.attributes.update({"method": event["requestContext"]["http"]["method"], "status": response.status})
-            span.attributes["path"] = event.get("rawPath", "/")
-            response.headers.setdefault("x-amzn-trace-id", span.header)  # the client can look its trace up
-            tracer.finish(span, failure if response.status >= 500 else [], outcome=None)
+            span.attributes = {
+                "method": event["requestContext"]["http"]["method"],
+                "status": response.status,
+                "path": event.get("rawPath", "/"),
+            }
+            if "x-amzn-trace-id" not in response.headers:  # the client can look its trace up
+                response.headers["x-amzn-trace-id"] = span.header
+            tracer.finish(span, failure if response.status >= 500 else ())
         return self.finish(event, response)
 
     def _deadlines(self, loop: AbstractEventLoop) -> Deadlines:

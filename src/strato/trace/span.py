@@ -8,6 +8,7 @@ sinks: the local span store (``strato dev``, ``strato worker``), an OpenTelemetr
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -84,7 +85,7 @@ class Span:
     @property
     def header(self) -> str:
         """The ``X-Amzn-Trace-Id`` a send made inside this span carries (this span as its Parent)."""
-        return f"Root={self.trace_id};Parent={self.span_id};Sampled={1 if self.sampled else 0}"
+        return "Root=" + self.trace_id + ";Parent=" + self.span_id + (";Sampled=1" if self.sampled else ";Sampled=0")
 
     @property
     def context(self) -> Span:
@@ -102,6 +103,21 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:2000]
 
 
+_now = time.time
+_get = ctx._current.get
+_set = ctx._current.set
+_reset = ctx._current.reset
+_blank = Span.__new__
+_root: list[Any] = [-1, ""]  # (Unix second, "1-{its 8 hex digits}-") of the newest trace started here
+#: span (X-Ray segment) ids only need to be "unique among segments in the same trace"
+#: (https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html): a random start per
+#: process, then a count, costs no random draw per span. The count runs from 2**64 + 63 random bits, so
+#: ``hex()`` of it is ``0x1`` and then exactly 16 hex digits (no format spec to parse). Trace ids keep 96
+#: random bits each ("a 96-bit identifier for the trace, globally unique"), the same way.
+_span_ids = itertools.count((1 << 64) | _bits(63))
+_TOP96 = 1 << 96
+
+
 class Tracer:
     """Opens spans (continuing the trace of an incoming header, else the current span's, else a new one)
     and hands each finished one to every sink. Thread-safe: the current span is a context variable."""
@@ -110,25 +126,45 @@ class Tracer:
         self.sinks: list[Sink] = list(sinks or [])
 
     def start(self, kind: str, resource: str, handler: str, parent: str | TraceContext | None = None) -> Span:
-        incoming = ctx.parse(parent) if isinstance(parent, str) else parent
+        # every traced invocation runs this and ``finish``: slots set here rather than through
+        # ``Span.__init__``, ids by ``hex()`` rather than a format spec, one random draw per new trace only
+        if parent is None:
+            incoming = _get() or (ctx.current() if ctx.IN_LAMBDA else None)
+        else:  # an incoming header without a valid Root: the running span's trace (in Lambda, the runtime's)
+            incoming = (ctx.parse(parent) if isinstance(parent, str) else parent) or ctx.current()
+        span = _blank(Span)
+        span.start = now = _now()
         if incoming is None:
-            incoming = ctx.current()  # the running span; inside Lambda, else the invocation's own trace
-        now = time.time()
-        raw = _bits(160).to_bytes(20, "big").hex()  # both ids at once; os.urandom's system call costs more
-        if incoming is None:
-            trace_id, parent_id, sampled = f"1-{int(now) & 0xFFFFFFFF:08x}-{raw[16:]}", None, True
+            second = int(now)
+            if second != _root[0]:  # the 8-hex-digit time part, formatted once a second
+                _root[:] = [second, "1-%08x-" % (second & 0xFFFFFFFF)]
+            span.trace_id = _root[1] + hex(_TOP96 | _bits(96))[3:]
+            span.parent_id = None
+            span.sampled = True
         else:
-            trace_id, parent_id, sampled = incoming.trace_id, incoming.span_id, incoming.sampled
-        span = Span(trace_id, raw[:16], parent_id, kind, resource, handler, "", now, 0.0)
-        span.sampled = sampled
-        span.token = ctx._current.set(span)  # type: ignore[arg-type]  # a running span is a trace context
+            span.trace_id = incoming.trace_id
+            span.parent_id = incoming.span_id
+            span.sampled = incoming.sampled
+        span.span_id = hex(next(_span_ids))[3:]
+        span.kind = kind
+        span.resource = resource
+        span.handler = handler
+        span.outcome = ""
+        span.duration = 0.0
+        span.error = None
+        span.attributes = {}
+        span.seq = 0
+        span.token = _set(span)  # type: ignore[arg-type]  # a running span is a trace context
         return span
 
     def finish(
         self, span: Span, errors: list[BaseException] | tuple[BaseException, ...] = (), outcome: str | None = None
     ) -> Span:
-        span.duration = time.time() - span.start
-        ctx.leave(span.token)
+        span.duration = _now() - span.start
+        try:
+            _reset(span.token)
+        except ValueError:  # reset from another context (a generator finished elsewhere): just clear
+            _set(None)
         span.token = None
         if errors:
             span.error = describe(errors[0])

@@ -1,0 +1,54 @@
+"""What the tracer's cheap ids and the store's cheap buffer still promise: X-Ray-shaped ids (a trace id is
+``1-{8 hex digits of Unix time}-{24 hex digits}``, a span id 16 hex digits unique within its trace:
+https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html), and a span handed to
+the store is kept whole while the request's Span object is gone."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from strato.trace import SpanStore, Tracer
+from strato.trace.context import _hex, parse, valid_trace_id
+from strato.trace.span import FIELDS
+
+
+def test_new_traces_have_x_ray_ids_with_their_start_time_and_distinct_random_parts():
+    tracer = Tracer()
+    before = int(time.time())
+    spans = [tracer.finish(tracer.start("http", "http", "GET /x")) for _ in range(2000)]
+    after = int(time.time())
+    assert all(valid_trace_id(s.trace_id) for s in spans)
+    assert all(before <= int(s.trace_id[2:10], 16) <= after for s in spans)
+    assert len({s.trace_id[11:] for s in spans}) == len(spans)  # 96 random bits each
+    assert all(_hex(s.span_id, 16) for s in spans) and len({s.span_id for s in spans}) == len(spans)
+    assert all(s.parent_id is None and s.sampled for s in spans)
+
+
+def test_a_child_span_continues_its_parent_and_its_header_parses_back():
+    tracer = Tracer()
+    outer = tracer.start("http", "http", "GET /x")
+    inner = tracer.start("queue", "jobs", "work")
+    assert (inner.trace_id, inner.parent_id) == (outer.trace_id, outer.span_id) and inner.span_id != outer.span_id
+    back = parse(inner.header)
+    assert back is not None and (back.trace_id, back.span_id, back.sampled) == (inner.trace_id, inner.span_id, True)
+    tracer.finish(inner)
+    tracer.finish(outer)
+    unsampled = tracer.start("queue", "jobs", "work", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0")
+    assert not unsampled.sampled and unsampled.header.endswith(";Sampled=0")
+    tracer.finish(unsampled)
+
+
+def test_a_span_waiting_for_the_writer_is_kept_whole_without_its_span_object(tmp_path):
+    store = SpanStore(tmp_path, flush_every=60)
+    tracer = Tracer([store.add])
+    with tracer.span("http", "http", "GET /x") as active:
+        active.attributes.update(method="GET", status=200, path="/x")
+    refs = sys.getrefcount(active)
+    (waiting,) = store._pending  # the fields, not the Span: nothing holds on to the request's object
+    assert isinstance(waiting, tuple) and sys.getrefcount(active) == refs
+    assert waiting == tuple(getattr(active, name) for name in FIELDS)
+    assert store.flush() == 1
+    (back,) = store.recent()
+    assert back.attributes == {"method": "GET", "status": 200, "path": "/x"} and back.outcome == "ok"
+    store.close()
