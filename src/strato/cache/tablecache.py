@@ -13,6 +13,7 @@ from ..core import clock
 from ..core.context import ProviderServices
 from ..core.errors import ConditionFailed, ValidationError
 from ..table import Table
+from ..table.values import number
 
 if TYPE_CHECKING:
     from . import Cache
@@ -78,8 +79,11 @@ class TableCache:
         """The same outcomes as the update / put-if-absent dance below, in one commit instead of two."""
 
         def change(item: dict[str, Any] | None) -> dict[str, Any]:
-            if item is None:
-                return self.table._item(self._item(key, str(by).encode(), expires_at))
+            if item is None:  # already in the table's normal form: a str key, an int, a Decimal expiry
+                created: dict[str, Any] = {"p": PARTITION, "k": key, "t": "int", "n": by}
+                if expires_at is not None:
+                    created["exp"] = number(round(expires_at, 3), "exp")
+                return created
             if item.get("t") != "int":
                 raise ValidationError(f"cache key {key!r} does not hold an integer")
             return {**item, "n": int(item["n"]) + by}
