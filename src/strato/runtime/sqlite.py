@@ -38,12 +38,16 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
 class Database:
     """One SQLite file; a connection per thread, explicit write transactions."""
 
-    def __init__(self, path: Path, durability: str = "process") -> None:
+    def __init__(self, path: Path, durability: str = "process", pragmas: tuple[str, ...] = ()) -> None:
         self.path = Path(path)
+        self.pragmas = pragmas  # run once on each new connection (not before every statement)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.synchronous = "FULL" if durability == "power" else "NORMAL"
         self._local = threading.local()
         self._lock = threading.Lock()
+        # writers of this process queue here: SQLite's busy handler would make them sleep 1, 2, 5... ms
+        # and poll, while a lock hands over the moment the writer before commits
+        self._writer = threading.RLock()
         self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
 
     @property
@@ -55,6 +59,8 @@ class Database:
             )
             _enable_wal(conn)
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            for pragma in self.pragmas:
+                conn.execute(pragma)
             self._local.conn = conn
             with self._lock:
                 self._connections = [*self._forget_ended(), (threading.current_thread(), conn)]
@@ -76,13 +82,19 @@ class Database:
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction: BEGIN IMMEDIATE takes the lock up front, so no upgrade deadlocks."""
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
+        # past the busy timeout, go on anyway: BEGIN IMMEDIATE then fails as it always did ("locked")
+        queued = self._writer.acquire(timeout=BUSY_TIMEOUT_MS / 1000)
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            if queued:
+                self._writer.release()
 
     def close(self) -> None:
         with self._lock:

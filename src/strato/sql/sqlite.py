@@ -57,13 +57,11 @@ class SqliteBackend:
     capabilities = frozenset({"transactions"})
 
     def __init__(self, data_dir: Path, name: str, durability: str) -> None:
-        self.db = Database(Path(data_dir) / f"sql-{name}.db", durability)
-        self.db.conn.execute("PRAGMA foreign_keys=ON")
+        # foreign keys are a per-connection setting: on for each connection as it opens
+        self.db = Database(Path(data_dir) / f"sql-{name}.db", durability, pragmas=("PRAGMA foreign_keys=ON",))
 
     def _session(self) -> _Session:
-        conn = self.db.conn
-        conn.execute("PRAGMA foreign_keys=ON")
-        return _Session(conn)
+        return _Session(self.db.conn)
 
     def query(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         return self._session().query(sql, params)

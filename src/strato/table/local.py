@@ -241,6 +241,21 @@ class LocalTableBackend(LocalQuery, ChangeLog):
             self.notify()
         return new
 
+    def modify(
+        self, key: dict[str, Any], change: Callable[[dict[str, Any] | None], dict[str, Any]], now: float
+    ) -> dict[str, Any]:
+        """Read one item (None: absent or expired), ``change`` it and write the result, in one transaction:
+        a read-modify-write that needs no condition and no retry (the cache's ``incr`` on one commit)."""
+        self.ensure()
+        with self.store.db.write() as conn:
+            current = self._read(conn, *self._keys(key), now)
+            new = change(current)
+            check_size(new, self.schema.table)
+            self._write(conn, new, current)
+        if self.streaming():
+            self.notify()
+        return new
+
     def delete(self, key: dict[str, Any], cond: Condition | None, now: float) -> dict[str, Any] | None:
         self.ensure()
         with self.store.db.write() as conn:
