@@ -161,7 +161,29 @@ ENTRIES: dict[str, Entry] = {
 }
 
 
+_logs_ready = False
+
+
+def structured_logs() -> None:
+    """Once per cold start: with ``STRATO_LOG_FORMAT=json`` (strato synth sets it on every function), the
+    runtime's log handlers write one JSON object per line carrying the invocation's X-Ray trace id (from
+    ``_X_AMZN_TRACE_ID``) and request id, for CloudWatch Logs Insights; otherwise the runtime's text lines."""
+    global _logs_ready
+    _logs_ready = True
+    if os.environ.get("STRATO_LOG_FORMAT", "").strip().lower() != "json":
+        return
+    import logging
+
+    from .trace.logs import JsonFormatter, TraceFilter
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(TraceFilter())
+        handler.setFormatter(JsonFormatter())
+
+
 def handle(app: App, event: dict[str, Any], context: Any) -> Any:
+    if not _logs_ready:
+        structured_logs()
     if os.environ.get("STRATO_WORKFLOW_TASK"):  # a workflow's task function: its event is the task input
         from .workflow.task_functions import run
 

@@ -63,7 +63,8 @@ class Template:
             "CodeBucket": {"Type": "String", "Description": "S3 bucket holding the Lambda package"},
             "CodeKey": {"Type": "String", "Description": "S3 key of the Lambda package (strato package)"},
         }
-        self.env: dict[str, Any] = {"STRATO_PROVIDER": "aws", "STRATO_STAGE": self.stage}
+        # STRATO_LOG_FORMAT: structured JSON log lines with the trace id in every function (entry.py)
+        self.env: dict[str, Any] = {"STRATO_PROVIDER": "aws", "STRATO_STAGE": self.stage, "STRATO_LOG_FORMAT": "json"}
         self.grants: list[Any] = []  # resources whose declared actions the functions are granted
         self.functions: list[Function] = []
         self.queue_policies: dict[str, list[dict[str, Any]]] = {}

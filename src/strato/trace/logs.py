@@ -3,8 +3,9 @@
 ``TraceFilter`` (on a handler) puts the current trace id on every record as ``record.trace_id`` (and
 the span as ``record.span_id``; ``-`` outside a trace), so a format string can show it:
 ``%(asctime)s %(trace_id)s %(name)s %(message)s``. ``JsonFormatter`` writes one JSON object per line
-(time, level, logger, message, trace_id, span_id, exception) for CloudWatch Logs Insights and other
-log stores; ``STRATO_LOG_FORMAT=json`` makes ``strato dev`` and ``strato worker`` use it.
+(time, level, logger, message, trace_id, span_id, request_id in Lambda, exception) for CloudWatch Logs
+Insights and other log stores; ``STRATO_LOG_FORMAT=json`` makes ``strato dev``, ``strato worker`` and
+(set by strato synth) the deployed functions use it.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class JsonFormatter(logging.Formatter):
             out["trace_id"] = trace
         if span and span != "-":
             out["span_id"] = span
+        request = getattr(record, "aws_request_id", None)  # the Lambda runtime's filter sets it
+        if request:
+            out["request_id"] = request
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
