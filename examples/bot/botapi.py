@@ -102,8 +102,13 @@ class BotAPI:
         ).encode()
         for fresh in (False, True):
             sock, reader, reused = self._connection()
-            sock.sendall(head + body)
-            status_line = reader.readline(65537)
+            try:
+                sock.sendall(head + body)
+                status_line = reader.readline(65537)
+            except (ConnectionResetError, BrokenPipeError):
+                if fresh or not reused:
+                    raise
+                status_line = b""  # a kept-alive connection the server had closed: reset, not an empty read
             if status_line or fresh or not reused:
                 break
             self._drop()  # the server closed the idle kept-alive connection before reading: send again

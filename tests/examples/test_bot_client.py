@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import threading
 
 import pytest
@@ -15,8 +16,9 @@ class RawServer:
     """Answers each request with the next of ``answers`` (bytes after the head), closing the
     connection after every answer when ``close_after`` (a keep-alive the server gave up)."""
 
-    def __init__(self, answers: list[bytes], close_after: bool = False) -> None:
+    def __init__(self, answers: list[bytes], close_after: bool = False, reset: bool = False) -> None:
         self.answers, self.close_after, self.requests = list(answers), close_after, []
+        self.reset = reset  # close with SO_LINGER 0: the client's next use of the connection meets a RST
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         threading.Thread(target=self._serve, daemon=True).start()
@@ -40,6 +42,8 @@ class RawServer:
                     self.requests.append((head, json.loads(reader.read(length))))
                     conn.sendall(self.answers.pop(0))
                     if self.close_after:
+                        if self.reset:
+                            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                         break
 
     def close(self) -> None:
@@ -74,8 +78,10 @@ def test_content_length_and_chunked_answers_on_one_connection(server):
     assert [payload for _, payload in server.requests] == [{"chat_id": 7, "text": f"m{i}"} for i in range(3)]
 
 
-@pytest.mark.parametrize("server", [([ok(1), ok(2)], True)], indirect=True)
+@pytest.mark.parametrize("server", [([ok(1), ok(2)], True), ([ok(1), ok(2)], True, True)], indirect=True)
 def test_a_connection_the_server_closed_is_reopened(server):
+    """Closed by the server after its answer, quietly (FIN) or by a reset (RST, as a loaded server or a
+    proxy may): the next call sends again on a new connection, once."""
     api = BotAPI("1:t", server.url)
     assert api.call("sendMessage", {"chat_id": 1, "text": "a"}, attempts=1) == 1
     assert api.call("sendMessage", {"chat_id": 1, "text": "b"}, attempts=1) == 2  # one try: no retry needed
