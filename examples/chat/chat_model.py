@@ -19,7 +19,7 @@ ROOM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CONNECT_GRACE_S = 30  # a $connect runs at most 29 s (API Gateway): a younger connection may not be registered yet
 
 app = strato.App("chat")
-users = app.user_pool("users")
+users = app.user_pool("users", allow=())  # sign-up / sign-in only: no Admin* calls, so no IAM
 profiles = app.table("profiles", key="userId", indexes={"by_email": ("email", "userId")})
 # one row per member of a room or direct conversation: its read marker lives here (unread counts)
 members = app.table("members", key="room", sort="userId", indexes={"by_user": ("userId", "room")})
