@@ -21,7 +21,7 @@ from ..core.config import region
 from ..site import Site
 from ..site.build import run_build
 from ..site.files import cache_control, compressible, content_type, safe_parts
-from ..site.settings import module, settings
+from ..site.settings import meeting_clients, module, settings
 from .site_signin import SignIn
 
 CACHED_BYTES = 16 * 1024 * 1024  # files up to this size are kept in memory; larger ones read per request
@@ -190,6 +190,7 @@ class SiteServer:
             http_url=http_url,
             websockets={ws.name: f"{ws_scheme}://{host}/ws/{ws.name}" for ws in self.app.of_kind("websocket")},
             pools=pools,
+            meetings=meeting_clients(self.app.of_kind("meetings"), deployed=False),
         )
 
     def _generated(self, path: str, scope: dict) -> Entry | None:

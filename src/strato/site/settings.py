@@ -5,8 +5,18 @@ build runs unchanged against every stage."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 from ..core.hints import Any
+
+
+def meeting_clients(resources: Iterable[Any], *, deployed: bool) -> dict[str, dict[str, str]]:
+    """Per meetings resource, the browser client its calls need and their media region: Chime's once
+    deployed (or when the resource runs on the aws provider), strato's signalling client locally."""
+    return {
+        m.name: {"client": "chime" if deployed or m.provider == "aws" else "strato", "mediaRegion": m.media_region}
+        for m in resources
+    }
 
 
 def settings(
@@ -16,9 +26,11 @@ def settings(
     http_url: str | None,
     websockets: dict[str, str],
     pools: dict[str, dict[str, str]],
+    meetings: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """``userPoolId`` / ``userPoolClientId`` name the app's pool when it has exactly one; ``userPools``
-    names every pool."""
+    names every pool; ``meetings`` says per meetings resource which browser client joins its calls
+    (``strato``: the local signalling client, ``chime``: amazon-chime-sdk-js), as one build serves both."""
     only = next(iter(pools.values())) if len(pools) == 1 else {}
     return {
         "stage": stage,
@@ -28,6 +40,7 @@ def settings(
         "userPoolId": only.get("id"),
         "userPoolClientId": only.get("clientId"),
         "userPools": dict(sorted(pools.items())),
+        "meetings": dict(sorted((meetings or {}).items())),
     }
 
 
