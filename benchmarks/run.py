@@ -15,6 +15,7 @@ import sys
 from . import (
     bench_auth,
     bench_bot,
+    bench_chat,
     bench_clock,
     bench_coldstart,
     bench_console,
@@ -59,6 +60,7 @@ SUITES = {
     "tracing": bench_tracing,
     "console": bench_console,
     "relay": bench_relay,
+    "chat": bench_chat,
 }
 
 
