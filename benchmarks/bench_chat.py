@@ -29,6 +29,7 @@ import time
 import uuid
 from pathlib import Path
 
+from .bench_relay import _p, _rss_kb  # the same RSS read and percentile as the relay suite
 from .chat_fleet import ChatFleet
 from .support import ROOT, Row, free_port, process
 from .ws_fleet import raise_nofile
@@ -36,18 +37,6 @@ from .ws_fleet import raise_nofile
 APP = "examples/chat/app.py"
 BARE = "benchmarks/apps/chat_bare.py"
 PASSWORD = "Corr3ct-horse!"
-
-
-def _rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def _tokens(url: str, data: str, count: int) -> list[str]:

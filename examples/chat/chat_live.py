@@ -17,6 +17,7 @@ from chat_model import (
     add_listener,
     chat,
     deliver,
+    is_direct,
     listen,
     listeners,
     members,
@@ -127,6 +128,8 @@ def join(body: dict, user: str, msg: Any) -> dict:
 @action("leave")
 def leave(body: dict, user: str, msg: Any) -> dict:
     room = place(body, user)
+    if is_direct(room):
+        raise Refused("bad-request", "a direct conversation cannot be left")
     members.delete((room, user))
     unlisten(room, user)
     deliver(room, {"type": "left", **where(room), "user": user})

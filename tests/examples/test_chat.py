@@ -187,6 +187,30 @@ def test_direct_messages_open_a_conversation(server, tabs):
     assert http.get(f"/api/rooms/{conversation}/messages", headers=bearer(bob)).json()["messages"][0]["text"] == "psst"
     a.act("sendMessage", to="no-such-user", text="hello?", clientId="d2")
     assert a.expect("error", clientId="d2")["code"] == "unknown-user"
+    a.act("leave", conversation=conversation)
+    assert a.expect("error")["code"] == "bad-request"
+
+
+def test_connection_rows_expire_after_24_hours(server, tabs):
+    """The seed's connection TTL: a room's listener rows carry expiresAt = connect + 24 h (DynamoDB TTL)."""
+    import strato
+
+    dev, _ = server
+    ana = user(server, "ana")
+    r = room()
+    t = tab(server, tabs, ana)
+    t.act("join", room=r)
+    t.expect("joined", room=r)
+    listeners = strato.App("chat", data_dir=dev.data_dir).table(
+        "listeners", key="room", sort="connectionId", ttl="expiresAt"
+    )
+    [row] = listeners.query(r).items
+    assert row["userId"] == ana["userId"] and abs(row["expiresAt"] - (time.time() + 24 * 3600)) < 120
+    t.close()
+    deadline = time.monotonic() + 10
+    while listeners.query(r).items and time.monotonic() < deadline:  # $disconnect removes it
+        time.sleep(0.05)
+    assert listeners.query(r).items == []
 
 
 def test_calls_invite_join_decline_and_end(server, tabs):
