@@ -38,7 +38,7 @@ def browser(tmp_path):
             chromium.close()
 
 
-def sign_up(page, url: str, data_dir, name: str) -> str:
+def sign_up(page, url: str, data_dir, name: str) -> tuple[str, str]:
     email = f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.com"
     page.goto(url + "/")
     page.fill("#signup [name=name]", name)
@@ -49,7 +49,7 @@ def sign_up(page, url: str, data_dir, name: str) -> str:
     page.fill("#confirm [name=code]", outbox_code(data_dir, email))  # the code from the local outbox
     page.click("#confirm button")
     page.wait_for_selector("#chat:not([hidden])")
-    return page.evaluate("window.chat.session.userId")
+    return page.evaluate("window.chat.session.userId"), email
 
 
 def test_two_users_chat_see_each_other_and_call(browser, tmp_path):
@@ -61,8 +61,8 @@ def test_two_users_chat_see_each_other_and_call(browser, tmp_path):
             context = browser.new_context(permissions=["camera", "microphone"])
             pages.append(context.new_page())
         ana, bob = pages
-        ana_id = sign_up(ana, server.url, data, "Ana")
-        bob_id = sign_up(bob, server.url, data, "Bob")
+        ana_id, _ = sign_up(ana, server.url, data, "Ana")
+        bob_id, bob_email = sign_up(bob, server.url, data, "Bob")
         for page in pages:
             page.fill("#join-room [name=room]", "lobby")
             page.click("#join-room button")
@@ -87,6 +87,17 @@ def test_two_users_chat_see_each_other_and_call(browser, tmp_path):
             page.wait_for_function("document.getElementById('remote-video').videoWidth === 320", timeout=20_000)
         ana.click("#hangup")
         bob.wait_for_selector("#callbox", state="hidden")
+
+        ana.fill("#dm [name=email]", bob_email)  # a direct message, found by email
+        ana.click("#dm button")
+        ana.wait_for_selector("#title:has-text('Bob')")
+        ana.fill("#composer [name=text]", "psst, Bob")
+        ana.click("#composer button")
+        bob.wait_for_selector("#conversations li:has-text('Ana') .unread:has-text('1')")
+        bob.click("#conversations li:has-text('Ana')")
+        bob.wait_for_selector("#messages li:has-text('psst, Bob')")
+        ana.click("#conversations li:has-text('lobby')")
+        bob.click("#conversations li:has-text('lobby')")
 
         ana.evaluate(
             """() => { for (let n = 0; n < 60; n++) window.chat.socket.send(JSON.stringify(
