@@ -41,6 +41,7 @@ def browser(tmp_path):
 def sign_up(page, url: str, data_dir, name: str) -> tuple[str, str]:
     email = f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.com"
     page.goto(url + "/")
+    page.wait_for_selector("body[data-ready]", state="attached")  # the page's module has run
     page.fill("#signup [name=name]", name)
     page.fill("#signup [name=email]", email)
     page.fill("#signup [name=password]", PASSWORD)
@@ -50,6 +51,20 @@ def sign_up(page, url: str, data_dir, name: str) -> tuple[str, str]:
     page.click("#confirm button")
     page.wait_for_selector("#chat:not([hidden])")
     return page.evaluate("window.chat.session.userId"), email
+
+
+def see_video(page) -> None:
+    """The other side's 320x240 fake camera plays here (what the call's state was, if it does not)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function("document.getElementById('remote-video').videoWidth === 320", timeout=40_000)
+    except PlaywrightTimeout:
+        state = page.evaluate(
+            "JSON.stringify({peers: window.chatCallPeers, inCall: !!window.chat.call, "
+            "status: document.getElementById('status').textContent, log: window.chatLog})"
+        )
+        raise AssertionError(f"no remote video: {state}") from None
 
 
 def test_two_users_chat_see_each_other_and_call(browser, tmp_path):
@@ -84,7 +99,7 @@ def test_two_users_chat_see_each_other_and_call(browser, tmp_path):
         bob.wait_for_selector("#invite:not([hidden])")
         bob.click("#accept")
         for page in pages:  # real frames from the other side's fake camera
-            page.wait_for_function("document.getElementById('remote-video').videoWidth === 320", timeout=20_000)
+            see_video(page)
         ana.click("#hangup")
         bob.wait_for_selector("#callbox", state="hidden")
 
@@ -105,6 +120,7 @@ def test_two_users_chat_see_each_other_and_call(browser, tmp_path):
         )
         bob.wait_for_selector("#messages li:has-text('bulk 59')")
         bob.reload()  # the session survives; the room's history comes back 50 at a time
+        bob.wait_for_selector("body[data-ready]", state="attached")
         bob.wait_for_selector("#messages li:has-text('bulk 59')")
         assert bob.locator("#messages li").count() == 50
         bob.click("#older")

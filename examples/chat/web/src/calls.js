@@ -4,11 +4,11 @@
 // Meeting and Attendee objects from POST /api/calls or /api/calls/{id}/join.
 const STRATO_CLIENT = "/_strato/meetings/client.js"; // served by strato dev, not bundled
 
-export async function joinCall(config, info, { localVideo, remoteVideo, onLeft }) {
+export async function joinCall(config, info, { localVideo, remoteVideo, remoteAudio, onLeft }) {
   const client = config.meetings?.calls?.client ?? "strato";
   if (client === "chime") {
     const { joinChime } = await import("./chime.js");
-    return joinChime(info, { localVideo, remoteVideo, onLeft });
+    return joinChime(info, { localVideo, remoteVideo, remoteAudio, onLeft });
   }
   const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true });
   localVideo.srcObject = stream;
@@ -17,8 +17,12 @@ export async function joinCall(config, info, { localVideo, remoteVideo, onLeft }
     { Meeting: info.meeting, Attendee: info.attendee },
     {
       stream,
-      onTrack: (_id, remote) => { remoteVideo.srcObject = remote; },
-      onPeers: (peers) => { if (Object.keys(peers).length === 0) remoteVideo.srcObject = null; },
+      // the picture plays muted (autoplay never blocks it); the sound goes through its own element
+      onTrack: (_id, remote) => { remoteVideo.srcObject = remoteAudio.srcObject = remote; },
+      onPeers: (peers) => {
+        window.chatCallPeers = peers; // for tests: each peer's connection and data-channel state
+        if (Object.keys(peers).length === 0) remoteVideo.srcObject = remoteAudio.srcObject = null;
+      },
     },
   );
   await call.join();
@@ -27,7 +31,7 @@ export async function joinCall(config, info, { localVideo, remoteVideo, onLeft }
     leave() {
       call.leave();
       for (const track of stream.getTracks()) track.stop();
-      localVideo.srcObject = remoteVideo.srcObject = null;
+      localVideo.srcObject = remoteVideo.srcObject = remoteAudio.srcObject = null;
     },
   };
 }

@@ -7,7 +7,7 @@ import {
   MeetingSessionConfiguration,
 } from "amazon-chime-sdk-js";
 
-export async function joinChime(info, { localVideo, remoteVideo, onLeft }) {
+export async function joinChime(info, { localVideo, remoteVideo, remoteAudio, onLeft }) {
   const logger = new ConsoleLogger("chat", LogLevel.WARN);
   const devices = new DefaultDeviceController(logger);
   const configuration = new MeetingSessionConfiguration({ Meeting: info.meeting }, { Attendee: info.attendee });
@@ -17,9 +17,7 @@ export async function joinChime(info, { localVideo, remoteVideo, onLeft }) {
   const [camera] = await av.listVideoInputDevices();
   if (mic) await av.startAudioInput(mic.deviceId);
   if (camera) await av.startVideoInput(camera.deviceId);
-  const speaker = document.createElement("audio");
-  document.body.append(speaker);
-  await av.bindAudioElement(speaker);
+  await av.bindAudioElement(remoteAudio);
   av.addObserver({
     videoTileDidUpdate(tile) {
       if (!tile.boundAttendeeId) return;
@@ -34,7 +32,6 @@ export async function joinChime(info, { localVideo, remoteVideo, onLeft }) {
     leave() {
       av.stopLocalVideoTile();
       av.stop();
-      speaker.remove();
     },
   };
 }

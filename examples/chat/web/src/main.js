@@ -319,7 +319,8 @@ $("dm").onsubmit = async (event) => {
 async function enterCall(callId, info) {
   $("callbox").hidden = false;
   const handle = await joinCall(config, info, {
-    localVideo: $("local-video"), remoteVideo: $("remote-video"), onLeft: () => endCall(false),
+    localVideo: $("local-video"), remoteVideo: $("remote-video"), remoteAudio: $("remote-audio"),
+    onLeft: () => endCall(false),
   });
   state.call = { callId, handle };
   render();
@@ -366,3 +367,4 @@ function start() {
 }
 
 if (state.session) start();
+document.body.dataset.ready = "1"; // the handlers are attached (tests wait for this before typing)
