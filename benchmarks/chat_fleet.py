@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .ws_fleet import _Client, raise_nofile
+from .ws_fleet import _Client, raise_nofile, run_child
 
 
 class Stats:
@@ -126,11 +126,4 @@ class ChatFleet:
 
 
 if __name__ == "__main__":
-    raise_nofile()
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:  # pragma: no cover - the plain loop is slower, not wrong
-        pass
-    asyncio.run(_child(Path(sys.argv[1]).read_text().split(), int(sys.argv[2])))
+    run_child(_child(Path(sys.argv[1]).read_text().split(), int(sys.argv[2])))

@@ -3,11 +3,6 @@ execute-api:ManageConnections) granted only on the resources the app uses."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 from tests.cfn import assert_lint_clean
 from tests.conftest import ROOT
 
@@ -23,18 +18,13 @@ SEED_CHIME = {
 }
 
 
-def synthesised(tmp_path) -> dict:
-    out = tmp_path / "template.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "strato.cli", "synth", "examples/chat/app.py", "-o", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "STRATO_DATA_DIR": str(tmp_path / "data")},
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(out.read_text())
+def synthesised(tmp_path, monkeypatch) -> dict:
+    from strato.deploy.synth import synth
+    from strato.loader import load_app
+
+    monkeypatch.setenv("STRATO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(ROOT)
+    return synth(load_app("examples/chat/app.py", fresh=True))
 
 
 def statements(template: dict) -> list[dict]:
@@ -52,8 +42,8 @@ def statements(template: dict) -> list[dict]:
     ]
 
 
-def test_the_template_lints_and_grants_chime_and_execute_api_scoped(tmp_path):
-    template = synthesised(tmp_path)
+def test_the_template_lints_and_grants_chime_and_execute_api_scoped(tmp_path, monkeypatch):
+    template = synthesised(tmp_path, monkeypatch)
     assert_lint_clean(template, tmp_path, "linted.json")
     granted = statements(template)
 
