@@ -245,3 +245,26 @@ def test_calls_invite_join_decline_and_end(server, tabs):
     assert http.post("/api/calls", json={}, headers=bearer(ana)).status_code == 400
     direct = http.post("/api/calls", json={"to": bob["userId"]}, headers=bearer(ana))
     assert direct.status_code == 201 and b.expect("call-invite")["conversation"] == direct.json()["conversation"]
+
+
+def test_presence_heals_a_count_left_by_vanished_connections(server, tabs):
+    """Connections that died without $disconnect (a killed server) leave the count high; the registry
+    corrects it, so the user still goes online and offline."""
+    import strato
+
+    dev, _ = server
+    ana, bob = user(server, "ana"), user(server, "bob")
+    r = room()
+    a, b = tab(server, tabs, ana), tab(server, tabs, bob)
+    for t in (a, b):
+        t.act("join", room=r)
+        t.expect("joined", room=r)
+    b.close()
+    a.expect("presence", user=bob["userId"], status="offline")
+    presence = strato.App("chat", data_dir=dev.data_dir).table("presence", key="userId")
+    presence.put({"userId": bob["userId"], "connections": 2})  # two tabs that vanished
+    b2 = tab(server, tabs, bob)
+    a.expect("presence", user=bob["userId"], status="online")
+    b2.close()
+    a.expect("presence", user=bob["userId"], status="offline")
+    assert presence.get(bob["userId"])["connections"] == 0
