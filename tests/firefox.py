@@ -60,6 +60,8 @@ class Firefox:
         self.version = self.send("session.new", {"capabilities": {}})["capabilities"]["browserVersion"]
         self.send("session.subscribe", {"events": ["log.entryAdded"]})
         self.context = self.send("browsingContext.getTree", {})["contexts"][0]["context"]
+        viewport = {"width": 1280, "height": 860}  # as the Chromium tests' pages
+        self.send("browsingContext.setViewport", {"context": self.context, "viewport": viewport})
 
     def _endpoint(self, timeout: float) -> str:
         """Firefox prints its BiDi address on stderr once the Remote Agent listens; read it (bounded)."""
@@ -110,7 +112,7 @@ class Firefox:
     def evaluate(self, expression: str, truthy: bool = False) -> Any:
         """The JSON value of ``expression`` (awaited if a promise) in the page; with ``truthy``, an object
         (a DOM element, say) is ``True`` and a falsy value ``None``."""
-        shown = "(v ? (typeof v === 'object' ? true : v) : null)" if truthy else "v"
+        shown = "(v ? (typeof v === 'object' && !Array.isArray(v) ? true : v) : null)" if truthy else "v"
         result = self.send(
             "script.evaluate",
             {

@@ -1,7 +1,9 @@
 """The console in Debian's headless Firefox ESR (issue 21: "works in current Chromium and Firefox"), driven
 over WebDriver BiDi (tests/firefox.py): first paint, every page rendered without a script error (a
-screenshot of each kept in test-artifacts/console-firefox/), the live stream open, and the alarms page
-listing a transition that `strato dev`'s own evaluation recorded before any console was opened."""
+screenshot of each kept in test-artifacts/console-firefox/), the live stream open, the alarms page
+listing a transition that `strato dev`'s own evaluation recorded before any console was opened; and,
+with real mouse and keyboard input, a DLQ redriven after a live push, a table item edited, a message sent
+to a WebSocket connection, and a trace's waterfall opened."""
 
 from __future__ import annotations
 
@@ -90,6 +92,10 @@ def test_the_console_works_in_firefox(dev, firefox):
             firefox.wait_for("document.querySelector('[data-testid=\"metric-chart\"] canvas')")
         if area == "workflows":
             firefox.wait_for('document.querySelector(\'[data-testid="workflow-graph"] [data-state="Check"]\')')
+            firefox.click('[data-testid="executions"] tbody tr')  # the graph with this execution's path marked
+            firefox.wait_for('document.querySelector(\'[data-state="Refuse"][data-mark="failed"]\')')
+            assert firefox.evaluate("document.querySelector('[data-state=\"Check\"]').dataset.mark") == "visited"
+            assert firefox.evaluate("document.querySelector('[data-state=\"Work\"]').dataset.mark") == ""
         if area == "alarms":
             row = firefox.wait_for("document.querySelector('[data-testid=\"alarm-history-busy\"] tbody')?.innerText")
             assert "INSUFFICIENT_DATA" in row and "ALARM" in row and "Threshold Crossed" in row, row
@@ -135,4 +141,34 @@ def test_edit_a_table_item_in_firefox(dev, firefox):
     got = api(dev, "POST", "/tables/notes/item", {"key": {"user": "ana", "id": "1"}})["item"]
     assert got == {"user": "ana", "id": "1", "tag": "red", "n": 2, "note": "typed in Firefox"}
     firefox.screenshot(ARTIFACTS / "tables-edited.png")
+    assert firefox.errors == []
+
+
+def test_send_to_a_websocket_connection_in_firefox(dev, firefox):
+    from websockets.sync.client import connect
+
+    with connect(dev.url.replace("http://", "ws://") + "/ws/live?user=ana", open_timeout=10) as client:
+        open_area(firefox, dev, "websockets")
+        firefox.wait_for("document.querySelector('[data-testid=\"connections\"] tbody tr')")
+        assert '{"user":"ana"}' in text_of(firefox, "connections")
+        firefox.fill('[data-testid="ws-message"]', '{"hello": "from Firefox"}')
+        firefox.click('[data-testid^="ws-send-"] input[type="checkbox"]')
+        firefox.click('[data-testid="ws-send"]')
+        assert json.loads(client.recv(timeout=10)) == {"hello": "from Firefox"}
+    assert firefox.errors == []
+
+
+def test_a_trace_waterfall_in_firefox(dev, firefox):
+    open_area(firefox, dev, "requests")
+    sent = httpx.post(f"{dev.url}/work", content=b"hello", timeout=10)
+    assert sent.status_code == 202
+    trace_id = sent.headers["x-amzn-trace-id"].split(";")[0].removeprefix("Root=")
+    rows = "[...document.querySelectorAll('[data-testid=\"request-log\"] tr')]"
+    row = f"{rows}.find(r => r.innerText.includes('{trace_id}'))"
+    firefox.wait_for(row)  # pushed into the open page by the change feed
+    firefox.evaluate(f"{row}.setAttribute('data-pick', '1')")
+    firefox.click('[data-pick="1"]')
+    kinds = "[...document.querySelectorAll('[data-testid=\"span\"]')].map(e => e.dataset.kind)"
+    assert firefox.wait_for(f"{kinds}.includes('queue') && {kinds}")[:1] == ["http"]
+    firefox.screenshot(ARTIFACTS / "requests-trace.png")
     assert firefox.errors == []
