@@ -36,7 +36,7 @@ class BidiError(RuntimeError):
 class Firefox:
     """One headless Firefox with one BiDi session; ``errors`` collects the page's uncaught script errors."""
 
-    def __init__(self, home: Path, timeout: float = 30.0) -> None:
+    def __init__(self, home: Path, timeout: float = 60.0) -> None:
         from websockets.sync.client import connect
 
         profile = home / "firefox-profile"
