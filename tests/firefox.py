@@ -109,19 +109,17 @@ class Firefox:
     def goto(self, url: str) -> None:
         self.send("browsingContext.navigate", {"context": self.context, "url": url, "wait": "complete"})
 
+    def _script(self, expression: str, keep: bool) -> dict[str, Any]:
+        """script.evaluate in the page; ``keep``: hold the result (a node) so input actions can refer to it."""
+        params = {"expression": expression, "target": {"context": self.context}, "awaitPromise": True}
+        return self.send("script.evaluate", {**params, "resultOwnership": "root" if keep else "none"})
+
     def evaluate(self, expression: str, truthy: bool = False) -> Any:
         """The JSON value of ``expression`` (awaited if a promise) in the page; with ``truthy``, an object
         (a DOM element, say) is ``True`` and a falsy value ``None``."""
         shown = "(v ? (typeof v === 'object' && !Array.isArray(v) ? true : v) : null)" if truthy else "v"
-        result = self.send(
-            "script.evaluate",
-            {
-                "expression": f"(async () => {{ const v = await ({expression}); return JSON.stringify({shown}); }})()",
-                "target": {"context": self.context},
-                "awaitPromise": True,
-                "resultOwnership": "none",
-            },
-        )
+        wrapped = f"(async () => {{ const v = await ({expression}); return JSON.stringify({shown}); }})()"
+        result = self._script(wrapped, keep=False)
         if result["type"] == "exception":
             raise BidiError(f"{expression}: {result['exceptionDetails'].get('text')}")
         value = result["result"].get("value")
@@ -140,15 +138,7 @@ class Firefox:
 
     def _element(self, selector: str) -> dict[str, Any]:
         """A shared reference to the first element matching ``selector`` (for input actions)."""
-        result = self.send(
-            "script.evaluate",
-            {
-                "expression": f"document.querySelector({json.dumps(selector)})",
-                "target": {"context": self.context},
-                "awaitPromise": False,
-                "resultOwnership": "root",
-            },
-        )
+        result = self._script(f"document.querySelector({json.dumps(selector)})", keep=True)
         node = result.get("result", {})
         if result["type"] != "success" or node.get("type") != "node":
             raise BidiError(f"no element matches {selector!r}")

@@ -19,6 +19,7 @@ from strato.core.errors import ValidationError
 from strato.local.worker import Worker
 from strato.metrics.alarm import ALARM, INSUFFICIENT, OK
 from strato.metrics.history import PER_ALARM, RETENTION
+from tests.test_worker import wait_until
 
 ITEM_KEYS = {"AlarmName", "AlarmType", "Timestamp", "HistoryItemType", "HistorySummary", "HistoryData"}
 
@@ -36,12 +37,9 @@ def test_transitions_are_recorded_by_the_worker_with_no_console_and_survive_a_re
     metrics.put("Depth", 150, unit="Count", timestamp=last_complete + 2)
     worker = Worker(app).start()  # the evaluator `strato dev` runs: nothing of the console is imported
     try:
-        deadline = time.monotonic() + 8
-        while metrics.alarm_state("backlog") != ALARM and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert wait_until(lambda: metrics.alarm_state("backlog") == ALARM, timeout=8)
     finally:
         worker.stop()
-    assert metrics.alarm_state("backlog") == ALARM
     data_dir = app.config.data_dir
     app.close()
 

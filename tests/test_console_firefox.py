@@ -15,22 +15,12 @@ import httpx
 import pytest
 
 from strato.runtime.devsecret import internal_headers
-from tests.conftest import start_dev_server, stop
 from tests.firefox import Firefox, firefox_or_skip
-from tests.test_console_browser import APP, AREAS, api
+from tests.test_console_browser import AREAS, api, dev  # noqa: F401 (dev: the fixture)
 from tests.test_worker import wait_until
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "console-firefox"
 FIRST_PAINT_MS = 5_000  # a loose bound for a shared CI box; bench_console.py measures the real number
-
-
-@pytest.fixture
-def dev(tmp_path):
-    server = start_dev_server(APP, tmp_path / "data")
-    try:
-        yield server
-    finally:
-        stop(server.proc)
 
 
 @pytest.fixture(scope="module")
@@ -50,25 +40,27 @@ def firefox(browser):
     return browser
 
 
-def alarm_rows(dev) -> list[dict]:
-    response = httpx.get(f"{dev.url}/_strato/console/api/alarms", headers=internal_headers(dev.data_dir), timeout=10)
+def alarm_rows(server) -> list[dict]:
+    response = httpx.get(
+        f"{server.url}/_strato/console/api/alarms", headers=internal_headers(server.data_dir), timeout=10
+    )
     response.raise_for_status()
     return response.json()[0]["history"]
 
 
-def breach_the_alarm_behind_the_servers_back(dev) -> None:
-    """Datapoints written into the dev server's metrics store by another process, in the last complete
+def breach_the_alarm_behind_the_servers_back(server) -> None:
+    """Datapoints written into the server server's metrics store by another process, in the last complete
     minute: the server's evaluator (every second, no console involved) moves `busy` to ALARM."""
     import strato
 
-    writer = strato.App("consoletest", provider="local", data_dir=dev.data_dir)
+    writer = strato.App("consoletest", provider="local", data_dir=server.data_dir)
     try:
         writer.metrics("ConsoleTest").put("jobs", 10, timestamp=time.time() // 60 * 60 - 30)
     finally:
         writer.close()
 
 
-def test_the_console_works_in_firefox(dev, firefox):
+def test_the_console_works_in_firefox(dev, firefox):  # noqa: F811 (dev: the fixture)
     breach_the_alarm_behind_the_servers_back(dev)
     api(dev, "PUT", "/tables/notes/item", {"item": {"user": "ana", "id": "1", "tag": "red"}})
     api(dev, "POST", "/schedules/nightly/run")  # a metric datapoint for the chart
@@ -107,8 +99,8 @@ def test_the_console_works_in_firefox(dev, firefox):
     assert firefox.errors == []
 
 
-def open_area(firefox, dev, area: str) -> None:
-    firefox.goto(f"{dev.url}/_strato/console#/{area}")
+def open_area(firefox, server, area: str) -> None:
+    firefox.goto(f"{server.url}/_strato/console#/{area}")
     firefox.wait_for(f"document.querySelector('[data-testid=\"view-{area.split('/')[0]}\"]')")
 
 
@@ -116,7 +108,7 @@ def text_of(firefox, testid: str) -> str:
     return firefox.evaluate(f"document.querySelector('[data-testid=\"{testid}\"]')?.innerText")
 
 
-def test_a_dead_letter_is_pushed_live_and_redriven_in_firefox(dev, firefox):
+def test_a_dead_letter_is_pushed_live_and_redriven_in_firefox(dev, firefox):  # noqa: F811 (dev: the fixture)
     open_area(firefox, dev, "queues/work")
     firefox.wait_for("document.querySelector('[data-testid=\"dlq-depth-work\"]')")
     assert text_of(firefox, "dlq-depth-work") == "work-dlq: 0"
@@ -128,7 +120,7 @@ def test_a_dead_letter_is_pushed_live_and_redriven_in_firefox(dev, firefox):
     assert firefox.errors == []
 
 
-def test_edit_a_table_item_in_firefox(dev, firefox):
+def test_edit_a_table_item_in_firefox(dev, firefox):  # noqa: F811 (dev: the fixture)
     api(dev, "PUT", "/tables/notes/item", {"item": {"user": "ana", "id": "1", "tag": "red", "n": 1}})
     open_area(firefox, dev, "tables/notes")
     firefox.click('[data-testid="items"] tbody tr')
@@ -144,7 +136,7 @@ def test_edit_a_table_item_in_firefox(dev, firefox):
     assert firefox.errors == []
 
 
-def test_send_to_a_websocket_connection_in_firefox(dev, firefox):
+def test_send_to_a_websocket_connection_in_firefox(dev, firefox):  # noqa: F811 (dev: the fixture)
     from websockets.sync.client import connect
 
     with connect(dev.url.replace("http://", "ws://") + "/ws/live?user=ana", open_timeout=10) as client:
@@ -158,7 +150,7 @@ def test_send_to_a_websocket_connection_in_firefox(dev, firefox):
     assert firefox.errors == []
 
 
-def test_a_trace_waterfall_in_firefox(dev, firefox):
+def test_a_trace_waterfall_in_firefox(dev, firefox):  # noqa: F811 (dev: the fixture)
     open_area(firefox, dev, "requests")
     sent = httpx.post(f"{dev.url}/work", content=b"hello", timeout=10)
     assert sent.status_code == 202
