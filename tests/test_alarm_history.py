@@ -90,6 +90,34 @@ def test_history_is_bounded_by_count_and_by_two_weeks(make_app):
     assert metrics.alarm_history("backlog") == []
 
 
+def test_each_notification_a_change_sends_is_an_action_item(make_app, monkeypatch):
+    app = make_app("local")
+    pager, broken = app.topic("pager"), app.topic("broken")
+    metrics = app.metrics("Queue")
+    metrics.alarm(
+        "backlog", metric="Depth", statistic="Maximum", period=60, threshold=100, comparison=">=", actions=[pager]
+    )
+    metrics.alarm(
+        "stuck", metric="Depth", statistic="Maximum", period=60, threshold=1, comparison=">", actions=[broken]
+    )
+    start = time.time() // 60 * 60 - 120
+    metrics.put("Depth", 150, unit="Count", timestamp=start)
+
+    def refuse(*args, **kwargs):
+        raise ConnectionError("SNS is down")
+
+    monkeypatch.setattr(broken, "publish", refuse)
+    with pytest.raises(ConnectionError):
+        metrics.evaluate_alarms(start + 61)
+    [sent] = metrics.alarm_history("backlog", type="Action")
+    assert sent.summary == f"Successfully executed action {pager.arn}"
+    assert sent.data["actionState"] == "Succeeded" and sent.data["notificationResource"] == pager.arn
+    assert [i.type for i in metrics.alarm_history("backlog")] == ["Action", "StateUpdate", "ConfigurationUpdate"]
+    [failed] = metrics.alarm_history("stuck", type="Action")  # the state change stands; the failure is told
+    assert failed.summary == f"Failed to execute action {broken.arn}" and failed.data["actionState"] == "Failed"
+    assert failed.data["error"] == "ConnectionError: SNS is down" and metrics.alarm_state("stuck") == ALARM
+
+
 @pytest.mark.parametrize(
     "options, message",
     [

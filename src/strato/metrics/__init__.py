@@ -360,8 +360,18 @@ class Metrics(Resource[MetricsBackend]):
             return
         message = alarm_message(alarm, self.namespace, old, new, reason, now, region(), ACCOUNT_ID)
         subject = f'{new}: "{message["AlarmName"]}" in {message["Region"]}'[:100]
-        for topic in topics:
-            topic.publish(json.dumps(message), subject=subject)
+        done = []  # an Action history item per notification, as CloudWatch records them
+        try:
+            for topic in topics:
+                arn = getattr(topic, "arn", str(topic))
+                try:
+                    topic.publish(json.dumps(message), subject=subject)
+                except Exception as exc:
+                    done.append(history.action(alarm, arn, now, f"{type(exc).__name__}: {exc}"))
+                    raise
+                done.append(history.action(alarm, arn, now))
+        finally:
+            cast(AlarmEvaluator, self.backend).record_alarm_history(alarm.name, done, now)
 
 
 def _percentile(statistic: str) -> bool:

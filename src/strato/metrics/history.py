@@ -1,5 +1,6 @@
-"""Alarm history in CloudWatch's DescribeAlarmHistory shape: one item per state change (and one when the
-alarm is first created), written by the evaluation itself so it exists whether or not anyone watched.
+"""Alarm history in CloudWatch's DescribeAlarmHistory shape: one item per state change, one per action
+(a notification) it sent and one when the alarm is first created, written by the evaluation itself so it
+exists whether or not anyone watched.
 
 An item mirrors CloudWatch's ``AlarmHistoryItem``: ``HistoryItemType`` ConfigurationUpdate, StateUpdate
 or Action, a ``HistorySummary`` of at most 255 characters ("Alarm updated from OK to ALARM") and
@@ -106,6 +107,19 @@ def created(alarm: Alarm, now: float) -> AlarmHistoryItem:
         },
     }
     return AlarmHistoryItem(alarm.name, now, "ConfigurationUpdate", summary, data)
+
+
+def action(alarm: Alarm, arn: str, now: float, error: str | None = None) -> AlarmHistoryItem:
+    """The Action item of one notification sent on a state change (or of its failure, with why)."""
+    verb = "Successfully executed" if error is None else "Failed to execute"
+    data: dict[str, Any] = {
+        "actionState": "Succeeded" if error is None else "Failed",
+        "stateUpdateTimestamp": int(now * 1000),
+        "notificationResource": arn,
+    }
+    if error is not None:
+        data["error"] = error[:1000]
+    return AlarmHistoryItem(alarm.name, now, "Action", f"{verb} action {arn}"[:SUMMARY_LIMIT], data)
 
 
 def check_query(kind: str | None, start: float | None, end: float | None, limit: int) -> None:

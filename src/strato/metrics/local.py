@@ -238,17 +238,25 @@ class LocalMetricsBackend:
         ``PER_ALARM`` items of this alarm goes as the new items arrive."""
         with self.store.db.write() as conn:
             conn.execute("INSERT OR REPLACE INTO alarms VALUES (?, ?, ?, ?, ?)", (self.ns, name, state, reason, now))
-            if not history:
-                return
-            conn.executemany(
-                "INSERT INTO alarm_history VALUES (?, ?, ?, ?, ?, ?)",
-                [(self.ns, name, h.timestamp, h.type, h.summary, json.dumps(h.data)) for h in history],
-            )
-            conn.execute(
-                "DELETE FROM alarm_history WHERE ns = ? AND name = ? AND (ts < ? OR rowid NOT IN (SELECT rowid "
-                "FROM alarm_history WHERE ns = ? AND name = ? ORDER BY ts DESC, rowid DESC LIMIT ?))",
-                (self.ns, name, now - RETENTION, self.ns, name, PER_ALARM),
-            )
+            self._append(conn, name, history, now)
+
+    def record_alarm_history(self, name: str, history: Sequence[AlarmHistoryItem], now: float) -> None:
+        """History with no state change (the actions a change ran)."""
+        with self.store.db.write() as conn:
+            self._append(conn, name, history, now)
+
+    def _append(self, conn: Any, name: str, history: Sequence[AlarmHistoryItem], now: float) -> None:
+        if not history:
+            return
+        conn.executemany(
+            "INSERT INTO alarm_history VALUES (?, ?, ?, ?, ?, ?)",
+            [(self.ns, name, h.timestamp, h.type, h.summary, json.dumps(h.data)) for h in history],
+        )
+        conn.execute(
+            "DELETE FROM alarm_history WHERE ns = ? AND name = ? AND (ts < ? OR rowid NOT IN (SELECT rowid "
+            "FROM alarm_history WHERE ns = ? AND name = ? ORDER BY ts DESC, rowid DESC LIMIT ?))",
+            (self.ns, name, now - RETENTION, self.ns, name, PER_ALARM),
+        )
 
     def alarm_history(
         self, alarm: Alarm, kind: str | None, start: float | None, end: float | None, limit: int
