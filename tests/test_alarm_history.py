@@ -118,6 +118,22 @@ def test_each_notification_a_change_sends_is_an_action_item(make_app, monkeypatc
     assert failed.data["error"] == "ConnectionError: SNS is down" and metrics.alarm_state("stuck") == ALARM
 
 
+def test_a_long_evaluation_still_fits_cloudwatchs_history_limits(make_app):
+    metrics = make_app("local").metrics("Queue")
+    metrics.alarm(
+        "day", metric="Depth", statistic="Maximum", period=60, threshold=0, comparison=">", evaluation_periods=1440
+    )  # a day of minutes, each one breaching
+    start = time.time() // 60 * 60 - 1440 * 60
+    metrics.put_many([{"name": "Depth", "value": 1.0 + i / 7, "timestamp": start + i * 60} for i in range(1440)])
+    assert metrics.evaluate_alarms(start + 1440 * 60 + 1) == [("day", INSUFFICIENT, ALARM)]
+    item = metrics.alarm_history("day", type="StateUpdate")[0].as_dict()
+    assert len(item["HistoryData"]) <= 4095 and len(item["HistorySummary"]) <= 255
+    reason = json.loads(item["HistoryData"])["newState"]
+    assert len(reason["stateReason"]) <= 1023
+    recent = reason["stateReasonData"]["recentDatapoints"]
+    assert recent and recent[-1] == 1.0 + 1439 / 7  # the newest kept
+
+
 @pytest.mark.parametrize(
     "options, message",
     [

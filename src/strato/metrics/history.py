@@ -29,6 +29,7 @@ RETENTION = 14 * 86_400  # "retains the history of active and deleted alarms for
 PER_ALARM = 200  # the local bound on top of the retention
 MAX_RECORDS = 100  # DescribeAlarmHistory's MaxRecords: 1-100
 SUMMARY_LIMIT, DATA_LIMIT = 255, 4095
+REASON_LIMIT = 1023  # StateReason: at most 1,023 characters
 
 
 @dataclass
@@ -66,7 +67,7 @@ def state_update(
     now: float,
 ) -> AlarmHistoryItem:
     """The StateUpdate item CloudWatch writes when ``alarm`` goes from ``old`` to ``new`` (state, reason)."""
-    recent = [v for _, v in values if v is not None][-alarm.evaluation_periods :]
+    recent = [v for _, v in values if v is not None][-alarm.evaluation_periods :]  # oldest first
     reason_data: dict[str, Any] = {
         "version": "1.0",
         "queryDate": _iso(now),
@@ -76,15 +77,17 @@ def state_update(
         "threshold": float(alarm.threshold),
         "evaluatedDatapoints": [{"timestamp": _iso(t), "value": v} for t, v in reversed(values) if v is not None],
     }
-    del reason_data["evaluatedDatapoints"][alarm.evaluation_periods :]
+    del reason_data["evaluatedDatapoints"][alarm.evaluation_periods :]  # newest first, as CloudWatch lists them
     reason_data["extendedStatistic" if alarm.statistic.startswith("p") else "statistic"] = alarm.statistic
     data = {
         "version": "1.0",
-        "oldState": {"stateValue": old[0], "stateReason": old[1]},
-        "newState": {"stateValue": new[0], "stateReason": new[1], "stateReasonData": reason_data},
+        "oldState": {"stateValue": old[0], "stateReason": old[1][:REASON_LIMIT]},
+        "newState": {"stateValue": new[0], "stateReason": new[1][:REASON_LIMIT], "stateReasonData": reason_data},
     }
-    while len(json.dumps(data, separators=(",", ":"))) > DATA_LIMIT and reason_data["evaluatedDatapoints"]:
-        reason_data["evaluatedDatapoints"].pop()  # HistoryData is at most 4,095 characters
+    for key in ("evaluatedDatapoints", "recentDatapoints"):  # HistoryData is at most 4,095 characters
+        while len(json.dumps(data, separators=(",", ":"))) > DATA_LIMIT and (points := reason_data[key]):
+            half = max(1, len(points) // 2)  # the oldest half goes: the tail of a newest-first list
+            del points[slice(-half, None) if key == "evaluatedDatapoints" else slice(half)]
     return AlarmHistoryItem(alarm.name, now, "StateUpdate", f"Alarm updated from {old[0]} to {new[0]}", data)
 
 
