@@ -219,7 +219,7 @@ class LocalTableBackend(LocalQuery, ChangeLog):
             doc = encode_doc(item)
             if self.usage is not None:
                 self.usage.add("dynamodb", "write_units", -(-len(doc) // 1024) or 1)
-            self.store.db.conn.execute(self._upsert_sql, (pk, sk, doc, self.schema.expires_at(item)))
+            self.store.db.grouped(self._upsert_sql, (pk, sk, doc, self.schema.expires_at(item)))
             return
         if cond is not None and cond.exists is False and not self.itables and not self.streaming():
             self._put_absent(item, now)  # one statement, no transaction: a relay's per-message write
@@ -239,8 +239,7 @@ class LocalTableBackend(LocalQuery, ChangeLog):
         pk, sk = self._keys(item)
         doc = encode_doc(item)
         self._units("write_units", len(doc), 1024)  # DynamoDB bills a failed conditional write too
-        cursor = self.store.db.conn.execute(self._insert_absent_sql, (pk, sk, doc, self.schema.expires_at(item), now))
-        if cursor.rowcount == 0:
+        if self.store.db.grouped(self._insert_absent_sql, (pk, sk, doc, self.schema.expires_at(item), now)) == 0:
             raise ConditionFailed(f"put on table {self.schema.table!r}: the condition did not hold")
 
     def update(self, key: dict[str, Any], update: Update, cond: Condition | None, now: float) -> dict[str, Any]:
