@@ -94,10 +94,24 @@ def public_key(body: dict) -> str:
     return key
 
 
+# a connection's item once it is in a session: its role, user and session never change after that (attach
+# refuses another session), so its frames need not read it again; per process (a warm Lambda instance),
+# forgotten on $disconnect here and, past MEMO_MAX entries, all at once
+_in_session: dict[str, dict] = {}
+MEMO_MAX = 50_000
+
+
 def me(msg: strato.websocket.WsMessage) -> dict:
+    item = _in_session.get(msg.connection_id)
+    if item is not None:
+        return item
     item = connections.get(msg.connection_id)
     if item is None:
         raise Refused("bad-request", "this connection is unknown (reconnect)")
+    if item.get("sessionId"):
+        if len(_in_session) >= MEMO_MAX:
+            _in_session.clear()
+        _in_session[msg.connection_id] = item
     return item
 
 
@@ -169,6 +183,7 @@ def connect(conn: strato.websocket.Connection) -> None:
 
 @relay.on_disconnect
 def disconnect(msg: strato.websocket.WsMessage) -> None:
+    _in_session.pop(msg.connection_id, None)
     conn = connections.delete(msg.connection_id)
     if conn and conn.get("sessionId"):
         left = {"type": "peer-left", "role": conn["role"]}
@@ -259,6 +274,7 @@ def join(body: dict, conn: dict) -> dict:
         try:  # single use: only the first join removes it
             sessions.update(session["sessionId"], remove=["pairingCode"], if_match={"pairingCode": code})
         except ConditionFailed:
+            _in_session.pop(conn["connectionId"], None)
             connections.update(conn["connectionId"], remove=["sessionId"])
             raise Refused("invalid-pairing", "wrong or expired pairing code") from None
         for counter, expires in counted:  # only failed guesses count: viewers behind one address pair freely
