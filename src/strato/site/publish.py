@@ -66,7 +66,10 @@ def runtime_settings(app: App, site: Site, outputs: dict[str, str], region: str)
         for pool in app.of_kind("user_pool")
         if logical(pool.name, "UserPool") in outputs
     }
-    return settings(stage=app.config.stage, region=region, http_url=http_url, websockets=sockets, pools=pools)
+    token_url = site.token_path if site.auth is not None else None  # answered by the Lambda@Edge gate
+    return settings(
+        stage=app.config.stage, region=region, http_url=http_url, websockets=sockets, pools=pools, token_url=token_url
+    )
 
 
 def publish(
