@@ -10,7 +10,7 @@ from starlette.requests import Request as StarletteRequest
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..core.errors import GoneError, ValidationError, parse_json
+from ..core.errors import GoneError, ServiceUnavailable, ValidationError, parse_json
 from ..websocket import MESSAGE_LIMIT
 
 
@@ -39,10 +39,12 @@ async def ws_connection(request: StarletteRequest) -> Response:
             text = False
         if len(raw) > MESSAGE_LIMIT:
             return JSONResponse({"message": "Payload too large"}, 413)
-        await gateway._send(gateway._open(connection_id), raw, text)
+        await gateway._send(gateway._ready(connection_id), raw, text)
         return Response(status_code=200)
     except GoneError:
         return JSONResponse({"message": "Gone"}, 410)
+    except ServiceUnavailable as exc:  # PostToConnection's LimitExceededException: the client is not reading
+        return JSONResponse({"message": str(exc)}, 429)
 
 
 async def ws_broadcast(request: StarletteRequest) -> JSONResponse:
@@ -53,7 +55,10 @@ async def ws_broadcast(request: StarletteRequest) -> JSONResponse:
         ids, data, text = _broadcast_body(await request.body())
     except ValidationError as exc:
         return JSONResponse({"message": exc.message}, 400)
-    gone = await gateway._broadcast(ids, data, text)
+    try:
+        gone = gateway.broadcast_threadsafe(ids, data, text)  # on the loop: written now
+    except ServiceUnavailable as exc:
+        return JSONResponse({"message": str(exc)}, 429)
     return JSONResponse({"gone": gone})
 
 

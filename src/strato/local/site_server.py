@@ -191,6 +191,7 @@ class SiteServer:
             websockets={ws.name: f"{ws_scheme}://{host}/ws/{ws.name}" for ws in self.app.of_kind("websocket")},
             pools=pools,
             meetings=meeting_clients(self.app.of_kind("meetings"), deployed=False),
+            token_url=self.site.token_path if self.site.auth is not None else None,
         )
 
     def _generated(self, path: str, scope: dict) -> Entry | None:
@@ -219,6 +220,8 @@ class SiteServer:
             await self._serve(scope, counted)
         elif scope["path"] == self.site.signin_path:
             await self.signin.page(scope, receive, counted)
+        elif scope["path"] == self.site.token_path:
+            await self.signin.token(scope, counted)
         elif (refreshed := await self.signin.gate(scope, counted)) is not None:
             await self._serve(scope, _adding(counted, refreshed) if refreshed else counted)
         usage = self.app.usage

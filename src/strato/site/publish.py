@@ -67,8 +67,15 @@ def runtime_settings(app: App, site: Site, outputs: dict[str, str], region: str)
         if logical(pool.name, "UserPool") in outputs
     }
     meetings = meeting_clients(app.of_kind("meetings"), deployed=True)
+    token_url = site.token_path if site.auth is not None else None  # answered by the Lambda@Edge gate
     return settings(
-        stage=app.config.stage, region=region, http_url=http_url, websockets=sockets, pools=pools, meetings=meetings
+        stage=app.config.stage,
+        region=region,
+        http_url=http_url,
+        websockets=sockets,
+        pools=pools,
+        meetings=meetings,
+        token_url=token_url,
     )
 
 
