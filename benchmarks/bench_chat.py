@@ -34,11 +34,18 @@ from pathlib import Path
 from .bench_relay import _p, _rss_kb  # the same RSS read and percentile as the relay suite
 from .chat_fleet import ChatFleet
 from .support import ROOT, Row, free_port, process
-from .ws_fleet import cpu_seconds, raise_nofile
+from .ws_fleet import raise_nofile
 
 APP = "examples/chat/app.py"
 BARE = "benchmarks/apps/chat_bare.py"
 PASSWORD = "Corr3ct-horse!"
+
+
+def _process_cpu(pid: int) -> float:
+    """The server's user + system CPU seconds, exited threads included (its handler pool's threads come
+    and go, so summing the live ones' schedstat would lose theirs)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _tokens(url: str, data: str, count: int) -> list[str]:
@@ -139,7 +146,7 @@ def _measure(kind: str, users: int, rooms: int, rate: float, seconds: float) -> 
             try:
                 time.sleep(1)
                 per_connection = (_rss_kb(proc.pid) - before) / max(fleet.count, 1)
-                cpu_before = cpu_seconds(proc.pid)
+                cpu_before = _process_cpu(proc.pid)
                 sent = asyncio.run(_send(senders, rooms, rate, seconds))
                 expected = sum(sent[i % rooms] for i in range(fleet.count))
                 latencies: list[float] = []
@@ -152,7 +159,7 @@ def _measure(kind: str, users: int, rooms: int, rate: float, seconds: float) -> 
                     if received >= expected or time.monotonic() > deadline:
                         break
                     time.sleep(0.5)
-                cpu_ms = (cpu_seconds(proc.pid) - cpu_before) * 1000 / max(sum(sent), 1)
+                cpu_ms = (_process_cpu(proc.pid) - cpu_before) * 1000 / max(sum(sent), 1)
             finally:
                 fleet.close()
     return {

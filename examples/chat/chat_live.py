@@ -26,6 +26,7 @@ from chat_model import (
     now,
     online,
     place,
+    post_many,
     presence,
     profile,
     profiles,
@@ -86,7 +87,7 @@ def announce(user: str, rooms: list[str], status: str) -> None:
         fresh = [i for i in ids if i not in told]
         told.update(fresh)
         if fresh:
-            chat.send_many(fresh, frame)
+            post_many(fresh, frame)
 
 
 # -- actions -------------------------------------------------------------------------------------------
