@@ -41,8 +41,11 @@ class Peer:
         self.id: str = attendee["AttendeeId"]
         self.meetings = meetings
         self.meeting_id = meeting_id
+        self.welcomed = asyncio.Event()  # frames for this peer wait for its welcome: that comes first
 
     async def send(self, message: dict[str, Any]) -> bool:
+        if message.get("type") != "welcome":
+            await self.welcomed.wait()
         try:
             await self.websocket.send_text(json.dumps(message))
             return True
@@ -88,9 +91,12 @@ class SignallingHub:
         if earlier is not None:
             with contextlib.suppress(Exception):
                 await earlier.websocket.close(4409, "joined again from another connection")
-        await run_in_threadpool(meetings.set_connected, meeting_id, peer.id, True)
-        self._start_watch()
-        await peer.send({"type": "welcome", "attendee": attendee, "peers": before})
+        try:
+            await run_in_threadpool(meetings.set_connected, meeting_id, peer.id, True)
+            self._start_watch()
+            await peer.send({"type": "welcome", "attendee": attendee, "peers": before})
+        finally:
+            peer.welcomed.set()
         await self._to_others(room, peer, {"type": "joined", "attendee": attendee})
         try:
             await self._relay(room, peer)
