@@ -63,8 +63,8 @@ def http_client(server, token: str | None) -> Client:
     return Client(transport=RequestsHTTPTransport(url=f"{server.url}/graphql", headers=headers, timeout=15))
 
 
-def ws_transport(server, token: str | None) -> WebsocketsTransport:
-    url = server.url.replace("http://", "ws://") + "/ws/graphql"
+def ws_transport(server, token: str | None, path: str = "/ws/graphql") -> WebsocketsTransport:
+    url = server.url.replace("http://", "ws://") + path
     return WebsocketsTransport(
         url=url,
         init_payload={"token": token} if token else {},
@@ -194,6 +194,17 @@ def test_queries_over_the_websocket(service):
             return await session.execute(GraphQLRequest('{ hello(name: "ws") }'))
 
     assert asyncio.run(run()) == {"hello": "hello ws"}
+
+
+def test_subscriptions_at_the_graphql_path_itself(service):
+    """graphql-ws clients take one URL: an upgrade at /graphql reaches the subscription WebSocket API."""
+    server, _, token = service
+
+    async def run() -> dict:
+        async with Client(transport=ws_transport(server, token, "/graphql")) as session:
+            return await session.execute(GraphQLRequest('{ hello(name: "one url") }'))
+
+    assert asyncio.run(run()) == {"hello": "hello one url"}
 
 
 def test_graphiql_page_only_under_strato_dev(service):
