@@ -42,7 +42,9 @@ app.tags(
     }
 )
 app.backups(every="6 hours", keep_days=35)  # the seed: a backup every 6 hours (tables keep PITR too)
-users = app.user_pool("analysts", password_policy=strato.PasswordPolicy(min_length=12), mfa="optional")
+users = app.user_pool(
+    "analysts", password_policy=strato.PasswordPolicy(min_length=12), mfa="optional", self_sign_up=False
+)
 applications = app.table(
     "applications", key="applicationId", indexes={"by_key": "apiKeyHash", "all": ("kind", "applicationId")}
 )
