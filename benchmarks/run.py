@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from . import (
+    bench_analytics,
     bench_auth,
     bench_bot,
     bench_clock,
@@ -59,6 +60,7 @@ SUITES = {
     "tracing": bench_tracing,
     "console": bench_console,
     "relay": bench_relay,
+    "analytics": bench_analytics,
 }
 
 

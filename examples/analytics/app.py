@@ -30,6 +30,7 @@ from validation import Invalid, batch_of, check_app_id, key_hash
 RETENTION_DAYS = int(os.environ.get("ANALYTICS_RETENTION_DAYS", "30"))
 NAMESPACE = "CentralAnalytics"
 ADMINS = ["admins"]
+MAX_ITEM_BYTES = 300 * 1024  # under DynamoDB's 400 KB item limit, with room for the encoding
 
 app = strato.App("analytics")
 app.tags(
@@ -67,23 +68,54 @@ def now() -> float:
 
 # -- ingest and reads (HTTP, GraphQL and the report share these) ------------------------------------
 def store(app_id: str, checked: list[dict[str, Any]]) -> None:
-    """Every point into the metric store (what queries read) and the raw table (what feeds live updates)."""
+    """Every point into the metric store (what queries read) and the raw table (what feeds live updates).
+
+    The raw table keeps one item per ingest call (chunked under DynamoDB's 400 KB item limit): one write
+    and one change-stream record per batch instead of one per datapoint."""
     dims = {"ApplicationId": app_id}
     metrics.put_many([{**m, "dimensions": {**dims, **m["dimensions"]}} for m in checked])
-    expires = int(now() + RETENTION_DAYS * 86400)
+    at = now()
+    expires = int(at + RETENTION_DAYS * 86400)
     datapoints.batch_put(
         {
             "applicationId": app_id,
-            "sk": f"{int(m['timestamp'] * 1000):013d}#{strato.new_id()}",
-            "metricName": m["name"],
-            "value": m["value"],
-            "unit": m["unit"],
-            "dimensions": m["dimensions"],
-            "timestamp": m["timestamp"],
+            "sk": f"{int(at * 1000):013d}#{strato.new_id()}",
+            "points": chunk,
             "expiresAt": expires,
         }
-        for m in checked
+        for chunk in chunks(checked)
     )
+
+
+def chunks(checked: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Raw points as the table keeps them (n, v, u, d, t), in items of at most ~300 KB."""
+    out: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for m in checked:
+        point = {"n": m["name"], "v": m["value"], "u": m["unit"], "d": m["dimensions"], "t": m["timestamp"]}
+        weight = 64 + len(m["name"]) + sum(len(k) + len(v) + 8 for k, v in m["dimensions"].items())
+        if size + weight > MAX_ITEM_BYTES and out[-1]:
+            out.append([])
+            size = 0
+        out[-1].append(point)
+        size += weight
+    return out
+
+
+def unrolled(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """A raw item's datapoints, as the live views and the alarms see them."""
+    app_id = item["applicationId"]
+    return [
+        {
+            "applicationId": app_id,
+            "metricName": p["n"],
+            "value": float(p["v"]),
+            "unit": p["u"],
+            "dimensions": p["d"],
+            "timestamp": float(p["t"]),
+        }
+        for p in item.get("points", [])
+    ]
 
 
 def history(app_id: str, name: str, start: float, end: float, period: int, dims: dict[str, str]) -> list[Any]:
@@ -101,11 +133,12 @@ def realtime(app_id: str) -> tuple[float, list[dict[str, Any]]]:
     """The last minute of raw datapoints, per metric name."""
     since = now() - 60
     rows: dict[str, dict[str, Any]] = {}
-    for item in datapoints.iterate(app_id, sort=Sort.gte(f"{int(since * 1000):013d}"), page_size=1000):
-        row = rows.setdefault(item["metricName"], {"values": [], "unit": item["unit"], "timestamp": 0.0})
-        row["values"].append(float(item["value"]))
-        if item["timestamp"] >= row["timestamp"]:
-            row["timestamp"], row["latest"] = item["timestamp"], float(item["value"])
+    received = datapoints.iterate(app_id, sort=Sort.gte(f"{int(since * 1000):013d}"), page_size=100)
+    for point in (p for item in received for p in unrolled(item) if p["timestamp"] >= since):
+        row = rows.setdefault(point["metricName"], {"values": [], "unit": point["unit"], "timestamp": 0.0})
+        row["values"].append(point["value"])
+        if point["timestamp"] >= row["timestamp"]:
+            row["timestamp"], row["latest"] = point["timestamp"], point["value"]
     return since, [
         {
             "metric_name": name,
@@ -168,7 +201,7 @@ app.schedule("rate(1 hour)", name="hourly-report", workflow=hourly, input={})
 @datapoints.on_change(batch=True, batch_size=1000)
 def ingested(records: list[Any]) -> list[Any]:
     """The change stream feeds the live views: one publish per batch, then the touched metrics' alarms."""
-    points = [r.new for r in records if r.event == "INSERT" and r.new]
+    points = [p for r in records if r.event == "INSERT" and r.new for p in unrolled(r.new)]
     if points:
         graph.publish("metricUpdates", points)
         evaluator.run(evaluator.for_metrics({(p["applicationId"], p["metricName"]) for p in points}))
