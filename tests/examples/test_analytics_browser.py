@@ -1,6 +1,7 @@
 """Headless Chromium runs the analytics dashboard (the committed uPlot + graphql-ws bundle) against `strato
 dev`: the PWA loads within the seed's 2 s, installs its service worker, signs in with a TOTP code from
-pyotp, and shows a value ingested over HTTP as it arrives through the metricUpdates subscription."""
+pyotp, shows a value ingested over HTTP as it arrives through the metricUpdates subscription, and opens
+offline from its service worker's shell."""
 
 from __future__ import annotations
 
@@ -89,5 +90,12 @@ def test_sign_in_with_totp_and_watch_a_live_value(served, tmp_path):
             assert page.locator("#live-value").inner_text().startswith("123.5")
             page.screenshot(path=str(tmp_path / "dashboard.png"))
             assert (tmp_path / "dashboard.png").stat().st_size > 1000
+
+            # the offline shell: with the network gone, the service worker still serves the page
+            page.context.set_offline(True)
+            page.reload()
+            page.wait_for_function("window.dashboard && window.dashboard.phase === 'signed-in'", timeout=30_000)
+            assert page.locator("#dashboard").is_visible()
+            page.context.set_offline(False)
         finally:
             browser.close()
