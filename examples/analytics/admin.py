@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import sys
 from pathlib import Path
 from typing import Any
 
 APP = str(Path(__file__).resolve().parent / "app.py")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def load(data: str | None) -> Any:
@@ -34,6 +36,8 @@ def create_user(app: Any, email: str, password: str, groups: list[str]) -> None:
 
     users = app.resources[("user_pool", "analysts")]
     email = email.lower()
+    if not EMAIL.fullmatch(email):  # the pool's user names are email addresses
+        raise AuthError(f"{email!r} is not an email address", "InvalidParameterException")
     users.policy.check(password)  # InvalidPasswordException naming every rule, before anything is created
     temporary = f"Tmp-{secrets.token_urlsafe(12)}9!a"
     users.admin_create_user(email, temporary_password=temporary, attributes={"email": email, "email_verified": "true"})

@@ -169,6 +169,8 @@ def test_login_refresh_and_wrong_credentials(service):
 def test_the_admin_cli_enforces_the_password_policy(service, tmp_path):
     done = admin_cli(tmp_path / "data", "create-user", "weak@example.com", "--password", "Short1!")
     assert done.returncode == 1 and "InvalidPasswordException" in done.stderr and "12 characters" in done.stderr
+    done = admin_cli(tmp_path / "data", "create-user", "not-an-email", "--password", PASSWORD)
+    assert done.returncode == 1 and "not an email address" in done.stderr
 
 
 def test_totp_enrolment_then_sign_in_with_a_code(service):
