@@ -18,6 +18,7 @@ import time
 import httpx
 import pyotp
 import pytest
+from examples.analytics.admin import create_user
 from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.requests import RequestsHTTPTransport
@@ -55,9 +56,13 @@ def admin_cli(data, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     data = tmp_path_factory.mktemp("analytics") / "data"
-    for email, groups in ((ADMIN, ["--group", "admins"]), (ANALYST, []), (MFA_USER, [])):
-        done = admin_cli(data, "create-user", email, "--password", PASSWORD, *groups)
-        assert done.returncode == 0, done.stderr
+    done = admin_cli(data, "create-user", ADMIN, "--password", PASSWORD, "--group", "admins")  # the CLI itself
+    assert done.returncode == 0 and done.stdout.strip() == f"created {ADMIN} in admins", done.stderr
+    old = os.environ.get("STRATO_DATA_DIR")
+    os.environ["STRATO_DATA_DIR"] = str(data)
+    app = load_app(APP, fresh=True)  # the same data: the other users, and the outbox to read
+    for email in (ANALYST, MFA_USER):
+        create_user(app, email, PASSWORD, [])
     server = start_dev_server(APP, data, "--no-worker")
     worker = subprocess.Popen(
         [sys.executable, "-m", "strato.cli", "worker", APP, "--data", str(data), "--poll-wait", "0.2"],
@@ -68,9 +73,6 @@ def service(tmp_path_factory):
     )
     assert b"strato worker" in worker.stderr.readline()
     client = httpx.Client(base_url=server.url, timeout=15)
-    old = os.environ.get("STRATO_DATA_DIR")
-    os.environ["STRATO_DATA_DIR"] = str(data)
-    app = load_app(APP, fresh=True)  # the same data: to read the outbox
     yield client, server, app
     app.close()
     if old is None:
