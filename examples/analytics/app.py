@@ -22,6 +22,7 @@ from strato import AuthError, ConditionFailed, HTTPError, NotFound, Request, Sor
 from strato.auth import Challenge, Tokens
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import raw
 import reports
 import schema
 from alarms import Evaluator, definition_of
@@ -83,39 +84,8 @@ def store(app_id: str, checked: list[dict[str, Any]]) -> None:
             "points": chunk,
             "expiresAt": expires,
         }
-        for chunk in chunks(checked)
+        for chunk in raw.chunks(checked, MAX_ITEM_BYTES)
     )
-
-
-def chunks(checked: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Raw points as the table keeps them (n, v, u, d, t), in items of at most ~300 KB."""
-    out: list[list[dict[str, Any]]] = [[]]
-    size = 0
-    for m in checked:
-        point = {"n": m["name"], "v": m["value"], "u": m["unit"], "d": m["dimensions"], "t": m["timestamp"]}
-        weight = 64 + len(m["name"]) + sum(len(k) + len(v) + 8 for k, v in m["dimensions"].items())
-        if size + weight > MAX_ITEM_BYTES and out[-1]:
-            out.append([])
-            size = 0
-        out[-1].append(point)
-        size += weight
-    return out
-
-
-def unrolled(item: dict[str, Any]) -> list[dict[str, Any]]:
-    """A raw item's datapoints, as the live views and the alarms see them."""
-    app_id = item["applicationId"]
-    return [
-        {
-            "applicationId": app_id,
-            "metricName": p["n"],
-            "value": float(p["v"]),
-            "unit": p["u"],
-            "dimensions": p["d"],
-            "timestamp": float(p["t"]),
-        }
-        for p in item.get("points", [])
-    ]
 
 
 def history(app_id: str, name: str, start: float, end: float, period: int, dims: dict[str, str]) -> list[Any]:
@@ -132,26 +102,8 @@ def history(app_id: str, name: str, start: float, end: float, period: int, dims:
 def realtime(app_id: str) -> tuple[float, list[dict[str, Any]]]:
     """The last minute of raw datapoints, per metric name."""
     since = now() - 60
-    rows: dict[str, dict[str, Any]] = {}
     received = datapoints.iterate(app_id, sort=Sort.gte(f"{int(since * 1000):013d}"), page_size=100)
-    for point in (p for item in received for p in unrolled(item) if p["timestamp"] >= since):
-        row = rows.setdefault(point["metricName"], {"values": [], "unit": point["unit"], "timestamp": 0.0})
-        row["values"].append(point["value"])
-        if point["timestamp"] >= row["timestamp"]:
-            row["timestamp"], row["latest"] = point["timestamp"], point["value"]
-    return since, [
-        {
-            "metric_name": name,
-            "unit": r["unit"],
-            "latest": r["latest"],
-            "average": sum(r["values"]) / len(r["values"]),
-            "minimum": min(r["values"]),
-            "maximum": max(r["values"]),
-            "sample_count": len(r["values"]),
-            "timestamp": r["timestamp"],
-        }
-        for name, r in sorted(rows.items())
-    ]
+    return since, raw.last_minute(received, since)
 
 
 def catalogue(app_id: str) -> list[tuple[str, dict[str, str]]]:
@@ -201,7 +153,7 @@ app.schedule("rate(1 hour)", name="hourly-report", workflow=hourly, input={})
 @datapoints.on_change(batch=True, batch_size=1000)
 def ingested(records: list[Any]) -> list[Any]:
     """The change stream feeds the live views: one publish per batch, then the touched metrics' alarms."""
-    points = [p for r in records if r.event == "INSERT" and r.new for p in unrolled(r.new)]
+    points = [p for r in records if r.event == "INSERT" and r.new for p in raw.unrolled(r.new)]
     if points:
         graph.publish("metricUpdates", points)
         evaluator.run(evaluator.for_metrics({(p["applicationId"], p["metricName"]) for p in points}))
