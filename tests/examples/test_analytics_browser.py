@@ -73,8 +73,9 @@ def test_sign_in_with_totp_and_watch_a_live_value(served, tmp_path):
             assert page.locator("#who").inner_text() == EMAIL
             assert page.evaluate("window.dashboard.applications") == ["web-shop"]
 
-            page.fill("#metric", "checkout_ms")
+            page.fill("#metric", "checkout_ms, errors")  # a live chart per selected metric
             page.click("#watch")
+            assert page.locator("#live-chart [data-metric]").count() == 2
             page.wait_for_function("window.dashboard.connected === true", timeout=30_000)
             point = {"applicationId": "web-shop", "metricName": "checkout_ms", "value": 123.5, "unit": "Milliseconds"}
 
@@ -87,7 +88,11 @@ def test_sign_in_with_totp_and_watch_a_live_value(served, tmp_path):
                     return False
 
             assert any(arrived() for _ in range(20))
-            assert page.locator("#live-value").inner_text().startswith("123.5")
+            assert page.locator("#live-value").inner_text().startswith("checkout_ms: 123.5")
+            page.select_option("#granularity", "MINUTE")
+            page.click("#load-history")  # history of the first selected metric: the minute with the value
+            page.wait_for_function("window.dashboard.history && window.dashboard.history.length > 0", timeout=30_000)
+            assert page.evaluate("window.dashboard.history[0].maximum") == 123.5
             page.screenshot(path=str(tmp_path / "dashboard.png"))
             assert (tmp_path / "dashboard.png").stat().st_size > 1000
 

@@ -111,22 +111,33 @@ $("mfa").addEventListener("submit", async (event) => {
 
 $("sign-out").addEventListener("click", signOut);
 
-// -- live ------------------------------------------------------------------------------------------
-const liveData = [[], []];
-const liveChart = new uPlot(
-  { width: 400, height: 180, scales: { x: { time: true } }, series: [{}, { label: "value", stroke: "#60a5fa" }] },
-  liveData,
-  $("live-chart"),
-);
+// -- live: one chart per selected metric ("cpu, mem" watches both) ----------------------------------
+const charts = new Map(); // metric name -> { data, plot }
+
+function chartFor(name) {
+  if (!charts.has(name)) {
+    const box = document.createElement("div");
+    box.dataset.metric = name;
+    $("live-chart").append(box);
+    const data = [[], []];
+    const options = { title: name, width: 400, height: 160, scales: { x: { time: true } } };
+    const plot = new uPlot({ ...options, series: [{}, { label: name, stroke: "#60a5fa" }] }, data, box);
+    charts.set(name, { data, plot });
+  }
+  return charts.get(name);
+}
 
 const WATCH = `subscription($app: String!, $names: [String!]) {
   metricUpdates(applicationId: $app, metricTypes: $names) { metricName value unit timestamp } }`;
 
 $("watch").addEventListener("click", () => {
   unwatch?.();
-  liveData[0].length = liveData[1].length = 0;
-  liveChart.setData(liveData);
-  const variables = { app: $("application").value, names: [$("metric").value] };
+  charts.forEach(({ plot }) => plot.destroy());
+  charts.clear();
+  $("live-chart").replaceChildren();
+  const names = $("metric").value.split(",").map((n) => n.trim()).filter(Boolean);
+  names.forEach(chartFor);
+  const variables = { app: $("application").value, names };
   state.watching = variables;
   unwatch = live.subscribe(
     { query: WATCH, variables },
@@ -135,11 +146,12 @@ $("watch").addEventListener("click", () => {
         const update = data.metricUpdates;
         state.updates.push(update);
         state.lastValue = update.value;
-        $("live-value").textContent = `${update.value} ${update.unit === "None" ? "" : update.unit}`;
-        liveData[0].push(Date.parse(update.timestamp) / 1000);
-        liveData[1].push(update.value);
-        if (liveData[0].length > 600) liveData.forEach((column) => column.shift());
-        liveChart.setData(liveData);
+        $("live-value").textContent = `${update.metricName}: ${update.value} ${update.unit === "None" ? "" : update.unit}`;
+        const chart = chartFor(update.metricName);
+        chart.data[0].push(Date.parse(update.timestamp) / 1000);
+        chart.data[1].push(update.value);
+        if (chart.data[0].length > 600) chart.data.forEach((column) => column.shift());
+        chart.plot.setData(chart.data);
       },
       error: (error) => fail(error.message || String(error)),
       complete: () => {},
@@ -159,7 +171,7 @@ $("load-history").addEventListener("click", async () => {
   try {
     const { getMetrics } = await graphql(HISTORY, {
       app: $("application").value,
-      name: $("metric").value,
+      name: $("metric").value.split(",")[0].trim(), // the first selected metric
       start: String(start),
       end: String(end),
       g: $("granularity").value,
