@@ -153,10 +153,14 @@ app.schedule("rate(1 hour)", name="hourly-report", workflow=hourly, input={})
 @datapoints.on_change(batch=True, batch_size=1000)
 def ingested(records: list[Any]) -> list[Any]:
     """The change stream feeds the live views: one publish per batch, then the touched metrics' alarms."""
-    points = [p for r in records if r.event == "INSERT" and r.new for p in raw.unrolled(r.new)]
-    if points:
-        graph.publish("metricUpdates", points)
-        evaluator.run(evaluator.for_metrics({(p["applicationId"], p["metricName"]) for p in points}))
+    by_app: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        if record.event == "INSERT" and record.new:
+            by_app.setdefault(record.new["applicationId"], []).extend(raw.unrolled(record.new))
+    if by_app:
+        graph.publish("metricUpdates", by_app)
+        touched = {(p["applicationId"], p["metricName"]) for points in by_app.values() for p in points}
+        evaluator.run(evaluator.for_metrics(touched))
     return []
 
 

@@ -239,9 +239,9 @@ def build(service: Any) -> strawberry.Schema:
             self, info: strawberry.Info, application_id: str, metric_types: list[str] | None = None
         ) -> AsyncGenerator[MetricUpdate, None]:
             wanted = set(metric_types or [])
-            async for batch in published(info):  # one event per ingested batch: its datapoints
-                for point in batch:
-                    if point["applicationId"] == application_id and (not wanted or point["metricName"] in wanted):
+            async for batch in published(info):  # one event per stream batch: {applicationId: [datapoints]}
+                for point in batch.get(application_id, ()):  # every subscription reads only its application's
+                    if not wanted or point["metricName"] in wanted:
                         yield MetricUpdate(
                             application_id=application_id,
                             metric_name=point["metricName"],
