@@ -7,6 +7,7 @@ import asyncio
 import base64
 import hashlib
 import html
+import json
 import os
 import re
 import signal
@@ -194,6 +195,23 @@ def test_queries_over_the_websocket(service):
             return await session.execute(GraphQLRequest('{ hello(name: "ws") }'))
 
     assert asyncio.run(run()) == {"hello": "hello ws"}
+
+
+def test_a_batch_of_posts_from_another_process_arrives_in_order(service):
+    """``send_batch`` from a process other than the dev server's (how a publish from `strato worker` posts
+    all its ``next`` messages): one request, each message to its connections, in order."""
+    from websockets.sync.client import connect
+
+    server, app, token = service
+    ws_api = app.resources[("websocket", "graphql")]
+    before = {c.id for c in ws_api.connections()}
+    url = server.url.replace("http://", "ws://") + "/ws/graphql"
+    with connect(url, subprotocols=["graphql-transport-ws"], open_timeout=15) as client:
+        client.send(json.dumps({"type": "connection_init", "payload": {"token": token}}))
+        assert json.loads(client.recv(timeout=15)) == {"type": "connection_ack"}
+        [mine] = [c.id for c in ws_api.connections() if c.id not in before]
+        assert ws_api.send_batch([([mine], {"n": 1}), ([mine], {"n": 2}), ([mine], "three")]) == []
+        assert [client.recv(timeout=15) for _ in range(3)] == ['{"n":1}', '{"n":2}', "three"]
 
 
 def test_subscriptions_at_the_graphql_path_itself(service):
