@@ -99,17 +99,19 @@ def test_http_without_a_token_is_refused(service):
     assert response.status_code == 401
 
 
-def collect(server, token, variables, count: int, trigger, app) -> list[dict]:
+def collect(
+    server, token, variables, count: int, trigger, app, *, query=SUBSCRIBE, field="metricUpdates", transport=None
+) -> list[dict]:
     """Subscribe with gql over graphql-transport-ws, run ``trigger`` once the subscription is stored,
     and return the first ``count`` results."""
 
     async def run() -> list[dict]:
         got: list[dict] = []
-        before = subscriptions(app)
-        async with Client(transport=ws_transport(server, token)) as session:
-            stream = session.subscribe(GraphQLRequest(SUBSCRIBE, variable_values=variables))
+        before = subscriptions(app, field)
+        async with Client(transport=transport or ws_transport(server, token)) as session:
+            stream = session.subscribe(GraphQLRequest(query, variable_values=variables))
             first = asyncio.ensure_future(stream.__anext__())
-            stored = await asyncio.to_thread(wait_until, lambda: subscriptions(app) > before, 20, 0.05)
+            stored = await asyncio.to_thread(wait_until, lambda: subscriptions(app, field) > before, 20, 0.05)
             assert stored, "the subscription never reached the registry"
             threading.Thread(target=trigger, daemon=True).start()
             got.append(await asyncio.wait_for(first, 20))

@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import httpx
@@ -26,6 +25,7 @@ from gql.transport.websockets import WebsocketsTransport
 
 from strato.loader import load_app
 from tests.conftest import ROOT, start_dev_server, stop
+from tests.test_graphql_dev import collect as graphql_collect
 from tests.test_worker import wait_until
 
 APP = "examples/analytics/app.py"
@@ -126,28 +126,11 @@ def ws_transport(server, headers: dict) -> WebsocketsTransport:
     )
 
 
-def subscribed(app, field: str) -> int:
-    return len(app.resources[("graphql", "graphql")].subscriptions.of(field))
-
-
 def collect(server, app, headers, query, variables, count, trigger, field) -> list[dict]:
-    """Subscribe, run ``trigger`` once the subscription is stored, return the first ``count`` results."""
-
-    async def run() -> list[dict]:
-        got: list[dict] = []
-        before = subscribed(app, field)
-        async with Client(transport=ws_transport(server, headers)) as session:
-            stream = session.subscribe(GraphQLRequest(query, variable_values=variables))
-            first = asyncio.ensure_future(stream.__anext__())
-            assert await asyncio.to_thread(wait_until, lambda: subscribed(app, field) > before, 20, 0.05)
-            threading.Thread(target=trigger, daemon=True).start()
-            got.append(await asyncio.wait_for(first, 20))
-            while len(got) < count:
-                got.append(await asyncio.wait_for(stream.__anext__(), 20))
-            await stream.aclose()
-        return got
-
-    return asyncio.run(run())
+    """Subscribe over ws://HOST/graphql, run ``trigger`` once the subscription is stored, return the first
+    ``count`` results (test_graphql_dev's helper with this app's transport)."""
+    transport = ws_transport(server, headers)
+    return graphql_collect(server, None, variables, count, trigger, app, query=query, field=field, transport=transport)
 
 
 # -- sign-in ---------------------------------------------------------------------------------------
