@@ -27,6 +27,7 @@ def load(data: str | None) -> Any:
 
     if data:
         os.environ["STRATO_DATA_DIR"] = data
+    os.environ["ANALYTICS_ADMIN"] = "1"  # this process may make the pool's admin calls (the app's functions not)
     return load_app(APP, fresh=True)
 
 

@@ -44,21 +44,28 @@ app.tags(
     }
 )
 app.backups(every="6 hours", keep_days=35)  # the seed: a backup every 6 hours (tables keep PITR too)
+# least privilege: each resource allows what this code calls; the admin CLI (another principal) sets
+# ANALYTICS_ADMIN=1 for the pool's admin calls, which the deployed functions never get
+RW = ("read", "write")
 users = app.user_pool(
-    "analysts", password_policy=strato.PasswordPolicy(min_length=12), mfa="optional", self_sign_up=False
+    "analysts",
+    password_policy=strato.PasswordPolicy(min_length=12),
+    mfa="optional",
+    self_sign_up=False,
+    allow=("admin",) if os.environ.get("ANALYTICS_ADMIN") == "1" else (),
 )
 applications = app.table(
-    "applications", key="applicationId", indexes={"by_key": "apiKeyHash", "all": ("kind", "applicationId")}
+    "applications", key="applicationId", indexes={"by_key": "apiKeyHash", "all": ("kind", "applicationId")}, allow=RW
 )
-datapoints = app.table("datapoints", key="applicationId", sort="sk", ttl="expiresAt")
+datapoints = app.table("datapoints", key="applicationId", sort="sk", ttl="expiresAt", allow=RW)
 alarm_defs = app.table(
-    "alarms", key="name", indexes={"by_application": ("applicationId", "name"), "all": ("kind", "name")}
+    "alarms", key="name", indexes={"by_application": ("applicationId", "name"), "all": ("kind", "name")}, allow=RW
 )
-alarm_history = app.table("alarm-history", key="applicationId", sort="sk", ttl="expiresAt")
-metrics = app.metrics(NAMESPACE, retention_days=455)
-notifications = app.topic("alarm-notifications")
-report_files = app.bucket("reports")
-hourly = app.workflow("hourly-report", definition=reports.DEFINITION)
+alarm_history = app.table("alarm-history", key="applicationId", sort="sk", ttl="expiresAt", allow=RW)
+metrics = app.metrics(NAMESPACE, retention_days=455, allow=("put", "read"))
+notifications = app.topic("alarm-notifications", allow=("publish", "subscribe"))
+report_files = app.bucket("reports", allow=("read", "write", "list"))  # list: a missing report is a 404, not 403
+hourly = app.workflow("hourly-report", definition=reports.DEFINITION, allow=("start", "read"))
 api = app.http()
 site = app.site("web", directory="web/bundle")  # the PWA, built from web/ (uPlot)
 

@@ -58,6 +58,7 @@ def setup(url: str, data: str, apps: int) -> tuple[str, dict[str, str]]:
     try:  # the admin CLI points STRATO_DATA_DIR at the server's data
         admin(["--data", data, "create-user", "load@example.com", "--password", PASSWORD, "--group", "admins"])
     finally:
+        os.environ.pop("ANALYTICS_ADMIN", None)
         if before is None:
             os.environ.pop("STRATO_DATA_DIR", None)
         else:

@@ -60,6 +60,7 @@ def service(tmp_path_factory):
     assert done.returncode == 0 and done.stdout.strip() == f"created {ADMIN} in admins", done.stderr
     old = os.environ.get("STRATO_DATA_DIR")
     os.environ["STRATO_DATA_DIR"] = str(data)
+    os.environ["ANALYTICS_ADMIN"] = "1"  # as the admin CLI: this process makes users
     app = load_app(APP, fresh=True)  # the same data: the other users, and the outbox to read
     for email in (ANALYST, MFA_USER):
         create_user(app, email, PASSWORD, [])
@@ -75,6 +76,7 @@ def service(tmp_path_factory):
     client = httpx.Client(base_url=server.url, timeout=15)
     yield client, server, app
     app.close()
+    os.environ.pop("ANALYTICS_ADMIN", None)
     if old is None:
         os.environ.pop("STRATO_DATA_DIR", None)
     else:

@@ -54,6 +54,17 @@ def test_the_template(tmp_path):
         "cloudwatch:ListMetrics",
     }  # no alarm or dashboard actions: the app evaluates its run-time alarms itself
 
+    granted = {a for s in statements for a in s["Action"]}
+    assert not {a for a in granted if a.startswith("cognito-idp:")}  # no admin calls from the functions
+    assert {a for a in granted if a.startswith("states:")} == {
+        "states:StartExecution",
+        "states:StartSyncExecution",
+        "states:DescribeExecution",
+        "states:GetExecutionHistory",
+        "states:ListExecutions",
+    }
+    assert "s3:DeleteObject" not in granted and "s3:ListBucket" in granted  # a missing report: 404, not 403
+
     tables = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::DynamoDB::Table"}
     assert {"ApplicationsTable", "DatapointsTable", "AlarmsTable", "AlarmHistoryTable"} <= set(tables)
     for props in tables.values():
