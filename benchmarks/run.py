@@ -16,6 +16,7 @@ from . import (
     bench_analytics,
     bench_auth,
     bench_bot,
+    bench_chat,
     bench_clock,
     bench_coldstart,
     bench_console,
@@ -60,6 +61,7 @@ SUITES = {
     "tracing": bench_tracing,
     "console": bench_console,
     "relay": bench_relay,
+    "chat": bench_chat,
     "analytics": bench_analytics,
 }
 

@@ -22,7 +22,9 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 PER_PROCESS = 1000
@@ -262,7 +264,8 @@ class Fleet:
         self.close()
 
 
-if __name__ == "__main__":
+def run_child(main: Coroutine[Any, Any, None]) -> None:
+    """A client process's entry: thousands of sockets allowed, uvloop when installed."""
     raise_nofile()
     try:
         import uvloop
@@ -270,4 +273,8 @@ if __name__ == "__main__":
         uvloop.install()
     except ImportError:  # pragma: no cover - the plain loop is slower, not wrong
         pass
-    asyncio.run(_child(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+    asyncio.run(main)
+
+
+if __name__ == "__main__":
+    run_child(_child(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))

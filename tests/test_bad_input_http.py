@@ -154,7 +154,7 @@ def test_fuzz_no_5xx_and_a_healthy_server(server, http):
     )
     @given(path, body, st.dictionaries(st.sampled_from(["x-a", "content-type", "cookie"]), header_value), query, body)
     def one(target, content, headers, params, frame):
-        if time.monotonic() > budget:
+        if time.monotonic() > budget and len(statuses) >= 30:  # a loaded machine still checks 30 examples
             return
         method = "GET" if target == "/flag/x" else "POST"
         response = http.request(method, target, content=content, headers=headers, params=params)
@@ -171,7 +171,7 @@ def test_fuzz_no_5xx_and_a_healthy_server(server, http):
         one()
     finally:
         ws.close()
-    assert len(statuses) > 20
+    assert len(statuses) >= 30
     assert http.get("/_strato/health").json()["ok"] is True
     log = server.output()  # a 4xx from the handler's own calls is logged with its traceback, as a warning
     for failure in ("unhandled error in handler", "gateway failure", "Exception in ASGI application", "ERROR"):

@@ -282,10 +282,17 @@ def test_schedules_metrics_alarms_cost(console):
     alarms = console.get(f"{API}/alarms").json()
     assert alarms[0]["name"] == "busy" and alarms[0]["state"] == "INSUFFICIENT_DATA"
     meter = console.strato_app.of_kind("metrics")[0]
-    meter.put("jobs", 10)
-    meter.evaluate_alarms(time.time() + 120)
-    seen = console.get(f"{API}/alarms").json()[0]
-    assert seen["state"] == "ALARM" and seen["history"][0]["state"] == "ALARM"
+    t0 = time.time()
+    meter.put("jobs", 10, timestamp=t0)
+    assert meter.evaluate_alarms(t0 + 120) == [("busy", "INSUFFICIENT_DATA", "ALARM")]
+    meter.put("jobs", 1, timestamp=t0 + 60)
+    assert meter.evaluate_alarms(t0 + 180) == [("busy", "ALARM", "OK")]
+    seen = console.get(f"{API}/alarms").json()[0]  # both, though the page asked only after the second
+    assert seen["state"] == "OK" and [(h["old"], h["state"]) for h in seen["history"]] == [
+        ("ALARM", "OK"),
+        ("INSUFFICIENT_DATA", "ALARM"),
+    ]
+    assert seen["history"][0]["summary"] == "Alarm updated from ALARM to OK" and seen["history_error"] is None
     cost = console.get(f"{API}/cost?runs=30").json()
     assert cost["runs_per_month"] == 30 and cost["lines"] and cost["total_monthly_usd"] > 0
 

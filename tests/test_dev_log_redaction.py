@@ -55,6 +55,7 @@ def test_the_filter_redacts_messages_arguments_and_tracebacks():
 def test_strato_worker_redacts_credentials_from_its_log(tmp_path):
     """A consumer that fails logs its exception; a token in it must not reach `strato worker`'s log."""
     import os
+    import select
     import signal
     import subprocess
     import sys
@@ -85,9 +86,17 @@ def test_strato_worker_redacts_credentials_from_its_log(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    time.sleep(3)
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any("RuntimeError" in line for line in lines):
+        ready, _, _ = select.select([worker.stderr], [], [], 1)  # the failed invocation's traceback
+        if ready:
+            line = worker.stderr.readline().decode()
+            if not line:
+                break
+            lines.append(line)
     worker.send_signal(signal.SIGTERM)
     _, err = worker.communicate(timeout=30)
-    log = err.decode()
+    log = "".join(lines) + err.decode()
     assert "RuntimeError" in log and "[REDACTED]" in log
     assert token not in log

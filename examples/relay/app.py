@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import os
 import re
 import secrets
@@ -26,6 +27,12 @@ CODE_LENGTH = 8
 MAX_VIEWERS = 5
 MAX_PAYLOAD = 24 * 1024  # base64 characters: below API Gateway's 32 KB frame limit with the envelope
 ROLES = ("cli", "web")
+# pairing-code guesses (31**8 codes): a connection and a source address get so many failed joins by code per
+# window, then {"type": "error", "code": "rate-limited", "retryAfter": s}; counted in a table, so every
+# Lambda instance sees the same counts
+JOIN_WINDOW_S = float(os.environ.get("RELAY_JOIN_WINDOW", "60"))
+JOINS_PER_CONNECTION = int(os.environ.get("RELAY_JOINS_PER_CONNECTION", "5"))
+JOINS_PER_SOURCE = int(os.environ.get("RELAY_JOINS_PER_SOURCE", "30"))
 BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 app = strato.App("relay")
@@ -40,6 +47,7 @@ sessions = app.table(
     ttl="expiresAt",
 )
 messages = app.table("messages", key="sessionId", sort="position", ttl="expiresAt")
+attempts = app.table("attempts", key="scope", ttl="expiresAt")  # join-by-code guesses per window
 relay = app.websocket("relay", auth=True if AUTH else None)
 app.output("WebSocketUrl", "RelayWebSocketApiUrl")  # the names clients and the seed's scripts use
 app.output("UserPoolId", "UsersUserPool")
@@ -52,10 +60,11 @@ site = app.site("web", directory="web/bundle", auth=users if AUTH else None)  # 
 class Refused(Exception):
     """A protocol error: answered to the sender as {"type": "error", "code", "message"}."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, **extra: Any) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.extra = extra
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -85,10 +94,24 @@ def public_key(body: dict) -> str:
     return key
 
 
+# a connection's item once it is in a session: its role, user and session never change after that (attach
+# refuses another session), so its frames need not read it again; per process (a warm Lambda instance),
+# forgotten on $disconnect here and, past MEMO_MAX entries, all at once
+_in_session: dict[str, dict] = {}
+MEMO_MAX = 50_000
+
+
 def me(msg: strato.websocket.WsMessage) -> dict:
+    item = _in_session.get(msg.connection_id)
+    if item is not None:
+        return item
     item = connections.get(msg.connection_id)
     if item is None:
         raise Refused("bad-request", "this connection is unknown (reconnect)")
+    if item.get("sessionId"):
+        if len(_in_session) >= MEMO_MAX:
+            _in_session.clear()
+        _in_session[msg.connection_id] = item
     return item
 
 
@@ -152,6 +175,7 @@ def connect(conn: strato.websocket.Connection) -> None:
     if role not in ROLES:
         raise HTTPError(400, "connect with ?role=cli or ?role=web")
     item = {"connectionId": conn.id, "role": role, "connectedAt": now(), "expiresAt": int(now() + DAY_S)}
+    item["sourceIp"] = conn.source_ip  # whose pairing guesses count together (join_attempt)
     if AUTH:
         item["userId"] = conn.claims["sub"]
     connections.put(item)
@@ -159,6 +183,7 @@ def connect(conn: strato.websocket.Connection) -> None:
 
 @relay.on_disconnect
 def disconnect(msg: strato.websocket.WsMessage) -> None:
+    _in_session.pop(msg.connection_id, None)
     conn = connections.delete(msg.connection_id)
     if conn and conn.get("sessionId"):
         left = {"type": "peer-left", "role": conn["role"]}
@@ -179,7 +204,7 @@ def action(name: str):
                     raise Refused("bad-request", "send a JSON object")
                 return fn(body, me(msg))
             except Refused as refused:
-                return {"type": "error", "code": refused.code, "message": refused.message}
+                return {"type": "error", "code": refused.code, "message": refused.message, **refused.extra}
 
         relay.route(name)(handler)
         return fn
@@ -212,12 +237,34 @@ def create(body: dict, conn: dict) -> dict:
     return {"type": "session", "sessionId": session_id, "pairingCode": code}
 
 
+def join_attempt(conn: dict) -> list[tuple[str, int]]:
+    """Count one join by code against this connection and its source address (atomic adds, so parallel
+    guesses cannot slip past); over a limit, Refused. Returns the counters a successful join gives back."""
+    t = now()
+    window = int(t // JOIN_WINDOW_S)
+    retry = max(1, math.ceil((window + 1) * JOIN_WINDOW_S - t))
+    expires = int((window + 2) * JOIN_WINDOW_S)
+    counted = []
+    for what, scope, limit in (
+        ("connection", conn["connectionId"], JOINS_PER_CONNECTION),
+        ("address", conn.get("sourceIp") or "unknown", JOINS_PER_SOURCE),
+    ):
+        key = f"{what}#{scope}#{window}"
+        count = attempts.update(key, add={"count": 1}, set={"expiresAt": expires})["count"]
+        counted.append((key, expires))
+        if count > limit:
+            message = f"too many pairing attempts from this {what}: try again in {retry} s"
+            raise Refused("rate-limited", message, retryAfter=retry)
+    return counted
+
+
 @action("join")
 def join(body: dict, conn: dict) -> dict:
     if conn["role"] != "web":
         raise Refused("forbidden", "only a web viewer joins")
     key = public_key(body)
     if "pairingCode" in body:
+        counted = join_attempt(conn)
         code = str(body["pairingCode"]).strip().upper()
         found = sessions.query(code, index="by_code").items if len(code) == CODE_LENGTH else []
         session = found[0] if found and found[0]["codeExpiresAt"] > now() else None
@@ -227,8 +274,11 @@ def join(body: dict, conn: dict) -> dict:
         try:  # single use: only the first join removes it
             sessions.update(session["sessionId"], remove=["pairingCode"], if_match={"pairingCode": code})
         except ConditionFailed:
+            _in_session.pop(conn["connectionId"], None)
             connections.update(conn["connectionId"], remove=["sessionId"])
             raise Refused("invalid-pairing", "wrong or expired pairing code") from None
+        for counter, expires in counted:  # only failed guesses count: viewers behind one address pair freely
+            attempts.update(counter, add={"count": -1}, set={"expiresAt": expires})
     else:
         session = session_of(body, conn)
         attach(conn, session, publicKey=key)

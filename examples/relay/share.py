@@ -118,8 +118,9 @@ class Share:
         if self.session_id is None:
             await ws.send(json.dumps({"action": "create", "publicKey": self.keys.public_b64}))
             return
-        after = min((c.delivered for c in self.channels.values()), default=-1)
-        await ws.send(json.dumps({"action": "resume", "sessionId": self.session_id, "after": after}))
+        # Each viewer numbers its own frames from 0, and a viewer that joined while we were away has
+        # no channel here yet: replay all stored input; frames a channel already delivered are skipped.
+        await ws.send(json.dumps({"action": "resume", "sessionId": self.session_id, "after": -1}))
         self.connected.set()
         await self._flush()
 
@@ -137,6 +138,8 @@ class Share:
         elif kind == "data" and frame.get("from") == "web":
             for kid, ciphertext in unpack(frame["payload"]).items():
                 channel = self.channels.get(kid)
+                if channel and frame["seq"] <= channel.delivered:
+                    continue  # replayed by a resume: delivered before the connection was lost
                 try:
                     delivered = channel.open(frame["seq"], ciphertext) if channel else []
                 except Rejected as rejected:

@@ -40,7 +40,7 @@ def test_the_template_lints_and_has_the_outputs(tmp_path, auth):
         if r["Type"] == "AWS::DynamoDB::Table"
     }
     ttl = [p.get("TimeToLiveSpecification", {}).get("AttributeName") for p in tables.values()]
-    assert ttl.count("expiresAt") == 3  # connections, sessions, messages
+    assert ttl.count("expiresAt") == 4  # connections, sessions, messages, attempts (join throttle)
     gsis = {g["IndexName"] for p in tables.values() for g in p.get("GlobalSecondaryIndexes", [])}
     assert {"by_session", "by_user", "by_code"} <= gsis, gsis
     if auth == "1":

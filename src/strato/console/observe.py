@@ -1,9 +1,9 @@
-"""Metrics (metric, statistic, period -> a series), alarms (state, and the history of transitions this
-server has seen), usage as recorded for ``strato cost`` and its monthly estimate."""
+"""Metrics (metric, statistic, period -> a series), alarms (state, and the history of transitions the
+alarm evaluation recorded, whether or not a console was open), usage as recorded for ``strato cost`` and
+its monthly estimate."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from starlette.requests import Request
@@ -12,7 +12,7 @@ from starlette.routing import Route
 from .web import BadRequest, blocking, endpoint, query_int
 
 STATISTICS = ("Average", "Sum", "Minimum", "Maximum", "SampleCount", "p50", "p90", "p99")
-HISTORY = 50  # transitions kept per alarm
+HISTORY = 50  # transitions shown per alarm
 
 
 def _metrics(request: Request, namespace: str) -> Any:
@@ -78,50 +78,53 @@ async def series(request: Request) -> Any:
     }
 
 
-class AlarmHistory:
-    """Transitions seen by this server: each (state, changed) the store holds is one, recorded when the
-    page asks or the metrics store changes (the local store keeps only the current state)."""
-
-    def __init__(self) -> None:
-        self.seen: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        self.lock = threading.Lock()
-
-    def observe(self, app: Any) -> list[dict[str, Any]]:
-        out = []
-        for metrics in app.of_kind("metrics"):
-            for name, alarm in sorted(metrics.alarms.items()):
-                found = metrics.backend.alarm_state(name, alarm) if hasattr(metrics.backend, "alarm_state") else None
-                state, reason, changed = found if found else ("INSUFFICIENT_DATA", "not evaluated yet", None)
-                with self.lock:
-                    history = self.seen.setdefault((metrics.name, name), [])
-                    if changed is not None and (not history or history[-1]["changed"] != changed):
-                        history.append({"state": state, "reason": reason, "changed": changed})
-                        del history[:-HISTORY]
-                    past = list(reversed(history))
-                out.append(
-                    {
-                        "namespace": metrics.name,
-                        "name": name,
-                        "metric": alarm.metric,
-                        "statistic": alarm.statistic,
-                        "period": alarm.period,
-                        "comparison": alarm.comparison,
-                        "threshold": alarm.threshold,
-                        "state": state,
-                        "reason": reason,
-                        "changed": changed,
-                        "history": past,
-                    }
-                )
-        return out
+def _transitions(metrics: Any, name: str) -> tuple[list[dict[str, Any]], str | None]:
+    """The alarm's StateUpdate history as the evaluation recorded it (newest first), or why there is none."""
+    try:
+        items = metrics.alarm_history(name, type="StateUpdate", limit=HISTORY)
+    except Exception as exc:  # e.g. a provider whose API lacks DescribeAlarmHistory: the page says so
+        return [], f"{type(exc).__name__}: {exc}"
+    return [
+        {
+            "changed": i.timestamp,
+            "old": i.data.get("oldState", {}).get("stateValue"),
+            "state": i.data.get("newState", {}).get("stateValue"),
+            "summary": i.summary,
+            "reason": i.data.get("newState", {}).get("stateReason", ""),
+        }
+        for i in items
+    ], None
 
 
-HISTORY_OF_ALARMS = AlarmHistory()
+def alarm_listing(app: Any) -> list[dict[str, Any]]:
+    out = []
+    for metrics in app.of_kind("metrics"):
+        for name, alarm in sorted(metrics.alarms.items()):
+            found = metrics.backend.alarm_state(name, alarm)
+            state, reason, changed = found if found else ("INSUFFICIENT_DATA", "not evaluated yet", None)
+            history, unavailable = _transitions(metrics, name)
+            out.append(
+                {
+                    "namespace": metrics.name,
+                    "name": name,
+                    "metric": alarm.metric,
+                    "statistic": alarm.statistic,
+                    "period": alarm.period,
+                    "comparison": alarm.comparison,
+                    "threshold": alarm.threshold,
+                    "state": state,
+                    "reason": reason,
+                    "changed": changed,
+                    "history": history,
+                    "history_error": unavailable,
+                }
+            )
+    return out
 
 
 @endpoint
 async def alarms(request: Request) -> Any:
-    return await blocking(HISTORY_OF_ALARMS.observe, request.app.state.app)
+    return await blocking(alarm_listing, request.app.state.app)
 
 
 def _cost(app: Any, runs: float) -> dict[str, Any]:

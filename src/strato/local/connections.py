@@ -10,7 +10,7 @@ from starlette.requests import Request as StarletteRequest
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..core.errors import GoneError, ValidationError, parse_json
+from ..core.errors import GoneError, ServiceUnavailable, ValidationError, parse_json
 from ..websocket import MESSAGE_LIMIT
 
 
@@ -39,10 +39,12 @@ async def ws_connection(request: StarletteRequest) -> Response:
             text = False
         if len(raw) > MESSAGE_LIMIT:
             return JSONResponse({"message": "Payload too large"}, 413)
-        await gateway._send(gateway._open(connection_id), raw, text)
+        await gateway._send(gateway._ready(connection_id), raw, text)
         return Response(status_code=200)
     except GoneError:
         return JSONResponse({"message": "Gone"}, 410)
+    except ServiceUnavailable as exc:  # PostToConnection's LimitExceededException: the client is not reading
+        return JSONResponse({"message": str(exc)}, 429)
 
 
 async def ws_broadcast(request: StarletteRequest) -> JSONResponse:
@@ -55,8 +57,11 @@ async def ws_broadcast(request: StarletteRequest) -> JSONResponse:
     except ValidationError as exc:
         return JSONResponse({"message": exc.message}, 400)
     gone: set[str] = set()
-    for ids, data, text in messages:
-        gone.update(await gateway._broadcast(ids, data, text))
+    try:
+        for ids, data, text in messages:  # in order, each on the loop: written now
+            gone.update(gateway.broadcast_threadsafe(ids, data, text))
+    except ServiceUnavailable as exc:
+        return JSONResponse({"message": str(exc)}, 429)
     return JSONResponse({"gone": sorted(gone)})
 
 

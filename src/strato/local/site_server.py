@@ -21,7 +21,7 @@ from ..core.config import region
 from ..site import Site
 from ..site.build import run_build
 from ..site.files import cache_control, compressible, content_type, safe_parts
-from ..site.settings import module, settings
+from ..site.settings import meeting_clients, module, settings
 from .site_signin import SignIn
 
 CACHED_BYTES = 16 * 1024 * 1024  # files up to this size are kept in memory; larger ones read per request
@@ -190,6 +190,8 @@ class SiteServer:
             http_url=http_url,
             websockets={ws.name: f"{ws_scheme}://{host}/ws/{ws.name}" for ws in self.app.of_kind("websocket")},
             pools=pools,
+            meetings=meeting_clients(self.app.of_kind("meetings"), deployed=False),
+            token_url=self.site.token_path if self.site.auth is not None else None,
         )
 
     def _generated(self, path: str, scope: dict) -> Entry | None:
@@ -218,6 +220,8 @@ class SiteServer:
             await self._serve(scope, counted)
         elif scope["path"] == self.site.signin_path:
             await self.signin.page(scope, receive, counted)
+        elif scope["path"] == self.site.token_path:
+            await self.signin.token(scope, counted)
         elif (refreshed := await self.signin.gate(scope, counted)) is not None:
             await self._serve(scope, _adding(counted, refreshed) if refreshed else counted)
         usage = self.app.usage

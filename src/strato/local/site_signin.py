@@ -8,6 +8,7 @@ cookie, another client's token or a failed refresh go to sign-in."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -36,8 +37,9 @@ class SignIn:
         self.pool = site.pool
         self.keys = gate.Keys(self.pool.jwks, retry=0 if self.pool.provider == "local" else gate.JWKS_RETRY_S)
 
-    async def gate(self, scope: dict, send: Any) -> list[tuple[bytes, bytes]] | None:
-        """``[]`` when the request may pass; None when it may not (a redirect was sent)."""
+    async def gate(self, scope: dict, send: Any, signed_out: int = 302) -> list[tuple[bytes, bytes]] | None:
+        """``[]`` when the request may pass; None when it may not (a redirect was sent, or with
+        ``signed_out=401`` the token endpoint's 401 to a caller without a session)."""
         jar = cookies(scope)
         outcome, _why = await run_in_threadpool(
             gate.decide,
@@ -66,9 +68,31 @@ class SignIn:
             except AuthError:
                 secure = scope.get("scheme") == "https"
                 headers += [(b"set-cookie", c.encode("latin-1")) for c in gate.cleared(self.site.prefix, secure=secure)]
+        if signed_out == 401:
+            body = gate.token_signed_out(self.site.prefix).encode()
+            token_headers = [(k.encode(), v.encode()) for k, v in gate.TOKEN_HEADERS.items()]
+            await _respond(send, 401, body, [*headers[1:], *token_headers])
+            return None
         location = gate.signin_location(self.site.prefix, scope["path"], query)
         await _respond(send, 302, b"", [(b"location", location.encode("latin-1")), *headers])
         return None
+
+    async def token(self, scope: dict, send: Any) -> None:
+        """``<prefix>/_strato-token``: the signed-in page's script gets its ID token (gate.py says who may)."""
+        headers = [(k.encode(), v.encode()) for k, v in gate.TOKEN_HEADERS.items()]
+
+        def header(name: str) -> str | None:
+            key = name.encode()
+            return next((v.decode("latin-1") for k, v in scope["headers"] if k == key), None)
+
+        refusal = gate.token_refusal(scope["method"], header)
+        if refusal is not None:
+            await _respond(send, 403, json.dumps({"message": refusal}).encode(), headers)
+            return
+        jar = cookies(scope)
+        if (passed := await self.gate(scope, send, signed_out=401)) is None:
+            return  # refreshed (a redirect back here with the new cookie) or signed out (a 401)
+        await _respond(send, 200, gate.token_body(jar[gate.ID_COOKIE]).encode(), headers + passed)
 
     async def page(self, scope: dict, receive: Any, send: Any) -> None:
         """GET: the form. POST: one step of the sign-in (password, TOTP code or new password)."""

@@ -2,6 +2,10 @@
 ``@connections`` API: post to one (or many), get its info, close it; from any thread, or from an async
 handler on the gateway's own loop without blocking it.
 
+A post from a handler thread is checked there (a closed connection is ``GoneError``, a client whose
+socket buffer is full is API Gateway's LimitExceededException, ``ServiceUnavailable``) and queued on the
+gateway's outbox: the thread does not wait for the loop, and posts are written in the order they were made.
+
 Mixed into ``WsGateway`` (ws_gateway.py), which owns the connections' life cycle."""
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import GoneError
+from ..core.errors import GoneError, ServiceUnavailable
+from .ws_dispatch import SEND_BUFFER_LIMIT, Outbox
 
 if TYPE_CHECKING:
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -27,6 +32,7 @@ class ConnectionsApi:
     if TYPE_CHECKING:
         connections: dict[str, LiveConnection]
         loop: asyncio.AbstractEventLoop | None
+        outbox: Outbox | None
 
         @property
         def ws(self) -> Any: ...
@@ -36,6 +42,8 @@ class ConnectionsApi:
         async def _send(self, conn: LiveConnection, raw: bytes, text: bool) -> None: ...
 
         async def _close(self, conn: LiveConnection, code: int, reason: str) -> None: ...
+
+        def _deliver(self, conn: LiveConnection, raw: bytes, text: bool) -> None: ...
 
     def _open(self, connection_id: str) -> LiveConnection:
         conn = self.connections.get(connection_id)
@@ -60,29 +68,64 @@ class ConnectionsApi:
             return future
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
 
-    def send_threadsafe(self, connection_id: str, raw: bytes, text: bool) -> None:
-        self._run(self._send(self._open(connection_id), raw, text))
+    def _post(self, conn: LiveConnection, raw: bytes, text: bool) -> None:
+        """Queue a write to ``conn`` on the loop (from any thread; posts keep their order)."""
+        if self.outbox is None:
+            raise GoneError("no connection has been opened on this gateway")
+        self.outbox.post(self._deliver, conn, raw, text)
 
-    async def _broadcast(self, ids: list[str], raw: bytes, text: bool) -> list[str]:
-        gone = []
-        slow = []
-        for connection_id in ids:
-            conn = self.connections.get(connection_id)
-            if conn is None or conn.state != "open":
-                gone.append(connection_id)
-            elif conn.protocol is None:
-                slow.append(conn)
-            else:
-                try:
-                    self._write(conn, conn.protocol, raw, text)
-                except GoneError:
-                    gone.append(connection_id)
-        results = await asyncio.gather(*(self._send(c, raw, text) for c in slow), return_exceptions=True)
-        return gone + [c.id for c, r in zip(slow, results, strict=True) if isinstance(r, Exception)]
+    def _ready(self, connection_id: str) -> LiveConnection:
+        """The open connection a post may go to, checked on the posting thread."""
+        conn = self._open(connection_id)
+        protocol = conn.protocol
+        if protocol is not None:
+            if protocol.close_sent or protocol.transport.is_closing():
+                raise GoneError(f"connection {connection_id!r} of websocket {self.ws.name!r} is gone (closing)")
+            if protocol.transport.get_write_buffer_size() > SEND_BUFFER_LIMIT:
+                raise ServiceUnavailable(
+                    f"connection {connection_id!r} of websocket {self.ws.name!r} is not reading: over "
+                    f"{SEND_BUFFER_LIMIT} bytes wait in its buffer (API Gateway's LimitExceededException, "
+                    "'the WebSocket client side buffer is full')"
+                )
+        return conn
+
+    def _on_loop(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            return False
+
+    def send_threadsafe(self, connection_id: str, raw: bytes, text: bool) -> None:
+        conn = self._ready(connection_id)
+        if self._on_loop():  # an async handler on the gateway's loop: write now (in order with the rest)
+            self._deliver(conn, raw, text)
+        else:
+            self._post(conn, raw, text)
 
     def broadcast_threadsafe(self, ids: list[str], raw: bytes, text: bool) -> list[str]:
-        result = self._run(self._broadcast(ids, raw, text))
-        return result if isinstance(result, list) else []
+        """Post to each open connection of ``ids``; returns those that are gone. A connection whose buffer
+        is full is not posted to and, once the others were, raises ``ServiceUnavailable`` (as the AWS
+        backend's broadcast raises a throttled post's error after the rest went out)."""
+        gone, ready, full = [], [], []
+        for connection_id in ids:
+            try:
+                ready.append(self._ready(connection_id))
+            except GoneError:
+                gone.append(connection_id)
+            except ServiceUnavailable as exc:
+                full.append(exc)
+        if ready:
+            if self._on_loop():
+                self._deliver_all(ready, raw, text)
+            elif self.outbox is not None:
+                self.outbox.post(self._deliver_all, ready, raw, text)
+        if full:
+            raise full[0]
+        return gone
+
+    def _deliver_all(self, conns: list[LiveConnection], raw: bytes, text: bool) -> None:
+        for conn in conns:
+            self._deliver(conn, raw, text)
 
     def open_ids(self) -> list[str]:
         return [c.id for c in list(self.connections.values()) if c.state == "open"]

@@ -17,6 +17,8 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from starlette.concurrency import run_in_threadpool
@@ -26,7 +28,8 @@ from ..core import clock
 from ..core.errors import GoneError
 from ..dispatch.websocket import WebSocketDispatcher
 from ..events.apigw_ws import ws_connect_event, ws_context, ws_disconnect_event, ws_message_event
-from .ws_connections import ConnectionsApi
+from .ws_connections import ConnectionsApi, _retrieve
+from .ws_dispatch import Inbox, Outbox, handler_pool
 
 if TYPE_CHECKING:
     from ..app import App
@@ -76,6 +79,15 @@ def new_connection_id() -> str:
     return base64.urlsafe_b64encode(os.urandom(10)).decode()
 
 
+def new_request_id() -> str:
+    return os.urandom(8).hex()
+
+
+def _error_frame(conn: LiveConnection, message: str, request_id: str) -> bytes:
+    """API Gateway's error frame to a client ("Forbidden", "Internal server error", "Too Many Requests")."""
+    return json.dumps({"message": message, "connectionId": conn.id, "requestId": request_id}).encode()
+
+
 class Binding(NamedTuple):
     """The code one WebSocket API runs: its App, its declaration and the dispatcher of its handlers."""
 
@@ -107,6 +119,15 @@ class WsGateway(ConnectionsApi):
         self.hold: Hold = lambda: (self.binding, _nothing)
         self.connections: dict[str, LiveConnection] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.outbox: Outbox | None = None
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        """The threads message handlers run on (started with the first connection)."""
+        if self._pool is None:
+            self._pool = handler_pool()
+        return self._pool
 
     @property
     def app(self) -> App:
@@ -122,7 +143,9 @@ class WsGateway(ConnectionsApi):
 
     # -- the connection life cycle --------------------------------------------------------------
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        self.loop = asyncio.get_running_loop()
+        if self.loop is not asyncio.get_running_loop() or self.outbox is None:
+            self.loop = asyncio.get_running_loop()
+            self.outbox = Outbox(self.loop)
         message = await receive()
         if message["type"] != "websocket.connect":
             return
@@ -209,15 +232,16 @@ class WsGateway(ConnectionsApi):
         return self.ws.registry.forget_all()
 
     async def _serve(self, conn: LiveConnection, receive: Any, base: dict) -> tuple[int, str]:
-        tasks: set[asyncio.Task] = set()
+        inbox = Inbox(self.pool, asyncio.get_running_loop(), partial(self._handle, conn, base))
         deadline = conn.opened + self.ws.max_duration
+        usage = self.app.usage
         try:
             while True:
                 now = time.monotonic()
                 idle_left = conn.idle_since + self.ws.idle_timeout - now
-                timeout = min(idle_left, deadline - now)
                 try:
-                    message = await asyncio.wait_for(receive(), max(timeout, 0.001))
+                    async with asyncio.timeout(max(min(idle_left, deadline - now), 0.001)):
+                        message = await receive()
                 except TimeoutError:
                     why = "idle timeout" if idle_left <= deadline - now else "maximum connection duration"
                     await self._close(conn, 1001, "Going away")
@@ -227,42 +251,48 @@ class WsGateway(ConnectionsApi):
                     return code, message.get("reason", "") or ("Message too big" if code == 1009 else "")
                 conn.last_active, conn.idle_since = clock.now(), time.monotonic()
                 data = message.get("text") if message.get("text") is not None else message.get("bytes")
-                self.app.usage.add("apigateway", "ws_messages", max(1, -(-len(data) // 32768)))
-                task = asyncio.create_task(self._message(conn, data, base))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
+                usage.add("apigateway", "ws_messages", max(1, -(-len(data) // 32768)))
+                if not inbox.offer(data):  # API Gateway's answer to a throttled message: the client is told
+                    self._deliver(conn, _error_frame(conn, "Too Many Requests", new_request_id()), True)
         finally:
-            if tasks:
-                await asyncio.gather(*tasks, return_exceptions=True)
+            await inbox.drained()  # $disconnect runs after the messages that arrived before it
 
-    async def _message(self, conn: LiveConnection, data: str | bytes, base: dict) -> None:
-        binding, release = self.hold()  # this message runs on the code served when it arrived
+    def _handle(self, conn: LiveConnection, base: dict, data: str | bytes) -> None:
+        """One message on a handler thread, on the code served when it is handled; what it answers is
+        posted after the sends the handler made, so the client sees them in that order."""
+        binding, release = self.hold()
         try:
-            await self._route(conn, data, base, binding)
+            route = binding.ws.select_route(data if isinstance(data, str) else None) if binding else None
+            context = ws_context(route=route or "$default", event_type="MESSAGE", **base)
+            if conn.authorizer:
+                context["authorizer"] = conn.authorizer
+            if route is None or binding is None:
+                self._post(conn, _error_frame(conn, "Forbidden", context["requestId"]), True)
+                return
+            try:
+                result = binding.dispatcher.handle(ws_message_event(context, data))
+            except Exception:
+                log.exception("route %s of websocket %s failed", route, binding.ws.name)
+                frame = _error_frame(conn, "Internal server error", context["requestId"])
+                self._post(conn, frame, True)
+                return
         finally:
             release()
-
-    async def _route(self, conn: LiveConnection, data: str | bytes, base: dict, binding: Binding | None) -> None:
-        route = binding.ws.select_route(data if isinstance(data, str) else None) if binding else None
-        context = ws_context(route=route or "$default", event_type="MESSAGE", **base)
-        if conn.authorizer:
-            context["authorizer"] = conn.authorizer
-        if route is None or binding is None:
-            await self._error_frame(conn, "Forbidden", context["requestId"])
-            return
-        try:
-            result = await run_in_threadpool(binding.dispatcher.handle, ws_message_event(context, data))
-        except Exception:
-            log.exception("route %s of websocket %s failed", route, binding.ws.name)
-            await self._error_frame(conn, "Internal server error", context["requestId"])
-            return
-        if "body" in result and conn.state == "open":
+        if "body" in result:
             raw = base64.b64decode(result["body"]) if result.get("isBase64Encoded") else result["body"].encode()
-            await self._send(conn, raw, not result.get("isBase64Encoded"))
+            self._post(conn, raw, not result.get("isBase64Encoded"))
 
-    async def _error_frame(self, conn: LiveConnection, message: str, request_id: str) -> None:
-        payload = json.dumps({"message": message, "connectionId": conn.id, "requestId": request_id})
-        await self._send(conn, payload.encode(), True)
+    def _deliver(self, conn: LiveConnection, raw: bytes, text: bool) -> None:
+        """Write a message on the loop, without awaiting; a connection gone meanwhile is routine (a post
+        racing a close, as on API Gateway)."""
+        if conn.protocol is not None:
+            try:
+                self._write(conn, conn.protocol, raw, text)
+            except GoneError as exc:
+                log.debug("%s", exc)
+            return
+        if conn.state == "open":
+            asyncio.ensure_future(self._send(conn, raw, text)).add_done_callback(_retrieve)
 
     def _write(self, conn: LiveConnection, protocol: WebSocketsSansIOProtocol, raw: bytes, text: bool) -> None:
         """Frame and write one message on the loop thread, without awaiting (the fast path: ``protocol``

@@ -82,14 +82,15 @@ class SignallingHub:
         room = self.rooms.setdefault(meeting_id, {})
         earlier = room.get(peer.id)
         room[peer.id] = peer
+        # who was here before this peer, taken before any await: two peers joining together must not both
+        # see the other (both would make the offer, and glare leaves the call unconnected)
+        before = [p.attendee for p in room.values() if p is not peer]
         if earlier is not None:
             with contextlib.suppress(Exception):
                 await earlier.websocket.close(4409, "joined again from another connection")
         await run_in_threadpool(meetings.set_connected, meeting_id, peer.id, True)
         self._start_watch()
-        await peer.send(
-            {"type": "welcome", "attendee": attendee, "peers": [p.attendee for p in room.values() if p is not peer]}
-        )
+        await peer.send({"type": "welcome", "attendee": attendee, "peers": before})
         await self._to_others(room, peer, {"type": "joined", "attendee": attendee})
         try:
             await self._relay(room, peer)

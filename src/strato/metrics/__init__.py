@@ -16,7 +16,9 @@ from ..core.errors import NotSupported, ValidationError
 from ..core.hints import TYPE_CHECKING, Any, cast
 from ..core.permissions import requires
 from ..core.resource import Resource
+from . import history
 from .alarm import ALARM, INSUFFICIENT, OK, Alarm, alarm_message, evaluate
+from .history import AlarmHistoryItem
 from .spi import ACTIONS, CAPABILITIES, AlarmEvaluator, MetricsBackend
 from .stats import MAX_DATAPOINTS, check_period, check_statistic, check_unit, check_value
 
@@ -294,6 +296,23 @@ class Metrics(Resource[MetricsBackend]):
         found = self.backend.alarm_state(name, self.alarms[name])
         return found[0] if found else INSUFFICIENT
 
+    def alarm_history(
+        self,
+        name: str,
+        *,
+        type: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        limit: int = 100,
+    ) -> builtins.list[AlarmHistoryItem]:
+        """The alarm's history, newest first, as CloudWatch's DescribeAlarmHistory: ``type`` one of
+        ConfigurationUpdate, StateUpdate, Action; ``start``/``end`` UNIX times; ``limit`` 1-100."""
+        self._need("alarms")
+        if name not in self.alarms:
+            raise ValidationError(f"no alarm {name!r} in {self.namespace!r}")
+        history.check_query(type, start, end, limit)
+        return self.backend.alarm_history(self.alarms[name], type, start, end, limit)
+
     def evaluate_alarms(self, now: float | None = None) -> builtins.list[tuple[str, str, str]]:
         """Evaluate every alarm on its newest complete periods; returns (alarm, old, new) for changes.
 
@@ -317,13 +336,15 @@ class Metrics(Resource[MetricsBackend]):
             breaches = [None if v is None else alarm.breaching(v) for _, v in values]
             new = evaluate(breaches, alarm.datapoints_to_alarm, alarm.evaluation_periods, alarm.treat_missing_data)
             found = self.backend.alarm_state(alarm.name, alarm)
-            old = found[0] if found else INSUFFICIENT
+            old, old_reason = (found[0], found[1]) if found else (INSUFFICIENT, "Unchecked: Initial alarm creation")
+            opened = [history.created(alarm, now)] if found is None else []
             if new is None or new == old:
                 if found is None:
-                    evaluator.set_alarm_state(alarm.name, old, "Unchecked: Initial alarm creation", now)
+                    evaluator.set_alarm_state(alarm.name, old, old_reason, now, opened)
                 continue
             reason = alarm.reason(new, values)
-            evaluator.set_alarm_state(alarm.name, new, reason, now)
+            update = history.state_update(alarm, (old, old_reason), (new, reason), values, now)
+            evaluator.set_alarm_state(alarm.name, new, reason, now, [*opened, update])
             changes.append((alarm.name, old, new))
             self._notify(alarm, old, new, reason, now)
         return changes
@@ -339,8 +360,18 @@ class Metrics(Resource[MetricsBackend]):
             return
         message = alarm_message(alarm, self.namespace, old, new, reason, now, region(), ACCOUNT_ID)
         subject = f'{new}: "{message["AlarmName"]}" in {message["Region"]}'[:100]
-        for topic in topics:
-            topic.publish(json.dumps(message), subject=subject)
+        done = []  # an Action history item per notification, as CloudWatch records them
+        try:
+            for topic in topics:
+                arn = getattr(topic, "arn", str(topic))
+                try:
+                    topic.publish(json.dumps(message), subject=subject)
+                except Exception as exc:
+                    done.append(history.action(alarm, arn, now, f"{type(exc).__name__}: {exc}"))
+                    raise
+                done.append(history.action(alarm, arn, now))
+        finally:
+            cast(AlarmEvaluator, self.backend).record_alarm_history(alarm.name, done, now)
 
 
 def _percentile(statistic: str) -> bool:

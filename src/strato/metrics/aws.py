@@ -3,6 +3,7 @@ lines on stdout inside Lambda (no API call, no added latency); GetMetricData and
 
 from __future__ import annotations
 
+import builtins
 import json
 import sys
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from ..core.errors import StratoError
 if TYPE_CHECKING:
     from . import Metrics
     from .alarm import Alarm
+    from .history import AlarmHistoryItem
 
 PUT_BATCH = 1000  # PutMetricData: at most 1,000 metrics per request
 PUT_BYTES = 900_000  # and 1 MB of payload; stay below it
@@ -158,6 +160,34 @@ class CloudWatchMetricsBackend:
             return None
         a = found[0]
         return a["StateValue"], a.get("StateReason", ""), a["StateUpdatedTimestamp"].timestamp()
+
+    def alarm_history(
+        self, alarm: Alarm, kind: str | None, start: float | None, end: float | None, limit: int
+    ) -> builtins.list[AlarmHistoryItem]:
+        """DescribeAlarmHistory, newest first, as the items the local store keeps (``alarm`` by its
+        declared name, HistoryData parsed)."""
+        from .history import AlarmHistoryItem
+
+        params: dict[str, Any] = {
+            "AlarmName": alarm.physical or alarm.name,
+            "AlarmTypes": ["MetricAlarm"],
+            "ScanBy": "TimestampDescending",
+        }
+        if kind is not None:
+            params["HistoryItemType"] = kind
+        for key, at in (("StartDate", start), ("EndDate", end)):
+            if at is not None:
+                params[key] = datetime.fromtimestamp(at, UTC)
+        items: builtins.list[AlarmHistoryItem] = []
+        for page in self._client().get_paginator("describe_alarm_history").paginate(**params):
+            for h in page.get("AlarmHistoryItems", []):
+                raw = h.get("HistoryData") or "{}"
+                data = json.loads(raw) if raw.startswith("{") else {"text": raw}
+                stamp = h["Timestamp"].timestamp()
+                items.append(AlarmHistoryItem(alarm.name, stamp, h["HistoryItemType"], h["HistorySummary"], data))
+                if len(items) == limit:
+                    return items
+        return items
 
     def compact(self, now: float | None = None) -> int:
         return 0  # CloudWatch ages its own data

@@ -13,6 +13,7 @@ import itertools
 import json
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from ..core import clock
 from ..core.context import ProviderServices
 from ..runtime.sqlite import Database
 from ..runtime.work import Loop
+from .history import PER_ALARM, RETENTION, AlarmHistoryItem
 from .stats import Aggregate, decode_histogram, encode_histogram, exact, round_start
 
 if TYPE_CHECKING:
@@ -55,6 +57,11 @@ class LocalMetricsStore:
                 "state TEXT NOT NULL, reason TEXT NOT NULL, changed REAL NOT NULL, "
                 "PRIMARY KEY (ns, name))"
             )
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS alarm_history (ns TEXT NOT NULL, name TEXT NOT NULL, ts REAL NOT NULL, "
+                "type TEXT NOT NULL, summary TEXT NOT NULL, data TEXT NOT NULL)"
+            )
+            conn.execute("CREATE INDEX IF NOT EXISTS alarm_history_by_time ON alarm_history (ns, name, ts)")
         self._ids: dict[tuple[str, str, str], int] = {}
 
     def close(self) -> None:
@@ -212,6 +219,9 @@ class LocalMetricsBackend:
             changed += conn.execute(
                 f"DELETE FROM rollup WHERE series IN ({marks}) AND start < ?", (*ids, now - self.retention)
             ).rowcount
+            changed += conn.execute(
+                "DELETE FROM alarm_history WHERE ns = ? AND ts < ?", (self.ns, now - RETENTION)
+            ).rowcount
         return changed
 
     # -- alarm state ----------------------------------------------------------------------------
@@ -221,9 +231,44 @@ class LocalMetricsBackend:
         ).fetchone()
         return (row[0], row[1], row[2]) if row else None
 
-    def set_alarm_state(self, name: str, state: str, reason: str, now: float) -> None:
+    def set_alarm_state(
+        self, name: str, state: str, reason: str, now: float, history: Sequence[AlarmHistoryItem] = ()
+    ) -> None:
+        """The new state and its history items in one transaction; history past two weeks or past
+        ``PER_ALARM`` items of this alarm goes as the new items arrive."""
         with self.store.db.write() as conn:
             conn.execute("INSERT OR REPLACE INTO alarms VALUES (?, ?, ?, ?, ?)", (self.ns, name, state, reason, now))
+            self._append(conn, name, history, now)
+
+    def record_alarm_history(self, name: str, history: Sequence[AlarmHistoryItem], now: float) -> None:
+        """History with no state change (the actions a change ran)."""
+        with self.store.db.write() as conn:
+            self._append(conn, name, history, now)
+
+    def _append(self, conn: Any, name: str, history: Sequence[AlarmHistoryItem], now: float) -> None:
+        if not history:
+            return
+        conn.executemany(
+            "INSERT INTO alarm_history VALUES (?, ?, ?, ?, ?, ?)",
+            [(self.ns, name, h.timestamp, h.type, h.summary, json.dumps(h.data)) for h in history],
+        )
+        conn.execute(
+            "DELETE FROM alarm_history WHERE ns = ? AND name = ? AND (ts < ? OR rowid NOT IN (SELECT rowid "
+            "FROM alarm_history WHERE ns = ? AND name = ? ORDER BY ts DESC, rowid DESC LIMIT ?))",
+            (self.ns, name, now - RETENTION, self.ns, name, PER_ALARM),
+        )
+
+    def alarm_history(
+        self, alarm: Alarm, kind: str | None, start: float | None, end: float | None, limit: int
+    ) -> builtins.list[AlarmHistoryItem]:
+        """Newest first, as DescribeAlarmHistory's default ScanBy (TimestampDescending)."""
+        sql = "SELECT ts, type, summary, data FROM alarm_history WHERE ns = ? AND name = ? AND ts >= ?"
+        args: builtins.list[Any] = [self.ns, alarm.name, clock.now() - RETENTION]
+        for clause, value in (("type = ?", kind), ("ts >= ?", start), ("ts <= ?", end)):
+            if value is not None:
+                sql, args = f"{sql} AND {clause}", [*args, value]
+        rows = self.store.db.conn.execute(f"{sql} ORDER BY ts DESC, rowid DESC LIMIT ?", (*args, limit))
+        return [AlarmHistoryItem(alarm.name, ts, t, summary, json.loads(data)) for ts, t, summary, data in rows]
 
     def drop(self) -> None:
         with self.store.db.write() as conn:
@@ -233,6 +278,7 @@ class LocalMetricsBackend:
                 conn.execute("DELETE FROM rollup WHERE series = ?", (sid,))
             conn.execute("DELETE FROM series WHERE ns = ?", (self.ns,))
             conn.execute("DELETE FROM alarms WHERE ns = ?", (self.ns,))
+            conn.execute("DELETE FROM alarm_history WHERE ns = ?", (self.ns,))
         self.store._ids = {k: v for k, v in self.store._ids.items() if k[0] != self.ns}
 
 

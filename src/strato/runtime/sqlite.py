@@ -49,6 +49,7 @@ class Database:
         # and poll, while a lock hands over the moment the writer before commits
         self._writer = threading.RLock()
         self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        self._group = _GroupCommit(self)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -96,6 +97,11 @@ class Database:
             if queued:
                 self._writer.release()
 
+    def grouped(self, sql: str, params: tuple) -> int:
+        """One write statement, committed together with those other threads run meanwhile (one commit for
+        many, as a relay's per-message puts are): returns its rowcount once it is committed."""
+        return self._group.run(sql, params)
+
     def close(self) -> None:
         with self._lock:
             for _, conn in self._connections:
@@ -105,3 +111,64 @@ class Database:
                     pass
             self._connections.clear()
         self._local = threading.local()
+
+
+class _Slot:
+    __slots__ = ("done", "error", "params", "rowcount", "sql")
+
+    def __init__(self, sql: str, params: tuple) -> None:
+        self.sql, self.params = sql, params
+        self.done = False
+        self.rowcount = 0
+        self.error: BaseException | None = None
+
+
+class _GroupCommit:
+    """Group commit without a thread of its own: a writer that finds no commit under way leads one, taking
+    every statement queued by then into one transaction (alone, it autocommits); the others wait for it
+    and are answered with their own rowcount or error. A commit that fails fails each of its statements."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._cv = threading.Condition()
+        self._queue: list[_Slot] = []
+        self._leading = False
+
+    def run(self, sql: str, params: tuple) -> int:
+        if self.db.conn.in_transaction:  # inside this thread's own transaction: part of it, not of a group
+            return self.db.conn.execute(sql, params).rowcount
+        slot = _Slot(sql, params)
+        with self._cv:
+            self._queue.append(slot)
+            while self._leading and not slot.done:
+                self._cv.wait()
+            if not slot.done:
+                self._leading = True
+                batch, self._queue = self._queue, []
+        if not slot.done:
+            try:
+                self._commit(batch)
+            finally:
+                with self._cv:
+                    for queued in batch:
+                        queued.done = True
+                    self._leading = False
+                    self._cv.notify_all()
+        if slot.error is not None:
+            raise slot.error
+        return slot.rowcount
+
+    def _commit(self, batch: list[_Slot]) -> None:
+        try:
+            if len(batch) == 1:
+                batch[0].rowcount = self.db.conn.execute(batch[0].sql, batch[0].params).rowcount
+                return
+            with self.db.write() as conn:
+                for queued in batch:
+                    try:  # a failed statement is undone alone: the transaction and the others go on
+                        queued.rowcount = conn.execute(queued.sql, queued.params).rowcount
+                    except sqlite3.Error as exc:
+                        queued.error = exc
+        except BaseException as exc:
+            for queued in batch:
+                queued.error = queued.error or exc

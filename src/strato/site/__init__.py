@@ -102,6 +102,11 @@ class Site(Resource[Backend]):
         return f"{self.prefix.rstrip('/')}/_strato-signin"
 
     @property
+    def token_path(self) -> str:
+        """Where the signed-in page's script gets its ID token (site/gate.py), locally and at the edge."""
+        return f"{self.prefix.rstrip('/')}/_strato-token"
+
+    @property
     def config_path(self) -> str:
         """Where the front end fetches its settings: ``/strato-config.json`` under the site's prefix."""
         return f"{self.prefix.rstrip('/')}/{self.config_name}"

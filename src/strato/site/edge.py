@@ -27,6 +27,8 @@ from .gate import (
     REFRESH,
     REFRESH_COOKIE,
     REFRESH_DAYS,
+    SIGN_IN,
+    TOKEN_HEADERS,
     Keys,
     cleared,
     cookie,
@@ -35,6 +37,10 @@ from .gate import (
     safe_next,
     signin_location,
     signin_path,
+    token_body,
+    token_path,
+    token_refusal,
+    token_signed_out,
 )
 from .signin_page import CHALLENGES, MAX_FORM, parse_form, render
 
@@ -88,6 +94,11 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     headers = request.get("headers", {})
     jar = parse_cookies(h["value"] for h in headers.get("cookie", []))
     prefix = CONFIG["prefix"]
+    wants_token = request["uri"] == token_path(prefix)
+    if wants_token:
+        refusal = token_refusal(request["method"], lambda name: (headers.get(name) or [{}])[0].get("value"))
+        if refusal is not None:
+            return _response(403, json.dumps({"message": refusal}), _token_headers())
     outcome, _why = decide(
         request["uri"],
         jar,
@@ -97,6 +108,10 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         keys=keys(),
         now=time.time(),
     )
+    if wants_token and outcome in (PASS, SIGN_IN):  # generated at the viewer request: CloudFront never caches it
+        if outcome == PASS:
+            return _response(200, token_body(jar[ID_COOKIE]), _token_headers())
+        return _response(401, token_signed_out(prefix), _token_headers())
     if outcome == PASS:
         request["uri"] = rewrite(request["uri"])
         return dict(request)
@@ -190,11 +205,23 @@ def _step(form: dict[str, str]) -> dict[str, Any]:
     )
 
 
+def _token_headers() -> dict[str, list[str]]:
+    return {name: [value] for name, value in TOKEN_HEADERS.items()}
+
+
 def _html(status: int, page: str) -> dict[str, Any]:
     return _response(status, page, {"content-type": ["text/html; charset=utf-8"], "cache-control": ["no-store"]})
 
 
-_REASONS = {200: "OK", 302: "Found", 303: "See Other", 401: "Unauthorized", 405: "Method Not Allowed", 413: "Too Large"}
+_REASONS = {
+    200: "OK",
+    302: "Found",
+    303: "See Other",
+    401: "Unauthorized",
+    403: "Forbidden",
+    405: "Method Not Allowed",
+    413: "Too Large",
+}
 
 
 def _response(status: int, body: str, headers: dict[str, list[str]]) -> dict[str, Any]:

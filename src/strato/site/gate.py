@@ -11,7 +11,15 @@ future, ``iat`` / ``nbf`` not, ``sub`` a string.
 The rules: the sign-in page itself passes; a valid ID token cookie (``strato-id``) passes; otherwise a
 refresh cookie (``strato-refresh``) is exchanged for a new ID token and the browser is sent back to the
 same URL with it; otherwise (or when the exchange fails, which also clears the cookies) to sign-in with
-``?next=`` the page asked for."""
+``?next=`` the page asked for.
+
+The cookies are HttpOnly, so the page's script cannot read the ID token it needs for an API that wants one
+(a WebSocket ``?token=``). ``<prefix>/_strato-token`` hands it over, as JSON, to the page's own script
+only: the request must carry ``X-Strato-Token: 1``, which a cross-origin page can only send after a CORS
+preflight this gate never grants, and a browser's ``Sec-Fetch-Site`` / ``Origin`` must say same-origin (a
+form, a link, an ``<img>`` or ``<script>`` of another site gets a 403). The answer is ``no-store`` (no
+cache, CloudFront's included, keeps it) and ``nosniff``; a signed-out caller gets a 401 naming the sign-in
+page rather than a redirect, and an expired ID token is refreshed by the usual redirect first."""
 
 from __future__ import annotations
 
@@ -21,11 +29,20 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Iterable
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 ID_COOKIE = "strato-id"
 REFRESH_COOKIE = "strato-refresh"
 SIGNIN_SEGMENT = "_strato-signin"
+TOKEN_SEGMENT = "_strato-token"
+TOKEN_HEADER = "x-strato-token"  # "1": only a same-origin script can send it without a preflight
+#: the headers of every answer of the token endpoint
+TOKEN_HEADERS = {
+    "content-type": "application/json",
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
 REFRESH_DAYS = 30  # Cognito's default refresh token validity
 MAX_TOKEN_BYTES = 16 * 1024  # as auth/tokens.py: longer is no token of a pool, refused before any work
 JWKS_RETRY_S = 60  # an unknown kid refetches the JWKS at most this often (a rotation, not a flood)
@@ -144,6 +161,41 @@ def verify_id_token(
 
 def signin_path(prefix: str) -> str:
     return f"{prefix.rstrip('/')}/{SIGNIN_SEGMENT}"
+
+
+def token_path(prefix: str) -> str:
+    return f"{prefix.rstrip('/')}/{TOKEN_SEGMENT}"
+
+
+def token_refusal(method: str, header: Callable[[str], str | None]) -> str | None:
+    """Why a request for the ID token is refused (None: the signed-in page's own script asks for it).
+    ``header`` looks a request header up by its lower-case name."""
+    if method != "GET":
+        return "the token endpoint answers GET"
+    if header(TOKEN_HEADER) != "1":
+        return f"send the {TOKEN_HEADER}: 1 header (from the page's own script)"
+    fetch_site = header("sec-fetch-site")
+    if fetch_site is not None and fetch_site != "same-origin":
+        return f"a {fetch_site} request cannot have the token"
+    origin, host = header("origin"), header("host")
+    if origin is not None and (host is None or urlsplit(origin).netloc != host):
+        return "a cross-origin request cannot have the token"
+    return None
+
+
+def token_body(token: str) -> str:
+    """``{"idToken", "expiresAt"}``: ``token`` was verified by ``decide`` (``exp`` tells the page when to ask
+    again)."""
+    try:
+        expires = json.loads(_b64(token.split(".")[1])).get("exp")
+    except (ValueError, IndexError, AttributeError):
+        expires = None
+    return json.dumps({"idToken": token, "expiresAt": expires})
+
+
+def token_signed_out(prefix: str) -> str:
+    """The 401 body of the token endpoint for a caller without a session: where to sign in."""
+    return json.dumps({"message": "sign in first", "signIn": signin_path(prefix)})
 
 
 def decide(

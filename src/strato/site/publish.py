@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..deploy.names import logical
 from .deploy import api_origin, index_key, names
 from .files import cache_control, content_type
-from .settings import module, settings
+from .settings import meeting_clients, module, settings
 
 if TYPE_CHECKING:
     from ..app import App
@@ -66,7 +66,17 @@ def runtime_settings(app: App, site: Site, outputs: dict[str, str], region: str)
         for pool in app.of_kind("user_pool")
         if logical(pool.name, "UserPool") in outputs
     }
-    return settings(stage=app.config.stage, region=region, http_url=http_url, websockets=sockets, pools=pools)
+    meetings = meeting_clients(app.of_kind("meetings"), deployed=True)
+    token_url = site.token_path if site.auth is not None else None  # answered by the Lambda@Edge gate
+    return settings(
+        stage=app.config.stage,
+        region=region,
+        http_url=http_url,
+        websockets=sockets,
+        pools=pools,
+        meetings=meetings,
+        token_url=token_url,
+    )
 
 
 def publish(

@@ -54,6 +54,11 @@ class LocalTableBackend(LocalQuery, ChangeLog):
         self._ready = False
         self._select_sql = f"SELECT doc, expires FROM {self.t} WHERE pk = ? AND sk = ?"  # built once, not per call
         self._upsert_sql = f"INSERT OR REPLACE INTO {self.t} (pk, sk, doc, expires) VALUES (?, ?, ?, ?)"
+        # put(if_absent=True) as one statement: insert, or replace an item whose TTL passed (absent to reads)
+        self._insert_absent_sql = (
+            f"INSERT INTO {self.t} (pk, sk, doc, expires) VALUES (?, ?, ?, ?) ON CONFLICT (pk, sk) DO UPDATE "
+            f"SET doc = excluded.doc, expires = excluded.expires WHERE {self.t}.expires <= ?"
+        )
 
     # -- schema -------------------------------------------------------------------------------
     def ensure(self) -> None:
@@ -214,7 +219,10 @@ class LocalTableBackend(LocalQuery, ChangeLog):
             doc = encode_doc(item)
             if self.usage is not None:
                 self.usage.add("dynamodb", "write_units", -(-len(doc) // 1024) or 1)
-            self.store.db.conn.execute(self._upsert_sql, (pk, sk, doc, self.schema.expires_at(item)))
+            self.store.db.grouped(self._upsert_sql, (pk, sk, doc, self.schema.expires_at(item)))
+            return
+        if cond is not None and cond.exists is False and not self.itables and not self.streaming():
+            self._put_absent(item, now)  # one statement, no transaction: a relay's per-message write
             return
         with self.store.db.write() as conn:
             current: Any = ...  # read once, for the condition and the change log
@@ -226,6 +234,13 @@ class LocalTableBackend(LocalQuery, ChangeLog):
             self._write(conn, item, current)
         if self.streaming():
             self.notify()
+
+    def _put_absent(self, item: dict[str, Any], now: float) -> None:
+        pk, sk = self._keys(item)
+        doc = encode_doc(item)
+        self._units("write_units", len(doc), 1024)  # DynamoDB bills a failed conditional write too
+        if self.store.db.grouped(self._insert_absent_sql, (pk, sk, doc, self.schema.expires_at(item), now)) == 0:
+            raise ConditionFailed(f"put on table {self.schema.table!r}: the condition did not hold")
 
     def update(self, key: dict[str, Any], update: Update, cond: Condition | None, now: float) -> dict[str, Any]:
         self.ensure()

@@ -51,10 +51,13 @@ class LocalWsBackend:
     def __init__(self, ws: WebSocketApi, data_dir: Path) -> None:
         self.ws = ws
         self.data_dir = Path(data_dir)
+        self._key: tuple[str, str] | None = None  # resolved once: a send must not stat the path each time
 
     @property
     def gateway(self) -> Gateway | None:
-        return _GATEWAYS.get((str(self.data_dir.resolve()), self.ws.name))
+        if self._key is None:
+            self._key = (str(self.data_dir.resolve()), self.ws.name)
+        return _GATEWAYS.get(self._key)
 
     def _base(self) -> str:
         from ..runtime.devurl import dev_url
@@ -78,6 +81,10 @@ class LocalWsBackend:
         except urllib.error.HTTPError as exc:
             if exc.code == 410:
                 raise GoneError(f"connection is gone ({path})") from None
+            if exc.code == 429:  # LimitExceededException: the client's buffer is full
+                raise ServiceUnavailable(
+                    f"websocket post {path} throttled: {exc.read().decode(errors='replace')}"
+                ) from None
             raise StratoError(f"websocket management call {method} {path} failed: HTTP {exc.code}") from None
         except OSError as exc:
             raise ServiceUnavailable(

@@ -6,7 +6,9 @@ import "@xterm/xterm/css/xterm.css";
 import { Channel, Rejected, hex, keyId, newKeyPair, pack, unpack } from "./crypto.js";
 
 const configModule = "/strato-config.js"; // served next to the page, not bundled
-const { default: config } = await import(/* @vite-ignore */ configModule);
+// idToken(): with RELAY_AUTH=1 the site signs users in with HttpOnly cookies; the page asks the site's
+// same-origin token endpoint for the ID token the WebSocket wants (null when the site has no sign-in)
+const { default: config, idToken } = await import(/* @vite-ignore */ configModule);
 const status = (text) => (document.getElementById("status").textContent = text);
 const term = new Terminal({ cursorBlink: true, convertEol: false, scrollback: 5000 });
 const fit = new FitAddon();
@@ -23,8 +25,10 @@ function send(frame) {
   if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
 }
 
-function connect(join) {
-  socket = new WebSocket(`${config.webSocketUrls.relay}?role=web`);
+async function connect(join) {
+  const token = await idToken(); // asked for on every (re)connect: it expires, the site refreshes it
+  const auth = token ? `&token=${encodeURIComponent(token)}` : "";
+  socket = new WebSocket(`${config.webSocketUrls.relay}?role=web${auth}`);
   socket.onopen = () => send({ action: "join", publicKey: keys.publicB64, ...join });
   socket.onmessage = (event) => {
     const frame = JSON.parse(event.data);
@@ -33,7 +37,7 @@ function connect(join) {
   socket.onclose = () => {
     if (!sessionId || window.relay.state === "closed") return;
     status("connection lost: reconnecting");
-    setTimeout(() => connect({ sessionId }), 500);
+    setTimeout(() => connect({ sessionId }).catch((err) => status(`cannot reconnect: ${err.message}`)), 500);
   };
 }
 
@@ -70,7 +74,7 @@ async function handle(frame) {
     status("the session ended");
     socket.close();
   } else if (frame.type === "error") {
-    status(frame.code === "invalid-pairing" ? "wrong or expired pairing code" : `error: ${frame.code}`);
+    status(frame.code === "invalid-pairing" ? "wrong or expired pairing code" : `error: ${frame.message || frame.code}`);
     if (!sessionId) window.relay.state = "refused";
   }
 }
@@ -90,12 +94,12 @@ async function pair(join) {
   mineId = hex(await keyId(keys.publicB64));
   channel = undefined;
   status("pairing…");
-  connect(join);
+  await connect(join);
 }
 
 document.getElementById("pair").addEventListener("submit", (event) => {
   event.preventDefault();
-  pair({ pairingCode: document.getElementById("code").value.trim().toUpperCase() });
+  pair({ pairingCode: document.getElementById("code").value.trim().toUpperCase() }).catch((err) => status(err.message));
 });
 window.addEventListener("resize", () => {
   fit.fit();
