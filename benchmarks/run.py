@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from . import (
+    bench_analytics,
     bench_auth,
     bench_bot,
     bench_chat,
@@ -61,6 +62,7 @@ SUITES = {
     "console": bench_console,
     "relay": bench_relay,
     "chat": bench_chat,
+    "analytics": bench_analytics,
 }
 
 

@@ -93,8 +93,28 @@ def test_signing_in_with_a_lone_surrogate_is_not_a_crash(make_app):
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b"[" * 100_000, b'{"ids": "x", "data": ""}', b'{"ids": [], "data": "!!"}', b"[]", b'{"ids": [1]}'],
-    ids=["not-json", "deep", "ids-not-list", "bad-base64", "not-object", "id-not-string"],
+    [
+        b"not json",
+        b"[" * 100_000,
+        b'{"ids": "x", "data": ""}',
+        b'{"ids": [], "data": "!!"}',
+        b"[]",
+        b'{"ids": [1]}',
+        b'{"batch": "x"}',
+        b'{"batch": [1]}',
+        b'{"batch": [{"ids": [], "data": ""}, {"ids": "x", "data": ""}]}',
+    ],
+    ids=[
+        "not-json",
+        "deep",
+        "ids-not-list",
+        "bad-base64",
+        "not-object",
+        "id-not-string",
+        "batch-not-list",
+        "batch-item-not-object",
+        "batch-item-bad",
+    ],
 )
 def test_a_malformed_broadcast_is_a_400(server, http, body):
     response = http.post("/_strato/ws/live/@broadcast", content=body, headers=server.secret_headers)

@@ -7,6 +7,7 @@ import asyncio
 import base64
 import hashlib
 import html
+import json
 import os
 import re
 import signal
@@ -63,8 +64,8 @@ def http_client(server, token: str | None) -> Client:
     return Client(transport=RequestsHTTPTransport(url=f"{server.url}/graphql", headers=headers, timeout=15))
 
 
-def ws_transport(server, token: str | None) -> WebsocketsTransport:
-    url = server.url.replace("http://", "ws://") + "/ws/graphql"
+def ws_transport(server, token: str | None, path: str = "/ws/graphql") -> WebsocketsTransport:
+    url = server.url.replace("http://", "ws://") + path
     return WebsocketsTransport(
         url=url,
         init_payload={"token": token} if token else {},
@@ -98,17 +99,19 @@ def test_http_without_a_token_is_refused(service):
     assert response.status_code == 401
 
 
-def collect(server, token, variables, count: int, trigger, app) -> list[dict]:
+def collect(
+    server, token, variables, count: int, trigger, app, *, query=SUBSCRIBE, field="metricUpdates", transport=None
+) -> list[dict]:
     """Subscribe with gql over graphql-transport-ws, run ``trigger`` once the subscription is stored,
     and return the first ``count`` results."""
 
     async def run() -> list[dict]:
         got: list[dict] = []
-        before = subscriptions(app)
-        async with Client(transport=ws_transport(server, token)) as session:
-            stream = session.subscribe(GraphQLRequest(SUBSCRIBE, variable_values=variables))
+        before = subscriptions(app, field)
+        async with Client(transport=transport or ws_transport(server, token)) as session:
+            stream = session.subscribe(GraphQLRequest(query, variable_values=variables))
             first = asyncio.ensure_future(stream.__anext__())
-            stored = await asyncio.to_thread(wait_until, lambda: subscriptions(app) > before, 20, 0.05)
+            stored = await asyncio.to_thread(wait_until, lambda: subscriptions(app, field) > before, 20, 0.05)
             assert stored, "the subscription never reached the registry"
             threading.Thread(target=trigger, daemon=True).start()
             got.append(await asyncio.wait_for(first, 20))
@@ -194,6 +197,34 @@ def test_queries_over_the_websocket(service):
             return await session.execute(GraphQLRequest('{ hello(name: "ws") }'))
 
     assert asyncio.run(run()) == {"hello": "hello ws"}
+
+
+def test_a_batch_of_posts_from_another_process_arrives_in_order(service):
+    """``send_batch`` from a process other than the dev server's (how a publish from `strato worker` posts
+    all its ``next`` messages): one request, each message to its connections, in order."""
+    from websockets.sync.client import connect
+
+    server, app, token = service
+    ws_api = app.resources[("websocket", "graphql")]
+    before = {c.id for c in ws_api.connections()}
+    url = server.url.replace("http://", "ws://") + "/ws/graphql"
+    with connect(url, subprotocols=["graphql-transport-ws"], open_timeout=15) as client:
+        client.send(json.dumps({"type": "connection_init", "payload": {"token": token}}))
+        assert json.loads(client.recv(timeout=15)) == {"type": "connection_ack"}
+        [mine] = [c.id for c in ws_api.connections() if c.id not in before]
+        assert ws_api.send_batch([([mine], {"n": 1}), ([mine], {"n": 2}), ([mine], "three")]) == []
+        assert [client.recv(timeout=15) for _ in range(3)] == ['{"n":1}', '{"n":2}', "three"]
+
+
+def test_subscriptions_at_the_graphql_path_itself(service):
+    """graphql-ws clients take one URL: an upgrade at /graphql reaches the subscription WebSocket API."""
+    server, _, token = service
+
+    async def run() -> dict:
+        async with Client(transport=ws_transport(server, token, "/graphql")) as session:
+            return await session.execute(GraphQLRequest('{ hello(name: "one url") }'))
+
+    assert asyncio.run(run()) == {"hello": "hello one url"}
 
 
 def test_graphiql_page_only_under_strato_dev(service):

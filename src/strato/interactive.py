@@ -60,12 +60,14 @@ class Interactive:
         password_policy: Any = None,
         mfa: str = "off",
         prevent_user_existence_errors: bool = True,
+        self_sign_up: bool = True,
         provider: str | None = None,
         allow: Any = None,
     ) -> UserPool:
         """A user pool (Cognito): sign-up, sign-in, MFA, groups and the JWTs ``auth=True`` routes check.
         ``allow=()`` keeps the admin calls (create / disable / delete users, groups) out of the code;
-        ``prevent_user_existence_errors=False`` is Cognito's LEGACY (UserNotFoundException for unknown users)."""
+        ``prevent_user_existence_errors=False`` is Cognito's LEGACY (UserNotFoundException for unknown users);
+        ``self_sign_up=False`` lets only admins create users (AllowAdminCreateUserOnly)."""
         from .auth import UserPool
 
         return self._declare(
@@ -75,6 +77,7 @@ class Interactive:
                 password_policy=password_policy,
                 mfa=mfa,
                 prevent_user_existence_errors=prevent_user_existence_errors,
+                self_sign_up=self_sign_up,
                 provider=provider,
                 allow=allow,
             )

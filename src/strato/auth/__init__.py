@@ -36,10 +36,13 @@ class UserPool(Resource[UserPoolBackend]):
         password_policy: PasswordPolicy | None = None,
         mfa: str = "off",
         prevent_user_existence_errors: bool = True,
+        self_sign_up: bool = True,
         provider: str | None = None,
         allow: Any = None,
     ) -> None:
         super().__init__(ctx, name, provider, allow)
+        #: False is Cognito's AdminCreateUserConfig.AllowAdminCreateUserOnly: only admins create users
+        self.self_sign_up = bool(self_sign_up)
         if mfa not in MFA_MODES:
             raise ValidationError(f"mfa must be one of {MFA_MODES}, got {mfa!r}")
         self.policy = password_policy or PasswordPolicy()
@@ -94,6 +97,8 @@ class UserPool(Resource[UserPoolBackend]):
     # -- users -------------------------------------------------------------------------------------
     def sign_up(self, username: str, password: str, attributes: dict[str, str] | None = None) -> dict[str, Any]:
         """Create an UNCONFIRMED user and send a code (locally: to ``outbox()``)."""
+        if not self.self_sign_up:  # what SignUp answers when AllowAdminCreateUserOnly is set
+            raise AuthError("SignUp is not permitted for this user pool", "NotAuthorizedException")
         return self.backend.sign_up(self._username(username), password, dict(attributes or {}))
 
     def confirm_sign_up(self, username: str, code: str) -> None:

@@ -52,6 +52,8 @@ def pool_properties(pool: UserPool, physical_name: str) -> dict[str, Any]:
     }
     if pool.mfa != "off":
         props["EnabledMfas"] = ["SOFTWARE_TOKEN_MFA"]
+    if not pool.self_sign_up:
+        props["AdminCreateUserConfig"] = {"AllowAdminCreateUserOnly": True}
     return props
 
 

@@ -98,18 +98,18 @@ class Subscriptions:
         groups: dict[tuple[str, Any, str], dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
         for item in self.of(field):
             groups[(item["query"], item.get("operation_name"), item["variables"])][item["claims"]].append(item)
-        sent = 0
+        outgoing: list[tuple[list[dict[str, Any]], list[str]]] = []  # (subscriptions, their next payloads)
         for (query, operation_name, variables), by_claims in groups.items():
             first = next(iter(by_claims))
             bodies, read_claims = await self._run(query, operation_name, variables, first, event)
             if not read_claims:  # the result is the same whoever asks: one run for the whole group
-                sent += self._post([i for items in by_claims.values() for i in items], bodies)
+                outgoing.append(([i for items in by_claims.values() for i in items], bodies))
                 continue
-            sent += self._post(by_claims[first], bodies)
+            outgoing.append((by_claims[first], bodies))
             for claims, items in list(by_claims.items())[1:]:
                 bodies, _ = await self._run(query, operation_name, variables, claims, event)
-                sent += self._post(items, bodies)
-        return sent
+                outgoing.append((items, bodies))
+        return self._post(outgoing)
 
     async def _run(
         self, query: str, operation_name: str | None, variables: str, claims: str, event: Any
@@ -128,24 +128,25 @@ class Subscriptions:
             bodies.append(json.dumps(formatted(result)[0], default=str, separators=COMPACT))
         return bodies, context.read_claims
 
-    def _post(self, items: list[dict[str, Any]], bodies: list[str]) -> int:
-        """Each body as a ``next`` to each subscription; how many subscriptions were reached."""
-        reached = 0
-        for body in bodies:
-            reached = self._post_one(items, body)
-        return reached
-
-    def _post_one(self, items: list[dict[str, Any]], payload: str) -> int:
-        """One ``next`` per subscription: the same text for every subscription with the same operation id,
-        so a fleet of clients numbering their operations alike takes one broadcast."""
-        by_operation: dict[str, list[str]] = defaultdict(list)
-        for item in items:
-            by_operation[item["operation"]].append(item["connection"])
-        reached = 0
-        for operation_id, connections in by_operation.items():
-            message = f'{{"id":{json.dumps(operation_id)},"type":"next","payload":{payload}}}'
-            gone = self.ws.send_many(connections, message)
-            for connection_id in gone:
-                self.forget(connection_id)
-            reached += len(connections) - len(gone)
-        return reached
+    def _post(self, outgoing: list[tuple[list[dict[str, Any]], list[str]]]) -> int:
+        """Each payload as a ``next`` to each of its subscriptions, all in one ``send_batch`` (one request to the
+        dev server from another process); how many subscriptions got at least one. The same text goes to
+        every subscription with the same operation id, so a fleet of clients numbering their operations
+        alike takes one broadcast per payload."""
+        messages: list[tuple[list[str], str]] = []
+        reached: list[str] = []
+        for items, bodies in outgoing:
+            by_operation: dict[str, list[str]] = defaultdict(list)
+            for item in items:
+                by_operation[item["operation"]].append(item["connection"])
+            for payload in bodies:
+                for operation_id, connections in by_operation.items():
+                    messages.append(
+                        (connections, f'{{"id":{json.dumps(operation_id)},"type":"next","payload":{payload}}}')
+                    )
+            if bodies:
+                reached += [item["connection"] for item in items]
+        gone = set(self.ws.send_batch(messages)) if messages else set()
+        for connection_id in gone:
+            self.forget(connection_id)
+        return sum(1 for connection_id in reached if connection_id not in gone)

@@ -48,25 +48,36 @@ async def ws_connection(request: StarletteRequest) -> Response:
 
 
 async def ws_broadcast(request: StarletteRequest) -> JSONResponse:
+    """One message to many connections, or ``{"batch": [...]}`` of such messages sent in order."""
     gateway = _gateway(request)
     if gateway is None:
         return JSONResponse({"message": "Not Found"}, 404)
     try:
-        ids, data, text = _broadcast_body(await request.body())
+        messages = _broadcast_body(await request.body())
     except ValidationError as exc:
         return JSONResponse({"message": exc.message}, 400)
+    gone: set[str] = set()
     try:
-        gone = gateway.broadcast_threadsafe(ids, data, text)  # on the loop: written now
+        for ids, data, text in messages:  # in order, each on the loop: written now
+            gone.update(gateway.broadcast_threadsafe(ids, data, text))
     except ServiceUnavailable as exc:
         return JSONResponse({"message": str(exc)}, 429)
-    return JSONResponse({"gone": gone})
+    return JSONResponse({"gone": sorted(gone)})
 
 
-def _broadcast_body(raw: bytes) -> tuple[list[str], bytes, bool]:
-    """``{"ids": [...], "data": base64, "text": bool}``, or a ValidationError saying what is wrong."""
+def _broadcast_body(raw: bytes) -> list[tuple[list[str], bytes, bool]]:
+    """``{"ids": [...], "data": base64, "text": bool}`` or ``{"batch": [those]}``, or a ValidationError."""
     body = parse_json(raw, "the broadcast request")
     if not isinstance(body, dict):
         raise ValidationError("the broadcast request is a JSON object")
+    if "batch" not in body:
+        return [_message(body)]
+    if not isinstance(body["batch"], list) or not all(isinstance(m, dict) for m in body["batch"]):
+        raise ValidationError("batch: a list of {ids, data, text} objects")
+    return [_message(m) for m in body["batch"]]
+
+
+def _message(body: dict[str, Any]) -> tuple[list[str], bytes, bool]:
     ids, data, text = body.get("ids"), body.get("data"), body.get("text", True)
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise ValidationError("ids: a list of connection ids")

@@ -66,6 +66,9 @@ def build_asgi(
     def swapped(new_app: App) -> None:  # what reads the App directly follows the new one
         runtime.app = internal_app.state.app = new_app
 
+    # graphql-ws clients use one URL for queries and subscriptions: an upgrade at a GraphQL API's HTTP
+    # path (ws://HOST/graphql) reaches its subscription WebSocket API, as /ws/<name> does
+    graphql_paths = {g.path: g.websocket.name for g in app.of_kind("graphql") if g.websocket is not None}
     reloader = Reloader(reload, live, gateways, swapped, max_body) if reload else None
     tracing = LocalTracing(app.config.data_dir) if trace_wanted() else None  # spans: see docs/tracing.md
 
@@ -132,7 +135,7 @@ def build_asgi(
             await internal_app(scope, receive, send)
             return
         if scope["type"] == "websocket":
-            name = scope["path"][4:] if scope["path"].startswith("/ws/") else None
+            name = scope["path"][4:] if scope["path"].startswith("/ws/") else graphql_paths.get(scope["path"])
             gateway = gateways.get(name) if name else None
             if gateway is None:
                 await receive()

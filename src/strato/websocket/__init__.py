@@ -304,6 +304,29 @@ class WebSocketApi(Resource[WebSocketBackend]):
         return gone
 
     @requires("manage")
+    def send_batch(self, messages: Iterable[tuple[Iterable[str], Any]]) -> list[str]:
+        """Several messages, each to its connections, in order: ``send_many`` for each, but in one request to
+        the dev server when it runs in another process (a GraphQL publish from ``strato worker``). Returns
+        the connections that were gone (removed from the registry)."""
+        encoded = []
+        for ids, data in messages:
+            raw, text = encode_payload(data)
+            self._need("binary" if not text else "broadcast")
+            encoded.append(([_check_id(i) for i in ids], raw, text))
+        encoded = [m for m in encoded if m[0]]
+        batch = getattr(self.backend, "broadcast_batch", None)
+        if batch is not None and len(encoded) > 1:
+            gone: list[str] = batch(encoded)
+        else:
+            gone = sorted({g for ids, raw, text in encoded for g in self._traced_broadcast(ids, raw, text)})
+        for connection_id in gone:
+            self.registry.remove(connection_id)
+        for ids, raw, text in encoded if outbox.listeners else ():
+            reached = [i for i in ids if i not in set(gone)]
+            outbox.tell("websocket", self.name, {"to": reached, "data": raw if not text else raw.decode()})
+        return gone
+
+    @requires("manage")
     def close(self, connection_id: str) -> None:
         """Disconnect a client (API Gateway DeleteConnection)."""
         self._need("close")

@@ -106,6 +106,14 @@ class LocalWsBackend:
         body = json.dumps({"ids": ids, "data": base64.b64encode(raw).decode(), "text": text}).encode()
         return self._call("POST", "/@broadcast", body)["gone"]
 
+    def broadcast_batch(self, messages: list[tuple[list[str], bytes, bool]]) -> list[str]:
+        """Each (ids, raw, text) in order; from another process in one request to the dev server."""
+        gateway = self.gateway
+        if gateway is not None:
+            return sorted({g for ids, raw, text in messages for g in gateway.broadcast_threadsafe(ids, raw, text)})
+        batch = [{"ids": ids, "data": base64.b64encode(raw).decode(), "text": text} for ids, raw, text in messages]
+        return self._call("POST", "/@broadcast", json.dumps({"batch": batch}).encode())["gone"]
+
     def broadcast_all(self, raw: bytes, text: bool) -> int | None:
         """Send to every open connection when the gateway runs in this process (None: it does not)."""
         gateway = self.gateway
