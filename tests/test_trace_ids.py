@@ -5,7 +5,6 @@ the store is kept whole while the request's Span object is gone."""
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
@@ -53,22 +52,3 @@ def test_a_span_waiting_for_the_writer_is_kept_whole_without_its_span_object(tmp
     (back,) = store.recent()
     assert back.attributes == {"method": "GET", "status": 200, "path": "/x"} and back.outcome == "ok"
     store.close()
-
-
-def test_a_forked_child_does_not_repeat_the_parents_ids():
-    """Ids come from pools drawn ahead (512 at a time): a child of fork draws its own."""
-    tracer = Tracer([])
-    tracer.finish(tracer.start("http", "http", "GET /warm"))  # the pools are drawn and partly used
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: its next trace and span ids, then out without running pytest's teardown
-        span = tracer.start("http", "http", "GET /child")
-        os.write(write, f"{span.trace_id} {span.span_id}".encode())
-        os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        child_trace, child_span = pipe.read().split()
-    os.waitpid(pid, 0)
-    span = tracer.start("http", "http", "GET /parent")
-    tracer.finish(span)
-    assert child_trace[11:] != span.trace_id[11:] and child_span != span.span_id

@@ -9,8 +9,6 @@ sinks: the local span store (``strato dev``, ``strato worker``), an OpenTelemetr
 from __future__ import annotations
 
 import itertools
-import operator
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -87,7 +85,7 @@ class Span:
     @property
     def header(self) -> str:
         """The ``X-Amzn-Trace-Id`` a send made inside this span carries (this span as its Parent)."""
-        return f"Root={self.trace_id};Parent={self.span_id};Sampled={'1' if self.sampled else '0'}"  # one join
+        return "Root=" + self.trace_id + ";Parent=" + self.span_id + (";Sampled=1" if self.sampled else ";Sampled=0")
 
     @property
     def context(self) -> Span:
@@ -111,35 +109,13 @@ _set = ctx._current.set
 _reset = ctx._current.reset
 _blank = Span.__new__
 _root: list[Any] = [-1, ""]  # (Unix second, "1-{its 8 hex digits}-") of the newest trace started here
-_POOL = 512  # ids drawn at a time
-
-
-def _ids(size: int) -> Iterator[str]:
-    """An endless supply of random ids of ``size`` bytes in hex, drawn ``_POOL`` at a time: one random
-    number, its bytes, their hex with a space every ``size`` bytes, split. ``next()`` runs only C (the
-    GIL is held throughout, so threads share it safely), and formats no id on its own (``hex()`` of a
-    number and a slice, per span, cost more)."""
-    count = size * _POOL
-    raw = map(operator.methodcaller("to_bytes", count, "little"), map(_bits, itertools.repeat(count * 8)))
-    pools = map(operator.methodcaller("split", " "), map(operator.methodcaller("hex", " ", size), raw))
-    return itertools.chain.from_iterable(pools)
-
-
-_span_ids: Iterator[str]
-_trace_ids: Iterator[str]
-
-
-def _reseed() -> None:
-    """A forked child draws its own ids: the parent's unused ones would repeat in both processes."""
-    global _span_ids, _trace_ids
-    #: span (X-Ray segment) ids, 64 random bits ("unique among segments in the same trace",
-    #: https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html), and the 96 random
-    #: bits of each new trace id ("a 96-bit identifier for the trace, globally unique")
-    _span_ids, _trace_ids = _ids(8), _ids(12)
-
-
-_reseed()
-os.register_at_fork(after_in_child=_reseed)
+#: span (X-Ray segment) ids only need to be "unique among segments in the same trace"
+#: (https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html): a random start per
+#: process, then a count, costs no random draw per span. The count runs from 2**64 + 63 random bits, so
+#: ``hex()`` of it is ``0x1`` and then exactly 16 hex digits (no format spec to parse). Trace ids keep 96
+#: random bits each ("a 96-bit identifier for the trace, globally unique"), the same way.
+_span_ids = itertools.count((1 << 64) | _bits(63))
+_TOP96 = 1 << 96
 
 
 class Tracer:
@@ -151,7 +127,7 @@ class Tracer:
 
     def start(self, kind: str, resource: str, handler: str, parent: str | TraceContext | None = None) -> Span:
         # every traced invocation runs this and ``finish``: slots set here rather than through
-        # ``Span.__init__``, ids taken ready-made from the pools above
+        # ``Span.__init__``, ids by ``hex()`` rather than a format spec, one random draw per new trace only
         if parent is None:
             incoming = _get() or (ctx.current() if ctx.IN_LAMBDA else None)
         else:  # an incoming header without a valid Root: the running span's trace (in Lambda, the runtime's)
@@ -162,14 +138,14 @@ class Tracer:
             second = int(now)
             if second != _root[0]:  # the 8-hex-digit time part, formatted once a second
                 _root[:] = [second, "1-%08x-" % (second & 0xFFFFFFFF)]
-            span.trace_id = _root[1] + next(_trace_ids)
+            span.trace_id = _root[1] + hex(_TOP96 | _bits(96))[3:]
             span.parent_id = None
             span.sampled = True
         else:
             span.trace_id = incoming.trace_id
             span.parent_id = incoming.span_id
             span.sampled = incoming.sampled
-        span.span_id = next(_span_ids)
+        span.span_id = hex(next(_span_ids))[3:]
         span.kind = kind
         span.resource = resource
         span.handler = handler
