@@ -149,3 +149,52 @@ def test_fractional_floats_become_the_decimal_of_their_repr():
     assert {v: repr(normalise(v, "x")) for v in expected} == expected
     with pytest.raises(ValidationError, match="outside DynamoDB's number range"):
         normalise(5e-324, "x")
+
+
+# DynamoDB's item size: "the sum of the lengths of its attribute names and values"; strings in UTF-8,
+# a number "approximately (length of attribute name) + (1 byte per two significant digits) + (1 byte)",
+# binary its bytes, null and Boolean 1 byte, a list or map 3 bytes + 1 byte per element
+# (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html)
+SIZED = [
+    {"id": "a"},
+    {"id": "a", "n": 0, "m": -5, "d": Decimal("1e125"), "f": 0.5, "big": 10**37},
+    {"id": "é", "ü": "日本語" * 7, "emoji": "😀" * 50, "e": ""},
+    {"id": "a", "t": True, "f": False, "z": None, "b": b"", "bb": b"\x00" * 7},
+    {"id": "a", "l": [], "m": {}, "nest": {"x": [[], {}, [None, True, 0]], "$n": {"$b": 1}}},
+    {"id": "a", "many": list(range(100)), "maps": [{"k": i} for i in range(30)]},
+]
+
+
+@pytest.mark.parametrize("item", SIZED, ids=range(len(SIZED)))
+def test_dynamodb_size_is_at_most_four_bytes_per_stored_character(item):
+    """What lets a read-modify-write skip the size walk for a short document (``check_stored_size``)."""
+    clean = normalise(item, "item")
+    assert item_size(clean) <= 4 * len(encode_doc(clean))
+
+
+def test_modify_and_update_still_refuse_items_over_400_kib(tmp_path):
+    app = strato.App("sized", data_dir=tmp_path)
+    docs, counters = app.table("docs", key="id"), app.cache("c")
+    docs.put({"id": "a", "text": "x" * 300_000})
+    with pytest.raises(strato.ItemTooLarge, match="400 KB"):
+        docs.update("a", set={"more": "é" * 60_000})  # 120,000 bytes in UTF-8: 420,000 in all
+    assert "more" not in docs.get("a")
+    docs.update("a", set={"more": "x" * 100_000})  # 400,000 bytes: kept
+    counters.set("n", 1)
+    assert counters.incr("n", 5) == 6
+    app.close()
+
+
+def test_keys_nulls_and_bools_bind_through_identity_adapters(tmp_path):
+    """sqlite3 looks up an adapter for every parameter that is not an exact int, float or str (raising and
+    clearing two AttributeErrors when there is none): the local providers register identity ones."""
+    import sqlite3
+
+    from strato.runtime.sqlite import Database
+
+    for kind in (bytes, type(None), bool):
+        assert (kind, sqlite3.PrepareProtocol) in sqlite3.adapters
+    db = Database(tmp_path / "t.db")
+    row = db.conn.execute("SELECT ?, typeof(?), ?, typeof(?), ?, ?", (b"\x00k", b"", None, None, True, False))
+    assert row.fetchone() == (b"\x00k", "blob", None, "null", 1, 0)
+    db.close()

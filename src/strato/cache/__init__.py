@@ -24,6 +24,7 @@ __all__ = ["CAPABILITIES", "Cache", "decode", "encode"]
 
 MAX_VALUE_BYTES = 400_000  # the DynamoDB-backed provider's limit, applied everywhere
 _TAG = b"\x00"
+_COMPACT = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode  # built once, not per call
 
 
 def encode(value: Any) -> bytes:
@@ -36,7 +37,7 @@ def encode(value: Any) -> bytes:
         raw = _TAG + b"b" + bytes(value)
     else:
         try:
-            raw = _TAG + b"j" + json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+            raw = _TAG + b"j" + _COMPACT(value).encode()
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"cache values are str, bytes or JSON-serialisable; {exc}") from None
     if len(raw) > MAX_VALUE_BYTES:

@@ -31,8 +31,11 @@ if TYPE_CHECKING:
 TIERS = ((60, 15 * 86_400), (300, 63 * 86_400), (3600, None))  # rollup width, kept for
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps with options builds one per call
+
+
 def dims_key(dimensions: dict[str, str]) -> str:
-    return json.dumps(sorted(dimensions.items()), separators=(",", ":"))
+    return _COMPACT(sorted(dimensions.items()))
 
 
 class LocalMetricsStore:

@@ -176,10 +176,23 @@ def exact(values: Iterable[float]) -> Aggregate:
     return agg
 
 
+_array: Any = None  # ``array.array`` once a histogram is encoded or decoded (not to declare metrics)
+
+
+def _arrays() -> Any:
+    """``array.array``, imported once: an import statement in the function would cost every put a module
+    lookup with its ``__spec__`` checks (a few microseconds, more than the encoding itself)."""
+    global _array
+    if _array is None:
+        from array import array
+
+        _array = array
+    return _array
+
+
 def encode_histogram(histogram: dict[int, float]) -> bytes:
     """Bucket indexes then counts as packed machine arrays: decoding 1,440 of them takes milliseconds."""
-    from array import array  # encoding a histogram, not declaring metrics
-
+    array = _array or _arrays()
     keys = array("q", histogram.keys())
     return len(keys).to_bytes(4, "little") + keys.tobytes() + array("d", histogram.values()).tobytes()
 
@@ -188,8 +201,7 @@ def decode_histogram(blob: bytes) -> dict[int, float]:
     if not blob:
         return {}
     n = int.from_bytes(blob[:4], "little")
-    from array import array
-
+    array = _array or _arrays()
     keys, counts = array("q"), array("d")
     keys.frombytes(blob[4 : 4 + 8 * n])
     counts.frombytes(blob[4 + 8 * n :])

@@ -46,7 +46,7 @@ def encode_body(body: Any) -> str:
         raise ValidationError("message bodies are text: send base64 or JSON, or put bytes in a bucket")
     else:
         try:
-            text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+            text = _ENCODE(body)
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"message body is not JSON-serialisable: {exc}") from None
     if not text:
@@ -65,6 +65,10 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+# one encoder for every body: json.dumps with these options builds a new one per call
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default).encode
 
 
 def encode_attributes(attributes: dict[str, AttributeValue] | None) -> dict[str, dict[str, Any]]:

@@ -15,8 +15,19 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 BUSY_TIMEOUT_MS = 10_000
+
+# sqlite3 binds an exact int, float or str as it is, but looks any other parameter up as an adapter
+# first, and that failed lookup raises and clears two AttributeErrors (``__adapt__``, ``__conform__``)
+# per parameter: for the bytes of every table key and every NULL it cost more than the statement. An
+# identity adapter each (C callables: ``bytes(b)`` is ``b``, ``{}.get(None)`` is None, ``int(True)`` is 1,
+# what sqlite3 binds for a bool anyway) makes them bind as directly as the rest, for every local provider.
+sqlite3.register_adapter(bytes, bytes)
+_same_none: Any = {}.get  # a C callable giving None for None
+sqlite3.register_adapter(type(None), _same_none)
+sqlite3.register_adapter(bool, int)
 
 
 def _enable_wal(conn: sqlite3.Connection) -> None:

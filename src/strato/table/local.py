@@ -25,7 +25,7 @@ from .local_query import LocalQuery
 from .local_store import LocalTableStore
 from .model import Condition, TxOp, Update
 from .schema import Index, Schema, sortable
-from .values import check_size
+from .values import check_size, check_stored_size
 
 if TYPE_CHECKING:
     from . import Table
@@ -175,13 +175,15 @@ class LocalTableBackend(LocalQuery, ChangeLog):
             ),
         )
 
-    def _write(self, conn: sqlite3.Connection, item: dict[str, Any], old: Any = ...) -> None:
+    def _write(self, conn: sqlite3.Connection, item: dict[str, Any], old: Any = ..., doc: str | None = None) -> None:
+        """Store ``item`` (``doc``: its ``encode_doc`` text when the caller has it already)."""
         pk, sk = self._keys(item)
         if self.streaming():
             if old is ...:
                 old = self._read(conn, pk, sk, clock.now())
             self._log(conn, old, item)
-        doc = encode_doc(item)
+        if doc is None:
+            doc = encode_doc(item)
         self._units("write_units", len(doc), 1024)
         conn.execute(self._upsert_sql, (pk, sk, doc, self.schema.expires_at(item)))
         for name, index in self.schema.indexes.items():
@@ -250,8 +252,9 @@ class LocalTableBackend(LocalQuery, ChangeLog):
                 self._units("write_units", 0, 1024)  # DynamoDB bills a failed conditional write (1 WRU at least)
                 raise ConditionFailed(f"update on table {self.schema.table!r}: the condition did not hold")
             new = update.apply(current, key)
-            check_size(new, self.schema.table)
-            self._write(conn, new, current)
+            doc = encode_doc(new)
+            check_stored_size(new, doc, self.schema.table)
+            self._write(conn, new, current, doc)
         if self.streaming():
             self.notify()
         return new
@@ -265,8 +268,9 @@ class LocalTableBackend(LocalQuery, ChangeLog):
         with self.store.db.write() as conn:
             current = self._read(conn, *self._keys(key), now)
             new = change(current)
-            check_size(new, self.schema.table)
-            self._write(conn, new, current)
+            doc = encode_doc(new)
+            check_stored_size(new, doc, self.schema.table)
+            self._write(conn, new, current, doc)
         if self.streaming():
             self.notify()
         return new
