@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .alarm import Alarm
 
 TIERS = ((60, 15 * 86_400), (300, 63 * 86_400), (3600, None))  # rollup width, kept for
+MERGE_CHUNK = 400  # slots per SELECT of _merge (two variables each, well under SQLite's limit)
 
 
 def dims_key(dimensions: dict[str, str]) -> str:
@@ -105,15 +106,24 @@ class LocalMetricsBackend:
 
     @staticmethod
     def _merge(conn: Any, tier: int, aggregates: dict[tuple[int, int], Aggregate]) -> None:
-        rows = []
-        for (sid, start), agg in aggregates.items():
-            old = conn.execute(
-                "SELECT n, total, low, high, hist FROM rollup WHERE series = ? AND tier = ? AND start = ?",
-                (sid, tier, start),
-            ).fetchone()
-            if old is not None:
-                agg.merge(Aggregate(old[0], old[1], old[2], old[3], decode_histogram(old[4])))
-            rows.append((sid, tier, start, agg.count, agg.total, agg.low, agg.high, encode_histogram(agg.histogram)))
+        """Fold ``aggregates`` into the stored rollups: the existing rows in one SELECT per ``MERGE_CHUNK``
+        slots, not one per slot (inside the write lock every statement gives the GIL away, and under load
+        getting it back costs up to a switch interval: a put's transaction grew with its statements)."""
+        keys = list(aggregates)
+        for at in range(0, len(keys), MERGE_CHUNK):
+            chunk = keys[at : at + MERGE_CHUNK]
+            pairs = ", ".join("(?, ?)" for _ in chunk)
+            found = conn.execute(  # a join on the primary key (a row-value IN over VALUES scans the table)
+                f"WITH k(series, start) AS (VALUES {pairs}) SELECT r.series, r.start, r.n, r.total, r.low, "
+                "r.high, r.hist FROM k CROSS JOIN rollup r ON r.series = k.series AND r.tier = ? AND r.start = k.start",
+                (*(v for key in chunk for v in key), tier),
+            ).fetchall()
+            for sid, start, n, total, low, high, hist in found:
+                aggregates[sid, start].merge(Aggregate(n, total, low, high, decode_histogram(hist)))
+        rows = [
+            (sid, tier, start, agg.count, agg.total, agg.low, agg.high, encode_histogram(agg.histogram))
+            for (sid, start), agg in aggregates.items()
+        ]
         conn.executemany("INSERT OR REPLACE INTO rollup VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     # -- reading --------------------------------------------------------------------------------
