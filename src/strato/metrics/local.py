@@ -92,8 +92,9 @@ class LocalMetricsBackend:
 
     def put(self, points: list[dict[str, Any]]) -> None:
         """``points``: validated dicts of name, value, unit, dimensions, timestamp, resolution."""
-        minutes: dict[tuple[int, int], Aggregate] = defaultdict(Aggregate)
-        with self.store.db.write() as conn:
+
+        def write(conn: Any) -> None:
+            minutes: dict[tuple[int, int], Aggregate] = defaultdict(Aggregate)
             raw = []
             for p in points:
                 sid = self._series(conn, p["name"], dims_key(p["dimensions"]), p["unit"])
@@ -103,6 +104,8 @@ class LocalMetricsBackend:
             if raw:
                 conn.executemany("INSERT INTO raw (series, ts, value) VALUES (?, ?, ?)", raw)
             self._merge(conn, 60, minutes)
+
+        self.store.db.together(write)  # committed with the puts other threads make meanwhile
 
     @staticmethod
     def _merge(conn: Any, tier: int, aggregates: dict[tuple[int, int], Aggregate]) -> None:
