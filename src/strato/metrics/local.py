@@ -122,7 +122,9 @@ class LocalMetricsBackend:
                 (*(v for key in chunk for v in key), tier),
             ).fetchall()
             for sid, start, n, total, low, high, hist in found:
-                aggregates[sid, start].merge(Aggregate(n, total, low, high, decode_histogram(hist)))
+                stored = Aggregate(n, total, low, high, decode_histogram(hist))
+                stored.merge(aggregates[sid, start])  # the few new buckets into the many stored, not the reverse
+                aggregates[sid, start] = stored
         rows = [
             (sid, tier, start, agg.count, agg.total, agg.low, agg.high, encode_histogram(agg.histogram))
             for (sid, start), agg in aggregates.items()
