@@ -1,6 +1,7 @@
 """Group commit (runtime/sqlite.py): single-statement writes from many threads share commits, and each
 writer still learns its own outcome: a put(if_absent) race has exactly one winner per key, every write
-that returned is there, and a statement that fails fails alone."""
+that returned is there, and a statement that fails fails alone; multi-statement work (``together``) shares
+commits the same way, each piece in a savepoint of its own."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import pytest
 import strato
 from strato.local.worker import Worker
 from strato.runtime.sqlite import Database
-
 from tests.conftest import wait_until
 
 
