@@ -14,8 +14,8 @@ from . import ACCOUNT_ID, region
 TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 
 
-def to_av(value: Any) -> dict[str, Any]:
-    """A normalised value as a DynamoDB AttributeValue."""
+def to_av(value: Any, as_json: bool = False) -> dict[str, Any]:
+    """A normalised value as a DynamoDB AttributeValue (``as_json``: binary as base64 text, as JSON carries it)."""
     if value is None:
         return {"NULL": True}
     if isinstance(value, bool):
@@ -23,12 +23,16 @@ def to_av(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         return {"S": value}
     if isinstance(value, bytes):
+        if as_json:
+            import base64
+
+            return {"B": base64.b64encode(value).decode()}
         return {"B": value}
     if isinstance(value, (int, Decimal)):
         return {"N": str(value)}
     if isinstance(value, dict):
-        return {"M": {k: to_av(v) for k, v in value.items()}}
-    return {"L": [to_av(v) for v in value]}
+        return {"M": {k: to_av(v, as_json) for k, v in value.items()}}
+    return {"L": [to_av(v, as_json) for v in value]}
 
 
 def from_av(av: dict[str, Any]) -> Any:
@@ -63,8 +67,8 @@ def _binary(value: Any) -> bytes:
     return bytes(value)
 
 
-def item_to_av(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: to_av(v) for k, v in item.items()}
+def item_to_av(item: dict[str, Any], as_json: bool = False) -> dict[str, Any]:
+    return {k: to_av(v, as_json) for k, v in item.items()}
 
 
 def item_from_av(item: dict[str, Any]) -> dict[str, Any]:
@@ -123,14 +127,14 @@ def stream_record(
     # a third of the local stream reader's time
     data: dict[str, Any] = {
         "ApproximateCreationDateTime": int(at),
-        "Keys": _json_item(keys),
+        "Keys": item_to_av(keys, as_json=True),
         "SequenceNumber": f"{seq:021d}",
         "StreamViewType": "NEW_AND_OLD_IMAGES",
     }
     if new is not None:
-        data["NewImage"] = _json_item(new)
+        data["NewImage"] = item_to_av(new, as_json=True)
     if old is not None:
-        data["OldImage"] = _json_item(old)
+        data["OldImage"] = item_to_av(old, as_json=True)
     data["SizeBytes"] = len(json.dumps(data))
     record = {
         "eventID": f"{seq:032x}",
@@ -144,26 +148,3 @@ def stream_record(
     if by_ttl:
         record["userIdentity"] = TTL_IDENTITY
     return record
-
-
-def _json_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _json_av(v) for k, v in item.items()}
-
-
-def _json_av(value: Any) -> dict[str, Any]:
-    """:func:`to_av` as JSON carries it: binary as base64 text, every number as a string."""
-    if isinstance(value, str):
-        return {"S": value}
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, (int, Decimal)):
-        return {"N": str(value)}
-    if value is None:
-        return {"NULL": True}
-    if isinstance(value, (bytes, bytearray)):
-        import base64
-
-        return {"B": base64.b64encode(value).decode()}
-    if isinstance(value, dict):
-        return {"M": {str(k): _json_av(v) for k, v in value.items()}}
-    return {"L": [_json_av(v) for v in value]}
