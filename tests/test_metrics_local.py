@@ -70,6 +70,28 @@ def test_a_second_process_writing_the_same_minute_merges_not_overwrites(tmp_path
     }
 
 
+def test_a_put_reads_the_minutes_it_merges_into_in_one_statement_per_chunk_and_merges_them_all(metrics):
+    """Inside the write lock every statement hands the GIL away (and, under load, waits up to a switch
+    interval to get it back), so a put over many minutes reads their stored rollups in a SELECT per
+    MERGE_CHUNK slots, not one per slot; merging still adds to what was stored."""
+    from strato.metrics.local import MERGE_CHUNK
+
+    start = (time.time() - 86_400) // 60 * 60
+    slots = MERGE_CHUNK + 50  # two chunks
+    points = [{"name": "Req", "value": 1.0, "timestamp": start + m * 60 + 1} for m in range(slots)]
+    metrics.put_many(points)
+    conn = metrics.backend.store.db.conn
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        metrics.put_many(points)  # every minute now has a stored row to merge into
+    finally:
+        conn.set_trace_callback(None)
+    assert sum("SELECT" in s and "rollup" in s for s in statements) == 2
+    found = metrics.query("Req", statistics="SampleCount", period=60, start=start, end=start + slots * 60)
+    assert len(found) == slots and {p["SampleCount"] for p in found} == {2.0}
+
+
 def test_histogram_buckets_keep_every_value_within_one_percent():
     for value in (1e-9, 0.001, 0.5, 1.0, 3.14159, 1234.5, 9.9e12):
         assert bucket_value(bucket(value)) == pytest.approx(value, rel=0.0101)

@@ -396,3 +396,25 @@ def test_changes_older_than_a_day_are_forgotten_like_a_stream(tmp_path):
     notes.backend.prune_changes(time.time() + 86_401)
     assert log.execute("SELECT count(*) FROM strato_changes").fetchone()[0] == 0
     app.close()
+
+
+def test_a_local_stream_record_is_what_lambdas_json_carries_binary_as_base64_and_numbers_as_strings():
+    """The record builder makes the JSON shape directly (no dumps/loads round trip): DynamoDB Streams
+    records carry B as base64 text and N as a string (DynamoDB developer guide, "Data types"; the Lambda
+    developer guide's DynamoDB example event), and the handler's view decodes them back."""
+    import json
+    from decimal import Decimal
+
+    from strato.events.dynamodb_stream import ChangeRecord, stream_record
+
+    new = {"id": "1", "raw": b"\x00\xff", "n": 3, "d": Decimal("1.5"), "ok": True, "none": None}
+    new.update(nested={"tags": ["a", b"\x01"], "k": {"x": 2}})
+    record = stream_record("t", 7, "INSERT", {"id": "1"}, None, new, 100.0)
+    image = record["dynamodb"]["NewImage"]
+    assert image["raw"] == {"B": "AP8="} and image["n"] == {"N": "3"} and image["d"] == {"N": "1.5"}
+    assert image["ok"] == {"BOOL": True} and image["none"] == {"NULL": True}
+    assert image["nested"] == {"M": {"tags": {"L": [{"S": "a"}, {"B": "AQ=="}]}, "k": {"M": {"x": {"N": "2"}}}}}
+    assert json.loads(json.dumps(record)) == record  # plain JSON all the way down
+    data = {k: v for k, v in record["dynamodb"].items() if k != "SizeBytes"}
+    assert record["dynamodb"]["SizeBytes"] == len(json.dumps(data))
+    assert ChangeRecord(record).new == new

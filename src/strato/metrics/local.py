@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .alarm import Alarm
 
 TIERS = ((60, 15 * 86_400), (300, 63 * 86_400), (3600, None))  # rollup width, kept for
+MERGE_CHUNK = 400  # slots per SELECT of _merge (two variables each, well under SQLite's limit)
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps with options builds one per call
@@ -94,8 +95,9 @@ class LocalMetricsBackend:
 
     def put(self, points: list[dict[str, Any]]) -> None:
         """``points``: validated dicts of name, value, unit, dimensions, timestamp, resolution."""
-        minutes: dict[tuple[int, int], Aggregate] = defaultdict(Aggregate)
-        with self.store.db.write() as conn:
+
+        def write(conn: Any) -> None:
+            minutes: dict[tuple[int, int], Aggregate] = defaultdict(Aggregate)
             raw = []
             for p in points:
                 sid = self._series(conn, p["name"], dims_key(p["dimensions"]), p["unit"])
@@ -106,17 +108,30 @@ class LocalMetricsBackend:
                 conn.executemany("INSERT INTO raw (series, ts, value) VALUES (?, ?, ?)", raw)
             self._merge(conn, 60, minutes)
 
+        self.store.db.together(write)  # committed with the puts other threads make meanwhile
+
     @staticmethod
     def _merge(conn: Any, tier: int, aggregates: dict[tuple[int, int], Aggregate]) -> None:
-        rows = []
-        for (sid, start), agg in aggregates.items():
-            old = conn.execute(
-                "SELECT n, total, low, high, hist FROM rollup WHERE series = ? AND tier = ? AND start = ?",
-                (sid, tier, start),
-            ).fetchone()
-            if old is not None:
-                agg.merge(Aggregate(old[0], old[1], old[2], old[3], decode_histogram(old[4])))
-            rows.append((sid, tier, start, agg.count, agg.total, agg.low, agg.high, encode_histogram(agg.histogram)))
+        """Fold ``aggregates`` into the stored rollups: the existing rows in one SELECT per ``MERGE_CHUNK``
+        slots, not one per slot (inside the write lock every statement gives the GIL away, and under load
+        getting it back costs up to a switch interval: a put's transaction grew with its statements)."""
+        keys = list(aggregates)
+        for at in range(0, len(keys), MERGE_CHUNK):
+            chunk = keys[at : at + MERGE_CHUNK]
+            pairs = ", ".join("(?, ?)" for _ in chunk)
+            found = conn.execute(  # a join on the primary key (a row-value IN over VALUES scans the table)
+                f"WITH k(series, start) AS (VALUES {pairs}) SELECT r.series, r.start, r.n, r.total, r.low, "
+                "r.high, r.hist FROM k CROSS JOIN rollup r ON r.series = k.series AND r.tier = ? AND r.start = k.start",
+                (*(v for key in chunk for v in key), tier),
+            ).fetchall()
+            for sid, start, n, total, low, high, hist in found:
+                stored = Aggregate(n, total, low, high, decode_histogram(hist))
+                stored.merge(aggregates[sid, start])  # the few new buckets into the many stored, not the reverse
+                aggregates[sid, start] = stored
+        rows = [
+            (sid, tier, start, agg.count, agg.total, agg.low, agg.high, encode_histogram(agg.histogram))
+            for (sid, start), agg in aggregates.items()
+        ]
         conn.executemany("INSERT OR REPLACE INTO rollup VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     # -- reading --------------------------------------------------------------------------------

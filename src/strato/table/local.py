@@ -299,9 +299,12 @@ class LocalTableBackend(LocalQuery, ChangeLog):
 
     def batch_put(self, items: list[dict[str, Any]]) -> None:
         self.ensure()
-        with self.store.db.write() as conn:
+
+        def write(conn: sqlite3.Connection) -> None:
             for item in items:
                 self._write(conn, item)
+
+        self.store.db.together(write)  # committed with the batches other threads put meanwhile
         if self.streaming():
             self.notify()
 
