@@ -211,3 +211,31 @@ def test_the_aws_provider_maps_describe_alarm_history_to_the_local_shape(make_ap
     assert [i.as_dict()["HistoryData"] for i in items] == [json.dumps(data, separators=(",", ":"))]
     assert items[0].alarm == "backlog" and items[0].timestamp == stamp.timestamp()
     assert items[0].summary == "Alarm updated from ALARM to OK" and items[0].data == data
+
+
+def test_reading_alarms_is_an_action_of_its_own_granted_on_aws(make_app):
+    """alarm_state() / alarm_history() call DescribeAlarms / DescribeAlarmHistory on AWS, so they need the
+    metrics resource's "alarms" action: refused locally as the role would refuse it, granted by synth."""
+    from strato.core.errors import AccessDenied
+    from strato.deploy.synth import synth
+
+    app = make_app("local")
+    put_only = app.metrics("Writes", allow=("put",))
+    put_only.alarm("high", metric="Depth", statistic="Maximum", period=60, threshold=1, comparison=">=")
+    for call in (lambda: put_only.alarm_state("high"), lambda: put_only.alarm_history("high")):
+        with pytest.raises(AccessDenied, match="'alarms'"):
+            call()
+    declare(app)  # every action (allow= left out)
+    template = synth(app)
+    template = json.loads(template) if isinstance(template, str) else template
+    granted = {
+        action
+        for resource in template["Resources"].values()
+        if resource["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Role")
+        for document in [resource["Properties"].get("PolicyDocument")]
+        + [p["PolicyDocument"] for p in resource["Properties"].get("Policies", [])]
+        if document
+        for statement in document["Statement"]
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    }
+    assert {"cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"} <= granted

@@ -289,6 +289,7 @@ class Metrics(Resource[MetricsBackend]):
         self.alarms[name] = alarm
         return alarm
 
+    @requires("alarms")
     def alarm_state(self, name: str) -> str:
         self._need("alarms")
         if name not in self.alarms:
@@ -296,6 +297,7 @@ class Metrics(Resource[MetricsBackend]):
         found = self.backend.alarm_state(name, self.alarms[name])
         return found[0] if found else INSUFFICIENT
 
+    @requires("alarms")
     def alarm_history(
         self,
         name: str,

@@ -21,6 +21,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     # PutMetricData takes no resource ARN; synth narrows it with the cloudwatch:namespace condition key
     "put": ("cloudwatch:PutMetricData",),
     "read": ("cloudwatch:GetMetricData", "cloudwatch:ListMetrics"),
+    # alarm_state() / alarm_history() read the alarms CloudWatch evaluates on AWS
+    "alarms": ("cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"),
 }
 
 
