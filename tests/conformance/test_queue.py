@@ -93,6 +93,16 @@ def test_long_poll_wakes_on_send(app):
     assert time.monotonic() - started >= 0.9
 
 
+def test_a_wait_under_a_second_still_long_polls(app):
+    """SQS's WaitTimeSeconds is whole seconds (ReceiveMessage: 0 to 20); a wait of 0.5 s must not turn
+    into a short poll (0), or a poller spins on empty, billed receives: it waits, here at least 0.5 s."""
+    q = app.queue("idle")
+    q.backend.ensure() if app.config.provider == "aws" else None
+    started = time.monotonic()
+    assert q.receive(wait=0.5) == []
+    assert 0.45 <= time.monotonic() - started < 5
+
+
 def test_batch_send_and_receive(app):
     q = app.queue("work")
     ids = q.send_batch([{"n": i} for i in range(10)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -132,7 +133,9 @@ class SqsQueueBackend:
                 QueueUrl=self.url,
                 MaxNumberOfMessages=limit,
                 VisibilityTimeout=visibility,
-                WaitTimeSeconds=round(wait),
+                # whole seconds only: a wait under one second is one second of long polling, not a
+                # short poll (round(0.5) is 0: a poller spun on empty receives, each one billed)
+                WaitTimeSeconds=min(20, math.ceil(wait)),
                 MessageSystemAttributeNames=["All"],
                 MessageAttributeNames=["All"],
             )
