@@ -46,6 +46,11 @@ def test_the_browser_pairs_types_and_sees_the_output(browser, tmp_path):
         page.keyboard.type("echo relay-ok")
         page.keyboard.press("Enter")
         page.wait_for_function("/[\\r\\n]relay-ok\\r?\\n/.test(window.relay.output)", timeout=30_000)
+        # xterm.js parses writes in chunks and paints on animation frames: under load the screen trails
+        # the received output, so wait for the rows themselves rather than reading them once
+        page.wait_for_function(
+            "/^relay-ok\\s*$/m.test(document.querySelector('.xterm-rows').innerText)", timeout=30_000
+        )
         rows = page.locator(".xterm-rows").inner_text()
         assert "$ echo relay-ok" in rows and re.search(r"^relay-ok\s*$", rows, re.M), rows
         # a second viewer opens the session link the first one shows, and sees the same terminal
