@@ -35,6 +35,9 @@ def test_transitions_are_recorded_by_the_worker_with_no_console_and_survive_a_re
     metrics = declare(app)
     last_complete = time.time() // 60 * 60 - 60
     metrics.put("Depth", 150, unit="Count", timestamp=last_complete + 2)
+    # and in this minute: should the clock pass the minute before the first evaluation, the new last
+    # complete minute breaches as well
+    metrics.put("Depth", 150, unit="Count", timestamp=last_complete + 62)
     worker = Worker(app).start()  # the evaluator `strato dev` runs: nothing of the console is imported
     try:
         assert wait_until(lambda: metrics.alarm_state("backlog") == ALARM, timeout=8)

@@ -23,14 +23,21 @@ def test_a_killed_workers_express_execution_runs_again_from_the_start(tmp_path, 
     monkeypatch.setenv("STRATO_DATA_DIR", str(tmp_path))
     app = load_app(str(ROOT / "tests" / "apps" / "workflow_app.py"))
     wf = app.resources[("workflow", "quick")]
-    arn = wf.start({"items": list(range(ITEMS))}, name="crash-express")
-    kill_and_resume(
-        "workflow_app.py",
-        tmp_path,
-        lambda: _count(wf, arn, "MapIterationSucceeded") >= 20,
-        lambda: None,
-        lambda: wf.describe(arn).status != "RUNNING",
-    )
+    for attempt in range(3):
+        arn = wf.start({"items": list(range(ITEMS))}, name=f"crash-express-{attempt}")
+        at_kill: list[str] = []
+        kill_and_resume(
+            "workflow_app.py",
+            tmp_path,
+            lambda arn=arn: _count(wf, arn, "MapIterationSucceeded") >= 20,
+            lambda arn=arn, at_kill=at_kill: at_kill.append(wf.describe(arn).status),
+            lambda arn=arn: wf.describe(arn).status != "RUNNING",
+        )
+        if at_kill == ["RUNNING"]:
+            break
+        # the Map (250 ms of work) finished before the SIGKILL landed (a loaded machine starved this
+        # process between seeing 20 iterations and killing): nothing to resume, so try again
+    assert at_kill == ["RUNNING"], "the worker was never killed mid-execution in 3 tries"
     found = wf.describe(arn)
     assert found.status == "SUCCEEDED"
     assert found.output["squares"] == [{"n": i * i} for i in range(ITEMS)]

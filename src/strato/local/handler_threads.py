@@ -8,9 +8,9 @@ How many threads: handlers share one GIL, so threads beyond the few that keep it
 overs (a webhook doing a few SQLite writes and one outbound call served 25 % more updates a second on 2
 threads than on 16: fewer threads queueing for the GIL at every statement). But a handler that waits
 (a slow upstream, ``time.sleep``) must not hold up the others. So ``core`` threads start on demand, and
-past them the pool grows, up to ``size``, only when jobs wait while the process is *not* busy: if the
-threads had the CPU over the last ``CHECK_S`` another one would only queue for the GIL; if they
-were waiting, it gets the job done. A job that has waited ``STARVED_S`` adds a thread whatever the CPU
+past them the pool grows, up to ``size``, only when jobs wait while the pool's threads are *not* using the
+CPU (their own CPU-time clocks, over the last ``CHECK_S``): computing, one more thread would only queue for
+the GIL; waiting, it gets the job done. A job that has waited ``STARVED_S`` adds a thread whatever the CPU
 says (handlers spinning past their timeout must not starve the rest). Threads past ``core`` retire
 after ``IDLE_S`` without work. Threads are daemons, so a handler stuck past its timeout never holds up
 the server's exit; its late result is dropped.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import os
 import queue
 import threading
@@ -28,11 +29,13 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+log = logging.getLogger("strato.dev")
+
 DEFAULT_SIZE = 16
 DEFAULT_CORE = 2
 CHECK_S = 0.02  # how long a job waits before the pool asks whether to grow (the CPU is measured over it)
 STARVED_S = 0.25  # a job waiting this long adds a thread even while the process is busy
-BUSY_CPU = 0.5  # the process used at least this share of one CPU meanwhile: more threads would not help
+BUSY_CPU = 0.15  # the pool's threads used this share of one CPU meanwhile: computing, not waiting
 IDLE_S = 10.0  # a thread past ``core`` with no job for this long ends
 
 
@@ -55,7 +58,8 @@ class HandlerThreads:
         self._lock = threading.Lock()
         self._check: asyncio.TimerHandle | None = None
         self._check_loop: asyncio.AbstractEventLoop | None = None  # a pending check on a closed loop never runs
-        self._check_from = (0.0, 0.0)  # (monotonic, process CPU) when the pending check was set
+        self._check_from = (0.0, 0.0)  # (monotonic, the threads' CPU) when the pending check was set
+        self._clocks: dict[int, int] = {}  # thread ident -> its CPU-time clock
         self._queued: deque[list[Any]] = deque()  # jobs queued while every thread was busy, oldest first
 
     @property
@@ -67,7 +71,15 @@ class HandlerThreads:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         # a list: the worker marks it taken (its last slot) so a growth check can tell it was served
-        job = [contextvars.copy_context(), fn, args, loop, future, time.monotonic(), False]
+        self._queue([contextvars.copy_context(), fn, args, loop, future, time.monotonic(), False], loop)
+        return future
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        """fn(*args) on a pool thread, answering nobody (it reports its own outcome; one that raises is
+        logged). On the event loop's thread: the pool grows by the loop's timers."""
+        self._queue([None, fn, args, None, None, time.monotonic(), False], asyncio.get_running_loop())
+
+    def _queue(self, job: list[Any], loop: asyncio.AbstractEventLoop) -> None:
         self._jobs.put(job)
         if self._jobs.qsize() > self._idle:  # no thread free for it
             if len(self._threads) < self.core:
@@ -76,9 +88,8 @@ class HandlerThreads:
                 self._queued.append(job)  # watched: it may wait for a thread that is only waiting
                 if self._check is None or self._check_loop is not loop:  # none pending on this loop
                     self._check_loop = loop
-                    self._check_from = (time.monotonic(), time.process_time())
+                    self._check_from = (time.monotonic(), self._threads_cpu())
                     self._check = loop.call_later(CHECK_S, self._grow_if_waiting)
-        return future
 
     def _grow_if_waiting(self) -> None:
         """Jobs still queued: start a thread if the process left the CPU idle meanwhile (its threads are
@@ -90,11 +101,26 @@ class HandlerThreads:
             return
         started, cpu = self._check_from
         now = time.monotonic()
-        busy = (time.process_time() - cpu) / max(now - started, 1e-6)
+        spent = self._threads_cpu()
+        busy = (spent - cpu) / max(now - started, 1e-6)
         if busy < BUSY_CPU or now - self._oldest_wait(now) >= STARVED_S:
             self._start()
-        self._check_from = (now, time.process_time())
+        self._check_from = (now, spent)
         self._check = asyncio.get_running_loop().call_later(CHECK_S, self._grow_if_waiting)
+
+    def _threads_cpu(self) -> float:
+        """CPU seconds the pool's threads have used: theirs alone, so the event loop serving other requests
+        does not make waiting threads look busy, and a machine too loaded to give this process a whole CPU
+        does not make computing threads look idle (they still get a share of it)."""
+        with self._lock:
+            clocks = list(self._clocks.values())
+        total = 0.0
+        for clock_id in clocks:
+            try:
+                total += time.clock_gettime(clock_id)
+            except OSError:  # the thread just ended
+                pass
+        return total
 
     def _oldest_wait(self, now: float) -> float:
         """When the oldest job no thread has taken yet was queued (``now`` if there is none). Jobs are
@@ -133,6 +159,17 @@ class HandlerThreads:
             return True
 
     def _work(self) -> None:
+        me = threading.get_ident()
+        if _thread_clock is not None:
+            with self._lock:
+                self._clocks[me] = _thread_clock(me)
+        try:
+            self._serve()
+        finally:
+            with self._lock:
+                self._clocks.pop(me, None)
+
+    def _serve(self) -> None:
         while True:
             with self._lock:
                 self._idle += 1
@@ -150,6 +187,13 @@ class HandlerThreads:
                 return
             context, fn, args, loop, future, _, _ = job
             job[6] = True
+            if future is None:  # submitted: nobody waits for it
+                try:
+                    fn(*args)
+                except Exception:
+                    log.exception("a job on the handler threads failed")
+                del job
+                continue
             try:
                 result = context.run(fn, *args)
             except BaseException as exc:  # handed to the awaiting request, as the handler raised it
@@ -161,6 +205,10 @@ class HandlerThreads:
             except RuntimeError:  # the loop closed while the handler ran
                 pass
             del job, future, outcome
+
+
+#: a thread's CPU-time clock (POSIX); without it every wait looks idle and the pool grows as jobs queue
+_thread_clock: Callable[[int], int] | None = getattr(time, "pthread_getcpuclockid", None)
 
 
 def _succeed(future: asyncio.Future[Any], result: Any) -> None:
