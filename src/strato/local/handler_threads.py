@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import logging
 import os
 import queue
 import threading
@@ -28,8 +27,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
-
-log = logging.getLogger("strato.dev")
 
 DEFAULT_SIZE = 16
 DEFAULT_CORE = 2
@@ -73,11 +70,6 @@ class HandlerThreads:
         # a list: the worker marks it taken (its last slot) so a growth check can tell it was served
         self._queue([contextvars.copy_context(), fn, args, loop, future, time.monotonic(), False], loop)
         return future
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        """fn(*args) on a pool thread, answering nobody (it reports its own outcome; one that raises is
-        logged). On the event loop's thread: the pool grows by the loop's timers."""
-        self._queue([None, fn, args, None, None, time.monotonic(), False], asyncio.get_running_loop())
 
     def _queue(self, job: list[Any], loop: asyncio.AbstractEventLoop) -> None:
         self._jobs.put(job)
@@ -187,13 +179,6 @@ class HandlerThreads:
                 return
             context, fn, args, loop, future, _, _ = job
             job[6] = True
-            if future is None:  # submitted: nobody waits for it
-                try:
-                    fn(*args)
-                except Exception:
-                    log.exception("a job on the handler threads failed")
-                del job
-                continue
             try:
                 result = context.run(fn, *args)
             except BaseException as exc:  # handed to the awaiting request, as the handler raised it

@@ -17,9 +17,8 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-from .handler_threads import HandlerThreads
 
 log = logging.getLogger("strato.ws")
 
@@ -28,8 +27,7 @@ BACKLOG = int(os.environ.get("STRATO_WS_BACKLOG", "1000"))
 #: bytes waiting in a connection's socket buffer before a post to it fails as API Gateway's
 #: LimitExceededException ("the WebSocket client side buffer is full") does
 SEND_BUFFER_LIMIT = 8 * 1024 * 1024
-#: the most handler threads of one gateway: how many connections' handlers run at once (Lambda
-#: concurrency). The pool keeps 2 while handlers compute and grows only while they wait (handler_threads)
+#: handler threads of one gateway: how many connections' handlers run at once (Lambda concurrency)
 HANDLER_THREADS = 16
 
 
@@ -38,7 +36,7 @@ class Inbox:
 
     __slots__ = ("_done", "_lock", "busy", "handle", "limit", "loop", "pending", "pool")
 
-    def __init__(self, pool: HandlerThreads, loop: asyncio.AbstractEventLoop, handle: Callable[[Any], None]):
+    def __init__(self, pool: ThreadPoolExecutor, loop: asyncio.AbstractEventLoop, handle: Callable[[Any], None]):
         self.pool = pool
         self.loop = loop
         self.handle = handle
@@ -120,5 +118,5 @@ class Outbox:
                 log.exception("websocket post failed")
 
 
-def handler_pool() -> HandlerThreads:
-    return HandlerThreads(size=HANDLER_THREADS)
+def handler_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=HANDLER_THREADS, thread_name_prefix="strato-ws")
