@@ -5,15 +5,15 @@ takes a job from the event loop with one queue put and hands the result back wit
 ``call_soon_threadsafe`` (about 12 µs).
 
 How many threads: handlers share one GIL, so threads beyond the few that keep it busy only add hand-
-overs (a webhook doing a few SQLite writes and one outbound call served 25 % more updates a second on 2
-threads than on 16: fewer threads queueing for the GIL at every statement). But a handler that waits
+overs (a webhook doing a few SQLite writes and one outbound call served 20-40 % more updates a second on
+2 threads than on 16: fewer threads queueing for the GIL at every statement). But a handler that waits
 (a slow upstream, ``time.sleep``) must not hold up the others. So ``core`` threads start on demand, and
-past them the pool grows, up to ``size``, only when jobs wait while the pool's threads are *not* using the
-CPU (their own CPU-time clocks, over the last ``CHECK_S``): computing, one more thread would only queue for
-the GIL; waiting, it gets the job done. A job that has waited ``STARVED_S`` adds a thread whatever the CPU
-says (handlers spinning past their timeout must not starve the rest). Threads past ``core`` retire
-after ``IDLE_S`` without work. Threads are daemons, so a handler stuck past its timeout never holds up
-the server's exit; its late result is dropped.
+past them the pool grows, up to ``size``, only when jobs wait while the pool's threads and the event loop
+are *not* using a CPU (running or queued for one, over the last ``CHECK_S``): computing, one more thread
+would only queue for the GIL; waiting on I/O, it gets the job done. A job that has waited ``STARVED_S``
+adds a thread whatever the CPU says (handlers spinning past their timeout must not starve the rest).
+Threads past ``core`` retire after ``IDLE_S`` without work. Threads are daemons, so a handler stuck
+past its timeout never holds up the server's exit; its late result is dropped.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ DEFAULT_SIZE = 16
 DEFAULT_CORE = 2
 CHECK_S = 0.02  # how long a job waits before the pool asks whether to grow (the CPU is measured over it)
 STARVED_S = 0.25  # a job waiting this long adds a thread even while the process is busy
-BUSY_CPU = 0.15  # the pool's threads used this share of one CPU meanwhile: computing, not waiting
+BUSY_CPU = 0.5  # the pool and the loop ran or waited for a CPU this share of the time: computing, not waiting
 IDLE_S = 10.0  # a thread past ``core`` with no job for this long ends
 
 
@@ -55,8 +55,8 @@ class HandlerThreads:
         self._lock = threading.Lock()
         self._check: asyncio.TimerHandle | None = None
         self._check_loop: asyncio.AbstractEventLoop | None = None  # a pending check on a closed loop never runs
-        self._check_from = (0.0, 0.0)  # (monotonic, the threads' CPU) when the pending check was set
-        self._clocks: dict[int, int] = {}  # thread ident -> its CPU-time clock
+        self._check_from = (0.0, 0.0)  # (monotonic, ``_demand()``) when the pending check was set
+        self._tids: set[int] = set()  # the pool's threads, as the kernel numbers them
         self._queued: deque[list[Any]] = deque()  # jobs queued while every thread was busy, oldest first
 
     @property
@@ -80,7 +80,7 @@ class HandlerThreads:
                 self._queued.append(job)  # watched: it may wait for a thread that is only waiting
                 if self._check is None or self._check_loop is not loop:  # none pending on this loop
                     self._check_loop = loop
-                    self._check_from = (time.monotonic(), self._threads_cpu())
+                    self._check_from = (time.monotonic(), self._demand())
                     self._check = loop.call_later(CHECK_S, self._grow_if_waiting)
 
     def _grow_if_waiting(self) -> None:
@@ -93,26 +93,32 @@ class HandlerThreads:
             return
         started, cpu = self._check_from
         now = time.monotonic()
-        spent = self._threads_cpu()
+        spent = self._demand()
         busy = (spent - cpu) / max(now - started, 1e-6)
         if busy < BUSY_CPU or now - self._oldest_wait(now) >= STARVED_S:
             self._start()
         self._check_from = (now, spent)
         self._check = asyncio.get_running_loop().call_later(CHECK_S, self._grow_if_waiting)
 
-    def _threads_cpu(self) -> float:
-        """CPU seconds the pool's threads have used: theirs alone, so the event loop serving other requests
-        does not make waiting threads look busy, and a machine too loaded to give this process a whole CPU
-        does not make computing threads look idle (they still get a share of it)."""
+    def _demand(self) -> float:
+        """Seconds the pool's threads and the event loop's have spent running or ready to run (waiting
+        for a CPU): a pool whose jobs wait while this grows at wall-clock pace is computing (or the loop
+        is), and one more thread would only queue for the GIL; one whose threads sleep in I/O is not. The
+        run-queue wait counts so that a machine too loaded to give the server a whole CPU does not make
+        busy threads look idle. Linux's per-thread schedstat; elsewhere the process's CPU time."""
+        if not _SCHEDSTAT:
+            return time.process_time()
         with self._lock:
-            clocks = list(self._clocks.values())
-        total = 0.0
-        for clock_id in clocks:
+            tids = [*self._tids, threading.get_native_id()]
+        total = 0
+        for tid in tids:
             try:
-                total += time.clock_gettime(clock_id)
-            except OSError:  # the thread just ended
-                pass
-        return total
+                with open(f"/proc/self/task/{tid}/schedstat", "rb") as stat:
+                    running, waiting, _ = stat.read().split()
+            except (OSError, ValueError):  # the thread just ended
+                continue
+            total += int(running) + int(waiting)
+        return total / 1e9
 
     def _oldest_wait(self, now: float) -> float:
         """When the oldest job no thread has taken yet was queued (``now`` if there is none). Jobs are
@@ -151,15 +157,14 @@ class HandlerThreads:
             return True
 
     def _work(self) -> None:
-        me = threading.get_ident()
-        if _thread_clock is not None:
-            with self._lock:
-                self._clocks[me] = _thread_clock(me)
+        me = threading.get_native_id()
+        with self._lock:
+            self._tids.add(me)
         try:
             self._serve()
         finally:
             with self._lock:
-                self._clocks.pop(me, None)
+                self._tids.discard(me)
 
     def _serve(self) -> None:
         while True:
@@ -192,8 +197,8 @@ class HandlerThreads:
             del job, future, outcome
 
 
-#: a thread's CPU-time clock (POSIX); without it every wait looks idle and the pool grows as jobs queue
-_thread_clock: Callable[[int], int] | None = getattr(time, "pthread_getcpuclockid", None)
+#: per-thread run and run-queue times (Linux with scheduler statistics)
+_SCHEDSTAT = os.path.exists(f"/proc/self/task/{threading.get_native_id()}/schedstat")
 
 
 def _succeed(future: asyncio.Future[Any], result: Any) -> None:
