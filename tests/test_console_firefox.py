@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from strato.runtime.devsecret import internal_headers
+from strato.trace import new_trace_id
 from tests.firefox import Firefox, firefox_or_skip
 from tests.test_console_browser import AREAS, api, dev  # noqa: F401 (dev: the fixture)
 from tests.test_worker import wait_until
@@ -158,9 +159,9 @@ def test_send_to_a_websocket_connection_in_firefox(dev, firefox):  # noqa: F811 
 
 def test_a_trace_waterfall_in_firefox(dev, firefox):  # noqa: F811 (dev: the fixture)
     open_area(firefox, dev, "requests")
-    sent = httpx.post(f"{dev.url}/work", content=b"hello", timeout=10)
+    trace_id = new_trace_id()  # the caller starts the trace: strato dev continues it
+    sent = httpx.post(f"{dev.url}/work", content=b"hello", timeout=10, headers={"X-Amzn-Trace-Id": f"Root={trace_id}"})
     assert sent.status_code == 202
-    trace_id = sent.headers["x-amzn-trace-id"].split(";")[0].removeprefix("Root=")
     rows = "[...document.querySelectorAll('[data-testid=\"request-log\"] tr')]"
     row = f"{rows}.find(r => r.innerText.includes('{trace_id}'))"
     firefox.wait_for(row)  # pushed into the open page by the change feed

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 
+from strato.trace import new_trace_id
 from tests.conftest import start_dev_server, stop
 from tests.test_console_browser import open_area, page, shot  # noqa: F401 (page: the fixture)
 from tests.test_worker import wait_until
@@ -64,14 +65,14 @@ def test_a_jobs_trace_shows_every_hop_in_the_waterfall(tmp_path, page):  # noqa:
         )
         open_area(page, dev, "requests")
         with connect(dev.url.replace("http://", "ws://") + "/ws/live?user=ana", open_timeout=10) as socket:
+            trace_id = new_trace_id()  # the caller starts the trace (as an X-Ray-traced client would)
             job = httpx.post(
                 f"{dev.url}/api/code-gen",
-                headers=ana,
+                headers={**ana, "X-Amzn-Trace-Id": f"Root={trace_id}"},
                 timeout=10,
                 json={"projectId": "shop", "type": "api", "prompt": "A REST API for users and orders"},
             )
             assert job.status_code == 202
-            trace_id = job.headers["x-amzn-trace-id"].split(";")[0].removeprefix("Root=")
             pushed = [json.loads(socket.recv(timeout=20))["status"] for _ in range(3)]
             assert pushed == ["queued", "generating", "completed"]
         assert wait_until(lambda: Receiver.got, 20)  # the webhook got the "completed" notification
@@ -97,13 +98,13 @@ def test_a_jobs_trace_shows_every_hop_in_the_waterfall(tmp_path, page):  # noqa:
         assert "codegen-jobs" in text and "run_codegen" in text and "POST /api/code-gen" in text
         shot(page, "requests-trace")
         # a job whose consumer fails: its hop is red, with the error (and the lines logged in it)
-        failing = httpx.post(
+        failed_id = new_trace_id()
+        httpx.post(
             f"{dev.url}/api/code-gen",
-            headers=ana,
+            headers={**ana, "X-Amzn-Trace-Id": f"Root={failed_id}"},
             timeout=10,
             json={"projectId": "shop", "type": "api", "prompt": "please fail"},
-        )
-        failed_id = failing.headers["x-amzn-trace-id"].split(";")[0].removeprefix("Root=")
+        ).raise_for_status()
         row = page.locator('[data-testid="request-log"] tr', has_text=failed_id)
         row.wait_for()
         row.click()

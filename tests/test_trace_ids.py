@@ -1,12 +1,15 @@
 """What the tracer's cheap ids and the store's cheap buffer still promise: X-Ray-shaped ids (a trace id is
 ``1-{8 hex digits of Unix time}-{24 hex digits}``, a span id 16 hex digits unique within its trace:
 https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html), and a span handed to
-the store is kept whole while the request's Span object is gone."""
+the store is kept whole."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+
+import pytest
 
 from strato.trace import SpanStore, Tracer
 from strato.trace.context import _hex, parse, valid_trace_id
@@ -39,16 +42,40 @@ def test_a_child_span_continues_its_parent_and_its_header_parses_back():
     tracer.finish(unsampled)
 
 
-def test_a_span_waiting_for_the_writer_is_kept_whole_without_its_span_object(tmp_path):
+@pytest.mark.parametrize("how", ["attach", "sink"])
+def test_a_finished_span_waits_for_the_writer_as_its_fields_and_is_stored_whole(tmp_path, how):
     store = SpanStore(tmp_path, flush_every=60)
-    tracer = Tracer([store.add])
+    tracer = Tracer([store.add] if how == "sink" else [])
+    if how == "attach":  # what strato dev and strato worker do: Tracer.record is the deque's append
+        store.attach(tracer)
     with tracer.span("http", "http", "GET /x") as active:
         active.attributes.update(method="GET", status=200, path="/x")
     refs = sys.getrefcount(active)
     (waiting,) = store._pending  # the fields, not the Span: nothing holds on to the request's object
     assert isinstance(waiting, tuple) and sys.getrefcount(active) == refs
     assert waiting == tuple(getattr(active, name) for name in FIELDS)
-    assert store.flush() == 1
+    assert store.flush() == 1 and not store._pending
     (back,) = store.recent()
+    assert [getattr(back, name) for name in FIELDS] == [getattr(active, name) for name in FIELDS]
     assert back.attributes == {"method": "GET", "status": 200, "path": "/x"} and back.outcome == "ok"
     store.close()
+
+
+def test_ids_drawn_in_a_forked_child_are_not_its_parents(tmp_path):
+    """Ids come from pools drawn ahead of time: a child forked with a pool half used must draw its own."""
+    tracer = Tracer()
+    tracer.finish(tracer.start("http", "http", "GET /x"))  # the pools now hold ids the parent will use
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next ids, to the parent
+        os.close(read)
+        span = tracer.finish(tracer.start("http", "http", "GET /x"))
+        os.write(write, f"{span.trace_id} {span.span_id}".encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        child_trace, child_span = pipe.read().split()
+    os.waitpid(pid, 0)
+    mine = [tracer.finish(tracer.start("http", "http", "GET /x")) for _ in range(50)]
+    assert child_trace[11:] not in {s.trace_id[11:] for s in mine}
+    assert child_span not in {s.span_id for s in mine}

@@ -200,3 +200,16 @@ def test_a_trace_shared_by_spans_of_many_batches_is_found_whole(tmp_path):
     assert [s.kind for s in found] == ["http", "queue", "queue", "queue"]
     assert {s.parent_id for s in found[1:]} == {entry.span_id}
     store.close()
+
+
+def test_a_new_span_file_has_big_pages_and_frees_without_zeroing(tmp_path):
+    """A batch is one blob of overflow pages: 16 KB pages make its chain a quarter as long, and the
+    pages of dropped batches are not zeroed (Debian's SQLite has SECURE_DELETE on by default)."""
+    store = SpanStore(tmp_path, capacity=10)
+    conn = store.db.conn
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == 16384
+    assert conn.execute("PRAGMA secure_delete").fetchone()[0] == 0
+    store.close()
+    again = SpanStore(tmp_path, capacity=10)  # reopened: the file keeps its page size
+    assert again.db.conn.execute("PRAGMA page_size").fetchone()[0] == 16384
+    again.close()

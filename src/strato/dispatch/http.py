@@ -137,7 +137,9 @@ class HttpDispatcher:
         route, params = arrived
         started = time.perf_counter()
         tracer = base._tracer
-        span = tracer.start("http", "http", route.key, _trace_header(event)) if tracer is not None else None
+        span = None
+        if tracer is not None:  # strato dev's events carry ASGI's lower-case header names: one lookup
+            span = tracer.start("http", "http", route.key, event["headers"].get("x-amzn-trace-id"))
         failure: list[BaseException] = []
         deadlines = self._deadlines(asyncio.get_running_loop())
         deadline = deadlines.start(asyncio.current_task())
@@ -176,7 +178,7 @@ class HttpDispatcher:
                 "status": response.status,
                 "path": event.get("rawPath", "/"),
             }
-            if "x-amzn-trace-id" not in response.headers:  # the client can look its trace up
+            if tracer.answer_header and "x-amzn-trace-id" not in response.headers:  # opt-in: see tracing.md
                 response.headers["x-amzn-trace-id"] = span.header
             tracer.finish(span, failure if response.status >= 500 else ())
         return self.finish(event, response)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import base64
-import os
 import time
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
 from ..core import clock
+from ..core.random_hex import hex16
 from . import ACCOUNT_ID
 
 _TEXT_TYPES = (
@@ -93,7 +93,7 @@ def http_event(
                 "sourceIp": source_ip,
                 "userAgent": merged.get("user-agent", ""),
             },
-            "requestId": os.urandom(8).hex(),
+            "requestId": hex16(),
             "routeKey": route_key,
             "stage": stage,
             "time": clf_time(now),

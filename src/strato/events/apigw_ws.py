@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import base64
-import os
 from typing import Any
 from urllib.parse import parse_qsl
 
 from ..core import clock
+from ..core.random_hex import hex16
 from .apigw_http import clf_time
 
 
@@ -27,20 +27,20 @@ def ws_context(
     context = {
         "routeKey": route,
         "eventType": event_type,
-        "extendedRequestId": os.urandom(8).hex(),
+        "extendedRequestId": hex16(),
         "requestTime": clf_time(now),
         "messageDirection": "IN",
         "stage": stage,
         "connectedAt": connected_at,
         "requestTimeEpoch": int(now * 1000),
         "identity": {"sourceIp": source_ip, "userAgent": user_agent},
-        "requestId": os.urandom(8).hex(),
+        "requestId": hex16(),
         "domainName": domain,
         "connectionId": connection_id,
         "apiId": api_id,
     }
     if event_type == "MESSAGE":
-        context["messageId"] = os.urandom(8).hex()
+        context["messageId"] = hex16()
     return context
 
 

@@ -51,9 +51,12 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
 class Database:
     """One SQLite file; a connection per thread, explicit write transactions."""
 
-    def __init__(self, path: Path, durability: str = "process", pragmas: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, path: Path, durability: str = "process", pragmas: tuple[str, ...] = (), page_size: int | None = None
+    ) -> None:
         self.path = Path(path)
         self.pragmas = pragmas  # run once on each new connection (not before every statement)
+        self.page_size = page_size  # for a new file only (SQLite fixes it once the file is in WAL mode)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.synchronous = "FULL" if durability == "power" else "NORMAL"
         self._local = threading.local()
@@ -71,6 +74,8 @@ class Database:
             conn = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
             )
+            if self.page_size is not None:
+                conn.execute(f"PRAGMA page_size={int(self.page_size)}")
             _enable_wal(conn)
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             for pragma in self.pragmas:

@@ -95,7 +95,7 @@ class LocalDeliveries:
             self._post(sub, envelope, trace)
             return
         with tracer.span("webhook", self.name, sub.endpoint, trace) as active:  # one span per attempt
-            active.attributes["subscription"] = sub.arn
+            active.attributes = {"subscription": sub.arn}
             self._post(sub, envelope, active.header)
 
     def _post(self, sub: Subscription, envelope: dict[str, Any], trace: str | None) -> None:

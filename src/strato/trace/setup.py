@@ -39,13 +39,21 @@ def wanted() -> bool:
     return os.environ.get("STRATO_TRACE", "1").strip().lower() not in ("0", "off", "false", "no")
 
 
+def answer_header_wanted() -> bool:
+    """``STRATO_TRACE_HEADER=1``: answer each traced HTTP request with its ``x-amzn-trace-id`` (off by
+    default: an API Gateway HTTP API sends no such header, X-Ray traces only REST APIs)."""
+    return os.environ.get("STRATO_TRACE_HEADER", "").strip().lower() in ("1", "on", "true", "yes")
+
+
 class LocalTracing:
     """What ``strato dev`` and ``strato worker`` run: the data directory's span store, and (between
     ``start`` and ``stop``) a tracer writing to it installed in this process."""
 
     def __init__(self, data_dir: Path | str, capacity: int | None = None) -> None:
         self.store = SpanStore(data_dir, capacity)
-        self.tracer = Tracer([self.store.add])
+        self.tracer = Tracer()
+        self.store.attach(self.tracer)
+        self.tracer.answer_header = answer_header_wanted()
         self._previous: Tracer | None = None
 
     def start(self) -> LocalTracing:
@@ -56,6 +64,7 @@ class LocalTracing:
             install(self.tracer)
         else:
             self._previous.sinks.append(self.store.add)
+            self._previous.answer_header = self._previous.answer_header or self.tracer.answer_header
         return self
 
     def stop(self) -> None:

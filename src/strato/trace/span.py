@@ -8,13 +8,13 @@ sinks: the local span store (``strato dev``, ``strato worker``), an OpenTelemetr
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from random import getrandbits as _bits
 from typing import Any
 
+from ..core.random_hex import hex16 as _hex16
+from ..core.random_hex import hex24 as _hex24
 from . import context as ctx
 from .context import TraceContext
 
@@ -109,25 +109,28 @@ _set = ctx._current.set
 _reset = ctx._current.reset
 _blank = Span.__new__
 _root: list[Any] = [-1, ""]  # (Unix second, "1-{its 8 hex digits}-") of the newest trace started here
-#: span (X-Ray segment) ids only need to be "unique among segments in the same trace"
-#: (https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html): a random start per
-#: process, then a count, costs no random draw per span. The count runs from 2**64 + 63 random bits, so
-#: ``hex()`` of it is ``0x1`` and then exactly 16 hex digits (no format spec to parse). Trace ids keep 96
-#: random bits each ("a 96-bit identifier for the trace, globally unique"), the same way.
-_span_ids = itertools.count((1 << 64) | _bits(63))
-_TOP96 = 1 << 96
+#: span (X-Ray segment) ids only need to be "unique among segments in the same trace", trace ids hold
+#: "a 96-bit identifier for the trace, globally unique"
+#: (https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html): both come from the
+#: pooled random draws of ``core.random_hex`` (a ``list.pop`` each, no system call per span)
 
 
 class Tracer:
     """Opens spans (continuing the trace of an incoming header, else the current span's, else a new one)
-    and hands each finished one to every sink. Thread-safe: the current span is a context variable."""
+    and hands each finished one to every sink (and, as a tuple of its fields, to ``record``). Thread-safe:
+    the current span is a context variable. ``answer_header``: ``strato dev`` adds ``x-amzn-trace-id`` to
+    HTTP responses (``STRATO_TRACE_HEADER``)."""
 
     def __init__(self, sinks: list[Sink] | None = None) -> None:
         self.sinks: list[Sink] = list(sinks or [])
+        self.answer_header = False
+        #: set by ``SpanStore.attach``: takes each finished span's fields as one tuple (the store's deque
+        #: ``append``: no Python call, and the Span itself is freed on the request's thread)
+        self.record: Callable[[tuple[Any, ...]], None] | None = None
 
     def start(self, kind: str, resource: str, handler: str, parent: str | TraceContext | None = None) -> Span:
         # every traced invocation runs this and ``finish``: slots set here rather than through
-        # ``Span.__init__``, ids by ``hex()`` rather than a format spec, one random draw per new trace only
+        # ``Span.__init__``, ids popped from pools, the time part of trace ids formatted once a second
         if parent is None:
             incoming = _get() or (ctx.current() if ctx.IN_LAMBDA else None)
         else:  # an incoming header without a valid Root: the running span's trace (in Lambda, the runtime's)
@@ -136,16 +139,16 @@ class Tracer:
         span.start = now = _now()
         if incoming is None:
             second = int(now)
-            if second != _root[0]:  # the 8-hex-digit time part, formatted once a second
+            if second != _root[0]:
                 _root[:] = [second, "1-%08x-" % (second & 0xFFFFFFFF)]
-            span.trace_id = _root[1] + hex(_TOP96 | _bits(96))[3:]
+            span.trace_id = _root[1] + _hex24()
             span.parent_id = None
             span.sampled = True
         else:
             span.trace_id = incoming.trace_id
             span.parent_id = incoming.span_id
             span.sampled = incoming.sampled
-        span.span_id = hex(next(_span_ids))[3:]
+        span.span_id = _hex16()
         span.kind = kind
         span.resource = resource
         span.handler = handler
@@ -172,6 +175,22 @@ class Tracer:
         else:
             span.outcome = outcome or "ok"
         if span.sampled:
+            if (record := self.record) is not None:  # the span's fields, in ``FIELDS`` order
+                record(
+                    (
+                        span.trace_id,
+                        span.span_id,
+                        span.parent_id,
+                        span.kind,
+                        span.resource,
+                        span.handler,
+                        span.outcome,
+                        span.start,
+                        span.duration,
+                        span.error,
+                        span.attributes,
+                    )
+                )
             for sink in self.sinks:
                 sink(span)
         return span

@@ -244,7 +244,7 @@ class WebSocketApi(Resource[WebSocketBackend]):
                 tracer.finish(active, [exc])
             raise
         if active is not None:
-            active.attributes["bytes"] = len(raw)
+            active.attributes = {"bytes": len(raw)}
             tracer.finish(active)
         if outbox.listeners:
             outbox.tell("websocket", self.name, {"to": [connection_id], "data": raw if not text else raw.decode()})
@@ -285,7 +285,7 @@ class WebSocketApi(Resource[WebSocketBackend]):
             return self.backend.broadcast(ids, raw, text)
         with tracer.span("websocket.send", self.name, f"{len(ids)} connections") as active:
             gone: list[str] = self.backend.broadcast(ids, raw, text)
-            active.attributes.update({"connections": len(ids), "gone": len(gone), "bytes": len(raw)})
+            active.attributes = {"connections": len(ids), "gone": len(gone), "bytes": len(raw)}
         return gone
 
     @requires("manage")

@@ -219,7 +219,7 @@ class Executor(Recorder):
         """A Task state as a ``workflow`` span continuing the trace the execution was started in."""
         tracer = trace_context.tracer
         active = tracer.start("workflow", self.workflow, frame["state"], self.store.trace_of(frame["arn"]))
-        active.attributes["execution"] = frame["arn"]
+        active.attributes = {"execution": frame["arn"]}
         try:
             outcome = run()
         except BaseException as exc:
