@@ -152,7 +152,8 @@ def _queue(quick: bool) -> list[Row]:
         app = strato.App("tracebench", data_dir=tmp)
         jobs = app.queue("jobs")
         store = SpanStore(tmp)
-        tracer = Tracer([store.add])
+        tracer = Tracer()
+        store.attach(tracer)  # as strato worker's tracer (trace.setup.LocalTracing)
         try:
             _queue_round(app, jobs, None, 200)  # warm up: files, indexes, imports
             for i in range(rounds):

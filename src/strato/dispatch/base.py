@@ -77,6 +77,8 @@ def name_of(handler: Any) -> str:
 
 def run(result: Any) -> Any:
     """Await a coroutine returned by an async handler when we are not on an event loop."""
+    if result is None:  # most handlers return nothing: no attribute lookup that fails and raises inside
+        return None
     if hasattr(result, "__await__"):
         import asyncio
 

@@ -5,6 +5,7 @@ With tracing on, each message handed to a per-message handler is a span continui
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from ..core.usage import Counter
@@ -21,9 +22,10 @@ def handle(consumer: Any, event: dict[str, Any], usage: Counter) -> dict[str, An
         return batch_response([])
     name = name_of(consumer.handler)
     queue = consumer.queue.name
-    per_message = tracer() is not None and not consumer.batch
+    traced = tracer() is not None
+    per_message = traced and not consumer.batch
     parent = None
-    if tracer() is not None and consumer.batch:
+    if traced and consumer.batch:
         parent = next((h for r in records if (h := (r.get("attributes") or {}).get("AWSTraceHeader"))), None)
     with Invocation(usage, "queue", name, resource=queue, parent=parent, traced=not per_message):
         messages = [Message.from_record(r) for r in records]
@@ -40,5 +42,4 @@ def handle(consumer: Any, event: dict[str, Any], usage: Counter) -> dict[str, An
     return batch_response(failed)
 
 
-def _trace_of(message: Any) -> str | None:
-    return message.trace
+_trace_of = attrgetter("trace")  # a message's AWSTraceHeader (in C: no Python call per message)

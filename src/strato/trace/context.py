@@ -62,22 +62,44 @@ def new_span_id() -> str:
     return os.urandom(8).hex()
 
 
-_HEX = frozenset("0123456789abcdef")
+_HEX = "0123456789abcdef"
 
 
 def _hex(text: str, length: int) -> bool:
-    return len(text) == length and _HEX.issuperset(text)
+    # str.strip in C: nothing left once every lower-case hex digit is stripped from both ends
+    return len(text) == length and not text.strip(_HEX)
 
 
 def valid_trace_id(value: str) -> bool:
-    return len(value) == 35 and value[:2] == "1-" and value[10] == "-" and _hex(value[2:10] + value[11:], 32)
+    return (
+        len(value) == 35
+        and value[:2] == "1-"
+        and value[10] == "-"
+        and not value[2:10].strip(_HEX)
+        and not value[11:].strip(_HEX)
+    )
+
+
+#: the last header parsed and what it gave: a batch of messages sent in one trace carries one header, and
+#: inside Lambda the runtime's ``_X_AMZN_TRACE_ID`` is read again at each send of the invocation
+_last: tuple[str, TraceContext | None] = ("", None)
 
 
 def parse(header: str | None) -> TraceContext | None:
     """An ``X-Amzn-Trace-Id`` value as a context (its Parent as ``span_id``); None when it has no valid
     Root. Unknown fields (``Self=``, ``Lineage=``) are ignored; ``Sampled=?`` counts as sampled."""
+    global _last
+    last = _last
+    if header == last[0]:
+        return last[1]
     if not header or not isinstance(header, str) or len(header) > 512:
         return None
+    found = _parse(header)
+    _last = (header, found)
+    return found
+
+
+def _parse(header: str) -> TraceContext | None:
     if len(header) == 74 and header[:5] == "Root=" and header[40:48] == ";Parent=" and header[64:73] == ";Sampled=":
         # the form strato (and X-Ray) sends: Root=1-...;Parent=...;Sampled=1, checked without splitting
         given, parent, flag = header[5:40], header[48:64], header[73:]

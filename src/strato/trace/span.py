@@ -13,8 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..core.random_hex import hex16 as _hex16
-from ..core.random_hex import hex24 as _hex24
+from ..core import random_hex
 from . import context as ctx
 from .context import TraceContext
 
@@ -44,7 +43,7 @@ class Span:
     (an HTTP request's method, path and status, a message id); ``seq`` the store's position (0 until
     stored). While it runs (between ``Tracer.start`` and ``Tracer.finish``) its ``context`` is current."""
 
-    __slots__ = (*FIELDS, "sampled", "seq", "token")
+    __slots__ = (*FIELDS, "_header", "sampled", "seq", "token")
 
     def __init__(
         self,
@@ -75,6 +74,7 @@ class Span:
         self.seq = seq
         self.sampled = True
         self.token: Any = None
+        self._header: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form (what the console and ``/_strato`` endpoints serve)."""
@@ -84,8 +84,13 @@ class Span:
 
     @property
     def header(self) -> str:
-        """The ``X-Amzn-Trace-Id`` a send made inside this span carries (this span as its Parent)."""
-        return "Root=" + self.trace_id + ";Parent=" + self.span_id + (";Sampled=1" if self.sampled else ";Sampled=0")
+        """The ``X-Amzn-Trace-Id`` a send made inside this span carries (this span as its Parent); made
+        once: each message of a batch sent in the span carries it."""
+        header = self._header
+        if header is None:
+            flag = ";Sampled=1" if self.sampled else ";Sampled=0"
+            header = self._header = "Root=" + self.trace_id + ";Parent=" + self.span_id + flag
+        return header
 
     @property
     def context(self) -> Span:
@@ -108,6 +113,8 @@ _get = ctx._current.get
 _set = ctx._current.set
 _reset = ctx._current.reset
 _blank = Span.__new__
+_pop16 = random_hex._pop16
+_pop24 = random_hex._pop24
 _root: list[Any] = [-1, ""]  # (Unix second, "1-{its 8 hex digits}-") of the newest trace started here
 #: span (X-Ray segment) ids only need to be "unique among segments in the same trace", trace ids hold
 #: "a 96-bit identifier for the trace, globally unique"
@@ -141,14 +148,20 @@ class Tracer:
             second = int(now)
             if second != _root[0]:
                 _root[:] = [second, "1-%08x-" % (second & 0xFFFFFFFF)]
-            span.trace_id = _root[1] + _hex24()
+            try:
+                span.trace_id = _root[1] + _pop24()
+            except IndexError:
+                span.trace_id = _root[1] + random_hex.hex24()
             span.parent_id = None
             span.sampled = True
         else:
             span.trace_id = incoming.trace_id
             span.parent_id = incoming.span_id
             span.sampled = incoming.sampled
-        span.span_id = _hex16()
+        try:
+            span.span_id = _pop16()  # the pool's pop inline: a Python call per span costs as much again
+        except IndexError:
+            span.span_id = random_hex.hex16()
         span.kind = kind
         span.resource = resource
         span.handler = handler
@@ -157,6 +170,7 @@ class Tracer:
         span.error = None
         span.attributes = {}
         span.seq = 0
+        span._header = None
         span.token = _set(span)  # type: ignore[arg-type]  # a running span is a trace context
         return span
 
@@ -168,7 +182,6 @@ class Tracer:
             _reset(span.token)
         except ValueError:  # reset from another context (a generator finished elsewhere): just clear
             _set(None)
-        span.token = None
         if errors:
             span.error = describe(errors[0])
             span.outcome = outcome or ("error" if len(errors) == 1 else f"{len(errors)} failed")
