@@ -10,6 +10,8 @@ tracing installed and uninstalled between rounds in one process, CPU (all thread
 included) per request: the steadiest figure on a shared machine. Queue: one process, the same app's
 queue consumed by the worker with a tracer writing to a span store vs none; each message is sent inside
 a trace, so it carries an AWSTraceHeader and its consumer span continues it.
+Instructions: callgrind's counts per request and per message, on and off, in strato's own path (no
+sockets): the one figure a loaded machine does not move (tracing_instructions).
 Target (issue 21): tracing on costs at most 5 % of either.
 """
 
@@ -177,5 +179,33 @@ def _queue(quick: bool) -> list[Row]:
     )
 
 
+def _instructions(quick: bool) -> list[Row]:
+    """Instructions per request / message, on and off (callgrind: the same for the same code, whatever
+    the machine's load); strato's own path only: no sockets, no uvicorn (see tracing_instructions)."""
+    from .tracing_instructions import per_item
+
+    measured = per_item(500 if quick else 2000)
+    if measured is None:
+        print("skipping the instruction counts of the tracing benchmark: install valgrind")
+        return []
+    rows = []
+    for case, label in (("http-async", "HTTP async"), ("http-sync", "HTTP sync"), ("queue", "queue send + consume")):
+        on, off = measured[case]["on"], measured[case]["off"]
+        print(f"tracing: {label}: instructions per item on {on:,.0f} vs off {off:,.0f} = {off / on:.3f}x")
+        rows.append(
+            Row(
+                "tracing",
+                f"{label} instructions per item (callgrind), on vs off",
+                on,
+                off,
+                "off",
+                "instr",
+                TARGET,
+                False,
+            )
+        )
+    return rows
+
+
 def run(quick: bool = False) -> list[Row]:
-    return _in_process(quick) + _queue(quick) + _http(quick)
+    return _instructions(quick) + _in_process(quick) + _queue(quick) + _http(quick)

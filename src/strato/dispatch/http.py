@@ -173,7 +173,7 @@ class HttpDispatcher:
             raise
         count_invocation(self.api.ctx.usage, started)
         if span is not None:
-            span.attributes = {
+            span._attributes = {
                 "method": event["requestContext"]["http"]["method"],
                 "status": response.status,
                 "path": event.get("rawPath", "/"),

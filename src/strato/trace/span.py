@@ -32,6 +32,8 @@ FIELDS = (
     "error",
     "attributes",
 )
+#: the slots behind FIELDS (``attributes`` is made on first use: most hops have none)
+SLOTS = (*FIELDS[:-1], "_attributes")
 
 
 class Span:
@@ -43,7 +45,7 @@ class Span:
     (an HTTP request's method, path and status, a message id); ``seq`` the store's position (0 until
     stored). While it runs (between ``Tracer.start`` and ``Tracer.finish``) its ``context`` is current."""
 
-    __slots__ = (*FIELDS, "_header", "sampled", "seq", "token")
+    __slots__ = (*SLOTS, "_header", "sampled", "seq", "token")
 
     def __init__(
         self,
@@ -70,11 +72,23 @@ class Span:
         self.start = start
         self.duration = duration
         self.error = error
-        self.attributes = attributes if attributes is not None else {}
+        self._attributes = attributes
         self.seq = seq
         self.sampled = True
         self.token: Any = None
         self._header: str | None = None
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        """A small dict of details, made on first use (most hops have none: no dict made for them)."""
+        found = self._attributes
+        if found is None:
+            found = self._attributes = {}
+        return found
+
+    @attributes.setter
+    def attributes(self, value: dict[str, Any]) -> None:
+        self._attributes = value
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form (what the console and ``/_strato`` endpoints serve)."""
@@ -168,7 +182,7 @@ class Tracer:
         span.outcome = ""
         span.duration = 0.0
         span.error = None
-        span.attributes = {}
+        span._attributes = None
         span.seq = 0
         span._header = None
         span.token = _set(span)  # type: ignore[arg-type]  # a running span is a trace context
@@ -201,7 +215,7 @@ class Tracer:
                         span.start,
                         span.duration,
                         span.error,
-                        span.attributes,
+                        span._attributes,
                     )
                 )
             for sink in self.sinks:

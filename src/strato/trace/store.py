@@ -53,7 +53,7 @@ def _encode(rows: list[tuple[Any, ...]]) -> bytes:
     try:
         return marshal.dumps(rows)
     except ValueError:  # an attribute value marshal cannot write: keep its text
-        return marshal.dumps([(*row[:-1], {k: _plain(v) for k, v in row[-1].items()}) for row in rows])
+        return marshal.dumps([(*row[:-1], {k: _plain(v) for k, v in (row[-1] or {}).items()}) for row in rows])
 
 
 def _plain(value: Any) -> Any:
@@ -114,7 +114,7 @@ class SpanStore:
                 span.start,
                 span.duration,
                 span.error,
-                span.attributes,
+                span._attributes,
             )
         )
 
