@@ -98,3 +98,24 @@ def test_a_post_to_a_client_whose_buffer_is_full_fails_as_limit_exceeded(tmp_pat
             full.send_threadsafe("gone", b"x", True)
     finally:
         full.loop.close()
+
+
+def test_handlers_that_wait_on_many_connections_do_not_hold_up_another(server):
+    """Message handlers run on strato dev's adaptive pool (2 threads while they compute): five connections
+    whose handlers wait must not keep a sixth connection's message waiting with them."""
+    held = [connect(url(server)) for _ in range(5)]
+    try:
+        for ws in held:
+            ws.send(json.dumps({"action": "hold"}))
+        for ws in held:
+            assert json.loads(ws.recv(timeout=10)) == {"holding": True}  # five threads taken, waiting
+        with connect(url(server)) as other:
+            other.send(json.dumps({"action": "echo", "n": 7}))
+            assert json.loads(other.recv(timeout=5)) == {"n": 7}  # answered while the five still wait
+            other.send(json.dumps({"action": "release"}))
+            assert json.loads(other.recv(timeout=5)) == {"released": True}
+        for ws in held:
+            assert json.loads(ws.recv(timeout=10)) == {"held": True}
+    finally:
+        for ws in held:
+            ws.close()

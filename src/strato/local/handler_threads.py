@@ -11,7 +11,8 @@ overs (a webhook doing a few SQLite writes and one outbound call served 20-40 % 
 past them the pool grows, up to ``size``, only when jobs wait while the pool's threads and the event loop
 are *not* using a CPU (running or queued for one, over the last ``CHECK_S``): computing, one more thread
 would only queue for the GIL; waiting on I/O, it gets the job done. A job that has waited ``STARVED_S``
-adds a thread whatever the CPU says (handlers spinning past their timeout must not starve the rest).
+adds a thread whatever the CPU says when every thread has been on its job that long too (handlers
+spinning past their timeout must not starve the rest; a long queue of short jobs is not starvation).
 Threads past ``core`` retire after ``IDLE_S`` without work. Threads are daemons, so a handler stuck
 past its timeout never holds up the server's exit; its late result is dropped.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import os
 import queue
 import threading
@@ -27,6 +29,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+
+log = logging.getLogger("strato.dev")
 
 DEFAULT_SIZE = 16
 DEFAULT_CORE = 2
@@ -58,6 +62,7 @@ class HandlerThreads:
         self._check_from = (0.0, 0.0)  # (monotonic, ``_demand()``) when the pending check was set
         self._tids: set[int] = set()  # the pool's threads, as the kernel numbers them
         self._queued: deque[list[Any]] = deque()  # jobs queued while every thread was busy, oldest first
+        self._started: dict[int, float] = {}  # thread id -> when its job in hand began (monotonic)
 
     @property
     def threads(self) -> int:
@@ -70,6 +75,12 @@ class HandlerThreads:
         # a list: the worker marks it taken (its last slot) so a growth check can tell it was served
         self._queue([contextvars.copy_context(), fn, args, loop, future, time.monotonic(), False], loop)
         return future
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        """fn(*args) on a pool thread, in a copy of the caller's context, with no result to wait for (the
+        WebSocket gateway's inboxes: fn handles its own errors; one escaping is logged). On the loop."""
+        loop = asyncio.get_running_loop()
+        self._queue([contextvars.copy_context(), fn, args, loop, None, time.monotonic(), False], loop)
 
     def _queue(self, job: list[Any], loop: asyncio.AbstractEventLoop) -> None:
         self._jobs.put(job)
@@ -95,7 +106,7 @@ class HandlerThreads:
         now = time.monotonic()
         spent = self._demand()
         busy = (spent - cpu) / max(now - started, 1e-6)
-        if busy < BUSY_CPU or now - self._oldest_wait(now) >= STARVED_S:
+        if busy < BUSY_CPU or (now - self._oldest_wait(now) >= STARVED_S and self._all_held(now)):
             self._start()
         self._check_from = (now, spent)
         self._check = asyncio.get_running_loop().call_later(CHECK_S, self._grow_if_waiting)
@@ -119,6 +130,14 @@ class HandlerThreads:
                 continue
             total += int(running) + int(waiting)
         return total / 1e9
+
+    def _all_held(self, now: float) -> bool:
+        """Every thread has been on its current job for ``STARVED_S``: handlers that spin or hang, which a
+        thread more gets past. (A long queue of short jobs on a saturated CPU is not that: more threads
+        would only queue for the GIL, and each hand-over costs a wake-up.)"""
+        with self._lock:
+            started = list(self._started.values())
+        return len(started) >= len(self._threads) and all(now - t >= STARVED_S for t in started)
 
     def _oldest_wait(self, now: float) -> float:
         """When the oldest job no thread has taken yet was queued (``now`` if there is none). Jobs are
@@ -167,6 +186,7 @@ class HandlerThreads:
                 self._tids.discard(me)
 
     def _serve(self) -> None:
+        me = threading.get_ident()
         while True:
             with self._lock:
                 self._idle += 1
@@ -184,12 +204,24 @@ class HandlerThreads:
                 return
             context, fn, args, loop, future, _, _ = job
             job[6] = True
+            self._started[me] = time.monotonic()
+            if future is None:  # submitted: nobody waits for the result
+                try:
+                    context.run(fn, *args)
+                except Exception:
+                    log.exception("a job on strato dev's handler threads failed")
+                finally:
+                    self._started.pop(me, None)
+                del job
+                continue
             try:
                 result = context.run(fn, *args)
             except BaseException as exc:  # handed to the awaiting request, as the handler raised it
                 outcome: tuple[Any, ...] = (_fail, future, exc)
             else:
                 outcome = (_succeed, future, result)
+            finally:
+                self._started.pop(me, None)
             try:
                 loop.call_soon_threadsafe(*outcome)
             except RuntimeError:  # the loop closed while the handler ran

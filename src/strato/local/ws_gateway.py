@@ -17,7 +17,6 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -29,6 +28,7 @@ from ..core.errors import GoneError
 from ..dispatch.websocket import WebSocketDispatcher
 from ..events.apigw_ws import ws_connect_event, ws_context, ws_disconnect_event, ws_message_event
 from .ws_connections import ConnectionsApi, _retrieve
+from .handler_threads import HandlerThreads
 from .ws_dispatch import Inbox, Outbox, handler_pool
 
 if TYPE_CHECKING:
@@ -120,10 +120,10 @@ class WsGateway(ConnectionsApi):
         self.connections: dict[str, LiveConnection] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.outbox: Outbox | None = None
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: HandlerThreads | None = None
 
     @property
-    def pool(self) -> ThreadPoolExecutor:
+    def pool(self) -> HandlerThreads:
         """The threads message handlers run on (started with the first connection)."""
         if self._pool is None:
             self._pool = handler_pool()
