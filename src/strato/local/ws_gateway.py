@@ -27,8 +27,8 @@ from ..core import clock
 from ..core.errors import GoneError
 from ..dispatch.websocket import WebSocketDispatcher
 from ..events.apigw_ws import ws_connect_event, ws_context, ws_disconnect_event, ws_message_event
-from .ws_connections import ConnectionsApi, _retrieve
 from .handler_threads import HandlerThreads
+from .ws_connections import ConnectionsApi, _retrieve
 from .ws_dispatch import Inbox, Outbox, handler_pool
 
 if TYPE_CHECKING:
