@@ -10,11 +10,13 @@ on with an off measured next to it, and the median of those ratios is the result
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import os
 import statistics
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +73,10 @@ async def _requests(asgi: Any, path: str, count: int) -> None:
     await asyncio.gather(*(client(count // CONCURRENCY) for _ in range(CONCURRENCY)))
 
 
-async def _measure(asgi: Any, paths: list[str], count: int, rounds: int) -> dict[str, dict[str, list[float]]]:
+@contextlib.asynccontextmanager
+async def serving(asgi: Any) -> AsyncIterator[Any]:
+    """``strato dev``'s ASGI app between its lifespan startup and shutdown; yields the tracer it installed
+    (put back on the way out)."""
     from strato.trace import setup
 
     stop = asyncio.Event()
@@ -95,8 +100,19 @@ async def _measure(asgi: Any, paths: list[str], count: int, rounds: int) -> dict
     tracer = setup.installed()
     if tracer is None:
         raise RuntimeError("strato dev's tracing did not start (STRATO_TRACE=0 in the environment?)")
-    out: dict[str, dict[str, list[float]]] = {path: {"on": [], "off": []} for path in paths}
     try:
+        yield tracer
+    finally:
+        setup.install(tracer)
+        stop.set()
+        await life
+
+
+async def _measure(asgi: Any, paths: list[str], count: int, rounds: int) -> dict[str, dict[str, list[float]]]:
+    from strato.trace import setup
+
+    out: dict[str, dict[str, list[float]]] = {path: {"on": [], "off": []} for path in paths}
+    async with serving(asgi) as tracer:
         for path in paths:
             await _requests(asgi, path, min(count, 2000))  # warm up: imports, threads, caches
             for i in range(rounds):
@@ -107,10 +123,6 @@ async def _measure(asgi: Any, paths: list[str], count: int, rounds: int) -> dict
                     await _requests(asgi, path, count)
                     cpu = time.process_time() - before
                     out[path]["on" if traced else "off"].append(cpu / count * 1e6)
-    finally:
-        setup.install(tracer)
-        stop.set()
-        await life
     return out
 
 

@@ -35,37 +35,20 @@ def _http(path: str, traced: bool, count: int) -> None:
     from strato.local.server import build_asgi
     from strato.trace import setup
 
-    from .tracing_inprocess import _load_app, _requests
+    from .tracing_inprocess import _load_app, _requests, serving
 
     async def main(asgi: Any) -> None:
-        stop, started = asyncio.Event(), asyncio.Event()
-        pending = [{"type": "lifespan.startup"}]
+        async with serving(asgi) as tracer:
+            store = asgi.spans
+            store.flush_every = 3600.0
+            await asyncio.sleep(0.3)  # the writer's current wait ends; its next one outlasts the run
+            setup.install(tracer if traced else None)
+            for n in (WARM, count):
+                if n:
+                    await _requests(asgi, path, n)
+                    store.flush()
 
-        async def receive() -> dict[str, Any]:
-            if pending:
-                return pending.pop()
-            await stop.wait()
-            return {"type": "lifespan.shutdown"}
-
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "lifespan.startup.complete":
-                started.set()
-
-        life = asyncio.create_task(asgi({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
-        await started.wait()
-        tracer, store = setup.installed(), asgi.spans
-        store.flush_every = 3600.0
-        await asyncio.sleep(0.3)  # the writer's current wait ends; its next one outlasts the run
-        setup.install(tracer if traced else None)
-        for n in (WARM, count):
-            if n:
-                await _requests(asgi, path, n)
-                store.flush()
-        setup.install(tracer)
-        stop.set()
-        await life
-
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # a late SQLite file may land
         asyncio.run(main(build_asgi(_load_app(tmp))))
 
 
@@ -74,7 +57,7 @@ def _queue(traced: bool, count: int) -> None:
     from strato.testing.drain import Drain
     from strato.trace import SpanStore, Tracer, install
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # a late SQLite file may land
         app = strato.App("tracebench", data_dir=tmp)
         jobs = app.queue("jobs")
         handled = [0]
@@ -111,9 +94,11 @@ def _instructions(case: str, mode: str, count: int) -> int:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        check=True,
-        env={**os.environ, "STRATO_TRACE": "1"},
+        env={**os.environ, "STRATO_TRACE": "1", "PYTHONHASHSEED": "0"},  # the same dict layouts each run
     )
+    said = "\n".join(line for line in out.stderr.splitlines() if not line.startswith("=="))
+    if out.returncode:
+        raise RuntimeError(f"{case} {mode} {count} under callgrind exited {out.returncode}: {said[-2000:]}")
     for line in out.stderr.splitlines():
         if "Collected :" in line:
             return int(line.split(":")[-1])

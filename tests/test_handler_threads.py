@@ -47,22 +47,29 @@ def spin(seconds: float) -> int:
     return n
 
 
-def test_handlers_that_compute_stay_on_the_core_threads():
-    # 8 jobs of 15 ms of CPU each: the process is busy throughout, so no thread is added (one more would
-    # only queue for the GIL). A machine so loaded that this process got under half a CPU for a while
-    # would look idle to the pool: three tries, one of them must stay on 2 threads.
+def threads_after_computing(jobs: int, seconds: float, size: int = 8) -> list[int]:
+    """The pool's size after ``jobs`` jobs of ``seconds`` of CPU each, all queued at once: up to three tries
+    (a machine so loaded that this process got under half a CPU for a while looks idle to the pool), the
+    last one on 2 threads or all three counts."""
     counts = []
     for _ in range(3):
-        pool = HandlerThreads(size=8, core=2)
+        pool = HandlerThreads(size=size, core=2)
 
         async def main(pool: HandlerThreads = pool) -> None:
-            await asyncio.gather(*(pool.run(spin, 0.015) for _ in range(8)))
+            await asyncio.gather(*(pool.run(spin, seconds) for _ in range(jobs)))
 
         asyncio.run(main())
         counts.append(pool.threads)
         pool.close()
         if pool.threads == 2:
             break
+    return counts
+
+
+def test_handlers_that_compute_stay_on_the_core_threads():
+    # 8 jobs of 15 ms of CPU each: the process is busy throughout, so no thread is added (one more would
+    # only queue for the GIL)
+    counts = threads_after_computing(8, 0.015)
     assert 2 in counts, counts
 
 
@@ -105,20 +112,9 @@ def test_a_job_waiting_long_adds_a_thread_even_while_the_process_is_busy():
 def test_a_long_queue_of_short_jobs_on_a_busy_cpu_stays_on_the_core_threads():
     # 300 jobs of 5 ms of CPU each, queued at once: the last waits far past STARVED_S, but no thread is
     # ever held by one job that long, so this is a busy CPU, not stuck handlers: a thread more would only
-    # queue for the GIL (500 relay sessions ran 1.5x slower on 16 threads than on 2). Three tries, as above
-    # (the rule before this one grew the pool to 5-6 threads here).
-    counts = []
-    for _ in range(3):
-        pool = HandlerThreads(size=8, core=2)
-
-        async def main(pool: HandlerThreads = pool) -> None:
-            await asyncio.gather(*(pool.run(spin, 0.005) for _ in range(300)))
-
-        asyncio.run(main())
-        counts.append(pool.threads)
-        pool.close()
-        if pool.threads == 2:
-            break
+    # queue for the GIL (500 relay sessions ran 1.5x slower on 16 threads than on 2). The rule before this
+    # one grew the pool to 5-6 threads here.
+    counts = threads_after_computing(300, 0.005)
     assert 2 in counts, counts
 
 

@@ -202,7 +202,8 @@ class Tracer:
         else:
             span.outcome = outcome or "ok"
         if span.sampled:
-            if (record := self.record) is not None:  # the span's fields, in ``FIELDS`` order
+            if (record := self.record) is not None:  # the span's fields, in ``SLOTS`` order, read in line
+                # (``operator.attrgetter``, what ``SpanStore.add`` uses, measured 2k instructions more a span)
                 record(
                     (
                         span.trace_id,

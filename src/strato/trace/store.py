@@ -27,7 +27,7 @@ from typing import Any
 
 from ..core.errors import ValidationError
 from ..runtime.sqlite import Database
-from .span import Span, Tracer
+from .span import SLOTS, Span, Tracer
 
 DEFAULT_CAPACITY = 10_000
 PAGE_SIZE = 16384
@@ -38,6 +38,7 @@ CREATE INDEX IF NOT EXISTS span_blobs_last ON span_blobs (last);
 """
 
 Listener = Callable[[list[Span]], None]
+_row = operator.attrgetter(*SLOTS)  # a finished span's stored fields, as ``Tracer.finish`` records them
 
 
 def capacity_from_env() -> int:
@@ -102,21 +103,7 @@ class SpanStore:
     def add(self, span: Span) -> None:
         """Hand one finished span over (a tracer's sink): its fields wait in a deque (no lock, no I/O on the
         request's path) for the writer thread. ``attach`` is the faster way for a tracer of this store."""
-        self.record(
-            (
-                span.trace_id,
-                span.span_id,
-                span.parent_id,
-                span.kind,
-                span.resource,
-                span.handler,
-                span.outcome,
-                span.start,
-                span.duration,
-                span.error,
-                span._attributes,
-            )
-        )
+        self.record(_row(span))
 
     def attach(self, tracer: Tracer) -> None:
         """Make ``tracer`` hand its finished spans' fields straight to this store (``Tracer.record``)."""
