@@ -208,7 +208,7 @@ class HandlerThreads:
             if future is None:  # submitted: nobody waits for the result
                 try:
                     context.run(fn, *args)
-                except Exception:
+                except BaseException:  # logged, and the thread goes on serving (nobody else would see it)
                     log.exception("a job on strato dev's handler threads failed")
                 finally:
                     self._started.pop(me, None)

@@ -173,7 +173,7 @@ class Tracer:
             span.parent_id = incoming.span_id
             span.sampled = incoming.sampled
         try:
-            span.span_id = _pop16()  # the pool's pop inline: a Python call per span costs as much again
+            span.span_id = _pop16()  # the pool's own pop; the refill (once per 4,096 ids) is the call
         except IndexError:
             span.span_id = random_hex.hex16()
         span.kind = kind
