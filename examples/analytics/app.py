@@ -126,6 +126,7 @@ def cost(start: float, end: float) -> tuple[float, dict[str, float], str]:
         )
     from strato import cost as pricing
 
+    app.usage.flush()  # this process's counts so far into usage.db (strato worker's arrive within 2 s)
     lines = pricing.estimate(app.config.data_dir, 1.0, None, None, **pricing.storage_of(app))
     by_service = pricing.summary(lines, None)["by_service"]
     share = (end - start) / (30 * 86400)
