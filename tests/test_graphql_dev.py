@@ -103,7 +103,7 @@ def collect(
     server, token, variables, count: int, trigger, app, *, query=SUBSCRIBE, field="metricUpdates", transport=None
 ) -> list[dict]:
     """Subscribe with gql over graphql-transport-ws, run ``trigger`` once the subscription is stored,
-    and return the first ``count`` results."""
+    and return the first ``count`` results once the subscription has left the registry again."""
 
     async def run() -> list[dict]:
         got: list[dict] = []
@@ -118,6 +118,10 @@ def collect(
             while len(got) < count:
                 got.append(await asyncio.wait_for(stream.__anext__(), 20))
             await stream.aclose()
+        # the client's `complete` (and its disconnect) take the subscription out of the registry: wait for
+        # that, or the next test's count could start from a stale entry removed after it subscribed
+        gone = await asyncio.to_thread(wait_until, lambda: subscriptions(app, field) <= before, 20, 0.05)
+        assert gone, "the completed subscription stayed in the registry"
         return got
 
     return asyncio.run(run())
