@@ -88,8 +88,13 @@ def run(result: Any) -> Any:
 
 def count_invocation(usage: Counter, started: float) -> None:
     """One Lambda invocation and its GB-seconds (billed per millisecond), for ``strato cost``."""
+    count_seconds(usage, time.perf_counter() - started)
+
+
+def count_seconds(usage: Counter, seconds: float) -> None:
+    """One Lambda invocation that ran ``seconds`` (a span's duration, when a span timed it)."""
     usage.add("lambda", "invocations", 1)
-    usage.add("lambda", "gb_seconds", max(time.perf_counter() - started, 0.001) * LAMBDA_GB)
+    usage.add("lambda", "gb_seconds", max(seconds, 0.001) * LAMBDA_GB)
 
 
 class Invocation:

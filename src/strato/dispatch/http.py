@@ -16,7 +16,7 @@ from ..http.request import Request, event_headers
 from ..http.response import MAX_RESPONSE_BYTES, HTTPError, Response, error_body, to_lambda, to_response
 from ..http.routing import Route
 from . import base
-from .base import Invocation, count_invocation, log_exception, run
+from .base import Invocation, count_invocation, count_seconds, log_exception, run
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not loaded at run time (Lambda cold start)
@@ -135,11 +135,13 @@ class HttpDispatcher:
         if isinstance(arrived, dict):
             return arrived
         route, params = arrived
-        started = time.perf_counter()
         tracer = base._tracer
         span = None
         if tracer is not None:  # strato dev's events carry ASGI's lower-case header names: one lookup
             span = tracer.start("http", "http", route.key, event["headers"].get("x-amzn-trace-id"))
+            started = 0.0  # the span times the invocation
+        else:
+            started = time.perf_counter()
         failure: list[BaseException] = []
         deadlines = self._deadlines(asyncio.get_running_loop())
         deadline = deadlines.start(asyncio.current_task())
@@ -171,16 +173,21 @@ class HttpDispatcher:
             if span is not None:
                 tracer.finish(span, [exc], outcome="cancelled")
             raise
-        count_invocation(self.api.ctx.usage, started)
         if span is not None:
-            span._attributes = {
-                "method": event["requestContext"]["http"]["method"],
-                "status": response.status,
-                "path": event.get("rawPath", "/"),
-            }
+            span._attributes = (  # flat (see Span.attributes): no dict per request
+                "method",
+                event["requestContext"]["http"]["method"],
+                "status",
+                response.status,
+                "path",
+                event.get("rawPath", "/"),
+            )
             if tracer.answer_header and "x-amzn-trace-id" not in response.headers:  # opt-in: see tracing.md
                 response.headers["x-amzn-trace-id"] = span.header
             tracer.finish(span, failure if response.status >= 500 else ())
+            count_seconds(self.api.ctx.usage, span.duration)
+        else:
+            count_invocation(self.api.ctx.usage, started)
         return self.finish(event, response)
 
     def _deadlines(self, loop: AbstractEventLoop) -> Deadlines:

@@ -47,7 +47,7 @@ def _param(part: str) -> tuple[str, bool] | None:
 class Route:
     """One declared route. ``segments`` are (kind, text) with kind lit | param | greedy."""
 
-    __slots__ = ("handler", "is_async", "kwargs", "meta", "method", "options", "path", "segments", "typed")
+    __slots__ = ("handler", "is_async", "key", "kwargs", "meta", "method", "options", "path", "segments", "typed")
 
     def __init__(
         self,
@@ -59,6 +59,7 @@ class Route:
     ) -> None:
         self.method = method
         self.path = path
+        self.key = f"{method} {path}"  # API Gateway's routeKey, e.g. ``GET /items/{id}`` (read per request)
         self.handler = handler
         self.options = options or {}
         self.is_async = is_async
@@ -66,11 +67,6 @@ class Route:
         self.kwargs: tuple[str, ...] = ()  # path parameters the handler takes as keyword arguments
         self.meta: dict[str, Any] = {}  # what describes the handler: response_model=, summary=, a mount
         self.typed: Any = None  # a typed handler's Binding (http.typed): called with (request, params)
-
-    @property
-    def key(self) -> str:
-        """API Gateway's routeKey, e.g. ``GET /items/{id}``."""
-        return f"{self.method} {self.path}"
 
     @property
     def rank(self) -> tuple:

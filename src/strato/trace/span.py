@@ -76,14 +76,17 @@ class Span:
         self.seq = seq
         self.sampled = True
         self.token: Any = None
-        self._header: str | None = None
 
     @property
     def attributes(self) -> dict[str, Any]:
-        """A small dict of details, made on first use (most hops have none: no dict made for them)."""
+        """A small dict of details, made on first use (most hops have none: no dict made for them). A
+        dispatcher may set ``_attributes`` to a flat tuple ``(name, value, name, value, ...)`` instead: no
+        dict on the request's path, and a record the garbage collector stops tracking at once."""
         found = self._attributes
         if found is None:
             found = self._attributes = {}
+        elif type(found) is not dict:
+            found = self._attributes = pairs(found)
         return found
 
     @attributes.setter
@@ -93,18 +96,19 @@ class Span:
     def as_dict(self) -> dict[str, Any]:
         """The JSON form (what the console and ``/_strato`` endpoints serve)."""
         out = {name: getattr(self, name) for name in FIELDS}
-        out["seq"] = self.seq
+        out["seq"] = getattr(self, "seq", 0)  # 0: not stored (yet)
         return out
 
     @property
     def header(self) -> str:
         """The ``X-Amzn-Trace-Id`` a send made inside this span carries (this span as its Parent); made
         once: each message of a batch sent in the span carries it."""
-        header = self._header
-        if header is None:
+        try:
+            return self._header
+        except AttributeError:  # ``Tracer.start`` leaves it unset: most spans send nothing
             flag = ";Sampled=1" if self.sampled else ";Sampled=0"
             header = self._header = "Root=" + self.trace_id + ";Parent=" + self.span_id + flag
-        return header
+            return header
 
     @property
     def context(self) -> Span:
@@ -112,10 +116,16 @@ class Span:
         return self
 
     def __repr__(self) -> str:
-        return f"Span({self.kind} {self.resource}:{self.handler} {self.outcome} {self.trace_id}/{self.span_id})"
+        outcome = getattr(self, "outcome", "running")
+        return f"Span({self.kind} {self.resource}:{self.handler} {outcome} {self.trace_id}/{self.span_id})"
 
 
 Active = Span  # a span in progress (what ``Tracer.start`` returns) is the same object, finished later
+
+
+def pairs(flat: Any) -> dict[str, Any]:
+    """``{name: value}`` of a flat ``(name, value, ...)`` tuple (or list, as a stored batch gives back)."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 def describe(error: BaseException) -> str:
@@ -179,12 +189,9 @@ class Tracer:
         span.kind = kind
         span.resource = resource
         span.handler = handler
-        span.outcome = ""
-        span.duration = 0.0
         span.error = None
         span._attributes = None
-        span.seq = 0
-        span._header = None
+        # ``outcome`` and ``duration`` are set by ``finish``; ``seq`` only by the store; ``_header`` on first use
         span.token = _set(span)  # type: ignore[arg-type]  # a running span is a trace context
         return span
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..core.errors import ValidationError
 from ..runtime.sqlite import Database
-from .span import SLOTS, Span, Tracer
+from .span import SLOTS, Span, Tracer, pairs
 
 DEFAULT_CAPACITY = 10_000
 PAGE_SIZE = 16384
@@ -54,7 +54,14 @@ def _encode(rows: list[tuple[Any, ...]]) -> bytes:
     try:
         return marshal.dumps(rows)
     except ValueError:  # an attribute value marshal cannot write: keep its text
-        return marshal.dumps([(*row[:-1], {k: _plain(v) for k, v in (row[-1] or {}).items()}) for row in rows])
+        return marshal.dumps([(*row[:-1], {k: _plain(v) for k, v in _details(row[-1]).items()}) for row in rows])
+
+
+def _details(attributes: Any) -> dict[str, Any]:
+    """A record's attributes as a dict (None, a dict, or the flat tuple ``Span.attributes`` explains)."""
+    if not attributes:
+        return {}
+    return attributes if isinstance(attributes, dict) else pairs(attributes)
 
 
 def _plain(value: Any) -> Any:
