@@ -10,8 +10,9 @@ tracing installed and uninstalled between rounds in one process, CPU (all thread
 included) per request: the steadiest figure on a shared machine. Queue: one process, the same app's
 queue consumed by the worker with a tracer writing to a span store vs none; each message is sent inside
 a trace, so it carries an AWSTraceHeader and its consumer span continues it.
-Instructions: callgrind's counts per request and per message, on and off, in strato's own path (no
-sockets): the one figure a loaded machine does not move (tracing_instructions).
+Instructions: callgrind's counts per request and per message, on and off: the whole ``strato dev``
+server (uvicorn, a loopback socket, one keep-alive client), then strato's own path (no sockets): the
+figures a loaded machine does not move (tracing_instructions).
 Target (issue 21): tracing on costs at most 5 % of either.
 """
 
@@ -181,7 +182,8 @@ def _queue(quick: bool) -> list[Row]:
 
 def _instructions(quick: bool) -> list[Row]:
     """Instructions per request / message, on and off (callgrind: the same for the same code, whatever
-    the machine's load); strato's own path only: no sockets, no uvicorn (see tracing_instructions)."""
+    the machine's load): the whole server through uvicorn and a socket, then strato's own path only (no
+    sockets, no uvicorn: the stricter ratio); see tracing_instructions."""
     from .tracing_instructions import per_item
 
     measured = per_item(500 if quick else 2000)
@@ -189,7 +191,13 @@ def _instructions(quick: bool) -> list[Row]:
         print("skipping the instruction counts of the tracing benchmark: install valgrind")
         return []
     rows = []
-    for case, label in (("http-async", "HTTP async"), ("http-sync", "HTTP sync"), ("queue", "queue send + consume")):
+    cases = (
+        ("http-uvicorn", "HTTP async through uvicorn (whole server)"),
+        ("http-async", "HTTP async"),
+        ("http-sync", "HTTP sync"),
+        ("queue", "queue send + consume"),
+    )
+    for case, label in cases:
         on, off = measured[case]["on"], measured[case]["off"]
         print(f"tracing: {label}: instructions per item on {on:,.0f} vs off {off:,.0f} = {off / on:.3f}x")
         rows.append(

@@ -8,7 +8,11 @@ through ``strato dev``'s ASGI app in one process (no sockets: uvicorn's share of
 so the ratio is stricter than wrk's), queue messages are sent and drained by hand (``strato.testing``'s
 drain), and the span writer's interval is an hour, its work done by one ``flush`` inside the measured
 part. A case runs twice, with ``WARM`` and ``WARM + COUNT`` items, and the difference over ``COUNT`` is
-the cost of one item: imports, start-up and warm-up cancel out.
+the cost of one item: imports, start-up and warm-up cancel out. ``http-uvicorn`` is the whole server
+(uvicorn's parsing and writing included), the ratio wrk would see on an idle machine. Usage counts are
+stored when a round ends, not by their 2 s timer, whose work grows with the run's wall time (which under
+callgrind grows with the machine's load). Left: strato's write group commit batches by timing, so
+counts move by about 0.3 % between runs.
 
 ``python -m benchmarks.tracing_instructions CASE MODE COUNT`` is one run (what callgrind runs).
 """
@@ -28,7 +32,21 @@ from .support import ROOT
 
 WARM = 1000
 VALGRIND = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
-CASES = {"http-async": "/async/hello/world", "http-sync": "/hello/world", "queue": ""}
+CASES = {"http-async": "/async/hello/world", "http-sync": "/hello/world", "queue": "", "http-uvicorn": "/async/hello/world"}
+
+
+def _no_timers() -> None:
+    """Counts land in usage.db when ``_flushed`` says, not every 2 s: a timer's work grows with the run's
+    wall time, which under callgrind grows with the machine's load, not with the requests."""
+    from strato.core import usage
+
+    usage.FLUSH_EVERY_S = 3600.0
+
+
+def _flushed(app: Any, store: Any) -> None:
+    """The work left for background threads, done here: spans written, usage counts stored."""
+    store.flush()
+    app.usage.flush()
 
 
 def _http(path: str, traced: bool, count: int) -> None:
@@ -37,7 +55,8 @@ def _http(path: str, traced: bool, count: int) -> None:
 
     from .tracing_inprocess import _load_app, _requests, serving
 
-    async def main(asgi: Any) -> None:
+    async def main(app: Any) -> None:
+        asgi = build_asgi(app)
         async with serving(asgi) as tracer:
             store = asgi.spans
             store.flush_every = 3600.0
@@ -46,10 +65,69 @@ def _http(path: str, traced: bool, count: int) -> None:
             for n in (WARM, count):
                 if n:
                     await _requests(asgi, path, n)
-                    store.flush()
+                    _flushed(app, store)
 
+    _no_timers()
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # a late SQLite file may land
-        asyncio.run(main(build_asgi(_load_app(tmp))))
+        asyncio.run(main(_load_app(tmp)))
+
+
+def _http_uvicorn(path: str, traced: bool, count: int) -> None:
+    """The whole server's share of a request: ``strato dev``'s uvicorn set-up on a loopback socket, one
+    keep-alive client in a child process (not counted: callgrind does not follow it) sending one request
+    at a time, so each request is one read, one dispatch and one write whatever the timing."""
+    import socket
+
+    import uvicorn
+
+    from strato.local.http_protocol import bounded
+    from strato.local.server import build_asgi
+    from strato.trace import setup
+
+    from .tracing_inprocess import _load_app
+
+    async def main(app: Any, listener: socket.socket) -> None:
+        asgi = build_asgi(app)
+        config = uvicorn.Config(
+            asgi, log_level="warning", access_log=False, lifespan="on", http=bounded(60.0, 60.0), proxy_headers=False
+        )
+        server = uvicorn.Server(config)
+        serving = asyncio.create_task(server.serve(sockets=[listener]))
+        while not server.started:
+            await asyncio.sleep(0.01)
+        store = asgi.spans
+        store.flush_every = 3600.0
+        await asyncio.sleep(0.3)  # the writer's current wait ends; its next one outlasts the run
+        tracer = setup.installed()
+        setup.install(tracer if traced else None)
+        port = listener.getsockname()[1]
+        client = await asyncio.create_subprocess_exec(sys.executable, "-c", _CLIENT, str(port), path, str(WARM + count))
+        if await client.wait():
+            raise RuntimeError("the benchmark's HTTP client failed")
+        _flushed(app, store)
+        setup.install(tracer)
+        server.should_exit = True
+        await serving
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    _no_timers()
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # a late SQLite file may land
+        asyncio.run(main(_load_app(tmp), listener))
+
+
+#: one keep-alive connection, one request at a time, every answer checked
+_CLIENT = """
+import http.client, sys
+port, path, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+connection = http.client.HTTPConnection("127.0.0.1", port)
+for _ in range(count):
+    connection.request("GET", path)
+    response = connection.getresponse()
+    response.read()
+    if response.status != 200:
+        sys.exit(f"{path} answered {response.status}")
+"""
 
 
 def _queue(traced: bool, count: int) -> None:
@@ -57,6 +135,7 @@ def _queue(traced: bool, count: int) -> None:
     from strato.testing.drain import Drain
     from strato.trace import SpanStore, Tracer, install
 
+    _no_timers()
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # a late SQLite file may land
         app = strato.App("tracebench", data_dir=tmp)
         jobs = app.queue("jobs")
@@ -80,7 +159,7 @@ def _queue(traced: bool, count: int) -> None:
                 else:
                     jobs.send_batch(batch)
             drain()
-            store.flush()
+            _flushed(app, store)
         install(None)
         if handled[0] != WARM + count:
             raise RuntimeError(f"{handled[0]} of {WARM + count} messages handled")
@@ -122,5 +201,7 @@ if __name__ == "__main__":
     case, mode, number = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if case == "queue":
         _queue(mode == "on", number)
+    elif case == "http-uvicorn":
+        _http_uvicorn(CASES[case], mode == "on", number)
     else:
         _http(CASES[case], mode == "on", number)

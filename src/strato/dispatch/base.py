@@ -169,7 +169,9 @@ def span_each(handler: Any, kind: str, resource: str, name: str, parent_of: Any)
     def traced(item: Any) -> Any:
         active = tracer.start(kind, resource, name, parent_of(item))
         try:
-            result = run(handler(item))
+            result = handler(item)
+            if result is not None:  # most handlers return nothing: no call to ``run`` for them
+                result = run(result)
         except BaseException as exc:
             tracer.finish(active, [exc])
             raise

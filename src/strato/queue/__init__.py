@@ -144,7 +144,13 @@ class Queue(Resource[QueueBackend]):
 
     # -- sending --------------------------------------------------------------------------------
     def _outgoing(
-        self, body: Any, attributes: dict | None, delay: int | None, group: str | None, dedup_id: str | None
+        self,
+        body: Any,
+        attributes: dict | None,
+        delay: int | None,
+        group: str | None,
+        dedup_id: str | None,
+        trace: str | None,
     ) -> Outgoing:
         text = encode_body(body)
         attrs = encode_attributes(attributes)
@@ -168,9 +174,7 @@ class Queue(Resource[QueueBackend]):
                 raise ValidationError("dedup_id must be 1-128 characters")
         elif group is not None or dedup_id is not None:
             raise ValidationError(f"queue {self.name!r} is not FIFO: group and dedup_id are for FIFO queues")
-        from ..trace.context import outgoing_header  # a loaded module after the first send
-
-        return Outgoing(text, attrs, self.delay if delay is None else delay, group, dedup_id, outgoing_header())
+        return Outgoing(text, attrs, self.delay if delay is None else delay, group, dedup_id, trace)
 
     @requires("send")
     def send(
@@ -183,7 +187,7 @@ class Queue(Resource[QueueBackend]):
         dedup_id: str | None = None,
     ) -> str:
         """Enqueue one message (str, or anything JSON-able); returns its id once it is durable."""
-        out = self._outgoing(body, attributes, delay, group, dedup_id)
+        out = self._outgoing(body, attributes, delay, group, dedup_id, _trace_header())
         ids = self.backend.send([out], clock.now())
         if outbox.listeners:
             self._tell([out], ids)
@@ -194,10 +198,10 @@ class Queue(Resource[QueueBackend]):
         self, bodies: Iterable[Any], *, attributes: dict[str, Any] | None = None, group: str | None = None
     ) -> list[str]:
         """Enqueue up to 10 messages in one call (SQS SendMessageBatch); all are checked before any is sent."""
+        fifo_needs_id = self.fifo and not self.content_dedup
+        trace = _trace_header()  # every message of the batch is sent from the same span
         outs = [
-            self._outgoing(
-                b, attributes, None, group, None if not self.fifo or self.content_dedup else _missing_dedup(self.name)
-            )
+            self._outgoing(b, attributes, None, group, _missing_dedup(self.name) if fifo_needs_id else None, trace)
             for b in bodies
         ]
         if not 1 <= len(outs) <= MAX_BATCH:
@@ -339,6 +343,13 @@ class Queue(Resource[QueueBackend]):
     def drop(self) -> None:
         self.backend.drop()
         self._backend = None
+
+
+def _trace_header() -> str | None:
+    """The ``AWSTraceHeader`` a message sent now carries (None outside any trace)."""
+    from ..trace.context import outgoing_header  # a loaded module after the first send
+
+    return outgoing_header()
 
 
 def _missing_dedup(name: str) -> str:

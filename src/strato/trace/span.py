@@ -103,12 +103,11 @@ class Span:
     def header(self) -> str:
         """The ``X-Amzn-Trace-Id`` a send made inside this span carries (this span as its Parent); made
         once: each message of a batch sent in the span carries it."""
-        try:
-            return self._header
-        except AttributeError:  # ``Tracer.start`` leaves it unset: most spans send nothing
+        header = getattr(self, "_header", None)  # a Span made by its constructor (a stored one) has none
+        if header is None:
             flag = ";Sampled=1" if self.sampled else ";Sampled=0"
             header = self._header = "Root=" + self.trace_id + ";Parent=" + self.span_id + flag
-            return header
+        return header
 
     @property
     def context(self) -> Span:
@@ -165,7 +164,11 @@ class Tracer:
         if parent is None:
             incoming = _get() or (ctx.current() if ctx.IN_LAMBDA else None)
         else:  # an incoming header without a valid Root: the running span's trace (in Lambda, the runtime's)
-            incoming = (ctx.parse(parent) if isinstance(parent, str) else parent) or ctx.current()
+            last = ctx._last  # parse's one-entry cache, read here: a batch's messages share one header
+            if parent == last[0]:
+                incoming = last[1] or ctx.current()
+            else:
+                incoming = (ctx.parse(parent) if isinstance(parent, str) else parent) or ctx.current()
         span = _blank(Span)
         span.start = now = _now()
         if incoming is None:
@@ -191,7 +194,8 @@ class Tracer:
         span.handler = handler
         span.error = None
         span._attributes = None
-        # ``outcome`` and ``duration`` are set by ``finish``; ``seq`` only by the store; ``_header`` on first use
+        span._header = None
+        # ``outcome`` and ``duration`` are set by ``finish``; ``seq`` only by the store
         span.token = _set(span)  # type: ignore[arg-type]  # a running span is a trace context
         return span
 
