@@ -206,6 +206,22 @@ def test_attributes_recorded_flat_come_back_as_a_dict(tmp_path):
     store.close()
 
 
+def test_a_batch_in_the_earlier_layout_is_still_read(tmp_path):
+    """Batches written before December 2026 hold a tuple a span, later ones one flat list of fields: a
+    data directory carried over keeps its traces."""
+    import marshal
+
+    store = SpanStore(tmp_path)
+    old = [tuple(_span(n).as_dict()[f] for f in ("trace_id", "span_id", "parent_id", "kind", "resource", "handler",
+                                                   "outcome", "start", "duration", "error", "attributes")) for n in (1, 2)]  # fmt: skip
+    with store.db.write() as conn:
+        conn.execute("INSERT INTO span_blobs (first, last, spans) VALUES (1, 2, ?)", (marshal.dumps(old),))
+    store.add(_span(3))
+    store.flush()
+    assert [(s.seq, s.attributes["n"]) for s in store.since(0)] == [(1, 1), (2, 2), (3, 3)]
+    store.close()
+
+
 def test_a_span_s_header_is_made_when_first_asked_for():
     tracer = Tracer()
     span = tracer.start(

@@ -154,8 +154,8 @@ class Tracer:
     def __init__(self, sinks: list[Sink] | None = None) -> None:
         self.sinks: list[Sink] = list(sinks or [])
         self.answer_header = False
-        #: set by ``SpanStore.attach``: takes each finished span's fields as one tuple (the store's deque
-        #: ``append``: no Python call, and the Span itself is freed on the request's thread)
+        #: set by ``SpanStore.attach``: takes each finished span's fields as one tuple (the store's list
+        #: ``extend``: no Python call, and the Span itself is freed on the request's thread)
         self.record: Callable[[tuple[Any, ...]], None] | None = None
 
     def start(self, kind: str, resource: str, handler: str, parent: str | TraceContext | None = None) -> Span:

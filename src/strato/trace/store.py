@@ -1,8 +1,9 @@
 """The local span store: ``traces.db`` in the data directory, a ring buffer of the last N spans.
 
-Spans are handed over in memory (``add`` appends to a deque: no lock, no I/O on the request's path)
-and written by one background thread, a batch at a time: each batch is one row holding its spans as one
-``marshal`` blob (a list of field tuples; several times cheaper to write and read than JSON), numbered
+Spans are handed over in memory (their fields are appended to one flat list: no lock, no I/O and no
+object per span the garbage collector must visit on the request's path) and written by one background
+thread, a batch at a time: each batch is one row holding its spans as one ``marshal`` blob (the flat list
+of their fields; several times cheaper to write and read than JSON), numbered
 ``first``..``last`` (a span's ``seq``), so writing costs one C-level encode per batch rather than a row,
 a bind and an index entry per span. The file is the app's own local data, like every file beside it; a
 batch this Python cannot read (written by a newer one) is skipped. Batches that fell wholly out of the ring
@@ -14,13 +15,11 @@ its subscribers, so a console can push every new span live.
 
 from __future__ import annotations
 
-import itertools
 import marshal
 import operator
 import os
 import sqlite3
 import threading
-from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -50,11 +49,17 @@ def capacity_from_env() -> int:
     return int(raw)
 
 
-def _encode(rows: list[tuple[Any, ...]]) -> bytes:
+WIDTH = len(SLOTS)  # fields a span takes in the flat list
+
+
+def _encode(flat: list[Any]) -> bytes:
     try:
-        return marshal.dumps(rows)
+        return marshal.dumps(flat)
     except ValueError:  # an attribute value marshal cannot write: keep its text
-        return marshal.dumps([(*row[:-1], {k: _plain(v) for k, v in _details(row[-1]).items()}) for row in rows])
+        plain = list(flat)
+        for at in range(WIDTH - 1, len(plain), WIDTH):
+            plain[at] = {k: _plain(v) for k, v in _details(plain[at]).items()}
+        return marshal.dumps(plain)
 
 
 def _details(attributes: Any) -> dict[str, Any]:
@@ -71,11 +76,13 @@ def _plain(value: Any) -> Any:
 def _spans(first: int, blob: bytes) -> Iterator[Span]:
     """The spans of one stored batch, with their positions."""
     try:
-        rows = marshal.loads(blob)
+        flat = marshal.loads(blob)
     except (ValueError, EOFError, TypeError):
         return
-    for offset, fields in enumerate(rows):
-        span = Span(*fields)
+    if flat and isinstance(flat[0], tuple):  # a batch written before 2026-12 held a tuple a span
+        flat = [field for row in flat for field in row]
+    for offset, at in enumerate(range(0, len(flat) - WIDTH + 1, WIDTH)):
+        span = Span(*flat[at : at + WIDTH])
         span.seq = first + offset
         yield span
 
@@ -98,8 +105,10 @@ class SpanStore:
                 if statement.strip():
                     conn.execute(statement)
         self.flush_every = flush_every
-        # bounded: a flood the writer cannot keep up with loses its oldest spans, never the app's memory.
-        self._pending: deque[tuple[Any, ...]] = deque(maxlen=self.capacity)
+        # the fields of spans not written yet, WIDTH a span (``list.extend``: atoms a collection never
+        # visits, where a tuple a span was visited until written). A flood the writer cannot keep up with
+        # loses its oldest spans at the next write: what waits is at most what arrives between two writes.
+        self._pending: list[Any] = []
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()  # one flush at a time (the thread, or a caller's flush())
         self._stop = threading.Event()
@@ -108,7 +117,7 @@ class SpanStore:
 
     # -- writing --------------------------------------------------------------------------------
     def add(self, span: Span) -> None:
-        """Hand one finished span over (a tracer's sink): its fields wait in a deque (no lock, no I/O on the
+        """Hand one finished span over (a tracer's sink): its fields wait in a list (no lock, no I/O on the
         request's path) for the writer thread. ``attach`` is the faster way for a tracer of this store."""
         self.record(_row(span))
 
@@ -118,10 +127,10 @@ class SpanStore:
 
     @property
     def record(self) -> Callable[[tuple[Any, ...]], None]:
-        """The deque's own ``append``, once the writer runs: what a tracer calls with a span's fields."""
+        """The list's own ``extend``, once the writer runs: what a tracer calls with a span's fields."""
         if self._thread is None:
             self.start()
-        return self._pending.append
+        return self._pending.extend
 
     def start(self) -> SpanStore:
         with self._lock:
@@ -143,19 +152,23 @@ class SpanStore:
         """Write every pending span now and tell subscribers (also what they missed from other
         processes); returns how many spans this call wrote."""
         with self._lock:
-            pending = self._pending  # drained in C: len() now, popleft that many (adds meanwhile wait)
-            batch = list(map(operator.call, itertools.repeat(pending.popleft, len(pending))))
+            pending = self._pending
+            taken = len(pending) - len(pending) % WIDTH  # whole spans (an extend is atomic: always all)
+            batch = pending[:taken]  # copied and cut in C; spans added meanwhile go after these
+            del pending[:taken]
+            if len(batch) > self.capacity * WIDTH:  # a flood: the ring would drop the oldest anyway
+                del batch[: len(batch) - self.capacity * WIDTH]
             if batch:
                 self._write(batch)
             if self._listeners:
                 self._tell()
-            return len(batch)
+            return len(batch) // WIDTH
 
-    def _write(self, batch: list[tuple[Any, ...]]) -> None:
+    def _write(self, batch: list[Any]) -> None:
         blob = _encode(batch)
         with self.db.write() as conn:  # BEGIN IMMEDIATE: another process's batch cannot take our numbers
             first = int(conn.execute("SELECT coalesce(max(last), 0) FROM span_blobs").fetchone()[0]) + 1
-            last = first + len(batch) - 1
+            last = first + len(batch) // WIDTH - 1
             conn.execute("INSERT INTO span_blobs (first, last, spans) VALUES (?, ?, ?)", (first, last, blob))
             conn.execute("DELETE FROM span_blobs WHERE last <= ?", (last - self.capacity,))
 
