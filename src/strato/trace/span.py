@@ -46,6 +46,7 @@ class Span:
     stored). While it runs (between ``Tracer.start`` and ``Tracer.finish``) its ``context`` is current."""
 
     __slots__ = (*SLOTS, "_header", "sampled", "seq", "token")
+    _header: str | None  # made by ``header`` on first use (None: not yet; unset on a stored span)
 
     def __init__(
         self,
