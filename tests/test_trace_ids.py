@@ -46,14 +46,14 @@ def test_a_child_span_continues_its_parent_and_its_header_parses_back():
 def test_a_finished_span_waits_for_the_writer_as_its_fields_and_is_stored_whole(tmp_path, how):
     store = SpanStore(tmp_path, flush_every=60)
     tracer = Tracer([store.add] if how == "sink" else [])
-    if how == "attach":  # what strato dev and strato worker do: Tracer.record is the deque's append
+    if how == "attach":  # what strato dev and strato worker do: Tracer.record is the list's extend
         store.attach(tracer)
     with tracer.span("http", "http", "GET /x") as active:
         active.attributes.update(method="GET", status=200, path="/x")
     refs = sys.getrefcount(active)
-    (waiting,) = store._pending  # the fields, not the Span: nothing holds on to the request's object
-    assert isinstance(waiting, tuple) and sys.getrefcount(active) == refs
-    assert waiting == tuple(getattr(active, name) for name in FIELDS)
+    waiting = store._pending  # the fields, not the Span: nothing holds on to the request's object
+    assert sys.getrefcount(active) == refs and not any(field is active for field in waiting)
+    assert waiting == [getattr(active, name) for name in FIELDS]
     assert store.flush() == 1 and not store._pending
     (back,) = store.recent()
     assert [getattr(back, name) for name in FIELDS] == [getattr(active, name) for name in FIELDS]
