@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.errors import StratoError
+from ..http.response import HTTPError
+from ..websocket import Connection, WsMessage, encode_payload  # what an app with a WebSocket API loaded
 from .base import Invocation, run
 
 
@@ -79,9 +81,6 @@ class WebSocketDispatcher:
         }
 
     def _handle(self, event: dict[str, Any], ws: Any) -> dict[str, Any]:
-        from ..http.response import HTTPError
-        from ..websocket import Connection, WsMessage, encode_payload
-
         ws.backend.learn_endpoint(event)
         route = event["requestContext"]["routeKey"]
         handler = ws.handlers.get(route)

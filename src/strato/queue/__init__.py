@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from ..core import clock, outbox
+from ..core.config import region
 from ..core.context import Context
 from ..core.errors import ConfigurationError, ValidationError
 from ..core.hints import TYPE_CHECKING, Any
 from ..core.permissions import requires
 from ..core.resource import Resource
+from ..events import ACCOUNT_ID  # loaded on every cold start anyway (as core.config): no import per call
 from .message import (
     MAX_BATCH,
     MAX_DELAY_S,
@@ -137,9 +139,6 @@ class Queue(Resource[QueueBackend]):
 
     @property
     def arn(self) -> str:
-        from ..core.config import region
-        from ..events import ACCOUNT_ID
-
         return f"arn:aws:sqs:{region()}:{ACCOUNT_ID}:{self.physical_name}"
 
     # -- sending --------------------------------------------------------------------------------

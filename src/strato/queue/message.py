@@ -197,9 +197,7 @@ class Message:
 
     def to_record(self, arn: str, region: str) -> dict[str, Any]:
         """The record Lambda receives from an SQS event source mapping."""
-        from ..events.sqs import sqs_record  # the event shapes load when a message meets Lambda, not at import
-
-        return sqs_record(
+        return _sqs_events().sqs_record(
             message_id=self.id,
             receipt=self.receipt,
             body=self.body,
@@ -216,9 +214,7 @@ class Message:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Message:
-        from ..events.sqs import SqsRecord
-
-        r = SqsRecord.read(record)
+        r = _sqs_events().SqsRecord.read(record)
         return cls(
             id=r.message_id,
             body=r.body,
@@ -252,3 +248,12 @@ class QueueStats:
             "oldest_age_seconds": self.oldest_age,
             "dlq_depth": self.dlq_depth,
         }
+
+
+@cache
+def _sqs_events() -> Any:
+    """``strato.events.sqs``, loaded when a message first meets Lambda rather than at import (and then
+    once: an import statement per message cost about 1 µs)."""
+    from ..events import sqs
+
+    return sqs

@@ -21,7 +21,7 @@ from ..core.hints import Any, overload
 from ..core.permissions import requires
 from ..core.resource import Resource
 from .model import Condition, Page, Sort, Update
-from .schema import MAX_SORT_KEY_BYTES, Index, KeyAttr, Schema
+from .schema import MAX_SORT_KEY_BYTES, Index, KeyAttr, Schema, sortable
 from .spi import ACTIONS, CAPABILITIES, TableBackend
 from .transaction import Transaction
 from .values import check_size, normalise, normalise_sized, present_fresh, present_item, present_put
@@ -219,11 +219,8 @@ class Table(Resource[TableBackend]):
                 raise ValidationError(f"begins_with prefix must match the sort key type {attr.type}")
             return Sort(sort.op, (bytes(prefix) if attr.type == "B" else prefix,))
         values = tuple(attr.check(v, "sort condition", MAX_SORT_KEY_BYTES) for v in sort.values)
-        if sort.op == "between":
-            from .schema import sortable
-
-            if sortable(values[0]) > sortable(values[1]):
-                raise ValidationError("between(low, high): low must not be greater than high")
+        if sort.op == "between" and sortable(values[0]) > sortable(values[1]):
+            raise ValidationError("between(low, high): low must not be greater than high")
         return Sort(sort.op, values)
 
     def _cursor_attrs(self, idx: Index | None) -> list[KeyAttr]:
@@ -234,8 +231,6 @@ class Table(Resource[TableBackend]):
 
     def _cursor_scope(self, idx: Index | None, partition: Any) -> tuple[bytes, ...]:
         """What a cursor is bound to: this app, table, index and partition (typed, normalised)."""
-        from .schema import sortable
-
         attr = idx.key if idx else self.schema.key
         index = idx.name if idx else ""
         return (self.ctx.app_name.encode(), self.name.encode(), index.encode(), attr.type.encode(), sortable(partition))

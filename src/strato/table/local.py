@@ -19,6 +19,7 @@ from ..core.context import ProviderServices
 from ..core.errors import ConditionFailed, ConfigurationError, TransactionCanceled
 from ..core.usage import OFF, Counter
 from ..runtime.work import Loop
+from ..trace.context import outgoing_header
 from .changelog import ChangeLog
 from .docs import decode_doc, decode_floats, encode_doc
 from .local_query import LocalQuery
@@ -159,8 +160,6 @@ class LocalTableBackend(LocalQuery, ChangeLog):
             raise ValueError("a change has an old item, a new item or both")
         keys = {n: source[n] for n in self.schema.key_names()}
         event = "INSERT" if old is None else ("REMOVE" if new is None else "MODIFY")
-        from ..trace.context import outgoing_header  # the writer's trace: the change's handlers continue it
-
         conn.execute(
             "INSERT INTO strato_changes (tbl, event, keys, old, new, at, ttl, trace) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -171,7 +170,7 @@ class LocalTableBackend(LocalQuery, ChangeLog):
                 encode_doc(new) if new is not None else None,
                 clock.now(),
                 int(by_ttl),
-                None if by_ttl else outgoing_header(),
+                None if by_ttl else outgoing_header(),  # the writer's trace: the change's handlers continue it
             ),
         )
 

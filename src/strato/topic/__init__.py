@@ -9,16 +9,20 @@ backoff, then dead-lettered) and writes email/SMS into an outbox you can read.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Iterable
+from functools import cache
 
 from ..core import outbox
+from ..core.config import env_token, region
 from ..core.context import Context
 from ..core.errors import ConfigurationError, ItemTooLarge, ValidationError, parse_json
 from ..core.hints import TYPE_CHECKING, Any, cast
 from ..core.permissions import requires
 from ..core.resource import Resource
+from ..events import ACCOUNT_ID  # loaded on every cold start anyway (as core.config): no import per call
 from ..queue import Queue
 from ..queue.message import MAX_BATCH, decode_attributes, encode_attributes, encode_body, message_size
 from .filter import matches, validate
@@ -89,9 +93,7 @@ class Notification:
         """The record's message. An attribute that does not decode (a Binary value that is not base64,
         say, in an event built by hand) is left out of ``attributes`` with a warning naming it: the
         message and its other attributes still reach the handler, rather than the event failing."""
-        from ..events.sns import SnsRecord  # loaded when a notification arrives, not at import
-
-        r = SnsRecord.read(record)
+        r = _sns_events().SnsRecord.read(record)
 
         def skip(name: str, why: str) -> None:
             log.warning("notification %s: attribute %r left out: %s", r.message_id, name, why)
@@ -152,11 +154,6 @@ class Topic(Resource[TopicBackend]):
     @property
     def arn(self) -> str:
         """The topic ARN: ``STRATO_TOPIC_<NAME>_ARN`` (set by the template) or a local stand-in."""
-        import os
-
-        from ..core.config import env_token, region
-        from ..events import ACCOUNT_ID
-
         return (
             os.environ.get(f"STRATO_TOPIC_{env_token(self.name)}_ARN")
             or f"arn:aws:sns:{region()}:{ACCOUNT_ID}:{self.physical_name}"
@@ -369,3 +366,12 @@ class Topic(Resource[TopicBackend]):
                 return True
             time.sleep(0.02)
         return False
+
+
+@cache
+def _sns_events() -> Any:
+    """``strato.events.sns``, loaded when a notification first arrives rather than at import (and then
+    once: an import statement per notification cost about 1 µs)."""
+    from ..events import sns
+
+    return sns

@@ -21,6 +21,7 @@ from ..core.hints import Any
 from ..core.permissions import requires
 from ..core.resource import Resource
 from ..http.request import Headers
+from ..http.response import dumps  # as light as http.request; an import statement a send cost ~1 µs
 from .spi import ACTIONS, CAPABILITIES, WebSocketBackend
 
 __all__ = ["CAPABILITIES", "Connection", "ConnectionInfo", "GoneError", "WebSocketApi", "WsMessage"]
@@ -39,8 +40,6 @@ def encode_payload(data: Any) -> tuple[bytes, bool]:
     elif isinstance(data, str):
         raw, text = utf8(data, "message"), True
     else:
-        from ..http.response import dumps
-
         try:
             raw, text = dumps(data).encode("utf-8"), True
         except TypeError as exc:
