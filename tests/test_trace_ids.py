@@ -79,3 +79,20 @@ def test_ids_drawn_in_a_forked_child_are_not_its_parents(tmp_path):
     mine = [tracer.finish(tracer.start("http", "http", "GET /x")) for _ in range(50)]
     assert child_trace[11:] not in {s.trace_id[11:] for s in mine}
     assert child_span not in {s.span_id for s in mine}
+
+
+@pytest.mark.parametrize("raised", [ValueError("bad input"), KeyboardInterrupt()])
+def test_a_span_block_records_what_ended_it_and_lets_it_through(raised):
+    """``with tracer.span(...)``: the block's exception, whatever its kind, is the span's error and still
+    reaches the caller; the block's own span is the current one inside it, and the outer one after."""
+    from strato.trace import context
+
+    finished = []
+    tracer = Tracer([finished.append])
+    with tracer.span("http", "http", "GET /outer") as outer:
+        with pytest.raises(type(raised)), tracer.span("queue", "jobs", "work") as inner:
+            assert context.current() is inner and inner.parent_id == outer.span_id
+            raise raised
+        assert context.current() is outer
+    assert [(s.handler, s.outcome) for s in finished] == [("work", "error"), ("GET /outer", "ok")]
+    assert finished[0].error == f"{type(raised).__name__}: {raised}" and context.current() is None

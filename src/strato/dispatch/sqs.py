@@ -9,14 +9,13 @@ from operator import attrgetter
 from typing import Any
 
 from ..core.usage import Counter
+from ..queue.message import Message  # loaded with the queue the consumer reads; not imported per event
 from .base import Invocation, name_of, span_each, tracer
 from .batch import batch_response, run_batch
 
 
 def handle(consumer: Any, event: dict[str, Any], usage: Counter) -> dict[str, Any]:
     """Run ``consumer`` (a ``Queue.consumer``) on the records of one SQS event."""
-    from ..queue.message import Message
-
     records = event.get("Records") or []
     if not records:
         return batch_response([])

@@ -9,8 +9,7 @@ sinks: the local span store (``strato dev``, ``strato worker``), an OpenTelemetr
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from ..core import random_hex
@@ -235,13 +234,24 @@ class Tracer:
                 sink(span)
         return span
 
-    @contextmanager
-    def span(self, kind: str, resource: str, handler: str, parent: str | None = None) -> Iterator[Active]:
+    def span(self, kind: str, resource: str, handler: str, parent: str | None = None) -> Scope:
         """``with tracer.span(...) as active:`` one hop around the block; an exception is its error."""
-        active = self.start(kind, resource, handler, parent)
-        try:
-            yield active
-        except BaseException as exc:
-            self.finish(active, [exc])
-            raise
-        self.finish(active)
+        return Scope(self, kind, resource, handler, parent)
+
+
+class Scope:
+    """The block of ``Tracer.span``: a span opened on entry and finished on exit, with the exception that
+    ended the block (if any) as its error. A class rather than a generator context manager: about a third
+    of the cost, and it runs for every WebSocket post and webhook attempt."""
+
+    __slots__ = ("active", "handler", "kind", "parent", "resource", "tracer")
+
+    def __init__(self, tracer: Tracer, kind: str, resource: str, handler: str, parent: str | None) -> None:
+        self.tracer, self.kind, self.resource, self.handler, self.parent = tracer, kind, resource, handler, parent
+
+    def __enter__(self) -> Active:
+        self.active = self.tracer.start(self.kind, self.resource, self.handler, self.parent)
+        return self.active
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: Any) -> None:
+        self.tracer.finish(self.active, (error,) if error is not None else ())
