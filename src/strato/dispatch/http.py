@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from functools import cache
 
 from ..core.errors import StratoError
 from ..http import HttpApi
@@ -64,9 +65,7 @@ class HttpDispatcher:
             route, params, allowed = self.api.router.match(method, event.get("rawPath", "/"))
         if route is not None:
             if route.options:
-                from ..http.authorizer import authorize
-
-                denied = authorize(self.api.ctx, route.options, event)
+                denied = _authorizer().authorize(self.api.ctx, route.options, event)
                 if denied is not None:
                     return denied
             return route, params
@@ -231,3 +230,12 @@ def _import_asyncio() -> Any:
 
     _asyncio = asyncio
     return asyncio
+
+
+@cache
+def _authorizer() -> Any:
+    """``strato.http.authorizer``, loaded by the first request to a route with options (an app without
+    any never loads it) and then kept: an import statement a request cost about 1 µs."""
+    from ..http import authorizer
+
+    return authorizer

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.usage import Counter
+from ..topic import Notification  # loaded with the topic the handler subscribes to; not imported per event
 from .base import Invocation, name_of, run
 
 
@@ -14,8 +15,6 @@ def handle(
     handler: Callable[..., Any], event: dict[str, Any], usage: Counter, topic: str = "", trace: str | None = None
 ) -> None:
     """Run ``handler`` on each record; with tracing on, one span continuing the publisher's ``trace``."""
-    from ..topic import Notification
-
     with Invocation(usage, "topic", name_of(handler), resource=topic, parent=trace):
         for record in event.get("Records") or []:
             run(handler(Notification.from_record(record)))
