@@ -11,8 +11,10 @@ from ..core import clock
 from ..core.usage import OFF
 from ..dispatch import s3
 from ..events.s3 import s3_record
+from ..runtime.aws import region
 from ..runtime.delivery import Outbox
 from ..runtime.work import Loop
+from ..trace.context import outgoing_header  # the writer's trace: the watcher continues it
 
 if TYPE_CHECKING:
     from ..core.usage import Counter
@@ -39,13 +41,10 @@ class LocalObjectEvents:
         def sweep_versions(self, now: float) -> int: ...
 
     def _events(self, conn: Any, kind: str, name: str, key: str, size: int, etag: str) -> None:
-        from ..runtime.aws import region
-        from ..trace.context import outgoing_header
-
         for index, watcher in enumerate(self.bucket.watchers):
             if watcher.wants(kind, key):
                 record = s3_record(name, self.bucket.physical_name, key, size, etag, region())
-                if (trace := outgoing_header()) is not None:  # the writer's trace: the watcher continues it
+                if (trace := outgoing_header()) is not None:
                     record["strato:trace"] = trace
                 self.events.add(conn, self.name, index, json.dumps(record))
 
