@@ -261,3 +261,29 @@ def test_a_new_span_file_has_big_pages_and_frees_without_zeroing(tmp_path):
     again = SpanStore(tmp_path, capacity=10)  # reopened: the file keeps its page size
     assert again.db.conn.execute("PRAGMA page_size").fetchone()[0] == 16384
     again.close()
+
+
+def test_spans_recorded_by_many_threads_while_the_writer_cuts_are_stored_whole(tmp_path):
+    """Tracers on several threads extend the flat list while the writer cuts whole spans off its front:
+    every span arrives once, with its own fields, numbered without gaps."""
+    store = SpanStore(tmp_path, capacity=100_000, flush_every=0.002)
+    tracer = Tracer()
+    store.attach(tracer)
+
+    def work(k: int) -> None:
+        for i in range(2000):
+            tracer.finish(tracer.start("queue", f"q{k}", f"h{i}"))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    store.flush()
+    spans = store.since(0, limit=100_000)
+    assert [s.seq for s in spans] == list(range(1, 8001))
+    assert sorted((s.resource, s.handler) for s in spans) == sorted(
+        (f"q{k}", f"h{i}") for k in range(4) for i in range(2000)
+    )
+    assert all(s.outcome == "ok" and len(s.span_id) == 16 and s.trace_id.startswith("1-") for s in spans)
+    store.close()
