@@ -96,3 +96,72 @@ def test_a_span_block_records_what_ended_it_and_lets_it_through(raised):
         assert context.current() is outer
     assert [(s.handler, s.outcome) for s in finished] == [("work", "error"), ("GET /outer", "ok")]
     assert finished[0].error == f"{type(raised).__name__}: {raised}" and context.current() is None
+
+
+SENT = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+
+
+class _Message:
+    def __init__(self, trace):
+        self.trace = trace
+
+
+@pytest.mark.parametrize("how", ["attach", "sink"])
+def test_a_span_per_item_continues_each_items_trace_and_records_its_outcome(tmp_path, how):
+    """``Tracer.each`` (a queue consumer's span a message): in line when spans go to the store's list,
+    through Span objects when a sink (OpenTelemetry) wants them; the same spans either way."""
+    from strato.trace import context
+
+    store = SpanStore(tmp_path, flush_every=60)
+    tracer = Tracer([store.add] if how == "sink" else [])
+    if how == "attach":
+        store.attach(tracer)
+    seen = []
+
+    def work(message):
+        seen.append(context.current())
+        if message.trace and message.trace.endswith("Sampled=0"):
+            return None
+        if message.trace and "Parent=1111" in message.trace:
+            raise ValueError("no")
+        return "done" if message.trace else None
+
+    settled = []
+    wrapped = tracer.each(work, "queue", "jobs", "work", lambda m: m.trace, lambda r: settled.append(r) or r)
+    assert wrapped(_Message(SENT)) == "done" and settled == ["done"]
+    with pytest.raises(ValueError):
+        wrapped(_Message("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=1111111111111111;Sampled=1"))
+    unsampled = "Root=1-5759e988-00000000000000000000000a;Parent=53995c3f42cd8ad8;Sampled=0"
+    assert wrapped(_Message(unsampled)) is None
+    assert wrapped(_Message(None)) is None  # sent outside any trace: a new one
+    with tracer.span("http", "http", "GET /x") as outer:  # no header inside a span: the span's trace
+        wrapped(_Message(None))
+    assert context.current() is None
+    first, failed, quiet, fresh, inner = seen
+    assert (first.trace_id, first.sampled) == ("1-5759e988-bd862e3fe1be46a994272793", True)
+    assert context.parse(first.header).span_id == first.span_id != "53995c3f42cd8ad8"
+    assert failed.trace_id == first.trace_id and not quiet.sampled
+    assert valid_trace_id(fresh.trace_id) and fresh.trace_id != first.trace_id
+    assert inner.trace_id == outer.trace_id
+    store.flush()
+    spans = {s.span_id: s for s in store.recent()}
+    assert quiet.span_id not in spans  # Sampled=0: passed on, not recorded
+    got = [spans[c.span_id] for c in (first, failed, fresh, inner)]
+    assert [(s.parent_id, s.outcome, s.error) for s in got] == [
+        ("53995c3f42cd8ad8", "ok", None),
+        ("1111111111111111", "error", "ValueError: no"),
+        (None, "ok", None),
+        (outer.span_id, "ok", None),
+    ]
+    assert all((s.kind, s.resource, s.handler) == ("queue", "jobs", "work") and s.duration >= 0 for s in got)
+    store.close()
+
+
+def test_headers_in_other_forms_still_parse():
+    """The sent form is matched in one call; any other valid form goes the long way (upper-case hex is
+    read as lower case, fields may come in another order)."""
+    upper = parse(SENT.upper().replace("ROOT=", "Root=").replace("PARENT=", "Parent=").replace("SAMPLED=", "Sampled="))
+    assert upper is not None and (upper.trace_id, upper.span_id) == (parse(SENT).trace_id, parse(SENT).span_id)
+    moved = parse("Sampled=0;Parent=53995c3f42cd8ad8;Root=1-5759e988-bd862e3fe1be46a994272793")
+    assert moved is not None and not moved.sampled and moved.span_id == "53995c3f42cd8ad8"
+    assert parse(SENT[:-1] + "2") is not None  # Sampled=2: the long way, which reads it as sampled

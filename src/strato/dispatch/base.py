@@ -165,17 +165,4 @@ def span_each(handler: Any, kind: str, resource: str, name: str, parent_of: Any)
     tracer = _tracer
     if tracer is None:
         return handler
-
-    def traced(item: Any) -> Any:
-        active = tracer.start(kind, resource, name, parent_of(item))
-        try:
-            result = handler(item)
-            if result is not None:  # most handlers return nothing: no call to ``run`` for them
-                result = run(result)
-        except BaseException as exc:
-            tracer.finish(active, [exc])
-            raise
-        tracer.finish(active)
-        return result
-
-    return traced
+    return tracer.each(handler, kind, resource, name, parent_of, run)

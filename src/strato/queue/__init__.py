@@ -8,6 +8,7 @@ raises the same errors; providers only store, lease and delete.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import cache
 
 from ..core import clock, outbox
 from ..core.config import region
@@ -346,9 +347,16 @@ class Queue(Resource[QueueBackend]):
 
 def _trace_header() -> str | None:
     """The ``AWSTraceHeader`` a message sent now carries (None outside any trace)."""
-    from ..trace.context import outgoing_header  # a loaded module after the first send
+    return _trace_context().outgoing_header()
 
-    return outgoing_header()
+
+@cache
+def _trace_context() -> Any:
+    """``strato.trace.context``, loaded by the first send (an import statement a send cost ~10k
+    instructions: the import lock and a failed attribute lookup formatted into an error each time)."""
+    from ..trace import context
+
+    return context
 
 
 def _missing_dedup(name: str) -> str:

@@ -136,6 +136,7 @@ _get = ctx._current.get
 _set = ctx._current.set
 _reset = ctx._current.reset
 _blank = Span.__new__
+_blank_context = TraceContext.__new__
 _pop16 = random_hex._pop16
 _pop24 = random_hex._pop24
 _root: list[Any] = [-1, ""]  # (Unix second, "1-{its 8 hex digits}-") of the newest trace started here
@@ -143,6 +144,18 @@ _root: list[Any] = [-1, ""]  # (Unix second, "1-{its 8 hex digits}-") of the new
 #: "a 96-bit identifier for the trace, globally unique"
 #: (https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html): both come from the
 #: pooled random draws of ``core.random_hex`` (a ``list.pop`` each, no system call per span)
+
+
+def _new_trace_id(now: float) -> str:
+    """A new trace's id (X-Ray's Root): the time part formatted once a second, the random part pooled."""
+    second = int(now)
+    if second != _root[0]:
+        _root[:] = [second, "1-%08x-" % (second & 0xFFFFFFFF)]
+    prefix: str = _root[1]
+    try:
+        return prefix + _pop24()
+    except IndexError:
+        return prefix + random_hex.hex24()
 
 
 class Tracer:
@@ -172,13 +185,7 @@ class Tracer:
         span = _blank(Span)
         span.start = now = _now()
         if incoming is None:
-            second = int(now)
-            if second != _root[0]:
-                _root[:] = [second, "1-%08x-" % (second & 0xFFFFFFFF)]
-            try:
-                span.trace_id = _root[1] + _pop24()
-            except IndexError:
-                span.trace_id = _root[1] + random_hex.hex24()
+            span.trace_id = _new_trace_id(now)
             span.parent_id = None
             span.sampled = True
         else:
@@ -233,6 +240,81 @@ class Tracer:
             for sink in self.sinks:
                 sink(span)
         return span
+
+    def each(
+        self,
+        call: Callable[[Any], Any],
+        kind: str,
+        resource: str,
+        handler: str,
+        parent_of: Callable[[Any], str | None],
+        settle: Callable[[Any], Any],
+    ) -> Callable[[Any], Any]:
+        """``call`` wrapped so each call is a span continuing the trace ``parent_of(item)`` names (a queue
+        message's ``AWSTraceHeader``); ``settle`` takes a result that is not None (awaits a coroutine). For
+        a span per item of a batch (a queue consumer's per message): opened and recorded in line, with a
+        ``TraceContext`` as the running context instead of a Span (a quarter less than ``start`` and
+        ``finish``); with a sink (OpenTelemetry), which takes Span objects, through ``start`` and ``finish``."""
+        record = self.record
+        if record is None or self.sinks:
+            return self._each_span(call, kind, resource, handler, parent_of, settle)
+
+        def recorded(item: Any) -> Any:
+            header = parent_of(item)
+            if header is None:  # sent outside any trace: the running span's trace, else a new one
+                incoming = _get() or (ctx.current() if ctx.IN_LAMBDA else None)
+            else:
+                last = ctx._last  # parse's one-entry cache, read here: a batch's messages share one header
+                incoming = (last[1] if header == last[0] else ctx.parse(header)) or ctx.current()
+            running = _blank_context(TraceContext)
+            start = _now()
+            if incoming is None:
+                running.trace_id = trace_id = _new_trace_id(start)
+                parent_id = None
+                running.sampled = sampled = True
+            else:
+                running.trace_id = trace_id = incoming.trace_id
+                parent_id = incoming.span_id
+                running.sampled = sampled = incoming.sampled
+            try:
+                running.span_id = span_id = _pop16()
+            except IndexError:
+                running.span_id = span_id = random_hex.hex16()
+            token = _set(running)
+            try:
+                result = call(item)
+                if result is not None:  # most handlers return nothing
+                    result = settle(result)
+            except BaseException as exc:
+                _reset(token)
+                if sampled:
+                    fields = (trace_id, span_id, parent_id, kind, resource, handler, "error", start)
+                    record((*fields, _now() - start, describe(exc), None))
+                raise
+            duration = _now() - start
+            _reset(token)  # in this frame's own context: never from another one
+            if sampled:
+                record((trace_id, span_id, parent_id, kind, resource, handler, "ok", start, duration, None, None))
+            return result
+
+        return recorded
+
+    def _each_span(self, call: Any, kind: str, resource: str, handler: str, parent_of: Any, settle: Any) -> Any:
+        """``each`` through ``start`` and ``finish``: a Span object for the sinks."""
+
+        def spanned(item: Any) -> Any:
+            active = self.start(kind, resource, handler, parent_of(item))
+            try:
+                result = call(item)
+                if result is not None:
+                    result = settle(result)
+            except BaseException as exc:
+                self.finish(active, (exc,))
+                raise
+            self.finish(active)
+            return result
+
+        return spanned
 
     def span(self, kind: str, resource: str, handler: str, parent: str | None = None) -> Scope:
         """``with tracer.span(...) as active:`` one hop around the block; an exception is its error."""
