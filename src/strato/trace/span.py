@@ -146,16 +146,18 @@ _root: list[Any] = [-1, ""]  # (Unix second, "1-{its 8 hex digits}-") of the new
 #: pooled random draws of ``core.random_hex`` (a ``list.pop`` each, no system call per span)
 
 
-def _new_trace_id(now: float) -> str:
-    """A new trace's id (X-Ray's Root): the time part formatted once a second, the random part pooled."""
+def _next_second(now: float) -> None:
+    """A new second: the time part of the trace ids started in it (formatted once a second)."""
     second = int(now)
-    if second != _root[0]:
-        _root[:] = [second, "1-%08x-" % (second & 0xFFFFFFFF)]
-    prefix: str = _root[1]
+    _root[:] = [second, "1-%08x-" % (second & 0xFFFFFFFF)]
+
+
+def _new_trace_id() -> str:
+    """A new trace's id (X-Ray's Root) in the current second's ``_root``, its random part pooled."""
     try:
-        return prefix + _pop24()
+        return _root[1] + _pop24()
     except IndexError:
-        return prefix + random_hex.hex24()
+        return _root[1] + random_hex.hex24()
 
 
 class Tracer:
@@ -184,8 +186,13 @@ class Tracer:
                 incoming = (ctx.parse(parent) if isinstance(parent, str) else parent) or ctx.current()
         span = _blank(Span)
         span.start = now = _now()
-        if incoming is None:
-            span.trace_id = _new_trace_id(now)
+        if incoming is None:  # a new trace (every HTTP request without a header): no call on this path
+            if int(now) != _root[0]:
+                _next_second(now)
+            try:
+                span.trace_id = _root[1] + _pop24()
+            except IndexError:
+                span.trace_id = _new_trace_id()
             span.parent_id = None
             span.sampled = True
         else:
@@ -269,7 +276,9 @@ class Tracer:
             running = _blank_context(TraceContext)
             start = _now()
             if incoming is None:
-                running.trace_id = trace_id = _new_trace_id(start)
+                if int(start) != _root[0]:
+                    _next_second(start)
+                running.trace_id = trace_id = _new_trace_id()
                 parent_id = None
                 running.sampled = sampled = True
             else:
