@@ -12,8 +12,9 @@ if TYPE_CHECKING:
     from .context import HEADER, TraceContext, current, new_span_id, new_trace_id, outgoing_header, parse, trace_id
     from .logs import JsonFormatter, TraceFilter
     from .setup import install, installed, uninstall
-    from .span import Span, Tracer
+    from .span import Span
     from .store import SpanStore
+    from .tracer import Tracer
 
 _HOMES = {
     **dict.fromkeys(
@@ -22,7 +23,8 @@ _HOMES = {
     ),
     **dict.fromkeys(("JsonFormatter", "TraceFilter"), ".logs"),
     **dict.fromkeys(("install", "installed", "uninstall"), ".setup"),
-    **dict.fromkeys(("Span", "Tracer"), ".span"),
+    "Span": ".span",
+    "Tracer": ".tracer",
     "SpanStore": ".store",
 }
 __all__ = [

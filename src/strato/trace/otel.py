@@ -13,7 +13,8 @@ import os
 import threading
 
 from . import context
-from .span import Span, Tracer
+from .span import Span
+from .tracer import Tracer
 
 #: strato's span kinds as OpenTelemetry's: what serves a request is SERVER, what takes a message CONSUMER
 _KINDS = {"http": "SERVER", "websocket": "SERVER", "websocket.send": "PRODUCER", "webhook": "CLIENT"}

@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 from . import context
-from .span import Tracer
 from .store import SpanStore
+from .tracer import Tracer
 
 
 def install(tracer: Tracer | None) -> Tracer | None:

@@ -26,7 +26,8 @@ from typing import Any
 
 from ..core.errors import ValidationError
 from ..runtime.sqlite import Database
-from .span import SLOTS, Span, Tracer, pairs
+from .span import SLOTS, Span, pairs
+from .tracer import Tracer
 
 DEFAULT_CAPACITY = 10_000
 PAGE_SIZE = 16384
