@@ -53,6 +53,23 @@ def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | Non
     raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+def gateway_event(method: str, path: str, headers=(), domain: str = "127.0.0.1") -> dict:
+    """An API Gateway HTTP API (payload 2.0) event for a request with no body, as ``strato dev`` builds it."""
+    from strato.events.apigw_http import http_event
+
+    return http_event(
+        method=method,
+        raw_path=path,
+        raw_query="",
+        headers=list(headers),
+        body=b"",
+        source_ip="127.0.0.1",
+        route_key="$default",
+        path_parameters=None,
+        domain=domain,
+    )
+
+
 def wait_until(predicate, timeout: float = 20.0, every: float = 0.02, what: str = "the condition"):
     """Poll ``predicate`` until it returns something truthy (returned) or fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

@@ -11,7 +11,7 @@ import pytest
 
 import strato
 from strato.core.errors import ConfigurationError
-from strato.events.apigw_http import http_event
+from tests.conftest import gateway_event
 
 
 def test_a_second_consumer_on_one_queue_is_refused_at_declaration(make_app):
@@ -96,17 +96,7 @@ def test_lambda_and_dev_server_paths_count_the_same_usage(make_app, method, path
     for run_async in (False, True):
         tally = _Tally()
         app._usage = tally
-        event = http_event(
-            method=method,
-            raw_path=path,
-            raw_query="",
-            headers=headers,
-            body=b"",
-            source_ip="127.0.0.1",
-            route_key="$default",
-            path_parameters=None,
-            domain="localhost",
-        )
+        event = gateway_event(method, path, headers, domain="localhost")
         dispatcher = app.http_dispatcher
         if run_async:
 
@@ -167,17 +157,7 @@ def test_a_4xx_from_the_handlers_own_calls_is_logged_with_its_traceback(make_app
     def set_flag(req, name):
         flags.set(name, 5)  # not a str or bytes: ValidationError
 
-    event = http_event(
-        method="POST",
-        raw_path="/flags/beta",
-        raw_query="",
-        headers=[],
-        body=b"",
-        source_ip="127.0.0.1",
-        route_key="$default",
-        path_parameters=None,
-        domain="localhost",
-    )
+    event = gateway_event("POST", "/flags/beta", domain="localhost")
     with caplog.at_level("WARNING", logger="strato"):
         out = app.lambda_handler(event)
     assert out["statusCode"] == 400 and "message" in _json.loads(out["body"])

@@ -12,22 +12,12 @@ import threading
 import pytest
 
 from strato.events import LocalContext
-from strato.events.apigw_http import http_event
 from strato.local.handler_threads import HandlerThreads
+from tests.conftest import gateway_event
 
 
 def event(path: str) -> dict:
-    return http_event(
-        method="GET",
-        raw_path=path,
-        raw_query="",
-        headers=[("host", "127.0.0.1")],
-        body=b"",
-        source_ip="127.0.0.1",
-        route_key="$default",
-        path_parameters=None,
-        domain="127.0.0.1",
-    )
+    return gateway_event("GET", path, [("host", "127.0.0.1")])
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ import pytest
 
 import strato
 from strato.events import LocalContext
-from strato.events.apigw_http import http_event
 from strato.local.handler_threads import HandlerThreads
 from strato.trace import SpanStore, Tracer, context, install
+from tests.conftest import gateway_event
 
 INCOMING = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 UNSAMPLED = "Root=1-5759e988-bd862e3fe1be46a994272794;Parent=53995c3f42cd8ad8;Sampled=0"
@@ -61,17 +61,7 @@ def app(make_app):
 
 def _dispatch(app, path, header=None, cancel_after=None):
     headers = [("host", "127.0.0.1")] + ([("x-amzn-trace-id", header)] if header else [])
-    event = http_event(
-        method="GET",
-        raw_path=path,
-        raw_query="",
-        headers=headers,
-        body=b"",
-        source_ip="127.0.0.1",
-        route_key="$default",
-        path_parameters=None,
-        domain="127.0.0.1",
-    )
+    event = gateway_event("GET", path, headers)
     threads = HandlerThreads(2)
 
     async def main():

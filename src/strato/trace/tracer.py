@@ -36,12 +36,49 @@ def _next_second(now: float) -> None:
     _root[:] = [second, "1-%08x-" % (second & 0xFFFFFFFF)]
 
 
-def _new_trace_id() -> str:
-    """A new trace's id (X-Ray's Root) in the current second's ``_root``, its random part pooled."""
+def _new_trace_id(now: float) -> str:
+    """A new trace's id (X-Ray's Root) started at ``now``, its random part pooled. (``enter``, on every
+    HTTP request without a header, does this in line.)"""
+    if int(now) != _root[0]:
+        _next_second(now)
     try:
         return _root[1] + _pop24()
     except IndexError:
         return _root[1] + random_hex.hex24()
+
+
+def enter(header: str | None) -> tuple[TraceContext, str | None, float, Any]:
+    """Open a hop recorded by its caller (``record``) rather than as a Span: the context continuing
+    ``header``'s trace (else the running span's, else a new trace's) made current; returns it, its
+    parent's span id, its start and the token that puts the previous context back (``_reset``). For the
+    HTTP dispatcher: with ``leave`` (or its in-line form when the hop is recorded plainly), about a
+    tenth fewer instructions than ``start`` and ``finish`` (a Span has 15 slots to fill, a TraceContext
+    3); ``Tracer.each`` opens a queue message's hop with it too."""
+    if header is None:  # sent outside any trace: the running span's trace, else a new one
+        incoming = _get() or (ctx.current() if ctx.IN_LAMBDA else None)
+    else:
+        last = ctx._last  # parse's one-entry cache, read here: a batch's messages share one header
+        incoming = (last[1] if header == last[0] else ctx.parse(header)) or ctx.current()
+    running = _blank_context(TraceContext)
+    start = _now()
+    if incoming is None:
+        if int(start) != _root[0]:
+            _next_second(start)
+        try:
+            running.trace_id = _root[1] + _pop24()
+        except IndexError:  # the pool is empty (once per 4,096 ids): the call refills it
+            running.trace_id = _new_trace_id(start)
+        parent_id = None
+        running.sampled = True
+    else:
+        running.trace_id = incoming.trace_id
+        parent_id = incoming.span_id
+        running.sampled = incoming.sampled
+    try:
+        running.span_id = _pop16()
+    except IndexError:
+        running.span_id = random_hex.hex16()
+    return running, parent_id, start, _set(running)
 
 
 class Tracer:
@@ -74,13 +111,8 @@ class Tracer:
                 incoming = (ctx.parse(parent) if isinstance(parent, str) else parent) or ctx.current()
         span = _blank(Span)
         span.start = now = _now()
-        if incoming is None:  # a new trace (every HTTP request without a header): no call on this path
-            if int(now) != _root[0]:
-                _next_second(now)
-            try:
-                span.trace_id = _root[1] + _pop24()
-            except IndexError:
-                span.trace_id = _new_trace_id()
+        if incoming is None:  # a new trace: a schedule firing, a WebSocket event without a header, ...
+            span.trace_id = _new_trace_id(now)
             span.parent_id = None
             span.sampled = True
         else:
@@ -136,38 +168,7 @@ class Tracer:
                 sink(span)
         return span
 
-    def enter(self, header: str | None) -> tuple[TraceContext, str | None, float, Any]:
-        """Open a hop recorded by its caller (``record``) rather than as a Span: the context continuing
-        ``header``'s trace (else the running span's, else a new trace's) made current; returns it, its
-        parent's span id, its start and the token that puts the previous context back (``_reset``). For the
-        HTTP dispatcher: with ``leave`` (or its in-line form when the hop is recorded plainly), about a
-        tenth fewer instructions than ``start`` and ``finish`` (a Span has 15 slots to fill, a TraceContext
-        3). ``each`` opens its hops the same way in line: a call costs a queue message about 1k instructions."""
-        if header is None:  # sent outside any trace: the running span's trace, else a new one
-            incoming = _get() or (ctx.current() if ctx.IN_LAMBDA else None)
-        else:
-            last = ctx._last  # parse's one-entry cache, read here: a batch's messages share one header
-            incoming = (last[1] if header == last[0] else ctx.parse(header)) or ctx.current()
-        running = _blank_context(TraceContext)
-        start = _now()
-        if incoming is None:
-            if int(start) != _root[0]:
-                _next_second(start)
-            try:
-                running.trace_id = _root[1] + _pop24()
-            except IndexError:
-                running.trace_id = _new_trace_id()
-            parent_id = None
-            running.sampled = True
-        else:
-            running.trace_id = incoming.trace_id
-            parent_id = incoming.span_id
-            running.sampled = incoming.sampled
-        try:
-            running.span_id = _pop16()
-        except IndexError:
-            running.span_id = random_hex.hex16()
-        return running, parent_id, start, _set(running)
+    enter = staticmethod(enter)
 
     def leave(
         self,
@@ -194,38 +195,11 @@ class Tracer:
                 outcome = outcome or ("error" if len(errors) == 1 else f"{len(errors)} failed")
             elif outcome is None:
                 outcome = "ok"
-            if (record := self.record) is not None:  # one tuple, built in line (see ``finish``)
-                record(
-                    (
-                        running.trace_id,
-                        running.span_id,
-                        parent_id,
-                        kind,
-                        resource,
-                        handler,
-                        outcome,
-                        start,
-                        duration,
-                        error,
-                        attributes,
-                    )
-                )
+            fields = (running.trace_id, running.span_id, parent_id, kind, resource, handler, outcome, start, duration)
+            if (record := self.record) is not None:
+                record((*fields, error, attributes))
             for sink in self.sinks:
-                sink(
-                    Span(
-                        running.trace_id,
-                        running.span_id or "",  # always set by ``enter``
-                        parent_id,
-                        kind,
-                        resource,
-                        handler,
-                        outcome,
-                        start,
-                        duration,
-                        error,
-                        attributes,
-                    )
-                )
+                sink(Span(*fields, error, attributes))  # type: ignore[arg-type]  # span_id: always set by enter
         return duration
 
     def each(
@@ -239,37 +213,16 @@ class Tracer:
     ) -> Callable[[Any], Any]:
         """``call`` wrapped so each call is a span continuing the trace ``parent_of(item)`` names (a queue
         message's ``AWSTraceHeader``); ``settle`` takes a result that is not None (awaits a coroutine). For
-        a span per item of a batch (a queue consumer's per message): opened and recorded in line, with a
-        ``TraceContext`` as the running context instead of a Span (a quarter less than ``start`` and
+        a span per item of a batch (a queue consumer's per message): opened by ``enter`` and recorded in line,
+        with a ``TraceContext`` as the running context instead of a Span (a quarter less than ``start`` and
         ``finish``); with a sink (OpenTelemetry), which takes Span objects, through ``start`` and ``finish``."""
         record = self.record
         if record is None or self.sinks:
             return self._each_span(call, kind, resource, handler, parent_of, settle)
 
         def recorded(item: Any) -> Any:
-            header = parent_of(item)
-            if header is None:  # sent outside any trace: the running span's trace, else a new one
-                incoming = _get() or (ctx.current() if ctx.IN_LAMBDA else None)
-            else:
-                last = ctx._last  # parse's one-entry cache, read here: a batch's messages share one header
-                incoming = (last[1] if header == last[0] else ctx.parse(header)) or ctx.current()
-            running = _blank_context(TraceContext)
-            start = _now()
-            if incoming is None:
-                if int(start) != _root[0]:
-                    _next_second(start)
-                running.trace_id = trace_id = _new_trace_id()
-                parent_id = None
-                running.sampled = sampled = True
-            else:
-                running.trace_id = trace_id = incoming.trace_id
-                parent_id = incoming.span_id
-                running.sampled = sampled = incoming.sampled
-            try:
-                running.span_id = span_id = _pop16()
-            except IndexError:
-                running.span_id = span_id = random_hex.hex16()
-            token = _set(running)
+            running, parent_id, start, token = enter(parent_of(item))
+            trace_id, span_id, sampled = running.trace_id, running.span_id, running.sampled
             try:
                 result = call(item)
                 if result is not None:  # most handlers return nothing
